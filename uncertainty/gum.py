@@ -210,7 +210,9 @@ def coverage_factor(dof: float, p: float, *, where: str | None = None) -> float:
     """
     if math.isinf(dof):
         return float(ndtri(0.5 + p / 2.0))
-    whole = math.floor(dof)
+    # Welch-Satterthwaite reproduces an integer dof only up to rounding in the
+    # last bits (H.2 gives 3.9999999999999996 for 4): do not truncate that to 3.
+    whole = math.floor(dof * (1.0 + 1e-12))
     if whole < 1:
         raise EvaluationError(
             f"the effective degrees of freedom ({dof:.3g}) are below 1: "

@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from .model import Model
+from .reporting import format_result
 
 
 def _num(value: Any, digits: int = 6) -> str:
@@ -64,6 +65,15 @@ def _gum_lines(model: Model, gum: dict[str, Any]) -> list[str]:
                      f"p = {100 * float(out['coverage_probability']):g} %")  # fmt: skip
         low, high = out["interval"]
         lines.append(f"  coverage interval [{_num(low, 10)}, {_num(high, 10)}]{unit}")
+        if float(out["U"]) > 0:
+            reported = format_result(
+                out["value"],
+                out["U"],
+                out.get("unit") or "",
+                k=out["k"],
+                coverage_probability=out["coverage_probability"],
+            )
+            lines.append(f"  reported (ILAC P14): {name} = {reported}")
         if "second_order_variance" in out:
             lines.append("  (with the second-order terms of JCGM 100 5.1.2)")
         lines.append("")

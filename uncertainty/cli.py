@@ -20,7 +20,7 @@ import numpy as np
 from .errors import EvaluationError, UncertaintyError
 from .gum import GumResult, evaluate_gum
 from .model import Model, load_model
-from .montecarlo import McResult, evaluate_mc, validate_gum
+from .montecarlo import McResult, evaluate_mc, make_rng, validate_gum
 
 EXIT_MODEL_ERROR = 2
 EXIT_EVALUATION_ERROR = 3
@@ -117,7 +117,7 @@ def evaluate(
             seed = int(np.random.SeedSequence().entropy % (2**63))  # type: ignore[operator]
         mc = evaluate_mc(
             model,
-            rng=np.random.default_rng(seed),
+            rng=make_rng(seed),
             trials=trials,
             adaptive=adaptive,
             interval="shortest" if interval == "shortest" else "symmetric",

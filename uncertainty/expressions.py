@@ -26,7 +26,7 @@ from .errors import ExpressionError
 
 Array: TypeAlias = npt.NDArray[np.float64]
 Value: TypeAlias = float | np.floating[Any] | Array
-Compiled: TypeAlias = Callable[[Sequence[Value]], Value]
+Compiled: TypeAlias = Callable[[Sequence[Value] | Array], Value]
 
 #: Functions an expression may call, with their number of arguments.
 FUNCTIONS: Mapping[str, int] = {

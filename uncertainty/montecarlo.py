@@ -116,41 +116,64 @@ class McResult:
 # ------------------------------------------------------------------- sampling
 
 
-def draw_inputs(model: Model, rng: np.random.Generator, trials: int) -> list[Array]:
-    """Draw ``trials`` values of every input quantity from its PDF."""
+#: Trials drawn and evaluated at a time: the working arrays of one chunk stay
+#: in the CPU cache, which makes the whole evaluation about twice as fast as
+#: drawing every input for all trials at once.
+CHUNK = 1 << 14
+
+
+def draw_inputs(model: Model, rng: np.random.Generator, trials: int) -> Array:
+    """Draw ``trials`` values of every input from its PDF: shape (inputs, trials)."""
+    values = np.empty((len(model.quantities), trials))
+    _fill_inputs(model, rng, values)
+    return values
+
+
+def _fill_inputs(model: Model, rng: np.random.Generator, out: Array) -> None:
+    """Fill each row of ``out`` with draws of the matching input quantity."""
     quantities = model.quantities
-    draws: list[Array | None] = [None] * len(quantities)
     for group in _groups(model):
         if len(group) == 1:
             (i,) = group
-            draws[i] = _draw_one(quantities[i], rng, trials)
+            _draw_one(quantities[i], rng, out[i])
         else:
-            for i, values in zip(group, _draw_correlated(model, group, rng, trials), strict=True):
-                draws[i] = values
-    return [d for d in draws if d is not None]
+            drawn = _draw_correlated(model, group, rng, out.shape[1])
+            for i, values in zip(group, drawn, strict=True):
+                out[i] = values
 
 
-def _draw_one(q: Quantity, rng: np.random.Generator, trials: int) -> Array:
+def _draw_one(q: Quantity, rng: np.random.Generator, row: Array) -> None:
+    """Draw into ``row`` in place (no temporary arrays for the common PDFs)."""
     if q.u == 0.0:
-        return np.full(trials, q.value)
+        row.fill(q.value)
+        return
     match q.distribution:
         case "normal":
-            return q.value + q.u * rng.standard_normal(trials)
+            rng.standard_normal(out=row)
+            row *= q.u
         case "rectangular":
             assert q.half_width is not None
-            return rng.uniform(q.value - q.half_width, q.value + q.half_width, trials)
+            rng.random(out=row)
+            row -= 0.5
+            row *= 2.0 * q.half_width
         case "triangular":
             assert q.half_width is not None
-            r = rng.random(trials)
-            r += rng.random(trials)
-            r -= 1.0
-            return q.value + q.half_width * r
+            rng.random(out=row)
+            row += rng.random(row.size)
+            row -= 1.0
+            row *= q.half_width
         case "arcsine":
             assert q.half_width is not None
-            return q.value + q.half_width * np.sin(2.0 * np.pi * rng.random(trials))
+            rng.random(out=row)
+            row *= 2.0 * np.pi
+            np.sin(row, out=row)
+            row *= q.half_width
         case "type_a" | "student_t":
-            return q.value + _t_scale(q) * _standard_t(rng, q.t_dof, trials)
-    raise AssertionError(q.distribution)  # pragma: no cover
+            row[:] = _standard_t(rng, q.t_dof, row.size)
+            row *= _t_scale(q)
+        case _:  # pragma: no cover
+            raise AssertionError(q.distribution)
+    row += q.value
 
 
 def _t_scale(q: Quantity) -> float:
@@ -237,23 +260,66 @@ def _from_normal_score(q: Quantity, z: Array) -> Array:
     raise AssertionError(q.distribution)  # pragma: no cover
 
 
+def make_rng(seed: int | None = None) -> np.random.Generator:
+    """The random generator the command line uses: numpy's SFC64, seeded.
+
+    SFC64 passes the standard test batteries (TestU01 BigCrush, PractRand) and
+    is the fastest of numpy's bit generators here; any other
+    :class:`numpy.random.Generator` may be passed to :func:`evaluate_mc`.
+    """
+    return np.random.Generator(np.random.SFC64(seed))
+
+
 def propagate(model: Model, rng: np.random.Generator, trials: int) -> Array:
     """The model values of ``trials`` Monte Carlo trials: shape (outputs, trials)."""
-    inputs = draw_inputs(model, rng, trials)
-    out = np.empty((len(model.outputs), trials))
+    return _propagate(model, rng, trials)[0]
+
+
+def _propagate(model: Model, rng: np.random.Generator, trials: int) -> tuple[Array, Array, Array]:
+    """Model values with their mean and covariance, accumulated chunk by chunk.
+
+    The moments are summed while each chunk is still in the cache, about a
+    shift (the first chunk's mean) so that the sums do not lose precision.
+    """
+    m = len(model.outputs)
+    out = np.empty((m, trials))
+    inputs = np.empty((len(model.quantities), min(CHUNK, trials)))
+    functions = [output.function for output in model.outputs]
+    shift = np.zeros(m)
+    sums = np.zeros(m)
+    products = np.zeros((m, m))
+    with np.errstate(all="ignore"):
+        for start in range(0, trials, CHUNK):
+            stop = min(start + CHUNK, trials)
+            chunk = inputs[:, : stop - start]
+            _fill_inputs(model, rng, chunk)
+            values = out[:, start:stop]
+            for row, function in enumerate(functions):
+                values[row] = function(chunk)
+            if not np.isfinite(values).all():
+                _refuse_non_finite(model, values, trials)
+            if start == 0:
+                shift = values.mean(axis=1)
+            deviations = values - shift[:, None]
+            sums += deviations.sum(axis=1)
+            products += deviations @ deviations.T
+    mean = shift + sums / trials
+    centred = sums / trials
+    covariance = (products - trials * np.outer(centred, centred)) / max(trials - 1, 1)
+    return out, mean, covariance
+
+
+def _refuse_non_finite(model: Model, values: Array, trials: int) -> None:
     for row, output in enumerate(model.outputs):
-        with np.errstate(all="ignore"):
-            out[row] = output.function(inputs)
-        finite = np.isfinite(out[row])
-        if not finite.all():
-            bad = int(trials - np.count_nonzero(finite))
+        bad = int(values.shape[1] - np.count_nonzero(np.isfinite(values[row])))
+        if bad:
             raise EvaluationError(
-                f"the model is not finite in {bad} of {trials} Monte Carlo trials "
-                "(e.g. a log or square root of a negative number, or a division by zero): "
-                "the input distributions reach outside the model's domain",
+                f"the model is not finite in {bad} of {values.shape[1]} trials of a chunk "
+                f"of the {trials} Monte Carlo trials (e.g. a log or square root of a negative "
+                "number, or a division by zero): the input distributions reach outside the "
+                "model's domain",
                 where=f"outputs.{output.name}",
             )
-    return out
 
 
 # ------------------------------------------------------------------- summaries
@@ -328,7 +394,7 @@ def evaluate_mc(
     if adaptive:
         if trials is not None:
             raise ModelError("give either a number of trials or adaptive, not both", where="trials")
-        values = _adaptive_values(model, rng, p, ndig)
+        propagated = _adaptive_values(model, rng, p, ndig)
     else:
         m = DEFAULT_TRIALS if trials is None else trials
         if isinstance(m, bool) or not isinstance(m, int) or m < 1:
@@ -342,15 +408,20 @@ def evaluate_mc(
                 "(JCGM 101 7.2.2)",
                 where="trials",
             )
-        values = propagate(model, rng, m)
-    return _summarise(model, values, p, interval, adaptive, seed)
+        propagated = _propagate(model, rng, m)
+    return _summarise(model, propagated, p, interval, adaptive, seed)
 
 
 def _summarise(
-    model: Model, values: Array, p: float, interval: IntervalType, adaptive: bool, seed: int | None
+    model: Model,
+    propagated: tuple[Array, Array, Array],
+    p: float,
+    interval: IntervalType,
+    adaptive: bool,
+    seed: int | None,
 ) -> McResult:
+    values, mean, covariance = propagated
     trials = values.shape[1]
-    covariance = np.atleast_2d(np.cov(values)) if trials > 1 else np.zeros((values.shape[0],) * 2)
     outputs = []
     for row, output in enumerate(model.outputs):
         sample = values[row]
@@ -359,8 +430,8 @@ def _summarise(
             McOutput(
                 name=output.name,
                 unit=output.unit,
-                value=float(sample.mean()),
-                u=float(np.sqrt(covariance[row, row])),
+                value=float(mean[row]),
+                u=float(np.sqrt(max(covariance[row, row], 0.0))),
                 interval=shortest_interval(sample, p) if interval == "shortest" else symmetric,
                 interval_type=interval,
                 symmetric_interval=symmetric,
@@ -373,18 +444,20 @@ def _summarise(
     )
 
 
-def _adaptive_values(model: Model, rng: np.random.Generator, p: float, ndig: int) -> Array:
+def _adaptive_values(
+    model: Model, rng: np.random.Generator, p: float, ndig: int
+) -> tuple[Array, Array, Array]:
     """JCGM 101 7.9.4: batches of M trials until the results are stable to delta."""
     batch = max(math.ceil(100.0 / (1.0 - p)), 10_000)
-    batches: list[Array] = []
+    batches: list[tuple[Array, Array, Array]] = []
     summaries: list[Array] = []  # per batch: (outputs, 4) = mean, u, low, high
     while True:
-        values = propagate(model, rng, batch)
-        batches.append(values)
+        values, mean, covariance = _propagate(model, rng, batch)
+        batches.append((values, mean, covariance))
         summary = np.empty((values.shape[0], 4))
         for row in range(values.shape[0]):
             low, high = symmetric_interval(values[row], p)
-            summary[row] = (values[row].mean(), values[row].std(ddof=1), low, high)
+            summary[row] = (mean[row], math.sqrt(max(covariance[row, row], 0.0)), low, high)
         summaries.append(summary)
         h = len(batches)
         if h < 2:
@@ -392,18 +465,29 @@ def _adaptive_values(model: Model, rng: np.random.Generator, p: float, ndig: int
         stacked = np.stack(summaries)  # (h, outputs, 4)
         # standard deviation of the average of h batch results (7.9.4 d)
         spread = stacked.std(axis=0, ddof=1) / math.sqrt(h)
-        all_u = np.concatenate(batches, axis=1).std(axis=1, ddof=1)
+        combined = _combine(batches)
+        all_u = np.sqrt(np.clip(np.diag(combined[2]), 0.0, None))
         stable = all(
             np.all(2.0 * spread[row] <= numerical_tolerance(float(all_u[row]), ndig))
             for row in range(values.shape[0])
         )
         if stable:
-            return np.concatenate(batches, axis=1)
+            return combined
         if h * batch >= MAX_TRIALS:
             raise EvaluationError(
                 f"the Monte Carlo results did not stabilise within {MAX_TRIALS} trials "
                 f"for {ndig} significant digits"
             )
+
+
+def _combine(batches: Sequence[tuple[Array, Array, Array]]) -> tuple[Array, Array, Array]:
+    """Pool the values, means and covariances of equal-sized batches."""
+    values = np.concatenate([b[0] for b in batches], axis=1)
+    n = batches[0][0].shape[1]
+    total = n * len(batches)
+    mean = np.mean([b[1] for b in batches], axis=0)
+    scatter = sum((n - 1) * b[2] + n * np.outer(b[1] - mean, b[1] - mean) for b in batches)
+    return values, mean, np.asarray(scatter) / (total - 1)
 
 
 # ------------------------------------------------------------------- validation

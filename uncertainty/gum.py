@@ -272,7 +272,7 @@ def _effective_dof(
     if uy == 0.0:
         return math.inf, "welch-satterthwaite"
     contributing = [i for i in range(len(quantities)) if scaled[i] != 0.0]
-    groups = _correlated_groups(model, contributing)
+    groups = model.correlated_groups(contributing)
     method: DofMethod = "welch-satterthwaite"
     denominator = 0.0
     for group in groups:
@@ -297,28 +297,6 @@ def _effective_dof(
     if denominator == 0.0:
         return math.inf, method
     return uy**4 / denominator, method
-
-
-def _correlated_groups(model: Model, contributing: Sequence[int]) -> list[list[int]]:
-    """Connected groups of contributing inputs linked by non-zero correlations."""
-    if not model.is_correlated:
-        return [[i] for i in contributing]
-    remaining = set(contributing)
-    groups = []
-    for start in contributing:
-        if start not in remaining:
-            continue
-        remaining.discard(start)
-        group, frontier = [start], [start]
-        while frontier:
-            i = frontier.pop()
-            for j in list(remaining):
-                if model.correlation[i, j] != 0.0:
-                    remaining.discard(j)
-                    group.append(j)
-                    frontier.append(j)
-        groups.append(sorted(group))
-    return groups
 
 
 # ------------------------------------------------------------------------ helpers

@@ -154,6 +154,31 @@ class Model:
         n = len(self.quantities)
         return bool(np.any(self.correlation != np.eye(n)))
 
+    def correlated_groups(self, among: Sequence[int] | None = None) -> list[list[int]]:
+        """Groups of inputs linked, directly or through others, by non-zero correlations.
+
+        ``among`` restricts the grouping to those inputs (by index); an input
+        correlated with nothing forms a group of its own.
+        """
+        members = list(range(len(self.quantities))) if among is None else list(among)
+        if not self.is_correlated:
+            return [[i] for i in members]
+        remaining = set(members)
+        groups = []
+        for start in members:
+            if start not in remaining:
+                continue
+            remaining.discard(start)
+            group, frontier = [start], [start]
+            while frontier:
+                i = frontier.pop()
+                linked = [j for j in remaining if self.correlation[i, j] != 0.0]
+                remaining.difference_update(linked)
+                group += linked
+                frontier += linked
+            groups.append(sorted(group))
+        return groups
+
     def correlations(self) -> list[tuple[str, str, float]]:
         """The non-zero correlation coefficients as ``(name_a, name_b, r)``."""
         out = []

@@ -132,7 +132,7 @@ def draw_inputs(model: Model, rng: np.random.Generator, trials: int) -> Array:
 def _fill_inputs(model: Model, rng: np.random.Generator, out: Array) -> None:
     """Fill each row of ``out`` with draws of the matching input quantity."""
     quantities = model.quantities
-    for group in _groups(model):
+    for group in model.correlated_groups():
         if len(group) == 1:
             (i,) = group
             _draw_one(quantities[i], rng, out[i])
@@ -187,29 +187,6 @@ def _standard_t(rng: np.random.Generator, dof: float, trials: int) -> Array:
     if math.isinf(dof):
         return rng.standard_normal(trials)
     return rng.standard_t(dof, trials)
-
-
-def _groups(model: Model) -> list[list[int]]:
-    n = len(model.quantities)
-    if not model.is_correlated:
-        return [[i] for i in range(n)]
-    linked = model.correlation != 0.0
-    seen: set[int] = set()
-    groups = []
-    for start in range(n):
-        if start in seen:
-            continue
-        group, frontier = [start], [start]
-        seen.add(start)
-        while frontier:
-            i = frontier.pop()
-            for j in np.flatnonzero(linked[i]):
-                if int(j) not in seen:
-                    seen.add(int(j))
-                    group.append(int(j))
-                    frontier.append(int(j))
-        groups.append(sorted(group))
-    return groups
 
 
 def _correlated_normals(correlation: Array, rng: np.random.Generator, trials: int) -> Array:

@@ -287,3 +287,34 @@ def test_yaml_models_are_read_with_their_line_numbers_on_error(tmp_path):
 def test_a_missing_file_is_named(tmp_path):
     with pytest.raises(ModelError, match="cannot read the model file"):
         load_model(tmp_path / "nope.json")
+
+
+def test_it_refuses_an_expression_nested_too_deeply():
+    deep = "(" * 5000 + "a" + ")" * 5000
+    message = refused(model_with(outputs={"y": deep}), ExpressionError)
+    assert message.startswith("outputs.y: ")
+
+
+def test_gum_refuses_a_kink_at_the_estimate_and_names_the_quantity():
+    from uncertainty.gum import evaluate_gum
+
+    model = parse_model(model_with(quantities__a__value=0.0, outputs={"y": "abs(a) + b"}))
+    with pytest.raises(EvaluationError, match=r"^outputs.y: the sensitivity to a is not finite"):
+        evaluate_gum(model)
+
+
+def test_second_order_terms_are_refused_for_correlated_inputs():
+    from uncertainty.gum import evaluate_gum
+
+    model = parse_model(model_with(correlations=[["a", "b", 0.5]]))
+    with pytest.raises(ModelError, match="uncorrelated inputs only"):
+        evaluate_gum(model, second_order=True)
+
+
+def test_dof_is_not_defined_when_correlated_inputs_have_different_dof():
+    from uncertainty.gum import evaluate_gum
+
+    data = model_with(quantities__a__dof=5, quantities__b__dof=9, correlations=[["a", "b", 0.5]])
+    result = evaluate_gum(parse_model(data))["y"]
+    assert result.dof_method == "not-defined"
+    assert math.isinf(result.dof)

@@ -1,0 +1,287 @@
+"""The ``caltrace-agent`` command line.
+
+Subcommands:
+
+* ``drivers`` — list the registered drivers and what each measures or sources;
+* ``simulate DRIVER`` — start a driver's simulator, print one line ``READY <address>``,
+  serve until SIGINT or SIGTERM;
+* ``probe --driver D --address A`` — open the instrument, check its identity, take
+  readings and print one JSON object; on failure print one ``error:`` line on standard
+  error, exit non-zero and print no reading.
+
+Everything instrument-specific comes from :mod:`drivers.registry`, so a newly registered
+driver is listed, simulated and probed without touching this module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from types import FrameType
+from typing import Any
+
+from drivers.capabilities import AUTO, Direction, RangeSetting, measure
+from drivers.driver import DriverOptions
+from drivers.errors import DriverError
+from drivers.registry import UnknownDriver, entries, get
+from drivers.simulators.base import Fault, FaultKind, SimulatorOptions
+
+__all__ = ["build_parser", "main"]
+
+EXIT_OK = 0
+EXIT_INSTRUMENT = 1
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """A command-line mistake (unknown driver, malformed value...)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``caltrace-agent``."""
+    parser = argparse.ArgumentParser(
+        prog="caltrace-agent", description="caltrace bench agent: instruments and simulators."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    drivers_cmd = sub.add_parser("drivers", help="list drivers and their capabilities")
+    drivers_cmd.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+    simulate = sub.add_parser("simulate", help="run a driver's simulator until interrupted")
+    simulate.add_argument("driver", metavar="DRIVER", help="a driver name (see `drivers`)")
+    simulate.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    simulate.add_argument("--port", type=int, default=0, help="TCP port (0: any free port)")
+    simulate.add_argument(
+        "--value", type=_finite, help="simulated input/output, in the instrument's unit"
+    )
+    simulate.add_argument(
+        "--noise", type=_non_negative, help="Gaussian noise standard deviation, same unit"
+    )
+    simulate.add_argument(
+        "--fault",
+        choices=[k.value for k in FaultKind],
+        help="inject this fault on every reading",
+    )
+    simulate.add_argument(
+        "--late-by",
+        type=_non_negative,
+        default=3.0,
+        metavar="SECONDS",
+        help="delay of a late answer (with --fault late; default 3 s)",
+    )
+    simulate.add_argument("--seed", type=int, default=0, help="seed of the noise generator")
+    simulate.add_argument("--serial", help="serial number the simulated instrument reports")
+
+    probe = sub.add_parser("probe", help="read an instrument and print JSON")
+    probe.add_argument("--driver", required=True, help="a driver name (see `drivers`)")
+    probe.add_argument("--address", required=True, help="VISA resource, serial URL...")
+    probe.add_argument(
+        "--function",
+        help="dcv, acv, dci, res2w, res4w, mass, pressure, temperature or register:NAME "
+        "(default: the driver's first measurement)",
+    )
+    probe.add_argument(
+        "--range", default=AUTO, help="nominal range in the function's unit, or auto"
+    )
+    probe.add_argument("--samples", type=_positive_int, default=1, help="number of readings")
+    probe.add_argument(
+        "--timeout", type=_positive, default=2.0, metavar="SECONDS", help="answer timeout"
+    )
+    probe.add_argument("--retries", type=_non_negative_int, default=1, help="retries per query")
+    probe.add_argument("--expected-serial", help="refuse an instrument with another serial")
+    probe.add_argument("--map", dest="map_file", help="register-map file (Modbus drivers)")
+    probe.add_argument(
+        "--visa-library", default="@py", help="PyVISA backend (@py: pyvisa-py; @ivi: vendor)"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "drivers":
+            return _drivers(args)
+        if args.command == "simulate":
+            return _simulate(args)
+        return _probe(args)
+    except (UsageError, UnknownDriver) as err:
+        _error(str(err).strip("'\""))
+        return EXIT_USAGE
+    except DriverError as err:
+        _error(f"{type(err).__name__}: {err}")
+        return EXIT_INSTRUMENT
+
+
+# -- subcommands ---------------------------------------------------------------------------
+
+
+def _drivers(args: argparse.Namespace) -> int:
+    listing: list[dict[str, Any]] = []
+    for entry in entries():
+        listing.append(
+            {
+                "name": entry.name,
+                "summary": entry.summary,
+                "simulator": entry.simulator is not None,
+                "capabilities": entry.capabilities.to_dicts(),
+            }
+        )
+    if args.json:
+        print(json.dumps(listing, indent=2))
+        return EXIT_OK
+    for item in listing:
+        simulated = "simulator" if item["simulator"] else "no simulator"
+        print(f"{item['name']}  {item['summary']} ({simulated})")
+        for cap in item["capabilities"]:
+            ranges = ", ".join(f"{s['nominal']:g}" for s in cap["spans"] if s["nominal"])
+            auto = " + auto" if cap["autorange"] else ""
+            print(
+                f"    {cap['direction']:<7} {cap['function']:<11} {cap['quantity']} "
+                f"[{cap['unit']}] ranges {ranges or '-'}{auto}"
+            )
+    return EXIT_OK
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    entry = get(args.driver)
+    factory = entry.load_simulator()
+    if factory is None:
+        raise UsageError(f"driver {entry.name!r} has no simulator")
+    fault = Fault(FaultKind(args.fault), late_by_s=args.late_by) if args.fault else None
+    options = SimulatorOptions(
+        host=args.host,
+        port=args.port,
+        value=args.value,
+        noise=args.noise,
+        seed=args.seed,
+        fault=fault,
+        serial=args.serial,
+    )
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        try:
+            simulator = factory(options)
+        except OSError as err:
+            raise UsageError(f"cannot start the simulator: {err}") from err
+        try:
+            print(f"READY {simulator.address}", flush=True)
+            while not stop.wait(0.2):
+                pass
+        finally:
+            simulator.stop()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return EXIT_OK
+
+
+def _probe(args: argparse.Namespace) -> int:
+    entry = get(args.driver)
+    driver_cls = entry.load_driver()
+    function = args.function or _default_function(entry.name)
+    range_setting = _parse_range(args.range)
+    options = DriverOptions(
+        timeout_s=args.timeout,
+        retries=args.retries,
+        expected_serial=args.expected_serial,
+        visa_library=args.visa_library,
+        map_file=args.map_file,
+    )
+    driver = driver_cls.open(args.address, options)
+    try:
+        readings = [measure(driver, function, range=range_setting) for _ in range(args.samples)]
+        identity = driver.identity.to_dict()
+    finally:
+        driver.close()
+    result = {
+        "driver": entry.name,
+        "address": args.address,
+        "identity": identity,
+        "readings": [
+            {
+                "value": r.value,
+                "unit": r.unit,
+                "timestamp": r.timestamp.isoformat(),
+                "stable": r.stable,
+            }
+            for r in readings
+        ],
+    }
+    print(json.dumps(result))
+    return EXIT_OK
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def _default_function(driver_name: str) -> str:
+    for cap in get(driver_name).capabilities.capabilities:
+        if cap.direction == Direction.MEASURE:
+            return str(cap.function)
+    raise UsageError(f"driver {driver_name!r} measures nothing: give --function")
+
+
+def _parse_range(text: str) -> RangeSetting:
+    if text.strip().lower() == AUTO:
+        return AUTO
+    try:
+        value = float(text)
+    except ValueError:
+        raise UsageError(f"--range must be a number or 'auto', got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise UsageError(f"--range must be a positive number or 'auto', got {text!r}")
+    return value
+
+
+def _error(message: str) -> None:
+    print("error: " + " ".join(message.split()), file=sys.stderr)
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"not a finite number: {text}")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = _finite(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0: {text}")
+    return value
+
+
+def _non_negative(text: str) -> float:
+    value = _finite(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0: {text}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1: {text}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0: {text}")
+    return value
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -115,7 +115,7 @@ register("keysight-34470a", "drivers.keysight.k34465a:Keysight34470A", simulator
 
 # fluke-5522a: phase 2
 
-# mettler-sics: phase 2
+register("mettler-sics", "drivers.mettler.sics:MettlerToledoSics", simulator="drivers.simulators.mettler_sics:start_mettler_sics", summary="Mettler Toledo balance, MT-SICS level 0/1 (serial)")  # noqa: E501
 
 # druck-pace: phase 2
 

@@ -1,0 +1,1 @@
+"""Mettler Toledo instruments."""

@@ -38,6 +38,7 @@ __all__ = [
     "PressureController",
     "RangeSetting",
     "RegisterReader",
+    "ResistanceSource",
     "Scale",
     "Span",
     "TemperatureSource",
@@ -358,6 +359,15 @@ class CurrentSource(OutputControl, Protocol):
 
     def set_current(self, amperes: float, *, frequency_hz: float = 0.0) -> None:
         """Program ``amperes`` (A, RMS for AC) at ``frequency_hz`` (Hz)."""
+        ...
+
+
+@runtime_checkable
+class ResistanceSource(OutputControl, Protocol):
+    """Sources a resistance (a calibrator's synthesized or standard resistor)."""
+
+    def set_resistance(self, ohms: float) -> None:
+        """Program ``ohms`` (ohm); refuse what the source cannot provide."""
         ...
 
 

@@ -113,7 +113,7 @@ register("keysight-34465a", "drivers.keysight.k34465a:Keysight34465A", simulator
 
 register("keysight-34470a", "drivers.keysight.k34465a:Keysight34470A", simulator="drivers.simulators.keysight_34465a:start_keysight_34470a", summary="Keysight 34470A 7½-digit DMM (SCPI)")  # noqa: E501
 
-# fluke-5522a: phase 2
+register("fluke-5522a", "drivers.fluke.f5522a:Fluke5522A", simulator="drivers.simulators.fluke_5522a:start_fluke_5522a", summary="Fluke 5522A multi-product calibrator (IEEE 488.2)")  # noqa: E501
 
 register("mettler-sics", "drivers.mettler.sics:MettlerToledoSics", simulator="drivers.simulators.mettler_sics:start_mettler_sics", summary="Mettler Toledo balance, MT-SICS level 0/1 (serial)")  # noqa: E501
 

@@ -112,6 +112,8 @@ class ScpiDriver:
     read_termination: ClassVar[str] = "\n"
     error_queue_size: ClassVar[int] = 20
     """Entries the instrument's error queue holds; draining stops after this many + 1."""
+    error_query: ClassVar[str] = "SYST:ERR?"
+    """The query that pops one error-queue entry (``ERR?`` on IEEE 488.2-only instruments)."""
 
     def __init__(self, transport: MessageTransport, *, expected_serial: str | None = None):
         self._transport = transport
@@ -245,7 +247,7 @@ class ScpiDriver:
         """Drain the error queue (oldest first) until ``0,"No error"``."""
         entries: list[DeviceError] = []
         for _ in range(self.error_queue_size + 1):
-            entry = self._transport.query_parsed("SYST:ERR?", parse_error_entry)
+            entry = self._transport.query_parsed(self.error_query, self.parse_error)
             if entry.code == 0:
                 return tuple(entries)
             entries.append(entry)
@@ -254,8 +256,12 @@ class ScpiDriver:
             expected=f'+0,"No error" within {self.error_queue_size + 1} reads',
             received=str(entries[-1]),
             address=self._transport.address,
-            last_command="SYST:ERR?",
+            last_command=self.error_query,
         )
+
+    def parse_error(self, text: str) -> DeviceError:
+        """Parse one answer to :attr:`error_query` (code 0 means the queue is empty)."""
+        return parse_error_entry(text)
 
     def check_errors(self, context: str) -> None:
         """Raise InstrumentReportedError when the error queue is not empty.

@@ -1,0 +1,1 @@
+"""Fluke Calibration instruments."""

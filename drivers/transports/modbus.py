@@ -1,0 +1,537 @@
+"""Modbus through pymodbus: the only module of caltrace that imports pymodbus.
+
+pymodbus changes its API between releases (``slave=`` became ``device_id=``, the server
+datastore is being replaced), so every call to it lives here, behind two small
+interfaces: :class:`ModbusTransport` (the client drivers use) and :class:`RegisterServer`
+(the loopback server the simulators use). Written against pymodbus 3.16.
+
+Addresses, parsed strictly (:func:`parse_modbus_address`; an unknown or malformed option
+raises :class:`~drivers.errors.AddressError`)::
+
+    modbus-tcp://HOST[:PORT]?unit=1                      (port 502 by default)
+    modbus-rtu:///dev/ttyUSB0?baudrate=19200&parity=E&unit=1
+
+TCP options: ``unit`` (0-255). RTU options: ``unit`` (1-247), ``baudrate``, ``bytesize``
+(7, 8), ``parity`` (N, E, O), ``stopbits`` (1, 2). ``unit`` defaults to 1.
+
+What the transport guarantees, like the line transports:
+
+* every request and response PDU (function code and data, no MBAP header or CRC) is
+  logged in hex in the :class:`~drivers.iolog.IOLog`;
+* an exception response raises :class:`~drivers.errors.ModbusExceptionResponse` with its
+  code (never retried: the device answered);
+* no answer raises :class:`~drivers.errors.InstrumentTimeout`, a refused or broken
+  connection :class:`~drivers.errors.ConnectionLost`; both are retried up to
+  ``settings.retries`` times, each time on a **new connection**, so that a late answer to
+  an abandoned request can never be taken for the answer to the next one;
+* pymodbus' own retries are off: the retries are ours, bounded and logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol, Self
+from urllib.parse import parse_qsl, urlsplit
+
+from pymodbus.client import ModbusSerialClient, ModbusTcpClient
+from pymodbus.constants import ExcCodes
+from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
+from pymodbus.framer import FramerType
+from pymodbus.pdu import ExceptionResponse, ModbusPDU
+from pymodbus.server import ModbusTcpServer
+from pymodbus.simulator import DataType, SimData, SimDevice
+
+from drivers.errors import (
+    AddressError,
+    ConnectionLost,
+    DriverError,
+    GarbledResponse,
+    InstrumentTimeout,
+    ModbusExceptionResponse,
+)
+from drivers.iolog import IOLog
+from drivers.transports.base import TransportSettings
+
+__all__ = [
+    "EXCEPTION_NAMES",
+    "ModbusAddress",
+    "ModbusTransport",
+    "RegisterModel",
+    "RegisterServer",
+    "is_modbus_address",
+    "parse_modbus_address",
+]
+
+
+# pymodbus logs every failed request at ERROR level; with no logging configured Python
+# prints that to standard error. Our typed errors carry the same facts, so the library
+# stays quiet unless the application configures logging.
+logging.getLogger("pymodbus").addHandler(logging.NullHandler())
+
+EXCEPTION_NAMES = {
+    1: "illegal function",
+    2: "illegal data address",
+    3: "illegal data value",
+    4: "server device failure",
+    5: "acknowledge",
+    6: "server device busy",
+    8: "memory parity error",
+    10: "gateway path unavailable",
+    11: "gateway target device failed to respond",
+}
+"""Modbus exception codes (Modbus Application Protocol V1.1b3, §7)."""
+
+_TCP_OPTIONS = frozenset({"unit"})
+_RTU_OPTIONS = frozenset({"unit", "baudrate", "bytesize", "parity", "stopbits"})
+
+
+@dataclass(frozen=True, slots=True)
+class ModbusAddress:
+    """A parsed Modbus address: ``kind`` ``tcp`` (``host``, ``port``) or ``rtu``
+    (``device`` and the line settings, ``baudrate`` in bit/s); ``unit`` is the device id."""
+
+    kind: Literal["tcp", "rtu"]
+    unit: int = 1
+    host: str = ""
+    port: int = 502
+    device: str = ""
+    baudrate: int = 19200
+    bytesize: int = 8
+    parity: str = "N"
+    stopbits: int = 1
+
+
+def is_modbus_address(address: str) -> bool:
+    """True for ``modbus-tcp://`` and ``modbus-rtu://`` addresses."""
+    return address.startswith(("modbus-tcp://", "modbus-rtu://"))
+
+
+def parse_modbus_address(address: str) -> ModbusAddress:
+    """Parse a ``modbus-tcp://`` or ``modbus-rtu://`` address; AddressError otherwise."""
+
+    def refuse(reason: str) -> AddressError:
+        return AddressError(
+            reason,
+            address=address,
+            expected="modbus-tcp://HOST:PORT?unit=1 or "
+            "modbus-rtu:///dev/ttyUSB0?baudrate=19200&parity=E&unit=1",
+        )
+
+    if not is_modbus_address(address):
+        raise refuse("not a Modbus address")
+    parts = urlsplit(address)
+    if parts.fragment:
+        raise refuse("unexpected '#' fragment")
+    try:
+        pairs = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
+    except ValueError as err:
+        raise refuse(f"malformed options: {err}") from err
+    options: dict[str, str] = {}
+    for key, value in pairs:
+        if key in options:
+            raise refuse(f"option {key!r} given twice")
+        options[key] = value
+
+    def integer(key: str, low: int, high: int, default: int) -> int:
+        text = options.get(key)
+        if text is None:
+            return default
+        if not text.isdigit() or not low <= int(text) <= high:
+            raise refuse(f"{key} must be an integer from {low} to {high}, got {text!r}")
+        return int(text)
+
+    if parts.scheme == "modbus-tcp":
+        unknown = sorted(set(options) - _TCP_OPTIONS)
+        if unknown:
+            raise refuse(f"unknown Modbus TCP option {unknown[0]!r}")
+        if parts.path not in {"", "/"}:
+            raise refuse("a Modbus TCP address has no path")
+        try:
+            host, port = parts.hostname, parts.port
+        except ValueError as err:
+            raise refuse(f"bad port: {err}") from err
+        if not host:
+            raise refuse("no host")
+        return ModbusAddress("tcp", unit=integer("unit", 0, 255, 1), host=host, port=port or 502)
+    unknown = sorted(set(options) - _RTU_OPTIONS)
+    if unknown:
+        raise refuse(f"unknown Modbus RTU option {unknown[0]!r}")
+    device = parts.netloc + parts.path
+    if not device:
+        raise refuse("no serial device")
+    parity = options.get("parity", "N").upper()
+    if parity not in {"N", "E", "O"}:
+        raise refuse(f"parity must be N, E or O, got {options['parity']!r}")
+    stopbits = options.get("stopbits", "1")
+    if stopbits not in {"1", "2"}:
+        raise refuse(f"stopbits must be 1 or 2, got {stopbits!r}")
+    bytesize = options.get("bytesize", "8")
+    if bytesize not in {"7", "8"}:
+        raise refuse(f"bytesize must be 7 or 8, got {bytesize!r}")
+    return ModbusAddress(
+        "rtu",
+        unit=integer("unit", 1, 247, 1),
+        device=device,
+        baudrate=integer("baudrate", 1, 10_000_000, 19200),
+        bytesize=int(bytesize),
+        parity=parity,
+        stopbits=int(stopbits),
+    )
+
+
+def _pdu_hex(pdu: ModbusPDU) -> str:
+    return (bytes([pdu.function_code]) + pdu.encode()).hex(" ")
+
+
+class ModbusTransport:
+    """A Modbus client for one device (``unit``) at one address; thread-safe.
+
+    Register addresses are PDU addresses (0-based, as on the wire); values are unsigned
+    16-bit integers. Timeouts in seconds come from ``settings``.
+    """
+
+    def __init__(
+        self,
+        address: str,
+        *,
+        settings: TransportSettings | None = None,
+        io_log: IOLog | None = None,
+    ) -> None:
+        self._address = address
+        self._target = parse_modbus_address(address)
+        self._settings = settings or TransportSettings()
+        self._log = io_log if io_log is not None else IOLog()
+        self._lock = threading.Lock()
+        self._last_command: str | None = None
+        self._client: ModbusTcpClient | ModbusSerialClient | None = None
+        self._closed = False
+
+    # -- interface ------------------------------------------------------------------------
+
+    @property
+    def address(self) -> str:
+        """The address as given by the user."""
+        return self._address
+
+    @property
+    def target(self) -> ModbusAddress:
+        """The parsed address."""
+        return self._target
+
+    @property
+    def io_log(self) -> IOLog:
+        """Every request and response PDU, in hex, and transport events."""
+        return self._log
+
+    @property
+    def last_command(self) -> str | None:
+        """The last request, described (e.g. ``read holding registers 1 x2 (unit 1)``)."""
+        return self._last_command
+
+    @property
+    def settings(self) -> TransportSettings:
+        """Timing and retry settings."""
+        return self._settings
+
+    def open(self) -> None:
+        """Connect now; ConnectionLost when the device cannot be reached."""
+        with self._lock:
+            try:
+                self._connect()
+            except DriverError as err:
+                raise err.with_context(address=self._address, last_command=None) from None
+
+    def read_holding_registers(self, address: int, count: int = 1) -> tuple[int, ...]:
+        """Read ``count`` holding registers (FC 03) from PDU address ``address``."""
+        return self._read(3, address, count)
+
+    def read_input_registers(self, address: int, count: int = 1) -> tuple[int, ...]:
+        """Read ``count`` input registers (FC 04) from PDU address ``address``."""
+        return self._read(4, address, count)
+
+    def write_register(self, address: int, value: int) -> None:
+        """Write one holding register (FC 06)."""
+        _check_words([value])
+        self._exchange(
+            f"write register {address} = {value}",
+            lambda c, unit: c.write_register(address, value, device_id=unit),
+        )
+
+    def write_registers(self, address: int, values: Sequence[int]) -> None:
+        """Write consecutive holding registers (FC 16) from PDU address ``address``."""
+        words = list(values)
+        _check_words(words)
+        if not 1 <= len(words) <= 123:
+            raise ValueError("write 1 to 123 registers at a time")
+        self._exchange(
+            f"write registers {address} x{len(words)} = {words}",
+            lambda c, unit: c.write_registers(address, words, device_id=unit),
+        )
+
+    def close(self) -> None:
+        """Close the connection; idempotent."""
+        with self._lock:
+            self._closed = True
+            self._drop()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- machinery ------------------------------------------------------------------------
+
+    def _read(self, function: int, address: int, count: int) -> tuple[int, ...]:
+        if not 1 <= count <= 125:
+            raise ValueError("read 1 to 125 registers at a time")
+        kind = "holding" if function == 3 else "input"
+
+        def call(client: ModbusTcpClient | ModbusSerialClient, unit: int) -> ModbusPDU:
+            if function == 3:
+                return client.read_holding_registers(address, count=count, device_id=unit)
+            return client.read_input_registers(address, count=count, device_id=unit)
+
+        response = self._exchange(f"read {kind} registers {address} x{count}", call)
+        registers = tuple(int(r) for r in response.registers)
+        if len(registers) != count:
+            raise GarbledResponse(
+                "wrong number of registers in the answer",
+                expected=f"{count} registers",
+                received=str(list(registers)),
+                address=self._address,
+                last_command=self._last_command,
+            )
+        return registers
+
+    def _exchange(
+        self,
+        description: str,
+        call: Callable[[ModbusTcpClient | ModbusSerialClient, int], ModbusPDU],
+    ) -> ModbusPDU:
+        command = f"{description} (unit {self._target.unit})"
+        with self._lock:
+            self._last_command = command
+            attempts = 1 + self._settings.retries
+            for attempt in range(attempts):
+                try:
+                    client = self._connect()
+                    response = call(client, self._target.unit)
+                except ConnectionException as err:
+                    failure: DriverError = ConnectionLost(f"connection lost: {err}")
+                except ModbusIOException as err:
+                    if self._client is not None and not self._client.connected:
+                        failure = ConnectionLost(f"connection lost: {err}")
+                    else:
+                        failure = InstrumentTimeout(
+                            f"no answer within {self._settings.timeout_s} s",
+                            timeout_s=self._settings.timeout_s,
+                        )
+                except ModbusException as err:
+                    failure = GarbledResponse(f"bad answer: {err}")
+                except DriverError as err:
+                    failure = err
+                else:
+                    if isinstance(response, ExceptionResponse) or response.isError():
+                        code = int(getattr(response, "exception_code", 0))
+                        name = EXCEPTION_NAMES.get(code, "unknown exception")
+                        raise ModbusExceptionResponse(
+                            f"the device answered exception {code} ({name})",
+                            exception_code=code,
+                            address=self._address,
+                            last_command=command,
+                        )
+                    return response
+                # Whatever was pending on this connection is abandoned with it.
+                self._log.event(f"{failure.message}; connection dropped")
+                self._drop()
+                if attempt + 1 == attempts:
+                    raise failure.with_context(address=self._address, last_command=command)
+                self._log.event(f"retry {attempt + 1}/{attempts - 1} after: {failure.message}")
+            raise AssertionError("unreachable")  # pragma: no cover
+
+    def _connect(self) -> ModbusTcpClient | ModbusSerialClient:
+        if self._closed:
+            raise ConnectionLost("transport is closed")
+        if self._client is not None:
+            return self._client
+        target = self._target
+        client: ModbusTcpClient | ModbusSerialClient
+        if target.kind == "tcp":
+            client = ModbusTcpClient(
+                target.host,
+                port=target.port,
+                timeout=self._settings.timeout_s,
+                retries=0,
+                trace_pdu=self._trace,
+            )
+        else:
+            client = ModbusSerialClient(
+                target.device,
+                framer=FramerType.RTU,
+                baudrate=target.baudrate,
+                bytesize=target.bytesize,
+                parity=target.parity,
+                stopbits=target.stopbits,
+                timeout=self._settings.timeout_s,
+                retries=0,
+                trace_pdu=self._trace,
+            )
+        self._log.event("open")
+        if not client.connect():
+            client.close()  # type: ignore[no-untyped-call]
+            raise ConnectionLost("could not connect to the Modbus device")
+        self._client = client
+        return client
+
+    def _drop(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()  # type: ignore[no-untyped-call]
+
+    def _trace(self, sending: bool, pdu: ModbusPDU) -> ModbusPDU:
+        if sending:
+            self._log.write(_pdu_hex(pdu))
+        else:
+            self._log.read(_pdu_hex(pdu))
+        return pdu
+
+
+def _check_words(values: Sequence[int]) -> None:
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 0xFFFF:
+            raise ValueError(f"a register holds 0..65535, got {value!r}")
+
+
+# -- loopback server for the simulators ------------------------------------------------------
+
+
+class RegisterModel(Protocol):
+    """What a simulated Modbus device answers; register addresses are PDU addresses.
+
+    Methods return register values, or an int: the Modbus exception code to answer.
+    ``delay_s`` is how long to wait before answering (seconds; ``None``: never answer).
+    """
+
+    def read(self, function: int, address: int, count: int) -> list[int] | int:
+        """Registers ``address..address+count-1`` of table ``function`` (3 holding, 4 input)."""
+        ...
+
+    def write(self, address: int, values: list[int]) -> int | None:
+        """Write holding registers; None when accepted, else an exception code."""
+        ...
+
+    def delay_s(self, function: int, address: int) -> float | None:
+        """Seconds to wait before answering this request (0 normally; None: no answer)."""
+        ...
+
+
+class RegisterServer:
+    """A pymodbus Modbus TCP server on loopback serving ``model``, in its own thread.
+
+    Every unit id is answered. Bound at construction (``port`` 0: ephemeral); the address
+    is ``modbus-tcp://HOST:PORT?unit=1``.
+    """
+
+    _SPACE = 65536
+
+    def __init__(self, model: RegisterModel, *, host: str = "127.0.0.1", port: int = 0):
+        self.model = model
+        self._host = host
+        self._loop = asyncio.new_event_loop()
+        self._server: ModbusTcpServer | None = None
+        self._thread: threading.Thread | None = None
+        self._stopped = False
+        self._port = self._loop.run_until_complete(self._listen(port))
+
+    @property
+    def port(self) -> int:
+        """The TCP port listened on."""
+        return self._port
+
+    @property
+    def address(self) -> str:
+        """The caltrace address of the served device (unit 1)."""
+        return f"modbus-tcp://{self._host}:{self._port}?unit=1"
+
+    def start(self) -> Self:
+        """Serve in a background thread; returns self."""
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._loop.run_forever, name=f"sim-modbus-{self._port}", daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, close every connection and the event loop; idempotent."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._thread is not None:
+            future = asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop)
+            with contextlib.suppress(Exception):
+                future.result(timeout=5)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join()
+        else:
+            self._loop.run_until_complete(self._shutdown())
+        self._loop.close()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    async def _listen(self, port: int) -> int:
+        device = SimDevice(
+            id=0,
+            simdata=[SimData(0, count=self._SPACE, values=0, datatype=DataType.REGISTERS)],
+            action=self._action,
+        )
+        server = ModbusTcpServer(device, address=(self._host, port))
+        await server.serve_forever(background=True)
+        self._server = server
+        sockets = getattr(server.transport, "sockets", None)
+        if not sockets:
+            raise OSError("the Modbus server did not bind")
+        return int(sockets[0].getsockname()[1])
+
+    async def _shutdown(self) -> None:
+        server = self._server
+        if server is not None:
+            await server.shutdown()  # type: ignore[no-untyped-call]
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _action(
+        self,
+        function_code: int,
+        start_address: int,
+        address: int,
+        count: int,
+        registers: list[int],
+        set_values: list[int] | list[bool] | None,
+    ) -> ExcCodes | None:
+        delay = self.model.delay_s(function_code, address)
+        if delay is None:
+            await asyncio.Event().wait()  # never answers; cancelled on stop
+        elif delay > 0:
+            await asyncio.sleep(delay)
+        if set_values is not None:
+            code = self.model.write(address, [int(v) for v in set_values])
+            return None if code is None else ExcCodes(code)
+        answer = self.model.read(function_code, address, count)
+        if isinstance(answer, int):
+            return ExcCodes(answer)
+        offset = address - start_address
+        registers[offset : offset + count] = answer
+        return None

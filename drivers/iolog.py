@@ -52,28 +52,34 @@ class IOEntry:
         }
 
 
+_Row = tuple[IODirection, str, int, int]
+
+
 class IOLog:
     """An append-only log of I/O entries, shared by a transport and its driver.
 
     ``maxlen`` bounds memory for long unattended sessions (oldest entries dropped); the
     default keeps everything, which is what a run's evidence needs. ``drain()`` hands the
     entries over and clears the log, so a runner can file them per point.
+
+    Entries are stored as plain tuples and become :class:`IOEntry` objects when read: the
+    log sits on every exchange's path, so appending must cost as little as possible.
     """
 
     def __init__(self, maxlen: int | None = None) -> None:
-        self._entries: deque[IOEntry] = deque(maxlen=maxlen)
+        self._rows: deque[_Row] = deque(maxlen=maxlen)
 
     def record(self, direction: IODirection, data: str) -> None:
         """Append one entry stamped now."""
-        self._entries.append(IOEntry(direction, data, time.monotonic_ns(), time.time_ns()))
+        self._rows.append((direction, data, time.monotonic_ns(), time.time_ns()))
 
     def write(self, data: str) -> None:
         """Record a command sent."""
-        self._entries.append(IOEntry(IODirection.WRITE, data, time.monotonic_ns(), time.time_ns()))
+        self._rows.append((IODirection.WRITE, data, time.monotonic_ns(), time.time_ns()))
 
     def read(self, data: str) -> None:
         """Record an answer received."""
-        self._entries.append(IOEntry(IODirection.READ, data, time.monotonic_ns(), time.time_ns()))
+        self._rows.append((IODirection.READ, data, time.monotonic_ns(), time.time_ns()))
 
     def event(self, text: str) -> None:
         """Record a transport event (timeout, resync, reconnect...)."""
@@ -84,7 +90,7 @@ class IOLog:
         """A snapshot of the entries, oldest first."""
         # deque.copy() runs in C without releasing the GIL: a consistent snapshot even
         # while the transport's thread appends.
-        return tuple(self._entries.copy())
+        return tuple(IOEntry(*row) for row in self._rows.copy())
 
     def to_dicts(self) -> list[dict[str, Any]]:
         """The entries as JSON-ready dicts, oldest first."""
@@ -95,12 +101,12 @@ class IOLog:
         out: list[IOEntry] = []
         while True:
             try:
-                out.append(self._entries.popleft())
+                out.append(IOEntry(*self._rows.popleft()))
             except IndexError:
                 return out
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._rows)
 
     def __iter__(self) -> Iterator[IOEntry]:
         return iter(self.entries)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import ClassVar
 
 from drivers.capabilities import (
@@ -359,10 +360,11 @@ class Keysight34465A(ScpiDriver):
         return self._config
 
     def _parse_one(self, text: str) -> Reading:
-        readings = self._parse_all(text)
-        if len(readings) != 1:
+        config = self._config
+        assert config is not None
+        if "," in text:
             raise GarbledResponse("wrong number of readings", expected="1 reading", received=text)
-        return readings[0]
+        return self._reading(text, text, _SPECS[config.function], config, utc_now())
 
     def _parse_all(self, text: str) -> tuple[Reading, ...]:
         config = self._config
@@ -376,31 +378,33 @@ class Keysight34465A(ScpiDriver):
             )
         spec = _SPECS[config.function]
         stamp = utc_now()
-        nominal = None if config.range == AUTO else float(config.range)
-        out = []
-        for field in fields:
-            if not _NUMBER.fullmatch(field):
-                raise GarbledResponse(
-                    "malformed reading", expected="a number like +1.23456789E+00", received=text
-                )
-            value = float(field)
-            if abs(value) >= _OVERLOAD:
-                where = "autorange" if nominal is None else f"the {nominal:g} {spec.unit} range"
-                raise MeasurementOverload(
-                    f"overload on {where}: the input exceeds what the range can measure",
-                    received=text,
-                )
-            out.append(
-                Reading(
-                    value=value,
-                    unit=spec.unit,
-                    timestamp=stamp,
-                    raw=field,
-                    function=spec.function.value,
-                    range=nominal,
-                )
+        return tuple(self._reading(field, text, spec, config, stamp) for field in fields)
+
+    @staticmethod
+    def _reading(
+        field: str, text: str, spec: _FunctionSpec, config: DmmConfiguration, stamp: datetime
+    ) -> Reading:
+        """One value of an answer (``text``) as a Reading; overloads and junk raise."""
+        if not _NUMBER.fullmatch(field):
+            raise GarbledResponse(
+                "malformed reading", expected="a number like +1.23456789E+00", received=text
             )
-        return tuple(out)
+        value = float(field)
+        nominal = None if config.range == AUTO else float(config.range)
+        if abs(value) >= _OVERLOAD:
+            where = "autorange" if nominal is None else f"the {nominal:g} {spec.unit} range"
+            raise MeasurementOverload(
+                f"overload on {where}: the input exceeds what the range can measure",
+                received=text,
+            )
+        return Reading(
+            value=value,
+            unit=spec.unit,
+            timestamp=stamp,
+            raw=field,
+            function=spec.function.value,
+            range=nominal,
+        )
 
 
 class Keysight34470A(Keysight34465A):

@@ -13,6 +13,12 @@ Two pyvisa-py behaviours are handled here (both seen with pyvisa-py 0.8):
   socket's pending error right after opening and report the refusal at once.
 
 Both peeks go through pyvisa-py's session table and are skipped for other backends.
+
+Reads and writes go through PyVISA's low-level library API (``visalib.read`` /
+``visalib.write``, the viRead/viWrite of the VISA specification) on the resource's
+session: the same calls ``Resource.query`` ends in, without the per-call context managers
+of the resource layer. The "more data may be available" status is acknowledged once for
+the session's lifetime, as the resource layer does around each read.
 """
 
 from __future__ import annotations
@@ -21,13 +27,16 @@ import contextlib
 import os
 import select
 import socket
+from contextlib import ExitStack
 from typing import Any
 
 import pyvisa
 import pyvisa.constants
 import pyvisa.errors
 import pyvisa.rname
+from pyvisa.highlevel import VisaLibraryBase
 from pyvisa.resources import MessageBasedResource
+from pyvisa.typing import VISASession
 
 from drivers.errors import AddressError, ConnectionLost, InstrumentTimeout
 from drivers.iolog import IOLog
@@ -39,6 +48,9 @@ DEFAULT_VISA_LIBRARY = "@py"
 """pyvisa-py, the pure-Python backend; pass ``"@ivi"`` or a library path for a vendor VISA."""
 
 _TIMEOUT = pyvisa.constants.StatusCode.error_timeout
+_MORE = pyvisa.constants.StatusCode.success_max_count_read
+_NOT_PRESENT = pyvisa.constants.StatusCode.success_device_not_present
+_CHUNK = 20 * 1024
 
 
 def parse_visa_address(address: str) -> pyvisa.rname.ResourceName:
@@ -86,6 +98,9 @@ class VisaTransport(LineTransport):
         self._read_term_bytes = read_termination.encode(encoding)
         self._rm: pyvisa.ResourceManager | None = None
         self._resource: MessageBasedResource | None = None
+        self._session_scope = ExitStack()
+        self._visalib: VisaLibraryBase | None = None
+        self._session: VISASession = VISASession(0)
         self._timeout_ms: float | None = None
         self._is_socket = self._resource_name.resource_class == "SOCKET"
 
@@ -127,6 +142,9 @@ class VisaTransport(LineTransport):
             )
         self._rm = rm
         self._resource = resource
+        self._visalib = resource.visalib
+        self._session = resource.session
+        self._session_scope.enter_context(resource.ignore_warning(_MORE, _NOT_PRESENT))
         self._timeout_ms = None
         if self._is_socket:
             refused = _socket_pending_error(resource)
@@ -138,6 +156,9 @@ class VisaTransport(LineTransport):
         resource, rm = self._resource, self._rm
         self._resource = None
         self._rm = None
+        self._visalib = None
+        with contextlib.suppress(Exception):  # the session may be gone already
+            self._session_scope.close()
         for closer in (resource, rm):
             if closer is None:
                 continue
@@ -145,9 +166,10 @@ class VisaTransport(LineTransport):
                 closer.close()  # a broken session has nothing more to release
 
     def _link_send(self, data: bytes) -> None:
-        resource = self._require_resource()
+        if self._visalib is None:
+            raise ConnectionLost("resource is not open")
         try:
-            resource.write_raw(data)
+            self._visalib.write(self._session, data)
         except pyvisa.errors.VisaIOError as err:
             raise self._map_visa_error(err, "write") from err
         except OSError as err:
@@ -159,8 +181,17 @@ class VisaTransport(LineTransport):
         if timeout_ms != self._timeout_ms:
             resource.timeout = timeout_ms
             self._timeout_ms = timeout_ms
+        visalib, session = self._visalib, self._session
+        if visalib is None:
+            raise ConnectionLost("resource is not open")
         try:
-            raw = resource.read_raw()
+            raw, status = visalib.read(session, _CHUNK)
+            if status == _MORE:
+                buffer = bytearray(raw)
+                while status == _MORE:
+                    raw, status = visalib.read(session, _CHUNK)
+                    buffer.extend(raw)
+                raw = bytes(buffer)
         except pyvisa.errors.VisaIOError as err:
             raise self._map_visa_error(err, "read", timeout_s) from err
         except OSError as err:

@@ -5,6 +5,9 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+# The editable install maps the top-level packages that exist when it runs:
+# a new package (its __init__.py) makes the install run again.
+PACKAGES := $(wildcard */__init__.py)
 
 .PHONY: demo test lint bench clean
 
@@ -14,15 +17,15 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.stamp-base: pyproject.toml | $(BIN)/python
+$(VENV)/.stamp-base: pyproject.toml $(PACKAGES) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-$(VENV)/.stamp-dev: pyproject.toml $(VENV)/.stamp-base
+$(VENV)/.stamp-dev: pyproject.toml $(PACKAGES) $(VENV)/.stamp-base
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-$(VENV)/.stamp-bench: pyproject.toml $(VENV)/.stamp-base
+$(VENV)/.stamp-bench: pyproject.toml $(PACKAGES) $(VENV)/.stamp-base
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	touch $@
 

@@ -43,6 +43,7 @@ test: lint
 
 bench: $(VENV)/.stamp-bench
 	$(BIN)/python bench/uncertainty.py
+	$(BIN)/python bench/drivers.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

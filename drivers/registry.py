@@ -117,7 +117,7 @@ register("fluke-5522a", "drivers.fluke.f5522a:Fluke5522A", simulator="drivers.si
 
 register("mettler-sics", "drivers.mettler.sics:MettlerToledoSics", simulator="drivers.simulators.mettler_sics:start_mettler_sics", summary="Mettler Toledo balance, MT-SICS level 0/1 (serial)")  # noqa: E501
 
-# druck-pace: phase 2
+register("druck-pace", "drivers.druck.pace:DruckPace", simulator="drivers.simulators.druck_pace:start_druck_pace", summary="Druck PACE5000/PACE6000 pressure controller (SCPI)")  # noqa: E501
 
 # eurotherm-3200: phase 2
 

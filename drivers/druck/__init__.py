@@ -1,0 +1,1 @@
+"""Druck (Baker Hughes, formerly GE) pressure instruments."""

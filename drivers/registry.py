@@ -119,7 +119,7 @@ register("mettler-sics", "drivers.mettler.sics:MettlerToledoSics", simulator="dr
 
 register("druck-pace", "drivers.druck.pace:DruckPace", simulator="drivers.simulators.druck_pace:start_druck_pace", summary="Druck PACE5000/PACE6000 pressure controller (SCPI)")  # noqa: E501
 
-# eurotherm-3200: phase 2
+register("eurotherm-3200", "drivers.eurotherm.e3200:Eurotherm3200", simulator="drivers.simulators.eurotherm_3200:start_eurotherm_3200", summary="Eurotherm 3200-series controller as a calibration bath (Modbus; decimals=N in the address)")  # noqa: E501
 
 # modbus-map: phase 2
 

@@ -1,0 +1,1 @@
+"""Eurotherm instruments."""

@@ -36,12 +36,14 @@ __all__ = [
     "Ohmmeter4W",
     "OutputControl",
     "PressureController",
+    "PressureGauge",
     "RangeSetting",
     "RegisterReader",
     "ResistanceSource",
     "Scale",
     "Span",
     "TemperatureSource",
+    "Thermometer",
     "VoltageSource",
     "measure",
 ]
@@ -277,7 +279,16 @@ class Scale(Protocol):
 
 
 @runtime_checkable
-class PressureController(Protocol):
+class PressureGauge(Protocol):
+    """Measures pressure (unit stated by the capability and the readings): any gauge."""
+
+    def read_pressure(self) -> Reading:
+        """The measured pressure in the gauge's unit (stated in the reading)."""
+        ...
+
+
+@runtime_checkable
+class PressureController(PressureGauge, Protocol):
     """Generates and measures pressure (unit stated by the capability and the readings)."""
 
     def read_pressure(self) -> Reading:
@@ -298,7 +309,16 @@ class PressureController(Protocol):
 
 
 @runtime_checkable
-class TemperatureSource(Protocol):
+class Thermometer(Protocol):
+    """Measures temperature (unit stated in the readings, e.g. ``degC``)."""
+
+    def read_temperature(self) -> Reading:
+        """One temperature reading in the thermometer's unit (stated in the reading)."""
+        ...
+
+
+@runtime_checkable
+class TemperatureSource(Thermometer, Protocol):
     """A calibration bath, dry block or controller used as a temperature source."""
 
     def read_temperature(self) -> Reading:
@@ -409,11 +429,11 @@ def measure(instrument: object, function: str, *, range: RangeSetting = AUTO) ->
             raise _unsupported(instrument, function)
         return instrument.read_weight()
     if function == Function.PRESSURE:
-        if not isinstance(instrument, PressureController):
+        if not isinstance(instrument, PressureGauge):
             raise _unsupported(instrument, function)
         return instrument.read_pressure()
     if function == Function.TEMPERATURE:
-        if not isinstance(instrument, TemperatureSource):
+        if not isinstance(instrument, Thermometer):
             raise _unsupported(instrument, function)
         return instrument.read_temperature()
     if function.startswith(f"{Function.REGISTER}:"):

@@ -123,6 +123,6 @@ register("eurotherm-3200", "drivers.eurotherm.e3200:Eurotherm3200", simulator="d
 
 # modbus-map: phase 2
 
-# manual: phase 2
+register("manual", "drivers.manual.entry:ManualEntry", summary="Manual entry: an instrument read by eye, its value typed at a prompt")  # noqa: E501
 
 # fmt: on

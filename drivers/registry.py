@@ -121,7 +121,7 @@ register("druck-pace", "drivers.druck.pace:DruckPace", simulator="drivers.simula
 
 register("eurotherm-3200", "drivers.eurotherm.e3200:Eurotherm3200", simulator="drivers.simulators.eurotherm_3200:start_eurotherm_3200", summary="Eurotherm 3200-series controller as a calibration bath (Modbus; decimals=N in the address)")  # noqa: E501
 
-# modbus-map: phase 2
+register("modbus-map", "drivers.generic.modbus_map:ModbusMapDevice", simulator="drivers.simulators.modbus_map:start_modbus_map", summary="Generic Modbus device from a register-map YAML (--map FILE)")  # noqa: E501
 
 register("manual", "drivers.manual.entry:ManualEntry", summary="Manual entry: an instrument read by eye, its value typed at a prompt")  # noqa: E501
 

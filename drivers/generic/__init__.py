@@ -1,0 +1,1 @@
+"""Drivers described by data rather than code (Modbus register maps)."""

@@ -174,6 +174,8 @@ def _simulate(args: argparse.Namespace) -> int:
             simulator = factory(options)
         except OSError as err:
             raise UsageError(f"cannot start the simulator: {err}") from err
+        except ValueError as err:  # e.g. a fault this simulator's transport cannot produce
+            raise UsageError(f"{entry.name} simulator: {err}; choose another --fault") from err
         try:
             print(f"READY {simulator.address}", flush=True)
             while not stop.wait(0.2):

@@ -22,7 +22,6 @@ import math
 import random
 import threading
 import time
-from typing import Self
 
 from drivers.eurotherm.e3200 import (
     REG_PV,
@@ -38,7 +37,7 @@ from drivers.eurotherm.e3200 import (
     STATUS_SENSOR_BREAK,
 )
 from drivers.simulators.base import Fault, FaultKind, SimulatorOptions
-from drivers.transports.modbus import RegisterServer
+from drivers.simulators.modbus import ModbusSimulator
 
 __all__ = ["Eurotherm3200Simulator", "SimulatedEurotherm3200", "start_eurotherm_3200"]
 
@@ -234,40 +233,13 @@ class SimulatedEurotherm3200:
         return round(celsius * 10.0**self.decimals)
 
 
-class Eurotherm3200Simulator:
+class Eurotherm3200Simulator(ModbusSimulator[SimulatedEurotherm3200]):
     """A running simulated 3200: the model served by a loopback Modbus TCP server."""
-
-    def __init__(self, model: SimulatedEurotherm3200, *, host: str = "127.0.0.1", port: int = 0):
-        self.model = model
-        self._server = RegisterServer(model, host=host, port=port)
 
     @property
     def address(self) -> str:
         """The driver's address, decimal places included."""
-        return f"{self._server.address}&decimals={self.model.decimals}"
-
-    def start(self) -> Self:
-        """Serve in the background; returns self."""
-        self._server.start()
-        return self
-
-    def inject(self, fault: Fault) -> None:
-        """Arm a transport fault (timeout, late, device-error)."""
-        self.model.inject(fault)
-
-    def clear_faults(self) -> None:
-        """Disarm every fault."""
-        self.model.clear_faults()
-
-    def stop(self) -> None:
-        """Stop serving and close every connection; idempotent."""
-        self._server.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+        return f"{self.modbus_address}&decimals={self.model.decimals}"
 
 
 def start_eurotherm_3200(options: SimulatorOptions) -> Eurotherm3200Simulator:

@@ -14,11 +14,10 @@ import random
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Self
 
 from drivers.generic.modbus_map import RegisterEntry, RegisterMap, encode, load_register_map
 from drivers.simulators.base import Fault, FaultKind, SimulatorOptions
-from drivers.transports.modbus import RegisterServer
+from drivers.simulators.modbus import ModbusSimulator
 
 __all__ = ["DEFAULT_MAP", "ModbusMapSimulator", "SimulatedMapDevice", "start_modbus_map"]
 
@@ -124,45 +123,13 @@ class SimulatedMapDevice:
         return ILLEGAL_ADDRESS
 
 
-class ModbusMapSimulator:
+class ModbusMapSimulator(ModbusSimulator[SimulatedMapDevice]):
     """A running map device: the model served by a loopback Modbus TCP server."""
-
-    def __init__(self, model: SimulatedMapDevice, *, host: str = "127.0.0.1", port: int = 0):
-        self.model = model
-        self._server = RegisterServer(model, host=host, port=port)
 
     @property
     def address(self) -> str:
         """The driver's address, with ``map=`` naming the served map."""
-        return f"{self._server.address}&map={self.model.register_map.path}"
-
-    @property
-    def modbus_address(self) -> str:
-        """The plain Modbus address (give the map with ``--map``)."""
-        return self._server.address
-
-    def start(self) -> Self:
-        """Serve in the background; returns self."""
-        self._server.start()
-        return self
-
-    def inject(self, fault: Fault) -> None:
-        """Arm a fault on the coming reads."""
-        self.model.inject(fault)
-
-    def clear_faults(self) -> None:
-        """Disarm every fault."""
-        self.model.clear_faults()
-
-    def stop(self) -> None:
-        """Stop serving and close every connection; idempotent."""
-        self._server.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+        return f"{self.modbus_address}&map={self.model.register_map.path}"
 
 
 def start_modbus_map(options: SimulatorOptions) -> ModbusMapSimulator:

@@ -1,0 +1,1 @@
+"""Organizations, people, their roles and certifications, and registered agents."""

@@ -1,0 +1,133 @@
+"""Organizations in their hierarchy, users, memberships with roles, agents and API tokens."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+from labserver.core.fields import MeasurementField
+
+
+class Organization(models.Model):
+    """A directorate, a verification center, an accredited lab or a customer."""
+
+    class Kind(models.TextChoices):
+        DIRECTORATE = "directorate", "National directorate"
+        REGIONAL_CENTER = "regional_center", "Regional verification center"
+        PROVINCIAL_CENTER = "provincial_center", "Provincial verification center"
+        LAB = "lab", "Accredited laboratory"
+        CUSTOMER = "customer", "Customer"
+
+    code = models.SlugField(max_length=32, unique=True, help_text="Short code used in numbers")
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    accreditation = models.CharField(max_length=100, blank=True, help_text="e.g. VILAS 123")
+    region = models.CharField(max_length=100, blank=True)
+    address = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} — {self.name}"
+
+
+class User(AbstractUser):
+    """A person. ``full_name`` is what electronic signatures print."""
+
+    full_name = models.CharField(max_length=200, blank=True)
+
+    def signature_name(self) -> str:
+        return self.full_name or self.get_full_name() or self.get_username()
+
+
+class Role(models.TextChoices):
+    METROLOGIST = "metrologist", "Metrologist / verifier"
+    REVIEWER = "reviewer", "Reviewer"
+    SIGNATORY = "signatory", "Signatory"
+    QUALITY_MANAGER = "quality_manager", "Quality manager"
+    AUDITOR = "auditor", "Auditor"
+    CUSTOMER = "customer", "Customer"
+
+
+class Membership(models.Model):
+    """A person's role in an organization; ``fields`` are what their certification covers."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="memberships"
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="memberships"
+    )
+    role = models.CharField(max_length=32, choices=Role.choices)
+    fields = models.JSONField(
+        default=list, blank=True, help_text=f"Fields covered: {', '.join(MeasurementField.values)}"
+    )
+    certificate_number = models.CharField(max_length=64, blank=True)
+    valid_until = models.DateField(null=True, blank=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "organization", "role"], name="membership_unique_role"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.role} @ {self.organization.code}"
+
+
+class AuditGrant(models.Model):
+    """Read-only access of an auditor to another organization's records."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="audit_grants"
+    )
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    granted_at = models.DateTimeField(auto_now_add=True)
+    valid_until = models.DateField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+
+
+class Agent(models.Model):
+    """A registered bench or field device: its own token and Ed25519 public key; revocable."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="agents")
+    name = models.SlugField(max_length=64)
+    public_key = models.CharField(max_length=64, help_text="Ed25519 public key, raw, base64")
+    token_hash = models.CharField(max_length=64, unique=True)
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    registered_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="agent_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return f"agent {self.name} @ {self.organization.code}"
+
+
+class ApiToken(models.Model):
+    """A person's API token; only its SHA-256 is stored."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="api_tokens"
+    )
+    label = models.CharField(max_length=100, blank=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)

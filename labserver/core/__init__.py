@@ -1,0 +1,1 @@
+"""Base of the LIMS: domain errors, the hash-chained audit trail, API conventions."""

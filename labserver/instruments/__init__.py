@@ -1,0 +1,1 @@
+"""Instrument types, approved patterns, and customers' instruments."""

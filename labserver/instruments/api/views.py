@@ -1,0 +1,135 @@
+"""Instrument types and patterns (national reference data), and customers' instruments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from labserver.accounts.access import (
+    customer_organization_ids,
+    is_agent,
+    readable_organization_ids,
+)
+from labserver.accounts.models import Organization
+from labserver.core.errors import NotPermitted
+
+from .. import services
+from ..models import Instrument, InstrumentType, PatternApproval
+
+
+class InstrumentTypeOut(serializers.ModelSerializer):  # type: ignore[type-arg]
+    class Meta:
+        model = InstrumentType
+        fields = [
+            "id",
+            "code",
+            "name",
+            "name_vi",
+            "field",
+            "legal_category",
+            "verification_interval_months",
+        ]
+
+
+class InstrumentTypeViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
+    queryset = InstrumentType.objects.all()
+    serializer_class = InstrumentTypeOut
+    filterset_fields = ["code", "field", "legal_category"]
+    search_fields = ["code", "name", "name_vi"]
+    ordering_fields = ["code", "name"]
+
+
+class PatternOut(serializers.ModelSerializer):  # type: ignore[type-arg]
+    instrument_type = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = PatternApproval
+        fields = [
+            "id",
+            "number",
+            "instrument_type",
+            "manufacturer",
+            "model",
+            "approved_on",
+            "valid_until",
+        ]
+
+
+class PatternViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
+    queryset = PatternApproval.objects.select_related("instrument_type")
+    serializer_class = PatternOut
+    filterset_fields = ["number", "instrument_type__code", "manufacturer"]
+    search_fields = ["number", "manufacturer", "model"]
+    ordering_fields = ["number", "approved_on"]
+
+
+class InstrumentSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    organization = serializers.SlugRelatedField(
+        slug_field="code", queryset=Organization.objects.all()
+    )
+    owner = serializers.SlugRelatedField(slug_field="code", queryset=Organization.objects.all())
+    instrument_type = serializers.SlugRelatedField(
+        slug_field="code", queryset=InstrumentType.objects.all()
+    )
+    pattern = serializers.SlugRelatedField(
+        slug_field="number",
+        queryset=PatternApproval.objects.all(),
+        required=False,
+        allow_null=True,
+    )
+
+    class Meta:
+        model = Instrument
+        fields = [
+            "id",
+            "organization",
+            "owner",
+            "instrument_type",
+            "pattern",
+            "manufacturer",
+            "model",
+            "serial",
+            "location",
+            "specification",
+            "created_at",
+        ]
+        read_only_fields = ["created_at"]
+        validators: list[Any] = []  # uniqueness is the service's, with a clear message
+
+
+class InstrumentViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,  # type: ignore[type-arg]
+):
+    queryset = Instrument.objects.none()
+    serializer_class = InstrumentSerializer
+    filterset_fields = ["serial", "instrument_type__code", "owner__code", "organization__code"]
+    search_fields = ["serial", "manufacturer", "model"]
+    ordering_fields = ["serial", "created_at"]
+
+    def get_queryset(self) -> Any:
+        user = self.request.user
+        visible = Q(organization__in=readable_organization_ids(user))
+        if not is_agent(user):
+            visible |= Q(owner__in=customer_organization_ids(user))
+        return Instrument.objects.filter(visible).select_related(
+            "organization", "owner", "instrument_type", "pattern"
+        )
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        if is_agent(request.user):
+            raise NotPermitted("agents cannot register instruments")
+        body = InstrumentSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        org = data.pop("organization")
+        if org.pk not in readable_organization_ids(request.user):
+            raise NotPermitted("registering an instrument needs a role in that organization")
+        instrument = services.register_instrument(actor=request.user, organization=org, **data)
+        return Response(InstrumentSerializer(instrument).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,1 @@
+"""The procedure catalog and jobs (work orders) with their state machine."""

@@ -1,0 +1,97 @@
+"""Procedures (versioned definitions, by content hash) and jobs."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from labserver.core.fields import MeasurementField
+
+
+class Procedure(models.Model):
+    """One version of a procedure definition, identified by id, version and content hash."""
+
+    class Kind(models.TextChoices):
+        CALIBRATION = "calibration", "Calibration"
+        VERIFICATION = "verification", "Verification"
+
+    procedure_id = models.SlugField(max_length=100)
+    version = models.CharField(max_length=32)
+    content_hash = models.CharField(max_length=64, unique=True)
+    title = models.CharField(max_length=300)
+    title_vi = models.CharField(max_length=300, blank=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    field = models.CharField(max_length=32, choices=MeasurementField.choices)
+    instrument_type = models.ForeignKey(
+        "instruments.InstrumentType",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="procedures",
+    )
+    definition = models.JSONField(help_text="The procedure definition as registered")
+    registered_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["procedure_id", "version"], name="procedure_unique_version"
+            )
+        ]
+        ordering = ["procedure_id", "version"]
+
+    def __str__(self) -> str:
+        return f"{self.procedure_id} v{self.version}"
+
+
+class JobState(models.TextChoices):
+    REQUESTED = "requested", "Requested"
+    ACCEPTED = "accepted", "Accepted"
+    SCHEDULED = "scheduled", "Scheduled"
+    IN_PROGRESS = "in_progress", "In progress"
+    MEASURED = "measured", "Measured"
+    REVIEWED = "reviewed", "Reviewed"
+    APPROVED = "approved", "Approved"
+    ISSUED = "issued", "Issued"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Job(models.Model):
+    """A work order: this instrument, this procedure, this bench or person, by this date."""
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.PROTECT, related_name="jobs"
+    )
+    number = models.CharField(max_length=32)
+    instrument = models.ForeignKey(
+        "instruments.Instrument", on_delete=models.PROTECT, related_name="jobs"
+    )
+    procedure = models.ForeignKey(Procedure, on_delete=models.PROTECT, related_name="jobs")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="assigned_jobs",
+    )
+    bench = models.ForeignKey(
+        "accounts.Agent", null=True, blank=True, on_delete=models.PROTECT, related_name="jobs"
+    )
+    due_on = models.DateField(null=True, blank=True)
+    state = models.CharField(max_length=16, choices=JobState.choices, default=JobState.REQUESTED)
+    notes = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "number"], name="job_unique_number")
+        ]
+        indexes = [models.Index(fields=["organization", "state"], name="job_org_state_idx")]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.number

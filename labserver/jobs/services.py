@@ -1,0 +1,250 @@
+"""Jobs: creation with a gap-free number, and the state machine; each change audited."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from labserver.accounts.access import require_role
+from labserver.accounts.models import Agent, Role, User
+from labserver.core import audit
+from labserver.core.errors import Conflict, DomainError, InvalidTransition
+from labserver.core.numbering import next_value
+from labserver.instruments.models import Instrument, InstrumentType
+
+from .models import Job, JobState, Procedure
+
+# state -> states it may move to by an explicit action (runs and review move the rest).
+TRANSITIONS: dict[str, set[str]] = {
+    JobState.REQUESTED: {JobState.ACCEPTED, JobState.CANCELLED},
+    JobState.ACCEPTED: {JobState.SCHEDULED, JobState.IN_PROGRESS, JobState.CANCELLED},
+    JobState.SCHEDULED: {JobState.IN_PROGRESS, JobState.CANCELLED},
+    JobState.IN_PROGRESS: {JobState.MEASURED, JobState.CANCELLED},
+    JobState.MEASURED: {JobState.REVIEWED, JobState.IN_PROGRESS, JobState.CANCELLED},
+    JobState.REVIEWED: {JobState.APPROVED, JobState.IN_PROGRESS},
+    JobState.APPROVED: {JobState.ISSUED},
+    JobState.ISSUED: set(),
+    JobState.CANCELLED: set(),
+}
+
+# States in which a bench may submit a run for the job.
+ACCEPTS_RUNS = {JobState.ACCEPTED, JobState.SCHEDULED, JobState.IN_PROGRESS}
+
+PLANNERS = (Role.METROLOGIST, Role.QUALITY_MANAGER)
+
+
+def canonical_hash(definition: Any) -> str:
+    """SHA-256 of a definition's canonical JSON (sorted keys, no spaces, UTF-8)."""
+    text = json.dumps(definition, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@transaction.atomic
+def register_procedure(*, actor: Any, definition: dict[str, Any]) -> Procedure:
+    """Add a procedure version to the catalog; the same content again returns the stored one."""
+    for key in ("id", "version", "title", "kind", "field"):
+        if not isinstance(definition.get(key), str) or not definition[key]:
+            raise DomainError(f"{key}: required text", field=key)
+    if definition["kind"] not in Procedure.Kind.values:
+        raise DomainError(
+            f"kind: expected calibration or verification, got {definition['kind']!r}",
+            field="kind",
+        )
+    digest = canonical_hash(definition)
+    existing = Procedure.objects.filter(
+        procedure_id=definition["id"], version=definition["version"]
+    ).first()
+    if existing is not None:
+        if existing.content_hash != digest:
+            raise Conflict(
+                f"procedure {definition['id']} version {definition['version']} is registered "
+                "with other content: a changed procedure needs a new version",
+                field="version",
+            )
+        return existing
+    instrument_type = None
+    if definition.get("instrument_type"):
+        instrument_type = InstrumentType.objects.filter(code=definition["instrument_type"]).first()
+        if instrument_type is None:
+            raise DomainError(
+                f"instrument_type: unknown type {definition['instrument_type']!r}",
+                field="instrument_type",
+            )
+    title = definition["title"]
+    procedure = Procedure.objects.create(
+        procedure_id=definition["id"],
+        version=definition["version"],
+        content_hash=digest,
+        title=title if isinstance(title, str) else str(title),
+        title_vi=str(definition.get("title_vi", "")),
+        kind=definition["kind"],
+        field=definition["field"],
+        instrument_type=instrument_type,
+        definition=definition,
+    )
+    audit.record(
+        actor=actor,
+        action="procedure.register",
+        object_type="procedure",
+        object_id=procedure.pk,
+        organization_id=None,
+        after={"id": procedure.procedure_id, "version": procedure.version, "hash": digest},
+    )
+    return procedure
+
+
+def _snapshot(job: Job) -> dict[str, Any]:
+    return {
+        "state": job.state,
+        "assignee": job.assignee.username if job.assignee else None,
+        "bench": job.bench.name if job.bench else None,
+        "due_on": job.due_on,
+    }
+
+
+@transaction.atomic
+def create_job(
+    *,
+    actor: Any,
+    instrument: Instrument,
+    procedure: Procedure,
+    due_on: date | None = None,
+    assignee: User | None = None,
+    bench: Agent | None = None,
+    notes: str = "",
+) -> Job:
+    org_id = instrument.organization_id
+    require_role(actor, org_id, *PLANNERS, action="creating a job")
+    if procedure.field != instrument.instrument_type.field:
+        raise DomainError(
+            f"procedure: {procedure} is for the field '{procedure.field}', the instrument is "
+            f"'{instrument.instrument_type.field}'",
+            field="procedure",
+        )
+    _check_assignment(org_id, assignee, bench)
+    year = timezone.localdate().year
+    number = f"J-{year}-{next_value(f'job:{org_id}:{year}'):05d}"
+    job = Job.objects.create(
+        organization_id=org_id,
+        number=number,
+        instrument=instrument,
+        procedure=procedure,
+        due_on=due_on,
+        assignee=assignee,
+        bench=bench,
+        notes=notes,
+        created_by=actor,
+    )
+    audit.record(
+        actor=actor,
+        action="job.create",
+        object_type="job",
+        object_id=job.pk,
+        organization_id=org_id,
+        after={
+            "number": number,
+            "instrument": instrument.pk,
+            "procedure": str(procedure),
+            **_snapshot(job),
+        },
+    )
+    return job
+
+
+def _check_assignment(org_id: int, assignee: User | None, bench: Agent | None) -> None:
+    if (
+        assignee is not None
+        and not assignee.memberships.filter(
+            organization_id=org_id, role=Role.METROLOGIST, active=True
+        ).exists()
+    ):
+        raise DomainError(
+            f"assignee: {assignee.username} is not a metrologist of this organization",
+            field="assignee",
+        )
+    if bench is not None and (bench.organization_id != org_id or bench.revoked_at is not None):
+        raise DomainError(
+            "bench: not an active agent of this organization", field="bench", code="invalid"
+        )
+
+
+def move_job(job: Job, target: str, *, actor: Any, reason: str = "") -> Job:
+    """Move ``job`` to ``target`` if the state machine allows it; audited. Call inside atomic."""
+    if target not in TRANSITIONS[job.state]:
+        raise InvalidTransition(
+            f"job {job.number} is {job.state}: it cannot become {target}", field="state"
+        )
+    before = _snapshot(job)
+    job.state = target
+    job.save(update_fields=["state", "updated_at"])
+    audit.record(
+        actor=actor,
+        action=f"job.{target}",
+        object_type="job",
+        object_id=job.pk,
+        organization_id=job.organization_id,
+        before=before,
+        after=_snapshot(job),
+        reason=reason,
+    )
+    return job
+
+
+def locked_job(pk: int) -> Job:
+    """The job row, locked until the end of the transaction."""
+    return (
+        Job.objects.select_for_update(of=("self",)).select_related("assignee", "bench").get(pk=pk)
+    )
+
+
+def _locked(job: Job) -> Job:
+    return locked_job(job.pk)
+
+
+@transaction.atomic
+def accept_job(*, actor: Any, job: Job) -> Job:
+    require_role(actor, job.organization_id, *PLANNERS, action="accepting a job")
+    return move_job(_locked(job), JobState.ACCEPTED, actor=actor)
+
+
+@transaction.atomic
+def schedule_job(
+    *,
+    actor: Any,
+    job: Job,
+    assignee: User | None = None,
+    bench: Agent | None = None,
+    due_on: date | None = None,
+) -> Job:
+    require_role(actor, job.organization_id, *PLANNERS, action="scheduling a job")
+    job = _locked(job)
+    _check_assignment(job.organization_id, assignee, bench)
+    if job.state != JobState.ACCEPTED:
+        raise InvalidTransition(
+            f"job {job.number} is {job.state}: only an accepted job can be scheduled",
+            field="state",
+        )
+    job.assignee = assignee or job.assignee
+    job.bench = bench or job.bench
+    job.due_on = due_on or job.due_on
+    job.save(update_fields=["assignee", "bench", "due_on", "updated_at"])
+    return move_job(job, JobState.SCHEDULED, actor=actor)
+
+
+@transaction.atomic
+def start_job(*, actor: Any, job: Job) -> Job:
+    require_role(actor, job.organization_id, *PLANNERS, action="starting a job")
+    return move_job(_locked(job), JobState.IN_PROGRESS, actor=actor)
+
+
+@transaction.atomic
+def cancel_job(*, actor: Any, job: Job, reason: str) -> Job:
+    require_role(actor, job.organization_id, Role.QUALITY_MANAGER, action="cancelling a job")
+    if not reason.strip():
+        raise DomainError("reason: a cancelled job needs a reason", field="reason")
+    return move_job(_locked(job), JobState.CANCELLED, actor=actor, reason=reason)

@@ -1,0 +1,283 @@
+"""The run payload an agent submits, and how runs are shown.
+
+The payload serializers are the agent↔server contract in the OpenAPI schema.
+Numbers must be finite JSON numbers and datetimes must carry their offset:
+nothing is coerced, guessed or clamped.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from ..models import Point, Reading, Run, RunSignature, StandardUsage
+
+MAX_POINTS = 2000
+MAX_READINGS = 10000
+
+
+@extend_schema_field(OpenApiTypes.DOUBLE)
+class FiniteNumber(serializers.Field):  # type: ignore[type-arg]
+    """A JSON number (not a string, not a boolean), finite."""
+
+    default_error_messages = {
+        "type": "must be a number, got {kind}",
+        "finite": "must be finite",
+    }
+
+    def to_internal_value(self, data: Any) -> float:
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            self.fail("type", kind=type(data).__name__)
+        value = float(data)
+        if not math.isfinite(value):
+            self.fail("finite")
+        return value
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+@extend_schema_field(OpenApiTypes.DOUBLE)
+class DegreesOfFreedom(FiniteNumber):
+    """A positive number, or the text "inf"."""
+
+    def to_internal_value(self, data: Any) -> float | str:
+        if data == "inf":
+            return "inf"
+        value = super().to_internal_value(data)
+        if value <= 0:
+            raise serializers.ValidationError('must be positive or "inf"')
+        return value
+
+
+class AwareDateTime(serializers.DateTimeField):
+    """An ISO 8601 datetime with its UTC offset; a naive one is refused."""
+
+    def to_internal_value(self, value: Any) -> Any:
+        parsed = super().to_internal_value(value)
+        if isinstance(value, str) and not (
+            value.endswith("Z") or "+" in value[10:] or "-" in value[10:]
+        ):
+            raise serializers.ValidationError("must carry a UTC offset (e.g. 2026-11-22T08:00:00Z)")
+        return parsed
+
+
+class ReadingIn(serializers.Serializer):  # type: ignore[type-arg]
+    value = FiniteNumber()
+    unit = serializers.CharField(max_length=32)
+    timestamp = AwareDateTime()
+    stable = serializers.BooleanField(allow_null=True, required=False, default=None)
+    raw = serializers.CharField(allow_blank=True, required=False, default="", max_length=4096)
+
+
+class ResultIn(serializers.Serializer):  # type: ignore[type-arg]
+    value = FiniteNumber()
+    u = FiniteNumber()
+    U = FiniteNumber()
+    k = FiniteNumber()
+    dof = DegreesOfFreedom(required=False)
+
+
+class AcceptanceIn(serializers.Serializer):  # type: ignore[type-arg]
+    lower = FiniteNumber(required=False, allow_null=True, default=None)
+    upper = FiniteNumber(required=False, allow_null=True, default=None)
+    mpe = FiniteNumber(required=False, allow_null=True, default=None)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        lower, upper = attrs.get("lower"), attrs.get("upper")
+        if lower is not None and upper is not None and lower > upper:
+            raise serializers.ValidationError({"lower": "must not exceed upper"})
+        if attrs.get("mpe") is not None and attrs["mpe"] <= 0:
+            raise serializers.ValidationError({"mpe": "must be positive"})
+        return attrs
+
+
+class PointIn(serializers.Serializer):  # type: ignore[type-arg]
+    index = serializers.IntegerField(min_value=0)
+    test = serializers.CharField(max_length=100)
+    nominal = FiniteNumber()
+    unit = serializers.CharField(max_length=32)
+    readings = ReadingIn(many=True, allow_empty=False, max_length=MAX_READINGS)
+    readings_quantity = serializers.CharField(max_length=100)
+    output = serializers.CharField(max_length=100)
+    model = serializers.DictField(help_text="A measurement model (measurement-model.md)")
+    result = ResultIn()
+    acceptance = AcceptanceIn(required=False)
+    conformity = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        for i, reading in enumerate(attrs["readings"]):
+            if reading["unit"] != attrs["unit"]:
+                raise serializers.ValidationError(
+                    {
+                        "readings": [{}] * i
+                        + [
+                            {
+                                "unit": f"expected {attrs['unit']!r} (the point's unit), "
+                                f"got {reading['unit']!r}"
+                            }
+                        ]
+                    }
+                )
+        return attrs
+
+
+class StandardUsedIn(serializers.Serializer):  # type: ignore[type-arg]
+    asset_id = serializers.CharField(max_length=64)
+    role = serializers.ChoiceField(choices=["reference", "source", "environment"])
+    function = serializers.CharField(max_length=64)
+    unit = serializers.CharField(max_length=32)
+    range = serializers.ListField(child=FiniteNumber(), min_length=2, max_length=2)
+
+    def validate_range(self, value: list[float]) -> list[float]:
+        if value[0] > value[1]:
+            raise serializers.ValidationError("low must not exceed high")
+        return value
+
+
+class ProcedureRefIn(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.CharField(max_length=100)
+    version = serializers.CharField(max_length=32)
+    hash = serializers.RegexField(r"^[0-9a-f]{64}$")
+
+
+class RunIn(serializers.Serializer):  # type: ignore[type-arg]
+    """A run as submitted by an agent, signed over the exact request body."""
+
+    run_id = serializers.UUIDField()
+    job = serializers.CharField(max_length=32, help_text="The job number")
+    procedure = ProcedureRefIn()
+    operator = serializers.CharField(max_length=150, help_text="Username of the metrologist")
+    software_version = serializers.CharField(max_length=100)
+    started_at = AwareDateTime()
+    finished_at = AwareDateTime()
+    environment = serializers.DictField(required=False, default=dict)
+    standards = StandardUsedIn(many=True, allow_empty=False)
+    points = PointIn(many=True, allow_empty=False, max_length=MAX_POINTS)
+    raw_io = serializers.ListField(child=serializers.DictField(), required=False, default=list)
+    supersedes = serializers.UUIDField(required=False, allow_null=True, default=None)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["finished_at"] < attrs["started_at"]:
+            raise serializers.ValidationError({"finished_at": "is before started_at"})
+        indexes = [p["index"] for p in attrs["points"]]
+        if len(set(indexes)) != len(indexes):
+            raise serializers.ValidationError({"points": "point indexes must be unique"})
+        return attrs
+
+
+class RunAccepted(serializers.Serializer):  # type: ignore[type-arg]
+    run_id = serializers.UUIDField()
+    job = serializers.CharField()
+    state = serializers.CharField()
+    payload_sha256 = serializers.CharField()
+    disagreements = serializers.IntegerField()
+    points = serializers.ListField(child=serializers.DictField())
+
+
+class ReadingOut(serializers.ModelSerializer):  # type: ignore[type-arg]
+    class Meta:
+        model = Reading
+        fields = ["index", "value", "unit", "timestamp", "stable", "raw"]
+
+
+class PointOut(serializers.ModelSerializer):  # type: ignore[type-arg]
+    readings = ReadingOut(many=True, read_only=True)
+
+    class Meta:
+        model = Point
+        fields = [
+            "index",
+            "test",
+            "nominal",
+            "unit",
+            "output",
+            "readings_quantity",
+            "model",
+            "acceptance",
+            "agent_result",
+            "server_result",
+            "agent_conformity",
+            "server_conformity",
+            "disagreement",
+            "readings",
+        ]
+
+
+class StandardUsageOut(serializers.ModelSerializer):  # type: ignore[type-arg]
+    asset_id = serializers.CharField(source="standard.asset_id", read_only=True)
+    certificate_number = serializers.CharField(source="certificate.number", read_only=True)
+
+    class Meta:
+        model = StandardUsage
+        fields = [
+            "asset_id",
+            "certificate_number",
+            "used_on",
+            "role",
+            "function",
+            "range_low",
+            "range_high",
+            "unit",
+        ]
+
+
+class SignatureOut(serializers.ModelSerializer):  # type: ignore[type-arg]
+    username = serializers.CharField(source="user.username", read_only=True)
+
+    class Meta:
+        model = RunSignature
+        fields = ["username", "name", "meaning", "signed_at", "comment"]
+
+
+class RunOut(serializers.ModelSerializer):  # type: ignore[type-arg]
+    job = serializers.CharField(source="job.number", read_only=True)
+    organization = serializers.CharField(source="organization.code", read_only=True)
+    agent = serializers.CharField(source="agent.name", read_only=True)
+    operator = serializers.CharField(source="operator.username", read_only=True)
+    procedure = serializers.CharField(source="procedure.__str__", read_only=True)
+    signatures = SignatureOut(many=True, read_only=True)
+
+    class Meta:
+        model = Run
+        fields = [
+            "id",
+            "organization",
+            "job",
+            "agent",
+            "operator",
+            "procedure",
+            "supersedes",
+            "software_version",
+            "started_at",
+            "finished_at",
+            "received_at",
+            "state",
+            "disagreements",
+            "environment",
+            "payload_sha256",
+            "signatures",
+        ]
+
+
+class RunDetailOut(RunOut):
+    points = PointOut(many=True, read_only=True)
+    standards = StandardUsageOut(many=True, read_only=True, source="standard_usages")
+
+    class Meta(RunOut.Meta):
+        fields = [*RunOut.Meta.fields, "points", "standards", "raw_io"]
+
+
+class SignIn(serializers.Serializer):  # type: ignore[type-arg]
+    """An electronic signature: the signer re-enters their password (21 CFR 11.200)."""
+
+    password = serializers.CharField(write_only=True, style={"input_type": "password"})
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class RejectIn(SignIn):
+    reason = serializers.CharField()

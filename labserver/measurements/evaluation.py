@@ -1,0 +1,127 @@
+"""The server's own evaluation of a point: the model, bound to the readings, by GUM.
+
+The agent's numbers are kept beside the server's, and every difference is
+flagged; the server's numbers are the ones that count.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from labserver.core.errors import InvalidEvidence
+from uncertainty.conformity import DecisionRule, check_uncertainty_ratio, decide_conformity
+from uncertainty.errors import UncertaintyError
+from uncertainty.gum import evaluate_gum, json_number
+from uncertainty.model import Model, parse_model
+
+# Agreement between the agent's and the server's numbers: the same model
+# evaluated by the same method differs only by floating-point rounding.
+RELATIVE_TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True)
+class PointEvaluation:
+    result: dict[str, Any]
+    conformity: str
+    disagreement: list[dict[str, Any]]
+
+
+def _close(a: float, b: float, scale: float) -> bool:
+    return abs(a - b) <= RELATIVE_TOLERANCE * max(abs(a), abs(b), scale)
+
+
+def bind_model(point: dict[str, Any], where: str) -> Model:
+    """Check that the point's model is built on the point's readings, then parse it."""
+    name = point["readings_quantity"]
+    quantities = point["model"].get("quantities")
+    spec = quantities.get(name) if isinstance(quantities, dict) else None
+    if not isinstance(spec, dict):
+        field = f"{where}.readings_quantity"
+        raise InvalidEvidence(
+            f"{field}: the model has no quantity {name!r} to hold the readings", field=field
+        )
+    values = [r["value"] for r in point["readings"]]
+    if spec.get("samples") != values:
+        field = f"{where}.model.quantities.{name}.samples"
+        raise InvalidEvidence(
+            f"{field}: do not match the point's readings ({len(values)} readings)", field=field
+        )
+    unit = spec.get("unit")
+    if unit is not None and unit != point["unit"]:
+        field = f"{where}.model.quantities.{name}.unit"
+        raise InvalidEvidence(
+            f"{field}: {unit!r} differs from the point's unit {point['unit']!r}", field=field
+        )
+    try:
+        model = parse_model(point["model"])
+    except UncertaintyError as exc:
+        field = f"{where}.model" + (f".{exc.where}" if exc.where else "")
+        raise InvalidEvidence(f"{field}: {exc.message}", field=field) from None
+    if point["output"] not in {o.name for o in model.outputs}:
+        field = f"{where}.output"
+        raise InvalidEvidence(f"{field}: the model has no output {point['output']!r}", field=field)
+    return model
+
+
+def evaluate_point(
+    point: dict[str, Any], where: str, *, rule: str, max_ratio: str | None
+) -> PointEvaluation:
+    """Re-evaluate one point and compare with what the agent reported."""
+    model = bind_model(point, where)
+    try:
+        gum = evaluate_gum(model)[point["output"]]
+    except UncertaintyError as exc:
+        field = f"{where}.model" + (f".{exc.where}" if exc.where else "")
+        raise InvalidEvidence(f"{field}: cannot be evaluated: {exc.message}", field=field) from None
+    result: dict[str, Any] = {
+        "value": gum.value,
+        "u": gum.u,
+        "U": gum.U,
+        "k": gum.k,
+        "dof": json_number(gum.dof),
+        "coverage_probability": gum.coverage_probability,
+        "unit": gum.unit or point["unit"],
+    }
+    disagreement: list[dict[str, Any]] = []
+    agent = point["result"]
+    for key in ("value", "u", "U", "k"):
+        if not _close(float(agent[key]), float(result[key]), gum.u if key == "value" else 0.0):
+            disagreement.append({"quantity": key, "agent": agent[key], "server": result[key]})
+    conformity = ""
+    acceptance = point.get("acceptance") or {}
+    lower, upper = acceptance.get("lower"), acceptance.get("upper")
+    if lower is not None or upper is not None:
+        try:
+            decision = decide_conformity(
+                gum.value,
+                lower_limit=lower,
+                upper_limit=upper,
+                expanded_uncertainty=gum.U,
+                coverage_factor=gum.k,
+                rule=DecisionRule(rule),
+            )
+        except (UncertaintyError, ValueError) as exc:
+            field = f"{where}.acceptance"
+            raise InvalidEvidence(f"{field}: {exc}", field=field) from None
+        conformity = str(decision.statement)
+        result["decision_rule"] = rule
+        result["acceptance_interval"] = [decision.acceptance_lower, decision.acceptance_upper]
+        mpe = acceptance.get("mpe")
+        if mpe is not None and max_ratio is not None:
+            from fractions import Fraction
+
+            ratio = check_uncertainty_ratio(gum.U, mpe, max_ratio=Fraction(max_ratio))
+            result["uncertainty_ratio"] = ratio.ratio
+            result["uncertainty_ratio_met"] = ratio.met
+        agent_statement = point.get("conformity") or ""
+        if agent_statement != conformity:
+            disagreement.append(
+                {"quantity": "conformity", "agent": agent_statement, "server": conformity}
+            )
+    for key in ("value", "u", "U", "k"):
+        if not math.isfinite(float(result[key])):
+            field = f"{where}.model"
+            raise InvalidEvidence(f"{field}: the result is not finite", field=field)
+    return PointEvaluation(result=result, conformity=conformity, disagreement=disagreement)

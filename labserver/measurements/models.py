@@ -1,0 +1,135 @@
+"""Runs, points, readings, the standards used, and the electronic signatures on a run.
+
+Everything submitted is append-only: points, readings, standard usages and
+signatures are never updated or deleted (a PostgreSQL trigger enforces it).
+A run's ``state`` follows review and approval; its evidence never changes, and
+a correction is a new run that names the one it supersedes.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class RunState(models.TextChoices):
+    SUBMITTED = "submitted", "Submitted"
+    REVIEWED = "reviewed", "Reviewed"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+class Run(models.Model):
+    """One execution of a procedure for a job, as the agent submitted it."""
+
+    id = models.UUIDField(primary_key=True, help_text="The run id chosen by the agent")
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.PROTECT, related_name="runs"
+    )
+    job = models.ForeignKey("jobs.Job", on_delete=models.PROTECT, related_name="runs")
+    agent = models.ForeignKey("accounts.Agent", on_delete=models.PROTECT, related_name="runs")
+    operator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="performed_runs"
+    )
+    procedure = models.ForeignKey("jobs.Procedure", on_delete=models.PROTECT, related_name="+")
+    supersedes = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by"
+    )
+    software_version = models.CharField(max_length=100)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    environment = models.JSONField(default=dict)
+    raw_io = models.JSONField(default=list)
+    payload = models.JSONField(help_text="The submitted body, as received")
+    payload_sha256 = models.CharField(max_length=64, help_text="Of the canonical JSON body")
+    signature = models.CharField(max_length=200, help_text="Agent's Ed25519 signature, base64")
+    response = models.JSONField(help_text="The answer given, repeated on an identical resubmission")
+    received_at = models.DateTimeField(auto_now_add=True)
+    state = models.CharField(max_length=16, choices=RunState.choices, default=RunState.SUBMITTED)
+    disagreements = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "state"], name="run_org_state_idx")]
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"run {self.id}"
+
+
+class Point(models.Model):
+    """One test point: its model, the agent's result and the server's own re-evaluation."""
+
+    run = models.ForeignKey(Run, on_delete=models.PROTECT, related_name="points")
+    index = models.PositiveIntegerField()
+    test = models.CharField(max_length=100)
+    nominal = models.FloatField()
+    unit = models.CharField(max_length=32)
+    model = models.JSONField()
+    output = models.CharField(max_length=100)
+    readings_quantity = models.CharField(max_length=100)
+    acceptance = models.JSONField(default=dict, blank=True)
+    agent_result = models.JSONField()
+    server_result = models.JSONField()
+    agent_conformity = models.CharField(max_length=32, blank=True)
+    server_conformity = models.CharField(max_length=32, blank=True)
+    disagreement = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "index"], name="point_unique_index")]
+        ordering = ["run_id", "index"]
+
+
+class Reading(models.Model):
+    """One reading of a point, with the raw text it came from."""
+
+    point = models.ForeignKey(Point, on_delete=models.PROTECT, related_name="readings")
+    index = models.PositiveIntegerField()
+    value = models.FloatField()
+    unit = models.CharField(max_length=32)
+    timestamp = models.DateTimeField()
+    stable = models.BooleanField(null=True)
+    raw = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["point_id", "index"]
+
+
+class StandardUsage(models.Model):
+    """A reference standard used in a run: the certificate in force then, function and range."""
+
+    run = models.ForeignKey(Run, on_delete=models.PROTECT, related_name="standard_usages")
+    standard = models.ForeignKey(
+        "standards.ReferenceStandard", on_delete=models.PROTECT, related_name="usages"
+    )
+    certificate = models.ForeignKey(
+        "standards.StandardCertificate", on_delete=models.PROTECT, related_name="usages"
+    )
+    used_on = models.DateField()
+    role = models.CharField(max_length=32)
+    function = models.CharField(max_length=64)
+    range_low = models.FloatField(null=True)
+    range_high = models.FloatField(null=True)
+    unit = models.CharField(max_length=32)
+
+    class Meta:
+        indexes = [models.Index(fields=["standard", "used_on"], name="usage_standard_date_idx")]
+
+
+class RunSignature(models.Model):
+    """An electronic signature on a run: who, when, and what it means (21 CFR 11.50)."""
+
+    class Meaning(models.TextChoices):
+        PERFORMED = "performed", "Performed by"
+        CHECKED = "checked", "Checked by"
+        AUTHORIZED = "authorized", "Authorized by"
+        REJECTED = "rejected", "Rejected by"
+
+    run = models.ForeignKey(Run, on_delete=models.PROTECT, related_name="signatures")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(max_length=200, help_text="Printed name at the time of signing")
+    meaning = models.CharField(max_length=16, choices=Meaning.choices)
+    signed_at = models.DateTimeField()
+    comment = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["run_id", "signed_at"]

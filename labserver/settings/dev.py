@@ -1,0 +1,16 @@
+"""Settings for the local demo (`make demo`): SQLite under var/, plain HTTP on loopback.
+
+Never use these settings on a network: the secret key is a fixed demo value.
+"""
+
+from __future__ import annotations
+
+import os
+
+from .base import *  # noqa: F403
+
+SECRET_KEY = os.environ.get(
+    "SECRET_KEY", "caltrace-DEMO-ONLY-insecure-key-do-not-use-in-production-0123456789"
+)
+DEBUG = os.environ.get("DEBUG", "1") == "1"
+ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]", "testserver"]

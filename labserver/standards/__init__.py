@@ -1,0 +1,1 @@
+"""Reference standards, their calibration certificates, intervals and status on a date."""

@@ -1,0 +1,190 @@
+"""Reference standards, their certificates, their status on a date."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from labserver.accounts.access import is_agent, readable_organization_ids
+from labserver.accounts.models import Organization
+from labserver.core.api import ScopedQuerysetMixin
+from labserver.core.errors import NotPermitted
+
+from .. import services
+from ..models import ReferenceStandard, StandardCertificate
+
+
+class CertificateSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    reference_standards = serializers.SlugRelatedField(
+        slug_field="asset_id",
+        many=True,
+        required=False,
+        queryset=ReferenceStandard.objects.none(),
+    )
+    values = serializers.JSONField()
+
+    class Meta:
+        model = StandardCertificate
+        fields = [
+            "id",
+            "number",
+            "internal",
+            "issuing_lab",
+            "accreditation",
+            "calibrated_on",
+            "issued_on",
+            "due_on",
+            "values",
+            "file",
+            "sha256",
+            "reference_standards",
+            "created_at",
+        ]
+        read_only_fields = ["sha256", "created_at"]
+        validators: list[Any] = []
+
+    def validate_values(self, value: Any) -> Any:
+        if not isinstance(value, list):
+            raise serializers.ValidationError("expected a list of calibrated values")
+        return value
+
+
+class StandardSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    organization = serializers.SlugRelatedField(
+        slug_field="code", queryset=Organization.objects.all()
+    )
+    status = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ReferenceStandard
+        fields = [
+            "id",
+            "organization",
+            "asset_id",
+            "name",
+            "manufacturer",
+            "model",
+            "serial",
+            "field",
+            "level",
+            "functions",
+            "calibration_interval_months",
+            "out_of_tolerance_since",
+            "retired_on",
+            "status",
+        ]
+        read_only_fields = ["out_of_tolerance_since", "retired_on"]
+        validators: list[Any] = []
+
+    def get_status(self, obj: ReferenceStandard) -> dict[str, Any]:
+        today = self.context.get("today") or date.today()
+        on = obj.status_on(today)
+        return {
+            "on": today,
+            "status": on.status,
+            "reason": on.reason,
+            "certificate": on.certificate.number if on.certificate else None,
+            "due_on": on.certificate.due_on if on.certificate else None,
+        }
+
+
+class OutOfToleranceIn(serializers.Serializer):  # type: ignore[type-arg]
+    since = serializers.DateField()
+    reason = serializers.CharField()
+
+
+class StandardViewSet(
+    ScopedQuerysetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,  # type: ignore[type-arg]
+):
+    queryset = ReferenceStandard.objects.none()
+    serializer_class = StandardSerializer
+    filterset_fields = ["asset_id", "field", "level", "organization__code"]
+    search_fields = ["asset_id", "name", "serial"]
+    ordering_fields = ["asset_id", "name"]
+
+    def get_queryset(self) -> Any:
+        return self.scope(ReferenceStandard.objects.select_related("organization"))
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        from django.utils import timezone
+
+        return {**super().get_serializer_context(), "today": timezone.localdate()}
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        if is_agent(request.user):
+            raise NotPermitted("agents cannot register standards")
+        body = StandardSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        org = data.pop("organization")
+        if org.pk not in readable_organization_ids(request.user):
+            raise NotPermitted("registering a standard needs a role in that organization")
+        standard = services.register_standard(actor=request.user, organization=org, **data)
+        return Response(
+            StandardSerializer(standard, context=self.get_serializer_context()).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(
+        parameters=[OpenApiParameter("on", type=date, description="Date of use (default today)")],
+        responses=StandardSerializer,
+    )
+    @action(detail=True, methods=["get"], url_path="status")
+    def status_on(self, request: Request, pk: str | None = None) -> Response:
+        standard = self.get_object()
+        raw = request.query_params.get("on")
+        try:
+            when = date.fromisoformat(raw) if raw else None
+        except ValueError:
+            raise serializers.ValidationError({"on": f"not an ISO date: {raw!r}"}) from None
+        context = {**self.get_serializer_context(), **({"today": when} if when else {})}
+        return Response(StandardSerializer(standard, context=context).data)
+
+    @extend_schema(request=CertificateSerializer, responses=CertificateSerializer)
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        parser_classes=[MultiPartParser, JSONParser],
+    )
+    def certificates(self, request: Request, pk: str | None = None) -> Response:
+        standard = self.get_object()
+        if request.method == "GET":
+            rows = standard.certificates.prefetch_related("reference_standards")
+            return Response(CertificateSerializer(rows, many=True).data)
+        body = CertificateSerializer(data=request.data)
+        body.fields["reference_standards"].child_relation.queryset = (  # type: ignore[attr-defined]
+            ReferenceStandard.objects.filter(
+                organization__in=readable_organization_ids(request.user)
+            )
+        )
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        certificate = services.record_certificate(
+            actor=request.user,
+            standard=standard,
+            reference_standards=list(data.pop("reference_standards", [])),
+            **data,
+        )
+        return Response(CertificateSerializer(certificate).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=OutOfToleranceIn, responses=StandardSerializer)
+    @action(detail=True, methods=["post"], url_path="out-of-tolerance")
+    def out_of_tolerance(self, request: Request, pk: str | None = None) -> Response:
+        standard = self.get_object()
+        body = OutOfToleranceIn(data=request.data)
+        body.is_valid(raise_exception=True)
+        standard = services.mark_out_of_tolerance(
+            actor=request.user, standard=standard, **body.validated_data
+        )
+        return Response(StandardSerializer(standard, context=self.get_serializer_context()).data)

@@ -1,0 +1,166 @@
+"""Reference standards and their calibration certificates.
+
+A standard's status on a date follows from its certificates, its
+out-of-tolerance date and its retirement: it is usable on that date only when
+a certificate is in force and it was neither out of tolerance nor retired.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.db import models
+
+from labserver.core.fields import MeasurementField
+
+
+class Status(models.TextChoices):
+    IN_SERVICE = "in_service", "In service"
+    DUE = "due", "Calibration due soon"
+    OVERDUE = "overdue", "Calibration overdue"
+    OUT_OF_TOLERANCE = "out_of_tolerance", "Out of tolerance"
+    RETIRED = "retired", "Retired"
+
+
+USABLE = {Status.IN_SERVICE, Status.DUE}
+
+
+@dataclass(frozen=True)
+class StatusOnDate:
+    status: Status
+    certificate: StandardCertificate | None
+    reason: str
+
+    @property
+    def usable(self) -> bool:
+        return self.status in USABLE
+
+
+class ReferenceStandard(models.Model):
+    """An entry of the equipment register used as a reference."""
+
+    class Level(models.TextChoices):
+        NATIONAL = "national", "National standard"
+        REFERENCE = "reference", "Reference standard"
+        WORKING = "working", "Working standard"
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.PROTECT, related_name="standards"
+    )
+    asset_id = models.CharField(max_length=64, help_text="Equipment register number")
+    name = models.CharField(max_length=200)
+    manufacturer = models.CharField(max_length=200, blank=True)
+    model = models.CharField(max_length=200, blank=True)
+    serial = models.CharField(max_length=100, blank=True)
+    field = models.CharField(max_length=32, choices=MeasurementField.choices)
+    level = models.CharField(max_length=16, choices=Level.choices, default=Level.WORKING)
+    functions = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Roles and ranges served: [{"role", "function", "unit", "min", "max"}]',
+    )
+    calibration_interval_months = models.PositiveSmallIntegerField()
+    out_of_tolerance_since = models.DateField(null=True, blank=True)
+    retired_on = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "asset_id"], name="standard_unique_asset_id"
+            )
+        ]
+        ordering = ["organization_id", "asset_id"]
+
+    def __str__(self) -> str:
+        return f"{self.asset_id} {self.name}"
+
+    def certificate_on(self, when: date) -> StandardCertificate | None:
+        """The certificate in force on ``when``: the latest calibrated on or before it."""
+        return (
+            self.certificates.filter(calibrated_on__lte=when)
+            .order_by("-calibrated_on", "-pk")
+            .first()
+        )
+
+    def status_on(self, when: date) -> StatusOnDate:
+        """The standard's status on ``when``, with the certificate in force and why."""
+        if self.retired_on is not None and self.retired_on <= when:
+            return StatusOnDate(Status.RETIRED, None, f"retired on {self.retired_on}")
+        certificate = self.certificate_on(when)
+        if self.out_of_tolerance_since is not None and self.out_of_tolerance_since <= when:
+            return StatusOnDate(
+                Status.OUT_OF_TOLERANCE,
+                certificate,
+                f"out of tolerance since {self.out_of_tolerance_since}",
+            )
+        if certificate is None:
+            return StatusOnDate(Status.OVERDUE, None, f"no calibration certificate on {when}")
+        if when > certificate.due_on:
+            return StatusOnDate(
+                Status.OVERDUE,
+                certificate,
+                f"certificate {certificate.number} was due on {certificate.due_on}",
+            )
+        if certificate.due_on - when <= timedelta(days=settings.CALTRACE_DUE_SOON_DAYS):
+            return StatusOnDate(
+                Status.DUE,
+                certificate,
+                f"certificate {certificate.number} due {certificate.due_on}",
+            )
+        return StatusOnDate(
+            Status.IN_SERVICE,
+            certificate,
+            f"certificate {certificate.number} valid until {certificate.due_on}",
+        )
+
+    def covers(self, function: str, unit: str, low: float, high: float) -> bool:
+        """Whether one of the standard's declared ranges covers ``[low, high]`` in ``unit``."""
+        for entry in self.functions or []:
+            if entry.get("function") == function and entry.get("unit") == unit:
+                lo, hi = entry.get("min"), entry.get("max")
+                if (lo is None or lo <= low) and (hi is None or high <= hi):
+                    return True
+        return False
+
+
+class StandardCertificate(models.Model):
+    """A calibration certificate of a reference standard (internal or external)."""
+
+    standard = models.ForeignKey(
+        ReferenceStandard, on_delete=models.PROTECT, related_name="certificates"
+    )
+    number = models.CharField(max_length=100)
+    internal = models.BooleanField(default=False)
+    issuing_lab = models.CharField(max_length=200)
+    accreditation = models.CharField(max_length=100, blank=True)
+    calibrated_on = models.DateField()
+    issued_on = models.DateField()
+    due_on = models.DateField()
+    values = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='[{"quantity", "nominal", "value", "unit", "U", "k", "coverage_probability"}]',
+    )
+    file = models.FileField(upload_to="standard-certificates/%Y/", null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    reference_standards = models.ManyToManyField(
+        ReferenceStandard,
+        blank=True,
+        related_name="calibrated_certificates",
+        help_text="The standards used to calibrate this one (internal calibrations)",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["standard", "number"], name="standard_certificate_unique_number"
+            )
+        ]
+        ordering = ["standard_id", "-calibrated_on"]
+
+    def __str__(self) -> str:
+        return f"{self.number} ({self.issuing_lab}, {self.calibrated_on})"

@@ -1,0 +1,188 @@
+"""Reference standards: registering, recording calibration certificates, out of tolerance."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from typing import Any
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+
+from labserver.accounts.access import require_role
+from labserver.accounts.models import Organization, Role
+from labserver.core import audit
+from labserver.core.errors import Conflict, DomainError
+
+from .models import ReferenceStandard, StandardCertificate
+
+KEEPERS = (Role.QUALITY_MANAGER,)
+
+
+def _check_functions(functions: list[dict[str, Any]]) -> None:
+    for i, entry in enumerate(functions):
+        where = f"functions[{i}]"
+        if not isinstance(entry, dict):
+            raise DomainError(f"{where}: expected an object", field=where)
+        for key in ("role", "function", "unit"):
+            if not isinstance(entry.get(key), str) or not entry[key]:
+                raise DomainError(f"{where}.{key}: required text", field=f"{where}.{key}")
+        low, high = entry.get("min"), entry.get("max")
+        for key, value in (("min", low), ("max", high)):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int | float)
+            ):
+                raise DomainError(f"{where}.{key}: must be a number", field=f"{where}.{key}")
+        if low is not None and high is not None and low > high:
+            raise DomainError(f"{where}: min {low} exceeds max {high}", field=where)
+
+
+@transaction.atomic
+def register_standard(
+    *,
+    actor: Any,
+    organization: Organization,
+    asset_id: str,
+    name: str,
+    field: str,
+    calibration_interval_months: int,
+    level: str = ReferenceStandard.Level.WORKING,
+    manufacturer: str = "",
+    model: str = "",
+    serial: str = "",
+    functions: list[dict[str, Any]] | None = None,
+) -> ReferenceStandard:
+    require_role(actor, organization.pk, *KEEPERS, action="registering a reference standard")
+    _check_functions(functions or [])
+    if ReferenceStandard.objects.filter(organization=organization, asset_id=asset_id).exists():
+        raise Conflict(f"asset_id: {asset_id} is already registered", field="asset_id")
+    standard = ReferenceStandard.objects.create(
+        organization=organization,
+        asset_id=asset_id,
+        name=name,
+        field=field,
+        level=level,
+        manufacturer=manufacturer,
+        model=model,
+        serial=serial,
+        functions=functions or [],
+        calibration_interval_months=calibration_interval_months,
+    )
+    audit.record(
+        actor=actor,
+        action="standard.register",
+        object_type="reference_standard",
+        object_id=standard.pk,
+        organization_id=organization.pk,
+        after={
+            "asset_id": asset_id,
+            "name": name,
+            "field": field,
+            "level": level,
+            "functions": standard.functions,
+            "calibration_interval_months": calibration_interval_months,
+        },
+    )
+    return standard
+
+
+@transaction.atomic
+def record_certificate(
+    *,
+    actor: Any,
+    standard: ReferenceStandard,
+    number: str,
+    issuing_lab: str,
+    calibrated_on: date,
+    issued_on: date,
+    due_on: date,
+    values: list[dict[str, Any]],
+    accreditation: str = "",
+    internal: bool = False,
+    file: UploadedFile | None = None,
+    reference_standards: list[ReferenceStandard] | None = None,
+) -> StandardCertificate:
+    """Record a calibration certificate of a standard, with its file's SHA-256."""
+    require_role(
+        actor, standard.organization_id, *KEEPERS, action="recording a calibration certificate"
+    )
+    if not calibrated_on <= issued_on:
+        raise DomainError("issued_on: before calibrated_on", field="issued_on")
+    if not calibrated_on < due_on:
+        raise DomainError("due_on: must be after calibrated_on", field="due_on")
+    if StandardCertificate.objects.filter(standard=standard, number=number).exists():
+        raise Conflict(f"number: certificate {number} is already recorded", field="number")
+    for other in reference_standards or []:
+        if other.pk == standard.pk:
+            raise DomainError(
+                "reference_standards: a standard cannot calibrate itself",
+                field="reference_standards",
+            )
+    digest = ""
+    if file is not None:
+        sha = hashlib.sha256()
+        for chunk in file.chunks():
+            sha.update(chunk)
+        digest = sha.hexdigest()
+        file.seek(0)
+    certificate = StandardCertificate.objects.create(
+        standard=standard,
+        number=number,
+        issuing_lab=issuing_lab,
+        accreditation=accreditation,
+        internal=internal,
+        calibrated_on=calibrated_on,
+        issued_on=issued_on,
+        due_on=due_on,
+        values=values,
+        file=file,
+        sha256=digest,
+    )
+    if reference_standards:
+        certificate.reference_standards.set(reference_standards)
+    audit.record(
+        actor=actor,
+        action="standard.certificate",
+        object_type="standard_certificate",
+        object_id=certificate.pk,
+        organization_id=standard.organization_id,
+        after={
+            "standard": standard.asset_id,
+            "number": number,
+            "issuing_lab": issuing_lab,
+            "accreditation": accreditation,
+            "calibrated_on": calibrated_on,
+            "due_on": due_on,
+            "values": values,
+            "sha256": digest,
+            "reference_standards": [s.asset_id for s in reference_standards or []],
+        },
+    )
+    return certificate
+
+
+@transaction.atomic
+def mark_out_of_tolerance(
+    *, actor: Any, standard: ReferenceStandard, since: date, reason: str
+) -> ReferenceStandard:
+    """Record that a standard has been out of tolerance since ``since`` (ISO/IEC 17025 7.10)."""
+    require_role(
+        actor, standard.organization_id, *KEEPERS, action="marking a standard out of tolerance"
+    )
+    if not reason.strip():
+        raise DomainError("reason: required", field="reason")
+    standard = ReferenceStandard.objects.select_for_update().get(pk=standard.pk)
+    before = standard.out_of_tolerance_since
+    standard.out_of_tolerance_since = since
+    standard.save(update_fields=["out_of_tolerance_since"])
+    audit.record(
+        actor=actor,
+        action="standard.out_of_tolerance",
+        object_type="reference_standard",
+        object_id=standard.pk,
+        organization_id=standard.organization_id,
+        before={"out_of_tolerance_since": before},
+        after={"out_of_tolerance_since": since},
+        reason=reason,
+    )
+    return standard

@@ -1,0 +1,37 @@
+"""URLs: the REST API under /api/v1/, its OpenAPI schema and docs, the admin."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from labserver.accounts.api.views import AgentViewSet, MeView, OrganizationViewSet
+from labserver.core.views import AuditEntryViewSet
+from labserver.instruments.api.views import (
+    InstrumentTypeViewSet,
+    InstrumentViewSet,
+    PatternViewSet,
+)
+from labserver.jobs.api.views import JobViewSet, ProcedureViewSet
+from labserver.measurements.api.views import RunViewSet
+from labserver.standards.api.views import StandardViewSet
+
+router = DefaultRouter()
+router.register("organizations", OrganizationViewSet, basename="organization")
+router.register("agents", AgentViewSet, basename="agent")
+router.register("instrument-types", InstrumentTypeViewSet, basename="instrument-type")
+router.register("patterns", PatternViewSet, basename="pattern")
+router.register("instruments", InstrumentViewSet, basename="instrument")
+router.register("standards", StandardViewSet, basename="standard")
+router.register("procedures", ProcedureViewSet, basename="procedure")
+router.register("jobs", JobViewSet, basename="job")
+router.register("runs", RunViewSet, basename="run")
+router.register("audit", AuditEntryViewSet, basename="audit")
+
+urlpatterns = [
+    path("api/v1/", include(router.urls)),
+    path("api/v1/me/", MeView.as_view(), name="me"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("admin/", admin.site.urls),
+]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.db.models import Q
 from django.utils import timezone
@@ -19,7 +19,7 @@ from django.utils import timezone
 from labserver.core.errors import NotPermitted
 
 from .auth import AgentPrincipal
-from .models import AuditGrant, Membership, Role
+from .models import AuditGrant, Membership, Role, User
 
 _CACHE = "_caltrace_access"
 
@@ -37,8 +37,15 @@ def _memberships(user: Any) -> list[Membership]:
     return cached
 
 
-def is_agent(user: Any) -> bool:
+def is_agent(user: Any) -> TypeGuard[AgentPrincipal]:
     return isinstance(user, AgentPrincipal)
+
+
+def acting_person(user: Any, *, action: str) -> User:
+    """The signed-in person doing ``action``; agents are refused (403)."""
+    if not isinstance(user, User):
+        raise NotPermitted(f"{action} is done by a person, not by an agent")
+    return user
 
 
 def readable_organization_ids(user: Any) -> set[int]:

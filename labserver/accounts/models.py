@@ -78,6 +78,7 @@ class Membership(models.Model):
                 fields=["user", "organization", "role"], name="membership_unique_role"
             )
         ]
+        ordering = ["organization_id", "user_id", "role"]
 
     def __str__(self) -> str:
         return f"{self.user} {self.role} @ {self.organization.code}"
@@ -116,6 +117,7 @@ class Agent(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["organization", "name"], name="agent_unique_name")
         ]
+        ordering = ["organization_id", "name"]
 
     def __str__(self) -> str:
         return f"agent {self.name} @ {self.organization.code}"

@@ -200,7 +200,9 @@ def other_center(dmm: InstrumentType, procedure: Procedure, center: Center) -> C
 RESOLUTION = 1e-6
 
 
-def point_payload(index: int, nominal: float, readings: list[float], *, mpe: float) -> dict:
+def point_payload(
+    index: int, nominal: float, readings: list[float], *, mpe: float
+) -> dict[str, Any]:
     """One DC-voltage point as an agent would build it: E = x + δx_res − V_s."""
     stamp = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
     model = {
@@ -250,7 +252,9 @@ def point_payload(index: int, nominal: float, readings: list[float], *, mpe: flo
     }
 
 
-def run_payload(center: Center, *, points: int = 3, readings: int = 5, **changes: Any) -> dict:
+def run_payload(
+    center: Center, *, points: int = 3, readings: int = 5, **changes: Any
+) -> dict[str, Any]:
     started = datetime.now(UTC) - timedelta(minutes=30)
     body = {
         "run_id": str(uuid.uuid4()),
@@ -313,10 +317,14 @@ def post_run(
     content_type: str = "application/json",
 ) -> Any:
     raw = body if body is not None else json.dumps(payload).encode()
-    headers = {}
+    headers: dict[str, Any] = {}
     sig = signature if signature is not None else sign(key or center.agent_key, raw)
     if sig:
         headers["HTTP_X_CALTRACE_SIGNATURE"] = sig
     return center.agent_client().generic(
-        "POST", "/api/v1/runs/", raw, content_type=content_type, **headers
+        "POST",
+        "/api/v1/runs/",
+        raw,  # type: ignore[arg-type]  # bytes are sent as they are
+        content_type=content_type,
+        **headers,
     )

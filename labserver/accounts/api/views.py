@@ -15,12 +15,12 @@ from labserver.core.api import ReasonIn, ScopedQuerysetMixin
 from labserver.core.errors import NotPermitted
 
 from .. import services
-from ..access import is_agent, readable_organization_ids, require_role
+from ..access import acting_person, is_agent, readable_organization_ids, require_role
 from ..models import Agent, Membership, Organization, Role
 
 
 class OrganizationOut(serializers.ModelSerializer):  # type: ignore[type-arg]
-    parent = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    parent: Any = serializers.SlugRelatedField(slug_field="code", read_only=True)
 
     class Meta:
         model = Organization
@@ -40,7 +40,7 @@ class OrganizationViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-a
 
 
 class MembershipOut(serializers.ModelSerializer):  # type: ignore[type-arg]
-    organization = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    organization: Any = serializers.SlugRelatedField(slug_field="code", read_only=True)
 
     class Meta:
         model = Membership
@@ -58,24 +58,25 @@ class MeView(APIView):
     def get(self, request: Request) -> Response:
         user = request.user
         if is_agent(user):
-            agent = user.agent  # type: ignore[union-attr]
+            agent = user.agent
             return Response(
                 {"agent": agent.name, "organization": agent.organization.code, "memberships": []}
             )
-        memberships = Membership.objects.filter(user=user, active=True).select_related(
+        person = acting_person(user, action="reading a profile")
+        memberships = Membership.objects.filter(user=person, active=True).select_related(
             "organization"
         )
         return Response(
             {
-                "username": user.get_username(),  # type: ignore[union-attr]
-                "full_name": user.signature_name(),  # type: ignore[union-attr]
+                "username": person.get_username(),
+                "full_name": person.signature_name(),
                 "memberships": MembershipOut(memberships, many=True).data,
             }
         )
 
 
 class AgentOut(serializers.ModelSerializer):  # type: ignore[type-arg]
-    organization = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    organization: Any = serializers.SlugRelatedField(slug_field="code", read_only=True)
 
     class Meta:
         model = Agent

@@ -44,7 +44,7 @@ class InstrumentTypeViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type
 
 
 class PatternOut(serializers.ModelSerializer):  # type: ignore[type-arg]
-    instrument_type = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    instrument_type: Any = serializers.SlugRelatedField(slug_field="code", read_only=True)
 
     class Meta:
         model = PatternApproval
@@ -68,14 +68,16 @@ class PatternViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
 
 
 class InstrumentSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
-    organization = serializers.SlugRelatedField(
+    organization: Any = serializers.SlugRelatedField(
         slug_field="code", queryset=Organization.objects.all()
     )
-    owner = serializers.SlugRelatedField(slug_field="code", queryset=Organization.objects.all())
-    instrument_type = serializers.SlugRelatedField(
+    owner: Any = serializers.SlugRelatedField(
+        slug_field="code", queryset=Organization.objects.all()
+    )
+    instrument_type: Any = serializers.SlugRelatedField(
         slug_field="code", queryset=InstrumentType.objects.all()
     )
-    pattern = serializers.SlugRelatedField(
+    pattern: Any = serializers.SlugRelatedField(
         slug_field="number",
         queryset=PatternApproval.objects.all(),
         required=False,

@@ -25,7 +25,7 @@ from ..models import Job, Procedure
 
 
 class ProcedureOut(serializers.ModelSerializer):  # type: ignore[type-arg]
-    instrument_type = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    instrument_type: Any = serializers.SlugRelatedField(slug_field="code", read_only=True)
 
     class Meta:
         model = Procedure
@@ -73,13 +73,13 @@ class ProcedureViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
 
 
 class JobSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
-    organization = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    instrument = serializers.PrimaryKeyRelatedField(queryset=Instrument.objects.none())
-    procedure = serializers.PrimaryKeyRelatedField(queryset=Procedure.objects.all())
-    assignee = serializers.SlugRelatedField(
+    organization: Any = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    instrument: Any = serializers.PrimaryKeyRelatedField(queryset=Instrument.objects.none())
+    procedure: Any = serializers.PrimaryKeyRelatedField(queryset=Procedure.objects.all())
+    assignee: Any = serializers.SlugRelatedField(
         slug_field="username", queryset=User.objects.all(), required=False, allow_null=True
     )
-    bench = serializers.SlugRelatedField(
+    bench: Any = serializers.SlugRelatedField(
         slug_field="name", queryset=Agent.objects.none(), required=False, allow_null=True
     )
     instrument_serial = serializers.CharField(source="instrument.serial", read_only=True)
@@ -148,7 +148,7 @@ class JobViewSet(
             )
         )
         if is_agent(self.request.user):
-            agent = self.request.user.agent  # type: ignore[union-attr]
+            agent = self.request.user.agent
             queryset = queryset.filter(bench=agent) | queryset.filter(bench__isnull=True)
         return queryset
 

@@ -20,37 +20,40 @@ MAX_POINTS = 2000
 MAX_READINGS = 10000
 
 
+def finite_number(data: Any) -> float:
+    """A JSON number (not a string, not a boolean) that is finite, or a validation error."""
+    if isinstance(data, bool) or not isinstance(data, int | float):
+        raise serializers.ValidationError(f"must be a number, got {type(data).__name__}")
+    value = float(data)
+    if not math.isfinite(value):
+        raise serializers.ValidationError("must be finite")
+    return value
+
+
 @extend_schema_field(OpenApiTypes.DOUBLE)
 class FiniteNumber(serializers.Field):  # type: ignore[type-arg]
     """A JSON number (not a string, not a boolean), finite."""
 
-    default_error_messages = {
-        "type": "must be a number, got {kind}",
-        "finite": "must be finite",
-    }
-
     def to_internal_value(self, data: Any) -> float:
-        if isinstance(data, bool) or not isinstance(data, int | float):
-            self.fail("type", kind=type(data).__name__)
-        value = float(data)
-        if not math.isfinite(value):
-            self.fail("finite")
-        return value
+        return finite_number(data)
 
     def to_representation(self, value: Any) -> Any:
         return value
 
 
-@extend_schema_field(OpenApiTypes.DOUBLE)
-class DegreesOfFreedom(FiniteNumber):
+@extend_schema_field({"oneOf": [{"type": "number"}, {"type": "string", "enum": ["inf"]}]})
+class DegreesOfFreedom(serializers.Field):  # type: ignore[type-arg]
     """A positive number, or the text "inf"."""
 
     def to_internal_value(self, data: Any) -> float | str:
         if data == "inf":
             return "inf"
-        value = super().to_internal_value(data)
+        value = finite_number(data)
         if value <= 0:
             raise serializers.ValidationError('must be positive or "inf"')
+        return value
+
+    def to_representation(self, value: Any) -> Any:
         return value
 
 
@@ -101,7 +104,7 @@ class PointIn(serializers.Serializer):  # type: ignore[type-arg]
     test = serializers.CharField(max_length=100)
     nominal = FiniteNumber()
     unit = serializers.CharField(max_length=32)
-    readings = ReadingIn(many=True, allow_empty=False, max_length=MAX_READINGS)
+    readings = ReadingIn(many=True, allow_empty=False, max_length=MAX_READINGS)  # type: ignore[call-arg]
     readings_quantity = serializers.CharField(max_length=100)
     output = serializers.CharField(max_length=100)
     model = serializers.DictField(help_text="A measurement model (measurement-model.md)")
@@ -157,7 +160,7 @@ class RunIn(serializers.Serializer):  # type: ignore[type-arg]
     finished_at = AwareDateTime()
     environment = serializers.DictField(required=False, default=dict)
     standards = StandardUsedIn(many=True, allow_empty=False)
-    points = PointIn(many=True, allow_empty=False, max_length=MAX_POINTS)
+    points = PointIn(many=True, allow_empty=False, max_length=MAX_POINTS)  # type: ignore[call-arg]
     raw_io = serializers.ListField(child=serializers.DictField(), required=False, default=list)
     supersedes = serializers.UUIDField(required=False, allow_null=True, default=None)
 

@@ -7,10 +7,11 @@ from typing import Any
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from labserver.accounts.access import is_agent
+from labserver.accounts.access import acting_person, is_agent
 from labserver.core.api import ScopedQuerysetMixin
 from labserver.core.errors import NotPermitted
 
@@ -72,13 +73,13 @@ class RunViewSet(
             raise NotPermitted("runs are submitted by registered agents")
         principal = request.user
         signature = request.headers.get(services.SIGNATURE_HEADER)
-        services.verify_signature(principal.agent.public_key, body, signature)  # type: ignore[union-attr]
+        services.verify_signature(principal.agent.public_key, body, signature)
         if not isinstance(data, dict):
-            raise NotPermitted("the body must be a JSON object")
+            raise ValidationError("the body must be a JSON object")
         payload = RunIn(data=data)
         payload.is_valid(raise_exception=True)
         submission = services.submit_run(
-            principal=principal,  # type: ignore[arg-type]
+            principal=principal,
             data=data,
             validated=payload.validated_data,
             signature=signature or "",
@@ -114,7 +115,7 @@ class RunViewSet(
         body = RejectIn(data=request.data)
         body.is_valid(raise_exception=True)
         run = services.reject_run(
-            actor=request.user,
+            actor=acting_person(request.user, action="rejecting a run"),
             run=self.get_object(),
             password=body.validated_data["password"],
             reason=body.validated_data["reason"],

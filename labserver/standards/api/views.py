@@ -22,7 +22,7 @@ from ..models import ReferenceStandard, StandardCertificate
 
 
 class CertificateSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
-    reference_standards = serializers.SlugRelatedField(
+    reference_standards: Any = serializers.SlugRelatedField(
         slug_field="asset_id",
         many=True,
         required=False,
@@ -57,7 +57,7 @@ class CertificateSerializer(serializers.ModelSerializer):  # type: ignore[type-a
 
 
 class StandardSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
-    organization = serializers.SlugRelatedField(
+    organization: Any = serializers.SlugRelatedField(
         slug_field="code", queryset=Organization.objects.all()
     )
     status = serializers.SerializerMethodField()

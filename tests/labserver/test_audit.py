@@ -33,6 +33,7 @@ def test_every_state_change_is_recorded_with_who_what_and_why(center: Center) ->
     review = AuditEntry.objects.get(action="run.review", object_id=run_id)
     assert review.actor == f"user:{center.reviewer.username}"
     assert review.before == {"state": "submitted"}
+    assert review.after is not None
     assert review.after["state"] == "reviewed"
     assert review.reason == "budget checked"
     submit = AuditEntry.objects.get(action="run.submit", object_id=run_id)

@@ -1,0 +1,49 @@
+"""Load the demo data set (DEMO organizations, people, standards ladder, jobs)."""
+
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from labserver.accounts.models import Organization
+from labserver.demo import DEMO_PASSWORD, load_demo
+
+
+class Command(BaseCommand):
+    help = "Load the demo data set; the agents' private keys go to --keys-dir."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="do nothing (and succeed) when the demo data is already loaded",
+        )
+        parser.add_argument(
+            "--keys-dir",
+            type=Path,
+            default=None,
+            help="where to write the demo agents' Ed25519 private keys (default: var/demo/)",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        keys_dir = options["keys_dir"] or Path(settings.MEDIA_ROOT).parent / "demo"
+        if options["if_empty"] and Organization.objects.filter(code="DIR").exists():
+            self.stdout.write(f"demo data already loaded; agent keys and tokens in {keys_dir}")
+            return
+        try:
+            summary = load_demo(keys_dir)
+        except RuntimeError as exc:
+            raise CommandError(str(exc)) from None
+        out = self.stdout.write
+        out(f"organizations: {', '.join(summary.organizations)}")
+        out(f"reference standards: {summary.standards}")
+        out(f"people (password for all: {DEMO_PASSWORD}; DEMO ONLY):")
+        for username, role, org in summary.users:
+            out(f"  {username:24} {role:16} {org}")
+        out("agents (token shown once; private key file):")
+        for org, name, token, path in summary.agents:
+            out(f"  {org} {name}: token {token}  key {path}")
+        out("jobs ready for the benches:")
+        for line in summary.jobs:
+            out(f"  {line}")

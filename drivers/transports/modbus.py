@@ -439,6 +439,8 @@ class RegisterServer:
     """
 
     _SPACE = 65536
+    _SHUTDOWN_S = 2.0
+    """How long stop() lets accepts and answers in flight finish (seconds)."""
 
     def __init__(self, model: RegisterModel, *, host: str = "127.0.0.1", port: int = 0):
         self.model = model
@@ -447,6 +449,8 @@ class RegisterServer:
         self._server: ModbusTcpServer | None = None
         self._thread: threading.Thread | None = None
         self._stopped = False
+        # Requests held back by the model (delay_s): the only tasks stop() may cancel.
+        self._held: set[asyncio.Task[object]] = set()
         self._port = self._loop.run_until_complete(self._listen(port))
 
     @property
@@ -504,13 +508,29 @@ class RegisterServer:
         return int(sockets[0].getsockname()[1])
 
     async def _shutdown(self) -> None:
+        # A client that connects and stops us before sending anything leaves an accept in
+        # flight: asyncio has taken the socket from the listener but hands it to pymodbus
+        # in a task of its own. Closing the listener before that task has run makes it
+        # fail (asyncio refuses to attach a transport to a closed server) and the accepted
+        # socket is never closed; cancelling every task, as this once did, leaked it too.
+        # So: stop accepting, let the accepts in flight become connections, cancel only
+        # the requests the model holds back, then close the listener and every connection.
+        loop = asyncio.get_running_loop()
         server = self._server
+        for sock in getattr(getattr(server, "transport", None), "sockets", None) or ():
+            loop.remove_reader(sock.fileno())
+        for task in self._held:
+            task.cancel()
+        current = asyncio.current_task()
+        others = [t for t in asyncio.all_tasks() if t is not current]
+        if others:
+            _, stuck = await asyncio.wait(others, timeout=self._SHUTDOWN_S)
+            for task in stuck:  # pragma: no cover - pymodbus work that never ends
+                task.cancel()
+            await asyncio.gather(*stuck, return_exceptions=True)
         if server is not None:
             await server.shutdown()  # type: ignore[no-untyped-call]
-        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.sleep(0)  # the transports close their sockets on the next turn
 
     async def _action(
         self,
@@ -522,10 +542,17 @@ class RegisterServer:
         set_values: list[int] | list[bool] | None,
     ) -> ExcCodes | None:
         delay = self.model.delay_s(function_code, address)
-        if delay is None:
-            await asyncio.Event().wait()  # never answers; cancelled on stop
-        elif delay > 0:
-            await asyncio.sleep(delay)
+        if delay is None or delay > 0:
+            task = asyncio.current_task()
+            assert task is not None
+            self._held.add(task)
+            try:
+                if delay is None:
+                    await asyncio.Event().wait()  # never answers; cancelled on stop
+                else:
+                    await asyncio.sleep(delay)
+            finally:
+                self._held.discard(task)
         if set_values is not None:
             code = self.model.write(address, [int(v) for v in set_values])
             return None if code is None else ExcCodes(code)

@@ -82,8 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_argument("--address", required=True, help="VISA resource, serial URL...")
     probe.add_argument(
         "--function",
-        help="dcv, acv, dci, res2w, res4w, mass, pressure, temperature or register:NAME "
-        "(default: the driver's first measurement)",
+        help="dcv, acv, dci, aci, res2w, res4w, mass, pressure, temperature, length, volume "
+        "or register:NAME (default: the driver's first measurement)",
     )
     probe.add_argument(
         "--range", default=AUTO, help="nominal range in the function's unit, or auto"

@@ -32,6 +32,7 @@ __all__ = [
     "Direction",
     "DriverCapabilities",
     "Function",
+    "LengthGauge",
     "Ohmmeter2W",
     "Ohmmeter4W",
     "OutputControl",
@@ -45,6 +46,7 @@ __all__ = [
     "TemperatureSource",
     "Thermometer",
     "VoltageSource",
+    "VolumeMeter",
     "measure",
 ]
 
@@ -67,6 +69,8 @@ class Function(StrEnum):
     MASS = "mass"
     PRESSURE = "pressure"
     TEMPERATURE = "temperature"
+    LENGTH = "length"
+    VOLUME = "volume"
     REGISTER = "register"
 
 
@@ -318,6 +322,26 @@ class Thermometer(Protocol):
 
 
 @runtime_checkable
+class LengthGauge(Protocol):
+    """Measures a length or displacement (unit stated in the readings, e.g. ``mm``): a dial
+    gauge, a micrometer."""
+
+    def read_length(self) -> Reading:
+        """One length reading in the gauge's unit (stated in the reading)."""
+        ...
+
+
+@runtime_checkable
+class VolumeMeter(Protocol):
+    """Measures a volume (unit stated in the readings, e.g. ``L`` or ``m3``): the register
+    of a water meter, a volumetric standard."""
+
+    def read_volume(self) -> Reading:
+        """One volume reading in the meter's unit (stated in the reading)."""
+        ...
+
+
+@runtime_checkable
 class TemperatureSource(Thermometer, Protocol):
     """A calibration bath, dry block or controller used as a temperature source."""
 
@@ -402,6 +426,14 @@ _RANGED: dict[str, tuple[type[Any], str]] = {
     Function.RES4W: (Ohmmeter4W, "measure_resistance_4w"),
 }
 
+_UNRANGED: dict[str, tuple[type[Any], str]] = {
+    Function.MASS: (Scale, "read_weight"),
+    Function.PRESSURE: (PressureGauge, "read_pressure"),
+    Function.TEMPERATURE: (Thermometer, "read_temperature"),
+    Function.LENGTH: (LengthGauge, "read_length"),
+    Function.VOLUME: (VolumeMeter, "read_volume"),
+}
+
 
 def measure(instrument: object, function: str, *, range: RangeSetting = AUTO) -> Reading:
     """Take one reading of ``function`` from any conforming driver.
@@ -424,18 +456,12 @@ def measure(instrument: object, function: str, *, range: RangeSetting = AUTO) ->
             value=range,
             allowed="auto",
         )
-    if function == Function.MASS:
-        if not isinstance(instrument, Scale):
+    if function in _UNRANGED:
+        protocol, method = _UNRANGED[function]
+        if not isinstance(instrument, protocol):
             raise _unsupported(instrument, function)
-        return instrument.read_weight()
-    if function == Function.PRESSURE:
-        if not isinstance(instrument, PressureGauge):
-            raise _unsupported(instrument, function)
-        return instrument.read_pressure()
-    if function == Function.TEMPERATURE:
-        if not isinstance(instrument, Thermometer):
-            raise _unsupported(instrument, function)
-        return instrument.read_temperature()
+        reading: Reading = getattr(instrument, method)()
+        return reading
     if function.startswith(f"{Function.REGISTER}:"):
         if not isinstance(instrument, RegisterReader):
             raise _unsupported(instrument, function)

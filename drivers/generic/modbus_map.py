@@ -385,8 +385,15 @@ class ModbusMapDevice:
         return driver
 
     def _check_presence(self) -> None:
-        """Read the first mapped entry's registers (undecoded): the device answers, and
-        answers that address with that function, before the driver is handed out."""
+        """Read the first mapped entry's registers (undecoded) before the driver is handed
+        out.
+
+        Kept for its own sake: a Modbus TCP gateway accepts the connection even when the
+        meter behind it is off or has another unit id, so only an answer shows that the
+        device is there and that the map's first address and function fit it. (It once
+        also hid a simulator bug, a socket left open when a client connected and sent
+        nothing; that is fixed in :class:`~drivers.transports.modbus.RegisterServer`.)
+        """
         entry = next(iter(self._map.entries.values()))
         self._words(entry)
 

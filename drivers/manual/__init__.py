@@ -5,8 +5,10 @@ from drivers.manual.entry import (
     EntryRefused,
     ManualEntry,
     ManualEntryConfig,
+    ManualLengthGauge,
     ManualPressureGauge,
     ManualThermometer,
+    ManualVolumeRegister,
     parse_manual_address,
     parse_typed_number,
 )
@@ -16,8 +18,10 @@ __all__ = [
     "EntryRefused",
     "ManualEntry",
     "ManualEntryConfig",
+    "ManualLengthGauge",
     "ManualPressureGauge",
     "ManualThermometer",
+    "ManualVolumeRegister",
     "parse_manual_address",
     "parse_typed_number",
 ]

@@ -1,16 +1,19 @@
 """Manual entry: an instrument read by eye, its value typed by the operator at a prompt.
 
 For instruments with no data link: a pressure gauge's pointer, a liquid-in-glass
-thermometer, a dial. The driver prompts, reads one line, and either accepts it as the
-reading or refuses it and asks again; it never invents, rounds or clamps a value.
+thermometer, a dial gauge, the register of a water meter. The driver prompts, reads one
+line, and either accepts it as the reading or refuses it and asks again; it never
+invents, rounds or clamps a value.
 
 **Address** (parsed strictly; anything else raises :class:`~drivers.errors.AddressError`)::
 
     manual://QUANTITY?unit=UNIT&min=MIN&max=MAX&resolution=STEP[&attempts=N]
 
-* ``QUANTITY``: ``pressure`` or ``temperature`` (the probe functions of the same name);
+* ``QUANTITY``: ``pressure``, ``temperature``, ``length`` or ``volume`` (the probe
+  functions of the same name);
 * ``unit``: the unit printed on the dial, one of :data:`MANUAL_UNITS` for the quantity
-  (e.g. ``kPa``, ``bar``, ``kgf/cm2``, ``degC``); readings are in this unit;
+  (e.g. ``kPa``, ``bar``, ``kgf/cm2``, ``degC``, ``mm`` for a dial gauge, ``L`` or ``m3``
+  for a water-meter register); readings are in this unit;
 * ``min`` / ``max``: the instrument's range in ``unit`` (``min < max``); typed values
   outside it are refused;
 * ``resolution``: the scale interval in ``unit`` (> 0), declared in the capability for
@@ -19,7 +22,10 @@ reading or refuses it and asks again; it never invents, rounds or clamps a value
 * ``attempts``: how many refused entries end the reading with
   :class:`EntryRefused` (1 to 100, default 3).
 
-Example: ``manual://pressure?unit=kPa&min=0&max=1600&resolution=10``.
+Examples: ``manual://pressure?unit=kPa&min=0&max=1600&resolution=10``;
+``manual://length?unit=mm&min=0&max=10&resolution=0.01`` (a 0-10 mm dial gauge);
+``manual://volume?unit=m3&min=0&max=99999.9999&resolution=0.0001`` (a water-meter
+register read to its smallest drum or pointer).
 
 **What the operator may type**: a decimal number in plain digits, with an optional sign
 and **either a decimal point or a decimal comma** (``12.5`` or ``12,5``): Vietnamese
@@ -61,8 +67,10 @@ __all__ = [
     "EntryRefused",
     "ManualEntry",
     "ManualEntryConfig",
+    "ManualLengthGauge",
     "ManualPressureGauge",
     "ManualThermometer",
+    "ManualVolumeRegister",
     "parse_manual_address",
     "parse_typed_number",
 ]
@@ -73,6 +81,8 @@ MANUAL_UNITS: dict[str, tuple[str, ...]] = {
         "atm", "Torr",
     ),
     "temperature": ("degC", "K", "degF"),
+    "length": ("mm", "um", "m", "in"),
+    "volume": ("L", "mL", "m3"),
 }  # fmt: skip
 """Quantities a manual entry reads → the units its address may name (as on the dial)."""
 
@@ -84,6 +94,12 @@ _ADDRESS_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9
 _TYPED_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)")
 _NOT_FINITE = re.compile(r"[+-]?(?:nan|inf|infinity)", re.IGNORECASE)
 _MAX_ATTEMPTS = 100
+
+
+def _shown(number: float) -> str:
+    """A limit as the operator should see it: every digit of the address, no rounding
+    (``:g`` would show a register's 99999.9999 m3 as 100000)."""
+    return format(number, ".15g")
 
 
 class EntryAborted(DriverError):
@@ -119,11 +135,11 @@ class ManualEntryConfig:
         if not all(math.isfinite(v) for v in (self.minimum, self.maximum, self.resolution)):
             raise ValueError("min, max and resolution must be finite")
         if not self.minimum < self.maximum:
-            raise ValueError(f"min {self.minimum:g} must be below max {self.maximum:g}")
+            raise ValueError(f"min {_shown(self.minimum)} must be below max {_shown(self.maximum)}")
         if not 0 < self.resolution <= self.maximum - self.minimum:
             raise ValueError(
-                f"resolution {self.resolution:g} must be > 0 and at most the span "
-                f"{self.maximum - self.minimum:g}"
+                f"resolution {_shown(self.resolution)} must be > 0 and at most the span "
+                f"{_shown(self.maximum - self.minimum)}"
             )
         if not 1 <= self.attempts <= _MAX_ATTEMPTS:
             raise ValueError(f"attempts must be 1 to {_MAX_ATTEMPTS}, got {self.attempts}")
@@ -131,7 +147,7 @@ class ManualEntryConfig:
     @property
     def allowed(self) -> str:
         """The allowed range as text, with its unit (e.g. ``0 to 1600 kPa``)."""
-        return f"{self.minimum:g} to {self.maximum:g} {self.unit}"
+        return f"{_shown(self.minimum)} to {_shown(self.maximum)} {self.unit}"
 
 
 def parse_manual_address(address: str) -> ManualEntryConfig:
@@ -221,30 +237,24 @@ class ManualEntry:
     """An instrument read by eye; see the module docstring for the address and the input.
 
     :meth:`open` returns the subclass for the address's quantity
-    (:class:`ManualPressureGauge`, :class:`ManualThermometer`), which implements the
+    (:class:`ManualPressureGauge`, :class:`ManualThermometer`, :class:`ManualLengthGauge`,
+    :class:`ManualVolumeRegister`), which implements the
     matching capability protocol so :func:`~drivers.capabilities.measure` prompts for it.
     :meth:`read` prompts for one value in the configured unit.
     """
 
     name: ClassVar[str] = "manual"
     capabilities: ClassVar[DriverCapabilities] = DriverCapabilities(
-        (
+        tuple(
             Capability(
-                Function.PRESSURE,
-                "pressure",
+                Function(quantity),
+                quantity,
                 "as addressed",
                 Direction.MEASURE,
                 (),
                 notes="typed by the operator; unit, range and scale interval from the address",
-            ),
-            Capability(
-                Function.TEMPERATURE,
-                "temperature",
-                "as addressed",
-                Direction.MEASURE,
-                (),
-                notes="typed by the operator; unit, range and scale interval from the address",
-            ),
+            )
+            for quantity in MANUAL_UNITS
         )
     )
 
@@ -345,7 +355,7 @@ class ManualEntry:
         self._count += 1
         prompt = (
             f"{cfg.quantity} reading {self._count} in {cfg.unit} "
-            f"({cfg.allowed}, scale interval {cfg.resolution:g} {cfg.unit}; "
+            f"({cfg.allowed}, scale interval {_shown(cfg.resolution)} {cfg.unit}; "
             f"empty line aborts): "
         )
         last_refused: str | None = None
@@ -443,7 +453,35 @@ class ManualThermometer(ManualEntry):
         return self.read()
 
 
+class ManualLengthGauge(ManualEntry):
+    """A dial gauge or other length gauge read by eye
+    (:class:`~drivers.capabilities.LengthGauge`)."""
+
+    capabilities: ClassVar[DriverCapabilities] = DriverCapabilities(
+        (ManualEntry.capabilities.get(Function.LENGTH),)
+    )
+
+    def read_length(self) -> Reading:
+        """Prompt for the length, in the address's unit."""
+        return self.read()
+
+
+class ManualVolumeRegister(ManualEntry):
+    """A water meter's register (or another volume indicator) read by eye
+    (:class:`~drivers.capabilities.VolumeMeter`)."""
+
+    capabilities: ClassVar[DriverCapabilities] = DriverCapabilities(
+        (ManualEntry.capabilities.get(Function.VOLUME),)
+    )
+
+    def read_volume(self) -> Reading:
+        """Prompt for the volume, in the address's unit."""
+        return self.read()
+
+
 _BY_QUANTITY: dict[str, type[ManualEntry]] = {
     "pressure": ManualPressureGauge,
     "temperature": ManualThermometer,
+    "length": ManualLengthGauge,
+    "volume": ManualVolumeRegister,
 }

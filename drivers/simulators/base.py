@@ -147,10 +147,16 @@ class FaultPlan:
         """The fault that hits ``reply``, if any (counting it down)."""
         if not self._armed or reply.text is None:
             return None
+        return self.take_for(measurement=reply.measurement)
+
+    def take_for(self, *, measurement: bool) -> Fault | None:
+        """The fault that hits the next answer, a reading or not, if any (counting it down)."""
+        if not self._armed:
+            return None
         with self._lock:
             for armed in self._armed:
                 fault = armed.fault
-                if fault.target == "measurement" and not reply.measurement:
+                if fault.target == "measurement" and not measurement:
                     continue
                 if armed.remaining is not None:
                     armed.remaining -= 1

@@ -10,10 +10,10 @@ wears it.
 
 Faults: :meth:`SimulatedEurotherm3200.break_sensor`, ``pv_over_range``,
 ``remote_setpoint_fail`` set the status bits; :class:`~drivers.simulators.base.Fault`
-kinds ``timeout`` (no answer), ``late`` (answer after ``late_by_s``) and ``device-error``
-(exception response 4, server device failure) hit PV reads (``target="measurement"``) or
-every request (``"any"``). Garbled, truncated and mid-read disconnect faults belong to
-byte-stream carriers and are refused here.
+kinds hit PV reads (``target="measurement"``) or every request (``"any"``): the model
+makes ``timeout`` (no answer), ``late`` (answer after ``late_by_s``) and ``device-error``
+(exception response 4, server device failure); the simulator's fault proxy makes
+``garbled``, ``truncated`` and ``disconnect`` (see :mod:`drivers.simulators.modbus`).
 """
 
 from __future__ import annotations
@@ -119,9 +119,9 @@ class SimulatedEurotherm3200:
         self._flag(STATUS_REMOTE_SP_FAIL, failed)
 
     def inject(self, fault: Fault) -> None:
-        """Arm a transport fault (timeout, late, device-error)."""
+        """Arm a timeout, late or device-error fault (the wire faults are the proxy's)."""
         if fault.kind not in {FaultKind.TIMEOUT, FaultKind.LATE, FaultKind.DEVICE_ERROR}:
-            raise ValueError(f"a Modbus simulator cannot inject {fault.kind.value!r}")
+            raise ValueError(f"the device model cannot make {fault.kind.value!r}")
         with self._lock:
             self._faults.append([fault, fault.times])
 
@@ -148,6 +148,10 @@ class SimulatedEurotherm3200:
                         self._faults.remove(armed)
                 return fault
         return None
+
+    def is_measurement(self, function: int, address: int) -> bool:
+        """True for a read of the process value (PV.IN, register 1)."""
+        return function in {3, 4} and address == REG_PV
 
     # -- RegisterModel -----------------------------------------------------------------------
 
@@ -257,10 +261,4 @@ def start_eurotherm_3200(options: SimulatorOptions) -> Eurotherm3200Simulator:
         seed=options.seed,
     )
     simulator = Eurotherm3200Simulator(model, host=options.host, port=options.port)
-    try:
-        if options.fault is not None:
-            simulator.inject(options.fault)
-    except BaseException:
-        simulator.stop()
-        raise
-    return simulator.start()
+    return simulator.start_with(options.fault)

@@ -3,9 +3,10 @@
 Each mapped name holds a value (in the map's unit) encoded as the map says; reading a
 register no entry covers, or with the other function code, answers exception 2 (illegal
 data address), as a real meter does. Optional seeded Gaussian noise is added to each
-read. Faults (:class:`~drivers.simulators.base.Fault`): ``timeout`` (no answer),
-``late`` (answer after ``late_by_s``) and ``device-error`` (exception 4) hit reads;
-byte-stream faults (garbled, truncated, disconnect) are refused.
+read. Faults (:class:`~drivers.simulators.base.Fault`) hit reads: the model makes
+``timeout`` (no answer), ``late`` (answer after ``late_by_s``) and ``device-error``
+(exception 4); the simulator's fault proxy makes ``garbled``, ``truncated`` and
+``disconnect`` (see :mod:`drivers.simulators.modbus`).
 """
 
 from __future__ import annotations
@@ -65,9 +66,9 @@ class SimulatedMapDevice:
         self.values[name] = value
 
     def inject(self, fault: Fault) -> None:
-        """Arm a fault on the coming reads (timeout, late, device-error)."""
+        """Arm a timeout, late or device-error fault (the wire faults are the proxy's)."""
         if fault.kind not in {FaultKind.TIMEOUT, FaultKind.LATE, FaultKind.DEVICE_ERROR}:
-            raise ValueError(f"a Modbus simulator cannot inject {fault.kind.value!r}")
+            raise ValueError(f"the device model cannot make {fault.kind.value!r}")
         with self._lock:
             self._faults.append([fault, fault.times])
 
@@ -88,6 +89,10 @@ class SimulatedMapDevice:
                 if remaining == 1:
                     self._faults.pop(0)
             return fault
+
+    def is_measurement(self, function: int, address: int) -> bool:
+        """True for every register read: each mapped register is a reading."""
+        return function in {3, 4}
 
     def delay_s(self, function: int, address: int) -> float | None:
         """0, or the delay of an armed timeout/late fault (seconds; None: no answer)."""
@@ -146,6 +151,5 @@ def start_modbus_map(options: SimulatorOptions) -> ModbusMapSimulator:
         noise=options.noise or 0.0,
         seed=options.seed,
     )
-    if options.fault is not None:
-        model.inject(options.fault)
-    return ModbusMapSimulator(model, host=options.host, port=options.port).start()
+    simulator = ModbusMapSimulator(model, host=options.host, port=options.port)
+    return simulator.start_with(options.fault)

@@ -20,17 +20,22 @@ What the transport guarantees, like the line transports:
   logged in hex in the :class:`~drivers.iolog.IOLog`;
 * an exception response raises :class:`~drivers.errors.ModbusExceptionResponse` with its
   code (never retried: the device answered);
-* no answer raises :class:`~drivers.errors.InstrumentTimeout`, a refused or broken
-  connection :class:`~drivers.errors.ConnectionLost`; both are retried up to
-  ``settings.retries`` times, each time on a **new connection**, so that a late answer to
-  an abandoned request can never be taken for the answer to the next one;
+* every Modbus TCP answer is checked against its request as it arrives (transaction id,
+  protocol id, length, unit, function code, byte count, nothing after the end): a
+  garbled answer raises :class:`~drivers.errors.GarbledResponse` at once with its bytes
+  in hex, where pymodbus alone would drop it silently and wait for the timeout;
+* no answer raises :class:`~drivers.errors.InstrumentTimeout`; part of an answer then
+  silence :class:`~drivers.errors.GarbledResponse` (truncated); a refused or broken
+  connection :class:`~drivers.errors.ConnectionLost` (with the bytes received, when it
+  closed mid-answer). All of these are retried up to ``settings.retries`` times, each
+  time on a **new connection**, so that a late or garbled answer to an abandoned request
+  can never be taken for the answer to the next one;
 * pymodbus' own retries are off: the retries are ours, bounded and logged.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -55,6 +60,7 @@ from drivers.errors import (
     ModbusExceptionResponse,
 )
 from drivers.iolog import IOLog
+from drivers.transports.background import BackgroundLoop, stop_accepting
 from drivers.transports.base import TransportSettings
 
 __all__ = [
@@ -210,6 +216,8 @@ class ModbusTransport:
         self._last_command: str | None = None
         self._client: ModbusTcpClient | ModbusSerialClient | None = None
         self._closed = False
+        self._request: _Request | None = None  # the TCP request in flight
+        self._received = b""  # what has come back for it so far (MBAP included)
 
     # -- interface ------------------------------------------------------------------------
 
@@ -320,40 +328,73 @@ class ModbusTransport:
             attempts = 1 + self._settings.retries
             for attempt in range(attempts):
                 try:
-                    client = self._connect()
-                    response = call(client, self._target.unit)
-                except ConnectionException as err:
-                    failure: DriverError = ConnectionLost(f"connection lost: {err}")
-                except ModbusIOException as err:
-                    if self._client is not None and not self._client.connected:
-                        failure = ConnectionLost(f"connection lost: {err}")
-                    else:
-                        failure = InstrumentTimeout(
-                            f"no answer within {self._settings.timeout_s} s",
-                            timeout_s=self._settings.timeout_s,
-                        )
-                except ModbusException as err:
-                    failure = GarbledResponse(f"bad answer: {err}")
-                except DriverError as err:
-                    failure = err
-                else:
-                    if isinstance(response, ExceptionResponse) or response.isError():
-                        code = int(getattr(response, "exception_code", 0))
-                        name = EXCEPTION_NAMES.get(code, "unknown exception")
-                        raise ModbusExceptionResponse(
-                            f"the device answered exception {code} ({name})",
-                            exception_code=code,
-                            address=self._address,
-                            last_command=command,
-                        )
-                    return response
-                # Whatever was pending on this connection is abandoned with it.
-                self._log.event(f"{failure.message}; connection dropped")
-                self._drop()
-                if attempt + 1 == attempts:
-                    raise failure.with_context(address=self._address, last_command=command)
-                self._log.event(f"retry {attempt + 1}/{attempts - 1} after: {failure.message}")
+                    response = self._attempt(call)
+                except DriverError as failure:
+                    # Whatever was pending on this connection is abandoned with it, so a
+                    # late or garbled answer can never be read as the next one.
+                    self._log.event(f"{failure.message}; connection dropped")
+                    self._drop()
+                    if attempt + 1 == attempts:
+                        raise failure.with_context(
+                            address=self._address, last_command=command
+                        ) from failure.__cause__
+                    self._log.event(f"retry {attempt + 1}/{attempts - 1} after: {failure.message}")
+                    continue
+                if isinstance(response, ExceptionResponse) or response.isError():
+                    code = int(getattr(response, "exception_code", 0))
+                    name = EXCEPTION_NAMES.get(code, "unknown exception")
+                    raise ModbusExceptionResponse(
+                        f"the device answered exception {code} ({name})",
+                        exception_code=code,
+                        address=self._address,
+                        last_command=command,
+                    )
+                return response
             raise AssertionError("unreachable")  # pragma: no cover
+
+    def _attempt(
+        self, call: Callable[[ModbusTcpClient | ModbusSerialClient, int], ModbusPDU]
+    ) -> ModbusPDU:
+        """One request and its answer; every failure as a DriverError."""
+        self._request = None
+        self._received = b""
+        try:
+            client = self._connect()
+            return call(client, self._target.unit)
+        except _MalformedAnswer as err:
+            self._log.event(f"garbled answer: {err.frame.hex(' ')}")
+            raise GarbledResponse(
+                f"garbled answer: {err.problem}",
+                expected="a Modbus TCP answer to the request",
+                received=err.frame.hex(" "),
+            ) from None
+        except ConnectionException as err:
+            if self._received:
+                raise self._cut_short("connection closed mid-answer", ConnectionLost) from err
+            raise ConnectionLost(f"connection lost: {err}") from err
+        except ModbusIOException as err:
+            if self._client is not None and not self._client.connected:
+                raise ConnectionLost(f"connection lost: {err}") from err
+            if self._received:
+                raise self._cut_short("truncated answer", GarbledResponse) from err
+            raise InstrumentTimeout(
+                f"no answer within {self._settings.timeout_s} s",
+                timeout_s=self._settings.timeout_s,
+            ) from err
+        except ModbusException as err:
+            raise GarbledResponse(f"bad answer: {err}") from err
+
+    def _cut_short(self, what: str, error: type[DriverError]) -> DriverError:
+        received = self._received
+        expected = _frame_size(received)
+        of = f" of {expected}" if expected is not None else ""
+        self._log.event(f"{what}: {received.hex(' ')}")
+        return error(
+            f"{what}: {len(received)}{of} bytes, then "
+            + ("the connection closed" if error is ConnectionLost else "silence"),
+            expected="a complete Modbus TCP answer",
+            received=received.hex(" "),
+        )
 
     def _connect(self) -> ModbusTcpClient | ModbusSerialClient:
         if self._closed:
@@ -368,6 +409,7 @@ class ModbusTransport:
                 port=target.port,
                 timeout=self._settings.timeout_s,
                 retries=0,
+                trace_packet=self._check_packet,
                 trace_pdu=self._trace,
             )
         else:
@@ -394,12 +436,101 @@ class ModbusTransport:
         if client is not None:
             client.close()  # type: ignore[no-untyped-call]
 
+    def _check_packet(self, sending: bool, packet: bytes) -> bytes:
+        """pymodbus hook on every TCP frame sent and every receive buffer (MBAP included).
+
+        pymodbus silently drops an answer whose transaction id, unit or length does not
+        fit and waits for the timeout; a frame with a wrong function code or byte count
+        may even decode as something else. Each is checked here against the request, so
+        a garbled answer fails at once, typed, with its bytes.
+        """
+        if sending:
+            self._request = _Request.of(packet)
+            self._received = b""
+            return packet
+        self._received = packet
+        request = self._request
+        if request is not None:
+            problem = request.problem_with(packet)
+            if problem is not None:
+                raise _MalformedAnswer(problem, packet)
+        return packet
+
     def _trace(self, sending: bool, pdu: ModbusPDU) -> ModbusPDU:
         if sending:
             self._log.write(_pdu_hex(pdu))
         else:
             self._log.read(_pdu_hex(pdu))
         return pdu
+
+
+class _MalformedAnswer(Exception):
+    """Raised from the pymodbus receive hook: ``frame`` does not answer the request."""
+
+    def __init__(self, problem: str, frame: bytes) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.frame = frame
+
+
+def _frame_size(frame: bytes) -> int | None:
+    """The size a Modbus TCP frame announces (MBAP length + 6), once its header is in."""
+    return int.from_bytes(frame[4:6], "big") + 6 if len(frame) >= 6 else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """What a Modbus TCP answer must match: transaction id, unit, function, count."""
+
+    transaction: int
+    unit: int
+    function: int
+    count: int  # registers asked for (FC 03/04), else 0
+
+    @classmethod
+    def of(cls, frame: bytes) -> _Request | None:
+        if len(frame) < 8:
+            return None
+        function = frame[7]
+        count = int.from_bytes(frame[10:12], "big") if function in {3, 4} else 0
+        return cls(int.from_bytes(frame[0:2], "big"), frame[6], function, count)
+
+    def problem_with(self, frame: bytes) -> str | None:
+        """What is wrong with the (possibly partial) answer ``frame``; None so far."""
+        size = len(frame)
+        if size >= 2 and (tid := int.from_bytes(frame[0:2], "big")) != self.transaction:
+            return f"transaction id {tid}, expected {self.transaction}"
+        if size >= 4 and (protocol := int.from_bytes(frame[2:4], "big")) != 0:
+            return f"protocol id {protocol}, expected 0"
+        if size < 6:
+            return None
+        length = int.from_bytes(frame[4:6], "big")
+        if not 3 <= length <= 254:
+            return f"MBAP length {length}, outside 3..254"
+        if size >= 7 and frame[6] != self.unit:
+            return f"unit id {frame[6]}, expected {self.unit}"
+        if size < 8:
+            return None
+        function = frame[7]
+        if function not in {self.function, self.function | 0x80}:
+            return f"function code 0x{function:02x}, expected 0x{self.function:02x}"
+        if function & 0x80:
+            expected_length = 3  # unit, function, exception code
+        elif self.count:
+            if size < 9:
+                return None
+            if frame[8] != 2 * self.count:
+                return f"byte count {frame[8]}, expected {2 * self.count}"
+            expected_length = 3 + 2 * self.count
+        elif self.function in {5, 6, 15, 16}:
+            expected_length = 6  # the echo: unit, function, address, value or quantity
+        else:
+            return None
+        if length != expected_length:
+            return f"MBAP length {length}, expected {expected_length}"
+        if size > 6 + length:
+            return f"{size - 6 - length} bytes after the end of the answer"
+        return None
 
 
 def _check_words(values: Sequence[int]) -> None:
@@ -431,7 +562,7 @@ class RegisterModel(Protocol):
         ...
 
 
-class RegisterServer:
+class RegisterServer(BackgroundLoop):
     """A pymodbus Modbus TCP server on loopback serving ``model``, in its own thread.
 
     Every unit id is answered. Bound at construction (``port`` 0: ephemeral); the address
@@ -441,13 +572,13 @@ class RegisterServer:
     _SPACE = 65536
 
     def __init__(self, model: RegisterModel, *, host: str = "127.0.0.1", port: int = 0):
+        super().__init__("sim-modbus")
         self.model = model
         self._host = host
-        self._loop = asyncio.new_event_loop()
         self._server: ModbusTcpServer | None = None
-        self._thread: threading.Thread | None = None
-        self._stopped = False
-        self._port = self._loop.run_until_complete(self._listen(port))
+        # Requests held back by the model (delay_s): the only tasks stop() may cancel.
+        self._held: set[asyncio.Task[object]] = set()
+        self._port = self._run(self._listen(port))
 
     @property
     def port(self) -> int:
@@ -458,36 +589,6 @@ class RegisterServer:
     def address(self) -> str:
         """The caltrace address of the served device (unit 1)."""
         return f"modbus-tcp://{self._host}:{self._port}?unit=1"
-
-    def start(self) -> Self:
-        """Serve in a background thread; returns self."""
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._loop.run_forever, name=f"sim-modbus-{self._port}", daemon=True
-            )
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving, close every connection and the event loop; idempotent."""
-        if self._stopped:
-            return
-        self._stopped = True
-        if self._thread is not None:
-            future = asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop)
-            with contextlib.suppress(Exception):
-                future.result(timeout=5)
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join()
-        else:
-            self._loop.run_until_complete(self._shutdown())
-        self._loop.close()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     async def _listen(self, port: int) -> int:
         device = SimDevice(
@@ -504,13 +605,21 @@ class RegisterServer:
         return int(sockets[0].getsockname()[1])
 
     async def _shutdown(self) -> None:
+        # Cancelling every task of the loop, as this once did, also cancelled asyncio's
+        # accept tasks and leaked the socket of a client that had connected and sent
+        # nothing yet (see drivers.transports.background). Only the requests the model
+        # holds back are ours to cancel.
         server = self._server
-        if server is not None:
-            await server.shutdown()  # type: ignore[no-untyped-call]
-        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        for task in tasks:
+        for task in self._held:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        listening = getattr(getattr(server, "transport", None), "sockets", None) or ()
+        await stop_accepting(listening, settle_s=self.SHUTDOWN_S)
+        for task in asyncio.all_tasks():  # pragma: no cover - pymodbus work that never ends
+            if task is not asyncio.current_task():
+                task.cancel()
+        if server is not None:
+            await server.shutdown()  # type: ignore[no-untyped-call]  # listener, connections
+        await asyncio.sleep(0)  # the transports close their sockets on the next turn
 
     async def _action(
         self,
@@ -522,10 +631,17 @@ class RegisterServer:
         set_values: list[int] | list[bool] | None,
     ) -> ExcCodes | None:
         delay = self.model.delay_s(function_code, address)
-        if delay is None:
-            await asyncio.Event().wait()  # never answers; cancelled on stop
-        elif delay > 0:
-            await asyncio.sleep(delay)
+        if delay is None or delay > 0:
+            task = asyncio.current_task()
+            assert task is not None
+            self._held.add(task)
+            try:
+                if delay is None:
+                    await asyncio.Event().wait()  # never answers; cancelled on stop
+                else:
+                    await asyncio.sleep(delay)
+            finally:
+                self._held.discard(task)
         if set_values is not None:
             code = self.model.write(address, [int(v) for v in set_values])
             return None if code is None else ExcCodes(code)

@@ -166,3 +166,26 @@ def test_a_malformed_manual_address_is_refused_before_any_prompt() -> None:
         assert (status, out) == (1, "")
         assert "pressure reading" not in term.transcript
         assert "error: AddressError: unknown option 'colour'" in term.transcript
+
+
+def test_an_operator_reads_a_dial_gauge_and_a_water_meter_at_the_prompt() -> None:
+    dial = "manual://length?unit=mm&min=0&max=10&resolution=0.01"
+    with Terminal("--driver", "manual", "--address", dial, "--function", "length") as term:
+        term.expect("length reading 1 in mm (0 to 10 mm, scale interval 0.01 mm")
+        term.type("12\n")
+        term.expect("refused '12': outside the instrument's range")
+        term.type("2,35\n")
+        status, out = term.finish()
+        assert status == 0, term.transcript
+        assert [(r["value"], r["unit"]) for r in json.loads(out)["readings"]] == [(2.35, "mm")]
+    meter = "manual://volume?unit=m3&min=0&max=9999.999&resolution=0.001"
+    with Terminal("--driver", "manual", "--address", meter, "--function", "volume") as term:
+        term.expect("volume reading 1 in m3 (0 to 9999.999 m3")
+        term.type("NaN\n")
+        term.expect("refused 'NaN': not a finite number")
+        term.type("517,204\n")
+        status, out = term.finish()
+        assert status == 0, term.transcript
+        result = json.loads(out)
+        assert result["identity"]["model"] == "manual entry (volume)"
+        assert [(r["value"], r["unit"]) for r in result["readings"]] == [(517.204, "m3")]

@@ -1,22 +1,41 @@
-"""`caltrace-agent simulate` with a fault its simulator's transport cannot produce."""
+"""``caltrace-agent simulate --fault garbled|truncated|disconnect`` for the Modbus
+simulators, probed as an operator would: one error line, a non-zero exit, no reading."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
+from pathlib import Path
+
+import pytest
+
+from tests.agent.test_cli_drivers import run_cli, simulate
+
+SDM120 = Path(__file__).resolve().parents[2] / "drivers" / "maps" / "eastron-sdm120.yaml"
+
+PROBES = {
+    "eurotherm-3200": ["--function", "temperature"],
+    "modbus-map": ["--map", str(SDM120), "--function", "register:voltage"],
+}
 
 
-def test_a_fault_a_modbus_simulator_cannot_produce_is_a_usage_error() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "agent.cli", "simulate", "eurotherm-3200", "--fault", "garbled"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 2
+@pytest.mark.parametrize("driver", sorted(PROBES))
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        ("garbled", "error: GarbledResponse: garbled answer: "),
+        ("truncated", "error: GarbledResponse: truncated answer: "),
+        ("disconnect", "error: ConnectionLost: connection closed mid-answer: "),
+    ],
+)
+def test_probe_of_a_modbus_simulator_with_a_wire_fault_prints_one_error_and_no_reading(
+    driver: str, fault: str, error: str
+) -> None:
+    with simulate(driver, "--fault", fault) as address:
+        done = run_cli(
+            "probe", "--driver", driver, "--address", address.split("&map=", 1)[0],
+            *PROBES[driver], "--retries", "1", "--timeout", "0.3",
+        )  # fmt: skip
+    assert done.returncode == 1
     assert done.stdout == ""
-    assert done.stderr == (
-        "error: eurotherm-3200 simulator: a Modbus simulator cannot inject 'garbled'; "
-        "choose another --fault\n"
-    )
+    assert len(done.stderr.splitlines()) == 1
+    assert done.stderr.startswith(error)
+    assert "last command 'read " in done.stderr

@@ -11,6 +11,7 @@ from drivers.capabilities import TemperatureSource, measure
 from drivers.driver import DriverOptions
 from drivers.errors import (
     AddressError,
+    GarbledResponse,
     IdentityMismatch,
     InstrumentTimeout,
     MeasurementOverload,
@@ -219,8 +220,13 @@ def test_the_registry_entry_starts_the_simulator() -> None:
             assert measure(driver, "temperature").value == pytest.approx(37.0)
         finally:
             driver.close()
-        with pytest.raises(ValueError, match="garbled"):
-            simulator.inject(Fault(FaultKind.GARBLED))
+        simulator.inject(Fault(FaultKind.GARBLED, times=1))  # made by the fault proxy
+        driver = entry.load_driver().open(simulator.address, FAST)
+        try:
+            with pytest.raises(GarbledResponse):
+                measure(driver, "temperature")
+        finally:
+            driver.close()
     finally:
         simulator.stop()
 

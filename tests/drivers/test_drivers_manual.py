@@ -6,7 +6,14 @@ import io
 
 import pytest
 
-from drivers.capabilities import PressureController, PressureGauge, Thermometer, measure
+from drivers.capabilities import (
+    LengthGauge,
+    PressureController,
+    PressureGauge,
+    Thermometer,
+    VolumeMeter,
+    measure,
+)
 from drivers.driver import DriverOptions
 from drivers.errors import AddressError, IdentityMismatch, OutOfRange
 from drivers.iolog import IODirection
@@ -14,8 +21,10 @@ from drivers.manual import (
     EntryAborted,
     EntryRefused,
     ManualEntry,
+    ManualLengthGauge,
     ManualPressureGauge,
     ManualThermometer,
+    ManualVolumeRegister,
     parse_manual_address,
     parse_typed_number,
 )
@@ -127,7 +136,9 @@ def test_each_reading_prompts_with_its_number() -> None:
     "address",
     [
         "manual:pressure?unit=kPa&min=0&max=1600&resolution=10",
-        "manual://length?unit=mm&min=0&max=10&resolution=0.01",
+        "manual://flow?unit=L/h&min=0&max=10&resolution=0.01",
+        "manual://length?unit=kPa&min=0&max=10&resolution=0.01",
+        "manual://volume?unit=gal&min=0&max=10&resolution=0.01",
         "manual://pressure/x?unit=kPa&min=0&max=1600&resolution=10",
         "manual://pressure?unit=kPa&min=0&max=1600",
         "manual://pressure?unit=kPa&min=0&max=1600&resolution=10&colour=red",
@@ -154,3 +165,61 @@ def test_an_expected_serial_is_refused_rather_than_assumed() -> None:
 def test_a_subclass_refuses_an_address_for_another_quantity() -> None:
     with pytest.raises(AddressError):
         ManualThermometer.open(GAUGE)
+
+
+DIAL_GAUGE = "manual://length?unit=mm&min=0&max=10&resolution=0.01"
+WATER_METER = "manual://volume?unit=m3&min=0&max=99999.9999&resolution=0.0001"
+
+
+def test_a_dial_gauge_reads_length_in_mm_with_the_same_refusals() -> None:
+    gauge, output = open_gauge("0,5 mm\nnan\n10.01\n-0.2\n 3,47 \n", DIAL_GAUGE + "&attempts=5")
+    assert isinstance(gauge, ManualLengthGauge)
+    assert isinstance(gauge, LengthGauge)
+    assert not isinstance(gauge, (PressureGauge, Thermometer, VolumeMeter))
+    reading = measure(gauge, "length")
+    assert (reading.value, reading.unit, reading.raw, reading.function) == (
+        3.47, "mm", " 3,47 ", "length",
+    )  # fmt: skip
+    shown = output.getvalue()
+    assert "refused '0,5 mm': not a number" in shown
+    assert "refused 'nan': not a finite number" in shown
+    assert "refused '10.01': outside the instrument's range" in shown
+    assert "refused '-0.2': outside the instrument's range" in shown
+    assert "length must be a number from 0 to 10 mm" in shown
+    span = gauge.capability.spans[0]
+    assert (gauge.capability.unit, span.resolution) == ("mm", 0.01)
+    with pytest.raises(OutOfRange):
+        measure(gauge, "volume")
+
+
+@pytest.mark.parametrize(
+    ("address", "typed", "value", "unit"),
+    [
+        (WATER_METER, "1234,5678", 1234.5678, "m3"),
+        ("manual://volume?unit=L&min=0&max=1000&resolution=0.05", "20,05", 20.05, "L"),
+    ],
+)
+def test_a_water_meter_register_reads_volume_in_its_unit(
+    address: str, typed: str, value: float, unit: str
+) -> None:
+    meter, _ = open_gauge(f"1.234,5\ninf\n{typed}\n", address)
+    assert isinstance(meter, ManualVolumeRegister)
+    assert isinstance(meter, VolumeMeter)
+    reading = measure(meter, "volume")
+    assert (reading.value, reading.unit, reading.raw) == (value, unit, typed)
+    refusals = [e.data for e in meter.io_log if e.direction == IODirection.EVENT]
+    assert len(refusals) == 2  # the thousands separator and inf were asked again
+
+
+def test_volume_entries_exhausted_give_a_typed_error_naming_the_range() -> None:
+    meter, _ = open_gauge("-1\nabc\n", WATER_METER + "&attempts=2")
+    with pytest.raises(EntryRefused) as caught:
+        meter.read()
+    assert caught.value.received == "abc"
+    assert caught.value.expected == "a number from 0 to 99999.9999 m3"
+    assert caught.value.address == WATER_METER + "&attempts=2"
+
+
+def test_the_manual_driver_declares_every_quantity_it_reads() -> None:
+    functions = {str(c.function) for c in get("manual").capabilities.capabilities}
+    assert functions == {"pressure", "temperature", "length", "volume"}

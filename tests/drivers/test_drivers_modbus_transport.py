@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
+import socket
 import threading
+import warnings
 from collections.abc import Iterator
 
 import pytest
@@ -181,3 +184,21 @@ def test_a_device_that_went_away_is_a_lost_connection(device: Registers) -> None
     finally:
         link.close()
         server.stop()
+
+
+def test_it_closes_a_connection_that_never_sent_a_request_when_stopping(device: Registers) -> None:
+    # The accept of a client that sent nothing may still be in flight when stop() runs;
+    # its socket used to be left open (a ResourceWarning at collection).
+    for _ in range(10):
+        server = RegisterServer(device).start()
+        link = ModbusTransport(server.address, settings=SETTINGS)
+        link.open()  # connected, nothing sent
+        with socket.create_connection(("127.0.0.1", server.port)) as raw:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                server.stop()
+                link.close()
+                gc.collect()
+            raw.settimeout(2.0)
+            assert raw.recv(1) == b""  # the server closed its end
+        assert [str(w.message) for w in caught if w.category is ResourceWarning] == []

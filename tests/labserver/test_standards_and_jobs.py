@@ -171,3 +171,17 @@ def test_a_customer_cannot_create_jobs(center: Center) -> None:
         format="json",
     )
     assert response.status_code in (400, 403)
+
+
+def test_the_admin_edits_reference_data_and_only_reads_regulated_records(center: Center) -> None:
+    from django.test import Client
+
+    from labserver.accounts.models import User
+
+    admin = User.objects.create_superuser("root", "root@example.org", "a strong admin password")
+    client = Client()
+    client.force_login(admin)
+    assert client.get("/admin/instruments/instrumenttype/add/").status_code == 200
+    for model in ("measurements/run", "core/auditentry", "standards/referencestandard", "jobs/job"):
+        assert client.get(f"/admin/{model}/add/").status_code == 403, model
+    assert client.get("/admin/core/auditentry/").status_code == 200

@@ -52,6 +52,7 @@ test: lint
 bench: $(VENV)/.stamp-bench
 	$(BIN)/python bench/uncertainty.py
 	$(BIN)/python bench/drivers.py
+	$(BIN)/python bench/ingest.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

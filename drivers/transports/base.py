@@ -31,8 +31,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol, Self, TypeVar, runtime_checkable
+from urllib.parse import SplitResult, parse_qsl
 
-from drivers.errors import ConnectionLost, DriverError, GarbledResponse, InstrumentTimeout
+from drivers.errors import (
+    AddressError,
+    ConnectionLost,
+    DriverError,
+    GarbledResponse,
+    InstrumentTimeout,
+)
 from drivers.iolog import IODirection, IOLog
 
 __all__ = [
@@ -41,9 +48,34 @@ __all__ = [
     "SyncMarker",
     "SyncMarkerFactory",
     "TransportSettings",
+    "parse_address_options",
 ]
 
 T = TypeVar("T")
+
+
+def parse_address_options(
+    parts: SplitResult, refuse: Callable[[str], AddressError]
+) -> dict[str, str]:
+    """The query options of an address URL (``?key=value&...``) as a dict.
+
+    ``refuse(reason)`` builds the transport's AddressError (it carries the address and the
+    expected form). Refused: a ``#`` fragment, a malformed query (an option with no ``=``),
+    and an option given twice (named in the reason). Which options are known and what
+    their values may be is for the caller to check.
+    """
+    if parts.fragment:
+        raise refuse("unexpected '#' fragment")
+    try:
+        pairs = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
+    except ValueError as err:
+        raise refuse(f"malformed options: {err}") from err
+    options: dict[str, str] = {}
+    for key, value in pairs:
+        if key in options:
+            raise refuse(f"option {key!r} given twice")
+        options[key] = value
+    return options
 
 
 @dataclass(frozen=True, slots=True)

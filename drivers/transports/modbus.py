@@ -41,7 +41,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol, Self
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 from pymodbus.client import ModbusSerialClient, ModbusTcpClient
 from pymodbus.constants import ExcCodes
@@ -61,7 +61,7 @@ from drivers.errors import (
 )
 from drivers.iolog import IOLog
 from drivers.transports.background import BackgroundLoop, stop_accepting
-from drivers.transports.base import TransportSettings
+from drivers.transports.base import TransportSettings, parse_address_options
 
 __all__ = [
     "EXCEPTION_NAMES",
@@ -131,17 +131,7 @@ def parse_modbus_address(address: str) -> ModbusAddress:
     if not is_modbus_address(address):
         raise refuse("not a Modbus address")
     parts = urlsplit(address)
-    if parts.fragment:
-        raise refuse("unexpected '#' fragment")
-    try:
-        pairs = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
-    except ValueError as err:
-        raise refuse(f"malformed options: {err}") from err
-    options: dict[str, str] = {}
-    for key, value in pairs:
-        if key in options:
-            raise refuse(f"option {key!r} given twice")
-        options[key] = value
+    options = parse_address_options(parts, refuse)
 
     def integer(key: str, low: int, high: int, default: int) -> int:
         text = options.get(key)

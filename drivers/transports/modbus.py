@@ -61,7 +61,7 @@ from drivers.errors import (
 )
 from drivers.iolog import IOLog
 from drivers.transports.background import BackgroundLoop, stop_accepting
-from drivers.transports.base import TransportSettings, parse_address_options
+from drivers.transports.base import TransportSettings, parse_address_options, with_retries
 
 __all__ = [
     "EXCEPTION_NAMES",
@@ -313,34 +313,35 @@ class ModbusTransport:
         call: Callable[[ModbusTcpClient | ModbusSerialClient, int], ModbusPDU],
     ) -> ModbusPDU:
         command = f"{description} (unit {self._target.unit})"
+
+        def drop(failure: DriverError) -> DriverError:
+            # Whatever was pending on this connection is abandoned with it, so a late or
+            # garbled answer can never be read as the next one.
+            self._log.event(f"{failure.message}; connection dropped")
+            self._drop()
+            return failure
+
         with self._lock:
             self._last_command = command
-            attempts = 1 + self._settings.retries
-            for attempt in range(attempts):
-                try:
-                    response = self._attempt(call)
-                except DriverError as failure:
-                    # Whatever was pending on this connection is abandoned with it, so a
-                    # late or garbled answer can never be read as the next one.
-                    self._log.event(f"{failure.message}; connection dropped")
-                    self._drop()
-                    if attempt + 1 == attempts:
-                        raise failure.with_context(
-                            address=self._address, last_command=command
-                        ) from failure.__cause__
-                    self._log.event(f"retry {attempt + 1}/{attempts - 1} after: {failure.message}")
-                    continue
-                if isinstance(response, ExceptionResponse) or response.isError():
-                    code = int(getattr(response, "exception_code", 0))
-                    name = EXCEPTION_NAMES.get(code, "unknown exception")
-                    raise ModbusExceptionResponse(
-                        f"the device answered exception {code} ({name})",
-                        exception_code=code,
-                        address=self._address,
-                        last_command=command,
-                    )
-                return response
-            raise AssertionError("unreachable")  # pragma: no cover
+            response = with_retries(
+                lambda: self._attempt(call),
+                retries=self._settings.retries,
+                log=self._log,
+                recover=drop,
+                contextualise=lambda failure: failure.with_context(
+                    address=self._address, last_command=command
+                ),
+            )
+            if isinstance(response, ExceptionResponse) or response.isError():
+                code = int(getattr(response, "exception_code", 0))
+                name = EXCEPTION_NAMES.get(code, "unknown exception")
+                raise ModbusExceptionResponse(
+                    f"the device answered exception {code} ({name})",
+                    exception_code=code,
+                    address=self._address,
+                    last_command=command,
+                )
+            return response
 
     def _attempt(
         self, call: Callable[[ModbusTcpClient | ModbusSerialClient, int], ModbusPDU]

@@ -18,9 +18,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from types import TracebackType
 from typing import ClassVar, Self, TypeVar
 
+from drivers.base import MessageDriver
 from drivers.capabilities import DriverCapabilities
 from drivers.driver import DriverOptions
 from drivers.errors import (
@@ -32,9 +32,7 @@ from drivers.errors import (
     InstrumentTimeout,
     OutOfRange,
 )
-from drivers.iolog import IOLog
 from drivers.reading import Identity
-from drivers.transports import open_message_transport
 from drivers.transports.base import LineTransport, MessageTransport, SyncMarker
 
 __all__ = [
@@ -96,7 +94,7 @@ def parse_opc(text: str) -> None:
         raise GarbledResponse("unexpected *OPC? answer", expected="1", received=text)
 
 
-class ScpiDriver:
+class ScpiDriver(MessageDriver):
     """Base class of SCPI instrument drivers.
 
     Subclasses set ``name`` (the registry name), ``capabilities``, ``models`` (the
@@ -108,17 +106,13 @@ class ScpiDriver:
     name: ClassVar[str]
     capabilities: ClassVar[DriverCapabilities]
     models: ClassVar[tuple[str, ...]]
-    write_termination: ClassVar[str] = "\n"
-    read_termination: ClassVar[str] = "\n"
     error_queue_size: ClassVar[int] = 20
     """Entries the instrument's error queue holds; draining stops after this many + 1."""
     error_query: ClassVar[str] = "SYST:ERR?"
     """The query that pops one error-queue entry (``ERR?`` on IEEE 488.2-only instruments)."""
 
     def __init__(self, transport: MessageTransport, *, expected_serial: str | None = None):
-        self._transport = transport
-        self._expected_serial = expected_serial
-        self._identity: Identity | None = None
+        super().__init__(transport, expected_serial=expected_serial)
         if isinstance(transport, LineTransport):
             transport.set_sync_marker(scpi_sync_marker)
 
@@ -131,21 +125,13 @@ class ScpiDriver:
         The link is closed again if anything fails.
         """
         options = options or DriverOptions()
-        transport = open_message_transport(
+        expected_serial = options.expected_serial
+        return cls._open_connected(
             address,
-            settings=options.transport_settings(),
-            sync_marker=scpi_sync_marker,
-            write_termination=cls.write_termination,
-            read_termination=cls.read_termination,
-            visa_library=options.visa_library,
+            options,
+            scpi_sync_marker,
+            lambda transport: cls(transport, expected_serial=expected_serial),
         )
-        try:
-            driver = cls(transport, expected_serial=options.expected_serial)
-            driver.connect()
-        except BaseException:
-            transport.close()
-            raise
-        return driver
 
     def connect(self) -> Identity:
         """Read and check the identity, log errors queued before we came, run the hook."""
@@ -162,28 +148,6 @@ class ScpiDriver:
 
     # -- identity -----------------------------------------------------------------------
 
-    @property
-    def address(self) -> str:
-        """The address the driver was opened with."""
-        return self._transport.address
-
-    @property
-    def io_log(self) -> IOLog:
-        """Every command and answer exchanged, timestamped."""
-        return self._transport.io_log
-
-    @property
-    def transport(self) -> MessageTransport:
-        """The transport (for drivers built on this one; procedures use the methods)."""
-        return self._transport
-
-    @property
-    def identity(self) -> Identity:
-        """The identity read by :meth:`connect`."""
-        if self._identity is None:
-            raise DriverError("the driver is not connected yet", address=self._transport.address)
-        return self._identity
-
     def read_identity(self) -> Identity:
         """Ask ``*IDN?`` and parse the answer."""
         return self.query("*IDN?", parse_identity)
@@ -199,15 +163,7 @@ class ScpiDriver:
                 address=self._transport.address,
                 last_command="*IDN?",
             )
-        expected = self._expected_serial
-        if expected is not None and identity.serial != expected:
-            raise IdentityMismatch(
-                f"serial number {identity.serial!r} differs from the expected {expected!r}",
-                expected_identity=expected,
-                actual_identity=identity.raw,
-                address=self._transport.address,
-                last_command="*IDN?",
-            )
+        self._check_serial(identity, last_command="*IDN?")
 
     # -- exchanges ----------------------------------------------------------------------
 
@@ -301,23 +257,3 @@ class ScpiDriver:
         except DriverError as err:
             self._transport.io_log.event(f"could not read the error queue: {err.message}")
             return ()
-
-    # -- closing ------------------------------------------------------------------------
-
-    def close(self) -> None:
-        """Release the link; idempotent."""
-        self._transport.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._transport.address!r})"

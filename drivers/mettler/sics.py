@@ -42,21 +42,18 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from types import TracebackType
 from typing import ClassVar, Literal, Self, TypeVar
 
+from drivers.base import MessageDriver
 from drivers.capabilities import Capability, Direction, DriverCapabilities, Function, Span
 from drivers.driver import DriverOptions
 from drivers.errors import (
     DriverError,
     GarbledResponse,
-    IdentityMismatch,
     MeasurementOverload,
     UnstableReading,
 )
-from drivers.iolog import IOLog
 from drivers.reading import Identity, Reading, utc_now
-from drivers.transports import open_message_transport
 from drivers.transports.base import MessageTransport, SyncMarker
 
 __all__ = [
@@ -225,13 +222,14 @@ def _with_text(parse: Callable[[str], T]) -> Callable[[str], tuple[str, T]]:
     return both
 
 
-class MettlerToledoSics:
+class MettlerToledoSics(MessageDriver):
     """A Mettler Toledo balance (or any MT-SICS level 0/1 balance) on a serial port.
 
     Implements :class:`~drivers.capabilities.Scale`. Weights are reported in the unit the
     balance sends (its unit 1, normally ``g``), never converted. ``stable_wait_s``
     (seconds) is how long :meth:`read_weight`, :meth:`zero` and :meth:`tare` keep asking
     while the balance answers "not executable" (``I``), polling every ``poll_s`` seconds.
+    The identity's model comes from ``I2``, its firmware from ``I3``, its serial from ``I4``.
     """
 
     name: ClassVar[str] = "mettler-sics"
@@ -248,6 +246,8 @@ class MettlerToledoSics:
             ),
         )
     )
+    write_termination: ClassVar[str] = "\r\n"
+    read_termination: ClassVar[str] = "\r\n"
     default_stable_wait_s: ClassVar[float] = 10.0
     poll_s: ClassVar[float] = 0.1
 
@@ -258,13 +258,11 @@ class MettlerToledoSics:
         expected_serial: str | None = None,
         stable_wait_s: float | None = None,
     ) -> None:
-        self._transport = transport
-        self._expected_serial = expected_serial
+        super().__init__(transport, expected_serial=expected_serial)
         wait = self.default_stable_wait_s if stable_wait_s is None else stable_wait_s
         if not wait >= 0:
             raise ValueError(f"stable_wait_s must be >= 0 s, got {wait!r}")
         self._stable_wait_s = wait
-        self._identity: Identity | None = None
         self._capacity: tuple[float, str] | None = None
 
     @classmethod
@@ -278,23 +276,15 @@ class MettlerToledoSics:
         """Open the balance at ``address`` (device path, ``serial://`` URL or VISA
         ``ASRL`` resource), read and check its identity; the port is closed on failure."""
         options = options or DriverOptions()
-        transport = open_message_transport(
+        expected_serial = options.expected_serial
+        return cls._open_connected(
             address,
-            settings=options.transport_settings(),
-            sync_marker=sics_sync_marker,
-            write_termination="\r\n",
-            read_termination="\r\n",
-            visa_library=options.visa_library,
+            options,
+            sics_sync_marker,
+            lambda transport: cls(
+                transport, expected_serial=expected_serial, stable_wait_s=stable_wait_s
+            ),
         )
-        try:
-            driver = cls(
-                transport, expected_serial=options.expected_serial, stable_wait_s=stable_wait_s
-            )
-            driver.connect()
-        except BaseException:
-            transport.close()
-            raise
-        return driver
 
     def connect(self) -> Identity:
         """Read ``I2`` (type, capacity), ``I3`` (software) and ``I4`` (serial number)."""
@@ -307,40 +297,11 @@ class MettlerToledoSics:
             self._capacity = (float(match.group(2)), match.group(3))
         raw = f'I2 A "{data}"; I3 A "{firmware}"; I4 A "{serial}"'
         identity = Identity("Mettler Toledo", model, serial, firmware, raw=raw)
-        if self._expected_serial is not None and serial != self._expected_serial:
-            raise IdentityMismatch(
-                f"serial number {serial!r} differs from the expected {self._expected_serial!r}",
-                expected_identity=self._expected_serial,
-                actual_identity=raw,
-                address=self.address,
-                last_command="I4",
-            )
+        self._check_serial(identity, last_command="I4")
         self._identity = identity
         return identity
 
     # -- Driver protocol ----------------------------------------------------------------
-
-    @property
-    def address(self) -> str:
-        """The address the driver was opened with."""
-        return self._transport.address
-
-    @property
-    def io_log(self) -> IOLog:
-        """Every command and answer exchanged, timestamped."""
-        return self._transport.io_log
-
-    @property
-    def transport(self) -> MessageTransport:
-        """The transport (for tests and tools; procedures use the methods)."""
-        return self._transport
-
-    @property
-    def identity(self) -> Identity:
-        """The identity read at connection (model from I2, firmware I3, serial I4)."""
-        if self._identity is None:
-            raise DriverError("the driver is not connected yet", address=self.address)
-        return self._identity
 
     @property
     def capacity(self) -> tuple[float, str] | None:
@@ -468,21 +429,3 @@ class MettlerToledoSics:
                     raise
                 self.io_log.event(f"retry {attempt + 1}/{attempts - 1} after: {err.message}")
         raise AssertionError("unreachable")  # pragma: no cover
-
-    def close(self) -> None:
-        """Release the port; idempotent (the balance needs no safe state)."""
-        self._transport.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.address!r})"

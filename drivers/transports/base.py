@@ -31,8 +31,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol, Self, TypeVar, runtime_checkable
+from urllib.parse import SplitResult, parse_qsl
 
-from drivers.errors import ConnectionLost, DriverError, GarbledResponse, InstrumentTimeout
+from drivers.errors import (
+    AddressError,
+    ConnectionLost,
+    DriverError,
+    GarbledResponse,
+    InstrumentTimeout,
+)
 from drivers.iolog import IODirection, IOLog
 
 __all__ = [
@@ -41,9 +48,65 @@ __all__ = [
     "SyncMarker",
     "SyncMarkerFactory",
     "TransportSettings",
+    "parse_address_options",
+    "with_retries",
 ]
 
 T = TypeVar("T")
+
+
+def parse_address_options(
+    parts: SplitResult, refuse: Callable[[str], AddressError]
+) -> dict[str, str]:
+    """The query options of an address URL (``?key=value&...``) as a dict.
+
+    ``refuse(reason)`` builds the transport's AddressError (it carries the address and the
+    expected form). Refused: a ``#`` fragment, a malformed query (an option with no ``=``),
+    and an option given twice (named in the reason). Which options are known and what
+    their values may be is for the caller to check.
+    """
+    if parts.fragment:
+        raise refuse("unexpected '#' fragment")
+    try:
+        pairs = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
+    except ValueError as err:
+        raise refuse(f"malformed options: {err}") from err
+    options: dict[str, str] = {}
+    for key, value in pairs:
+        if key in options:
+            raise refuse(f"option {key!r} given twice")
+        options[key] = value
+    return options
+
+
+def with_retries(
+    attempt: Callable[[], T],
+    *,
+    retries: int,
+    log: IOLog,
+    recover: Callable[[DriverError], DriverError | None],
+    contextualise: Callable[[DriverError], DriverError],
+) -> T:
+    """Run ``attempt`` up to ``1 + retries`` times; the retry loop every transport shares.
+
+    When ``attempt`` raises a DriverError, ``recover(err)`` puts the link in a state fit
+    for the next attempt (resync, reconnect...) and returns the failure to report, or None
+    when ``err`` is not worth retrying: then it is raised at once. After the last attempt
+    the last failure is raised. Both go through ``contextualise`` (address, command) and
+    keep their cause; each retry is logged as an event. Other exceptions propagate.
+    """
+    attempts = 1 + retries
+    for n in range(attempts):
+        try:
+            return attempt()
+        except DriverError as err:
+            failure = recover(err)
+            if failure is None:
+                raise contextualise(err) from err.__cause__
+        if n + 1 == attempts:
+            raise contextualise(failure) from failure.__cause__
+        log.event(f"retry {n + 1}/{attempts - 1} after: {failure.message}")
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,29 +339,35 @@ class LineTransport(ABC):
         Any other error from ``parse`` propagates at once. The error raised after the last
         attempt is the last one seen, with the address and this command.
         """
+
+        def attempt() -> T:
+            self._ensure_ready()
+            self._send(command)
+            answer = self._receive(timeout_s)
+            return parse(answer)
+
         with self._lock:
             self._last_command = command
-            attempts = 1 + self._settings.retries
-            for attempt in range(attempts):
-                try:
-                    self._ensure_ready()
-                    self._send(command)
-                    answer = self._receive(timeout_s)
-                    return parse(answer)
-                except InstrumentTimeout as err:
-                    failure: DriverError = self._after_timeout(err, unanswered=1)
-                except GarbledResponse as err:
-                    self._mark_out_of_sync(unanswered=0)
-                    failure = err
-                except ConnectionLost as err:
-                    self._mark_broken(err)
-                    failure = err
-                except DriverError as err:
-                    raise self._contextualise(err) from err.__cause__
-                if attempt + 1 == attempts:
-                    raise self._contextualise(failure) from failure.__cause__
-                self._log.event(f"retry {attempt + 1}/{attempts - 1} after: {failure.message}")
-            raise AssertionError("unreachable")  # pragma: no cover
+            return with_retries(
+                attempt,
+                retries=self._settings.retries,
+                log=self._log,
+                recover=self._recover,
+                contextualise=self._contextualise,
+            )
+
+    def _recover(self, err: DriverError) -> DriverError | None:
+        """Get ready for another attempt after ``err``: resync after a timeout or a garbled
+        answer, reconnect after a lost connection; None for an error not worth retrying."""
+        if isinstance(err, InstrumentTimeout):
+            return self._after_timeout(err, unanswered=1)
+        if isinstance(err, GarbledResponse):
+            self._mark_out_of_sync(unanswered=0)
+            return err
+        if isinstance(err, ConnectionLost):
+            self._mark_broken(err)
+            return err
+        return None
 
     def resync(self) -> None:
         """Resynchronise now (normally done lazily before the next exchange)."""

@@ -41,7 +41,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol, Self
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 from pymodbus.client import ModbusSerialClient, ModbusTcpClient
 from pymodbus.constants import ExcCodes
@@ -61,7 +61,7 @@ from drivers.errors import (
 )
 from drivers.iolog import IOLog
 from drivers.transports.background import BackgroundLoop, stop_accepting
-from drivers.transports.base import TransportSettings
+from drivers.transports.base import TransportSettings, parse_address_options, with_retries
 
 __all__ = [
     "EXCEPTION_NAMES",
@@ -131,17 +131,7 @@ def parse_modbus_address(address: str) -> ModbusAddress:
     if not is_modbus_address(address):
         raise refuse("not a Modbus address")
     parts = urlsplit(address)
-    if parts.fragment:
-        raise refuse("unexpected '#' fragment")
-    try:
-        pairs = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
-    except ValueError as err:
-        raise refuse(f"malformed options: {err}") from err
-    options: dict[str, str] = {}
-    for key, value in pairs:
-        if key in options:
-            raise refuse(f"option {key!r} given twice")
-        options[key] = value
+    options = parse_address_options(parts, refuse)
 
     def integer(key: str, low: int, high: int, default: int) -> int:
         text = options.get(key)
@@ -323,34 +313,35 @@ class ModbusTransport:
         call: Callable[[ModbusTcpClient | ModbusSerialClient, int], ModbusPDU],
     ) -> ModbusPDU:
         command = f"{description} (unit {self._target.unit})"
+
+        def drop(failure: DriverError) -> DriverError:
+            # Whatever was pending on this connection is abandoned with it, so a late or
+            # garbled answer can never be read as the next one.
+            self._log.event(f"{failure.message}; connection dropped")
+            self._drop()
+            return failure
+
         with self._lock:
             self._last_command = command
-            attempts = 1 + self._settings.retries
-            for attempt in range(attempts):
-                try:
-                    response = self._attempt(call)
-                except DriverError as failure:
-                    # Whatever was pending on this connection is abandoned with it, so a
-                    # late or garbled answer can never be read as the next one.
-                    self._log.event(f"{failure.message}; connection dropped")
-                    self._drop()
-                    if attempt + 1 == attempts:
-                        raise failure.with_context(
-                            address=self._address, last_command=command
-                        ) from failure.__cause__
-                    self._log.event(f"retry {attempt + 1}/{attempts - 1} after: {failure.message}")
-                    continue
-                if isinstance(response, ExceptionResponse) or response.isError():
-                    code = int(getattr(response, "exception_code", 0))
-                    name = EXCEPTION_NAMES.get(code, "unknown exception")
-                    raise ModbusExceptionResponse(
-                        f"the device answered exception {code} ({name})",
-                        exception_code=code,
-                        address=self._address,
-                        last_command=command,
-                    )
-                return response
-            raise AssertionError("unreachable")  # pragma: no cover
+            response = with_retries(
+                lambda: self._attempt(call),
+                retries=self._settings.retries,
+                log=self._log,
+                recover=drop,
+                contextualise=lambda failure: failure.with_context(
+                    address=self._address, last_command=command
+                ),
+            )
+            if isinstance(response, ExceptionResponse) or response.isError():
+                code = int(getattr(response, "exception_code", 0))
+                name = EXCEPTION_NAMES.get(code, "unknown exception")
+                raise ModbusExceptionResponse(
+                    f"the device answered exception {code} ({name})",
+                    exception_code=code,
+                    address=self._address,
+                    last_command=command,
+                )
+            return response
 
     def _attempt(
         self, call: Callable[[ModbusTcpClient | ModbusSerialClient, int], ModbusPDU]

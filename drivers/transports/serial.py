@@ -17,13 +17,18 @@ import contextlib
 import os
 import time
 from dataclasses import dataclass, replace
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 import serial
 
 from drivers.errors import AddressError, ConnectionLost, InstrumentTimeout
 from drivers.iolog import IOLog
-from drivers.transports.base import LineTransport, SyncMarkerFactory, TransportSettings
+from drivers.transports.base import (
+    LineTransport,
+    SyncMarkerFactory,
+    TransportSettings,
+    parse_address_options,
+)
 
 __all__ = ["SerialSettings", "SerialTransport", "parse_serial_address"]
 
@@ -75,17 +80,7 @@ def parse_serial_address(address: str) -> SerialSettings:
     port = parts.netloc + parts.path
     if not port:
         raise refuse("no serial device in the URL")
-    if parts.fragment:
-        raise refuse("unexpected '#' fragment")
-    try:
-        pairs = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
-    except ValueError as err:
-        raise refuse(f"malformed options: {err}") from err
-    options: dict[str, str] = {}
-    for key, value in pairs:
-        if key in options:
-            raise refuse(f"option {key!r} given twice")
-        options[key] = value
+    options = parse_address_options(parts, refuse)
     result = SerialSettings(port=port)
     for key, value in options.items():
         if key == "baudrate":

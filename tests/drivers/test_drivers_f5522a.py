@@ -7,7 +7,7 @@ error, whatever the error.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
@@ -38,6 +38,7 @@ from drivers.registry import get
 from drivers.simulators.base import Fault, FaultKind, SimulatorOptions
 from drivers.simulators.fluke_5522a import SimulatedFluke5522A
 from drivers.simulators.tcp import TcpSimulator
+from tests.drivers.conftest import Connect, writes
 
 
 @pytest.fixture
@@ -47,24 +48,15 @@ def calibrator() -> SimulatedFluke5522A:
 
 
 @pytest.fixture
-def sim(calibrator: SimulatedFluke5522A) -> Iterator[TcpSimulator]:
-    """The simulated calibrator on an ephemeral loopback port."""
-    with TcpSimulator(calibrator) as server:
-        yield server
+def simulated(calibrator: SimulatedFluke5522A) -> SimulatedFluke5522A:
+    """The calibrator the ``sim`` fixture serves."""
+    return calibrator
 
 
 @pytest.fixture
-def cal(sim: TcpSimulator, options: DriverOptions) -> Iterator[Fluke5522A]:
+def cal(sim: TcpSimulator, connect: Connect) -> Fluke5522A:
     """The driver connected to the simulator, no retries."""
-    driver = Fluke5522A.open(sim.address, options)
-    try:
-        yield driver
-    finally:
-        driver.close()
-
-
-def _writes(cal: Fluke5522A) -> list[str]:
-    return [e.data for e in cal.io_log if e.direction == IODirection.WRITE]
+    return connect(Fluke5522A, sim.address)
 
 
 def _eventually(condition: Callable[[], bool], timeout_s: float = 2.0) -> bool:
@@ -110,7 +102,7 @@ def test_connecting_puts_an_operating_calibrator_in_standby(
     calibrator.operate = True
     with Fluke5522A.open(sim.address, options) as cal:
         assert calibrator.operate is False
-        assert "STBY" in _writes(cal)
+        assert "STBY" in writes(cal)
         assert cal.output is None
 
 
@@ -152,7 +144,7 @@ def test_it_programs_each_function_with_the_out_command(
     frequency: float,
 ) -> None:
     call(cal)
-    assert command in _writes(cal)
+    assert command in writes(cal)
     assert (calibrator.unit, calibrator.amplitude, calibrator.frequency_hz) == (
         unit,
         amplitude,
@@ -177,8 +169,8 @@ def test_operate_then_wait_settled_follows_the_status_register(
     assert status & ISR_SETTLED
     assert status & ISR_REMOTE
     assert cal.is_operating()
-    writes = _writes(cal)
-    assert writes.index("OPER") < writes.index("*OPC?") < writes.index("ISR?")
+    written = writes(cal)
+    assert written.index("OPER") < written.index("*OPC?") < written.index("ISR?")
     cal.standby()
     assert not cal.is_operating()
     assert calibrator.operate is False
@@ -241,13 +233,13 @@ def test_it_refuses_what_the_5522a_cannot_source_and_goes_to_standby(
     parameter: str,
 ) -> None:
     _operating(cal, calibrator)
-    before = len(_writes(cal))
+    before = len(writes(cal))
     with pytest.raises(OutOfRange) as caught:
         call(cal)
     assert caught.value.parameter == parameter
     assert caught.value.address == cal.address
     assert isinstance(caught.value, ValueError)
-    assert _writes(cal)[before:] == ["STBY"]  # nothing programmed, output switched off
+    assert writes(cal)[before:] == ["STBY"]  # nothing programmed, output switched off
     assert not cal.is_operating()
     assert calibrator.amplitude == 10.0  # the refused value never reached the calibrator
 
@@ -279,7 +271,7 @@ def test_a_calibrator_that_drops_to_standby_on_its_own_is_reported(
 def test_operate_without_a_programmed_output_is_refused(cal: Fluke5522A) -> None:
     with pytest.raises(DriverError, match="no output programmed"):
         cal.operate()
-    assert "OPER" not in _writes(cal)
+    assert "OPER" not in writes(cal)
 
 
 def test_the_error_queue_holds_16_and_reports_overflow(
@@ -352,7 +344,7 @@ def test_closing_leaves_the_output_in_standby(
     cal.close()
     cal.close()  # idempotent
     assert _eventually(lambda: not calibrator.operate)
-    assert _writes(cal)[-1] == "STBY"
+    assert writes(cal)[-1] == "STBY"
     with pytest.raises(ConnectionLost):
         cal.read_status()
 

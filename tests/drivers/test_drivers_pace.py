@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
@@ -25,6 +25,7 @@ from drivers.simulators.base import Fault, FaultKind
 from drivers.simulators.druck_pace import SimulatedPace
 from drivers.simulators.keysight_34465a import SimulatedKeysight344xxA
 from drivers.simulators.tcp import TcpSimulator
+from tests.drivers.conftest import Connect, writes
 
 
 @pytest.fixture
@@ -34,24 +35,15 @@ def controller() -> SimulatedPace:
 
 
 @pytest.fixture
-def sim(controller: SimulatedPace) -> Iterator[TcpSimulator]:
-    """The simulated controller on an ephemeral loopback port."""
-    with TcpSimulator(controller) as server:
-        yield server
+def simulated(controller: SimulatedPace) -> SimulatedPace:
+    """The controller the ``sim`` fixture serves."""
+    return controller
 
 
 @pytest.fixture
-def pace(sim: TcpSimulator, options: DriverOptions) -> Iterator[DruckPace]:
+def pace(sim: TcpSimulator, connect: Connect) -> DruckPace:
     """The driver connected to the simulator, no retries."""
-    driver = DruckPace.open(sim.address, options)
-    try:
-        yield driver
-    finally:
-        driver.close()
-
-
-def _writes(pace: DruckPace) -> list[str]:
-    return [e.data for e in pace.io_log if e.direction == IODirection.WRITE]
+    return connect(DruckPace, sim.address)
 
 
 def test_it_reads_and_checks_the_identity_and_the_sensor_range(pace: DruckPace) -> None:
@@ -106,8 +98,8 @@ def test_in_control_the_pressure_approaches_the_setpoint_and_comes_in_limits(
     held = pace.read_pressure().value
     assert pace.read_pressure().value == held  # measure mode holds the pressure
     assert pace.in_limits() is False
-    assert ":OUTP:STAT ON" in _writes(pace)
-    assert ":SOUR:PRES 2000.0" in _writes(pace)
+    assert ":OUTP:STAT ON" in writes(pace)
+    assert ":SOUR:PRES 2000.0" in writes(pace)
 
 
 def test_the_in_limits_band_and_unit_reach_the_controller(
@@ -121,7 +113,7 @@ def test_the_in_limits_band_and_unit_reach_the_controller(
     assert pace.limits == (0.0, 700000.0)
     assert pace.read_pressure().value == pytest.approx(101325.0)
     pace.set_pressure(650e3)
-    assert ":SOUR:PRES 6.5" in _writes(pace)  # sent in the controller's unit
+    assert ":SOUR:PRES 6.5" in writes(pace)  # sent in the controller's unit
     assert controller.module_state().setpoint_pa == pytest.approx(6.5e5)
 
 
@@ -166,8 +158,8 @@ def test_a_pace6000_drives_its_second_module(options: DriverOptions) -> None:
         pace.wait_in_limits(timeout_s=2.0)
         assert controller.module_state(2).control is True
         assert controller.module_state(1).control is False
-        assert ":SOUR2:PRES 1500.0" in _writes(pace)  # mbar on the wire
-        assert ":INST:LIM5?" in _writes(pace)
+        assert ":SOUR2:PRES 1500.0" in writes(pace)  # mbar on the wire
+        assert ":INST:LIM5?" in writes(pace)
 
 
 def test_an_answer_that_does_not_echo_the_query_is_refused() -> None:

@@ -101,39 +101,24 @@ def record(
     key = chain_key(organization_id)
     head = _locked_chain(key)
     when = (at or datetime.now(UTC)).astimezone(UTC)
-    before_json, after_json = to_json(before), to_json(after)
-    seq = head.length + 1
-    digest = entry_hash(
-        chain=key,
-        seq=seq,
-        at=when,
-        actor=label,
-        actor_user_id=user_id,
-        organization_id=organization_id,
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id),
-        before=before_json,
-        after=after_json,
-        reason=reason,
-        prev_hash=head.head,
-    )
-    entry = AuditEntry.objects.create(
-        chain=key,
-        seq=seq,
-        at=when,
-        actor=label,
-        actor_user_id=user_id,
-        organization_id=organization_id,
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id),
-        before=before_json,
-        after=after_json,
-        reason=reason,
-        prev_hash=head.head,
-        hash=digest,
-    )
+    content: dict[str, Any] = {
+        "chain": key,
+        "seq": head.length + 1,
+        "at": when,
+        "actor": label,
+        "actor_user_id": user_id,
+        "organization_id": organization_id,
+        "action": action,
+        "object_type": object_type,
+        "object_id": str(object_id),
+        "before": to_json(before),
+        "after": to_json(after),
+        "reason": reason,
+        "prev_hash": head.head,
+    }
+    digest = entry_hash(**content)
+    entry = AuditEntry.objects.create(**content, hash=digest)
+    seq = content["seq"]
     AuditChain.objects.filter(key=key).update(length=seq, head=digest)
     return entry
 

@@ -343,15 +343,38 @@ def _check_password(user: User, password: str) -> None:
         raise NotPermitted("signature refused: the password is not correct", field="password")
 
 
-def _sign(run: Run, user: User, meaning: str, comment: str) -> RunSignature:
-    return RunSignature.objects.create(
+SIGNATURE_ACTIONS: dict[str, str] = {
+    RunSignature.Meaning.CHECKED: "run.review",
+    RunSignature.Meaning.AUTHORIZED: "run.approve",
+    RunSignature.Meaning.REJECTED: "run.reject",
+}
+
+
+def _sign(run: Run, actor: User, meaning: str, state: str, job_state: str, comment: str) -> Run:
+    """Record ``actor``'s electronic signature, move the run and its job; one audit entry."""
+    RunSignature.objects.create(
         run=run,
-        user=user,
-        name=user.signature_name(),
+        user=actor,
+        name=actor.signature_name(),
         meaning=meaning,
         signed_at=timezone.now(),
         comment=comment,
     )
+    before = run.state
+    run.state = state
+    run.save(update_fields=["state"])
+    move_job(locked_job(run.job_id), job_state, actor=actor, reason=comment)
+    audit.record(
+        actor=actor,
+        action=SIGNATURE_ACTIONS[meaning],
+        object_type="run",
+        object_id=run.pk,
+        organization_id=run.organization_id,
+        before={"state": before},
+        after={"state": state, "signed_by": actor.signature_name(), "meaning": meaning},
+        reason=comment,
+    )
+    return run
 
 
 def _locked_run(run: Run) -> Run:
@@ -376,22 +399,9 @@ def review_run(*, actor: User, run: Run, password: str, comment: str = "") -> Ru
         raise InvalidTransition(f"run {run.pk} is {run.state}: only a submitted run is reviewed")
     if run.operator_id == actor.pk:
         raise NotPermitted("a reviewer cannot review a run they performed")
-    _sign(run, actor, RunSignature.Meaning.CHECKED, comment)
-    run.state = RunState.REVIEWED
-    run.save(update_fields=["state"])
-    job = locked_job(run.job_id)
-    move_job(job, JobState.REVIEWED, actor=actor)
-    audit.record(
-        actor=actor,
-        action="run.review",
-        object_type="run",
-        object_id=run.pk,
-        organization_id=run.organization_id,
-        before={"state": RunState.SUBMITTED},
-        after={"state": run.state, "signed_by": actor.signature_name(), "meaning": "checked"},
-        reason=comment,
+    return _sign(
+        run, actor, RunSignature.Meaning.CHECKED, RunState.REVIEWED, JobState.REVIEWED, comment
     )
-    return run
 
 
 @transaction.atomic
@@ -408,22 +418,9 @@ def approve_run(*, actor: User, run: Run, password: str, comment: str = "") -> R
     signers = _signers(run)
     if actor.pk in (run.operator_id, signers.get(RunSignature.Meaning.CHECKED)):
         raise NotPermitted("a run cannot be approved by the person who performed or reviewed it")
-    _sign(run, actor, RunSignature.Meaning.AUTHORIZED, comment)
-    run.state = RunState.APPROVED
-    run.save(update_fields=["state"])
-    job = locked_job(run.job_id)
-    move_job(job, JobState.APPROVED, actor=actor)
-    audit.record(
-        actor=actor,
-        action="run.approve",
-        object_type="run",
-        object_id=run.pk,
-        organization_id=run.organization_id,
-        before={"state": RunState.REVIEWED},
-        after={"state": run.state, "signed_by": actor.signature_name(), "meaning": "authorized"},
-        reason=comment,
+    return _sign(
+        run, actor, RunSignature.Meaning.AUTHORIZED, RunState.APPROVED, JobState.APPROVED, comment
     )
-    return run
 
 
 @transaction.atomic
@@ -440,20 +437,6 @@ def reject_run(*, actor: User, run: Run, password: str, reason: str) -> Run:
         raise InvalidTransition(f"run {run.pk} is {run.state}: it cannot be rejected")
     if run.operator_id == actor.pk:
         raise NotPermitted("a run cannot be rejected by the person who performed it")
-    before = run.state
-    _sign(run, actor, RunSignature.Meaning.REJECTED, reason)
-    run.state = RunState.REJECTED
-    run.save(update_fields=["state"])
-    job = locked_job(run.job_id)
-    move_job(job, JobState.IN_PROGRESS, actor=actor, reason=reason)
-    audit.record(
-        actor=actor,
-        action="run.reject",
-        object_type="run",
-        object_id=run.pk,
-        organization_id=run.organization_id,
-        before={"state": before},
-        after={"state": run.state, "signed_by": actor.signature_name(), "meaning": "rejected"},
-        reason=reason,
+    return _sign(
+        run, actor, RunSignature.Meaning.REJECTED, RunState.REJECTED, JobState.IN_PROGRESS, reason
     )
-    return run

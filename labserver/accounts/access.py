@@ -9,8 +9,6 @@ caller may see, so a foreign record is simply not found (404).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import date
 from typing import Any, TypeGuard
 
 from django.db.models import Q
@@ -107,11 +105,3 @@ def require_field(user: Any, organization_id: int, role: str, field: str, *, act
 def customer_organization_ids(user: Any) -> set[int]:
     """Customer organizations the user belongs to as a customer."""
     return {m.organization_id for m in _memberships(user) if m.role == Role.CUSTOMER}
-
-
-def on_date_ok(valid_until: date | None, when: date) -> bool:
-    return valid_until is None or when <= valid_until
-
-
-def in_orgs(field: str, ids: Iterable[int]) -> Q:
-    return Q(**{f"{field}__in": list(ids)})

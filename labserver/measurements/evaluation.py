@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 from labserver.core.errors import InvalidEvidence
@@ -110,8 +111,6 @@ def evaluate_point(
         result["acceptance_interval"] = [decision.acceptance_lower, decision.acceptance_upper]
         mpe = acceptance.get("mpe")
         if mpe is not None and max_ratio is not None:
-            from fractions import Fraction
-
             ratio = check_uncertainty_ratio(gum.U, mpe, max_ratio=Fraction(max_ratio))
             result["uncertainty_ratio"] = ratio.ratio
             result["uncertainty_ratio_met"] = ratio.met

@@ -12,7 +12,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from labserver.core.api import ReasonIn, ScopedQuerysetMixin
-from labserver.core.errors import NotPermitted
 
 from .. import services
 from ..access import acting_person, is_agent, readable_organization_ids, require_role
@@ -115,8 +114,3 @@ class AgentViewSet(ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):  # type:
             actor=request.user, agent=agent, reason=body.validated_data["reason"]
         )
         return Response(AgentOut(agent).data)
-
-
-def refuse_agents(request: Request, what: str) -> None:
-    if is_agent(request.user):
-        raise NotPermitted(f"agents cannot {what}")

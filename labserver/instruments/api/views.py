@@ -5,9 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Q
-from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.request import Request
-from rest_framework.response import Response
+from rest_framework import mixins, serializers, viewsets
 
 from labserver.accounts.access import (
     customer_organization_ids,
@@ -15,7 +13,7 @@ from labserver.accounts.access import (
     readable_organization_ids,
 )
 from labserver.accounts.models import Organization
-from labserver.core.errors import NotPermitted
+from labserver.core.api import OrganizationCreateMixin
 
 from .. import services
 from ..models import Instrument, InstrumentType, PatternApproval
@@ -104,6 +102,7 @@ class InstrumentSerializer(serializers.ModelSerializer):  # type: ignore[type-ar
 
 
 class InstrumentViewSet(
+    OrganizationCreateMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -111,6 +110,8 @@ class InstrumentViewSet(
 ):
     queryset = Instrument.objects.none()
     serializer_class = InstrumentSerializer
+    register = staticmethod(services.register_instrument)
+    what = "an instrument"
     filterset_fields = ["serial", "instrument_type__code", "owner__code", "organization__code"]
     search_fields = ["serial", "manufacturer", "model"]
     ordering_fields = ["serial", "created_at"]
@@ -123,15 +124,3 @@ class InstrumentViewSet(
         return Instrument.objects.filter(visible).select_related(
             "organization", "owner", "instrument_type", "pattern"
         )
-
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        if is_agent(request.user):
-            raise NotPermitted("agents cannot register instruments")
-        body = InstrumentSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = dict(body.validated_data)
-        org = data.pop("organization")
-        if org.pk not in readable_organization_ids(request.user):
-            raise NotPermitted("registering an instrument needs a role in that organization")
-        instrument = services.register_instrument(actor=request.user, organization=org, **data)
-        return Response(InstrumentSerializer(instrument).data, status=status.HTTP_201_CREATED)

@@ -282,5 +282,8 @@ class SignIn(serializers.Serializer):  # type: ignore[type-arg]
     comment = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class RejectIn(SignIn):
+class RejectIn(serializers.Serializer):  # type: ignore[type-arg]
+    """A rejection: the signer's password again, and the reason the run goes back."""
+
+    password = serializers.CharField(write_only=True, style={"input_type": "password"})
     reason = serializers.CharField()

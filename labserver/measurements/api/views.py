@@ -90,11 +90,10 @@ class RunViewSet(
         )
 
     def _sign(self, request: Request, serializer: Any, fn: Any, **extra: Any) -> Response:
-        if is_agent(request.user):
-            raise NotPermitted("agents cannot sign runs")
+        actor = acting_person(request.user, action="signing a run")
         body = serializer(data=request.data)
         body.is_valid(raise_exception=True)
-        run = fn(actor=request.user, run=self.get_object(), **body.validated_data, **extra)
+        run = fn(actor=actor, run=self.get_object(), **body.validated_data, **extra)
         return Response(RunOut(run).data)
 
     @extend_schema(request=SignIn, responses=RunOut)
@@ -110,14 +109,4 @@ class RunViewSet(
     @extend_schema(request=RejectIn, responses=RunOut)
     @action(detail=True, methods=["post"])
     def reject(self, request: Request, pk: str | None = None) -> Response:
-        if is_agent(request.user):
-            raise NotPermitted("agents cannot sign runs")
-        body = RejectIn(data=request.data)
-        body.is_valid(raise_exception=True)
-        run = services.reject_run(
-            actor=acting_person(request.user, action="rejecting a run"),
-            run=self.get_object(),
-            password=body.validated_data["password"],
-            reason=body.validated_data["reason"],
-        )
-        return Response(RunOut(run).data)
+        return self._sign(request, RejectIn, services.reject_run)

@@ -12,10 +12,9 @@ from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from labserver.accounts.access import is_agent, readable_organization_ids
+from labserver.accounts.access import readable_organization_ids
 from labserver.accounts.models import Organization
-from labserver.core.api import ScopedQuerysetMixin
-from labserver.core.errors import NotPermitted
+from labserver.core.api import OrganizationCreateMixin, ScopedQuerysetMixin
 
 from .. import services
 from ..models import ReferenceStandard, StandardCertificate
@@ -101,6 +100,7 @@ class OutOfToleranceIn(serializers.Serializer):  # type: ignore[type-arg]
 
 
 class StandardViewSet(
+    OrganizationCreateMixin,
     ScopedQuerysetMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -109,6 +109,8 @@ class StandardViewSet(
 ):
     queryset = ReferenceStandard.objects.none()
     serializer_class = StandardSerializer
+    register = staticmethod(services.register_standard)
+    what = "a reference standard"
     filterset_fields = ["asset_id", "field", "level", "organization__code"]
     search_fields = ["asset_id", "name", "serial"]
     ordering_fields = ["asset_id", "name"]
@@ -120,21 +122,6 @@ class StandardViewSet(
         from django.utils import timezone
 
         return {**super().get_serializer_context(), "today": timezone.localdate()}
-
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        if is_agent(request.user):
-            raise NotPermitted("agents cannot register standards")
-        body = StandardSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = dict(body.validated_data)
-        org = data.pop("organization")
-        if org.pk not in readable_organization_ids(request.user):
-            raise NotPermitted("registering a standard needs a role in that organization")
-        standard = services.register_standard(actor=request.user, organization=org, **data)
-        return Response(
-            StandardSerializer(standard, context=self.get_serializer_context()).data,
-            status=status.HTTP_201_CREATED,
-        )
 
     @extend_schema(
         parameters=[OpenApiParameter("on", type=date, description="Date of use (default today)")],

@@ -123,18 +123,14 @@ class VisaTransport(LineTransport):
                 encoding=self._encoding,
             )
         except pyvisa.errors.VisaIOError as err:
-            rm.close()
             raise ConnectionLost(f"could not open the resource: {err.description}") from err
         except (OSError, ValueError) as err:
-            rm.close()
             raise ConnectionLost(f"could not open the resource: {err}") from err
         except Exception as err:
             # pyvisa-py raises a bare Exception("could not connect: ...") for sockets.
-            rm.close()
             raise ConnectionLost(f"could not open the resource: {err}") from err
         if not isinstance(resource, MessageBasedResource):
             resource.close()
-            rm.close()
             raise AddressError(
                 "not a message-based resource",
                 address=self._address,
@@ -159,11 +155,11 @@ class VisaTransport(LineTransport):
         self._visalib = None
         with contextlib.suppress(Exception):  # the session may be gone already
             self._session_scope.close()
-        for closer in (resource, rm):
-            if closer is None:
-                continue
+        del rm  # PyVISA shares one ResourceManager per library in a process: closing it
+        # would close every other instrument's session, so only this resource is closed.
+        if resource is not None:
             with contextlib.suppress(pyvisa.errors.Error, OSError):
-                closer.close()  # a broken session has nothing more to release
+                resource.close()  # a broken session has nothing more to release
 
     def _link_send(self, data: bytes) -> None:
         if self._visalib is None:

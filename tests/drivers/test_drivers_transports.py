@@ -198,3 +198,24 @@ def test_settings_are_validated() -> None:
         TransportSettings(retries=-1)
     assert TransportSettings(timeout_s=0.1).effective_resync_timeout_s == 0.5
     assert TransportSettings(timeout_s=2.0).effective_resync_timeout_s == 4.0
+
+
+def test_closing_one_visa_instrument_leaves_the_others_open() -> None:
+    """PyVISA shares one ResourceManager per library: closing a driver must close only its
+    own session (a bench has a calibrator and a multimeter open at once)."""
+    from drivers.keysight.k34465a import Keysight34465A
+    from drivers.simulators.keysight_34465a import SimulatedKeysight344xxA
+    from drivers.simulators.tcp import TcpSimulator
+
+    options = DriverOptions(timeout_s=1.0, retries=0, open_timeout_s=2.0)
+    with (
+        TcpSimulator(SimulatedKeysight344xxA(value=1.0)) as first_sim,
+        TcpSimulator(SimulatedKeysight344xxA(value=2.0, serial="MY2")) as second_sim,
+    ):
+        first = Keysight34465A.open(first_sim.address, options)
+        second = Keysight34465A.open(second_sim.address, options)
+        first.close()
+        try:
+            assert second.measure_dc_voltage(range=10).value == pytest.approx(2.0, abs=1e-3)
+        finally:
+            second.close()

@@ -1,0 +1,190 @@
+"""Acceptance limits of a point, from the rule its procedure names (``mpe:`` of a test).
+
+The runner sets the limits it shows the operator with this module, and the LIMS sets
+them again from the stored definition, the instrument's specification and the point's
+parameters: the limits of a run's points are never taken from the agent's word.
+
+Every rule returns an error band symmetric about zero, ``[-MPE, +MPE]``, in the unit
+of the point's result, with the MPE and the rule's document:
+
+* ``spec`` — a manufacturer's specification ``±(a % of reading + b % of range + c)``
+  (:func:`procedures.mpe.spec_tolerance`);
+* ``nawi`` — OIML R 76-1 Table 6 in verification scale intervals, initial or in
+  service (:class:`procedures.mpe.WeighingInstrument`);
+* ``pressure_gauge`` — class % of the span (:func:`procedures.mpe.pressure_gauge_mpe`);
+* ``water_meter`` — OIML R 49-1 lower/upper zone, in % of the volume
+  (:class:`procedures.mpe.WaterMeter`).
+
+Arguments are numbers or expressions over the point's scope (see
+:mod:`procedures.definition`); they are turned into Decimals through their shortest
+decimal representation, so ``0.0035`` in a file is exactly 35/10000 here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from procedures.errors import ProcedureError
+from procedures.evaluate import evaluate_expression
+from procedures.mpe import WaterMeter, WeighingInstrument, pressure_gauge_mpe, spec_tolerance
+
+__all__ = ["RULES", "Limits", "Rule", "limits_for"]
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The acceptance band of one point: ``lower``/``upper`` bound the result, ``mpe`` is
+    the maximum permissible error (a magnitude), ``rule`` and ``document`` say whence."""
+
+    lower: float
+    upper: float
+    mpe: float
+    rule: str
+    document: str
+
+    def as_payload(self) -> dict[str, Any]:
+        return {
+            "lower": self.lower,
+            "upper": self.upper,
+            "mpe": self.mpe,
+            "rule": self.rule,
+            "document": self.document,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """An acceptance rule: its arguments (name → ``number``, ``text``, ``bool``; a trailing
+    ``?`` marks an optional one) and the function that gives the MPE."""
+
+    arguments: Mapping[str, str]
+    mpe: Callable[[Mapping[str, Any]], Decimal]
+    document: str
+
+
+def _spec(a: Mapping[str, Any]) -> Decimal:
+    return spec_tolerance(
+        a["reading"],
+        range_=a["range"],
+        percent_of_reading=a["percent_of_reading"],
+        percent_of_range=a["percent_of_range"],
+        offset=a.get("offset", Decimal(0)),
+        full_scale=a.get("full_scale"),
+    )
+
+
+def _nawi(a: Mapping[str, Any]) -> Decimal:
+    instrument = WeighingInstrument(
+        str(a["accuracy_class"]),
+        a["max_capacity"],
+        a["e"],
+        unit=str(a["unit"]),  # type: ignore[arg-type]
+    )
+    return instrument.mpe(a["load"], in_service=bool(a.get("in_service", False)))
+
+
+def _pressure(a: Mapping[str, Any]) -> Decimal:
+    return pressure_gauge_mpe(
+        a["accuracy_class"], a["span"], in_service=bool(a.get("in_service", False))
+    )
+
+
+def _water(a: Mapping[str, Any]) -> Decimal:
+    meter = WaterMeter(
+        int(a["accuracy_class"]),
+        q3=a["q3"],
+        ratio=a["ratio"],
+        temperature_class=str(a.get("temperature_class", "T30")),
+    )
+    return meter.mpe(a["flow_rate"], water_temperature=a["water_temperature"])
+
+
+RULES: Mapping[str, Rule] = {
+    "spec": Rule(
+        {
+            "reading": "number",
+            "range": "number",
+            "percent_of_reading": "number",
+            "percent_of_range": "number",
+            "offset": "number?",
+            "full_scale": "number?",
+        },
+        _spec,
+        "manufacturer's specification",
+    ),
+    "nawi": Rule(
+        {
+            "accuracy_class": "text",
+            "max_capacity": "number",
+            "e": "number",
+            "unit": "text",
+            "load": "number",
+            "in_service": "bool?",
+        },
+        _nawi,
+        "OIML R 76-1:2006 3.5.1 Table 6 (3.5.2 in service)",
+    ),
+    "pressure_gauge": Rule(
+        {"accuracy_class": "number", "span": "number", "in_service": "bool?"},
+        _pressure,
+        "OIML R 101 (class % of span)",
+    ),
+    "water_meter": Rule(
+        {
+            "accuracy_class": "number",
+            "q3": "number",
+            "ratio": "number",
+            "flow_rate": "number",
+            "water_temperature": "number",
+            "temperature_class": "text?",
+        },
+        _water,
+        "OIML R 49-1:2013 4.2.2 / 4.2.3",
+    ),
+}
+
+
+def _decimal(value: Any, name: str) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ProcedureError(f"expected a number, got {value!r}", argument=name)
+    if not math.isfinite(value):
+        raise ProcedureError("must be finite", argument=name)
+    return Decimal(value) if isinstance(value, int) else Decimal(repr(value))
+
+
+def limits_for(spec: Mapping[str, Any], scope: Mapping[str, Any], *, where: str) -> Limits:
+    """The limits ``spec`` (a test's ``mpe:``) sets at a point whose names are ``scope``.
+
+    ``where`` prefixes errors (``tests[0].mpe``); a value outside a rule's domain (a load
+    above Max, a flow outside Q1..Q4) raises :class:`~procedures.errors.ProcedureError`.
+    """
+    name = str(spec["rule"])
+    rule = RULES[name]
+    arguments: dict[str, Any] = {}
+    for arg, kind in rule.arguments.items():
+        if arg not in spec:
+            continue
+        raw = spec[arg]
+        if kind.startswith("number"):
+            value = (
+                raw
+                if isinstance(raw, int | float)
+                else evaluate_expression(str(raw), scope, where=f"{where}.{arg}")
+            )
+            arguments[arg] = _decimal(value, f"{where}.{arg}")
+        elif kind.startswith("text"):
+            text = str(raw)
+            arguments[arg] = str(scope[text]) if text in scope else text
+        else:
+            arguments[arg] = bool(raw)
+    try:
+        mpe = rule.mpe(arguments)
+    except ProcedureError as exc:
+        argument = f"{where}.{exc.argument}" if exc.argument else where
+        raise ProcedureError(exc.message, argument=argument) from None
+    magnitude = float(mpe)
+    return Limits(-magnitude, magnitude, magnitude, name, rule.document)

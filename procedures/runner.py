@@ -1,0 +1,794 @@
+"""The procedure runner: a definition, a bench and an operator → points with their models.
+
+For each point of each test the runner carries out the test's steps on the bench
+(program a source, wait for a bath to be stable, ask the operator to place weights,
+take readings), hands every reading to the :class:`~procedures.bench.Recorder` **before**
+it is shown, builds the point's measurement model from the test's template (readings,
+the reference standard's certificate in force, the instrument's resolution, the
+instrument's specification), evaluates it by GUM, sets the acceptance limits from the
+procedure's rule and states conformity with the procedure's decision rule.
+
+Nothing is invented: an instrument fault, an unstable reading, an operator who stops, a
+certificate with no value at a point — each ends the run with :class:`RunInterrupted`
+naming the point and the cause. The readings taken until then are already in the
+recorder.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from fractions import Fraction
+from typing import Any
+
+from drivers.capabilities import AUTO, Direction, measure
+from drivers.errors import DriverError
+from drivers.reading import Reading
+from procedures.acceptance import limits_for
+from procedures.bench import Bench, Instruction, Operator, OperatorAbort, Recorder, StandardRecord
+from procedures.definition import SET_QUANTITIES, PointSpec, ProcedureDefinition, TestSpec
+from procedures.errors import ProcedureError
+from procedures.evaluate import number
+from uncertainty.conformity import DecisionRule, check_uncertainty_ratio, decide_conformity
+from uncertainty.errors import UncertaintyError
+from uncertainty.gum import evaluate_gum, json_number
+from uncertainty.model import parse_model
+
+__all__ = [
+    "NotReady",
+    "RunInterrupted",
+    "Runner",
+    "certificate_in_force",
+    "standard_problem",
+]
+
+_SET_FUNCTION = {
+    "voltage": "dcv",
+    "current": "dci",
+    "resistance": "res4w",
+    "pressure": "pressure",
+    "temperature": "temperature",
+}
+_AC_FUNCTION = {"voltage": "acv", "current": "aci"}
+_PAYLOAD_ROLES = ("reference", "source", "environment")
+
+
+class NotReady(ProcedureError):
+    """The bench may not start: every reason is listed (standards, ranges, environment)."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        self.reasons = reasons
+        super().__init__("the run cannot start:\n- " + "\n- ".join(reasons))
+
+
+class RunInterrupted(ProcedureError):
+    """The run stopped at ``point`` (run index) because of ``cause``; ``pause`` is True when
+    the operator chose to pause (the run can be resumed) rather than a fault."""
+
+    def __init__(self, message: str, *, point: int | None, pause: bool = False) -> None:
+        self.point = point
+        self.pause = pause
+        where = f"point {point}: " if point is not None else ""
+        super().__init__(where + message)
+
+
+def certificate_in_force(record: StandardRecord, on: date) -> Mapping[str, Any] | None:
+    """The standard's certificate valid on ``on`` (the latest calibrated), or None."""
+    valid = [
+        c
+        for c in record.certificates
+        if date.fromisoformat(str(c["calibrated_on"])) <= on <= date.fromisoformat(str(c["due_on"]))
+    ]
+    return max(valid, key=lambda c: str(c["calibrated_on"])) if valid else None
+
+
+def standard_problem(record: StandardRecord, on: date) -> str | None:
+    """Why the standard cannot be used on ``on``, or None when it can."""
+    std = record.standard
+    since = std.get("out_of_tolerance_since")
+    if since and date.fromisoformat(str(since)) <= on:
+        return f"{record.asset_id} is out of tolerance since {since}"
+    retired = std.get("retired_on")
+    if retired and date.fromisoformat(str(retired)) <= on:
+        return f"{record.asset_id} was retired on {retired}"
+    if certificate_in_force(record, on) is None:
+        dues = sorted(str(c["due_on"]) for c in record.certificates)
+        last = f" (last certificate due {dues[-1]})" if dues else " (no certificate)"
+        return f"{record.asset_id} has no calibration certificate in force on {on}{last}"
+    return None
+
+
+@dataclass
+class _Usage:
+    function: str
+    unit: str
+    low: float = math.inf
+    high: float = -math.inf
+
+    def add(self, value: float) -> None:
+        self.low = min(self.low, value)
+        self.high = max(self.high, value)
+
+
+@dataclass
+class _PointState:
+    spec: PointSpec
+    scope: dict[str, Any]
+    readings: dict[str, list[Reading]] = field(default_factory=dict)
+    reading_ids: list[int] = field(default_factory=list)
+
+
+class Runner:
+    """Carries out one procedure on one bench for one instrument.
+
+    ``standards`` are the LIMS records of the bench's reference standards, by asset id;
+    ``instrument`` the instrument's specification (numbers the definition's
+    ``instrument:`` list names); ``on`` the date of the run (standards are checked for
+    that date). ``sleep`` and ``clock`` are injectable for tests.
+    """
+
+    def __init__(
+        self,
+        definition: ProcedureDefinition,
+        *,
+        bench: Bench,
+        operator: Operator,
+        recorder: Recorder,
+        standards: Mapping[str, StandardRecord],
+        instrument: Mapping[str, Any],
+        on: date,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.definition = definition
+        self.bench = bench
+        self.operator = operator
+        self.recorder = recorder
+        self.standards = standards
+        self.instrument = instrument
+        self.on = on
+        self._sleep = sleep
+        self._clock = clock
+        self._base_scope = self._scope()
+        self._summaries: dict[str, Any] = {}
+
+    # -------------------------------------------------------------- before the first point
+
+    def _scope(self) -> dict[str, Any]:
+        scope: dict[str, Any] = {}
+        missing = []
+        for name in self.definition.instrument_parameters:
+            if name not in self.instrument:
+                missing.append(name)
+            else:
+                scope[name] = self.instrument[name]
+        if missing:
+            raise NotReady(
+                [
+                    f"the instrument's specification lacks {', '.join(missing)} "
+                    "(the procedure needs them)"
+                ]
+            )
+        scope.update(self.definition.constants)
+        return scope
+
+    def standard(self, role: str) -> StandardRecord:
+        bench_role = self.bench.roles.get(role)
+        if bench_role is None or not bench_role.asset_id:
+            raise ProcedureError(
+                f"the bench names no reference standard in role {role!r}", argument=role
+            )
+        record = self.standards.get(bench_role.asset_id)
+        if record is None:
+            raise ProcedureError(
+                f"no data for reference standard {bench_role.asset_id} (sync with the LIMS)",
+                argument=role,
+            )
+        return record
+
+    def preflight(self) -> list[dict[str, Any]]:
+        """Check the bench before anything is switched on; return the run's ``standards``.
+
+        Raises :class:`NotReady` with every reason found: a missing role, an instrument
+        that does not offer what a role needs, a standard not in calibration on the run's
+        date, a standard whose declared ranges or certificate do not cover the points.
+        """
+        reasons: list[str] = []
+        definition = self.definition
+        for name, spec in definition.roles.items():
+            bench_role = self.bench.roles.get(name)
+            if bench_role is None:
+                if not spec.optional:
+                    reasons.append(f"role {name}: the bench has no instrument in this role")
+                continue
+            if spec.standard:
+                if not bench_role.asset_id:
+                    reasons.append(
+                        f"role {name}: needs a reference standard (asset_id) on the bench"
+                    )
+                    continue
+                record = self.standards.get(bench_role.asset_id)
+                if record is None:
+                    reasons.append(
+                        f"role {name}: no data for {bench_role.asset_id} (sync with the LIMS first)"
+                    )
+                    continue
+                problem = standard_problem(record, self.on)
+                if problem:
+                    reasons.append(f"role {name}: {problem}")
+            if bench_role.driver != "none":
+                instrument = self.bench.instrument(name)
+                for function, direction in spec.needs:
+                    if not _offers(instrument, function, direction):
+                        reasons.append(
+                            f"role {name}: {bench_role.driver} cannot {direction} {function}"
+                        )
+        if reasons:
+            raise NotReady(reasons)
+        usages = self._usages(reasons)
+        if reasons:
+            raise NotReady(reasons)
+        return usages
+
+    def _usages(self, reasons: list[str]) -> list[dict[str, Any]]:
+        """What each standard is used for, over every point, checked against its ranges
+        and its certificate."""
+        usages: dict[str, _Usage] = {}
+        for test in self.definition.tests:
+            for point in test.points:
+                scope = {**self._base_scope, **point.params, "readings": test.readings}
+                where = f"tests[{test.id}].points[{point.index}]"
+                for step in test.steps:
+                    if "set" in step:
+                        args = step["set"]
+                        role = args["role"]
+                        if not self.definition.roles[role].standard:
+                            continue
+                        function = _SET_FUNCTION[args["quantity"]]
+                        if "frequency_hz" in args and number(
+                            args["frequency_hz"], scope, where=where
+                        ):
+                            function = _AC_FUNCTION.get(args["quantity"], function)
+                        value = number(args["value"], scope, where=f"{where}.set.value")
+                        unit = _declared_unit(self.standard(role), function)
+                        usages.setdefault(role, _Usage(function, unit or "")).add(value)
+                for qname, q in test.model["quantities"].items():
+                    if "certificate" in q:
+                        role = q["certificate"]
+                        at = number(q.get("at", "nominal"), scope, where=f"{where}.{qname}.at")
+                        record = self.standard(role)
+                        try:
+                            _certificate_value(record, self.on, str(q["quantity"]), at)
+                        except ProcedureError as exc:
+                            reasons.append(f"role {role}: {exc.message}")
+                        unit = _declared_unit(record, str(q["quantity"])) or ""
+                        usages.setdefault(role, _Usage(str(q["quantity"]), unit)).add(at)
+        out: list[dict[str, Any]] = []
+        for role, usage in usages.items():
+            record = self.standard(role)
+            if not _covers(record, usage):
+                reasons.append(
+                    f"role {role}: {record.asset_id} does not cover {usage.function} "
+                    f"{usage.low:g} to {usage.high:g} {usage.unit}"
+                )
+            out.append(
+                {
+                    "asset_id": record.asset_id,
+                    "role": role if role in _PAYLOAD_ROLES else "reference",
+                    "function": usage.function,
+                    "unit": usage.unit,
+                    "range": [usage.low, usage.high],
+                }
+            )
+        for name, spec in self.definition.roles.items():
+            bench_role = self.bench.roles.get(name)
+            if (
+                spec.standard
+                and name not in usages
+                and bench_role is not None
+                and bench_role.asset_id
+            ):
+                record = self.standard(name)
+                function = spec.needs[0][0] if spec.needs else ""
+                unit = _declared_unit(record, function) or ""
+                entry = _declared(record, function)
+                low = entry.get("min") if entry else None
+                high = entry.get("max") if entry else None
+                out.append(
+                    {
+                        "asset_id": record.asset_id,
+                        "role": name if name in _PAYLOAD_ROLES else "reference",
+                        "function": function,
+                        "unit": unit,
+                        "range": [low if low is not None else 0, high if high is not None else 0],
+                    }
+                )
+        return out
+
+    def read_environment(self) -> dict[str, Any]:
+        """Read the environment role once and check the procedure's limits.
+
+        Returns the run's ``environment`` (value, unit, the raw text and the time);
+        raises :class:`NotReady` when a quantity is outside its limits.
+        """
+        limits = self.definition.environment
+        if not limits:
+            return {}
+        instrument = self.bench.instrument("environment")
+        out: dict[str, Any] = {}
+        reasons = []
+        for quantity, limit in limits.items():
+            try:
+                reading = measure(instrument, quantity)
+            except DriverError as exc:
+                raise NotReady([f"environment: {quantity} could not be read: {exc}"]) from None
+            unit = _unit_name(reading.unit)
+            if unit != _unit_name(limit["unit"]):
+                reasons.append(
+                    f"environment: {quantity} read in {reading.unit}, "
+                    f"the limits are in {limit['unit']}"
+                )
+            elif not limit["min"] <= reading.value <= limit["max"]:
+                reasons.append(
+                    f"environment: {quantity} {reading.value:g} {reading.unit} is outside "
+                    f"{limit['min']:g} to {limit['max']:g} {limit['unit']}"
+                )
+            out[quantity] = {
+                "value": reading.value,
+                "unit": reading.unit,
+                "raw": reading.raw,
+                "timestamp": reading.timestamp.isoformat(),
+            }
+        if reasons:
+            raise NotReady(reasons)
+        return out
+
+    # -------------------------------------------------------------- the run
+
+    def run(self, *, done: Iterable[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
+        """Carry out every point not in ``done`` (points kept from an earlier, interrupted
+        attempt of the same run); return all points in run order."""
+        finished = {int(p["index"]): dict(p) for p in done}
+        points: list[dict[str, Any]] = []
+        total = len(self.definition.points)
+        for test in self.definition.tests:
+            todo = [p for p in test.points if p.index not in finished]
+            for spec in test.points:
+                if spec.index in finished:
+                    points.append(finished[spec.index])
+                    continue
+                self.operator.show(
+                    "point",
+                    {
+                        "index": spec.index,
+                        "total": total,
+                        "test": test.id,
+                        "nominal": spec.nominal,
+                        "unit": spec.unit,
+                    },
+                )
+                point = self._point(test, spec)
+                points.append(point)
+                self.operator.show(
+                    "point-done", {"index": spec.index, "total": total, "point": point}
+                )
+            if todo:
+                self._steps(test.after, {**self._base_scope, **test.points[-1].params}, None)
+            self._summaries.update(_summaries(test, [p for p in points if p["test"] == test.id]))
+        return points
+
+    def _point(self, test: TestSpec, spec: PointSpec) -> dict[str, Any]:
+        scope = {**self._base_scope, **self._summaries, **spec.params, "readings": test.readings}
+        state = _PointState(spec, scope)
+        try:
+            self._steps(test.steps, scope, state)
+        except OperatorAbort as exc:
+            raise RunInterrupted(exc.reason, point=spec.index, pause=exc.pause) from None
+        except DriverError as exc:
+            raise RunInterrupted(f"{type(exc).__name__}: {exc}", point=spec.index) from None
+        except ProcedureError as exc:
+            raise RunInterrupted(str(exc), point=spec.index) from None
+        finally:
+            self._flush_io()
+        try:
+            return self._evaluate(test, state)
+        except (ProcedureError, UncertaintyError) as exc:
+            raise RunInterrupted(
+                f"the point cannot be evaluated: {exc}", point=spec.index
+            ) from None
+
+    def _flush_io(self) -> None:
+        entries: list[Mapping[str, Any]] = []
+        for name, role in self.bench.roles.items():
+            if role.driver == "none":
+                continue
+            instrument = self.bench.instrument(name)
+            log = getattr(instrument, "io_log", None)
+            if log is None:
+                continue
+            address = str(getattr(instrument, "address", role.address))
+            for entry in log.drain():
+                data = entry.to_dict()
+                entries.append(
+                    {
+                        "t": data["utc"],
+                        "dir": data["direction"],
+                        "role": name,
+                        "address": address,
+                        "data": data["data"],
+                    }
+                )
+        if entries:
+            entries.sort(key=lambda e: str(e["t"]))
+            self.recorder.io(entries)
+
+    # -------------------------------------------------------------- steps
+
+    def _steps(
+        self,
+        steps: Iterable[Mapping[str, Any]],
+        scope: Mapping[str, Any],
+        state: _PointState | None,
+    ) -> None:
+        for step in steps:
+            kind, args = next(iter(step.items()))
+            where = f"step {kind}"
+            if kind in ("operate", "standby", "zero"):
+                instrument: Any = self.bench.instrument(args)
+                getattr(instrument, kind)()
+            elif kind == "wait":
+                self._sleep(number(args["seconds"], scope, where=f"{where}.seconds"))
+            elif kind == "set":
+                instrument = self.bench.instrument(args["role"])
+                value = number(args["value"], scope, where=f"{where}.value")
+                method = getattr(instrument, SET_QUANTITIES[args["quantity"]])
+                if "frequency_hz" in args:
+                    method(value, frequency_hz=number(args["frequency_hz"], scope, where=where))
+                else:
+                    method(value)
+            elif kind == "settle":
+                instrument = self.bench.instrument(args["role"])
+                instrument.wait_settled(
+                    timeout_s=number(args.get("timeout_s", 30), scope, where=where)
+                )
+            elif kind == "control":
+                self.bench.instrument(args["role"]).set_control(bool(args["on"]))  # type: ignore[attr-defined]
+            elif kind == "wait_stable":
+                self._wait_stable(args, scope)
+            elif kind == "instruct":
+                params = {
+                    k: (
+                        v
+                        if k in ("unit", "position") and isinstance(v, str) and v not in scope
+                        else number(v, scope, where=f"{where}.params.{k}")
+                    )
+                    for k, v in (args.get("params") or {}).items()
+                }
+                text = {lang: _fill(message, scope) for lang, message in args["text"].items()}
+                self.operator.instruct(Instruction(str(args["kind"]), params, text))
+            elif kind == "read":
+                if state is None:
+                    raise ProcedureError("readings are taken at points only", argument=where)
+                self._read(args, scope, state)
+            else:  # pragma: no cover - the definition checker refuses other kinds
+                raise ProcedureError(f"unknown step {kind!r}", argument=where)
+
+    def _wait_stable(self, args: Mapping[str, Any], scope: Mapping[str, Any]) -> None:
+        where = "step wait_stable"
+        role = str(args["role"])
+        instrument = self.bench.instrument(role)
+        target = number(args["target"], scope, where=f"{where}.target")
+        tolerance = number(args["tolerance"], scope, where=f"{where}.tolerance")
+        window = number(args["window_s"], scope, where=f"{where}.window_s")
+        timeout = number(args["timeout_s"], scope, where=f"{where}.timeout_s")
+        interval = number(args.get("interval_s", 1.0), scope, where=f"{where}.interval_s")
+        start = self._clock()
+        stable_since: float | None = None
+        while True:
+            reading = measure(instrument, str(args["function"]))
+            now = self._clock()
+            inside = abs(reading.value - target) <= tolerance
+            stable_since = (stable_since if stable_since is not None else now) if inside else None
+            self.operator.show(
+                "stability",
+                {
+                    "role": role,
+                    "value": reading.value,
+                    "unit": reading.unit,
+                    "target": target,
+                    "inside": inside,
+                },
+            )
+            if stable_since is not None and now - stable_since >= window:
+                return
+            if now - start > timeout:
+                raise ProcedureError(
+                    f"{role} did not stay within ±{tolerance:g} {reading.unit} of {target:g} "
+                    f"for {window:g} s within {timeout:g} s "
+                    f"(last {reading.value:g} {reading.unit})",
+                    argument=where,
+                )
+            self._sleep(interval)
+
+    def _read(self, args: Mapping[str, Any], scope: Mapping[str, Any], state: _PointState) -> None:
+        where = "step read"
+        role = str(args["role"])
+        name = str(args["as"])
+        instrument = self.bench.instrument(role)
+        count = int(number(args.get("count", "readings"), scope, where=f"{where}.count"))
+        if count < 1:
+            raise ProcedureError(
+                f"count must be at least 1, got {count}", argument=f"{where}.count"
+            )
+        range_setting: Any = AUTO
+        if "range" in args:
+            range_setting = number(args["range"], scope, where=f"{where}.range")
+        dwell = number(args.get("dwell_s", 0), scope, where=f"{where}.dwell_s")
+        taken = state.readings.setdefault(name, [])
+        for i in range(count):
+            if i and dwell:
+                self._sleep(dwell)
+            reading = measure(instrument, str(args["function"]), range=range_setting)
+            if args.get("stable", True) and not reading.stable:
+                raise ProcedureError(
+                    f"{role} reported an unstable reading ({reading.raw!r}); no reading is taken",
+                    argument=where,
+                )
+            record = {
+                "value": reading.value,
+                "unit": reading.unit,
+                "timestamp": reading.timestamp.isoformat(),
+                "stable": reading.stable,
+                "raw": reading.raw,
+            }
+            reading_id = self.recorder.reading(
+                point_index=state.spec.index, quantity=name, reading=record
+            )
+            state.reading_ids.append(reading_id)
+            taken.append(reading)
+            self.operator.show(
+                "reading",
+                {
+                    "index": state.spec.index,
+                    "quantity": name,
+                    "n": len(taken),
+                    "of": count,
+                    **record,
+                },
+            )
+
+    # -------------------------------------------------------------- evaluation
+
+    def _evaluate(self, test: TestSpec, state: _PointState) -> dict[str, Any]:
+        spec = state.spec
+        scope = state.scope
+        template = test.model
+        quantities: dict[str, Any] = {}
+        primary: str | None = None
+        for qname, q in template["quantities"].items():
+            where = f"tests[{test.id}].model.quantities.{qname}"
+            if "readings" in q:
+                taken = state.readings.get(str(q["readings"]), [])
+                if not taken:
+                    raise ProcedureError("no readings were taken", argument=where)
+                units = {r.unit for r in taken}
+                unit = units.pop()
+                if units or ("unit" in q and _unit_name(q["unit"]) != _unit_name(unit)):
+                    raise ProcedureError(
+                        f"readings are in {unit}, the model expects {q.get('unit')}", argument=where
+                    )
+                entry: dict[str, Any] = {"samples": [r.value for r in taken], "unit": unit}
+                for opt in ("pooled_sd", "pooled_dof"):
+                    if opt in q:
+                        entry[opt] = number(q[opt], scope, where=f"{where}.{opt}")
+                quantities[qname] = entry
+                primary = primary or qname
+            elif "certificate" in q:
+                record = self.standard(str(q["certificate"]))
+                at = number(q.get("at", "nominal"), scope, where=f"{where}.at")
+                value = _certificate_value(record, self.on, str(q["quantity"]), at)
+                take = q.get("take", "value")
+                quantities[qname] = {
+                    "value": value.value - (value.nominal if take == "correction" else 0.0),
+                    "U": value.U,
+                    "k": value.k,
+                    "unit": q.get("unit", value.unit),
+                }
+            elif "resolution_of" in q:
+                instrument = self.bench.instrument(str(q["resolution_of"]))
+                rng = number(q["range"], scope, where=f"{where}.range") if "range" in q else None
+                resolution = _resolution(instrument, str(q["function"]), rng)
+                if resolution is None:
+                    raise ProcedureError(
+                        f"{q['resolution_of']} states no resolution for {q['function']}",
+                        argument=where,
+                    )
+                quantities[qname] = {
+                    "value": 0.0,
+                    "distribution": "rectangular",
+                    "half_width": resolution / 2,
+                    **({"unit": q["unit"]} if "unit" in q else {}),
+                }
+            else:
+                entry = {}
+                for opt, v in q.items():
+                    if opt in ("distribution", "unit") or (opt == "dof" and v == "inf"):
+                        entry[opt] = v
+                    else:
+                        entry[opt] = number(v, scope, where=f"{where}.{opt}")
+                quantities[qname] = entry
+        if primary is None:
+            raise ProcedureError("the model takes no readings", argument=f"tests[{test.id}].model")
+        model = {
+            "name": f"{test.title['en']} at {spec.nominal:g} {spec.unit}",
+            "outputs": template["outputs"],
+            "quantities": quantities,
+        }
+        for opt in ("correlations", "coverage_probability"):
+            if opt in template:
+                model[opt] = template[opt]
+        gum = evaluate_gum(parse_model(model))[test.output]
+        result = {
+            "value": gum.value,
+            "u": gum.u,
+            "U": gum.U,
+            "k": gum.k,
+            "dof": json_number(gum.dof),
+        }
+        point: dict[str, Any] = {
+            "index": spec.index,
+            "test": test.id,
+            "nominal": spec.nominal,
+            "unit": spec.unit,
+            "readings_quantity": primary,
+            "output": test.output,
+            "model": model,
+            "result": result,
+            "conformity": "",
+        }
+        if test.mpe is not None:
+            limits = limits_for(
+                test.mpe, {**scope, "result": gum.value}, where=f"tests[{test.id}].mpe"
+            )
+            decision = decide_conformity(
+                gum.value,
+                lower_limit=limits.lower,
+                upper_limit=limits.upper,
+                expanded_uncertainty=gum.U,
+                coverage_factor=gum.k,
+                rule=DecisionRule(self.definition.decision_rule),
+            )
+            point["acceptance"] = limits.as_payload()
+            point["conformity"] = str(decision.statement)
+            if self.definition.max_uncertainty_ratio is not None:
+                ratio = check_uncertainty_ratio(
+                    gum.U, limits.mpe, max_ratio=Fraction(self.definition.max_uncertainty_ratio)
+                )
+                point["uncertainty_ratio"] = {
+                    "ratio": ratio.ratio,
+                    "max": self.definition.max_uncertainty_ratio,
+                    "met": ratio.met,
+                }
+        self.recorder.point(point, list(state.reading_ids))
+        return point
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _fill(template: str, scope: Mapping[str, Any]) -> str:
+    def value(name: str) -> str:
+        v = scope[name]
+        return f"{v:g}" if isinstance(v, float) else str(v)
+
+    out = template
+    for name in sorted(scope, key=len, reverse=True):
+        out = out.replace("{" + name + "}", value(name))
+    return out
+
+
+def _summaries(test: TestSpec, points: list[dict[str, Any]]) -> dict[str, Any]:
+    """Numbers a later test may use: ``sd_<test>`` (the standard deviation of the test's
+    primary readings, pooled over its points) and ``dof_<test>``."""
+    values = [
+        s for p in points for s in p["model"]["quantities"][p["readings_quantity"]]["samples"]
+    ]
+    key = test.id.replace("-", "_").replace(".", "_")
+    if len(values) < 2:
+        return {}
+    mean = sum(values) / len(values)
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+    return {f"sd_{key}": sd, f"dof_{key}": len(values) - 1}
+
+
+@dataclass(frozen=True, slots=True)
+class _CertifiedValue:
+    nominal: float
+    value: float
+    U: float
+    k: float
+    unit: str
+
+
+def _certificate_value(
+    record: StandardRecord, on: date, quantity: str, at: float
+) -> _CertifiedValue:
+    """The certificate's value of ``quantity`` at the nominal ``at``: exactly there, never
+    interpolated or extrapolated (a point the certificate does not give is refused)."""
+    certificate = certificate_in_force(record, on)
+    if certificate is None:
+        raise ProcedureError(f"{record.asset_id} has no certificate in force on {on}")
+    for value in certificate.get("values") or []:
+        if value.get("quantity") == quantity and _same(float(value["nominal"]), at):
+            return _CertifiedValue(
+                nominal=float(value["nominal"]),
+                value=float(value["value"]),
+                U=float(value["U"]),
+                k=float(value.get("k", 2)),
+                unit=str(value.get("unit", "")),
+            )
+    raise ProcedureError(
+        f"certificate {certificate['number']} of {record.asset_id} gives no {quantity} "
+        f"value at {at:g}"
+    )
+
+
+def _same(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-9 * max(abs(a), abs(b), 1e-300)
+
+
+def _declared(record: StandardRecord, function: str) -> Mapping[str, Any] | None:
+    for entry in record.standard.get("functions") or []:
+        if entry.get("function") == function:
+            return dict(entry)
+    return None
+
+
+def _declared_unit(record: StandardRecord, function: str) -> str | None:
+    entry = _declared(record, function)
+    return str(entry["unit"]) if entry and entry.get("unit") else None
+
+
+def _covers(record: StandardRecord, usage: _Usage) -> bool:
+    for entry in record.standard.get("functions") or []:
+        if entry.get("function") == usage.function and entry.get("unit") == usage.unit:
+            lo, hi = entry.get("min"), entry.get("max")
+            if (lo is None or lo <= usage.low) and (hi is None or usage.high <= hi):
+                return True
+    return False
+
+
+def _offers(instrument: object, function: str, direction: str) -> bool:
+    capability = getattr(instrument, "capability", None)
+    if capability is not None and not callable(capability):
+        return str(capability.function) == function and str(capability.direction) == direction
+    caps = getattr(type(instrument), "capabilities", None)
+    if function.startswith("register:"):
+        names = getattr(instrument, "register_names", None)
+        return bool(names is not None and function.split(":", 1)[1] in names)
+    return bool(caps is not None and caps.offers(function, Direction(direction)))
+
+
+def _resolution(instrument: object, function: str, rng: float | None) -> float | None:
+    capability = getattr(instrument, "capability", None)
+    if capability is None or callable(capability):
+        caps = getattr(type(instrument), "capabilities", None)
+        if caps is None:
+            return None
+        capability = caps.get(function, Direction.MEASURE)
+    spans = capability.spans
+    if rng is not None:
+        return capability.span(rng).resolution  # type: ignore[no-any-return]
+    if len(spans) == 1:
+        return spans[0].resolution  # type: ignore[no-any-return]
+    return None
+
+
+_UNIT_NAMES = {"°C": "degC", "℃": "degC", "Ω": "ohm"}
+
+
+def _unit_name(unit: str) -> str:
+    return _UNIT_NAMES.get(unit, unit)

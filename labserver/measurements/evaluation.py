@@ -34,27 +34,54 @@ def _close(a: float, b: float, scale: float) -> bool:
 
 
 def bind_model(point: dict[str, Any], where: str) -> Model:
-    """Check that the point's model is built on the point's readings, then parse it."""
-    name = point["readings_quantity"]
+    """Check that the point's model is built on the point's readings, then parse it.
+
+    Readings are grouped by the model quantity they are samples of (``quantity``,
+    default ``readings_quantity``); each group must be exactly that quantity's
+    ``samples``, in order and in its unit, and every quantity with samples must have
+    its readings in the point.
+    """
     quantities = point["model"].get("quantities")
-    spec = quantities.get(name) if isinstance(quantities, dict) else None
-    if not isinstance(spec, dict):
+    if not isinstance(quantities, dict):
+        field = f"{where}.model.quantities"
+        raise InvalidEvidence(f"{field}: expected a mapping of quantities", field=field)
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for reading in point["readings"]:
+        groups.setdefault(reading.get("quantity") or point["readings_quantity"], []).append(reading)
+    if point["readings_quantity"] not in groups:
         field = f"{where}.readings_quantity"
         raise InvalidEvidence(
-            f"{field}: the model has no quantity {name!r} to hold the readings", field=field
+            f"{field}: no reading is a sample of {point['readings_quantity']!r}", field=field
         )
-    values = [r["value"] for r in point["readings"]]
-    if spec.get("samples") != values:
-        field = f"{where}.model.quantities.{name}.samples"
-        raise InvalidEvidence(
-            f"{field}: do not match the point's readings ({len(values)} readings)", field=field
-        )
-    unit = spec.get("unit")
-    if unit is not None and unit != point["unit"]:
-        field = f"{where}.model.quantities.{name}.unit"
-        raise InvalidEvidence(
-            f"{field}: {unit!r} differs from the point's unit {point['unit']!r}", field=field
-        )
+    for name, readings in groups.items():
+        spec = quantities.get(name)
+        if not isinstance(spec, dict):
+            field = f"{where}.readings"
+            raise InvalidEvidence(
+                f"{field}: the model has no quantity {name!r} to hold the readings", field=field
+            )
+        values = [r["value"] for r in readings]
+        if spec.get("samples") != values:
+            field = f"{where}.model.quantities.{name}.samples"
+            raise InvalidEvidence(
+                f"{field}: do not match the point's readings of {name} ({len(values)} readings)",
+                field=field,
+            )
+        units = {r["unit"] for r in readings}
+        unit = spec.get("unit")
+        if len(units) > 1 or (unit is not None and units != {unit}):
+            field = f"{where}.model.quantities.{name}.unit"
+            raise InvalidEvidence(
+                f"{field}: {unit!r} differs from the unit of the readings "
+                f"({', '.join(sorted(units))})",
+                field=field,
+            )
+    for name, spec in quantities.items():
+        if isinstance(spec, dict) and "samples" in spec and name not in groups:
+            field = f"{where}.model.quantities.{name}.samples"
+            raise InvalidEvidence(
+                f"{field}: samples that are not among the point's readings", field=field
+            )
     try:
         model = parse_model(point["model"])
     except UncertaintyError as exc:

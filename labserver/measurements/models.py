@@ -84,6 +84,9 @@ class Reading(models.Model):
 
     point = models.ForeignKey(Point, on_delete=models.PROTECT, related_name="readings")
     index = models.PositiveIntegerField()
+    quantity = models.CharField(
+        max_length=100, help_text="The model quantity whose samples this reading is"
+    )
     value = models.FloatField()
     unit = models.CharField(max_length=32)
     timestamp = models.DateTimeField()

@@ -203,6 +203,7 @@ def _store_run(
             Reading(
                 point=point,
                 index=j,
+                quantity=r["quantity"],
                 value=r["value"],
                 unit=r["unit"],
                 timestamp=r["timestamp"],

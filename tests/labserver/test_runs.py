@@ -236,8 +236,8 @@ def test_it_refuses_a_range_the_standard_does_not_cover(center: Center) -> None:
     [
         (
             lambda p: p["points"][1]["readings"][2].update(unit="mV"),
-            "points[1].readings[2].unit",
-            "expected 'V'",
+            "points[1].model.quantities.x.unit",
+            "differs from the unit of the readings (V, mV)",
         ),
         (
             lambda p: p["points"][0]["readings"][0].update(value="1.0"),
@@ -284,6 +284,54 @@ def test_it_refuses_bad_evidence_naming_the_field(center: Center, mutate, field,
     body = response.json()
     assert body["field"] == field, body
     assert words in body["detail"], body
+    assert nothing_stored()
+
+
+def _with_reference_readings(payload: dict, values: list[float]) -> dict:
+    """Point 0 also reads its reference (``r``, in mV) and its model subtracts the mean."""
+    point = payload["points"][0]
+    point["model"]["quantities"]["r"] = {"samples": values, "unit": "mV"}
+    point["model"]["outputs"]["E"]["expression"] = "x + d_res - V_s + 0 * r"
+    stamp = point["readings"][0]["timestamp"]
+    point["readings"] += [
+        {
+            "quantity": "r",
+            "value": v,
+            "unit": "mV",
+            "timestamp": stamp,
+            "stable": True,
+            "raw": str(v),
+        }
+        for v in values
+    ]
+    return payload
+
+
+def test_readings_of_several_quantities_are_each_bound_to_their_samples(center: Center) -> None:
+    payload = _with_reference_readings(run_payload(center), [0.5, 0.6, 0.7])
+    response = post_run(center, payload)
+    assert response.status_code == 201, response.json()
+    run = center.client("reviewer").get(f"/api/v1/runs/{payload['run_id']}/").json()
+    readings = run["points"][0]["readings"]
+    assert [r["quantity"] for r in readings] == ["x"] * 5 + ["r"] * 3
+    assert [r["unit"] for r in readings][-3:] == ["mV"] * 3
+
+
+def test_readings_of_a_quantity_must_all_be_its_samples(center: Center) -> None:
+    payload = _with_reference_readings(run_payload(center), [0.5, 0.6, 0.7])
+    payload["points"][0]["model"]["quantities"]["r"]["samples"] = [0.5, 0.6]
+    response = post_run(center, payload)
+    assert response.status_code == 422
+    assert response.json()["field"] == "points[0].model.quantities.r.samples"
+    assert nothing_stored()
+
+
+def test_a_reading_of_a_quantity_the_model_lacks_is_refused(center: Center) -> None:
+    payload = run_payload(center)
+    payload["points"][0]["readings"][0]["quantity"] = "y"
+    response = post_run(center, payload)
+    assert response.status_code == 422
+    assert "no quantity 'y'" in response.json()["detail"]
     assert nothing_stored()
 
 

@@ -70,6 +70,11 @@ class AwareDateTime(serializers.DateTimeField):
 
 
 class ReadingIn(serializers.Serializer):  # type: ignore[type-arg]
+    quantity = serializers.CharField(
+        max_length=100,
+        required=False,
+        help_text="The model quantity this reading is a sample of (default: readings_quantity)",
+    )
     value = FiniteNumber()
     unit = serializers.CharField(max_length=32)
     timestamp = AwareDateTime()
@@ -113,19 +118,8 @@ class PointIn(serializers.Serializer):  # type: ignore[type-arg]
     conformity = serializers.CharField(required=False, allow_blank=True, default="")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        for i, reading in enumerate(attrs["readings"]):
-            if reading["unit"] != attrs["unit"]:
-                raise serializers.ValidationError(
-                    {
-                        "readings": [{}] * i
-                        + [
-                            {
-                                "unit": f"expected {attrs['unit']!r} (the point's unit), "
-                                f"got {reading['unit']!r}"
-                            }
-                        ]
-                    }
-                )
+        for reading in attrs["readings"]:
+            reading.setdefault("quantity", attrs["readings_quantity"])
         return attrs
 
 
@@ -185,7 +179,7 @@ class RunAccepted(serializers.Serializer):  # type: ignore[type-arg]
 class ReadingOut(serializers.ModelSerializer):  # type: ignore[type-arg]
     class Meta:
         model = Reading
-        fields = ["index", "value", "unit", "timestamp", "stable", "raw"]
+        fields = ["index", "quantity", "value", "unit", "timestamp", "stable", "raw"]
 
 
 class PointOut(serializers.ModelSerializer):  # type: ignore[type-arg]

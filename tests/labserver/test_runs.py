@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -287,7 +288,7 @@ def test_it_refuses_bad_evidence_naming_the_field(center: Center, mutate, field,
     assert nothing_stored()
 
 
-def _with_reference_readings(payload: dict, values: list[float]) -> dict:
+def _with_reference_readings(payload: dict[str, Any], values: list[float]) -> dict[str, Any]:
     """Point 0 also reads its reference (``r``, in mV) and its model subtracts the mean."""
     point = payload["points"][0]
     point["model"]["quantities"]["r"] = {"samples": values, "unit": "mV"}

@@ -87,15 +87,18 @@ REAL = "/api/v1/runs/"
 BASELINE = "/bench/baseline/"
 FLOOR = "/bench/floor/"
 
-PROCEDURE = {
-    "id": "dmm-dcv",
-    "version": "1.0.0",
-    "title": "DC voltage calibration of a digital multimeter",
-    "kind": "calibration",
-    "field": "electrical",
-    "instrument_type": "dmm",
-    "acceptance": {"decision_rule": "simple acceptance", "max_uncertainty_ratio": "1/3"},
-}
+
+def bench_procedure() -> dict[str, Any]:
+    """The shipped DC-voltage procedure with 20 points on the 10 V range (id bench-dcv)."""
+    from procedures.definition import library, load_definition
+
+    data = json.loads(json.dumps(load_definition(library()["dmm-dcv"]).data))
+    data["id"] = "bench-dcv"
+    test = data["tests"][0]
+    test["points"] = [
+        {"nominal": 0.5 * (i + 1), "range": 10, "rdg": 0.0035, "rng": 0.0005} for i in range(POINTS)
+    ]
+    return data
 
 
 # ------------------------------------------------------------------ the database
@@ -162,7 +165,7 @@ def make_fixtures(jobs_needed: int, parents_needed: int) -> Fixtures:
     dmm = InstrumentType.objects.create(
         code="dmm", name="Digital multimeter", field="electrical", legal_category="group_2"
     )
-    procedure = jobs.register_procedure(actor=None, definition=PROCEDURE)
+    procedure = jobs.register_procedure(actor=None, definition=bench_procedure())
     org = accounts.create_organization(
         actor=None, code="BENCH", name="Bench center", kind="provincial_center"
     )
@@ -276,9 +279,15 @@ def make_fixtures(jobs_needed: int, parents_needed: int) -> Fixtures:
 
 def make_points() -> list[dict[str, Any]]:
     """20 DC-voltage points of 10 readings, with the agent's GUM result, as an agent sends them."""
+    from procedures.acceptance import limits_for
+    from procedures.definition import definition_from_data
+    from procedures.runner import point_scope
     from uncertainty.gum import evaluate_gum
     from uncertainty.model import parse_model
 
+    definition = definition_from_data(bench_procedure())
+    test = definition.tests[0]
+    assert test.mpe is not None
     stamp = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
     points = []
     for i in range(POINTS):
@@ -299,7 +308,8 @@ def make_points() -> list[dict[str, Any]]:
             },
         }
         out = evaluate_gum(parse_model(model))["E"]
-        mpe = 35e-6 * nominal + 5e-6
+        scope = {**point_scope({}, {}, test, test.points[i]), "result": out.value}
+        limits = limits_for(test.mpe, scope, where="bench")
         points.append(
             {
                 "index": i,
@@ -326,8 +336,8 @@ def make_points() -> list[dict[str, Any]]:
                     "k": out.k,
                     "dof": out.dof if out.dof != float("inf") else "inf",
                 },
-                "acceptance": {"lower": -mpe, "upper": mpe, "mpe": mpe},
-                "conformity": "pass" if -mpe <= out.value <= mpe else "fail",
+                "acceptance": limits.as_payload(),
+                "conformity": "pass" if limits.lower <= out.value <= limits.upper else "fail",
             }
         )
     return points

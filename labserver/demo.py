@@ -26,6 +26,7 @@ from labserver.jobs import services as jobs
 from labserver.jobs.models import Procedure
 from labserver.standards import services as standards
 from labserver.standards.models import ReferenceStandard
+from procedures.definition import library, load_definition
 
 DEMO_PASSWORD = "demo-only-password"
 
@@ -37,51 +38,8 @@ INSTRUMENT_TYPES = [
     ("thermometer", "Digital thermometer", "Nhiệt kế hiện số", "temperature", "group_2", None),
 ]
 
-# Catalog entries for the five procedures; the definitions themselves will come
-# from procedures/ (YAML, versioned) — these carry what the LIMS uses today:
-# identity, kind, field, instrument type and the acceptance rule.
-PROCEDURES = [
-    (
-        "dmm-dcv",
-        "DC voltage calibration of a digital multimeter",
-        "Hiệu chuẩn điện áp một chiều của đồng hồ vạn năng",
-        "calibration",
-        "electrical",
-        "dmm",
-    ),
-    (
-        "nawi-r76",
-        "Verification of a non-automatic weighing instrument (OIML R 76)",
-        "Kiểm định cân không tự động (OIML R 76)",
-        "verification",
-        "mass",
-        "nawi",
-    ),
-    (
-        "pressure-gauge-r101",
-        "Verification of a pressure gauge (OIML R 101)",
-        "Kiểm định áp kế (OIML R 101)",
-        "verification",
-        "pressure",
-        "pressure-gauge",
-    ),
-    (
-        "thermometer-bath",
-        "Calibration of a thermometer by comparison in a bath",
-        "Hiệu chuẩn nhiệt kế bằng phương pháp so sánh",
-        "calibration",
-        "temperature",
-        "thermometer",
-    ),
-    (
-        "water-meter-r49",
-        "Verification of a water meter (OIML R 49)",
-        "Kiểm định đồng hồ nước (OIML R 49)",
-        "verification",
-        "volume_flow",
-        "water-meter",
-    ),
-]
+# The five procedures shipped in procedures/library/ (registered from their YAML files).
+PROCEDURES = ["dmm-dcv", "nawi-r76", "pressure-gauge-r101", "thermometer-bath", "water-meter-r49"]
 
 
 @dataclass
@@ -293,23 +251,11 @@ def load_demo(keys_dir: Path) -> DemoSummary:
         ),
     }
     procedures: dict[str, Procedure] = {}
-    for pid, title, title_vi, kind, fld, itype in PROCEDURES:
-        procedures[pid] = jobs.register_procedure(
-            actor=None,
-            definition={
-                "id": pid,
-                "version": "1.0.0",
-                "title": title,
-                "title_vi": title_vi,
-                "kind": kind,
-                "field": fld,
-                "instrument_type": itype,
-                "acceptance": {
-                    "decision_rule": "simple acceptance",
-                    "max_uncertainty_ratio": "1/3",
-                },
-            },
-        )
+    shipped = library()
+    for pid in PROCEDURES:
+        if pid in shipped:
+            definition = load_definition(shipped[pid])
+            procedures[pid] = jobs.register_procedure(actor=None, definition=dict(definition.data))
 
     qm_nmi, qm_hn, qm_dn = (
         nmi_people["quality_manager"],
@@ -752,6 +698,8 @@ def load_demo(keys_dir: Path) -> DemoSummary:
         ),
     ]
     for item, pid, state in plan:
+        if pid not in procedures:
+            continue
         job = jobs.create_job(
             actor=qm_hn,
             instrument=item,

@@ -139,6 +139,7 @@ class DefinitionError(ProcedureError):
         self.source = source
         self.key = key
         self.line = line
+        self.reason = message
         where = f"{source}:{line}" if line is not None else source
         super().__init__(f"{where}: {key}: {message}" if key else f"{where}: {message}")
 

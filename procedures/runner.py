@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
@@ -42,7 +42,9 @@ __all__ = [
     "RunInterrupted",
     "Runner",
     "certificate_in_force",
+    "point_scope",
     "standard_problem",
+    "summarize_test",
 ]
 
 _SET_FUNCTION = {
@@ -377,11 +379,13 @@ class Runner:
                 )
             if todo:
                 self._steps(test.after, {**self._base_scope, **test.points[-1].params}, None)
-            self._summaries.update(_summaries(test, [p for p in points if p["test"] == test.id]))
+            self._summaries.update(
+                summarize_test(test, [p for p in points if p["test"] == test.id])
+            )
         return points
 
     def _point(self, test: TestSpec, spec: PointSpec) -> dict[str, Any]:
-        scope = {**self._base_scope, **self._summaries, **spec.params, "readings": test.readings}
+        scope = point_scope(self._base_scope, self._summaries, test, spec)
         state = _PointState(spec, scope)
         try:
             self._steps(test.steps, scope, state)
@@ -679,6 +683,16 @@ class Runner:
 # ------------------------------------------------------------------ helpers
 
 
+def point_scope(
+    base: Mapping[str, Any], summaries: Mapping[str, Any], test: TestSpec, spec: PointSpec
+) -> dict[str, Any]:
+    """The names an expression sees at a point: the instrument's parameters and the
+    procedure's constants (``base``), what earlier tests give (``summaries``), the point's
+    parameters and ``readings`` (the test's readings per point). The LIMS builds the same
+    scope to set the limits again."""
+    return {**base, **summaries, **spec.params, "readings": test.readings}
+
+
 def _fill(template: str, scope: Mapping[str, Any]) -> str:
     def value(name: str) -> str:
         v = scope[name]
@@ -690,7 +704,7 @@ def _fill(template: str, scope: Mapping[str, Any]) -> str:
     return out
 
 
-def _summaries(test: TestSpec, points: list[dict[str, Any]]) -> dict[str, Any]:
+def summarize_test(test: TestSpec, points: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Numbers a later test may use: ``sd_<test>`` (the standard deviation of the test's
     primary readings, pooled over its points) and ``dof_<test>``."""
     values = [

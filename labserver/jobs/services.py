@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import date
 from typing import Any
 
@@ -16,6 +14,7 @@ from labserver.core import audit
 from labserver.core.errors import Conflict, DomainError, InvalidTransition
 from labserver.core.numbering import next_value
 from labserver.instruments.models import Instrument, InstrumentType
+from procedures.definition import DefinitionError, ProcedureDefinition, definition_from_data
 
 from .models import Job, JobState, Procedure
 
@@ -38,52 +37,46 @@ ACCEPTS_RUNS = {JobState.ACCEPTED, JobState.SCHEDULED, JobState.IN_PROGRESS}
 PLANNERS = (Role.METROLOGIST, Role.QUALITY_MANAGER)
 
 
-def canonical_hash(definition: Any) -> str:
-    """SHA-256 of a definition's canonical JSON (sorted keys, no spaces, UTF-8)."""
-    text = json.dumps(definition, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+def parse_procedure(definition: Any) -> ProcedureDefinition:
+    """Check a procedure definition (the format of :mod:`procedures.definition`); a
+    malformed one is a 422 naming the key at fault."""
+    if not isinstance(definition, dict):
+        raise DomainError("definition: expected a mapping", field="definition")
+    try:
+        return definition_from_data(definition, source="definition")
+    except DefinitionError as exc:
+        field = f"definition.{exc.key}" if exc.key else "definition"
+        raise DomainError(f"{field}: {exc.reason}", field=field) from None
 
 
 @transaction.atomic
 def register_procedure(*, actor: Any, definition: dict[str, Any]) -> Procedure:
     """Add a procedure version to the catalog; the same content again returns the stored one."""
-    for key in ("id", "version", "title", "kind", "field"):
-        if not isinstance(definition.get(key), str) or not definition[key]:
-            raise DomainError(f"{key}: required text", field=key)
-    if definition["kind"] not in Procedure.Kind.values:
-        raise DomainError(
-            f"kind: expected calibration or verification, got {definition['kind']!r}",
-            field="kind",
-        )
-    digest = canonical_hash(definition)
-    existing = Procedure.objects.filter(
-        procedure_id=definition["id"], version=definition["version"]
-    ).first()
+    parsed = parse_procedure(definition)
+    digest = parsed.content_hash
+    existing = Procedure.objects.filter(procedure_id=parsed.id, version=parsed.version).first()
     if existing is not None:
         if existing.content_hash != digest:
             raise Conflict(
-                f"procedure {definition['id']} version {definition['version']} is registered "
+                f"procedure {parsed.id} version {parsed.version} is registered "
                 "with other content: a changed procedure needs a new version",
                 field="version",
             )
         return existing
-    instrument_type = None
-    if definition.get("instrument_type"):
-        instrument_type = InstrumentType.objects.filter(code=definition["instrument_type"]).first()
-        if instrument_type is None:
-            raise DomainError(
-                f"instrument_type: unknown type {definition['instrument_type']!r}",
-                field="instrument_type",
-            )
-    title = definition["title"]
+    instrument_type = InstrumentType.objects.filter(code=parsed.instrument_type).first()
+    if instrument_type is None:
+        raise DomainError(
+            f"definition.instrument_type: unknown type {parsed.instrument_type!r}",
+            field="definition.instrument_type",
+        )
     procedure = Procedure.objects.create(
-        procedure_id=definition["id"],
-        version=definition["version"],
+        procedure_id=parsed.id,
+        version=parsed.version,
         content_hash=digest,
-        title=title if isinstance(title, str) else str(title),
-        title_vi=str(definition.get("title_vi", "")),
-        kind=definition["kind"],
-        field=definition["field"],
+        title=parsed.title["en"],
+        title_vi=parsed.title["vi"],
+        kind=parsed.kind,
+        field=parsed.field,
         instrument_type=instrument_type,
         definition=definition,
     )

@@ -12,6 +12,10 @@ from fractions import Fraction
 from typing import Any
 
 from labserver.core.errors import InvalidEvidence
+from procedures.acceptance import Limits, limits_for
+from procedures.definition import ProcedureDefinition
+from procedures.errors import ProcedureError
+from procedures.runner import point_scope, summarize_test
 from uncertainty.conformity import DecisionRule, check_uncertainty_ratio, decide_conformity
 from uncertainty.errors import UncertaintyError
 from uncertainty.gum import evaluate_gum, json_number
@@ -93,10 +97,81 @@ def bind_model(point: dict[str, Any], where: str) -> Model:
     return model
 
 
+def procedure_limits(
+    definition: ProcedureDefinition,
+    points: list[dict[str, Any]],
+    instrument: dict[str, Any],
+) -> list[Limits | None]:
+    """The acceptance limits of each point, set from the procedure, not from the payload.
+
+    Each point must be the procedure's point of that index (same test and nominal). The
+    scope of the rule is the runner's: the instrument's specification, the procedure's
+    constants, what earlier tests give and the point's parameters.
+    """
+    missing = [n for n in definition.instrument_parameters if n not in instrument]
+    if missing:
+        raise InvalidEvidence(
+            f"job: the instrument's specification lacks {', '.join(missing)}, which procedure "
+            f"{definition.id} needs",
+            field="job",
+        )
+    base = {n: instrument[n] for n in definition.instrument_parameters}
+    base.update(definition.constants)
+    by_test: dict[str, list[dict[str, Any]]] = {}
+    for i, point in enumerate(points):
+        where = f"points[{i}]"
+        try:
+            spec = definition.point(point["index"])
+        except KeyError:
+            raise InvalidEvidence(
+                f"{where}.index: procedure {definition.id} has no point {point['index']}",
+                field=f"{where}.index",
+            ) from None
+        if spec.test != point["test"] or not _close(spec.nominal, point["nominal"], 0.0):
+            raise InvalidEvidence(
+                f"{where}: point {spec.index} of {definition.id} is {spec.test} at "
+                f"{spec.nominal:g} {spec.unit}, not {point['test']} at {point['nominal']:g}",
+                field=f"{where}.nominal",
+            )
+        by_test.setdefault(spec.test, []).append(point)
+    summaries: dict[str, Any] = {}
+    limits_by_index: dict[int, Limits | None] = {}
+    for test in definition.tests:
+        done = by_test.get(test.id, [])
+        for point in done:
+            spec = definition.point(point["index"])
+            if test.mpe is None:
+                limits_by_index[spec.index] = None
+                continue
+            scope = point_scope(base, summaries, test, spec)
+            scope["result"] = point["result"]["value"]
+            try:
+                limits_by_index[spec.index] = limits_for(
+                    test.mpe, scope, where=f"procedure {definition.id} test {test.id}"
+                )
+            except ProcedureError as exc:
+                i = points.index(point)
+                raise InvalidEvidence(
+                    f"points[{i}]: the limits cannot be set: {exc}", field=f"points[{i}]"
+                ) from None
+        summaries.update(summarize_test(test, done))
+    return [limits_by_index[p["index"]] for p in points]
+
+
 def evaluate_point(
-    point: dict[str, Any], where: str, *, rule: str, max_ratio: str | None
+    point: dict[str, Any],
+    where: str,
+    *,
+    rule: str,
+    max_ratio: str | None,
+    limits: Limits | None = None,
 ) -> PointEvaluation:
-    """Re-evaluate one point and compare with what the agent reported."""
+    """Re-evaluate one point and compare with what the agent reported.
+
+    With ``limits`` (set from the procedure) the agent's stated limits are only
+    compared; without, the point's own ``acceptance`` is used (a catalog entry that
+    states no rule).
+    """
     model = bind_model(point, where)
     try:
         gum = evaluate_gum(model)[point["output"]]
@@ -119,6 +194,16 @@ def evaluate_point(
             disagreement.append({"quantity": key, "agent": agent[key], "server": result[key]})
     conformity = ""
     acceptance = point.get("acceptance") or {}
+    if limits is not None:
+        for key in ("lower", "upper", "mpe"):
+            theirs = acceptance.get(key)
+            ours = getattr(limits, key)
+            if theirs is None or not _close(float(theirs), ours, 0.0):
+                disagreement.append(
+                    {"quantity": f"acceptance.{key}", "agent": theirs, "server": ours}
+                )
+        acceptance = limits.as_payload()
+        result["acceptance"] = acceptance
     lower, upper = acceptance.get("lower"), acceptance.get("upper")
     if lower is not None or upper is not None:
         try:

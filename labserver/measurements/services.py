@@ -24,15 +24,27 @@ from labserver.core.errors import (
     NotPermitted,
     StandardNotUsable,
 )
-from labserver.jobs.models import Job, JobState
+from labserver.jobs.models import Job, JobState, Procedure
 from labserver.jobs.services import ACCEPTS_RUNS, locked_job, move_job
 from labserver.standards.models import ReferenceStandard
+from procedures.definition import ProcedureDefinition, definition_from_data
 
-from .evaluation import evaluate_point
+from .evaluation import evaluate_point, procedure_limits
 from .models import Point, Reading, Run, RunSignature, RunState, StandardUsage
 
 SIGNATURE_HEADER = "X-Caltrace-Signature"
-DEFAULT_RULE = "simple acceptance"
+
+
+_DEFINITIONS: dict[str, ProcedureDefinition] = {}
+
+
+def parsed_procedure(procedure: Procedure) -> ProcedureDefinition:
+    """The checked definition of a catalog entry (parsed once per content hash)."""
+    parsed = _DEFINITIONS.get(procedure.content_hash)
+    if parsed is None:
+        parsed = definition_from_data(procedure.definition, source=str(procedure))
+        _DEFINITIONS[procedure.content_hash] = parsed
+    return parsed
 
 
 def canonical_sha256(data: Any) -> str:
@@ -146,12 +158,18 @@ def _store_run(
 
     usages = _check_standards(v["standards"], org_id, used_on)
 
-    acceptance = procedure.definition.get("acceptance") or {}
-    rule = acceptance.get("decision_rule", DEFAULT_RULE)
-    max_ratio = acceptance.get("max_uncertainty_ratio")
-    evaluations = []
-    for i, point in enumerate(v["points"]):
-        evaluations.append(evaluate_point(point, f"points[{i}]", rule=rule, max_ratio=max_ratio))
+    definition = parsed_procedure(procedure)
+    limits = procedure_limits(definition, v["points"], job.instrument.specification or {})
+    evaluations = [
+        evaluate_point(
+            point,
+            f"points[{i}]",
+            rule=definition.decision_rule,
+            max_ratio=definition.max_uncertainty_ratio,
+            limits=point_limits,
+        )
+        for i, (point, point_limits) in enumerate(zip(v["points"], limits, strict=True))
+    ]
     disagreements = sum(1 for e in evaluations if e.disagreement)
 
     run = Run.objects.create(
@@ -184,7 +202,7 @@ def _store_run(
                 model=p["model"],
                 output=p["output"],
                 readings_quantity=p["readings_quantity"],
-                acceptance=p.get("acceptance") or {},
+                acceptance=e.result.get("acceptance") or p.get("acceptance") or {},
                 agent_result=data["points"][i]["result"],
                 server_result=e.result,
                 agent_conformity=p.get("conformity", ""),

@@ -25,6 +25,9 @@ from labserver.jobs import services as jobs
 from labserver.jobs.models import Job, Procedure
 from labserver.standards import services as standards
 from labserver.standards.models import ReferenceStandard
+from procedures.acceptance import limits_for
+from procedures.definition import library, load_definition
+from procedures.runner import point_scope
 from uncertainty.gum import evaluate_gum
 from uncertainty.model import parse_model
 
@@ -69,16 +72,8 @@ class Center:
         return client
 
 
-PROCEDURE = {
-    "id": "dmm-dcv",
-    "version": "1.0.0",
-    "title": "DC voltage calibration of a digital multimeter",
-    "title_vi": "Hiệu chuẩn điện áp một chiều của đồng hồ vạn năng",
-    "kind": "calibration",
-    "field": "electrical",
-    "instrument_type": "dmm",
-    "acceptance": {"decision_rule": "simple acceptance", "max_uncertainty_ratio": "1/3"},
-}
+DEFINITION = load_definition(library()["dmm-dcv"])
+PROCEDURE: dict[str, Any] = dict(DEFINITION.data)
 
 
 def person(org: Organization, username: str, role: str, fields: list[str] | None = None) -> User:
@@ -200,10 +195,12 @@ def other_center(dmm: InstrumentType, procedure: Procedure, center: Center) -> C
 RESOLUTION = 1e-6
 
 
-def point_payload(
-    index: int, nominal: float, readings: list[float], *, mpe: float
-) -> dict[str, Any]:
-    """One DC-voltage point as an agent would build it: E = x + δx_res − V_s."""
+def point_payload(index: int, readings: list[float]) -> dict[str, Any]:
+    """Point ``index`` of the DC-voltage procedure as an agent builds it: E = x + δx_res − V_s,
+    with the limits the procedure's rule sets."""
+    spec = DEFINITION.point(index)
+    test = DEFINITION.test(spec.test)
+    nominal = spec.nominal
     stamp = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
     model = {
         "name": f"DCV error at {nominal} V",
@@ -220,11 +217,14 @@ def point_payload(
         },
     }
     out = evaluate_gum(parse_model(model))["E"]
-    lower, upper = -mpe, mpe
-    conformity = "pass" if lower <= out.value <= upper else "fail"
+    assert test.mpe is not None
+    limits = limits_for(
+        test.mpe, {**point_scope({}, {}, test, spec), "result": out.value}, where="test"
+    )
+    conformity = "pass" if limits.lower <= out.value <= limits.upper else "fail"
     return {
         "index": index,
-        "test": "dcv",
+        "test": test.id,
         "nominal": nominal,
         "unit": "V",
         "readings": [
@@ -247,7 +247,7 @@ def point_payload(
             "k": out.k,
             "dof": out.dof if out.dof != float("inf") else "inf",
         },
-        "acceptance": {"lower": lower, "upper": upper, "mpe": mpe},
+        "acceptance": limits.as_payload(),
         "conformity": conformity,
     }
 
@@ -284,11 +284,9 @@ def run_payload(
         "points": [
             point_payload(
                 i,
-                nominal,
-                [nominal + 1e-6 * ((i + j) % 3 - 1) for j in range(readings)],
-                mpe=35e-6 * nominal + 5e-6,
+                [DEFINITION.point(i).nominal + 1e-6 * ((i + j) % 3 - 1) for j in range(readings)],
             )
-            for i, nominal in enumerate([1.0 + i for i in range(points)])
+            for i in range(points)
         ],
         "raw_io": [
             {

@@ -15,8 +15,9 @@ from django.core.management.base import CommandError
 from labserver.accounts.models import Agent, Membership, Organization, User
 from labserver.core.audit import verify_audit
 from labserver.core.models import AuditEntry
-from labserver.jobs.models import Job
+from labserver.jobs.models import Job, Procedure
 from labserver.standards.models import ReferenceStandard
+from procedures.definition import library, load_definition
 
 pytestmark = pytest.mark.django_db
 
@@ -121,7 +122,12 @@ def test_loaddemo_builds_the_ladder_and_a_clean_audit_trail(tmp_path: Path) -> N
     for standard in ReferenceStandard.objects.filter(level="reference"):
         used = standard.certificates.get().reference_standards.all()
         assert [s.level for s in used] == ["national"], standard.asset_id
-    assert Job.objects.filter(state="scheduled").count() == 2
+    # every shipped procedure is in the catalog, from its YAML file, with a DEMO job
+    assert set(Job.objects.values_list("procedure__procedure_id", flat=True)) == set(library())
+    assert all(
+        p.content_hash == load_definition(library()[p.procedure_id]).content_hash
+        for p in Procedure.objects.all()
+    )
     assert verify_audit().ok
     with pytest.raises(CommandError, match="already loaded"):
         run("loaddemo", "--keys-dir", str(tmp_path))

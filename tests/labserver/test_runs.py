@@ -336,6 +336,40 @@ def test_a_reading_of_a_quantity_the_model_lacks_is_refused(center: Center) -> N
     assert nothing_stored()
 
 
+def test_the_limits_come_from_the_procedure_not_from_the_agent(center: Center) -> None:
+    payload = run_payload(center)
+    point = payload["points"][2]  # 1 V on the 1 V range: ±(0.0040 % of 1 V + 0.0007 % of 1 V)
+    point["acceptance"] = {"lower": -1.0, "upper": 1.0, "mpe": 1.0}
+    response = post_run(center, payload)
+    assert response.status_code == 201, response.json()
+    stored = Point.objects.get(run_id=payload["run_id"], index=2)
+    assert stored.acceptance["mpe"] == pytest.approx(47e-6, rel=1e-12)
+    assert stored.acceptance["rule"] == "spec"
+    assert {d["quantity"] for d in stored.disagreement} == {
+        "acceptance.lower",
+        "acceptance.upper",
+        "acceptance.mpe",
+    }
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field", "words"),
+    [
+        (lambda p: p["points"][0].update(index=42), "points[0].index", "has no point 42"),
+        (lambda p: p["points"][1].update(nominal=7.0), "points[1].nominal", "dcv at 0.5 V"),
+        (lambda p: p["points"][1].update(test="acv"), "points[1].nominal", "not acv"),
+    ],
+)
+def test_points_must_be_the_procedures_points(center: Center, mutate, field, words) -> None:
+    payload = run_payload(center)
+    mutate(payload)
+    response = post_run(center, payload)
+    assert response.status_code == 422, response.json()
+    assert response.json()["field"] == field
+    assert words in response.json()["detail"]
+    assert nothing_stored()
+
+
 def test_it_refuses_nan_in_the_json(center: Center) -> None:
     body = json.dumps(run_payload(center)).replace('"nominal": 1.0', '"nominal": NaN', 1).encode()
     response = post_run(center, None, body=body)
@@ -347,7 +381,7 @@ def test_it_refuses_nan_in_the_json(center: Center) -> None:
 def test_it_refuses_an_oversized_payload(center: Center, settings) -> None:
     settings.CALTRACE_MAX_JSON_BYTES = 20_000
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 20_000
-    payload = run_payload(center, points=20, readings=10)
+    payload = run_payload(center, points=10, readings=40)
     response = post_run(center, payload)
     assert response.status_code == 413
     assert response.json()["code"] == "payload_too_large"

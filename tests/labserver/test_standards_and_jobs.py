@@ -185,3 +185,33 @@ def test_the_admin_edits_reference_data_and_only_reads_regulated_records(center:
     for model in ("measurements/run", "core/auditentry", "standards/referencestandard", "jobs/job"):
         assert client.get(f"/admin/{model}/add/").status_code == 403, model
     assert client.get("/admin/core/auditentry/").status_code == 200
+
+
+def test_a_quality_manager_registers_a_procedure_checked_like_the_agent_checks_it(
+    center: Center,
+) -> None:
+    from procedures.definition import library, load_definition
+
+    client = center.client("quality_manager")
+    definition = dict(load_definition(library()["dmm-dcv"]).data)
+    again = client.post("/api/v1/procedures/register/", {"definition": definition}, format="json")
+    assert again.status_code == 201
+    assert again.json()["content_hash"] == center.procedure.content_hash
+    broken = {
+        **definition,
+        "version": "1.0.1",
+        "tests": [{**definition["tests"][0], "output": "Q"}],
+    }
+    response = client.post("/api/v1/procedures/register/", {"definition": broken}, format="json")
+    assert response.status_code == 400
+    assert response.json()["field"] == "definition.tests[0].output"
+    assert "no output 'Q'" in response.json()["detail"]
+    changed = {**definition, "references": ["another document"]}
+    response = client.post("/api/v1/procedures/register/", {"definition": changed}, format="json")
+    assert response.status_code == 409
+    assert (
+        center.client("metrologist")
+        .post("/api/v1/procedures/register/", {"definition": definition}, format="json")
+        .status_code
+        == 403
+    )

@@ -281,7 +281,7 @@ def make_points() -> list[dict[str, Any]]:
     """20 DC-voltage points of 10 readings, with the agent's GUM result, as an agent sends them."""
     from procedures.acceptance import limits_for
     from procedures.definition import definition_from_data
-    from procedures.runner import point_scope
+    from procedures.scope import point_scope
     from uncertainty.gum import evaluate_gum
     from uncertainty.model import parse_model
 

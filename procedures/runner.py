@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
@@ -32,6 +32,7 @@ from procedures.bench import Bench, Instruction, Operator, OperatorAbort, Record
 from procedures.definition import SET_QUANTITIES, PointSpec, ProcedureDefinition, TestSpec
 from procedures.errors import ProcedureError
 from procedures.evaluate import number
+from procedures.scope import point_scope, summarize_test
 from uncertainty.conformity import DecisionRule, check_uncertainty_ratio, decide_conformity
 from uncertainty.errors import UncertaintyError
 from uncertainty.gum import evaluate_gum, json_number
@@ -42,9 +43,7 @@ __all__ = [
     "RunInterrupted",
     "Runner",
     "certificate_in_force",
-    "point_scope",
     "standard_problem",
-    "summarize_test",
 ]
 
 _SET_FUNCTION = {
@@ -683,16 +682,6 @@ class Runner:
 # ------------------------------------------------------------------ helpers
 
 
-def point_scope(
-    base: Mapping[str, Any], summaries: Mapping[str, Any], test: TestSpec, spec: PointSpec
-) -> dict[str, Any]:
-    """The names an expression sees at a point: the instrument's parameters and the
-    procedure's constants (``base``), what earlier tests give (``summaries``), the point's
-    parameters and ``readings`` (the test's readings per point). The LIMS builds the same
-    scope to set the limits again."""
-    return {**base, **summaries, **spec.params, "readings": test.readings}
-
-
 def _fill(template: str, scope: Mapping[str, Any]) -> str:
     def value(name: str) -> str:
         v = scope[name]
@@ -702,20 +691,6 @@ def _fill(template: str, scope: Mapping[str, Any]) -> str:
     for name in sorted(scope, key=len, reverse=True):
         out = out.replace("{" + name + "}", value(name))
     return out
-
-
-def summarize_test(test: TestSpec, points: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """Numbers a later test may use: ``sd_<test>`` (the standard deviation of the test's
-    primary readings, pooled over its points) and ``dof_<test>``."""
-    values = [
-        s for p in points for s in p["model"]["quantities"][p["readings_quantity"]]["samples"]
-    ]
-    key = test.id.replace("-", "_").replace(".", "_")
-    if len(values) < 2:
-        return {}
-    mean = sum(values) / len(values)
-    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
-    return {f"sd_{key}": sd, f"dof_{key}": len(values) - 1}
 
 
 @dataclass(frozen=True, slots=True)

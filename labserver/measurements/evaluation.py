@@ -15,7 +15,7 @@ from labserver.core.errors import InvalidEvidence
 from procedures.acceptance import Limits, limits_for
 from procedures.definition import ProcedureDefinition
 from procedures.errors import ProcedureError
-from procedures.runner import point_scope, summarize_test
+from procedures.scope import point_scope, summarize_test
 from uncertainty.conformity import DecisionRule, check_uncertainty_ratio, decide_conformity
 from uncertainty.errors import UncertaintyError
 from uncertainty.gum import evaluate_gum, json_number

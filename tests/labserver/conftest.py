@@ -27,7 +27,7 @@ from labserver.standards import services as standards
 from labserver.standards.models import ReferenceStandard
 from procedures.acceptance import limits_for
 from procedures.definition import library, load_definition
-from procedures.runner import point_scope
+from procedures.scope import point_scope
 from uncertainty.gum import evaluate_gum
 from uncertainty.model import parse_model
 

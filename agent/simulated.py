@@ -25,11 +25,12 @@ thermometers read, the volume through the rig is what the meters register.
   opens the real driver on it, wires the coupling, and is a
   :class:`procedures.bench.Bench`.
 
-A sketch of a run::
+A sketch of a run (``roles`` as the bench configuration gives them)::
 
     world = SimulatedWorld(seed=1)
-    with SimulatedBench(bench_roles, world) as bench:
-        run_procedure(procedure, bench, SimulatedOperator(world), recorder)
+    with SimulatedBench(roles, world) as bench:
+        operator = SimulatedOperator(world)
+        ...  # the procedure runner drives ``bench`` and ``operator``
 
 Sources approach their setpoints with :attr:`SimulatedWorld.time_constant_s` (short, so a
 run takes seconds, not hours) and a flow of the rig takes a scaled-down wall time.
@@ -47,7 +48,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final, Protocol, Self, TextIO, cast
+from typing import Any, Final, Protocol, Self, TextIO, TypeVar, cast
 
 from drivers import registry
 from drivers.capabilities import OutputControl
@@ -282,6 +283,7 @@ REFERENCE_METER: Final = ReferenceMeterError()
 
 
 LoadListener = Callable[[float, str], None]
+_T = TypeVar("_T")
 
 
 class SimulatedWorld:
@@ -384,11 +386,10 @@ class SimulatedWorld:
         """Clear the pan."""
         self._set_load(0.0, "centre")
 
-    def on_load_change(self, listener: LoadListener | None) -> Callable[[], None]:
-        """Call ``listener(load_g, position)`` after every change (a balance's coupling);
-        returns the function that removes it."""
-        if listener is None:
-            return lambda: None
+    def on_load_change(self, listener: LoadListener) -> Callable[[], None]:
+        """Call ``listener(load_g, position)`` after every change (a balance's coupling),
+        in the order of the changes; returns the function that removes it. The listener
+        must not change the load itself."""
         with self._lock:
             self._load_listeners.append(listener)
 
@@ -400,11 +401,10 @@ class SimulatedWorld:
         return remove
 
     def _set_load(self, grams: float, position: str) -> None:
-        with self._lock:
+        with self._lock:  # held while notifying, so listeners see changes in order
             self._load, self._position = grams, position
-            listeners = list(self._load_listeners)
-        for listener in listeners:
-            listener(grams, position)
+            for listener in list(self._load_listeners):
+                listener(grams, position)
 
     # -- pressure ------------------------------------------------------------------------
 
@@ -530,7 +530,7 @@ class SimulatedWorld:
     # -- helpers -------------------------------------------------------------------------
 
     @staticmethod
-    def _coupled(current: object, new: Any, quantity: str) -> Any:
+    def _coupled(current: _T | None, new: _T | None, quantity: str) -> _T | None:
         if current is not None and new is not None:
             raise SimulationError(f"the world's {quantity} is already coupled to a source")
         return new
@@ -872,7 +872,7 @@ class SimulatedBench:
         # Sources first: VISA drivers share one resource manager, and closing any of them
         # closes the others' links, so a source closed later could not reach its standby.
         latest_first = drivers[::-1]
-        order = [d for d in latest_first if isinstance(d, OutputControl)]
+        order: list[_Closable] = [d for d in latest_first if isinstance(d, OutputControl)]
         order += [d for d in latest_first if not isinstance(d, OutputControl)]
         try:
             with ExitStack() as closing:  # every driver is closed, whatever fails

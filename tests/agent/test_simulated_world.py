@@ -422,3 +422,13 @@ def test_a_role_that_cannot_be_simulated_releases_what_was_started() -> None:
     wait_for(lambda: set(threading.enumerate()) <= threads, timeout_s=2.0)
     with pytest.raises(NoInstrument, match="not open"):
         bench.instrument("source")
+
+
+def test_two_sources_of_one_quantity_are_refused() -> None:
+    threads = set(threading.enumerate())
+    second = BenchRole("source2", "fluke-5522a", "TCPIP::192.0.2.13::5025::SOCKET")
+    bench = SimulatedBench({"source": CALIBRATOR, "source2": second})
+    with pytest.raises(SimulationError, match="voltage is already coupled"):
+        bench.start()
+    wait_for(lambda: set(threading.enumerate()) <= threads, timeout_s=2.0)
+    assert bench.world.voltage == 0.0

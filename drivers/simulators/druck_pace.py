@@ -138,6 +138,20 @@ class SimulatedPace(SimulatedScpiInstrument):
             state = self._modules[module - 1]
             return state.pressure(self.tau_s) / PASCALS[state.unit]
 
+    def pressure_pa(self, module: int = 1) -> float:
+        """The module's pressure without noise, in Pa (a simulated bench's coupling)."""
+        with self.lock:
+            return self._modules[module - 1].pressure(self.tau_s)
+
+    def approach(self, module: int = 1) -> int:
+        """Which way the module's pressure is moving under control: +1 rising towards
+        the setpoint, -1 falling, 0 not controlling or already at it."""
+        with self.lock:
+            state = self._modules[module - 1]
+            if not state.control or state.setpoint_pa == state.start_pa:
+                return 0
+            return 1 if state.setpoint_pa > state.start_pa else -1
+
     # -- handlers -----------------------------------------------------------------------
 
     def _register_common(self) -> None:

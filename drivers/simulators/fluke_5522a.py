@@ -120,6 +120,14 @@ class SimulatedFluke5522A(SimulatedScpiInstrument):
                 isr |= ISR_SETTLED
             return isr
 
+    def output_at_terminals(self) -> tuple[str, float, float]:
+        """What the output terminals carry now: (unit ``V``/``A``/``OHM``, amplitude in
+        that unit, frequency in Hz); amplitude 0 in standby. A simulated bench reads it
+        to couple the calibrator to the meter connected to it."""
+        with self.lock:
+            amplitude = self.amplitude if self.operate else 0.0
+            return self.unit, amplitude, self.frequency_hz
+
     def trip(self, code: int, text: str) -> None:
         """Queue error ``code`` and drop to standby, as an S-class error does."""
         with self.lock:

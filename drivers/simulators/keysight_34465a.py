@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
@@ -157,6 +158,7 @@ class SimulatedKeysight344xxA(SimulatedScpiInstrument):
         self._noise = {
             k: (s.default_noise if noise is None else noise) for k, s in self._senses.items()
         }
+        self._sources: dict[str, Callable[[], float]] = {}
         self.function = "VOLT"
         self.trigger_count = 1.0
         self.sample_count = 1
@@ -173,6 +175,20 @@ class SimulatedKeysight344xxA(SimulatedScpiInstrument):
             self._inputs[function] = value
             if noise is not None:
                 self._noise[function] = noise
+
+    def set_input_source(self, function: str, source: Callable[[], float] | None) -> None:
+        """Make ``source()`` what the meter sees for ``function`` (unit V, A or ohm), asked
+        at the moment of each measurement: how a simulated bench couples the meter to
+        what the other instruments do. None goes back to the fixed input of
+        :meth:`set_input`. ``source`` is called with the meter's lock held: it must not
+        call back into this meter."""
+        if function not in self._senses:
+            raise ValueError(f"unknown function {function!r}")
+        with self.lock:
+            if source is None:
+                self._sources.pop(function, None)
+            else:
+                self._sources[function] = source
 
     def sense_range(self, function: str) -> tuple[float, bool]:
         """The current range and autorange flag of ``function`` (for tests)."""
@@ -303,7 +319,7 @@ class SimulatedKeysight344xxA(SimulatedScpiInstrument):
         def handler(params: list[str]) -> None:
             text = self.one_param(params)
             if text.strip().upper() == "ONCE":
-                sense.range = self._autorange(sense, self._inputs[sense.name])
+                sense.range = self._autorange(sense, self._input(sense.name))
                 sense.auto = False
             else:
                 sense.auto = parse_bool(text)
@@ -371,9 +387,13 @@ class SimulatedKeysight344xxA(SimulatedScpiInstrument):
                 return rng
         return sense.ranges[-1]
 
+    def _input(self, function: str) -> float:
+        source = self._sources.get(function)
+        return self._inputs[function] if source is None else source()
+
     def _take(self, count: int) -> list[str]:
         sense = self._senses[self.function]
-        base = self._inputs[self.function]
+        base = self._input(self.function)
         noise = self._noise[self.function]
         gauss = self._rng.gauss
         out: list[str] = []

@@ -95,6 +95,22 @@ class SimulatedSicsBalance:
             if settle_s is not None:
                 self.settle_s = settle_s
 
+    def set_weighing_range(
+        self, *, capacity: float, readability: float, model: str | None = None
+    ) -> None:
+        """Make it another balance: ``capacity`` and ``readability`` in grams (the zero
+        range and underload follow as 2 % of capacity), ``model`` as ``I2`` reports it."""
+        if not capacity > 0 or not readability > 0:
+            raise ValueError("capacity and readability must be > 0")
+        with self.lock:
+            self.capacity = capacity
+            self.readability = readability
+            self.zero_range = 0.02 * capacity
+            self.underload = 0.02 * capacity
+            self._decimals = max(0, -math.floor(math.log10(readability) + 1e-9))
+            if model is not None:
+                self.model = model
+
     def corrupt_next(self, count: int = 1) -> None:
         """Answer the next ``count`` commands ``ET``, as if they arrived corrupted."""
         with self.lock:

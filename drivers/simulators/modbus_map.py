@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from drivers.generic.modbus_map import RegisterEntry, RegisterMap, encode, load_register_map
@@ -52,6 +52,7 @@ class SimulatedMapDevice:
         self.noise = noise
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
+        self._sources: dict[str, Callable[[], float]] = {}
         self._faults: list[list[object]] = []
         self._cells: dict[tuple[int, int], tuple[RegisterEntry, int]] = {}
         for entry in register_map.entries.values():
@@ -64,6 +65,18 @@ class SimulatedMapDevice:
         entry = self.register_map.entries[name]
         encode(entry, value)  # fits the type, or ValueError now rather than at a read
         self.values[name] = value
+
+    def set_source(self, name: str, source: Callable[[], float] | None) -> None:
+        """Make ``source()`` the value of ``name`` (in its unit), asked at each read: how a
+        simulated bench couples the device to what the others do. None goes back to the
+        value of :meth:`set`. KeyError for an unmapped name."""
+        if name not in self.register_map.entries:
+            raise KeyError(name)
+        with self._lock:
+            if source is None:
+                self._sources.pop(name, None)
+            else:
+                self._sources[name] = source
 
     def inject(self, fault: Fault) -> None:
         """Arm a timeout, late or device-error fault (the wire faults are the proxy's)."""
@@ -116,7 +129,9 @@ class SimulatedMapDevice:
                 return ILLEGAL_ADDRESS
             entry, offset = cell
             if entry.name not in encoded:
-                value = self.values[entry.name]
+                with self._lock:
+                    source = self._sources.get(entry.name)
+                value = self.values[entry.name] if source is None else source()
                 if self.noise:
                     value += self._rng.gauss(0.0, self.noise)
                 encoded[entry.name] = encode(entry, value)

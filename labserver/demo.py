@@ -489,16 +489,19 @@ def load_demo(keys_dir: Path) -> DemoSummary:
             "DEMO National Metrology Institute",
             "CIPM MRA (DEMO)",
             60,
+            # The calibrated DC voltages at the points of procedure dmm-dcv (DEMO values:
+            # a correction of +0.21 ppm, U = 1.5 µV + 3.5 ppm).
             [
                 {
                     "quantity": "dcv",
-                    "nominal": 10,
-                    "value": 10.0000021,
+                    "nominal": v,
+                    "value": v * (1 + 0.21e-6),
                     "unit": "V",
-                    "U": 3.5e-6,
+                    "U": 1.5e-6 + 3.5e-6 * abs(v),
                     "k": 2,
                     "coverage_probability": 0.95,
                 }
+                for v in (-10.0, 0.1, 0.5, 1.0, 5.0, 10.0, 50.0, 100.0)
             ],
             used=[josephson],
         )

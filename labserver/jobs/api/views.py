@@ -83,6 +83,11 @@ class JobSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
         slug_field="name", queryset=Agent.objects.none(), required=False, allow_null=True
     )
     instrument_serial = serializers.CharField(source="instrument.serial", read_only=True)
+    instrument_specification = serializers.JSONField(
+        source="instrument.specification",
+        read_only=True,
+        help_text="The numbers a procedure takes from the instrument (Max, e, class...)",
+    )
     procedure_ref = serializers.SerializerMethodField()
 
     class Meta:
@@ -93,6 +98,7 @@ class JobSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
             "organization",
             "instrument",
             "instrument_serial",
+            "instrument_specification",
             "procedure",
             "procedure_ref",
             "assignee",

@@ -9,6 +9,7 @@ with rich and waits for the operator; Ctrl-C at an instruction asks whether to p
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import Any, TextIO
 
@@ -87,10 +88,8 @@ class OpenedBench:
         order = sorted(self._opened, key=lambda r: 0 if r == "source" else 1)
         for name in order:
             instrument = self._opened.pop(name)
-            try:
+            with contextlib.suppress(DriverError):  # closing must go on for the others
                 instrument.close()
-            except DriverError:  # closing must go on for the others
-                pass
 
     def __enter__(self) -> OpenedBench:
         return self.open()

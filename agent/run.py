@@ -32,7 +32,7 @@ from procedures.definition import (
 )
 from procedures.runner import NotReady, RunInterrupted, Runner
 
-__all__ = ["RunOutcome", "RunRequest", "execute"]
+__all__ = ["RunOutcome", "RunRequest", "resolve_definition", "run_procedure", "shipped_definition"]
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,11 @@ of the point's result, with the MPE and the rule's document:
 * ``water_meter`` — OIML R 49-1 lower/upper zone, in % of the volume
   (:class:`procedures.mpe.WaterMeter`).
 
+Test-level checks (``checks:`` of a test, :data:`CHECKS`, :func:`checks_for`) compare a
+test's points with each other once they are done: ``repeatability`` (R 76-1 3.6.1, the
+spread of the indications of one load), ``eccentricity`` (R 76-1 3.6.2, every
+position's error) and ``hysteresis`` (rising against falling error at each pressure).
+
 Arguments are numbers or expressions over the point's scope (see
 :mod:`procedures.definition`); they are turned into Decimals through their shortest
 decimal representation, so ``0.0035`` in a file is exactly 35/10000 here.
@@ -23,16 +28,23 @@ decimal representation, so ``0.0035`` in a file is exactly 35/10000 here.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from procedures.errors import ProcedureError
 from procedures.evaluate import evaluate_expression
-from procedures.mpe import WaterMeter, WeighingInstrument, pressure_gauge_mpe, spec_tolerance
+from procedures.mpe import (
+    RuleCheck,
+    WaterMeter,
+    WeighingInstrument,
+    check_hysteresis,
+    pressure_gauge_mpe,
+    spec_tolerance,
+)
 
-__all__ = ["RULES", "Limits", "Rule", "limits_for"]
+__all__ = ["CHECKS", "RULES", "Check", "Limits", "Rule", "checks_for", "limits_for"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,3 +200,161 @@ def limits_for(spec: Mapping[str, Any], scope: Mapping[str, Any], *, where: str)
         raise ProcedureError(exc.message, argument=argument) from None
     magnitude = float(mpe)
     return Limits(-magnitude, magnitude, magnitude, name, rule.document)
+
+
+# ------------------------------------------------------------------ test-level checks
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """A check across the points of a test (``checks:`` of a test): its arguments (as for
+    :class:`Rule`) and the function that compares, given the arguments, the points'
+    nominal and their indications (every primary reading) or their errors (results),
+    in the order the points were taken."""
+
+    arguments: Mapping[str, str]
+    compare: Callable[[Mapping[str, Any], Sequence[_PointValues]], list[RuleCheck]]
+    groups: str
+    """How points are grouped: ``nominal`` (one check per nominal) or ``pairs`` (one per
+    nominal taken twice: first rising, then falling)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _PointValues:
+    index: int
+    nominal: Decimal
+    indications: tuple[Decimal, ...]
+    error: Decimal
+
+
+_NAWI_ARGUMENTS: Mapping[str, str] = {
+    "accuracy_class": "text",
+    "max_capacity": "number",
+    "e": "number",
+    "unit": "text",
+    "in_service": "bool?",
+}
+
+
+def _instrument(a: Mapping[str, Any]) -> WeighingInstrument:
+    return WeighingInstrument(
+        str(a["accuracy_class"]),
+        a["max_capacity"],
+        a["e"],
+        unit=str(a["unit"]),  # type: ignore[arg-type]
+    )
+
+
+def _repeatability(a: Mapping[str, Any], points: Sequence[_PointValues]) -> list[RuleCheck]:
+    indications = [v for p in points for v in p.indications]
+    return [
+        _instrument(a).check_repeatability(
+            points[0].nominal, indications, in_service=bool(a.get("in_service", False))
+        )
+    ]
+
+
+def _eccentricity(a: Mapping[str, Any], points: Sequence[_PointValues]) -> list[RuleCheck]:
+    return [
+        _instrument(a).check_eccentricity(
+            points[0].nominal,
+            [p.error for p in points],
+            in_service=bool(a.get("in_service", False)),
+        )
+    ]
+
+
+def _hysteresis(a: Mapping[str, Any], points: Sequence[_PointValues]) -> list[RuleCheck]:
+    rising, falling = points
+    return [
+        check_hysteresis(
+            a["accuracy_class"],
+            a["span"],
+            pressure=rising.nominal,
+            rising=rising.error,
+            falling=falling.error,
+            unit=str(a["unit"]),
+        )
+    ]
+
+
+CHECKS: Mapping[str, Check] = {
+    # R 76-1:2006 3.6.1: max − min of the indications of one load ≤ |MPE| at that load.
+    "repeatability": Check(_NAWI_ARGUMENTS, _repeatability, "nominal"),
+    # R 76-1:2006 3.6.2: the error at every position ≤ |MPE| of the load.
+    "eccentricity": Check(_NAWI_ARGUMENTS, _eccentricity, "nominal"),
+    # Eichordnung Anlage 16 3.4 (R 101 [unverified]): |falling − rising| error ≤ MPE.
+    "hysteresis": Check(
+        {"accuracy_class": "number", "span": "number", "unit": "text"}, _hysteresis, "pairs"
+    ),
+}
+
+
+def checks_for(
+    spec: Mapping[str, Any],
+    scope: Mapping[str, Any],
+    points: Sequence[Mapping[str, Any]],
+    *,
+    where: str,
+) -> list[dict[str, Any]]:
+    """The results of one test-level check ``spec`` (an entry of a test's ``checks:``) over
+    the test's finished ``points`` (run payload points, in run order), with arguments
+    evaluated in ``scope``.
+
+    Each result is :meth:`~procedures.mpe.RuleCheck.as_dict` plus ``check`` (the kind)
+    and ``points`` (the run indexes of the points it is based on). Indications are every
+    reading of a point's primary quantity; errors are the points' results.
+    """
+    name = str(spec["check"])
+    check = CHECKS[name]
+    arguments: dict[str, Any] = {}
+    for arg, kind in check.arguments.items():
+        if arg not in spec:
+            continue
+        raw = spec[arg]
+        if kind.startswith("number"):
+            value = (
+                raw
+                if isinstance(raw, int | float)
+                else evaluate_expression(str(raw), scope, where=f"{where}.{arg}")
+            )
+            arguments[arg] = _decimal(value, f"{where}.{arg}")
+        elif kind.startswith("text"):
+            text = str(raw)
+            arguments[arg] = str(scope[text]) if text in scope else text
+        else:
+            arguments[arg] = bool(raw)
+    values = [
+        _PointValues(
+            int(p["index"]),
+            _decimal(float(p["nominal"]), f"{where}.points[{p['index']}].nominal"),
+            tuple(
+                _decimal(float(v), f"{where}.points[{p['index']}].readings")
+                for v in p["model"]["quantities"][p["readings_quantity"]]["samples"]
+            ),
+            _decimal(float(p["result"]["value"]), f"{where}.points[{p['index']}].result"),
+        )
+        for p in points
+    ]
+    groups: dict[Decimal, list[_PointValues]] = {}
+    for point_values in values:
+        groups.setdefault(point_values.nominal, []).append(point_values)
+    out: list[dict[str, Any]] = []
+    for nominal, group in groups.items():
+        if check.groups == "pairs":
+            if len(group) == 1:
+                continue  # taken in one direction only: no hysteresis to compare
+            if len(group) != 2:
+                raise ProcedureError(
+                    f"{len(group)} points at {nominal}: a hysteresis check pairs one rising "
+                    "and one falling point",
+                    argument=where,
+                )
+        try:
+            results = check.compare(arguments, group)
+        except ProcedureError as exc:
+            argument = f"{where}.{exc.argument}" if exc.argument else where
+            raise ProcedureError(exc.message, argument=argument) from None
+        for result in results:
+            out.append({"check": name, **result.as_dict(), "points": [p.index for p in group]})
+    return out

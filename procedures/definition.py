@@ -31,13 +31,25 @@ definition (stored as JSON) to re-evaluate and to set the acceptance limits. The
         model: {outputs: .., quantities: ..}   # a measurement-model template
         output: E                     # the output the point reports
         mpe: {rule: spec, ...}        # how the limits are set (procedures.acceptance)
+        checks: [{check: repeatability, ...}]  # across the test's points (acceptance.CHECKS)
         after: [...]                  # steps once the test's points are done
 
 Numbers in steps, models and rules may be written as expressions (``"nominal/2"``) over
 the names in scope at a point: the instrument's parameters, ``constants``, the test's
 ``params`` and the point's keys. Expressions use the grammar of measurement models
 (:mod:`uncertainty.expressions`) and are parsed at load, so a misspelt name is an error
-of the file, with its line, not of the run.
+of the file, with its line, not of the run. A point's ``nominal`` may itself be an
+expression over the instrument's parameters, the constants and the point's numbers
+(``nominal: max_capacity / 2``): it is evaluated at the run, and the run's point carries
+the number. A test leaves ``sd_<test>`` and ``dof_<test>`` (the standard deviation of its
+primary readings pooled over its points, and its degrees of freedom) to the tests after
+it, e.g. as the ``pooled_sd`` of single readings.
+
+``repeat: {times, steps}`` carries out steps several times at one point; readings taken
+under the same name add up (three loadings of the same load are one point of three
+readings). ``checks:`` compare the test's points with each other once they are done
+(repeatability spread, eccentricity, hysteresis); the runner returns them as
+:attr:`procedures.runner.Runner.checks`.
 
 Model quantities may be bound instead of given:
 
@@ -80,9 +92,11 @@ __all__ = [
     "TestSpec",
     "canonical_hash",
     "definition_from_data",
+    "flat_steps",
     "library",
     "load_definition",
     "parse_definition",
+    "summary_names",
 ]
 
 LIBRARY: Final = Path(__file__).resolve().parent / "library"
@@ -116,6 +130,7 @@ STEP_KINDS: Final = {
     "instruct": "ask the operator to do something: {kind, text: {en, vi}, params}",
     "zero": "zero a balance: ROLE",
     "read": "take readings: {role, function, as, count, range, register, stable}",
+    "repeat": "carry out steps several times at one point (repeated loadings): {times, steps}",
 }
 """The steps a test may use, with their arguments."""
 
@@ -164,6 +179,9 @@ class PointSpec:
     nominal: float
     unit: str
     params: Mapping[str, Any]
+    nominal_expression: str | None = None
+    """The nominal written as an expression (``"max_capacity/2"``), evaluated at the run;
+    ``nominal`` is then NaN in the definition (:func:`point_nominal`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +197,8 @@ class TestSpec:
     output: str
     mpe: Mapping[str, Any] | None
     points: tuple[PointSpec, ...]
+    checks: tuple[Mapping[str, Any], ...] = ()
+    """Test-level checks across points (``checks:``; :data:`procedures.acceptance.CHECKS`)."""
 
 
 @dataclass(frozen=True)
@@ -473,6 +493,7 @@ class _Checker:
                 raise self.error(f"tests[{i}].id", f"test {test.id!r} is defined twice")
             seen.add(test.id)
             tests.append(test)
+            scope |= summary_names(test.id)
         return ProcedureDefinition(
             id=pid,
             version=version,
@@ -560,6 +581,7 @@ class _Checker:
                 "model",
                 "output",
                 "mpe",
+                "checks",
             ),
         )
         tid = self.text(self.required(data, "id", key), f"{key}.id", pattern=_ID)
@@ -578,7 +600,15 @@ class _Checker:
                 self.text(name, f"{pkey}.{name}", pattern=_NAME)
                 if isinstance(v, bool) or not isinstance(v, int | float | str):
                     raise self.error(f"{pkey}.{name}", f"expected a number or text, got {_kind(v)}")
-            nominal = self.number(self.required(merged, "nominal", pkey), f"{pkey}.nominal")
+            raw_nominal = self.required(merged, "nominal", pkey)
+            nominal_expression: str | None = None
+            if isinstance(raw_nominal, str):
+                nominal_expression = self.point_nominal(
+                    raw_nominal, f"{pkey}.nominal", scope, merged
+                )
+                nominal = math.nan
+            else:
+                nominal = self.number(raw_nominal, f"{pkey}.nominal")
             unit = self.text(self.required(merged, "unit", pkey), f"{pkey}.unit")
             names = set(merged)
             if point_names is None:
@@ -588,12 +618,12 @@ class _Checker:
                     pkey,
                     f"every point of a test has the same keys ({', '.join(sorted(point_names))})",
                 )
-            points.append(PointSpec(start + j, tid, nominal, unit, merged))
+            points.append(PointSpec(start + j, tid, nominal, unit, merged, nominal_expression))
         assert point_names is not None
         names = scope | point_names | {"readings"}
         steps = self.steps(data.get("steps", []), f"{key}.steps", names, roles, require=True)
         after = self.steps(data.get("after", []), f"{key}.after", names, roles, require=False)
-        taken = {s["read"]["as"] for s in steps if "read" in s}
+        taken = {s["read"]["as"] for s in flat_steps(steps) if "read" in s}
         model = self.model(self.required(data, "model", key), f"{key}.model", names, roles, taken)
         output = self.text(self.required(data, "output", key), f"{key}.output")
         if output not in model["outputs"]:
@@ -601,8 +631,18 @@ class _Checker:
         mpe = data.get("mpe")
         if mpe is not None:
             mpe = self.mpe(mpe, f"{key}.mpe", names)
+        checks = self.checks(data.get("checks", []), f"{key}.checks", names)
         return TestSpec(
-            tid, title, readings, tuple(steps), tuple(after), model, output, mpe, tuple(points)
+            tid,
+            title,
+            readings,
+            tuple(steps),
+            tuple(after),
+            model,
+            output,
+            mpe,
+            tuple(points),
+            tuple(checks),
         )
 
     def steps(
@@ -686,6 +726,11 @@ class _Checker:
                     if name in ("unit", "position") and isinstance(v, str):
                         continue
                     self.expression(v, f"{akey}.params.{name}", names)
+            elif kind == "repeat":
+                args, repeated = self.repeat(args, akey, names, roles)
+                for name in repeated & reads:
+                    raise self.error(akey, f"readings {name!r} are taken twice at a point")
+                reads |= repeated
             elif kind == "read":
                 args = self.mapping(
                     args,
@@ -817,6 +862,78 @@ class _Checker:
             else:
                 self.expression(spec[name], f"{key}.{name}", names)
         return spec
+
+    # -- additions: nominal expressions, repeated steps, test-level checks
+
+    def point_nominal(self, value: str, key: str, scope: set[str], point: Mapping[str, Any]) -> str:
+        """A point's nominal written as an expression over the instrument's parameters, the
+        constants and the point's numeric keys (``"max_capacity/2"``)."""
+        numeric = {n for n, v in point.items() if n != "nominal" and isinstance(v, int | float)}
+        self.expression(value, key, scope | numeric)
+        return value
+
+    def repeat(
+        self, value: Any, key: str, names: set[str], roles: Mapping[str, RoleSpec]
+    ) -> tuple[dict[str, Any], set[str]]:
+        """``repeat: {times, steps}``: the steps and the names they read."""
+        args = self.mapping(value, key, allowed=("times", "steps"))
+        self.expression(self.required(args, "times", key), f"{key}.times", names)
+        inner = self.required(args, "steps", key)
+        if not isinstance(inner, list) or not inner:
+            raise self.error(f"{key}.steps", "expected a non-empty list of steps")
+        steps = self.steps(inner, f"{key}.steps", names, roles, require=False)
+        reads = {s["read"]["as"] for s in flat_steps(steps) if "read" in s}
+        return {"times": args["times"], "steps": steps}, reads
+
+    def checks(self, value: Any, key: str, names: set[str]) -> list[dict[str, Any]]:
+        """``checks:`` of a test: each ``{check: KIND, ...arguments}`` of
+        :data:`procedures.acceptance.CHECKS`."""
+        from procedures.acceptance import CHECKS
+
+        if not isinstance(value, list):
+            raise self.error(key, "expected a list of checks")
+        out: list[dict[str, Any]] = []
+        for i, raw in enumerate(value):
+            ckey = f"{key}[{i}]"
+            spec = self.mapping(raw, ckey)
+            kind = self.required(spec, "check", ckey)
+            if kind not in CHECKS:
+                raise self.error(f"{ckey}.check", f"expected one of {', '.join(CHECKS)}")
+            arguments = CHECKS[kind].arguments
+            self.mapping(spec, ckey, allowed=("check", *arguments))
+            for name, kind_of in arguments.items():
+                if name not in spec:
+                    if kind_of.endswith("?"):
+                        continue
+                    raise self.error(f"{ckey}.{name}", "is required")
+                if kind_of.startswith("text"):
+                    if not isinstance(spec[name], str | int):
+                        raise self.error(f"{ckey}.{name}", "expected text")
+                elif kind_of.startswith("bool"):
+                    if not isinstance(spec[name], bool):
+                        raise self.error(f"{ckey}.{name}", "expected true or false")
+                else:
+                    self.expression(spec[name], f"{ckey}.{name}", names)
+            out.append(spec)
+        return out
+
+
+def flat_steps(steps: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Every step of ``steps``, those inside ``repeat`` included (once each), in order."""
+    out: list[Mapping[str, Any]] = []
+    for step in steps:
+        out.append(step)
+        if "repeat" in step:
+            out.extend(flat_steps(step["repeat"]["steps"]))
+    return out
+
+
+def summary_names(test_id: str) -> set[str]:
+    """The names a test leaves for later tests: ``sd_<test>`` and ``dof_<test>`` (the
+    standard deviation of its primary readings, pooled over its points, and its degrees
+    of freedom; see :mod:`procedures.runner`)."""
+    key = test_id.replace("-", "_").replace(".", "_")
+    return {f"sd_{key}", f"dof_{key}"}
 
 
 def _kind(value: Any) -> str:

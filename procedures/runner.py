@@ -27,9 +27,15 @@ from typing import Any
 from drivers.capabilities import AUTO, Direction, measure
 from drivers.errors import DriverError
 from drivers.reading import Reading
-from procedures.acceptance import limits_for
+from procedures.acceptance import checks_for, limits_for
 from procedures.bench import Bench, Instruction, Operator, OperatorAbort, Recorder, StandardRecord
-from procedures.definition import SET_QUANTITIES, PointSpec, ProcedureDefinition, TestSpec
+from procedures.definition import (
+    SET_QUANTITIES,
+    PointSpec,
+    ProcedureDefinition,
+    TestSpec,
+    flat_steps,
+)
 from procedures.errors import ProcedureError
 from procedures.evaluate import number
 from procedures.scope import point_scope, summarize_test
@@ -155,6 +161,10 @@ class Runner:
         self._clock = clock
         self._base_scope = self._scope()
         self._summaries: dict[str, Any] = {}
+        self.checks: list[dict[str, Any]] = []
+        """The test-level checks of the last :meth:`run` (``checks:`` of the tests), each a
+        :meth:`~procedures.mpe.RuleCheck.as_dict` with ``check`` and ``points`` (run
+        indexes), in run order."""
 
     # -------------------------------------------------------------- before the first point
 
@@ -227,6 +237,8 @@ class Runner:
                         reasons.append(
                             f"role {name}: {bench_role.driver} cannot {direction} {function}"
                         )
+        reasons.extend(self._passive_role_problems())
+        reasons.extend(self._shadowed_parameters())
         if reasons:
             raise NotReady(reasons)
         usages = self._usages(reasons)
@@ -240,9 +252,13 @@ class Runner:
         usages: dict[str, _Usage] = {}
         for test in self.definition.tests:
             for point in test.points:
-                scope = {**self._base_scope, **point.params, "readings": test.readings}
                 where = f"tests[{test.id}].points[{point.index}]"
-                for step in test.steps:
+                try:
+                    scope = self._point_scope(test, point, {}, where=where)
+                except ProcedureError as exc:
+                    reasons.append(str(exc))
+                    continue
+                for step in flat_steps(test.steps):
                     if "set" in step:
                         args = step["set"]
                         role = args["role"]
@@ -354,6 +370,7 @@ class Runner:
         attempt of the same run); return all points in run order."""
         finished = {int(p["index"]): dict(p) for p in done}
         points: list[dict[str, Any]] = []
+        self.checks = []
         total = len(self.definition.points)
         for test in self.definition.tests:
             todo = [p for p in test.points if p.index not in finished]
@@ -367,7 +384,7 @@ class Runner:
                         "index": spec.index,
                         "total": total,
                         "test": test.id,
-                        "nominal": spec.nominal,
+                        "nominal": self._nominal(test, spec),
                         "unit": spec.unit,
                     },
                 )
@@ -377,14 +394,23 @@ class Runner:
                     "point-done", {"index": spec.index, "total": total, "point": point}
                 )
             if todo:
-                self._steps(test.after, {**self._base_scope, **test.points[-1].params}, None)
-            self._summaries.update(
-                summarize_test(test, [p for p in points if p["test"] == test.id])
-            )
+                last = test.points[-1]
+                where = f"tests[{test.id}].points[{last.index}]"
+                self._steps(
+                    test.after, self._point_scope(test, last, self._summaries, where=where), None
+                )
+            test_points = [p for p in points if p["test"] == test.id]
+            self._summaries.update(summarize_test(test, test_points))
+            self.checks.extend(self._test_checks(test, test_points))
         return points
 
     def _point(self, test: TestSpec, spec: PointSpec) -> dict[str, Any]:
-        scope = point_scope(self._base_scope, self._summaries, test, spec)
+        try:
+            scope = self._point_scope(
+                test, spec, self._summaries, where=f"tests[{test.id}].points[{spec.index}]"
+            )
+        except ProcedureError as exc:
+            raise RunInterrupted(str(exc), point=spec.index) from None
         state = _PointState(spec, scope)
         try:
             self._steps(test.steps, scope, state)
@@ -476,6 +502,8 @@ class Runner:
                 if state is None:
                     raise ProcedureError("readings are taken at points only", argument=where)
                 self._read(args, scope, state)
+            elif kind == "repeat":
+                self._repeat(args, scope, state)
             else:  # pragma: no cover - the definition checker refuses other kinds
                 raise ProcedureError(f"unknown step {kind!r}", argument=where)
 
@@ -568,6 +596,7 @@ class Runner:
     def _evaluate(self, test: TestSpec, state: _PointState) -> dict[str, Any]:
         spec = state.spec
         scope = state.scope
+        nominal = float(scope["nominal"])
         template = test.model
         quantities: dict[str, Any] = {}
         primary: str | None = None
@@ -626,7 +655,7 @@ class Runner:
         if primary is None:
             raise ProcedureError("the model takes no readings", argument=f"tests[{test.id}].model")
         model = {
-            "name": f"{test.title['en']} at {spec.nominal:g} {spec.unit}",
+            "name": f"{test.title['en']} at {nominal:g} {spec.unit}",
             "outputs": template["outputs"],
             "quantities": quantities,
         }
@@ -644,7 +673,7 @@ class Runner:
         point: dict[str, Any] = {
             "index": spec.index,
             "test": test.id,
-            "nominal": spec.nominal,
+            "nominal": nominal,
             "unit": spec.unit,
             "readings_quantity": primary,
             "output": test.output,
@@ -677,6 +706,102 @@ class Runner:
                 }
         self.recorder.point(point, list(state.reading_ids))
         return point
+
+    # -------------------------------------------------------------- additions
+
+    def _nominal(self, test: TestSpec, spec: PointSpec) -> float:
+        """The point's nominal: the number of the definition, or its expression evaluated
+        over the instrument's parameters, the constants and the point's numbers."""
+        if spec.nominal_expression is None:
+            return spec.nominal
+        scope = {**self._base_scope, **spec.params, "readings": test.readings}
+        return number(
+            spec.nominal_expression, scope, where=f"tests[{test.id}].points[{spec.index}].nominal"
+        )
+
+    def _point_scope(
+        self, test: TestSpec, spec: PointSpec, summaries: Mapping[str, Any], *, where: str
+    ) -> dict[str, Any]:
+        """The names in scope at a point, ``nominal`` evaluated."""
+        return point_scope(self._base_scope, summaries, test, spec, where=where)
+
+    def _repeat(
+        self, args: Mapping[str, Any], scope: Mapping[str, Any], state: _PointState | None
+    ) -> None:
+        """``repeat``: the steps ``times`` times at the same point; readings taken under the
+        same name add up (the repeated loadings of one load)."""
+        times = number(args["times"], scope, where="step repeat.times")
+        if times != int(times) or times < 1:
+            raise ProcedureError(
+                f"times must be a whole number ≥ 1, got {times:g}", argument="step repeat.times"
+            )
+        for _ in range(int(times)):
+            self._steps(args["steps"], scope, state)
+
+    def _passive_role_problems(self) -> list[str]:
+        """Steps that would drive a role the bench fills with no instrument (driver
+        ``none``: weights, a standard read by no driver) — a bench fault, found before the
+        run rather than at the step."""
+        driven = {"operate", "standby", "zero"}
+        reasons: list[str] = []
+        for test in self.definition.tests:
+            for step in flat_steps((*test.steps, *test.after)):
+                kind, args = next(iter(step.items()))
+                if kind in ("instruct", "wait", "repeat"):
+                    continue
+                role = str(args) if kind in driven else str(args["role"])
+                bench_role = self.bench.roles.get(role)
+                if bench_role is not None and bench_role.driver == "none":
+                    reason = (
+                        f"role {role}: test {test.id} steps {kind} it, but the bench has "
+                        "no instrument in it (driver none)"
+                    )
+                    if reason not in reasons:
+                        reasons.append(reason)
+            for qname, q in test.model["quantities"].items():
+                role = q.get("resolution_of")
+                bench_role = self.bench.roles.get(str(role)) if role else None
+                if bench_role is not None and bench_role.driver == "none":
+                    reasons.append(
+                        f"role {role}: test {test.id} takes the resolution of {qname} from it, "
+                        "but the bench has no instrument in it (driver none)"
+                    )
+        return reasons
+
+    def _shadowed_parameters(self) -> list[str]:
+        """A point key that names an instrument parameter too (``unit``) shadows it at the
+        point: both must then say the same, or the rules would take the point's word for
+        the instrument's (a balance in kg verified as if in g)."""
+        reasons: list[str] = []
+        for test in self.definition.tests:
+            for point in test.points:
+                for name in self.definition.instrument_parameters:
+                    if name in point.params and point.params[name] != self.instrument[name]:
+                        reason = (
+                            f"the instrument's {name} is {self.instrument[name]!r}; test "
+                            f"{test.id} is written for {point.params[name]!r}"
+                        )
+                        if reason not in reasons:
+                            reasons.append(reason)
+        return reasons
+
+    def _test_checks(self, test: TestSpec, points: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The test's ``checks:`` over its finished points; an impossible check (an
+        argument outside its rule) interrupts the run after the test's last point."""
+        if not test.checks or not points:
+            return []
+        last = test.points[-1]
+        scope = {**self._base_scope, **self._summaries, **last.params, "readings": test.readings}
+        scope["nominal"] = points[-1]["nominal"]
+        out: list[dict[str, Any]] = []
+        for i, spec in enumerate(test.checks):
+            try:
+                out.extend(checks_for(spec, scope, points, where=f"tests[{test.id}].checks[{i}]"))
+            except ProcedureError as exc:
+                raise RunInterrupted(
+                    f"the check cannot be evaluated: {exc}", point=last.index
+                ) from None
+        return out
 
 
 # ------------------------------------------------------------------ helpers

@@ -11,18 +11,27 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from procedures.definition import PointSpec, TestSpec
+from procedures.evaluate import number
 
 __all__ = ["point_scope", "summarize_test"]
 
 
 def point_scope(
-    base: Mapping[str, Any], summaries: Mapping[str, Any], test: TestSpec, spec: PointSpec
+    base: Mapping[str, Any],
+    summaries: Mapping[str, Any],
+    test: TestSpec,
+    spec: PointSpec,
+    *,
+    where: str = "point",
 ) -> dict[str, Any]:
     """The names an expression sees at a point: the instrument's parameters and the
     procedure's constants (``base``), what earlier tests give (``summaries``), the point's
     parameters and ``readings`` (the test's readings per point). The LIMS builds the same
     scope to set the limits again."""
-    return {**base, **summaries, **spec.params, "readings": test.readings}
+    scope = {**base, **summaries, **spec.params, "readings": test.readings}
+    if spec.nominal_expression is not None:
+        scope["nominal"] = number(spec.nominal_expression, scope, where=f"{where}.nominal")
+    return scope
 
 
 def summarize_test(test: TestSpec, points: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

@@ -127,11 +127,11 @@ def procedure_limits(
                 f"{where}.index: procedure {definition.id} has no point {point['index']}",
                 field=f"{where}.index",
             ) from None
-        if spec.test != point["test"] or not _close(spec.nominal, point["nominal"], 0.0):
+        if spec.test != point["test"]:
             raise InvalidEvidence(
-                f"{where}: point {spec.index} of {definition.id} is {spec.test} at "
-                f"{spec.nominal:g} {spec.unit}, not {point['test']} at {point['nominal']:g}",
-                field=f"{where}.nominal",
+                f"{where}: point {spec.index} of {definition.id} is of test {spec.test}, "
+                f"not {point['test']}",
+                field=f"{where}.test",
             )
         by_test.setdefault(spec.test, []).append(point)
     summaries: dict[str, Any] = {}
@@ -140,17 +140,26 @@ def procedure_limits(
         done = by_test.get(test.id, [])
         for point in done:
             spec = definition.point(point["index"])
+            i = points.index(point)
+            try:
+                scope = point_scope(base, summaries, test, spec, where=f"points[{i}]")
+            except ProcedureError as exc:
+                raise InvalidEvidence(f"points[{i}]: {exc}", field=f"points[{i}]") from None
+            if not _close(float(scope["nominal"]), point["nominal"], 0.0):
+                raise InvalidEvidence(
+                    f"points[{i}]: point {spec.index} of {definition.id} is {spec.test} at "
+                    f"{scope['nominal']:g} {spec.unit}, not at {point['nominal']:g}",
+                    field=f"points[{i}].nominal",
+                )
             if test.mpe is None:
                 limits_by_index[spec.index] = None
                 continue
-            scope = point_scope(base, summaries, test, spec)
             scope["result"] = point["result"]["value"]
             try:
                 limits_by_index[spec.index] = limits_for(
                     test.mpe, scope, where=f"procedure {definition.id} test {test.id}"
                 )
             except ProcedureError as exc:
-                i = points.index(point)
                 raise InvalidEvidence(
                     f"points[{i}]: the limits cannot be set: {exc}", field=f"points[{i}]"
                 ) from None

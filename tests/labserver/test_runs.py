@@ -357,7 +357,7 @@ def test_the_limits_come_from_the_procedure_not_from_the_agent(center: Center) -
     [
         (lambda p: p["points"][0].update(index=42), "points[0].index", "has no point 42"),
         (lambda p: p["points"][1].update(nominal=7.0), "points[1].nominal", "dcv at 0.5 V"),
-        (lambda p: p["points"][1].update(test="acv"), "points[1].nominal", "not acv"),
+        (lambda p: p["points"][1].update(test="acv"), "points[1].test", "not acv"),
     ],
 )
 def test_points_must_be_the_procedures_points(center: Center, mutate, field, words) -> None:

@@ -1,0 +1,310 @@
+"""Procedure pressure-gauge-r101 end to end: a PACE controller on TCP, a gauge read by eye.
+
+The PACE simulator (SCPI over a TCP socket, through the real driver) sets and controls
+the pressure; the gauge is a manual entry whose operator is a test-local typist: each
+line it types is the controller's true pressure in kPa plus a known gauge error (and a
+known hysteresis on falling pressure), written with a decimal comma. The expected
+errors, MPE (class % of span) and hysteresis check are computed here from those numbers.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any, TextIO, cast
+
+import pytest
+
+from drivers.driver import DriverOptions
+from drivers.druck.pace import DruckPace
+from drivers.manual.entry import ManualEntry
+from drivers.simulators.druck_pace import SimulatedPace
+from drivers.simulators.tcp import TcpSimulator
+from procedures.bench import BenchRole, Instruction, StandardRecord
+from procedures.definition import library, load_definition
+from procedures.runner import NotReady, Runner
+from uncertainty.gum import evaluate_gum
+from uncertainty.model import parse_model
+
+TODAY = date(2026, 11, 22)
+OPTIONS = DriverOptions(timeout_s=1.0, retries=0, resync_timeout_s=2.0, open_timeout_s=2.0)
+# A 0-600 kPa gauge of class 1.6 (Eichordnung Anlage 16 3.1; R 101 [unverified]).
+INSTRUMENT = {"accuracy_class": 1.6, "span": 600, "unit": "kPa"}
+# 0-600 kPa graduated, the dial goes on to 660 kPa; read to 2 kPa
+GAUGE = "manual://pressure?unit=kPa&min=0&max=660&resolution=2"
+ASSET = "QT-PACE-01"
+NOMINALS_KPA = (0.0, 150.0, 300.0, 450.0, 600.0, 600.0, 450.0, 300.0, 150.0, 0.0)
+HYSTERESIS = 1.5  # kPa more on falling pressure
+
+
+def correction(pascals: float) -> float:
+    """The PACE certificate's correction at a nominal (Pa): certified − nominal."""
+    return 3e-5 * pascals + 5.0
+
+
+def pace_record() -> StandardRecord:
+    return StandardRecord(
+        standard={
+            "asset_id": ASSET,
+            "functions": [{"function": "pressure", "unit": "Pa", "min": 0, "max": 700000}],
+            "out_of_tolerance_since": None,
+            "retired_on": None,
+        },
+        certificates=(
+            {
+                "number": "VMI-P-2026-0031",
+                "calibrated_on": "2026-05-12",
+                "due_on": "2027-05-12",
+                "values": [
+                    {
+                        "quantity": "pressure",
+                        "nominal": n * 1000,
+                        "value": n * 1000 + correction(n * 1000),
+                        "unit": "Pa",
+                        "U": 20 + 5e-5 * n * 1000,
+                        "k": 2,
+                    }
+                    for n in sorted(set(NOMINALS_KPA))
+                ],
+            },
+        ),
+    )
+
+
+class Typist:
+    """The operator at the gauge: reads the dial (the controller's true pressure, plus the
+    gauge's error) and types it with a decimal comma; ``mistakes`` are lines typed first
+    at the given readings (1-based)."""
+
+    def __init__(
+        self,
+        pace: SimulatedPace,
+        error: Callable[[float], float],
+        mistakes: Mapping[int, str] | None = None,
+    ) -> None:
+        self.pace = pace
+        self.error = error
+        self.mistakes = dict(mistakes or {})
+        self.count = 0
+        self.lines: list[str] = []
+
+    def readline(self) -> str:
+        if self.count + 1 in self.mistakes:
+            line = self.mistakes.pop(self.count + 1)
+        else:
+            self.count += 1
+            true_kpa = self.pace.true_pressure()
+            falling = self.count > 5
+            shown = true_kpa + self.error(true_kpa) + (HYSTERESIS if falling else 0.0)
+            line = f"{shown:.1f}".replace(".", ",")
+        self.lines.append(line)
+        return line + "\n"
+
+
+@dataclass
+class Recorded:
+    events: list[tuple[str, Any]] = field(default_factory=list)
+    readings: list[tuple[int, str, Mapping[str, Any]]] = field(default_factory=list)
+    points: list[tuple[Mapping[str, Any], list[int]]] = field(default_factory=list)
+    io_entries: list[Mapping[str, Any]] = field(default_factory=list)
+
+    def reading(self, *, point_index: int, quantity: str, reading: Mapping[str, Any]) -> int:
+        self.readings.append((point_index, quantity, reading))
+        self.events.append(("reading", quantity))
+        return len(self.readings)
+
+    def point(self, point: Mapping[str, Any], reading_ids: list[int]) -> None:
+        self.points.append((point, reading_ids))
+        self.events.append(("point", point["index"]))
+
+    def io(self, entries: list[Mapping[str, Any]]) -> None:
+        self.io_entries.extend(entries)
+
+
+@dataclass
+class Operator:
+    recorder: Recorded
+    instructions: list[Instruction] = field(default_factory=list)
+
+    def instruct(self, instruction: Instruction) -> None:
+        self.instructions.append(instruction)
+        self.recorder.events.append(("instruct", instruction.kind))
+
+    def show(self, event: str, data: Mapping[str, Any]) -> None:
+        del event, data
+
+
+class Bench:
+    def __init__(self, instruments: dict[str, object], roles: dict[str, BenchRole]) -> None:
+        self._instruments = instruments
+        self.roles = roles
+
+    def instrument(self, role: str) -> object:
+        return self._instruments[role]
+
+
+class FakeTime:
+    """The runner's clock and sleep: the procedure's 10 s stability window and 1 s dwell
+    pass in fake time while the simulator settles in real time (tau 2 ms)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        time.sleep(0.002)
+
+
+@contextmanager
+def pressure_bench(
+    error: Callable[[float], float], mistakes: Mapping[int, str] | None = None
+) -> Iterator[tuple[Bench, Typist]]:
+    pace_model = SimulatedPace(unit="KPA", lower=0.0, upper=700.0, pressure=0.0, tau_s=0.002)
+    with TcpSimulator(pace_model) as sim:
+        sim.start()
+        pace = DruckPace.open(sim.address, OPTIONS)
+        typist = Typist(pace_model, error, mistakes)
+        gauge = ManualEntry.open(GAUGE, input=cast(TextIO, typist), output=io.StringIO())
+        roles = {
+            "reference": BenchRole("reference", "druck-pace", sim.address, asset_id=ASSET),
+            "uut": BenchRole("uut", "manual", GAUGE),
+        }
+        try:
+            yield Bench({"reference": pace, "uut": gauge}, roles), typist
+        finally:
+            pace.close()
+
+
+def pressure_runner(bench: Bench, recorder: Recorded, **changes: Any) -> Runner:
+    fake = FakeTime()
+    arguments: dict[str, Any] = {
+        "bench": bench,
+        "operator": Operator(recorder),
+        "recorder": recorder,
+        "standards": {ASSET: pace_record()},
+        "instrument": INSTRUMENT,
+        "on": TODAY,
+        "sleep": fake.sleep,
+        "clock": fake.clock,
+    }
+    arguments.update(changes)
+    return Runner(load_definition(library()["pressure-gauge-r101"]), **arguments)
+
+
+def good_gauge(kpa: float) -> float:
+    return 2.0 + 0.005 * kpa  # +2 kPa at zero, +5 kPa at 600 kPa
+
+
+def test_a_gauge_within_its_class_passes_rising_falling_and_hysteresis() -> None:
+    recorder = Recorded()
+    with pressure_bench(good_gauge) as (bench, typist):
+        runner = pressure_runner(bench, recorder)
+        assert runner.preflight() == [
+            {
+                "asset_id": ASSET,
+                "role": "reference",
+                "function": "pressure",
+                "unit": "Pa",
+                "range": [0.0, 600000.0],
+            }
+        ]
+        points = runner.run()
+        pace: Any = bench.instrument("reference")
+        assert pace.control_enabled() is False  # switched off after the test
+
+    assert [p["nominal"] for p in points] == list(NOMINALS_KPA)
+    for (point, ids), nominal in zip(recorder.points, NOMINALS_KPA, strict=True):
+        quantities = point["model"]["quantities"]
+        # one typed gauge reading and 5 controller readings, exactly the recorded ones
+        assert len(ids) == 6
+        assert quantities["p_g"]["samples"] == [recorder.readings[ids[0] - 1][2]["value"]]
+        assert quantities["p_ref"]["samples"] == [
+            recorder.readings[i - 1][2]["value"] for i in ids[1:]
+        ]
+        assert quantities["p_ref"]["unit"] == "Pa"
+        assert quantities["p_ref"]["samples"] == pytest.approx([nominal * 1000] * 5, abs=1.0)
+        assert quantities["c_ref"]["value"] == pytest.approx(correction(nominal * 1000))
+        assert quantities["k_Pa"] == {"value": 1000.0, "u": 0.0, "unit": "Pa/kPa"}
+        assert quantities["dp_res"]["half_width"] == 1.0  # half the 2 kPa reading interval
+        out = evaluate_gum(parse_model(point["model"]))["E"]
+        assert point["result"]["value"] == pytest.approx(out.value, rel=1e-12)
+        assert point["result"]["U"] == pytest.approx(out.U, rel=1e-12)
+        # E = p_g − (p_ref + c_ref)/1000: the gauge's error (+ hysteresis falling), the
+        # controller's correction, and the typist's rounding to 0.1 kPa.
+        falling = point["index"] >= 5
+        typed = good_gauge(nominal) + (HYSTERESIS if falling else 0.0)
+        expected = typed - correction(nominal * 1000) / 1000
+        assert point["result"]["value"] == pytest.approx(expected, abs=0.051)
+        # MPE: 1.6 % of the 600 kPa span = 9.6 kPa at every point (Eichordnung Anlage 16
+        # 3.1 and 3.3; R 101 [unverified]).
+        assert point["acceptance"]["mpe"] == pytest.approx(9.6, rel=1e-12)
+        assert point["acceptance"]["rule"] == "pressure_gauge"
+        assert point["conformity"] == "pass"
+        assert point["uncertainty_ratio"]["met"] is True  # U ≈ 1.1 kPa ≤ 9.6/3
+    # The raw text kept is the typed line (decimal comma).
+    gauge_raws = [r[2]["raw"] for r in recorder.readings if r[1] == "p_g"]
+    assert gauge_raws == typist.lines
+    assert gauge_raws[0] == "2,0"
+
+    # Hysteresis at each pressure: |falling − rising| error ≤ MPE (Anlage 16 3.4).
+    assert [c["check"] for c in runner.checks] == ["hysteresis"] * 5
+    assert [c["points"] for c in runner.checks] == [[0, 9], [1, 8], [2, 7], [3, 6], [4, 5]]
+    for check in runner.checks:
+        assert check["passed"] is True
+        assert Decimal(check["limit"]) == Decimal("9.6")
+        assert float(check["value"]) == pytest.approx(HYSTERESIS, abs=0.101)
+        assert check["unit"] == "kPa"
+
+    # Every reading was recorded before the next step: the operator's prompt, the typed
+    # gauge reading, the controller's five readings, then the point.
+    expected_events: list[tuple[str, Any]] = []
+    for index in range(10):
+        expected_events += [("instruct", "confirm"), ("reading", "p_g")]
+        expected_events += [("reading", "p_ref")] * 5 + [("point", index)]
+    assert recorder.events == expected_events
+    roles = {e["role"] for e in recorder.io_entries}
+    assert roles == {"reference", "uut"}
+
+
+def test_a_gauge_outside_its_class_fails_where_its_error_exceeds_the_mpe() -> None:
+    recorder = Recorded()
+    with pressure_bench(lambda kpa: 2.0 + 0.02 * kpa) as (bench, _):  # +14 kPa at 600
+        runner = pressure_runner(bench, recorder)
+        runner.preflight()
+        points = runner.run()
+    verdicts = [p["conformity"] for p in points]
+    # rising: 2, 5, 8, 11, 14 kPa; falling 1.5 kPa more: 15.5, 12.5, 9.5, 6.5, 3.5
+    assert verdicts == ["pass"] * 3 + ["fail"] * 4 + ["pass"] * 3
+    assert all(c["passed"] for c in runner.checks)  # the hysteresis itself is small
+
+
+def test_a_typed_non_number_is_refused_and_asked_again() -> None:
+    recorder = Recorded()
+    with pressure_bench(good_gauge, mistakes={3: "3OO,9"}) as (bench, typist):
+        runner = pressure_runner(bench, recorder)
+        runner.run()
+    assert typist.lines[2] == "3OO,9"
+    kept = [r[2] for r in recorder.readings if r[1] == "p_g"]
+    assert len(kept) == 10  # the refused line is no reading
+    assert kept[2]["raw"] == typist.lines[3]
+    assert kept[2]["value"] == pytest.approx(float(typist.lines[3].replace(",", ".")))
+    refusals = [e["data"] for e in recorder.io_entries if "refused" in str(e["data"])]
+    assert len(refusals) == 1
+    assert "'3OO,9'" in refusals[0]
+
+
+def test_a_gauge_in_another_unit_than_the_procedure_is_refused_before_the_run() -> None:
+    with pressure_bench(good_gauge) as (bench, _):
+        runner = pressure_runner(
+            bench, Recorded(), instrument={"accuracy_class": 1.6, "span": 6, "unit": "bar"}
+        )
+        with pytest.raises(NotReady, match="the instrument's unit is 'bar'; test gauge is "):
+            runner.preflight()

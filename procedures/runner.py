@@ -12,6 +12,14 @@ Nothing is invented: an instrument fault, an unstable reading, an operator who s
 certificate with no value at a point — each ends the run with :class:`RunInterrupted`
 naming the point and the cause. The readings taken until then are already in the
 recorder.
+
+A role read through named registers (a ``modbus-map`` device) serves the functions of a
+definition through its bench options: ``BenchRole.options["registers"]`` maps a function
+to a register name (``{"temperature": "t_display"}``), so one definition reads a
+thermometer typed by hand (``manual``) or read over Modbus, by the role's driver.
+
+A test with ``curve:`` gets its calibration curve fitted once its points are done; the
+curves of a run are in :attr:`Runner.curves` (see :func:`curve_payload`).
 """
 
 from __future__ import annotations
@@ -29,7 +37,13 @@ from drivers.errors import DriverError
 from drivers.reading import Reading
 from procedures.acceptance import limits_for
 from procedures.bench import Bench, Instruction, Operator, OperatorAbort, Recorder, StandardRecord
-from procedures.definition import SET_QUANTITIES, PointSpec, ProcedureDefinition, TestSpec
+from procedures.definition import (
+    CURVE_FITS,
+    SET_QUANTITIES,
+    PointSpec,
+    ProcedureDefinition,
+    TestSpec,
+)
 from procedures.errors import ProcedureError
 from procedures.evaluate import number
 from uncertainty.conformity import DecisionRule, check_uncertainty_ratio, decide_conformity
@@ -42,6 +56,8 @@ __all__ = [
     "RunInterrupted",
     "Runner",
     "certificate_in_force",
+    "curve_payload",
+    "point_scope",
     "standard_problem",
 ]
 
@@ -154,6 +170,8 @@ class Runner:
         self._clock = clock
         self._base_scope = self._scope()
         self._summaries: dict[str, Any] = {}
+        self.curves: dict[str, dict[str, Any]] = {}
+        """The curves fitted over the tests with ``curve:``, by test id (after :meth:`run`)."""
 
     # -------------------------------------------------------------- before the first point
 
@@ -222,7 +240,7 @@ class Runner:
             if bench_role.driver != "none":
                 instrument = self.bench.instrument(name)
                 for function, direction in spec.needs:
-                    if not _offers(instrument, function, direction):
+                    if not _offers(instrument, self._function(name, function), direction):
                         reasons.append(
                             f"role {name}: {bench_role.driver} cannot {direction} {function}"
                         )
@@ -236,10 +254,15 @@ class Runner:
     def _usages(self, reasons: list[str]) -> list[dict[str, Any]]:
         """What each standard is used for, over every point, checked against its ranges
         and its certificate."""
-        usages: dict[str, _Usage] = {}
+        # One usage per role and function: a standard may serve several certificate
+        # quantities (a PRT's R0, A and B), each with its own range and unit.
+        usages: dict[tuple[str, str], _Usage] = {}
         for test in self.definition.tests:
             for point in test.points:
-                scope = {**self._base_scope, **point.params, "readings": test.readings}
+                scope = {
+                    **point_scope(self._base_scope, point.params),
+                    "readings": test.readings,
+                }
                 where = f"tests[{test.id}].points[{point.index}]"
                 for step in test.steps:
                     if "set" in step:
@@ -254,7 +277,7 @@ class Runner:
                             function = _AC_FUNCTION.get(args["quantity"], function)
                         value = number(args["value"], scope, where=f"{where}.set.value")
                         unit = _declared_unit(self.standard(role), function)
-                        usages.setdefault(role, _Usage(function, unit or "")).add(value)
+                        usages.setdefault((role, function), _Usage(function, unit or "")).add(value)
                 for qname, q in test.model["quantities"].items():
                     if "certificate" in q:
                         role = q["certificate"]
@@ -264,10 +287,11 @@ class Runner:
                             _certificate_value(record, self.on, str(q["quantity"]), at)
                         except ProcedureError as exc:
                             reasons.append(f"role {role}: {exc.message}")
-                        unit = _declared_unit(record, str(q["quantity"])) or ""
-                        usages.setdefault(role, _Usage(str(q["quantity"]), unit)).add(at)
+                        quantity = str(q["quantity"])
+                        unit = _declared_unit(record, quantity) or ""
+                        usages.setdefault((role, quantity), _Usage(quantity, unit)).add(at)
         out: list[dict[str, Any]] = []
-        for role, usage in usages.items():
+        for (role, _), usage in usages.items():
             record = self.standard(role)
             if not _covers(record, usage):
                 reasons.append(
@@ -287,7 +311,7 @@ class Runner:
             bench_role = self.bench.roles.get(name)
             if (
                 spec.standard
-                and name not in usages
+                and all(role != name for role, _ in usages)
                 and bench_role is not None
                 and bench_role.asset_id
             ):
@@ -376,12 +400,20 @@ class Runner:
                     "point-done", {"index": spec.index, "total": total, "point": point}
                 )
             if todo:
-                self._steps(test.after, {**self._base_scope, **test.points[-1].params}, None)
+                self._steps(test.after, point_scope(self._base_scope, test.points[-1].params), None)
             self._summaries.update(_summaries(test, [p for p in points if p["test"] == test.id]))
+            if test.curve is not None:
+                self.curves[test.id] = self._curve(
+                    test, [p for p in points if p["test"] == test.id]
+                )
         return points
 
     def _point(self, test: TestSpec, spec: PointSpec) -> dict[str, Any]:
-        scope = {**self._base_scope, **self._summaries, **spec.params, "readings": test.readings}
+        try:
+            params = point_scope({**self._base_scope, **self._summaries}, spec.params)
+        except ProcedureError as exc:
+            raise RunInterrupted(str(exc), point=spec.index) from None
+        scope = {**params, "readings": test.readings}
         state = _PointState(spec, scope)
         try:
             self._steps(test.steps, scope, state)
@@ -399,6 +431,35 @@ class Runner:
             raise RunInterrupted(
                 f"the point cannot be evaluated: {exc}", point=spec.index
             ) from None
+
+    def _curve(self, test: TestSpec, points: list[dict[str, Any]]) -> dict[str, Any]:
+        """Fit the test's ``curve:`` over its points (every point of the test, resumed ones
+        included); RunInterrupted when the fit is refused."""
+        spec = test.curve
+        assert spec is not None
+        by_index = {p.index: p for p in test.points}
+        xs: list[float] = []
+        for point in points:
+            if spec["x"] == "nominal":
+                xs.append(float(point["nominal"]))
+            else:
+                params = point_scope(self._base_scope, by_index[int(point["index"])].params)
+                xs.append(number(params[str(spec["x"])], params, where=f"curve.x {spec['x']}"))
+        try:
+            return curve_payload(test, points, xs)
+        except UncertaintyError as exc:
+            raise RunInterrupted(
+                f"the {spec['fit']} of test {test.id} cannot be fitted: {exc}", point=None
+            ) from None
+
+    def _function(self, role: str, function: str) -> str:
+        """The probe function that reads ``function`` on ``role``: ``register:NAME`` when
+        the bench maps it to a register (``options["registers"]``), else ``function``."""
+        bench_role = self.bench.roles.get(role)
+        registers = bench_role.options.get("registers") if bench_role is not None else None
+        if isinstance(registers, Mapping) and function in registers:
+            return f"register:{registers[function]}"
+        return function
 
     def _flush_io(self) -> None:
         entries: list[Mapping[str, Any]] = []
@@ -488,7 +549,7 @@ class Runner:
         start = self._clock()
         stable_since: float | None = None
         while True:
-            reading = measure(instrument, str(args["function"]))
+            reading = measure(instrument, self._function(role, str(args["function"])))
             now = self._clock()
             inside = abs(reading.value - target) <= tolerance
             stable_since = (stable_since if stable_since is not None else now) if inside else None
@@ -531,7 +592,9 @@ class Runner:
         for i in range(count):
             if i and dwell:
                 self._sleep(dwell)
-            reading = measure(instrument, str(args["function"]), range=range_setting)
+            reading = measure(
+                instrument, self._function(role, str(args["function"])), range=range_setting
+            )
             if args.get("stable", True) and not reading.stable:
                 raise ProcedureError(
                     f"{role} reported an unstable reading ({reading.raw!r}); no reading is taken",
@@ -677,6 +740,64 @@ class Runner:
 
 
 # ------------------------------------------------------------------ helpers
+
+
+def point_scope(base: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
+    """The names in scope at a point: ``base`` (the instrument's parameters, constants...)
+    and the point's ``params``, each ``{expression: EXPR}`` evaluated (in file order, over
+    ``base`` and the point's plain keys)."""
+    scope = {**base, **{k: v for k, v in params.items() if not isinstance(v, Mapping)}}
+    for name, value in params.items():
+        if isinstance(value, Mapping):
+            scope[name] = number(str(value["expression"]), scope, where=f"point.{name}")
+    return scope
+
+
+def curve_payload(test: TestSpec, points: list[dict[str, Any]], xs: list[float]) -> dict[str, Any]:
+    """The curve of ``test`` (its ``curve:``) fitted through ``points`` at ``xs``.
+
+    ``y`` is each point's result value, ``u_y`` its standard uncertainty (the weights of a
+    ``weights: u`` fit). Returned as plain data: ``coefficients`` ``c[j]`` of
+    ``(x - x0)**j`` (unit of y per unit of x to the j), their ``covariance``,
+    ``correlation`` and standard uncertainties ``u_coefficients``, the ``residuals``
+    ``y - f(x)`` (unit of y), ``residual_sd``, ``dof``, ``chi_square`` (weighted fits), and
+    the curve's ``values`` at each x with their standard uncertainty. Raises
+    :class:`~uncertainty.errors.UncertaintyError` when the fit is refused.
+    """
+    from uncertainty.curves import fit_polynomial
+
+    spec = test.curve
+    assert spec is not None
+    ys = [float(p["result"]["value"]) for p in points]
+    u_y = [float(p["result"]["u"]) for p in points]
+    weighted = spec.get("weights", "u") == "u"
+    x0 = float(spec.get("x0", 0.0))
+    curve = fit_polynomial(
+        xs, ys, CURVE_FITS[str(spec["fit"])], x0=x0, u_y=u_y if weighted else None
+    )
+    return {
+        "test": test.id,
+        "fit": spec["fit"],
+        "degree": curve.degree,
+        "x": spec["x"],
+        "y": spec["y"],
+        "x0": curve.x0,
+        "weighted": curve.weighted,
+        "x_unit": points[0]["unit"] if spec["x"] == "nominal" else "",
+        "points": [
+            {"index": p["index"], "x": x, "y": y, "u_y": u, "residual": float(r)}
+            for p, x, y, u, r in zip(points, xs, ys, u_y, curve.residuals, strict=True)
+        ],
+        "coefficients": [float(c) for c in curve.coefficients],
+        "u_coefficients": [math.sqrt(float(v)) for v in curve.covariance.diagonal()],
+        "covariance": [[float(v) for v in row] for row in curve.covariance],
+        "correlation": [[float(v) for v in row] for row in curve.correlation],
+        "residuals": [float(r) for r in curve.residuals],
+        "residual_sd": curve.residual_sd,
+        "dof": curve.dof,
+        "chi_square": curve.chi_square,
+        "values": [{"x": x, "value": curve.value_at(x), "u": curve.u_value_at(x)} for x in xs],
+    }
 
 
 def _fill(template: str, scope: Mapping[str, Any]) -> str:

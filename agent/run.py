@@ -61,10 +61,7 @@ class RunOutcome:
 
 def resolve_definition(procedure: Mapping[str, Any]) -> ProcedureDefinition:
     """The definition a job names (the LIMS's stored JSON), checked as the bench checks it."""
-    definition = definition_from_data(
-        procedure["definition"], source=str(procedure.get("procedure_id"))
-    )
-    return definition
+    return definition_from_data(procedure["definition"], source=str(procedure.get("procedure_id")))
 
 
 def shipped_definition(procedure_id: str) -> ProcedureDefinition:

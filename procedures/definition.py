@@ -33,6 +33,7 @@ definition (stored as JSON) to re-evaluate and to set the acceptance limits. The
         mpe: {rule: spec, ...}        # how the limits are set (procedures.acceptance)
         checks: [{check: repeatability, ...}]  # across the test's points (acceptance.CHECKS)
         after: [...]                  # steps once the test's points are done
+        curve: {fit: line, x: nominal, y: C}   # a curve fitted over the points (below)
 
 Numbers in steps, models and rules may be written as expressions (``"nominal/2"``) over
 the names in scope at a point: the instrument's parameters, ``constants``, the test's
@@ -51,6 +52,10 @@ readings). ``checks:`` compare the test's points with each other once they are d
 (repeatability spread, eccentricity, hysteresis); the runner returns them as
 :attr:`procedures.runner.Runner.checks`.
 
+A point's value may also be ``{expression: EXPR}`` over the instrument's parameters, the
+constants and the point's plain keys (``flow_rate: {expression: q3/ratio}``): it is
+evaluated when the point is reached, so a point can follow the instrument's specification.
+
 Model quantities may be bound instead of given:
 
 * ``{readings: x}`` — the samples are the readings taken as ``x`` at the point
@@ -60,6 +65,16 @@ Model quantities may be bound instead of given:
   ``ROLE`` at the nominal ``at`` (default ``nominal``);
 * ``{resolution_of: ROLE, function: F}`` — a rectangular distribution of half-width
   half the resolution of the instrument in ``ROLE`` at the point's range.
+
+A test's ``curve:`` asks the runner to fit, once the test's points are done, a calibration
+curve ``y = c0 + c1 (x - x0) + ...`` through them (:mod:`uncertainty.curves`):
+
+* ``fit``: ``line``, ``quadratic`` or ``cubic``;
+* ``x``: ``nominal`` or a numeric key of the points; ``y``: the test's ``output``;
+* ``x0``: the offset of the variable (default 0, in the unit of x);
+* ``weights``: ``u`` (default: weighted by each point's standard uncertainty, covariance
+  ``(AᵀWA)⁻¹``, chi-square reported) or ``none`` (ordinary least squares, covariance from
+  the scatter, GUM H.3).
 
 A malformed definition raises :class:`DefinitionError` naming the file, the line and
 the key path at fault.
@@ -84,6 +99,7 @@ from uncertainty.errors import ExpressionError
 from uncertainty.expressions import parse_expression
 
 __all__ = [
+    "CURVE_FITS",
     "STEP_KINDS",
     "DefinitionError",
     "PointSpec",
@@ -133,6 +149,9 @@ STEP_KINDS: Final = {
     "repeat": "carry out steps several times at one point (repeated loadings): {times, steps}",
 }
 """The steps a test may use, with their arguments."""
+
+CURVE_FITS: Final = {"line": 1, "quadratic": 2, "cubic": 3}
+"""``curve.fit`` → the degree of the polynomial."""
 
 _ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
@@ -199,6 +218,8 @@ class TestSpec:
     points: tuple[PointSpec, ...]
     checks: tuple[Mapping[str, Any], ...] = ()
     """Test-level checks across points (``checks:``; :data:`procedures.acceptance.CHECKS`)."""
+    curve: Mapping[str, Any] | None = None
+    """The curve fitted over the test's points (``curve:``), or None."""
 
 
 @dataclass(frozen=True)
@@ -582,6 +603,7 @@ class _Checker:
                 "output",
                 "mpe",
                 "checks",
+                "curve",
             ),
         )
         tid = self.text(self.required(data, "id", key), f"{key}.id", pattern=_ID)
@@ -598,8 +620,14 @@ class _Checker:
             merged = {**params, **self.mapping(raw, pkey)}
             for name, v in merged.items():
                 self.text(name, f"{pkey}.{name}", pattern=_NAME)
+                if isinstance(v, dict):
+                    self.point_expression(v, f"{pkey}.{name}", scope, merged)
+                    continue
                 if isinstance(v, bool) or not isinstance(v, int | float | str):
-                    raise self.error(f"{pkey}.{name}", f"expected a number or text, got {_kind(v)}")
+                    raise self.error(
+                        f"{pkey}.{name}",
+                        f"expected a number, text or {{expression: ..}}, got {_kind(v)}",
+                    )
             raw_nominal = self.required(merged, "nominal", pkey)
             nominal_expression: str | None = None
             if isinstance(raw_nominal, str):
@@ -632,6 +660,9 @@ class _Checker:
         if mpe is not None:
             mpe = self.mpe(mpe, f"{key}.mpe", names)
         checks = self.checks(data.get("checks", []), f"{key}.checks", names)
+        curve = data.get("curve")
+        if curve is not None:
+            curve = self.curve(curve, f"{key}.curve", points, output)
         return TestSpec(
             tid,
             title,
@@ -643,7 +674,49 @@ class _Checker:
             mpe,
             tuple(points),
             tuple(checks),
+            curve,
         )
+
+    def point_expression(
+        self, value: dict[str, Any], key: str, scope: set[str], point: Mapping[str, Any]
+    ) -> None:
+        """``{expression: EXPR}`` over the instrument's parameters, the constants and the
+        point's plain (number or text) keys."""
+        self.mapping(value, key, allowed=("expression",))
+        plain = {n for n, v in point.items() if not isinstance(v, dict)}
+        self.expression(self.required(value, "expression", key), f"{key}.expression", scope | plain)
+
+    def curve(
+        self, value: Any, key: str, points: Sequence[PointSpec], output: str
+    ) -> dict[str, Any]:
+        """A test's ``curve:``: what is fitted over its points (see the module docstring)."""
+        spec = self.mapping(value, key, allowed=("fit", "x", "y", "x0", "weights"))
+        fit = self.required(spec, "fit", key)
+        if fit not in CURVE_FITS:
+            raise self.error(f"{key}.fit", f"expected one of {', '.join(CURVE_FITS)}")
+        x = self.text(self.required(spec, "x", key), f"{key}.x", pattern=_NAME)
+        if x != "nominal":
+            values = [p.params.get(x) for p in points]
+            if any(
+                v is None or isinstance(v, bool | str) or not isinstance(v, int | float | dict)
+                for v in values
+            ):
+                raise self.error(f"{key}.x", "expected nominal or a numeric key of the points")
+        y = self.text(self.required(spec, "y", key), f"{key}.y", pattern=_NAME)
+        if y != output:
+            raise self.error(f"{key}.y", f"the points report {output!r}: the curve fits it")
+        if "x0" in spec:
+            self.number(spec["x0"], f"{key}.x0")
+        if spec.get("weights", "u") not in ("u", "none"):
+            raise self.error(f"{key}.weights", "expected u or none")
+        needed = CURVE_FITS[fit] + 2
+        if len(points) < needed:
+            raise self.error(
+                f"{key}.fit",
+                f"a {fit} needs at least {needed} points (one degree of freedom left), "
+                f"the test has {len(points)}",
+            )
+        return spec
 
     def steps(
         self, value: Any, key: str, names: set[str], roles: Mapping[str, RoleSpec], *, require: bool

@@ -12,6 +12,14 @@ Nothing is invented: an instrument fault, an unstable reading, an operator who s
 certificate with no value at a point — each ends the run with :class:`RunInterrupted`
 naming the point and the cause. The readings taken until then are already in the
 recorder.
+
+A role read through named registers (a ``modbus-map`` device) serves the functions of a
+definition through its bench options: ``BenchRole.options["registers"]`` maps a function
+to a register name (``{"temperature": "t_display"}``), so one definition reads a
+thermometer typed by hand (``manual``) or read over Modbus, by the role's driver.
+
+A test with ``curve:`` gets its calibration curve fitted once its points are done; the
+curves of a run are in :attr:`Runner.curves` (see :func:`curve_payload`).
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ from drivers.reading import Reading
 from procedures.acceptance import checks_for, limits_for
 from procedures.bench import Bench, Instruction, Operator, OperatorAbort, Recorder, StandardRecord
 from procedures.definition import (
+    CURVE_FITS,
     SET_QUANTITIES,
     PointSpec,
     ProcedureDefinition,
@@ -49,6 +58,8 @@ __all__ = [
     "RunInterrupted",
     "Runner",
     "certificate_in_force",
+    "curve_payload",
+    "point_scope",
     "standard_problem",
 ]
 
@@ -165,6 +176,8 @@ class Runner:
         """The test-level checks of the last :meth:`run` (``checks:`` of the tests), each a
         :meth:`~procedures.mpe.RuleCheck.as_dict` with ``check`` and ``points`` (run
         indexes), in run order."""
+        self.curves: dict[str, dict[str, Any]] = {}
+        """The curves fitted over the tests with ``curve:``, by test id (after :meth:`run`)."""
 
     # -------------------------------------------------------------- before the first point
 
@@ -233,7 +246,7 @@ class Runner:
             if bench_role.driver != "none":
                 instrument = self.bench.instrument(name)
                 for function, direction in spec.needs:
-                    if not _offers(instrument, function, direction):
+                    if not _offers(instrument, self._function(name, function), direction):
                         reasons.append(
                             f"role {name}: {bench_role.driver} cannot {direction} {function}"
                         )
@@ -249,7 +262,9 @@ class Runner:
     def _usages(self, reasons: list[str]) -> list[dict[str, Any]]:
         """What each standard is used for, over every point, checked against its ranges
         and its certificate."""
-        usages: dict[str, _Usage] = {}
+        # One usage per role and function: a standard may serve several certificate
+        # quantities (a PRT's R0, A and B), each with its own range and unit.
+        usages: dict[tuple[str, str], _Usage] = {}
         for test in self.definition.tests:
             for point in test.points:
                 where = f"tests[{test.id}].points[{point.index}]"
@@ -271,7 +286,7 @@ class Runner:
                             function = _AC_FUNCTION.get(args["quantity"], function)
                         value = number(args["value"], scope, where=f"{where}.set.value")
                         unit = _declared_unit(self.standard(role), function)
-                        usages.setdefault(role, _Usage(function, unit or "")).add(value)
+                        usages.setdefault((role, function), _Usage(function, unit or "")).add(value)
                 for qname, q in test.model["quantities"].items():
                     if "certificate" in q:
                         role = q["certificate"]
@@ -281,10 +296,11 @@ class Runner:
                             _certificate_value(record, self.on, str(q["quantity"]), at)
                         except ProcedureError as exc:
                             reasons.append(f"role {role}: {exc.message}")
-                        unit = _declared_unit(record, str(q["quantity"])) or ""
-                        usages.setdefault(role, _Usage(str(q["quantity"]), unit)).add(at)
+                        quantity = str(q["quantity"])
+                        unit = _declared_unit(record, quantity) or ""
+                        usages.setdefault((role, quantity), _Usage(quantity, unit)).add(at)
         out: list[dict[str, Any]] = []
-        for role, usage in usages.items():
+        for (role, _), usage in usages.items():
             record = self.standard(role)
             if not _covers(record, usage):
                 reasons.append(
@@ -304,7 +320,7 @@ class Runner:
             bench_role = self.bench.roles.get(name)
             if (
                 spec.standard
-                and name not in usages
+                and all(role != name for role, _ in usages)
                 and bench_role is not None
                 and bench_role.asset_id
             ):
@@ -402,6 +418,10 @@ class Runner:
             test_points = [p for p in points if p["test"] == test.id]
             self._summaries.update(summarize_test(test, test_points))
             self.checks.extend(self._test_checks(test, test_points))
+            if test.curve is not None:
+                self.curves[test.id] = self._curve(
+                    test, [p for p in points if p["test"] == test.id]
+                )
         return points
 
     def _point(self, test: TestSpec, spec: PointSpec) -> dict[str, Any]:
@@ -428,6 +448,36 @@ class Runner:
             raise RunInterrupted(
                 f"the point cannot be evaluated: {exc}", point=spec.index
             ) from None
+
+    def _curve(self, test: TestSpec, points: list[dict[str, Any]]) -> dict[str, Any]:
+        """Fit the test's ``curve:`` over its points (every point of the test, resumed ones
+        included); RunInterrupted when the fit is refused."""
+        spec = test.curve
+        assert spec is not None
+        by_index = {p.index: p for p in test.points}
+        xs: list[float] = []
+        for point in points:
+            if spec["x"] == "nominal":
+                xs.append(float(point["nominal"]))
+            else:
+                spec_point = by_index[int(point["index"])]
+                params = point_scope(self._base_scope, {}, test, spec_point, where="curve")
+                xs.append(number(params[str(spec["x"])], params, where=f"curve.x {spec['x']}"))
+        try:
+            return curve_payload(test, points, xs)
+        except UncertaintyError as exc:
+            raise RunInterrupted(
+                f"the {spec['fit']} of test {test.id} cannot be fitted: {exc}", point=None
+            ) from None
+
+    def _function(self, role: str, function: str) -> str:
+        """The probe function that reads ``function`` on ``role``: ``register:NAME`` when
+        the bench maps it to a register (``options["registers"]``), else ``function``."""
+        bench_role = self.bench.roles.get(role)
+        registers = bench_role.options.get("registers") if bench_role is not None else None
+        if isinstance(registers, Mapping) and function in registers:
+            return f"register:{registers[function]}"
+        return function
 
     def _flush_io(self) -> None:
         entries: list[Mapping[str, Any]] = []
@@ -519,7 +569,7 @@ class Runner:
         start = self._clock()
         stable_since: float | None = None
         while True:
-            reading = measure(instrument, str(args["function"]))
+            reading = measure(instrument, self._function(role, str(args["function"])))
             now = self._clock()
             inside = abs(reading.value - target) <= tolerance
             stable_since = (stable_since if stable_since is not None else now) if inside else None
@@ -562,7 +612,9 @@ class Runner:
         for i in range(count):
             if i and dwell:
                 self._sleep(dwell)
-            reading = measure(instrument, str(args["function"]), range=range_setting)
+            reading = measure(
+                instrument, self._function(role, str(args["function"])), range=range_setting
+            )
             if args.get("stable", True) and not reading.stable:
                 raise ProcedureError(
                     f"{role} reported an unstable reading ({reading.raw!r}); no reading is taken",
@@ -805,6 +857,53 @@ class Runner:
 
 
 # ------------------------------------------------------------------ helpers
+
+
+def curve_payload(test: TestSpec, points: list[dict[str, Any]], xs: list[float]) -> dict[str, Any]:
+    """The curve of ``test`` (its ``curve:``) fitted through ``points`` at ``xs``.
+
+    ``y`` is each point's result value, ``u_y`` its standard uncertainty (the weights of a
+    ``weights: u`` fit). Returned as plain data: ``coefficients`` ``c[j]`` of
+    ``(x - x0)**j`` (unit of y per unit of x to the j), their ``covariance``,
+    ``correlation`` and standard uncertainties ``u_coefficients``, the ``residuals``
+    ``y - f(x)`` (unit of y), ``residual_sd``, ``dof``, ``chi_square`` (weighted fits), and
+    the curve's ``values`` at each x with their standard uncertainty. Raises
+    :class:`~uncertainty.errors.UncertaintyError` when the fit is refused.
+    """
+    from uncertainty.curves import fit_polynomial
+
+    spec = test.curve
+    assert spec is not None
+    ys = [float(p["result"]["value"]) for p in points]
+    u_y = [float(p["result"]["u"]) for p in points]
+    weighted = spec.get("weights", "u") == "u"
+    x0 = float(spec.get("x0", 0.0))
+    curve = fit_polynomial(
+        xs, ys, CURVE_FITS[str(spec["fit"])], x0=x0, u_y=u_y if weighted else None
+    )
+    return {
+        "test": test.id,
+        "fit": spec["fit"],
+        "degree": curve.degree,
+        "x": spec["x"],
+        "y": spec["y"],
+        "x0": curve.x0,
+        "weighted": curve.weighted,
+        "x_unit": points[0]["unit"] if spec["x"] == "nominal" else "",
+        "points": [
+            {"index": p["index"], "x": x, "y": y, "u_y": u, "residual": float(r)}
+            for p, x, y, u, r in zip(points, xs, ys, u_y, curve.residuals, strict=True)
+        ],
+        "coefficients": [float(c) for c in curve.coefficients],
+        "u_coefficients": [math.sqrt(float(v)) for v in curve.covariance.diagonal()],
+        "covariance": [[float(v) for v in row] for row in curve.covariance],
+        "correlation": [[float(v) for v in row] for row in curve.correlation],
+        "residuals": [float(r) for r in curve.residuals],
+        "residual_sd": curve.residual_sd,
+        "dof": curve.dof,
+        "chi_square": curve.chi_square,
+        "values": [{"x": x, "value": curve.value_at(x), "u": curve.u_value_at(x)} for x in xs],
+    }
 
 
 def _fill(template: str, scope: Mapping[str, Any]) -> str:

@@ -28,7 +28,12 @@ def point_scope(
     procedure's constants (``base``), what earlier tests give (``summaries``), the point's
     parameters and ``readings`` (the test's readings per point). The LIMS builds the same
     scope to set the limits again."""
-    scope = {**base, **summaries, **spec.params, "readings": test.readings}
+    plain = {k: v for k, v in spec.params.items() if not isinstance(v, Mapping)}
+    scope = {**base, **summaries, **plain, "readings": test.readings}
+    # ``{expression: EXPR}`` values, in file order, over what is in scope so far.
+    for name, value in spec.params.items():
+        if isinstance(value, Mapping):
+            scope[name] = number(str(value["expression"]), scope, where=f"{where}.{name}")
     if spec.nominal_expression is not None:
         scope["nominal"] = number(spec.nominal_expression, scope, where=f"{where}.nominal")
     return scope

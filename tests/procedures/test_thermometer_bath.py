@@ -1,0 +1,523 @@
+"""Procedure thermometer-bath on real simulators and transports.
+
+The bath is a simulated Eurotherm 3200 on Modbus TCP; the DMM a simulated Keysight 34465A on
+a TCP socket whose 4-wire input is the reference PRT's resistance at the bath's live
+temperature (the PRT follows the Callendar–Van Dusen function of its certificate); the
+thermometer under test is typed by a simulated operator (manual entry) or read over Modbus
+(a register-map device), showing the bath's temperature plus a known error. The runner's
+corrections, their uncertainties and the fitted correction curve are checked against the
+injected error and against independent computations.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from drivers.driver import DriverOptions
+from drivers.eurotherm.e3200 import Eurotherm3200
+from drivers.generic.modbus_map import ModbusMapDevice, load_register_map
+from drivers.keysight.k34465a import Keysight34465A
+from drivers.manual.entry import ManualEntry
+from drivers.simulators.eurotherm_3200 import Eurotherm3200Simulator, SimulatedEurotherm3200
+from drivers.simulators.keysight_34465a import SimulatedKeysight344xxA
+from drivers.simulators.modbus_map import ModbusMapSimulator, SimulatedMapDevice
+from drivers.simulators.tcp import TcpSimulator
+from procedures.bench import BenchRole, Instruction, StandardRecord
+from procedures.definition import DefinitionError, library, load_definition, parse_definition
+from procedures.runner import RunInterrupted, Runner
+from uncertainty.gum import evaluate_gum
+from uncertainty.model import parse_model
+
+TODAY = date(2026, 11, 22)
+OPTIONS = DriverOptions(timeout_s=1.0, retries=0, resync_timeout_s=2.0, open_timeout_s=2.0)
+NOMINALS = [0.0, 20.0, 40.0, 60.0, 80.0]
+
+# IEC 60751:2008 nominal Pt100 coefficients (4.2, the Callendar–Van Dusen equation).
+IEC_R0, IEC_A, IEC_B = 100.0, 3.9083e-3, -5.775e-7
+# The reference PRT's own coefficients, as its (simulated) certificate states them.
+PRT_R0, PRT_A, PRT_B = 100.0152, 3.90802e-3, -5.7801e-7
+DMM_GAIN = -1e-5  # the DMM reads 10 ppm low; its certificate says +0.0010 ohm at 100 ohm
+
+
+def uut_error(t: float) -> float:
+    """What the thermometer under test shows too much at ``t`` °C."""
+    return 0.12 + 0.0015 * t
+
+
+def cvd_resistance(t: float, r0: float, a: float, b: float) -> float:
+    """R(t) = R0 (1 + A t + B t²), t ≥ 0 °C (IEC 60751)."""
+    return r0 * (1 + a * t + b * t * t)
+
+
+def cvd_temperature(r: float, r0: float, a: float, b: float) -> float:
+    return (-a + math.sqrt(a * a - 4 * b * (1 - r / r0))) / (2 * b)
+
+
+@dataclass
+class Journal:
+    """What happened, in order: readings recorded, readings shown, typed lines, points."""
+
+    entries: list[tuple[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Recorded:
+    journal: Journal
+    readings: list[tuple[int, str, dict[str, Any]]] = field(default_factory=list)
+    points: list[tuple[dict[str, Any], list[int]]] = field(default_factory=list)
+    io_entries: list[Any] = field(default_factory=list)
+
+    def reading(self, *, point_index: int, quantity: str, reading: Any) -> int:
+        self.readings.append((point_index, quantity, dict(reading)))
+        self.journal.entries.append(("recorded", (point_index, quantity)))
+        return len(self.readings)
+
+    def point(self, point: Any, reading_ids: list[int]) -> None:
+        self.points.append((dict(point), reading_ids))
+        self.journal.entries.append(("point", point["index"]))
+
+    def io(self, entries: list[Any]) -> None:
+        self.io_entries.extend(entries)
+
+
+@dataclass
+class Operator:
+    journal: Journal
+    instructions: list[Instruction] = field(default_factory=list)
+
+    def instruct(self, instruction: Instruction) -> None:
+        self.instructions.append(instruction)
+
+    def show(self, event: str, data: Any) -> None:
+        if event == "reading":
+            self.journal.entries.append(("shown", (data["index"], data["quantity"])))
+
+
+class CoupledDmm(SimulatedKeysight344xxA):
+    """A DMM whose 4-wire input is the reference PRT in the simulated bath."""
+
+    def __init__(self, bath: SimulatedEurotherm3200) -> None:
+        super().__init__(model="34465A", serial="MY54500042", seed=5)
+        self.bath = bath
+
+    def _take(self, count: int) -> list[str]:
+        ohms = cvd_resistance(self.bath.temperature(), PRT_R0, PRT_A, PRT_B)
+        self.set_input("FRES", ohms * (1 + DMM_GAIN), noise=2e-5)
+        return super()._take(count)
+
+
+class Typist:
+    """The operator typing the UUT's display: the bath's temperature plus the known error,
+    to the display's 0.01 °C, every other line with a decimal comma."""
+
+    def __init__(self, bath: SimulatedEurotherm3200, journal: Journal) -> None:
+        self.bath = bath
+        self.journal = journal
+        self.lines = 0
+
+    def readline(self) -> str:
+        t = self.bath.temperature()
+        self.lines += 1
+        self.journal.entries.append(("typed", round(t, 3)))
+        text = f"{t + uut_error(t):.2f}"
+        return (text.replace(".", ",") if self.lines % 2 else text) + "\n"
+
+
+class ModbusThermometer(SimulatedMapDevice):
+    """A thermometer read over Modbus whose display register follows the bath."""
+
+    def __init__(self, map_path: Path, bath: SimulatedEurotherm3200) -> None:
+        super().__init__(load_register_map(map_path), {"t_display": 20.0})
+        self.bath = bath
+
+    def read(self, function: int, address: int, count: int) -> list[int] | int:
+        t = self.bath.temperature()
+        self.values["t_display"] = round(t + uut_error(t), 2)
+        return super().read(function, address, count)
+
+
+class VirtualTime:
+    """The runner's clock and sleep: stability windows of minutes pass in milliseconds
+    (the simulated bath's own time constant is real, 0.05 s)."""
+
+    def __init__(self, real_pause_s: float) -> None:
+        self.now = 0.0
+        self.real_pause_s = real_pause_s
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        if self.real_pause_s:
+            time.sleep(self.real_pause_s)
+
+
+def prt_record() -> StandardRecord:
+    return StandardRecord(
+        standard={
+            "asset_id": "QT-PRT-07",
+            "functions": [
+                {"role": "reference", "function": "temperature", "unit": "degC", "min": -40,
+                 "max": 250},
+                {"role": "reference", "function": "r0", "unit": "ohm", "min": 100, "max": 100},
+                {"role": "reference", "function": "cvd_a", "unit": "1/degC", "min": 3.9e-3,
+                 "max": 3.92e-3},
+                {"role": "reference", "function": "cvd_b", "unit": "1/degC2", "min": -5.9e-7,
+                 "max": -5.6e-7},
+            ],
+            "out_of_tolerance_since": None,
+            "retired_on": None,
+        },
+        certificates=(
+            {
+                "number": "NMI-T-2026-0107",
+                "calibrated_on": "2026-03-02",
+                "due_on": "2027-03-02",
+                "values": [
+                    {"quantity": "r0", "nominal": 100, "value": PRT_R0, "unit": "ohm",
+                     "U": 0.0008, "k": 2},
+                    {"quantity": "cvd_a", "nominal": IEC_A, "value": PRT_A, "unit": "1/degC",
+                     "U": 4e-7, "k": 2},
+                    {"quantity": "cvd_b", "nominal": IEC_B, "value": PRT_B, "unit": "1/degC2",
+                     "U": 4e-9, "k": 2},
+                ],
+            },
+        ),
+    )  # fmt: skip
+
+
+def dmm_record() -> StandardRecord:
+    return StandardRecord(
+        standard={
+            "asset_id": "QT-DMM-03",
+            "functions": [
+                {"role": "reference", "function": "res4w", "unit": "ohm", "min": 0, "max": 1.2e3}
+            ],
+            "out_of_tolerance_since": None,
+            "retired_on": None,
+        },
+        certificates=(
+            {
+                "number": "QT-E-2026-0311",
+                "calibrated_on": "2026-05-10",
+                "due_on": "2027-05-10",
+                "values": [
+                    {"quantity": "res4w", "nominal": 100, "value": 100.0010, "unit": "ohm",
+                     "U": 0.0012, "k": 2}
+                ],
+            },
+        ),
+    )  # fmt: skip
+
+
+class Bench:
+    def __init__(self, instruments: dict[str, object], roles: dict[str, BenchRole]) -> None:
+        self.instruments = instruments
+        self.roles = roles
+
+    def instrument(self, role: str) -> object:
+        return self.instruments[role]
+
+
+@dataclass
+class World:
+    bath: SimulatedEurotherm3200
+    bench: Bench
+    journal: Journal
+    typist: Typist
+
+
+@contextmanager
+def open_bench(bath_noise: float = 0.003) -> Iterator[World]:
+    bath = SimulatedEurotherm3200(
+        temperature=20.0, setpoint=20.0, noise=bath_noise, tau_s=0.05, decimals=2, seed=2
+    )
+    journal = Journal()
+    typist = Typist(bath, journal)
+    with (
+        Eurotherm3200Simulator(bath) as bath_sim,
+        TcpSimulator(CoupledDmm(bath)) as dmm_sim,
+    ):
+        dmm_sim.start()
+        controller = Eurotherm3200.open(bath_sim.address, OPTIONS)
+        dmm = Keysight34465A.open(dmm_sim.address, OPTIONS)
+        uut = ManualEntry.open(
+            "manual://temperature?unit=degC&min=-30&max=150&resolution=0.01",
+            input=typist,  # type: ignore[arg-type]
+            output=io.StringIO(),
+        )
+        environment = ManualEntry.open(
+            "manual://temperature?unit=degC&min=-10&max=50&resolution=0.1",
+            input=io.StringIO("22.8\n"),
+            output=io.StringIO(),
+        )
+        roles = {
+            "source": BenchRole("source", "eurotherm-3200", bath_sim.address),
+            "reference": BenchRole("reference", "none", "", asset_id="QT-PRT-07"),
+            "readout": BenchRole("readout", "keysight-34465a", dmm_sim.address, "QT-DMM-03"),
+            "uut": BenchRole("uut", "manual", uut.address),
+            "environment": BenchRole("environment", "manual", environment.address),
+        }
+        instruments = {
+            "source": controller,
+            "readout": dmm,
+            "uut": uut,
+            "environment": environment,
+        }
+        try:
+            yield World(bath, Bench(instruments, roles), journal, typist)
+        finally:
+            dmm.close()
+            controller.close()
+
+
+@pytest.fixture
+def world() -> Iterator[World]:
+    with open_bench() as opened:
+        yield opened
+
+
+def runner(world: World, *, time_: VirtualTime | None = None, **changes: Any) -> Runner:
+    clock = time_ or VirtualTime(real_pause_s=0.002)
+    arguments: dict[str, Any] = {
+        "bench": world.bench,
+        "operator": Operator(world.journal),
+        "recorder": Recorded(world.journal),
+        "standards": {"QT-PRT-07": prt_record(), "QT-DMM-03": dmm_record()},
+        "instrument": {"resolution": 0.01},
+        "on": TODAY,
+        "sleep": clock.sleep,
+        "clock": clock.clock,
+    }
+    arguments.update(changes)
+    return Runner(load_definition(library()["thermometer-bath"]), **arguments)
+
+
+# ------------------------------------------------------------------ the run
+
+
+def test_iec_60751_pt100_resistance_at_40_c() -> None:
+    # IEC 60751:2008 Table 1 (Pt100): 119.40 ohm at 50 °C; the coupling uses this function.
+    assert round(cvd_resistance(50.0, IEC_R0, IEC_A, IEC_B), 2) == 119.40
+    assert cvd_temperature(cvd_resistance(50.0, IEC_R0, IEC_A, IEC_B), IEC_R0, IEC_A, IEC_B) == (
+        pytest.approx(50.0, abs=1e-12)
+    )
+
+
+def _independent_u(model: dict[str, Any]) -> float:
+    """u(C) by the law of propagation with numerical sensitivities, from the model's
+    quantities (GUM 5.1.2), without the uncertainty package."""
+    values: dict[str, float] = {}
+    us: dict[str, float] = {}
+    for name, q in model["quantities"].items():
+        if "samples" in q:
+            s = np.asarray(q["samples"], dtype=float)
+            values[name] = float(s.mean())
+            us[name] = float(s.std(ddof=1) / math.sqrt(s.size))
+        elif q.get("distribution") == "rectangular":
+            values[name] = float(q["value"])
+            us[name] = float(q["half_width"]) / math.sqrt(3)
+        elif "U" in q:
+            values[name] = float(q["value"])
+            us[name] = float(q["U"]) / float(q["k"])
+        else:
+            values[name] = float(q["value"])
+            us[name] = float(q["u"])
+
+    def correction(v: dict[str, float]) -> float:
+        r = v["R_x"] * (1 + v["c_dmm"] / v["R_dcal"]) + v["d_Rres"]
+        t_ref = cvd_temperature(r, v["R0"], v["A"], v["B"]) + v["d_cvd"] + v["d_drift"]
+        return t_ref + v["d_stab"] + v["d_unif"] - (v["t_x"] + v["d_x"])
+
+    total = 0.0
+    for name, u in us.items():
+        if u == 0:
+            continue
+        step = u * 1e-3
+        up, down = dict(values), dict(values)
+        up[name] += step
+        down[name] -= step
+        total += ((correction(up) - correction(down)) / (2 * step) * u) ** 2
+    return math.sqrt(total)
+
+
+def test_bath_calibration_end_to_end(world: World) -> None:
+    run = runner(world)
+    recorder: Recorded = run.recorder  # type: ignore[assignment]
+    standards = run.preflight()
+    # The PRT is used for its three coefficients, the DMM at its 100 ohm certificate point.
+    assert {(s["asset_id"], s["function"]) for s in standards} == {
+        ("QT-PRT-07", "r0"),
+        ("QT-PRT-07", "cvd_a"),
+        ("QT-PRT-07", "cvd_b"),
+        ("QT-DMM-03", "res4w"),
+    }
+    assert next(s for s in standards if s["function"] == "res4w")["range"] == [100.0, 100.0]
+    assert run.read_environment()["temperature"]["value"] == pytest.approx(22.8)
+    points = run.run()
+
+    assert [p["nominal"] for p in points] == NOMINALS
+    assert len(recorder.readings) == 5 * (5 + 5)
+    for point, ids in recorder.points:
+        assert len(ids) == 10
+        quantities = point["model"]["quantities"]
+        samples = quantities["R_x"]["samples"] + quantities["t_x"]["samples"]
+        assert samples == [recorder.readings[i - 1][2]["value"] for i in ids]
+        # The PRT's certificate coefficients and the DMM's correction are in the model.
+        assert quantities["R0"]["value"] == PRT_R0
+        assert quantities["A"]["value"] == PRT_A
+        assert quantities["B"]["value"] == PRT_B
+        assert quantities["c_dmm"]["value"] == pytest.approx(0.0010, abs=1e-12)
+        assert quantities["d_x"]["half_width"] == pytest.approx(0.005)
+        # The result is what the model gives, evaluated again, and by hand.
+        gum = evaluate_gum(parse_model(point["model"]))["C"]
+        assert point["result"]["value"] == pytest.approx(gum.value, rel=1e-12)
+        assert point["result"]["u"] == pytest.approx(_independent_u(point["model"]), rel=1e-5)
+        # C = t_ref − t_uut: minus the injected error, within the display's rounding.
+        t = point["nominal"]
+        assert point["result"]["value"] == pytest.approx(-uut_error(t), abs=0.006)
+        assert 0.009 < point["result"]["U"] < 0.05
+        assert point["conformity"] == ""  # a calibration: no limits were given
+    # The uncertainty grows with temperature (A and B weigh more).
+    assert points[-1]["result"]["u"] > points[0]["result"]["u"]
+    # The bath was left at its idle temperature, through the remote setpoint only.
+    assert world.bath.remote_setpoint == 20.0
+    assert world.bath.target_setpoint_writes == 0
+    assert {e["role"] for e in recorder.io_entries} >= {"source", "readout", "uut"}
+
+
+def test_the_correction_curve_is_the_weighted_line_through_the_points(world: World) -> None:
+    run = runner(world)
+    points = run.run()
+    curve = run.curves["comparison"]
+
+    x = np.asarray(NOMINALS)
+    y = np.asarray([p["result"]["value"] for p in points])
+    u = np.asarray([p["result"]["u"] for p in points])
+    # Weighted least squares by the normal equations, independently of uncertainty.curves.
+    design = np.column_stack([np.ones_like(x), x])
+    weights = np.diag(1 / u**2)
+    covariance = np.linalg.inv(design.T @ weights @ design)
+    coefficients = covariance @ design.T @ weights @ y
+    residuals = y - design @ coefficients
+
+    assert curve["fit"] == "line"
+    assert curve["weighted"] is True
+    assert curve["dof"] == 3
+    assert curve["coefficients"] == pytest.approx(list(coefficients), rel=1e-9)
+    assert np.asarray(curve["covariance"]) == pytest.approx(covariance, rel=1e-9)
+    assert curve["u_coefficients"] == pytest.approx(list(np.sqrt(np.diag(covariance))), rel=1e-9)
+    assert curve["residuals"] == pytest.approx(list(residuals), abs=1e-12)
+    assert curve["chi_square"] == pytest.approx(float(np.sum((residuals / u) ** 2)), rel=1e-9)
+    # The curve finds the injected error: C(t) = −0.12 − 0.0015 t.
+    c0, c1 = curve["coefficients"]
+    u0, u1 = curve["u_coefficients"]
+    assert abs(c0 - -0.12) < max(2 * u0, 0.004)
+    assert abs(c1 - -0.0015) < max(2 * u1, 1e-4)
+    at_40 = next(v for v in curve["values"] if v["x"] == 40.0)
+    g = np.array([1.0, 40.0])
+    assert at_40["u"] == pytest.approx(math.sqrt(g @ covariance @ g), rel=1e-9)
+
+
+def test_every_reading_is_recorded_before_it_is_shown_and_before_the_next_step(
+    world: World,
+) -> None:
+    runner(world).run()
+    entries = world.journal.entries
+    recorded = 0
+    shown = 0
+    for kind, _ in entries:
+        if kind == "recorded":
+            recorded += 1
+        elif kind == "shown":
+            shown += 1
+            assert shown <= recorded
+        elif kind == "typed":
+            # The UUT is prompted only once the PRT's five readings of the point are kept.
+            assert recorded % 10 >= 5
+    # Each point is kept after its ten readings.
+    points = [i for i, (kind, _) in enumerate(entries) if kind == "point"]
+    assert len(points) == 5
+    for n, at in enumerate(points):
+        assert sum(1 for kind, _ in entries[:at] if kind == "recorded") == 10 * (n + 1)
+
+
+def test_the_uut_read_over_modbus_runs_the_same_definition(tmp_path: Path) -> None:
+    map_path = tmp_path / "thermometer.yaml"
+    map_path.write_text(
+        "device: test thermometer with a Modbus display register\n"
+        "registers:\n"
+        "  - {name: t_display, address: 0, function: input, type: int16, scale: 0.01,"
+        " unit: degC}\n",
+        encoding="utf-8",
+    )
+    with (
+        open_bench() as world,
+        ModbusMapSimulator(ModbusThermometer(map_path, world.bath)) as sim,
+    ):
+        uut = ModbusMapDevice.open(sim.address, OPTIONS)
+        try:
+            world.bench.instruments["uut"] = uut
+            world.bench.roles["uut"] = BenchRole(
+                "uut",
+                "modbus-map",
+                sim.address,
+                options={"registers": {"temperature": "t_display"}},
+            )
+            run = runner(world)
+            run.preflight()
+            points = run.run()
+        finally:
+            uut.close()
+    assert world.typist.lines == 0
+    for point in points:
+        assert point["model"]["quantities"]["t_x"]["unit"] == "degC"
+        assert point["result"]["value"] == pytest.approx(-uut_error(point["nominal"]), abs=0.006)
+    assert run.curves["comparison"]["coefficients"][0] == pytest.approx(-0.12, abs=0.004)
+
+
+def test_a_bath_that_does_not_settle_interrupts_with_the_reason_and_no_reading() -> None:
+    with open_bench(bath_noise=0.5) as world:
+        run = runner(world, time_=VirtualTime(real_pause_s=0.0))
+        recorder: Recorded = run.recorder  # type: ignore[assignment]
+        with pytest.raises(RunInterrupted) as err:
+            run.run()
+    assert err.value.point == 0
+    assert "source did not stay within ±0.02 degC of 0 for 600 s within 7200 s" in str(err.value)
+    assert recorder.readings == []
+    assert recorder.points == []
+    assert world.typist.lines == 0
+
+
+# ------------------------------------------------------------------ the definition grammar
+
+
+def _variant(replace: Callable[[str], str]) -> str:
+    return replace(library()["thermometer-bath"].read_text(encoding="utf-8"))
+
+
+def test_a_curve_must_fit_the_tests_output_with_enough_points() -> None:
+    with pytest.raises(DefinitionError, match=r"curve\.y: the points report 'C'"):
+        parse_definition(_variant(lambda t: t.replace("y: C}", "y: t_ref}")))
+    with pytest.raises(DefinitionError, match="a cubic needs at least 5 points"):
+        parse_definition(
+            _variant(
+                lambda t: t.replace("fit: line", "fit: cubic").replace(
+                    "      - {nominal: 80}\n", ""
+                )
+            )
+        )
+    with pytest.raises(DefinitionError, match=r"curve\.fit: expected one of line"):
+        parse_definition(_variant(lambda t: t.replace("fit: line", "fit: spline")))

@@ -323,11 +323,14 @@ def _status(args: argparse.Namespace) -> int:
 
 def _print_status(bench: BenchConfig, report: StatusReport, *, show_sent: bool) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = Console()
     counts = ", ".join(f"{n} {state}" for state, n in report.counts.items())
-    console.print(f"bench {bench.bench} ({bench.organization}), outbox {bench.outbox}: {counts}")
+    console.print(
+        escape(f"bench {bench.bench} ({bench.organization}), outbox {bench.outbox}: {counts}")
+    )
     rows = [r for r in report.runs if show_sent or r.state != "sent"]
     if not rows:
         return
@@ -340,7 +343,7 @@ def _print_status(bench: BenchConfig, report: StatusReport, *, show_sent: bool) 
             code, detail = r.rejection.get("code"), r.rejection.get("detail")
             field = r.rejection.get("field")
             why = f"{code}{f' [{field}]' if field else ''}: {detail}"
-        table.add_row(
+        cells = (
             r.run_id,
             r.job,
             r.state,
@@ -350,6 +353,7 @@ def _print_status(bench: BenchConfig, report: StatusReport, *, show_sent: bool) 
             why,
             r.next_attempt_at.isoformat(timespec="seconds") if r.next_attempt_at else "",
         )
+        table.add_row(*(escape(cell) for cell in cells))
     console.print(table)
 
 

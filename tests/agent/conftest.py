@@ -345,3 +345,50 @@ def server_idle() -> Iterator[ServerIdle]:
     yield idle
     request_started.disconnect(dispatch_uid="tests-agent-started")
     request_finished.disconnect(dispatch_uid="tests-agent-finished")
+
+
+# A child recording one run exactly as the runner does: start_run, add_reading per reading
+# (printing each acknowledged id, flushed, only once add_reading has returned), add_point,
+# add_io, complete. argv: outbox path, spec file (header, points, finished_at, pace_s).
+RUN_CHILD = """
+import json, sys, time
+from agent.outbox import Outbox
+path, spec_file = sys.argv[1], sys.argv[2]
+with open(spec_file, encoding="utf-8") as f:
+    spec = json.load(f)
+box = Outbox(path)
+print("READY", flush=True)
+run_id = box.start_run(spec["header"])
+print("started", run_id, flush=True)
+recorder = box.recorder(run_id)
+for point in spec["points"]:
+    fields = {k: v for k, v in point.items() if k != "readings"}
+    ids = []
+    for reading in point["readings"]:
+        time.sleep(spec["pace_s"])  # the instrument's time
+        rid = recorder.reading(
+            point_index=fields["index"], quantity=fields["readings_quantity"], reading=reading
+        )
+        ids.append(rid)
+        print("ack", rid, fields["index"], flush=True)
+    recorder.point(fields, ids)
+    print("point", fields["index"], flush=True)
+recorder.io(spec["raw_io"])
+box.complete(run_id, spec["finished_at"])
+print("complete", flush=True)
+box.close()
+"""
+
+# A child running ``caltrace-agent sync --bench B.yaml --once`` (the command's own code),
+# after printing READY once its imports are done. argv: the bench file.
+SYNC_CHILD = """
+import sys
+from agent.cli import main
+print("READY", flush=True)
+sys.exit(main(["sync", "--bench", sys.argv[1], "--once"]))
+"""
+
+
+def acked_ids(lines: Sequence[str]) -> list[int]:
+    """The reading ids a :data:`RUN_CHILD` printed as acknowledged."""
+    return [int(line.split()[1]) for line in lines if line.startswith("ack ")]

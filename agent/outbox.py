@@ -862,9 +862,13 @@ class Outbox:
             )
 
 
+# One encoder for every record: json.dumps with options would build a new one per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
 def _dumps(value: Any, field: str) -> str:
     try:
-        return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        return _ENCODER.encode(value)
     except (TypeError, ValueError) as err:
         raise InvalidRecord(f"not JSON-serialisable without loss: {err}", field=field) from None
 

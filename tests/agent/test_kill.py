@@ -41,8 +41,8 @@ SYNC_TRIALS = 10  # per seed below: 2 × 10
 POINTS, READINGS = 3, 4
 PACE_S = 0.003
 # The first trial of each test is not killed: it measures how long the child works after
-# READY on this machine; the others are killed at uniform(0, 1.1 × that), so that nearly
-# all are killed mid-way, at every stage, and a few end on their own.
+# READY on this machine; the others are killed at uniform(0, 1.1 × the shortest such time
+# seen so far), so that most are killed mid-way, at every stage, and a few end on their own.
 SPREAD = 1.1
 
 
@@ -108,7 +108,8 @@ def test_a_run_killed_at_any_instant_keeps_every_acknowledged_reading(
             if trial:
                 killed += kill_at(child, rng.uniform(0, window_s))
             status = child.finish()
-            window_s = window_s or SPREAD * (time.monotonic() - started)
+            if status == 0:  # ended on its own: the window follows the fastest such child
+                window_s = SPREAD * min(time.monotonic() - started, window_s or float("inf"))
         acked = acked_ids(child.lines)
         assert status in (0, -9), child.stderr
 
@@ -147,7 +148,7 @@ def test_a_run_killed_at_any_instant_keeps_every_acknowledged_reading(
             )
             assert max(readings_by_key.values()) == 1
 
-    assert killed >= (RUN_TRIALS - 1) // 2  # most trials were killed mid-run
+    assert killed >= (RUN_TRIALS - 1) // 3  # many trials were killed mid-run
     with Outbox(path) as box:
         report = sync(box, lims.client(), sleep=no_sleep)
         assert report.stopped is None
@@ -178,7 +179,8 @@ def test_a_sync_killed_at_any_instant_loses_and_duplicates_nothing(
             if trial:
                 killed += kill_at(child, rng.uniform(0, window_s))
             status = child.finish()
-            window_s = window_s or SPREAD * (time.monotonic() - started)
+            if status == 0:  # ended on its own: the window follows the fastest such child
+                window_s = SPREAD * min(time.monotonic() - started, window_s or float("inf"))
         assert status in (0, -9), child.stderr
         server_idle.wait()  # a killed client's request finishes on the server first
         with Outbox(directory / "outbox.sqlite3") as box:
@@ -190,6 +192,6 @@ def test_a_sync_killed_at_any_instant_loses_and_duplicates_nothing(
             assert {box.state(p["run_id"]) for p in batch} == {RunState.SENT}
             assert box.due(datetime.now(UTC) + timedelta(days=365)) == []
 
-    assert killed >= (SYNC_TRIALS - 1) // 2
+    assert killed >= (SYNC_TRIALS - 1) // 3
     for payload in payloads:
         assert_lims_holds_once(payload)

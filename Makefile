@@ -53,6 +53,7 @@ bench: $(VENV)/.stamp-bench
 	$(BIN)/python bench/uncertainty.py
 	$(BIN)/python bench/drivers.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/agent.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

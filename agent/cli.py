@@ -7,7 +7,17 @@ Subcommands:
   serve until SIGINT or SIGTERM;
 * ``probe --driver D --address A`` — open the instrument, check its identity, take
   readings and print one JSON object; on failure print one ``error:`` line on standard
-  error, exit non-zero and print no reading.
+  error, exit non-zero and print no reading;
+* ``sync --bench B.yaml [--once]`` — send the completed runs of the bench's outbox to the
+  LIMS, one line per run (sent, replayed, rejected with the reason, retry at T);
+* ``status --bench B.yaml [--json]`` — what the outbox holds: what is waiting, what
+  failed and why.
+
+Exit status of ``sync``: 0 when no run was rejected (runs the LIMS could not take yet
+stay queued and are named with their next attempt time); 1 when at least one run was
+rejected in this pass (``status`` shows why); 2 for a usage or configuration error (bench
+file, key, token); 3 when the LIMS refused the agent itself (token or key), so nothing
+can be sent until that is fixed. ``status`` exits 0, or 2 for a configuration error.
 
 Everything instrument-specific comes from :mod:`drivers.registry`, so a newly registered
 driver is listed, simulated and probed without touching this module.
@@ -18,10 +28,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import random
 import signal
 import sys
 import threading
+import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from types import FrameType
 from typing import Any
 
@@ -31,11 +44,18 @@ from drivers.errors import DriverError
 from drivers.registry import UnknownDriver, entries, get
 from drivers.simulators.base import Fault, FaultKind, SimulatorOptions
 
+from .config import BenchConfig, ConfigError, load_bench
+from .keys import KeyFileError, load_key
+from .outbox import Outbox, OutboxError, Outcome, StatusReport
+from .sync import LimsClient, sync
+
 __all__ = ["build_parser", "main"]
 
 EXIT_OK = 0
 EXIT_INSTRUMENT = 1
 EXIT_USAGE = 2
+EXIT_REJECTED = 1
+EXIT_AGENT_REFUSED = 3
 
 
 class UsageError(Exception):
@@ -98,6 +118,23 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_argument(
         "--visa-library", default="@py", help="PyVISA backend (@py: pyvisa-py; @ivi: vendor)"
     )
+
+    sync_cmd = sub.add_parser("sync", help="send the completed runs of the outbox to the LIMS")
+    sync_cmd.add_argument("--bench", required=True, metavar="B.yaml", help="bench configuration")
+    sync_cmd.add_argument(
+        "--once",
+        action="store_true",
+        help="one pass over what is due, then exit (default: go on, waiting between "
+        "attempts, until nothing is queued)",
+    )
+    sync_cmd.add_argument(
+        "--timeout", type=_positive, default=30.0, metavar="SECONDS", help="HTTP timeout"
+    )
+
+    status_cmd = sub.add_parser("status", help="what the outbox holds, waits for, and why")
+    status_cmd.add_argument("--bench", required=True, metavar="B.yaml", help="bench configuration")
+    status_cmd.add_argument("--json", action="store_true", help="print JSON for scripts")
+    status_cmd.add_argument("--all", action="store_true", help="list sent runs too")
     return parser
 
 
@@ -109,8 +146,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _drivers(args)
         if args.command == "simulate":
             return _simulate(args)
+        if args.command == "sync":
+            return _sync(args)
+        if args.command == "status":
+            return _status(args)
         return _probe(args)
-    except (UsageError, UnknownDriver) as err:
+    except (UsageError, UnknownDriver, ConfigError, KeyFileError, OutboxError) as err:
         _error(str(err).strip("'\""))
         return EXIT_USAGE
     except DriverError as err:
@@ -222,6 +263,98 @@ def _probe(args: argparse.Namespace) -> int:
     }
     print(json.dumps(result))
     return EXIT_OK
+
+
+def _open_outbox(bench: BenchConfig) -> Outbox:
+    bench.outbox.parent.mkdir(parents=True, exist_ok=True)
+    outbox = Outbox(bench.outbox)
+    try:
+        for run_id in outbox.recover():
+            print(
+                f"{run_id}: interrupted: marked incomplete (resume or abandon it)", file=sys.stderr
+            )
+    except BaseException:
+        outbox.close()
+        raise
+    return outbox
+
+
+def _sync(args: argparse.Namespace) -> int:
+    bench = load_bench(args.bench)
+    key = load_key(bench.key)
+    client = LimsClient(bench.lims, bench.token, key=key, timeout_s=args.timeout)
+    rng = random.Random()
+    rejected = 0
+    with _open_outbox(bench) as outbox:
+        while True:
+            report = sync(outbox, client, rng=rng)
+            for result in report.results:
+                print(result.line(), flush=True)
+            rejected += report.count(Outcome.REJECTED)
+            if report.agent_refused:
+                _error(f"{report.stopped}; nothing more is sent until this is fixed")
+                return EXIT_AGENT_REFUSED
+            if report.stopped:
+                print(f"stopped: {report.stopped}; {report.left} more run(s) wait", flush=True)
+            if args.once:
+                break
+            next_due = outbox.next_due()
+            if next_due is None:
+                break
+            time.sleep(max(0.0, min(60.0, (next_due - datetime.now(UTC)).total_seconds())))
+        counts = outbox.status().counts
+    print(
+        f"outbox: {counts['queued']} queued, {counts['sent']} sent, "
+        f"{counts['rejected']} rejected, {counts['incomplete']} incomplete"
+    )
+    return EXIT_REJECTED if rejected else EXIT_OK
+
+
+def _status(args: argparse.Namespace) -> int:
+    bench = load_bench(args.bench)
+    with _open_outbox(bench) as outbox:
+        report = outbox.status()
+    if args.json:
+        print(json.dumps({"bench": bench.bench, "outbox": str(bench.outbox), **report.to_dict()}))
+        return EXIT_OK
+    _print_status(bench, report, show_sent=args.all)
+    return EXIT_OK
+
+
+def _print_status(bench: BenchConfig, report: StatusReport, *, show_sent: bool) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = Console()
+    counts = ", ".join(f"{n} {state}" for state, n in report.counts.items())
+    console.print(
+        escape(f"bench {bench.bench} ({bench.organization}), outbox {bench.outbox}: {counts}")
+    )
+    rows = [r for r in report.runs if show_sent or r.state != "sent"]
+    if not rows:
+        return
+    table = Table(show_lines=False)
+    for column in ("run", "job", "state", "points", "readings", "attempts", "why", "next attempt"):
+        table.add_column(column)
+    for r in rows:
+        why = r.last_error or ""
+        if r.rejection:
+            code, detail = r.rejection.get("code"), r.rejection.get("detail")
+            field = r.rejection.get("field")
+            why = f"{code}{f' [{field}]' if field else ''}: {detail}"
+        cells = (
+            r.run_id,
+            r.job,
+            r.state,
+            str(r.points),
+            str(r.readings),
+            str(r.attempts),
+            why,
+            r.next_attempt_at.isoformat(timespec="seconds") if r.next_attempt_at else "",
+        )
+        table.add_row(*(escape(cell) for cell in cells))
+    console.print(table)
 
 
 # -- helpers -------------------------------------------------------------------------------

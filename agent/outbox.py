@@ -1,0 +1,925 @@
+"""The agent's durable outbox: every reading, point and run, kept in a local SQLite database.
+
+Durability: the database is in WAL mode with ``synchronous=FULL``, and every write is
+its own ``BEGIN IMMEDIATE`` … ``COMMIT``. With ``FULL``, SQLite syncs the write-ahead log
+to the disk at every commit, so a reading for which :meth:`Outbox.add_reading` has
+returned survives a killed process *and* a power loss (``NORMAL`` would only survive
+the former). The runner shows a reading only after it is acknowledged here.
+
+States of a run::
+
+    running ──complete──▶ queued ──2xx──▶ sent
+       │  ▲                  │ └─5xx, 408, 429, no answer: stays queued, retried later
+       │  └──resume──┐       └─4xx──▶ rejected (the server's reason kept)
+       ▼             │
+    incomplete ──────┘──abandon──▶ abandoned
+
+A run is sent only once completed explicitly: a run found ``running`` when a new process
+opens the outbox (:meth:`Outbox.recover`) became ``incomplete``. Nothing is ever
+deleted: readings of a point restarted on resume are flagged ``discarded`` with the
+reason, rejected and abandoned runs stay with their reasons, every submission attempt
+is kept.
+
+One connection per :class:`Outbox`, used from one thread. Several processes may open
+the same file (a run in progress, ``caltrace-agent status`` in another terminal): SQLite
+serialises the writers, and an advisory lock beside the database tells :meth:`recover`
+which ``running`` runs belong to a live process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import sqlite3
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import IO, Any
+
+from procedures.bench import StandardRecord
+
+try:  # POSIX advisory locks; without them recover() treats every running run as stopped
+    import fcntl
+except ImportError:  # pragma: no cover - not a POSIX system
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = [
+    "INTERRUPTED",
+    "RESTARTED",
+    "SCHEMA_VERSION",
+    "InvalidRecord",
+    "InvalidState",
+    "Outbox",
+    "OutboxError",
+    "Outcome",
+    "QueuedRun",
+    "ResumeState",
+    "RunRecorder",
+    "RunState",
+    "RunStatus",
+    "StatusReport",
+    "UnknownRun",
+]
+
+SCHEMA_VERSION = 1
+INTERRUPTED = "interrupted (the agent stopped during the run)"
+RESTARTED = "point restarted on resume"
+BUSY_TIMEOUT_S = 30.0
+
+HEADER_REQUIRED = (
+    "run_id",
+    "job",
+    "procedure",
+    "operator",
+    "software_version",
+    "started_at",
+    "standards",
+)
+HEADER_OPTIONAL = ("environment", "supersedes")
+# The order of the payload's keys (one serialisation, so the order is the sent bytes').
+PAYLOAD_ORDER = (
+    "run_id",
+    "job",
+    "procedure",
+    "operator",
+    "software_version",
+    "started_at",
+    "finished_at",
+    "environment",
+    "standards",
+    "points",
+    "raw_io",
+    "supersedes",
+)
+
+
+class RunState(StrEnum):
+    RUNNING = "running"
+    INCOMPLETE = "incomplete"
+    ABANDONED = "abandoned"
+    QUEUED = "queued"
+    SENT = "sent"
+    REJECTED = "rejected"
+
+
+class Outcome(StrEnum):
+    """What became of one submission attempt."""
+
+    SENT = "sent"  # 201: stored by the LIMS
+    REPLAYED = "replayed"  # 200: the LIMS already had this run with this body
+    REJECTED = "rejected"  # 4xx about the run: kept with the server's reason
+    RETRY = "retry"  # 5xx, 408, 429, no answer: stays queued
+
+
+class OutboxError(Exception):
+    """Base of the outbox's errors."""
+
+
+class UnknownRun(OutboxError, LookupError):
+    """No run with this id in the outbox."""
+
+
+class InvalidState(OutboxError):
+    """The run's state does not allow this action (e.g. completing an abandoned run)."""
+
+    def __init__(self, run_id: str, state: str, action: str) -> None:
+        super().__init__(f"run {run_id} is {state}: cannot {action}")
+        self.run_id = run_id
+        self.state = state
+        self.action = action
+
+
+class InvalidRecord(OutboxError, ValueError):
+    """A header, reading or point that the outbox refuses to keep (named by ``field``)."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
+
+
+@dataclass(frozen=True, slots=True)
+class ResumeState:
+    """What the runner needs to go on with an interrupted run."""
+
+    run_id: str
+    header: dict[str, Any]
+    context: dict[str, Any]
+    completed_points: list[int]
+    discarded_readings: int
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedRun:
+    """A completed run waiting to be sent: the exact bytes to send, and its attempts."""
+
+    run_id: str
+    job: str
+    body: bytes
+    attempts: int
+    next_attempt_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class RunStatus:
+    run_id: str
+    job: str
+    state: str
+    readings: int
+    points: int
+    attempts: int
+    last_status: int | None
+    last_error: str | None  # the reason of an incomplete/abandoned run, or the last failure
+    next_attempt_at: datetime | None
+    rejection: dict[str, Any] | None  # the server's {code, detail, field} of a rejected run
+    updated_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "job": self.job,
+            "state": self.state,
+            "readings": self.readings,
+            "points": self.points,
+            "attempts": self.attempts,
+            "last_status": self.last_status,
+            "last_error": self.last_error,
+            "next_attempt_at": _iso(self.next_attempt_at),
+            "rejection": self.rejection,
+            "updated_at": _iso(self.updated_at),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReport:
+    counts: dict[str, int]
+    runs: list[RunStatus]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"counts": self.counts, "runs": [r.to_dict() for r in self.runs]}
+
+
+class RunRecorder:
+    """One run's view of the outbox: the runner's :class:`procedures.bench.Recorder`."""
+
+    def __init__(self, outbox: Outbox, run_id: str) -> None:
+        self._outbox = outbox
+        self.run_id = run_id
+
+    def reading(self, *, point_index: int, quantity: str, reading: Mapping[str, Any]) -> int:
+        return self._outbox.add_reading(
+            self.run_id, point_index=point_index, quantity=quantity, reading=reading
+        )
+
+    def point(self, point: Mapping[str, Any], reading_ids: list[int]) -> None:
+        self._outbox.add_point(self.run_id, point, reading_ids)
+
+    def io(self, entries: list[Mapping[str, Any]]) -> None:
+        self._outbox.add_io(self.run_id, entries)
+
+
+_SCHEMA = """
+CREATE TABLE runs (
+    run_id          TEXT PRIMARY KEY,
+    job             TEXT NOT NULL,
+    header          TEXT NOT NULL,
+    context         TEXT NOT NULL,
+    state           TEXT NOT NULL CHECK (state IN
+                        ('running', 'incomplete', 'abandoned', 'queued', 'sent', 'rejected')),
+    reason          TEXT,
+    owner_pid       INTEGER,
+    created_at      TEXT NOT NULL,
+    updated_at      TEXT NOT NULL,
+    finished_at     TEXT,
+    queued_at       TEXT,
+    body            BLOB,
+    body_sha256     TEXT,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT,
+    last_status     INTEGER,
+    last_error      TEXT,
+    response        TEXT,
+    rejection       TEXT
+);
+CREATE INDEX runs_by_state ON runs (state, next_attempt_at);
+CREATE TABLE points (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id         TEXT NOT NULL REFERENCES runs (run_id),
+    point_index    INTEGER NOT NULL,
+    point          TEXT NOT NULL,
+    reading_ids    TEXT NOT NULL,
+    discarded      INTEGER NOT NULL DEFAULT 0,
+    discard_reason TEXT,
+    recorded_at    TEXT NOT NULL
+);
+CREATE UNIQUE INDEX points_kept ON points (run_id, point_index) WHERE discarded = 0;
+CREATE TABLE readings (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id         TEXT NOT NULL REFERENCES runs (run_id),
+    point_index    INTEGER NOT NULL,
+    quantity       TEXT NOT NULL,
+    reading        TEXT NOT NULL,
+    point_id       INTEGER REFERENCES points (id),
+    discarded      INTEGER NOT NULL DEFAULT 0,
+    discard_reason TEXT
+);
+CREATE INDEX readings_by_point ON readings (run_id, point_index);
+CREATE TABLE raw_io (
+    id     INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL REFERENCES runs (run_id),
+    entry  TEXT NOT NULL
+);
+CREATE INDEX raw_io_by_run ON raw_io (run_id);
+CREATE TABLE attempts (
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id   TEXT NOT NULL REFERENCES runs (run_id),
+    at       TEXT NOT NULL,
+    outcome  TEXT NOT NULL,
+    status   INTEGER,
+    reason   TEXT,
+    response TEXT
+);
+CREATE TABLE standards_cache (
+    asset_id     TEXT PRIMARY KEY,
+    standard     TEXT NOT NULL,
+    certificates TEXT NOT NULL,
+    fetched_at   TEXT NOT NULL
+);
+CREATE TABLE jobs_cache (
+    number     TEXT PRIMARY KEY,
+    job        TEXT NOT NULL,
+    fetched_at TEXT NOT NULL
+);
+"""
+
+_INSERT_READING = (
+    "INSERT INTO readings (run_id, point_index, quantity, reading) "
+    "SELECT ?1, ?2, ?3, ?4 WHERE EXISTS "
+    "(SELECT 1 FROM runs WHERE run_id = ?1 AND state = 'running') "
+    "AND NOT EXISTS (SELECT 1 FROM points WHERE run_id = ?1 AND point_index = ?2 "
+    "AND discarded = 0)"
+)
+
+
+class Outbox:
+    """The durable outbox in the SQLite file at ``path`` (created, with its schema, on open)."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._lock_file: IO[bytes] | None = None
+        self._conn = sqlite3.connect(
+            self.path, isolation_level=None, timeout=BUSY_TIMEOUT_S, check_same_thread=True
+        )
+        try:
+            self._conn.execute("PRAGMA journal_mode=WAL").fetchone()
+            self._conn.execute("PRAGMA synchronous=FULL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except BaseException:
+            self._conn.close()
+            raise
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._conn.close()
+        if self._lock_file is not None:
+            self._lock_file.close()  # releases the advisory lock
+            self._lock_file = None
+
+    def __enter__(self) -> Outbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _migrate(self) -> None:
+        with self._write():
+            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise OutboxError(
+                    f"{self.path}: outbox schema version {version} is newer than this agent's "
+                    f"({SCHEMA_VERSION}); upgrade caltrace-agent"
+                )
+            if version == 0:
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        self._conn.execute(statement)
+                self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: BEGIN IMMEDIATE (takes the write lock at once), COMMIT."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    def _hold_run_lock(self) -> None:
+        """Hold a shared advisory lock while this process has runs in progress."""
+        if fcntl is None or self._lock_file is not None:
+            return
+        lock = open(self._lock_path(), "ab")  # noqa: SIM115 - held until close()
+        fcntl.flock(lock.fileno(), fcntl.LOCK_SH)
+        self._lock_file = lock
+
+    def _lock_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".lock")
+
+    def recover(self) -> list[str]:
+        """Mark every ``running`` run of a stopped process ``incomplete``; return their ids.
+
+        Called by the CLI when it starts. Runs in progress in another live process (it holds
+        the shared lock) are left alone: then nothing is marked.
+        """
+        if fcntl is not None and self._lock_file is None:
+            with open(self._lock_path(), "ab") as probe:
+                try:
+                    fcntl.flock(probe.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return []  # another agent process has a run in progress
+                try:
+                    return self._mark_interrupted()
+                finally:
+                    fcntl.flock(probe.fileno(), fcntl.LOCK_UN)
+        return self._mark_interrupted(exclude_pid=os.getpid())
+
+    def _mark_interrupted(self, exclude_pid: int | None = None) -> list[str]:
+        now = _now_text()
+        with self._write() as db:
+            rows = db.execute(
+                "SELECT run_id FROM runs WHERE state = 'running' AND owner_pid IS NOT ?",
+                (exclude_pid,),
+            ).fetchall()
+            ids = [row[0] for row in rows]
+            db.executemany(
+                "UPDATE runs SET state = 'incomplete', reason = ?, updated_at = ? WHERE run_id = ?",
+                [(INTERRUPTED, now, run_id) for run_id in ids],
+            )
+        return ids
+
+    # -- recording a run --------------------------------------------------------------------
+
+    def start_run(self, header: Mapping[str, Any]) -> str:
+        """Keep a new run's header (the payload without ``points``, ``finished_at``,
+        ``raw_io``) and its optional ``context`` (kept beside it, never sent); the run is
+        ``running``. A missing ``run_id`` is made (UUID 4). Returns the run id."""
+        fields = dict(header)
+        context = fields.pop("context", None) or {}
+        if not isinstance(context, Mapping):
+            raise InvalidRecord("must be a mapping", field="context")
+        fields.setdefault("run_id", str(uuid.uuid4()))
+        for key in fields:
+            if key not in HEADER_REQUIRED and key not in HEADER_OPTIONAL:
+                raise InvalidRecord(
+                    "not a field of a run's header (points, finished_at and raw_io are "
+                    "recorded separately)",
+                    field=key,
+                )
+        for key in HEADER_REQUIRED:
+            if key not in fields:
+                raise InvalidRecord("missing", field=key)
+        try:
+            run_id = str(uuid.UUID(str(fields["run_id"])))
+        except ValueError:
+            raise InvalidRecord("not a UUID", field="run_id") from None
+        fields["run_id"] = run_id
+        procedure = fields["procedure"]
+        if not isinstance(procedure, Mapping) or {"id", "version", "hash"} - set(procedure):
+            raise InvalidRecord("must have id, version and hash", field="procedure")
+        header_text = _dumps(fields, "header")
+        context_text = _dumps(context, "context")
+        self._hold_run_lock()
+        now = _now_text()
+        with self._write() as db:
+            if db.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone():
+                raise InvalidRecord(f"run {run_id} is already in the outbox", field="run_id")
+            db.execute(
+                "INSERT INTO runs (run_id, job, header, context, state, owner_pid, created_at,"
+                " updated_at) VALUES (?, ?, ?, ?, 'running', ?, ?, ?)",
+                (run_id, str(fields["job"]), header_text, context_text, os.getpid(), now, now),
+            )
+        return run_id
+
+    def recorder(self, run_id: str) -> RunRecorder:
+        """The runner's :class:`procedures.bench.Recorder` for ``run_id``."""
+        return RunRecorder(self, run_id)
+
+    def add_reading(
+        self, run_id: str, *, point_index: int, quantity: str, reading: Mapping[str, Any]
+    ) -> int:
+        """Keep one reading (``value``, ``unit``, ``timestamp``, ``stable``, ``raw``) in its
+        own committed transaction; return its id (increasing, never reused)."""
+        text = _reading_text(reading)
+        if isinstance(point_index, bool) or not isinstance(point_index, int) or point_index < 0:
+            raise InvalidRecord("must be a non-negative integer", field="point_index")
+        if not isinstance(quantity, str) or not quantity:
+            raise InvalidRecord("must be a non-empty text", field="quantity")
+        db = self._conn
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            cursor = db.execute(_INSERT_READING, (run_id, point_index, quantity, text))
+            if cursor.rowcount != 1:
+                state = self._state(run_id)
+                if state != RunState.RUNNING:
+                    raise InvalidState(run_id, state, "add a reading")
+                raise InvalidRecord(
+                    f"point {point_index} of run {run_id} is already recorded",
+                    field="point_index",
+                )
+            reading_id = cursor.lastrowid
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        assert reading_id is not None
+        return reading_id
+
+    def add_point(self, run_id: str, point: Mapping[str, Any], reading_ids: list[int]) -> None:
+        """Keep a finished point (the payload's point without ``readings``) built on
+        ``reading_ids``: readings of this run and this point index, not used by another
+        point. A point index already recorded is refused."""
+        fields = dict(point)
+        if "readings" in fields:
+            raise InvalidRecord("readings are kept one by one (add_reading)", field="readings")
+        index = fields.get("index")
+        if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+            raise InvalidRecord("must be a non-negative integer", field="index")
+        if not reading_ids:
+            raise InvalidRecord("a point needs at least one reading", field="reading_ids")
+        if len(set(reading_ids)) != len(reading_ids):
+            raise InvalidRecord("a reading is listed twice", field="reading_ids")
+        text = _dumps(fields, "point")
+        with self._write() as db:
+            self._require(run_id, {RunState.RUNNING}, "add a point")
+            if db.execute(
+                "SELECT 1 FROM points WHERE run_id = ? AND point_index = ? AND discarded = 0",
+                (run_id, index),
+            ).fetchone():
+                raise InvalidRecord(
+                    f"point {index} of run {run_id} is already recorded", field="index"
+                )
+            marks = ",".join("?" * len(reading_ids))
+            rows = db.execute(
+                f"SELECT id, run_id, point_index, point_id, discarded FROM readings "
+                f"WHERE id IN ({marks})",
+                reading_ids,
+            ).fetchall()
+            found = {row[0]: row for row in rows}
+            for rid in reading_ids:
+                row = found.get(rid)
+                if row is None or row[1] != run_id:
+                    raise InvalidRecord(f"reading {rid} is not of run {run_id}", field="readings")
+                if row[2] != index:
+                    raise InvalidRecord(
+                        f"reading {rid} was taken for point {row[2]}, not {index}",
+                        field="readings",
+                    )
+                if row[3] is not None or row[4]:
+                    raise InvalidRecord(
+                        f"reading {rid} is already used or discarded", field="readings"
+                    )
+            cursor = db.execute(
+                "INSERT INTO points (run_id, point_index, point, reading_ids, recorded_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (run_id, index, text, json.dumps(sorted(reading_ids)), _now_text()),
+            )
+            db.executemany(
+                "UPDATE readings SET point_id = ? WHERE id = ?",
+                [(cursor.lastrowid, rid) for rid in reading_ids],
+            )
+
+    def add_io(self, run_id: str, entries: Iterable[Mapping[str, Any]]) -> None:
+        """Keep raw I/O entries (``t``, ``dir``, ``address``, ``data``) of the run."""
+        texts = [_dumps(dict(entry), "raw_io") for entry in entries]
+        with self._write() as db:
+            self._require(run_id, {RunState.RUNNING}, "add raw I/O")
+            db.executemany(
+                "INSERT INTO raw_io (run_id, entry) VALUES (?, ?)",
+                [(run_id, text) for text in texts],
+            )
+
+    def mark_incomplete(self, run_id: str, reason: str) -> None:
+        """A running run stopped (instrument fault, operator pause): keep it, with ``reason``."""
+        self._move(run_id, {RunState.RUNNING}, RunState.INCOMPLETE, "mark incomplete", reason)
+
+    def abandon(self, run_id: str, reason: str) -> None:
+        """Give up a run that was not completed: kept forever, never sent."""
+        self._move(
+            run_id, {RunState.RUNNING, RunState.INCOMPLETE}, RunState.ABANDONED, "abandon", reason
+        )
+
+    def resume(self, run_id: str) -> ResumeState:
+        """Take an incomplete run up again: it is ``running``; the readings of points that
+        were not finished are flagged discarded (kept, never sent) and those points are
+        measured again."""
+        self._hold_run_lock()
+        now = _now_text()
+        with self._write() as db:
+            self._require(run_id, {RunState.INCOMPLETE}, "resume")
+            done = [
+                row[0]
+                for row in db.execute(
+                    "SELECT point_index FROM points WHERE run_id = ? AND discarded = 0 "
+                    "ORDER BY point_index",
+                    (run_id,),
+                )
+            ]
+            marks = ",".join("?" * len(done))
+            cursor = db.execute(
+                "UPDATE readings SET discarded = 1, discard_reason = ? "
+                "WHERE run_id = ? AND point_id IS NULL AND discarded = 0 "
+                f"AND point_index NOT IN ({marks})",
+                (RESTARTED, run_id, *done),
+            )
+            discarded = cursor.rowcount
+            db.execute(
+                "UPDATE runs SET state = 'running', reason = NULL, owner_pid = ?, "
+                "updated_at = ? WHERE run_id = ?",
+                (os.getpid(), now, run_id),
+            )
+            header, context = db.execute(
+                "SELECT header, context FROM runs WHERE run_id = ?", (run_id,)
+            ).fetchone()
+        return ResumeState(run_id, json.loads(header), json.loads(context), done, discarded)
+
+    def complete(self, run_id: str, finished_at: datetime | str) -> bytes:
+        """Assemble the run payload (the LIMS's ``RunIn``), serialise it once to compact
+        UTF-8 JSON, keep those bytes (every attempt sends them) and queue the run."""
+        finished = _payload_time(finished_at, "finished_at")
+        with self._write() as db:
+            self._require(run_id, {RunState.RUNNING}, "complete")
+            payload = self._assemble(run_id, finished)
+            body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+            now = _now_text()
+            db.execute(
+                "UPDATE runs SET state = 'queued', finished_at = ?, queued_at = ?, body = ?, "
+                "body_sha256 = ?, owner_pid = NULL, updated_at = ? WHERE run_id = ?",
+                (finished, now, body, hashlib.sha256(body).hexdigest(), now, run_id),
+            )
+        return body
+
+    def _assemble(self, run_id: str, finished_at: str) -> dict[str, Any]:
+        db = self._conn
+        header = json.loads(
+            db.execute("SELECT header FROM runs WHERE run_id = ?", (run_id,)).fetchone()[0]
+        )
+        points: list[dict[str, Any]] = []
+        for point_id, text in db.execute(
+            "SELECT id, point FROM points WHERE run_id = ? AND discarded = 0 ORDER BY point_index",
+            (run_id,),
+        ).fetchall():
+            point = json.loads(text)
+            point["readings"] = [
+                {**json.loads(reading), "quantity": quantity}
+                for quantity, reading in db.execute(
+                    "SELECT quantity, reading FROM readings WHERE point_id = ? ORDER BY id",
+                    (point_id,),
+                )
+            ]
+            points.append(point)
+        if not points:
+            raise InvalidRecord(f"run {run_id} has no finished point", field="points")
+        raw_io = [
+            json.loads(row[0])
+            for row in db.execute(
+                "SELECT entry FROM raw_io WHERE run_id = ? ORDER BY id", (run_id,)
+            )
+        ]
+        parts = {**header, "finished_at": finished_at, "points": points, "raw_io": raw_io}
+        return {key: parts[key] for key in PAYLOAD_ORDER if key in parts}
+
+    # -- submission bookkeeping ---------------------------------------------------------------
+
+    def due(self, now: datetime) -> list[QueuedRun]:
+        """Queued runs whose next attempt is due at ``now``, oldest first."""
+        rows = self._conn.execute(
+            "SELECT run_id, job, body, attempts, next_attempt_at FROM runs "
+            "WHERE state = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= ?) "
+            "ORDER BY queued_at, run_id",
+            (_aware_text(now, "now"),),
+        ).fetchall()
+        return [QueuedRun(r[0], r[1], bytes(r[2]), r[3], _parse_time(r[4])) for r in rows]
+
+    def next_due(self) -> datetime | None:
+        """When the earliest queued run is due (None: nothing queued)."""
+        row = self._conn.execute(
+            "SELECT COUNT(*), MIN(COALESCE(next_attempt_at, '')) FROM runs WHERE state = 'queued'"
+        ).fetchone()
+        if not row[0]:
+            return None
+        return _parse_time(row[1]) or datetime.now(UTC)
+
+    def record_attempt(
+        self,
+        run_id: str,
+        *,
+        outcome: Outcome | str,
+        status: int | None,
+        reason: str | None = None,
+        response: Mapping[str, Any] | None = None,
+        next_attempt_at: datetime | None = None,
+    ) -> None:
+        """Keep one submission attempt of a queued run: ``sent``/``replayed`` (the server's
+        response JSON kept), ``rejected`` (the server's error body kept), or ``retry`` at
+        ``next_attempt_at`` with ``reason`` as the last error."""
+        outcome = Outcome(outcome)
+        now = _now_text()
+        response_text = None if response is None else _dumps(dict(response), "response")
+        with self._write() as db:
+            self._require(run_id, {RunState.QUEUED}, f"record a {outcome} attempt")
+            db.execute(
+                "INSERT INTO attempts (run_id, at, outcome, status, reason, response) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (run_id, now, outcome.value, status, reason, response_text),
+            )
+            if outcome in (Outcome.SENT, Outcome.REPLAYED):
+                db.execute(
+                    "UPDATE runs SET state = 'sent', attempts = attempts + 1, last_status = ?, "
+                    "last_error = NULL, next_attempt_at = NULL, response = ?, updated_at = ? "
+                    "WHERE run_id = ?",
+                    (status, response_text, now, run_id),
+                )
+            elif outcome == Outcome.REJECTED:
+                db.execute(
+                    "UPDATE runs SET state = 'rejected', attempts = attempts + 1, "
+                    "last_status = ?, last_error = ?, next_attempt_at = NULL, rejection = ?, "
+                    "updated_at = ? WHERE run_id = ?",
+                    (status, reason, response_text, now, run_id),
+                )
+            else:
+                db.execute(
+                    "UPDATE runs SET attempts = attempts + 1, last_status = ?, last_error = ?, "
+                    "next_attempt_at = ?, updated_at = ? WHERE run_id = ?",
+                    (
+                        status,
+                        reason,
+                        None if next_attempt_at is None else _aware_text(next_attempt_at, "at"),
+                        now,
+                        run_id,
+                    ),
+                )
+
+    # -- reading back ---------------------------------------------------------------------------
+
+    def state(self, run_id: str) -> RunState:
+        """The run's state; :class:`UnknownRun` when there is no such run."""
+        return RunState(self._state(run_id))
+
+    def body(self, run_id: str) -> bytes | None:
+        """The bytes kept for a completed run (None before completion)."""
+        self._state(run_id)
+        row = self._conn.execute("SELECT body FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        return None if row[0] is None else bytes(row[0])
+
+    def readings(self, run_id: str) -> list[dict[str, Any]]:
+        """Every reading of the run, discarded ones included, in id order: ``id``,
+        ``point_index``, ``quantity``, ``reading``, ``discarded``, ``discard_reason``."""
+        return [
+            {
+                "id": r[0],
+                "point_index": r[1],
+                "quantity": r[2],
+                "reading": json.loads(r[3]),
+                "discarded": bool(r[4]),
+                "discard_reason": r[5],
+            }
+            for r in self._conn.execute(
+                "SELECT id, point_index, quantity, reading, discarded, discard_reason "
+                "FROM readings WHERE run_id = ? ORDER BY id",
+                (run_id,),
+            )
+        ]
+
+    def status(self) -> StatusReport:
+        """Counts per state, and per run what is waiting, what failed and why."""
+        db = self._conn
+        counts = {state.value: 0 for state in RunState}
+        for state, count in db.execute("SELECT state, COUNT(*) FROM runs GROUP BY state"):
+            counts[state] = count
+        rows = db.execute(
+            "SELECT r.run_id, r.job, r.state, "
+            " (SELECT COUNT(*) FROM readings WHERE run_id = r.run_id AND discarded = 0),"
+            " (SELECT COUNT(*) FROM points WHERE run_id = r.run_id AND discarded = 0),"
+            " r.attempts, r.last_status, COALESCE(r.last_error, r.reason), r.next_attempt_at,"
+            " r.rejection, r.updated_at "
+            "FROM runs r ORDER BY r.created_at, r.run_id"
+        ).fetchall()
+        runs = [
+            RunStatus(
+                run_id=r[0],
+                job=r[1],
+                state=r[2],
+                readings=r[3],
+                points=r[4],
+                attempts=r[5],
+                last_status=r[6],
+                last_error=r[7],
+                next_attempt_at=_parse_time(r[8]),
+                rejection=None if r[9] is None else json.loads(r[9]),
+                updated_at=_parse_time(r[10]) or datetime.now(UTC),
+            )
+            for r in rows
+        ]
+        return StatusReport(counts, runs)
+
+    # -- caches of the last sync -------------------------------------------------------------------
+
+    def cache_standards(
+        self, records: Iterable[StandardRecord], fetched_at: datetime | None = None
+    ) -> None:
+        """Keep the LIMS's JSON of standards and their certificates, for field work."""
+        when = _aware_text(fetched_at or datetime.now(UTC), "fetched_at")
+        rows = [
+            (
+                record.asset_id,
+                _dumps(dict(record.standard), "standard"),
+                _dumps([dict(c) for c in record.certificates], "certificates"),
+                when,
+            )
+            for record in records
+        ]
+        with self._write() as db:
+            db.executemany(
+                "INSERT INTO standards_cache (asset_id, standard, certificates, fetched_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (asset_id) DO UPDATE SET "
+                "standard = excluded.standard, certificates = excluded.certificates, "
+                "fetched_at = excluded.fetched_at",
+                rows,
+            )
+
+    def cached_standards(self, asset_ids: Iterable[str]) -> dict[str, StandardRecord]:
+        """The cached standards among ``asset_ids`` (those never cached are absent)."""
+        found: dict[str, StandardRecord] = {}
+        for asset_id in asset_ids:
+            row = self._conn.execute(
+                "SELECT standard, certificates FROM standards_cache WHERE asset_id = ?",
+                (asset_id,),
+            ).fetchone()
+            if row is not None:
+                found[asset_id] = StandardRecord(json.loads(row[0]), tuple(json.loads(row[1])))
+        return found
+
+    def standards_fetched_at(self, asset_id: str) -> datetime | None:
+        """When the cached record of ``asset_id`` was fetched from the LIMS."""
+        row = self._conn.execute(
+            "SELECT fetched_at FROM standards_cache WHERE asset_id = ?", (asset_id,)
+        ).fetchone()
+        return None if row is None else _parse_time(row[0])
+
+    def cache_job(self, job_json: Mapping[str, Any], fetched_at: datetime | None = None) -> None:
+        """Keep the LIMS's JSON of a job (keyed by its ``number``)."""
+        if "number" not in job_json:
+            raise InvalidRecord("missing", field="number")
+        when = _aware_text(fetched_at or datetime.now(UTC), "fetched_at")
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO jobs_cache (number, job, fetched_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (number) DO UPDATE SET job = excluded.job, "
+                "fetched_at = excluded.fetched_at",
+                (str(job_json["number"]), _dumps(dict(job_json), "job"), when),
+            )
+
+    def cached_job(self, number: str) -> dict[str, Any] | None:
+        """The job as cached at the last sync, or None."""
+        row = self._conn.execute(
+            "SELECT job FROM jobs_cache WHERE number = ?", (number,)
+        ).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    def _state(self, run_id: str) -> str:
+        row = self._conn.execute("SELECT state FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise UnknownRun(f"no run {run_id} in the outbox {self.path}")
+        return str(row[0])
+
+    def _require(self, run_id: str, allowed: set[RunState], action: str) -> None:
+        state = self._state(run_id)
+        if state not in allowed:
+            raise InvalidState(run_id, state, action)
+
+    def _move(
+        self, run_id: str, allowed: set[RunState], target: RunState, action: str, reason: str
+    ) -> None:
+        if not reason or not reason.strip():
+            raise InvalidRecord("a reason is needed", field="reason")
+        with self._write() as db:
+            self._require(run_id, allowed, action)
+            db.execute(
+                "UPDATE runs SET state = ?, reason = ?, owner_pid = NULL, updated_at = ? "
+                "WHERE run_id = ?",
+                (target.value, reason, _now_text(), run_id),
+            )
+
+
+# One encoder for every record: json.dumps with options would build a new one per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def _dumps(value: Any, field: str) -> str:
+    try:
+        return _ENCODER.encode(value)
+    except (TypeError, ValueError) as err:
+        raise InvalidRecord(f"not JSON-serialisable without loss: {err}", field=field) from None
+
+
+def _reading_text(reading: Mapping[str, Any]) -> str:
+    for key in ("value", "unit", "timestamp"):
+        if key not in reading:
+            raise InvalidRecord("missing", field=f"reading.{key}")
+    if "quantity" in reading:
+        raise InvalidRecord("given separately (the quantity argument)", field="reading.quantity")
+    value = reading["value"]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InvalidRecord(f"must be a finite number, got {value!r}", field="reading.value")
+    return _dumps(dict(reading), "reading")
+
+
+def _aware_text(value: datetime | str, field: str) -> str:
+    """A timezone-aware datetime as fixed-width UTC text (sortable); refuses naive ones."""
+    return _utc_text(_aware(value, field))
+
+
+def _aware(value: datetime | str, field: str) -> datetime:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise InvalidRecord(f"not an ISO 8601 datetime: {value!r}", field=field) from None
+    if value.tzinfo is None:
+        raise InvalidRecord("must carry a UTC offset", field=field)
+    return value
+
+
+def _payload_time(value: datetime | str, field: str) -> str:
+    """A datetime for the payload: text is kept as given (once checked), a datetime in ISO."""
+    checked = _aware(value, field)
+    return value if isinstance(value, str) else checked.isoformat()
+
+
+def _utc_text(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _now_text() -> str:
+    return _utc_text(datetime.now(UTC))
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    return datetime.fromisoformat(text)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()

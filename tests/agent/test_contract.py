@@ -1,0 +1,67 @@
+"""The agent↔LIMS contract: an outbox payload is valid against the request body the LIMS's
+OpenAPI schema declares for ``POST /api/v1/runs/``; a broken one is not."""
+
+from __future__ import annotations
+
+import copy
+import json
+import urllib.request
+from typing import Any
+
+import pytest
+from jsonschema.exceptions import ValidationError  # type: ignore[import-untyped]
+from openapi_schema_validator import OAS30Validator, oas30_format_checker
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT4
+
+from agent.outbox import Outbox
+from tests.agent.conftest import Lims, record_run
+
+SCHEMA_URN = "urn:caltrace:lims-openapi"
+
+
+@pytest.fixture
+def run_body_validator(lims: Lims) -> OAS30Validator:
+    """A validator of the request body of ``POST /api/v1/runs/``, from the live schema."""
+    with urllib.request.urlopen(f"{lims.url}/api/schema/?format=json", timeout=30) as response:
+        schema = json.load(response)
+    assert schema["openapi"].startswith("3.0")
+    body = schema["paths"]["/api/v1/runs/"]["post"]["requestBody"]
+    ref = body["content"]["application/json"]["schema"]["$ref"]
+    assert ref.startswith("#/components/schemas/RunIn")
+    registry: Registry[Any] = Registry().with_resource(
+        SCHEMA_URN, Resource.from_contents(schema, default_specification=DRAFT4)
+    )
+    return OAS30Validator(
+        {"$ref": SCHEMA_URN + ref}, registry=registry, format_checker=oas30_format_checker
+    )
+
+
+def test_an_outbox_payload_satisfies_the_lims_schema(
+    lims: Lims, outbox: Outbox, run_body_validator: OAS30Validator
+) -> None:
+    payload = lims.payload(points=3, readings=5)
+    payload["points"][0]["readings"][0]["stable"] = None  # nullable in the schema
+    run_id = record_run(outbox, payload)
+    body = json.loads(outbox.body(run_id) or b"")
+    run_body_validator.validate(body)
+
+
+@pytest.mark.parametrize(
+    ("breakage", "message"),
+    [
+        (lambda b: b.pop("finished_at"), "'finished_at' is a required property"),
+        (lambda b: b["points"][0]["readings"][0].update(value="1.0"), "is not of type 'number'"),
+        (lambda b: b["procedure"].pop("hash"), "'hash' is a required property"),
+        (lambda b: b["standards"][0].update(role="uut"), "'uut' is not one of"),
+        (lambda b: b.update(started_at="yesterday"), "'yesterday' is not a 'date-time'"),
+    ],
+)
+def test_a_broken_payload_fails_the_schema(
+    lims: Lims, outbox: Outbox, run_body_validator: OAS30Validator, breakage: Any, message: str
+) -> None:
+    run_id = record_run(outbox, lims.payload(points=1, readings=2))
+    body = copy.deepcopy(json.loads(outbox.body(run_id) or b""))
+    breakage(body)
+    with pytest.raises(ValidationError, match=message):
+        run_body_validator.validate(body)

@@ -27,7 +27,14 @@ from cryptography.hazmat.primitives import serialization
 
 from agent.outbox import Outbox
 from agent.sync import LimsClient
-from tests.labserver.conftest import PROCEDURE, Center, make_center, point_payload, run_payload
+from tests.labserver.conftest import (
+    DEFINITION,
+    PROCEDURE,
+    Center,
+    make_center,
+    point_payload,
+    run_payload,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 HEADER_KEYS = (
@@ -85,9 +92,7 @@ def offline_payload(*, points: int = 3, readings: int = 5, job: str = "J-0001") 
         "points": [
             point_payload(
                 i,
-                1.0 + i,
-                [1.0 + i + 1e-6 * ((i + j) % 3 - 1) for j in range(readings)],
-                mpe=35e-6 * (1.0 + i) + 5e-6,
+                [DEFINITION.point(i).nominal + 1e-6 * ((i + j) % 3 - 1) for j in range(readings)],
             )
             for i in range(points)
         ],

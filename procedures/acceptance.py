@@ -168,16 +168,13 @@ def _decimal(value: Any, name: str) -> Decimal:
     return Decimal(value) if isinstance(value, int) else Decimal(repr(value))
 
 
-def limits_for(spec: Mapping[str, Any], scope: Mapping[str, Any], *, where: str) -> Limits:
-    """The limits ``spec`` (a test's ``mpe:``) sets at a point whose names are ``scope``.
-
-    ``where`` prefixes errors (``tests[0].mpe``); a value outside a rule's domain (a load
-    above Max, a flow outside Q1..Q4) raises :class:`~procedures.errors.ProcedureError`.
-    """
-    name = str(spec["rule"])
-    rule = RULES[name]
+def _arguments(
+    declared: Mapping[str, str], spec: Mapping[str, Any], scope: Mapping[str, Any], *, where: str
+) -> dict[str, Any]:
+    """A rule's or check's arguments as written in ``spec``: numbers (or expressions over
+    ``scope``) as Decimals, text (or the text a name in ``scope`` holds), booleans."""
     arguments: dict[str, Any] = {}
-    for arg, kind in rule.arguments.items():
+    for arg, kind in declared.items():
         if arg not in spec:
             continue
         raw = spec[arg]
@@ -193,6 +190,18 @@ def limits_for(spec: Mapping[str, Any], scope: Mapping[str, Any], *, where: str)
             arguments[arg] = str(scope[text]) if text in scope else text
         else:
             arguments[arg] = bool(raw)
+    return arguments
+
+
+def limits_for(spec: Mapping[str, Any], scope: Mapping[str, Any], *, where: str) -> Limits:
+    """The limits ``spec`` (a test's ``mpe:``) sets at a point whose names are ``scope``.
+
+    ``where`` prefixes errors (``tests[0].mpe``); a value outside a rule's domain (a load
+    above Max, a flow outside Q1..Q4) raises :class:`~procedures.errors.ProcedureError`.
+    """
+    name = str(spec["rule"])
+    rule = RULES[name]
+    arguments = _arguments(rule.arguments, spec, scope, where=where)
     try:
         mpe = rule.mpe(arguments)
     except ProcedureError as exc:
@@ -307,23 +316,7 @@ def checks_for(
     """
     name = str(spec["check"])
     check = CHECKS[name]
-    arguments: dict[str, Any] = {}
-    for arg, kind in check.arguments.items():
-        if arg not in spec:
-            continue
-        raw = spec[arg]
-        if kind.startswith("number"):
-            value = (
-                raw
-                if isinstance(raw, int | float)
-                else evaluate_expression(str(raw), scope, where=f"{where}.{arg}")
-            )
-            arguments[arg] = _decimal(value, f"{where}.{arg}")
-        elif kind.startswith("text"):
-            text = str(raw)
-            arguments[arg] = str(scope[text]) if text in scope else text
-        else:
-            arguments[arg] = bool(raw)
+    arguments = _arguments(check.arguments, spec, scope, where=where)
     values = [
         _PointValues(
             int(p["index"]),

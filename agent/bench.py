@@ -10,18 +10,33 @@ with rich and waits for the operator; Ctrl-C at an instruction asks whether to p
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, TextIO
 
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.prompt import Prompt
 
 from drivers.driver import DriverOptions
 from drivers.errors import DriverError
 from drivers.registry import get
-from procedures.bench import BenchRole, Instruction, OperatorAbort
+from procedures.bench import BenchRole, Instruction, Operator, OperatorAbort
 
-__all__ = ["ConsoleOperator", "NoInstrument", "OpenedBench"]
+__all__ = [
+    "ConsoleOperator",
+    "NarratedOperator",
+    "NoInstrument",
+    "OpenedBench",
+    "RunDisplay",
+    "ask_pause_or_abandon",
+]
 
 
 class NoInstrument(LookupError):
@@ -98,58 +113,168 @@ class OpenedBench:
         self.close()
 
 
-class ConsoleOperator:
-    """The operator at a terminal: instructions in the chosen language, live progress."""
+class RunDisplay:
+    """What the operator sees while a run goes on: a progress bar over the points, the
+    live reading with its stability, the stability wait of a source, and each finished
+    point with its error, expanded uncertainty and verdict.
 
-    def __init__(self, console: Console | None = None, *, language: str = "en") -> None:
+    On a terminal it is a live rich progress display; elsewhere (a log, a pipe) one plain
+    line per event, so that a run's console output is also a readable record.
+    """
+
+    def __init__(self, console: Console | None = None) -> None:
         self.console = console or Console(stderr=True)
-        self.language = language
-        self.on_event: Any = None
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
 
-    def instruct(self, instruction: Instruction) -> None:
-        text = instruction.text.get(self.language) or next(iter(instruction.text.values()))
-        self.console.print(f"[bold yellow]▶ {text}[/]")
-        try:
-            Prompt.ask(
-                "  press Enter when done", default="", show_default=False, console=self.console
-            )
-        except (KeyboardInterrupt, EOFError):
-            choice = self.ask_pause_or_abandon()
-            raise OperatorAbort(
-                "paused by the operator" if choice == "pause" else "abandoned by the operator",
-                pause=choice == "pause",
-            ) from None
-
-    def ask_pause_or_abandon(self) -> str:
-        """Ask after Ctrl-C: pause (resume later) or abandon (kept, never sent)."""
-        try:
-            return Prompt.ask(
-                "\n[bold]Stop the run?[/] pause (resume later) or abandon",
-                choices=["pause", "abandon"],
-                default="pause",
+    def __enter__(self) -> RunDisplay:
+        if self.console.is_terminal:
+            self._progress = Progress(
+                TextColumn("[bold]{task.fields[point]}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("{task.fields[live]}"),
                 console=self.console,
             )
-        except (KeyboardInterrupt, EOFError):
-            return "pause"
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """Stop the live display while the operator answers a prompt."""
+        if self._progress is None:
+            yield
+            return
+        self._progress.stop()
+        try:
+            yield
+        finally:
+            self._progress.start()
+
+    def print(self, text: str) -> None:
+        self.console.print(text)
 
     def show(self, event: str, data: Mapping[str, Any]) -> None:
-        if self.on_event is not None:
-            self.on_event(event, data)
-            return
-        if event == "reading":
-            stable = "stable" if data.get("stable") else "unstable"
-            self.console.print(
-                f"  point {data['index']} {data['quantity']} {data['n']}/{data['of']}: "
+        if event == "point":
+            self._point(data)
+        elif event == "reading":
+            stable = "stable" if data.get("stable") else "[red]unstable[/]"
+            live = (
+                f"{data['quantity']} {data['n']}/{data['of']}: "
                 f"{data['value']:.9g} {data['unit']} ({stable})"
             )
-        elif event == "point":
-            self.console.print(
-                f"[bold]point {data['index'] + 1}/{data['total']}[/] {data['test']} "
-                f"{data['nominal']:g} {data['unit']}"
-            )
+            self._live(live, plain=f"  {live}")
         elif event == "stability":
-            mark = "✓" if data["inside"] else "…"
-            self.console.print(
-                f"  {data['role']}: {data['value']:.6g} {data['unit']} "
+            mark = "[green]within[/]" if data["inside"] else "settling"
+            live = (
+                f"{data['role']} {data['value']:.6g} {data['unit']} "
                 f"(target {data['target']:g}) {mark}"
             )
+            self._live(live, plain=f"  {live}")
+        elif event == "point-done":
+            self._done(data)
+
+    def _point(self, data: Mapping[str, Any]) -> None:
+        title = (
+            f"point {data['index'] + 1}/{data['total']} {data['test']} "
+            f"{data['nominal']:g} {data['unit']}"
+        )
+        if self._progress is None:
+            self.console.print(f"[bold]{title}[/]")
+            return
+        if self._task is None:
+            self._task = self._progress.add_task("run", total=data["total"], point=title, live="")
+        self._progress.update(self._task, point=title, live="")
+
+    def _live(self, text: str, *, plain: str) -> None:
+        if self._progress is None or self._task is None:
+            self.console.print(plain)
+        else:
+            self._progress.update(self._task, live=text)
+
+    def _done(self, data: Mapping[str, Any]) -> None:
+        point = data["point"]
+        result = point["result"]
+        verdict = point.get("conformity") or "-"
+        line = (
+            f"  → {point['output']} = {result['value']:.6g} {point['unit']}, "
+            f"U = {result['U']:.2g} (k = {result['k']:.3g}), {verdict}"
+        )
+        if self._progress is None or self._task is None:
+            self.console.print(line)
+            return
+        self._progress.console.print(line)
+        self._progress.advance(self._task)
+
+
+class ConsoleOperator:
+    """The operator at a terminal: instructions in the chosen language, live progress.
+
+    Ctrl-C (or end of input) at an instruction asks whether to pause (resume later) or
+    abandon the run.
+    """
+
+    def __init__(self, display: RunDisplay | None = None, *, language: str = "en") -> None:
+        self.display = display or RunDisplay()
+        self.console = self.display.console
+        self.language = language
+
+    def instruct(self, instruction: Instruction) -> None:
+        text = _text(instruction, self.language)
+        with self.display.paused():
+            self.console.print(f"[bold yellow]▶ {text}[/]")
+            try:
+                Prompt.ask(
+                    "  press Enter when done", default="", show_default=False, console=self.console
+                )
+            except (KeyboardInterrupt, EOFError):
+                choice = ask_pause_or_abandon(self.console)
+                raise OperatorAbort(
+                    "paused by the operator" if choice == "pause" else "abandoned by the operator",
+                    pause=choice == "pause",
+                ) from None
+
+    def show(self, event: str, data: Mapping[str, Any]) -> None:
+        self.display.show(event, data)
+
+
+class NarratedOperator:
+    """Another operator (a simulated one) doing the work, with what it is told shown on
+    the console, so a simulated run reads like a real one."""
+
+    def __init__(self, operator: Operator, display: RunDisplay, *, language: str = "en") -> None:
+        self.operator = operator
+        self.display = display
+        self.language = language
+
+    def instruct(self, instruction: Instruction) -> None:
+        self.display.print(f"[yellow]▶ {_text(instruction, self.language)}[/] (simulated operator)")
+        self.operator.instruct(instruction)
+
+    def show(self, event: str, data: Mapping[str, Any]) -> None:
+        self.operator.show(event, data)
+        self.display.show(event, data)
+
+
+def ask_pause_or_abandon(console: Console) -> str:
+    """Ask after Ctrl-C: ``pause`` (resume later) or ``abandon`` (kept, never sent)."""
+    try:
+        return Prompt.ask(
+            "\n[bold]Stop the run?[/] pause (resume later) or abandon",
+            choices=["pause", "abandon"],
+            default="pause",
+            console=console,
+        )
+    except (KeyboardInterrupt, EOFError):
+        return "pause"
+
+
+def _text(instruction: Instruction, language: str) -> str:
+    texts = instruction.text
+    return texts.get(language) or texts.get("en") or next(iter(texts.values()), instruction.kind)

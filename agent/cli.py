@@ -26,14 +26,16 @@ driver is listed, simulated and probed without touching this module.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
+import os
 import random
 import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from types import FrameType
 from typing import Any
@@ -46,8 +48,18 @@ from drivers.simulators.base import Fault, FaultKind, SimulatorOptions
 
 from .config import BenchConfig, ConfigError, load_bench
 from .keys import KeyFileError, load_key
-from .outbox import Outbox, OutboxError, Outcome, StatusReport
-from .sync import LimsClient, sync
+from .outbox import Outbox, OutboxError, Outcome, ResumeState, StatusReport
+from .run import (
+    Plan,
+    PlanError,
+    RunOutcome,
+    cached_plan,
+    fetch_plan,
+    plan_from_context,
+    refresh_cache,
+    run_procedure,
+)
+from .sync import LimsClient, LimsRefused, LimsUnavailable, sync
 
 __all__ = ["build_parser", "main"]
 
@@ -56,6 +68,9 @@ EXIT_INSTRUMENT = 1
 EXIT_USAGE = 2
 EXIT_REJECTED = 1
 EXIT_AGENT_REFUSED = 3
+EXIT_REFUSED = 4
+EXIT_INCOMPLETE = 1
+OPERATOR_ENV = "CALTRACE_OPERATOR"
 
 
 class UsageError(Exception):
@@ -131,6 +146,53 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout", type=_positive, default=30.0, metavar="SECONDS", help="HTTP timeout"
     )
 
+    run_cmd = sub.add_parser(
+        "run",
+        help="run a procedure on this bench: a job from the LIMS, or offline from the cache",
+    )
+    run_cmd.add_argument("--bench", required=True, metavar="B.yaml", help="bench configuration")
+    what = run_cmd.add_mutually_exclusive_group(required=True)
+    what.add_argument("--job", metavar="NUMBER", help="the LIMS job to run (e.g. HN-2026-000123)")
+    what.add_argument(
+        "--procedure",
+        metavar="ID",
+        help="field work without the LIMS: the procedure, with --instrument, from the cache "
+        "of the last sync",
+    )
+    what.add_argument("--resume", metavar="RUN_ID", help="go on with an incomplete run")
+    run_cmd.add_argument("--instrument", metavar="SERIAL", help="with --procedure")
+    run_cmd.add_argument(
+        "--operator",
+        help="the metrologist's user name in the LIMS (default: $CALTRACE_OPERATOR, else "
+        "the job's assignee)",
+    )
+    run_cmd.add_argument(
+        "--offline", action="store_true", help="with --job: do not contact the LIMS, use the cache"
+    )
+    run_cmd.add_argument(
+        "--simulate",
+        action="store_true",
+        help="run on the simulators of every role (real transports) with a simulated operator",
+    )
+    run_cmd.add_argument("--seed", type=int, default=0, help="seed of the simulated world")
+    run_cmd.add_argument(
+        "--fault",
+        dest="faults",
+        action="append",
+        default=[],
+        metavar="ROLE:KIND[@N]",
+        help="with --simulate, rehearse an instrument fault: once N readings of the run are "
+        f"recorded (default 0), the simulator of ROLE answers its readings with KIND "
+        f"({', '.join(k.value for k in FaultKind)}); repeatable",
+    )
+    run_cmd.add_argument(
+        "--no-sync", action="store_true", help="queue the completed run without sending it"
+    )
+    run_cmd.add_argument("--language", choices=["en", "vi"], default="en", help="instructions")
+    run_cmd.add_argument(
+        "--timeout", type=_positive, default=30.0, metavar="SECONDS", help="HTTP timeout"
+    )
+
     status_cmd = sub.add_parser("status", help="what the outbox holds, waits for, and why")
     status_cmd.add_argument("--bench", required=True, metavar="B.yaml", help="bench configuration")
     status_cmd.add_argument("--json", action="store_true", help="print JSON for scripts")
@@ -150,8 +212,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _sync(args)
         if args.command == "status":
             return _status(args)
+        if args.command == "run":
+            return _run(args)
         return _probe(args)
-    except (UsageError, UnknownDriver, ConfigError, KeyFileError, OutboxError) as err:
+    except (UsageError, UnknownDriver, ConfigError, KeyFileError, OutboxError, PlanError) as err:
         _error(str(err).strip("'\""))
         return EXIT_USAGE
     except DriverError as err:
@@ -302,12 +366,261 @@ def _sync(args: argparse.Namespace) -> int:
             if next_due is None:
                 break
             time.sleep(max(0.0, min(60.0, (next_due - datetime.now(UTC)).total_seconds())))
+        if not report.stopped:
+            _refresh(bench, outbox, client)
         counts = outbox.status().counts
     print(
         f"outbox: {counts['queued']} queued, {counts['sent']} sent, "
         f"{counts['rejected']} rejected, {counts['incomplete']} incomplete"
     )
     return EXIT_REJECTED if rejected else EXIT_OK
+
+
+def _run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    config = load_bench(args.bench)
+    if args.procedure and not args.instrument:
+        raise UsageError("--procedure needs --instrument SERIAL (the instrument under test)")
+    if args.instrument and not args.procedure:
+        raise UsageError("--instrument goes with --procedure")
+    if args.faults and not args.simulate:
+        raise UsageError("--fault rehearses faults on the simulated bench: add --simulate")
+    faults = [_parse_fault(text, config) for text in args.faults]
+    key = load_key(config.key)
+    client = LimsClient(config.lims, config.token, key=key, timeout_s=args.timeout)
+    console = Console(soft_wrap=True, highlight=False)
+    with _open_outbox(config) as outbox:
+        resumed: ResumeState | None = None
+        try:
+            if args.resume:
+                resumed = outbox.resume(args.resume)
+                try:
+                    plan = plan_from_context(config, outbox, resumed.context)
+                except PlanError as err:
+                    outbox.mark_incomplete(resumed.run_id, f"cannot be resumed: {err}")
+                    raise
+                operator = str(resumed.header.get("operator", ""))
+            else:
+                plan = _plan(args, config, outbox, client, console)
+                operator = (
+                    args.operator
+                    or os.environ.get(OPERATOR_ENV)
+                    or str(plan.job.get("assignee") or "")
+                )
+                if not operator:
+                    raise UsageError(
+                        f"name the operator: --operator USER or ${OPERATOR_ENV} "
+                        "(the job has no assignee)"
+                    )
+        except PlanError as err:
+            _error(str(err))
+            return EXIT_REFUSED
+        definition = plan.definition
+        console.print(
+            f"[bold]job {plan.number}[/]: {definition.id} {definition.version} "
+            f"({definition.title.get(args.language) or definition.title['en']})"
+        )
+        console.print(
+            f"instrument {plan.job.get('instrument_serial', '-')}, operator {operator}, "
+            f"{'simulated bench' if args.simulate else 'bench ' + config.bench}; "
+            f"data from the {plan.source}"
+        )
+        if resumed is not None:
+            console.print(
+                f"resuming run {resumed.run_id}: {len(resumed.completed_points)} point(s) kept, "
+                f"{resumed.discarded_readings} reading(s) of unfinished points set aside"
+            )
+        outcome = _carry_out(args, config, outbox, plan, operator, resumed, faults, console)
+        return _report_run(args, config, outbox, client, outcome, console)
+
+
+def _plan(
+    args: argparse.Namespace,
+    config: BenchConfig,
+    outbox: Outbox,
+    client: LimsClient,
+    console: Any,
+) -> Plan:
+    if args.job and not args.offline:
+        try:
+            return fetch_plan(config, outbox, client, args.job)
+        except LimsUnavailable as err:
+            console.print(f"[yellow]the LIMS cannot be reached ({err}): using the cache[/]")
+            return cached_plan(config, outbox, number=args.job)
+        except LimsRefused as err:
+            raise PlanError(f"the LIMS refused: {err}") from None
+    if args.job:
+        return cached_plan(config, outbox, number=args.job)
+    return cached_plan(config, outbox, procedure=args.procedure, serial=args.instrument)
+
+
+def _carry_out(
+    args: argparse.Namespace,
+    config: BenchConfig,
+    outbox: Outbox,
+    plan: Plan,
+    operator: str,
+    resumed: ResumeState | None,
+    faults: list[tuple[str, FaultKind, int]],
+    console: Any,
+) -> RunOutcome:
+    from .bench import ConsoleOperator, NarratedOperator, OpenedBench, RunDisplay
+    from .simulated import (
+        SimulatedBench,
+        SimulatedOperator,
+        SimulatedTime,
+        SimulatedWorld,
+        SimulationError,
+    )
+
+    display = RunDisplay(console)
+    bench: Any
+    person: Any
+    sleep: Callable[[float], None]
+    now: Callable[[], float]
+    if args.simulate:
+        world = SimulatedWorld(seed=args.seed)
+        bench = SimulatedBench(config.roles, world)
+        person = NarratedOperator(SimulatedOperator(world), display, language=args.language)
+        if faults:
+            person = _FaultRehearsal(person, bench, faults)
+        clock = SimulatedTime()
+        sleep, now = clock.sleep, clock.clock
+    else:
+        bench = OpenedBench(config.roles)
+        person = ConsoleOperator(display, language=args.language)
+        sleep, now = time.sleep, time.monotonic
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(bench)
+        except (DriverError, SimulationError, OSError) as err:
+            reason = f"the bench could not be opened: {type(err).__name__}: {err}"
+            if resumed is not None:
+                outbox.mark_incomplete(resumed.run_id, reason)
+            return RunOutcome(resumed.run_id if resumed else None, "refused", reason)
+        stack.enter_context(display)
+        return run_procedure(
+            outbox=outbox,
+            plan=plan,
+            bench=bench,
+            operator=person,
+            operator_name=operator,
+            resumed=resumed,
+            sleep=sleep,
+            clock=now,
+        )
+
+
+def _parse_fault(text: str, config: BenchConfig) -> tuple[str, FaultKind, int]:
+    """``ROLE:KIND[@N]`` of ``--fault``."""
+    role, sep, rest = text.partition(":")
+    kind_text, _, after_text = rest.partition("@")
+    if not sep or role not in config.roles:
+        raise UsageError(
+            f"--fault {text!r}: give ROLE:KIND[@N] with a role of the bench "
+            f"({', '.join(config.roles)})"
+        )
+    try:
+        kind = FaultKind(kind_text)
+    except ValueError:
+        kinds = ", ".join(k.value for k in FaultKind)
+        raise UsageError(f"--fault {text!r}: unknown fault {kind_text!r} ({kinds})") from None
+    try:
+        after = int(after_text) if after_text else 0
+    except ValueError:
+        after = -1
+    if after < 0:
+        raise UsageError(f"--fault {text!r}: N must be a whole number of readings, >= 0")
+    return role, kind, after
+
+
+class _FaultRehearsal:
+    """An operator that, as readings are recorded, arms the faults asked for with
+    ``--fault`` on the simulators of their roles (the run meets them as it would meet a
+    real instrument's)."""
+
+    def __init__(self, operator: Any, bench: Any, faults: list[tuple[str, FaultKind, int]]):
+        self._operator = operator
+        self._bench = bench
+        self._pending = sorted(faults, key=lambda f: f[2])
+        self._readings = 0
+
+    def _arm(self) -> None:
+        while self._pending and self._pending[0][2] <= self._readings:
+            role, kind, _ = self._pending.pop(0)
+            simulator = self._bench.simulator(role)
+            if simulator is None:
+                raise UsageError(f"--fault: role {role} has no simulator to fault")
+            simulator.inject(Fault(kind, late_by_s=3.0))
+
+    def instruct(self, instruction: Any) -> None:
+        self._arm()
+        self._operator.instruct(instruction)
+
+    def show(self, event: str, data: Any) -> None:
+        self._operator.show(event, data)
+        self._arm()
+        if event == "reading":
+            self._readings += 1
+            self._arm()
+
+
+def _report_run(
+    args: argparse.Namespace,
+    config: BenchConfig,
+    outbox: Outbox,
+    client: LimsClient,
+    outcome: RunOutcome,
+    console: Any,
+) -> int:
+    if outcome.state == "refused":
+        _error("the run was refused before the first point:")
+        for reason in outcome.reason.split("; "):
+            print(f"  - {reason}", file=sys.stderr)
+        return EXIT_REFUSED
+    if outcome.state == "incomplete" and outcome.reason.endswith("(Ctrl-C)"):
+        from .bench import ask_pause_or_abandon
+
+        if sys.stdin.isatty() and ask_pause_or_abandon(console) == "abandon":
+            outbox.abandon(str(outcome.run_id), "abandoned by the operator (Ctrl-C)")
+            outcome = RunOutcome(outcome.run_id, "abandoned", "abandoned by the operator (Ctrl-C)")
+    if outcome.state == "incomplete":
+        print(f"run {outcome.run_id}: incomplete: {outcome.reason}")
+        print(
+            f"every reading taken is kept; resume with: caltrace-agent run --bench {args.bench} "
+            f"--resume {outcome.run_id} (or abandon it)"
+        )
+        return EXIT_INCOMPLETE
+    if outcome.state == "abandoned":
+        print(f"run {outcome.run_id}: abandoned ({outcome.reason}); kept, never sent")
+        return EXIT_INCOMPLETE
+    print(
+        f"run {outcome.run_id}: complete, {outcome.points} point(s), {outcome.readings} "
+        "reading(s); signed and queued"
+    )
+    if args.no_sync:
+        print(f"not sent (--no-sync): `caltrace-agent sync --bench {args.bench}` sends it")
+        return EXIT_OK
+    report = sync(outbox, client, max_attempts_per_run=1)
+    for result in report.results:
+        print(result.line(), flush=True)
+    if report.agent_refused:
+        _error(f"{report.stopped}; the run stays queued")
+        return EXIT_AGENT_REFUSED
+    if report.stopped:
+        print(f"not sent yet ({report.stopped}); `caltrace-agent sync` sends it later")
+    return EXIT_REJECTED if report.count(Outcome.REJECTED) else EXIT_OK
+
+
+def _refresh(bench: BenchConfig, outbox: Outbox, client: LimsClient) -> None:
+    """Cache the bench's jobs, procedures and standards for work without the LIMS."""
+    try:
+        jobs, standards = refresh_cache(bench, outbox, client)
+    except (LimsUnavailable, LimsRefused) as err:
+        print(f"cache for offline work not refreshed: {err}", flush=True)
+        return
+    print(f"cached for offline work: {jobs} job(s), {standards} standard(s)", flush=True)
 
 
 def _status(args: argparse.Namespace) -> int:

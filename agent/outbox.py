@@ -739,6 +739,26 @@ class Outbox:
             )
         ]
 
+    def finished_points(self, run_id: str) -> list[dict[str, Any]]:
+        """The run's finished (not discarded) points as the runner recorded them, each with
+        its ``readings``, in run order: what a resumed run goes on from."""
+        self._state(run_id)
+        points: list[dict[str, Any]] = []
+        for point_id, text in self._conn.execute(
+            "SELECT id, point FROM points WHERE run_id = ? AND discarded = 0 ORDER BY point_index",
+            (run_id,),
+        ).fetchall():
+            point = json.loads(text)
+            point["readings"] = [
+                {**json.loads(reading), "quantity": quantity}
+                for quantity, reading in self._conn.execute(
+                    "SELECT quantity, reading FROM readings WHERE point_id = ? ORDER BY id",
+                    (point_id,),
+                )
+            ]
+            points.append(point)
+        return points
+
     def status(self) -> StatusReport:
         """Counts per state, and per run what is waiting, what failed and why."""
         db = self._conn
@@ -834,6 +854,20 @@ class Outbox:
             "SELECT job FROM jobs_cache WHERE number = ?", (number,)
         ).fetchone()
         return None if row is None else dict(json.loads(row[0]))
+
+    def cached_jobs(self) -> list[dict[str, Any]]:
+        """Every job cached at the last sync, oldest number first."""
+        return [
+            dict(json.loads(row[0]))
+            for row in self._conn.execute("SELECT job FROM jobs_cache ORDER BY number")
+        ]
+
+    def jobs_fetched_at(self, number: str) -> datetime | None:
+        """When the cached job ``number`` was fetched from the LIMS."""
+        row = self._conn.execute(
+            "SELECT fetched_at FROM jobs_cache WHERE number = ?", (number,)
+        ).fetchone()
+        return None if row is None else _parse_time(row[0])
 
     # -- helpers -----------------------------------------------------------------------------------
 

@@ -1,51 +1,92 @@
 """``caltrace-agent run``: one procedure on one bench, from the job to a queued, signed run.
 
-1. What to run: ``--job NUMBER`` fetches the job, its procedure and the bench's standards
-   from the LIMS (and caches them); ``--procedure ID --instrument SERIAL`` works with no
-   network, from what the last sync cached (the job of that instrument and procedure, the
-   standards' certificates).
-2. The bench is opened (real instruments, or with ``--simulate`` the simulators of every
-   role on their real transports and a simulated operator), the runner checks it before
-   the first point (standards in calibration on the day, their ranges and certificates
-   covering the points, the environment within limits) and refuses with every reason.
+1. What to run (:class:`Plan`): ``--job NUMBER`` fetches the job, its procedure and the
+   bench's standards from the LIMS and caches them in the outbox (:func:`fetch_plan`);
+   ``--procedure ID --instrument SERIAL`` works with no network, from what the last sync
+   cached: the job of that instrument and procedure, its procedure's definition, the
+   standards' certificates (:func:`cached_plan`). ``caltrace-agent sync`` refreshes that
+   cache (:func:`refresh_cache`).
+2. The bench is opened (real instruments, or the simulators of every role on their real
+   transports), the runner checks it before the first point (standards in calibration on
+   the day, their ranges and certificates covering the points, the environment within
+   limits) and refuses with every reason.
 3. The run is started in the outbox, every reading committed before it is shown, each
-   finished point kept; a fault or Ctrl-C leaves the run incomplete (pause: resumable with
-   ``--resume RUN_ID``; abandon: kept, never sent). A completed run is assembled once and
-   queued; with a LIMS reachable it is sent at once, otherwise by ``caltrace-agent sync``.
+   finished point kept (:func:`run_procedure`); a fault, a pause or Ctrl-C leaves the run
+   incomplete and resumable; an abandoned run is kept and never sent. A completed run is
+   assembled once and queued for ``sync``.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
 from agent import __version__
 from procedures.bench import Bench, Operator, StandardRecord
 from procedures.definition import (
+    DefinitionError,
     ProcedureDefinition,
     definition_from_data,
-    library,
-    load_definition,
 )
 from procedures.runner import NotReady, RunInterrupted, Runner
 
-__all__ = ["RunOutcome", "RunRequest", "resolve_definition", "run_procedure", "shipped_definition"]
+from .config import BenchConfig
+from .outbox import Outbox, ResumeState
+from .sync import LimsClient
+
+__all__ = [
+    "Plan",
+    "PlanError",
+    "RunOutcome",
+    "cached_plan",
+    "fetch_plan",
+    "plan_from_context",
+    "refresh_cache",
+    "run_procedure",
+]
+
+# The key under which a cached job keeps its procedure's definition (the LIMS's JSON).
+CACHED_DEFINITION = "procedure_definition"
+
+
+class PlanError(Exception):
+    """The run cannot be planned: no such job, a job for another bench, a procedure or a
+    standard the agent does not have; the message says what and what to do."""
 
 
 @dataclass(frozen=True)
-class RunRequest:
-    """What the operator asked for."""
+class Plan:
+    """Everything a run needs before the bench is opened."""
 
-    job: str | None = None
-    procedure: str | None = None
-    instrument: str | None = None
-    operator: str = ""
-    simulate: bool = False
-    resume: str | None = None
-    seed: int = 0
+    job: dict[str, Any]
+    """The LIMS's JSON of the job (``number``, ``instrument_serial``,
+    ``instrument_specification``, ``procedure_ref``, ``assignee``, ``bench``...)."""
+    definition: ProcedureDefinition
+    definition_data: dict[str, Any]
+    standards: dict[str, StandardRecord]
+    """The bench's reference standards by asset id."""
+    source: str
+    """Where the data came from, for the operator: the LIMS, or the cache and its age."""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def number(self) -> str:
+        return str(self.job["number"])
+
+    @property
+    def instrument(self) -> dict[str, Any]:
+        """The instrument's specification: the numbers the procedure takes from it."""
+        spec = self.job.get("instrument_specification") or {}
+        return dict(spec) if isinstance(spec, Mapping) else {}
+
+    @property
+    def context(self) -> dict[str, Any]:
+        """What the outbox keeps beside the run, so that it can be resumed offline."""
+        return {"job": {**self.job, CACHED_DEFINITION: self.definition_data}}
 
 
 @dataclass(frozen=True)
@@ -59,17 +100,133 @@ class RunOutcome:
     readings: int = 0
 
 
-def resolve_definition(procedure: Mapping[str, Any]) -> ProcedureDefinition:
-    """The definition a job names (the LIMS's stored JSON), checked as the bench checks it."""
-    return definition_from_data(procedure["definition"], source=str(procedure.get("procedure_id")))
+# -- planning ---------------------------------------------------------------------------------
 
 
-def shipped_definition(procedure_id: str) -> ProcedureDefinition:
-    """A procedure shipped with caltrace, by id (for field work without the LIMS)."""
-    shipped = library()
-    if procedure_id not in shipped:
-        raise LookupError(f"no procedure {procedure_id!r} (shipped: {', '.join(shipped)})")
-    return load_definition(shipped[procedure_id])
+def _definition(data: Any, ref: Mapping[str, Any], source: str) -> ProcedureDefinition:
+    if not isinstance(data, Mapping):
+        raise PlanError(f"{source}: the procedure's definition is missing")
+    try:
+        definition = definition_from_data(dict(data), source=source)
+    except DefinitionError as err:
+        raise PlanError(f"the procedure cannot be used: {err}") from None
+    if ref.get("hash") and definition.content_hash != ref["hash"]:
+        raise PlanError(
+            f"{source}: the definition's content hash {definition.content_hash[:12]}… is not "
+            f"the one the job names ({str(ref['hash'])[:12]}…)"
+        )
+    return definition
+
+
+def _check_job(job: Mapping[str, Any], config: BenchConfig) -> None:
+    bench = job.get("bench")
+    if bench and bench != config.bench:
+        raise PlanError(
+            f"job {job['number']} is scheduled on bench {bench!r}, not on this bench "
+            f"({config.bench!r})"
+        )
+    if job.get("state") not in (None, "accepted", "scheduled"):
+        raise PlanError(f"job {job['number']} is {job.get('state')}: it takes no run")
+
+
+def _standard_ids(config: BenchConfig) -> list[str]:
+    return [role.asset_id for role in config.roles.values() if role.asset_id]
+
+
+def fetch_plan(config: BenchConfig, outbox: Outbox, client: LimsClient, number: str) -> Plan:
+    """The job ``number`` with its procedure and the bench's standards, from the LIMS; all
+    of it is cached in the outbox for offline work. Raises the client's errors when the
+    LIMS cannot be reached or refuses."""
+    job = client.job(number)
+    _check_job(job, config)
+    ref = job.get("procedure_ref") or {}
+    procedure = client.procedure(str(ref.get("id")), str(ref.get("version")))
+    definition = _definition(procedure.get("definition"), ref, f"procedure {ref.get('id')}")
+    standards = {asset_id: client.standard(asset_id) for asset_id in _standard_ids(config)}
+    outbox.cache_job({**job, CACHED_DEFINITION: procedure["definition"]})
+    outbox.cache_standards(standards.values())
+    return Plan(
+        job, definition, dict(procedure["definition"]), standards, f"LIMS {client.base_url}"
+    )
+
+
+def cached_plan(
+    config: BenchConfig,
+    outbox: Outbox,
+    *,
+    number: str | None = None,
+    procedure: str | None = None,
+    serial: str | None = None,
+) -> Plan:
+    """A plan from the outbox's cache (field work, the LIMS unreachable): the job by number,
+    or the job of instrument ``serial`` for ``procedure``."""
+    if number is not None:
+        job = outbox.cached_job(number)
+        if job is None:
+            raise PlanError(
+                f"job {number} is not cached on this bench: run with the LIMS reachable, or "
+                "`caltrace-agent sync` first"
+            )
+    else:
+        matches = [
+            j
+            for j in outbox.cached_jobs()
+            if (j.get("procedure_ref") or {}).get("id") == procedure
+            and j.get("instrument_serial") == serial
+            and j.get("state") in (None, "accepted", "scheduled")
+        ]
+        if not matches:
+            raise PlanError(
+                f"no cached job for procedure {procedure} and instrument {serial}: the job must "
+                "exist in the LIMS for this bench and be fetched by `caltrace-agent sync` "
+                "before going offline"
+            )
+        if len(matches) > 1:
+            numbers = ", ".join(str(j["number"]) for j in matches)
+            raise PlanError(f"several cached jobs match ({numbers}): choose one with --job")
+        job = matches[0]
+    return plan_from_context(config, outbox, {"job": job})
+
+
+def plan_from_context(config: BenchConfig, outbox: Outbox, context: Mapping[str, Any]) -> Plan:
+    """The plan kept with a run (its job and definition), with the cached standards."""
+    job = dict(context.get("job") or {})
+    if "number" not in job:
+        raise PlanError("the run's context names no job")
+    _check_job(job, config)
+    data = job.pop(CACHED_DEFINITION, None)
+    ref = job.get("procedure_ref") or {}
+    definition = _definition(data, ref, f"cached procedure {ref.get('id')}")
+    wanted = _standard_ids(config)
+    standards = outbox.cached_standards(wanted)
+    missing = [a for a in wanted if a not in standards]
+    if missing:
+        raise PlanError(
+            f"standard(s) {', '.join(missing)} not cached on this bench: "
+            "`caltrace-agent sync` with the LIMS reachable first"
+        )
+    fetched = outbox.jobs_fetched_at(str(job["number"]))
+    when = fetched.isoformat(timespec="minutes") if fetched else "an earlier run"
+    return Plan(job, definition, dict(data or {}), standards, f"cache of {when}")
+
+
+def refresh_cache(config: BenchConfig, outbox: Outbox, client: LimsClient) -> tuple[int, int]:
+    """Fetch the jobs given to this bench, their procedures and the bench's standards into
+    the outbox's cache; returns (jobs, standards) cached."""
+    jobs = client.jobs(config.bench)
+    procedures: dict[tuple[str, str], dict[str, Any]] = {}
+    for job in jobs:
+        ref = job.get("procedure_ref") or {}
+        key = (str(ref.get("id")), str(ref.get("version")))
+        if key not in procedures:
+            procedures[key] = client.procedure(*key)
+        outbox.cache_job({**job, CACHED_DEFINITION: procedures[key]["definition"]})
+    standards = [client.standard(asset_id) for asset_id in _standard_ids(config)]
+    outbox.cache_standards(standards)
+    return len(jobs), len(standards)
+
+
+# -- the run ----------------------------------------------------------------------------------
 
 
 def header(
@@ -100,77 +257,93 @@ def header(
 
 def run_procedure(
     *,
-    outbox: Any,
-    definition: ProcedureDefinition,
+    outbox: Outbox,
+    plan: Plan,
     bench: Bench,
     operator: Operator,
-    standards: Mapping[str, StandardRecord],
-    instrument: Mapping[str, Any],
-    job: str,
     operator_name: str,
-    context: Mapping[str, Any],
-    resume: str | None = None,
+    resumed: ResumeState | None = None,
     on: date | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> RunOutcome:
-    """Carry out ``definition`` on ``bench`` into ``outbox``; never raises for a fault of
-    the run (it is recorded and reported), only for a programming error."""
-    runner = Runner(
-        definition,
-        bench=bench,
-        operator=operator,
-        recorder=_NoRecorder(),
-        standards=standards,
-        instrument=instrument,
-        on=on or datetime.now(UTC).date(),
-    )
-    done: list[Mapping[str, Any]] = []
-    if resume is None:
+    """Carry out ``plan`` on ``bench`` into ``outbox``; a fault of the run never raises (it
+    is recorded and reported), only a programming error does (the run is then left
+    incomplete, with the error as its reason). Ctrl-C (KeyboardInterrupt) leaves the run
+    incomplete, paused; the caller asks whether to abandon it.
+
+    ``resumed``: the outbox's :meth:`~agent.outbox.Outbox.resume` of an incomplete run
+    (the finished points are kept, the others measured again); ``sleep`` and ``clock`` are
+    the runner's (a simulated bench passes :class:`agent.simulated.SimulatedTime`'s)."""
+    try:
+        runner = Runner(
+            plan.definition,
+            bench=bench,
+            operator=operator,
+            recorder=_NoRecorder(),
+            standards=plan.standards,
+            instrument=plan.instrument,
+            on=on or datetime.now(UTC).date(),
+            sleep=sleep,
+            clock=clock,
+        )
+    except NotReady as exc:
+        return _refused(outbox, resumed.run_id if resumed else None, exc)
+    done: list[dict[str, Any]] = []
+    if resumed is None:
         try:
             usages = runner.preflight()
             environment = runner.read_environment()
         except NotReady as exc:
-            return RunOutcome(None, "refused", "; ".join(exc.reasons))
-        run_id = str(uuid.uuid4())
-        outbox.start_run(
+            return _refused(outbox, None, exc)
+        run_id = outbox.start_run(
             {
                 **header(
-                    run_id=run_id,
-                    job=job,
-                    definition=definition,
+                    run_id=str(uuid.uuid4()),
+                    job=plan.number,
+                    definition=plan.definition,
                     operator=operator_name,
                     environment=environment,
                     standards=usages,
                 ),
-                "context": dict(context),
+                "context": plan.context,
             }
         )
     else:
-        run_id = resume
-        state = outbox.resume(run_id)
-        done = list(state.points)
+        run_id = resumed.run_id
+        done = outbox.finished_points(run_id)
         try:
             runner.preflight()
         except NotReady as exc:
-            outbox.mark_incomplete(run_id, "; ".join(exc.reasons))
-            return RunOutcome(run_id, "incomplete", "; ".join(exc.reasons))
+            return _refused(outbox, run_id, exc)
     runner.recorder = outbox.recorder(run_id)
     try:
         points = runner.run(done=done)
     except RunInterrupted as exc:
-        if not exc.pause and "abandoned" in str(exc):
+        if exc.abandon:
             outbox.abandon(run_id, str(exc))
             return RunOutcome(run_id, "abandoned", str(exc))
         outbox.mark_incomplete(run_id, str(exc))
         return RunOutcome(run_id, "incomplete", str(exc))
     except KeyboardInterrupt:
-        outbox.mark_incomplete(run_id, "paused by the operator (Ctrl-C)")
-        return RunOutcome(run_id, "incomplete", "paused by the operator (Ctrl-C)")
+        reason = "paused by the operator (Ctrl-C)"
+        outbox.mark_incomplete(run_id, reason)
+        return RunOutcome(run_id, "incomplete", reason)
     except BaseException as exc:
         outbox.mark_incomplete(run_id, f"the agent stopped: {type(exc).__name__}: {exc}")
         raise
     outbox.complete(run_id, datetime.now(UTC).isoformat())
-    readings = sum(len(p["model"]["quantities"][p["readings_quantity"]]["samples"]) for p in points)
+    readings = sum(
+        len(q.get("samples", ())) for p in points for q in p["model"]["quantities"].values()
+    )
     return RunOutcome(run_id, "queued", "", len(points), readings)
+
+
+def _refused(outbox: Outbox, run_id: str | None, exc: NotReady) -> RunOutcome:
+    reason = "; ".join(exc.reasons)
+    if run_id is not None:  # a resumed run stays incomplete, to be resumed once ready
+        outbox.mark_incomplete(run_id, f"not ready: {reason}")
+    return RunOutcome(run_id, "refused", reason)
 
 
 class _NoRecorder:

@@ -88,6 +88,7 @@ __all__ = [
     "ReferenceMeterError",
     "SimulatedBench",
     "SimulatedOperator",
+    "SimulatedTime",
     "SimulatedTypist",
     "SimulatedWorld",
     "SimulationError",
@@ -1136,3 +1137,25 @@ def _option(role: BenchRole, key: str, default: float) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise SimulationError(f"role {role.role!r}: option {key} must be a number, got {value!r}")
     return float(value)
+
+
+class SimulatedTime:
+    """The runner's clock and sleep on a simulated bench: a wait of ``s`` seconds takes at
+    most ``real_pause_s`` of wall time and the clock jumps by the rest, so a procedure's
+    stability windows, dwells and flow durations (minutes at a real bench) take moments,
+    while the simulators, which live in wall time, still change as they do."""
+
+    def __init__(self, real_pause_s: float = 0.002) -> None:
+        self.real_pause_s = real_pause_s
+        self._lock = threading.Lock()
+        self._skipped = 0.0
+
+    def clock(self) -> float:
+        with self._lock:
+            return time.monotonic() + self._skipped
+
+    def sleep(self, seconds: float) -> None:
+        pause = min(max(0.0, seconds), self.real_pause_s)
+        with self._lock:
+            self._skipped += max(0.0, seconds) - pause
+        time.sleep(pause)

@@ -149,6 +149,15 @@ class LimsClient:
             )
         return dict(results[0])
 
+    def jobs(self, bench: str) -> list[dict[str, Any]]:
+        """The jobs given to ``bench`` that are still to be run (accepted or scheduled)."""
+        found: list[dict[str, Any]] = []
+        for state in ("accepted", "scheduled"):
+            found += [
+                dict(j) for j in self._list("/api/v1/jobs/", {"bench__name": bench, "state": state})
+            ]
+        return found
+
     def standard(self, asset_id: str) -> StandardRecord:
         """A reference standard and its calibration certificates, as the LIMS has them."""
         results = self._list("/api/v1/standards/", {"asset_id": asset_id})

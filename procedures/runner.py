@@ -84,11 +84,15 @@ class NotReady(ProcedureError):
 
 class RunInterrupted(ProcedureError):
     """The run stopped at ``point`` (run index) because of ``cause``; ``pause`` is True when
-    the operator chose to pause (the run can be resumed) rather than a fault."""
+    the operator chose to pause (the run can be resumed) rather than a fault, and
+    ``abandon`` when the operator gave the run up."""
 
-    def __init__(self, message: str, *, point: int | None, pause: bool = False) -> None:
+    def __init__(
+        self, message: str, *, point: int | None, pause: bool = False, abandon: bool = False
+    ) -> None:
         self.point = point
         self.pause = pause
+        self.abandon = abandon
         where = f"point {point}: " if point is not None else ""
         super().__init__(where + message)
 
@@ -435,7 +439,9 @@ class Runner:
         try:
             self._steps(test.steps, scope, state)
         except OperatorAbort as exc:
-            raise RunInterrupted(exc.reason, point=spec.index, pause=exc.pause) from None
+            raise RunInterrupted(
+                exc.reason, point=spec.index, pause=exc.pause, abandon=not exc.pause
+            ) from None
         except DriverError as exc:
             raise RunInterrupted(f"{type(exc).__name__}: {exc}", point=spec.index) from None
         except ProcedureError as exc:

@@ -210,10 +210,24 @@ def closed_port_url() -> str:
     return f"http://127.0.0.1:{port}"
 
 
+DCV_ROLES = {
+    "source": "{driver: fluke-5522a, address: 'TCPIP::127.0.0.1::5020::SOCKET', "
+    "asset_id: %(asset)s}",
+    "uut": "{driver: keysight-34465a, address: 'TCPIP::127.0.0.1::5025::SOCKET'}",
+}
+
+
 def write_bench(
-    directory: Path, lims: Lims, *, url: str | None = None, outbox: str = "outbox.sqlite3"
+    directory: Path,
+    lims: Lims,
+    *,
+    url: str | None = None,
+    outbox: str = "outbox.sqlite3",
+    roles: Mapping[str, str] | None = None,
 ) -> Path:
-    """A bench configuration for the live LIMS's agent: key and token files (mode 600)."""
+    """A bench configuration for the live LIMS's agent: key and token files (mode 600).
+    ``roles``: role name -> its YAML flow mapping (``%(asset)s`` is the center's
+    standard); default the DC-voltage bench's source and uut."""
     directory.mkdir(parents=True, exist_ok=True)
     key = directory / "bench.pem"
     key.write_bytes(
@@ -236,9 +250,10 @@ def write_bench(
         "token: bench.token\n"
         f"outbox: {outbox}\n"
         "roles:\n"
-        f"  source: {{driver: fluke-5522a, address: 'TCPIP::127.0.0.1::5020::SOCKET',"
-        f" asset_id: {lims.center.standard.asset_id}}}\n"
-        "  uut: {driver: keysight-34465a, address: 'TCPIP::127.0.0.1::5025::SOCKET'}\n",
+        + "".join(
+            f"  {name}: {text % {'asset': lims.center.standard.asset_id}}\n"
+            for name, text in (roles or DCV_ROLES).items()
+        ),
         encoding="utf-8",
     )
     return bench

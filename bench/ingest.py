@@ -90,15 +90,9 @@ FLOOR = "/bench/floor/"
 
 def bench_procedure() -> dict[str, Any]:
     """The shipped DC-voltage procedure with 20 points on the 10 V range (id bench-dcv)."""
-    from procedures.definition import library, load_definition
+    from bench.dcv import derived_dcv
 
-    data = json.loads(json.dumps(load_definition(library()["dmm-dcv"]).data))
-    data["id"] = "bench-dcv"
-    test = data["tests"][0]
-    test["points"] = [
-        {"nominal": 0.5 * (i + 1), "range": 10, "rdg": 0.0035, "rng": 0.0005} for i in range(POINTS)
-    ]
-    return data
+    return derived_dcv("bench-dcv", points=POINTS)
 
 
 # ------------------------------------------------------------------ the database

@@ -1,7 +1,7 @@
 """Benchmarks of the agent: the outbox against bare SQLite, and a run against the drivers.
 
     .venv/bin/python bench/agent.py [--seconds S] [--rounds N] [--dir DIR]
-                                    [--points P] [--readings R] [--nagle] [--only 1|2]
+                                    [--points P] [--readings R] [--only 1|2]
                                     [--profile N]
 
 Figure 1, readings made durable per second, one commit each:
@@ -26,9 +26,7 @@ TCP, the real drivers over pyvisa-py) serves both arms, alternately. The procedu
 shipped ``dmm-dcv`` derived in memory (:func:`bench.dcv.derived_dcv`): ``--points``
 points (default 10) up to 10 V on the 10 V range, ``--readings`` readings per point
 (default 20). The calibrator's simulated settling time is 0 s in both arms, so the
-figure is the software's cost, not the waiting. The drivers' sockets have TCP_NODELAY
-(``--nagle`` leaves pyvisa-py's default: then each configuration command of the
-calibrator waits about 40 ms for a delayed acknowledgement, in both arms).
+figure is the software's cost, not the waiting.
 
 * **drivers by hand** (the baseline): what a minimal script would do with the same
   drivers and the same instrument I/O as the procedure: the room temperature read once;
@@ -74,7 +72,6 @@ import cProfile  # noqa: E402
 import io  # noqa: E402
 import json  # noqa: E402
 import pstats  # noqa: E402
-import socket  # noqa: E402
 import sqlite3  # noqa: E402
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
@@ -87,7 +84,7 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 from agent.outbox import Outbox  # noqa: E402
-from agent.run import run_procedure  # noqa: E402
+from agent.run import Plan, run_procedure  # noqa: E402
 from agent.simulated import SimulatedBench, SimulatedWorld  # noqa: E402
 from bench.dcv import CALIBRATOR, calibrator_record, dcv_nominals, derived_dcv  # noqa: E402
 from drivers.capabilities import Thermometer  # noqa: E402
@@ -95,7 +92,6 @@ from drivers.fluke.f5522a import Fluke5522A  # noqa: E402
 from drivers.keysight.k34465a import Keysight34465A  # noqa: E402
 from drivers.reading import Reading  # noqa: E402
 from drivers.simulators.fluke_5522a import SimulatedFluke5522A  # noqa: E402
-from drivers.transports.visa import VisaTransport, _pyvisa_py_socket  # noqa: E402
 from procedures.bench import BenchRole, Instruction, StandardRecord  # noqa: E402
 from procedures.definition import ProcedureDefinition, definition_from_data  # noqa: E402
 
@@ -222,9 +218,9 @@ class _Calibration:
         self.outbox = outbox
         self.on = datetime.now(UTC).date()
         nominals = [point.nominal for point in definition.points]
-        self.standards: dict[str, StandardRecord] = {
-            CALIBRATOR: calibrator_record(nominals, self.on)
-        }
+        standards: dict[str, StandardRecord] = {CALIBRATOR: calibrator_record(nominals, self.on)}
+        job = {"number": "BENCH-2", "procedure_ref": definition.ref()}
+        self.plan = Plan(job, definition, {}, standards, "bench/agent.py")
 
     def by_hand(self) -> int:
         """The calibration as a minimal script writes it with the drivers; the readings."""
@@ -250,14 +246,10 @@ class _Calibration:
         """The calibration as caltrace carries it out; the readings (the run must be queued)."""
         outcome = run_procedure(
             outbox=self.outbox,
-            definition=self.definition,
+            plan=self.plan,
             bench=self.bench,
             operator=_QuietOperator(),
-            standards=self.standards,
-            instrument={},
-            job="BENCH-2",
             operator_name="bench",
-            context={},
             on=self.on,
         )
         if outcome.state != "queued":
@@ -272,32 +264,10 @@ class _Calibration:
                 log.drain()
 
 
-def _without_nagle(driver: object) -> None:
-    """TCP_NODELAY on the socket under a driver's pyvisa-py ``SOCKET`` session.
-
-    pyvisa-py leaves Nagle's algorithm on (a vendor VISA sets ``VI_ATTR_TCPIP_NODELAY``
-    by default). Then the error query that follows each configuration command
-    (``write_checked``) waits for the instrument's delayed acknowledgement, about 40 ms
-    on Linux: two per point of this procedure, the same in both arms, which would bury
-    the per-reading cost this figure is about. Reaches into the transport's private
-    resource: the benchmark's business, not the drivers'.
-    """
-    transport = getattr(driver, "transport", None)
-    resource = getattr(transport, "_resource", None)
-    if not isinstance(transport, VisaTransport) or resource is None:
-        return
-    sock = _pyvisa_py_socket(resource)
-    if sock is not None:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-
 @contextmanager
-def calibration(
-    points: int, readings: int, directory: Path, *, nagle: bool = False
-) -> Iterator[_Calibration]:
-    """The simulated bench started, its calibrator settling at once, the drivers' sockets
-    without Nagle's algorithm unless ``nagle``, and an outbox in ``directory``; figure 2's
-    arms are the methods of what is yielded."""
+def calibration(points: int, readings: int, directory: Path) -> Iterator[_Calibration]:
+    """The simulated bench started, its calibrator settling at once, and an outbox in
+    ``directory``; figure 2's arms are the methods of what is yielded."""
     definition = definition_from_data(
         derived_dcv("bench-dcv-run", points=points, readings=readings), source="bench/agent.py"
     )
@@ -308,9 +278,6 @@ def calibration(
             model = getattr(simulator, "instrument", None)
             assert isinstance(model, SimulatedFluke5522A)
             model.settle_s = 0.0  # the same in both arms: no waiting, only software
-            if not nagle:
-                for role in ("source", "uut"):
-                    _without_nagle(bench.instrument(role))
             yield _Calibration(bench, definition, outbox)
     finally:
         outbox.close()
@@ -341,11 +308,10 @@ def run_costs(
     rounds: int,
     seconds: float,
     directory: Path,
-    nagle: bool = False,
 ) -> dict[str, list[tuple[float, float]]]:
     """Figure 2's measurements: per arm (:data:`BY_HAND`, :data:`CALTRACE`), per round, the
     wall and CPU time per reading (µs); rounds alternate, after one untimed run of each."""
-    with calibration(points, readings, directory, nagle=nagle) as cal:
+    with calibration(points, readings, directory) as cal:
         arms: dict[str, Callable[[], int]] = {BY_HAND: cal.by_hand, CALTRACE: cal.with_caltrace}
         for arm in arms.values():  # warm up: first configuration, caches, imports
             arm()
@@ -359,7 +325,7 @@ def run_costs(
 
 def _profile_run(args: argparse.Namespace, directory: Path) -> None:
     """Profile one caltrace calibration; print caltrace's costliest functions, cumulative."""
-    with calibration(args.points, args.readings, directory, nagle=args.nagle) as cal:
+    with calibration(args.points, args.readings, directory) as cal:
         cal.with_caltrace()  # warm up
         profiler = cProfile.Profile()
         profiler.enable()
@@ -385,7 +351,6 @@ def _bench_run(args: argparse.Namespace, directory: Path) -> int:
         rounds=args.rounds,
         seconds=args.seconds,
         directory=directory,
-        nagle=args.nagle,
     )
     walls = {name: [wall for wall, _ in rounds] for name, rounds in costs.items()}
     medians = {name: statistics.median(values) for name, values in walls.items()}
@@ -394,7 +359,6 @@ def _bench_run(args: argparse.Namespace, directory: Path) -> int:
         f"Cost per reading of a calibration against the simulators (dmm-dcv derived: "
         f"{args.points} points x {args.readings} readings, settling 0 s), outbox in {directory}"
     )
-    print(f"Drivers' sockets: {'Nagle on (pyvisa-py default)' if args.nagle else 'TCP_NODELAY'}")
     print(f"{args.rounds} rounds of {args.seconds} s, alternating; median")
     print(f"  {'':<34} {'wall/reading':>12}  {'CPU/reading':>11}   rounds (wall)")
     for name, value in medians.items():
@@ -416,9 +380,6 @@ def main() -> int:
     parser.add_argument("--points", type=int, default=10, help="figure 2: points of the run")
     parser.add_argument("--readings", type=int, default=20, help="figure 2: readings per point")
     parser.add_argument("--only", choices=["1", "2"], help="one figure only")
-    parser.add_argument(
-        "--nagle", action="store_true", help="figure 2: leave Nagle on the drivers' sockets"
-    )
     parser.add_argument(
         "--profile", type=int, default=0, metavar="N", help="figure 2: profile, print N rows"
     )

@@ -147,6 +147,7 @@ class VisaTransport(LineTransport):
             if refused:
                 self._link_close()
                 raise ConnectionLost(f"could not connect: {refused}")
+            _no_delay(resource)
 
     def _link_close(self) -> None:
         resource, rm = self._resource, self._rm
@@ -251,6 +252,18 @@ def _pyvisa_py_socket(resource: MessageBasedResource) -> socket.socket | None:
         return None
     sock = getattr(session, "interface", None)
     return sock if isinstance(sock, socket.socket) else None
+
+
+def _no_delay(resource: MessageBasedResource) -> None:
+    """Send each command at once on a raw socket (TCP_NODELAY), as a vendor VISA does by
+    default (``VI_ATTR_TCPIP_NODELAY``). pyvisa-py leaves Nagle's algorithm on, and a query
+    after a command then waits for the instrument's delayed acknowledgement (about 40 ms
+    on Linux) each time."""
+    sock = _pyvisa_py_socket(resource)
+    if sock is None:
+        return
+    with contextlib.suppress(OSError):  # an option the platform lacks: only slower
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def _socket_pending_error(resource: MessageBasedResource) -> str | None:

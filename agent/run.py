@@ -168,7 +168,9 @@ def run_procedure(
     except BaseException as exc:
         outbox.mark_incomplete(run_id, f"the agent stopped: {type(exc).__name__}: {exc}")
         raise
-    outbox.complete(run_id, datetime.now(UTC).isoformat())
+    outbox.complete(
+        run_id, datetime.now(UTC).isoformat(), checks=runner.checks, curves=runner.curves
+    )
     readings = sum(len(p["model"]["quantities"][p["readings_quantity"]]["samples"]) for p in points)
     return RunOutcome(run_id, "queued", "", len(points), readings)
 

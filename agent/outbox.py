@@ -28,6 +28,7 @@ which ``running`` runs belong to a live process.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -94,6 +95,8 @@ PAYLOAD_ORDER = (
     "environment",
     "standards",
     "points",
+    "checks",
+    "curves",
     "raw_io",
     "supersedes",
 )
@@ -152,6 +155,10 @@ class ResumeState:
     context: dict[str, Any]
     completed_points: list[int]
     discarded_readings: int
+    points: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    """The kept points in index order, as the runner recorded them (without readings):
+    what :meth:`procedures.runner.Runner.run` takes as ``done``, so that the run's checks
+    and curves are computed over every point, the resumed ones included."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -565,14 +572,12 @@ class Outbox:
         now = _now_text()
         with self._write() as db:
             self._require(run_id, {RunState.INCOMPLETE}, "resume")
-            done = [
-                row[0]
-                for row in db.execute(
-                    "SELECT point_index FROM points WHERE run_id = ? AND discarded = 0 "
-                    "ORDER BY point_index",
-                    (run_id,),
-                )
-            ]
+            kept = db.execute(
+                "SELECT point_index, point FROM points WHERE run_id = ? AND discarded = 0 "
+                "ORDER BY point_index",
+                (run_id,),
+            ).fetchall()
+            done = [row[0] for row in kept]
             marks = ",".join("?" * len(done))
             cursor = db.execute(
                 "UPDATE readings SET discarded = 1, discard_reason = ? "
@@ -589,15 +594,36 @@ class Outbox:
             header, context = db.execute(
                 "SELECT header, context FROM runs WHERE run_id = ?", (run_id,)
             ).fetchone()
-        return ResumeState(run_id, json.loads(header), json.loads(context), done, discarded)
+        return ResumeState(
+            run_id,
+            json.loads(header),
+            json.loads(context),
+            done,
+            discarded,
+            [json.loads(row[1]) for row in kept],
+        )
 
-    def complete(self, run_id: str, finished_at: datetime | str) -> bytes:
+    def complete(
+        self,
+        run_id: str,
+        finished_at: datetime | str,
+        *,
+        checks: Iterable[Mapping[str, Any]] = (),
+        curves: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> bytes:
         """Assemble the run payload (the LIMS's ``RunIn``), serialise it once to compact
-        UTF-8 JSON, keep those bytes (every attempt sends them) and queue the run."""
+        UTF-8 JSON, keep those bytes (every attempt sends them) and queue the run.
+
+        ``checks`` (the runner's test-level checks) and ``curves`` (its fitted curves, by
+        test id) are results derived from the recorded points, so they are taken here, at
+        completion, and sent as the payload's ``checks`` and ``curves`` (left out when
+        there are none); the LIMS computes them again from the points.
+        """
         finished = _payload_time(finished_at, "finished_at")
+        derived = _derived(checks, curves)
         with self._write() as db:
             self._require(run_id, {RunState.RUNNING}, "complete")
-            payload = self._assemble(run_id, finished)
+            payload = self._assemble(run_id, finished, derived)
             body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
             now = _now_text()
             db.execute(
@@ -607,7 +633,9 @@ class Outbox:
             )
         return body
 
-    def _assemble(self, run_id: str, finished_at: str) -> dict[str, Any]:
+    def _assemble(
+        self, run_id: str, finished_at: str, derived: Mapping[str, Any]
+    ) -> dict[str, Any]:
         db = self._conn
         header = json.loads(
             db.execute("SELECT header FROM runs WHERE run_id = ?", (run_id,)).fetchone()[0]
@@ -634,7 +662,13 @@ class Outbox:
                 "SELECT entry FROM raw_io WHERE run_id = ? ORDER BY id", (run_id,)
             )
         ]
-        parts = {**header, "finished_at": finished_at, "points": points, "raw_io": raw_io}
+        parts = {
+            **header,
+            "finished_at": finished_at,
+            "points": points,
+            **derived,
+            "raw_io": raw_io,
+        }
         return {key: parts[key] for key in PAYLOAD_ORDER if key in parts}
 
     # -- submission bookkeeping ---------------------------------------------------------------
@@ -738,26 +772,6 @@ class Outbox:
                 (run_id,),
             )
         ]
-
-    def finished_points(self, run_id: str) -> list[dict[str, Any]]:
-        """The run's finished (not discarded) points as the runner recorded them, each with
-        its ``readings``, in run order: what a resumed run goes on from."""
-        self._state(run_id)
-        points: list[dict[str, Any]] = []
-        for point_id, text in self._conn.execute(
-            "SELECT id, point FROM points WHERE run_id = ? AND discarded = 0 ORDER BY point_index",
-            (run_id,),
-        ).fetchall():
-            point = json.loads(text)
-            point["readings"] = [
-                {**json.loads(reading), "quantity": quantity}
-                for quantity, reading in self._conn.execute(
-                    "SELECT quantity, reading FROM readings WHERE point_id = ? ORDER BY id",
-                    (point_id,),
-                )
-            ]
-            points.append(point)
-        return points
 
     def status(self) -> StatusReport:
         """Counts per state, and per run what is waiting, what failed and why."""
@@ -905,6 +919,32 @@ def _dumps(value: Any, field: str) -> str:
         return _ENCODER.encode(value)
     except (TypeError, ValueError) as err:
         raise InvalidRecord(f"not JSON-serialisable without loss: {err}", field=field) from None
+
+
+def _derived(
+    checks: Iterable[Mapping[str, Any]], curves: Mapping[str, Mapping[str, Any]] | None
+) -> dict[str, Any]:
+    """The payload's ``checks`` (a list of objects) and ``curves`` (objects by test id),
+    each only when not empty, as plain JSON (a NaN or an object that JSON cannot hold is
+    refused, naming the field)."""
+    out: dict[str, Any] = {}
+    if isinstance(checks, Mapping | str | bytes):
+        raise InvalidRecord("must be a list of checks", field="checks")
+    listed = list(checks)
+    for i, check in enumerate(listed):
+        if not isinstance(check, Mapping):
+            raise InvalidRecord("must be an object", field=f"checks[{i}]")
+    if listed:
+        out["checks"] = json.loads(_dumps([dict(c) for c in listed], "checks"))
+    if curves is not None:
+        if not isinstance(curves, Mapping):
+            raise InvalidRecord("must be an object of curves by test id", field="curves")
+        for test_id, curve in curves.items():
+            if not isinstance(test_id, str) or not isinstance(curve, Mapping):
+                raise InvalidRecord("must be an object", field=f"curves.{test_id}")
+        if curves:
+            out["curves"] = json.loads(_dumps({k: dict(v) for k, v in curves.items()}, "curves"))
+    return out
 
 
 def _reading_text(reading: Mapping[str, Any]) -> str:

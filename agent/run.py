@@ -311,7 +311,7 @@ def run_procedure(
         )
     else:
         run_id = resumed.run_id
-        done = outbox.finished_points(run_id)
+        done = resumed.points
         try:
             runner.preflight()
         except NotReady as exc:
@@ -332,7 +332,9 @@ def run_procedure(
     except BaseException as exc:
         outbox.mark_incomplete(run_id, f"the agent stopped: {type(exc).__name__}: {exc}")
         raise
-    outbox.complete(run_id, datetime.now(UTC).isoformat())
+    outbox.complete(
+        run_id, datetime.now(UTC).isoformat(), checks=runner.checks, curves=runner.curves
+    )
     readings = sum(
         len(q.get("samples", ())) for p in points for q in p["model"]["quantities"].values()
     )

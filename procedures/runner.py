@@ -35,19 +35,19 @@ from typing import Any
 from drivers.capabilities import AUTO, Direction, measure
 from drivers.errors import DriverError
 from drivers.reading import Reading
-from procedures.acceptance import checks_for, limits_for
+from procedures.acceptance import limits_for
 from procedures.bench import Bench, Instruction, Operator, OperatorAbort, Recorder, StandardRecord
 from procedures.definition import (
-    CURVE_FITS,
     SET_QUANTITIES,
     PointSpec,
     ProcedureDefinition,
     TestSpec,
     flat_steps,
 )
+from procedures.derived import checks_of_test, curve_payload, curve_xs
 from procedures.errors import ProcedureError
 from procedures.evaluate import number
-from procedures.scope import point_scope, summarize_test
+from procedures.scope import bound_quantity, certified_entry, point_scope, summarize_test
 from uncertainty.conformity import DecisionRule, check_uncertainty_ratio, decide_conformity
 from uncertainty.errors import UncertaintyError
 from uncertainty.gum import evaluate_gum, json_number
@@ -391,6 +391,7 @@ class Runner:
         finished = {int(p["index"]): dict(p) for p in done}
         points: list[dict[str, Any]] = []
         self.checks = []
+        self.curves = {}
         total = len(self.definition.points)
         for test in self.definition.tests:
             todo = [p for p in test.points if p.index not in finished]
@@ -460,15 +461,7 @@ class Runner:
         included); RunInterrupted when the fit is refused."""
         spec = test.curve
         assert spec is not None
-        by_index = {p.index: p for p in test.points}
-        xs: list[float] = []
-        for point in points:
-            if spec["x"] == "nominal":
-                xs.append(float(point["nominal"]))
-            else:
-                spec_point = by_index[int(point["index"])]
-                params = point_scope(self._base_scope, {}, test, spec_point, where="curve")
-                xs.append(number(params[str(spec["x"])], params, where=f"curve.x {spec['x']}"))
+        xs = curve_xs(test, self._base_scope, points)
         try:
             return curve_payload(test, points, xs)
         except UncertaintyError as exc:
@@ -680,13 +673,7 @@ class Runner:
                 record = self.standard(str(q["certificate"]))
                 at = number(q.get("at", "nominal"), scope, where=f"{where}.at")
                 value = _certificate_value(record, self.on, str(q["quantity"]), at)
-                take = q.get("take", "value")
-                quantities[qname] = {
-                    "value": value.value - (value.nominal if take == "correction" else 0.0),
-                    "U": value.U,
-                    "k": value.k,
-                    "unit": q.get("unit", value.unit),
-                }
+                quantities[qname] = bound_quantity(q, value.entry)
             elif "resolution_of" in q:
                 instrument = self.bench.instrument(str(q["resolution_of"]))
                 rng = number(q["range"], scope, where=f"{where}.range") if "range" in q else None
@@ -846,70 +833,15 @@ class Runner:
     def _test_checks(self, test: TestSpec, points: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The test's ``checks:`` over its finished points; an impossible check (an
         argument outside its rule) interrupts the run after the test's last point."""
-        if not test.checks or not points:
-            return []
-        last = test.points[-1]
-        scope = {**self._base_scope, **self._summaries, **last.params, "readings": test.readings}
-        scope["nominal"] = points[-1]["nominal"]
-        out: list[dict[str, Any]] = []
-        for i, spec in enumerate(test.checks):
-            try:
-                out.extend(checks_for(spec, scope, points, where=f"tests[{test.id}].checks[{i}]"))
-            except ProcedureError as exc:
-                raise RunInterrupted(
-                    f"the check cannot be evaluated: {exc}", point=last.index
-                ) from None
-        return out
+        try:
+            return checks_of_test(test, {**self._base_scope, **self._summaries}, points)
+        except ProcedureError as exc:
+            raise RunInterrupted(
+                f"the check cannot be evaluated: {exc}", point=test.points[-1].index
+            ) from None
 
 
 # ------------------------------------------------------------------ helpers
-
-
-def curve_payload(test: TestSpec, points: list[dict[str, Any]], xs: list[float]) -> dict[str, Any]:
-    """The curve of ``test`` (its ``curve:``) fitted through ``points`` at ``xs``.
-
-    ``y`` is each point's result value, ``u_y`` its standard uncertainty (the weights of a
-    ``weights: u`` fit). Returned as plain data: ``coefficients`` ``c[j]`` of
-    ``(x - x0)**j`` (unit of y per unit of x to the j), their ``covariance``,
-    ``correlation`` and standard uncertainties ``u_coefficients``, the ``residuals``
-    ``y - f(x)`` (unit of y), ``residual_sd``, ``dof``, ``chi_square`` (weighted fits), and
-    the curve's ``values`` at each x with their standard uncertainty. Raises
-    :class:`~uncertainty.errors.UncertaintyError` when the fit is refused.
-    """
-    from uncertainty.curves import fit_polynomial
-
-    spec = test.curve
-    assert spec is not None
-    ys = [float(p["result"]["value"]) for p in points]
-    u_y = [float(p["result"]["u"]) for p in points]
-    weighted = spec.get("weights", "u") == "u"
-    x0 = float(spec.get("x0", 0.0))
-    curve = fit_polynomial(
-        xs, ys, CURVE_FITS[str(spec["fit"])], x0=x0, u_y=u_y if weighted else None
-    )
-    return {
-        "test": test.id,
-        "fit": spec["fit"],
-        "degree": curve.degree,
-        "x": spec["x"],
-        "y": spec["y"],
-        "x0": curve.x0,
-        "weighted": curve.weighted,
-        "x_unit": points[0]["unit"] if spec["x"] == "nominal" else "",
-        "points": [
-            {"index": p["index"], "x": x, "y": y, "u_y": u, "residual": float(r)}
-            for p, x, y, u, r in zip(points, xs, ys, u_y, curve.residuals, strict=True)
-        ],
-        "coefficients": [float(c) for c in curve.coefficients],
-        "u_coefficients": [math.sqrt(float(v)) for v in curve.covariance.diagonal()],
-        "covariance": [[float(v) for v in row] for row in curve.covariance],
-        "correlation": [[float(v) for v in row] for row in curve.correlation],
-        "residuals": [float(r) for r in curve.residuals],
-        "residual_sd": curve.residual_sd,
-        "dof": curve.dof,
-        "chi_square": curve.chi_square,
-        "values": [{"x": x, "value": curve.value_at(x), "u": curve.u_value_at(x)} for x in xs],
-    }
 
 
 def _fill(template: str, scope: Mapping[str, Any]) -> str:
@@ -930,6 +862,7 @@ class _CertifiedValue:
     U: float
     k: float
     unit: str
+    entry: Mapping[str, Any]
 
 
 def _certificate_value(
@@ -940,23 +873,20 @@ def _certificate_value(
     certificate = certificate_in_force(record, on)
     if certificate is None:
         raise ProcedureError(f"{record.asset_id} has no certificate in force on {on}")
-    for value in certificate.get("values") or []:
-        if value.get("quantity") == quantity and _same(float(value["nominal"]), at):
-            return _CertifiedValue(
-                nominal=float(value["nominal"]),
-                value=float(value["value"]),
-                U=float(value["U"]),
-                k=float(value.get("k", 2)),
-                unit=str(value.get("unit", "")),
-            )
+    value = certified_entry(certificate.get("values") or [], quantity, at)
+    if value is not None:
+        return _CertifiedValue(
+            nominal=float(value["nominal"]),
+            value=float(value["value"]),
+            U=float(value["U"]),
+            k=float(value.get("k", 2)),
+            unit=str(value.get("unit", "")),
+            entry=value,
+        )
     raise ProcedureError(
         f"certificate {certificate['number']} of {record.asset_id} gives no {quantity} "
         f"value at {at:g}"
     )
-
-
-def _same(a: float, b: float) -> bool:
-    return abs(a - b) <= 1e-9 * max(abs(a), abs(b), 1e-300)
 
 
 def _declared(record: StandardRecord, function: str) -> Mapping[str, Any] | None:

@@ -7,13 +7,13 @@ importing anything that drives instruments.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from procedures.definition import PointSpec, TestSpec
 from procedures.evaluate import number
 
-__all__ = ["point_scope", "summarize_test"]
+__all__ = ["bound_quantity", "certified_entry", "point_scope", "summarize_test"]
 
 
 def point_scope(
@@ -51,3 +51,35 @@ def summarize_test(test: TestSpec, points: Sequence[Mapping[str, Any]]) -> dict[
     mean = sum(values) / len(values)
     sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
     return {f"sd_{key}": sd, f"dof_{key}": len(values) - 1}
+
+
+def certified_entry(
+    values: Iterable[Mapping[str, Any]], quantity: str, at: float
+) -> Mapping[str, Any] | None:
+    """The entry of a certificate's ``values`` that gives ``quantity`` at the nominal
+    ``at`` (in the certificate's unit of that nominal): exactly there, never interpolated
+    or extrapolated; None when the certificate gives none."""
+    for value in values:
+        if value.get("quantity") == quantity and _same(float(value["nominal"]), at):
+            return value
+    return None
+
+
+def bound_quantity(binding: Mapping[str, Any], entry: Mapping[str, Any]) -> dict[str, Any]:
+    """The model quantity that a ``{certificate: ROLE, quantity, at, take, unit}`` binding
+    of a procedure's model takes from the certificate ``entry``: the certified value (or,
+    with ``take: correction``, value − nominal), its expanded uncertainty ``U`` with its
+    coverage factor ``k`` (2 when the certificate states none), in the binding's unit
+    (else the certificate's)."""
+    take = binding.get("take", "value")
+    value = float(entry["value"]) - (float(entry["nominal"]) if take == "correction" else 0.0)
+    return {
+        "value": value,
+        "U": float(entry["U"]),
+        "k": float(entry.get("k", 2)),
+        "unit": binding.get("unit", str(entry.get("unit", ""))),
+    }
+
+
+def _same(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-9 * max(abs(a), abs(b), 1e-300)

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
 from labserver.core.errors import InvalidEvidence
 from procedures.acceptance import Limits, limits_for
 from procedures.definition import ProcedureDefinition
+from procedures.derived import run_checks, run_curves
 from procedures.errors import ProcedureError
-from procedures.scope import point_scope, summarize_test
+from procedures.evaluate import number
+from procedures.scope import bound_quantity, certified_entry, point_scope, summarize_test
 from uncertainty.conformity import DecisionRule, check_uncertainty_ratio, decide_conformity
 from uncertainty.errors import UncertaintyError
 from uncertainty.gum import evaluate_gum, json_number
@@ -97,17 +101,8 @@ def bind_model(point: dict[str, Any], where: str) -> Model:
     return model
 
 
-def procedure_limits(
-    definition: ProcedureDefinition,
-    points: list[dict[str, Any]],
-    instrument: dict[str, Any],
-) -> list[Limits | None]:
-    """The acceptance limits of each point, set from the procedure, not from the payload.
-
-    Each point must be the procedure's point of that index (same test and nominal). The
-    scope of the rule is the runner's: the instrument's specification, the procedure's
-    constants, what earlier tests give and the point's parameters.
-    """
+def _base_scope(definition: ProcedureDefinition, instrument: dict[str, Any]) -> dict[str, Any]:
+    """The instrument's parameters the procedure names and the procedure's constants."""
     missing = [n for n in definition.instrument_parameters if n not in instrument]
     if missing:
         raise InvalidEvidence(
@@ -117,6 +112,21 @@ def procedure_limits(
         )
     base = {n: instrument[n] for n in definition.instrument_parameters}
     base.update(definition.constants)
+    return base
+
+
+def procedure_scopes(
+    definition: ProcedureDefinition,
+    points: list[dict[str, Any]],
+    instrument: dict[str, Any],
+) -> list[dict[str, Any]]:
+    """The names each point's expressions see, set from the procedure as the runner sets
+    them: the instrument's specification, the procedure's constants, what earlier tests
+    give and the point's parameters.
+
+    Each point must be the procedure's point of that index (same test and nominal).
+    """
+    base = _base_scope(definition, instrument)
     by_test: dict[str, list[dict[str, Any]]] = {}
     for i, point in enumerate(points):
         where = f"points[{i}]"
@@ -135,7 +145,7 @@ def procedure_limits(
             )
         by_test.setdefault(spec.test, []).append(point)
     summaries: dict[str, Any] = {}
-    limits_by_index: dict[int, Limits | None] = {}
+    scopes: dict[int, dict[str, Any]] = {}
     for test in definition.tests:
         done = by_test.get(test.id, [])
         for point in done:
@@ -151,20 +161,40 @@ def procedure_limits(
                     f"{scope['nominal']:g} {spec.unit}, not at {point['nominal']:g}",
                     field=f"points[{i}].nominal",
                 )
-            if test.mpe is None:
-                limits_by_index[spec.index] = None
-                continue
-            scope["result"] = point["result"]["value"]
-            try:
-                limits_by_index[spec.index] = limits_for(
-                    test.mpe, scope, where=f"procedure {definition.id} test {test.id}"
-                )
-            except ProcedureError as exc:
-                raise InvalidEvidence(
-                    f"points[{i}]: the limits cannot be set: {exc}", field=f"points[{i}]"
-                ) from None
+            scopes[spec.index] = scope
         summaries.update(summarize_test(test, done))
-    return [limits_by_index[p["index"]] for p in points]
+    return [scopes[p["index"]] for p in points]
+
+
+def procedure_limits(
+    definition: ProcedureDefinition,
+    points: list[dict[str, Any]],
+    instrument: dict[str, Any],
+    scopes: list[dict[str, Any]] | None = None,
+) -> list[Limits | None]:
+    """The acceptance limits of each point, set from the procedure, not from the payload,
+    in the scope :func:`procedure_scopes` gives (computed here unless given)."""
+    if scopes is None:
+        scopes = procedure_scopes(definition, points, instrument)
+    out: list[Limits | None] = []
+    for i, (point, scope) in enumerate(zip(points, scopes, strict=True)):
+        test = definition.test(point["test"])
+        if test.mpe is None:
+            out.append(None)
+            continue
+        try:
+            out.append(
+                limits_for(
+                    test.mpe,
+                    {**scope, "result": point["result"]["value"]},
+                    where=f"procedure {definition.id} test {test.id}",
+                )
+            )
+        except ProcedureError as exc:
+            raise InvalidEvidence(
+                f"points[{i}]: the limits cannot be set: {exc}", field=f"points[{i}]"
+            ) from None
+    return out
 
 
 def evaluate_point(
@@ -245,3 +275,252 @@ def evaluate_point(
             field = f"{where}.model"
             raise InvalidEvidence(f"{field}: the result is not finite", field=field)
     return PointEvaluation(result=result, conformity=conformity, disagreement=disagreement)
+
+
+# ---------------------------------------------------------------- certificate-bound quantities
+
+# The roles a run's ``standards`` name; a procedure role of another name (``weights``,
+# ``readout``) is sent as ``reference`` by the agent.
+PAYLOAD_ROLES = ("reference", "source", "environment")
+
+
+def _standard_uncertainty(entry: dict[str, Any]) -> float | None:
+    """The standard uncertainty a model quantity states (``u``, or ``U``/``k``)."""
+    try:
+        if "u" in entry:
+            return float(entry["u"])
+        if "U" in entry:
+            return float(entry["U"]) / float(entry.get("k", 2))
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    return None
+
+
+def check_certified_quantities(
+    definition: ProcedureDefinition,
+    points: list[dict[str, Any]],
+    scopes: list[dict[str, Any]],
+    usages: list[dict[str, Any]],
+    used_on: date,
+) -> None:
+    """Every model quantity that the procedure binds to a standard's certificate
+    (``{certificate: ROLE, quantity, at, take, unit}``) carries that certificate's value,
+    unit and standard uncertainty ``U/k`` at the bound nominal.
+
+    The standard is the one the run declares in that role for that quantity (``usages``,
+    each with the certificate in force on ``used_on``); a quantity that differs, or a
+    certificate that gives no value there, refuses the run naming the point's quantity,
+    as a model whose samples are not the point's readings is refused.
+    """
+    for i, (point, scope) in enumerate(zip(points, scopes, strict=True)):
+        test = definition.test(point["test"])
+        quantities = point["model"].get("quantities") or {}
+        for qname, binding in test.model["quantities"].items():
+            if "certificate" not in binding:
+                continue
+            field = f"points[{i}].model.quantities.{qname}"
+            role = str(binding["certificate"])
+            sent_as = role if role in PAYLOAD_ROLES else "reference"
+            quantity = str(binding["quantity"])
+            candidates = [u for u in usages if u["role"] == sent_as and u["function"] == quantity]
+            if not candidates:
+                raise InvalidEvidence(
+                    f"{field}: is bound to the certificate of the standard in role {role}, "
+                    f"but the run names no standard used in role {sent_as} for {quantity}",
+                    field=field,
+                )
+            try:
+                at = number(binding.get("at", "nominal"), scope, where=f"{field}.at")
+            except ProcedureError as exc:
+                raise InvalidEvidence(f"{field}: {exc}", field=field) from None
+            given = quantities.get(qname)
+            problems: list[str] = []
+            for usage in candidates:
+                certificate = usage["certificate"]
+                name = f"certificate {certificate.number} of {usage['standard'].asset_id}"
+                entry = certified_entry(certificate.values or [], quantity, at)
+                if entry is None:
+                    problems.append(f"{name} (in force on {used_on}) gives no {quantity} at {at:g}")
+                    continue
+                expected = bound_quantity(binding, entry)
+                mismatch = _bound_mismatch(given, expected)
+                if mismatch is None:
+                    break
+                problems.append(
+                    f"{mismatch}; {name} (in force on {used_on}) gives {expected['value']:.10g} "
+                    f"{expected['unit']} with u = {expected['U'] / expected['k']:.6g} "
+                    f"(U = {expected['U']:g}, k = {expected['k']:g}) at {at:g}"
+                )
+            else:
+                raise InvalidEvidence(f"{field}: {'; '.join(problems)}", field=field)
+
+
+def _bound_mismatch(given: Any, expected: dict[str, Any]) -> str | None:
+    """How the model's quantity differs from what the certificate gives, or None."""
+    if not isinstance(given, dict) or "value" not in given:
+        return "the model states no value for it"
+    try:
+        value = float(given["value"])
+    except (TypeError, ValueError):
+        return f"the model's value {given['value']!r} is not a number"
+    if not _close(value, expected["value"], 0.0):
+        return f"the model's value is {value:.10g}"
+    if expected["unit"] and given.get("unit") != expected["unit"]:
+        return f"the model's unit is {given.get('unit')!r}"
+    u = _standard_uncertainty(given)
+    if u is None or not _close(u, expected["U"] / expected["k"], 0.0):
+        return f"the model's standard uncertainty is {u if u is not None else 'not stated'}"
+    return None
+
+
+# ---------------------------------------------------------------- checks and curves
+
+# Curves: the same weighted fit through numbers that agree to RELATIVE_TOLERANCE may
+# amplify the rounding by the conditioning of the normal equations.
+CURVE_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class DerivedEvaluation:
+    checks: list[dict[str, Any]]
+    curves: dict[str, dict[str, Any]]
+    disagreement: list[dict[str, Any]]
+
+
+def evaluate_derived(
+    definition: ProcedureDefinition,
+    points: list[dict[str, Any]],
+    instrument: dict[str, Any],
+    *,
+    claimed_checks: list[dict[str, Any]],
+    claimed_curves: dict[str, dict[str, Any]],
+) -> DerivedEvaluation:
+    """The run's test-level checks and curves, computed by the server from ``points``
+    (the run's points with the server's own results) with the procedure's code, and
+    every difference from what the agent claimed.
+
+    A check or curve the server cannot compute refuses the run (a complete run of the
+    procedure always gives them at the bench).
+    """
+    base = _base_scope(definition, instrument)
+    ordered = sorted(points, key=lambda p: int(p["index"]))
+    try:
+        checks = run_checks(definition, base, ordered)
+    except ProcedureError as exc:
+        raise InvalidEvidence(f"checks: cannot be evaluated: {exc}", field="checks") from None
+    try:
+        curves = run_curves(definition, base, ordered)
+    except (ProcedureError, UncertaintyError) as exc:
+        raise InvalidEvidence(f"curves: cannot be fitted: {exc}", field="curves") from None
+    disagreement = _checks_disagreement(claimed_checks, checks)
+    disagreement += _curves_disagreement(claimed_curves, curves)
+    return DerivedEvaluation(checks, curves, disagreement)
+
+
+def _check_key(check: dict[str, Any]) -> tuple[str, tuple[int, ...]]:
+    return str(check["check"]), tuple(int(p) for p in check["points"])
+
+
+def _checks_disagreement(
+    claimed: list[dict[str, Any]], server: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    theirs = {_check_key(c): c for c in claimed}
+    ours = {_check_key(c): c for c in server}
+    out: list[dict[str, Any]] = []
+    for key, check in ours.items():
+        flag = {"item": "check", "check": key[0], "points": list(key[1])}
+        agent = theirs.get(key)
+        if agent is None:
+            out.append({**flag, "quantity": "check", "agent": None, "server": check})
+            continue
+        for name in ("value", "limit", "at"):
+            a, b = agent.get(name), check.get(name)
+            if not _same_decimal(a, b):
+                out.append({**flag, "quantity": name, "agent": a, "server": b})
+        for name in ("passed", "unit", "at_unit", "test", "rule"):
+            if agent.get(name) != check.get(name):
+                out.append(
+                    {**flag, "quantity": name, "agent": agent.get(name), "server": check[name]}
+                )
+    for key, check in theirs.items():
+        if key not in ours:
+            out.append(
+                {
+                    "item": "check",
+                    "check": key[0],
+                    "points": list(key[1]),
+                    "quantity": "check",
+                    "agent": check,
+                    "server": None,
+                }
+            )
+    return out
+
+
+def _same_decimal(a: str | None, b: str | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return Decimal(a) == Decimal(b)
+
+
+def _curves_disagreement(
+    claimed: dict[str, dict[str, Any]], server: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for test_id in sorted(set(claimed) | set(server)):
+        flag = {"item": "curve", "test": test_id}
+        agent, ours = claimed.get(test_id), server.get(test_id)
+        if agent is None or ours is None:
+            out.append({**flag, "quantity": "curve", "agent": agent, "server": ours})
+            continue
+        for name in ("fit", "degree", "x", "y", "weighted", "dof"):
+            if agent.get(name) != ours[name]:
+                out.append(
+                    {**flag, "quantity": name, "agent": agent.get(name), "server": ours[name]}
+                )
+        if [p["index"] for p in agent["points"]] != [p["index"] for p in ours["points"]]:
+            out.append(
+                {
+                    **flag,
+                    "quantity": "points",
+                    "agent": [p["index"] for p in agent["points"]],
+                    "server": [p["index"] for p in ours["points"]],
+                }
+            )
+            continue
+        for name in ("coefficients", "u_coefficients"):
+            theirs, mine = agent[name], ours[name]
+            if len(theirs) != len(mine):
+                out.append({**flag, "quantity": name, "agent": theirs, "server": mine})
+                continue
+            for j, (a, b) in enumerate(zip(theirs, mine, strict=True)):
+                scale = ours["u_coefficients"][j] if name == "coefficients" else 0.0
+                if not _near(a, b, scale):
+                    out.append({**flag, "quantity": f"{name}[{j}]", "agent": a, "server": b})
+        for name in ("x0", "residual_sd", "chi_square"):
+            a, b = agent.get(name), ours.get(name)
+            if (a is None) != (b is None) or (
+                a is not None and b is not None and not _near(float(a), float(b), 0.0)
+            ):
+                out.append({**flag, "quantity": name, "agent": a, "server": b})
+    return out
+
+
+def _near(a: float, b: float, scale: float) -> bool:
+    return abs(a - b) <= CURVE_TOLERANCE * max(abs(a), abs(b), scale)
+
+
+# Order of the statements, worst first: a run's verdict is its worst point or check.
+_VERDICTS = ("fail", "conditional fail", "conditional pass", "pass")
+
+
+def run_conformity(point_statements: list[str], checks: list[dict[str, Any]]) -> str:
+    """The run's statement of conformity: ``fail`` when a point or a test-level check
+    fails, else the worst point statement (a passed check counts as ``pass``); empty
+    when nothing was judged (a calibration without limits or checks)."""
+    statements = [s for s in point_statements if s]
+    statements += ["pass" if c["passed"] else "fail" for c in checks]
+    for verdict in _VERDICTS:
+        if verdict in statements:
+            return verdict
+    return ""

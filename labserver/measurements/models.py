@@ -47,6 +47,28 @@ class Run(models.Model):
     received_at = models.DateTimeField(auto_now_add=True)
     state = models.CharField(max_length=16, choices=RunState.choices, default=RunState.SUBMITTED)
     disagreements = models.PositiveIntegerField(default=0)
+    agent_checks = models.JSONField(
+        default=list, blank=True, help_text="The test-level checks the agent claimed"
+    )
+    server_checks = models.JSONField(
+        default=list, blank=True, help_text="The test-level checks the server computed"
+    )
+    agent_curves = models.JSONField(
+        default=dict, blank=True, help_text="The curves the agent fitted, by test id"
+    )
+    server_curves = models.JSONField(
+        default=dict, blank=True, help_text="The curves the server fitted, by test id"
+    )
+    disagreement = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Where the agent's checks and curves differ from the server's",
+    )
+    server_conformity = models.CharField(
+        max_length=32,
+        blank=True,
+        help_text="The run's statement: its worst point or test-level check, by the server",
+    )
 
     class Meta:
         indexes = [models.Index(fields=["organization", "state"], name="run_org_state_idx")]

@@ -29,7 +29,14 @@ from labserver.jobs.services import ACCEPTS_RUNS, locked_job, move_job
 from labserver.standards.models import ReferenceStandard
 from procedures.definition import ProcedureDefinition, definition_from_data
 
-from .evaluation import evaluate_point, procedure_limits
+from .evaluation import (
+    check_certified_quantities,
+    evaluate_derived,
+    evaluate_point,
+    procedure_limits,
+    procedure_scopes,
+    run_conformity,
+)
 from .models import Point, Reading, Run, RunSignature, RunState, StandardUsage
 
 SIGNATURE_HEADER = "X-Caltrace-Signature"
@@ -159,7 +166,9 @@ def _store_run(
     usages = _check_standards(v["standards"], org_id, used_on)
 
     definition = parsed_procedure(procedure)
-    limits = procedure_limits(definition, v["points"], job.instrument.specification or {})
+    specification = job.instrument.specification or {}
+    scopes = procedure_scopes(definition, v["points"], specification)
+    limits = procedure_limits(definition, v["points"], specification, scopes)
     evaluations = [
         evaluate_point(
             point,
@@ -170,7 +179,23 @@ def _store_run(
         )
         for i, (point, point_limits) in enumerate(zip(v["points"], limits, strict=True))
     ]
-    disagreements = sum(1 for e in evaluations if e.disagreement)
+    check_certified_quantities(definition, v["points"], scopes, usages, used_on)
+    # Checks and curves from the points as the server evaluated them, not the agent's word.
+    derived = evaluate_derived(
+        definition,
+        [{**p, "result": e.result} for p, e in zip(v["points"], evaluations, strict=True)],
+        specification,
+        claimed_checks=data.get("checks") or [],
+        claimed_curves=data.get("curves") or {},
+    )
+    conformity = run_conformity([e.conformity for e in evaluations], derived.checks)
+    # One per disagreeing point, check and curve.
+    disagreements = sum(1 for e in evaluations if e.disagreement) + len(
+        {
+            (d["item"], d.get("check"), tuple(d.get("points", ())), d.get("test"))
+            for d in derived.disagreement
+        }
+    )
 
     run = Run.objects.create(
         id=v["run_id"],
@@ -190,6 +215,12 @@ def _store_run(
         signature=signature,
         response={},
         disagreements=disagreements,
+        agent_checks=data.get("checks") or [],
+        server_checks=derived.checks,
+        agent_curves=data.get("curves") or {},
+        server_curves=derived.curves,
+        disagreement=derived.disagreement,
+        server_conformity=conformity,
     )
     points = Point.objects.bulk_create(
         [
@@ -252,6 +283,10 @@ def _store_run(
         "state": run.state,
         "payload_sha256": digest,
         "disagreements": disagreements,
+        "conformity": conformity,
+        "checks": derived.checks,
+        "curves": derived.curves,
+        "disagreement": derived.disagreement,
         "points": [
             {
                 "index": p["index"],
@@ -275,6 +310,7 @@ def _store_run(
             "operator": operator.username,
             "points": len(points),
             "disagreements": disagreements,
+            "conformity": conformity,
             "payload_sha256": digest,
             "supersedes": str(supersedes.pk) if supersedes else None,
         },

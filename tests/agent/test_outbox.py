@@ -321,3 +321,77 @@ def test_a_running_run_of_a_live_process_is_not_taken_for_interrupted(tmp_path: 
         assert status_cmd.recover() == []  # the run's process holds its lock
         assert status_cmd.state(run_id) == RunState.RUNNING
         take(running, run_id, payload["points"][0])
+
+
+# -- checks and curves: results derived from the points, carried at completion ----------------
+
+CHECK = {
+    "check": "repeatability",
+    "test": "repeatability",
+    "rule": "OIML R 76-1:2006 3.6.1",
+    "value": "0.5",
+    "limit": "5",
+    "unit": "g",
+    "passed": True,
+    "at": "7500",
+    "at_unit": "g",
+    "points": [0],
+}
+CURVE = {"test": "dcv", "fit": "line", "coefficients": [0.1, 2e-6], "chi_square": None}
+
+
+def test_checks_and_curves_go_in_the_payload_after_the_points(outbox: Outbox) -> None:
+    payload = offline_payload(points=2)
+    run_id = record_run(outbox, payload, complete=False)
+    body = outbox.complete(run_id, NOW, checks=[CHECK], curves={"dcv": CURVE})
+    sent = json.loads(body)
+    assert sent["checks"] == [CHECK]
+    assert sent["curves"] == {"dcv": CURVE}
+    keys = list(sent)
+    assert keys.index("points") < keys.index("checks") < keys.index("curves") < keys.index("raw_io")
+    assert outbox.body(run_id) == body
+
+
+def test_a_run_without_checks_or_curves_sends_neither(outbox: Outbox) -> None:
+    run_id = record_run(outbox, offline_payload(points=1), complete=False)
+    sent = json.loads(outbox.complete(run_id, NOW, checks=(), curves={}))
+    assert "checks" not in sent
+    assert "curves" not in sent
+
+
+@pytest.mark.parametrize(
+    ("checks", "curves", "field"),
+    [
+        ([{**CHECK, "value": float("nan")}], None, "checks"),
+        (["repeatability"], None, "checks[0]"),
+        ({"repeatability": CHECK}, None, "checks"),
+        ((), {"dcv": {**CURVE, "residual_sd": float("inf")}}, "curves"),
+        ((), {"dcv": [0.1, 2e-6]}, "curves.dcv"),
+        ((), {"dcv": {**CURVE, "at": object()}}, "curves"),
+    ],
+)
+def test_it_refuses_checks_or_curves_that_json_cannot_carry(
+    outbox: Outbox, checks: Any, curves: Any, field: str
+) -> None:
+    run_id = record_run(outbox, offline_payload(points=1), complete=False)
+    with pytest.raises(InvalidRecord) as caught:
+        outbox.complete(run_id, NOW, checks=checks, curves=curves)
+    assert caught.value.field == field
+    assert outbox.state(run_id) == RunState.RUNNING  # nothing was queued
+
+
+def test_resume_hands_back_the_kept_points_for_the_runner(outbox: Outbox) -> None:
+    payload = offline_payload(points=3, readings=2)
+    run_id = start(outbox, payload)
+    recorder = outbox.recorder(run_id)
+    for point in payload["points"][:2]:
+        fields, readings = split_point(point)
+        ids = [
+            recorder.reading(point_index=fields["index"], quantity="x", reading=r) for r in readings
+        ]
+        recorder.point(fields, ids)
+    outbox.mark_incomplete(run_id, "instrument fault")
+    state = outbox.resume(run_id)
+    assert state.completed_points == [0, 1]
+    # What Runner.run(done=...) needs to compute checks and curves over every point.
+    assert state.points == [split_point(p)[0] for p in payload["points"][:2]]

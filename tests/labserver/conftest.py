@@ -76,6 +76,31 @@ DEFINITION = load_definition(library()["dmm-dcv"])
 PROCEDURE: dict[str, Any] = dict(DEFINITION.data)
 
 
+# The calibrator's certificate: the voltage it delivers at each nominal of the DC-voltage
+# procedure (V) with its expanded uncertainty (k = 2). The model's V_s is bound to it.
+CALIBRATOR: dict[float, tuple[float, float]] = {
+    nominal: (nominal + 2e-7 * nominal, 2e-6 + 5e-6 * abs(nominal))
+    for nominal in sorted({p.nominal for p in DEFINITION.points})
+}
+CALIBRATOR[10.0] = (10.000002, 4e-6)
+
+
+def calibrator_values() -> list[dict[str, Any]]:
+    """The ``values`` of the calibrator's certificate, for ``record_certificate``."""
+    return [
+        {
+            "quantity": "dcv",
+            "nominal": nominal,
+            "value": value,
+            "unit": "V",
+            "U": U,
+            "k": 2,
+            "coverage_probability": 0.95,
+        }
+        for nominal, (value, U) in CALIBRATOR.items()
+    ]
+
+
 def person(org: Organization, username: str, role: str, fields: list[str] | None = None) -> User:
     user = User.objects.filter(username=username).first() or accounts.create_user(
         actor=None, username=username, password=PASSWORD, full_name=username.title()
@@ -137,17 +162,7 @@ def make_center(code: str, dmm: InstrumentType, procedure: Procedure) -> Center:
         calibrated_on=TODAY - timedelta(days=100),
         issued_on=TODAY - timedelta(days=95),
         due_on=TODAY + timedelta(days=265),
-        values=[
-            {
-                "quantity": "dcv",
-                "nominal": 10,
-                "value": 10.000002,
-                "unit": "V",
-                "U": 4e-6,
-                "k": 2,
-                "coverage_probability": 0.95,
-            }
-        ],
+        values=calibrator_values(),
     )
     job = jobs.create_job(actor=qm, instrument=instrument, procedure=procedure, bench=agent)
     job = jobs.accept_job(actor=qm, job=job)
@@ -213,7 +228,13 @@ def point_payload(index: int, readings: list[float]) -> dict[str, Any]:
                 "half_width": RESOLUTION / 2,
                 "unit": "V",
             },
-            "V_s": {"value": nominal, "U": 2e-6 + 5e-6 * abs(nominal), "k": 2, "unit": "V"},
+            # from the calibrator's certificate at the nominal, as the procedure binds it
+            "V_s": {
+                "value": CALIBRATOR[nominal][0],
+                "U": CALIBRATOR[nominal][1],
+                "k": 2,
+                "unit": "V",
+            },
         },
     }
     out = evaluate_gum(parse_model(model))["E"]

@@ -14,7 +14,7 @@ from labserver.jobs.models import Job
 from labserver.measurements.models import Point, Reading, Run, StandardUsage
 from labserver.standards import services as standards
 
-from .conftest import PASSWORD, TODAY, Center, post_run, run_payload
+from .conftest import PASSWORD, TODAY, Center, calibrator_values, post_run, run_payload
 
 pytestmark = pytest.mark.django_db
 
@@ -162,7 +162,7 @@ def test_it_refuses_a_run_using_an_overdue_standard(center: Center) -> None:
         calibrated_on=TODAY - timedelta(days=1),
         issued_on=TODAY - timedelta(days=1),
         due_on=TODAY,
-        values=[],
+        values=calibrator_values(),
     )
     payload = run_payload(center)  # started today: the certificate calibrated yesterday is in force
     assert post_run(center, payload).status_code == 201

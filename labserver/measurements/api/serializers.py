@@ -8,16 +8,21 @@ nothing is coerced, guessed or clamped.
 from __future__ import annotations
 
 import math
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from procedures.acceptance import CHECKS
+
 from ..models import Point, Reading, Run, RunSignature, StandardUsage
 
 MAX_POINTS = 2000
 MAX_READINGS = 10000
+MAX_CHECKS = 2000
+MAX_CURVES = 100
 
 
 def finite_number(data: Any) -> float:
@@ -123,6 +128,101 @@ class PointIn(serializers.Serializer):  # type: ignore[type-arg]
         return attrs
 
 
+@extend_schema_field({"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$"})
+class DecimalText(serializers.Field):  # type: ignore[type-arg]
+    """A number written as plain decimal text (``"0.5"``, ``"-12"``), as the rules give it:
+    no exponent, no NaN or infinity, not a JSON number."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            raise serializers.ValidationError(f"must be decimal text, got {type(data).__name__}")
+        try:
+            value = Decimal(data)
+        except InvalidOperation:
+            raise serializers.ValidationError(f"not a decimal number: {data!r}") from None
+        if not value.is_finite() or "e" in data.lower():
+            raise serializers.ValidationError(f"not a plain decimal number: {data!r}")
+        return data
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+@extend_schema_field(OpenApiTypes.BOOL)
+class StrictBoolean(serializers.Field):  # type: ignore[type-arg]
+    """A JSON true or false (not "true", not 1)."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            raise serializers.ValidationError(f"must be true or false, got {data!r}")
+        return data
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class CheckIn(serializers.Serializer):  # type: ignore[type-arg]
+    """One test-level check the agent computed (``checks:`` of a procedure's test)."""
+
+    check = serializers.ChoiceField(choices=sorted(CHECKS))
+    test = serializers.CharField(max_length=100, help_text="What was checked")
+    rule = serializers.CharField(max_length=200, help_text="The document and clause")
+    value = DecimalText(help_text="The value compared, in unit")
+    limit = DecimalText(help_text="The largest value the rule accepts, in unit")
+    unit = serializers.CharField(max_length=32, allow_blank=True)
+    passed = StrictBoolean()
+    at = DecimalText(allow_null=True, help_text="The load or pressure of the limit, in at_unit")
+    at_unit = serializers.CharField(max_length=32, allow_null=True, allow_blank=True)
+    points = serializers.ListField(
+        child=serializers.IntegerField(min_value=0), allow_empty=False, max_length=MAX_POINTS
+    )
+
+
+class CurvePointIn(serializers.Serializer):  # type: ignore[type-arg]
+    index = serializers.IntegerField(min_value=0)
+    x = FiniteNumber()
+    y = FiniteNumber()
+    u_y = FiniteNumber()
+    residual = FiniteNumber()
+
+
+class CurveValueIn(serializers.Serializer):  # type: ignore[type-arg]
+    x = FiniteNumber()
+    value = FiniteNumber()
+    u = FiniteNumber()
+
+
+def _numbers(**kwargs: Any) -> serializers.ListField:
+    return serializers.ListField(child=FiniteNumber(), max_length=MAX_POINTS, **kwargs)
+
+
+def _matrix() -> serializers.ListField:
+    return serializers.ListField(child=_numbers(), max_length=MAX_POINTS)
+
+
+class CurveIn(serializers.Serializer):  # type: ignore[type-arg]
+    """A calibration curve the agent fitted through a test's points (``curve:``)."""
+
+    test = serializers.CharField(max_length=100)
+    fit = serializers.CharField(max_length=32)
+    degree = serializers.IntegerField(min_value=0)
+    x = serializers.CharField(max_length=100)
+    y = serializers.CharField(max_length=100)
+    x0 = FiniteNumber()
+    weighted = StrictBoolean()
+    x_unit = serializers.CharField(max_length=32, allow_blank=True)
+    points = CurvePointIn(many=True, allow_empty=False, max_length=MAX_POINTS)  # type: ignore[call-arg]
+    coefficients = _numbers(allow_empty=False)
+    u_coefficients = _numbers(allow_empty=False)
+    covariance = _matrix()
+    correlation = _matrix()
+    residuals = _numbers()
+    residual_sd = FiniteNumber()
+    dof = serializers.IntegerField(min_value=0)
+    chi_square = FiniteNumber(allow_null=True)
+    values = CurveValueIn(many=True, max_length=MAX_POINTS)  # type: ignore[call-arg]
+
+
 class StandardUsedIn(serializers.Serializer):  # type: ignore[type-arg]
     asset_id = serializers.CharField(max_length=64)
     role = serializers.ChoiceField(choices=["reference", "source", "environment"])
@@ -155,6 +255,13 @@ class RunIn(serializers.Serializer):  # type: ignore[type-arg]
     environment = serializers.DictField(required=False, default=dict)
     standards = StandardUsedIn(many=True, allow_empty=False)
     points = PointIn(many=True, allow_empty=False, max_length=MAX_POINTS)  # type: ignore[call-arg]
+    checks = CheckIn(many=True, required=False, default=list, max_length=MAX_CHECKS)  # type: ignore[call-arg]
+    curves = serializers.DictField(
+        child=CurveIn(),
+        required=False,
+        default=dict,
+        help_text="The curves fitted over the tests with a curve, by test id",
+    )
     raw_io = serializers.ListField(child=serializers.DictField(), required=False, default=list)
     supersedes = serializers.UUIDField(required=False, allow_null=True, default=None)
 
@@ -164,6 +271,20 @@ class RunIn(serializers.Serializer):  # type: ignore[type-arg]
         indexes = [p["index"] for p in attrs["points"]]
         if len(set(indexes)) != len(indexes):
             raise serializers.ValidationError({"points": "point indexes must be unique"})
+        if len(attrs["curves"]) > MAX_CURVES:
+            raise serializers.ValidationError({"curves": f"more than {MAX_CURVES} curves"})
+        for test_id, curve in attrs["curves"].items():
+            if curve["test"] != test_id:
+                raise serializers.ValidationError(
+                    {"curves": {test_id: {"test": f"is {curve['test']!r}, not {test_id!r}"}}}
+                )
+        known = set(indexes)
+        for i, check in enumerate(attrs["checks"]):
+            unknown = [p for p in check["points"] if p not in known]
+            if unknown:
+                raise serializers.ValidationError(
+                    {"checks": {str(i): {"points": f"no point {unknown[0]} in the run"}}}
+                )
         return attrs
 
 
@@ -173,6 +294,12 @@ class RunAccepted(serializers.Serializer):  # type: ignore[type-arg]
     state = serializers.CharField()
     payload_sha256 = serializers.CharField()
     disagreements = serializers.IntegerField()
+    conformity = serializers.CharField(
+        help_text="The run's statement: fail when a point or a test-level check fails"
+    )
+    checks = serializers.ListField(child=serializers.DictField())
+    curves = serializers.DictField(child=serializers.DictField())
+    disagreement = serializers.ListField(child=serializers.DictField())
     points = serializers.ListField(child=serializers.DictField())
 
 
@@ -254,6 +381,7 @@ class RunOut(serializers.ModelSerializer):  # type: ignore[type-arg]
             "finished_at",
             "received_at",
             "state",
+            "server_conformity",
             "disagreements",
             "environment",
             "payload_sha256",
@@ -266,7 +394,17 @@ class RunDetailOut(RunOut):
     standards = StandardUsageOut(many=True, read_only=True, source="standard_usages")
 
     class Meta(RunOut.Meta):
-        fields = [*RunOut.Meta.fields, "points", "standards", "raw_io"]
+        fields = [
+            *RunOut.Meta.fields,
+            "points",
+            "agent_checks",
+            "server_checks",
+            "agent_curves",
+            "server_curves",
+            "disagreement",
+            "standards",
+            "raw_io",
+        ]
 
 
 class SignIn(serializers.Serializer):  # type: ignore[type-arg]

@@ -113,11 +113,16 @@ def test_registeragent_refuses_a_key_that_is_not_ed25519(tmp_path: Path) -> None
 
 def test_loaddemo_builds_the_ladder_and_a_clean_audit_trail(tmp_path: Path) -> None:
     out = run("loaddemo", "--keys-dir", str(tmp_path))
-    assert "HN bench-1: token cta_" in out
-    assert (tmp_path / "HN-bench-1.pem").exists()
+    # one agent per bench of the HN center, each with its key, token and bench file
+    for bench in ("electrical", "mass", "pressure", "temperature", "flow"):
+        assert f"HN bench-{bench}: token cta_" in out
+        assert f"HN bench-{bench}: {tmp_path / f'HN-bench-{bench}.yaml'}" in out
+        for suffix in ("pem", "token", "yaml"):
+            assert (tmp_path / f"HN-bench-{bench}.{suffix}").exists()
+    assert "DN field-1: token cta_" in out
     assert Organization.objects.filter(kind="provincial_center").count() == 2
     national = ReferenceStandard.objects.filter(level="national")
-    assert national.count() == 4
+    assert national.count() == 6
     # every center's reference standard traces to a national standard through its certificate
     for standard in ReferenceStandard.objects.filter(level="reference"):
         used = standard.certificates.get().reference_standards.all()

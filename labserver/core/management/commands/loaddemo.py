@@ -1,4 +1,4 @@
-"""Load the demo data set (DEMO organizations, people, standards ladder, jobs)."""
+"""Load the demo data set (DEMO organizations, people, standards ladder, benches, jobs)."""
 
 from pathlib import Path
 from typing import Any
@@ -11,7 +11,7 @@ from labserver.demo import DEMO_PASSWORD, load_demo
 
 
 class Command(BaseCommand):
-    help = "Load the demo data set; the agents' private keys go to --keys-dir."
+    help = "Load the demo data set; the agents' keys, tokens and bench files go to --keys-dir."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -23,7 +23,8 @@ class Command(BaseCommand):
             "--keys-dir",
             type=Path,
             default=None,
-            help="where to write the demo agents' Ed25519 private keys (default: var/demo/)",
+            help="where to write the demo agents' Ed25519 private keys, tokens and bench "
+            "configurations (default: var/demo/)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -44,6 +45,9 @@ class Command(BaseCommand):
         out("agents (token shown once; private key file):")
         for org, name, token, path in summary.agents:
             out(f"  {org} {name}: token {token}  key {path}")
+        out("bench configurations (caltrace-agent run --job NUMBER --bench FILE [--simulate]):")
+        for org, name, path in summary.benches:
+            out(f"  {org} {name}: {path}")
         out("jobs ready for the benches:")
         for line in summary.jobs:
             out(f"  {line}")

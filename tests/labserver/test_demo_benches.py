@@ -1,0 +1,414 @@
+"""Every demo job runs end to end on the simulated bench its bench file describes.
+
+``load_demo`` writes one bench configuration per bench of the Hà Nội center. For each,
+the test takes what ``caltrace-agent run --job`` takes, from the same places: the bench
+file (:func:`agent.config.load_bench`); the job scheduled to that bench, its procedure and
+the instrument's specification from the LIMS's API, asked with the bench's own token;
+each standard role's record from the standards endpoint, built as
+:meth:`agent.sync.LimsClient.standard` builds it. The real runner then carries out the
+procedure on :class:`agent.simulated.SimulatedBench` with a
+:class:`agent.simulated.SimulatedOperator`: preflight passes, the environment is within
+limits, every point is evaluated.
+
+The simulated instruments run in real time (sources approach their setpoints in tens of
+milliseconds); the runner's own waits (stability windows of minutes, dwell times) run on
+a virtual clock, as in ``tests/procedures``.
+
+Three benches run only with a correction of the simulated bench, made here and nowhere
+else; each is also run as shipped, a strict xfail that names what the simulation gets
+wrong (when ``agent/simulated.py`` is fixed the xfail fails, and the correction goes):
+
+* bench-mass: procedure nawi-r76 numbers the load receptor's positions 1 (centre) to 5,
+  as numbers, and names the position before the load is placed; ``SimulatedOperator``
+  knows ``centre`` and ``1`` to ``4`` as text, and each ``place_load`` puts the load back
+  on the centre;
+* bench-temperature: the simulated bath's noise (0.02 °C, the Eurotherm simulator's
+  default) is as wide as the procedure's stability band (±0.02 °C for 10 min), so the
+  bath is never stable;
+* bench-flow: the reference meter's totaliser is fed the rig's volume in m3 whatever the
+  register map's unit (the ONICON map's totaliser is in L).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from agent.config import BenchConfig, load_bench
+from agent.run import resolve_definition
+from agent.simulated import (
+    REFERENCE_METER,
+    UUT_THERMOMETER,
+    SimulatedBench,
+    SimulatedOperator,
+    SimulatedWorld,
+    SimulationError,
+)
+from drivers.simulators.modbus import ModbusSimulator
+from labserver.demo import DemoSummary, load_demo
+from procedures.bench import Instruction, Operator, StandardRecord
+from procedures.definition import ProcedureDefinition
+from procedures.runner import RunInterrupted, Runner
+
+pytestmark = pytest.mark.django_db
+
+BENCHES = {
+    "bench-electrical": "dmm-dcv",
+    "bench-mass": "nawi-r76",
+    "bench-pressure": "pressure-gauge-r101",
+    "bench-temperature": "thermometer-bath",
+    "bench-flow": "water-meter-r49",
+}
+
+
+# -- the agent's view of the LIMS ------------------------------------------------------------
+
+
+def _get(client: APIClient, path: str) -> Any:
+    response = client.get(path)
+    assert response.status_code == 200, (path, response.content)
+    body = response.json()
+    return body["results"] if isinstance(body, dict) and "results" in body else body
+
+
+def standard_record(client: APIClient, asset_id: str) -> StandardRecord:
+    """The standard and its certificates as the LIMS publishes them (LimsClient.standard)."""
+    found = _get(client, f"/api/v1/standards/?asset_id={asset_id}")
+    assert len(found) == 1, asset_id
+    standard = dict(found[0])
+    certificates = _get(client, f"/api/v1/standards/{standard['id']}/certificates/")
+    return StandardRecord(standard, tuple(dict(c) for c in certificates))
+
+
+@dataclass
+class Work:
+    """What the bench's agent fetches before it runs a job."""
+
+    config: BenchConfig
+    job: dict[str, Any]
+    definition: ProcedureDefinition
+    standards: dict[str, StandardRecord]
+    instrument: dict[str, Any]
+
+
+def work_for(summary: DemoSummary, bench: str) -> Work:
+    path = next(p for org, name, p in summary.benches if (org, name) == ("HN", bench))
+    config = load_bench(path, environ={})
+    assert (config.bench, config.organization) == (bench, "HN")
+    assert config.lims == "http://127.0.0.1:8000"
+    assert config.key == (path.parent / f"HN-{bench}.pem").resolve()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {config.token}")
+    # The bench sees exactly one job waiting: its own.
+    jobs = _get(client, "/api/v1/jobs/?state=scheduled")
+    assert [(j["bench"], j["assignee"]) for j in jobs] == [(bench, "hn-metrologist")]
+    job = _get(client, f"/api/v1/jobs/?number={jobs[0]['number']}")[0]
+    procedure = _get(client, f"/api/v1/procedures/{job['procedure']}/")
+    assets = [r.asset_id for r in config.roles.values() if r.asset_id]
+    return Work(
+        config=config,
+        job=job,
+        definition=resolve_definition(procedure),
+        standards={a: standard_record(client, a) for a in assets},
+        instrument=dict(job["instrument_specification"]),
+    )
+
+
+# -- the run ------------------------------------------------------------------------------
+
+
+@dataclass
+class Recorded:
+    """The runner's recorder, in memory."""
+
+    readings: list[tuple[int, str, Mapping[str, Any]]] = field(default_factory=list)
+    points: list[tuple[Mapping[str, Any], list[int]]] = field(default_factory=list)
+
+    def reading(self, *, point_index: int, quantity: str, reading: Mapping[str, Any]) -> int:
+        self.readings.append((point_index, quantity, reading))
+        return len(self.readings)
+
+    def point(self, point: Mapping[str, Any], reading_ids: list[int]) -> None:
+        self.points.append((point, reading_ids))
+
+    def io(self, entries: list[Mapping[str, Any]]) -> None:
+        pass
+
+
+class VirtualTime:
+    """The runner's clock and sleep: its waits pass in virtual seconds, each with a short
+    real pause so that the simulated sources move meanwhile."""
+
+    def __init__(self, real_pause_s: float) -> None:
+        self.now = 0.0
+        self.real_pause_s = real_pause_s
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        time.sleep(self.real_pause_s)
+
+
+@dataclass
+class Outcome:
+    standards: list[dict[str, Any]]
+    environment: dict[str, Any]
+    points: list[dict[str, Any]]
+    runner: Runner
+    recorder: Recorded
+
+
+def run_on_simulators(
+    work: Work,
+    *,
+    correct: Callable[[SimulatedBench], None] | None = None,
+    operator: Callable[[SimulatedOperator], Operator] | None = None,
+    seed: int = 3,
+) -> Outcome:
+    """Preflight, environment and every point of ``work`` on the simulated bench of its
+    bench file; ``correct`` adjusts the started bench, ``operator`` wraps the simulated
+    operator (the corrections above)."""
+    world = SimulatedWorld(seed=seed, time_constant_s=0.02, settle_s=0.05)
+    clock = VirtualTime(real_pause_s=0.003)
+    recorder = Recorded()
+    with SimulatedBench(work.config.roles, world) as bench:
+        if correct is not None:
+            correct(bench)
+        simulated = SimulatedOperator(world)
+        runner = Runner(
+            work.definition,
+            bench=bench,
+            operator=simulated if operator is None else operator(simulated),
+            recorder=recorder,
+            standards=work.standards,
+            instrument=work.instrument,
+            on=timezone.localdate(),
+            sleep=clock.sleep,
+            clock=clock.clock,
+        )
+        standards = runner.preflight()
+        environment = runner.read_environment()
+        points = runner.run()
+    return Outcome(standards, environment, points, runner, recorder)
+
+
+# -- the corrections of the simulated bench (see the module's docstring) --------------------
+
+
+class ReceptorPositions:
+    """Passes nawi-r76's instructions on to the simulated operator with the positions the
+    simulated pan knows: 1 → ``centre``, 2 to 5 → ``1`` to ``4``, kept for the load placed
+    after the position is named."""
+
+    def __init__(self, operator: SimulatedOperator) -> None:
+        self.operator = operator
+        self.position = "centre"
+
+    def instruct(self, instruction: Instruction) -> None:
+        params = dict(instruction.params)
+        if instruction.kind == "position":
+            number = int(params["position"])
+            self.position = "centre" if number == 1 else str(number - 1)
+            params["position"] = self.position
+        elif instruction.kind == "place_load":
+            params["position"] = self.position
+        elif instruction.kind == "remove_load":
+            self.position = "centre"
+        self.operator.instruct(Instruction(instruction.kind, params, instruction.text))
+
+    def show(self, event: str, data: Mapping[str, Any]) -> None:
+        self.operator.show(event, data)
+
+
+def quiet_bath(bench: SimulatedBench) -> None:
+    """A stirred bath's short-term noise, well inside the ±0.02 °C stability band."""
+    simulator = bench.simulator("source")
+    assert isinstance(simulator, ModbusSimulator)
+    simulator.model.noise = 0.003
+
+
+def totaliser_in_litres(bench: SimulatedBench) -> None:
+    """The reference meter's totaliser in the unit of its map (L), with the meter's error."""
+    simulator = bench.simulator("reference")
+    assert isinstance(simulator, ModbusSimulator)
+    world = bench.world
+    simulator.model.set_source(
+        "positive_total", lambda: world.volume * 1000.0 * (1.0 + REFERENCE_METER.error)
+    )
+
+
+@pytest.fixture
+def summary(tmp_path: Path) -> DemoSummary:
+    return load_demo(tmp_path / "demo")
+
+
+def _assert_complete(work: Work, outcome: Outcome) -> None:
+    expected = [(t.id, p.index) for t in work.definition.tests for p in t.points]
+    assert [(p["test"], p["index"]) for p in outcome.points] == expected
+    for point in outcome.points:
+        assert point["result"]["U"] > 0
+    assert len(outcome.recorder.points) == len(expected)
+
+
+def _ratios(outcome: Outcome) -> list[float]:
+    return [p["uncertainty_ratio"]["ratio"] for p in outcome.points]
+
+
+# -- the five jobs --------------------------------------------------------------------------
+
+
+def test_each_bench_file_serves_its_procedure_and_its_job(summary: DemoSummary) -> None:
+    assert [(org, name) for org, name, _ in summary.benches] == [("HN", name) for name in BENCHES]
+    for _, name, path in summary.benches:
+        work = work_for(summary, name)
+        assert path.name == f"HN-{name}.yaml"
+        assert work.config.outbox == (path.parent.parent / "agent" / f"HN-{name}.sqlite3")
+        assert work.definition.id == BENCHES[name]
+        assert set(work.definition.roles) == set(work.config.roles)
+        # The instrument's specification has exactly what the procedure takes from it
+        # (dmm-dcv takes nothing: its specification is for people).
+        parameters = set(work.definition.instrument_parameters)
+        assert parameters == (set(work.instrument) if parameters else set())
+        uut = work.config.roles["uut"]
+        assert uut.serial in (None, work.job["instrument_serial"])
+        # Every standard of the bench is in calibration today, as the LIMS says it.
+        for record in work.standards.values():
+            assert record.standard["status"]["status"] == "in_service", record.asset_id
+    assert ("DN", "field-1") in [(org, name) for org, name, _, _ in summary.agents]
+    assert all(" (scheduled) bench bench-" in line for line in summary.jobs)
+
+
+def test_dmm_dcv_runs_on_bench_electrical(summary: DemoSummary) -> None:
+    work = work_for(summary, "bench-electrical")
+    outcome = run_on_simulators(work)
+    _assert_complete(work, outcome)
+    assert {(s["asset_id"], s["function"]) for s in outcome.standards} == {("HN-E-5522A", "dcv")}
+    assert 18 <= outcome.environment["temperature"]["value"] <= 28
+    # The simulated 34465A (+8 ppm + 3 µV) is well within its data sheet's accuracy.
+    assert [p["conformity"] for p in outcome.points] == ["pass"] * len(outcome.points)
+    assert max(_ratios(outcome)) <= 1 / 3
+
+
+def test_nawi_r76_runs_on_bench_mass(summary: DemoSummary) -> None:
+    work = work_for(summary, "bench-mass")
+    assert work.instrument == {
+        "accuracy_class": "III",
+        "max_capacity": 15000,
+        "e": 5,
+        "d_T": 0.5,
+        "unit": "g",
+    }
+    outcome = run_on_simulators(work, operator=ReceptorPositions)
+    _assert_complete(work, outcome)
+    assert {(s["asset_id"], s["function"]) for s in outcome.standards} == {("HN-M-M1", "mass")}
+    # The simulated balance (linearity 15 mg, eccentricity ≤ 12 ppm) is well within the
+    # class III MPE; the U of every error is within 1/3 of it (d_T = e/10).
+    assert [p["conformity"] for p in outcome.points] == ["pass"] * len(outcome.points)
+    assert max(_ratios(outcome)) <= 1 / 3
+    assert [c["check"] for c in outcome.runner.checks] == ["repeatability", "eccentricity"]
+    assert all(c["passed"] for c in outcome.runner.checks)
+    # The weights' certificate values at the loads placed are in the models.
+    m_ref = {p["nominal"]: p["model"]["quantities"]["m_ref"]["value"] for p in outcome.points}
+    assert m_ref[15000.0] == pytest.approx(15000.171)
+
+
+def test_pressure_gauge_r101_runs_on_bench_pressure(summary: DemoSummary) -> None:
+    work = work_for(summary, "bench-pressure")
+    assert work.instrument == {"accuracy_class": 1.6, "span": 600, "unit": "kPa"}
+    outcome = run_on_simulators(work)
+    _assert_complete(work, outcome)
+    assert outcome.standards == [
+        {
+            "asset_id": "HN-P-PACE",
+            "role": "reference",
+            "function": "pressure",
+            "unit": "Pa",
+            "range": [0.0, 600000.0],
+        }
+    ]
+    # The simulated gauge errs by at most about 0.55 % of its span; class 1.6 allows 1.6 %.
+    assert [p["conformity"] for p in outcome.points] == ["pass"] * len(outcome.points)
+    assert max(_ratios(outcome)) <= 1 / 3
+    assert [c["check"] for c in outcome.runner.checks] == ["hysteresis"] * 5
+    assert all(c["passed"] for c in outcome.runner.checks)
+
+
+def test_thermometer_bath_runs_on_bench_temperature(summary: DemoSummary) -> None:
+    work = work_for(summary, "bench-temperature")
+    assert work.instrument == {"resolution": 0.01}
+    outcome = run_on_simulators(work, correct=quiet_bath)
+    _assert_complete(work, outcome)
+    assert {(s["asset_id"], s["function"]) for s in outcome.standards} == {
+        ("HN-T-PRT", "r0"),
+        ("HN-T-PRT", "cvd_a"),
+        ("HN-T-PRT", "cvd_b"),
+        ("HN-E-34470A", "res4w"),
+    }
+    assert 18 <= outcome.environment["temperature"]["value"] <= 28
+    # A calibration: no verdict, a correction per point and the fitted correction curve.
+    # The correction is minus the simulated thermometer's error, give or take the
+    # simulated PRT's drift (4 mK), the DMM's certified correction (3 mK) and rounding.
+    assert [p["conformity"] for p in outcome.points] == [""] * len(outcome.points)
+    for point in outcome.points:
+        t = point["nominal"]
+        assert point["result"]["value"] == pytest.approx(
+            t - UUT_THERMOMETER.indication(t), abs=0.02
+        )
+        assert point["result"]["U"] < 0.05
+    assert outcome.runner.curves["comparison"]["fit"] == "line"
+
+
+def test_water_meter_r49_runs_on_bench_flow(summary: DemoSummary) -> None:
+    work = work_for(summary, "bench-flow")
+    assert work.instrument == {"accuracy_class": 2, "q3": 4, "ratio": 160}
+    outcome = run_on_simulators(work, correct=totaliser_in_litres)
+    _assert_complete(work, outcome)
+    assert {(s["asset_id"], s["function"]) for s in outcome.standards} == {("HN-V-FLOW", "volume")}
+    # The simulated meter errs by +0.2 to +0.6 % (its register read to 0.1 L): within
+    # ±5 % (Q1) and ±2 % (Q2, Q3).
+    errors = [p["result"]["value"] for p in outcome.points]
+    assert all(abs(e) < 1 for e in errors), errors
+    assert [p["conformity"] for p in outcome.points] == ["pass"] * len(outcome.points)
+    assert max(_ratios(outcome)) <= 1 / 3
+
+
+# -- the simulated bench as shipped (see the module's docstring) ----------------------------
+
+
+@pytest.mark.xfail(
+    raises=SimulationError,
+    strict=True,
+    reason="SimulatedOperator knows receptor positions centre and 1 to 4, not nawi-r76's 1 to 5",
+)
+def test_nawi_r76_on_the_simulated_operator_as_shipped(summary: DemoSummary) -> None:
+    run_on_simulators(work_for(summary, "bench-mass"))
+
+
+@pytest.mark.xfail(
+    raises=RunInterrupted,
+    strict=True,
+    reason="the simulated bath's noise (0.02 °C) fills the procedure's stability band",
+)
+def test_thermometer_bath_on_the_simulated_bath_as_shipped(summary: DemoSummary) -> None:
+    run_on_simulators(work_for(summary, "bench-temperature"))
+
+
+@pytest.mark.xfail(
+    raises=AssertionError,
+    strict=True,
+    reason="the simulated reference meter's totaliser is in m3 whatever its map's unit (L)",
+)
+def test_water_meter_r49_on_the_simulated_reference_meter_as_shipped(
+    summary: DemoSummary,
+) -> None:
+    outcome = run_on_simulators(work_for(summary, "bench-flow"))
+    assert [p["conformity"] for p in outcome.points] == ["pass"] * len(outcome.points)

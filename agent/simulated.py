@@ -164,14 +164,16 @@ def callendar_van_dusen(
 
 
 ECCENTRICITY: Final[Mapping[str, float]] = {
-    "centre": 0.0,
-    "1": 10e-6,
-    "2": -6e-6,
-    "3": 4e-6,
-    "4": -12e-6,
+    "1": 0.0,
+    "2": 10e-6,
+    "3": -6e-6,
+    "4": 4e-6,
+    "5": -12e-6,
 }
 """Eccentricity error of the simulated balance, relative to the load, per position on the
-pan (``centre``, ``1`` to ``4``): at 2 kg, +20, -12, +8 and -24 mg off centre."""
+load receptor numbered as OIML R 76-1 A.4.7 does: ``1`` the centre (also called
+``centre``), ``2`` to ``5`` the quarter segments: at 2 kg, +20, -12, +8 and -24 mg."""
+CENTRE: Final = "1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +191,7 @@ class BalanceError:
     def indication(self, load: float, position: str) -> float:
         """What the balance weighs (g) for ``load`` grams at ``position``, before noise."""
         linear = self.linearity * math.sin(math.pi * min(max(load / self.capacity, 0.0), 1.0))
-        return load + linear + load * self.eccentricity[position]
+        return load + linear + load * self.eccentricity[_position(position)]
 
 
 UUT_BALANCE: Final = BalanceError()
@@ -323,7 +325,7 @@ class SimulatedWorld:
         self._voltage = 0.0
         self._voltage_source: Callable[[], float] | None = None
         self._load = 0.0
-        self._position = "centre"
+        self._position = CENTRE
         self._load_listeners: list[LoadListener] = []
         self._pressure = 0.0
         self._pressure_source: Callable[[], float] | None = None
@@ -369,23 +371,25 @@ class SimulatedWorld:
 
     @property
     def position(self) -> str:
-        """Where the load stands on the pan: ``centre`` or ``1`` to ``4``."""
+        """Where the load stands on the pan: ``1`` (the centre) to ``5``."""
         with self._lock:
             return self._position
 
-    def place_load(self, grams: float, position: str = "centre") -> None:
-        """Put ``grams`` on the pan at ``position`` (replacing what was there)."""
+    def place_load(self, grams: float, position: str | None = None) -> None:
+        """Put ``grams`` on the pan at ``position`` (replacing what was there); by default
+        where the operator was last told to put the next load (the centre once the pan
+        is cleared)."""
         if not math.isfinite(grams) or grams < 0:
             raise SimulationError(f"a load must be a finite mass >= 0 g, got {grams!r}")
-        self._set_load(grams, _position(position))
+        self._set_load(grams, _position(self.position if position is None else position))
 
     def move_load(self, position: str) -> None:
-        """Move the load to ``position``."""
+        """Move the load to ``position`` (on an empty pan: where the next load goes)."""
         self._set_load(self.load, _position(position))
 
     def remove_load(self) -> None:
         """Clear the pan."""
-        self._set_load(0.0, "centre")
+        self._set_load(0.0, CENTRE)
 
     def on_load_change(self, listener: LoadListener) -> Callable[[], None]:
         """Call ``listener(load_g, position)`` after every change (a balance's coupling),
@@ -543,11 +547,18 @@ class SimulatedWorld:
 
 
 def _position(position: object) -> str:
+    """A position on the load receptor: ``1`` (the centre, ``centre``) to ``5``; a number
+    as a procedure's expression gives it (``2.0``) is its whole value."""
     text = str(position).strip().lower()
-    text = "centre" if text in {"center", "centre", "0"} else text
-    if text not in ECCENTRICITY:
-        raise SimulationError(f"unknown position {position!r} (centre or 1 to 4)")
-    return text
+    if text in {"center", "centre"}:
+        return CENTRE
+    try:
+        number = float(text)
+    except ValueError:
+        number = math.nan
+    if number.is_integer() and str(int(number)) in ECCENTRICITY:
+        return str(int(number))
+    raise SimulationError(f"unknown position {position!r} (1: centre, 2 to 5)")
 
 
 # -- the operator -------------------------------------------------------------------------------
@@ -581,9 +592,10 @@ class SimulatedOperator:
     :meth:`instruct` acts on the world by ``instruction.kind``:
 
     * ``place_load``: ``load`` (number) in ``unit`` (``g`` default, ``kg``, ``mg``), optional
-      ``position`` (``centre`` or 1 to 4): the load on the pan and where;
+      ``position`` (1: the centre, 2 to 5; default where the last ``position`` said):
+      the load on the pan and where;
     * ``remove_load``: clears the pan;
-    * ``position``: ``position``: moves the load;
+    * ``position``: ``position``: moves the load (on an empty pan: where the next goes);
     * ``set_flow``: ``flow_rate`` (m3/h) and either ``volume`` (m3) or ``duration_s`` (s):
       runs the flow through the rig and returns when it is done;
     * anything else (``connect``, ``confirm``...): nothing to do in the world.
@@ -625,7 +637,8 @@ class SimulatedOperator:
             if unit not in _GRAMS:
                 raise SimulationError(f"place_load: unknown unit {unit!r} (g, kg or mg)")
             grams = _number(params, "load", kind) * _GRAMS[unit]
-            self.world.place_load(grams, str(params.get("position", "centre")))
+            position = params.get("position")
+            self.world.place_load(grams, None if position is None else str(position))
         elif kind == "remove_load":
             self.world.remove_load()
         elif kind == "position":
@@ -1043,6 +1056,9 @@ class SimulatedBench:
             undo(world.couple_pressure, None)
         elif isinstance(model, SimulatedEurotherm3200):
             model.tau_s = world.time_constant_s
+            # a stirred liquid bath: a few mK of short-term noise, well inside the
+            # stability bands procedures ask for (the controller's default is a dry block's)
+            model.noise = _option(role, "noise", BATH_NOISE)
             world.couple_temperature(model.temperature)
             undo(world.couple_temperature, None)
         elif isinstance(model, SimulatedMapDevice):
@@ -1099,14 +1115,17 @@ class SimulatedBench:
         flow_name = str(role.options.get("flow_register", "flow_rate"))
         total_name = str(role.options.get("total_register", "positive_total"))
         fraction_name = str(role.options.get("total_fraction_register", "positive_total_fraction"))
-        if flow_name in entries:
-            device.set_source(flow_name, lambda: world.flow_rate * (1.0 + error))
+        flow = entries.get(flow_name)
+        if flow is not None:
+            per_m3h = _unit_factor(_FLOW_UNITS, flow.unit, flow_name)
+            device.set_source(flow_name, lambda: world.flow_rate * per_m3h * (1.0 + error))
         total = entries.get(total_name)
         if total is None:
             return
+        per_m3 = _unit_factor(_VOLUME_UNITS, total.unit, total_name)
 
-        def registered() -> float:
-            return world.volume * (1.0 + error)
+        def registered() -> float:  # in the register's unit, as the meter's display
+            return world.volume * per_m3 * (1.0 + error)
 
         if total.type == "float32":
             device.set_source(total_name, registered)
@@ -1130,6 +1149,29 @@ def _model(simulator: RunningSimulator) -> object:
     if isinstance(simulator, ModbusSimulator):
         return simulator.model
     return None
+
+
+BATH_NOISE: Final = 0.003
+"""Short-term noise of the simulated bath's temperature (°C, standard deviation)."""
+_VOLUME_UNITS: Final[Mapping[str, float]] = {"m3": 1.0, "L": 1000.0, "l": 1000.0}
+_FLOW_UNITS: Final[Mapping[str, float]] = {
+    "m3/h": 1.0,
+    "L/h": 1000.0,
+    "l/h": 1000.0,
+    "L/min": 1000.0 / 60.0,
+    "L/s": 1000.0 / 3600.0,
+}
+
+
+def _unit_factor(table: Mapping[str, float], unit: str, register: str) -> float:
+    """How many of ``unit`` in one m3 (or m3/h): the rig's volume in the register's unit."""
+    try:
+        return table[unit]
+    except KeyError:
+        known = ", ".join(table)
+        raise SimulationError(
+            f"register {register}: unit {unit!r} cannot be simulated ({known})"
+        ) from None
 
 
 def _option(role: BenchRole, key: str, default: float) -> float:

@@ -115,18 +115,20 @@ def main() -> int:
         _wait_for(f"{url}/api/v1/", server)
         found = _demo_job(var_dir, url)
         if found is None:
-            print(
-                f"\nThe demo's {PROCEDURE} job has run already (remove var/ for a fresh demo)."
-            )
+            print(f"\nThe demo's {PROCEDURE} job has run already (remove var/ for a fresh demo).")
         else:
             bench, job = found
-            print(f"\n== caltrace-agent run --bench {bench.relative_to(var_dir.parent)} "
-                  f"--job {job['number']} --simulate ==")
+            print(
+                f"\n== caltrace-agent run --bench {bench.relative_to(var_dir.parent)} "
+                f"--job {job['number']} --simulate =="
+            )
             from agent.cli import main as agent
             from agent.config import load_bench
             from agent.outbox import Outbox
 
-            status = agent(["run", "--bench", str(bench), "--job", str(job["number"]), "--simulate"])
+            status = agent(
+                ["run", "--bench", str(bench), "--job", str(job["number"]), "--simulate"]
+            )
             if status != 0:
                 print(f"the run did not complete (exit {status})", file=sys.stderr)
                 return status
@@ -134,7 +136,8 @@ def main() -> int:
             with Outbox(config.outbox) as box:
                 run_id = box.status().runs[-1].run_id
             _show_run(url, config.token, run_id)
-        print(f"\ncaltrace LIMS (DEMO data, SQLite in {var_dir}): {url}/api/docs/  admin: {url}/admin/")
+        print(f"\ncaltrace LIMS (DEMO data, SQLite in {var_dir}): {url}/api/docs/")
+        print(f"admin: {url}/admin/")
         print("demo logins: see the loaddemo output above (password demo-only-password; DEMO ONLY)")
         if args.no_serve:
             return 0

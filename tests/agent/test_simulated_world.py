@@ -168,12 +168,12 @@ def test_the_balance_weighs_the_load_the_operator_places_and_its_eccentricity() 
         assert centre.value == pytest.approx(UUT_BALANCE.indication(2000.0, "centre"), abs=0.015)
 
         by_position = {}
-        for position in (1, 2, 3, 4):
+        for position in (2, 3, 4, 5):  # OIML R 76-1 A.4.7: 1 is the centre
             operator.instruct(Instruction("position", {"position": position}, TEXT))
             by_position[position] = balance.read_weight().value
             expected = UUT_BALANCE.indication(2000.0, str(position))
             assert by_position[position] == pytest.approx(expected, abs=0.015)
-        assert by_position[1] - by_position[4] == pytest.approx(0.044, abs=0.02)
+        assert by_position[2] - by_position[5] == pytest.approx(0.044, abs=0.02)
 
         operator.instruct(Instruction("place_load", {"load": 1, "unit": "kg"}, TEXT))
         assert balance.read_weight().value == pytest.approx(1000.0, abs=0.03)

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from agent.outbox import Outbox
-from agent.run import header, run_procedure
+from agent.run import Plan, header, run_procedure
 from labserver.instruments import services as instruments
 from labserver.instruments.models import InstrumentType
 from labserver.jobs import services as jobs
@@ -133,16 +133,23 @@ def nawi_run(center: Center, tmp_path: Path, *, repeat_offsets: tuple[float, ...
     log = nawi.Log()
     with Outbox(tmp_path / "outbox.sqlite3") as box, nawi.nawi_bench(balance) as bench:
         operator = nawi.LoadingOperator(balance, log, nawi.ECCENTRIC_OK, list(repeat_offsets))
+        plan = Plan(
+            {
+                "number": job.number,
+                "procedure_ref": NAWI.ref(),
+                "instrument_specification": dict(nawi.INSTRUMENT),
+            },
+            NAWI,
+            {},
+            {weights.asset_id: published(weights)},
+            "test",
+        )
         outcome = run_procedure(
             outbox=box,
-            definition=NAWI,
+            plan=plan,
             bench=bench,
             operator=operator,
-            standards={weights.asset_id: published(weights)},
-            instrument=dict(nawi.INSTRUMENT),
-            job=job.number,
             operator_name=center.metrologist.username,
-            context={},
             on=TODAY,
         )
         assert outcome.state == "queued", outcome

@@ -13,26 +13,12 @@ limits, every point is evaluated.
 The simulated instruments run in real time (sources approach their setpoints in tens of
 milliseconds); the runner's own waits (stability windows of minutes, dwell times) run on
 a virtual clock, as in ``tests/procedures``.
-
-Three benches run only with a correction of the simulated bench, made here and nowhere
-else; each is also run as shipped, a strict xfail that names what the simulation gets
-wrong (when ``agent/simulated.py`` is fixed the xfail fails, and the correction goes):
-
-* bench-mass: procedure nawi-r76 numbers the load receptor's positions 1 (centre) to 5,
-  as numbers, and names the position before the load is placed; ``SimulatedOperator``
-  knows ``centre`` and ``1`` to ``4`` as text, and each ``place_load`` puts the load back
-  on the centre;
-* bench-temperature: the simulated bath's noise (0.02 °C, the Eurotherm simulator's
-  default) is as wide as the procedure's stability band (±0.02 °C for 10 min), so the
-  bath is never stable;
-* bench-flow: the reference meter's totaliser is fed the rig's volume in m3 whatever the
-  register map's unit (the ONICON map's totaliser is in L).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,20 +28,16 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from agent.config import BenchConfig, load_bench
-from agent.run import resolve_definition
 from agent.simulated import (
-    REFERENCE_METER,
     UUT_THERMOMETER,
     SimulatedBench,
     SimulatedOperator,
     SimulatedWorld,
-    SimulationError,
 )
-from drivers.simulators.modbus import ModbusSimulator
 from labserver.demo import DemoSummary, load_demo
-from procedures.bench import Instruction, Operator, StandardRecord
-from procedures.definition import ProcedureDefinition
-from procedures.runner import RunInterrupted, Runner
+from procedures.bench import StandardRecord
+from procedures.definition import ProcedureDefinition, definition_from_data
+from procedures.runner import Runner
 
 pytestmark = pytest.mark.django_db
 
@@ -115,7 +97,7 @@ def work_for(summary: DemoSummary, bench: str) -> Work:
     return Work(
         config=config,
         job=job,
-        definition=resolve_definition(procedure),
+        definition=definition_from_data(procedure["definition"], source=procedure["procedure_id"]),
         standards={a: standard_record(client, a) for a in assets},
         instrument=dict(job["instrument_specification"]),
     )
@@ -170,24 +152,19 @@ class Outcome:
 def run_on_simulators(
     work: Work,
     *,
-    correct: Callable[[SimulatedBench], None] | None = None,
-    operator: Callable[[SimulatedOperator], Operator] | None = None,
     seed: int = 3,
 ) -> Outcome:
     """Preflight, environment and every point of ``work`` on the simulated bench of its
-    bench file; ``correct`` adjusts the started bench, ``operator`` wraps the simulated
-    operator (the corrections above)."""
+    bench file."""
     world = SimulatedWorld(seed=seed, time_constant_s=0.02, settle_s=0.05)
     clock = VirtualTime(real_pause_s=0.003)
     recorder = Recorded()
     with SimulatedBench(work.config.roles, world) as bench:
-        if correct is not None:
-            correct(bench)
         simulated = SimulatedOperator(world)
         runner = Runner(
             work.definition,
             bench=bench,
-            operator=simulated if operator is None else operator(simulated),
+            operator=simulated,
             recorder=recorder,
             standards=work.standards,
             instrument=work.instrument,
@@ -199,51 +176,6 @@ def run_on_simulators(
         environment = runner.read_environment()
         points = runner.run()
     return Outcome(standards, environment, points, runner, recorder)
-
-
-# -- the corrections of the simulated bench (see the module's docstring) --------------------
-
-
-class ReceptorPositions:
-    """Passes nawi-r76's instructions on to the simulated operator with the positions the
-    simulated pan knows: 1 → ``centre``, 2 to 5 → ``1`` to ``4``, kept for the load placed
-    after the position is named."""
-
-    def __init__(self, operator: SimulatedOperator) -> None:
-        self.operator = operator
-        self.position = "centre"
-
-    def instruct(self, instruction: Instruction) -> None:
-        params = dict(instruction.params)
-        if instruction.kind == "position":
-            number = int(params["position"])
-            self.position = "centre" if number == 1 else str(number - 1)
-            params["position"] = self.position
-        elif instruction.kind == "place_load":
-            params["position"] = self.position
-        elif instruction.kind == "remove_load":
-            self.position = "centre"
-        self.operator.instruct(Instruction(instruction.kind, params, instruction.text))
-
-    def show(self, event: str, data: Mapping[str, Any]) -> None:
-        self.operator.show(event, data)
-
-
-def quiet_bath(bench: SimulatedBench) -> None:
-    """A stirred bath's short-term noise, well inside the ±0.02 °C stability band."""
-    simulator = bench.simulator("source")
-    assert isinstance(simulator, ModbusSimulator)
-    simulator.model.noise = 0.003
-
-
-def totaliser_in_litres(bench: SimulatedBench) -> None:
-    """The reference meter's totaliser in the unit of its map (L), with the meter's error."""
-    simulator = bench.simulator("reference")
-    assert isinstance(simulator, ModbusSimulator)
-    world = bench.world
-    simulator.model.set_source(
-        "positive_total", lambda: world.volume * 1000.0 * (1.0 + REFERENCE_METER.error)
-    )
 
 
 @pytest.fixture
@@ -307,7 +239,7 @@ def test_nawi_r76_runs_on_bench_mass(summary: DemoSummary) -> None:
         "d_T": 0.5,
         "unit": "g",
     }
-    outcome = run_on_simulators(work, operator=ReceptorPositions)
+    outcome = run_on_simulators(work)
     _assert_complete(work, outcome)
     assert {(s["asset_id"], s["function"]) for s in outcome.standards} == {("HN-M-M1", "mass")}
     # The simulated balance (linearity 15 mg, eccentricity ≤ 12 ppm) is well within the
@@ -345,7 +277,7 @@ def test_pressure_gauge_r101_runs_on_bench_pressure(summary: DemoSummary) -> Non
 def test_thermometer_bath_runs_on_bench_temperature(summary: DemoSummary) -> None:
     work = work_for(summary, "bench-temperature")
     assert work.instrument == {"resolution": 0.01}
-    outcome = run_on_simulators(work, correct=quiet_bath)
+    outcome = run_on_simulators(work)
     _assert_complete(work, outcome)
     assert {(s["asset_id"], s["function"]) for s in outcome.standards} == {
         ("HN-T-PRT", "r0"),
@@ -370,7 +302,7 @@ def test_thermometer_bath_runs_on_bench_temperature(summary: DemoSummary) -> Non
 def test_water_meter_r49_runs_on_bench_flow(summary: DemoSummary) -> None:
     work = work_for(summary, "bench-flow")
     assert work.instrument == {"accuracy_class": 2, "q3": 4, "ratio": 160}
-    outcome = run_on_simulators(work, correct=totaliser_in_litres)
+    outcome = run_on_simulators(work)
     _assert_complete(work, outcome)
     assert {(s["asset_id"], s["function"]) for s in outcome.standards} == {("HN-V-FLOW", "volume")}
     # The simulated meter errs by +0.2 to +0.6 % (its register read to 0.1 L): within
@@ -379,36 +311,3 @@ def test_water_meter_r49_runs_on_bench_flow(summary: DemoSummary) -> None:
     assert all(abs(e) < 1 for e in errors), errors
     assert [p["conformity"] for p in outcome.points] == ["pass"] * len(outcome.points)
     assert max(_ratios(outcome)) <= 1 / 3
-
-
-# -- the simulated bench as shipped (see the module's docstring) ----------------------------
-
-
-@pytest.mark.xfail(
-    raises=SimulationError,
-    strict=True,
-    reason="SimulatedOperator knows receptor positions centre and 1 to 4, not nawi-r76's 1 to 5",
-)
-def test_nawi_r76_on_the_simulated_operator_as_shipped(summary: DemoSummary) -> None:
-    run_on_simulators(work_for(summary, "bench-mass"))
-
-
-@pytest.mark.xfail(
-    raises=RunInterrupted,
-    strict=True,
-    reason="the simulated bath's noise (0.02 °C) fills the procedure's stability band",
-)
-def test_thermometer_bath_on_the_simulated_bath_as_shipped(summary: DemoSummary) -> None:
-    run_on_simulators(work_for(summary, "bench-temperature"))
-
-
-@pytest.mark.xfail(
-    raises=AssertionError,
-    strict=True,
-    reason="the simulated reference meter's totaliser is in m3 whatever its map's unit (L)",
-)
-def test_water_meter_r49_on_the_simulated_reference_meter_as_shipped(
-    summary: DemoSummary,
-) -> None:
-    outcome = run_on_simulators(work_for(summary, "bench-flow"))
-    assert [p["conformity"] for p in outcome.points] == ["pass"] * len(outcome.points)

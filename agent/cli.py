@@ -480,12 +480,15 @@ def _carry_out(
     sleep: Callable[[float], None]
     now: Callable[[], float]
     if args.simulate:
-        world = SimulatedWorld(seed=args.seed)
+        # the simulated sources settle in tens of milliseconds, and the runner's waits
+        # (stability windows, dwells) pass on a clock that skips ahead: minutes of a
+        # real bench take seconds
+        world = SimulatedWorld(seed=args.seed, time_constant_s=0.02, settle_s=0.05)
         bench = SimulatedBench(config.roles, world)
         person = NarratedOperator(SimulatedOperator(world), display, language=args.language)
         if faults:
             person = _FaultRehearsal(person, bench, faults)
-        clock = SimulatedTime()
+        clock = SimulatedTime(real_pause_s=0.003)
         sleep, now = clock.sleep, clock.clock
     else:
         bench = OpenedBench(config.roles)

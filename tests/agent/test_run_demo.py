@@ -1,0 +1,79 @@
+"""Each of the five shipped procedures end to end through the agent: the demo data set
+loaded into a live LIMS on loopback, then ``caltrace-agent run --job N --bench
+<the demo's bench file> --simulate`` for each demo job: the job, procedure and standards
+fetched from the LIMS, the simulated bench of the bench file, the runner, the durable
+outbox, the signed submission; the LIMS re-evaluates every point, check and curve and
+agrees with the agent.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent.cli import main
+from agent.config import load_bench
+from agent.outbox import Outbox, RunState
+from tests.agent.test_run import assert_lims_agrees
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BENCHES = {
+    "bench-electrical": "dmm-dcv",
+    "bench-mass": "nawi-r76",
+    "bench-pressure": "pressure-gauge-r101",
+    "bench-temperature": "thermometer-bath",
+    "bench-flow": "water-meter-r49",
+}
+
+
+@pytest.fixture
+def demo(live_server: Any, tmp_path: Path, settings: Any) -> dict[str, Path]:
+    """The demo data set in the live LIMS; its bench files pointed at the live LIMS."""
+    from labserver.demo import load_demo
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    summary = load_demo(tmp_path / "demo")
+    benches: dict[str, Path] = {}
+    for org, name, path in summary.benches:
+        if org != "HN":
+            continue
+        text = path.read_text(encoding="utf-8").replace("http://127.0.0.1:8000", live_server.url)
+        path.write_text(text, encoding="utf-8")
+        benches[name] = path
+    return benches
+
+
+@pytest.mark.parametrize("bench_name", list(BENCHES))
+def test_each_demo_job_runs_through_the_agent_and_the_lims_agrees(
+    demo: dict[str, Path], bench_name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from labserver.jobs.models import Job
+    from labserver.measurements.models import Run
+
+    bench = demo[bench_name]
+    config = load_bench(bench)
+    job = Job.objects.get(bench__name=bench_name, state="scheduled")
+    assert job.procedure.procedure_id == BENCHES[bench_name]
+    status = main(["run", "--bench", str(bench), "--job", job.number, "--simulate", "--seed", "7"])
+    out = capsys.readouterr()
+    assert status == 0, out.out + out.err
+    assert "sent (HTTP 201)" in out.out
+    with Outbox(config.outbox) as box:
+        (entry,) = box.status().runs
+        assert box.state(entry.run_id) == RunState.SENT
+        body = box.body(entry.run_id)
+    assert body is not None
+    assert_lims_agrees(entry.run_id, body)
+    payload = json.loads(body)
+    stored = Run.objects.get(pk=entry.run_id)
+    assert stored.operator.username == "hn-metrologist"  # the job's assignee
+    assert stored.server_checks == payload.get("checks", [])
+    assert stored.server_curves == payload.get("curves", {})
+    if BENCHES[bench_name] != "thermometer-bath":  # a calibration states no verdict
+        assert stored.server_conformity == "pass"
+    else:
+        assert payload["curves"]  # the correction curve, fitted on the bench and again

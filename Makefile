@@ -34,11 +34,7 @@ DEMO_ENV  := DJANGO_SETTINGS_MODULE=labserver.settings.dev
 
 demo: $(VENV)/.stamp-base
 	$(BIN)/python -m uncertainty evaluate examples/models/gum-h1-end-gauge.json --method both --seed 1 --format text
-	$(DEMO_ENV) $(BIN)/python manage.py migrate --verbosity 0
-	$(DEMO_ENV) $(BIN)/python manage.py loaddemo --if-empty
-	$(DEMO_ENV) $(BIN)/python manage.py verify_audit
-	@echo "caltrace LIMS (DEMO data, SQLite in var/): http://127.0.0.1:$(DEMO_PORT)/api/docs/  admin: /admin/  (Ctrl-C stops it)"
-	$(DEMO_ENV) $(BIN)/python manage.py runserver --noreload 127.0.0.1:$(DEMO_PORT)
+	$(DEMO_ENV) $(BIN)/python scripts/demo.py --port $(DEMO_PORT) $(DEMO_ARGS)
 
 lint: $(VENV)/.stamp-dev
 	$(BIN)/ruff check .

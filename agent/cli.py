@@ -170,6 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--offline", action="store_true", help="with --job: do not contact the LIMS, use the cache"
     )
     run_cmd.add_argument(
+        "--lims", metavar="URL", help="the LIMS's address (default: the bench file's)"
+    )
+    run_cmd.add_argument(
         "--simulate",
         action="store_true",
         help="run on the simulators of every role (real transports) with a simulated operator",
@@ -388,7 +391,7 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError("--fault rehearses faults on the simulated bench: add --simulate")
     faults = [_parse_fault(text, config) for text in args.faults]
     key = load_key(config.key)
-    client = LimsClient(config.lims, config.token, key=key, timeout_s=args.timeout)
+    client = LimsClient(args.lims or config.lims, config.token, key=key, timeout_s=args.timeout)
     console = Console(soft_wrap=True, highlight=False)
     with _open_outbox(config) as outbox:
         resumed: ResumeState | None = None

@@ -107,10 +107,14 @@ def main() -> int:
     _manage("loaddemo", "--if-empty")
     _manage("verify_audit")
 
+    log_path = var_dir / "lims.log"
     server = subprocess.Popen(
         [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{args.port}"],
         cwd=_ROOT,
+        stdout=log_path.open("ab"),
+        stderr=subprocess.STDOUT,
     )
+    print(f"\nthe LIMS is starting on {url} (its log: {log_path})")
     try:
         _wait_for(f"{url}/api/v1/", server)
         found = _demo_job(var_dir, url)
@@ -118,16 +122,14 @@ def main() -> int:
             print(f"\nThe demo's {PROCEDURE} job has run already (remove var/ for a fresh demo).")
         else:
             bench, job = found
-            print(
-                f"\n== caltrace-agent run --bench {bench.relative_to(var_dir.parent)} "
-                f"--job {job['number']} --simulate =="
-            )
+            print(f"\n== caltrace-agent run --bench {bench} --job {job['number']} --simulate ==")
             from agent.cli import main as agent
             from agent.config import load_bench
             from agent.outbox import Outbox
 
+            number = str(job["number"])
             status = agent(
-                ["run", "--bench", str(bench), "--job", str(job["number"]), "--simulate"]
+                ["run", "--bench", str(bench), "--job", number, "--simulate", "--lims", url]
             )
             if status != 0:
                 print(f"the run did not complete (exit {status})", file=sys.stderr)

@@ -2,9 +2,10 @@
 
 :class:`OpenedBench` opens every role's driver from the registry (checking the serial
 number when the bench names one) and closes them all, sources first so that a
-calibrator is left in standby. :class:`ConsoleOperator` shows instructions and progress
-with rich and waits for the operator; Ctrl-C at an instruction asks whether to pause
-(the run can be resumed) or abandon.
+calibrator is left in standby. :class:`RunDisplay` shows a run as it goes (rich progress
+on a terminal, plain lines elsewhere); :class:`ConsoleOperator` shows instructions and
+waits for the operator, Ctrl-C at an instruction asks whether to pause (the run can be
+resumed) or abandon; :class:`NarratedOperator` shows what a simulated operator is told.
 """
 
 from __future__ import annotations

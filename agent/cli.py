@@ -8,8 +8,13 @@ Subcommands:
 * ``probe --driver D --address A`` — open the instrument, check its identity, take
   readings and print one JSON object; on failure print one ``error:`` line on standard
   error, exit non-zero and print no reading;
+* ``run --bench B.yaml (--job N | --procedure ID --instrument SERIAL | --resume RUN_ID)
+  [--simulate] [--fault ROLE:KIND[@N]]`` — carry out a procedure on the bench (see
+  :mod:`agent.run`): readings committed before they are shown, live progress, the
+  completed run signed, queued and sent;
 * ``sync --bench B.yaml [--once]`` — send the completed runs of the bench's outbox to the
-  LIMS, one line per run (sent, replayed, rejected with the reason, retry at T);
+  LIMS, one line per run (sent, replayed, rejected with the reason, retry at T), then
+  cache the bench's jobs, procedures and standards for work without the LIMS;
 * ``status --bench B.yaml [--json]`` — what the outbox holds: what is waiting, what
   failed and why.
 
@@ -18,6 +23,8 @@ stay queued and are named with their next attempt time); 1 when at least one run
 rejected in this pass (``status`` shows why); 2 for a usage or configuration error (bench
 file, key, token); 3 when the LIMS refused the agent itself (token or key), so nothing
 can be sent until that is fixed. ``status`` exits 0, or 2 for a configuration error.
+Exit status of ``run``: 0 complete (sent or queued); 1 incomplete, abandoned or rejected;
+2 usage or configuration; 3 the agent refused; 4 refused before the first point.
 
 Everything instrument-specific comes from :mod:`drivers.registry`, so a newly registered
 driver is listed, simulated and probed without touching this module.

@@ -2,15 +2,15 @@
 
 A YAML file such as::
 
-    bench: bench-1                 # the agent's name in the LIMS
+    bench: bench-electrical        # the agent's name in the LIMS
     organization: HN
     lims: http://127.0.0.1:8000    # base URL
-    key: ../var/demo/HN-bench-1.pem      # relative paths are relative to this file
-    token: ../var/demo/HN-bench-1.token  # file holding the agent token (cta_...)
-    outbox: ../var/agent/HN-bench-1.sqlite3
+    key: HN-bench-electrical.pem   # relative paths are relative to this file
+    token: HN-bench-electrical.token     # file holding the agent token (cta_...)
+    outbox: ../agent/HN-bench-electrical.sqlite3
     roles:
-      source: {driver: fluke-5522a, address: "TCPIP::127.0.0.1::5020::SOCKET", asset_id: HN-CAL-01}
-      uut:    {driver: keysight-34465a, address: "TCPIP::127.0.0.1::5025::SOCKET", serial: MY123}
+      source: {driver: fluke-5522a, address: "TCPIP::10.0.0.5::5025::SOCKET", asset_id: HN-E-5522A}
+      uut:    {driver: keysight-34465a, address: "TCPIP::10.0.0.6::5025::SOCKET", serial: MY123}
       weights: {driver: none, asset_id: HN-M-F2-01}   # a passive standard: no instrument
 
 Every mistake is refused with the file, the line and the key: unknown keys, a driver

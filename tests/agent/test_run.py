@@ -2,7 +2,7 @@
 (the simulators on their real transports, the real drivers, the runner, the durable
 outbox), signed, sent, and re-evaluated by the LIMS.
 
-The procedure is dmm-dcv (10 points, 5 readings each); the center's calibrator gets a
+The procedure is dmm-dcv (10 points, 5 readings each); the center's calibrator has a
 certificate with values at every nominal of the procedure, as a real one would have.
 """
 
@@ -31,32 +31,8 @@ NOMINALS = sorted({p.nominal for p in DEFINITION.points})
 
 @pytest.fixture
 def dcv(lims: Lims) -> Lims:
-    """The center's calibrator with a certificate in force at every nominal of dmm-dcv."""
-    from labserver.standards import services as standards
-
-    c = lims.center
-    standards.record_certificate(
-        actor=c.quality_manager,
-        standard=c.standard,
-        number=f"NMI-{c.org.code}-002",
-        issuing_lab="National Metrology Institute",
-        accreditation="CIPM MRA",
-        calibrated_on=TODAY - timedelta(days=30),
-        issued_on=TODAY - timedelta(days=28),
-        due_on=TODAY + timedelta(days=335),
-        values=[
-            {
-                "quantity": "dcv",
-                "nominal": v,
-                "value": v * (1 + 0.2e-6),
-                "unit": "V",
-                "U": 1.5e-6 + 3.5e-6 * abs(v),
-                "k": 2,
-                "coverage_probability": 0.95,
-            }
-            for v in NOMINALS
-        ],
-    )
+    """The live LIMS whose center's calibrator certificate has values at every nominal
+    of dmm-dcv (``tests/labserver/conftest.py``)."""
     return lims
 
 

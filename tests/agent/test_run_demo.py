@@ -18,16 +18,9 @@ from agent.cli import main
 from agent.config import load_bench
 from agent.outbox import Outbox, RunState
 from tests.agent.test_run import assert_lims_agrees
+from tests.labserver.test_demo_benches import BENCHES
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-BENCHES = {
-    "bench-electrical": "dmm-dcv",
-    "bench-mass": "nawi-r76",
-    "bench-pressure": "pressure-gauge-r101",
-    "bench-temperature": "thermometer-bath",
-    "bench-flow": "water-meter-r49",
-}
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ a virtual clock, as in ``tests/procedures``.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +31,7 @@ from agent.simulated import (
     UUT_THERMOMETER,
     SimulatedBench,
     SimulatedOperator,
+    SimulatedTime,
     SimulatedWorld,
 )
 from labserver.demo import DemoSummary, load_demo
@@ -124,22 +124,6 @@ class Recorded:
         pass
 
 
-class VirtualTime:
-    """The runner's clock and sleep: its waits pass in virtual seconds, each with a short
-    real pause so that the simulated sources move meanwhile."""
-
-    def __init__(self, real_pause_s: float) -> None:
-        self.now = 0.0
-        self.real_pause_s = real_pause_s
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-        time.sleep(self.real_pause_s)
-
-
 @dataclass
 class Outcome:
     standards: list[dict[str, Any]]
@@ -157,7 +141,7 @@ def run_on_simulators(
     """Preflight, environment and every point of ``work`` on the simulated bench of its
     bench file."""
     world = SimulatedWorld(seed=seed, time_constant_s=0.02, settle_s=0.05)
-    clock = VirtualTime(real_pause_s=0.003)
+    clock = SimulatedTime(real_pause_s=0.003)
     recorder = Recorded()
     with SimulatedBench(work.config.roles, world) as bench:
         simulated = SimulatedOperator(world)

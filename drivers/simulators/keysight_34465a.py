@@ -12,6 +12,12 @@ to the last digit the range and integration time resolve, in the instrument's
 (``-9.9E+37`` when negative), as Truevolt meters report an overload. With autorange the
 model picks the smallest range that holds the value.
 
+The model answers at once unless ``timing`` is set: then each reading takes the meter's
+integration time, NPLC / line frequency (10 PLC on 50 Hz mains: 0.2 s, the data sheet's
+5 readings/s), as a bench benchmark needs to compare software against a real reading's
+cost. Auto-zero, settling delays and the LAN's own latency are not modelled, so the real
+meter is slower still.
+
 Kept apart from the driver's tables on purpose: the simulator stands for the instrument,
 so the driver is tested against an independent statement of what the instrument accepts.
 """
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import math
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -125,7 +132,9 @@ class SimulatedKeysight344xxA(SimulatedScpiInstrument):
     defaults (1 V, 1 V, 1 mA, 100 ohm, 100 ohm); change one with :meth:`set_input`.
     ``noise``: standard deviation of the Gaussian noise (same unit), None for
     per-function defaults of a few ppm. ``seed``: seed of the noise generator. ``dig``:
-    whether the DIG option (fast integration times) is installed.
+    whether the DIG option (fast integration times) is installed. ``timing``: whether a
+    reading takes its integration time (see the module's docstring); ``line_frequency_hz``:
+    the mains frequency a power-line cycle counts (50 Hz in Việt Nam).
     """
 
     def __init__(
@@ -138,6 +147,8 @@ class SimulatedKeysight344xxA(SimulatedScpiInstrument):
         noise: float | None = None,
         seed: int = 0,
         dig: bool = False,
+        timing: bool = False,
+        line_frequency_hz: float = 50.0,
     ) -> None:
         if model not in _RESOLUTION:
             raise ValueError(f"unknown model {model!r}")
@@ -145,7 +156,11 @@ class SimulatedKeysight344xxA(SimulatedScpiInstrument):
             f"Keysight Technologies,{model},{serial},{firmware}",
             options=f"0,0,{'DIG' if dig else '0'},MEM,0",
         )
+        if not line_frequency_hz > 0:
+            raise ValueError(f"line frequency must be positive, not {line_frequency_hz}")
         self.model = model
+        self.timing = timing
+        self.line_frequency_hz = line_frequency_hz
         self._rng = random.Random(seed)
         self._resolution = dict(_RESOLUTION[model])
         if dig:
@@ -396,6 +411,11 @@ class SimulatedKeysight344xxA(SimulatedScpiInstrument):
         base = self._input(self.function)
         noise = self._noise[self.function]
         gauss = self._rng.gauss
+        if self.timing:
+            # The meter integrates for NPLC power-line cycles per reading; functions
+            # without NPLC (AC) are counted as 1 PLC here.
+            plc = sense.nplc if sense.nplc_applies else 1.0
+            time.sleep(count * plc / self.line_frequency_hz)
         out: list[str] = []
         for _ in range(count):
             value = base + gauss(0.0, noise) if noise else base

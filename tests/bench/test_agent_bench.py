@@ -29,3 +29,12 @@ def test_figure_2_times_both_arms_of_a_tiny_calibration(tmp_path: Path) -> None:
         report = outbox.status()
     assert report.counts["queued"] == 2
     assert [(run.points, run.readings) for run in report.runs] == [(2, 6), (2, 6)]
+
+
+def test_figure_2a_waits_for_the_meter_s_integration_time(tmp_path: Path) -> None:
+    # 2 points x 2 readings at the meter's 10 PLC on 50 Hz: 0.2 s per reading, in each arm.
+    costs = run_costs(points=2, readings=2, rounds=1, seconds=0.0, directory=tmp_path, timing=True)
+
+    for rounds in costs.values():
+        wall_us, _ = rounds[0]
+        assert wall_us >= 200_000

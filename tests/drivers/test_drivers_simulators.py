@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -165,3 +166,27 @@ def test_stopping_the_server_releases_the_port_and_its_clients(
         client.close()
     with pytest.raises(ConnectionRefusedError):
         Line(server.port).close()
+
+
+def test_with_timing_a_reading_takes_its_integration_time() -> None:
+    # 34465A data sheet: NPLC counts power-line cycles of integration per reading;
+    # at 1 PLC on 50 Hz mains a reading integrates for 20 ms.
+    meter = SimulatedKeysight344xxA(value=1.0, timing=True, line_frequency_hz=50.0)
+    meter.handle("VOLT:DC:NPLC 1")
+    meter.handle("TRIG:COUN 3")
+    start = time.monotonic()
+    reply = meter.handle("READ?")
+    elapsed = time.monotonic() - start
+    assert reply.text is not None
+    assert len(reply.text.split(",")) == 3
+    assert elapsed >= 3 * 0.020
+
+    meter.timing = False
+    start = time.monotonic()
+    meter.handle("READ?")
+    assert time.monotonic() - start < 3 * 0.020
+
+
+def test_a_line_frequency_that_is_not_positive_is_refused() -> None:
+    with pytest.raises(ValueError, match="line frequency"):
+        SimulatedKeysight344xxA(line_frequency_hz=0.0)

@@ -1,0 +1,32 @@
+"""Shared helpers of the certificate tests.
+
+``require_tool`` is how a test uses one of the Debian tools the suite checks
+PDFs with (poppler-utils' pdftotext, pdffonts, pdfdetach, pdfinfo, pdfsig;
+SoftHSM2's softhsm2-util): the test skips with a clear reason when the tool is
+missing, except in CI (``CI=true``), where a missing tool is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+
+import pytest
+
+
+def require_tool(name: str) -> str:
+    """The path of the command ``name``; skips the test (fails in CI) when it is not installed."""
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} is not installed (Debian: poppler-utils / softhsm2)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{message}; CI must have it")
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(name="require_tool")
+def require_tool_fixture() -> Callable[[str], str]:
+    """:func:`require_tool` as a fixture, for test modules that do not import this one."""
+    return require_tool

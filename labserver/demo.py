@@ -355,6 +355,7 @@ def load_demo(keys_dir: Path) -> DemoSummary:
         parent=directorate,
         accreditation="VILAS 000 (DEMO)",
         region="Hà Nội",
+        address="1 Đường Thí Dụ, Cầu Giấy, Hà Nội (DEMO)",
     )
     danang = accounts.create_organization(
         actor=None,
@@ -364,6 +365,7 @@ def load_demo(keys_dir: Path) -> DemoSummary:
         parent=directorate,
         accreditation="VILAS 001 (DEMO)",
         region="Đà Nẵng",
+        address="2 Đường Thí Dụ, Hải Châu, Đà Nẵng (DEMO)",
     )
     customers = {
         "HN-WATER": ("DEMO Hà Nội Water Supply Company", hanoi),
@@ -373,7 +375,12 @@ def load_demo(keys_dir: Path) -> DemoSummary:
     }
     customer_orgs = {
         code: accounts.create_organization(
-            actor=None, code=code, name=name, kind="customer", parent=center
+            actor=None,
+            code=code,
+            name=name,
+            kind="customer",
+            parent=center,
+            address=f"{center.region}, Việt Nam (DEMO)",
         )
         for code, (name, center) in customers.items()
     }
@@ -639,6 +646,7 @@ def load_demo(keys_dir: Path) -> DemoSummary:
             [{"role": "reference", "function": "mass", "unit": "kg", "min": 1e-6, "max": 1}],
             24,
             manufacturer="Häfner",
+            model="E2 1 mg – 1 kg (DEMO)",
             serial=f"{prefix}E2-0415",
         )
         _cert(
@@ -661,6 +669,7 @@ def load_demo(keys_dir: Path) -> DemoSummary:
             [{"role": "reference", "function": "mass", "unit": "g", "min": 1, "max": 20000}],
             12,
             manufacturer="Häfner",
+            model="M1 1 g – 10 kg (DEMO)",
             serial=f"{prefix}M1-2207",
         )
         _cert(

@@ -12,6 +12,8 @@ from labserver.instruments.api.views import (
     InstrumentViewSet,
     PatternViewSet,
 )
+from labserver.issuance.api.views import CertificateViewSet, VerifyView
+from labserver.issuance.views import verify_page
 from labserver.jobs.api.views import JobViewSet, ProcedureViewSet
 from labserver.measurements.api.views import RunViewSet
 from labserver.standards.api.views import StandardViewSet
@@ -27,10 +29,13 @@ router.register("procedures", ProcedureViewSet, basename="procedure")
 router.register("jobs", JobViewSet, basename="job")
 router.register("runs", RunViewSet, basename="run")
 router.register("audit", AuditEntryViewSet, basename="audit")
+router.register("certificates", CertificateViewSet, basename="certificate")
 
 urlpatterns = [
     path("api/v1/", include(router.urls)),
     path("api/v1/me/", MeView.as_view(), name="me"),
+    path("api/v1/verify", VerifyView.as_view(), name="verify"),
+    path("verify/<str:number>", verify_page, name="verify-page"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),

@@ -53,6 +53,7 @@ def create_organization(
     parent: Organization | None = None,
     accreditation: str = "",
     region: str = "",
+    address: str = "",
 ) -> Organization:
     if kind not in Organization.Kind.values:
         raise DomainError(
@@ -62,7 +63,13 @@ def create_organization(
     if Organization.objects.filter(code=code).exists():
         raise Conflict(f"an organization with code {code!r} exists", field="code")
     org = Organization.objects.create(
-        code=code, name=name, kind=kind, parent=parent, accreditation=accreditation, region=region
+        code=code,
+        name=name,
+        kind=kind,
+        parent=parent,
+        accreditation=accreditation,
+        region=region,
+        address=address,
     )
     audit.record(
         actor=actor,

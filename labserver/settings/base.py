@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "labserver.standards",
     "labserver.jobs",
     "labserver.measurements",
+    "labserver.issuance",
 ]
 
 MIDDLEWARE = [
@@ -153,6 +154,28 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
 # A standard is "due" this many days before its calibration runs out.
 CALTRACE_DUE_SOON_DAYS = env_int("CALTRACE_DUE_SOON_DAYS", 30)
 
+# Certificates (labserver.issuance). The public address of the LIMS: the verification
+# page of certificate N is CALTRACE_PUBLIC_URL/verify/N, printed as the QR code.
+CALTRACE_PUBLIC_URL = os.environ.get("CALTRACE_PUBLIC_URL", "http://127.0.0.1:8000")
+# The signing key: a PKCS#12 file ({org} is replaced by the organization's code) and its
+# password, or a PKCS#11 token; the CA certificate(s) and CRLs that validate it (PEM
+# files); an RFC 3161 time-stamping service. See labserver/issuance/keys.py.
+CALTRACE_SIGNING_PKCS12 = os.environ.get("CALTRACE_SIGNING_PKCS12", "")
+CALTRACE_SIGNING_PASSWORD = os.environ.get("CALTRACE_SIGNING_PASSWORD", "")
+CALTRACE_SIGNING_PKCS11_LIBRARY = os.environ.get("CALTRACE_SIGNING_PKCS11_LIBRARY", "")
+CALTRACE_SIGNING_PKCS11_TOKEN = os.environ.get("CALTRACE_SIGNING_PKCS11_TOKEN", "")
+CALTRACE_SIGNING_PKCS11_KEY = os.environ.get("CALTRACE_SIGNING_PKCS11_KEY", "")
+CALTRACE_SIGNING_PKCS11_PIN = os.environ.get("CALTRACE_SIGNING_PKCS11_PIN", "")
+CALTRACE_SIGNING_TRUST_ROOTS = env_list("CALTRACE_SIGNING_TRUST_ROOTS", [])
+CALTRACE_SIGNING_CRLS = env_list("CALTRACE_SIGNING_CRLS", [])
+CALTRACE_TSA_URL = os.environ.get("CALTRACE_TSA_URL", "")
+# The embedded DEMO PKI (generated per organization on first use) is allowed only where a
+# settings module says so (dev and test); production never signs with it.
+CALTRACE_ALLOW_DEMO_PKI = False
+CALTRACE_DEMO_PKI_DIR = Path(os.environ.get("CALTRACE_DEMO_PKI_DIR", VAR_DIR / "demo-pki"))
+# The largest file the public verification accepts.
+CALTRACE_MAX_VERIFY_BYTES = env_int("CALTRACE_MAX_VERIFY_BYTES", 10 * 1024 * 1024)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "labserver.accounts.auth.TokenAuthentication",
@@ -192,6 +215,9 @@ SPECTACULAR_SETTINGS = {
         "JobStateEnum": "labserver.jobs.models.JobState",
         "RunStateEnum": "labserver.measurements.models.RunState",
         "StandardStatusEnum": "labserver.standards.models.Status",
+        "CertificateKindEnum": "labserver.issuance.models.CertificateKind",
+        "CertificateStatusEnum": "labserver.issuance.models.CertificateStatus",
+        "VerdictStatusEnum": ["valid", "superseded", "revoked", "altered", "unknown"],
     },
 }
 

@@ -21,3 +21,5 @@ STORAGES = {
 # Serve static files straight from the apps (no collectstatic needed for the demo).
 WHITENOISE_USE_FINDERS = True
 STATIC_ROOT = None  # type: ignore[assignment]
+# Certificates are signed with the embedded DEMO PKI when no key is configured.
+CALTRACE_ALLOW_DEMO_PKI = True

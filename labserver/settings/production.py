@@ -24,3 +24,5 @@ SESSION_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SECURE = True
 X_FRAME_OPTIONS = "DENY"
+# Certificates are signed only with a configured key (CALTRACE_SIGNING_*), never the DEMO PKI.
+CALTRACE_ALLOW_DEMO_PKI = False

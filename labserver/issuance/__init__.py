@@ -1,0 +1,1 @@
+"""Issuing certificates: numbered, rendered, signed, amended, revoked, publicly verifiable."""

@@ -1,0 +1,235 @@
+"""Certificates: list, read, download, issue, amend, revoke, verification labels; and the
+anonymous check of an uploaded certificate file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q
+from django.http import FileResponse, HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import AllowAny
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from labserver.accounts.access import (
+    acting_person,
+    customer_organization_ids,
+    is_agent,
+    readable_organization_ids,
+)
+from labserver.core.errors import DomainError, NotFound
+from labserver.measurements.models import Run
+
+from .. import services
+from ..models import Certificate, CertificateKind
+from ..verification import verify_upload
+from .serializers import AmendIn, IssuedCertificateOut, IssueIn, RevokeIn, VerdictOut, VerifyIn
+
+
+class PdfRenderer(BaseRenderer):
+    """``.pdf`` downloads: the bytes are made by the view, passed through as they are."""
+
+    media_type = "application/pdf"
+    format = "pdf"
+    charset = None
+    render_style = "binary"
+
+    def render(
+        self, data: Any, accepted_media_type: Any = None, renderer_context: Any = None
+    ) -> Any:
+        return data
+
+
+def visible_certificates(user: Any) -> Any:
+    """Certificates of the caller's organizations, and of the instruments a customer owns."""
+    visible = Q(organization__in=readable_organization_ids(user))
+    if not is_agent(user):
+        visible |= Q(run__job__instrument__owner__in=customer_organization_ids(user))
+    return Certificate.objects.filter(visible).select_related(
+        "organization", "run__job__instrument", "issued_by", "supersedes"
+    )
+
+
+class CertificateViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,  # type: ignore[type-arg]
+):
+    """Issued certificates. Another organization's certificate is not found (404)."""
+
+    queryset = Certificate.objects.none()
+    serializer_class = IssuedCertificateOut
+    filterset_fields = ["kind", "number", "mark_number", "run"]
+    search_fields = ["number", "mark_number", "run__job__instrument__serial"]
+    ordering_fields = ["issued_at", "number"]
+
+    def get_queryset(self) -> Any:
+        return visible_certificates(self.request.user).prefetch_related("events__replacement")
+
+    @extend_schema(
+        request=IssueIn,
+        responses={
+            201: IssuedCertificateOut,
+            409: OpenApiResponse(description="The run already has a certificate"),
+        },
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Issue the certificate of an approved run (signatory, password re-entered)."""
+        actor = acting_person(request.user, action="issuing a certificate")
+        body = IssueIn(data=request.data)
+        body.is_valid(raise_exception=True)
+        run = (
+            Run.objects.filter(organization__in=readable_organization_ids(actor))
+            .filter(pk=body.validated_data["run"])
+            .first()
+        )
+        if run is None:
+            raise NotFound("run: not found", field="run")
+        certificate = services.issue_certificate(
+            actor=actor, run=run, password=body.validated_data["password"]
+        )
+        return Response(IssuedCertificateOut(certificate).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=AmendIn, responses={201: IssuedCertificateOut})
+    @action(detail=True, methods=["post"])
+    def amend(self, request: Request, pk: str | None = None) -> Response:
+        """Amend: a new certificate with a new number supersedes this one."""
+        actor = acting_person(request.user, action="amending a certificate")
+        body = AmendIn(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        run = None
+        if data.pop("run") is not None:
+            run = (
+                Run.objects.filter(organization__in=readable_organization_ids(actor))
+                .filter(pk=body.validated_data["run"])
+                .first()
+            )
+            if run is None:
+                raise NotFound("run: not found", field="run")
+        certificate = services.amend_certificate(
+            actor=actor, certificate=self.get_object(), run=run, **data
+        )
+        return Response(IssuedCertificateOut(certificate).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=RevokeIn, responses=IssuedCertificateOut)
+    @action(detail=True, methods=["post"])
+    def revoke(self, request: Request, pk: str | None = None) -> Response:
+        """Revoke: the certificate stays readable, marked revoked with the reason."""
+        actor = acting_person(request.user, action="revoking a certificate")
+        body = RevokeIn(data=request.data)
+        body.is_valid(raise_exception=True)
+        certificate = services.revoke_certificate(
+            actor=actor, certificate=self.get_object(), **body.validated_data
+        )
+        fresh = self.get_queryset().get(pk=certificate.pk)
+        return Response(IssuedCertificateOut(fresh).data)
+
+    def _file(self, name: str, filename: str, content_type: str) -> FileResponse:
+        from django.core.files.storage import default_storage
+
+        handle = default_storage.open(name, "rb")
+        return FileResponse(
+            handle, as_attachment=True, filename=filename, content_type=content_type
+        )
+
+    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"])
+    def pdf(self, request: Request, pk: str | None = None) -> FileResponse:
+        """The signed PDF, exactly as issued."""
+        certificate = self.get_object()
+        return self._file(certificate.pdf.name, f"{certificate.number}.pdf", "application/pdf")
+
+    @extend_schema(responses={(200, "application/xml"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"])
+    def dcc(self, request: Request, pk: str | None = None) -> FileResponse:
+        """The Digital Calibration Certificate (DCC XML), exactly as issued."""
+        certificate = self.get_object()
+        return self._file(certificate.dcc.name, f"{certificate.number}.dcc.xml", "application/xml")
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "ids",
+                str,
+                required=True,
+                description="Comma-separated ids of verification certificates",
+            )
+        ],
+        responses={(200, "application/pdf"): OpenApiTypes.BINARY},
+    )
+    @action(
+        detail=False,
+        methods=["get"],
+        url_path="labels",
+        renderer_classes=[PdfRenderer, JSONRenderer],
+    )
+    def labels(self, request: Request, format: str | None = None) -> HttpResponse:
+        """An A4 sheet of verification labels (mark, validity, QR code of the public page)."""
+        from certificates.labels import Label, render_labels
+
+        raw = request.query_params.get("ids", "")
+        try:
+            ids = [int(part) for part in raw.split(",") if part.strip()]
+        except ValueError:
+            raise DomainError("ids: expected comma-separated numbers", field="ids") from None
+        if not ids:
+            raise DomainError("ids: name at least one certificate", field="ids")
+        found = {c.pk: c for c in self.get_queryset().filter(pk__in=ids)}
+        labels = []
+        for pk in ids:
+            certificate = found.get(pk)
+            if certificate is None:
+                raise NotFound(f"ids: certificate {pk} not found", field="ids")
+            if certificate.kind != CertificateKind.VERIFICATION or not certificate.valid_until:
+                raise DomainError(
+                    f"ids: certificate {certificate.number} is not a verification: it has no mark",
+                    field="ids",
+                )
+            instrument = certificate.run.job.instrument
+            labels.append(
+                Label(
+                    certificate_number=certificate.number,
+                    mark_number=certificate.mark_number,
+                    instrument=f"{instrument.manufacturer} {instrument.model}",
+                    serial=instrument.serial,
+                    valid_until=certificate.valid_until,
+                    verify_url=certificate.verify_url,
+                    issuer=certificate.organization.name,
+                )
+            )
+        return HttpResponse(render_labels(labels), content_type="application/pdf")
+
+
+class VerifyView(APIView):
+    """Anyone may check a certificate file: is it the one issued, intact, still valid?"""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(request=VerifyIn, responses=VerdictOut, auth=[])
+    def post(self, request: Request) -> Response:
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise DomainError("file: upload the certificate PDF as 'file'", field="file")
+        limit = settings.CALTRACE_MAX_VERIFY_BYTES
+        if upload.size is not None and upload.size > limit:
+            return Response(
+                {
+                    "code": "payload_too_large",
+                    "detail": f"file: {upload.size} bytes exceeds the limit of {limit} bytes",
+                    "field": "file",
+                },
+                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            )
+        verdict = verify_upload(upload.read())
+        return Response(verdict.as_json())

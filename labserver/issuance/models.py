@@ -1,0 +1,155 @@
+"""Issued certificates, what happened to them since, and the keys that signed them.
+
+A :class:`Certificate` row is written once, when the certificate is issued, and never
+changed: its number, its files and their SHA-256 are what was signed and handed out.
+What happens to it afterwards (superseded by an amendment, revoked) is a
+:class:`CertificateEvent`, also written once; the current status is derived from the
+events. On PostgreSQL a trigger refuses UPDATE and DELETE on both tables.
+
+A :class:`SigningKeyRecord` keeps each signer certificate an organization has signed
+with (recorded the first time it signs), so that key rotation leaves a trail; revoking a
+key is the one status change of this app made in place, by its service only, audited.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class CertificateKind(models.TextChoices):
+    CALIBRATION = "calibration", "Calibration"
+    VERIFICATION = "verification", "Verification"
+
+
+class CertificateStatus(models.TextChoices):
+    VALID = "valid", "Valid"
+    SUPERSEDED = "superseded", "Superseded"
+    REVOKED = "revoked", "Revoked"
+
+
+class SigningKeyRecord(models.Model):
+    """A signer certificate of an organization: who it names, when it is valid, revoked?"""
+
+    class Source(models.TextChoices):
+        DEMO = "demo", "DEMO PKI (not for production)"
+        PKCS12 = "pkcs12", "PKCS#12 file"
+        PKCS11 = "pkcs11", "PKCS#11 token"
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.PROTECT, related_name="signing_keys"
+    )
+    fingerprint = models.CharField(
+        max_length=64, help_text="SHA-256 of the signer certificate (DER), hex"
+    )
+    subject = models.CharField(max_length=500)
+    certificate_pem = models.TextField(blank=True, help_text="The signer certificate, PEM")
+    trust_roots_pem = models.TextField(
+        help_text="The CA certificate(s) a signature by this key is validated against, PEM"
+    )
+    source = models.CharField(max_length=16, choices=Source.choices)
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_until = models.DateTimeField(null=True, blank=True)
+    first_used_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "fingerprint"], name="signing_key_unique_fingerprint"
+            )
+        ]
+        ordering = ["organization_id", "-first_used_at"]
+
+    def __str__(self) -> str:
+        return f"{self.subject} ({self.fingerprint[:16]}…)"
+
+
+class Certificate(models.Model):
+    """An issued certificate: numbered, rendered, signed, stored with its SHA-256."""
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.PROTECT, related_name="certificates"
+    )
+    run = models.ForeignKey(
+        "measurements.Run", on_delete=models.PROTECT, related_name="certificates"
+    )
+    number = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=16, choices=CertificateKind.choices)
+    year = models.PositiveSmallIntegerField()
+    sequence = models.PositiveIntegerField()
+    issued_at = models.DateTimeField()
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    pdf = models.FileField(upload_to="certificates/", max_length=300)
+    pdf_sha256 = models.CharField(max_length=64, unique=True)
+    dcc = models.FileField(upload_to="certificates/", max_length=300)
+    dcc_sha256 = models.CharField(max_length=64)
+    signing_key = models.ForeignKey(
+        SigningKeyRecord, on_delete=models.PROTECT, related_name="certificates"
+    )
+    signer_fingerprint = models.CharField(max_length=64)
+    verify_url = models.CharField(max_length=300)
+    supersedes = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="superseded_by",
+        help_text="The certificate this one amends (ISO/IEC 17025 7.8.8)",
+    )
+    amendment_reason = models.TextField(blank=True)
+    mark_number = models.CharField(max_length=64, blank=True, help_text="Verification mark")
+    valid_until = models.DateField(
+        null=True, blank=True, help_text="End of the verification's validity"
+    )
+
+    class Meta:
+        constraints = [
+            # One certificate per run; further ones for the run are amendments.
+            models.UniqueConstraint(
+                fields=["run"],
+                condition=Q(supersedes__isnull=True),
+                name="certificate_one_original_per_run",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "kind", "year", "sequence"],
+                name="certificate_unique_sequence",
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "issued_at"], name="cert_org_issued_idx")]
+        ordering = ["-issued_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class CertificateEvent(models.Model):
+    """Something that happened to an issued certificate; written once, never changed."""
+
+    class Kind(models.TextChoices):
+        SUPERSEDED = "superseded", "Superseded by an amendment"
+        REVOKED = "revoked", "Revoked"
+
+    certificate = models.ForeignKey(Certificate, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    reason = models.TextField()
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+    replacement = models.ForeignKey(
+        Certificate, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["certificate", "kind"], name="certificate_event_once_per_kind"
+            )
+        ]
+        ordering = ["certificate_id", "at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.certificate} {self.kind} {self.at:%Y-%m-%d}"

@@ -1,0 +1,490 @@
+"""Issuing, amending and revoking certificates; revoking signing keys. Each audited.
+
+Issuing is one transaction: the number (gap-free per organization, kind and year, from
+:func:`labserver.core.numbering.next_value`, locked until the transaction ends), the
+document, its DCC, the PDF, the signature, the stored files and their SHA-256, the
+certificate row and the audit entry. Anything that fails (an incomplete record, a
+signing key that is revoked or cannot sign) rolls it all back, the number included:
+no number is ever burnt.
+
+Files are written just before the row, inside the transaction; when the transaction
+fails the files written are deleted again. Only a process killed between writing the
+files and the commit leaves an orphan file behind (never a row pointing at a missing
+file): the choice is an orphan file over a certificate without its PDF.
+
+Numbers: calibration ``<org>-HC-<year>-<6 digits>`` (hiệu chuẩn) and verification
+``<org>-KD-<year>-<6 digits>`` (kiểm định), two series per organization and year;
+verification marks ``<org>-<yy>-<7 digits>``, one series per organization and year.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+
+from labserver.accounts.access import require_field, require_role
+from labserver.accounts.models import Role, User
+from labserver.core import audit
+from labserver.core.errors import Conflict, InvalidEvidence, InvalidTransition, NotPermitted
+from labserver.core.numbering import next_value
+from labserver.jobs.models import JobState
+from labserver.jobs.services import locked_job, move_job
+from labserver.measurements.models import Run, RunState
+
+from .documents import IncompleteRecord, document_for
+from .keys import SigningUnavailable, signer_for
+from .models import (
+    Certificate,
+    CertificateEvent,
+    CertificateKind,
+    CertificateStatus,
+    SigningKeyRecord,
+)
+
+__all__ = [
+    "CertificateState",
+    "amend_certificate",
+    "certificate_state",
+    "issue_certificate",
+    "revoke_certificate",
+    "revoke_signing_key",
+    "verify_url",
+]
+
+SERIES = {CertificateKind.CALIBRATION: "HC", CertificateKind.VERIFICATION: "KD"}
+
+
+@dataclass(frozen=True)
+class CertificateState:
+    """A certificate's status now, derived from its events."""
+
+    status: str
+    superseded_by: Certificate | None = None
+    superseded_at: datetime | None = None
+    revoked_at: datetime | None = None
+    revoked_reason: str = ""
+
+
+def certificate_state(certificate: Certificate) -> CertificateState:
+    """Valid, superseded (by which, when) or revoked (when, why): revocation counts first."""
+    events = {e.kind: e for e in certificate.events.all()}
+    revoked = events.get(CertificateEvent.Kind.REVOKED)
+    superseded = events.get(CertificateEvent.Kind.SUPERSEDED)
+    if revoked is not None:
+        return CertificateState(
+            CertificateStatus.REVOKED,
+            superseded_by=superseded.replacement if superseded else None,
+            superseded_at=superseded.at if superseded else None,
+            revoked_at=revoked.at,
+            revoked_reason=revoked.reason,
+        )
+    if superseded is not None:
+        return CertificateState(
+            CertificateStatus.SUPERSEDED,
+            superseded_by=superseded.replacement,
+            superseded_at=superseded.at,
+        )
+    return CertificateState(CertificateStatus.VALID)
+
+
+def verify_url(number: str) -> str:
+    """The public verification page of certificate ``number`` (the QR code's target)."""
+    base = str(settings.CALTRACE_PUBLIC_URL).rstrip("/")
+    return f"{base}/verify/{number}"
+
+
+def _check_password(user: User, password: str) -> None:
+    if not user.check_password(password):
+        raise NotPermitted("signature refused: the password is not correct", field="password")
+
+
+def _locked_run(run: Run) -> Run:
+    return (
+        Run.objects.select_for_update(of=("self",))
+        .select_related(
+            "organization",
+            "procedure",
+            "job__instrument__instrument_type",
+            "job__instrument__owner",
+        )
+        .get(pk=run.pk)
+    )
+
+
+def _require_signatory(actor: User, run: Run, action: str) -> None:
+    require_role(actor, run.organization_id, Role.SIGNATORY, action=action)
+    require_field(actor, run.organization_id, Role.SIGNATORY, run.procedure.field, action=action)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass
+class _Issue:
+    """One certificate to produce inside the issuing transaction."""
+
+    actor: User
+    run: Run
+    issued_at: datetime
+    supersedes: Certificate | None = None
+    reason: str = ""
+    mark_number: str = ""
+    valid_until: date | None = None
+
+
+def _produce(job: _Issue, written: list[str]) -> Certificate:
+    """Number, build, render, sign and store one certificate; call inside the transaction."""
+    from certificates.document import Amendment, Bilingual
+    from certificates.errors import CertificateError, DocumentError, SigningError
+
+    run = job.run
+    org = run.organization
+    kind = CertificateKind(run.procedure.kind)
+    loaded = signer_for(org)  # before numbering: an unconfigured key costs nothing
+    if loaded.fingerprint:
+        _refuse_revoked(org.pk, loaded.fingerprint)
+    year = timezone.localdate(job.issued_at).year
+    sequence = next_value(f"certificate:{org.code}:{kind}:{year}")
+    number = f"{org.code}-{SERIES[kind]}-{year}-{sequence:06d}"
+    mark_number, valid_until = job.mark_number, job.valid_until
+    if kind is CertificateKind.VERIFICATION and not mark_number:
+        mark_number = f"{org.code}-{year % 100:02d}-{next_value(f'mark:{org.code}:{year}'):07d}"
+    amendment = None
+    if job.supersedes is not None:
+        amendment = Amendment(
+            replaces=job.supersedes.number,
+            type_of_change="amended",
+            reason=Bilingual(job.reason, job.reason),
+            replaces_sha256=job.supersedes.pdf_sha256,
+        )
+    url = verify_url(number)
+    document = document_for(
+        run,
+        number=number,
+        issued_at=job.issued_at,
+        verify_url=url,
+        amendment=amendment,
+        mark_number=mark_number or None,
+        mark_valid_until=valid_until,
+    )
+    try:
+        document.check()
+    except DocumentError as exc:
+        raise IncompleteRecord(f"document.{exc}", field=f"document.{exc.field}") from None
+    if document.mark is not None:
+        valid_until = document.mark.valid_until
+
+    from certificates.dcc import build_dcc
+    from certificates.pdf import render_pdf
+    from certificates.verify import verify_pdf
+
+    try:
+        dcc = build_dcc(document)
+        pdf = render_pdf(document, dcc_xml=dcc)
+        signed = loaded.sign(
+            pdf,
+            reason=f"{number}: {document.title.en}",
+            location=org.region or org.name,
+            name=job.actor.signature_name(),
+        )
+    except SigningError as exc:
+        raise SigningUnavailable(f"certificate {number} cannot be signed: {exc}") from None
+    except CertificateError as exc:
+        field = f"document.{exc.field}" if exc.field else "document"
+        raise IncompleteRecord(f"certificate {number}: {exc}", field=field) from None
+    # What we hand out must pass our own public check.
+    check = verify_pdf(signed, trust_roots=loaded.trust_roots, crls=loaded.crls)
+    if not (check.intact and check.trusted and check.covers_whole_file):
+        raise SigningUnavailable(
+            f"certificate {number}: the signed PDF does not validate: {'; '.join(check.problems)}"
+        )
+    loaded.fingerprint = check.signer_fingerprint
+    _refuse_revoked(org.pk, check.signer_fingerprint)
+    key = _key_record(org.pk, loaded.source, check, loaded.trust_roots, job.issued_at)
+    base = f"certificates/{org.code}/{year}/{number}"
+    pdf_name = default_storage.save(f"{base}.pdf", ContentFile(signed))
+    written.append(pdf_name)
+    dcc_name = default_storage.save(f"{base}.dcc.xml", ContentFile(dcc))
+    written.append(dcc_name)
+    return Certificate.objects.create(
+        organization=org,
+        run=run,
+        number=number,
+        kind=kind,
+        year=year,
+        sequence=sequence,
+        issued_at=job.issued_at,
+        issued_by=job.actor,
+        pdf=pdf_name,
+        pdf_sha256=_sha256(signed),
+        dcc=dcc_name,
+        dcc_sha256=_sha256(dcc),
+        signing_key=key,
+        signer_fingerprint=check.signer_fingerprint,
+        verify_url=url,
+        supersedes=job.supersedes,
+        amendment_reason=job.reason,
+        mark_number=mark_number,
+        valid_until=valid_until,
+    )
+
+
+def _refuse_revoked(org_id: int, fingerprint: str) -> None:
+    key = SigningKeyRecord.objects.filter(
+        organization_id=org_id, fingerprint=fingerprint, revoked_at__isnull=False
+    ).first()
+    if key is not None and key.revoked_at is not None:
+        raise SigningUnavailable(
+            f"the signing key {key.fingerprint[:16]}… was revoked on "
+            f"{key.revoked_at:%Y-%m-%d} ({key.revoked_reason}): configure a new key",
+            field="signing_key",
+        )
+
+
+def _key_record(
+    org_id: int, source: str, check: Any, roots: tuple[bytes, ...], when: datetime
+) -> SigningKeyRecord:
+    """The record of the key that signed (created the first time it signs)."""
+    key = (
+        SigningKeyRecord.objects.select_for_update()
+        .filter(organization_id=org_id, fingerprint=check.signer_fingerprint)
+        .first()
+    )
+    if key is not None:
+        return key
+    key = SigningKeyRecord.objects.create(
+        organization_id=org_id,
+        fingerprint=check.signer_fingerprint,
+        subject=check.signer_subject,
+        trust_roots_pem=b"".join(roots).decode("ascii"),
+        source=source,
+        first_used_at=when,
+    )
+    audit.record(
+        actor=None,
+        action="signing_key.first_use",
+        object_type="signing_key",
+        object_id=key.pk,
+        organization_id=org_id,
+        after={"fingerprint": key.fingerprint, "subject": key.subject, "source": source},
+    )
+    return key
+
+
+def _audit_after(certificate: Certificate) -> dict[str, Any]:
+    return {
+        "number": certificate.number,
+        "run": str(certificate.run_id),
+        "kind": certificate.kind,
+        "pdf_sha256": certificate.pdf_sha256,
+        "dcc_sha256": certificate.dcc_sha256,
+        "signer_fingerprint": certificate.signer_fingerprint,
+        "mark_number": certificate.mark_number or None,
+        "valid_until": certificate.valid_until,
+        "supersedes": certificate.supersedes.number if certificate.supersedes else None,
+    }
+
+
+def _in_transaction(job: _Issue, finish: Any) -> Certificate:
+    written: list[str] = []
+    try:
+        with transaction.atomic():
+            certificate = _produce(job, written)
+            finish(certificate)
+            return certificate
+    except BaseException:
+        for name in written:
+            default_storage.delete(name)
+        raise
+
+
+def issue_certificate(*, actor: User, run: Run, password: str) -> Certificate:
+    """Issue the certificate of an approved run: signatory of the run's organization,
+    certified for its field, password re-entered; one certificate per run (409)."""
+
+    def finish(certificate: Certificate) -> None:
+        audit.record(
+            actor=actor,
+            action="certificate.issue",
+            object_type="certificate",
+            object_id=certificate.number,
+            organization_id=certificate.organization_id,
+            after=_audit_after(certificate),
+        )
+        job = locked_job(certificate.run.job_id)
+        if job.state == JobState.APPROVED:
+            move_job(job, JobState.ISSUED, actor=actor, reason=certificate.number)
+
+    with transaction.atomic():
+        locked = _locked_run(run)
+        _require_signatory(actor, locked, "issuing a certificate")
+        _check_password(actor, password)
+        if locked.state != RunState.APPROVED:
+            raise InvalidTransition(
+                f"run {locked.pk} is {locked.state}: only an approved run is certified",
+                field="run",
+            )
+        existing = Certificate.objects.filter(run=locked).order_by("pk").first()
+        if existing is not None:
+            raise Conflict(
+                f"run {locked.pk} already has certificate {existing.number}: "
+                "a change is an amendment of it",
+                field="run",
+            )
+        return _in_transaction(_Issue(actor, locked, timezone.now()), finish)
+
+
+def _locked_certificate(certificate: Certificate) -> Certificate:
+    return (
+        Certificate.objects.select_for_update(of=("self",))
+        .select_related("organization", "run__procedure", "supersedes")
+        .get(pk=certificate.pk)
+    )
+
+
+def amend_certificate(
+    *, actor: User, certificate: Certificate, password: str, reason: str, run: Run | None = None
+) -> Certificate:
+    """A new certificate (new number) that replaces ``certificate`` (ISO/IEC 17025 7.8.8):
+    from the same run, or from ``run`` (an approved run of the same instrument with no
+    certificate yet). The original stays readable and is marked superseded."""
+
+    def finish(replacement: Certificate) -> None:
+        CertificateEvent.objects.create(
+            certificate=original,
+            kind=CertificateEvent.Kind.SUPERSEDED,
+            reason=reason,
+            actor=actor,
+            at=replacement.issued_at,
+            replacement=replacement,
+        )
+        audit.record(
+            actor=actor,
+            action="certificate.amend",
+            object_type="certificate",
+            object_id=replacement.number,
+            organization_id=replacement.organization_id,
+            before={"number": original.number, "pdf_sha256": original.pdf_sha256},
+            after=_audit_after(replacement),
+            reason=reason,
+        )
+
+    with transaction.atomic():
+        original = _locked_certificate(certificate)
+        source = _locked_run(run if run is not None else original.run)
+        _require_signatory(actor, source, "amending a certificate")
+        _check_password(actor, password)
+        if not reason.strip():
+            raise InvalidEvidence("reason: an amendment states its reason", field="reason")
+        state = certificate_state(original)
+        if state.status != CertificateStatus.VALID:
+            raise InvalidTransition(
+                f"certificate {original.number} is {state.status}: only a valid certificate "
+                "can be amended",
+                field="certificate",
+            )
+        if run is not None:
+            if source.organization_id != original.organization_id or (
+                source.job.instrument_id != original.run.job.instrument_id
+            ):
+                raise InvalidEvidence(
+                    "run: not a run of the certificate's instrument in this organization",
+                    field="run",
+                )
+            if source.state != RunState.APPROVED:
+                raise InvalidTransition(
+                    f"run {source.pk} is {source.state}: only an approved run is certified",
+                    field="run",
+                )
+            if Certificate.objects.filter(run=source).exists():
+                raise Conflict(f"run {source.pk} already has a certificate", field="run")
+        same_run = source.pk == original.run_id
+        job = _Issue(
+            actor,
+            source,
+            timezone.now(),
+            supersedes=original,
+            reason=reason.strip(),
+            # The mark on the instrument stays when the results are the same run's.
+            mark_number=original.mark_number if same_run else "",
+            valid_until=original.valid_until if same_run else None,
+        )
+        return _in_transaction(job, finish)
+
+
+@transaction.atomic
+def revoke_certificate(
+    *, actor: User, certificate: Certificate, password: str, reason: str
+) -> Certificate:
+    """Withdraw a certificate: signatory or quality manager; it stays readable, revoked."""
+    original = _locked_certificate(certificate)
+    require_role(
+        actor,
+        original.organization_id,
+        Role.SIGNATORY,
+        Role.QUALITY_MANAGER,
+        action="revoking a certificate",
+    )
+    _check_password(actor, password)
+    if not reason.strip():
+        raise InvalidEvidence("reason: a revocation states its reason", field="reason")
+    if original.events.filter(kind=CertificateEvent.Kind.REVOKED).exists():
+        raise InvalidTransition(
+            f"certificate {original.number} is already revoked", field="certificate"
+        )
+    event = CertificateEvent.objects.create(
+        certificate=original,
+        kind=CertificateEvent.Kind.REVOKED,
+        reason=reason.strip(),
+        actor=actor,
+        at=timezone.now(),
+    )
+    audit.record(
+        actor=actor,
+        action="certificate.revoke",
+        object_type="certificate",
+        object_id=original.number,
+        organization_id=original.organization_id,
+        before={"status": certificate_state(original).status},
+        after={"status": CertificateStatus.REVOKED, "at": event.at},
+        reason=event.reason,
+    )
+    return original
+
+
+@transaction.atomic
+def revoke_signing_key(
+    *, actor: User, key: SigningKeyRecord, password: str, reason: str
+) -> SigningKeyRecord:
+    """Record that a signing key is compromised or withdrawn: quality manager; nothing
+    is signed with it afterwards. The certificates it signed keep their own status."""
+    key = SigningKeyRecord.objects.select_for_update().get(pk=key.pk)
+    require_role(actor, key.organization_id, Role.QUALITY_MANAGER, action="revoking a key")
+    _check_password(actor, password)
+    if not reason.strip():
+        raise InvalidEvidence("reason: a revocation states its reason", field="reason")
+    if key.revoked_at is not None:
+        raise InvalidTransition("the key is already revoked", field="key")
+    key.revoked_at = timezone.now()
+    key.revoked_reason = reason.strip()
+    key.save(update_fields=["revoked_at", "revoked_reason"])
+    audit.record(
+        actor=actor,
+        action="signing_key.revoke",
+        object_type="signing_key",
+        object_id=key.pk,
+        organization_id=key.organization_id,
+        before={"revoked_at": None},
+        after={"revoked_at": key.revoked_at, "fingerprint": key.fingerprint},
+        reason=key.revoked_reason,
+    )
+    return key

@@ -1,0 +1,172 @@
+"""Checking a certificate file someone holds against what was issued.
+
+The verdict on an uploaded PDF:
+
+* ``valid`` — the file is byte for byte the PDF issued under its number, its signature
+  is intact and trusted (the issuing organization's CA), and the certificate is neither
+  revoked nor superseded;
+* ``superseded`` / ``revoked`` — the file is the one issued, but the certificate was
+  amended since (the replacement is named) or withdrawn (with the reason and date);
+* ``altered`` — the file names a certificate we issued (by the number in its embedded
+  DCC, or in its signature) but is not the file we issued, or its signature fails;
+* ``unknown`` — nothing in the file leads to a certificate we issued.
+
+No personal data is returned beyond what the certificate prints publicly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from lxml import etree  # type: ignore[import-untyped]
+
+from .keys import pem_certificates
+from .models import Certificate, CertificateStatus, SigningKeyRecord
+from .services import certificate_state
+
+__all__ = ["Verdict", "verify_upload"]
+
+# A certificate number as services.py writes it, e.g. HN-HC-2026-000123.
+NUMBER = re.compile(rb"([A-Za-z0-9_][A-Za-z0-9_-]{0,31}-(?:HC|KD)-[0-9]{4}-[0-9]{6})")
+
+
+@dataclass
+class Verdict:
+    """What a member of the public learns about an uploaded file."""
+
+    status: str
+    sha256: str
+    number: str | None = None
+    problems: list[str] = field(default_factory=list)
+    certificate: Certificate | None = None
+    signed_at: datetime | None = None
+    signer: str = ""
+    level: str = ""
+    superseded_by: str | None = None
+    revoked_at: datetime | None = None
+    revoked_reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == CertificateStatus.VALID
+
+    def as_json(self) -> dict[str, Any]:
+        """The verdict as the API and ``verify_certificate`` print it."""
+        return {
+            "status": self.status,
+            "number": self.number,
+            "problems": list(self.problems),
+            "sha256": self.sha256,
+            "issued_sha256": self.certificate.pdf_sha256 if self.certificate else None,
+            "signed_at": self.signed_at.isoformat() if self.signed_at else None,
+            "signer": self.signer or None,
+            "level": self.level or None,
+            "superseded_by": self.superseded_by,
+            "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
+            "revoked_reason": self.revoked_reason or None,
+        }
+
+
+def trust_roots(organization_id: int | None = None) -> list[bytes]:
+    """The CA certificates of the keys an organization (or any) has signed with."""
+    keys = SigningKeyRecord.objects.all()
+    if organization_id is not None:
+        keys = keys.filter(organization_id=organization_id)
+    roots: list[bytes] = []
+    for pem in keys.values_list("trust_roots_pem", flat=True):
+        for cert in pem_certificates(pem.encode("ascii")):
+            if cert not in roots:
+                roots.append(cert)
+    return roots
+
+
+def _dcc_number(dcc: bytes | None) -> str | None:
+    """The certificate number a DCC carries (``dcc:uniqueIdentifier``)."""
+    if not dcc:
+        return None
+    try:
+        root = etree.fromstring(
+            dcc, parser=etree.XMLParser(resolve_entities=False, no_network=True)
+        )
+    except etree.XMLSyntaxError:
+        return None
+    for element in root.iter("{*}uniqueIdentifier"):
+        text = str(element.text or "").strip()
+        if text:
+            return text
+    return None
+
+
+def _number_in_bytes(data: bytes) -> str | None:
+    """A number written in clear in the file (the signature's reason names it)."""
+    for match in NUMBER.finditer(data):
+        number = match.group(1).decode("ascii")
+        if Certificate.objects.filter(number=number).exists():
+            return number
+    return None
+
+
+def verify_upload(data: bytes) -> Verdict:
+    """The verdict on the bytes of an uploaded file (see the module's description)."""
+    from certificates.errors import VerificationError
+    from certificates.verify import verify_pdf
+
+    digest = hashlib.sha256(data).hexdigest()
+    issued = Certificate.objects.select_related("organization").filter(pdf_sha256=digest).first()
+    roots = trust_roots(issued.organization_id if issued else None)
+    check = None
+    problems: list[str] = []
+    try:
+        check = verify_pdf(data, trust_roots=roots)
+    except VerificationError as exc:
+        problems.append(f"The file is not a signed PDF we can read: {exc.message}")
+    number = issued.number if issued else None
+    if number is None and check is not None:
+        number = _dcc_number(check.embedded_dcc)
+    if number is None:
+        number = _number_in_bytes(data)
+    certificate = issued or (Certificate.objects.filter(number=number).first() if number else None)
+    if certificate is None:
+        return Verdict(
+            "unknown",
+            digest,
+            number=None,
+            problems=[*problems, "No certificate issued here matches this file."],
+        )
+    verdict = Verdict("valid", digest, number=certificate.number, certificate=certificate)
+    if check is not None:
+        verdict.signed_at = check.signed_at
+        verdict.signer = check.signer_subject
+        verdict.level = check.level
+        problems.extend(check.problems)
+    state = certificate_state(certificate)
+    verdict.superseded_by = state.superseded_by.number if state.superseded_by else None
+    verdict.revoked_at = state.revoked_at
+    verdict.revoked_reason = state.revoked_reason
+    if issued is None:
+        verdict.status = "altered"
+        problems.insert(
+            0,
+            f"This file is not the one issued as certificate {certificate.number}: "
+            "its content differs from the issued PDF.",
+        )
+    elif check is None or not (check.intact and check.trusted and check.covers_whole_file):
+        verdict.status = "altered"
+        problems.insert(0, "The signature of this file does not validate.")
+    elif state.status == CertificateStatus.REVOKED:
+        verdict.status = "revoked"
+        problems.append(
+            f"Certificate {certificate.number} was revoked on {state.revoked_at:%Y-%m-%d}: "
+            f"{state.revoked_reason}"
+        )
+    elif state.status == CertificateStatus.SUPERSEDED:
+        verdict.status = "superseded"
+        problems.append(
+            f"Certificate {certificate.number} was replaced by certificate {verdict.superseded_by}."
+        )
+    verdict.problems = problems
+    return verdict

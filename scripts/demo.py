@@ -12,11 +12,17 @@ signed, sent and re-evaluated by the LIMS; then the LIMS is left running for a p
    job: the calibrator and multimeter simulators on TCP sockets, the real drivers, the
    runner, the durable outbox, the signed submission; the run's points and the LIMS's own
    verdicts are printed;
-4. the LIMS keeps running until Ctrl-C (``--no-serve`` stops it at once).
+4. the run is checked by the demo reviewer and approved by the demo signatory, each an
+   electronic signature over the API (their password re-entered; their API tokens come
+   from ``manage.py issuetoken``); the signatory issues the calibration certificate: the
+   PDF signed with the DEMO PKI (``var/demo-pki/HN/``, its CA certificate ``ca.pem``) with
+   the DCC inside, saved to ``var/demo/certificates/``;
+5. the LIMS keeps running until Ctrl-C (``--no-serve`` stops it at once). The last two
+   lines printed are the certificate PDF's path and its public verification URL.
 
 Everything stays on this machine: SQLite under ``var/`` (``CALTRACE_VAR_DIR`` moves it),
 the simulators and the LIMS on loopback. A second ``make demo`` finds the job already
-run and says so; remove ``var/`` for a fresh demo.
+run and its certificate issued, and says so; remove ``var/`` for a fresh demo.
 """
 
 from __future__ import annotations
@@ -40,6 +46,9 @@ from typing import Any  # noqa: E402
 
 SETTINGS = "labserver.settings.dev"
 PROCEDURE = "dmm-dcv"
+# The Hà Nội center's demo people (labserver/demo.py) who check, approve and issue.
+REVIEWER, SIGNATORY = "hn-reviewer", "hn-signatory"
+DEMO_PASSWORD = "demo-only-password"
 
 
 def _manage(*args: str) -> None:
@@ -76,6 +85,100 @@ def _demo_job(var_dir: Path, url: str) -> tuple[Path, dict[str, Any]] | None:
     return None
 
 
+def _token(username: str) -> str:
+    out = subprocess.run(
+        [sys.executable, "manage.py", "issuetoken", username, "--label", "make demo"],
+        cwd=_ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return out.stdout.strip()
+
+
+def _api(url: str, token: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+    """GET (or POST ``body`` as JSON to) ``path``: the status and the decoded answer."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        f"{url}{path}",
+        data=data,
+        headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
+        method="GET" if body is None else "POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            raw = response.read()
+            status = response.status
+    except urllib.error.HTTPError as e:
+        raw, status = e.read(), e.code
+    kind = "json" if raw[:1] in (b"{", b"[") else "bytes"
+    return status, json.loads(raw) if kind == "json" else raw
+
+
+def _latest_run(url: str, token: str) -> dict[str, Any] | None:
+    """The demo's dmm-dcv run: the latest of its job's runs that was not rejected."""
+    status, jobs = _api(url, token, "/api/v1/jobs/?page_size=100")
+    if status != 200:
+        raise SystemExit(f"the LIMS refused the job list: HTTP {status} {jobs}")
+    numbers = [
+        j["number"]
+        for j in jobs.get("results", jobs)
+        if (j.get("procedure_ref") or {}).get("id") == PROCEDURE
+    ]
+    for number in numbers:
+        status, runs = _api(url, token, f"/api/v1/runs/?job__number={number}&ordering=-received_at")
+        for run in runs.get("results", runs) if status == 200 else []:
+            if run.get("state") != "rejected":
+                return dict(run)
+    return None
+
+
+def _certify(url: str, var_dir: Path) -> tuple[Path, str, str] | None:
+    """Review, approve and issue the demo run's certificate (or find the one issued);
+    save its PDF. Returns the PDF's path, its verification URL and the issuer's code."""
+    reviewer, signatory = _token(REVIEWER), _token(SIGNATORY)
+    run = _latest_run(url, signatory)
+    if run is None:
+        print(f"\nNo {PROCEDURE} run to certify.", file=sys.stderr)
+        return None
+    run_id = run["id"]
+    status, found = _api(url, signatory, f"/api/v1/certificates/?run={run_id}")
+    issued = (found.get("results", found) if status == 200 else []) or []
+    if issued:
+        certificate = issued[0]
+        print(f"\nThe certificate of run {run_id} was issued already: {certificate['number']}.")
+    else:
+        signature = {"password": DEMO_PASSWORD}
+        steps = []
+        if run["state"] == "submitted":
+            steps.append(("checked", reviewer, REVIEWER, f"/api/v1/runs/{run_id}/review/"))
+        if run["state"] in ("submitted", "reviewed"):
+            steps.append(("approved", signatory, SIGNATORY, f"/api/v1/runs/{run_id}/approve/"))
+        for done, token, who, path in steps:
+            status, answer = _api(url, token, path, signature)
+            if status != 200:
+                raise SystemExit(f"{path}: HTTP {status} {answer}")
+            print(f"run {run_id} {done} by {who} (electronic signature, password re-entered)")
+        status, certificate = _api(
+            url, signatory, "/api/v1/certificates/", {"run": run_id, **signature}
+        )
+        if status != 201:
+            raise SystemExit(f"issuing the certificate: HTTP {status} {certificate}")
+        print(
+            f"certificate {certificate['number']} issued by {SIGNATORY}: signed "
+            f"(PAdES, DEMO key {certificate.get('signer_fingerprint', '')[:16]}…), "
+            f"PDF SHA-256 {certificate['pdf_sha256'][:16]}…"
+        )
+    status, pdf = _api(url, signatory, f"/api/v1/certificates/{certificate['id']}/pdf/")
+    if status != 200 or not isinstance(pdf, bytes):
+        raise SystemExit(f"downloading the certificate PDF: HTTP {status}")
+    folder = var_dir / "demo" / "certificates"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{certificate['number']}.pdf"
+    path.write_bytes(pdf)
+    return path, str(certificate["verify_url"]), str(certificate["organization"])
+
+
 def _show_run(url: str, token: str, run_id: str) -> None:
     request = urllib.request.Request(
         f"{url}/api/v1/runs/{run_id}/", headers={"Authorization": f"Token {token}"}
@@ -108,9 +211,12 @@ def main() -> int:
     _manage("verify_audit")
 
     log_path = var_dir / "lims.log"
+    # The QR code and the verification URL of the certificates point to this LIMS.
+    server_env = {"CALTRACE_PUBLIC_URL": url, **os.environ}
     server = subprocess.Popen(
         [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{args.port}"],
         cwd=_ROOT,
+        env=server_env,
         stdout=log_path.open("ab"),
         stderr=subprocess.STDOUT,
     )
@@ -138,12 +244,21 @@ def main() -> int:
             with Outbox(config.outbox) as box:
                 run_id = box.status().runs[-1].run_id
             _show_run(url, config.token, run_id)
+        certified = _certify(url, var_dir)
         print(f"\ncaltrace LIMS (DEMO data, SQLite in {var_dir}): {url}/api/docs/")
         print(f"admin: {url}/admin/")
-        print("demo logins: see the loaddemo output above (password demo-only-password; DEMO ONLY)")
+        print(f"demo logins: see the loaddemo output above (password {DEMO_PASSWORD}; DEMO ONLY)")
+        if certified is None:
+            return 1
+        pdf_path, verify_url, issuer = certified
+        ca = var_dir / "demo-pki" / issuer / "ca.pem"
+        print(f"the DEMO signing CA of {issuer}, to check the PDF's signature: {ca}")
+        if not args.no_serve:
+            print("Ctrl-C stops the LIMS.")
+        print(f"certificate PDF: {pdf_path}")
+        print(f"verify it: {verify_url}")
         if args.no_serve:
             return 0
-        print("Ctrl-C stops it.")
         server.wait()
         return server.returncode or 0
     except KeyboardInterrupt:

@@ -1,6 +1,7 @@
 """``make demo`` as a newcomer runs it: ``scripts/demo.py`` on a fresh var directory
 (SQLite, the demo data, the LIMS on loopback, procedure 1 through the agent on the
-simulated bench), then once more on the same data, which finds the job already run."""
+simulated bench, the run reviewed, approved and its certificate issued and signed), then
+once more on the same data, which finds the job run and the certificate issued."""
 
 from __future__ import annotations
 
@@ -41,7 +42,39 @@ def test_the_demo_runs_procedure_1_through_the_agent_and_the_lims_agrees(tmp_pat
     assert out.count("LIMS: pass  agent: pass") == 10
     assert "disagreements between the agent and the LIMS: 0" in out
     assert (tmp_path / "var" / "labserver.sqlite3").exists()
+    assert "checked by hn-reviewer" in out
+    assert "approved by hn-signatory" in out
+
+    # The certificate: signed with the DEMO key, intact and trusted against the DEMO CA
+    # that the demo wrote where the README says (var/demo-pki/<organization>/ca.pem).
+    from certificates.verify import verify_pdf
+
+    pdf, url = certified(out, tmp_path / "var")
+    number = pdf.stem
+    assert number.startswith("HN-HC-")
+    assert url.endswith(f"/verify/{number}")
+    assert url.startswith("http://127.0.0.1:")
+    data = pdf.read_bytes()
+    ca = (tmp_path / "var" / "demo-pki" / "HN" / "ca.pem").read_bytes()
+    check = verify_pdf(data, trust_roots=[ca])
+    assert (check.intact, check.trusted, check.covers_whole_file) == (True, True, True)
+    assert check.demo
+    assert check.embedded_dcc is not None
+    assert f"DEMO signing CA of HN, to check the PDF's signature: {tmp_path}" in out
 
     again = demo(tmp_path / "var")
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
     assert "has run already" in again.stdout
+    assert "was issued already: HN-HC-" in again.stdout
+    # Both times the demo ends with the certificate: its PDF's path, its verification URL.
+    assert again.stdout.splitlines()[-2:] == first.stdout.splitlines()[-2:]
+
+
+def certified(out: str, var_dir: Path) -> tuple[Path, str]:
+    """The last two lines of the demo: the certificate PDF's path and its verification URL."""
+    pdf_line, url_line = out.splitlines()[-2:]
+    assert pdf_line.startswith("certificate PDF: "), pdf_line
+    assert url_line.startswith("verify it: "), url_line
+    pdf = Path(pdf_line.removeprefix("certificate PDF: "))
+    assert pdf.parent == var_dir / "demo" / "certificates"
+    return pdf, url_line.removeprefix("verify it: ")

@@ -80,6 +80,25 @@ def test_createuser_refuses_an_unknown_field() -> None:
     assert not User.objects.filter(username="bob").exists()
 
 
+def test_issuetoken_prints_a_token_that_authenticates_and_keeps_only_its_hash() -> None:
+    from rest_framework.test import APIClient
+
+    from labserver.accounts.models import ApiToken
+
+    run("createorganization", "QT1", "Center 1", "--kind", "provincial_center")
+    run("createuser", "bob", "--full-name", "Bob Tran", "--org", "QT1", "--role", "reviewer")
+    token = run("issuetoken", "bob", "--label", "demo script").strip()
+    assert token.startswith("ctu_") and "\n" not in token
+    row = ApiToken.objects.get(user__username="bob", label="demo script")
+    assert token not in row.token_hash
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert client.get("/api/v1/me/").json()["username"] == "bob"
+    assert AuditEntry.objects.filter(action="token.issue").exists()
+    with pytest.raises(CommandError, match="username: no person 'nobody'"):
+        run("issuetoken", "nobody")
+
+
 def test_registeragent_stores_the_public_key_and_prints_a_token(tmp_path: Path) -> None:
     run("createorganization", "QT1", "Center 1", "--kind", "provincial_center")
     key = Ed25519PrivateKey.generate()

@@ -209,7 +209,7 @@ def _produce(job: _Issue, written: list[str]) -> Certificate:
         )
     loaded.fingerprint = check.signer_fingerprint
     _refuse_revoked(org.pk, check.signer_fingerprint)
-    key = _key_record(org.pk, loaded.source, check, loaded.trust_roots, job.issued_at)
+    key = _key_record(org.pk, loaded, check, job.issued_at)
     base = f"certificates/{org.code}/{year}/{number}"
     pdf_name = default_storage.save(f"{base}.pdf", ContentFile(signed))
     written.append(pdf_name)
@@ -250,10 +250,13 @@ def _refuse_revoked(org_id: int, fingerprint: str) -> None:
         )
 
 
-def _key_record(
-    org_id: int, source: str, check: Any, roots: tuple[bytes, ...], when: datetime
-) -> SigningKeyRecord:
-    """The record of the key that signed (created the first time it signs)."""
+def _key_record(org_id: int, loaded: Any, check: Any, when: datetime) -> SigningKeyRecord:
+    """The record of the key that signed (created the first time it signs), with its
+    certificate, so that the key's identity stays on record after it is rotated out."""
+    from cryptography.hazmat.primitives import serialization
+
+    source, roots = loaded.source, loaded.trust_roots
+    pem = loaded.signer.key.certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
     key = (
         SigningKeyRecord.objects.select_for_update()
         .filter(organization_id=org_id, fingerprint=check.signer_fingerprint)
@@ -265,6 +268,7 @@ def _key_record(
         organization_id=org_id,
         fingerprint=check.signer_fingerprint,
         subject=check.signer_subject,
+        certificate_pem=pem,
         trust_roots_pem=b"".join(roots).decode("ascii"),
         source=source,
         first_used_at=when,

@@ -88,7 +88,8 @@ def test_issuetoken_prints_a_token_that_authenticates_and_keeps_only_its_hash() 
     run("createorganization", "QT1", "Center 1", "--kind", "provincial_center")
     run("createuser", "bob", "--full-name", "Bob Tran", "--org", "QT1", "--role", "reviewer")
     token = run("issuetoken", "bob", "--label", "demo script").strip()
-    assert token.startswith("ctu_") and "\n" not in token
+    assert token.startswith("ctu_")
+    assert "\n" not in token
     row = ApiToken.objects.get(user__username="bob", label="demo script")
     assert token not in row.token_hash
     client = APIClient()

@@ -308,7 +308,15 @@ def test_issuing_stores_the_signed_pdf_and_the_dcc_with_their_hashes(center: Cen
     assert hashlib.sha256(xml).hexdigest() == body["dcc_sha256"]
     assert body["number"].encode() in xml
     assert Job.objects.get(pk=run.job_id).state == "issued"
-    assert SigningKeyRecord.objects.get().fingerprint == body["signer_fingerprint"]
+    record = SigningKeyRecord.objects.get()
+    assert record.fingerprint == body["signer_fingerprint"]
+    # The key's certificate is kept on record: it is the one that signed.
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    kept = x509.load_pem_x509_certificate(record.certificate_pem.encode())
+    der = kept.public_bytes(serialization.Encoding.DER)
+    assert hashlib.sha256(der).hexdigest() == record.fingerprint
     assert AuditEntry.objects.filter(action="certificate.issue", object_id=body["number"]).exists()
 
 

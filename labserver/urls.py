@@ -12,7 +12,7 @@ from labserver.instruments.api.views import (
     InstrumentViewSet,
     PatternViewSet,
 )
-from labserver.issuance.api.views import CertificateViewSet, VerifyView
+from labserver.issuance.api.views import CertificateViewSet, SigningKeyViewSet, VerifyView
 from labserver.issuance.views import verify_page
 from labserver.jobs.api.views import JobViewSet, ProcedureViewSet
 from labserver.measurements.api.views import RunViewSet
@@ -30,6 +30,7 @@ router.register("jobs", JobViewSet, basename="job")
 router.register("runs", RunViewSet, basename="run")
 router.register("audit", AuditEntryViewSet, basename="audit")
 router.register("certificates", CertificateViewSet, basename="certificate")
+router.register("signing-keys", SigningKeyViewSet, basename="signing-key")
 
 urlpatterns = [
     path("api/v1/", include(router.urls)),

@@ -179,6 +179,14 @@ def _certify(url: str, var_dir: Path) -> tuple[Path, str, str] | None:
     return path, str(certificate["verify_url"]), str(certificate["organization"])
 
 
+def _shown(path: Path) -> Path:
+    """``path`` relative to the working directory when it lies under it (``var/…``)."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path
+
+
 def _show_run(url: str, token: str, run_id: str) -> None:
     request = urllib.request.Request(
         f"{url}/api/v1/runs/{run_id}/", headers={"Authorization": f"Token {token}"}
@@ -252,10 +260,10 @@ def main() -> int:
             return 1
         pdf_path, verify_url, issuer = certified
         ca = var_dir / "demo-pki" / issuer / "ca.pem"
-        print(f"the DEMO signing CA of {issuer}, to check the PDF's signature: {ca}")
+        print(f"the DEMO signing CA of {issuer}, to check the PDF's signature: {_shown(ca)}")
         if not args.no_serve:
             print("Ctrl-C stops the LIMS.")
-        print(f"certificate PDF: {pdf_path}")
+        print(f"certificate PDF: {_shown(pdf_path)}")
         print(f"verify it: {verify_url}")
         if args.no_serve:
             return 0

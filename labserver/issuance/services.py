@@ -256,7 +256,8 @@ def _key_record(org_id: int, loaded: Any, check: Any, when: datetime) -> Signing
     from cryptography.hazmat.primitives import serialization
 
     source, roots = loaded.source, loaded.trust_roots
-    pem = loaded.signer.key.certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
+    signer_certificate = loaded.signer.key.certificate
+    pem = signer_certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
     key = (
         SigningKeyRecord.objects.select_for_update()
         .filter(organization_id=org_id, fingerprint=check.signer_fingerprint)
@@ -269,6 +270,8 @@ def _key_record(org_id: int, loaded: Any, check: Any, when: datetime) -> Signing
         fingerprint=check.signer_fingerprint,
         subject=check.signer_subject,
         certificate_pem=pem,
+        valid_from=signer_certificate.not_valid_before_utc,
+        valid_until=signer_certificate.not_valid_after_utc,
         trust_roots_pem=b"".join(roots).decode("ascii"),
         source=source,
         first_used_at=when,

@@ -30,7 +30,6 @@ from labserver.issuance.services import (
     certificate_state,
     issue_certificate,
     revoke_certificate,
-    revoke_signing_key,
 )
 from labserver.jobs.models import Job
 from labserver.measurements.models import Run
@@ -346,9 +345,18 @@ def test_a_failed_issue_burns_no_number(center: Center, settings: Any, tmp_path:
     first = approved_run(center)
     issued = issue(center, first).json()
     key = SigningKeyRecord.objects.get()
-    revoke_signing_key(
-        actor=center.quality_manager, key=key, password=PASSWORD, reason="token lost"
-    )
+    path = f"/api/v1/signing-keys/{key.pk}/revoke/"
+    body = {"password": PASSWORD, "reason": "token lost"}
+    # Only the quality manager revokes a key, with the password re-entered.
+    assert center.client("signatory").post(path, body, format="json").status_code == 403
+    wrong = center.client("quality_manager").post(path, {**body, "password": "x"}, format="json")
+    assert wrong.status_code in (401, 403), wrong.json()
+    revoked = center.client("quality_manager").post(path, body, format="json")
+    assert revoked.status_code == 200, revoked.json()
+    assert revoked.json()["revoked_reason"] == "token lost"
+    assert revoked.json()["fingerprint"] == issued["signer_fingerprint"]
+    listed = center.client("reviewer").get("/api/v1/signing-keys/").json()["results"]
+    assert [k["revoked_at"] is not None for k in listed] == [True]
     next_job(center)
     second = approved_run(center)
     refused = issue(center, second)
@@ -470,6 +478,14 @@ def test_another_centers_certificate_is_not_found_anywhere(
     ):
         assert other.post(url, body, format="json").status_code == 404, url
     assert other.get("/api/v1/certificates/").json()["results"] == []
+    # Nor is the key that signed it.
+    key = SigningKeyRecord.objects.get(fingerprint=issued["signer_fingerprint"])
+    assert other.get(f"/api/v1/signing-keys/{key.pk}/").status_code == 404
+    assert other.get("/api/v1/signing-keys/").json()["results"] == []
+    theirs_qm = other_center.client("quality_manager")
+    revoke = {"password": PASSWORD, "reason": "x"}
+    url = f"/api/v1/signing-keys/{key.pk}/revoke/"
+    assert theirs_qm.post(url, revoke, format="json").status_code == 404
 
 
 @needs_rendering

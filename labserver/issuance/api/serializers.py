@@ -111,3 +111,28 @@ class VerdictOut(serializers.Serializer):  # type: ignore[type-arg]
     superseded_by = serializers.CharField(allow_null=True)
     revoked_at = serializers.DateTimeField(allow_null=True)
     revoked_reason = serializers.CharField(allow_null=True)
+
+
+class SigningKeyOut(serializers.ModelSerializer):  # type: ignore[type-arg]
+    """A key that signed certificates of an organization, as the LIMS recorded it."""
+
+    organization = serializers.CharField(source="organization.code", read_only=True)
+
+    class Meta:
+        from ..models import SigningKeyRecord
+
+        model = SigningKeyRecord
+        fields = [
+            "id",
+            "organization",
+            "fingerprint",
+            "subject",
+            "source",
+            "valid_from",
+            "valid_until",
+            "first_used_at",
+            "revoked_at",
+            "revoked_reason",
+            "certificate_pem",
+        ]
+        read_only_fields = fields

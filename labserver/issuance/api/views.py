@@ -25,13 +25,22 @@ from labserver.accounts.access import (
     is_agent,
     readable_organization_ids,
 )
+from labserver.core.api import ScopedQuerysetMixin
 from labserver.core.errors import DomainError, NotFound
 from labserver.measurements.models import Run
 
 from .. import services
-from ..models import Certificate, CertificateKind
+from ..models import Certificate, CertificateKind, SigningKeyRecord
 from ..verification import verify_upload
-from .serializers import AmendIn, IssuedCertificateOut, IssueIn, RevokeIn, VerdictOut, VerifyIn
+from .serializers import (
+    AmendIn,
+    IssuedCertificateOut,
+    IssueIn,
+    RevokeIn,
+    SigningKeyOut,
+    VerdictOut,
+    VerifyIn,
+)
 
 
 class PdfRenderer(BaseRenderer):
@@ -233,3 +242,28 @@ class VerifyView(APIView):
             )
         verdict = verify_upload(upload.read())
         return Response(verdict.as_json())
+
+
+class SigningKeyViewSet(ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
+    """The keys that signed the caller's organizations' certificates (recorded at first
+    use). A quality manager revokes a compromised or withdrawn key: nothing is signed with
+    it afterwards; the certificates it signed keep their own status."""
+
+    queryset = SigningKeyRecord.objects.none()
+    serializer_class = SigningKeyOut
+    filterset_fields = ["fingerprint", "source"]
+    ordering_fields = ["first_used_at"]
+
+    def get_queryset(self) -> Any:
+        if is_agent(self.request.user):
+            return SigningKeyRecord.objects.none()
+        return self.scope(SigningKeyRecord.objects.select_related("organization"))
+
+    @extend_schema(request=RevokeIn, responses=SigningKeyOut)
+    @action(detail=True, methods=["post"])
+    def revoke(self, request: Request, pk: str | None = None) -> Response:
+        actor = acting_person(request.user, action="revoking a signing key")
+        body = RevokeIn(data=request.data)
+        body.is_valid(raise_exception=True)
+        key = services.revoke_signing_key(actor=actor, key=self.get_object(), **body.validated_data)
+        return Response(SigningKeyOut(key).data)

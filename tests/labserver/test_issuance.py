@@ -9,7 +9,6 @@ what is missing, until they are part of the tree.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import threading
 from datetime import date
@@ -38,12 +37,6 @@ from labserver.standards.models import ReferenceStandard
 from .conftest import PASSWORD, Center, post_run, run_payload
 
 pytestmark = pytest.mark.django_db
-
-RENDERING = ("certificates.pdf", "certificates.dcc", "certificates.signing", "certificates.pki")
-MISSING = [m for m in (*RENDERING, "certificates.verify") if importlib.util.find_spec(m) is None]
-needs_rendering = pytest.mark.skipif(
-    bool(MISSING), reason=f"not in the tree yet: {', '.join(MISSING)}"
-)
 
 
 @pytest.fixture(scope="session")
@@ -284,7 +277,6 @@ def test_a_verification_without_an_interval_is_refused(center: Center, tmp_path:
 # ------------------------------------------------------------------ issuing for real
 
 
-@needs_rendering
 def test_issuing_stores_the_signed_pdf_and_the_dcc_with_their_hashes(center: Center) -> None:
     import hashlib
 
@@ -319,7 +311,6 @@ def test_issuing_stores_the_signed_pdf_and_the_dcc_with_their_hashes(center: Cen
     assert AuditEntry.objects.filter(action="certificate.issue", object_id=body["number"]).exists()
 
 
-@needs_rendering
 def test_one_certificate_per_run(center: Center) -> None:
     run = approved_run(center)
     first = issue(center, run).json()
@@ -329,7 +320,6 @@ def test_one_certificate_per_run(center: Center) -> None:
     assert counter(center) == 1
 
 
-@needs_rendering
 def test_numbers_follow_each_other_without_gaps(center: Center) -> None:
     numbers = []
     for _ in range(3):
@@ -340,7 +330,6 @@ def test_numbers_follow_each_other_without_gaps(center: Center) -> None:
     assert numbers == [f"QT1-HC-{year}-{n:06d}" for n in (1, 2, 3)]
 
 
-@needs_rendering
 def test_a_failed_issue_burns_no_number(center: Center, settings: Any, tmp_path: Path) -> None:
     first = approved_run(center)
     issued = issue(center, first).json()
@@ -377,7 +366,6 @@ def test_a_failed_issue_burns_no_number(center: Center, settings: Any, tmp_path:
     connection.vendor != "postgresql" if os.environ.get("DATABASE_URL") else True,
     reason="concurrent transactions need PostgreSQL (SQLite serialises writers)",
 )
-@needs_rendering
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_issues_get_unique_consecutive_numbers(center: Center) -> None:
     runs = []
@@ -401,7 +389,6 @@ def test_concurrent_issues_get_unique_consecutive_numbers(center: Center) -> Non
     assert sequences == [1, 2, 3, 4]
 
 
-@needs_rendering
 def test_amendment_supersedes_and_the_original_stays_readable(center: Center) -> None:
     run = approved_run(center)
     original = issue(center, run).json()
@@ -434,7 +421,6 @@ def test_amendment_supersedes_and_the_original_stays_readable(center: Center) ->
     assert again.status_code == 409
 
 
-@needs_rendering
 def test_revocation_is_recorded_and_a_revoked_certificate_cannot_be_amended(
     center: Center,
 ) -> None:
@@ -462,7 +448,6 @@ def test_revocation_is_recorded_and_a_revoked_certificate_cannot_be_amended(
     assert reviewer.status_code == 403
 
 
-@needs_rendering
 def test_another_centers_certificate_is_not_found_anywhere(
     center: Center, other_center: Center
 ) -> None:
@@ -488,7 +473,6 @@ def test_another_centers_certificate_is_not_found_anywhere(
     assert theirs_qm.post(url, revoke, format="json").status_code == 404
 
 
-@needs_rendering
 def test_a_customer_sees_the_certificates_of_its_instruments(
     center: Center, other_center: Center
 ) -> None:
@@ -503,7 +487,6 @@ def test_a_customer_sees_the_certificates_of_its_instruments(
     assert client_for(theirs).get(f"/api/v1/certificates/{issued['id']}/").status_code == 404
 
 
-@needs_rendering
 def test_the_audit_chain_verifies_after_issue_amend_and_revoke(center: Center) -> None:
     issued = issue(center, approved_run(center)).json()
     amended = amend_certificate(
@@ -553,7 +536,6 @@ def approve_with(center: Center, run: Run, field: str) -> Run:
     return run
 
 
-@needs_rendering
 def test_a_verification_carries_its_mark_and_validity_and_prints_labels(
     center: Center, tmp_path: Path
 ) -> None:

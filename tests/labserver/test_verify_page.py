@@ -2,8 +2,7 @@
 ``verify_certificate`` command, for anyone, with no login and nothing private.
 
 The pages are checked on certificates issued for real (rendered, signed with the DEMO
-PKI); those tests skip, naming the missing modules, until ``certificates.pdf``,
-``certificates.dcc``, ``certificates.signing`` and ``certificates.verify`` are in the tree.
+PKI).
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ from labserver.issuance.models import Certificate
 from labserver.issuance.services import amend_certificate, issue_certificate, revoke_certificate
 
 from .conftest import PASSWORD, Center
-from .test_issuance import _demo_pki, approved_run, demo_pki_dir, needs_rendering  # noqa: F401
+from .test_issuance import _demo_pki, approved_run, demo_pki_dir  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -65,7 +64,6 @@ def issued(center: Center) -> tuple[Certificate, bytes]:
         return certificate, handle.read()
 
 
-@needs_rendering
 def test_the_page_shows_what_the_certificate_prints_and_nothing_private(
     issued: tuple[Certificate, bytes], center: Center
 ) -> None:
@@ -91,7 +89,6 @@ def test_the_page_shows_what_the_certificate_prints_and_nothing_private(
         assert private not in page
 
 
-@needs_rendering
 def test_the_issued_pdf_is_valid(issued: tuple[Certificate, bytes]) -> None:
     certificate, data = issued
     verdict = upload(data).json()
@@ -100,7 +97,6 @@ def test_the_issued_pdf_is_valid(issued: tuple[Certificate, bytes]) -> None:
     assert verdict["sha256"] == verdict["issued_sha256"] == certificate.pdf_sha256
 
 
-@needs_rendering
 def test_one_changed_byte_is_altered(issued: tuple[Certificate, bytes]) -> None:
     certificate, data = issued
     # A digit of the results, inside the signed byte range (the end of the file holds the
@@ -113,7 +109,6 @@ def test_one_changed_byte_is_altered(issued: tuple[Certificate, bytes]) -> None:
     assert verdict["problems"]
 
 
-@needs_rendering
 def test_an_appended_incremental_update_is_altered(issued: tuple[Certificate, bytes]) -> None:
     from pyhanko.pdf_utils.generic import NameObject, pdf_string
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -129,7 +124,6 @@ def test_an_appended_incremental_update_is_altered(issued: tuple[Certificate, by
     assert verdict["number"] == certificate.number
 
 
-@needs_rendering
 def test_a_revoked_certificate_shows_as_revoked_on_the_page_and_in_the_api(
     issued: tuple[Certificate, bytes], center: Center
 ) -> None:
@@ -148,7 +142,6 @@ def test_a_revoked_certificate_shows_as_revoked_on_the_page_and_in_the_api(
     assert "the calibrator was out of tolerance" in page
 
 
-@needs_rendering
 def test_a_superseded_certificate_links_to_its_replacement(
     issued: tuple[Certificate, bytes], center: Center
 ) -> None:
@@ -164,14 +157,12 @@ def test_a_superseded_certificate_links_to_its_replacement(
         assert upload(handle.read()).json()["status"] == "valid"
 
 
-@needs_rendering
 def test_a_file_of_no_certificate_is_unknown(center: Center) -> None:
     verdict = upload(b"%PDF-1.7\nnot a certificate\n%%EOF\n").json()
     assert verdict["status"] == "unknown"
     assert verdict["number"] is None
 
 
-@needs_rendering
 def test_the_page_checks_an_uploaded_file(issued: tuple[Certificate, bytes]) -> None:
     certificate, data = issued
     client = APIClient(enforce_csrf_checks=False)
@@ -182,7 +173,6 @@ def test_the_page_checks_an_uploaded_file(issued: tuple[Certificate, bytes]) -> 
     assert 'class="status valid"' in response.content.decode()
 
 
-@needs_rendering
 def test_the_command_prints_the_verdict_and_exits_0_only_when_valid(
     issued: tuple[Certificate, bytes], tmp_path: Path, center: Center
 ) -> None:

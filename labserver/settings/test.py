@@ -6,3 +6,14 @@ from .dev import *  # noqa: F403
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# On SQLite the test database is a file, not shared memory: the live server of the
+# browser tests then serves each request on its own connection, as in production
+# (a shared in-memory connection cannot be closed by the server's request threads).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    import os as _os
+    import tempfile as _tempfile
+
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": _os.path.join(_tempfile.gettempdir(), f"caltrace-test-{_os.getpid()}.sqlite3")
+    }

@@ -31,6 +31,8 @@ from procedures.scope import point_scope
 from uncertainty.gum import evaluate_gum
 from uncertainty.model import parse_model
 
+from .browser import chromium, page  # noqa: F401  (the browser fixtures)
+
 PASSWORD = "correct horse battery staple"
 TODAY = date.today()
 

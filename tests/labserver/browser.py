@@ -1,0 +1,119 @@
+"""Browser tests: Debian's Chromium, headless, driven by Debian's chromedriver.
+
+Neither the browser nor the driver is ever downloaded: both come from Debian's packages
+(``apt-get install chromium chromium-driver``; ``.ci/run`` installs them). On a machine
+without them the browser tests are skipped with that message, except in CI
+(``CI=true``), where they fail: CI must run them.
+
+Screenshots of the pages a test visits are saved under ``test-artifacts/screenshots/``
+(``CALTRACE_TEST_ARTIFACTS`` moves the folder).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM_NAMES = ("chromium", "chromium-browser")
+
+
+def _tools() -> tuple[str, str] | None:
+    browser = next((p for n in CHROMIUM_NAMES if (p := shutil.which(n))), None)
+    driver = shutil.which("chromedriver")
+    return (browser, driver) if browser and driver else None
+
+
+def artifacts_dir() -> Path:
+    folder = Path(os.environ.get("CALTRACE_TEST_ARTIFACTS", ROOT / "test-artifacts"))
+    path = folder / "screenshots"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """One headless Chromium for the session (a new one per test costs a second)."""
+    tools = _tools()
+    if tools is None:
+        message = (
+            "Chromium and chromedriver are not installed: apt-get install chromium "
+            "chromium-driver (Debian's packages) to run the browser tests"
+        )
+        if os.environ.get("CI") == "true":
+            pytest.fail(message + "; CI must run them")
+        pytest.skip(message)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    browser, driver = tools
+    options = webdriver.ChromeOptions()
+    options.binary_location = browser
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",  # CI runs as root
+        "--disable-dev-shm-usage",
+        "--window-size=1280,900",
+        "--lang=en-US",
+    ):
+        options.add_argument(argument)
+    session = webdriver.Chrome(options=options, service=Service(executable_path=driver))
+    session.set_page_load_timeout(30)
+    try:
+        yield session
+    finally:
+        session.quit()
+
+
+class Page:
+    """The browser, as a test uses it: open a path of the live server, read, screenshot."""
+
+    def __init__(self, driver: Any, base_url: str, test_name: str) -> None:
+        self.driver = driver
+        self.base_url = base_url.rstrip("/")
+        self.test_name = re.sub(r"[^A-Za-z0-9_.-]+", "-", test_name)
+        self.shots = 0
+
+    def open(self, path: str) -> None:
+        self.driver.get(self.base_url + path)
+
+    def text(self, css: str = "body") -> str:
+        from selenium.webdriver.common.by import By
+
+        return str(self.driver.find_element(By.CSS_SELECTOR, css).text)
+
+    def find(self, css: str) -> Any:
+        from selenium.webdriver.common.by import By
+
+        return self.driver.find_element(By.CSS_SELECTOR, css)
+
+    def click_and_wait(self, css: str, timeout_s: float = 20.0) -> None:
+        """Click what ``css`` finds (a link, a submit button) and wait for the next page."""
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support import expected_conditions
+        from selenium.webdriver.support.wait import WebDriverWait
+
+        old = self.driver.find_element(By.TAG_NAME, "html")
+        self.find(css).click()
+        WebDriverWait(self.driver, timeout_s).until(expected_conditions.staleness_of(old))
+        WebDriverWait(self.driver, timeout_s).until(
+            lambda d: d.execute_script("return document.readyState") == "complete"
+        )
+
+    def screenshot(self, name: str) -> Path:
+        self.shots += 1
+        path = artifacts_dir() / f"{self.test_name}-{self.shots:02d}-{name}.png"
+        self.driver.save_screenshot(str(path))
+        return path
+
+
+@pytest.fixture
+def page(chromium: Any, live_server: Any, request: pytest.FixtureRequest) -> Page:
+    chromium.delete_all_cookies()
+    return Page(chromium, live_server.url, request.node.name)

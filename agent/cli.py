@@ -118,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     simulate.add_argument("--seed", type=int, default=0, help="seed of the noise generator")
     simulate.add_argument("--serial", help="serial number the simulated instrument reports")
+    simulate.add_argument(
+        "--map", dest="map_file", help="register-map file to serve (modbus-map only)"
+    )
 
     probe = sub.add_parser("probe", help="read an instrument and print JSON")
     probe.add_argument("--driver", required=True, help="a driver name (see `drivers`)")
@@ -268,6 +271,8 @@ def _simulate(args: argparse.Namespace) -> int:
     factory = entry.load_simulator()
     if factory is None:
         raise UsageError(f"driver {entry.name!r} has no simulator")
+    if args.map_file is not None and entry.name != "modbus-map":
+        raise UsageError(f"--map is for the modbus-map simulator, not {entry.name}")
     fault = Fault(FaultKind(args.fault), late_by_s=args.late_by) if args.fault else None
     options = SimulatorOptions(
         host=args.host,
@@ -277,6 +282,7 @@ def _simulate(args: argparse.Namespace) -> int:
         seed=args.seed,
         fault=fault,
         serial=args.serial,
+        map_file=args.map_file,
     )
     stop = threading.Event()
 
@@ -289,6 +295,8 @@ def _simulate(args: argparse.Namespace) -> int:
             simulator = factory(options)
         except OSError as err:
             raise UsageError(f"cannot start the simulator: {err}") from err
+        except DriverError as err:  # e.g. a --map file that is not a valid register map
+            raise UsageError(f"{entry.name} simulator: {err}") from err
         except ValueError as err:  # e.g. a fault this simulator's transport cannot produce
             raise UsageError(f"{entry.name} simulator: {err}; choose another --fault") from err
         try:

@@ -17,9 +17,12 @@ Commands used (confirmed in K0472 unless marked):
   query is refused as garbled rather than taken as a value.
 * ``:SENS[x]:PRES:INL?`` → pressure and in-limits flag (``<p>,<0|1>``): the field layout
   is from memory, **unverified**; the parser also accepts a lone flag.
-* ``:INST:LIM[x]?`` (p. 4-17) → range name, upper and lower full scale; the driver reads
-  the last two numbers as upper and lower limits **in the current unit (unverified)** and
-  refuses setpoints outside them. Sensor index: 1 for module 1, 5 for module 2.
+* ``:INST:LIM[x]?`` (p. 4-17) → "a string representing the range, a number representing
+  the upper full-scale and a number representing the lower full-scale", in that order, and
+  sensor index x = 1 for module 1's control sensor, 5 for module 2's (K0472 p. 4-17, read
+  at https://easymanua.ls/ge/pace-series/manual?p=45). The driver reads the last two
+  numbers as upper and lower limits and refuses setpoints outside them; that they are **in
+  the current unit is unverified** (p. 4-17 does not say).
 * Pressures are expected in NR3 form (``:SENS:PRES 1.0132500e+03``) so that an answer cut
   short is refused instead of read as a smaller number; the exact digits the PACE sends are
   **unverified**: confirm on hardware (a different form fails loudly as GarbledResponse).

@@ -11,9 +11,14 @@ used as the PDU address, 0-based on the wire — confirm on hardware)::
     11   RNG.LO  setpoint range low
     12   RNG.HI  setpoint range high
     26   Rm.SP   remote (comms) setpoint: what :meth:`set_temperature` writes
-    75   status bitmap: B5 sensor break, B10 PV over-range, B14 remote setpoint fail
-    276  local/remote setpoint select (written 1 = remote when not already so; the
-         enumeration value is **unverified**, the driver reads it back)
+    75   status bitmap "StAt": B5 sensor break, B10 PV over-range (by > 5 % of span),
+         B14 remote (comms) setpoint fail; 1 = active (HA028651 Issue 7.0 §15.5 p. 82,
+         read at http://88.208.23.73:8080/en/manual/eurotherm/3100/2440580?page=84)
+    276  local/remote setpoint select: the address is the manual's own (p. 81, Rm.SP:
+         "if selected using the remote setpoint selection (address 276 below)", read at
+         ...?page=83); the value written, 1 = remote when not already so, is
+         **unverified** (the page listing 276 could not be read), so the driver reads
+         it back
 
 **Decimal-point scaling is an explicit configuration, not read from the controller.**
 These 16-bit registers carry signed integers scaled by the decimal places the controller
@@ -86,7 +91,8 @@ STATUS_PV_OVER_RANGE = 1 << 10
 STATUS_REMOTE_SP_FAIL = 1 << 14
 
 REMOTE = 1
-"""Value of register 276 selecting the remote setpoint (unverified; read back)."""
+"""Value of register 276 selecting the remote setpoint (the address is HA028651 p. 81's; the
+value is unverified, so it is read back)."""
 
 MAX_DECIMALS = 3
 

@@ -252,7 +252,8 @@ class SimulatorOptions:
     model's default). ``noise``: standard deviation of the Gaussian noise added to
     readings, same unit (None: the model's default). ``seed``: seed of the noise
     generator. ``fault``: a fault armed from the start. ``serial``: the serial number the
-    instrument reports.
+    instrument reports. ``map_file``: the register map a register-map simulator serves
+    (None: its default map).
     """
 
     host: str = "127.0.0.1"
@@ -262,6 +263,7 @@ class SimulatorOptions:
     seed: int = 0
     fault: Fault | None = None
     serial: str | None = None
+    map_file: str | None = None
 
 
 class RunningSimulator(Protocol):

@@ -14,13 +14,17 @@ Behaviour:
 * the error queue holds 16 entries, the last replaced by ``1,"Error queue overflow"`` on
   overflow; ``ERR?`` answers ``0,"No Error"`` when empty (codes and texts of Appendix D);
 * an injected device error is a ``104,"Hardware relay trip occurred"`` fault: a D-class
-  error, so the calibrator returns to its power-up state (standby) and sends no answer;
+  error, so the calibrator returns to its power-up state (standby) and sends no answer
+  (number, text and class ``DDE:FR D`` as in 5522A Operators Manual Appendix D p. D-1,
+  read at https://www.easymanua.ls/fluke/5522a/manual?p=421, which also lists
+  ``0 (QYE: ) No Error`` and ``1 (DDE:FR ) Error queue overflow``);
 * :meth:`SimulatedFluke5522A.trip` queues any fault and drops to standby, like an S-class
   error, for tests of a driver's reaction.
 
 Numbering of refusals: syntax and unknown commands queue ``1300,"Bad syntax"`` (as seen in
 5520A fault messages); an amplitude or frequency outside the limits queues ``1200`` with
-this simulator's own text, since the manual's number for it was not confirmed here.
+this simulator's own text, since the manual's number for it was not confirmed here (only
+Appendix D's first page, errors 0-105, could be read; 1200 and 1300 remain unverified).
 """
 
 from __future__ import annotations

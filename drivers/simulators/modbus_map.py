@@ -23,7 +23,8 @@ from drivers.simulators.modbus import ModbusSimulator
 __all__ = ["DEFAULT_MAP", "ModbusMapSimulator", "SimulatedMapDevice", "start_modbus_map"]
 
 DEFAULT_MAP = Path(__file__).resolve().parent.parent / "maps" / "eastron-sdm120.yaml"
-"""The map ``caltrace-agent simulate modbus-map`` serves: the shipped SDM120 map."""
+"""The map ``caltrace-agent simulate modbus-map`` serves without ``--map``: the shipped
+SDM120 map."""
 
 ILLEGAL_ADDRESS = 2
 DEVICE_FAILURE = 4
@@ -153,12 +154,14 @@ class ModbusMapSimulator(ModbusSimulator[SimulatedMapDevice]):
 
 
 def start_modbus_map(options: SimulatorOptions) -> ModbusMapSimulator:
-    """Serve the shipped SDM120 map (:data:`DEFAULT_MAP`) and return the running simulator.
+    """Serve ``options.map_file`` (default: the shipped SDM120 map, :data:`DEFAULT_MAP`) and
+    return the running simulator.
 
     ``options.value`` is given to every register (default 0, in each register's unit);
-    ``options.noise``: noise standard deviation (default 0).
+    ``options.noise``: noise standard deviation (default 0). A bad map raises
+    :class:`~drivers.generic.modbus_map.RegisterMapError` before anything listens.
     """
-    register_map = load_register_map(DEFAULT_MAP)
+    register_map = load_register_map(options.map_file or DEFAULT_MAP)
     value = 0.0 if options.value is None else options.value
     model = SimulatedMapDevice(
         register_map,

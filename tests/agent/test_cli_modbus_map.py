@@ -7,7 +7,9 @@ from pathlib import Path
 
 from tests.agent.test_cli_drivers import run_cli, simulate
 
-SDM120 = Path(__file__).resolve().parents[2] / "drivers" / "maps" / "eastron-sdm120.yaml"
+MAPS = Path(__file__).resolve().parents[2] / "drivers" / "maps"
+SDM120 = MAPS / "eastron-sdm120.yaml"
+SYSTEM10 = MAPS / "onicon-system-10.yaml"
 
 
 def _plain(address: str) -> str:
@@ -52,3 +54,27 @@ def test_probe_of_a_failing_meter_prints_one_error_and_no_reading() -> None:
     assert done.returncode == 1
     assert done.stdout == ""
     assert done.stderr.startswith("error: ModbusExceptionResponse: ")
+
+
+def test_simulate_serves_the_map_given_with_map() -> None:
+    with simulate("modbus-map", "--map", str(SYSTEM10), "--value", "36.5") as address:
+        done = run_cli(
+            "probe", "--driver", "modbus-map", "--address", address,
+            "--function", "register:volume_flow_rate",
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["identity"]["model"] == "ONICON System-10 Btu meter (System-10-MOD)"
+    assert [(r["value"], r["unit"]) for r in result["readings"]] == [(36.5, "m3/h")]
+
+
+def test_simulate_refuses_a_bad_map_and_a_map_for_another_driver(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("device: d\nregisters: []\n", encoding="utf-8")
+    done = run_cli("simulate", "modbus-map", "--map", str(bad))
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert f"{bad}:2: registers: must be a non-empty list" in done.stderr
+    done = run_cli("simulate", "keysight-34465a", "--map", str(SYSTEM10))
+    assert done.returncode == 2
+    assert "--map is for the modbus-map simulator" in done.stderr

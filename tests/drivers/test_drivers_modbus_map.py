@@ -25,12 +25,17 @@ from drivers.generic.modbus_map import (
     encode,
     load_register_map,
 )
-from drivers.simulators.base import Fault, FaultKind
-from drivers.simulators.modbus_map import ModbusMapSimulator, SimulatedMapDevice
+from drivers.simulators.base import Fault, FaultKind, SimulatorOptions
+from drivers.simulators.modbus_map import (
+    ModbusMapSimulator,
+    SimulatedMapDevice,
+    start_modbus_map,
+)
 
 MAPS = Path(__file__).resolve().parents[2] / "drivers" / "maps"
 SDM120 = MAPS / "eastron-sdm120.yaml"
 TUF = MAPS / "tuf-2000m.yaml"
+SYSTEM10 = MAPS / "onicon-system-10.yaml"
 FAST = DriverOptions(timeout_s=0.25, retries=0)
 
 MIXED = """\
@@ -87,6 +92,63 @@ def test_the_shipped_maps_load() -> None:
     tuf = load_register_map(TUF)
     assert tuf.entries["flow_rate"].word_order == "little"
     assert tuf.entries["positive_total"].type == "int32"
+
+
+def test_the_flow_computer_map_follows_the_manuals_register_rules() -> None:
+    # System-10-MOD guide §2.1/§2.3: holding registers, 4xxxx is location xxxx - 1, floats
+    # in 41003..41081 high word first, signed integers only at 40024/40025.
+    fc = load_register_map(SYSTEM10)
+    assert {e.function for e in fc.entries.values()} == {"holding"}
+    for entry in fc.entries.values():
+        register = 40001 + entry.address
+        assert entry.description.startswith(str(register))
+        if entry.type == "float32":
+            assert 41003 <= register <= 41081
+            assert (register - 41003) % 2 == 0
+            assert entry.word_order == "big"
+        else:
+            assert entry.type == "int16"
+            assert register in {40024, 40025}
+    units = {e.name: e.unit for e in fc.entries.values()}
+    assert units["volume_flow_rate"] == "m3/h"
+    assert units["mass_total"] == "kg"
+    assert units["supply_temperature"] == units["return_temperature"] == "degC"
+
+
+SYSTEM10_VALUES = {
+    "energy_rate": 351.25, "volume_flow_rate": 36.5, "volume_flow_rate_l_s": 10.125,
+    "mass_flow_rate": 36412.0, "supply_temperature": 6.5, "return_temperature": 12.25,
+    "energy_total": 1234567.0, "volume_total_l": 98765.5, "volume_total": 98.7655,
+    "mass_total": 98512.0, "supply_temperature_int": -1.5, "return_temperature_int": 12.25,
+}  # fmt: skip
+
+
+def test_the_flow_computer_map_reads_every_register_over_modbus_tcp() -> None:
+    fc = load_register_map(SYSTEM10)
+    assert set(SYSTEM10_VALUES) == set(fc.entries)
+    with (
+        ModbusMapSimulator(SimulatedMapDevice(fc, SYSTEM10_VALUES)) as sim,
+        ModbusMapDevice.open(sim.address, FAST) as computer,
+    ):
+        assert computer.identity.model == "ONICON System-10 Btu meter (System-10-MOD)"
+        for name, value in SYSTEM10_VALUES.items():
+            reading = measure(computer, f"register:{name}")
+            assert reading.value == pytest.approx(value, rel=1e-7), name
+            assert reading.unit == fc.entries[name].unit
+        # 6.5 = 0x40D00000 at 41031 (PDU 1030), high word first; -1.5 degC = -150 at 40024
+        assert computer.read_register("supply_temperature").raw == "holding 1030 x2 = 40d0 0000"
+        assert computer.read_register("supply_temperature_int").raw == "holding 23 x1 = ff6a"
+
+
+def test_the_map_simulator_serves_the_map_it_is_given() -> None:
+    with (
+        start_modbus_map(SimulatorOptions(value=20.5, map_file=str(SYSTEM10))) as sim,
+        ModbusMapDevice.open(sim.address, FAST) as computer,
+    ):
+        assert computer.read_register("return_temperature").value == 20.5
+        assert computer.read_register("return_temperature_int").value == pytest.approx(20.5)
+    with start_modbus_map(SimulatorOptions()) as default:
+        assert default.model.register_map.path == str(SDM120)
 
 
 def test_every_type_and_word_order_round_trips_bit_exactly() -> None:

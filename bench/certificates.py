@@ -177,8 +177,7 @@ def _chart(points: Sequence[tuple[str, float, float]], unit: str) -> Any:
 
 def baseline_pdf(doc: CertificateDocument) -> bytes:
     """The certificate's text laid out with plain reportlab platypus: an unsigned PDF."""
-    from reportlab.graphics.barcode.qr import QrCodeWidget
-    from reportlab.graphics.shapes import Drawing
+    from reportlab.graphics.barcode.qr import QrCode
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.pdfgen.canvas import Canvas
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
@@ -212,8 +211,7 @@ def baseline_pdf(doc: CertificateDocument) -> bytes:
     story: list[Any] = []
     verification = doc.kind is Kind.VERIFICATION
     work = "kiểm định" if verification else "hiệu chuẩn"
-    qr = Drawing(30 * _MM, 30 * _MM)
-    qr.add(QrCodeWidget(doc.verify_url, barLevel="M", barWidth=30 * _MM, barHeight=30 * _MM))
+    qr = QrCode(doc.verify_url, qrLevel="M", width=30 * _MM, height=30 * _MM)
     title = [
         [
             p(

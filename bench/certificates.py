@@ -15,7 +15,7 @@ the same key, the baseline loading it from the demo PKI's ``signer.p12`` (no pas
   text as caltrace's certificate in plain Paragraphs and Tables, with the same fonts
   (DejaVu Sans from matplotlib, registered once per process as caltrace does), a header
   and a "page x of y" footer on every page, the QR code of the verification page
-  (reportlab's own ``QrCodeWidget``) and a simple chart of the errors with their U bars;
+  (reportlab's own ``QrCode`` flowable) and a simple chart of the errors with their U bars;
   the wording of conformity, place and roles is taken from caltrace's tables of text.
   It does not attach a DCC. Then stock pyHanko used well: ``SimpleSigner.load_pkcs12``
   once, outside the loop, and ``signers.sign_pdf`` with PAdES, SHA-256 and a fixed
@@ -123,9 +123,9 @@ def _register_baseline_fonts() -> None:
     global _baseline_fonts_registered
     if _baseline_fonts_registered:
         return
-    from reportlab.lib.fonts import addMapping
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.lib.fonts import addMapping  # type: ignore[import-untyped]
+    from reportlab.pdfbase import pdfmetrics  # type: ignore[import-untyped]
+    from reportlab.pdfbase.ttfonts import TTFont  # type: ignore[import-untyped]
 
     for name, file_name in _BASELINE_FONTS.items():
         pdfmetrics.registerFont(TTFont(name, str(font_path(file_name))))
@@ -147,7 +147,7 @@ def _places(u: float) -> int:
 
 def _chart(points: Sequence[tuple[str, float, float]], unit: str) -> Any:
     """Errors and their U bars, one slot per point: a reportlab Drawing."""
-    from reportlab.graphics.shapes import Circle, Drawing, Line, String
+    from reportlab.graphics.shapes import Circle, Drawing, Line, String  # type: ignore[import-untyped]
 
     height = 46 * _MM
     drawing = Drawing(_WIDTH, height)
@@ -177,10 +177,10 @@ def _chart(points: Sequence[tuple[str, float, float]], unit: str) -> Any:
 
 def baseline_pdf(doc: CertificateDocument) -> bytes:
     """The certificate's text laid out with plain reportlab platypus: an unsigned PDF."""
-    from reportlab.graphics.barcode.qr import QrCode
-    from reportlab.lib.styles import ParagraphStyle
-    from reportlab.pdfgen.canvas import Canvas
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.graphics.barcode.qr import QrCode  # type: ignore[import-untyped]
+    from reportlab.lib.styles import ParagraphStyle  # type: ignore[import-untyped]
+    from reportlab.pdfgen.canvas import Canvas  # type: ignore[import-untyped]
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle  # type: ignore[import-untyped]
 
     _register_baseline_fonts()
     body = ParagraphStyle("b", fontName="BenchSans", fontSize=8, leading=10)
@@ -247,11 +247,11 @@ def baseline_pdf(doc: CertificateDocument) -> bytes:
             (Bilingual("Tình trạng khi nhận", "Condition as received"), _bi(instrument.condition))
         )
     lines = [customer.name, customer.address, customer.contact]
-    item.append(
-        (Bilingual("Khách hàng", "Customer"), "<br/>".join(escape(x) for x in lines if x))
-    )
+    item.append((Bilingual("Khách hàng", "Customer"), "<br/>".join(escape(x) for x in lines if x)))
     story.append(pairs(item))
-    story.append(p(f"2. PHƯƠNG PHÁP, ĐỊA ĐIỂM, THỜI GIAN {work.upper()} / METHOD, PLACE AND DATES", head))
+    story.append(
+        p(f"2. PHƯƠNG PHÁP, ĐỊA ĐIỂM, THỜI GIAN {work.upper()} / METHOD, PLACE AND DATES", head)
+    )
     proc = doc.procedure
     method = [
         (
@@ -313,7 +313,7 @@ def baseline_pdf(doc: CertificateDocument) -> bytes:
             continue
         unit = {"degC": "°C"}.get(t.rows[0].unit, t.rows[0].unit)
         story.append(p(_bi(t.title), head))
-        columns = [
+        columns: list[tuple[str, Callable[[Any, int], str]]] = [
             ("Điểm đo / Point", lambda r, d: escape(r.label)),
             ("Giá trị chuẩn / Reference value", lambda r, d: f"{r.reference:.{d}f}"),
             ("Số chỉ / Indication", lambda r, d: f"{r.indication:.{d}f}"),
@@ -378,23 +378,25 @@ def baseline_pdf(doc: CertificateDocument) -> bytes:
             "Giấy chứng nhận / Certificate",
         ]
     ]
-    for s in doc.standards:
+    for std in doc.standards:
         standards.append(
             [
-                f"{_bi(s.name)}<br/>{escape(s.manufacturer)} {escape(s.model)}, S/N "
-                f"{escape(s.serial)}<br/>{escape(s.asset_id)} ({escape(s.role)})",
-                f"{escape(s.function_range)}<br/>{escape(s.uncertainty)}",
-                f"Số / No. {escape(s.certificate_number)}<br/>{escape(s.certificate_issuer)} "
-                f"({escape(s.certificate_issuer_accreditation)})<br/>"
-                f"{s.certificate_date.isoformat()}, hiệu lực đến / valid until "
-                f"{s.certificate_valid_until.isoformat()}",
+                f"{_bi(std.name)}<br/>{escape(std.manufacturer)} {escape(std.model)}, S/N "
+                f"{escape(std.serial)}<br/>{escape(std.asset_id)} ({escape(std.role)})",
+                f"{escape(std.function_range)}<br/>{escape(std.uncertainty)}",
+                f"Số / No. {escape(std.certificate_number)}<br/>{escape(std.certificate_issuer)} "
+                f"({escape(std.certificate_issuer_accreditation)})<br/>"
+                f"{std.certificate_date.isoformat()}, hiệu lực đến / valid until "
+                f"{std.certificate_valid_until.isoformat()}",
             ]
         )
     story.append(table(standards, [64 * _MM, 44 * _MM, _WIDTH - 108 * _MM]))
     story.append(p(f"{section}. GHI CHÚ / NOTES", head))
     section += 1
     done_en = "verified" if verification else "calibrated"
-    notes = [f"Sai khác so với phương pháp / Deviation from the method: {_bi(x)}" for x in doc.deviations]
+    notes = [
+        f"Sai khác so với phương pháp / Deviation from the method: {_bi(x)}" for x in doc.deviations
+    ]
     notes += [f"Ghi chú / Remark: {_bi(x)}" for x in doc.remarks]
     notes += [
         "Sai số = số chỉ − giá trị chuẩn. Error = indication − reference value.",
@@ -474,7 +476,7 @@ def baseline_pdf(doc: CertificateDocument) -> bytes:
             super().__init__(*args, **kwargs)
             self.pages: list[dict[str, Any]] = []
 
-        def showPage(self) -> None:  # noqa: N802 (reportlab's name)
+        def showPage(self) -> None:
             self.pages.append(dict(self.__dict__))
             self._startPage()
 
@@ -531,7 +533,9 @@ def baseline_sign(pdf: bytes, signer: signers.SimpleSigner) -> bytes:
 def naive_sign(pdf: bytes, p12: Path) -> bytes:
     """Stock pyHanko used naively: the PKCS#12 loaded for this signature, pyHanko sizing
     the signature by a trial signature."""
-    signer = signers.SimpleSigner.load_pkcs12(str(p12), passphrase=None)
+    signer = signers.SimpleSigner.load_pkcs12(  # type: ignore[no-untyped-call]
+        str(p12), passphrase=None
+    )
     if signer is None:
         raise RuntimeError(f"pyHanko could not load {p12}")
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
@@ -617,11 +621,15 @@ class _Arms:
     """Both arms (and the naive one) of one key, each making one signed certificate."""
 
     def __init__(self, doc: CertificateDocument, key_name: str, directory: Path) -> None:
-        pki = ensure_demo_pki(directory / key_name, "caltrace benchmark", key_algorithm=KEYS[key_name])
+        pki = ensure_demo_pki(
+            directory / key_name, "caltrace benchmark", key_algorithm=KEYS[key_name]
+        )
         self.doc = doc
         self.p12 = pki.signer_path
         self.signer = Signer(pki.signing_key())
-        loaded = signers.SimpleSigner.load_pkcs12(str(self.p12), passphrase=None)
+        loaded = signers.SimpleSigner.load_pkcs12(  # type: ignore[no-untyped-call]
+            str(self.p12), passphrase=None
+        )
         if loaded is None:
             raise RuntimeError(f"pyHanko could not load {self.p12}")
         self.stock = loaded
@@ -747,9 +755,13 @@ def _pin() -> int | None:
 def _report(args: argparse.Namespace, figures: list[KeyFigures], cpu: int | None) -> int:
     check = figures[0].check
     assert check is not None
-    words = "not checked (pdftotext not on PATH)" if check.word_share is None else (
-        f"{check.word_share:.1%} of caltrace's words in the baseline's text "
-        f"(needed >= {WORDS_TARGET:.0%})"
+    words = (
+        "not checked (pdftotext not on PATH)"
+        if check.word_share is None
+        else (
+            f"{check.word_share:.1%} of caltrace's words in the baseline's text "
+            f"(needed >= {WORDS_TARGET:.0%})"
+        )
     )
     print(
         f"Same pages: caltrace {check.caltrace_pages} pages, baseline {check.baseline_pages}"
@@ -791,8 +803,8 @@ def _report(args: argparse.Namespace, figures: list[KeyFigures], cpu: int | None
     )
     for f in figures:
         print(
-            f"  {f.key:<9} {f.median(NAIVE):>7.2f} cert/s   render {f.stage_ms(NAIVE, 'render'):.0f}"
-            f" ms, sign {f.stage_ms(NAIVE, 'sign'):.0f} ms"
+            f"  {f.key:<9} {f.median(NAIVE):>7.2f} cert/s   "
+            f"render {f.stage_ms(NAIVE, 'render'):.0f} ms, sign {f.stage_ms(NAIVE, 'sign'):.0f} ms"
         )
     return status
 

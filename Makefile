@@ -50,6 +50,7 @@ bench: $(VENV)/.stamp-bench
 	$(BIN)/python bench/drivers.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/agent.py
+	$(BIN)/python bench/certificates.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

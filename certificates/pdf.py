@@ -241,10 +241,25 @@ def _bi(text: Bilingual, *, sep: str = "<br/>", size: float = 7.0) -> str:
     return f"{_t(text.vi)}{sep}{_en(text.en, size)}"
 
 
+# Parsed paragraph markup, by (markup, style): most of a certificate's paragraphs are the
+# same labels in every certificate, and reportlab's markup parser costs more than laying
+# them out. The fragments are read, never changed, by layout and drawing (every render is
+# byte-identical with and without this cache: tests/certificates/test_pdf.py).
+_PARSED: dict[tuple[str, Any], Any] = {}
+_PARSED_MAX: Final = 4096
+
+
 def _p(markup: str, style: Any) -> Flowable:
     from reportlab.platypus import Paragraph
 
-    return Paragraph(markup, style)
+    key = (markup, style)
+    frags = _PARSED.get(key)
+    if frags is not None:
+        return Paragraph(markup, style, frags=frags)
+    paragraph = Paragraph(markup, style)
+    if paragraph.style is style and len(_PARSED) < _PARSED_MAX:
+        _PARSED[key] = paragraph.frags
+    return paragraph
 
 
 def _section(number: int, title: Bilingual) -> list[Flowable]:

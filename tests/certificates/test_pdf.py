@@ -534,3 +534,19 @@ def test_the_example_command_writes_a_pdf(tmp_path, capsys):
 
 def test_render_dates_are_iso_8601():
     assert date(2026, 11, 21).isoformat() == "2026-11-21"
+
+
+def test_the_parsed_markup_cache_changes_no_byte(monkeypatch):
+    # render_pdf keeps the parsed markup of its paragraphs (the same labels recur in every
+    # certificate); layout and drawing must only read it. Each example rendered with the
+    # cache off, then twice with it on and warm, in turns: the same bytes every time.
+    import certificates.pdf as pdf
+
+    monkeypatch.setattr(pdf, "_PARSED", {})
+    monkeypatch.setattr(pdf, "_PARSED_MAX", 0)
+    cold = {name: render_pdf(example(name)) for name in EXAMPLES}
+    monkeypatch.setattr(pdf, "_PARSED_MAX", 4096)
+    for _ in range(2):
+        for name in EXAMPLES:
+            assert render_pdf(example(name)) == cold[name], name
+    assert pdf._PARSED

@@ -14,12 +14,24 @@ from collections.abc import Callable
 
 import pytest
 
+# The Debian package of each command the certificate tests use as a checker.
+PACKAGES = {
+    "pdftotext": "poppler-utils",
+    "pdfsig": "poppler-utils",
+    "pdfinfo": "poppler-utils",
+    "pdfdetach": "poppler-utils",
+    "pdffonts": "poppler-utils",
+    "softhsm2-util": "softhsm2",
+    "certutil": "libnss3-tools",
+}
+
 
 def require_tool(name: str) -> str:
     """The path of the command ``name``; skips the test (fails in CI) when it is not installed."""
     path = shutil.which(name)
     if path is None:
-        message = f"{name} is not installed (Debian: poppler-utils / softhsm2)"
+        package = PACKAGES.get(name, "its Debian package")
+        message = f"{name} is not installed (apt-get install {package})"
         if os.environ.get("CI") == "true":
             pytest.fail(f"{message}; CI must have it")
         pytest.skip(message)

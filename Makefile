@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 # a new package (its __init__.py) makes the install run again.
 PACKAGES := $(wildcard */__init__.py)
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean messages
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -51,6 +51,16 @@ bench: $(VENV)/.stamp-bench
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/agent.py
 	$(BIN)/python bench/certificates.py
+
+# Refresh the translation catalogues of the pages (needs GNU gettext: apt-get install
+# gettext): collect the strings of each app with a locale/ folder, then compile them.
+# Translate the new entries of each .po (a test fails on an empty one) and commit both.
+messages: $(VENV)/.stamp-dev
+	for dir in labserver/*/locale; do \
+		app=$$(dirname $$dir); \
+		(cd $$app && $(CURDIR)/$(BIN)/django-admin makemessages -l vi --no-obsolete && \
+		 $(CURDIR)/$(BIN)/django-admin compilemessages) || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from labserver.core.fields import MeasurementField
 
@@ -47,12 +48,12 @@ class User(AbstractUser):
 
 
 class Role(models.TextChoices):
-    METROLOGIST = "metrologist", "Metrologist / verifier"
-    REVIEWER = "reviewer", "Reviewer"
-    SIGNATORY = "signatory", "Signatory"
-    QUALITY_MANAGER = "quality_manager", "Quality manager"
-    AUDITOR = "auditor", "Auditor"
-    CUSTOMER = "customer", "Customer"
+    METROLOGIST = "metrologist", _("Metrologist / verifier")
+    REVIEWER = "reviewer", _("Reviewer")
+    SIGNATORY = "signatory", _("Signatory")
+    QUALITY_MANAGER = "quality_manager", _("Quality manager")
+    AUDITOR = "auditor", _("Auditor")
+    CUSTOMER = "customer", _("Customer")
 
 
 class Membership(models.Model):

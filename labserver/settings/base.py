@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "labserver.jobs",
     "labserver.measurements",
     "labserver.issuance",
+    "labserver.web",
 ]
 
 MIDDLEWARE = [
@@ -114,6 +115,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "labserver.web.navigation.navigation",
             ],
         },
     },
@@ -130,6 +132,11 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("vi", "Tiếng Việt")]
+# Translations: each app's locale/<lang>/LC_MESSAGES/django.po, compiled to django.mo, both
+# committed (`make messages` refreshes them; a test checks that each .mo matches its .po).
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:home"
+LOGOUT_REDIRECT_URL = "web:home"
 TIME_ZONE = os.environ.get("TIME_ZONE", "Asia/Ho_Chi_Minh")
 USE_I18N = True
 USE_TZ = True

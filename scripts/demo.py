@@ -1,6 +1,8 @@
-"""``make demo``: the LIMS on its embedded defaults with the demo data, then procedure 1
-(DC voltage of a multimeter) carried out by the bench agent on the simulated bench,
-signed, sent and re-evaluated by the LIMS; then the LIMS is left running for a person.
+"""``make demo``: the LIMS on its embedded defaults with the demo data, then procedures 1
+(DC voltage calibration of a multimeter) and 2 (verification of a weighing instrument, OIML
+R 76) carried out by the bench agent on simulated benches, signed, sent and re-evaluated by
+the LIMS, reviewed, approved, and certified with signed certificates; then the LIMS is left
+running for a person.
 
     .venv/bin/python scripts/demo.py [--port 8000] [--no-serve]
 
@@ -9,20 +11,22 @@ signed, sent and re-evaluated by the LIMS; then the LIMS is left running for a p
    ``var/demo/``), ``verify_audit``;
 2. the LIMS is started on 127.0.0.1 (``runserver``, SQLite under ``var/``);
 3. ``caltrace-agent run --simulate`` runs the Hà Nội electrical bench's scheduled dmm-dcv
-   job: the calibrator and multimeter simulators on TCP sockets, the real drivers, the
-   runner, the durable outbox, the signed submission; the run's points and the LIMS's own
-   verdicts are printed;
-4. the run is checked by the demo reviewer and approved by the demo signatory, each an
+   job (the calibrator and multimeter simulators on TCP sockets, the real drivers, the
+   runner, the durable outbox, the signed submission), then the mass bench's nawi-r76 job
+   (the balance simulator on a pseudo-terminal, the weights placed at the prompts by the
+   simulated operator); each run's points and the LIMS's own verdicts are printed;
+4. each run is checked by the demo reviewer and approved by the demo signatory, each an
    electronic signature over the API (their password re-entered; their API tokens come
-   from ``manage.py issuetoken``); the signatory issues the calibration certificate: the
-   PDF signed with the DEMO PKI (``var/demo-pki/HN/``, its CA certificate ``ca.pem``) with
-   the DCC inside, saved to ``var/demo/certificates/``;
-5. the LIMS keeps running until Ctrl-C (``--no-serve`` stops it at once). The last two
-   lines printed are the certificate PDF's path and its public verification URL.
+   from ``manage.py issuetoken``); the signatory issues the certificates (calibration,
+   and verification with its mark): each PDF signed with the DEMO PKI (``var/demo-pki/HN/``,
+   its CA certificate ``ca.pem``) with the DCC inside, saved to ``var/demo/certificates/``;
+5. the demo logins are printed; the LIMS keeps running until Ctrl-C (``--no-serve`` stops
+   it at once). The last two lines printed are procedure 1's certificate PDF's path and its
+   public verification URL.
 
 Everything stays on this machine: SQLite under ``var/`` (``CALTRACE_VAR_DIR`` moves it),
-the simulators and the LIMS on loopback. A second ``make demo`` finds the job already
-run and its certificate issued, and says so; remove ``var/`` for a fresh demo.
+the simulators and the LIMS on loopback. A second ``make demo`` finds the jobs already
+run and their certificates issued, and says so; remove ``var/`` for a fresh demo.
 """
 
 from __future__ import annotations
@@ -45,9 +49,20 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 SETTINGS = "labserver.settings.dev"
-PROCEDURE = "dmm-dcv"
+# Procedure 1 (a calibration) and procedure 2 (a verification); the last two lines printed
+# are the first one's certificate.
+PROCEDURES = ("dmm-dcv", "nawi-r76")
 # The Hà Nội center's demo people (labserver/demo.py) who check, approve and issue.
 REVIEWER, SIGNATORY = "hn-reviewer", "hn-signatory"
+# The Hà Nội center's demo people and a customer, printed for a person to sign in with.
+DEMO_LOGINS = (
+    ("hn-metrologist", "metrologist / verifier"),
+    ("hn-reviewer", "reviewer"),
+    ("hn-signatory", "signatory"),
+    ("hn-quality-manager", "quality manager"),
+    ("hn-auditor", "auditor"),
+    ("hn-water-customer", "customer"),
+)
 DEMO_PASSWORD = "demo-only-password"
 
 
@@ -70,8 +85,8 @@ def _wait_for(url: str, server: subprocess.Popen[bytes], timeout_s: float = 60.0
     raise SystemExit(f"the LIMS did not answer at {url} within {timeout_s:g} s")
 
 
-def _demo_job(var_dir: Path, url: str) -> tuple[Path, dict[str, Any]] | None:
-    """The bench file and the scheduled dmm-dcv job of the demo's benches, if any is left."""
+def _demo_job(var_dir: Path, url: str, procedure: str) -> tuple[Path, dict[str, Any]] | None:
+    """The bench file and the scheduled job of ``procedure`` on the demo's benches, if any."""
     from agent.config import load_bench
     from agent.keys import load_key
     from agent.sync import LimsClient
@@ -80,7 +95,7 @@ def _demo_job(var_dir: Path, url: str) -> tuple[Path, dict[str, Any]] | None:
         config = load_bench(path)
         client = LimsClient(url, config.token, key=load_key(config.key))
         for job in client.jobs(config.bench):
-            if (job.get("procedure_ref") or {}).get("id") == PROCEDURE:
+            if (job.get("procedure_ref") or {}).get("id") == procedure:
                 return path, job
     return None
 
@@ -115,15 +130,15 @@ def _api(url: str, token: str, path: str, body: dict[str, Any] | None = None) ->
     return status, json.loads(raw) if kind == "json" else raw
 
 
-def _latest_run(url: str, token: str) -> dict[str, Any] | None:
-    """The demo's dmm-dcv run: the latest of its job's runs that was not rejected."""
+def _latest_run(url: str, token: str, procedure: str) -> dict[str, Any] | None:
+    """The demo's run of ``procedure``: the latest of its job's runs not rejected."""
     status, jobs = _api(url, token, "/api/v1/jobs/?page_size=100")
     if status != 200:
         raise SystemExit(f"the LIMS refused the job list: HTTP {status} {jobs}")
     numbers = [
         j["number"]
         for j in jobs.get("results", jobs)
-        if (j.get("procedure_ref") or {}).get("id") == PROCEDURE
+        if (j.get("procedure_ref") or {}).get("id") == procedure
     ]
     for number in numbers:
         status, runs = _api(url, token, f"/api/v1/runs/?job__number={number}&ordering=-received_at")
@@ -133,13 +148,15 @@ def _latest_run(url: str, token: str) -> dict[str, Any] | None:
     return None
 
 
-def _certify(url: str, var_dir: Path) -> tuple[Path, str, str] | None:
-    """Review, approve and issue the demo run's certificate (or find the one issued);
-    save its PDF. Returns the PDF's path, its verification URL and the issuer's code."""
-    reviewer, signatory = _token(REVIEWER), _token(SIGNATORY)
-    run = _latest_run(url, signatory)
+def _certify(
+    url: str, var_dir: Path, procedure: str, reviewer: str, signatory: str
+) -> tuple[Path, str, str] | None:
+    """Review, approve and issue the certificate of the demo's run of ``procedure`` (or
+    find the one issued); save its PDF. Returns the PDF's path, its verification URL and
+    the issuer's code. ``reviewer`` and ``signatory`` are the two people's API tokens."""
+    run = _latest_run(url, signatory, procedure)
     if run is None:
-        print(f"\nNo {PROCEDURE} run to certify.", file=sys.stderr)
+        print(f"\nNo {procedure} run to certify.", file=sys.stderr)
         return None
     run_id = run["id"]
     status, found = _api(url, signatory, f"/api/v1/certificates/?run={run_id}")
@@ -154,10 +171,10 @@ def _certify(url: str, var_dir: Path) -> tuple[Path, str, str] | None:
             steps.append(("checked", reviewer, REVIEWER, f"/api/v1/runs/{run_id}/review/"))
         if run["state"] in ("submitted", "reviewed"):
             steps.append(("approved", signatory, SIGNATORY, f"/api/v1/runs/{run_id}/approve/"))
-        for done, token, who, path in steps:
-            status, answer = _api(url, token, path, signature)
+        for done, token, who, endpoint in steps:
+            status, answer = _api(url, token, endpoint, signature)
             if status != 200:
-                raise SystemExit(f"{path}: HTTP {status} {answer}")
+                raise SystemExit(f"{endpoint}: HTTP {status} {answer}")
             print(f"run {run_id} {done} by {who} (electronic signature, password re-entered)")
         status, certificate = _api(
             url, signatory, "/api/v1/certificates/", {"run": run_id, **signature}
@@ -205,6 +222,30 @@ def _show_run(url: str, token: str, run_id: str) -> None:
     print(f"  disagreements between the agent and the LIMS: {run.get('disagreements')}")
 
 
+def _run_job(var_dir: Path, url: str, procedure: str) -> int:
+    """Run the demo's scheduled job of ``procedure`` through the agent (if not run yet)."""
+    found = _demo_job(var_dir, url, procedure)
+    if found is None:
+        print(f"\nThe demo's {procedure} job has run already (remove var/ for a fresh demo).")
+        return 0
+    bench, job = found
+    print(f"\n== caltrace-agent run --bench {_shown(bench)} --job {job['number']} --simulate ==")
+    from agent.cli import main as agent
+    from agent.config import load_bench
+    from agent.outbox import Outbox
+
+    number = str(job["number"])
+    status = agent(["run", "--bench", str(bench), "--job", number, "--simulate", "--lims", url])
+    if status != 0:
+        print(f"the {procedure} run did not complete (exit {status})", file=sys.stderr)
+        return status
+    config = load_bench(bench)
+    with Outbox(config.outbox) as box:
+        run_id = box.status().runs[-1].run_id
+    _show_run(url, config.token, run_id)
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--port", type=int, default=int(os.environ.get("DEMO_PORT", "8000")))
@@ -231,38 +272,30 @@ def main() -> int:
     print(f"\nthe LIMS is starting on {url} (its log: {log_path})")
     try:
         _wait_for(f"{url}/api/v1/", server)
-        found = _demo_job(var_dir, url)
-        if found is None:
-            print(f"\nThe demo's {PROCEDURE} job has run already (remove var/ for a fresh demo).")
-        else:
-            bench, job = found
-            print(f"\n== caltrace-agent run --bench {bench} --job {job['number']} --simulate ==")
-            from agent.cli import main as agent
-            from agent.config import load_bench
-            from agent.outbox import Outbox
-
-            number = str(job["number"])
-            status = agent(
-                ["run", "--bench", str(bench), "--job", number, "--simulate", "--lims", url]
-            )
+        for procedure in PROCEDURES:
+            status = _run_job(var_dir, url, procedure)
             if status != 0:
-                print(f"the run did not complete (exit {status})", file=sys.stderr)
                 return status
-            config = load_bench(bench)
-            with Outbox(config.outbox) as box:
-                run_id = box.status().runs[-1].run_id
-            _show_run(url, config.token, run_id)
-        certified = _certify(url, var_dir)
-        print(f"\ncaltrace LIMS (DEMO data, SQLite in {var_dir}): {url}/api/docs/")
-        print(f"admin: {url}/admin/")
-        print(f"demo logins: see the loaddemo output above (password {DEMO_PASSWORD}; DEMO ONLY)")
-        if certified is None:
-            return 1
-        pdf_path, verify_url, issuer = certified
+        reviewer, signatory = _token(REVIEWER), _token(SIGNATORY)
+        certified = []
+        for procedure in PROCEDURES:
+            issued = _certify(url, var_dir, procedure, reviewer, signatory)
+            if issued is None:
+                return 1
+            certified.append(issued)
+        print(f"\ncaltrace LIMS (DEMO data, SQLite in {var_dir}): {url}/")
+        print(f"API documentation: {url}/api/docs/   admin: {url}/admin/")
+        print(f"demo logins at {url}/accounts/login/ (password {DEMO_PASSWORD}; DEMO ONLY):")
+        for username, role in DEMO_LOGINS:
+            print(f"  {username:<22} {role}")
+        issuer = certified[0][2]
         ca = var_dir / "demo-pki" / issuer / "ca.pem"
-        print(f"the DEMO signing CA of {issuer}, to check the PDF's signature: {_shown(ca)}")
+        print(f"the DEMO signing CA of {issuer}, to check the PDFs' signatures: {_shown(ca)}")
+        for pdf_path, verify_url, _issuer in certified[1:]:
+            print(f"also issued: {_shown(pdf_path)}  {verify_url}")
         if not args.no_serve:
             print("Ctrl-C stops the LIMS.")
+        pdf_path, verify_url, _issuer = certified[0]
         print(f"certificate PDF: {_shown(pdf_path)}")
         print(f"verify it: {verify_url}")
         if args.no_serve:

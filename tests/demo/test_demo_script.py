@@ -33,17 +33,24 @@ def demo(var_dir: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_the_demo_runs_procedure_1_through_the_agent_and_the_lims_agrees(tmp_path: Path) -> None:
+def test_the_demo_runs_procedures_1_and_2_through_the_agent_and_certifies_them(
+    tmp_path: Path,
+) -> None:
     first = demo(tmp_path / "var")
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     out = first.stdout
+    # Procedure 1, DC voltage: 10 points; procedure 2, R 76 weighing instrument: 13 points.
     assert "complete, 10 point(s), 50 reading(s); signed and queued" in out
-    assert "sent (HTTP 201)" in out
-    assert out.count("LIMS: pass  agent: pass") == 10
-    assert "disagreements between the agent and the LIMS: 0" in out
+    assert "complete, 13 point(s)" in out
+    assert out.count("sent (HTTP 201)") == 2
+    assert out.count("LIMS: pass  agent: pass") == 10 + 13
+    assert out.count("disagreements between the agent and the LIMS: 0") == 2
     assert (tmp_path / "var" / "labserver.sqlite3").exists()
-    assert "checked by hn-reviewer" in out
-    assert "approved by hn-signatory" in out
+    assert out.count("checked by hn-reviewer") == 2
+    assert out.count("approved by hn-signatory") == 2
+    assert "certificate HN-KD-" in out  # the verification certificate of procedure 2
+    for login in ("hn-metrologist", "hn-reviewer", "hn-signatory", "hn-auditor"):
+        assert f"  {login} " in out
 
     # The certificate: signed with the DEMO key, intact and trusted against the DEMO CA
     # that the demo wrote where the README says (var/demo-pki/<organization>/ca.pem).
@@ -60,12 +67,13 @@ def test_the_demo_runs_procedure_1_through_the_agent_and_the_lims_agrees(tmp_pat
     assert (check.intact, check.trusted, check.covers_whole_file) == (True, True, True)
     assert check.demo
     assert check.embedded_dcc is not None
-    assert f"DEMO signing CA of HN, to check the PDF's signature: {tmp_path}" in out
+    assert f"DEMO signing CA of HN, to check the PDFs' signatures: {tmp_path}" in out
 
     again = demo(tmp_path / "var")
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
-    assert "has run already" in again.stdout
+    assert again.stdout.count("has run already") == 2
     assert "was issued already: HN-HC-" in again.stdout
+    assert "was issued already: HN-KD-" in again.stdout
     # Both times the demo ends with the certificate: its PDF's path, its verification URL.
     assert again.stdout.splitlines()[-2:] == first.stdout.splitlines()[-2:]
 

@@ -286,6 +286,10 @@ class Child:
     def _read(self) -> None:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
+            if not line.endswith("\n"):
+                # Killed in the middle of a line: "ack 12" may be a cut "ack 123"; a line
+                # counts only once whole.
+                break
             self.lines.append(line.rstrip("\n"))
             if line.startswith("READY"):
                 self.ready.set()
@@ -390,7 +394,8 @@ for point in spec["points"]:
             point_index=fields["index"], quantity=fields["readings_quantity"], reading=reading
         )
         ids.append(rid)
-        print("ack", rid, fields["index"], flush=True)
+        sys.stdout.write(f"ack {rid} {fields['index']}\n")  # one write: one whole line
+        sys.stdout.flush()
     recorder.point(fields, ids)
     print("point", fields["index"], flush=True)
 recorder.io(spec["raw_io"])

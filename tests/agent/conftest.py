@@ -394,7 +394,7 @@ for point in spec["points"]:
             point_index=fields["index"], quantity=fields["readings_quantity"], reading=reading
         )
         ids.append(rid)
-        sys.stdout.write(f"ack {rid} {fields['index']}\n")  # one write: one whole line
+        sys.stdout.write(f"ack {rid} {fields['index']}\\n")  # one write: one whole line
         sys.stdout.flush()
     recorder.point(fields, ids)
     print("point", fields["index"], flush=True)

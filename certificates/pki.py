@@ -212,22 +212,7 @@ class DemoPki:
             ]
         )
         cert = (
-            self._builder(name, key, start, end, serial)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=True,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=False,
-                    crl_sign=False,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
+            self._builder(name, key, start, end, serial, signer=True)
             # poppler's pdfsig (NSS) refuses a signer whose only extended key usage is
             # documentSigning; emailProtection beside it is what NSS accepts.
             .add_extension(
@@ -311,21 +296,7 @@ class DemoPki:
                         start,
                         start + timedelta(days=365 * _TSA_YEARS),
                         x509.random_serial_number(),
-                    )
-                    .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-                    .add_extension(
-                        x509.KeyUsage(
-                            digital_signature=True,
-                            content_commitment=True,
-                            key_encipherment=False,
-                            data_encipherment=False,
-                            key_agreement=False,
-                            key_cert_sign=False,
-                            crl_sign=False,
-                            encipher_only=False,
-                            decipher_only=False,
-                        ),
-                        critical=True,
+                        signer=True,
                     )
                     .add_extension(
                         x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]),
@@ -357,11 +328,15 @@ class DemoPki:
         not_before: datetime,
         not_after: datetime,
         serial: int,
+        *,
+        signer: bool = False,
     ) -> x509.CertificateBuilder:
+        """A certificate from the demo CA; ``signer``: an end entity that signs (documents or
+        time stamps): not a CA, digital signature and non-repudiation only."""
         ca_ski = self.ca_certificate.extensions.get_extension_for_class(
             x509.SubjectKeyIdentifier
         ).value
-        return (
+        builder = (
             x509.CertificateBuilder()
             .subject_name(subject)
             .issuer_name(self.ca_certificate.subject)
@@ -373,6 +348,24 @@ class DemoPki:
             .add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), False
             )
+        )
+        if not signer:
+            return builder
+        return builder.add_extension(
+            x509.BasicConstraints(ca=False, path_length=None), critical=True
+        ).add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
         )
 
     def _issue_crl(self, entries: list[x509.RevokedCertificate]) -> bytes:

@@ -1,0 +1,389 @@
+"""A generated ladder of reference standards, for tests now and a national-scale benchmark.
+
+:func:`generate_ladder` builds, deterministically from a seed and set-based (``bulk_create``
+in batches; no per-row save or query), a ladder of ``levels`` levels of standards:
+level 0 national standards calibrated by an external laboratory (the top of every
+chain), each lower level calibrated in-house with one or two standards of the level
+above (a :class:`~.models.StandardLink` per use, pinning the upstream certificate in
+force then), every standard recalibrated every ``interval_days``; then runs over
+``[start, end]`` that each use one or two working standards (a ``StandardUsage``
+pinning the certificate in force), and one issued certificate per run.
+
+Small for tests (``LadderSpec(standards=50, issued_certificates=500)``); the same code at
+``LadderSpec(standards=5500, issued_certificates=2_000_000)`` for the benchmark, where
+the batches keep memory flat. Levels get a doubling share of the standards (1, 2, 4, …).
+IDs differ between databases; numbers, asset ids, dates and hashes do not.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import random
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, TypeVar
+
+from django.db import transaction
+
+from labserver.accounts.models import Agent, Organization, User
+from labserver.instruments.models import Instrument, InstrumentType
+from labserver.issuance.models import Certificate, CertificateKind, SigningKeyRecord
+from labserver.jobs.models import Job, JobState, Procedure
+from labserver.measurements.models import Run, RunState, StandardUsage
+from labserver.standards.models import ReferenceStandard, StandardCertificate
+
+from .models import StandardLink
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class LadderSpec:
+    """What to generate. Dates are calendar days; ``interval_days`` is every standard's."""
+
+    levels: int = 5
+    standards: int = 50
+    issued_certificates: int = 500
+    centers: int = 2
+    start: date = date(2025, 1, 1)
+    end: date = date(2025, 12, 31)
+    interval_days: int = 365
+    seed: int = 1
+    prefix: str = "G"
+    batch: int = 5000
+
+
+@dataclass
+class Ladder:
+    """What was generated: the organizations and the standards by level (ids)."""
+
+    spec: LadderSpec
+    institute: Organization
+    centers: list[Organization]
+    customers: list[Organization]
+    levels: list[list[int]] = field(default_factory=list)
+    standard_certificates: int = 0
+    links: int = 0
+    runs: int = 0
+    usages: int = 0
+    issued: int = 0
+
+
+def _batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _level_sizes(levels: int, total: int) -> list[int]:
+    weights = [2**i for i in range(levels)]
+    sizes = [max(1, total * w // sum(weights)) for w in weights]
+    sizes[-1] += max(0, total - sum(sizes))
+    return sizes
+
+
+def _setting_up(spec: LadderSpec) -> tuple[Organization, list[dict[str, Any]]]:
+    """The few rows a run needs around it, one set per center (ordinary creates)."""
+    p = spec.prefix
+    institute = Organization.objects.create(
+        code=f"{p}-NMI", name=f"Generated metrology institute {p}", kind="directorate"
+    )
+    dmm, _ = InstrumentType.objects.get_or_create(
+        code=f"{p.lower()}-dmm",
+        defaults={"name": "Digital multimeter", "field": "electrical", "legal_category": ""},
+    )
+    procedure = Procedure.objects.create(
+        procedure_id=f"{p.lower()}-dcv",
+        version="1",
+        content_hash=_sha(f"{p} generated procedure"),
+        title="Generated DC voltage procedure",
+        kind=Procedure.Kind.CALIBRATION,
+        field="electrical",
+        instrument_type=dmm,
+        definition={"generated": True},
+    )
+    centers = []
+    for c in range(spec.centers):
+        code = f"{p}-C{c + 1}"
+        org = Organization.objects.create(
+            code=code, name=f"Generated center {code}", kind="provincial_center"
+        )
+        customer = Organization.objects.create(
+            code=f"{code}-CU", name=f"Customer of {code}", kind="customer"
+        )
+        operator = User.objects.create(username=f"{code.lower()}-operator", full_name=code)
+        agent = Agent.objects.create(
+            organization=org, name="bench", public_key="", token_hash=_sha(f"{code} agent")
+        )
+        instrument = Instrument.objects.create(
+            organization=org,
+            owner=customer,
+            instrument_type=dmm,
+            manufacturer="Generated",
+            model="DMM",
+            serial=f"{code}-0001",
+        )
+        job = Job.objects.create(
+            organization=org,
+            number=f"{code}-J1",
+            instrument=instrument,
+            procedure=procedure,
+            bench=agent,
+            state=JobState.ISSUED,
+        )
+        key = SigningKeyRecord.objects.create(
+            organization=org,
+            fingerprint=_sha(f"{code} key"),
+            subject=f"CN=generated {code}",
+            trust_roots_pem="",
+            source=SigningKeyRecord.Source.DEMO,
+            first_used_at=datetime.combine(spec.start, time(), tzinfo=UTC),
+        )
+        centers.append(
+            {
+                "org": org,
+                "customer": customer,
+                "operator": operator,
+                "agent": agent,
+                "job": job,
+                "procedure": procedure,
+                "key": key,
+            }
+        )
+    return institute, centers
+
+
+@transaction.atomic
+def generate_ladder(spec: LadderSpec) -> Ladder:
+    """Generate the ladder ``spec`` describes (see the module's docstring)."""
+    rng = random.Random(spec.seed)
+    p = spec.prefix
+    institute, centers = _setting_up(spec)
+    ladder = Ladder(
+        spec=spec,
+        institute=institute,
+        centers=[c["org"] for c in centers],
+        customers=[c["customer"] for c in centers],
+    )
+    interval = timedelta(days=spec.interval_days)
+
+    # standards, level by level: the national ones at the institute, the rest in the centers
+    standards: list[ReferenceStandard] = []
+    level_of: list[int] = []
+    for level, size in enumerate(_level_sizes(spec.levels, spec.standards)):
+        kind = (
+            ReferenceStandard.Level.NATIONAL
+            if level == 0
+            else ReferenceStandard.Level.WORKING
+            if level == spec.levels - 1
+            else ReferenceStandard.Level.REFERENCE
+        )
+        for i in range(size):
+            org = institute if level == 0 else centers[i % len(centers)]["org"]
+            standards.append(
+                ReferenceStandard(
+                    organization=org,
+                    asset_id=f"{p}-L{level}-{i + 1:05d}",
+                    name=f"Generated DC voltage standard, level {level}",
+                    field="electrical",
+                    level=kind,
+                    functions=[
+                        {
+                            "role": "reference",
+                            "function": "dcv",
+                            "unit": "V",
+                            "min": -10,
+                            "max": 10,
+                        }
+                    ],
+                    calibration_interval_months=max(1, round(spec.interval_days / 30.44)),
+                )
+            )
+            level_of.append(level)
+    for standard_batch in _batches(standards, spec.batch):
+        ReferenceStandard.objects.bulk_create(standard_batch)
+    ladder.levels = [
+        [s.pk for s, lv in zip(standards, level_of, strict=True) if lv == level]
+        for level in range(spec.levels)
+    ]
+    by_level = [
+        [s for s, lv in zip(standards, level_of, strict=True) if lv == level]
+        for level in range(spec.levels)
+    ]
+
+    # certificates: every standard every interval, the first before `start`; a level's
+    # first calibration a little after the level above's, so an upstream one is in force
+    certs: dict[int, list[StandardCertificate]] = {}
+    uses: list[tuple[StandardCertificate, ReferenceStandard]] = []
+    for level, row in enumerate(by_level):
+        for standard in row:
+            first = spec.start - interval + timedelta(days=7 * level + rng.randrange(7))
+            upstream = (
+                rng.sample(by_level[level - 1], k=min(len(by_level[level - 1]), rng.choice((1, 2))))
+                if level
+                else []
+            )
+            series: list[StandardCertificate] = []
+            n, when = 0, first
+            while when <= spec.end:
+                n += 1
+                number = f"{standard.asset_id}-C{n:03d}"
+                expanded = 1e-7 * 3**level
+                cert = StandardCertificate(
+                    standard=standard,
+                    number=number,
+                    internal=level > 0,
+                    issuing_lab=(
+                        "International Bureau (generated)"
+                        if level == 0
+                        else standard.organization.name
+                    ),
+                    accreditation="CIPM MRA"
+                    if level == 0
+                    else f"VILAS {standard.organization.code}",
+                    calibrated_on=when,
+                    issued_on=when + timedelta(days=2),
+                    due_on=when + interval,
+                    values=[
+                        {
+                            "quantity": "dcv",
+                            "nominal": 10.0,
+                            "value": round(10.0 + rng.uniform(-1, 1) * expanded, 12),
+                            "unit": "V",
+                            "U": expanded,
+                            "k": 2,
+                            "coverage_probability": 0.95,
+                        }
+                    ],
+                    sha256=_sha(number),
+                )
+                series.append(cert)
+                uses.extend((cert, up) for up in upstream)
+                when += interval
+            certs[standard.pk] = series
+    all_certs = [c for row in certs.values() for c in row]
+    for cert_batch in _batches(all_certs, spec.batch):
+        StandardCertificate.objects.bulk_create(cert_batch)
+    ladder.standard_certificates = len(all_certs)
+
+    dates = {pk: [c.calibrated_on for c in row] for pk, row in certs.items()}
+
+    def in_force(standard_id: int, when: date) -> StandardCertificate | None:
+        i = bisect.bisect_right(dates[standard_id], when)
+        return certs[standard_id][i - 1] if i else None
+
+    links = [
+        StandardLink(
+            certificate=cert,
+            standard=up,
+            upstream_certificate=in_force(up.pk, cert.calibrated_on),
+            used_on=cert.calibrated_on,
+            function="dcv",
+            range_low=0.0,
+            range_high=10.0,
+            unit="V",
+        )
+        for cert, up in uses
+    ]
+    through = StandardCertificate.reference_standards.through
+    for link_batch in _batches(links, spec.batch):
+        StandardLink.objects.bulk_create(link_batch)
+        through.objects.bulk_create(
+            [
+                through(
+                    standardcertificate_id=link.certificate.pk,
+                    referencestandard_id=link.standard.pk,
+                )
+                for link in link_batch
+            ],
+            ignore_conflicts=True,
+        )
+    ladder.links = len(links)
+
+    # runs with their usages and one issued certificate each, a batch at a time
+    working: dict[int, list[ReferenceStandard]] = {}
+    for standard in by_level[-1]:
+        working.setdefault(standard.organization_id, []).append(standard)
+    days = (spec.end - spec.start).days + 1
+    sequence: dict[tuple[int, int], int] = {}
+    made = 0
+    while made < spec.issued_certificates:
+        count = min(spec.batch, spec.issued_certificates - made)
+        runs, usages, issued = [], [], []
+        for _ in range(count):
+            center = centers[rng.randrange(len(centers))]
+            org = center["org"]
+            mine = working.get(org.pk) or by_level[-1]
+            used_on = spec.start + timedelta(days=rng.randrange(days))
+            started = datetime.combine(used_on, time(9), tzinfo=UTC)
+            run = Run(
+                id=uuid.UUID(int=rng.getrandbits(128), version=4),
+                organization=org,
+                job=center["job"],
+                agent=center["agent"],
+                operator=center["operator"],
+                procedure=center["procedure"],
+                software_version="generated",
+                started_at=started,
+                finished_at=started + timedelta(hours=1),
+                payload={"generated": True},
+                payload_sha256=_sha(f"run {made}"),
+                signature="",
+                response={},
+                state=RunState.APPROVED,
+            )
+            runs.append(run)
+            for standard in rng.sample(mine, k=min(len(mine), rng.choice((1, 2)))):
+                forced = in_force(standard.pk, used_on)
+                if forced is None:
+                    continue
+                low = rng.choice((0.0, 1.0))
+                usages.append(
+                    StandardUsage(
+                        run=run,
+                        standard=standard,
+                        certificate=forced,
+                        used_on=used_on,
+                        role="reference",
+                        function="dcv",
+                        range_low=low,
+                        range_high=low + 9.0,
+                        unit="V",
+                    )
+                )
+            key = (org.pk, used_on.year)
+            sequence[key] = sequence.get(key, 0) + 1
+            number = f"{org.code}-HC-{used_on.year}-{sequence[key]:06d}"
+            issued.append(
+                Certificate(
+                    organization=org,
+                    run=run,
+                    number=number,
+                    kind=CertificateKind.CALIBRATION,
+                    year=used_on.year,
+                    sequence=sequence[key],
+                    issued_at=started + timedelta(days=1),
+                    issued_by=center["operator"],
+                    pdf=f"generated/{number}.pdf",
+                    pdf_sha256=_sha(f"{number}.pdf"),
+                    dcc=f"generated/{number}.dcc.xml",
+                    dcc_sha256=_sha(f"{number}.dcc.xml"),
+                    signing_key=center["key"],
+                    signer_fingerprint=center["key"].fingerprint,
+                    verify_url=f"/verify/{number}",
+                )
+            )
+            made += 1
+        Run.objects.bulk_create(runs)
+        StandardUsage.objects.bulk_create(usages)
+        Certificate.objects.bulk_create(issued)
+        ladder.runs += len(runs)
+        ladder.usages += len(usages)
+        ladder.issued += len(issued)
+    return ladder

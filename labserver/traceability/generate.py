@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from django.db import transaction
 
@@ -38,6 +38,8 @@ from labserver.standards.models import ReferenceStandard, StandardCertificate
 from .models import StandardLink
 
 T = TypeVar("T")
+RUN_IDS = uuid.uuid5(uuid.NAMESPACE_URL, "caltrace/traceability/generated-run")
+"""The namespace of generated run ids: one per (prefix, seed, index), stable across runs."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,19 @@ class LadderSpec:
     batch: int = 5000
 
 
+@dataclass(frozen=True)
+class CenterSetup:
+    """The rows a generated run stands on in one center."""
+
+    org: Organization
+    customer: Organization
+    operator: User
+    agent: Agent
+    job: Job
+    procedure: Procedure
+    key: SigningKeyRecord
+
+
 @dataclass
 class Ladder:
     """What was generated: the organizations and the standards by level (ids)."""
@@ -64,6 +79,7 @@ class Ladder:
     institute: Organization
     centers: list[Organization]
     customers: list[Organization]
+    setups: list[CenterSetup] = field(default_factory=list)
     levels: list[list[int]] = field(default_factory=list)
     standard_certificates: int = 0
     links: int = 0
@@ -88,7 +104,7 @@ def _level_sizes(levels: int, total: int) -> list[int]:
     return sizes
 
 
-def _setting_up(spec: LadderSpec) -> tuple[Organization, list[dict[str, Any]]]:
+def set_up_centers(spec: LadderSpec) -> tuple[Organization, list[CenterSetup]]:
     """The few rows a run needs around it, one set per center (ordinary creates)."""
     p = spec.prefix
     institute = Organization.objects.create(
@@ -145,18 +161,104 @@ def _setting_up(spec: LadderSpec) -> tuple[Organization, list[dict[str, Any]]]:
             source=SigningKeyRecord.Source.DEMO,
             first_used_at=datetime.combine(spec.start, time(), tzinfo=UTC),
         )
-        centers.append(
-            {
-                "org": org,
-                "customer": customer,
-                "operator": operator,
-                "agent": agent,
-                "job": job,
-                "procedure": procedure,
-                "key": key,
-            }
-        )
+        centers.append(CenterSetup(org, customer, operator, agent, job, procedure, key))
     return institute, centers
+
+
+Use = tuple[ReferenceStandard, StandardCertificate, str, float | None, float | None, str]
+"""A standard used in a run: (standard, its certificate in force, function, low, high, unit)."""
+
+
+def _run_rows(
+    center: CenterSetup, *, run_id: uuid.UUID, used_on: date, uses: list[Use], sequence: int
+) -> tuple[Run, list[StandardUsage], Certificate]:
+    """A run on ``used_on``, its standard usages and its issued certificate (unsaved)."""
+    org = center.org
+    started = datetime.combine(used_on, time(9), tzinfo=UTC)
+    run = Run(
+        id=run_id,
+        organization=org,
+        job=center.job,
+        agent=center.agent,
+        operator=center.operator,
+        procedure=center.procedure,
+        software_version="generated",
+        started_at=started,
+        finished_at=started + timedelta(hours=1),
+        payload={"generated": True},
+        payload_sha256=_sha(f"run {run_id}"),
+        signature="",
+        response={},
+        state=RunState.APPROVED,
+    )
+    usages = [
+        StandardUsage(
+            run=run,
+            standard=standard,
+            certificate=certificate,
+            used_on=used_on,
+            role="reference",
+            function=function,
+            range_low=low,
+            range_high=high,
+            unit=unit,
+        )
+        for standard, certificate, function, low, high, unit in uses
+    ]
+    number = f"{org.code}-HC-{used_on.year}-{sequence:06d}"
+    certificate = Certificate(
+        organization=org,
+        run=run,
+        number=number,
+        kind=CertificateKind.CALIBRATION,
+        year=used_on.year,
+        sequence=sequence,
+        issued_at=started + timedelta(days=1),
+        issued_by=center.operator,
+        pdf=f"generated/{number}.pdf",
+        pdf_sha256=_sha(f"{number}.pdf"),
+        dcc=f"generated/{number}.dcc.xml",
+        dcc_sha256=_sha(f"{number}.dcc.xml"),
+        signing_key=center.key,
+        signer_fingerprint=center.key.fingerprint,
+        verify_url=f"/verify/{number}",
+    )
+    return run, usages, certificate
+
+
+@transaction.atomic
+def generated_run(
+    center: CenterSetup,
+    *,
+    used_on: date,
+    standards: list[tuple[ReferenceStandard, str, float | None, float | None, str]],
+) -> Certificate:
+    """One run with its usages (each standard's certificate in force on ``used_on``) and its
+    issued certificate, saved: for hand-built cases in tests, row by row."""
+    uses: list[Use] = []
+    for standard, function, low, high, unit in standards:
+        forced = standard.certificate_on(used_on)
+        if forced is None:
+            raise ValueError(f"{standard.asset_id} has no certificate on {used_on}")
+        uses.append((standard, forced, function, low, high, unit))
+    last = (
+        Certificate.objects.filter(organization=center.org, year=used_on.year)
+        .order_by("-sequence")
+        .values_list("sequence", flat=True)
+        .first()
+    )
+    sequence = (last or 0) + 1
+    run, usages, certificate = _run_rows(
+        center,
+        run_id=uuid.uuid5(RUN_IDS, f"{center.org.code}/{used_on.year}/{sequence}"),
+        used_on=used_on,
+        uses=uses,
+        sequence=sequence,
+    )
+    run.save()
+    StandardUsage.objects.bulk_create(usages)
+    certificate.save()
+    return certificate
 
 
 @transaction.atomic
@@ -164,12 +266,13 @@ def generate_ladder(spec: LadderSpec) -> Ladder:
     """Generate the ladder ``spec`` describes (see the module's docstring)."""
     rng = random.Random(spec.seed)
     p = spec.prefix
-    institute, centers = _setting_up(spec)
+    institute, centers = set_up_centers(spec)
     ladder = Ladder(
         spec=spec,
         institute=institute,
-        centers=[c["org"] for c in centers],
-        customers=[c["customer"] for c in centers],
+        centers=[c.org for c in centers],
+        customers=[c.customer for c in centers],
+        setups=centers,
     )
     interval = timedelta(days=spec.interval_days)
 
@@ -185,7 +288,7 @@ def generate_ladder(spec: LadderSpec) -> Ladder:
             else ReferenceStandard.Level.REFERENCE
         )
         for i in range(size):
-            org = institute if level == 0 else centers[i % len(centers)]["org"]
+            org = institute if level == 0 else centers[i % len(centers)].org
             standards.append(
                 ReferenceStandard(
                     organization=org,
@@ -318,67 +421,28 @@ def generate_ladder(spec: LadderSpec) -> Ladder:
         runs, usages, issued = [], [], []
         for _ in range(count):
             center = centers[rng.randrange(len(centers))]
-            org = center["org"]
-            mine = working.get(org.pk) or by_level[-1]
+            mine = working.get(center.org.pk) or by_level[-1]
             used_on = spec.start + timedelta(days=rng.randrange(days))
-            started = datetime.combine(used_on, time(9), tzinfo=UTC)
-            run = Run(
-                id=uuid.UUID(int=rng.getrandbits(128), version=4),
-                organization=org,
-                job=center["job"],
-                agent=center["agent"],
-                operator=center["operator"],
-                procedure=center["procedure"],
-                software_version="generated",
-                started_at=started,
-                finished_at=started + timedelta(hours=1),
-                payload={"generated": True},
-                payload_sha256=_sha(f"run {made}"),
-                signature="",
-                response={},
-                state=RunState.APPROVED,
+            picked = [
+                (standard, forced, rng.choice((0.0, 1.0)))
+                for standard in rng.sample(mine, k=min(len(mine), rng.choice((1, 2))))
+                if (forced := in_force(standard.pk, used_on)) is not None
+            ]
+            key = (center.org.pk, used_on.year)
+            sequence[key] = sequence.get(key, 0) + 1
+            run, run_usages, certificate = _run_rows(
+                center,
+                run_id=uuid.uuid5(RUN_IDS, f"{spec.prefix}/{spec.seed}/{made}"),
+                used_on=used_on,
+                uses=[
+                    (standard, forced, "dcv", low, low + 9.0, "V")
+                    for standard, forced, low in picked
+                ],
+                sequence=sequence[key],
             )
             runs.append(run)
-            for standard in rng.sample(mine, k=min(len(mine), rng.choice((1, 2)))):
-                forced = in_force(standard.pk, used_on)
-                if forced is None:
-                    continue
-                low = rng.choice((0.0, 1.0))
-                usages.append(
-                    StandardUsage(
-                        run=run,
-                        standard=standard,
-                        certificate=forced,
-                        used_on=used_on,
-                        role="reference",
-                        function="dcv",
-                        range_low=low,
-                        range_high=low + 9.0,
-                        unit="V",
-                    )
-                )
-            key = (org.pk, used_on.year)
-            sequence[key] = sequence.get(key, 0) + 1
-            number = f"{org.code}-HC-{used_on.year}-{sequence[key]:06d}"
-            issued.append(
-                Certificate(
-                    organization=org,
-                    run=run,
-                    number=number,
-                    kind=CertificateKind.CALIBRATION,
-                    year=used_on.year,
-                    sequence=sequence[key],
-                    issued_at=started + timedelta(days=1),
-                    issued_by=center["operator"],
-                    pdf=f"generated/{number}.pdf",
-                    pdf_sha256=_sha(f"{number}.pdf"),
-                    dcc=f"generated/{number}.dcc.xml",
-                    dcc_sha256=_sha(f"{number}.dcc.xml"),
-                    signing_key=center["key"],
-                    signer_fingerprint=center["key"].fingerprint,
-                    verify_url=f"/verify/{number}",
-                )
-            )
+            usages.extend(run_usages)
+            issued.append(certificate)
             made += 1
         Run.objects.bulk_create(runs)
         StandardUsage.objects.bulk_create(usages)

@@ -196,13 +196,15 @@ def chain_of_standard(standard: ReferenceStandard, on: date) -> dict[str, Any]:
     t = _tables()
     d = _date_param()
     seed = f"""
-        SELECT 1, CAST(NULL AS BIGINT), s.id,
-               (SELECT f.id FROM {t["cert"]} f
-                 WHERE f.standard_id = s.id AND f.calibrated_on <= {d}
-                 ORDER BY f.calibrated_on DESC, f.id DESC LIMIT 1),
-               {d}, CAST('' AS VARCHAR(64)), CAST(NULL AS DOUBLE PRECISION),
-               CAST(NULL AS DOUBLE PRECISION), CAST('' AS VARCHAR(32)), ',', 0
-          FROM {t["std"]} s WHERE s.id = %s
+        SELECT 1, CAST(NULL AS BIGINT), f.standard_id, f.certificate_id, {d},
+               CAST('' AS VARCHAR(64)), CAST(NULL AS DOUBLE PRECISION),
+               CAST(NULL AS DOUBLE PRECISION), CAST('' AS VARCHAR(32)),
+               ',' || CAST(COALESCE(f.certificate_id, 0) AS VARCHAR(20)) || ',', 0
+          FROM (SELECT s.id AS standard_id,
+                       (SELECT c.id FROM {t["cert"]} c
+                         WHERE c.standard_id = s.id AND c.calibrated_on <= {d}
+                         ORDER BY c.calibrated_on DESC, c.id DESC LIMIT 1) AS certificate_id
+                  FROM {t["std"]} s WHERE s.id = %s) f
     """
     rows = _chain_rows(seed, [on, on, standard.pk])
     root = {

@@ -206,6 +206,33 @@ def test_recording_a_certificate_links_each_standard_used_to_its_certificate_in_
     assert set(hand.w1.reference_standards.all()) == {hand.r}
 
 
+def test_the_api_records_a_certificate_with_the_function_and_range_of_each_standard(
+    hand: Hand,
+) -> None:
+    body = {
+        "number": "H-U-2025-9",
+        "internal": True,
+        "issuing_lab": "Center H-C1",
+        "calibrated_on": "2025-07-01",
+        "issued_on": "2025-07-02",
+        "due_on": "2026-07-01",
+        "values": [value(5, 1e-6)],
+        "reference_uses": [
+            {"asset_id": "H-R", "function": "dcv", "range_low": 0, "range_high": 5, "unit": "V"}
+        ],
+    }
+    url = f"/api/v1/standards/{hand.u.pk}/certificates/"
+    response = hand.client().post(url, body, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["reference_standards"] == ["H-R"]
+    link = StandardLink.objects.get(certificate__number="H-U-2025-9")
+    assert (link.upstream_certificate, link.range_low, link.range_high) == (hand.r1, 0, 5)
+    unknown = {**body, "number": "H-U-2025-10", "reference_uses": [{"asset_id": "H-N"}]}
+    refused = hand.client().post(url, unknown, format="json")
+    assert refused.status_code == 404
+    assert refused.json()["field"] == "reference_uses[0].asset_id"
+
+
 def test_a_standard_without_a_certificate_then_is_linked_as_a_break(hand: Hand) -> None:
     fresh = register(hand.c1.org, hand.qm, "H-NEW", "reference")
     cert = standards.record_certificate(

@@ -8,8 +8,60 @@
 
 People only (an agent is refused, 403). The certificate or standard asked about must be
 readable by the caller (their organizations, an auditor's grants, a customer's own
-certificates), else 404 as if missing. The reverse trace lists only the records of the
-caller's readable organizations.
+certificates), else 404 as if missing. The chain then goes up through the standards of
+other organizations too (the institute's national standard above a center's working
+standard): their identity, certificate number, laboratory, accreditation and hash are what
+the caller's own certificate states as its traceability. The reverse trace lists only the
+records of the caller's readable organizations: going down from a standard reaches other
+centers' certificates, which stay unseen.
+
+Example, ``GET /api/v1/certificates/7/chain/`` (abridged)::
+
+    {"root": "issued_certificate:7",
+     "nodes": [
+       {"id": "issued_certificate:7", "kind": "issued_certificate",
+        "number": "HN-HC-2025-000001", "status": "valid", "pdf_sha256": "9f2c…", …},
+       {"id": "standard:3", "kind": "standard", "asset_id": "HN-W-01", "level": "working", …},
+       {"id": "standard_certificate:12", "kind": "standard_certificate",
+        "standard": "standard:3", "number": "HN-W-01-2025", "internal": true,
+        "due_on": "2025-08-01", "sha256": "41d0…", "top": null, …},
+       …,
+       {"id": "standard_certificate:2", "number": "BIPM-2024-77", "issuing_lab": "BIPM",
+        "accreditation": "CIPM MRA", "top": "external", …},
+       {"id": "si", "kind": "si", "name": "International System of Units (SI)"}],
+     "edges": [
+       {"from": "issued_certificate:7", "to": "standard_certificate:12", "kind": "used",
+        "depth": 1, "standard": "standard:3", "used_on": "2025-09-01", "function": "dcv",
+        "range_low": 0.0, "range_high": 10.0, "unit": "V",
+        "uncertainty": [{"quantity": "dcv", "nominal": 10, "value": 10, "unit": "V",
+                         "U": 2e-06, "k": 2, "coverage_probability": 0.95}],
+        "valid": false,
+        "reasons": ["overdue: certificate HN-W-01-2025 of HN-W-01 was due on 2025-08-01,
+                     used on 2025-09-01"]},
+       …,
+       {"from": "standard_certificate:2", "to": "si", "kind": "traceable_to", "depth": 4,
+        "valid": true, "reasons": []}],
+     "breaks": [{"edge": ["issued_certificate:7", "standard_certificate:12"], "reasons": […]}],
+     "unbroken": false, "truncated": false, "max_depth": 20}
+
+``GET /api/v1/standards/1/impact/?from=2025-01-10&to=2025-01-10`` (abridged)::
+
+    {"standard": "NMI-E-001", "from": "2025-01-10", "to": "2025-01-10", "count": 5,
+     "next": null, "previous": null,
+     "results": [
+       {"kind": "standard_certificate", "id": 4, "number": "HN-R-2025-1", "status": "recorded",
+        "organization": "HN", "depth": 1, "run": null, "standard": "NMI-E-001",
+        "used_on": "2025-01-10", "function": "dcv", "range_low": 0.0, "range_high": 10.0,
+        "unit": "V"},
+       …,
+       {"kind": "certificate", "id": 7, "number": "HN-HC-2025-000001", "status": "valid",
+        "organization": "HN", "depth": 3, "run": "5f0e…", "standard": "HN-W-01",
+        "used_on": "2025-03-01", "function": "dcv", "range_low": 0.0, "range_high": 10.0,
+        "unit": "V"}]}
+
+With ``&format=csv`` the same rows, all of them, streamed as CSV (columns
+``kind, depth, number, status, organization, run, standard, used_on, function, range_low,
+range_high, unit, id``).
 """
 
 from __future__ import annotations

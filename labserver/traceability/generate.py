@@ -1,7 +1,9 @@
 """A generated ladder of reference standards, for tests now and a national-scale benchmark.
 
 :func:`generate_ladder` builds, deterministically from a seed and set-based (``bulk_create``
-in batches; no per-row save or query), a ladder of ``levels`` levels of standards:
+in batches for the standards, their certificates and links; PostgreSQL's ``COPY`` for the
+runs, usages and issued certificates, ``bulk_create`` on other databases; no per-row save
+or query), a ladder of ``levels`` levels of standards:
 level 0 national standards calibrated by an external laboratory (the top of every
 chain), each lower level calibrated in-house with one or two standards of the level
 above (a :class:`~.models.StandardLink` per use, pinning the upstream certificate in

@@ -188,7 +188,16 @@ def chain_of_certificate(certificate: Certificate) -> dict[str, Any]:
         "pdf_sha256": certificate.pdf_sha256,
         "dcc_sha256": certificate.dcc_sha256,
     }
-    return _graph(root, rows)
+    graph = _graph(root, rows)
+    if not rows:
+        graph["breaks"].append(
+            {
+                "node": root["id"],
+                "reasons": [f"not documented: the run of {certificate.number} names no standards"],
+            }
+        )
+        graph["unbroken"] = False
+    return graph
 
 
 def chain_of_standard(standard: ReferenceStandard, on: date) -> dict[str, Any]:

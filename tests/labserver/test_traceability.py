@@ -340,6 +340,19 @@ def test_the_chain_of_a_certificate_reaches_the_national_standard_and_the_si(han
     assert all(e["valid"] for e in graph["edges"])
 
 
+def test_a_certificate_whose_run_names_no_standard_is_not_documented(hand: Hand) -> None:
+    bare = generated_run(hand.c1, used_on=date(2025, 3, 2), standards=[])
+    graph = chain(hand.client(), f"/api/v1/certificates/{bare.pk}/chain/")
+    assert graph["edges"] == []
+    assert graph["unbroken"] is False
+    assert graph["breaks"] == [
+        {
+            "node": f"issued_certificate:{bare.pk}",
+            "reasons": [f"not documented: the run of {bare.number} names no standards"],
+        }
+    ]
+
+
 def test_an_overdue_link_is_a_break_with_its_reason(hand: Hand) -> None:
     graph = chain(hand.client(), f"/api/v1/certificates/{hand.b.pk}/chain/")
     w = edges_by_standard(graph)["H-W"]

@@ -33,6 +33,7 @@ router.register("certificates", CertificateViewSet, basename="certificate")
 router.register("signing-keys", SigningKeyViewSet, basename="signing-key")
 
 urlpatterns = [
+    path("api/v1/", include("labserver.traceability.api.urls")),
     path("api/v1/", include(router.urls)),
     path("api/v1/me/", MeView.as_view(), name="me"),
     path("api/v1/verify", VerifyView.as_view(), name="verify"),

@@ -160,6 +160,10 @@ class StandardCertificate(models.Model):
                 fields=["standard", "number"], name="standard_certificate_unique_number"
             )
         ]
+        indexes = [
+            # the certificate in force on a date, and the next one (traceability windows)
+            models.Index(fields=["standard", "calibrated_on"], name="stdcert_standard_cal_idx"),
+        ]
         ordering = ["standard_id", "-calibrated_on"]
 
     def __str__(self) -> str:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -15,6 +16,9 @@ from labserver.core import audit
 from labserver.core.errors import Conflict, DomainError
 
 from .models import ReferenceStandard, StandardCertificate
+
+if TYPE_CHECKING:
+    from labserver.traceability.services import ReferenceUse
 
 KEEPERS = (Role.QUALITY_MANAGER,)
 
@@ -100,9 +104,18 @@ def record_certificate(
     accreditation: str = "",
     internal: bool = False,
     file: UploadedFile | None = None,
-    reference_standards: list[ReferenceStandard] | None = None,
+    reference_standards: Sequence[ReferenceStandard | ReferenceUse] | None = None,
 ) -> StandardCertificate:
-    """Record a calibration certificate of a standard, with its file's SHA-256."""
+    """Record a calibration certificate of a standard, with its file's SHA-256.
+
+    ``reference_standards`` are the standards used to calibrate it (internal
+    calibrations): plain standards, or ``traceability.services.ReferenceUse`` with the
+    function and range each served. Each becomes a ``traceability.StandardLink`` pinning
+    that standard's certificate in force on ``calibrated_on``.
+    """
+    from labserver.traceability.services import as_uses, record_links
+
+    uses = as_uses(reference_standards)
     require_role(
         actor, standard.organization_id, *KEEPERS, action="recording a calibration certificate"
     )
@@ -112,8 +125,8 @@ def record_certificate(
         raise DomainError("due_on: must be after calibrated_on", field="due_on")
     if StandardCertificate.objects.filter(standard=standard, number=number).exists():
         raise Conflict(f"number: certificate {number} is already recorded", field="number")
-    for other in reference_standards or []:
-        if other.pk == standard.pk:
+    for use in uses:
+        if use.standard.pk == standard.pk:
             raise DomainError(
                 "reference_standards: a standard cannot calibrate itself",
                 field="reference_standards",
@@ -138,8 +151,9 @@ def record_certificate(
         file=file,
         sha256=digest,
     )
-    if reference_standards:
-        certificate.reference_standards.set(reference_standards)
+    if uses:
+        certificate.reference_standards.set({use.standard for use in uses})
+        record_links(certificate=certificate, uses=uses)
     audit.record(
         actor=actor,
         action="standard.certificate",
@@ -155,7 +169,22 @@ def record_certificate(
             "due_on": due_on,
             "values": values,
             "sha256": digest,
-            "reference_standards": [s.asset_id for s in reference_standards or []],
+            "reference_standards": [use.standard.asset_id for use in uses],
+            **(
+                {
+                    "reference_uses": [
+                        {
+                            "asset_id": use.standard.asset_id,
+                            "function": use.function,
+                            "range": [use.range_low, use.range_high],
+                            "unit": use.unit,
+                        }
+                        for use in uses
+                    ]
+                }
+                if any(use.function or use.unit or use.range_low is not None for use in uses)
+                else {}
+            ),
         },
     )
     return certificate

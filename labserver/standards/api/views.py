@@ -15,9 +15,21 @@ from rest_framework.response import Response
 from labserver.accounts.access import readable_organization_ids
 from labserver.accounts.models import Organization
 from labserver.core.api import OrganizationCreateMixin, ScopedQuerysetMixin
+from labserver.core.errors import DomainError, NotFound
+from labserver.traceability.services import ReferenceUse
 
 from .. import services
 from ..models import ReferenceStandard, StandardCertificate
+
+
+class ReferenceUseIn(serializers.Serializer):  # type: ignore[type-arg]
+    """A standard used for the calibration, with the function and range it served."""
+
+    asset_id = serializers.CharField()
+    function = serializers.CharField(required=False, default="")
+    range_low = serializers.FloatField(required=False, allow_null=True, default=None)
+    range_high = serializers.FloatField(required=False, allow_null=True, default=None)
+    unit = serializers.CharField(required=False, default="")
 
 
 class CertificateSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
@@ -26,6 +38,12 @@ class CertificateSerializer(serializers.ModelSerializer):  # type: ignore[type-a
         many=True,
         required=False,
         queryset=ReferenceStandard.objects.none(),
+    )
+    reference_uses = ReferenceUseIn(
+        many=True,
+        required=False,
+        write_only=True,
+        help_text="Instead of reference_standards: each with its function and range",
     )
     values = serializers.JSONField()
 
@@ -44,6 +62,7 @@ class CertificateSerializer(serializers.ModelSerializer):  # type: ignore[type-a
             "file",
             "sha256",
             "reference_standards",
+            "reference_uses",
             "created_at",
         ]
         read_only_fields = ["sha256", "created_at"]
@@ -157,11 +176,22 @@ class StandardViewSet(
         )
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)
+        used: list[Any] = list(data.pop("reference_standards", []))
+        readable = ReferenceStandard.objects.filter(
+            organization__in=readable_organization_ids(request.user)
+        )
+        for i, use in enumerate(data.pop("reference_uses", [])):
+            where = f"reference_uses[{i}].asset_id"
+            found = list(readable.filter(asset_id=use.pop("asset_id")))
+            # asset ids are unique per organization: the standard's own comes first
+            found.sort(key=lambda s: s.organization_id != standard.organization_id)
+            if not found:
+                raise NotFound(f"{where}: no such reference standard", field=where)
+            if len(found) > 1 and found[0].organization_id != standard.organization_id:
+                raise DomainError(f"{where}: ambiguous: in several organizations", field=where)
+            used.append(ReferenceUse(found[0], **use))
         certificate = services.record_certificate(
-            actor=request.user,
-            standard=standard,
-            reference_standards=list(data.pop("reference_standards", [])),
-            **data,
+            actor=request.user, standard=standard, reference_standards=used, **data
         )
         return Response(CertificateSerializer(certificate).data, status=status.HTTP_201_CREATED)
 

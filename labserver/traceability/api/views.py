@@ -1,0 +1,376 @@
+"""The chain view and the reverse trace over HTTP.
+
+- ``GET /api/v1/certificates/{id}/chain/`` — the chain of an issued certificate.
+- ``GET /api/v1/standards/{id}/chain/?on=YYYY-MM-DD`` — a standard's chain on a date
+  (default today, in the lab's time zone).
+- ``GET /api/v1/standards/{id}/impact/?from=YYYY-MM-DD&to=YYYY-MM-DD`` — the reverse
+  trace, paginated (``page``, ``page_size``), or all of it as CSV with ``?format=csv``.
+
+People only (an agent is refused, 403). The certificate or standard asked about must be
+readable by the caller (their organizations, an auditor's grants, a customer's own
+certificates), else 404 as if missing. The chain then goes up through the standards of
+other organizations too (the institute's national standard above a center's working
+standard): their identity, certificate number, laboratory, accreditation and hash are what
+the caller's own certificate states as its traceability. The reverse trace lists only the
+records of the caller's readable organizations: going down from a standard reaches other
+centers' certificates, which stay unseen.
+
+Example, ``GET /api/v1/certificates/7/chain/`` (abridged)::
+
+    {"root": "issued_certificate:7",
+     "nodes": [
+       {"id": "issued_certificate:7", "kind": "issued_certificate",
+        "number": "HN-HC-2025-000001", "status": "valid", "pdf_sha256": "9f2c…", …},
+       {"id": "standard:3", "kind": "standard", "asset_id": "HN-W-01", "level": "working", …},
+       {"id": "standard_certificate:12", "kind": "standard_certificate",
+        "standard": "standard:3", "number": "HN-W-01-2025", "internal": true,
+        "due_on": "2025-08-01", "sha256": "41d0…", "top": null, …},
+       …,
+       {"id": "standard_certificate:2", "number": "BIPM-2024-77", "issuing_lab": "BIPM",
+        "accreditation": "CIPM MRA", "top": "external", …},
+       {"id": "si", "kind": "si", "name": "International System of Units (SI)"}],
+     "edges": [
+       {"from": "issued_certificate:7", "to": "standard_certificate:12", "kind": "used",
+        "depth": 1, "standard": "standard:3", "used_on": "2025-09-01", "function": "dcv",
+        "range_low": 0.0, "range_high": 10.0, "unit": "V",
+        "uncertainty": [{"quantity": "dcv", "nominal": 10, "value": 10, "unit": "V",
+                         "U": 2e-06, "k": 2, "coverage_probability": 0.95}],
+        "valid": false,
+        "reasons": ["overdue: certificate HN-W-01-2025 of HN-W-01 was due on 2025-08-01,
+                     used on 2025-09-01"]},
+       …,
+       {"from": "standard_certificate:2", "to": "si", "kind": "traceable_to", "depth": 4,
+        "valid": true, "reasons": []}],
+     "breaks": [{"edge": ["issued_certificate:7", "standard_certificate:12"], "reasons": […]}],
+     "unbroken": false, "truncated": false, "max_depth": 20}
+
+``GET /api/v1/standards/1/impact/?from=2025-01-10&to=2025-01-10`` (abridged)::
+
+    {"standard": "NMI-E-001", "from": "2025-01-10", "to": "2025-01-10", "count": 5,
+     "next": null, "previous": null,
+     "results": [
+       {"kind": "standard_certificate", "id": 4, "number": "HN-R-2025-1", "status": "recorded",
+        "organization": "HN", "depth": 1, "run": null, "standard": "NMI-E-001",
+        "used_on": "2025-01-10", "function": "dcv", "range_low": 0.0, "range_high": 10.0,
+        "unit": "V"},
+       …,
+       {"kind": "certificate", "id": 7, "number": "HN-HC-2025-000001", "status": "valid",
+        "organization": "HN", "depth": 3, "run": "5f0e…", "standard": "HN-W-01",
+        "used_on": "2025-03-01", "function": "dcv", "range_low": 0.0, "range_high": 10.0,
+        "unit": "V"}]}
+
+With ``&format=csv`` the same rows, all of them, streamed as CSV (columns
+``kind, depth, number, status, organization, run, standard, used_on, function, range_low,
+range_high, unit, id``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from labserver.accounts.access import acting_person, readable_organization_ids
+from labserver.core.api import Pagination
+from labserver.core.errors import DomainError, NotFound
+from labserver.issuance.api.views import visible_certificates
+from labserver.standards.models import ReferenceStandard
+
+from .. import queries
+
+
+class CsvRenderer(BaseRenderer):
+    """``?format=csv``: the view streams the rows itself."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(
+        self, data: Any, accepted_media_type: Any = None, renderer_context: Any = None
+    ) -> Any:
+        return data if isinstance(data, bytes | str) else str(data)
+
+
+# ------------------------------------------------------------------ schema of the answers
+
+
+class _Out(serializers.Serializer):  # type: ignore[type-arg]
+    """An answer's schema; ``RENAMED`` maps attribute names to keys Python cannot use."""
+
+    RENAMED: dict[str, str] = {}
+
+    def get_fields(self) -> dict[str, Any]:
+        fields = super().get_fields()
+        for attribute, key in self.RENAMED.items():
+            fields[key] = fields.pop(attribute)
+        return fields
+
+
+class NodeOut(serializers.Serializer):  # type: ignore[type-arg]
+    """A node: the issued certificate, a standard, a standard certificate, or the SI."""
+
+    id = serializers.CharField(help_text="kind:id, e.g. standard_certificate:12, or si")
+    kind = serializers.ChoiceField(
+        choices=["issued_certificate", "standard", "standard_certificate", "si"]
+    )
+    number = serializers.CharField(required=False)
+    asset_id = serializers.CharField(required=False)
+    name = serializers.CharField(required=False)
+    level = serializers.CharField(required=False)
+    organization = serializers.CharField(required=False)
+    status = serializers.CharField(required=False, help_text="issued certificate")
+    pdf_sha256 = serializers.CharField(required=False, help_text="issued certificate")
+    dcc_sha256 = serializers.CharField(required=False, help_text="issued certificate")
+    standard = serializers.CharField(required=False, help_text="standard certificate's standard")
+    internal = serializers.BooleanField(required=False)
+    issuing_lab = serializers.CharField(required=False)
+    accreditation = serializers.CharField(required=False)
+    calibrated_on = serializers.DateField(required=False)
+    due_on = serializers.DateField(required=False)
+    sha256 = serializers.CharField(required=False, help_text="standard certificate file")
+    top = serializers.ChoiceField(
+        choices=["external", "national", "undocumented"],
+        required=False,
+        allow_null=True,
+        help_text="Where the chain ends at this certificate (null: it goes on)",
+    )
+
+
+class ValueOut(serializers.Serializer):  # type: ignore[type-arg]
+    """A calibrated value of a certificate: y, U, k, p at a nominal."""
+
+    quantity = serializers.CharField()
+    nominal = serializers.FloatField(allow_null=True)
+    value = serializers.FloatField(allow_null=True)
+    unit = serializers.CharField()
+    U = serializers.FloatField(allow_null=True)
+    k = serializers.FloatField(allow_null=True)
+    coverage_probability = serializers.FloatField(allow_null=True)
+
+
+class EdgeOut(_Out):
+    """A link: ``from`` relied on ``standard`` (its certificate in force: ``to``), or a
+    top certificate is traceable to the SI."""
+
+    RENAMED = {"from_": "from"}
+    from_ = serializers.CharField(help_text="The node that relied on the standard")
+    to = serializers.CharField(help_text="The certificate in force (or the standard: none)")
+    kind = serializers.ChoiceField(choices=["used", "traceable_to"])
+    depth = serializers.IntegerField()
+    standard = serializers.CharField(required=False)
+    certificate = serializers.CharField(required=False, allow_null=True)
+    used_on = serializers.DateField(required=False)
+    function = serializers.CharField(required=False, allow_null=True)
+    range_low = serializers.FloatField(required=False, allow_null=True)
+    range_high = serializers.FloatField(required=False, allow_null=True)
+    unit = serializers.CharField(required=False, allow_null=True)
+    uncertainty = ValueOut(many=True, required=False)
+    valid = serializers.BooleanField()
+    reasons = serializers.ListField(child=serializers.CharField(), help_text="Why it is a break")
+
+
+class BreakOut(serializers.Serializer):  # type: ignore[type-arg]
+    """Where the chain is broken (an edge or a node) and why."""
+
+    edge = serializers.ListField(child=serializers.CharField(), required=False)
+    node = serializers.CharField(required=False)
+    reasons = serializers.ListField(child=serializers.CharField())
+
+
+class ChainOut(_Out):
+    """A traceability chain: nodes, edges and breaks."""
+
+    RENAMED = {"root_": "root"}
+    root_ = serializers.CharField(help_text="The id of the node the chain starts from")
+    nodes = NodeOut(many=True)
+    edges = EdgeOut(many=True)
+    breaks = BreakOut(many=True)
+    unbroken = serializers.BooleanField()
+    truncated = serializers.BooleanField(help_text="Deeper than max_depth: not followed")
+    max_depth = serializers.IntegerField()
+
+
+class ImpactRowOut(serializers.Serializer):  # type: ignore[type-arg]
+    """One use of a tainted standard: what it produced, how deep, with what range."""
+
+    kind = serializers.ChoiceField(choices=["certificate", "standard_certificate"])
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    status = serializers.CharField(help_text="valid / superseded / revoked, or recorded")
+    organization = serializers.CharField()
+    depth = serializers.IntegerField(help_text="1: used the standard itself")
+    run = serializers.UUIDField(allow_null=True)
+    standard = serializers.CharField(help_text="The standard used at this step (asset id)")
+    used_on = serializers.DateField()
+    function = serializers.CharField(allow_null=True)
+    range_low = serializers.FloatField(allow_null=True)
+    range_high = serializers.FloatField(allow_null=True)
+    unit = serializers.CharField(allow_null=True)
+
+
+class ImpactOut(_Out):
+    """One page of a reverse trace."""
+
+    RENAMED = {"from_": "from"}
+    standard = serializers.CharField()
+    from_ = serializers.DateField()
+    to = serializers.DateField()
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = ImpactRowOut(many=True)
+
+
+# ------------------------------------------------------------------------------ the views
+
+
+def _date(request: Request, name: str, default: date | None) -> date:
+    raw = request.query_params.get(name)
+    if not raw:
+        if default is None:
+            raise DomainError(f"{name}: required (YYYY-MM-DD)", field=name)
+        return default
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise DomainError(f"{name}: not an ISO date: {raw!r}", field=name) from None
+
+
+def _standard(request: Request, pk: int) -> ReferenceStandard:
+    acting_person(request.user, action="reading traceability")
+    found = (
+        ReferenceStandard.objects.filter(organization__in=readable_organization_ids(request.user))
+        .select_related("organization")
+        .filter(pk=pk)
+        .first()
+    )
+    if found is None:
+        raise NotFound("standard: not found")
+    return found
+
+
+class CertificateChainView(APIView):
+    @extend_schema(
+        operation_id="certificates_chain",
+        tags=["traceability"],
+        responses=ChainOut,
+        description="The traceability chain of an issued certificate, up to the SI.",
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        acting_person(request.user, action="reading traceability")
+        certificate = (
+            visible_certificates(request.user).prefetch_related("events").filter(pk=pk).first()
+        )
+        if certificate is None:
+            raise NotFound("certificate: not found")
+        return Response(queries.chain_of_certificate(certificate))
+
+
+class StandardChainView(APIView):
+    @extend_schema(
+        operation_id="standards_chain",
+        tags=["traceability"],
+        parameters=[OpenApiParameter("on", type=date, description="The date (default today)")],
+        responses=ChainOut,
+        description="The traceability chain of a standard as it stood on a date, up to the SI.",
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        standard = _standard(request, pk)
+        on = _date(request, "on", timezone.localdate())
+        return Response(queries.chain_of_standard(standard, on))
+
+
+class StandardImpactView(APIView):
+    renderer_classes = [JSONRenderer, CsvRenderer]
+
+    @extend_schema(
+        operation_id="standards_impact",
+        tags=["traceability"],
+        parameters=[
+            OpenApiParameter("from", type=date, required=True, description="First day, included"),
+            OpenApiParameter("to", type=date, required=True, description="Last day, included"),
+            OpenApiParameter("page", type=int),
+            OpenApiParameter("page_size", type=int, description="At most 500"),
+            OpenApiParameter("format", type=str, enum=["json", "csv"]),
+        ],
+        responses={200: ImpactOut, (200, "text/csv"): OpenApiTypes.STR},
+        description=(
+            "Reverse trace: every issued certificate and downstream standard certificate "
+            "that depends on the standard's uses in [from, to], directly or through other "
+            "standards, one row per use, with the depth of the path."
+        ),
+    )
+    def get(self, request: Request, pk: int) -> Any:
+        standard = _standard(request, pk)
+        start = _date(request, "from", None)
+        end = _date(request, "to", None)
+        if end < start:
+            raise DomainError("to: before from", field="to")
+        orgs = readable_organization_ids(request.user)
+        if request.accepted_renderer.format == "csv":
+            rows = queries.impact_rows(standard, start, end, organization_ids=orgs)
+            response = StreamingHttpResponse(_csv(rows), content_type="text/csv; charset=utf-8")
+            name = f"impact-{standard.asset_id}-{start}-{end}.csv"
+            response["Content-Disposition"] = f'attachment; filename="{name}"'
+            return response
+        size = _int(request, Pagination.page_size_query_param, Pagination.page_size)
+        size = min(max(size, 1), Pagination.max_page_size)
+        page = max(_int(request, "page", 1), 1)
+        found = queries.impact(
+            standard, start, end, organization_ids=orgs, limit=size, offset=(page - 1) * size
+        )
+
+        def link(n: int) -> str | None:
+            if n < 1 or (n - 1) * size >= found.count:
+                return None
+            params = request.query_params.copy()
+            params["page"] = str(n)
+            return request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
+
+        return Response(
+            {
+                "standard": standard.asset_id,
+                "from": start.isoformat(),
+                "to": end.isoformat(),
+                "count": found.count,
+                "next": link(page + 1),
+                "previous": link(page - 1),
+                "results": found.rows,
+            }
+        )
+
+
+def _int(request: Request, name: str, default: int) -> int:
+    raw = request.query_params.get(name)
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise DomainError(f"{name}: not a number: {raw!r}", field=name) from None
+
+
+def _csv(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(queries.IMPACT_FIELDS)
+    for i, row in enumerate(rows):
+        writer.writerow(["" if row[k] is None else row[k] for k in queries.IMPACT_FIELDS])
+        if i % 200 == 199:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()

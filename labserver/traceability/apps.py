@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class TraceabilityConfig(AppConfig):
+    name = "labserver.traceability"
+    label = "traceability"
+    verbose_name = "Traceability"

@@ -309,7 +309,7 @@ def test_another_customer_s_instrument_and_certificate_are_not_found(
     assert theirs.get(f"/portal/instruments/{center.instrument.pk}/").status_code == 404
     assert theirs.get(f"/portal/certificates/{certificate.number}.pdf").status_code == 404
     assert certificate.number not in theirs.get("/portal/instruments/").content.decode()
-    # A center's staff member holding the customer role elsewhere sees only that customer's.
+    # ... and sees its own.
     assert theirs.get(f"/portal/instruments/{other_center.instrument.pk}/").status_code == 200
 
 

@@ -1,0 +1,329 @@
+"""The open datasets: what each holds, its fields, and the queries that build it.
+
+Both datasets are built by the database: verification results are counted with one
+``GROUP BY`` (month, region, instrument type), and each reference standard's status
+today and certificate in force are computed in the same query as the standard (a
+correlated subquery and a ``CASE``), so a table of any size is streamed row by row.
+
+Nothing personal is published: no people, no customers, no serial numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    DateField,
+    Exists,
+    F,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from labserver.accounts.models import Organization
+from labserver.issuance.models import Certificate, CertificateEvent, CertificateKind
+from labserver.standards.models import ReferenceStandard, StandardCertificate, Status
+
+#: The licence of the open data; a deployment may state its own.
+DEFAULT_LICENSE = {
+    "id": "CC-BY-4.0",
+    "title": "Creative Commons Attribution 4.0 International",
+    "url": "https://creativecommons.org/licenses/by/4.0/",
+}
+
+
+def license_info() -> dict[str, str]:
+    return dict(getattr(settings, "CALTRACE_OPEN_DATA_LICENSE", DEFAULT_LICENSE))
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    name: str
+    type: str  # string, integer, date, month (YYYY-MM)
+    unit: str  # "" when the field is not a quantity
+    description: Promise
+
+
+@dataclass(frozen=True)
+class Dataset:
+    slug: str
+    title: Promise
+    description: Promise
+    fields: tuple[FieldInfo, ...]
+
+
+COUNT = "1"  # the unit of a count (UCUM's "1", dimensionless)
+
+VERIFICATION_RESULTS = Dataset(
+    slug="verification-results",
+    title=_("Verification results by instrument type, region and month"),
+    description=_(
+        "How many legal verifications were certified each month, by the region of the "
+        "issuing center and by instrument type, and how many passed, failed or were since "
+        "revoked. Each verification is counted once, in the month its first certificate "
+        "was issued; an amendment is not counted again."
+    ),
+    fields=(
+        FieldInfo("month", "month", "", _("Month of issue (YYYY-MM), the centers' local time")),
+        FieldInfo("region", "string", "", _("Region of the issuing center")),
+        FieldInfo("instrument_type", "string", "", _("Code of the instrument type")),
+        FieldInfo("instrument_type_name", "string", "", _("Name of the instrument type")),
+        FieldInfo(
+            "instrument_type_name_vi", "string", "", _("Name of the instrument type, Vietnamese")
+        ),
+        FieldInfo("issued", "integer", COUNT, _("Verification certificates issued")),
+        FieldInfo("passed", "integer", COUNT, _("Of these, instruments that passed")),
+        FieldInfo("failed", "integer", COUNT, _("Of these, instruments that failed")),
+        FieldInfo(
+            "other",
+            "integer",
+            COUNT,
+            _("Of these, with another statement (conditional pass or fail, not judged)"),
+        ),
+        FieldInfo("revoked", "integer", COUNT, _("Of these, certificates revoked since")),
+    ),
+)
+
+STANDARDS = Dataset(
+    slug="standards",
+    title=_("Public register of reference standards"),
+    description=_(
+        "The reference standards of the verification centers and laboratories, with their "
+        "status today and the calibration certificate in force."
+    ),
+    fields=(
+        FieldInfo("organization", "string", "", _("Code of the organization that holds it")),
+        FieldInfo("organization_name", "string", "", _("Name of the organization")),
+        FieldInfo("asset_id", "string", "", _("Equipment register number")),
+        FieldInfo("name", "string", "", _("Name of the standard")),
+        FieldInfo(
+            "field",
+            "string",
+            "",
+            _(
+                "Field of measurement: mass, pressure, temperature, electrical, volume_flow, "
+                "length, energy"
+            ),
+        ),
+        FieldInfo("level", "string", "", _("Level: national, reference or working standard")),
+        FieldInfo("manufacturer", "string", "", _("Manufacturer")),
+        FieldInfo("model", "string", "", _("Model")),
+        FieldInfo(
+            "status",
+            "string",
+            "",
+            _(
+                "Status today: in_service, due (calibration due soon), overdue, "
+                "out_of_tolerance, retired"
+            ),
+        ),
+        FieldInfo("certificate", "string", "", _("Number of the calibration certificate in force")),
+        FieldInfo("issuing_lab", "string", "", _("Laboratory that issued that certificate")),
+        FieldInfo("calibrated_on", "date", "", _("Date of that calibration (ISO 8601)")),
+        FieldInfo("due_on", "date", "", _("Date the next calibration is due (ISO 8601)")),
+    ),
+)
+
+DATASETS = (VERIFICATION_RESULTS, STANDARDS)
+
+
+# --------------------------------------------------------------- verification results
+
+
+def verification_results() -> QuerySet[Any]:
+    """One row per month, region and instrument type, counted by the database."""
+    revoked = CertificateEvent.objects.filter(
+        certificate=OuterRef("pk"), kind=CertificateEvent.Kind.REVOKED
+    )
+    instrument_type = "run__job__instrument__instrument_type__"
+    return (
+        Certificate.objects.filter(kind=CertificateKind.VERIFICATION, supersedes__isnull=True)
+        .values(
+            month=TruncMonth("issued_at", output_field=DateField()),
+            region=F("organization__region"),
+            instrument_type=F(instrument_type + "code"),
+            instrument_type_name=F(instrument_type + "name"),
+            instrument_type_name_vi=F(instrument_type + "name_vi"),
+        )
+        .annotate(
+            issued=Count("pk"),
+            passed=Count("pk", filter=Q(run__server_conformity="pass")),
+            failed=Count("pk", filter=Q(run__server_conformity="fail")),
+            other=Count("pk", filter=~Q(run__server_conformity__in=["pass", "fail"])),
+            revoked=Count("pk", filter=Exists(revoked)),
+        )
+        .order_by("month", "region", "instrument_type")
+    )
+
+
+def verification_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A row as published: the month as ``YYYY-MM``."""
+    month = row["month"]
+    return {**row, "month": f"{month:%Y-%m}" if month is not None else ""}
+
+
+def verification_results_updated() -> datetime | None:
+    """When the dataset last changed: the last issue or revocation of a verification."""
+    issued = Certificate.objects.filter(kind=CertificateKind.VERIFICATION).aggregate(
+        at=Max("issued_at")
+    )["at"]
+    revoked = CertificateEvent.objects.filter(
+        certificate__kind=CertificateKind.VERIFICATION, kind=CertificateEvent.Kind.REVOKED
+    ).aggregate(at=Max("at"))["at"]
+    return max((t for t in (issued, revoked) if t is not None), default=None)
+
+
+def monthly_totals(months: int = 12) -> list[dict[str, Any]]:
+    """Issued, passed and failed per month over the last ``months`` months (for the chart)."""
+    today = timezone.localdate()
+    index = today.year * 12 + today.month - 1 - (months - 1)
+    first = date(index // 12, index % 12 + 1, 1)
+    start = timezone.make_aware(datetime.combine(first, datetime.min.time()))
+    counted = {
+        row["month"]: row
+        for row in Certificate.objects.filter(
+            kind=CertificateKind.VERIFICATION, supersedes__isnull=True, issued_at__gte=start
+        )
+        .values(month=TruncMonth("issued_at", output_field=DateField()))
+        .annotate(
+            issued=Count("pk"),
+            passed=Count("pk", filter=Q(run__server_conformity="pass")),
+            failed=Count("pk", filter=Q(run__server_conformity="fail")),
+        )
+        .order_by("month")
+    }
+    out = []
+    for step in range(months):
+        i = index + step
+        month = date(i // 12, i % 12 + 1, 1)
+        row = counted.get(month, {})
+        out.append(
+            {
+                "month": month,
+                "issued": row.get("issued", 0),
+                "passed": row.get("passed", 0),
+                "failed": row.get("failed", 0),
+            }
+        )
+    return out
+
+
+# --------------------------------------------------------------- reference standards
+
+
+def standards_register(today: date | None = None) -> QuerySet[Any]:
+    """Every reference standard of a center or laboratory, with its status on ``today``
+    (as :meth:`ReferenceStandard.status_on` states it) and the certificate in force."""
+    today = today or timezone.localdate()
+    soon = today + timedelta(days=settings.CALTRACE_DUE_SOON_DAYS)
+    in_force = StandardCertificate.objects.filter(
+        standard=OuterRef("pk"), calibrated_on__lte=today
+    ).order_by("-calibrated_on", "-pk")
+
+    def of_certificate(name: str) -> Subquery:
+        return Subquery(in_force.values(name)[:1])
+
+    return (
+        ReferenceStandard.objects.exclude(organization__kind=Organization.Kind.CUSTOMER)
+        .annotate(
+            cert_number=of_certificate("number"),
+            cert_lab=of_certificate("issuing_lab"),
+            cert_calibrated_on=of_certificate("calibrated_on"),
+            cert_due_on=of_certificate("due_on"),
+        )
+        .annotate(
+            status=Case(
+                When(retired_on__lte=today, then=Value(Status.RETIRED.value)),
+                When(out_of_tolerance_since__lte=today, then=Value(Status.OUT_OF_TOLERANCE.value)),
+                When(cert_due_on__isnull=True, then=Value(Status.OVERDUE.value)),
+                When(cert_due_on__lt=today, then=Value(Status.OVERDUE.value)),
+                When(cert_due_on__lte=soon, then=Value(Status.DUE.value)),
+                default=Value(Status.IN_SERVICE.value),
+                output_field=CharField(),
+            )
+        )
+        .values(
+            "asset_id",
+            "name",
+            "field",
+            "level",
+            "manufacturer",
+            "model",
+            "status",
+            "cert_number",
+            "cert_lab",
+            "cert_calibrated_on",
+            "cert_due_on",
+            organization_code=F("organization__code"),
+            organization_name=F("organization__name"),
+        )
+        .order_by("organization__code", "asset_id")
+    )
+
+
+def standard_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A row as published (a retired standard has no certificate in force)."""
+    retired = row["status"] == Status.RETIRED
+    return {
+        "organization": row["organization_code"],
+        "organization_name": row["organization_name"],
+        "asset_id": row["asset_id"],
+        "name": row["name"],
+        "field": row["field"],
+        "level": row["level"],
+        "manufacturer": row["manufacturer"],
+        "model": row["model"],
+        "status": row["status"],
+        "certificate": "" if retired else row["cert_number"] or "",
+        "issuing_lab": "" if retired else row["cert_lab"] or "",
+        "calibrated_on": None if retired else row["cert_calibrated_on"],
+        "due_on": None if retired else row["cert_due_on"],
+    }
+
+
+def standards_updated() -> datetime | None:
+    """When the register last changed: the last standard or certificate recorded."""
+    latest = [
+        ReferenceStandard.objects.aggregate(at=Max("created_at"))["at"],
+        StandardCertificate.objects.aggregate(at=Max("created_at"))["at"],
+    ]
+    return max((t for t in latest if t is not None), default=None)
+
+
+def rows_of(slug: str) -> Iterator[dict[str, Any]]:
+    """The published rows of dataset ``slug``, read from the database in chunks."""
+    if slug == VERIFICATION_RESULTS.slug:
+        for row in verification_results().iterator(chunk_size=2000):
+            yield verification_row(row)
+    else:
+        for row in standards_register().iterator(chunk_size=2000):
+            yield standard_row(row)
+
+
+__all__ = [
+    "DATASETS",
+    "STANDARDS",
+    "VERIFICATION_RESULTS",
+    "monthly_totals",
+    "rows_of",
+    "standard_row",
+    "standards_register",
+    "verification_results",
+    "verification_row",
+]

@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "labserver.jobs",
     "labserver.measurements",
     "labserver.issuance",
+    "labserver.work",
     "labserver.web",
 ]
 

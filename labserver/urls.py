@@ -43,5 +43,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("labserver.portal.urls")),
+    path("", include("labserver.work.urls")),
     path("", include("labserver.web.urls")),
 ]

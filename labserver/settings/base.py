@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "labserver.issuance",
     "labserver.traceability",
     "labserver.portal",
+    "labserver.work",
     "labserver.web",
 ]
 

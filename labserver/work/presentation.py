@@ -1,0 +1,273 @@
+"""What the run page shows of a run's points: the server's results, the uncertainty
+budget of each point, and the error chart.
+
+The numbers are the server's. The LIMS stores each point's result (value, u, U, k) but
+not its budget, so the budget is evaluated again here with the code the server used on
+receipt (:func:`labserver.measurements.evaluation.bind_model`, then
+:func:`uncertainty.gum.evaluate_gum` on the point's stored model and readings); it is
+shown only when that evaluation gives the stored result again, otherwise the page says
+that the budget cannot be shown, and why.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from labserver.core.errors import DomainError
+from labserver.measurements.evaluation import RELATIVE_TOLERANCE, bind_model
+from labserver.measurements.models import Point
+from uncertainty.errors import UncertaintyError
+from uncertainty.gum import evaluate_gum
+from uncertainty.reporting import round_result
+
+SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+VERDICTS = {
+    "pass": gettext_lazy("pass"),
+    "fail": gettext_lazy("fail"),
+    "conditional pass": gettext_lazy("conditional pass"),
+    "conditional fail": gettext_lazy("conditional fail"),
+}
+
+FORMS = {
+    "type_a": gettext_lazy("Type A (readings)"),
+    "type_a_pooled": gettext_lazy("Type A (pooled)"),
+    "direct": gettext_lazy("Type B, standard uncertainty"),
+    "expanded": gettext_lazy("Type B, from U and k"),
+    "normal": gettext_lazy("Type B, normal"),
+    "rectangular": gettext_lazy("Type B, rectangular"),
+    "triangular": gettext_lazy("Type B, triangular"),
+    "arcsine": gettext_lazy("Type B, arcsine (U-shaped)"),
+    "student_t": gettext_lazy("Type B, Student's t"),
+}
+
+
+# ------------------------------------------------------------------ numbers as text
+
+
+def plain(value: Any) -> str:
+    """A number as its shortest decimal text, fixed point (``1.1e-05`` → ``0.000011``)."""
+    if value is None:
+        return ""
+    try:
+        number = Decimal(repr(float(value)))
+    except (TypeError, ValueError, InvalidOperation):
+        return str(value)
+    if not number.is_finite():
+        return str(value)
+    text = format(number, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def sig(value: Any, digits: int = 4, *, strip: bool = False) -> str:
+    """``value`` to ``digits`` significant digits: fixed point between 10⁻⁴ and 10⁶,
+    else ``m × 10ⁿ``; ``strip`` drops trailing zeros of a fixed-point text."""
+    if value is None:
+        return ""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if not math.isfinite(number):
+        return "∞" if number > 0 else ("−∞" if number < 0 else "—")
+    if number == 0:
+        return "0"
+    exponent = math.floor(math.log10(abs(number)))
+    if -4 <= exponent < 6:
+        places = max(0, digits - 1 - exponent)
+        text = f"{number:.{places}f}"
+        if strip and "." in text:
+            text = text.rstrip("0").rstrip(".")
+        return text
+    mantissa = number / 10.0**exponent
+    if round(abs(mantissa), digits - 1) >= 10:  # 9.9996 → 10.00: carry into the exponent
+        mantissa /= 10
+        exponent += 1
+    return f"{mantissa:.{digits - 1}f} × 10{str(exponent).translate(SUPERSCRIPT)}"
+
+
+# ------------------------------------------------------------------ budgets
+
+
+@dataclass
+class BudgetRow:
+    quantity: str
+    value: str
+    unit: str
+    kind: str
+    u: str
+    dof: str
+    sensitivity: str
+    contribution: str
+    share: str  # percentage of u_c², empty for correlated inputs
+
+
+@dataclass
+class Budget:
+    rows: list[BudgetRow] = field(default_factory=list)
+    output: str = ""
+    unit: str = ""
+    u: str = ""
+    dof: str = ""
+    k: str = ""
+    U: str = ""
+    correlated: bool = False
+    problem: str = ""
+
+
+def _point_data(point: Point) -> dict[str, Any]:
+    """The point as the server evaluated it on receipt: its model and its readings."""
+    return {
+        "model": point.model,
+        "output": point.output,
+        "readings_quantity": point.readings_quantity,
+        "readings": [
+            {"quantity": r.quantity, "value": r.value, "unit": r.unit} for r in point.readings.all()
+        ],
+    }
+
+
+def _agrees(a: float, b: float, scale: float) -> bool:
+    return abs(a - b) <= RELATIVE_TOLERANCE * max(abs(a), abs(b), scale)
+
+
+def budget_of(point: Point) -> Budget:
+    """The uncertainty budget of ``point``, evaluated again as the server did (see above)."""
+    try:
+        model = bind_model(_point_data(point), f"points[{point.index}]")
+        out = evaluate_gum(model)[point.output]
+    except DomainError as exc:
+        return Budget(problem=exc.detail)
+    except UncertaintyError as exc:
+        return Budget(problem=str(exc))
+    stored = point.server_result or {}
+    for key, ours in (("value", out.value), ("u", out.u), ("U", out.U), ("k", out.k)):
+        theirs = stored.get(key)
+        if theirs is None or not _agrees(float(theirs), ours, out.u if key == "value" else 0.0):
+            return Budget(
+                problem=_(
+                    "evaluating the stored model again gives %(key)s = %(ours)s, not the "
+                    "stored %(theirs)s"
+                )
+                % {"key": key, "ours": repr(ours), "theirs": repr(theirs)}
+            )
+    variance = out.u**2
+    correlated = model.is_correlated
+    rows = []
+    for line in out.budget:
+        share = ""
+        if not correlated and variance > 0:
+            share = f"{100 * line.contribution**2 / variance:.1f}"
+        rows.append(
+            BudgetRow(
+                quantity=line.quantity,
+                value=sig(line.value, 10, strip=True),
+                unit=line.unit or "",
+                kind=str(FORMS.get(line.distribution, line.distribution)),
+                u=sig(line.u, 4),
+                dof=sig(line.dof, 3) if math.isfinite(line.dof) else "∞",
+                sensitivity=sig(line.sensitivity, 4),
+                contribution=sig(line.contribution, 4),
+                share=share,
+            )
+        )
+    return Budget(
+        rows=rows,
+        output=out.name,
+        unit=out.unit or point.unit,
+        u=sig(out.u, 4),
+        dof=sig(out.dof, 3) if math.isfinite(out.dof) else "∞",
+        k=f"{out.k:.2f}",
+        U=sig(out.U, 4),
+        correlated=correlated,
+    )
+
+
+# ------------------------------------------------------------------ the points table
+
+
+@dataclass
+class PointRow:
+    point: Point
+    test: str
+    nominal: str
+    unit: str
+    output: str
+    value: str
+    U: str
+    k: str
+    lower: str
+    upper: str
+    mpe: str
+    server_verdict: str
+    agent_verdict: str
+    verdict_class: str
+    disagrees: bool
+    disagreement: list[str]
+    ratio_flag: bool
+    budget: Budget
+
+
+def _verdict(text: str) -> str:
+    return str(VERDICTS.get(text, text)) if text else ""
+
+
+def point_rows(points: list[Point]) -> list[PointRow]:
+    """One row per point: the server's result rounded as a certificate rounds it (ILAC
+    P14: U to two significant digits, the value to the same decimal place), the limits,
+    both verdicts, the disagreements, and the budget."""
+    rows = []
+    for point in points:
+        result = point.server_result or {}
+        acceptance = result.get("acceptance") or point.acceptance or {}
+        value, expanded = result.get("value"), result.get("U")
+        if value is not None and expanded:
+            rounded = round_result(float(value), float(expanded))
+            value_text, u_text = rounded.value_text, rounded.uncertainty_text
+        else:
+            value_text, u_text = plain(value), plain(expanded)
+        flags = [
+            _("%(what)s: agent %(agent)s, server %(server)s")
+            % {
+                "what": d.get("quantity", ""),
+                "agent": plain(d.get("agent"))
+                if isinstance(d.get("agent"), float | int)
+                else d.get("agent"),
+                "server": plain(d.get("server"))
+                if isinstance(d.get("server"), float | int)
+                else d.get("server"),
+            }
+            for d in point.disagreement or []
+        ]
+        server = point.server_conformity
+        rows.append(
+            PointRow(
+                point=point,
+                test=point.test,
+                nominal=plain(point.nominal),
+                unit=point.unit,
+                output=point.output,
+                value=value_text,
+                U=u_text,
+                k=f"{float(result['k']):.2f}" if result.get("k") is not None else "",
+                lower=plain(acceptance.get("lower")),
+                upper=plain(acceptance.get("upper")),
+                mpe=plain(acceptance.get("mpe")),
+                server_verdict=_verdict(server),
+                agent_verdict=_verdict(point.agent_conformity),
+                verdict_class="pass" if server == "pass" else ("fail" if server else ""),
+                disagrees=bool(point.disagreement),
+                disagreement=flags,
+                ratio_flag=result.get("uncertainty_ratio_met") is False,
+                budget=budget_of(point),
+            )
+        )
+    return rows

@@ -1,0 +1,426 @@
+"""My jobs, a run, and the electronic signatures on it; issuing its certificate.
+
+Every page is narrowed to the person's organizations
+(:func:`labserver.accounts.access.readable_organization_ids`): another organization's run
+or certificate is not found (404), as in the API. Every change goes through the services
+(:mod:`labserver.measurements.services`, :mod:`labserver.issuance.services`), which check
+the role, the four eyes, the password and the state, and write the audit entry; a refusal
+is shown on the run page, and nothing is changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.core.files.storage import default_storage
+from django.core.paginator import Paginator
+from django.db.models import Case, F, IntegerField, Prefetch, Value, When
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from labserver.accounts.access import (
+    fields_covered,
+    has_role,
+    organization_ids_with_role,
+    readable_organization_ids,
+)
+from labserver.accounts.models import Role, User
+from labserver.core.errors import DomainError
+from labserver.issuance import services as issuance
+from labserver.issuance.api.views import visible_certificates
+from labserver.issuance.models import Certificate
+from labserver.jobs.models import Job, JobState
+from labserver.measurements import services as measurements
+from labserver.measurements.models import Run, RunSignature, RunState
+from labserver.web.access import page_for
+
+from .chart import error_charts
+from .labels import CERTIFICATE_STATES, JOB_STATES, MEANINGS, RUN_STATES, verdict_label
+from .presentation import plain, point_rows
+
+WORK_ROLES = (Role.METROLOGIST, Role.REVIEWER, Role.SIGNATORY)
+# The run page is also read by the quality manager and the auditor (read-only for them).
+RUN_ROLES = (*WORK_ROLES, Role.QUALITY_MANAGER, Role.AUDITOR)
+JOBS_PER_PAGE = 50
+
+
+def _person(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)  # page_for let in only signed-in people
+    return user
+
+
+# ------------------------------------------------------------------ my jobs
+
+
+@require_GET
+@page_for(*WORK_ROLES)
+def jobs(request: HttpRequest) -> HttpResponse:
+    """The jobs of the person's organizations, a metrologist's own first, by due date."""
+    user = _person(request)
+    queryset = Job.objects.filter(organization_id__in=readable_organization_ids(user))
+    state = request.GET.get("state", "")
+    if state in JobState.values:
+        queryset = queryset.filter(state=state)
+    else:
+        state = ""
+    if organization_ids_with_role(user, Role.METROLOGIST):
+        mine: Any = Case(When(assignee=user, then=0), default=1, output_field=IntegerField())
+    else:
+        mine = Value(1, output_field=IntegerField())
+    queryset = (
+        queryset.select_related(
+            "instrument__instrument_type", "procedure", "bench", "assignee", "organization"
+        )
+        .prefetch_related(
+            Prefetch(
+                "runs",
+                queryset=Run.objects.order_by("started_at").only(
+                    "id", "job_id", "state", "started_at", "server_conformity", "disagreements"
+                ),
+            )
+        )
+        .annotate(mine=mine)
+        .order_by("mine", F("due_on").asc(nulls_last=True), "number")
+    )
+    page = Paginator(queryset, JOBS_PER_PAGE).get_page(request.GET.get("page"))
+    rows = [
+        {
+            "job": job,
+            "state": JOB_STATES.get(job.state, job.state),
+            "mine": job.assignee_id == user.pk,
+            "runs": [
+                {
+                    "run": run,
+                    "state": RUN_STATES.get(run.state, run.state),
+                    "verdict": verdict_label(run.server_conformity),
+                }
+                for run in job.runs.all()
+            ],
+        }
+        for job in page.object_list
+    ]
+    return render(
+        request,
+        "work/jobs.html",
+        {
+            "rows": rows,
+            "page": page,
+            "state": state,
+            "states": [(value, JOB_STATES[value]) for value in JobState.values],
+        },
+    )
+
+
+# ------------------------------------------------------------------ a run
+
+
+def _visible_run(user: User, run_id: Any) -> Run:
+    """The run if it is one of the person's organizations', else 404."""
+    queryset = Run.objects.filter(
+        organization_id__in=readable_organization_ids(user)
+    ).select_related(
+        "organization",
+        "job__instrument__instrument_type",
+        "job__instrument__owner",
+        "agent",
+        "operator",
+        "procedure",
+        "supersedes",
+    )
+    return get_object_or_404(queryset, pk=run_id)
+
+
+def allowed_actions(user: User, run: Run, signatures: list[RunSignature], issued: bool) -> set[str]:
+    """The signatures ``user`` may put on ``run`` now (the services check again)."""
+    org = run.organization_id
+    signers = {s.meaning: s.user_id for s in signatures}
+    performer = run.operator_id == user.pk
+    signs_field = run.procedure.field in fields_covered(user, org, Role.SIGNATORY)
+    allowed = set()
+    if run.state == RunState.SUBMITTED and not performer and has_role(user, org, Role.REVIEWER):
+        allowed.add("review")
+    if (
+        run.state == RunState.REVIEWED
+        and signs_field
+        and user.pk not in (run.operator_id, signers.get(RunSignature.Meaning.CHECKED))
+    ):
+        allowed.add("approve")
+    if (
+        run.state in (RunState.SUBMITTED, RunState.REVIEWED)
+        and not performer
+        and has_role(user, org, Role.REVIEWER, Role.SIGNATORY)
+    ):
+        allowed.add("reject")
+    if run.state == RunState.APPROVED and signs_field and not issued:
+        allowed.add("issue")
+    return allowed
+
+
+def _standards(run: Run) -> list[dict[str, Any]]:
+    return [
+        {
+            "usage": usage,
+            "range": f"{plain(usage.range_low)} … {plain(usage.range_high)} {usage.unit}",
+        }
+        for usage in run.standard_usages.select_related("standard", "certificate")
+    ]
+
+
+def _environment(run: Run) -> list[dict[str, str]]:
+    out = []
+    for name, entry in (run.environment or {}).items():
+        if isinstance(entry, dict):
+            text = f"{plain(entry.get('value'))} {entry.get('unit') or ''}".strip()
+        else:
+            text = str(entry)
+        out.append({"name": name, "value": text})
+    return out
+
+
+def _checks(run: Run) -> list[dict[str, Any]]:
+    return [
+        {
+            "check": check.get("check", ""),
+            "test": check.get("test", ""),
+            "points": ", ".join(str(p) for p in check.get("points") or []),
+            "value": check.get("value", ""),
+            "limit": check.get("limit", ""),
+            "unit": check.get("unit", ""),
+            "passed": check.get("passed") is True,
+            "rule": check.get("rule", ""),
+        }
+        for check in run.server_checks or []
+    ]
+
+
+def _curves(run: Run) -> list[dict[str, Any]]:
+    out = []
+    for test, curve in (run.server_curves or {}).items():
+        coefficients = curve.get("coefficients") or []
+        uncertainties = curve.get("u_coefficients") or []
+        out.append(
+            {
+                "test": test,
+                "fit": curve.get("fit", ""),
+                "degree": curve.get("degree", ""),
+                "x": curve.get("x", ""),
+                "y": curve.get("y", ""),
+                "x0": plain(curve.get("x0")) if curve.get("x0") else "",
+                "terms": [
+                    {"name": f"c{j}", "value": plain(c), "u": plain(u)}
+                    for j, (c, u) in enumerate(zip(coefficients, uncertainties, strict=False))
+                ],
+                "residual_sd": plain(curve.get("residual_sd")),
+                "chi_square": plain(curve.get("chi_square")),
+                "dof": curve.get("dof", ""),
+            }
+        )
+    return out
+
+
+def _disagreements(run: Run) -> list[str]:
+    """The run-level disagreements (checks and curves) as text."""
+    out = []
+    for item in run.disagreement or []:
+        what = item.get("check") or item.get("test") or item.get("item", "")
+        out.append(
+            _("%(item)s %(what)s, %(quantity)s: agent %(agent)s, server %(server)s")
+            % {
+                "item": item.get("item", ""),
+                "what": what,
+                "quantity": item.get("quantity", ""),
+                "agent": item.get("agent"),
+                "server": item.get("server"),
+            }
+        )
+    return out
+
+
+def _certificates(user: User, run: Run) -> list[dict[str, Any]]:
+    found = (
+        visible_certificates(user)
+        .filter(run=run)
+        .prefetch_related("events__replacement")
+        .order_by("issued_at", "pk")
+    )
+    out = []
+    for certificate in found:
+        status = issuance.certificate_state(certificate).status
+        out.append(
+            {
+                "certificate": certificate,
+                "status": status,
+                "state": CERTIFICATE_STATES.get(status, status),
+            }
+        )
+    return out
+
+
+def _render_run(
+    request: HttpRequest,
+    run: Run,
+    *,
+    error: str = "",
+    failed: str = "",
+    values: dict[str, str] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    user = _person(request)
+    points = list(run.points.prefetch_related("readings").order_by("index"))
+    signatures = list(run.signatures.order_by("signed_at", "pk"))
+    certificates = _certificates(user, run)
+    actions = allowed_actions(user, run, signatures, issued=bool(certificates))
+    context = {
+        "run": run,
+        "job": run.job,
+        "instrument": run.job.instrument,
+        "state": RUN_STATES.get(run.state, run.state),
+        "verdict": verdict_label(run.server_conformity),
+        "verdict_class": "pass"
+        if run.server_conformity == "pass"
+        else ("fail" if run.server_conformity else ""),
+        "signatures": [
+            {"signature": s, "meaning": MEANINGS.get(s.meaning, s.meaning)} for s in signatures
+        ],
+        "points": point_rows(points),
+        "charts": error_charts(points),
+        "checks": _checks(run),
+        "curves": _curves(run),
+        "run_disagreements": _disagreements(run),
+        "standards": _standards(run),
+        "environment": _environment(run),
+        "certificates": certificates,
+        "actions": actions,
+        "error": error,
+        "failed": failed,
+        "values": values or {},
+    }
+    return render(request, "work/run.html", context, status=status)
+
+
+@require_GET
+@page_for(*RUN_ROLES)
+def run_page(request: HttpRequest, run_id: Any) -> HttpResponse:
+    return _render_run(request, _visible_run(_person(request), run_id))
+
+
+# ------------------------------------------------------------------ signatures
+
+
+def _sign(
+    request: HttpRequest,
+    run_id: Any,
+    action: str,
+    do: Callable[[User, Run, dict[str, str]], Any],
+    done: str,
+) -> HttpResponse:
+    """Put ``user``'s signature ``action`` on the run through ``do``; on a refusal show
+    the run page again with the service's reason (nothing was changed)."""
+    user = _person(request)
+    run = _visible_run(user, run_id)
+    values = {
+        "comment": request.POST.get("comment", ""),
+        "reason": request.POST.get("reason", ""),
+        "password": request.POST.get("password", ""),
+    }
+    try:
+        result = do(user, run, values)
+    except DomainError as exc:
+        run.refresh_from_db()
+        shown = {k: v for k, v in values.items() if k != "password"}
+        return _render_run(
+            request, run, error=exc.detail, failed=action, values=shown, status=exc.status
+        )
+    messages.success(request, done if result is None else done % {"number": result})
+    return redirect("work:run", run_id=run.pk)
+
+
+@require_POST
+@page_for(*RUN_ROLES)
+def review(request: HttpRequest, run_id: Any) -> HttpResponse:
+    def do(user: User, run: Run, values: dict[str, str]) -> None:
+        measurements.review_run(
+            actor=user, run=run, password=values["password"], comment=values["comment"]
+        )
+
+    return _sign(request, run_id, "review", do, _("Signed: you checked this run."))
+
+
+@require_POST
+@page_for(*RUN_ROLES)
+def approve(request: HttpRequest, run_id: Any) -> HttpResponse:
+    def do(user: User, run: Run, values: dict[str, str]) -> None:
+        measurements.approve_run(
+            actor=user, run=run, password=values["password"], comment=values["comment"]
+        )
+
+    return _sign(request, run_id, "approve", do, _("Signed: you authorized this run."))
+
+
+@require_POST
+@page_for(*RUN_ROLES)
+def reject(request: HttpRequest, run_id: Any) -> HttpResponse:
+    def do(user: User, run: Run, values: dict[str, str]) -> None:
+        if not values["reason"].strip():
+            # The service says so too, after the password; say it first, in the page's words.
+            raise DomainError(_("A rejection needs a reason."), field="reason")
+        measurements.reject_run(
+            actor=user, run=run, password=values["password"], reason=values["reason"]
+        )
+
+    return _sign(request, run_id, "reject", do, _("Signed: you rejected this run; it goes back."))
+
+
+@require_POST
+@page_for(*RUN_ROLES)
+def issue(request: HttpRequest, run_id: Any) -> HttpResponse:
+    def do(user: User, run: Run, values: dict[str, str]) -> str:
+        certificate = issuance.issue_certificate(actor=user, run=run, password=values["password"])
+        return certificate.number
+
+    return _sign(request, run_id, "issue", do, _("Certificate %(number)s issued and signed."))
+
+
+# ------------------------------------------------------------------ downloads
+
+
+def _download(request: HttpRequest, pk: int, which: str) -> HttpResponse:
+    """The file as issued, to whom the API would give it (another organization's: 404).
+
+    A certificate's files are small (a few hundred kB): they are read whole.
+    """
+    certificate: Certificate = get_object_or_404(visible_certificates(_person(request)), pk=pk)
+    if which == "pdf":
+        name, filename, content_type = (
+            certificate.pdf.name,
+            f"{certificate.number}.pdf",
+            "application/pdf",
+        )
+    else:
+        name, filename, content_type = (
+            certificate.dcc.name,
+            f"{certificate.number}.dcc.xml",
+            "application/xml",
+        )
+    with default_storage.open(name, "rb") as handle:
+        response = HttpResponse(handle.read(), content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(True, filename) or ""
+    return response
+
+
+@require_GET
+@page_for(*RUN_ROLES)
+def certificate_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    return _download(request, pk, "pdf")
+
+
+@require_GET
+@page_for(*RUN_ROLES)
+def certificate_dcc(request: HttpRequest, pk: int) -> HttpResponse:
+    return _download(request, pk, "dcc")

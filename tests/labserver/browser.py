@@ -82,6 +82,16 @@ class Page:
 
     def open(self, path: str) -> None:
         self.driver.get(self.base_url + path)
+        self.wait_ready()
+
+    def wait_ready(self, timeout_s: float = 20.0) -> None:
+        """Wait until the current document has loaded (an element found earlier may
+        belong to the page being replaced)."""
+        from selenium.webdriver.support.wait import WebDriverWait
+
+        WebDriverWait(self.driver, timeout_s).until(
+            lambda d: d.execute_script("return document.readyState") == "complete"
+        )
 
     def text(self, css: str = "body") -> str:
         from selenium.webdriver.common.by import By
@@ -91,6 +101,7 @@ class Page:
     def find(self, css: str) -> Any:
         from selenium.webdriver.common.by import By
 
+        self.wait_ready()
         return self.driver.find_element(By.CSS_SELECTOR, css)
 
     def click_and_wait(self, css: str, timeout_s: float = 20.0) -> None:
@@ -102,9 +113,7 @@ class Page:
         old = self.driver.find_element(By.TAG_NAME, "html")
         self.find(css).click()
         WebDriverWait(self.driver, timeout_s).until(expected_conditions.staleness_of(old))
-        WebDriverWait(self.driver, timeout_s).until(
-            lambda d: d.execute_script("return document.readyState") == "complete"
-        )
+        self.wait_ready(timeout_s)
 
     def screenshot(self, name: str) -> Path:
         self.shots += 1
@@ -115,5 +124,8 @@ class Page:
 
 @pytest.fixture
 def page(chromium: Any, live_server: Any, request: pytest.FixtureRequest) -> Page:
-    chromium.delete_all_cookies()
+    # Each test starts from a blank page with no cookies (no session of an earlier test),
+    # and the last test's page no longer loading.
+    chromium.get("about:blank")
+    chromium.execute_cdp_cmd("Network.clearBrowserCookies", {})
     return Page(chromium, live_server.url, request.node.name)

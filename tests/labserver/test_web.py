@@ -4,6 +4,7 @@ and the translation catalogues."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import polib  # type: ignore[import-untyped]
 import pytest
@@ -65,12 +66,15 @@ def test_a_page_for_a_role_lets_in_only_that_role(center: Center) -> None:
     request = factory.get("/somewhere/")
     request.user = center.metrologist
     refused = _for_quality_managers(request)
+    assert isinstance(refused, HttpResponse)
     assert refused.status_code == 403
     assert "Quality manager" in refused.content.decode()
 
     request = factory.get("/somewhere/")
     request.user = center.quality_manager
-    assert _for_quality_managers(request).content == b"the page"
+    allowed = _for_quality_managers(request)
+    assert isinstance(allowed, HttpResponse)
+    assert allowed.content == b"the page"
 
 
 def test_the_language_switch_serves_the_pages_in_vietnamese(center: Center) -> None:
@@ -92,12 +96,23 @@ def test_the_language_switch_serves_the_pages_in_vietnamese(center: Center) -> N
 )
 def test_every_message_is_translated_and_compiled(catalogue: Path) -> None:
     po = polib.pofile(str(catalogue))
-    untranslated = [e.msgid for e in po if not e.msgstr and not e.obsolete]
+    untranslated = [
+        e.msgid
+        for e in po
+        if not e.obsolete
+        and (not all(e.msgstr_plural.values()) if e.msgid_plural else not e.msgstr)
+    ]
     fuzzy = [e.msgid for e in po if "fuzzy" in e.flags]
     assert (untranslated, fuzzy) == ([], []), catalogue
     compiled = polib.mofile(str(catalogue.with_suffix(".mo")))
-    wanted = {e.msgid: e.msgstr for e in po if not e.obsolete}
-    have = {e.msgid: e.msgstr for e in compiled if e.msgid}
+
+    def text(entry: Any) -> Any:
+        if entry.msgid_plural:
+            return tuple(entry.msgstr_plural[k] for k in sorted(entry.msgstr_plural))
+        return entry.msgstr
+
+    wanted = {e.msgid: text(e) for e in po if not e.obsolete}
+    have = {e.msgid: text(e) for e in compiled if e.msgid}
     assert have == wanted, f"{catalogue.with_suffix('.mo')} is stale: run make messages"
 
 

@@ -421,7 +421,7 @@ def test_decisions_are_append_only(case: Case) -> None:
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         Decision.objects.filter(pk=first["id"]).update(action="recall")
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-        Decision.objects.all().delete()
+        Decision.objects.filter(pk=second["id"]).delete()
     from labserver.traceability.models import AffectedItem
 
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():

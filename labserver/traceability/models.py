@@ -15,6 +15,7 @@ trace can find "the uses of standard S between two dates" through one index,
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 
@@ -62,3 +63,147 @@ class StandardLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.standard_id} -> certificate {self.certificate_id} on {self.used_on}"
+
+
+# ---------------------------------------------------------------- out of tolerance (7.10)
+
+
+class Nonconformity(models.Model):
+    """A reference standard found out of tolerance, and what was done about the work it
+    touched (ISO/IEC 17025:2017 7.10): opened by a quality manager with the reverse trace
+    of that moment (:class:`AffectedItem`), decided per issued certificate
+    (:class:`Decision`), closed once every one is decided. Only ``status`` and the closing
+    fields change after it is opened, by the closing service, audited."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.PROTECT, related_name="nonconformities"
+    )
+    number = models.CharField(max_length=64, unique=True, help_text="<org>-NC-<year>-<4 digits>")
+    standard = models.ForeignKey(
+        "standards.ReferenceStandard", on_delete=models.PROTECT, related_name="nonconformities"
+    )
+    out_of_tolerance_since = models.DateField(
+        help_text="The first day the standard is taken to have been out of tolerance"
+    )
+    found_on = models.DateField(help_text="The day it was found out of tolerance")
+    description = models.TextField(help_text="What was found, e.g. the as-found error")
+    shift = models.FloatField(
+        null=True, blank=True, help_text="The as-found shift of its value, when known"
+    )
+    shift_unit = models.CharField(max_length=32, blank=True)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    opened_at = models.DateTimeField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closing_note = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "status"], name="nc_org_status_idx")]
+        ordering = ["-opened_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class AffectedItem(models.Model):
+    """One row of the reverse trace a nonconformity was opened with, as it stood then:
+    an issued certificate (which needs a decision) or a downstream standard certificate
+    (recorded: that standard is suspect too). Written once, never changed."""
+
+    class Kind(models.TextChoices):
+        CERTIFICATE = "certificate", "Issued certificate"
+        STANDARD_CERTIFICATE = "standard_certificate", "Standard certificate"
+
+    nonconformity = models.ForeignKey(
+        Nonconformity, on_delete=models.PROTECT, related_name="affected"
+    )
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    certificate = models.ForeignKey(
+        "issuance.Certificate", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    standard_certificate = models.ForeignKey(
+        "standards.StandardCertificate",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    number = models.CharField(max_length=64)
+    status = models.CharField(max_length=16, help_text="Its status when the trace was taken")
+    organization_code = models.CharField(max_length=32)
+    depth = models.PositiveSmallIntegerField(help_text="1: used the standard itself")
+    via_standard = models.CharField(max_length=64, help_text="Asset id of the standard used")
+    used_on = models.DateField()
+    function = models.CharField(max_length=64, blank=True)
+    range_low = models.FloatField(null=True, blank=True)
+    range_high = models.FloatField(null=True, blank=True)
+    unit = models.CharField(max_length=32, blank=True)
+    reevaluation = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Stored and re-evaluated verdict with the nonconformity's shift, if given",
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["nonconformity", "kind"], name="nc_affected_kind_idx")]
+        ordering = ["nonconformity_id", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.nonconformity_id}: {self.number} (depth {self.depth})"
+
+
+class Decision(models.Model):
+    """What is done about one affected issued certificate: no action, amend or recall,
+    with who, when and why. Append-only: a later decision for the same certificate
+    supersedes the earlier one, which stays."""
+
+    class Action(models.TextChoices):
+        NO_ACTION = "no_action", "No action"
+        AMEND = "amend", "Amend"
+        RECALL = "recall", "Recall"
+
+    class Recall(models.TextChoices):
+        NONE = "", "Not a recall"
+        REVOKED = "revoked", "Revoked by this decision"
+        ALREADY_REVOKED = "already_revoked", "Already revoked"
+        PENDING = "pending", "Pending: the decider may not revoke it"
+
+    nonconformity = models.ForeignKey(
+        Nonconformity, on_delete=models.PROTECT, related_name="decisions"
+    )
+    certificate = models.ForeignKey(
+        "issuance.Certificate", on_delete=models.PROTECT, related_name="+"
+    )
+    action = models.CharField(max_length=16, choices=Action.choices)
+    reason = models.TextField()
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField()
+    recall = models.CharField(max_length=16, choices=Recall.choices, blank=True, default="")
+    supersedes = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="superseded_by",
+        help_text="The earlier decision for the same certificate",
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["nonconformity", "certificate"], name="nc_decision_cert_idx")
+        ]
+        ordering = ["nonconformity_id", "decided_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.nonconformity_id}: {self.certificate_id} {self.action}"

@@ -88,7 +88,7 @@ from labserver.core.errors import DomainError, NotFound
 from labserver.issuance.api.views import visible_certificates
 from labserver.standards.models import ReferenceStandard
 
-from .. import queries
+from .. import queries, reevaluation
 
 
 class CsvRenderer(BaseRenderer):
@@ -349,6 +349,165 @@ class StandardImpactView(APIView):
                 "next": link(page + 1),
                 "previous": link(page - 1),
                 "results": found.rows,
+            }
+        )
+
+
+class AcceptanceOut(serializers.Serializer):  # type: ignore[type-arg]
+    """The acceptance limits a verdict was given against (from the procedure)."""
+
+    lower = serializers.FloatField(allow_null=True, required=False)
+    upper = serializers.FloatField(allow_null=True, required=False)
+    mpe = serializers.FloatField(allow_null=True, required=False)
+    rule = serializers.CharField(required=False)
+    document = serializers.CharField(required=False)
+
+
+class StoredPointOut(serializers.Serializer):  # type: ignore[type-arg]
+    error = serializers.FloatField(allow_null=True, help_text="The server's value at ingest")
+    U = serializers.FloatField(allow_null=True)
+    conformity = serializers.CharField(help_text="pass / fail / …; empty: not judged")
+    acceptance = AcceptanceOut(allow_null=True)
+
+
+class ReevaluatedPointOut(StoredPointOut):
+    acceptance_interval = serializers.ListField(
+        child=serializers.FloatField(allow_null=True), allow_null=True
+    )
+    decision_rule = serializers.CharField(allow_null=True)
+
+
+class PointReevaluationOut(serializers.Serializer):  # type: ignore[type-arg]
+    """A point evaluated again with the standard's certified value moved."""
+
+    index = serializers.IntegerField()
+    test = serializers.CharField()
+    nominal = serializers.FloatField()
+    unit = serializers.CharField()
+    quantities = serializers.ListField(
+        child=serializers.CharField(), help_text="The model quantities taken from the standard"
+    )
+    stored = StoredPointOut()
+    re_evaluated = ReevaluatedPointOut()
+    changed = serializers.BooleanField()
+
+
+class NotReevaluatedOut(serializers.Serializer):  # type: ignore[type-arg]
+    index = serializers.IntegerField(allow_null=True, help_text="The point (null: all of them)")
+    reason = serializers.CharField()
+
+
+class CertificateReevaluationOut(serializers.Serializer):  # type: ignore[type-arg]
+    """An affected issued certificate: its stored verdict and the re-evaluated one."""
+
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    status = serializers.CharField()
+    organization = serializers.CharField()
+    run = serializers.UUIDField()
+    depth = serializers.IntegerField(help_text="1: the run used the standard itself")
+    stored_verdict = serializers.CharField()
+    re_evaluated_verdict = serializers.CharField(
+        allow_null=True, help_text="null: not known (points not re-evaluated)"
+    )
+    changed = serializers.BooleanField(allow_null=True, help_text="null: not known")
+    points = PointReevaluationOut(many=True)
+    not_re_evaluated = NotReevaluatedOut(many=True)
+    checks = serializers.ListField(
+        child=serializers.DictField(), allow_null=True, help_text="Test-level checks, recomputed"
+    )
+
+
+class ReevaluationOut(_Out):
+    """One page of the re-evaluated reverse trace (issued certificates only)."""
+
+    RENAMED = {"from_": "from"}
+    standard = serializers.CharField()
+    from_ = serializers.DateField()
+    to = serializers.DateField()
+    shift = serializers.FloatField()
+    unit = serializers.CharField()
+    count = serializers.IntegerField(help_text="Affected issued certificates")
+    changed = serializers.IntegerField(help_text="On this page: verdicts that change")
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = CertificateReevaluationOut(many=True)
+
+
+def _float(request: Request, name: str) -> float:
+    raw = request.query_params.get(name)
+    if not raw:
+        raise DomainError(f"{name}: required (a number)", field=name)
+    try:
+        return float(raw)
+    except ValueError:
+        raise DomainError(f"{name}: not a number: {raw!r}", field=name) from None
+
+
+class StandardImpactReevaluationView(APIView):
+    @extend_schema(
+        operation_id="standards_impact_reevaluate",
+        tags=["traceability"],
+        parameters=[
+            OpenApiParameter("from", type=date, required=True, description="First day, included"),
+            OpenApiParameter("to", type=date, required=True, description="Last day, included"),
+            OpenApiParameter(
+                "shift",
+                type=float,
+                required=True,
+                description="How far the standard's certified value moved (+: it was worth more)",
+            ),
+            OpenApiParameter(
+                "unit", type=str, required=True, description="The unit of the certificate's value"
+            ),
+            OpenApiParameter("page", type=int),
+            OpenApiParameter("page_size", type=int, description="At most 500"),
+        ],
+        responses=ReevaluationOut,
+        description=(
+            "Would the verdict change? Every issued certificate of the reverse trace, its "
+            "points that took a value from the standard's certificate re-evaluated with that "
+            "value moved by `shift`, as the server evaluated them at ingest; the others, and "
+            "certificates that depend on the standard only through other standards, reported "
+            "as not re-evaluated with the reason."
+        ),
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        standard = _standard(request, pk)
+        start = _date(request, "from", None)
+        end = _date(request, "to", None)
+        if end < start:
+            raise DomainError("to: before from", field="to")
+        shift = reevaluation.Shift(_float(request, "shift"), request.query_params.get("unit", ""))
+        size = _int(request, Pagination.page_size_query_param, Pagination.page_size)
+        size = min(max(size, 1), Pagination.max_page_size)
+        page = max(_int(request, "page", 1), 1)
+        affected = reevaluation.affected_certificates(
+            standard, start, end, organization_ids=readable_organization_ids(request.user)
+        )
+        results = reevaluation.reevaluate(
+            standard, affected[(page - 1) * size : page * size], shift
+        )
+
+        def link(n: int) -> str | None:
+            if n < 1 or (n - 1) * size >= len(affected):
+                return None
+            params = request.query_params.copy()
+            params["page"] = str(n)
+            return request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
+
+        return Response(
+            {
+                "standard": standard.asset_id,
+                "from": start.isoformat(),
+                "to": end.isoformat(),
+                "shift": shift.value,
+                "unit": shift.unit,
+                "count": len(affected),
+                "changed": sum(1 for r in results if r["changed"]),
+                "next": link(page + 1),
+                "previous": link(page - 1),
+                "results": results,
             }
         )
 

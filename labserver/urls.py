@@ -42,5 +42,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("labserver.oversight.urls")),
     path("", include("labserver.web.urls")),
 ]

@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "labserver.measurements",
     "labserver.issuance",
     "labserver.traceability",
+    "labserver.oversight",
     "labserver.web",
 ]
 

@@ -17,12 +17,13 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 NODE_W = 210
-NODE_H = 66
-COL_GAP = 280
-ROW_PITCH = NODE_H + 90
+NODE_H = 74
+COL_GAP = 250
+ROW_PITCH = NODE_H + 100
 MARGIN = 16
+TOP = 76  # room for the labels above the first row's links
 LINE = 14
-LABEL_CHARS = 42
+LABEL_CHARS = 34
 NODE_CHARS = 30
 
 
@@ -62,11 +63,14 @@ class Arrow:
     y: int
     lines: list[str]
     broken: bool
+    reasons: list[str] = field(default_factory=list)
 
     @property
     def label_rows(self) -> list[tuple[int, str]]:
-        top = self.y - (len(self.lines) * LINE) // 2 + 4
-        return [(top + i * LINE, line) for i, line in enumerate(self.lines)]
+        """What the link is, above its middle; why it is a break, below (clear of the line)."""
+        top = self.y - 6 - (len(self.lines) - 1) * LINE
+        above = [(top + i * LINE, line) for i, line in enumerate(self.lines)]
+        return above + [(self.y + 16 + i * LINE, line) for i, line in enumerate(self.reasons)]
 
 
 @dataclass
@@ -188,7 +192,7 @@ def draw(chain: dict[str, Any], links: dict[str, str] | None = None) -> Drawing:
             id=node_id,
             kind=node["kind"],
             x=MARGIN + column[node_id] * (NODE_W + COL_GAP),
-            y=MARGIN + int(row[node_id]) * ROW_PITCH,
+            y=TOP + int(row[node_id]) * ROW_PITCH,
             lines=[_cut(line) for line in full[:4]],
             title=" — ".join(full),
             broken=bool(reasons),
@@ -213,12 +217,8 @@ def draw(chain: dict[str, Any], links: dict[str, str] | None = None) -> Drawing:
                 if len(values) > 1:
                     first += " " + _("(+%(n)s more)") % {"n": len(values) - 1}
                 lines.append(first)
-            if edge["valid"]:
-                lines.append("✓ " + _("valid"))
-            else:
-                lines.append("✕ " + _("BREAK"))
-                for reason in edge["reasons"]:
-                    lines.extend(textwrap.wrap(reason, LABEL_CHARS))
+            lines.append("✓ " + _("valid") if edge["valid"] else "✕ " + _("BREAK"))
+        reasons = [line for r in edge["reasons"] for line in textwrap.wrap(r, LABEL_CHARS)]
         arrows.append(
             Arrow(
                 path=f"M{x1},{y1} C{mid},{y1} {mid},{y2} {x2},{y2}",
@@ -226,10 +226,11 @@ def draw(chain: dict[str, Any], links: dict[str, str] | None = None) -> Drawing:
                 y=(y1 + y2) // 2,
                 lines=[_cut(line, LABEL_CHARS + 4) for line in lines if line],
                 broken=not edge["valid"],
+                reasons=reasons,
             )
         )
     width = MARGIN * 2 + (max(column.values()) + 1) * (NODE_W + COL_GAP) - COL_GAP
-    height = MARGIN * 2 + (int(max(row.values())) + 1) * ROW_PITCH
+    height = TOP + (int(max(row.values())) + 1) * ROW_PITCH
     return Drawing(width=width, height=height, boxes=list(boxes.values()), arrows=arrows)
 
 

@@ -44,5 +44,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("labserver.portal.urls")),
     path("", include("labserver.work.urls")),
+    path("", include("labserver.oversight.urls")),
     path("", include("labserver.web.urls")),
 ]

@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "labserver.traceability",
     "labserver.portal",
     "labserver.work",
+    "labserver.oversight",
     "labserver.web",
 ]
 

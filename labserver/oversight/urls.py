@@ -1,0 +1,17 @@
+from django.urls import path
+
+from . import views
+
+app_name = "oversight"
+
+urlpatterns = [
+    path("audit/search/", views.search, name="search"),
+    path("audit/certificates/<int:pk>/chain/", views.certificate_chain, name="certificate-chain"),
+    path("audit/standards/<int:pk>/chain/", views.standard_chain, name="standard-chain"),
+    path("audit/standards/<int:pk>/impact/", views.standard_impact, name="standard-impact"),
+    path(
+        "audit/standards/<int:pk>/impact.pdf", views.standard_impact_pdf, name="standard-impact-pdf"
+    ),
+    path("quality/", views.quality, name="quality"),
+    path("quality/audit/", views.audit_log, name="audit-log"),
+]

@@ -3,8 +3,11 @@
 A ``RetrieveAPIView`` on the issued certificate model, ``lookup_field = "number"`` (the
 unique index the public lookup uses too), a plain ``ModelSerializer`` of a few of the
 certificate's own columns: one indexed query, no joins, no status. Anonymous, as the
-public lookup is (``AllowAny``); everything else is the project's DRF defaults
-(authentication classes, JSON renderer, exception handler).
+public lookup is (``AllowAny``); everything else is the project's DRF defaults, as any
+endpoint of the LIMS gets them: the authentication classes (no header: nothing to look
+up), the filter backends that ``get_object`` applies (no query parameters: they add no
+SQL), the JSON renderer and the exception handler. Its query is planned by PostgreSQL on
+every request, as the ORM's queries are.
 """
 
 from __future__ import annotations

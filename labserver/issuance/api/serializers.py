@@ -7,7 +7,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ..models import Certificate
+from ..models import Certificate, CertificateKind, CertificateStatus
 from ..services import certificate_state
 
 
@@ -130,8 +130,8 @@ class PublicCertificateOut(serializers.Serializer):  # type: ignore[type-arg]
     """The schema of the public lookup (documentation only: the view answers a dict)."""
 
     number = serializers.CharField()
-    kind = serializers.ChoiceField(choices=["calibration", "verification"])
-    status = serializers.ChoiceField(choices=["valid", "superseded", "revoked"])
+    kind = serializers.ChoiceField(choices=CertificateKind.choices)
+    status = serializers.ChoiceField(choices=CertificateStatus.choices)
     issuer = PublicIssuerOut()
     instrument = PublicInstrumentOut()
     performed_on = serializers.DateField()

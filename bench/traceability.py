@@ -21,8 +21,9 @@ them the commit, where PostgreSQL checks the deferred foreign keys), so the spec
 :data:`~labserver.traceability.generate.GENERATOR_VERSION` are stored in the table
 ``caltrace_bench_dataset`` of the same database; a later run with the same spec and
 generator version reuses the data set and only measures (``--regenerate`` forces a new
-one; a different spec drops the database and generates again). After generating,
-``VACUUM ANALYZE`` gives the planner its statistics.
+one; a different spec, or a database without a stored data set, is dropped and
+generated again: the database is the bench's own, nothing else is kept in it). After
+generating, ``VACUUM ANALYZE`` gives the planner its statistics.
 
 **The server**: gunicorn (``--workers`` processes of ``--threads`` threads, 2 × 4 by
 default, gthread: keep-alive connections) on a free loopback port, serving
@@ -239,8 +240,7 @@ def prepare(url: str, spec: Any, regenerate: bool) -> dict[str, Any]:
             print(f"data set: reused ({stored['summary']['generated_in_s']} s to generate)")
             return stored
         print("data set: stored with another spec or generator version, generating again")
-    if stored is not None or regenerate:
-        recreate_database(url)
+    recreate_database(url)  # the bench's own database: nothing else is kept in it
     migrate()
     print(f"data set: generating {description['spec']} …", flush=True)
     return generate(url, spec, description)

@@ -45,12 +45,19 @@ lint: $(VENV)/.stamp-dev
 test: lint
 	$(BIN)/python -m pytest
 
+# bench/traceability.py needs PostgreSQL: TRACEBENCH_DATABASE_URL, by default the local
+# server's database caltrace_bench (created when missing; the first run generates the
+# 2,000,000-certificate data set, about ten minutes, later runs reuse it). Without a
+# PostgreSQL it says how to point it and make stops; `make bench TRACEBENCH=` leaves it out.
+TRACEBENCH ?= $(BIN)/python bench/traceability.py
+
 bench: $(VENV)/.stamp-bench
 	$(BIN)/python bench/uncertainty.py
 	$(BIN)/python bench/drivers.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/agent.py
 	$(BIN)/python bench/certificates.py
+	$(TRACEBENCH)
 
 # Refresh the translation catalogues of the pages (needs GNU gettext: apt-get install
 # gettext): collect the strings of each app with a locale/ folder, then compile them.

@@ -5,7 +5,7 @@
 Starts gunicorn (sync workers, ``--workers``, 2 by default) on a free loopback port,
 serving the benchmark site ``bench/ingest_site`` (the LIMS's settings and URLs unchanged,
 plus the baseline and floor endpoints; nothing of it ships in ``labserver/``). The database is
-PostgreSQL when ``DATABASE_URL`` is set (a database ``caltrace_bench`` on the same server,
+PostgreSQL when ``DATABASE_URL`` is set (a database ``caltrace_bench_ingest`` on the same server,
 created and dropped by this script), else a temporary SQLite file; it is migrated and
 given its fixtures through the services, as the tests do: an organization, a metrologist
 certified for the field, an agent with a fresh Ed25519 key, a reference standard with
@@ -78,7 +78,7 @@ from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 
 SETTINGS = "bench.ingest_site.settings"
-BENCH_DATABASE = "caltrace_bench"
+BENCH_DATABASE = "caltrace_bench_ingest"
 POINTS = 20
 READINGS = 10
 ROWS = POINTS + POINTS * READINGS

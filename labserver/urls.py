@@ -12,7 +12,12 @@ from labserver.instruments.api.views import (
     InstrumentViewSet,
     PatternViewSet,
 )
-from labserver.issuance.api.views import CertificateViewSet, SigningKeyViewSet, VerifyView
+from labserver.issuance.api.views import (
+    CertificateViewSet,
+    PublicCertificateView,
+    SigningKeyViewSet,
+    VerifyView,
+)
 from labserver.issuance.views import verify_page
 from labserver.jobs.api.views import JobViewSet, ProcedureViewSet
 from labserver.measurements.api.views import RunViewSet
@@ -37,6 +42,11 @@ urlpatterns = [
     path("api/v1/", include(router.urls)),
     path("api/v1/me/", MeView.as_view(), name="me"),
     path("api/v1/verify", VerifyView.as_view(), name="verify"),
+    path(
+        "api/v1/public/certificates/<str:number>",
+        PublicCertificateView.as_view(),
+        name="public-certificate",
+    ),
     path("verify/<str:number>", verify_page, name="verify-page"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -120,7 +120,12 @@ class Certificate(models.Model):
                 name="certificate_unique_sequence",
             ),
         ]
-        indexes = [models.Index(fields=["organization", "issued_at"], name="cert_org_issued_idx")]
+        indexes = [
+            models.Index(fields=["organization", "issued_at"], name="cert_org_issued_idx"),
+            # The reverse trace: a run's certificates with their organization, from the
+            # index alone.
+            models.Index(fields=["run", "organization", "id"], name="cert_run_org_idx"),
+        ]
         ordering = ["-issued_at", "-pk"]
 
     def __str__(self) -> str:

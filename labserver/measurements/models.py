@@ -137,7 +137,22 @@ class StandardUsage(models.Model):
     unit = models.CharField(max_length=32)
 
     class Meta:
-        indexes = [models.Index(fields=["standard", "used_on"], name="usage_standard_date_idx")]
+        indexes = [
+            # The reverse trace: a standard's uses within a date window, answered from the
+            # index alone (every column it reads is a key: no heap page per use).
+            models.Index(
+                fields=[
+                    "standard",
+                    "used_on",
+                    "run",
+                    "function",
+                    "unit",
+                    "range_low",
+                    "range_high",
+                ],
+                name="usage_standard_date_cover_idx",
+            )
+        ]
 
 
 class RunSignature(models.Model):

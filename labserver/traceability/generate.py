@@ -23,7 +23,7 @@ import bisect
 import hashlib
 import random
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from json import dumps
@@ -42,6 +42,9 @@ from labserver.standards.models import ReferenceStandard, StandardCertificate
 from .models import StandardLink
 
 T = TypeVar("T")
+GENERATOR_VERSION = "1"
+"""Bumped whenever the same :class:`LadderSpec` would generate different rows: a data set
+stored by an older version is not reused (``bench/traceability.py`` compares it)."""
 RUN_IDS = uuid.uuid5(uuid.NAMESPACE_URL, "caltrace/traceability/generated-run")
 """The namespace of generated run ids: one per (prefix, seed, index), stable across runs."""
 
@@ -312,8 +315,9 @@ def generated_run(
 
 
 @transaction.atomic
-def generate_ladder(spec: LadderSpec) -> Ladder:
-    """Generate the ladder ``spec`` describes (see the module's docstring)."""
+def generate_ladder(spec: LadderSpec, *, progress: Callable[[str], None] | None = None) -> Ladder:
+    """Generate the ladder ``spec`` describes (see the module's docstring); ``progress``, if
+    given, is told what was written as it goes."""
     rng = random.Random(spec.seed)
     p = spec.prefix
     institute, centers = set_up_centers(spec)
@@ -458,6 +462,11 @@ def generate_ladder(spec: LadderSpec) -> Ladder:
             ignore_conflicts=True,
         )
     ladder.links = len(links)
+    if progress is not None:
+        progress(
+            f"{len(standards):,} standards in {spec.levels} levels, "
+            f"{ladder.standard_certificates:,} standard certificates, {ladder.links:,} links"
+        )
 
     # runs with their usages and one issued certificate each, a batch at a time
     working: dict[int, list[ReferenceStandard]] = {}
@@ -502,4 +511,8 @@ def generate_ladder(spec: LadderSpec) -> Ladder:
         ladder.runs += len(runs)
         ladder.usages += len(usages)
         ladder.issued += len(issued)
+        if progress is not None and (
+            ladder.issued % (20 * spec.batch) < len(issued) or made == spec.issued_certificates
+        ):
+            progress(f"{ladder.issued:,} issued certificates ({ladder.usages:,} usages)")
     return ladder

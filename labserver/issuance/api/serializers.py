@@ -7,7 +7,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ..models import Certificate
+from ..models import Certificate, CertificateKind, CertificateStatus
 from ..services import certificate_state
 
 
@@ -111,6 +111,39 @@ class VerdictOut(serializers.Serializer):  # type: ignore[type-arg]
     superseded_by = serializers.CharField(allow_null=True)
     revoked_at = serializers.DateTimeField(allow_null=True)
     revoked_reason = serializers.CharField(allow_null=True)
+
+
+class PublicIssuerOut(serializers.Serializer):  # type: ignore[type-arg]
+    name = serializers.CharField()
+    accreditation = serializers.CharField(allow_null=True)
+
+
+class PublicInstrumentOut(serializers.Serializer):  # type: ignore[type-arg]
+    type = serializers.CharField()
+    type_vi = serializers.CharField(allow_null=True)
+    manufacturer = serializers.CharField()
+    model = serializers.CharField()
+    serial = serializers.CharField()
+
+
+class PublicCertificateOut(serializers.Serializer):  # type: ignore[type-arg]
+    """The schema of the public lookup (documentation only: the view answers a dict)."""
+
+    number = serializers.CharField()
+    kind = serializers.ChoiceField(choices=CertificateKind.choices)
+    status = serializers.ChoiceField(choices=CertificateStatus.choices)
+    issuer = PublicIssuerOut()
+    instrument = PublicInstrumentOut()
+    performed_on = serializers.DateField()
+    issued_on = serializers.DateField()
+    mark_number = serializers.CharField(allow_null=True, help_text="Verification mark")
+    valid_until = serializers.DateField(allow_null=True, help_text="Verification's validity")
+    supersedes = serializers.CharField(allow_null=True, help_text="The certificate it amends")
+    superseded_by = serializers.CharField(allow_null=True)
+    superseded_on = serializers.DateField(allow_null=True)
+    revoked_on = serializers.DateField(allow_null=True)
+    revoked_reason = serializers.CharField(allow_null=True)
+    pdf_sha256 = serializers.CharField(help_text="SHA-256 of the PDF issued")
 
 
 class SigningKeyOut(serializers.ModelSerializer):  # type: ignore[type-arg]

@@ -31,11 +31,13 @@ from labserver.measurements.models import Run
 
 from .. import services
 from ..models import Certificate, CertificateKind, SigningKeyRecord
+from ..public import public_certificate
 from ..verification import verify_upload
 from .serializers import (
     AmendIn,
     IssuedCertificateOut,
     IssueIn,
+    PublicCertificateOut,
     RevokeIn,
     SigningKeyOut,
     VerdictOut,
@@ -242,6 +244,26 @@ class VerifyView(APIView):
             )
         verdict = verify_upload(upload.read())
         return Response(verdict.as_json())
+
+
+class PublicCertificateView(APIView):
+    """Anyone may look a certificate up by its number: the verification page's facts as
+    JSON (``labserver.issuance.public``). An unknown number is a plain 404."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="public_certificate",
+        tags=["public"],
+        responses={200: PublicCertificateOut, 404: OpenApiResponse(description="No such number")},
+        auth=[],
+    )
+    def get(self, request: Request, number: str) -> Response:
+        found = public_certificate(number)
+        if found is None:
+            raise NotFound("certificate: not found")
+        return Response(found)
 
 
 class SigningKeyViewSet(ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]

@@ -1,0 +1,5 @@
+"""The benchmark-only Django site of ``bench/traceability.py``: the LIMS plus a bare
+DRF get-by-key endpoint as the public lookup's baseline.
+
+Nothing here ships in ``labserver/``; it is imported only by the benchmark.
+"""

@@ -16,3 +16,4 @@ class OversightConfig(AppConfig):
         register(NavEntry("oversight:search", _("Audit search"), roles=readers))
         register(NavEntry("oversight:quality", _("Quality"), roles=(Role.QUALITY_MANAGER,)))
         register(NavEntry("oversight:audit-log", _("Audit log"), roles=readers))
+        register(NavEntry("oversight:nonconformities", _("Out of tolerance"), roles=readers))

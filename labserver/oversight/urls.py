@@ -1,5 +1,6 @@
 from django.urls import path
 
+from . import nonconformities as ncs
 from . import views
 
 app_name = "oversight"
@@ -14,4 +15,13 @@ urlpatterns = [
     ),
     path("quality/", views.quality, name="quality"),
     path("quality/audit/", views.audit_log, name="audit-log"),
+    path("quality/nonconformities/", ncs.nonconformities, name="nonconformities"),
+    path("quality/nonconformities/<int:pk>/", ncs.nonconformity, name="nonconformity"),
+    path("quality/nonconformities/<int:pk>/decide/", ncs.decide, name="nonconformity-decide"),
+    path("quality/nonconformities/<int:pk>/close/", ncs.close, name="nonconformity-close"),
+    path(
+        "quality/nonconformities/<int:pk>/letters.pdf",
+        ncs.letters_pdf,
+        name="nonconformity-letters",
+    ),
 ]

@@ -35,6 +35,7 @@ from labserver.issuance.api.views import visible_certificates
 from labserver.issuance.services import certificate_state
 from labserver.standards.models import ReferenceStandard, StandardCertificate
 from labserver.traceability import queries
+from labserver.traceability.models import Nonconformity
 from labserver.web.access import page_for
 
 from . import graph
@@ -364,6 +365,13 @@ def quality(request: HttpRequest) -> HttpResponse:
             bucket = next((d for d in DUE_BUCKETS if item["days"] <= d), None)
             if bucket is not None:
                 due[bucket].append(item)
+    cases: dict[int, Nonconformity] = {}
+    for case in Nonconformity.objects.filter(
+        standard__in=[item["standard"].pk for item in out_of_tolerance]
+    ).order_by("opened_at", "pk"):
+        cases[case.standard_id] = case  # the latest one of each standard
+    for item in out_of_tolerance:
+        item["nonconformity"] = cases.get(item["standard"].pk)
     for items in (*due.values(), overdue):
         items.sort(key=lambda i: (i["due_on"] or date.min, i["standard"].asset_id))
     buckets = []

@@ -9,6 +9,12 @@ with its CSV and PDF exports (``/audit/standards/<id>/impact/``). Quality manage
 standards due for calibration and out of tolerance (``/quality/``). Both: the audit-log
 browser with the verification of each organization's hash chain (``/quality/audit/``).
 
+Quality managers (auditors read): the out-of-tolerance cases
+(``/quality/nonconformities/``, ``/quality/nonconformities/<id>/``): open a
+nonconformity, decide per affected certificate (a recall revokes it), close it, the
+customer letters (:mod:`.nonconformities`).
+
 Every page reads through :mod:`labserver.traceability.queries` and the models, narrowed
-to the person's organizations; nothing here changes a record.
+to the person's organizations; the only changes are made by the out-of-tolerance pages,
+through :mod:`labserver.traceability.services`.
 """

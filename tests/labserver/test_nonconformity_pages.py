@@ -346,3 +346,16 @@ def test_the_status_filter(case: Case) -> None:
     page = text_of(qm.get(LIST, {"status": "closed"}))
     assert nc.number not in page
     assert 'id="none"' in page
+
+
+def test_the_pages_speak_vietnamese(case: Case) -> None:
+    nc = opened(case)
+    qm = signed_in(case.center.quality_manager)
+    qm.post("/i18n/setlang/", {"language": "vi", "next": "/"})
+    page = text_of(qm.get(LIST))
+    assert "Các trường hợp vượt dung sai (sự không phù hợp)" in page
+    assert "Mở sự không phù hợp" in page
+    detail = text_of(qm.get(f"{LIST}{nc.pk}/"))
+    assert f"Sự không phù hợp {nc.number}" in detail
+    assert "Quyết định cho từng giấy chứng nhận" in detail
+    assert "Thu hồi" in detail

@@ -31,7 +31,10 @@ from drivers.registry import get
 from drivers.simulators.base import Fault, FaultKind, SimulatorOptions
 from drivers.simulators.eurotherm_3200 import Eurotherm3200Simulator, SimulatedEurotherm3200
 
+# FAST: where a test wants a timeout (a late or silent controller) to come quickly;
+# STEADY: every other exchange, with room for a loaded machine.
 FAST = DriverOptions(timeout_s=0.25, retries=0)
+STEADY = DriverOptions(timeout_s=2.0, retries=0)
 
 
 @pytest.fixture
@@ -51,7 +54,7 @@ def sim(bath: SimulatedEurotherm3200) -> Iterator[Eurotherm3200Simulator]:
 
 @pytest.fixture
 def controller(sim: Eurotherm3200Simulator) -> Iterator[Eurotherm3200]:
-    driver = Eurotherm3200.open(sim.address, FAST)
+    driver = Eurotherm3200.open(sim.address, STEADY)
     try:
         yield driver
     finally:
@@ -189,16 +192,17 @@ def test_an_exception_response_is_typed_with_its_code(
 
 
 def test_a_silent_controller_times_out_and_the_next_read_is_fresh(
-    controller: Eurotherm3200, sim: Eurotherm3200Simulator, bath: SimulatedEurotherm3200
+    sim: Eurotherm3200Simulator, bath: SimulatedEurotherm3200
 ) -> None:
-    sim.inject(Fault(FaultKind.LATE, times=1, late_by_s=0.5))
-    with pytest.raises(InstrumentTimeout):
-        controller.read_temperature()
-    bath.noise = 0.0
-    assert controller.read_working_setpoint() == 25.0  # not the late PV answer
-    sim.inject(Fault(FaultKind.TIMEOUT, target="any"))
-    with pytest.raises(InstrumentTimeout):
-        controller.read_status()
+    with Eurotherm3200.open(sim.address, FAST) as controller:
+        sim.inject(Fault(FaultKind.LATE, times=1, late_by_s=0.5))
+        with pytest.raises(InstrumentTimeout):
+            controller.read_temperature()
+        bath.noise = 0.0
+        assert controller.read_working_setpoint() == 25.0  # not the late PV answer
+        sim.inject(Fault(FaultKind.TIMEOUT, target="any"))
+        with pytest.raises(InstrumentTimeout):
+            controller.read_status()
 
 
 def test_an_expected_serial_cannot_be_checked_and_is_refused(

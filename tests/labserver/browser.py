@@ -87,9 +87,10 @@ class Page:
     def wait_ready(self, timeout_s: float = 20.0) -> None:
         """Wait until the current document has loaded (an element found earlier may
         belong to the page being replaced)."""
+        from selenium.common.exceptions import WebDriverException
         from selenium.webdriver.support.wait import WebDriverWait
 
-        WebDriverWait(self.driver, timeout_s).until(
+        WebDriverWait(self.driver, timeout_s, ignored_exceptions=(WebDriverException,)).until(
             lambda d: d.execute_script("return document.readyState") == "complete"
         )
 
@@ -105,15 +106,30 @@ class Page:
         return self.driver.find_element(By.CSS_SELECTOR, css)
 
     def click_and_wait(self, css: str, timeout_s: float = 20.0) -> None:
-        """Click what ``css`` finds (a link, a submit button) and wait for the next page."""
-        from selenium.webdriver.common.by import By
-        from selenium.webdriver.support import expected_conditions
+        """Click what ``css`` finds (a link, a submit button) and wait for the next page.
+
+        The old page is marked with a script variable; the next page is the one without
+        it, fully loaded. While Chromium replaces the document, a script or an element
+        may answer with an error of the page going away: that is waited through.
+        """
+        from selenium.common.exceptions import WebDriverException
         from selenium.webdriver.support.wait import WebDriverWait
 
-        old = self.driver.find_element(By.TAG_NAME, "html")
-        self.find(css).click()
-        WebDriverWait(self.driver, timeout_s).until(expected_conditions.staleness_of(old))
         self.wait_ready(timeout_s)
+        self.driver.execute_script("window.__caltraceOldPage = true;")
+        self.find(css).click()
+
+        def next_page_loaded(driver: Any) -> bool:
+            return bool(
+                driver.execute_script(
+                    "return window.__caltraceOldPage === undefined"
+                    " && document.readyState === 'complete';"
+                )
+            )
+
+        WebDriverWait(self.driver, timeout_s, ignored_exceptions=(WebDriverException,)).until(
+            next_page_loaded
+        )
 
     def screenshot(self, name: str) -> Path:
         self.shots += 1

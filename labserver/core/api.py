@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404
 from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.renderers import BaseRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -140,3 +141,18 @@ class ScopedQuerysetMixin:
 
         ids = readable_organization_ids(self.request.user)
         return queryset.filter(**{f"{self.scope_field}__in": ids})
+
+
+class PdfRenderer(BaseRenderer):
+    """``.pdf`` downloads (certificates, labels, letters): the view makes the bytes, passed
+    through as they are."""
+
+    media_type = "application/pdf"
+    format = "pdf"
+    charset = None
+    render_style = "binary"
+
+    def render(
+        self, data: Any, accepted_media_type: Any = None, renderer_context: Any = None
+    ) -> Any:
+        return data

@@ -14,7 +14,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -25,7 +25,7 @@ from labserver.accounts.access import (
     is_agent,
     readable_organization_ids,
 )
-from labserver.core.api import ScopedQuerysetMixin
+from labserver.core.api import PdfRenderer, ScopedQuerysetMixin
 from labserver.core.errors import DomainError, NotFound
 from labserver.measurements.models import Run
 
@@ -43,20 +43,6 @@ from .serializers import (
     VerdictOut,
     VerifyIn,
 )
-
-
-class PdfRenderer(BaseRenderer):
-    """``.pdf`` downloads: the bytes are made by the view, passed through as they are."""
-
-    media_type = "application/pdf"
-    format = "pdf"
-    charset = None
-    render_style = "binary"
-
-    def render(
-        self, data: Any, accepted_media_type: Any = None, renderer_context: Any = None
-    ) -> Any:
-        return data
 
 
 def visible_certificates(user: Any) -> Any:

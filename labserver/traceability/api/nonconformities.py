@@ -45,33 +45,19 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from labserver.accounts.access import acting_person, readable_organization_ids
+from labserver.core.api import PdfRenderer
 from labserver.core.errors import NotFound
 from labserver.issuance.models import Certificate
 from labserver.standards.models import ReferenceStandard
 
 from .. import letters, services
 from ..models import AffectedItem, Decision, Nonconformity
-
-
-class PdfRenderer(BaseRenderer):
-    """The letters: the view makes the bytes."""
-
-    media_type = "application/pdf"
-    format = "pdf"
-    charset = None
-    render_style = "binary"
-
-    def render(
-        self, data: Any, accepted_media_type: Any = None, renderer_context: Any = None
-    ) -> Any:
-        return data
-
 
 # ---------------------------------------------------------------------------- bodies
 

@@ -60,9 +60,7 @@ import argparse  # noqa: E402
 import base64  # noqa: E402
 import http.client  # noqa: E402
 import json  # noqa: E402
-import socket  # noqa: E402
 import statistics  # noqa: E402
-import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
@@ -76,6 +74,8 @@ from urllib.parse import urlsplit, urlunsplit  # noqa: E402
 
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
+
+from bench.gunicorn_site import serve  # noqa: E402
 
 SETTINGS = "bench.ingest_site.settings"
 BENCH_DATABASE = "caltrace_bench_ingest"
@@ -215,16 +215,18 @@ def make_fixtures(jobs_needed: int, parents_needed: int) -> Fixtures:
         calibrated_on=today - timedelta(days=100),
         issued_on=today - timedelta(days=95),
         due_on=today + timedelta(days=265),
+        # A value at every point's nominal: the LIMS checks each run's V_s against it.
         values=[
             {
                 "quantity": "dcv",
-                "nominal": 10,
-                "value": 10.000002,
+                "nominal": 0.5 * (i + 1),
+                "value": 0.5 * (i + 1),
                 "unit": "V",
-                "U": 4e-6,
+                "U": 2e-6 + 5e-6 * 0.5 * (i + 1),
                 "k": 2,
                 "coverage_probability": 0.95,
             }
+            for i in range(POINTS)
         ],
     )
     numbers = []
@@ -406,69 +408,13 @@ def requests_for(fx: Fixtures) -> tuple[list[Request], list[Request], list[Reque
 # ------------------------------------------------------------------ the server
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def server(database_url: str, workers: int, log_path: str) -> Iterator[int]:
     """gunicorn serving the benchmark site on loopback; yields its port once it answers."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "DJANGO_SETTINGS_MODULE": SETTINGS,
-        "PYTHONPATH": _ROOT,
-        "LOG_LEVEL": "WARNING",
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-        "--worker-class",
-        "sync",
-        "--timeout",
-        "300",
-        "--chdir",
-        _ROOT,
-        "labserver.wsgi:application",
-    ]
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise SystemExit(f"gunicorn exited with {process.returncode}:\n{_tail(log_path)}")
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                conn.request("GET", "/api/v1/me/")
-                conn.getresponse().read()
-                conn.close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise SystemExit(f"gunicorn did not answer:\n{_tail(log_path)}") from None
-                time.sleep(0.2)
+    with serve(
+        SETTINGS, database_url, log_path, ["--workers", str(workers), "--worker-class", "sync"]
+    ) as port:
         yield port
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _tail(path: str, lines: int = 40) -> str:
-    with open(path, encoding="utf-8", errors="replace") as f:
-        return "".join(f.readlines()[-lines:])
 
 
 # ------------------------------------------------------------------ the clients

@@ -84,9 +84,7 @@ import dataclasses  # noqa: E402
 import http.client  # noqa: E402
 import json  # noqa: E402
 import random  # noqa: E402
-import socket  # noqa: E402
 import statistics  # noqa: E402
-import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
@@ -96,6 +94,8 @@ from dataclasses import dataclass, field  # noqa: E402
 from datetime import date  # noqa: E402
 from typing import Any  # noqa: E402
 from urllib.parse import quote, urlsplit, urlunsplit  # noqa: E402
+
+from bench.gunicorn_site import serve  # noqa: E402
 
 SETTINGS = "bench.trace_site.settings"
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/caltrace_bench"
@@ -306,73 +306,25 @@ def fixtures(spec: Any, needed_chains: int, needed_impacts: int, needed_numbers:
 # ------------------------------------------------------------------ the server
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def server(database_url: str, workers: int, threads: int, log_path: str) -> Iterator[int]:
     """gunicorn serving the benchmark site on loopback; yields its port once it answers."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "DJANGO_SETTINGS_MODULE": SETTINGS,
-        "PYTHONPATH": _ROOT,
-        "LOG_LEVEL": "WARNING",
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-        "--threads",
-        str(threads),
-        "--worker-class",
-        "gthread",
-        "--keep-alive",
-        "30",
-        "--timeout",
-        "300",
-        "--chdir",
-        _ROOT,
-        "labserver.wsgi:application",
-    ]
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise SystemExit(f"gunicorn exited with {process.returncode}:\n{_tail(log_path)}")
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                conn.request("GET", "/api/v1/me/")
-                conn.getresponse().read()
-                conn.close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise SystemExit(f"gunicorn did not answer:\n{_tail(log_path)}") from None
-                time.sleep(0.2)
+    with serve(
+        SETTINGS,
+        database_url,
+        log_path,
+        [
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--worker-class",
+            "gthread",
+            "--keep-alive",
+            "30",
+        ],
+    ) as port:
         yield port
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _tail(path: str, lines: int = 40) -> str:
-    with open(path, encoding="utf-8", errors="replace") as f:
-        return "".join(f.readlines()[-lines:])
 
 
 # ------------------------------------------------------------------ the clients

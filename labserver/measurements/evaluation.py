@@ -343,7 +343,7 @@ def check_certified_quantities(
                     problems.append(f"{name} (in force on {used_on}) gives no {quantity} at {at:g}")
                     continue
                 expected = bound_quantity(binding, entry)
-                mismatch = _bound_mismatch(given, expected)
+                mismatch = bound_mismatch(given, expected)
                 if mismatch is None:
                     break
                 problems.append(
@@ -355,7 +355,7 @@ def check_certified_quantities(
                 raise InvalidEvidence(f"{field}: {'; '.join(problems)}", field=field)
 
 
-def _bound_mismatch(given: Any, expected: dict[str, Any]) -> str | None:
+def bound_mismatch(given: Any, expected: dict[str, Any]) -> str | None:
     """How the model's quantity differs from what the certificate gives, or None."""
     if not isinstance(given, dict) or "value" not in given:
         return "the model states no value for it"

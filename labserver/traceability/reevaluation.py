@@ -43,7 +43,7 @@ from labserver.issuance.models import Certificate
 from labserver.issuance.services import certificate_state
 from labserver.measurements.evaluation import (
     PAYLOAD_ROLES,
-    _bound_mismatch,
+    bound_mismatch,
     evaluate_derived,
     evaluate_point,
     procedure_limits,
@@ -233,7 +233,7 @@ def _bound_to_standard(
                     f"{qname} is taken in {expected['unit']!r} from a certificate value in "
                     f"{entry_unit!r}: the shift is not converted"
                 )
-            if _bound_mismatch(stored["model"]["quantities"].get(qname), expected) is None:
+            if bound_mismatch(stored["model"]["quantities"].get(qname), expected) is None:
                 bound.append(qname)
                 break
     if not bound:

@@ -249,6 +249,15 @@ def _date(request: Request, name: str, default: date | None) -> date:
         raise DomainError(f"{name}: not an ISO date: {raw!r}", field=name) from None
 
 
+def _date_range(request: Request) -> tuple[date, date]:
+    """The required ``from`` and ``to`` of a reverse trace, in order."""
+    start = _date(request, "from", None)
+    end = _date(request, "to", None)
+    if end < start:
+        raise DomainError("to: before from", field="to")
+    return start, end
+
+
 def _standard(request: Request, pk: int) -> ReferenceStandard:
     acting_person(request.user, action="reading traceability")
     found = (
@@ -315,10 +324,7 @@ class StandardImpactView(APIView):
     )
     def get(self, request: Request, pk: int) -> Any:
         standard = _standard(request, pk)
-        start = _date(request, "from", None)
-        end = _date(request, "to", None)
-        if end < start:
-            raise DomainError("to: before from", field="to")
+        start, end = _date_range(request)
         orgs = readable_organization_ids(request.user)
         if request.accepted_renderer.format == "csv":
             rows = queries.impact_rows(standard, start, end, organization_ids=orgs)
@@ -474,10 +480,7 @@ class StandardImpactReevaluationView(APIView):
     )
     def get(self, request: Request, pk: int) -> Response:
         standard = _standard(request, pk)
-        start = _date(request, "from", None)
-        end = _date(request, "to", None)
-        if end < start:
-            raise DomainError("to: before from", field="to")
+        start, end = _date_range(request)
         shift = reevaluation.Shift(_float(request, "shift"), request.query_params.get("unit", ""))
         size = _int(request, Pagination.page_size_query_param, Pagination.page_size)
         size = min(max(size, 1), Pagination.max_page_size)

@@ -1,49 +1,59 @@
 # The two commands of the README: `make demo` and `make test`.
-# Each creates .venv with the machine's Python 3.11+ and installs what it needs;
-# a stamp per extra keeps a second run from reinstalling when pyproject.toml is unchanged.
+# Each creates .venv with the machine's Python 3.11+ and installs into it exactly one lock file
+# of requirements/ (every release pinned, every file's SHA-256 checked), then caltrace itself
+# without dependencies. A stamp per lock keeps a second run from reinstalling while the lock and
+# the packages are unchanged. `make lock` regenerates the locks from pyproject.toml.
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip --disable-pip-version-check
 # The editable install maps the top-level packages that exist when it runs:
 # a new package (its __init__.py) makes the install run again.
 PACKAGES := $(wildcard */__init__.py)
 
-.PHONY: demo test lint bench clean messages
+.PHONY: demo test lint bench clean messages lock upgrade-check docs docs-serve
 
-$(BIN)/python:
-	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+# requirements/<set>.txt -> .venv/.stamp-<set>: the virtual environment (made when missing),
+# the lock installed with --require-hashes (pip refuses a package the lock does not name or a
+# file whose hash differs), then caltrace itself without dependencies or build isolation (its
+# build back-end is in the lock too, so nothing unlocked is fetched). Prints the time it took.
+$(VENV)/.stamp-%: requirements/%.txt pyproject.toml $(PACKAGES)
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "caltrace needs Python 3.11 or newer (found: $$($(PYTHON) --version))"; exit 1; }
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-
-$(VENV)/.stamp-base: pyproject.toml $(PACKAGES) | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
-	touch $@
-
-$(VENV)/.stamp-dev: pyproject.toml $(PACKAGES) $(VENV)/.stamp-base
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $@
-
-$(VENV)/.stamp-bench: pyproject.toml $(PACKAGES) $(VENV)/.stamp-base
-	$(BIN)/python -m pip install --quiet -e '.[bench]'
-	touch $@
+	@started=$$(date +%s); \
+	if [ ! -x $(BIN)/python ]; then $(PYTHON) -m venv $(VENV) || exit 1; fi; \
+	echo "installing $< into $(VENV)"; \
+	$(PIP) install --quiet --require-hashes -r $< && \
+	$(PIP) install --quiet --no-deps --no-build-isolation -e . && \
+	echo "installed $< into $(VENV) in $$(( $$(date +%s) - started )) s"
+	@touch $@
 
 DEMO_PORT ?= 8000
 DEMO_ENV  := DJANGO_SETTINGS_MODULE=labserver.settings.dev
 
-demo: $(VENV)/.stamp-base
+demo: $(VENV)/.stamp-runtime
 	$(BIN)/python -m uncertainty evaluate examples/models/gum-h1-end-gauge.json --method both --seed 1 --format text
 	$(DEMO_ENV) $(BIN)/python scripts/demo.py --port $(DEMO_PORT) $(DEMO_ARGS)
 
-lint: $(VENV)/.stamp-dev
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	$(BIN)/mypy
-	$(BIN)/lint-imports
+# Phase by phase, each timed: lint (ruff), types (mypy), imports (import-linter), tests
+# (pytest, a worker per core; CALTRACE_TEST_WORKERS=N sets another count).
+test: $(VENV)/.stamp-dev
+	$(BIN)/python scripts/suite.py $(PYTEST_ARGS)
 
-test: lint
-	$(BIN)/python -m pytest
+lint: $(VENV)/.stamp-dev
+	$(BIN)/python scripts/suite.py --only lint,types,imports
+
+# Regenerate requirements/*.txt from pyproject.toml (uv, from the dev lock). Versions the
+# lock already holds are kept; `make lock LOCK_ARGS=--upgrade` takes the newest releases.
+lock: $(VENV)/.stamp-dev
+	$(BIN)/python scripts/lock.py --uv $(BIN)/uv $(LOCK_ARGS)
+
+# For the maintainers, not CI: a throw-away environment with the newest releases that
+# pyproject.toml's ranges allow (no lock, no holds), and the whole of `make test` in it, so a
+# breaking release is met here before a newcomer meets it. Prints what differs from the lock.
+upgrade-check: $(VENV)/.stamp-dev
+	$(BIN)/python scripts/upgrade_check.py --uv $(BIN)/uv
 
 # bench/traceability.py needs PostgreSQL: TRACEBENCH_DATABASE_URL, by default the local
 # server's database caltrace_bench (created when missing; the first run generates the
@@ -69,5 +79,13 @@ messages: $(VENV)/.stamp-dev
 		 $(CURDIR)/$(BIN)/django-admin compilemessages) || exit 1; \
 	done
 
+# The documentation site: docs/ built by MkDocs in strict mode into site/ (a broken link or a
+# page left out of the navigation fails it); `make docs-serve` previews it on port 8001.
+docs: $(VENV)/.stamp-dev
+	$(BIN)/mkdocs build --strict
+
+docs-serve: $(VENV)/.stamp-dev
+	$(BIN)/mkdocs serve --strict --dev-addr 127.0.0.1:8001
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build site *.egg-info .pytest_cache .mypy_cache .ruff_cache

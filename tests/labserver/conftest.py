@@ -10,12 +10,13 @@ import base64
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from labserver.accounts import services as accounts
@@ -34,7 +35,9 @@ from uncertainty.model import parse_model
 from .browser import chromium, page  # noqa: F401  (the browser fixtures)
 
 PASSWORD = "correct horse battery staple"
-TODAY = date.today()
+# The lab's date (settings.TIME_ZONE), as the server reckons it: never the machine's UTC date,
+# which differs from it from 17:00 to 24:00 UTC.
+TODAY = timezone.localdate()
 
 
 @pytest.fixture(autouse=True)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import csv
 import io
 import urllib.request
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from labserver.accounts.models import User
 from labserver.standards import services as standards
@@ -98,7 +99,7 @@ def test_a_reverse_trace_and_its_exports(hand: Hand, page: Page) -> None:
 
 
 def test_the_quality_managers_dashboard(hand: Hand, page: Page) -> None:
-    today = date.today()
+    today = timezone.localdate()
     soon = standards.register_standard(
         actor=hand.qm,
         organization=hand.c1.org,

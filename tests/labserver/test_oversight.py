@@ -11,11 +11,14 @@ import html
 import io
 import re
 import subprocess
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
+from django.conf import settings
 from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
@@ -27,7 +30,7 @@ from labserver.standards.models import ReferenceStandard, Status
 from labserver.traceability.generate import LadderSpec, generate_ladder
 
 from ..certificates.conftest import require_tool
-from .conftest import Center
+from .conftest import Center, client_for
 from .test_traceability import Hand, hand, person, register, value  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -304,7 +307,7 @@ def test_the_reverse_trace_exports_a_pdf_report(hand: Hand, tmp_path: Path) -> N
 
 # ---------------------------------------------------------------------------- dashboard
 
-D = date.today() + timedelta(days=1000)
+D = timezone.localdate() + timedelta(days=1000)
 """The date the dashboard is asked about: far from the fixtures' own dates."""
 
 
@@ -398,6 +401,36 @@ def test_the_dashboard_agrees_with_each_standards_status_on_the_date(due_set: Ce
         }.get(status)
         for name, assets in shown.items():
             assert (standard.asset_id in assets) == (name == expected), (standard, status)
+
+
+@pytest.mark.parametrize("local_time", ["23:30", "00:30"])
+def test_the_dashboard_and_the_api_agree_on_the_labs_date_at_night(
+    center: Center, local_time: str
+) -> None:
+    # The lab's day (Asia/Ho_Chi_Minh, UTC+7) and the UTC day differ from 00:00 to 07:00 local
+    # time: at 00:30 on the 8th it is still the 7th in UTC. A standard due on the lab's today
+    # is "due", one due on its yesterday "overdue", on the pages and in the API alike.
+    hours, minutes = map(int, local_time.split(":"))
+    day = timezone.localdate() + timedelta(days=400)
+    moment = datetime.combine(day, time(hours, minutes), tzinfo=ZoneInfo(settings.TIME_ZONE))
+    with time_machine.travel(moment, tick=False):
+        assert timezone.localdate() == day
+        if local_time == "00:30":
+            assert datetime.now(UTC).date() == day - timedelta(days=1)
+        due_today = standard_due(center, "S-DUE-TODAY", day)
+        due_yesterday = standard_due(center, "S-DUE-YESTERDAY", day - timedelta(days=1))
+        api = client_for(center.quality_manager)
+        statuses = {
+            s.asset_id: api.get(f"/api/v1/standards/{s.pk}/").json()["status"]
+            for s in (due_today, due_yesterday)
+        }
+        page = text_of(signed_in(center.quality_manager).get("/quality/"))
+    assert statuses["S-DUE-TODAY"]["on"] == statuses["S-DUE-YESTERDAY"]["on"] == day.isoformat()
+    assert statuses["S-DUE-TODAY"]["status"] == "due"
+    assert statuses["S-DUE-YESTERDAY"]["status"] == "overdue"
+    assert "S-DUE-TODAY" in first_cells(page, "due-30")
+    assert "S-DUE-YESTERDAY" in first_cells(page, "overdue")
+    assert "S-DUE-TODAY" not in first_cells(page, "overdue")
 
 
 def test_the_dashboard_is_set_based(due_set: Center, django_assert_max_num_queries: Any) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -102,7 +103,7 @@ class StandardSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
         validators: list[Any] = []
 
     def get_status(self, obj: ReferenceStandard) -> dict[str, Any]:
-        today = self.context.get("today") or date.today()
+        today = self.context.get("today") or timezone.localdate()
         on = obj.status_on(today)
         return {
             "on": today,
@@ -138,8 +139,6 @@ class StandardViewSet(
         return self.scope(ReferenceStandard.objects.select_related("organization"))
 
     def get_serializer_context(self) -> dict[str, Any]:
-        from django.utils import timezone
-
         return {**super().get_serializer_context(), "today": timezone.localdate()}
 
     @extend_schema(

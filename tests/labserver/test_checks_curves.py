@@ -191,6 +191,52 @@ def bath_run(center: Center, tmp_path: Path, username: str) -> Submitted:
     return Submitted(json.loads(body), job)
 
 
+# The tests of what the LIMS does with a tampered or malformed payload need a real payload,
+# not a new run each: the outbox's bytes of the first run of each kind are kept (per test
+# process), and each later test sets up the LIMS side as for a real run (standards, job) and
+# receives a copy of those bytes with its own job number. The agreement tests above run the
+# procedure every time.
+_RECORDED: dict[tuple[Any, ...], tuple[str, str]] = {}
+
+
+def recorded(kind: tuple[Any, ...], run: Any, lims_side: Any) -> Submitted:
+    """``run()`` the first time ``kind`` is asked for; later, ``lims_side()`` (which returns
+    the new job) and a copy of the kept payload bound to that job."""
+    if kind not in _RECORDED:
+        submitted: Submitted = run()
+        _RECORDED[kind] = (json.dumps(submitted.body), submitted.job.number)
+        return submitted
+    body, number = _RECORDED[kind]
+    job: Job = lims_side()
+    payload = json.loads(body)
+    assert payload["job"] == number
+    payload["job"] = job.number
+    return Submitted(payload, job)
+
+
+def recorded_nawi_run(
+    center: Center, tmp_path: Path, *, repeat_offsets: tuple[float, ...] = ()
+) -> Submitted:
+    def lims_side() -> Job:
+        lims_standard(center, nawi.weights_record(), "mass")
+        return new_job(center, NAWI, "nawi", "mass", dict(nawi.INSTRUMENT))
+
+    return recorded(
+        ("nawi", repeat_offsets),
+        lambda: nawi_run(center, tmp_path, repeat_offsets=repeat_offsets),
+        lims_side,
+    )
+
+
+def recorded_bath_run(center: Center, tmp_path: Path, username: str) -> Submitted:
+    def lims_side() -> Job:
+        lims_standard(center, bath.prt_record(), "temperature")
+        lims_standard(center, bath.dmm_record(), "electrical")
+        return new_job(center, BATH, "thermometer", "temperature", {"resolution": 0.01})
+
+    return recorded(("bath", username), lambda: bath_run(center, tmp_path, username), lims_side)
+
+
 def stored(payload: dict[str, Any]) -> Run:
     return Run.objects.get(pk=payload["run_id"])
 
@@ -254,7 +300,7 @@ def test_a_failed_repeatability_fails_the_run_though_every_point_passes(
 def test_a_tampered_check_claim_is_flagged_and_the_servers_results_count(
     center: Center, tmp_path: Path, tamper: Any, quantity: str
 ) -> None:
-    run = nawi_run(center, tmp_path, repeat_offsets=(0.0, 6.0, 0.0))
+    run = recorded_nawi_run(center, tmp_path, repeat_offsets=(0.0, 6.0, 0.0))
     honest = copy.deepcopy(run.body["checks"])
     tamper(run.body["checks"])
     response = post_run(center, run.body)
@@ -310,7 +356,7 @@ def test_the_lims_fits_the_curve_again_and_agrees_with_the_bench(
 def test_a_tampered_curve_claim_is_flagged(
     center: Center, tmp_path: Path, thermometrist: Any, tamper: Any, quantity: str
 ) -> None:
-    run = bath_run(center, tmp_path, thermometrist.username)
+    run = recorded_bath_run(center, tmp_path, thermometrist.username)
     honest = copy.deepcopy(run.body["curves"])
     tamper(run.body["curves"])
     if not run.body["curves"]:
@@ -350,7 +396,7 @@ def test_a_tampered_curve_claim_is_flagged(
 def test_it_refuses_malformed_checks_and_curves_naming_the_field(
     center: Center, tmp_path: Path, tamper: Any, field: str
 ) -> None:
-    run = nawi_run(center, tmp_path)
+    run = recorded_nawi_run(center, tmp_path)
     tamper(run.body)
     response = post_run(center, run.body)
     assert response.status_code == 400, response.json()

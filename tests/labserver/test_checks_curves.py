@@ -93,7 +93,9 @@ def published(standard: ReferenceStandard) -> StandardRecord:
     )
 
 
-def new_job(center: Center, definition: Any, type_code: str, field: str, spec: dict[str, Any]):
+def new_job(
+    center: Center, definition: Any, type_code: str, field: str, spec: dict[str, Any]
+) -> Job:
     """An accepted job of ``definition`` for a new instrument of the center, on its bench."""
     kind = InstrumentType.objects.create(
         code=type_code, name=type_code, field=field, legal_category="group_2"

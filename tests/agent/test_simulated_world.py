@@ -72,9 +72,9 @@ TEXT = {"en": "(instruction text)", "vi": "(nội dung hướng dẫn)"}
 
 @contextmanager
 def bench_of(
-    *roles: BenchRole, seed: int = 1
+    *roles: BenchRole, seed: int = 1, **world_options: float
 ) -> Iterator[tuple[SimulatedBench, SimulatedOperator]]:
-    world = SimulatedWorld(seed=seed)
+    world = SimulatedWorld(seed=seed, **world_options)
     with SimulatedBench({r.role: r for r in roles}, world) as bench:
         yield bench, SimulatedOperator(world)
 
@@ -97,7 +97,7 @@ def test_the_dmm_measures_what_the_calibrator_sources_with_the_uut_error() -> No
         assert isinstance(dmm, Keysight34465A)
         calibrator.set_voltage(10.0)
         calibrator.operate()
-        calibrator.wait_settled(timeout_s=2.0)
+        calibrator.wait_settled(timeout_s=10.0)
         reading = dmm.measure_dc_voltage(range=10.0)
         expected = UUT_VOLTMETER.indication(10.0)  # 10.000083 V
         assert reading.unit == "V"
@@ -306,7 +306,12 @@ def totaliser(meter: ModbusMapDevice) -> float:
 
 
 def test_a_flow_advances_the_reference_totaliser_and_the_water_meter_register() -> None:
-    with bench_of(REFERENCE_FLOW_METER, WATER_METER) as (bench, operator):
+    real_s = 0.1 / 1.6 * 3600.0  # 0.1 m3 at 1.6 m3/h: 225 s at the rig's pace
+    # Scaled to 0.9 s: long enough for the rate to be read while the water runs, even on a
+    # slow machine.
+    with bench_of(
+        REFERENCE_FLOW_METER, WATER_METER, flow_time_scale=0.9 / real_s, max_flow_s=1.0
+    ) as (bench, operator):
         reference, water_meter = bench.instrument("reference"), bench.instrument("uut")
         assert isinstance(reference, ModbusMapDevice)
         assert isinstance(water_meter, ManualVolumeRegister)
@@ -326,7 +331,7 @@ def test_a_flow_advances_the_reference_totaliser_and_the_water_meter_register() 
         total_after, register_after = totaliser(reference), water_meter.read_volume().value
         assert reference.read_register("flow_rate").value == 0.0
 
-    assert elapsed < 1.0
+    assert elapsed < real_s / 10  # scaled time, not the rig's
     assert rates[0] == pytest.approx(1.6 * (1 + REFERENCE_METER.error), rel=1e-6)
     assert total_after - total_before == pytest.approx(0.1 * (1 + REFERENCE_METER.error), abs=1e-6)
     expected = 0.1 * (1 + UUT_WATER_METER.error(1.6))  # 0.1006 m3
@@ -405,7 +410,7 @@ def test_closing_the_bench_leaves_no_thread_socket_or_descriptor() -> None:
         assert len(set(threading.enumerate()) - threads) > 0
     bench.close()  # idempotent
 
-    wait_for(lambda: set(threading.enumerate()) <= threads, timeout_s=2.0)
+    wait_for(lambda: set(threading.enumerate()) <= threads, timeout_s=10.0)
     assert open_descriptors() == descriptors
     assert world.voltage == 0.0  # uncoupled: back to the stored value
     world.set_pressure(1e5)  # no longer coupled to the stopped controller
@@ -419,7 +424,7 @@ def test_a_role_that_cannot_be_simulated_releases_what_was_started() -> None:
     bench = SimulatedBench({"source": CALIBRATOR, "uut": length_gauge})
     with pytest.raises(SimulationError, match="length"):
         bench.start()
-    wait_for(lambda: set(threading.enumerate()) <= threads, timeout_s=2.0)
+    wait_for(lambda: set(threading.enumerate()) <= threads, timeout_s=10.0)
     with pytest.raises(NoInstrument, match="not open"):
         bench.instrument("source")
 
@@ -430,5 +435,5 @@ def test_two_sources_of_one_quantity_are_refused() -> None:
     bench = SimulatedBench({"source": CALIBRATOR, "source2": second})
     with pytest.raises(SimulationError, match="voltage is already coupled"):
         bench.start()
-    wait_for(lambda: set(threading.enumerate()) <= threads, timeout_s=2.0)
+    wait_for(lambda: set(threading.enumerate()) <= threads, timeout_s=10.0)
     assert bench.world.voltage == 0.0

@@ -1,8 +1,17 @@
-"""Fixtures for the driver tests: real simulators on real sockets, short timeouts."""
+"""Fixtures for the driver tests: real simulators on real sockets.
+
+Timeouts: an exchange the instrument answers waits up to ANSWER_S, which costs nothing
+when the answer comes, so a loaded machine never fails a test for being slow. Only where
+the point of a test is a timeout (a silent, late or cut-off instrument) does the driver
+give up after BRIEF_S; a load can only make such an instrument later still. A late answer
+comes LATE_BY_S after the question, several times BRIEF_S, so that a slow machine cannot
+make it look on time.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import replace
 from typing import Protocol, TypeVar
 
 import pytest
@@ -10,16 +19,39 @@ import pytest
 from drivers.driver import Driver, DriverOptions
 from drivers.iolog import IODirection
 from drivers.keysight.k34465a import Keysight34465A
-from drivers.simulators.base import SimulatedInstrument
+from drivers.simulators.base import FaultKind, SimulatedInstrument
 from drivers.simulators.keysight_34465a import SimulatedKeysight344xxA
 from drivers.simulators.tcp import TcpSimulator
 
 D = TypeVar("D", bound=Driver)
 
-# Short enough to keep the suite fast, long enough for a loaded CI machine's loopback.
-TIMEOUT_S = 0.25
-LATE_BY_S = 0.5
-FAST = DriverOptions(timeout_s=TIMEOUT_S, retries=0, resync_timeout_s=2.0, open_timeout_s=2.0)
+ANSWER_S = 10.0
+BRIEF_S = 0.25
+LATE_BY_S = 3 * BRIEF_S
+
+STEADY = DriverOptions(
+    timeout_s=ANSWER_S, retries=0, resync_timeout_s=ANSWER_S, open_timeout_s=ANSWER_S
+)
+"""Options for exchanges that are answered, resynchronisations included."""
+BRIEF = replace(STEADY, timeout_s=BRIEF_S)
+"""Options for a test whose point is a timeout: the resynchronisation that follows still
+waits as long as it takes."""
+
+SILENT = frozenset({FaultKind.TIMEOUT, FaultKind.LATE})
+"""Faults that leave the driver waiting in vain, whatever the instrument."""
+
+times_out = pytest.mark.parametrize("options", [pytest.param(BRIEF, id="brief-timeout")])
+"""Marks a test whose point is a timeout: the ``options`` fixture gives BRIEF."""
+
+
+def over_faults(
+    kinds: Iterable[FaultKind], *, silent: Collection[FaultKind]
+) -> pytest.MarkDecorator:
+    """Parametrizes a test over ``kinds`` (as ``kind``) with the ``options`` each needs:
+    BRIEF for the kinds in ``silent`` (the error comes from a timeout), STEADY for the
+    kinds the instrument answers."""
+    cases = [pytest.param(k, BRIEF if k in silent else STEADY, id=str(k)) for k in kinds]
+    return pytest.mark.parametrize(("kind", "options"), cases)
 
 
 @pytest.fixture
@@ -79,11 +111,12 @@ def writes(driver: Driver) -> list[str]:
 
 @pytest.fixture
 def options() -> DriverOptions:
-    """Driver options of the suite: short timeout, no retry, bounded resync."""
-    return FAST
+    """Driver options of the suite: STEADY, no retry (:data:`times_out` and
+    :func:`over_faults` give BRIEF instead)."""
+    return STEADY
 
 
 @pytest.fixture
 def late_by_s() -> float:
-    """How late a late answer comes (seconds): twice the timeout."""
+    """How late a late answer comes (seconds): several times the brief timeout."""
     return LATE_BY_S

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
 from drivers.capabilities import TemperatureSource, measure
-from drivers.driver import DriverOptions
 from drivers.errors import (
     AddressError,
     GarbledResponse,
@@ -30,11 +30,7 @@ from drivers.iolog import IODirection
 from drivers.registry import get
 from drivers.simulators.base import Fault, FaultKind, SimulatorOptions
 from drivers.simulators.eurotherm_3200 import Eurotherm3200Simulator, SimulatedEurotherm3200
-
-# FAST: where a test wants a timeout (a late or silent controller) to come quickly;
-# STEADY: every other exchange, with room for a loaded machine.
-FAST = DriverOptions(timeout_s=0.25, retries=0)
-STEADY = DriverOptions(timeout_s=2.0, retries=0)
+from tests.drivers.conftest import BRIEF, LATE_BY_S, STEADY
 
 
 @pytest.fixture
@@ -69,7 +65,7 @@ def test_decimals_are_required_in_the_address_and_stripped_before_modbus() -> No
     for bad in ("modbus-tcp://h:1502?unit=1", "modbus-tcp://h?decimals=4",
                 "modbus-tcp://h?decimals=x", "modbus-tcp://h?decimals=1&decimals=2"):  # fmt: skip
         with pytest.raises(AddressError) as caught:
-            Eurotherm3200.open(bad, FAST)
+            Eurotherm3200.open(bad, STEADY)
         assert caught.value.address == bad
 
 
@@ -95,7 +91,7 @@ def test_negative_temperatures_are_signed_16_bit(sim: Eurotherm3200Simulator) ->
     sim.model.local_setpoint = -30.0
     sim.model.noise = 0.0
     sim.model.tau_s = 1e-6
-    with Eurotherm3200.open(sim.address, FAST) as driver:
+    with Eurotherm3200.open(sim.address, STEADY) as driver:
         assert driver.read_temperature().value == pytest.approx(-30.0)
 
 
@@ -194,8 +190,8 @@ def test_an_exception_response_is_typed_with_its_code(
 def test_a_silent_controller_times_out_and_the_next_read_is_fresh(
     sim: Eurotherm3200Simulator, bath: SimulatedEurotherm3200
 ) -> None:
-    with Eurotherm3200.open(sim.address, FAST) as controller:
-        sim.inject(Fault(FaultKind.LATE, times=1, late_by_s=0.5))
+    with Eurotherm3200.open(sim.address, BRIEF) as controller:
+        sim.inject(Fault(FaultKind.LATE, times=1, late_by_s=LATE_BY_S))
         with pytest.raises(InstrumentTimeout):
             controller.read_temperature()
         bath.noise = 0.0
@@ -208,7 +204,7 @@ def test_a_silent_controller_times_out_and_the_next_read_is_fresh(
 def test_an_expected_serial_cannot_be_checked_and_is_refused(
     sim: Eurotherm3200Simulator,
 ) -> None:
-    options = DriverOptions(timeout_s=0.25, retries=0, expected_serial="12345")
+    options = replace(STEADY, expected_serial="12345")
     with pytest.raises(IdentityMismatch):
         Eurotherm3200.open(sim.address, options)
 
@@ -219,13 +215,13 @@ def test_the_registry_entry_starts_the_simulator() -> None:
     assert factory is not None
     simulator = factory(SimulatorOptions(value=37.0, noise=0.0))
     try:
-        driver = entry.load_driver().open(simulator.address, FAST)
+        driver = entry.load_driver().open(simulator.address, STEADY)
         try:
             assert measure(driver, "temperature").value == pytest.approx(37.0)
         finally:
             driver.close()
         simulator.inject(Fault(FaultKind.GARBLED, times=1))  # made by the fault proxy
-        driver = entry.load_driver().open(simulator.address, FAST)
+        driver = entry.load_driver().open(simulator.address, STEADY)
         try:
             with pytest.raises(GarbledResponse):
                 measure(driver, "temperature")

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from drivers.capabilities import AUTO, Capability, Direction, Function, Span, measure
-from drivers.driver import DriverOptions
 from drivers.errors import (
     AddressError,
     ConnectionLost,
@@ -29,6 +28,7 @@ from drivers.reading import Reading
 from drivers.registry import UnknownDriver, entries, get, names, register
 from drivers.simulators.base import SimulatorOptions
 from drivers.validators import format_scpi_number, strict_choice, strict_int, strict_interval
+from tests.drivers.conftest import STEADY
 
 # -- errors --------------------------------------------------------------------------------
 
@@ -211,7 +211,7 @@ def test_every_registered_driver_reads_its_own_simulator(entry: object) -> None:
     driver_cls = entry.load_driver()
     simulator = factory(SimulatorOptions(seed=1))
     try:
-        driver = driver_cls.open(simulator.address, DriverOptions(timeout_s=1.0, retries=0))
+        driver = driver_cls.open(simulator.address, STEADY)
         try:
             assert driver.identity.raw
             measuring = [

@@ -29,6 +29,7 @@ from drivers.iolog import IODirection
 from drivers.keysight.k34465a import Keysight34465A, Keysight34470A
 from drivers.simulators.keysight_34465a import SimulatedKeysight344xxA
 from drivers.simulators.tcp import TcpSimulator
+from tests.drivers.conftest import ANSWER_S
 
 
 def _writes(dmm: Keysight34465A) -> list[str]:
@@ -264,7 +265,7 @@ def test_reset_and_wait_complete(meter: SimulatedKeysight344xxA, dmm: Keysight34
     dmm.reset()
     assert meter.function == "VOLT"
     assert meter.sense_nplc("FRES") == 10.0
-    dmm.wait_complete(timeout_s=1.0)
+    dmm.wait_complete(timeout_s=ANSWER_S)
 
 
 def test_the_io_log_keeps_every_command_and_answer_with_both_clocks(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import pytest
@@ -35,14 +37,16 @@ from drivers.reading import Reading
 from drivers.registry import get
 from drivers.simulators.base import Fault, FaultKind
 from drivers.simulators.mettler_sics import SimulatedSicsBalance
+from tests.drivers.conftest import ANSWER_S, SILENT, over_faults, times_out
 
 if sys.platform == "win32":  # pragma: no cover
     pytest.skip("pseudo-terminals are POSIX", allow_module_level=True)
 
 from drivers.simulators.pty import PtySimulator
 
-OPTIONS = DriverOptions(timeout_s=0.25, retries=0, resync_timeout_s=2.0)
-WAIT_S = 0.3  # how long the driver waits for stability in these tests
+# How long the driver waits for stability where the point of a test is that it never comes.
+WAIT_S = 0.3
+never_settles = pytest.mark.parametrize("stable_wait_s", [pytest.param(WAIT_S, id="wait")])
 
 
 @pytest.fixture
@@ -58,8 +62,16 @@ def sim(balance: SimulatedSicsBalance) -> Iterator[PtySimulator]:
 
 
 @pytest.fixture
-def scale(sim: PtySimulator) -> Iterator[MettlerToledoSics]:
-    driver = MettlerToledoSics.open(sim.address, OPTIONS, stable_wait_s=WAIT_S)
+def stable_wait_s() -> float:
+    """How long the driver waits for stability: as long as a settling balance may take."""
+    return ANSWER_S
+
+
+@pytest.fixture
+def scale(
+    sim: PtySimulator, options: DriverOptions, stable_wait_s: float
+) -> Iterator[MettlerToledoSics]:
+    driver = MettlerToledoSics.open(sim.address, options, stable_wait_s=stable_wait_s)
     try:
         yield driver
     finally:
@@ -80,9 +92,11 @@ def test_it_reads_type_capacity_firmware_and_serial_number(scale: MettlerToledoS
     assert isinstance(scale, Scale)
 
 
-def test_it_refuses_a_balance_with_another_serial_number(sim: PtySimulator) -> None:
+def test_it_refuses_a_balance_with_another_serial_number(
+    sim: PtySimulator, options: DriverOptions
+) -> None:
     with pytest.raises(IdentityMismatch) as caught:
-        MettlerToledoSics.open(sim.address, replace(OPTIONS, expected_serial="B000000000"))
+        MettlerToledoSics.open(sim.address, replace(options, expected_serial="B000000000"))
     assert caught.value.last_command == "I4"
     assert caught.value.address == sim.address
     assert "B021002593" in caught.value.actual_identity
@@ -104,7 +118,7 @@ def test_a_stable_weight_carries_value_unit_flag_and_the_raw_answer(
 def test_the_immediate_weight_is_flagged_dynamic_while_the_load_settles(
     balance: SimulatedSicsBalance, scale: MettlerToledoSics
 ) -> None:
-    balance.set_load(150.0, settle_s=5.0)
+    balance.set_load(150.0, settle_s=3600.0)
     dynamic = scale.read_weight(stable=False)
     assert dynamic.stable is False
     assert dynamic.status == "dynamic"
@@ -117,14 +131,26 @@ def test_the_immediate_weight_is_flagged_dynamic_while_the_load_settles(
 def test_a_stable_weight_waits_for_the_balance_to_settle(
     balance: SimulatedSicsBalance, scale: MettlerToledoSics
 ) -> None:
-    balance.set_load(42.0, settle_s=0.15)
-    reading = scale.read_weight()
+    def answers() -> list[str]:
+        return [e.data for e in scale.io_log if e.direction == IODirection.READ]
+
+    balance.set_load(42.0, settle_s=3600.0)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        weighing = pool.submit(scale.read_weight)
+        # The balance settles only once it has answered "not stable": on a slow machine
+        # a settling time would run out before the first question.
+        deadline = time.monotonic() + ANSWER_S
+        while "S I" not in answers() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        balance.set_load(42.0, settle_s=0.0)
+        reading = weighing.result(timeout=ANSWER_S)
     assert reading.value == 42.0
     assert reading.stable is True
-    answers = [e.data for e in scale.io_log if e.direction == IODirection.READ]
-    assert "S I" in answers  # it was asked again, not taken while unstable
+    # It was asked again, not taken while unstable.
+    assert answers().index("S I") < answers().index(reading.raw)
 
 
+@never_settles
 def test_a_balance_that_never_settles_gives_an_unstable_error_and_no_reading(
     balance: SimulatedSicsBalance, scale: MettlerToledoSics
 ) -> None:
@@ -171,6 +197,7 @@ def test_zero_sets_zero_and_refuses_a_load_outside_the_zero_range(
         assert caught.value.last_command == "Z"
 
 
+@never_settles
 def test_zero_and_tare_on_an_unsettled_balance_give_an_unstable_error(
     balance: SimulatedSicsBalance, scale: MettlerToledoSics
 ) -> None:
@@ -218,9 +245,9 @@ def test_general_error_answers_are_typed_with_the_command(scale: MettlerToledoSi
 
 
 def test_a_transmission_error_is_retried_then_reported(
-    balance: SimulatedSicsBalance, sim: PtySimulator
+    balance: SimulatedSicsBalance, sim: PtySimulator, options: DriverOptions
 ) -> None:
-    with MettlerToledoSics.open(sim.address, replace(OPTIONS, retries=1)) as scale:
+    with MettlerToledoSics.open(sim.address, replace(options, retries=1)) as scale:
         balance.corrupt_next(1)
         assert scale.read_weight().value == 100.0  # one ET, one retry
         balance.corrupt_next(2)
@@ -240,11 +267,15 @@ EXPECTED: dict[FaultKind, type[DriverError]] = {
 }
 
 
-@pytest.mark.parametrize("kind", list(EXPECTED))
+@over_faults(EXPECTED, silent=SILENT)
 def test_each_fault_raises_its_typed_error_and_the_driver_recovers(
-    balance: SimulatedSicsBalance, sim: PtySimulator, scale: MettlerToledoSics, kind: FaultKind
+    balance: SimulatedSicsBalance,
+    sim: PtySimulator,
+    scale: MettlerToledoSics,
+    kind: FaultKind,
+    late_by_s: float,
 ) -> None:
-    sim.inject(Fault(kind, times=1, late_by_s=0.4))
+    sim.inject(Fault(kind, times=1, late_by_s=late_by_s))
     result: Reading | None = None
     with pytest.raises(EXPECTED[kind]) as caught:
         result = scale.read_weight()
@@ -255,10 +286,11 @@ def test_each_fault_raises_its_typed_error_and_the_driver_recovers(
     assert scale.read_weight().value == 77.0  # its own answer, not a late one
 
 
+@times_out
 def test_a_late_answer_is_discarded_as_stale(
-    balance: SimulatedSicsBalance, sim: PtySimulator, scale: MettlerToledoSics
+    balance: SimulatedSicsBalance, sim: PtySimulator, scale: MettlerToledoSics, late_by_s: float
 ) -> None:
-    sim.inject(Fault(FaultKind.LATE, times=1, late_by_s=0.4))
+    sim.inject(Fault(FaultKind.LATE, times=1, late_by_s=late_by_s))
     with pytest.raises(InstrumentTimeout):
         scale.read_weight()
     balance.set_load(12.0, settle_s=0.0)

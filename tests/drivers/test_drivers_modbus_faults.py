@@ -7,6 +7,7 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,24 +23,23 @@ from drivers.simulators.base import Fault, FaultKind
 from drivers.simulators.eurotherm_3200 import Eurotherm3200Simulator, SimulatedEurotherm3200
 from drivers.simulators.modbus import ModbusSimulator
 from drivers.simulators.modbus_map import ModbusMapSimulator, SimulatedMapDevice
-from drivers.transports.base import TransportSettings
 from drivers.transports.modbus import ModbusTransport
+from tests.drivers.conftest import BRIEF, STEADY
 
 SDM120 = Path(__file__).resolve().parents[2] / "drivers" / "maps" / "eastron-sdm120.yaml"
-FAST = DriverOptions(timeout_s=0.3, retries=0)
 
 Read = Callable[[], Reading]
 Bench = tuple[ModbusSimulator[Any], Read, str]
 
 
 @pytest.fixture(params=["eurotherm-3200", "modbus-map"])
-def bench(request: pytest.FixtureRequest) -> Iterator[Bench]:
+def bench(request: pytest.FixtureRequest, options: DriverOptions) -> Iterator[Bench]:
     """(simulator, read one value, driver address) for each Modbus simulator."""
     if request.param == "eurotherm-3200":
         bath = SimulatedEurotherm3200(temperature=30.0, setpoint=30.0, noise=0.0)
         with (
             Eurotherm3200Simulator(bath) as sim,
-            Eurotherm3200.open(sim.address, FAST) as controller,
+            Eurotherm3200.open(sim.address, options) as controller,
         ):
             yield sim, controller.read_temperature, controller.address
     else:
@@ -47,18 +47,20 @@ def bench(request: pytest.FixtureRequest) -> Iterator[Bench]:
         device = SimulatedMapDevice(meter_map, dict.fromkeys(meter_map.entries, 230.0))
         with (
             ModbusMapSimulator(device) as meter_sim,
-            ModbusMapDevice.open(meter_sim.address, FAST) as meter,
+            ModbusMapDevice.open(meter_sim.address, options) as meter,
         ):
             yield meter_sim, lambda: meter.read_register("voltage"), meter.address
 
 
 @pytest.mark.parametrize(
-    ("kind", "error", "message"),
+    ("kind", "error", "message", "options"),
     [
-        (FaultKind.GARBLED, GarbledResponse, "garbled answer: transaction id"),
-        (FaultKind.TRUNCATED, GarbledResponse, "bytes, then silence"),
-        (FaultKind.DISCONNECT, ConnectionLost, "bytes, then the connection closed"),
+        (FaultKind.GARBLED, GarbledResponse, "garbled answer: transaction id", STEADY),
+        # The rest of a truncated answer never comes: the driver gives up at its timeout.
+        (FaultKind.TRUNCATED, GarbledResponse, "bytes, then silence", BRIEF),
+        (FaultKind.DISCONNECT, ConnectionLost, "bytes, then the connection closed", STEADY),
     ],
+    ids=["garbled", "truncated", "disconnect"],
 )
 def test_each_wire_fault_is_a_typed_error_and_no_reading(
     bench: Bench,
@@ -93,27 +95,27 @@ def test_a_garbled_answer_is_caught_in_each_part_of_the_frame(
 
 def test_a_garbled_answer_is_retried_on_a_new_connection_within_the_bound() -> None:
     bath = SimulatedEurotherm3200(temperature=30.0, setpoint=30.0, noise=0.0)
-    with (
-        Eurotherm3200Simulator(bath) as sim,
-        Eurotherm3200.open(sim.address, DriverOptions(timeout_s=0.3, retries=1)) as bath_io,
-    ):
-        sim.inject(Fault(FaultKind.GARBLED, times=1))
-        assert bath_io.read_temperature().value == 30.0
-        events = [e.data for e in bath_io.io_log if e.direction == IODirection.EVENT]
-        assert any(e.startswith("garbled answer: ") for e in events)
-        assert any(e.startswith("retry 1/1 after: garbled answer") for e in events)
-        assert events.count("open") == 2  # the retry went over a new connection
-        sim.inject(Fault(FaultKind.TRUNCATED, times=2))
-        with pytest.raises(GarbledResponse):
-            bath_io.read_temperature()  # two attempts, two truncated answers
-        assert bath_io.read_temperature().value == 30.0
+    with Eurotherm3200Simulator(bath) as sim:
+        with Eurotherm3200.open(sim.address, replace(STEADY, retries=1)) as bath_io:
+            sim.inject(Fault(FaultKind.GARBLED, times=1))
+            assert bath_io.read_temperature().value == 30.0
+            events = [e.data for e in bath_io.io_log if e.direction == IODirection.EVENT]
+            assert any(e.startswith("garbled answer: ") for e in events)
+            assert any(e.startswith("retry 1/1 after: garbled answer") for e in events)
+            assert events.count("open") == 2  # the retry went over a new connection
+        # Truncated answers end in silence: the brief timeout, on a connection of its own.
+        with Eurotherm3200.open(sim.address, replace(BRIEF, retries=1)) as bath_io:
+            sim.inject(Fault(FaultKind.TRUNCATED, times=2))
+            with pytest.raises(GarbledResponse):
+                bath_io.read_temperature()  # two attempts, two truncated answers
+            assert bath_io.read_temperature().value == 30.0
 
 
 def test_a_persistent_wire_fault_hits_only_readings_when_aimed_at_them() -> None:
     bath = SimulatedEurotherm3200(temperature=30.0, setpoint=30.0, noise=0.0)
     with Eurotherm3200Simulator(bath) as sim:
         sim.inject(Fault(FaultKind.DISCONNECT))
-        with Eurotherm3200.open(sim.address, FAST) as controller:  # range reads pass
+        with Eurotherm3200.open(sim.address, STEADY) as controller:  # range reads pass
             assert controller.read_working_setpoint() == 30.0
             with pytest.raises(ConnectionLost):
                 controller.read_temperature()
@@ -161,7 +163,7 @@ def test_the_transport_checks_every_field_of_a_tcp_answer(
     device = _OneAnswer(damage)
     link = ModbusTransport(
         f"modbus-tcp://127.0.0.1:{device.port}?unit=1",
-        settings=TransportSettings(timeout_s=2.0, retries=0),
+        settings=STEADY.transport_settings(),
     )
     try:
         with pytest.raises(GarbledResponse) as caught:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from drivers.capabilities import RegisterReader, measure
-from drivers.driver import DriverOptions
 from drivers.errors import (
     AddressError,
     GarbledResponse,
@@ -31,12 +31,12 @@ from drivers.simulators.modbus_map import (
     SimulatedMapDevice,
     start_modbus_map,
 )
+from tests.drivers.conftest import BRIEF, LATE_BY_S, STEADY
 
 MAPS = Path(__file__).resolve().parents[2] / "drivers" / "maps"
 SDM120 = MAPS / "eastron-sdm120.yaml"
 TUF = MAPS / "tuf-2000m.yaml"
 SYSTEM10 = MAPS / "onicon-system-10.yaml"
-FAST = DriverOptions(timeout_s=0.25, retries=0)
 
 MIXED = """\
 device: test rig
@@ -75,9 +75,7 @@ def sim(device: SimulatedMapDevice) -> Iterator[ModbusMapSimulator]:
 
 @pytest.fixture
 def meter(sim: ModbusMapSimulator, mixed: Path) -> Iterator[ModbusMapDevice]:
-    driver = ModbusMapDevice.open(
-        sim.modbus_address, DriverOptions(timeout_s=0.25, retries=0, map_file=str(mixed))
-    )
+    driver = ModbusMapDevice.open(sim.modbus_address, replace(STEADY, map_file=str(mixed)))
     try:
         yield driver
     finally:
@@ -128,7 +126,7 @@ def test_the_flow_computer_map_reads_every_register_over_modbus_tcp() -> None:
     assert set(SYSTEM10_VALUES) == set(fc.entries)
     with (
         ModbusMapSimulator(SimulatedMapDevice(fc, SYSTEM10_VALUES)) as sim,
-        ModbusMapDevice.open(sim.address, FAST) as computer,
+        ModbusMapDevice.open(sim.address, STEADY) as computer,
     ):
         assert computer.identity.model == "ONICON System-10 Btu meter (System-10-MOD)"
         for name, value in SYSTEM10_VALUES.items():
@@ -143,7 +141,7 @@ def test_the_flow_computer_map_reads_every_register_over_modbus_tcp() -> None:
 def test_the_map_simulator_serves_the_map_it_is_given() -> None:
     with (
         start_modbus_map(SimulatorOptions(value=20.5, map_file=str(SYSTEM10))) as sim,
-        ModbusMapDevice.open(sim.address, FAST) as computer,
+        ModbusMapDevice.open(sim.address, STEADY) as computer,
     ):
         assert computer.read_register("return_temperature").value == 20.5
         assert computer.read_register("return_temperature_int").value == pytest.approx(20.5)
@@ -190,7 +188,7 @@ def test_an_unmapped_name_is_refused_without_io(meter: ModbusMapDevice) -> None:
 
 
 def test_faults_are_typed_and_give_no_reading(
-    meter: ModbusMapDevice, sim: ModbusMapSimulator
+    meter: ModbusMapDevice, sim: ModbusMapSimulator, mixed: Path
 ) -> None:
     sim.inject(Fault(FaultKind.DEVICE_ERROR, times=1))
     with pytest.raises(ModbusExceptionResponse) as caught:
@@ -198,10 +196,12 @@ def test_faults_are_typed_and_give_no_reading(
     assert caught.value.exception_code == 4
     assert caught.value.address == meter.address
     assert caught.value.last_command == "read holding registers 11 x1 (unit 1)"
-    sim.inject(Fault(FaultKind.LATE, times=1, late_by_s=0.5))
-    with pytest.raises(InstrumentTimeout):
-        meter.read_register("u16")
-    assert meter.read_register("s16").value == pytest.approx(-12.3)  # not the late u16
+    # A late answer: the brief timeout on a connection of its own.
+    with ModbusMapDevice.open(sim.modbus_address, replace(BRIEF, map_file=str(mixed))) as brief:
+        sim.inject(Fault(FaultKind.LATE, times=1, late_by_s=LATE_BY_S))
+        with pytest.raises(InstrumentTimeout):
+            brief.read_register("u16")
+        assert brief.read_register("s16").value == pytest.approx(-12.3)  # not the late u16
     sim.model.values["f32_le"] = math.nan
     with pytest.raises(GarbledResponse):
         meter.read_register("f32_le")
@@ -212,7 +212,7 @@ def test_a_map_that_disagrees_with_the_device_gets_an_exception_not_a_value(
 ) -> None:
     wrong = write(tmp_path, "device: d\nregisters:\n  - {name: a, address: 500, "
                   "function: input, type: uint16, unit: V}\n")  # fmt: skip
-    options = DriverOptions(timeout_s=0.25, retries=0, map_file=str(wrong))
+    options = replace(STEADY, map_file=str(wrong))
     with pytest.raises(ModbusExceptionResponse) as caught:
         ModbusMapDevice.open(sim.modbus_address, options)  # refused on opening
     assert caught.value.exception_code == 2
@@ -221,14 +221,12 @@ def test_a_map_that_disagrees_with_the_device_gets_an_exception_not_a_value(
 def test_the_map_may_come_in_the_address_but_never_twice_different(
     sim: ModbusMapSimulator, mixed: Path
 ) -> None:
-    with ModbusMapDevice.open(sim.address, FAST) as driver:
+    with ModbusMapDevice.open(sim.address, STEADY) as driver:
         assert driver.read_register("u16").value == 65535
     with pytest.raises(AddressError, match="register-map file"):
-        ModbusMapDevice.open(sim.modbus_address, FAST)
+        ModbusMapDevice.open(sim.modbus_address, STEADY)
     with pytest.raises(AddressError, match="different register maps"):
-        ModbusMapDevice.open(
-            sim.address, DriverOptions(timeout_s=0.25, retries=0, map_file=str(SDM120))
-        )
+        ModbusMapDevice.open(sim.address, replace(STEADY, map_file=str(SDM120)))
 
 
 BAD_MAPS = [

@@ -7,20 +7,22 @@ import socket
 import threading
 import warnings
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
 from drivers.errors import AddressError, ConnectionLost, InstrumentTimeout, ModbusExceptionResponse
 from drivers.iolog import IODirection
-from drivers.transports.base import TransportSettings
 from drivers.transports.modbus import (
     ModbusAddress,
     ModbusTransport,
     RegisterServer,
     parse_modbus_address,
 )
+from tests.drivers.conftest import ANSWER_S, BRIEF, LATE_BY_S, STEADY
 
-SETTINGS = TransportSettings(timeout_s=0.25, retries=0)
+SETTINGS = STEADY.transport_settings()
+BRIEF_SETTINGS = BRIEF.transport_settings()
 
 
 class Registers:
@@ -146,23 +148,22 @@ def test_an_exception_response_raises_with_its_code(
 
 
 def test_a_timeout_is_typed_and_a_late_answer_never_answers_the_next_request(
-    link: ModbusTransport, device: Registers
+    server: RegisterServer, device: Registers
 ) -> None:
-    device.delays = [0.6]  # answers after the client gave up
-    with pytest.raises(InstrumentTimeout) as caught:
-        link.read_holding_registers(1)
-    assert caught.value.last_command == "read holding registers 1 x1 (unit 1)"
-    assert link.read_holding_registers(5) == (5,)  # not the late (1,)
-    assert link.read_holding_registers(6) == (6,)
+    device.delays = [LATE_BY_S]  # answers after the client gave up
+    with ModbusTransport(server.address, settings=BRIEF_SETTINGS) as link:
+        with pytest.raises(InstrumentTimeout) as caught:
+            link.read_holding_registers(1)
+        assert caught.value.last_command == "read holding registers 1 x1 (unit 1)"
+        assert link.read_holding_registers(5) == (5,)  # not the late (1,)
+        assert link.read_holding_registers(6) == (6,)
 
 
 def test_a_bounded_retry_recovers_from_one_silent_request(
     server: RegisterServer, device: Registers
 ) -> None:
     device.delays = [None]
-    with ModbusTransport(
-        server.address, settings=TransportSettings(timeout_s=0.25, retries=1)
-    ) as link:
+    with ModbusTransport(server.address, settings=replace(BRIEF_SETTINGS, retries=1)) as link:
         assert link.read_input_registers(3) == (1003,)
         events = [e.data for e in link.io_log if e.direction == IODirection.EVENT]
         assert any(e.startswith("retry 1/1") for e in events)
@@ -199,6 +200,6 @@ def test_it_closes_a_connection_that_never_sent_a_request_when_stopping(device: 
                 server.stop()
                 link.close()
                 gc.collect()
-            raw.settimeout(2.0)
+            raw.settimeout(ANSWER_S)
             assert raw.recv(1) == b""  # the server closed its end
         assert [str(w.message) for w in caught if w.category is ResourceWarning] == []

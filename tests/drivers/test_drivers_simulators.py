@@ -12,13 +12,14 @@ from drivers.simulators.base import Fault, FaultKind, FaultPlan, Reply
 from drivers.simulators.keysight_34465a import SimulatedKeysight344xxA
 from drivers.simulators.scpi import compile_header
 from drivers.simulators.tcp import TcpSimulator
+from tests.drivers.conftest import ANSWER_S
 
 
 class Line:
     """A raw line-oriented client: what the instrument sees, byte for byte."""
 
     def __init__(self, port: int) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=1.0)
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=ANSWER_S)
         self.file = self.sock.makefile("rb")
 
     def ask(self, message: str) -> str:
@@ -181,10 +182,12 @@ def test_with_timing_a_reading_takes_its_integration_time() -> None:
     assert len(reply.text.split(",")) == 3
     assert elapsed >= 3 * 0.020
 
+    # Without timing it does not integrate: at 100 PLC that alone would take 6 s.
     meter.timing = False
+    meter.handle("VOLT:DC:NPLC 100")
     start = time.monotonic()
     meter.handle("READ?")
-    assert time.monotonic() - start < 3 * 0.020
+    assert time.monotonic() - start < 3 * 100 * 0.020
 
 
 def test_a_line_frequency_that_is_not_positive_is_refused() -> None:

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from drivers.driver import DriverOptions
 from drivers.errors import AddressError, ConnectionLost, GarbledResponse, InstrumentTimeout
 from drivers.iolog import IODirection
 from drivers.keysight.k34465a import Keysight34465A
@@ -22,13 +21,14 @@ from drivers.transports import is_serial_address, open_message_transport
 from drivers.transports.base import TransportSettings
 from drivers.transports.serial import SerialSettings, SerialTransport, parse_serial_address
 from drivers.transports.visa import VisaTransport
+from tests.drivers.conftest import BRIEF_S, LATE_BY_S, STEADY
 
 if TYPE_CHECKING:
     from drivers.simulators.pty import PtySimulator
 
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
 
-SETTINGS = TransportSettings(timeout_s=0.25, retries=0, resync_timeout_s=2.0)
+SETTINGS = STEADY.transport_settings()
 
 
 def test_a_device_path_opens_at_9600_8n1() -> None:
@@ -121,9 +121,9 @@ def test_the_serial_transport_resynchronises_after_a_late_answer(
     )
     try:
         link.write("CONF:VOLT:DC 10")
-        sim.inject(Fault(FaultKind.LATE, times=1, late_by_s=0.5))
+        sim.inject(Fault(FaultKind.LATE, times=1, late_by_s=LATE_BY_S))
         with pytest.raises(InstrumentTimeout) as caught:
-            link.query("READ?")
+            link.query("READ?", timeout_s=BRIEF_S)
         assert caught.value.last_command == "READ?"
         meter.set_input("VOLT", 7.0)
         assert link.query("READ?") == "+7.00000000E+00"
@@ -163,23 +163,25 @@ def test_the_driver_works_over_visa_serial_too(
     pty_meter: tuple[SimulatedKeysight344xxA, PtySimulator],
 ) -> None:
     _, sim = pty_meter
-    options = DriverOptions(timeout_s=0.5, retries=0)
-    with Keysight34465A.open(f"ASRL{sim.address}::INSTR", options) as dmm:
+    with Keysight34465A.open(f"ASRL{sim.address}::INSTR", STEADY) as dmm:
         assert dmm.measure_dc_voltage(range=10.0).value == 2.0
 
 
 def test_without_a_marker_the_transport_drains_until_quiet(
     sim: TcpSimulator, meter: SimulatedKeysight344xxA
 ) -> None:
-    # No sync marker: drain until the line has been quiet for quiet_s.
-    link = VisaTransport(sim.address, settings=replace(SETTINGS, quiet_s=0.3))
+    # No sync marker: drain until the line has been quiet for quiet_s. The late answer
+    # comes 0.3 s after the query gave up and 0.3 s before the quiet window closes, so a
+    # slow machine has room on either side.
+    timeout_s, late_by_s, quiet_s = 0.1, 0.4, 0.6
+    link = VisaTransport(sim.address, settings=replace(SETTINGS, quiet_s=quiet_s))
     try:
         link.open()
         link.write("CONF:VOLT:DC 10")
         meter.set_input("VOLT", 1.0, noise=0.0)
-        sim.inject(Fault(FaultKind.LATE, times=1, late_by_s=0.4))
+        sim.inject(Fault(FaultKind.LATE, times=1, late_by_s=late_by_s))
         with pytest.raises(InstrumentTimeout):
-            link.query("READ?")
+            link.query("READ?", timeout_s=timeout_s)
         meter.set_input("VOLT", 4.0, noise=0.0)
         link.resync()
         assert link.query("READ?") == "+4.00000000E+00"
@@ -207,13 +209,12 @@ def test_closing_one_visa_instrument_leaves_the_others_open() -> None:
     from drivers.simulators.keysight_34465a import SimulatedKeysight344xxA
     from drivers.simulators.tcp import TcpSimulator
 
-    options = DriverOptions(timeout_s=1.0, retries=0, open_timeout_s=2.0)
     with (
         TcpSimulator(SimulatedKeysight344xxA(value=1.0)) as first_sim,
         TcpSimulator(SimulatedKeysight344xxA(value=2.0, serial="MY2")) as second_sim,
     ):
-        first = Keysight34465A.open(first_sim.address, options)
-        second = Keysight34465A.open(second_sim.address, options)
+        first = Keysight34465A.open(first_sim.address, STEADY)
+        second = Keysight34465A.open(second_sim.address, STEADY)
         first.close()
         try:
             assert second.measure_dc_voltage(range=10).value == pytest.approx(2.0, abs=1e-3)

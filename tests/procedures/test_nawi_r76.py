@@ -35,7 +35,9 @@ if sys.platform == "win32":  # pragma: no cover
 from drivers.simulators.pty import PtySimulator
 
 TODAY = date(2026, 11, 22)
-OPTIONS = DriverOptions(timeout_s=1.0, retries=0, resync_timeout_s=2.0, open_timeout_s=2.0)
+# Every exchange here is answered: a generous timeout costs nothing and spares a loaded
+# machine a failure.
+OPTIONS = DriverOptions(timeout_s=10.0, retries=0, resync_timeout_s=10.0, open_timeout_s=10.0)
 # A 15 kg class III instrument, e = 5 g (n = 3000), read in a test mode with d_T = 0.5 g.
 INSTRUMENT = {"accuracy_class": "III", "max_capacity": 15000, "e": 5, "d_T": 0.5, "unit": "g"}
 GAIN = 1e-4  # the balance reads 100 ppm high

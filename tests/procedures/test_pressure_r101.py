@@ -32,7 +32,9 @@ from uncertainty.gum import evaluate_gum
 from uncertainty.model import parse_model
 
 TODAY = date(2026, 11, 22)
-OPTIONS = DriverOptions(timeout_s=1.0, retries=0, resync_timeout_s=2.0, open_timeout_s=2.0)
+# Every exchange here is answered: a generous timeout costs nothing and spares a loaded
+# machine a failure.
+OPTIONS = DriverOptions(timeout_s=10.0, retries=0, resync_timeout_s=10.0, open_timeout_s=10.0)
 # A 0-600 kPa gauge of class 1.6 (Eichordnung Anlage 16 3.1; R 101 [unverified]).
 INSTRUMENT = {"accuracy_class": 1.6, "span": 600, "unit": "kPa"}
 # 0-600 kPa graduated, the dial goes on to 660 kPa; read to 2 kPa

@@ -33,7 +33,9 @@ from uncertainty.model import parse_model
 TODAY = date(2026, 11, 22)
 GAIN = 8e-6  # the simulated multimeter reads 8 ppm high
 OFFSET = 3e-6  # and 3 µV high
-OPTIONS = DriverOptions(timeout_s=1.0, retries=0, resync_timeout_s=2.0, open_timeout_s=2.0)
+# Every exchange here is answered: a generous timeout costs nothing and spares a loaded
+# machine a failure.
+OPTIONS = DriverOptions(timeout_s=10.0, retries=0, resync_timeout_s=10.0, open_timeout_s=10.0)
 NOMINALS = (0.1, 0.5, 1.0, 1.0, 5.0, 10.0, -10.0, 10.0, 50.0, 100.0)
 
 

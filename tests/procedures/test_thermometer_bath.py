@@ -40,7 +40,9 @@ from uncertainty.gum import evaluate_gum
 from uncertainty.model import parse_model
 
 TODAY = date(2026, 11, 22)
-OPTIONS = DriverOptions(timeout_s=1.0, retries=0, resync_timeout_s=2.0, open_timeout_s=2.0)
+# Every exchange here is answered: a generous timeout costs nothing and spares a loaded
+# machine a failure.
+OPTIONS = DriverOptions(timeout_s=10.0, retries=0, resync_timeout_s=10.0, open_timeout_s=10.0)
 NOMINALS = [0.0, 20.0, 40.0, 60.0, 80.0]
 
 # IEC 60751:2008 nominal Pt100 coefficients (4.2, the Callendar–Van Dusen equation).

@@ -37,7 +37,7 @@ demo: $(VENV)/.stamp-runtime
 	$(DEMO_ENV) $(BIN)/python scripts/demo.py --port $(DEMO_PORT) $(DEMO_ARGS)
 
 # Phase by phase, each timed: lint (ruff), types (mypy), imports (import-linter), tests
-# (pytest, a worker per core; CALTRACE_TEST_WORKERS=N sets another count).
+# (pytest, one worker more than the cores; CALTRACE_TEST_WORKERS=N sets another count).
 test: $(VENV)/.stamp-dev
 	$(BIN)/python scripts/suite.py $(PYTEST_ARGS)
 

@@ -121,6 +121,11 @@ def test_closing_the_bench_leaves_the_calibrator_in_standby() -> None:
         assert isinstance(simulator, TcpSimulator)
         model = simulator.instrument
         assert isinstance(model, SimulatedFluke5522A)
+    # The driver's last word was STBY; the simulator's thread acts on it when it reads it,
+    # which a loaded machine may put off for a moment after the link is closed.
+    deadline = time.monotonic() + 10.0
+    while model.operate and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert model.output_at_terminals() == ("V", 0.0, 0.0)
     assert not model.operate
 

@@ -101,13 +101,27 @@ def _dcc_number(dcc: bytes | None) -> str | None:
     return None
 
 
+# How many distinct number-shaped strings of an upload are looked up. A genuine file names
+# its certificate a few times (signature reason, embedded DCC, metadata); an upload made of
+# number-shaped strings must cost the same one query as any other (it once cost a query each).
+MAX_CANDIDATES = 64
+
+
 def _number_in_bytes(data: bytes) -> str | None:
-    """A number written in clear in the file (the signature's reason names it)."""
+    """A number written in clear in the file (the signature's reason names it): the first,
+    in the file's order, of its first ``MAX_CANDIDATES`` distinct candidates that is a
+    certificate we issued. One query, whatever the upload."""
+    candidates: list[str] = []
     for match in NUMBER.finditer(data):
         number = match.group(1).decode("ascii")
-        if Certificate.objects.filter(number=number).exists():
-            return number
-    return None
+        if number not in candidates:
+            candidates.append(number)
+            if len(candidates) == MAX_CANDIDATES:
+                break
+    if not candidates:
+        return None
+    issued = set(Certificate.objects.filter(number__in=candidates).values_list("number", flat=True))
+    return next((number for number in candidates if number in issued), None)
 
 
 def verify_upload(data: bytes) -> Verdict:

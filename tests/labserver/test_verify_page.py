@@ -187,3 +187,25 @@ def test_the_command_prints_the_verdict_and_exits_0_only_when_valid(
     with pytest.raises(SystemExit) as exited:
         call_command("verify_certificate", str(bad), stdout=io.StringIO())
     assert exited.value.code == 1
+
+
+def test_an_upload_of_number_shaped_strings_costs_a_bounded_number_of_queries(
+    issued: tuple[Certificate, bytes], django_assert_max_num_queries: Any
+) -> None:
+    # A crafted upload of 100,000 distinct strings shaped like certificate numbers, with an
+    # issued number after the first hundred: one look-up for the candidates, not one each.
+    certificate, _ = issued
+    fake = b" ".join(b"QT1-HC-2026-%06d" % n for n in range(500_000, 600_000))
+    data = b"%PDF-1.7\n" + fake + b" " + certificate.number.encode() + b"\n%%EOF\n"
+    with django_assert_max_num_queries(4):
+        verdict = upload(data).json()
+    assert verdict["status"] == "unknown"  # the issued number lies past the first 64
+
+
+def test_a_number_among_the_first_candidates_is_still_found(
+    issued: tuple[Certificate, bytes],
+) -> None:
+    certificate, _ = issued
+    data = b"%PDF-1.7\nQT1-HC-2026-999998 " + certificate.number.encode() + b"\n%%EOF\n"
+    verdict = upload(data).json()
+    assert (verdict["status"], verdict["number"]) == ("altered", certificate.number)

@@ -6,12 +6,10 @@ import csv
 import json
 from collections.abc import Iterator
 from datetime import date, datetime
-from typing import Any, cast
+from typing import Any
 
-from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.http import (
-    FileResponse,
     Http404,
     HttpRequest,
     HttpResponse,
@@ -27,6 +25,7 @@ from django.views.decorators.http import require_GET
 
 from labserver.accounts.models import Role
 from labserver.web.access import page_for
+from labserver.web.files import certificate_file
 
 from . import customers, labels, opendata
 
@@ -65,14 +64,7 @@ def instrument(request: HttpRequest, pk: int) -> HttpResponse:
 def certificate_pdf(request: HttpRequest, number: str) -> HttpResponse:
     """The signed PDF of a certificate of the customer's instrument, exactly as issued."""
     certificate = get_object_or_404(customers.owned_certificates(request.user), number=number)
-    # A streamed file (FileResponse), where page_for's type says HttpResponse.
-    response = FileResponse(
-        default_storage.open(certificate.pdf.name, "rb"),
-        as_attachment=True,
-        filename=f"{certificate.number}.pdf",
-        content_type="application/pdf",
-    )
-    return cast(HttpResponse, response)
+    return certificate_file(request, certificate, "pdf")
 
 
 # --------------------------------------------------------------------------- open data

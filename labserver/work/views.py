@@ -14,12 +14,10 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
-from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db.models import Case, F, IntegerField, Prefetch, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -34,10 +32,12 @@ from labserver.core.errors import DomainError
 from labserver.issuance import services as issuance
 from labserver.issuance.api.views import visible_certificates
 from labserver.issuance.models import Certificate
+from labserver.issuance.stored_files import Which
 from labserver.jobs.models import Job, JobState
 from labserver.measurements import services as measurements
 from labserver.measurements.models import Run, RunSignature, RunState
 from labserver.web.access import page_for
+from labserver.web.files import certificate_file
 
 from .chart import error_charts
 from .labels import CERTIFICATE_STATES, JOB_STATES, MEANINGS, RUN_STATES, verdict_label
@@ -390,28 +390,10 @@ def issue(request: HttpRequest, run_id: Any) -> HttpResponse:
 # ------------------------------------------------------------------ downloads
 
 
-def _download(request: HttpRequest, pk: int, which: str) -> HttpResponse:
-    """The file as issued, to whom the API would give it (another organization's: 404).
-
-    A certificate's files are small (a few hundred kB): they are read whole.
-    """
+def _download(request: HttpRequest, pk: int, which: Which) -> HttpResponse:
+    """The file as issued, to whom the API would give it (another organization's: 404)."""
     certificate: Certificate = get_object_or_404(visible_certificates(_person(request)), pk=pk)
-    if which == "pdf":
-        name, filename, content_type = (
-            certificate.pdf.name,
-            f"{certificate.number}.pdf",
-            "application/pdf",
-        )
-    else:
-        name, filename, content_type = (
-            certificate.dcc.name,
-            f"{certificate.number}.dcc.xml",
-            "application/xml",
-        )
-    with default_storage.open(name, "rb") as handle:
-        response = HttpResponse(handle.read(), content_type=content_type)
-    response["Content-Disposition"] = content_disposition_header(True, filename) or ""
-    return response
+    return certificate_file(request, certificate, which)
 
 
 @require_GET

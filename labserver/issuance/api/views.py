@@ -3,6 +3,7 @@ anonymous check of an uploaded certificate file."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from django.conf import settings
@@ -32,6 +33,7 @@ from labserver.measurements.models import Run
 from .. import services
 from ..models import Certificate, CertificateKind, SigningKeyRecord
 from ..public import public_certificate
+from ..stored_files import Which, open_as_issued
 from ..verification import verify_upload
 from .serializers import (
     AmendIn,
@@ -130,27 +132,40 @@ class CertificateViewSet(
         fresh = self.get_queryset().get(pk=certificate.pk)
         return Response(IssuedCertificateOut(fresh).data)
 
-    def _file(self, name: str, filename: str, content_type: str) -> FileResponse:
-        from django.core.files.storage import default_storage
-
-        handle = default_storage.open(name, "rb")
+    def _file(self, which: Which, filename: str, content_type: str) -> FileResponse:
+        certificate = self.get_object()
+        # Verified before anything is sent: an altered or missing file is a 409, not a
+        # download that breaks off or hands out the altered bytes.
+        data = open_as_issued(certificate, which, actor=self.request.user)
         return FileResponse(
-            handle, as_attachment=True, filename=filename, content_type=content_type
+            io.BytesIO(data),
+            as_attachment=True,
+            filename=filename.format(number=certificate.number),
+            content_type=content_type,
         )
 
-    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
+    @extend_schema(
+        responses={
+            (200, "application/pdf"): OpenApiTypes.BINARY,
+            409: OpenApiResponse(description="The stored file is not as issued, or missing"),
+        }
+    )
     @action(detail=True, methods=["get"])
     def pdf(self, request: Request, pk: str | None = None) -> FileResponse:
-        """The signed PDF, exactly as issued."""
-        certificate = self.get_object()
-        return self._file(certificate.pdf.name, f"{certificate.number}.pdf", "application/pdf")
+        """The signed PDF, exactly as issued (refused when the stored bytes differ)."""
+        return self._file("pdf", "{number}.pdf", "application/pdf")
 
-    @extend_schema(responses={(200, "application/xml"): OpenApiTypes.BINARY})
+    @extend_schema(
+        responses={
+            (200, "application/xml"): OpenApiTypes.BINARY,
+            409: OpenApiResponse(description="The stored file is not as issued, or missing"),
+        }
+    )
     @action(detail=True, methods=["get"])
     def dcc(self, request: Request, pk: str | None = None) -> FileResponse:
-        """The Digital Calibration Certificate (DCC XML), exactly as issued."""
-        certificate = self.get_object()
-        return self._file(certificate.dcc.name, f"{certificate.number}.dcc.xml", "application/xml")
+        """The Digital Calibration Certificate (DCC XML), exactly as issued (refused when
+        the stored bytes differ)."""
+        return self._file("dcc", "{number}.dcc.xml", "application/xml")
 
     @extend_schema(
         parameters=[

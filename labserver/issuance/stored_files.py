@@ -1,0 +1,206 @@
+"""Certificate files served only as issued, and the check of the whole certificate store.
+
+A certificate's signed PDF and DCC XML are stored when it is issued, together with their
+SHA-256 (``services.issue_certificate``). Anyone who can write to the media directory
+could replace those bytes; the database row would still say "issued". So every path that
+hands a certificate file out reads it through :func:`open_as_issued`, which hashes the
+bytes and refuses (an audited :class:`FileNotAsIssued`) when they are not the ones
+recorded. :func:`verify_storage` checks the whole store at once, for
+``manage.py verify_storage``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from django.core.files.storage import default_storage
+from django.db import transaction
+
+from labserver.core import audit
+from labserver.core.errors import DomainError
+
+from .models import Certificate
+
+Which = Literal["pdf", "dcc"]
+FILES: tuple[Which, ...] = ("pdf", "dcc")
+
+#: How each file is named to people (the same in every language: both are format names).
+LABELS: dict[str, str] = {"pdf": "PDF", "dcc": "DCC XML"}
+
+#: Where issued certificates' files live in the storage (``services.issue_certificate``).
+DIRECTORY = "certificates"
+
+_CHUNK = 64 * 1024
+
+
+class FileNotAsIssued(DomainError):
+    """A stored certificate file differs from what was issued, or is gone (409).
+
+    409 rather than 404 or 500: the certificate exists and the caller may read it; it is
+    the stored state that conflicts with the record, and nothing the caller can fix.
+    """
+
+    status = 409
+    code = "file_altered"
+
+    def __init__(self, *, number: str, which: str, missing: bool) -> None:
+        label = LABELS[which]
+        if missing:
+            detail = (
+                f"the stored {label} of certificate {number} is missing from the storage; "
+                "it is not served"
+            )
+        else:
+            detail = (
+                f"the stored {label} of certificate {number} does not match the SHA-256 "
+                "recorded when it was issued; it is not served"
+            )
+        super().__init__(detail, field=which, code="file_missing" if missing else "file_altered")
+        self.number = number
+        self.which = which
+        self.label = label
+        self.missing = missing
+
+
+def _read(name: str, *, keep: bool) -> tuple[bytes, str]:
+    """The file's bytes (empty unless ``keep``) and their SHA-256, read in chunks.
+
+    Raises FileNotFoundError when the storage has no such file.
+    """
+    if not name:
+        raise FileNotFoundError("no file name recorded")
+    digest = hashlib.sha256()
+    parts: list[bytes] = []
+    with default_storage.open(name, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+            if keep:
+                parts.append(chunk)
+    return b"".join(parts), digest.hexdigest()
+
+
+def _recorded(certificate: Certificate, which: Which) -> tuple[str, str]:
+    if which == "pdf":
+        return certificate.pdf.name or "", certificate.pdf_sha256
+    return certificate.dcc.name or "", certificate.dcc_sha256
+
+
+def open_as_issued(certificate: Certificate, which: Which, *, actor: Any) -> bytes:
+    """The bytes of the certificate's ``which`` file, only if they are the ones issued.
+
+    Otherwise nothing of the file is returned: one audit entry records the refusal
+    (``certificate.file_altered`` or ``certificate.file_missing``; ``actor`` is the one who
+    asked, ``None`` for the public) and :class:`FileNotAsIssued` is raised.
+    """
+    if actor is not None and not actor.is_authenticated:
+        actor = None  # an anonymous visitor is the public
+    name, expected = _recorded(certificate, which)
+    found: str | None
+    try:
+        data, found = _read(name, keep=True)
+    except FileNotFoundError:
+        found = None
+    else:
+        if hmac.compare_digest(found, expected):
+            return data
+    refusal = FileNotAsIssued(number=certificate.number, which=which, missing=found is None)
+    # Its own transaction: the refusal is raised to the caller right after, and must not
+    # take the entry down with it.
+    with transaction.atomic():
+        audit.record(
+            actor=actor,
+            action=f"certificate.{refusal.code}",
+            object_type="certificate",
+            object_id=certificate.number,
+            organization_id=certificate.organization_id,
+            after={
+                "file": which,
+                "path": name,
+                "recorded_sha256": expected,
+                "found_sha256": found,
+            },
+        )
+    raise refusal
+
+
+# ------------------------------------------------------------------ the whole store
+
+
+@dataclass(frozen=True)
+class StoredFileProblem:
+    """One file that is not as issued (altered, missing) or that no certificate names."""
+
+    kind: Literal["altered", "missing", "orphan"]
+    path: str
+    number: str | None = None
+    which: str | None = None
+
+    def __str__(self) -> str:
+        if self.number is None:
+            return f"orphan: {self.path} (no certificate names it)"
+        label = LABELS.get(self.which or "", self.which)
+        return f"{self.kind}: certificate {self.number} {label}: {self.path}"
+
+
+@dataclass
+class StorageReport:
+    certificates: int = 0
+    files: int = 0
+    problems: list[StoredFileProblem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        return (
+            f"{self.certificates} certificates, {self.files} files checked: "
+            f"{len(self.problems)} problems"
+        )
+
+
+def _stored_names(directory: str) -> Iterator[str]:
+    """Every file under ``directory`` in the storage (names as the storage gives them)."""
+    try:
+        folders, files = default_storage.listdir(directory)
+    except FileNotFoundError:
+        return
+    for name in files:
+        yield f"{directory}/{name}"
+    for folder in folders:
+        yield from _stored_names(f"{directory}/{folder}")
+
+
+def verify_storage() -> StorageReport:
+    """Check every issued certificate's PDF and DCC against their SHA-256, and find the
+    files in the certificates' directory that no certificate names."""
+    report = StorageReport()
+    named: set[str] = set()
+    rows = Certificate.objects.order_by("pk").only(
+        "number", "pdf", "pdf_sha256", "dcc", "dcc_sha256"
+    )
+    for certificate in rows.iterator():
+        report.certificates += 1
+        for which in FILES:
+            name, expected = _recorded(certificate, which)
+            named.add(name)
+            report.files += 1
+            try:
+                _, found = _read(name, keep=False)
+            except FileNotFoundError:
+                report.problems.append(
+                    StoredFileProblem("missing", name, certificate.number, which)
+                )
+                continue
+            if not hmac.compare_digest(found, expected):
+                report.problems.append(
+                    StoredFileProblem("altered", name, certificate.number, which)
+                )
+    for name in sorted(_stored_names(DIRECTORY)):
+        if name not in named:
+            report.problems.append(StoredFileProblem("orphan", name))
+    return report

@@ -14,6 +14,7 @@ from fractions import Fraction
 from typing import Any
 
 from labserver.core.errors import InvalidEvidence
+from labserver.standards.values import readable_values
 from procedures.acceptance import Limits, limits_for
 from procedures.definition import ProcedureDefinition
 from procedures.derived import run_checks, run_curves
@@ -338,7 +339,7 @@ def check_certified_quantities(
             for usage in candidates:
                 certificate = usage["certificate"]
                 name = f"certificate {certificate.number} of {usage['standard'].asset_id}"
-                entry = certified_entry(certificate.values or [], quantity, at)
+                entry = certified_entry(readable_values(certificate.values), quantity, at)
                 if entry is None:
                     problems.append(f"{name} (in force on {used_on}) gives no {quantity} at {at:g}")
                     continue

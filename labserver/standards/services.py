@@ -9,18 +9,26 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.utils import timezone
 
 from labserver.accounts.access import require_role
 from labserver.accounts.models import Organization, Role
 from labserver.core import audit
 from labserver.core.errors import Conflict, DomainError
+from labserver.issuance.models import Certificate as IssuedCertificate
 
 from .models import ReferenceStandard, StandardCertificate
+from .values import check_values
 
 if TYPE_CHECKING:
     from labserver.traceability.services import ReferenceUse
 
 KEEPERS = (Role.QUALITY_MANAGER,)
+
+# A certificate dated before this is a typo (year 633), not a calibration.
+EARLIEST = date(1900, 1, 1)
+# No calibration interval is this long; a later due date is a typo.
+LONGEST_INTERVAL_YEARS = 10
 
 
 def _check_functions(functions: list[dict[str, Any]]) -> None:
@@ -39,6 +47,33 @@ def _check_functions(functions: list[dict[str, Any]]) -> None:
                 raise DomainError(f"{where}.{key}: must be a number", field=f"{where}.{key}")
         if low is not None and high is not None and low > high:
             raise DomainError(f"{where}: min {low} exceeds max {high}", field=where)
+
+
+def _years_after(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def _check_dates(*, calibrated_on: date, issued_on: date, due_on: date) -> None:
+    today = timezone.localdate()
+    for name, day in (("calibrated_on", calibrated_on), ("issued_on", issued_on)):
+        if day < EARLIEST:
+            raise DomainError(f"{name}: {day} is before {EARLIEST.year}", field=name)
+        if day > today:
+            raise DomainError(f"{name}: {day} is in the future (today is {today})", field=name)
+    if not calibrated_on <= issued_on:
+        raise DomainError("issued_on: before calibrated_on", field="issued_on")
+    if not issued_on < due_on:
+        raise DomainError("due_on: must be after issued_on", field="due_on")
+    latest = _years_after(calibrated_on, LONGEST_INTERVAL_YEARS)
+    if due_on > latest:
+        raise DomainError(
+            f"due_on: more than {LONGEST_INTERVAL_YEARS} years after calibrated_on "
+            f"(at most {latest})",
+            field="due_on",
+        )
 
 
 @transaction.atomic
@@ -112,6 +147,10 @@ def record_certificate(
     calibrations): plain standards, or ``traceability.services.ReferenceUse`` with the
     function and range each served. Each becomes a ``traceability.StandardLink`` pinning
     that standard's certificate in force on ``calibrated_on``.
+
+    Refused (field named): implausible or disordered dates (``_check_dates``), ``values``
+    that are not well-formed calibrated values (``values.check_values``), and an
+    external certificate whose number is one this laboratory issued.
     """
     from labserver.traceability.services import as_uses, record_links
 
@@ -119,10 +158,15 @@ def record_certificate(
     require_role(
         actor, standard.organization_id, *KEEPERS, action="recording a calibration certificate"
     )
-    if not calibrated_on <= issued_on:
-        raise DomainError("issued_on: before calibrated_on", field="issued_on")
-    if not calibrated_on < due_on:
-        raise DomainError("due_on: must be after calibrated_on", field="due_on")
+    _check_dates(calibrated_on=calibrated_on, issued_on=issued_on, due_on=due_on)
+    check_values(values)
+    if not internal and IssuedCertificate.objects.filter(number__iexact=number.strip()).exists():
+        # One of ours recorded as an external calibration would make the chain close on
+        # itself while showing an outside laboratory at the top.
+        raise DomainError(
+            f"number: {number} is a certificate this laboratory issued, not an external one",
+            field="number",
+        )
     if StandardCertificate.objects.filter(standard=standard, number=number).exists():
         raise Conflict(f"number: certificate {number} is already recorded", field="number")
     for use in uses:

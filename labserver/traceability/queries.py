@@ -37,7 +37,6 @@ function and cut to one page in the same statement.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -49,6 +48,7 @@ from django.db import connection
 from labserver.issuance.models import Certificate
 from labserver.issuance.services import certificate_state
 from labserver.standards.models import ReferenceStandard, StandardCertificate
+from labserver.standards.values import readable_values
 
 MAX_DEPTH = 20
 FOREVER = date(9999, 12, 31)
@@ -81,10 +81,6 @@ def _as_date(value: Any) -> date | None:
     if value is None or isinstance(value, date):
         return value
     return date.fromisoformat(str(value)[:10])
-
-
-def _as_json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value
 
 
 # ---------------------------------------------------------------------------- chain view
@@ -235,7 +231,7 @@ def chain_of_standard(standard: ReferenceStandard, on: date) -> dict[str, Any]:
 def _uncertainty(values: Any, row: dict[str, Any]) -> list[dict[str, Any]]:
     """The certificate's calibrated values that the use covered (its unit and range), or all."""
     out = []
-    for v in _as_json(values) or []:
+    for v in readable_values(values):
         if row["unit"] and v.get("unit") != row["unit"]:
             continue
         nominal = v.get("nominal")
@@ -379,7 +375,7 @@ def _graph(root: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
             "range_low": row["range_low"],
             "range_high": row["range_high"],
             "unit": row["unit"] or None,
-            "uncertainty": _uncertainty(row["values"], row) if row["values"] is not None else [],
+            "uncertainty": _uncertainty(row["values"], row),
             "valid": not reasons,
             "reasons": reasons,
         }

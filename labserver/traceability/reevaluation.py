@@ -53,6 +53,7 @@ from labserver.measurements.evaluation import (
 from labserver.measurements.models import Point, Run, StandardUsage
 from labserver.measurements.services import parsed_procedure
 from labserver.standards.models import ReferenceStandard
+from labserver.standards.values import readable_values
 from procedures.definition import ProcedureDefinition
 from procedures.errors import ProcedureError
 from procedures.evaluate import number
@@ -216,7 +217,7 @@ def _bound_to_standard(
                 at = number(binding.get("at", "nominal"), scope, where=f"{where}.{qname}.at")
             except ProcedureError as exc:
                 return [], f"the nominal of {qname} cannot be set: {exc}"
-            entry = certified_entry(usage.certificate.values or [], quantity, at)
+            entry = certified_entry(readable_values(usage.certificate.values), quantity, at)
             if entry is None:
                 continue
             entry_unit = str(entry.get("unit", ""))

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser, MultiPartParser
@@ -46,7 +46,12 @@ class CertificateSerializer(serializers.ModelSerializer):  # type: ignore[type-a
         write_only=True,
         help_text="Instead of reference_standards: each with its function and range",
     )
-    values = serializers.JSONField()
+    values = serializers.JSONField(
+        help_text=(
+            "Calibrated values: a list of {quantity, nominal, value, unit, U, "
+            "k (optional), coverage_probability (optional)}; in multipart, a JSON string"
+        )
+    )
 
     class Meta:
         model = StandardCertificate
@@ -156,11 +161,26 @@ class StandardViewSet(
         context = {**self.get_serializer_context(), **({"today": when} if when else {})}
         return Response(StandardSerializer(standard, context=context).data)
 
-    @extend_schema(request=CertificateSerializer, responses=CertificateSerializer)
+    @extend_schema(methods=["GET"], responses=CertificateSerializer(many=True))
+    @extend_schema(
+        methods=["POST"],
+        request=CertificateSerializer,
+        responses={
+            201: CertificateSerializer,
+            400: OpenApiResponse(
+                description=(
+                    "Refused, with the field at fault: implausible or disordered dates, "
+                    "malformed values (e.g. values[1], values[0].U), or an external "
+                    "certificate numbered as one this laboratory issued"
+                )
+            ),
+        },
+    )
     @action(
         detail=True,
         methods=["get", "post"],
         parser_classes=[MultiPartParser, JSONParser],
+        pagination_class=None,  # the GET answers the plain list
     )
     def certificates(self, request: Request, pk: str | None = None) -> Response:
         standard = self.get_object()

@@ -67,6 +67,7 @@ bench: $(VENV)/.stamp-bench
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/agent.py
 	$(BIN)/python bench/certificates.py
+	$(BIN)/python bench/verify_upload.py
 	$(TRACEBENCH)
 
 # Refresh the translation catalogues of the pages (needs GNU gettext: apt-get install

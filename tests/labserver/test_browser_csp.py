@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 from selenium.webdriver.support.wait import WebDriverWait
 
+from labserver.accounts.models import User
 from labserver.issuance.services import issue_certificate
 
 from .browser import Page
@@ -38,9 +39,23 @@ def test_each_kind_of_page_passes_the_policy_in_chromium(center: Center, page: P
         page.open(path)
     page.screenshot("open-data")
 
-    # The admin's login page: its theme script ran (it marks the document's theme).
+    # The admin, signed in: its scripts ran (the theme script marks the document; the
+    # change list's actions script counts the rows selected).
+    User.objects.create_superuser("csp-admin", "admin@example.org", PASSWORD)
     page.open("/admin/login/")
     assert page.driver.execute_script("return document.documentElement.dataset.theme")
+    page.find("#id_username").send_keys("csp-admin")
+    page.find("#id_password").send_keys(PASSWORD)
+    page.click_and_wait("#login-form input[type=submit]")
+    page.open("/admin/accounts/organization/")
+    assert page.text(".action-counter").startswith("0 of")
+    page.find("#action-toggle").click()
+    counter = page.text(".action-counter")
+    assert counter.endswith("selected")
+    assert not counter.startswith("0 of"), counter
+    page.screenshot("admin-change-list")
+    page.assert_no_csp_violation()
+    page.driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
 
     # The API's documentation: Swagger UI started from its script file and drew the schema.
     page.open("/api/docs/")

@@ -9,7 +9,12 @@ The suite's settings turn every limit off; each test here sets the rates it exer
 
 from __future__ import annotations
 
+import importlib.util
 import io
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +22,7 @@ import time_machine
 from django.conf import settings as django_settings
 from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
 from django.db import connection
 from django.test import RequestFactory
 from rest_framework.test import APIClient
@@ -72,6 +78,40 @@ def test_the_shared_cache_is_a_table_that_migrate_created() -> None:
     assert "caltrace_cache" in connection.introspection.table_names()
     caches["default"].set("probe", [1.5, 2.5], 60)
     assert caches["default"].get("probe") == [1.5, 2.5]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migrate_makes_the_cache_table_and_unmaking_the_migration_drops_it() -> None:
+    # The test database's own createcachetable would hide a migration that does nothing:
+    # go back before it, then forward again.
+    call_command("migrate", "core", "0002_audit_append_only", verbosity=0)
+    assert "caltrace_cache" not in connection.introspection.table_names()
+    call_command("migrate", "core", verbosity=0)
+    assert "caltrace_cache" in connection.introspection.table_names()
+
+
+def test_redis_is_used_when_configured_and_refused_without_its_package() -> None:
+    # The settings are read in a fresh interpreter, as a worker reads them at start.
+    env = {**os.environ, "CALTRACE_REDIS_URL": "redis://127.0.0.1:6379/0"}
+    env.pop("DATABASE_URL", None)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import labserver.settings.base as s; print(s.CACHES['default']['BACKEND'])",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+        check=False,
+    )
+    if importlib.util.find_spec("redis") is None:
+        assert result.returncode != 0
+        assert "CALTRACE_REDIS_URL is set but the Python package 'redis'" in result.stderr
+    else:
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == "django.core.cache.backends.redis.RedisCache"
 
 
 # ------------------------------------------------------------------------- API

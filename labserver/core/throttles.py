@@ -54,27 +54,45 @@ def _is_trusted(address: str, networks: tuple[Network, ...]) -> bool:
     return any(ip in network for network in networks)
 
 
+def _counted(address: str) -> str | None:
+    """The key an address is counted under: an IPv4 address as it is; an IPv6 address by
+    its /64, the block one subscriber is given (counting each of its addresses apart would
+    let one host pick a fresh one per request); None for what is not an address."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
 def client_address(request: HttpRequest) -> str:
-    """The address a limit is counted against.
+    """The address a limit is counted against (an IPv6 address by its /64).
 
     ``REMOTE_ADDR`` (the peer of the TCP connection) unless that peer is one of our
     proxies (``CALTRACE_TRUSTED_PROXIES``, addresses or networks): then the right-most
     ``X-Forwarded-For`` hop that is not one of our proxies, the address our first proxy
     saw. Hops further left were written by the client and prove nothing; with no proxy
     configured the header is ignored altogether, or anyone could pick a fresh address per
-    request and never be limited.
+    request and never be limited. A hop that is not an address (a proxy that forwards
+    the client's header without adding to it) counts against the proxy itself: stricter,
+    never a way around the limit.
     """
     remote = str(request.META.get("REMOTE_ADDR") or "")
+    peer = _counted(remote) or remote
     networks = _networks(tuple(settings.CALTRACE_TRUSTED_PROXIES))
     if not networks or not _is_trusted(remote, networks):
-        return remote
+        return peer
     raw = str(request.META.get("HTTP_X_FORWARDED_FOR") or "")
     hops = [hop.strip() for hop in raw.split(",") if hop.strip()]
     for hop in reversed(hops):
         if not _is_trusted(hop, networks):
-            return hop
+            return _counted(hop) or peer
     # Every hop is one of ours (a request from inside): the left-most is the origin.
-    return hops[0] if hops else remote
+    return (_counted(hops[0]) or peer) if hops else peer
 
 
 class RateLimited(exceptions.Throttled):

@@ -295,12 +295,18 @@ def test_client_address_rules(settings: Any) -> None:
 
     settings.CALTRACE_TRUSTED_PROXIES = []
     assert address(A, B) == A
+    # IPv6 by the /64 one subscriber holds; IPv4-mapped as IPv4.
+    assert address("2001:db8:1:2::17") == address("2001:db8:1:2:ffff::1") == "2001:db8:1:2::/64"
+    assert address("2001:db8:1:3::17") != address("2001:db8:1:2::17")
+    assert address("::ffff:192.0.2.10") == A
     settings.CALTRACE_TRUSTED_PROXIES = ["10.0.0.1", "fd00::/8"]
     assert address("10.0.0.1", f"{B}, {A}") == A
     assert address("fd00::1", f"{A}, 10.0.0.1") == A
     assert address(B, A) == B  # the peer is not our proxy: its header proves nothing
     assert address("10.0.0.1", "10.0.0.1") == "10.0.0.1"  # from inside
     assert address("10.0.0.1") == "10.0.0.1"
+    # A hop that is not an address counts against the proxy, never as a fresh client.
+    assert address("10.0.0.1", "x" * 300) == "10.0.0.1"
 
 
 # ------------------------------------------------------------------------- tokens

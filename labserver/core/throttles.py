@@ -23,6 +23,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
+from django.core.checks import CheckMessage, Warning
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 from rest_framework import exceptions
@@ -211,3 +212,19 @@ class TokenFailureThrottle(AddressRateThrottle):
 
 
 VERIFY_UPLOAD = (VerifyUploadThrottle, VerifyUploadDailyThrottle)
+
+
+def check_proxy_configuration(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``check --deploy``: behind a TLS proxy with no proxy named, every visitor would be
+    counted as the proxy, and the first few would use up everyone's limits."""
+    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None) and not settings.CALTRACE_TRUSTED_PROXIES:
+        return [
+            Warning(
+                "BEHIND_TLS_PROXY is set but CALTRACE_TRUSTED_PROXIES is empty: every client "
+                "is counted as the proxy's address, so the per-address limits of the public "
+                "pages are shared by all visitors",
+                hint="Set CALTRACE_TRUSTED_PROXIES to the proxy's address or network.",
+                id="caltrace.W301",
+            )
+        ]
+    return []

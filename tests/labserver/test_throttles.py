@@ -309,6 +309,18 @@ def test_client_address_rules(settings: Any) -> None:
     assert address("10.0.0.1", "x" * 300) == "10.0.0.1"
 
 
+def test_check_deploy_warns_behind_a_proxy_with_no_proxy_named(settings: Any) -> None:
+    from django.core.checks import run_checks
+
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.CALTRACE_TRUSTED_PROXIES = []
+    ids = {m.id for m in run_checks(include_deployment_checks=True)}
+    assert "caltrace.W301" in ids
+    settings.CALTRACE_TRUSTED_PROXIES = ["10.0.0.2"]
+    ids = {m.id for m in run_checks(include_deployment_checks=True)}
+    assert "caltrace.W301" not in ids
+
+
 # ------------------------------------------------------------------------- tokens
 
 

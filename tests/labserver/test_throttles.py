@@ -357,6 +357,22 @@ def test_accepted_tokens_do_not_count(rates: dict[str, Any], center: Center) -> 
 # ------------------------------------------------------------------------- settings
 
 
+def test_the_default_rates_are_the_documented_ones() -> None:
+    # docs/centers/security.md gives these values and the reasons for them; the suite's
+    # settings turn them off, the deployed ones are base.py's.
+    from labserver.settings import base
+
+    if not any(name.startswith("CALTRACE_THROTTLE_") for name in os.environ):
+        assert base.CALTRACE_THROTTLE_RATES == {
+            "verify": "10/minute",
+            "verify_daily": "100/day",
+            "lookup": "60/minute",
+            "open_data": "30/minute",
+            "token_failure": "20/minute",
+        }
+    assert base.CALTRACE_TRUSTED_PROXIES == [] or "CALTRACE_TRUSTED_PROXIES" in os.environ
+
+
 def test_rates_from_the_environment_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CALTRACE_THROTTLE_VERIFY", "20/hour")
     assert env_rate("CALTRACE_THROTTLE_VERIFY", "10/minute") == "20/hour"

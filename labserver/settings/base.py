@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
+import ipaddress
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -77,6 +80,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",  # Content-Security-Policy (issue 15, point 4)
     "labserver.core",
     "labserver.accounts",
     "labserver.instruments",
@@ -102,6 +106,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Session idle timeout and Content-Security-Policy (issue 15, point 4).
+    "labserver.core.middleware.SessionIdleMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
 
 ROOT_URLCONF = "labserver.urls"
@@ -202,6 +209,9 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Anonymous endpoints name their own throttles (labserver.core.throttles), whose rates
+    # come from CALTRACE_THROTTLE_RATES below; nothing is throttled by default.
+    "DEFAULT_THROTTLE_CLASSES": [],
     "EXCEPTION_HANDLER": "labserver.core.api.exception_handler",
     "UNAUTHENTICATED_USER": None,
     "STRICT_JSON": True,
@@ -238,6 +248,113 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+
+
+# --------------------------------------------------------------------------------------------
+# Shared cache, throttles, session idle timeout, Content-Security-Policy (issue 15, points 3-4).
+# docs/centers/security.md explains each value.
+
+
+def env_rate(name: str, default: str) -> str | None:
+    """A throttle rate from the environment: ``<count>/<second|minute|hour|day>``, or
+    ``off`` (no limit)."""
+    raw = os.environ.get(name, "").strip() or default
+    if raw.lower() == "off":
+        return None
+    match = re.fullmatch(r"([0-9]+)/(s|sec|second|m|min|minute|h|hour|d|day)", raw)
+    if match is None or int(match.group(1)) < 1:
+        raise ImproperlyConfigured(
+            f"{name}: expected a rate such as 10/minute (count/second|minute|hour|day) "
+            f"or off, got {raw!r}"
+        )
+    return raw
+
+
+def env_networks(name: str) -> list[str]:
+    """IP addresses or networks (CIDR) from the environment, comma-separated."""
+    entries = env_list(name, [])
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name}: {entry!r} is not an IP address or network"
+            ) from None
+    return entries
+
+
+# The cache every worker shares (throttle counters, token failures): Redis when
+# CALTRACE_REDIS_URL is set (the `redis` package must then be installed), else a table of
+# the database, created by the migration core.0005_cache_table.
+CALTRACE_CACHE_TABLE = "caltrace_cache"
+CALTRACE_REDIS_URL = os.environ.get("CALTRACE_REDIS_URL", "").strip()
+CACHES: dict[str, dict[str, object]]
+if CALTRACE_REDIS_URL:
+    if importlib.util.find_spec("redis") is None:
+        raise ImproperlyConfigured(
+            "CALTRACE_REDIS_URL is set but the Python package 'redis' is not installed "
+            "(pip install redis), or unset CALTRACE_REDIS_URL to use the database cache"
+        )
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CALTRACE_REDIS_URL,
+            "KEY_PREFIX": "caltrace",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": CALTRACE_CACHE_TABLE,
+            # Django's default (300 entries, a third dropped when full) would forget the
+            # counters of a few hundred addresses: a crawler spread over many could reset them.
+            "OPTIONS": {"MAX_ENTRIES": env_int("CALTRACE_CACHE_MAX_ENTRIES", 50_000)},
+        }
+    }
+
+# Per client address; "off" lifts a limit. The client address is REMOTE_ADDR, or, when the
+# request comes from one of CALTRACE_TRUSTED_PROXIES, the right-most X-Forwarded-For hop
+# that is not one of them (labserver.core.throttles.client_address).
+CALTRACE_THROTTLE_RATES: dict[str, str | None] = {
+    "verify": env_rate("CALTRACE_THROTTLE_VERIFY", "10/minute"),
+    "verify_daily": env_rate("CALTRACE_THROTTLE_VERIFY_DAILY", "100/day"),
+    "lookup": env_rate("CALTRACE_THROTTLE_LOOKUP", "60/minute"),
+    "open_data": env_rate("CALTRACE_THROTTLE_OPEN_DATA", "30/minute"),
+    "token_failure": env_rate("CALTRACE_THROTTLE_TOKEN_FAILURE", "20/minute"),
+}
+CALTRACE_TRUSTED_PROXIES = env_networks("CALTRACE_TRUSTED_PROXIES")
+
+# A session ends after this long without a request (labserver.core.middleware
+# .SessionIdleMiddleware renews it at most once a minute, so it ends between N and N+1
+# minutes after the last request).
+CALTRACE_SESSION_IDLE_MINUTES = env_int("CALTRACE_SESSION_IDLE_MINUTES", 30)
+if CALTRACE_SESSION_IDLE_MINUTES < 1:
+    raise ImproperlyConfigured(
+        f"CALTRACE_SESSION_IDLE_MINUTES: expected at least 1, got {CALTRACE_SESSION_IDLE_MINUTES}"
+    )
+CALTRACE_SESSION_RENEW_SECONDS = 60
+SESSION_COOKIE_AGE = CALTRACE_SESSION_IDLE_MINUTES * 60 + CALTRACE_SESSION_RENEW_SECONDS
+SESSION_SAVE_EVERY_REQUEST = False
+
+# Content-Security-Policy (django-csp): our own scripts, styles and images only; nothing
+# inline, no plugin, no framing, forms post to us. Views that need more say so with
+# django-csp's decorators (the API's documentation page).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+# --------------------------------------------------------------------------------------------
 
 
 def require_env(name: str) -> str:

@@ -28,6 +28,7 @@ from labserver.accounts.access import (
 )
 from labserver.core.api import PdfRenderer, ScopedQuerysetMixin
 from labserver.core.errors import DomainError, NotFound
+from labserver.core.throttles import VERIFY_UPLOAD, LookupThrottle
 from labserver.measurements.models import Run
 
 from .. import services
@@ -226,6 +227,7 @@ class VerifyView(APIView):
 
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
+    throttle_classes = list(VERIFY_UPLOAD)
     parser_classes = [MultiPartParser]
 
     @extend_schema(request=VerifyIn, responses=VerdictOut, auth=[])
@@ -253,6 +255,7 @@ class PublicCertificateView(APIView):
 
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
+    throttle_classes = [LookupThrottle]
 
     @extend_schema(
         operation_id="public_certificate",

@@ -47,7 +47,7 @@ lint: $(VENV)/.stamp-dev
 # The backup and recovery drill (docs/centers/backup-and-recovery.md): a throw-away PostgreSQL
 # cluster archiving to pgBackRest, the demo's certificates, a full backup, work, the instant T,
 # work after T, destruction, point-in-time restore to T, then every check of the runbook; prints
-# the backup's size and time and the restore time. About a minute: CI runs it after `make test`.
+# the backup's size and time and the restore time. One to two minutes: CI runs it after `make test`.
 # Needs pgBackRest and the PostgreSQL server binaries (skipped without them, failed in CI).
 drill: $(VENV)/.stamp-dev
 	$(BIN)/python scripts/drill.py $(DRILL_ARGS)

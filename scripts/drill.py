@@ -27,7 +27,8 @@ settings, only the paths and the port changed; the media scripts as they are).
 8. Restore: ``pgbackrest restore --type=time --target=T --target-action=promote``, the
    server started and promoted; the media restored (``media-restore.sh``, every file
    checked against its manifest) and the keys copied back.
-9. Checks: ``manage.py verify_audit`` (with ``--anchors`` when the option exists), every
+9. Checks: ``manage.py verify_audit`` (with ``--anchors`` when the option exists: the
+   anchors of T pass, those written after T must be refused), every
    certificate of T present with its status and its files' SHA-256, each PDF judged by the
    public verification service as it was at T, the audit chains and every table's row
    count as at T, the work after T absent; the files of the certificates issued after T
@@ -65,6 +66,7 @@ from collections.abc import Iterator, Sequence  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from datetime import UTC, datetime, timedelta  # noqa: E402
+from functools import cached_property  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -292,8 +294,9 @@ class Cluster:
         self.running = True
 
     def kill(self) -> None:
-        """Stop the server at once, as a crash does (no checkpoint, no clean shutdown)."""
-        if self.running:
+        """Stop the server at once, as a crash does (no checkpoint, no clean shutdown);
+        also one whose start was not confirmed (a ``pg_ctl start`` that timed out)."""
+        if self.running or (self.data / "postmaster.pid").exists():
             self.as_owner(
                 self.tools.bindir / "pg_ctl", "-D", self.data, "-m", "immediate", "-w", "stop",
                 check=False,
@@ -368,13 +371,15 @@ class Lims:
     def has_command(self, name: str) -> bool:
         return self.manage("help", name, check=False).returncode == 0
 
+    @cached_property
+    def checks_anchors(self) -> bool:
+        """Whether this LIMS's ``verify_audit`` takes ``--anchors`` (asked once)."""
+        return "--anchors" in self.manage("verify_audit", "--help").stdout
+
     def verify_audit_args(self, anchors: Path) -> list[str]:
         """``verify_audit``, with ``--anchors`` when this LIMS has the option."""
-        help_text = self.manage("verify_audit", "--help").stdout
         return (
-            ["verify_audit", "--anchors", str(anchors)]
-            if "--anchors" in help_text
-            else ["verify_audit"]
+            ["verify_audit", "--anchors", str(anchors)] if self.checks_anchors else ["verify_audit"]
         )
 
 
@@ -649,6 +654,7 @@ def drill(tools: Tools, home: Path) -> dict[str, float]:
         with timed(figures, "verify_s"):
             anchors = backup / "anchors-at-T" if anchored else lims.anchors
             audit = lims.manage(*lims.verify_audit_args(anchors))
+            late = None
             if anchored:
                 # The anchors written after T describe history the restore undid:
                 # verify_audit must say so (a database restored before its last anchor).
@@ -664,6 +670,9 @@ def drill(tools: Tools, home: Path) -> dict[str, float]:
             quarantined = quarantine(result["storage"], after, lims.media, home / "quarantine")
             storage = lims.manage("verify_storage")
         say(audit.stdout.strip())
+        if late is not None:
+            said = (late.stderr.strip().splitlines() or ["(nothing)"])[0]
+            say(f"with the anchors written after T, verify_audit refuses, as it must: {said}")
         say(
             f"{result['certificates']} certificates as at T (status, SHA-256 of PDF and DCC, "
             f"public verification), {result['tables']} tables' row counts as at T, "

@@ -357,3 +357,17 @@ def test_a_quality_manager_unlocks_on_the_locked_accounts_page(
     vi = signed_in(center.quality_manager)
     vi.cookies["django_language"] = "vi"
     assert "Tài khoản bị khóa" in vi.get("/quality/locks/").content.decode()
+
+
+def test_a_locked_signer_is_told_on_the_run_page_in_vietnamese(center: Center) -> None:
+    run = submitted_run(center)
+    for _ in range(LIMIT):
+        review(center, run, WRONG)
+    client = signed_in(center.reviewer)
+    client.cookies["django_language"] = "vi"
+    response = client.post(f"/work/runs/{run.pk}/review/", {"password": PASSWORD})
+    text = response.content.decode()
+    assert response.status_code == 423
+    assert "quyền ký của" in text
+    assert "bị khóa" in text
+    assert f"quản lý chất lượng của {center.org.code}" in text

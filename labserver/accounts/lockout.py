@@ -82,9 +82,18 @@ def _chains_of(user: User | None) -> list[int | None]:
 
 
 def login_cooloff() -> timedelta | None:
-    """How long a login lockout lasts after the last failure (``None``: until unlocked)."""
-    minutes = int(getattr(settings, "CALTRACE_LOGIN_COOLOFF_MINUTES", 0) or 0)
-    return timedelta(minutes=minutes) if minutes > 0 else None
+    """How long a login lockout lasts after the last failure (``None``: until unlocked), as
+    axes reckons it (``AXES_COOLOFF_TIME``, set from ``CALTRACE_LOGIN_COOLOFF_MINUTES``)."""
+    from axes.helpers import get_cool_off  # axes is an installed app; it loads late
+
+    cooloff: timedelta | None = get_cool_off()
+    return cooloff
+
+
+def login_failure_limit() -> int:
+    """Failures before a login lockout (``AXES_FAILURE_LIMIT``, set from
+    ``CALTRACE_LOGIN_FAILURE_LIMIT``)."""
+    return int(settings.AXES_FAILURE_LIMIT)
 
 
 def audit_failed_login(
@@ -104,7 +113,7 @@ def audit_failed_login(
     address = client_address(request) if request is not None else None
     failures = getattr(request, "axes_failures_since_start", None)
     locked = bool(getattr(request, "axes_locked_out", False))
-    limit = int(settings.CALTRACE_LOGIN_FAILURE_LIMIT)
+    limit = login_failure_limit()
     user = User.objects.filter(**{user_model_field: attempted}).first() if attempted else None
     after = {
         "username": attempted,
@@ -330,7 +339,7 @@ def _login_locks(usernames: Iterable[str]) -> dict[str, list[LoginLock]]:
     among the failures within the cool-off (as axes counts them)."""
     from axes.models import AccessAttempt  # axes is an installed app; its models load late
 
-    limit = int(settings.CALTRACE_LOGIN_FAILURE_LIMIT)
+    limit = login_failure_limit()
     cooloff = login_cooloff()
     attempts = AccessAttempt.objects.filter(username__in=list(usernames))
     if cooloff is not None:

@@ -371,3 +371,27 @@ def test_a_locked_signer_is_told_on_the_run_page_in_vietnamese(center: Center) -
     assert "quyền ký của" in text
     assert "bị khóa" in text
     assert f"quản lý chất lượng của {center.org.code}" in text
+
+
+def test_without_a_cool_off_the_lockout_lasts_until_unlocked(center: Center, settings: Any) -> None:
+    """``CALTRACE_LOGIN_COOLOFF_MINUTES=0``; the limit follows the setting (here 3)."""
+    settings.AXES_COOLOFF_TIME = None
+    settings.AXES_FAILURE_LIMIT = 3
+    client = Client()
+    name = center.reviewer.username
+    for _ in range(3):
+        response = login(client, name, WRONG)
+    assert response.status_code == 429
+    assert "locked until it is unlocked" in response.content.decode()
+    with time_machine.travel(timezone.now() + timedelta(days=7), tick=False):
+        assert login(client, name, PASSWORD).status_code == 429
+        [state] = center.client("quality_manager").get("/api/v1/users/locked/").json()
+        assert state["login_locks"][0]["until"] is None
+        unlocked = center.client("quality_manager").post(
+            f"/api/v1/users/{center.reviewer.pk}/unlock/",
+            {"reason": "back from leave"},
+            format="json",
+        )
+        assert unlocked.status_code == 200
+        assert login(client, name, PASSWORD).status_code == 302
+    assert [after(e)["until"] for e in entries("login.lock")] == [None]

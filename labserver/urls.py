@@ -6,7 +6,12 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from labserver.accounts.api.views import AgentViewSet, MeView, OrganizationViewSet
+from labserver.accounts.api.views import (
+    AgentViewSet,
+    MeView,
+    OrganizationViewSet,
+    UserLockViewSet,
+)
 from labserver.core.throttles import LookupThrottle
 from labserver.core.views import AuditEntryViewSet
 from labserver.instruments.api.views import (
@@ -28,6 +33,7 @@ from labserver.standards.api.views import StandardViewSet
 router = DefaultRouter()
 router.register("organizations", OrganizationViewSet, basename="organization")
 router.register("agents", AgentViewSet, basename="agent")
+router.register("users", UserLockViewSet, basename="user")
 router.register("instrument-types", InstrumentTypeViewSet, basename="instrument-type")
 router.register("patterns", PatternViewSet, basename="pattern")
 router.register("instruments", InstrumentViewSet, basename="instrument")

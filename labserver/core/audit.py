@@ -93,7 +93,8 @@ def record(
 ) -> AuditEntry:
     """Append one entry to the organization's chain; call inside the service's transaction.
 
-    ``actor`` is a user, an agent principal, or ``None`` for the system itself.
+    ``actor`` is a user, an agent principal, :data:`ANONYMOUS` for someone not signed in,
+    or ``None`` for the system itself.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit.record must run inside the transaction of the change it records")
@@ -123,10 +124,24 @@ def record(
     return entry
 
 
+class AnonymousClient:
+    """The actor of an attempt by someone who proved no identity (a failed login): the
+    entry names the user name tried in ``after``, never as its actor."""
+
+    def __repr__(self) -> str:
+        return "ANONYMOUS"
+
+
+ANONYMOUS = AnonymousClient()
+
+
 def describe_actor(actor: Any) -> tuple[str, int | None]:
-    """``("user:alice", 7)``, ``("agent:bench-3", None)`` or ``("system", None)``."""
+    """``("user:alice", 7)``, ``("agent:bench-3", None)``, ``("anonymous", None)`` or
+    ``("system", None)``."""
     if actor is None:
         return "system", None
+    if isinstance(actor, AnonymousClient):
+        return "anonymous", None
     agent = getattr(actor, "agent", None)
     if agent is not None:
         return f"agent:{agent.name}", None

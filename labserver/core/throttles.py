@@ -70,8 +70,8 @@ def _counted(address: str) -> str | None:
     return str(ip)
 
 
-def client_address(request: HttpRequest) -> str:
-    """The address a limit is counted against (an IPv6 address by its /64).
+def client_ip(request: HttpRequest) -> str:
+    """The client's address as our first proxy saw it, for the limits and the lockouts.
 
     ``REMOTE_ADDR`` (the peer of the TCP connection) unless that peer is one of our
     proxies (``CALTRACE_TRUSTED_PROXIES``, addresses or networks): then the right-most
@@ -79,21 +79,26 @@ def client_address(request: HttpRequest) -> str:
     saw. Hops further left were written by the client and prove nothing; with no proxy
     configured the header is ignored altogether, or anyone could pick a fresh address per
     request and never be limited. A hop that is not an address (a proxy that forwards
-    the client's header without adding to it) counts against the proxy itself: stricter,
-    never a way around the limit.
+    the client's header without adding to it) counts as the proxy itself: stricter,
+    never a way around a limit.
     """
     remote = str(request.META.get("REMOTE_ADDR") or "")
-    peer = _counted(remote) or remote
     networks = _networks(tuple(settings.CALTRACE_TRUSTED_PROXIES))
     if not networks or not _is_trusted(remote, networks):
-        return peer
+        return remote
     raw = str(request.META.get("HTTP_X_FORWARDED_FOR") or "")
     hops = [hop.strip() for hop in raw.split(",") if hop.strip()]
     for hop in reversed(hops):
         if not _is_trusted(hop, networks):
-            return _counted(hop) or peer
+            return hop if _counted(hop) else remote
     # Every hop is one of ours (a request from inside): the left-most is the origin.
-    return (_counted(hops[0]) or peer) if hops else peer
+    return hops[0] if hops and _counted(hops[0]) else remote
+
+
+def client_address(request: HttpRequest) -> str:
+    """The key a limit is counted against: :func:`client_ip`, an IPv6 address by its /64."""
+    ip = client_ip(request)
+    return _counted(ip) or ip
 
 
 class RateLimited(exceptions.Throttled):

@@ -31,9 +31,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from labserver.accounts.access import require_field, require_role
+from labserver.accounts.lockout import check_signature_password, counts_signature_failures
 from labserver.accounts.models import Role, User
 from labserver.core import audit
-from labserver.core.errors import Conflict, InvalidEvidence, InvalidTransition, NotPermitted
+from labserver.core.errors import Conflict, InvalidEvidence, InvalidTransition
 from labserver.core.numbering import next_value
 from labserver.jobs.models import JobState
 from labserver.jobs.services import locked_job, move_job
@@ -99,11 +100,6 @@ def verify_url(number: str) -> str:
     """The public verification page of certificate ``number`` (the QR code's target)."""
     base = str(settings.CALTRACE_PUBLIC_URL).rstrip("/")
     return f"{base}/verify/{number}"
-
-
-def _check_password(user: User, password: str) -> None:
-    if not user.check_password(password):
-        raise NotPermitted("signature refused: the password is not correct", field="password")
 
 
 def _locked_run(run: Run) -> Run:
@@ -314,6 +310,7 @@ def _in_transaction(job: _Issue, finish: Any) -> Certificate:
         raise
 
 
+@counts_signature_failures
 def issue_certificate(*, actor: User, run: Run, password: str) -> Certificate:
     """Issue the certificate of an approved run: signatory of the run's organization,
     certified for its field, password re-entered; one certificate per run (409)."""
@@ -334,7 +331,14 @@ def issue_certificate(*, actor: User, run: Run, password: str) -> Certificate:
     with transaction.atomic():
         locked = _locked_run(run)
         _require_signatory(actor, locked, "issuing a certificate")
-        _check_password(actor, password)
+        check_signature_password(
+            actor,
+            password,
+            signing="certificate.issue",
+            object_type="run",
+            object_id=locked.pk,
+            organization_id=locked.organization_id,
+        )
         if locked.state != RunState.APPROVED:
             raise InvalidTransition(
                 f"run {locked.pk} is {locked.state}: only an approved run is certified",
@@ -358,6 +362,7 @@ def _locked_certificate(certificate: Certificate) -> Certificate:
     )
 
 
+@counts_signature_failures
 def amend_certificate(
     *, actor: User, certificate: Certificate, password: str, reason: str, run: Run | None = None
 ) -> Certificate:
@@ -389,7 +394,14 @@ def amend_certificate(
         original = _locked_certificate(certificate)
         source = _locked_run(run if run is not None else original.run)
         _require_signatory(actor, source, "amending a certificate")
-        _check_password(actor, password)
+        check_signature_password(
+            actor,
+            password,
+            signing="certificate.amend",
+            object_type="certificate",
+            object_id=original.number,
+            organization_id=original.organization_id,
+        )
         if not reason.strip():
             raise InvalidEvidence("reason: an amendment states its reason", field="reason")
         state = certificate_state(original)
@@ -428,6 +440,7 @@ def amend_certificate(
         return _in_transaction(job, finish)
 
 
+@counts_signature_failures
 @transaction.atomic
 def revoke_certificate(
     *, actor: User, certificate: Certificate, password: str, reason: str
@@ -441,7 +454,14 @@ def revoke_certificate(
         Role.QUALITY_MANAGER,
         action="revoking a certificate",
     )
-    _check_password(actor, password)
+    check_signature_password(
+        actor,
+        password,
+        signing="certificate.revoke",
+        object_type="certificate",
+        object_id=original.number,
+        organization_id=original.organization_id,
+    )
     if not reason.strip():
         raise InvalidEvidence("reason: a revocation states its reason", field="reason")
     if original.events.filter(kind=CertificateEvent.Kind.REVOKED).exists():
@@ -468,6 +488,7 @@ def revoke_certificate(
     return original
 
 
+@counts_signature_failures
 @transaction.atomic
 def revoke_signing_key(
     *, actor: User, key: SigningKeyRecord, password: str, reason: str
@@ -476,7 +497,14 @@ def revoke_signing_key(
     is signed with it afterwards. The certificates it signed keep their own status."""
     key = SigningKeyRecord.objects.select_for_update().get(pk=key.pk)
     require_role(actor, key.organization_id, Role.QUALITY_MANAGER, action="revoking a key")
-    _check_password(actor, password)
+    check_signature_password(
+        actor,
+        password,
+        signing="signing_key.revoke",
+        object_type="signing_key",
+        object_id=key.pk,
+        organization_id=key.organization_id,
+    )
     if not reason.strip():
         raise InvalidEvidence("reason: a revocation states its reason", field="reason")
     if key.revoked_at is not None:

@@ -6,6 +6,7 @@ import importlib.util
 import ipaddress
 import os
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -81,6 +82,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "csp",  # Content-Security-Policy (issue 15, point 4)
+    # Login lockouts (issue 15, point 4). Before the LIMS apps: axes' receiver of
+    # user_login_failed then runs before the one that writes the audit entry
+    # (labserver.accounts.lockout), which reads the count axes has just updated.
+    "axes",
     "labserver.core",
     "labserver.accounts",
     "labserver.instruments",
@@ -109,6 +114,8 @@ MIDDLEWARE = [
     # Session idle timeout and Content-Security-Policy (issue 15, point 4).
     "labserver.core.middleware.SessionIdleMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Last: turns a login refused by a lockout into the lockout page (issue 15, point 4).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "labserver.urls"
@@ -241,6 +248,41 @@ SPECTACULAR_SETTINGS = {
         "VerdictStatusEnum": ["valid", "superseded", "revoked", "altered", "unknown"],
     },
 }
+
+# ------------------------------------------------------------------ lockouts (issue 15, point 4)
+# Logins (the web sign-in and /admin/login/) are watched by django-axes; its failure records
+# are rows in the database (the default handler), so every worker sees the same count.
+# A login is refused after CALTRACE_LOGIN_FAILURE_LIMIT failures of the same user name from
+# the same client address, for CALTRACE_LOGIN_COOLOFF_MINUTES after the last failure (0: until
+# a quality manager or an administrator unlocks it). The pair, not the name alone: by name
+# alone, anyone anywhere could lock a person out with five wrong passwords; by address alone,
+# a botnet would get five guesses per address on every account, and a center behind one NAT
+# address would be locked out together by five typing mistakes. See docs/centers/lockouts.md.
+CALTRACE_LOGIN_FAILURE_LIMIT = env_int("CALTRACE_LOGIN_FAILURE_LIMIT", 5)
+CALTRACE_LOGIN_COOLOFF_MINUTES = env_int("CALTRACE_LOGIN_COOLOFF_MINUTES", 30)
+# Consecutive wrong passwords on an electronic signature before the person's signing is
+# locked until a quality manager of their organization unlocks it (no cool-off: a stolen
+# token must not become a slow password oracle).
+CALTRACE_SIGNATURE_FAILURE_LIMIT = env_int("CALTRACE_SIGNATURE_FAILURE_LIMIT", 5)
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = CALTRACE_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = (
+    timedelta(minutes=CALTRACE_LOGIN_COOLOFF_MINUTES)
+    if CALTRACE_LOGIN_COOLOFF_MINUTES > 0
+    else None
+)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "labserver.web.lockout.lockout_response"
+AXES_VERBOSE = False
+# The client address is the one the per-address limits count (CALTRACE_TRUSTED_PROXIES,
+# below): left unset behind a proxy, every login would seem to come from the proxy's
+# address and the pair would lock by name alone.
+AXES_CLIENT_IP_CALLABLE = "labserver.accounts.lockout.client_address"
+# ------------------------------------------------------------------ end of lockouts
 
 LOGGING = {
     "version": 1,

@@ -26,6 +26,7 @@ from labserver.accounts.access import (
     is_agent,
     readable_organization_ids,
 )
+from labserver.accounts.api.schema import SIGNATURE_REFUSALS
 from labserver.core.api import PdfRenderer, ScopedQuerysetMixin
 from labserver.core.errors import DomainError, NotFound
 from labserver.core.throttles import VERIFY_UPLOAD, LookupThrottle
@@ -79,6 +80,7 @@ class CertificateViewSet(
         responses={
             201: IssuedCertificateOut,
             409: OpenApiResponse(description="The run already has a certificate"),
+            **SIGNATURE_REFUSALS,
         },
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -98,7 +100,7 @@ class CertificateViewSet(
         )
         return Response(IssuedCertificateOut(certificate).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=AmendIn, responses={201: IssuedCertificateOut})
+    @extend_schema(request=AmendIn, responses={201: IssuedCertificateOut, **SIGNATURE_REFUSALS})
     @action(detail=True, methods=["post"])
     def amend(self, request: Request, pk: str | None = None) -> Response:
         """Amend: a new certificate with a new number supersedes this one."""
@@ -120,7 +122,7 @@ class CertificateViewSet(
         )
         return Response(IssuedCertificateOut(certificate).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=RevokeIn, responses=IssuedCertificateOut)
+    @extend_schema(request=RevokeIn, responses={200: IssuedCertificateOut, **SIGNATURE_REFUSALS})
     @action(detail=True, methods=["post"])
     def revoke(self, request: Request, pk: str | None = None) -> Response:
         """Revoke: the certificate stays readable, marked revoked with the reason."""
@@ -285,7 +287,7 @@ class SigningKeyViewSet(ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):  # 
             return SigningKeyRecord.objects.none()
         return self.scope(SigningKeyRecord.objects.select_related("organization"))
 
-    @extend_schema(request=RevokeIn, responses=SigningKeyOut)
+    @extend_schema(request=RevokeIn, responses={200: SigningKeyOut, **SIGNATURE_REFUSALS})
     @action(detail=True, methods=["post"])
     def revoke(self, request: Request, pk: str | None = None) -> Response:
         actor = acting_person(request.user, action="revoking a signing key")

@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from labserver.accounts.access import acting_person, is_agent
+from labserver.accounts.api.schema import SIGNATURE_REFUSALS
 from labserver.core.api import ScopedQuerysetMixin
 from labserver.core.errors import NotPermitted
 
@@ -96,17 +97,17 @@ class RunViewSet(
         run = fn(actor=actor, run=self.get_object(), **body.validated_data, **extra)
         return Response(RunOut(run).data)
 
-    @extend_schema(request=SignIn, responses=RunOut)
+    @extend_schema(request=SignIn, responses={200: RunOut, **SIGNATURE_REFUSALS})
     @action(detail=True, methods=["post"])
     def review(self, request: Request, pk: str | None = None) -> Response:
         return self._sign(request, SignIn, services.review_run)
 
-    @extend_schema(request=SignIn, responses=RunOut)
+    @extend_schema(request=SignIn, responses={200: RunOut, **SIGNATURE_REFUSALS})
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, pk: str | None = None) -> Response:
         return self._sign(request, SignIn, services.approve_run)
 
-    @extend_schema(request=RejectIn, responses=RunOut)
+    @extend_schema(request=RejectIn, responses={200: RunOut, **SIGNATURE_REFUSALS})
     @action(detail=True, methods=["post"])
     def reject(self, request: Request, pk: str | None = None) -> Response:
         return self._sign(request, RejectIn, services.reject_run)

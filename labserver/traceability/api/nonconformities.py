@@ -51,6 +51,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from labserver.accounts.access import acting_person, readable_organization_ids
+from labserver.accounts.api.schema import SIGNATURE_REFUSALS
 from labserver.core.api import PdfRenderer
 from labserver.core.errors import NotFound
 from labserver.issuance.models import Certificate
@@ -264,7 +265,7 @@ class NonconformityViewSet(
             NonconformityOut(self._fresh(opened.pk)).data, status=status.HTTP_201_CREATED
         )
 
-    @extend_schema(request=DecisionIn, responses={201: DecisionOut})
+    @extend_schema(request=DecisionIn, responses={201: DecisionOut, **SIGNATURE_REFUSALS})
     @action(detail=True, methods=["post"])
     def decisions(self, request: Request, pk: str | None = None) -> Response:
         """Decide on one affected certificate; a later decision supersedes (append-only)."""

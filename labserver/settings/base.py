@@ -186,6 +186,10 @@ CALTRACE_ALLOW_DEMO_PKI = False
 CALTRACE_DEMO_PKI_DIR = Path(os.environ.get("CALTRACE_DEMO_PKI_DIR", VAR_DIR / "demo-pki"))
 # The largest file the public verification accepts.
 CALTRACE_MAX_VERIFY_BYTES = env_int("CALTRACE_MAX_VERIFY_BYTES", 10 * 1024 * 1024)
+# Issuing writes a certificate's files under temporary names and publishes them at the
+# commit (labserver/issuance/staging.py); `manage.py verify_storage --repair` deletes a
+# temporary no record needs once it is this old: longer than any issue takes.
+CALTRACE_STALE_TEMPORARY_MINUTES = env_int("CALTRACE_STALE_TEMPORARY_MINUTES", 60)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -48,7 +48,13 @@ def database_from_env() -> dict[str, object]:
     """``DATABASE_URL`` (PostgreSQL in production and CI), else an embedded SQLite file."""
     url = os.environ.get("DATABASE_URL", "").strip()
     if url:
-        config = dict(dj_database_url.parse(url, conn_max_age=env_int("DB_CONN_MAX_AGE", 60)))
+        # Health checks: a persistent connection that died while idle (PostgreSQL
+        # restarted) is replaced at the start of the next request instead of failing it.
+        config = dict(
+            dj_database_url.parse(
+                url, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True
+            )
+        )
     else:
         VAR_DIR.mkdir(parents=True, exist_ok=True)
         config = {

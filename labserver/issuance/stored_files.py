@@ -13,6 +13,7 @@ whose committed record is waiting for it, and deletes the stale ones no record n
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
@@ -278,7 +279,10 @@ def verify_storage(*, repair: bool = False, stale_after: timedelta | None = None
     stored = sorted(_stored_names(DIRECTORY))
     for name in stored:
         if final_name_of(name.rpartition("/")[2]) is not None:
-            _sweep_temporary(name, recorded, report, repair=repair, stale_before=stale_before)
+            # One that vanishes meanwhile was published or removed by its own issuing
+            # process, still running: nothing to report.
+            with contextlib.suppress(FileNotFoundError):
+                _sweep_temporary(name, recorded, report, repair=repair, stale_before=stale_before)
     # A file waiting under its temporary name is reported as unpublished, not as missing.
     waiting = {(p.number, p.which) for p in report.problems if p.kind == "unpublished"}
     for name, record in recorded.items():

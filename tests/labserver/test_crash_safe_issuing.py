@@ -249,8 +249,9 @@ BATCH = 1  # certificates one process issues (more per process: longer trials, s
 
 # A fork server: it sets Django up and imports the signing stack once, then for each
 # "issue" line forks a process that issues the given runs with the real service and
-# exits. The test SIGKILLs that process. "die-at-publish" kills it itself right after a
-# commit, before the move: the narrowest window, taken on purpose once.
+# exits. The test SIGKILLs that process. Two modes take the narrowest windows on purpose,
+# once each: "die-before-commit" kills it itself once the files are written and the row
+# inserted, before the commit; "die-at-publish" right after the commit, before the move.
 FORK_SERVER = """
 import os, signal, sys
 import django
@@ -271,6 +272,12 @@ for line in sys.stdin:
     if pid == 0:
         if mode == "die-at-publish":
             services.publish = lambda staged: os.kill(os.getpid(), signal.SIGKILL)
+        if mode == "die-before-commit":
+            produce = services._produce
+            def dying(job, staged):
+                produce(job, staged)
+                os.kill(os.getpid(), signal.SIGKILL)
+            services._produce = dying
         for run_id in runs:
             c = services.issue_certificate(
                 actor=actor, run=Run.objects.get(pk=run_id), password=sys.argv[2]
@@ -418,10 +425,10 @@ def test_issuing_killed_at_random_instants_leaves_no_file_without_record_nor_rec
         while len(pool) < BATCH:
             pool.append(approved_run(center))
         timing["runs"] += time.monotonic() - t0
-        mode = "die-at-publish" if trial == 1 else "issue"
+        mode = {1: "die-at-publish", 2: "die-before-commit"}.get(trial, "issue")
         pid = server.issue(pool[:BATCH], mode=mode)
         forked_at = time.monotonic()
-        if trial > 1:  # trial 0 measures the window; trial 1 dies after its commit
+        if trial > 2:  # trial 0 measures the window; trials 1 and 2 kill themselves
             time.sleep(rng.uniform(0, window_s))
             with contextlib.suppress(ProcessLookupError):  # it may have ended on its own
                 os.kill(pid, signal.SIGKILL)
@@ -451,4 +458,5 @@ def test_issuing_killed_at_random_instants_leaves_no_file_without_record_nor_rec
         f"{swept['deleted']} temporaries deleted; window {window_s:.2f} s; {elapsed:.1f} s {timing}"
     )
     assert outcomes["killed"] >= TRIALS // 2, outcomes  # the kills mostly land mid-issue
-    assert swept["published"] >= 1  # die-at-publish: the record committed before its move
+    assert swept["published"] >= 2  # die-at-publish: the record committed before its move
+    assert swept["deleted"] >= 2  # die-before-commit: the files of a record never committed

@@ -34,7 +34,11 @@ from django.test import RequestFactory
 from agent.keys import AgentKey
 from agent.outbox import Outbox, Outcome, RunState
 from agent.sync import LimsClient, sync
-from labserver.core.unavailable import DatabaseUnavailableMiddleware, is_database_unavailable
+from labserver.core.unavailable import (
+    DatabaseUnavailableMiddleware,
+    is_database_unavailable,
+    server_error,
+)
 from labserver.issuance.models import Certificate
 from labserver.issuance.stored_files import verify_storage
 from labserver.measurements.models import Reading, Run
@@ -236,6 +240,14 @@ def test_only_a_lost_or_refused_connection_counts_as_the_database_down(tmp_path:
     answer = middleware.process_exception(request, refused.value)
     assert answer is not None
     assert answer.status_code == 503
+
+    # handler500, for a failure outside any view: it reads the exception being handled.
+    for error, status, retry in ((refused.value, 503, "30"), (wrong.value, 500, None)):
+        try:
+            raise error
+        except OperationalError:
+            answer = server_error(RequestFactory().get("/work/"))
+        assert (answer.status_code, answer.get("Retry-After")) == (status, retry)
 
 
 @pytest.mark.skipif(

@@ -30,6 +30,9 @@ from labserver.jobs.api.views import JobViewSet, ProcedureViewSet
 from labserver.measurements.api.views import RunViewSet
 from labserver.standards.api.views import StandardViewSet
 
+# A database that cannot be reached outside a view answers 503, not 500.
+handler500 = "labserver.core.unavailable.server_error"
+
 router = DefaultRouter()
 router.register("organizations", OrganizationViewSet, basename="organization")
 router.register("agents", AgentViewSet, basename="agent")

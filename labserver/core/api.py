@@ -7,6 +7,7 @@ errors also carry ``"errors"``, every field at fault with its path
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
@@ -18,6 +19,9 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .errors import DomainError, NotPermitted
+from .unavailable import is_database_unavailable, retry_after_s, unavailable_body
+
+log = logging.getLogger(__name__)
 
 
 class ReasonIn(serializers.Serializer):  # type: ignore[type-arg]
@@ -64,6 +68,14 @@ def error_body(code: str, detail: str, field: str | None = None, **extra: Any) -
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if is_database_unavailable(exc):
+        request = context.get("request")
+        log.warning("database unavailable (%s): %s", getattr(request, "path", "?"), exc)
+        return Response(
+            unavailable_body(),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(retry_after_s())},
+        )
     if isinstance(exc, DomainError):
         return Response(error_body(exc.code, exc.detail, exc.field), status=exc.status)
     if isinstance(exc, RequestDataTooBig):

@@ -7,10 +7,12 @@ certificate row and the audit entry. Anything that fails (an incomplete record, 
 signing key that is revoked or cannot sign) rolls it all back, the number included:
 no number is ever burnt.
 
-Files are written just before the row, inside the transaction; when the transaction
-fails the files written are deleted again. Only a process killed between writing the
-files and the commit leaves an orphan file behind (never a row pointing at a missing
-file): the choice is an orphan file over a certificate without its PDF.
+Files are written just before the row, inside the transaction, under hidden temporary
+names, and moved to their final names only once the transaction has committed
+(:mod:`.staging`): a signed PDF is never visible without its committed record. A
+rollback removes the temporaries; a process killed before the commit leaves a temporary
+that ``manage.py verify_storage --repair`` deletes, and one killed between the commit and
+the move leaves a temporary that the same sweep publishes (its SHA-256 is on the record).
 
 Numbers: calibration ``<org>-HC-<year>-<6 digits>`` (hiệu chuẩn) and verification
 ``<org>-KD-<year>-<6 digits>`` (kiểm định), two series per organization and year;
@@ -20,13 +22,14 @@ verification marks ``<org>-<yy>-<7 digits>``, one series per organization and ye
 from __future__ import annotations
 
 import hashlib
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
@@ -49,6 +52,9 @@ from .models import (
     CertificateStatus,
     SigningKeyRecord,
 )
+from .staging import StagedFile, discard, publish, stage
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "CertificateState",
@@ -137,7 +143,7 @@ class _Issue:
     valid_until: date | None = None
 
 
-def _produce(job: _Issue, written: list[str]) -> Certificate:
+def _produce(job: _Issue, staged: list[StagedFile]) -> Certificate:
     """Number, build, render, sign and store one certificate; call inside the transaction."""
     from certificates.document import Amendment, Bilingual
     from certificates.errors import CertificateError, DocumentError, SigningError
@@ -207,10 +213,9 @@ def _produce(job: _Issue, written: list[str]) -> Certificate:
     _refuse_revoked(org.pk, check.signer_fingerprint)
     key = _key_record(org.pk, loaded, check, job.issued_at)
     base = f"certificates/{org.code}/{year}/{number}"
-    pdf_name = default_storage.save(f"{base}.pdf", ContentFile(signed))
-    written.append(pdf_name)
-    dcc_name = default_storage.save(f"{base}.dcc.xml", ContentFile(dcc))
-    written.append(dcc_name)
+    staged.append(stage(f"{base}.pdf", signed))
+    staged.append(stage(f"{base}.dcc.xml", dcc))
+    pdf_name, dcc_name = staged[-2].name, staged[-1].name
     return Certificate.objects.create(
         organization=org,
         run=run,
@@ -297,17 +302,46 @@ def _audit_after(certificate: Certificate) -> dict[str, Any]:
     }
 
 
-def _in_transaction(job: _Issue, finish: Any) -> Certificate:
-    written: list[str] = []
+@contextmanager
+def _issuing() -> Iterator[list[StagedFile]]:
+    """The issuing transaction, and the publication of its files once it has committed.
+
+    ``durable``: this must be the outermost transaction, or "committed" would mean nothing
+    (an enclosing transaction could still roll back after the files were published).
+
+    Yields the list that :func:`_produce` fills with staged files. An error inside the
+    block rolls back and removes them. An error of the commit itself leaves them where
+    they are: the connection may have been lost after the server committed, and only the
+    record can tell; ``verify_storage --repair`` publishes them if it is there and deletes
+    them if not. A failed move after the commit is logged, not raised: the certificate is
+    issued, and the same sweep completes the move.
+    """
+    staged: list[StagedFile] = []
+    body_done = False
     try:
-        with transaction.atomic():
-            certificate = _produce(job, written)
-            finish(certificate)
-            return certificate
+        with transaction.atomic(durable=True):
+            yield staged
+            body_done = True
     except BaseException:
-        for name in written:
-            default_storage.delete(name)
+        if not body_done:
+            discard(staged)
         raise
+    try:
+        publish(staged)
+    except OSError:
+        log.exception(
+            "issued, but its files were not moved to their final names; "
+            "run manage.py verify_storage --repair: %s",
+            ", ".join(f.name for f in staged),
+        )
+
+
+def _produce_and_finish(
+    job: _Issue, staged: list[StagedFile], finish: Callable[[Certificate], None]
+) -> Certificate:
+    certificate = _produce(job, staged)
+    finish(certificate)
+    return certificate
 
 
 @counts_signature_failures
@@ -328,7 +362,7 @@ def issue_certificate(*, actor: User, run: Run, password: str) -> Certificate:
         if job.state == JobState.APPROVED:
             move_job(job, JobState.ISSUED, actor=actor, reason=certificate.number)
 
-    with transaction.atomic():
+    with _issuing() as staged:
         locked = _locked_run(run)
         _require_signatory(actor, locked, "issuing a certificate")
         check_signature_password(
@@ -351,7 +385,7 @@ def issue_certificate(*, actor: User, run: Run, password: str) -> Certificate:
                 "a change is an amendment of it",
                 field="run",
             )
-        return _in_transaction(_Issue(actor, locked, timezone.now()), finish)
+        return _produce_and_finish(_Issue(actor, locked, timezone.now()), staged, finish)
 
 
 def _locked_certificate(certificate: Certificate) -> Certificate:
@@ -390,7 +424,7 @@ def amend_certificate(
             reason=reason,
         )
 
-    with transaction.atomic():
+    with _issuing() as staged:
         original = _locked_certificate(certificate)
         source = _locked_run(run if run is not None else original.run)
         _require_signatory(actor, source, "amending a certificate")
@@ -437,7 +471,7 @@ def amend_certificate(
             mark_number=original.mark_number if same_run else "",
             valid_until=original.valid_until if same_run else None,
         )
-        return _in_transaction(job, finish)
+        return _produce_and_finish(job, staged, finish)
 
 
 @counts_signature_failures

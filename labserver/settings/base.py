@@ -52,7 +52,13 @@ def database_from_env() -> dict[str, object]:
     """``DATABASE_URL`` (PostgreSQL in production and CI), else an embedded SQLite file."""
     url = os.environ.get("DATABASE_URL", "").strip()
     if url:
-        config = dict(dj_database_url.parse(url, conn_max_age=env_int("DB_CONN_MAX_AGE", 60)))
+        # Health checks: a persistent connection that died while idle (PostgreSQL
+        # restarted) is replaced at the start of the next request instead of failing it.
+        config = dict(
+            dj_database_url.parse(
+                url, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True
+            )
+        )
     else:
         VAR_DIR.mkdir(parents=True, exist_ok=True)
         config = {
@@ -104,6 +110,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "labserver.core.middleware.RequestSizeLimitMiddleware",
+    "labserver.core.unavailable.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -200,6 +207,12 @@ CALTRACE_ALLOW_DEMO_PKI = False
 CALTRACE_DEMO_PKI_DIR = Path(os.environ.get("CALTRACE_DEMO_PKI_DIR", VAR_DIR / "demo-pki"))
 # The largest file the public verification accepts.
 CALTRACE_MAX_VERIFY_BYTES = env_int("CALTRACE_MAX_VERIFY_BYTES", 10 * 1024 * 1024)
+# Issuing writes a certificate's files under temporary names and publishes them at the
+# commit (labserver/issuance/staging.py); `manage.py verify_storage --repair` deletes a
+# temporary no record needs once it is this old: longer than any issue takes.
+CALTRACE_STALE_TEMPORARY_MINUTES = env_int("CALTRACE_STALE_TEMPORARY_MINUTES", 60)
+# When the database cannot be reached the LIMS answers 503 with this Retry-After (seconds).
+CALTRACE_DATABASE_RETRY_AFTER_S = env_int("CALTRACE_DATABASE_RETRY_AFTER_S", 30)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -11,6 +11,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -370,3 +371,43 @@ def post_run(
         content_type=content_type,
         **headers,
     )
+
+
+# -- issuing ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def demo_pki_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One DEMO PKI per organization code for the whole session (keys are slow to make)."""
+    return tmp_path_factory.mktemp("demo-pki")
+
+
+@pytest.fixture
+def demo_pki(settings: Any, demo_pki_dir: Path) -> Path:
+    """Certificates signed with the embedded DEMO PKI, verified at a fixed public URL."""
+    settings.CALTRACE_DEMO_PKI_DIR = demo_pki_dir
+    settings.CALTRACE_ALLOW_DEMO_PKI = True
+    settings.CALTRACE_PUBLIC_URL = "https://lims.example.org"
+    return demo_pki_dir
+
+
+def with_serial(center: Center) -> None:
+    """A certificate prints the standards' serial numbers and the addresses of the center
+    and its customer (ISO/IEC 17025 7.8.2.1 b, e); the conftest's records have none."""
+    ReferenceStandard.objects.filter(pk=center.standard.pk).update(serial=f"SN-{center.org.code}")
+    Organization.objects.filter(pk=center.org.pk).update(
+        address=f"1 Test Street, {center.org.code}"
+    )
+    Organization.objects.filter(pk=center.instrument.owner_id).update(address="2 Customer Road")
+    center.org.refresh_from_db()
+
+
+def next_job(center: Center) -> None:
+    """A new accepted job for the center's bench (a job takes one run to approval)."""
+    job = jobs.create_job(
+        actor=center.quality_manager,
+        instrument=center.instrument,
+        procedure=center.procedure,
+        bench=center.agent,
+    )
+    center.job = jobs.accept_job(actor=center.quality_manager, job=job)

@@ -201,7 +201,7 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "labserver.core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "labserver.core.api.exception_handler",
     "UNAUTHENTICATED_USER": None,
     "STRICT_JSON": True,

@@ -48,6 +48,10 @@ router.register("audit", AuditEntryViewSet, basename="audit")
 router.register("certificates", CertificateViewSet, basename="certificate")
 router.register("signing-keys", SigningKeyViewSet, basename="signing-key")
 
+# Under /api/ a URL no route matches, or an unhandled error, answers the API's JSON error body.
+handler404 = "labserver.core.views.not_found"
+handler500 = "labserver.core.views.server_error"
+
 urlpatterns = [
     path("api/v1/", include("labserver.traceability.api.urls")),
     path("api/v1/", include(router.urls)),

@@ -1,14 +1,18 @@
-"""The audit trail, read through the API by quality managers and auditors."""
+"""The audit trail, read through the API by quality managers and auditors; the API's answers
+to URLs no route matches and to unhandled errors."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from rest_framework import serializers, viewsets
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
+from rest_framework import exceptions, serializers, viewsets
 
 from labserver.accounts.access import granted_organization_ids, organization_ids_with_role
 from labserver.accounts.models import Role
 
+from .api import error_body
 from .models import AuditEntry
 
 
@@ -46,3 +50,28 @@ class AuditEntryViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg
         ids = organization_ids_with_role(user, Role.QUALITY_MANAGER, Role.AUDITOR)
         ids |= granted_organization_ids(user)
         return AuditEntry.objects.filter(organization_id__in=ids).order_by("-at", "-id")
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's 404 for a URL no route matches (``/api/v1/standards/x/chain/`` where the
+    route takes a number): under ``/api/`` the API's JSON error body, as for every other
+    API error; elsewhere the site's page."""
+    if _is_api(request):
+        return JsonResponse(
+            error_body("not_found", str(exceptions.NotFound.default_detail)), status=404
+        )
+    return defaults.page_not_found(request, exception or Http404())
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """An unhandled error under ``/api/`` answers the API's JSON error body (the schema's
+    content type), not the site's HTML page. Each one is a bug: the fuzz test fails on it."""
+    if _is_api(request):
+        return JsonResponse(
+            error_body("server_error", str(exceptions.APIException.default_detail)), status=500
+        )
+    return defaults.server_error(request)

@@ -228,7 +228,7 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "labserver.core.schema.AutoSchema",
     # Anonymous endpoints name their own throttles (labserver.core.throttles), whose rates
     # come from CALTRACE_THROTTLE_RATES below; nothing is throttled by default.
     "DEFAULT_THROTTLE_CLASSES": [],

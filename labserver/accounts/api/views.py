@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -60,8 +60,21 @@ class MeOut(serializers.Serializer):  # type: ignore[type-arg]
     memberships = MembershipOut(many=True)
 
 
+class AgentMeOut(serializers.Serializer):  # type: ignore[type-arg]
+    agent = serializers.CharField(help_text="The agent's name")
+    organization = serializers.CharField(help_text="Its organization's code")
+    memberships = MembershipOut(many=True, help_text="Always empty: an agent has no role")
+
+
 class MeView(APIView):
-    @extend_schema(responses=MeOut)
+    @extend_schema(
+        responses=PolymorphicProxySerializer(
+            component_name="Me",
+            serializers=[MeOut, AgentMeOut],
+            resource_type_field_name=None,
+        ),
+        description="The caller: a person with their memberships, or an agent.",
+    )
     def get(self, request: Request) -> Response:
         user = request.user
         if is_agent(user):

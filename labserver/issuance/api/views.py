@@ -48,6 +48,25 @@ from .serializers import (
     VerifyIn,
 )
 
+RUN_NOT_FOUND = OpenApiResponse(description="`run`: no such run in the caller's organizations")
+INCOMPLETE_RECORD = OpenApiResponse(
+    description="The records lack something the certificate must state (`incomplete_record`, "
+    "the field at fault)"
+)
+SIGNING_UNAVAILABLE = OpenApiResponse(
+    description="The organization's signing key cannot sign (`signing_unavailable`: not "
+    "configured, revoked or refused), or the database is unavailable"
+)
+
+
+def revocation_responses(out: Any, what: str) -> dict[int, Any]:
+    """The answers of revoking a certificate or a signing key: the record, or a refusal."""
+    return {
+        200: out,
+        409: OpenApiResponse(description=f"The {what} is already revoked"),
+        422: OpenApiResponse(description="The revocation does not state its reason"),
+    }
+
 
 def visible_certificates(user: Any) -> Any:
     """Certificates of the caller's organizations, and of the instruments a customer owns."""
@@ -79,7 +98,12 @@ class CertificateViewSet(
         request=IssueIn,
         responses={
             201: IssuedCertificateOut,
-            409: OpenApiResponse(description="The run already has a certificate"),
+            404: RUN_NOT_FOUND,
+            409: OpenApiResponse(
+                description="The run already has a certificate, or it is not approved"
+            ),
+            422: INCOMPLETE_RECORD,
+            503: SIGNING_UNAVAILABLE,
             **SIGNATURE_REFUSALS,
         },
     )
@@ -100,7 +124,22 @@ class CertificateViewSet(
         )
         return Response(IssuedCertificateOut(certificate).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=AmendIn, responses={201: IssuedCertificateOut, **SIGNATURE_REFUSALS})
+    @extend_schema(
+        request=AmendIn,
+        responses={
+            201: IssuedCertificateOut,
+            404: RUN_NOT_FOUND,
+            409: OpenApiResponse(
+                description="Revoked or already superseded, or the run already has a certificate"
+            ),
+            422: OpenApiResponse(
+                description="No reason, the run is not usable for the amendment, or the records "
+                "lack something the certificate must state (the field at fault)"
+            ),
+            503: SIGNING_UNAVAILABLE,
+            **SIGNATURE_REFUSALS,
+        },
+    )
     @action(detail=True, methods=["post"])
     def amend(self, request: Request, pk: str | None = None) -> Response:
         """Amend: a new certificate with a new number supersedes this one."""
@@ -122,7 +161,13 @@ class CertificateViewSet(
         )
         return Response(IssuedCertificateOut(certificate).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=RevokeIn, responses={200: IssuedCertificateOut, **SIGNATURE_REFUSALS})
+    @extend_schema(
+        request=RevokeIn,
+        responses={
+            **revocation_responses(IssuedCertificateOut, "certificate"),
+            **SIGNATURE_REFUSALS,
+        },
+    )
     @action(detail=True, methods=["post"])
     def revoke(self, request: Request, pk: str | None = None) -> Response:
         """Revoke: the certificate stays readable, marked revoked with the reason."""
@@ -287,7 +332,10 @@ class SigningKeyViewSet(ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):  # 
             return SigningKeyRecord.objects.none()
         return self.scope(SigningKeyRecord.objects.select_related("organization"))
 
-    @extend_schema(request=RevokeIn, responses={200: SigningKeyOut, **SIGNATURE_REFUSALS})
+    @extend_schema(
+        request=RevokeIn,
+        responses={**revocation_responses(SigningKeyOut, "key"), **SIGNATURE_REFUSALS},
+    )
     @action(detail=True, methods=["post"])
     def revoke(self, request: Request, pk: str | None = None) -> Response:
         actor = acting_person(request.user, action="revoking a signing key")

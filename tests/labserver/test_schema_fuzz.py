@@ -146,7 +146,12 @@ def _fuzz(operation: Any, headers: dict[str, str], known: dict[str, Any]) -> Cal
         # The caller is the test's, never a generated Authorization header.
         generated = {k: v for k, v in (case.headers or {}).items() if k.lower() != "authorization"}
         case.headers = {**generated, **headers}
-        with transaction.atomic():
+        example = transaction.atomic()
+        # The example's savepoint stands in for the test's own transaction: issuing opens a
+        # durable block (it must be the outermost, so that its files are moved only once the
+        # record is committed), which Django allows inside a test case's transactions only.
+        example._from_testcase = True  # type: ignore[attr-defined]
+        with example:
             try:
                 case.call_and_validate(checks=CHECKS)
             finally:

@@ -175,7 +175,7 @@ class UserLockViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         return User.objects.filter(memberships__organization_id__in=ids).distinct()
 
     @extend_schema(responses={200: LockStateOut(many=True), 403: LOCK_ERRORS[403]})
-    @action(detail=False, methods=["get"])
+    @action(detail=False, methods=["get"], pagination_class=None)
     def locked(self, request: Request) -> Response:
         """The people locked out now in the organizations where the caller is quality
         manager."""

@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from labserver.accounts.api.views import AgentViewSet, MeView, OrganizationViewSet
-from labserver.core.views import AuditEntryViewSet
+from labserver.core.views import AuditAnchorList, AuditEntryViewSet
 from labserver.instruments.api.views import (
     InstrumentTypeViewSet,
     InstrumentViewSet,
@@ -38,6 +38,8 @@ router.register("certificates", CertificateViewSet, basename="certificate")
 router.register("signing-keys", SigningKeyViewSet, basename="signing-key")
 
 urlpatterns = [
+    # Before the router: its audit/<pk>/ would otherwise take "anchors" for an entry's id.
+    path("api/v1/audit/anchors/", AuditAnchorList.as_view(), name="audit-anchors"),
     path("api/v1/", include("labserver.traceability.api.urls")),
     path("api/v1/", include(router.urls)),
     path("api/v1/me/", MeView.as_view(), name="me"),

@@ -12,6 +12,10 @@ fails the files written are deleted again. Only a process killed between writing
 files and the commit leaves an orphan file behind (never a row pointing at a missing
 file): the choice is an orphan file over a certificate without its PDF.
 
+Once the issuing transaction commits, the organization's audit chain is anchored
+(signed where it stands, :mod:`labserver.core.anchors`); an anchor that fails is logged
+and never undoes the certificate.
+
 Numbers: calibration ``<org>-HC-<year>-<6 digits>`` (hiệu chuẩn) and verification
 ``<org>-KD-<year>-<6 digits>`` (kiểm định), two series per organization and year;
 verification marks ``<org>-<yy>-<7 digits>``, one series per organization and year.
@@ -33,7 +37,9 @@ from django.utils import timezone
 from labserver.accounts.access import require_field, require_role
 from labserver.accounts.models import Role, User
 from labserver.core import audit
+from labserver.core.anchors import anchor_after_commit
 from labserver.core.errors import Conflict, InvalidEvidence, InvalidTransition, NotPermitted
+from labserver.core.models import AuditAnchor
 from labserver.core.numbering import next_value
 from labserver.jobs.models import JobState
 from labserver.jobs.services import locked_job, move_job
@@ -330,6 +336,7 @@ def issue_certificate(*, actor: User, run: Run, password: str) -> Certificate:
         job = locked_job(certificate.run.job_id)
         if job.state == JobState.APPROVED:
             move_job(job, JobState.ISSUED, actor=actor, reason=certificate.number)
+        anchor_after_commit(certificate.organization_id, trigger=AuditAnchor.Trigger.CERTIFICATE)
 
     with transaction.atomic():
         locked = _locked_run(run)
@@ -384,6 +391,7 @@ def amend_certificate(
             after=_audit_after(replacement),
             reason=reason,
         )
+        anchor_after_commit(replacement.organization_id, trigger=AuditAnchor.Trigger.CERTIFICATE)
 
     with transaction.atomic():
         original = _locked_certificate(certificate)

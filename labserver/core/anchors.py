@@ -489,8 +489,37 @@ def _genuine(
                 )
             )
             continue
+        refusal = _may_not_sign(anchor)
+        if refusal:
+            problems.append(
+                AuditProblem(
+                    anchor.chain, None, None, f"{anchor.describe()} ({anchor.source}): {refusal}"
+                )
+            )
+            continue
         by_chain[anchor.chain].append(anchor)
     return by_chain, problems
+
+
+def _may_not_sign(anchor: PublishedAnchor) -> str:
+    """Why the signer of ``anchor`` may not anchor its chain ("" when it may).
+
+    A trusted key is not enough when one trust list serves every organization: a
+    center's chain is anchored by that center's key only, so that one center cannot
+    publish anchors (true or false) about another's trail. Chains with no key of their
+    own (``system``, customers') may be anchored by the system anchor organization.
+    """
+    if not anchor.chain.startswith("org:") or not anchor.chain[4:].isdigit():
+        return ""
+    owner = Organization.objects.filter(pk=int(anchor.chain[4:])).first()
+    if owner is None or owner.kind == Organization.Kind.CUSTOMER:
+        return ""
+    if owner.code == anchor.organization:
+        return ""
+    return (
+        f"signed by {anchor.organization}, but {anchor.chain} is the chain of {owner.code}: "
+        "only its own key anchors it"
+    )
 
 
 def _check_chain(key: str, anchors: list[PublishedAnchor]) -> list[AuditProblem]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
@@ -110,6 +110,11 @@ class AuditAnchorList(generics.ListAPIView):  # type: ignore[type-arg]
                 description="Only the anchors signed by this organization (code)",
             )
         ],
+        responses={
+            200: AuditAnchorOut(many=True),
+            400: OpenApiResponse(description="organization is given but empty"),
+            404: OpenApiResponse(description="page beyond the last page"),
+        },
         auth=[],
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -375,6 +375,33 @@ def test_verify_audit_refuses_a_forged_anchor(
     assert ok, text
 
 
+def test_verify_audit_refuses_an_anchor_of_another_centers_chain(
+    center: Center,
+    other_center: Center,
+    anchor_dir: Path,
+    demo_pki_dir: Path,  # noqa: F811
+) -> None:
+    """A key the trust list accepts may still not anchor another center's chain."""
+    call_command("anchor_audit", stdout=io.StringIO())
+    statement = dict(_lines(anchor_dir, center.org.code)[0]["statement"])
+    statement.update(organization=other_center.org.code, head="0" * 64)
+    other_key = ensure_demo_pki(
+        demo_pki_dir / other_center.org.code, other_center.org.name
+    ).signing_key()
+    signature = sign_detached(other_key, statement_bytes(statement))
+    false = anchor_dir / "false.jsonl"
+    false.write_text(
+        json.dumps({"statement": statement, "signature": base64.b64encode(signature).decode()})
+    )
+    ok, text = _verify(false)
+    assert not ok
+    assert (
+        f"signed by {other_center.org.code}, but {chain_key(center.org.pk)} is the chain of "
+        f"{center.org.code}: only its own key anchors it"
+    ) in text
+    assert "history rewritten" not in text  # the false anchor is not used
+
+
 def test_a_truncated_trail_fails_verify_audit_even_without_anchors(
     center: Center, anchor_dir: Path
 ) -> None:

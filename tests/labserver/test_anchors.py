@@ -113,6 +113,12 @@ def _two_anchors(center: Center) -> tuple[AuditAnchor, AuditAnchor]:
     return first, second
 
 
+def _signed_by(center: Center, statement: dict[str, Any], pki_dir: Path) -> str:
+    """``statement`` signed with ``center``'s demo key, base64 as published."""
+    key = ensure_demo_pki(pki_dir / center.org.code, center.org.name).signing_key()
+    return base64.b64encode(sign_detached(key, statement_bytes(statement))).decode()
+
+
 def _verify(*sources: Any) -> tuple[bool, str]:
     out, err = io.StringIO(), io.StringIO()
     args = [f"--anchors={source}" for source in sources]
@@ -357,13 +363,8 @@ def test_verify_audit_refuses_a_forged_anchor(
     altered = json.loads(json.dumps(genuine))
     altered["statement"]["head"] = "f" * 64
     # A statement for this center signed with the other center's key: valid CMS, wrong signer.
-    other_key = ensure_demo_pki(
-        demo_pki_dir / other_center.org.code, other_center.org.name
-    ).signing_key()
     impostor = json.loads(json.dumps(genuine))
-    impostor["signature"] = base64.b64encode(
-        sign_detached(other_key, statement_bytes(impostor["statement"]))
-    ).decode()
+    impostor["signature"] = _signed_by(other_center, impostor["statement"], demo_pki_dir)
     forged = anchor_dir / "forged.jsonl"
     forged.write_text(json.dumps(altered) + "\n" + json.dumps(impostor) + "\n")
     ok, text = _verify(forged)
@@ -385,14 +386,9 @@ def test_verify_audit_refuses_an_anchor_of_another_centers_chain(
     call_command("anchor_audit", stdout=io.StringIO())
     statement = dict(_lines(anchor_dir, center.org.code)[0]["statement"])
     statement.update(organization=other_center.org.code, head="0" * 64)
-    other_key = ensure_demo_pki(
-        demo_pki_dir / other_center.org.code, other_center.org.name
-    ).signing_key()
-    signature = sign_detached(other_key, statement_bytes(statement))
+    signature = _signed_by(other_center, statement, demo_pki_dir)
     false = anchor_dir / "false.jsonl"
-    false.write_text(
-        json.dumps({"statement": statement, "signature": base64.b64encode(signature).decode()})
-    )
+    false.write_text(json.dumps({"statement": statement, "signature": signature}))
     ok, text = _verify(false)
     assert not ok
     assert (

@@ -122,10 +122,19 @@ def _timestamp_time(signer_info: Any) -> datetime | None:
 
 
 def verify_detached(
-    data: bytes, signature: bytes, *, trust_roots: Sequence[bytes]
+    data: bytes,
+    signature: bytes,
+    *,
+    trust_roots: Sequence[bytes],
+    moment: datetime | None = None,
 ) -> DetachedVerification:
     """Validate a detached CMS ``signature`` (DER) over ``data`` against ``trust_roots``
     (PEM or DER CA certificates), without network access.
+
+    Time of validation: the time of a valid RFC 3161 signature time-stamp; without one,
+    ``moment`` (timezone-aware; e.g. the time the signed data itself states, so that a
+    signer certificate that expired since does not void what it signed while valid),
+    else now. Only a time-stamp proves that time: ``moment`` is the signer's word.
 
     Raises :class:`~certificates.errors.VerificationError` only when ``signature`` is
     not a CMS SignedData with one signer; every other finding is in the result.
@@ -159,12 +168,12 @@ def verify_detached(
 
     problems: list[str] = []
     try:
-        status = run(ts_time)
+        status = run(ts_time or moment)
         ts_status = status.timestamp_validity
         timestamped = bool(ts_status is not None and ts_status.intact and ts_status.trusted)
         if ts_time is not None and not timestamped:
             problems.append("The time-stamp on the signature could not be verified.")
-            status = run(None)
+            status = run(moment)
     except (SignatureValidationError, ValueError) as e:
         return DetachedVerification(
             intact=False,

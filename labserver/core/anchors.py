@@ -457,6 +457,7 @@ def _genuine(
     by_chain: dict[str, list[PublishedAnchor]] = defaultdict(list)
     problems: list[AuditProblem] = []
     roots: dict[str, list[bytes]] = {}
+    now = datetime.now(UTC)
     for anchor in anchors:
         code = anchor.organization
         if code not in roots:
@@ -472,13 +473,21 @@ def _genuine(
                 )
             )
             continue
-        try:
-            found = verify_detached(
-                statement_bytes(anchor.statement), anchor.signature, trust_roots=roots[code]
-            )
-            faults = list(found.problems)
-        except VerificationError as exc:
-            faults = [exc.message]
+        if anchor.at > now:
+            faults = [f"It is dated in the future ({_when(anchor.at)})."]
+        else:
+            try:
+                found = verify_detached(
+                    statement_bytes(anchor.statement),
+                    anchor.signature,
+                    trust_roots=roots[code],
+                    # Without a time-stamp, at the time the statement states: a key that
+                    # expired since does not void the anchors it made while valid.
+                    moment=anchor.at,
+                )
+                faults = list(found.problems)
+            except VerificationError as exc:
+                faults = [exc.message]
         if faults:
             problems.append(
                 AuditProblem(

@@ -14,6 +14,7 @@ import base64
 import io
 import json
 import logging
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, transaction
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from certificates.detached import sign_detached, verify_detached
@@ -365,13 +367,18 @@ def test_verify_audit_refuses_a_forged_anchor(
     # A statement for this center signed with the other center's key: valid CMS, wrong signer.
     impostor = json.loads(json.dumps(genuine))
     impostor["signature"] = _signed_by(other_center, impostor["statement"], demo_pki_dir)
+    # A statement dated in the future, signed with the right key.
+    future = json.loads(json.dumps(genuine))
+    future["statement"]["at"] = (timezone.now() + timedelta(days=1)).isoformat()
+    future["signature"] = _signed_by(center, future["statement"], demo_pki_dir)
     forged = anchor_dir / "forged.jsonl"
-    forged.write_text(json.dumps(altered) + "\n" + json.dumps(impostor) + "\n")
+    forged.write_text("\n".join(json.dumps(line) for line in (altered, impostor, future)))
     ok, text = _verify(forged)
     assert not ok
-    assert text.count(f"anchor of {center.org.code} (length {genuine['statement']['length']}") == 2
+    assert text.count(f"anchor of {center.org.code} (length {genuine['statement']['length']}") == 3
     assert f"{forged}:1) is not genuine: The signature does not match" in text
     assert f"{forged}:2) is not genuine: The signer is not trusted" in text
+    assert f"{forged}:3) is not genuine: It is dated in the future" in text
     ok, text = _verify(anchor_dir / f"{center.org.code}.jsonl")
     assert ok, text
 

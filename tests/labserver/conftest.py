@@ -43,6 +43,9 @@ TODAY = timezone.localdate()
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings: Any, tmp_path: Any) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
+    # Certificates issued with their transaction committed (threads, live servers) anchor
+    # the audit trail: into the test's directory, never the checkout's var/anchors.
+    settings.CALTRACE_ANCHOR_DIR = tmp_path / "anchors"
 
 
 def client_for(user: User) -> APIClient:

@@ -1,4 +1,4 @@
-"""Detached CMS signatures over small statements (RFC 5652, CAdES-style), made with pyHanko.
+"""Detached CMS signatures over small statements (RFC 5652), made with pyHanko.
 
 Used for the anchors of the audit trail: a few hundred bytes of canonical JSON signed
 with the same key that signs the certificate PDFs. Why CMS rather than a JWS:
@@ -6,8 +6,8 @@ with the same key that signs the certificate PDFs. Why CMS rather than a JWS:
 * the key may live on a PKCS#11 token, and pyHanko's CMS signers already drive it
   (:class:`certificates.signing.SigningKey`), with the same ECDSA/RSA mechanisms;
 * the signature carries the signer's certificate and its CA chain, and an RFC 3161
-  signature time-stamp as an unsigned attribute (CAdES-T): the standard container for
-  "this key signed these bytes, no later than this time";
+  signature time-stamp as an unsigned attribute (as in CAdES-T): the standard
+  container for "this key signed these bytes, no later than this time";
 * anyone can check it without caltrace: ``openssl cms -verify -binary -inform DER
   -in anchor.p7s -content statement.json -CAfile ca.pem`` (or any CAdES validator).
 
@@ -43,8 +43,8 @@ __all__ = ["DetachedVerification", "sign_detached", "verify_detached"]
 
 def sign_detached(key: SigningKey, data: bytes, *, timestamp_url: str | None = None) -> bytes:
     """A detached CMS SignedData (DER) over ``data``: SHA-256, the signer's certificate
-    and CA chain embedded, a signing-certificate-v2 attribute (CAdES), and an RFC 3161
-    signature time-stamp from ``timestamp_url`` when given.
+    and CA chain embedded, and an RFC 3161 signature time-stamp from ``timestamp_url``
+    when given.
 
     Raises :class:`~certificates.errors.SigningError` when the TSA does not answer or the
     token refuses to sign.
@@ -55,7 +55,16 @@ def sign_detached(key: SigningKey, data: bytes, *, timestamp_url: str | None = N
     try:
         info = asyncio.run(
             key._cms_signer.async_sign_general_data(
-                data, "sha256", detached=True, use_cades=True, timestamper=timestamper
+                # Not use_cades: pyHanko's signing-certificate-v2 attribute costs ~100 ms
+                # a signature here (five times the rest), paid at every issued
+                # certificate. The signer is still bound: its certificate is named in
+                # the SignerInfo and its key must verify the signature, and the signed
+                # attributes (content type, digest, signing time, algorithm protection)
+                # are what CMS validators, OpenSSL's included, check.
+                data,
+                "sha256",
+                detached=True,
+                timestamper=timestamper,
             )
         )
     except TimestampRequestError as e:

@@ -9,7 +9,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from labserver.core.anchors import AnchorSourceError, check_anchors, load_anchors
+from labserver.core.anchor_checks import check_anchors, load_anchors
+from labserver.core.anchors import AnchorSourceError
 from labserver.core.audit import verify_audit
 
 

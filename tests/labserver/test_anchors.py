@@ -35,7 +35,7 @@ from labserver.core.models import GENESIS, AuditAnchor, AuditChain, AuditEntry
 from labserver.issuance.keys import forget_signers
 from labserver.issuance.models import Certificate, SigningKeyRecord
 
-from .conftest import Center
+from .conftest import PASSWORD, Center
 from .test_issuance import _demo_pki, approved_run, demo_pki_dir, issue  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -163,6 +163,18 @@ def test_issuing_a_certificate_writes_a_signed_anchor_in_the_table_and_the_file(
     assert found.ok, found.problems
     record = SigningKeyRecord.objects.get(organization=center.org)
     assert found.fingerprint == anchor.signer_fingerprint == record.fingerprint
+    # An amendment (a new certificate) anchors the chain again, where it stands after it.
+    with django_capture_on_commit_callbacks(execute=True):
+        amended = center.client("signatory").post(
+            f"/api/v1/certificates/{response.json()['id']}/amend/",
+            {"password": PASSWORD, "reason": "customer address corrected"},
+            format="json",
+        )
+    assert amended.status_code == 201, amended.json()
+    latest = AuditAnchor.objects.filter(chain=key).latest("length")
+    assert latest.length == AuditChain.objects.get(key=key).length > anchor.length
+    assert AuditEntry.objects.get(chain=key, seq=latest.length).action == "certificate.amend"
+    assert len(_lines(anchor_dir, center.org.code)) == 2
 
 
 def test_a_failed_anchor_never_loses_the_certificate_and_is_logged(

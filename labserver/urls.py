@@ -13,7 +13,7 @@ from labserver.accounts.api.views import (
     UserLockViewSet,
 )
 from labserver.core.throttles import LookupThrottle
-from labserver.core.views import AuditEntryViewSet
+from labserver.core.views import AuditAnchorList, AuditEntryViewSet
 from labserver.instruments.api.views import (
     InstrumentTypeViewSet,
     InstrumentViewSet,
@@ -30,9 +30,6 @@ from labserver.jobs.api.views import JobViewSet, ProcedureViewSet
 from labserver.measurements.api.views import RunViewSet
 from labserver.standards.api.views import StandardViewSet
 
-# A database that cannot be reached outside a view answers 503, not 500.
-handler500 = "labserver.core.unavailable.server_error"
-
 router = DefaultRouter()
 router.register("organizations", OrganizationViewSet, basename="organization")
 router.register("agents", AgentViewSet, basename="agent")
@@ -48,11 +45,14 @@ router.register("audit", AuditEntryViewSet, basename="audit")
 router.register("certificates", CertificateViewSet, basename="certificate")
 router.register("signing-keys", SigningKeyViewSet, basename="signing-key")
 
-# Under /api/ a URL no route matches, or an unhandled error, answers the API's JSON error body.
+# Under /api/ a URL no route matches, or an unhandled error, answers the API's JSON error
+# body; a database that cannot be reached outside a view answers 503, not 500.
 handler404 = "labserver.core.views.not_found"
 handler500 = "labserver.core.views.server_error"
 
 urlpatterns = [
+    # Before the router: its audit/<pk>/ would otherwise take "anchors" for an entry's id.
+    path("api/v1/audit/anchors/", AuditAnchorList.as_view(), name="audit-anchors"),
     path("api/v1/", include("labserver.traceability.api.urls")),
     path("api/v1/", include(router.urls)),
     path("api/v1/me/", MeView.as_view(), name="me"),

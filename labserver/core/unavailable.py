@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -28,7 +27,6 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
-from django.views import defaults
 
 log = logging.getLogger(__name__)
 
@@ -109,11 +107,3 @@ class DatabaseUnavailableMiddleware:
         if is_database_unavailable(exception):
             return unavailable_response(request, exception)
         return None
-
-
-def server_error(request: HttpRequest) -> HttpResponse:
-    """``handler500``: the same 503 for a lost database outside a view; else Django's 500."""
-    exc = sys.exc_info()[1]
-    if exc is not None and is_database_unavailable(exc):
-        return unavailable_response(request, exc)
-    return defaults.server_error(request)

@@ -14,6 +14,10 @@ rollback removes the temporaries; a process killed before the commit leaves a te
 that ``manage.py verify_storage --repair`` deletes, and one killed between the commit and
 the move leaves a temporary that the same sweep publishes (its SHA-256 is on the record).
 
+Once the issuing transaction commits, the organization's audit chain is anchored
+(signed where it stands, :mod:`labserver.core.anchors`); an anchor that fails is logged
+and never undoes the certificate.
+
 Numbers: calibration ``<org>-HC-<year>-<6 digits>`` (hiệu chuẩn) and verification
 ``<org>-KD-<year>-<6 digits>`` (kiểm định), two series per organization and year;
 verification marks ``<org>-<yy>-<7 digits>``, one series per organization and year.
@@ -37,7 +41,9 @@ from labserver.accounts.access import require_field, require_role
 from labserver.accounts.lockout import check_signature_password, counts_signature_failures
 from labserver.accounts.models import Role, User
 from labserver.core import audit
+from labserver.core.anchors import anchor_after_commit
 from labserver.core.errors import Conflict, InvalidEvidence, InvalidTransition
+from labserver.core.models import AuditAnchor
 from labserver.core.numbering import next_value
 from labserver.jobs.models import JobState
 from labserver.jobs.services import locked_job, move_job
@@ -361,6 +367,7 @@ def issue_certificate(*, actor: User, run: Run, password: str) -> Certificate:
         job = locked_job(certificate.run.job_id)
         if job.state == JobState.APPROVED:
             move_job(job, JobState.ISSUED, actor=actor, reason=certificate.number)
+        anchor_after_commit(certificate.organization_id, trigger=AuditAnchor.Trigger.CERTIFICATE)
 
     with _issuing() as staged:
         locked = _locked_run(run)
@@ -423,6 +430,7 @@ def amend_certificate(
             after=_audit_after(replacement),
             reason=reason,
         )
+        anchor_after_commit(replacement.organization_id, trigger=AuditAnchor.Trigger.CERTIFICATE)
 
     with _issuing() as staged:
         original = _locked_certificate(certificate)

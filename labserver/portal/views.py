@@ -219,6 +219,7 @@ def datasets(request: HttpRequest) -> JsonResponse:
     updated = {
         opendata.VERIFICATION_RESULTS.slug: opendata.verification_results_updated(),
         opendata.STANDARDS.slug: opendata.standards_updated(),
+        opendata.AUDIT_ANCHORS.slug: opendata.anchors_updated(),
     }
     catalogue = {
         "@type": "dcat:Catalog",

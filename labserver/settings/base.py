@@ -205,6 +205,13 @@ CALTRACE_TSA_URL = os.environ.get("CALTRACE_TSA_URL", "")
 # settings module says so (dev and test); production never signs with it.
 CALTRACE_ALLOW_DEMO_PKI = False
 CALTRACE_DEMO_PKI_DIR = Path(os.environ.get("CALTRACE_DEMO_PKI_DIR", VAR_DIR / "demo-pki"))
+# Anchors of the audit trail (labserver/core/anchors.py): one JSON-lines file per
+# organization, appended and fsynced. Put it where a backup of the database does not live
+# (another disk, a mount replicated off the host, a WORM bucket synced from it).
+CALTRACE_ANCHOR_DIR = Path(os.environ.get("CALTRACE_ANCHOR_DIR", VAR_DIR / "anchors"))
+# The organization (code) whose key also anchors the chains with no key of their own: the
+# system chain and customers' chains. Empty: those chains are not anchored.
+CALTRACE_SYSTEM_ANCHOR_ORGANIZATION = os.environ.get("CALTRACE_SYSTEM_ANCHOR_ORGANIZATION", "")
 # The largest file the public verification accepts.
 CALTRACE_MAX_VERIFY_BYTES = env_int("CALTRACE_MAX_VERIFY_BYTES", 10 * 1024 * 1024)
 # Issuing writes a certificate's files under temporary names and publishes them at the

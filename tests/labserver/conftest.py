@@ -45,6 +45,9 @@ TODAY = timezone.localdate()
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings: Any, tmp_path: Any) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
+    # Certificates issued with their transaction committed (threads, live servers) anchor
+    # the audit trail: into the test's directory, never the checkout's var/anchors.
+    settings.CALTRACE_ANCHOR_DIR = tmp_path / "anchors"
 
 
 DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequences"}

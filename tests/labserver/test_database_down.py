@@ -34,11 +34,8 @@ from django.test import RequestFactory
 from agent.keys import AgentKey
 from agent.outbox import Outbox, Outcome, RunState
 from agent.sync import LimsClient, sync
-from labserver.core.unavailable import (
-    DatabaseUnavailableMiddleware,
-    is_database_unavailable,
-    server_error,
-)
+from labserver.core.unavailable import DatabaseUnavailableMiddleware, is_database_unavailable
+from labserver.core.views import server_error
 from labserver.issuance.models import Certificate
 from labserver.issuance.stored_files import verify_storage
 from labserver.measurements.models import Reading, Run
@@ -247,7 +244,10 @@ def test_only_a_lost_or_refused_connection_counts_as_the_database_down(tmp_path:
             raise error
         except OperationalError:
             answer = server_error(RequestFactory().get("/work/"))
+            api_answer = server_error(RequestFactory().get("/api/v1/jobs/"))
         assert (answer.status_code, answer.get("Retry-After")) == (status, retry)
+        assert (api_answer.status_code, api_answer.get("Retry-After")) == (status, retry)
+        assert api_answer["Content-Type"] == "application/json"
 
 
 @pytest.mark.skipif(

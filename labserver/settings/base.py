@@ -347,7 +347,7 @@ def env_networks(name: str) -> list[str]:
 
 # The cache every worker shares (throttle counters, token failures): Redis when
 # CALTRACE_REDIS_URL is set (the `redis` package must then be installed), else a table of
-# the database, created by the migration core.0005_cache_table.
+# the database, created by the migration core.0004_cache_table.
 CALTRACE_CACHE_TABLE = "caltrace_cache"
 CALTRACE_REDIS_URL = os.environ.get("CALTRACE_REDIS_URL", "").strip()
 CACHES: dict[str, dict[str, object]]

@@ -27,6 +27,6 @@ def drop_table(apps: Any, schema_editor: Any) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("core", "0002_audit_append_only")]
+    dependencies = [("core", "0003_audit_anchor")]
 
     operations = [migrations.RunPython(create_table, drop_table, elidable=False)]

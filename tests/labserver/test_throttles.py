@@ -188,9 +188,9 @@ def test_the_schema_and_its_documentation_page_are_limited(
     refused = client.get(path, REMOTE_ADDR=A)
     assert refused.status_code == 429
     assert int(refused["Retry-After"]) >= 1
-    if path == "/api/schema/":  # our error body, in the format the schema was asked in
-        assert b"code: throttled" in refused.content
-        assert b"'lookup'" in refused.content
+    if path == "/api/schema/":  # our error body, JSON as every error of the API
+        assert refused.json()["code"] == "throttled"
+        assert "'lookup'" in refused.json()["detail"]
 
 
 def test_signed_in_endpoints_are_not_throttled(rates: dict[str, Any], center: Center) -> None:

@@ -1,0 +1,12 @@
+"""TRUNCATE refused on the audit entries (the row trigger of 0002 never sees it), and the
+chain heads move only by appending: no DELETE, no TRUNCATE, no step back, no jump, no head
+that is not the hash of the entry appended after it (PostgreSQL; issue 15, point 1)."""
+
+from django.db import migrations
+
+from labserver.core.db import chain_heads_move_only_by_appending, refuse_truncate
+
+
+class Migration(migrations.Migration):
+    dependencies = [("core", "0002_audit_append_only")]
+    operations = [refuse_truncate("core_auditentry"), chain_heads_move_only_by_appending()]

@@ -12,7 +12,7 @@ PIP    := $(BIN)/python -m pip --disable-pip-version-check
 # a new package (its __init__.py) makes the install run again.
 PACKAGES := $(wildcard */__init__.py)
 
-.PHONY: demo test lint bench clean messages lock upgrade-check docs docs-serve
+.PHONY: demo test lint bench clean messages lock upgrade-check docs docs-serve drill
 
 # requirements/<set>.txt -> .venv/.stamp-<set>: the virtual environment (made when missing),
 # the lock installed with --require-hashes (pip refuses a package the lock does not name or a
@@ -44,6 +44,14 @@ test: $(VENV)/.stamp-dev
 lint: $(VENV)/.stamp-dev
 	$(BIN)/python scripts/suite.py --only lint,types,imports
 
+# The backup and recovery drill (docs/centers/backup-and-recovery.md): a throw-away PostgreSQL
+# cluster archiving to pgBackRest, the demo's certificates, a full backup, work, the instant T,
+# work after T, destruction, point-in-time restore to T, then every check of the runbook; prints
+# the backup's size and time and the restore time. One to two minutes: CI runs it after `make test`.
+# Needs pgBackRest and the PostgreSQL server binaries (skipped without them, failed in CI).
+drill: $(VENV)/.stamp-dev
+	$(BIN)/python scripts/drill.py $(DRILL_ARGS)
+
 # Regenerate requirements/*.txt from pyproject.toml (uv, from the dev lock). Versions the
 # lock already holds are kept; `make lock LOCK_ARGS=--upgrade` takes the newest releases.
 lock: $(VENV)/.stamp-dev
@@ -67,6 +75,7 @@ bench: $(VENV)/.stamp-bench
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/agent.py
 	$(BIN)/python bench/certificates.py
+	$(BIN)/python bench/verify_upload.py
 	$(TRACEBENCH)
 
 # Refresh the translation catalogues of the pages (needs GNU gettext: apt-get install

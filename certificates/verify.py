@@ -17,6 +17,7 @@ proves when it was made. A revocation is always reported, with its date.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -55,6 +56,12 @@ __all__ = ["DCC_SUFFIX", "PdfVerification", "verify_pdf"]
 
 #: An embedded file whose name ends so is the certificate's DCC (``<number>.dcc.xml``).
 DCC_SUFFIX = ".dcc.xml"
+
+#: The end of a PDF (ISO 32000-1 7.5.5): ``startxref``, the offset of the last
+#: cross-reference section, then ``%%EOF``, each on its own line. Readers look for it
+#: in the file's last kilobyte; so does this check, before the PDF reader runs.
+_TRAILER = re.compile(rb"startxref\s+[0-9]+\s+%%EOF")
+_TAIL_BYTES = 1024
 
 #: Subject marker of the certificates the demo PKI issues (:mod:`certificates.pki`).
 _DEMO_MARK = "DEMO — not for legal use"
@@ -263,6 +270,14 @@ def verify_pdf(
     digest = hashlib.sha256(data).hexdigest()
     if b"%PDF-" not in data[:1024]:
         raise VerificationError("This file is not a PDF.", field="pdf")
+    if not _TRAILER.search(data[-_TAIL_BYTES:]):
+        # Without it the reader walks the file backwards a byte at a time looking for one
+        # (9 MB of anything without a line break took it over 6 s): refuse at once.
+        raise VerificationError(
+            "This file is not a complete PDF: it does not end with the cross-reference "
+            "pointer (startxref) and %%EOF that every PDF ends with.",
+            field="pdf",
+        )
     try:
         reader = PdfFileReader(BytesIO(data), strict=False)
         signatures = [s for s in reader.embedded_signatures if s.sig_object_type == "/Sig"]

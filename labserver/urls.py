@@ -1,12 +1,19 @@
 """URLs: the REST API under /api/v1/, its OpenAPI schema and docs, the admin."""
 
+from csp.decorators import csp_update
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from labserver.accounts.api.views import AgentViewSet, MeView, OrganizationViewSet
-from labserver.core.views import AuditEntryViewSet
+from labserver.accounts.api.views import (
+    AgentViewSet,
+    MeView,
+    OrganizationViewSet,
+    UserLockViewSet,
+)
+from labserver.core.throttles import LookupThrottle
+from labserver.core.views import AuditAnchorList, AuditEntryViewSet
 from labserver.instruments.api.views import (
     InstrumentTypeViewSet,
     InstrumentViewSet,
@@ -26,6 +33,7 @@ from labserver.standards.api.views import StandardViewSet
 router = DefaultRouter()
 router.register("organizations", OrganizationViewSet, basename="organization")
 router.register("agents", AgentViewSet, basename="agent")
+router.register("users", UserLockViewSet, basename="user")
 router.register("instrument-types", InstrumentTypeViewSet, basename="instrument-type")
 router.register("patterns", PatternViewSet, basename="pattern")
 router.register("instruments", InstrumentViewSet, basename="instrument")
@@ -37,7 +45,14 @@ router.register("audit", AuditEntryViewSet, basename="audit")
 router.register("certificates", CertificateViewSet, basename="certificate")
 router.register("signing-keys", SigningKeyViewSet, basename="signing-key")
 
+# Under /api/ a URL no route matches, or an unhandled error, answers the API's JSON error
+# body; a database that cannot be reached outside a view answers 503, not 500.
+handler404 = "labserver.core.views.not_found"
+handler500 = "labserver.core.views.server_error"
+
 urlpatterns = [
+    # Before the router: its audit/<pk>/ would otherwise take "anchors" for an entry's id.
+    path("api/v1/audit/anchors/", AuditAnchorList.as_view(), name="audit-anchors"),
     path("api/v1/", include("labserver.traceability.api.urls")),
     path("api/v1/", include(router.urls)),
     path("api/v1/me/", MeView.as_view(), name="me"),
@@ -48,8 +63,27 @@ urlpatterns = [
         name="public-certificate",
     ),
     path("verify/<str:number>", verify_page, name="verify-page"),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # Anyone may read the schema and its documentation page (drf-spectacular's default):
+    # limited per address like a look-up, since the schema is generated at each request.
+    # The split view serves its start-up script as a file, and web/api_docs.html its styles,
+    # which our Content-Security-Policy allows (inline ones it refuses); Swagger UI draws
+    # its icons from data: URLs, allowed as images on that page only.
+    path(
+        "api/schema/",
+        SpectacularAPIView.as_view(throttle_classes=[LookupThrottle]),
+        name="schema",
+    ),
+    path(
+        "api/docs/",
+        csp_update({"img-src": ["data:"]})(
+            SpectacularSwaggerSplitView.as_view(
+                url_name="schema",
+                template_name="web/api_docs.html",
+                throttle_classes=[LookupThrottle],
+            )
+        ),
+        name="api-docs",
+    ),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("labserver.portal.urls")),

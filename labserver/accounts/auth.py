@@ -2,6 +2,11 @@
 
 Tokens are random, shown once, and stored only as SHA-256. A request from an
 agent authenticates as an :class:`AgentPrincipal`, never as a person.
+
+Refused tokens are counted per client address in the shared cache
+(:class:`~labserver.core.throttles.TokenFailureThrottle`); past the limit, every request
+with a token from that address is answered 429 before any token is looked up, so tokens
+cannot be tried at speed.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from typing import Any
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
+
+from labserver.core.throttles import TokenFailureThrottle
 
 from .models import Agent, ApiToken
 
@@ -59,6 +66,15 @@ class TokenAuthentication(authentication.BaseAuthentication):
         header = authentication.get_authorization_header(request).split()
         if not header or header[0].lower() != self.keyword.lower().encode():
             return None
+        failures = TokenFailureThrottle()
+        failures.refuse_if_exhausted(request)
+        try:
+            return self._authenticate(header)
+        except exceptions.AuthenticationFailed:
+            failures.record_failure(request)
+            raise
+
+    def _authenticate(self, header: list[bytes]) -> tuple[Any, Any]:
         if len(header) != 2:
             raise exceptions.AuthenticationFailed("Authorization: expected 'Token <token>'")
         try:

@@ -134,3 +134,20 @@ class ApiToken(models.Model):
     token_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+
+class SignatureGuard(models.Model):
+    """A person's consecutive wrong passwords on electronic signatures, and the lock they
+    lead to (21 CFR 11.300(d)): a counter, not a record of its own; every change to it is an
+    audit entry (``signature.fail``, ``signature.lock``, ``user.unlock``). A correct
+    signature sets ``failures`` back to 0; only a quality manager clears ``locked_at``."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="signature_guard"
+    )
+    failures = models.PositiveIntegerField(default=0)
+    locked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        state = f"locked since {self.locked_at:%Y-%m-%d %H:%M}" if self.locked_at else "open"
+        return f"signing of {self.user}: {self.failures} failure(s), {state}"

@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from .models import AuditEntry
+from .models import AuditAnchor, AuditEntry
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
@@ -28,3 +28,10 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     list_display = ["chain", "seq", "at", "actor", "action", "object_type", "object_id"]
     list_filter = ["action", "object_type"]
     search_fields = ["object_id", "actor", "reason"]
+
+
+@admin.register(AuditAnchor)
+class AuditAnchorAdmin(ReadOnlyAdmin):
+    list_display = ["chain", "organization_code", "length", "at", "timestamped", "trigger"]
+    list_filter = ["organization_code", "trigger", "timestamped"]
+    exclude = ["signature"]

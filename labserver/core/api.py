@@ -7,17 +7,21 @@ errors also carry ``"errors"``, every field at fault with its path
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404
 from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.renderers import BaseRenderer
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .errors import DomainError, NotPermitted
+from .unavailable import is_database_unavailable, retry_after_s, unavailable_body
+
+log = logging.getLogger(__name__)
 
 
 class ReasonIn(serializers.Serializer):  # type: ignore[type-arg]
@@ -64,6 +68,25 @@ def error_body(code: str, detail: str, field: str | None = None, **extra: Any) -
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    response = _error_response(exc, context)
+    request = context.get("request")
+    if response is not None and request is not None:
+        # An error is JSON whatever the success would have been (a PDF, a CSV): the binary
+        # renderers pass their data through as it is and would send the dict's keys.
+        request.accepted_renderer = JSONRenderer()
+        request.accepted_media_type = JSONRenderer.media_type
+    return response
+
+
+def _error_response(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if is_database_unavailable(exc):
+        request = context.get("request")
+        log.warning("database unavailable (%s): %s", getattr(request, "path", "?"), exc)
+        return Response(
+            unavailable_body(),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(retry_after_s())},
+        )
     if isinstance(exc, DomainError):
         return Response(error_body(exc.code, exc.detail, exc.field), status=exc.status)
     if isinstance(exc, RequestDataTooBig):

@@ -14,8 +14,14 @@ class CoreConfig(AppConfig):
     verbose_name = "Core and audit trail"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (importing it registers the deploy checks)
+        from django.core import checks
 
+        from . import checks as _deploy_checks  # noqa: F401  (importing it registers them)
+
+        # Imported here: the module reads settings and DRF, not ready at import of apps.
+        from .throttles import check_proxy_configuration
+
+        checks.register(check_proxy_configuration, checks.Tags.security, deploy=True)
         post_migrate.connect(_grant_after_migrate, sender=self, dispatch_uid="caltrace-grants")
 
 

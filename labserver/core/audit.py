@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from django.apps import apps
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 
@@ -93,7 +94,8 @@ def record(
 ) -> AuditEntry:
     """Append one entry to the organization's chain; call inside the service's transaction.
 
-    ``actor`` is a user, an agent principal, or ``None`` for the system itself.
+    ``actor`` is a user, an agent principal, :data:`ANONYMOUS` for someone not signed in,
+    or ``None`` for the system itself.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit.record must run inside the transaction of the change it records")
@@ -123,10 +125,24 @@ def record(
     return entry
 
 
+class AnonymousClient:
+    """The actor of an attempt by someone who proved no identity (a failed login): the
+    entry names the user name tried in ``after``, never as its actor."""
+
+    def __repr__(self) -> str:
+        return "ANONYMOUS"
+
+
+ANONYMOUS = AnonymousClient()
+
+
 def describe_actor(actor: Any) -> tuple[str, int | None]:
-    """``("user:alice", 7)``, ``("agent:bench-3", None)`` or ``("system", None)``."""
+    """``("user:alice", 7)``, ``("agent:bench-3", None)``, ``("anonymous", None)`` or
+    ``("system", None)``."""
     if actor is None:
         return "system", None
+    if isinstance(actor, AnonymousClient):
+        return "anonymous", None
     agent = getattr(actor, "agent", None)
     if agent is not None:
         return f"agent:{agent.name}", None
@@ -162,6 +178,26 @@ class AuditReport:
         return not self.problems
 
 
+def hash_of(entry: AuditEntry, prev_hash: str | None = None) -> str:
+    """The hash a stored entry should have: its content as read back, chained to
+    ``prev_hash`` (default: the previous hash it records)."""
+    return entry_hash(
+        chain=entry.chain,
+        seq=entry.seq,
+        at=entry.at,
+        actor=entry.actor,
+        actor_user_id=entry.actor_user_id,
+        organization_id=entry.organization_id,
+        action=entry.action,
+        object_type=entry.object_type,
+        object_id=entry.object_id,
+        before=entry.before,
+        after=entry.after,
+        reason=entry.reason,
+        prev_hash=entry.prev_hash if prev_hash is None else prev_hash,
+    )
+
+
 def _verify_chain(chain: AuditChain) -> Iterator[AuditProblem | int]:
     expected_prev = GENESIS
     expected_seq = 1
@@ -185,22 +221,7 @@ def _verify_chain(chain: AuditChain) -> Iterator[AuditProblem | int]:
                 entry.pk,
                 "previous-hash link broken (entry inserted or removed)",
             )
-        digest = entry_hash(
-            chain=entry.chain,
-            seq=entry.seq,
-            at=entry.at,
-            actor=entry.actor,
-            actor_user_id=entry.actor_user_id,
-            organization_id=entry.organization_id,
-            action=entry.action,
-            object_type=entry.object_type,
-            object_id=entry.object_id,
-            before=entry.before,
-            after=entry.after,
-            reason=entry.reason,
-            prev_hash=entry.prev_hash,
-        )
-        if digest != entry.hash:
+        if hash_of(entry) != entry.hash:
             yield AuditProblem(
                 chain.key, entry.seq, entry.pk, "content does not match its hash (entry altered)"
             )
@@ -218,9 +239,50 @@ def _verify_chain(chain: AuditChain) -> Iterator[AuditProblem | int]:
     yield count
 
 
+#: The audited records whose organization must have a chain: every one of them was
+#: created by a service that wrote an audit entry in that organization's chain.
+AUDITED_RECORDS = (
+    ("issuance", "Certificate", "certificates"),
+    ("jobs", "Job", "jobs"),
+    ("measurements", "Run", "runs"),
+    ("standards", "ReferenceStandard", "reference standards"),
+    ("instruments", "Instrument", "instruments"),
+)
+
+
+def _records_without_chain(lengths: dict[str, int]) -> Iterator[AuditProblem]:
+    """A problem for each organization that holds audited records but whose chain is
+    missing or empty: the trail was wiped (``TRUNCATE``, or a chain head reset)."""
+    holders: dict[int, list[str]] = {}
+    for app, model, label in AUDITED_RECORDS:
+        records = apps.get_model(app, model).objects
+        ids = records.values_list("organization_id", flat=True).distinct().order_by()
+        for organization_id in ids:
+            holders.setdefault(organization_id, []).append(label)
+    codes = dict(
+        apps.get_model("accounts", "Organization")
+        .objects.filter(pk__in=holders)
+        .values_list("pk", "code")
+    )
+    for organization_id, labels in sorted(holders.items()):
+        key = chain_key(organization_id)
+        length = lengths.get(key)
+        if length:
+            continue
+        state = "no audit chain" if length is None else "an empty audit chain"
+        yield AuditProblem(
+            key,
+            None,
+            None,
+            f"organization {codes.get(organization_id, organization_id)} has "
+            f"{', '.join(labels)} but {state}: the trail was removed",
+        )
+
+
 def verify_audit(keys: Collection[str] | None = None) -> AuditReport:
     """Recompute every chain (or only the chains ``keys``, e.g. ``chain_key(org.pk)``);
-    report each altered, inserted or deleted entry."""
+    report each altered, inserted or deleted entry, and (checking every chain) each
+    organization with audited records but no chain."""
     problems: list[AuditProblem] = []
     entries = 0
     heads = AuditChain.objects.order_by("key")
@@ -238,4 +300,6 @@ def verify_audit(keys: Collection[str] | None = None) -> AuditReport:
     orphans = found.exclude(chain__in=known).values_list("chain", flat=True).distinct()
     for key in orphans:
         problems.append(AuditProblem(key, None, None, "entries without a chain head"))
+    if keys is None:
+        problems.extend(_records_without_chain({c.key: c.length for c in chains}))
     return AuditReport(chains=len(chains), entries=entries, problems=tuple(problems))

@@ -71,3 +71,49 @@ class Counter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}={self.value}"
+
+
+class AuditAnchor(models.Model):
+    """A signed statement of where a chain stood: ``{chain, organization, length, head, at}``.
+
+    The statement is signed with the organization's certificate-signing key (a detached
+    CMS signature carrying the signer's certificate chain, time-stamped RFC 3161 where a
+    TSA is configured) and also written to a file outside the database
+    (:mod:`labserver.core.anchors`). Whoever rewrites the chain and recomputes every later
+    hash, or restores an older backup, cannot re-sign the anchors published before:
+    ``verify_audit --anchors`` then finds the anchored hash missing or different.
+    Append-only like the entries (a trigger on PostgreSQL).
+    """
+
+    class Trigger(models.TextChoices):
+        CERTIFICATE = "certificate", "a certificate was issued"
+        SCHEDULED = "scheduled", "scheduled (anchor_audit)"
+        FORCED = "forced", "forced (anchor_audit --force)"
+
+    chain = models.CharField(max_length=64)
+    organization = models.ForeignKey(
+        "accounts.Organization",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The organization whose key signed (for the system chain: the one configured)",
+    )
+    organization_code = models.CharField(max_length=32)
+    length = models.PositiveBigIntegerField()
+    head = models.CharField(max_length=64)
+    at = models.DateTimeField()
+    signature = models.BinaryField(help_text="Detached CMS (DER) over the canonical statement")
+    signer_fingerprint = models.CharField(max_length=64)
+    timestamped = models.BooleanField(default=False)
+    trigger = models.CharField(max_length=16, choices=Trigger.choices)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["chain", "length"], name="audit_anchor_chain_len_idx"),
+            models.Index(fields=["organization_code", "at"], name="audit_anchor_org_at_idx"),
+        ]
+        ordering = ["chain", "length", "at"]
+
+    def __str__(self) -> str:
+        return f"anchor {self.chain}@{self.length} {self.at:%Y-%m-%d %H:%M:%S}"

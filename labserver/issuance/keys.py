@@ -78,6 +78,17 @@ class LoadedSigner:
             signed: bytes = self.signer.sign(pdf, reason=reason, location=location, name=name)
         return signed
 
+    def sign_detached(self, data: bytes) -> bytes:
+        """A detached CMS signature (DER) over ``data`` with this key, time-stamped where
+        the signer has a TSA; refused like a PDF signature when the key is expired or
+        revoked. One signature at a time through this key."""
+        # Imported here: pyHanko is heavy and only the processes that sign need it.
+        from certificates.detached import sign_detached
+
+        with self.lock:
+            self.signer.check_key()
+            return sign_detached(self.signer.key, data, timestamp_url=self.signer.timestamp_url)
+
 
 _SIGNERS: dict[tuple[Any, ...], LoadedSigner] = {}
 _LOADING = threading.Lock()

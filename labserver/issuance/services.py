@@ -7,10 +7,16 @@ certificate row and the audit entry. Anything that fails (an incomplete record, 
 signing key that is revoked or cannot sign) rolls it all back, the number included:
 no number is ever burnt.
 
-Files are written just before the row, inside the transaction; when the transaction
-fails the files written are deleted again. Only a process killed between writing the
-files and the commit leaves an orphan file behind (never a row pointing at a missing
-file): the choice is an orphan file over a certificate without its PDF.
+Files are written just before the row, inside the transaction, under hidden temporary
+names, and moved to their final names only once the transaction has committed
+(:mod:`.staging`): a signed PDF is never visible without its committed record. A
+rollback removes the temporaries; a process killed before the commit leaves a temporary
+that ``manage.py verify_storage --repair`` deletes, and one killed between the commit and
+the move leaves a temporary that the same sweep publishes (its SHA-256 is on the record).
+
+Once the issuing transaction commits, the organization's audit chain is anchored
+(signed where it stands, :mod:`labserver.core.anchors`); an anchor that fails is logged
+and never undoes the certificate.
 
 Numbers: calibration ``<org>-HC-<year>-<6 digits>`` (hiệu chuẩn) and verification
 ``<org>-KD-<year>-<6 digits>`` (kiểm định), two series per organization and year;
@@ -20,20 +26,24 @@ verification marks ``<org>-<yy>-<7 digits>``, one series per organization and ye
 from __future__ import annotations
 
 import hashlib
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
 from labserver.accounts.access import require_field, require_role
+from labserver.accounts.lockout import check_signature_password, counts_signature_failures
 from labserver.accounts.models import Role, User
 from labserver.core import audit
-from labserver.core.errors import Conflict, InvalidEvidence, InvalidTransition, NotPermitted
+from labserver.core.anchors import anchor_after_commit
+from labserver.core.errors import Conflict, InvalidEvidence, InvalidTransition
+from labserver.core.models import AuditAnchor
 from labserver.core.numbering import next_value
 from labserver.jobs.models import JobState
 from labserver.jobs.services import locked_job, move_job
@@ -48,6 +58,9 @@ from .models import (
     CertificateStatus,
     SigningKeyRecord,
 )
+from .staging import StagedFile, discard, publish, stage
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "CertificateState",
@@ -101,11 +114,6 @@ def verify_url(number: str) -> str:
     return f"{base}/verify/{number}"
 
 
-def _check_password(user: User, password: str) -> None:
-    if not user.check_password(password):
-        raise NotPermitted("signature refused: the password is not correct", field="password")
-
-
 def _locked_run(run: Run) -> Run:
     return (
         Run.objects.select_for_update(of=("self",))
@@ -141,7 +149,7 @@ class _Issue:
     valid_until: date | None = None
 
 
-def _produce(job: _Issue, written: list[str]) -> Certificate:
+def _produce(job: _Issue, staged: list[StagedFile]) -> Certificate:
     """Number, build, render, sign and store one certificate; call inside the transaction."""
     from certificates.document import Amendment, Bilingual
     from certificates.errors import CertificateError, DocumentError, SigningError
@@ -211,10 +219,9 @@ def _produce(job: _Issue, written: list[str]) -> Certificate:
     _refuse_revoked(org.pk, check.signer_fingerprint)
     key = _key_record(org.pk, loaded, check, job.issued_at)
     base = f"certificates/{org.code}/{year}/{number}"
-    pdf_name = default_storage.save(f"{base}.pdf", ContentFile(signed))
-    written.append(pdf_name)
-    dcc_name = default_storage.save(f"{base}.dcc.xml", ContentFile(dcc))
-    written.append(dcc_name)
+    staged.append(stage(f"{base}.pdf", signed))
+    staged.append(stage(f"{base}.dcc.xml", dcc))
+    pdf_name, dcc_name = staged[-2].name, staged[-1].name
     return Certificate.objects.create(
         organization=org,
         run=run,
@@ -301,19 +308,49 @@ def _audit_after(certificate: Certificate) -> dict[str, Any]:
     }
 
 
-def _in_transaction(job: _Issue, finish: Any) -> Certificate:
-    written: list[str] = []
+@contextmanager
+def _issuing() -> Iterator[list[StagedFile]]:
+    """The issuing transaction, and the publication of its files once it has committed.
+
+    ``durable``: this must be the outermost transaction, or "committed" would mean nothing
+    (an enclosing transaction could still roll back after the files were published).
+
+    Yields the list that :func:`_produce` fills with staged files. An error inside the
+    block rolls back and removes them. An error of the commit itself leaves them where
+    they are: the connection may have been lost after the server committed, and only the
+    record can tell; ``verify_storage --repair`` publishes them if it is there and deletes
+    them if not. A failed move after the commit is logged, not raised: the certificate is
+    issued, and the same sweep completes the move.
+    """
+    staged: list[StagedFile] = []
+    body_done = False
     try:
-        with transaction.atomic():
-            certificate = _produce(job, written)
-            finish(certificate)
-            return certificate
+        with transaction.atomic(durable=True):
+            yield staged
+            body_done = True
     except BaseException:
-        for name in written:
-            default_storage.delete(name)
+        if not body_done:
+            discard(staged)
         raise
+    try:
+        publish(staged)
+    except OSError:
+        log.exception(
+            "issued, but its files were not moved to their final names; "
+            "run manage.py verify_storage --repair: %s",
+            ", ".join(f.name for f in staged),
+        )
 
 
+def _produce_and_finish(
+    job: _Issue, staged: list[StagedFile], finish: Callable[[Certificate], None]
+) -> Certificate:
+    certificate = _produce(job, staged)
+    finish(certificate)
+    return certificate
+
+
+@counts_signature_failures
 def issue_certificate(*, actor: User, run: Run, password: str) -> Certificate:
     """Issue the certificate of an approved run: signatory of the run's organization,
     certified for its field, password re-entered; one certificate per run (409)."""
@@ -330,11 +367,19 @@ def issue_certificate(*, actor: User, run: Run, password: str) -> Certificate:
         job = locked_job(certificate.run.job_id)
         if job.state == JobState.APPROVED:
             move_job(job, JobState.ISSUED, actor=actor, reason=certificate.number)
+        anchor_after_commit(certificate.organization_id, trigger=AuditAnchor.Trigger.CERTIFICATE)
 
-    with transaction.atomic():
+    with _issuing() as staged:
         locked = _locked_run(run)
         _require_signatory(actor, locked, "issuing a certificate")
-        _check_password(actor, password)
+        check_signature_password(
+            actor,
+            password,
+            signing="certificate.issue",
+            object_type="run",
+            object_id=locked.pk,
+            organization_id=locked.organization_id,
+        )
         if locked.state != RunState.APPROVED:
             raise InvalidTransition(
                 f"run {locked.pk} is {locked.state}: only an approved run is certified",
@@ -347,7 +392,7 @@ def issue_certificate(*, actor: User, run: Run, password: str) -> Certificate:
                 "a change is an amendment of it",
                 field="run",
             )
-        return _in_transaction(_Issue(actor, locked, timezone.now()), finish)
+        return _produce_and_finish(_Issue(actor, locked, timezone.now()), staged, finish)
 
 
 def _locked_certificate(certificate: Certificate) -> Certificate:
@@ -361,6 +406,7 @@ def _locked_certificate(certificate: Certificate) -> Certificate:
     )
 
 
+@counts_signature_failures
 def amend_certificate(
     *, actor: User, certificate: Certificate, password: str, reason: str, run: Run | None = None
 ) -> Certificate:
@@ -387,12 +433,20 @@ def amend_certificate(
             after=_audit_after(replacement),
             reason=reason,
         )
+        anchor_after_commit(replacement.organization_id, trigger=AuditAnchor.Trigger.CERTIFICATE)
 
-    with transaction.atomic():
+    with _issuing() as staged:
         original = _locked_certificate(certificate)
         source = _locked_run(run if run is not None else original.run)
         _require_signatory(actor, source, "amending a certificate")
-        _check_password(actor, password)
+        check_signature_password(
+            actor,
+            password,
+            signing="certificate.amend",
+            object_type="certificate",
+            object_id=original.number,
+            organization_id=original.organization_id,
+        )
         if not reason.strip():
             raise InvalidEvidence("reason: an amendment states its reason", field="reason")
         state = certificate_state(original)
@@ -428,9 +482,10 @@ def amend_certificate(
             mark_number=original.mark_number if same_run else "",
             valid_until=original.valid_until if same_run else None,
         )
-        return _in_transaction(job, finish)
+        return _produce_and_finish(job, staged, finish)
 
 
+@counts_signature_failures
 @transaction.atomic
 def revoke_certificate(
     *, actor: User, certificate: Certificate, password: str, reason: str
@@ -444,7 +499,14 @@ def revoke_certificate(
         Role.QUALITY_MANAGER,
         action="revoking a certificate",
     )
-    _check_password(actor, password)
+    check_signature_password(
+        actor,
+        password,
+        signing="certificate.revoke",
+        object_type="certificate",
+        object_id=original.number,
+        organization_id=original.organization_id,
+    )
     if not reason.strip():
         raise InvalidEvidence("reason: a revocation states its reason", field="reason")
     if original.events.filter(kind=CertificateEvent.Kind.REVOKED).exists():
@@ -471,6 +533,7 @@ def revoke_certificate(
     return original
 
 
+@counts_signature_failures
 @transaction.atomic
 def revoke_signing_key(
     *, actor: User, key: SigningKeyRecord, password: str, reason: str
@@ -479,7 +542,14 @@ def revoke_signing_key(
     is signed with it afterwards. The certificates it signed keep their own status."""
     key = SigningKeyRecord.objects.select_for_update().get(pk=key.pk)
     require_role(actor, key.organization_id, Role.QUALITY_MANAGER, action="revoking a key")
-    _check_password(actor, password)
+    check_signature_password(
+        actor,
+        password,
+        signing="signing_key.revoke",
+        object_type="signing_key",
+        object_id=key.pk,
+        organization_id=key.organization_id,
+    )
     if not reason.strip():
         raise InvalidEvidence("reason: a revocation states its reason", field="reason")
     if key.revoked_at is not None:

@@ -17,12 +17,17 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from labserver.core.throttles import VERIFY_UPLOAD, LookupThrottle
+from labserver.web.throttling import throttled
+
 from .models import Certificate
 from .services import certificate_state
 from .verification import verify_upload
 
 
 @require_http_methods(["GET", "POST"])
+@throttled(LookupThrottle)
+@throttled(*VERIFY_UPLOAD, methods={"POST"})
 def verify_page(request: HttpRequest, number: str) -> HttpResponse:
     """The page of certificate ``number``; a POSTed ``file`` is checked against it."""
     certificate = (

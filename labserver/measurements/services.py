@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from labserver.accounts.access import require_field, require_role
 from labserver.accounts.auth import AgentPrincipal
+from labserver.accounts.lockout import check_signature_password, counts_signature_failures
 from labserver.accounts.models import Membership, Role, User
 from labserver.core import audit
 from labserver.core.errors import (
@@ -393,16 +394,23 @@ def _check_standards(
 # ---------------------------------------------------------------- review and approval
 
 
-def _check_password(user: User, password: str) -> None:
-    if not user.check_password(password):
-        raise NotPermitted("signature refused: the password is not correct", field="password")
-
-
 SIGNATURE_ACTIONS: dict[str, str] = {
     RunSignature.Meaning.CHECKED: "run.review",
     RunSignature.Meaning.AUTHORIZED: "run.approve",
     RunSignature.Meaning.REJECTED: "run.reject",
 }
+
+
+def _check_signer(actor: User, run: Run, password: str, meaning: str) -> None:
+    """The signer's password again; a refusal is counted towards the signature lock."""
+    check_signature_password(
+        actor,
+        password,
+        signing=SIGNATURE_ACTIONS[meaning],
+        object_type="run",
+        object_id=run.pk,
+        organization_id=run.organization_id,
+    )
 
 
 def _sign(run: Run, actor: User, meaning: str, state: str, job_state: str, comment: str) -> Run:
@@ -444,12 +452,13 @@ def _signers(run: Run) -> dict[str, int]:
     return {s.meaning: s.user_id for s in run.signatures.all()}
 
 
+@counts_signature_failures
 @transaction.atomic
 def review_run(*, actor: User, run: Run, password: str, comment: str = "") -> Run:
     """Checked by: a reviewer who did not perform the run."""
     run = _locked_run(run)
     require_role(actor, run.organization_id, Role.REVIEWER, action="reviewing a run")
-    _check_password(actor, password)
+    _check_signer(actor, run, password, RunSignature.Meaning.CHECKED)
     if run.state != RunState.SUBMITTED:
         raise InvalidTransition(f"run {run.pk} is {run.state}: only a submitted run is reviewed")
     if run.operator_id == actor.pk:
@@ -459,6 +468,7 @@ def review_run(*, actor: User, run: Run, password: str, comment: str = "") -> Ru
     )
 
 
+@counts_signature_failures
 @transaction.atomic
 def approve_run(*, actor: User, run: Run, password: str, comment: str = "") -> Run:
     """Authorized by: a signatory certified for the field, neither performer nor reviewer."""
@@ -467,7 +477,7 @@ def approve_run(*, actor: User, run: Run, password: str, comment: str = "") -> R
     require_field(
         actor, run.organization_id, Role.SIGNATORY, run.procedure.field, action="approving a run"
     )
-    _check_password(actor, password)
+    _check_signer(actor, run, password, RunSignature.Meaning.AUTHORIZED)
     if run.state != RunState.REVIEWED:
         raise InvalidTransition(f"run {run.pk} is {run.state}: only a reviewed run can be approved")
     signers = _signers(run)
@@ -478,6 +488,7 @@ def approve_run(*, actor: User, run: Run, password: str, comment: str = "") -> R
     )
 
 
+@counts_signature_failures
 @transaction.atomic
 def reject_run(*, actor: User, run: Run, password: str, reason: str) -> Run:
     """Send a run back with a reason; the job returns to in progress for a new run."""
@@ -485,7 +496,7 @@ def reject_run(*, actor: User, run: Run, password: str, reason: str) -> Run:
     require_role(
         actor, run.organization_id, Role.REVIEWER, Role.SIGNATORY, action="rejecting a run"
     )
-    _check_password(actor, password)
+    _check_signer(actor, run, password, RunSignature.Meaning.REJECTED)
     if not reason.strip():
         raise InvalidEvidence("reason: a rejection needs a reason", field="reason")
     if run.state not in (RunState.SUBMITTED, RunState.REVIEWED):

@@ -17,3 +17,4 @@ class OversightConfig(AppConfig):
         register(NavEntry("oversight:quality", _("Quality"), roles=(Role.QUALITY_MANAGER,)))
         register(NavEntry("oversight:audit-log", _("Audit log"), roles=readers))
         register(NavEntry("oversight:nonconformities", _("Out of tolerance"), roles=readers))
+        register(NavEntry("oversight:locks", _("Locked accounts"), roles=(Role.QUALITY_MANAGER,)))

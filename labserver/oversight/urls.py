@@ -1,7 +1,7 @@
 from django.urls import path
 
+from . import locks, views
 from . import nonconformities as ncs
-from . import views
 
 app_name = "oversight"
 
@@ -15,6 +15,8 @@ urlpatterns = [
     ),
     path("quality/", views.quality, name="quality"),
     path("quality/audit/", views.audit_log, name="audit-log"),
+    path("quality/locks/", locks.locked_accounts, name="locks"),
+    path("quality/locks/<int:user_id>/unlock/", locks.unlock, name="unlock"),
     path("quality/nonconformities/", ncs.nonconformities, name="nonconformities"),
     path("quality/nonconformities/<int:pk>/", ncs.nonconformity, name="nonconformity"),
     path("quality/nonconformities/<int:pk>/decide/", ncs.decide, name="nonconformity-decide"),

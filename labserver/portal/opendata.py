@@ -5,6 +5,9 @@ Both datasets are built by the database: verification results are counted with o
 today and certificate in force are computed in the same query as the standard (a
 correlated subquery and a ``CASE``), so a table of any size is streamed row by row.
 
+The anchors of the audit trail are published as they are signed (see
+:mod:`labserver.core.anchors`).
+
 Nothing personal is published: no people, no customers, no serial numbers.
 """
 
@@ -37,6 +40,8 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from labserver.accounts.models import Organization
+from labserver.core.anchors import published
+from labserver.core.models import AuditAnchor
 from labserver.issuance.models import Certificate, CertificateEvent, CertificateKind
 from labserver.standards.models import ReferenceStandard, StandardCertificate, Status
 
@@ -140,7 +145,36 @@ STANDARDS = Dataset(
     ),
 )
 
-DATASETS = (VERIFICATION_RESULTS, STANDARDS)
+AUDIT_ANCHORS = Dataset(
+    slug="audit-anchors",
+    title=_("Anchors of the audit trail"),
+    description=_(
+        "Where each organization's audit trail stood, signed with the organization's "
+        "certificate-signing key: keep a copy, and check a trail against it with "
+        "verify_audit --anchors. A rewritten or rolled-back trail no longer matches."
+    ),
+    fields=(
+        FieldInfo("organization", "string", "", _("Code of the organization whose key signed")),
+        FieldInfo("chain", "string", "", _("The chain anchored: org:<id> or system")),
+        FieldInfo("length", "integer", COUNT, _("Entries in the chain when anchored")),
+        FieldInfo("head", "string", "", _("SHA-256 of the last of those entries (hex)")),
+        FieldInfo("at", "string", "", _("When anchored (ISO 8601, UTC)")),
+        FieldInfo(
+            "signature",
+            "string",
+            "",
+            _("Detached CMS signature over the statement (DER, base64), with the signer's chain"),
+        ),
+        FieldInfo(
+            "signer_fingerprint", "string", "", _("SHA-256 of the signer's certificate (hex)")
+        ),
+        FieldInfo(
+            "timestamped", "boolean", "", _("Whether the signature carries an RFC 3161 time-stamp")
+        ),
+    ),
+)
+
+DATASETS = (VERIFICATION_RESULTS, STANDARDS, AUDIT_ANCHORS)
 
 
 # --------------------------------------------------------------- verification results
@@ -306,20 +340,50 @@ def standards_updated() -> datetime | None:
     return max((t for t in latest if t is not None), default=None)
 
 
+# --------------------------------------------------------------- audit anchors
+
+
+def anchor_rows() -> Iterator[dict[str, Any]]:
+    """Every anchor, oldest first, as the anchors endpoint and files publish it."""
+    for anchor in AuditAnchor.objects.order_by("at", "id").iterator(chunk_size=2000):
+        item = published(anchor)
+        statement = item["statement"]
+        yield {
+            "organization": statement["organization"],
+            "chain": statement["chain"],
+            "length": statement["length"],
+            "head": statement["head"],
+            "at": statement["at"],
+            "signature": item["signature"],
+            "signer_fingerprint": item["signer_fingerprint"],
+            "timestamped": item["timestamped"],
+        }
+
+
+def anchors_updated() -> datetime | None:
+    """When the anchors last changed: the latest anchor."""
+    latest: datetime | None = AuditAnchor.objects.aggregate(at=Max("at"))["at"]
+    return latest
+
+
 def rows_of(slug: str) -> Iterator[dict[str, Any]]:
     """The published rows of dataset ``slug``, read from the database in chunks."""
     if slug == VERIFICATION_RESULTS.slug:
         for row in verification_results().iterator(chunk_size=2000):
             yield verification_row(row)
+    elif slug == AUDIT_ANCHORS.slug:
+        yield from anchor_rows()
     else:
         for row in standards_register().iterator(chunk_size=2000):
             yield standard_row(row)
 
 
 __all__ = [
+    "AUDIT_ANCHORS",
     "DATASETS",
     "STANDARDS",
     "VERIFICATION_RESULTS",
+    "anchor_rows",
     "monthly_totals",
     "rows_of",
     "standard_row",

@@ -24,8 +24,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from labserver.accounts.models import Role
+from labserver.core.throttles import OpenDataThrottle
 from labserver.web.access import page_for
 from labserver.web.files import certificate_file
+from labserver.web.throttling import throttled
 
 from . import customers, labels, opendata
 
@@ -113,6 +115,7 @@ def _chart(months: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 @require_GET
+@throttled(OpenDataThrottle)
 def open_data(request: HttpRequest) -> HttpResponse:
     """The datasets, their downloads, and the verification results as a table and chart."""
     page = _page(
@@ -170,6 +173,7 @@ def _csv_lines(dataset: opendata.Dataset) -> Iterator[str]:
 
 
 @require_GET
+@throttled(OpenDataThrottle)
 def dataset_csv(request: HttpRequest, slug: str) -> StreamingHttpResponse:
     dataset = _dataset(slug)
     response = StreamingHttpResponse(
@@ -197,6 +201,7 @@ def _json_chunks(dataset: opendata.Dataset, metadata_url: str) -> Iterator[str]:
 
 
 @require_GET
+@throttled(OpenDataThrottle)
 def dataset_json(request: HttpRequest, slug: str) -> StreamingHttpResponse:
     dataset = _dataset(slug)
     metadata = request.build_absolute_uri(reverse("portal:datasets"))
@@ -206,6 +211,7 @@ def dataset_json(request: HttpRequest, slug: str) -> StreamingHttpResponse:
 
 
 @require_GET
+@throttled(OpenDataThrottle)
 def datasets(request: HttpRequest) -> JsonResponse:
     """The catalogue of the open datasets, DCAT-like: what each holds, its fields with
     their units, its downloads, its licence and when it last changed."""
@@ -213,6 +219,7 @@ def datasets(request: HttpRequest) -> JsonResponse:
     updated = {
         opendata.VERIFICATION_RESULTS.slug: opendata.verification_results_updated(),
         opendata.STANDARDS.slug: opendata.standards_updated(),
+        opendata.AUDIT_ANCHORS.slug: opendata.anchors_updated(),
     }
     catalogue = {
         "@type": "dcat:Catalog",
@@ -260,6 +267,7 @@ def datasets(request: HttpRequest) -> JsonResponse:
 
 
 @require_GET
+@throttled(OpenDataThrottle)
 def standards_register(request: HttpRequest) -> HttpResponse:
     """The public register of reference standards, a page at a time."""
     page = _page(request, opendata.standards_register(), ROWS_PER_PAGE)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
+import ipaddress
 import os
+import re
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -50,7 +54,13 @@ def database_from_env(name: str = "DATABASE_URL") -> dict[str, object]:
     ``name`` reads another variable of the same form (``DATABASE_OWNER_URL``)."""
     url = os.environ.get(name, "").strip()
     if url:
-        config = dict(dj_database_url.parse(url, conn_max_age=env_int("DB_CONN_MAX_AGE", 60)))
+        # Health checks: a persistent connection that died while idle (PostgreSQL
+        # restarted) is replaced at the start of the next request instead of failing it.
+        config = dict(
+            dj_database_url.parse(
+                url, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True
+            )
+        )
     else:
         VAR_DIR.mkdir(parents=True, exist_ok=True)
         config = {
@@ -79,6 +89,11 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",  # Content-Security-Policy (issue 15, point 4)
+    # Login lockouts (issue 15, point 4). Before the LIMS apps: axes' receiver of
+    # user_login_failed then runs before the one that writes the audit entry
+    # (labserver.accounts.lockout), which reads the count axes has just updated.
+    "axes",
     "labserver.core",
     "labserver.accounts",
     "labserver.instruments",
@@ -97,6 +112,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "labserver.core.middleware.RequestSizeLimitMiddleware",
+    "labserver.core.unavailable.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -104,6 +120,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Session idle timeout and Content-Security-Policy (issue 15, point 4).
+    "labserver.core.middleware.SessionIdleMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last: turns a login refused by a lockout into the lockout page (issue 15, point 4).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "labserver.urls"
@@ -133,8 +154,10 @@ DATABASES = {"default": database_from_env()}
 # runtime role the application connects as (SELECT and INSERT only on append-only tables, owns
 # nothing); DATABASE_OWNER_URL, when set, the role that owns the tables and runs `migrate`
 # (which then picks the "owner" connection) and `grant_runtime_role`. Without it, one role
-# does both, as on SQLite and in a single-role development set-up.
-if os.environ.get("DATABASE_OWNER_URL", "").strip():
+# does both, as in a single-role development set-up. SQLite has no roles: without
+# DATABASE_URL the owner's URL has nothing to own and is not read.
+_sqlite = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+if os.environ.get("DATABASE_OWNER_URL", "").strip() and not _sqlite:
     DATABASES["owner"] = database_from_env("DATABASE_OWNER_URL")
     _where = [
         {key: config.get(key) for key in ("ENGINE", "HOST", "PORT", "NAME")}
@@ -208,8 +231,21 @@ CALTRACE_TSA_URL = os.environ.get("CALTRACE_TSA_URL", "")
 # settings module says so (dev and test); production never signs with it.
 CALTRACE_ALLOW_DEMO_PKI = False
 CALTRACE_DEMO_PKI_DIR = Path(os.environ.get("CALTRACE_DEMO_PKI_DIR", VAR_DIR / "demo-pki"))
+# Anchors of the audit trail (labserver/core/anchors.py): one JSON-lines file per
+# organization, appended and fsynced. Put it where a backup of the database does not live
+# (another disk, a mount replicated off the host, a WORM bucket synced from it).
+CALTRACE_ANCHOR_DIR = Path(os.environ.get("CALTRACE_ANCHOR_DIR", VAR_DIR / "anchors"))
+# The organization (code) whose key also anchors the chains with no key of their own: the
+# system chain and customers' chains. Empty: those chains are not anchored.
+CALTRACE_SYSTEM_ANCHOR_ORGANIZATION = os.environ.get("CALTRACE_SYSTEM_ANCHOR_ORGANIZATION", "")
 # The largest file the public verification accepts.
 CALTRACE_MAX_VERIFY_BYTES = env_int("CALTRACE_MAX_VERIFY_BYTES", 10 * 1024 * 1024)
+# Issuing writes a certificate's files under temporary names and publishes them at the
+# commit (labserver/issuance/staging.py); `manage.py verify_storage --repair` deletes a
+# temporary no record needs once it is this old: longer than any issue takes.
+CALTRACE_STALE_TEMPORARY_MINUTES = env_int("CALTRACE_STALE_TEMPORARY_MINUTES", 60)
+# When the database cannot be reached the LIMS answers 503 with this Retry-After (seconds).
+CALTRACE_DATABASE_RETRY_AFTER_S = env_int("CALTRACE_DATABASE_RETRY_AFTER_S", 30)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -225,7 +261,10 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "labserver.core.schema.AutoSchema",
+    # Anonymous endpoints name their own throttles (labserver.core.throttles), whose rates
+    # come from CALTRACE_THROTTLE_RATES below; nothing is throttled by default.
+    "DEFAULT_THROTTLE_CLASSES": [],
     "EXCEPTION_HANDLER": "labserver.core.api.exception_handler",
     "UNAUTHENTICATED_USER": None,
     "STRICT_JSON": True,
@@ -256,12 +295,154 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# ------------------------------------------------------------------ lockouts (issue 15, point 4)
+# Logins (the web sign-in and /admin/login/) are watched by django-axes; its failure records
+# are rows in the database (the default handler), so every worker sees the same count.
+# A login is refused after CALTRACE_LOGIN_FAILURE_LIMIT failures of the same user name from
+# the same client address, for CALTRACE_LOGIN_COOLOFF_MINUTES after the last failure (0: until
+# a quality manager or an administrator unlocks it). The pair, not the name alone: by name
+# alone, anyone anywhere could lock a person out with five wrong passwords; by address alone,
+# a botnet would get five guesses per address on every account, and a center behind one NAT
+# address would be locked out together by five typing mistakes. See docs/centers/lockouts.md.
+CALTRACE_LOGIN_FAILURE_LIMIT = env_int("CALTRACE_LOGIN_FAILURE_LIMIT", 5)
+CALTRACE_LOGIN_COOLOFF_MINUTES = env_int("CALTRACE_LOGIN_COOLOFF_MINUTES", 30)
+# Consecutive wrong passwords on an electronic signature before the person's signing is
+# locked until a quality manager of their organization unlocks it (no cool-off: a stolen
+# token must not become a slow password oracle).
+CALTRACE_SIGNATURE_FAILURE_LIMIT = env_int("CALTRACE_SIGNATURE_FAILURE_LIMIT", 5)
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = CALTRACE_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = (
+    timedelta(minutes=CALTRACE_LOGIN_COOLOFF_MINUTES)
+    if CALTRACE_LOGIN_COOLOFF_MINUTES > 0
+    else None
+)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "labserver.web.lockout.lockout_response"
+AXES_VERBOSE = False
+# The client address is the one the per-address limits count (CALTRACE_TRUSTED_PROXIES,
+# below): left unset behind a proxy, every login would seem to come from the proxy's
+# address and the pair would lock by name alone.
+AXES_CLIENT_IP_CALLABLE = "labserver.accounts.lockout.client_address"
+# ------------------------------------------------------------------ end of lockouts
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+
+
+# --------------------------------------------------------------------------------------------
+# Shared cache, throttles, session idle timeout, Content-Security-Policy (issue 15, points 3-4).
+# docs/centers/security.md explains each value.
+
+
+def env_rate(name: str, default: str) -> str | None:
+    """A throttle rate from the environment: ``<count>/<second|minute|hour|day>``, or
+    ``off`` (no limit)."""
+    raw = os.environ.get(name, "").strip() or default
+    if raw.lower() == "off":
+        return None
+    match = re.fullmatch(r"([0-9]+)/(s|sec|second|m|min|minute|h|hour|d|day)", raw)
+    if match is None or int(match.group(1)) < 1:
+        raise ImproperlyConfigured(
+            f"{name}: expected a rate such as 10/minute (count/second|minute|hour|day) "
+            f"or off, got {raw!r}"
+        )
+    return raw
+
+
+def env_networks(name: str) -> list[str]:
+    """IP addresses or networks (CIDR) from the environment, comma-separated."""
+    entries = env_list(name, [])
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name}: {entry!r} is not an IP address or network"
+            ) from None
+    return entries
+
+
+# The cache every worker shares (throttle counters, token failures): Redis when
+# CALTRACE_REDIS_URL is set (the `redis` package must then be installed), else a table of
+# the database, created by the migration core.0004_cache_table.
+CALTRACE_CACHE_TABLE = "caltrace_cache"
+CALTRACE_REDIS_URL = os.environ.get("CALTRACE_REDIS_URL", "").strip()
+CACHES: dict[str, dict[str, object]]
+if CALTRACE_REDIS_URL:
+    if importlib.util.find_spec("redis") is None:
+        raise ImproperlyConfigured(
+            "CALTRACE_REDIS_URL is set but the Python package 'redis' is not installed "
+            "(pip install redis), or unset CALTRACE_REDIS_URL to use the database cache"
+        )
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CALTRACE_REDIS_URL,
+            "KEY_PREFIX": "caltrace",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": CALTRACE_CACHE_TABLE,
+            # Django's default (300 entries, a third dropped when full) would forget the
+            # counters of a few hundred addresses: a crawler spread over many could reset them.
+            "OPTIONS": {"MAX_ENTRIES": env_int("CALTRACE_CACHE_MAX_ENTRIES", 50_000)},
+        }
+    }
+
+# Per client address; "off" lifts a limit. The client address is REMOTE_ADDR, or, when the
+# request comes from one of CALTRACE_TRUSTED_PROXIES, the right-most X-Forwarded-For hop
+# that is not one of them (labserver.core.throttles.client_address).
+CALTRACE_THROTTLE_RATES: dict[str, str | None] = {
+    "verify": env_rate("CALTRACE_THROTTLE_VERIFY", "10/minute"),
+    "verify_daily": env_rate("CALTRACE_THROTTLE_VERIFY_DAILY", "100/day"),
+    "lookup": env_rate("CALTRACE_THROTTLE_LOOKUP", "60/minute"),
+    "open_data": env_rate("CALTRACE_THROTTLE_OPEN_DATA", "30/minute"),
+    "token_failure": env_rate("CALTRACE_THROTTLE_TOKEN_FAILURE", "20/minute"),
+}
+CALTRACE_TRUSTED_PROXIES = env_networks("CALTRACE_TRUSTED_PROXIES")
+
+# A session ends after this long without a request (labserver.core.middleware
+# .SessionIdleMiddleware renews it at most once a minute, so it ends between N and N+1
+# minutes after the last request).
+CALTRACE_SESSION_IDLE_MINUTES = env_int("CALTRACE_SESSION_IDLE_MINUTES", 30)
+if CALTRACE_SESSION_IDLE_MINUTES < 1:
+    raise ImproperlyConfigured(
+        f"CALTRACE_SESSION_IDLE_MINUTES: expected at least 1, got {CALTRACE_SESSION_IDLE_MINUTES}"
+    )
+CALTRACE_SESSION_RENEW_SECONDS = 60
+SESSION_COOKIE_AGE = CALTRACE_SESSION_IDLE_MINUTES * 60 + CALTRACE_SESSION_RENEW_SECONDS
+SESSION_SAVE_EVERY_REQUEST = False
+
+# Content-Security-Policy (django-csp): our own scripts, styles and images only; nothing
+# inline, no plugin, no framing, forms post to us. Views that need more say so with
+# django-csp's decorators (the API's documentation page).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+# --------------------------------------------------------------------------------------------
 
 
 def require_env(name: str) -> str:

@@ -18,6 +18,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
         "NAME": _os.path.join(_tempfile.gettempdir(), f"caltrace-test-{_os.getpid()}.sqlite3")
     }
 
+# Throttles (issue 15, point 3): off for the suite, whose clients all share 127.0.0.1 and
+# whose query-count tests measure the endpoints themselves; tests/labserver/test_throttles.py
+# sets the rates it tests. The cache stays the database cache of base.py, cleared between
+# tests (tests/labserver/conftest.py).
+CALTRACE_THROTTLE_RATES = dict.fromkeys(CALTRACE_THROTTLE_RATES)  # noqa: F405
+
 # PostgreSQL: the two roles of production (docs/developers/tests.md, "Two roles"). The test
 # connection logs in as the owner (DATABASE_OWNER_URL), which creates, migrates and grants
 # each worker's database; the conftest then makes it SET ROLE to the runtime role of

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from labserver.accounts.access import has_role, readable_organization_ids, require_role
+from labserver.accounts.lockout import counts_signature_failures
 from labserver.accounts.models import Role, User
 from labserver.core import audit
 from labserver.core.errors import Conflict, DomainError, InvalidTransition
@@ -244,6 +245,7 @@ def current_decisions(nonconformity: Nonconformity) -> dict[int, Decision]:
     }
 
 
+@counts_signature_failures  # its recall signs a revocation inside this transaction
 @transaction.atomic
 def decide(
     *,

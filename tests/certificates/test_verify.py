@@ -192,6 +192,25 @@ def test_bytes_that_are_not_a_pdf_are_refused():
     assert caught.value.field == "pdf"
 
 
+@pytest.mark.parametrize(
+    "ending",
+    [
+        pytest.param(b"", id="cut before its end"),
+        # Megabytes without a line break: the reader would walk them back a byte at a time.
+        pytest.param(b"QT1-HC-2026-000001 " * 200_000 + b"%%EOF\n", id="no startxref at the end"),
+    ],
+)
+def test_a_file_without_the_end_every_pdf_has_is_refused_before_it_is_read(
+    signed: bytes, ending: bytes
+):
+    # ISO 32000-1 7.5.5: a PDF ends with startxref, the offset of its last cross-reference
+    # section, and %%EOF. A signed certificate cut short, or a crafted upload, lacks it.
+    cut = signed[: signed.rindex(b"startxref")]
+    with pytest.raises(VerificationError, match="not a complete PDF") as caught:
+        verify_pdf(cut + ending, trust_roots=[])
+    assert caught.value.field == "pdf"
+
+
 def test_a_pdf_without_a_signature_is_refused(pki: DemoPki):
     with pytest.raises(VerificationError, match="no signature"):
         verify_pdf(make_pdf(), trust_roots=[pki.ca_pem])

@@ -7,6 +7,10 @@ without them the browser tests are skipped with that message, except in CI
 
 Screenshots of the pages a test visits are saved under ``test-artifacts/screenshots/``
 (``CALTRACE_TEST_ARTIFACTS`` moves the folder).
+
+Every page a test opens must pass our Content-Security-Policy: Chromium logs each thing the
+policy refused ("Refused to ... because it violates the following Content Security Policy
+directive"), and a test fails on the first such line, when a page has loaded and at its end.
 """
 
 from __future__ import annotations
@@ -63,6 +67,7 @@ def chromium() -> Iterator[Any]:
         "--lang=en-US",
     ):
         options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     session = webdriver.Chrome(options=options, service=Service(executable_path=driver))
     session.set_page_load_timeout(30)
     try:
@@ -83,6 +88,17 @@ class Page:
     def open(self, path: str) -> None:
         self.driver.get(self.base_url + path)
         self.wait_ready()
+        self.assert_no_csp_violation()
+
+    def assert_no_csp_violation(self) -> None:
+        """Fail on anything the page's Content-Security-Policy refused since the last
+        look (reading Chromium's console log empties it)."""
+        refused = [
+            str(entry.get("message", ""))
+            for entry in self.driver.get_log("browser")
+            if "Content Security Policy" in str(entry.get("message", ""))
+        ]
+        assert not refused, "the page broke its Content-Security-Policy:\n" + "\n".join(refused)
 
     def wait_ready(self, timeout_s: float = 20.0) -> None:
         """Wait until the current document has loaded (an element found earlier may
@@ -130,6 +146,7 @@ class Page:
         WebDriverWait(self.driver, timeout_s, ignored_exceptions=(WebDriverException,)).until(
             next_page_loaded
         )
+        self.assert_no_csp_violation()
 
     def screenshot(self, name: str) -> Path:
         self.shots += 1
@@ -139,9 +156,12 @@ class Page:
 
 
 @pytest.fixture
-def page(chromium: Any, live_server: Any, request: pytest.FixtureRequest) -> Page:
+def page(chromium: Any, live_server: Any, request: pytest.FixtureRequest) -> Iterator[Page]:
     # Each test starts from a blank page with no cookies (no session of an earlier test),
     # and the last test's page no longer loading.
     chromium.get("about:blank")
     chromium.execute_cdp_cmd("Network.clearBrowserCookies", {})
-    return Page(chromium, live_server.url, request.node.name)
+    chromium.get_log("browser")  # what an earlier test left in the console
+    opened = Page(chromium, live_server.url, request.node.name)
+    yield opened
+    opened.assert_no_csp_violation()  # what the last page did after the test's last look

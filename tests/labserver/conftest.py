@@ -11,11 +11,13 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.core.cache import caches
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -43,6 +45,26 @@ TODAY = timezone.localdate()
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings: Any, tmp_path: Any) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
+    # Certificates issued with their transaction committed (threads, live servers) anchor
+    # the audit trail: into the test's directory, never the checkout's var/anchors.
+    settings.CALTRACE_ANCHOR_DIR = tmp_path / "anchors"
+
+
+DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequences"}
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache(request: pytest.FixtureRequest) -> None:
+    """Each test that uses the database starts with an empty shared cache (throttle
+    counters, token failures). A test's transaction is rolled back, but a live server's
+    test is flushed table by table, and the cache table is not a model's."""
+    if request.node.get_closest_marker("django_db") is None and not (
+        DB_FIXTURES & set(request.fixturenames)
+    ):
+        return
+    request.getfixturevalue("django_db_setup")
+    with request.getfixturevalue("django_db_blocker").unblock():
+        caches["default"].clear()
 
 
 def client_for(user: User) -> APIClient:
@@ -352,3 +374,43 @@ def post_run(
         content_type=content_type,
         **headers,
     )
+
+
+# -- issuing ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def demo_pki_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One DEMO PKI per organization code for the whole session (keys are slow to make)."""
+    return tmp_path_factory.mktemp("demo-pki")
+
+
+@pytest.fixture
+def demo_pki(settings: Any, demo_pki_dir: Path) -> Path:
+    """Certificates signed with the embedded DEMO PKI, verified at a fixed public URL."""
+    settings.CALTRACE_DEMO_PKI_DIR = demo_pki_dir
+    settings.CALTRACE_ALLOW_DEMO_PKI = True
+    settings.CALTRACE_PUBLIC_URL = "https://lims.example.org"
+    return demo_pki_dir
+
+
+def with_serial(center: Center) -> None:
+    """A certificate prints the standards' serial numbers and the addresses of the center
+    and its customer (ISO/IEC 17025 7.8.2.1 b, e); the conftest's records have none."""
+    ReferenceStandard.objects.filter(pk=center.standard.pk).update(serial=f"SN-{center.org.code}")
+    Organization.objects.filter(pk=center.org.pk).update(
+        address=f"1 Test Street, {center.org.code}"
+    )
+    Organization.objects.filter(pk=center.instrument.owner_id).update(address="2 Customer Road")
+    center.org.refresh_from_db()
+
+
+def next_job(center: Center) -> None:
+    """A new accepted job for the center's bench (a job takes one run to approval)."""
+    job = jobs.create_job(
+        actor=center.quality_manager,
+        instrument=center.instrument,
+        procedure=center.procedure,
+        bench=center.agent,
+    )
+    center.job = jobs.accept_job(actor=center.quality_manager, job=job)

@@ -42,9 +42,10 @@ needs_two_roles = pytest.mark.skipif(
     reason="needs DATABASE_OWNER_URL and a runtime role in DATABASE_URL, as CI sets them",
 )
 
-# Every table an `append_only(` call of the migrations protects (core 0002, issuance 0002,
-# measurements 0002, traceability 0002 and 0003).
+# Every table an `append_only(` call of the migrations protects (core 0002 and 0003, issuance
+# 0002, measurements 0002, traceability 0002 and 0003).
 APPEND_ONLY = [
+    "core_auditanchor",
     "core_auditentry",
     "issuance_certificate",
     "issuance_certificateevent",
@@ -263,7 +264,7 @@ def test_grant_runtime_role_is_idempotent_and_undoes_a_wider_grant() -> None:
         call_command("grant_runtime_role", database="default", stdout=out)
         call_command("grant_runtime_role", database="default", stdout=out)
     assert _grants() == after_migrate
-    assert f"granted to {runtime_role()}: SELECT, INSERT on 10 append-only" in out.getvalue()
+    assert f"granted to {runtime_role()}: SELECT, INSERT on 11 append-only" in out.getvalue()
     with as_owner(), connection.cursor() as cursor:
         cursor.execute(f"GRANT UPDATE, TRUNCATE ON issuance_certificate TO {runtime_role()}")
         cursor.execute(f"GRANT DELETE ON core_auditchain TO {runtime_role()}")

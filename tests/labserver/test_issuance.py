@@ -36,33 +36,17 @@ from labserver.standards.models import ReferenceStandard
 
 from .conftest import PASSWORD, Center, post_run, run_payload
 
+# Moved to the conftest; other test modules import them from here.
+from .conftest import demo_pki_dir as demo_pki_dir
+from .conftest import next_job as next_job
+from .conftest import with_serial as with_serial
+
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(scope="session")
-def demo_pki_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One DEMO PKI per organization code for the whole session (keys are slow to make)."""
-    return tmp_path_factory.mktemp("demo-pki")
-
-
 @pytest.fixture(autouse=True)
-def _demo_pki(settings: Any, demo_pki_dir: Path) -> None:
-    settings.CALTRACE_DEMO_PKI_DIR = demo_pki_dir
-    settings.CALTRACE_ALLOW_DEMO_PKI = True
-    settings.CALTRACE_PUBLIC_URL = "https://lims.example.org"
-
-
-def with_serial(center: Center) -> None:
-    """A certificate prints the standards' serial numbers and the addresses of the center
-    and its customer (ISO/IEC 17025 7.8.2.1 b, e); the conftest's records have none."""
-    from labserver.accounts.models import Organization
-
-    ReferenceStandard.objects.filter(pk=center.standard.pk).update(serial=f"SN-{center.org.code}")
-    Organization.objects.filter(pk=center.org.pk).update(
-        address=f"1 Test Street, {center.org.code}"
-    )
-    Organization.objects.filter(pk=center.instrument.owner_id).update(address="2 Customer Road")
-    center.org.refresh_from_db()
+def _demo_pki(demo_pki: Path) -> None:
+    """Every test here signs with the DEMO PKI."""
 
 
 def submitted_run(center: Center, **changes: Any) -> Run:
@@ -89,19 +73,6 @@ def approved_run(center: Center) -> Run:
     )
     assert response.status_code == 200, response.json()
     return Run.objects.get(pk=run.pk)
-
-
-def next_job(center: Center) -> None:
-    """A new accepted job for the center's bench (a job takes one run to approval)."""
-    from labserver.jobs import services as jobs
-
-    job = jobs.create_job(
-        actor=center.quality_manager,
-        instrument=center.instrument,
-        procedure=center.procedure,
-        bench=center.agent,
-    )
-    center.job = jobs.accept_job(actor=center.quality_manager, job=job)
 
 
 def issue(center: Center, run: Run) -> Any:

@@ -646,7 +646,7 @@ def test_the_datasets_metadata_describes_every_dataset(results: None) -> None:
     catalogue = response.json()
     assert catalogue["license"]["id"] == "CC-BY-4.0"
     by_id = {d["identifier"]: d for d in catalogue["dataset"]}
-    assert set(by_id) == {"verification-results", "standards"}
+    assert set(by_id) == {"verification-results", "standards", "audit-anchors"}
     results_fields = {f["name"]: f for f in by_id["verification-results"]["fields"]}
     assert results_fields["issued"]["unit"] == "1"
     assert results_fields["month"]["type"] == "month"

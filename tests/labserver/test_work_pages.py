@@ -344,7 +344,12 @@ def test_a_wrong_password_is_refused_and_nothing_changes(center: Center) -> None
     assert "the password is not correct" in text
     assert "looks fine" in text  # the comment is kept for the next try, the password is not
     assert "not my password" not in text
-    assert state_of(run) == before
+    # Nothing changes but the record of the failed attempt (21 CFR 11.300(d); issue 15).
+    state, signatures, audited = before
+    assert state_of(run) == (state, signatures, audited + 1)
+    assert AuditEntry.objects.order_by("-pk").values_list("action", flat=True)[0] == (
+        "signature.fail"
+    )
 
 
 def test_a_signature_in_the_wrong_state_is_refused(center: Center) -> None:

@@ -1,10 +1,11 @@
-"""Organizations visible to the caller, the caller's own profile, and agents."""
+"""Organizations visible to the caller, the caller's own profile, agents, and people locked
+out (and their unlocking)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -12,10 +13,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from labserver.core.api import ReasonIn, ScopedQuerysetMixin
+from labserver.core.errors import NotPermitted
 
-from .. import services
-from ..access import acting_person, is_agent, readable_organization_ids, require_role
-from ..models import Agent, Membership, Organization, Role
+from .. import lockout, services
+from ..access import (
+    acting_person,
+    is_agent,
+    organization_ids_with_role,
+    readable_organization_ids,
+    require_role,
+)
+from ..models import Agent, Membership, Organization, Role, User
 
 
 class OrganizationOut(serializers.ModelSerializer):  # type: ignore[type-arg]
@@ -52,8 +60,21 @@ class MeOut(serializers.Serializer):  # type: ignore[type-arg]
     memberships = MembershipOut(many=True)
 
 
+class AgentMeOut(serializers.Serializer):  # type: ignore[type-arg]
+    agent = serializers.CharField(help_text="The agent's name")
+    organization = serializers.CharField(help_text="Its organization's code")
+    memberships = MembershipOut(many=True, help_text="Always empty: an agent has no role")
+
+
 class MeView(APIView):
-    @extend_schema(responses=MeOut)
+    @extend_schema(
+        responses=PolymorphicProxySerializer(
+            component_name="Me",
+            serializers=[MeOut, AgentMeOut],
+            resource_type_field_name=None,
+        ),
+        description="The caller: a person with their memberships, or an agent.",
+    )
     def get(self, request: Request) -> Response:
         user = request.user
         if is_agent(user):
@@ -114,3 +135,70 @@ class AgentViewSet(ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):  # type:
             actor=request.user, agent=agent, reason=body.validated_data["reason"]
         )
         return Response(AgentOut(agent).data)
+
+
+class LoginLockOut(serializers.Serializer):  # type: ignore[type-arg]
+    address = serializers.CharField(allow_null=True)
+    failures = serializers.IntegerField()
+    last = serializers.DateTimeField()
+    until = serializers.DateTimeField(allow_null=True, help_text="null: until unlocked")
+
+
+class LockStateOut(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.IntegerField(source="user.pk")
+    username = serializers.CharField(source="user.username")
+    full_name = serializers.CharField(source="user.full_name")
+    locked = serializers.BooleanField()
+    login_locks = LoginLockOut(source="logins", many=True)
+    signature_locked_at = serializers.DateTimeField(allow_null=True)
+    signature_failures = serializers.IntegerField()
+
+
+LOCK_ERRORS = {
+    403: OpenApiResponse(description="Not a quality manager of the person's organization"),
+    404: OpenApiResponse(description="No such person in the caller's organizations"),
+}
+
+
+class UserLockViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
+    """People locked out of signing in or signing, and unlocking them (a quality manager
+    of their organization; issue 15, point 4). Another organization's people are not
+    found (404)."""
+
+    queryset = User.objects.none()
+    serializer_class = LockStateOut
+
+    def get_queryset(self) -> Any:
+        if is_agent(self.request.user):
+            return User.objects.none()
+        ids = readable_organization_ids(self.request.user)
+        return User.objects.filter(memberships__organization_id__in=ids).distinct()
+
+    @extend_schema(responses={200: LockStateOut(many=True), 403: LOCK_ERRORS[403]})
+    @action(detail=False, methods=["get"], pagination_class=None)
+    def locked(self, request: Request) -> Response:
+        """The people locked out now in the organizations where the caller is quality
+        manager."""
+        person = acting_person(request.user, action="listing locked people")
+        ids = organization_ids_with_role(person, Role.QUALITY_MANAGER)
+        if not ids:
+            raise NotPermitted("listing locked people needs the role quality manager")
+        return Response(LockStateOut(lockout.locked_people(ids), many=True).data)
+
+    @extend_schema(
+        request=ReasonIn,
+        responses={
+            200: LockStateOut,
+            **LOCK_ERRORS,
+            409: OpenApiResponse(description="The person is not locked out"),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def unlock(self, request: Request, pk: str | None = None) -> Response:
+        """Lift the person's login lockouts and signature lock, with a reason (audited)."""
+        person = acting_person(request.user, action="unlocking a person")
+        user = self.get_object()
+        body = ReasonIn(data=request.data)
+        body.is_valid(raise_exception=True)
+        state = lockout.unlock_person(actor=person, user=user, reason=body.validated_data["reason"])
+        return Response(LockStateOut(state).data)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Q
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 
 from labserver.accounts.access import (
@@ -101,6 +102,14 @@ class InstrumentSerializer(serializers.ModelSerializer):  # type: ignore[type-ar
         validators: list[Any] = []  # uniqueness is the service's, with a clear message
 
 
+@extend_schema_view(
+    create=extend_schema(
+        responses={
+            201: InstrumentSerializer,
+            409: OpenApiResponse(description="This manufacturer and serial are registered already"),
+        }
+    )
+)
 class InstrumentViewSet(
     OrganizationCreateMixin,
     mixins.ListModelMixin,

@@ -26,8 +26,10 @@ from labserver.accounts.access import (
     is_agent,
     readable_organization_ids,
 )
+from labserver.accounts.api.schema import SIGNATURE_REFUSALS
 from labserver.core.api import PdfRenderer, ScopedQuerysetMixin
 from labserver.core.errors import DomainError, NotFound
+from labserver.core.throttles import VERIFY_UPLOAD, LookupThrottle
 from labserver.measurements.models import Run
 
 from .. import services
@@ -45,6 +47,25 @@ from .serializers import (
     VerdictOut,
     VerifyIn,
 )
+
+RUN_NOT_FOUND = OpenApiResponse(description="`run`: no such run in the caller's organizations")
+INCOMPLETE_RECORD = OpenApiResponse(
+    description="The records lack something the certificate must state (`incomplete_record`, "
+    "the field at fault)"
+)
+SIGNING_UNAVAILABLE = OpenApiResponse(
+    description="The organization's signing key cannot sign (`signing_unavailable`: not "
+    "configured, revoked or refused), or the database is unavailable"
+)
+
+
+def revocation_responses(out: Any, what: str) -> dict[int, Any]:
+    """The answers of revoking a certificate or a signing key: the record, or a refusal."""
+    return {
+        200: out,
+        409: OpenApiResponse(description=f"The {what} is already revoked"),
+        422: OpenApiResponse(description="The revocation does not state its reason"),
+    }
 
 
 def visible_certificates(user: Any) -> Any:
@@ -77,7 +98,13 @@ class CertificateViewSet(
         request=IssueIn,
         responses={
             201: IssuedCertificateOut,
-            409: OpenApiResponse(description="The run already has a certificate"),
+            404: RUN_NOT_FOUND,
+            409: OpenApiResponse(
+                description="The run already has a certificate, or it is not approved"
+            ),
+            422: INCOMPLETE_RECORD,
+            503: SIGNING_UNAVAILABLE,
+            **SIGNATURE_REFUSALS,
         },
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -97,7 +124,22 @@ class CertificateViewSet(
         )
         return Response(IssuedCertificateOut(certificate).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=AmendIn, responses={201: IssuedCertificateOut})
+    @extend_schema(
+        request=AmendIn,
+        responses={
+            201: IssuedCertificateOut,
+            404: RUN_NOT_FOUND,
+            409: OpenApiResponse(
+                description="Revoked or already superseded, or the run already has a certificate"
+            ),
+            422: OpenApiResponse(
+                description="No reason, the run is not usable for the amendment, or the records "
+                "lack something the certificate must state (the field at fault)"
+            ),
+            503: SIGNING_UNAVAILABLE,
+            **SIGNATURE_REFUSALS,
+        },
+    )
     @action(detail=True, methods=["post"])
     def amend(self, request: Request, pk: str | None = None) -> Response:
         """Amend: a new certificate with a new number supersedes this one."""
@@ -119,7 +161,13 @@ class CertificateViewSet(
         )
         return Response(IssuedCertificateOut(certificate).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=RevokeIn, responses=IssuedCertificateOut)
+    @extend_schema(
+        request=RevokeIn,
+        responses={
+            **revocation_responses(IssuedCertificateOut, "certificate"),
+            **SIGNATURE_REFUSALS,
+        },
+    )
     @action(detail=True, methods=["post"])
     def revoke(self, request: Request, pk: str | None = None) -> Response:
         """Revoke: the certificate stays readable, marked revoked with the reason."""
@@ -226,6 +274,7 @@ class VerifyView(APIView):
 
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
+    throttle_classes = list(VERIFY_UPLOAD)
     parser_classes = [MultiPartParser]
 
     @extend_schema(request=VerifyIn, responses=VerdictOut, auth=[])
@@ -253,6 +302,7 @@ class PublicCertificateView(APIView):
 
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
+    throttle_classes = [LookupThrottle]
 
     @extend_schema(
         operation_id="public_certificate",
@@ -282,7 +332,10 @@ class SigningKeyViewSet(ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):  # 
             return SigningKeyRecord.objects.none()
         return self.scope(SigningKeyRecord.objects.select_related("organization"))
 
-    @extend_schema(request=RevokeIn, responses=SigningKeyOut)
+    @extend_schema(
+        request=RevokeIn,
+        responses={**revocation_responses(SigningKeyOut, "key"), **SIGNATURE_REFUSALS},
+    )
     @action(detail=True, methods=["post"])
     def revoke(self, request: Request, pk: str | None = None) -> Response:
         actor = acting_person(request.user, action="revoking a signing key")

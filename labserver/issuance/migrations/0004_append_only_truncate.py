@@ -9,6 +9,6 @@ from labserver.core.db import refuse_truncate
 class Migration(migrations.Migration):
     dependencies = [
         ("issuance", "0003_reverse_trace_covering_index"),
-        ("core", "0003_append_only_truncate"),
+        ("core", "0005_append_only_truncate"),
     ]
     operations = [refuse_truncate("issuance_certificate", "issuance_certificateevent")]

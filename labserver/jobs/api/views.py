@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -57,7 +57,15 @@ class ProcedureViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
     search_fields = ["procedure_id", "title", "title_vi"]
     ordering_fields = ["procedure_id", "version"]
 
-    @extend_schema(request=ProcedureIn, responses=ProcedureOut)
+    @extend_schema(
+        request=ProcedureIn,
+        responses={
+            201: ProcedureOut,
+            409: OpenApiResponse(
+                description="This id and version are registered with other content"
+            ),
+        },
+    )
     @action(detail=False, methods=["post"])
     def register(self, request: Request) -> Response:
         if is_agent(request.user) or not organization_ids_with_role(
@@ -134,6 +142,9 @@ class ScheduleIn(serializers.Serializer):  # type: ignore[type-arg]
     due_on = serializers.DateField(required=False, allow_null=True)
 
 
+STATE_REFUSED = OpenApiResponse(description="The job's state does not allow this action")
+
+
 class JobViewSet(
     ScopedQuerysetMixin,
     mixins.ListModelMixin,
@@ -172,12 +183,12 @@ class JobViewSet(
         job = fn(actor=request.user, job=self.get_object(), **kwargs)
         return Response(self.get_serializer(job).data)
 
-    @extend_schema(request=None, responses=JobSerializer)
+    @extend_schema(request=None, responses={200: JobSerializer, 409: STATE_REFUSED})
     @action(detail=True, methods=["post"])
     def accept(self, request: Request, pk: str | None = None) -> Response:
         return self._act(request, services.accept_job)
 
-    @extend_schema(request=ScheduleIn, responses=JobSerializer)
+    @extend_schema(request=ScheduleIn, responses={200: JobSerializer, 409: STATE_REFUSED})
     @action(detail=True, methods=["post"])
     def schedule(self, request: Request, pk: str | None = None) -> Response:
         body = ScheduleIn(data=request.data)
@@ -203,12 +214,12 @@ class JobViewSet(
             due_on=data.get("due_on"),
         )
 
-    @extend_schema(request=None, responses=JobSerializer)
+    @extend_schema(request=None, responses={200: JobSerializer, 409: STATE_REFUSED})
     @action(detail=True, methods=["post"])
     def start(self, request: Request, pk: str | None = None) -> Response:
         return self._act(request, services.start_job)
 
-    @extend_schema(request=ReasonIn, responses=JobSerializer)
+    @extend_schema(request=ReasonIn, responses={200: JobSerializer, 409: STATE_REFUSED})
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         body = ReasonIn(data=request.data)

@@ -12,12 +12,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from labserver.accounts.access import acting_person, is_agent
+from labserver.accounts.api.schema import SIGNATURE_REFUSALS
 from labserver.core.api import ScopedQuerysetMixin
 from labserver.core.errors import NotPermitted
 
 from .. import services
 from ..models import Run
 from .serializers import RejectIn, RunAccepted, RunDetailOut, RunIn, RunOut, SignIn
+
+# Base64 of the 64 bytes of an Ed25519 signature: 86 characters and two of padding.
+SIGNATURE_PATTERN = r"^[A-Za-z0-9+/]{86}==$"
+RUN_STATE_REFUSED = OpenApiResponse(description="The run's state does not allow this step")
 
 
 class RunViewSet(
@@ -56,13 +61,34 @@ class RunViewSet(
                 services.SIGNATURE_HEADER,
                 location=OpenApiParameter.HEADER,
                 required=True,
-                description="Base64 Ed25519 signature of the exact request body by the agent's key",
+                pattern=SIGNATURE_PATTERN,
+                description=(
+                    "The Ed25519 signature (64 bytes, RFC 8032) of the exact bytes of the request "
+                    "body by the agent's private key, base64-encoded (RFC 4648, with padding: 88 "
+                    "characters); the LIMS checks it against the public key registered for the "
+                    "agent whose token authenticates the request"
+                ),
             )
         ],
         responses={
             201: RunAccepted,
             200: OpenApiResponse(RunAccepted, description="The same run submitted again"),
-            409: OpenApiResponse(description="The run id was used with another body"),
+            403: OpenApiResponse(
+                description=(
+                    "Not an agent, or the signature is missing, not base64 or does not match "
+                    "the body and the agent's key (code `bad_signature`), or the operator may "
+                    "not perform the procedure"
+                )
+            ),
+            409: OpenApiResponse(
+                description="The run id was used with another body, or the job cannot take a run"
+            ),
+            422: OpenApiResponse(
+                description=(
+                    "The evidence is inconsistent (`invalid_evidence`) or a standard was not "
+                    "usable on the date of use (`standard_not_usable`), with the field at fault"
+                )
+            ),
         },
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -96,17 +122,29 @@ class RunViewSet(
         run = fn(actor=actor, run=self.get_object(), **body.validated_data, **extra)
         return Response(RunOut(run).data)
 
-    @extend_schema(request=SignIn, responses=RunOut)
+    @extend_schema(
+        request=SignIn, responses={200: RunOut, 409: RUN_STATE_REFUSED, **SIGNATURE_REFUSALS}
+    )
     @action(detail=True, methods=["post"])
     def review(self, request: Request, pk: str | None = None) -> Response:
         return self._sign(request, SignIn, services.review_run)
 
-    @extend_schema(request=SignIn, responses=RunOut)
+    @extend_schema(
+        request=SignIn, responses={200: RunOut, 409: RUN_STATE_REFUSED, **SIGNATURE_REFUSALS}
+    )
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, pk: str | None = None) -> Response:
         return self._sign(request, SignIn, services.approve_run)
 
-    @extend_schema(request=RejectIn, responses=RunOut)
+    @extend_schema(
+        request=RejectIn,
+        responses={
+            200: RunOut,
+            409: RUN_STATE_REFUSED,
+            422: OpenApiResponse(description="The rejection does not state its reason"),
+            **SIGNATURE_REFUSALS,
+        },
+    )
     @action(detail=True, methods=["post"])
     def reject(self, request: Request, pk: str | None = None) -> Response:
         return self._sign(request, RejectIn, services.reject_run)

@@ -9,7 +9,7 @@ from labserver.core.db import refuse_truncate
 class Migration(migrations.Migration):
     dependencies = [
         ("measurements", "0005_reverse_trace_covering_index"),
-        ("core", "0003_append_only_truncate"),
+        ("core", "0005_append_only_truncate"),
     ]
     operations = [
         refuse_truncate(

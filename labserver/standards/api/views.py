@@ -6,7 +6,12 @@ from datetime import date
 from typing import Any
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser, MultiPartParser
@@ -124,6 +129,14 @@ class OutOfToleranceIn(serializers.Serializer):  # type: ignore[type-arg]
     reason = serializers.CharField()
 
 
+@extend_schema_view(
+    create=extend_schema(
+        responses={
+            201: StandardSerializer,
+            409: OpenApiResponse(description="`asset_id`: registered already in the organization"),
+        }
+    )
+)
 class StandardViewSet(
     OrganizationCreateMixin,
     ScopedQuerysetMixin,
@@ -174,6 +187,10 @@ class StandardViewSet(
                     "certificate numbered as one this laboratory issued"
                 )
             ),
+            404: OpenApiResponse(
+                description="No such standard, or `reference_uses[i].asset_id` not found"
+            ),
+            409: OpenApiResponse(description="`number`: recorded already for this standard"),
         },
     )
     @action(

@@ -42,7 +42,12 @@ from typing import Any
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.renderers import JSONRenderer
@@ -51,6 +56,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from labserver.accounts.access import acting_person, readable_organization_ids
+from labserver.accounts.api.schema import SIGNATURE_REFUSALS
 from labserver.core.api import PdfRenderer
 from labserver.core.errors import NotFound
 from labserver.issuance.models import Certificate
@@ -230,6 +236,7 @@ class NonconformityViewSet(
 
     queryset = Nonconformity.objects.none()
     serializer_class = NonconformityOut
+    people_only = True  # the schema documents the 403 an agent gets
     filterset_fields = ["status", "number"]
     ordering_fields = ["opened_at", "number"]
 
@@ -243,7 +250,14 @@ class NonconformityViewSet(
     def _fresh(self, pk: int) -> Nonconformity:
         return _visible(self.request.user).get(pk=pk)  # type: ignore[no-any-return]
 
-    @extend_schema(request=NonconformityIn, responses={201: NonconformityOut})
+    @extend_schema(
+        request=NonconformityIn,
+        responses={
+            201: NonconformityOut,
+            404: OpenApiResponse(description="`standard`: no such standard of the caller's"),
+            409: OpenApiResponse(description="The standard already has an open nonconformity"),
+        },
+    )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Open: mark the standard out of tolerance and record the reverse trace (quality
         manager of the standard's organization)."""
@@ -264,7 +278,15 @@ class NonconformityViewSet(
             NonconformityOut(self._fresh(opened.pk)).data, status=status.HTTP_201_CREATED
         )
 
-    @extend_schema(request=DecisionIn, responses={201: DecisionOut})
+    @extend_schema(
+        request=DecisionIn,
+        responses={
+            201: DecisionOut,
+            404: OpenApiResponse(description="No such nonconformity, or `certificate` not found"),
+            409: OpenApiResponse(description="The nonconformity is closed"),
+            **SIGNATURE_REFUSALS,
+        },
+    )
     @action(detail=True, methods=["post"])
     def decisions(self, request: Request, pk: str | None = None) -> Response:
         """Decide on one affected certificate; a later decision supersedes (append-only)."""
@@ -286,7 +308,15 @@ class NonconformityViewSet(
         )
         return Response(DecisionOut(decision).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=CloseIn, responses=NonconformityOut)
+    @extend_schema(
+        request=CloseIn,
+        responses={
+            200: NonconformityOut,
+            409: OpenApiResponse(
+                description="Already closed, or a certificate is undecided or a recall pending"
+            ),
+        },
+    )
     @action(detail=True, methods=["post"])
     def close(self, request: Request, pk: str | None = None) -> Response:
         """Close, once every affected certificate is decided and no recall is pending."""
@@ -301,6 +331,7 @@ class NonconformityViewSet(
 
 class LettersView(APIView):
     renderer_classes = [JSONRenderer, PdfRenderer]
+    people_only = True  # the schema documents the 403 an agent gets
 
     @extend_schema(
         operation_id="nonconformities_letters",

@@ -272,6 +272,8 @@ def _standard(request: Request, pk: int) -> ReferenceStandard:
 
 
 class CertificateChainView(APIView):
+    people_only = True  # the schema documents the 403 an agent gets
+
     @extend_schema(
         operation_id="certificates_chain",
         tags=["traceability"],
@@ -289,6 +291,8 @@ class CertificateChainView(APIView):
 
 
 class StandardChainView(APIView):
+    people_only = True  # the schema documents the 403 an agent gets
+
     @extend_schema(
         operation_id="standards_chain",
         tags=["traceability"],
@@ -304,6 +308,7 @@ class StandardChainView(APIView):
 
 class StandardImpactView(APIView):
     renderer_classes = [JSONRenderer, CsvRenderer]
+    people_only = True  # the schema documents the 403 an agent gets
 
     @extend_schema(
         operation_id="standards_impact",
@@ -451,6 +456,8 @@ def _float(request: Request, name: str) -> float:
 
 
 class StandardImpactReevaluationView(APIView):
+    people_only = True  # the schema documents the 403 an agent gets
+
     @extend_schema(
         operation_id="standards_impact_reevaluate",
         tags=["traceability"],

@@ -9,7 +9,7 @@ from labserver.core.db import refuse_truncate
 class Migration(migrations.Migration):
     dependencies = [
         ("traceability", "0003_nonconformity"),
-        ("core", "0003_append_only_truncate"),
+        ("core", "0005_append_only_truncate"),
     ]
     operations = [
         refuse_truncate(

@@ -1,0 +1,756 @@
+"""``make drill``: back the LIMS up, destroy it, restore it to a chosen instant, and prove it.
+
+    .venv/bin/python scripts/drill.py [--keep]
+
+The runbook it exercises is ``docs/centers/backup-and-recovery.md``; the configuration it
+uses is the one in ``deploy/backup/`` (the pgBackRest template and the PostgreSQL archiving
+settings, only the paths and the port changed; the media scripts as they are).
+
+1. A throw-away PostgreSQL cluster in a temporary directory (``initdb`` of the machine's
+   newest server binaries, a free port on 127.0.0.1, as the ``postgres`` OS user when run
+   as root), archiving its WAL to an encrypted pgBackRest repository beside it; the shared
+   server on 5432 is never touched.
+2. ``scripts/demo.py --no-serve`` against it: migrations, the demo data set, two runs carried
+   out by the agent on simulated benches, reviewed, approved and issued as signed
+   certificates (the DEMO PKI).
+3. A full backup (``pgbackrest backup --type=full``), timed and measured.
+4. More work: a certificate amended (a new signed certificate), another revoked. Then the
+   instant T is taken from the server's clock with the state at T: every certificate's
+   number, status and files' SHA-256, every audit chain's length and head, the row count of
+   every table. Audit anchors are written and set aside at T when ``anchor_audit`` exists.
+5. Work after T that must not survive: another amendment and a new user.
+6. The media (``deploy/backup/media-backup.sh``), the signing keys (the DEMO PKI folder)
+   and the anchors are copied aside; the WAL is switched and ``pgbackrest check`` waits for
+   it to reach the repository.
+7. Destruction: the server is killed (``pg_ctl stop -m immediate``, as a crash), its data
+   directory, the media and the signing keys deleted.
+8. Restore: ``pgbackrest restore --type=time --target=T --target-action=promote``, the
+   server started and promoted; the media restored (``media-restore.sh``, every file
+   checked against its manifest) and the keys copied back.
+9. Checks: ``manage.py verify_audit`` (with ``--anchors`` when the option exists: the
+   anchors of T pass, those written after T must be refused), every
+   certificate of T present with its status and its files' SHA-256, each PDF judged by the
+   public verification service as it was at T, the audit chains and every table's row
+   count as at T, the work after T absent; the files of the certificates issued after T
+   are the only orphans ``verify_storage`` finds, they are moved to a quarantine folder,
+   and ``manage.py verify_storage`` is then clean.
+
+Prints the backup's size and time, the restore time and the time to verify. Everything is
+removed at the end, the cluster killed, even when a step fails (``--keep`` leaves the
+temporary directory for a post-mortem). Without pgBackRest or the PostgreSQL server
+binaries the drill is skipped with a message, except in CI (``CI=true``) where it fails.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# Run as a script, this folder comes first on sys.path; the repository is what we need.
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+import argparse  # noqa: E402
+import configparser  # noqa: E402
+import glob  # noqa: E402
+import hashlib  # noqa: E402
+import json  # noqa: E402
+import secrets  # noqa: E402
+import shutil  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Iterator, Sequence  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from datetime import UTC, datetime, timedelta  # noqa: E402
+from functools import cached_property  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+ROOT = Path(_ROOT)
+DEPLOY = ROOT / "deploy" / "backup"
+STANZA = "caltrace"
+DATABASE = "caltrace"
+SETTINGS = "labserver.settings.dev"
+# The demo's signatory (labserver/demo.py), who amends and revokes in steps 4 and 5.
+SIGNATORY = "hn-signatory"
+
+
+class DrillFailed(Exception):
+    """A step of the drill did not do what the runbook says it does."""
+
+
+# ------------------------------------------------------------------ the tools
+
+
+@dataclass(frozen=True)
+class Tools:
+    bindir: Path
+    pgbackrest: str
+
+
+def find_tools() -> Tools | str:
+    """The PostgreSQL server binaries (the newest installed) and pgBackRest, or what is
+    missing, said for a person."""
+    candidates: list[Path] = []
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True)
+        if out.returncode == 0 and out.stdout.strip():
+            candidates.append(Path(out.stdout.strip()))
+    # Debian installs each major version beside the others; the newest wins.
+    versions = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin"),
+        key=lambda p: int(Path(p).parent.name) if Path(p).parent.name.isdigit() else 0,
+        reverse=True,
+    )
+    candidates.extend(Path(p) for p in versions)
+    bindir = next(
+        (c for c in candidates if all((c / b).exists() for b in ("initdb", "pg_ctl", "postgres"))),
+        None,
+    )
+    pgbackrest = shutil.which("pgbackrest")
+    missing = []
+    if bindir is None:
+        missing.append("the PostgreSQL server binaries (initdb, pg_ctl, postgres)")
+    if pgbackrest is None:
+        missing.append("pgBackRest (Debian package pgbackrest)")
+    if bindir is None or pgbackrest is None:
+        return " and ".join(missing) + " not found"
+    return Tools(bindir=bindir, pgbackrest=pgbackrest)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def tree_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def tree_digests(path: Path) -> dict[str, str]:
+    """SHA-256 of every file under ``path``, by relative name."""
+    return {
+        str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(path.rglob("*"))
+        if p.is_file()
+    }
+
+
+# ------------------------------------------------------------------ the cluster
+
+
+@dataclass
+class Cluster:
+    """A throw-away PostgreSQL cluster archiving to a pgBackRest repository, all in ``home``."""
+
+    tools: Tools
+    home: Path
+    port: int
+    cipher_pass: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    running: bool = False
+
+    @property
+    def data(self) -> Path:
+        return self.home / "data"
+
+    @property
+    def repo(self) -> Path:
+        return self.home / "repo"
+
+    @property
+    def sockets(self) -> Path:
+        return self.home / "sockets"
+
+    @property
+    def config(self) -> Path:
+        return self.home / "pgbackrest.conf"
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{DATABASE}"
+
+    def env(self) -> dict[str, str]:
+        # pgBackRest reads the repository's passphrase from the environment, as in
+        # production; the server passes it on to archive_command.
+        return {**os.environ, "PGBACKREST_REPO1_CIPHER_PASS": self.cipher_pass}
+
+    def as_owner(self, *args: str | Path, check: bool = True) -> str:
+        """Run a command as the cluster's OS user (``postgres`` when we are root: initdb
+        and the server refuse root), returning its output; a failure names the command."""
+        command = [str(a) for a in args]
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        out = subprocess.run(command, capture_output=True, text=True, env=self.env())
+        if check and out.returncode != 0:
+            raise DrillFailed(
+                f"{' '.join(str(a) for a in args[:3])}… failed (exit {out.returncode}):\n"
+                f"{out.stdout[-2000:]}{out.stderr[-2000:]}"
+            )
+        return out.stdout
+
+    def pgbackrest(self, *args: str) -> str:
+        return self.as_owner(
+            self.tools.pgbackrest, f"--config={self.config}", f"--stanza={STANZA}", *args
+        )
+
+    def sql(self, statement: str, database: str = DATABASE) -> str:
+        return self.as_owner(
+            self.tools.bindir / "psql",
+            "-X",
+            "-q",
+            "-A",
+            "-t",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            self.sockets,
+            "-p",
+            str(self.port),
+            "-U",
+            "postgres",
+            "-d",
+            database,
+            "-c",
+            statement,
+        ).strip()
+
+    def prepare(self) -> None:
+        """The folders, owned by the cluster's user; ``initdb``; the configuration files."""
+        for folder in ("repo", "log", "lock", "spool", "sockets"):
+            (self.home / folder).mkdir(parents=True)
+        if os.geteuid() == 0:
+            shutil.chown(self.home, "postgres", "postgres")
+            for path in self.home.iterdir():
+                shutil.chown(path, "postgres", "postgres")
+        self.as_owner(
+            self.tools.bindir / "initdb",
+            "-D",
+            self.data,
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-instructions",
+        )
+        self._write_pgbackrest_conf()
+        self._append_server_settings()
+
+    def _write_pgbackrest_conf(self) -> None:
+        """deploy/backup/pgbackrest.conf with this cluster's paths and port."""
+        config = configparser.ConfigParser(interpolation=None, comment_prefixes=("#",))
+        config.optionxform = str  # type: ignore[assignment,method-assign]  # keep the case
+        config.read(DEPLOY / "pgbackrest.conf", encoding="utf-8")
+        if not config.has_section(STANZA):
+            raise DrillFailed(f"deploy/backup/pgbackrest.conf has no [{STANZA}] stanza")
+        glob_ = config["global"]
+        glob_["repo1-path"] = str(self.repo)
+        glob_["log-path"] = str(self.home / "log")
+        glob_["lock-path"] = str(self.home / "lock")
+        glob_["spool-path"] = str(self.home / "spool")
+        glob_["log-level-console"] = "warn"
+        stanza = config[STANZA]
+        stanza["pg1-path"] = str(self.data)
+        stanza["pg1-port"] = str(self.port)
+        stanza["pg1-socket-path"] = str(self.sockets)
+        stanza["pg1-user"] = "postgres"
+        with self.config.open("w", encoding="utf-8") as handle:
+            config.write(handle, space_around_delimiters=False)
+        if os.geteuid() == 0:
+            shutil.chown(self.config, "postgres", "postgres")
+
+    def _append_server_settings(self) -> None:
+        """deploy/backup/postgresql-archiving.conf, its archive_command given this config."""
+        settings = (DEPLOY / "postgresql-archiving.conf").read_text(encoding="utf-8")
+        production = f"'pgbackrest --stanza={STANZA} archive-push %p'"
+        if production not in settings:
+            raise DrillFailed(
+                "deploy/backup/postgresql-archiving.conf: archive_command is not " + production
+            )
+        settings = settings.replace(
+            production,
+            f"'{self.tools.pgbackrest} --config={self.config} --stanza={STANZA} archive-push %p'",
+        )
+        local = (
+            f"\nport = {self.port}\nlisten_addresses = '127.0.0.1'\n"
+            f"unix_socket_directories = '{self.sockets}'\n"
+        )
+        with (self.data / "postgresql.conf").open("a", encoding="utf-8") as handle:
+            handle.write("\n# caltrace drill (deploy/backup/postgresql-archiving.conf)\n")
+            handle.write(settings + local)
+
+    def start(self) -> None:
+        self.as_owner(
+            self.tools.bindir / "pg_ctl", "-D", self.data, "-l", self.home / "log" / "pg.log",
+            "-w", "-t", "60", "start",
+        )  # fmt: skip
+        self.running = True
+
+    def kill(self) -> None:
+        """Stop the server at once, as a crash does (no checkpoint, no clean shutdown);
+        also one whose start was not confirmed (a ``pg_ctl start`` that timed out)."""
+        if self.running or (self.data / "postmaster.pid").exists():
+            self.as_owner(
+                self.tools.bindir / "pg_ctl", "-D", self.data, "-m", "immediate", "-w", "stop",
+                check=False,
+            )  # fmt: skip
+            self.running = False
+
+    def wait_promoted(self, timeout_s: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                if self.sql("SELECT pg_is_in_recovery()", database="postgres") == "f":
+                    return
+            except DrillFailed:
+                pass
+            time.sleep(0.1)
+        raise DrillFailed(f"the restored server was not promoted within {timeout_s:g} s")
+
+
+# ------------------------------------------------------------------ the LIMS side
+
+
+@dataclass
+class Lims:
+    """The LIMS's commands against the drill's cluster and its own var/ folder."""
+
+    cluster: Cluster
+    var: Path
+
+    @property
+    def media(self) -> Path:
+        return self.var / "media"
+
+    @property
+    def pki(self) -> Path:
+        return self.var / "demo-pki"
+
+    @property
+    def anchors(self) -> Path:
+        return self.var / "anchors"
+
+    def env(self) -> dict[str, str]:
+        return {
+            # the drill's own cluster has one role: an owner URL of the caller's is not for it
+            **{k: v for k, v in os.environ.items() if k != "DATABASE_OWNER_URL"},
+            "DJANGO_SETTINGS_MODULE": SETTINGS,
+            "DATABASE_URL": self.cluster.url,
+            "CALTRACE_VAR_DIR": str(self.var),
+            "MEDIA_ROOT": str(self.media),
+            "CALTRACE_DEMO_PKI_DIR": str(self.pki),
+            "CALTRACE_ANCHOR_DIR": str(self.anchors),
+        }
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        out = subprocess.run(
+            [sys.executable, *args], cwd=ROOT, env=self.env(), capture_output=True, text=True
+        )
+        if check and out.returncode != 0:
+            raise DrillFailed(
+                f"{' '.join(args[:3])} failed (exit {out.returncode}):\n"
+                f"{out.stdout[-3000:]}{out.stderr[-3000:]}"
+            )
+        return out
+
+    def manage(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return self.run("manage.py", *args, check=check)
+
+    def step(self, name: str, *args: str) -> dict[str, Any]:
+        """One of this script's in-Django steps (``django STEP``), its JSON answer."""
+        out = self.run(__file__, "django", name, *args)
+        answer: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+        return answer
+
+    def has_command(self, name: str) -> bool:
+        return self.manage("help", name, check=False).returncode == 0
+
+    @cached_property
+    def checks_anchors(self) -> bool:
+        """Whether this LIMS's ``verify_audit`` takes ``--anchors`` (asked once)."""
+        return "--anchors" in self.manage("verify_audit", "--help").stdout
+
+    def verify_audit_args(self, anchors: Path) -> list[str]:
+        """``verify_audit``, with ``--anchors`` when this LIMS has the option."""
+        return (
+            ["verify_audit", "--anchors", str(anchors)] if self.checks_anchors else ["verify_audit"]
+        )
+
+
+# ------------------------------------------------------------------ in-Django steps
+
+
+def _django() -> None:
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", SETTINGS)
+    django.setup()
+
+
+def _work(phase: str) -> dict[str, Any]:
+    """Regulated work of step 4 (``before``) or step 5 (``after``), through the services."""
+    from labserver.accounts import services as accounts
+    from labserver.accounts.models import User
+    from labserver.demo import DEMO_PASSWORD
+    from labserver.issuance.models import Certificate, CertificateStatus
+    from labserver.issuance.services import (
+        amend_certificate,
+        certificate_state,
+        revoke_certificate,
+    )
+
+    signatory = User.objects.get(username=SIGNATORY)
+    valid = [
+        c
+        for c in Certificate.objects.order_by("pk")
+        if certificate_state(c).status == CertificateStatus.VALID
+    ]
+    if len(valid) < (2 if phase == "before" else 1):
+        raise DrillFailed(f"{phase} T: too few valid certificates to work on ({len(valid)})")
+    reason = f"caltrace drill: amended {phase} the restore target"
+    issued = amend_certificate(
+        actor=signatory, certificate=valid[0], password=DEMO_PASSWORD, reason=reason
+    )
+    if phase == "before":
+        revoke_certificate(
+            actor=signatory,
+            certificate=valid[1],
+            password=DEMO_PASSWORD,
+            reason="caltrace drill: revoked before the restore target",
+        )
+    user = accounts.create_user(
+        actor=None,
+        username=f"drill-{phase}-t",
+        password=secrets.token_urlsafe(16),
+        full_name=f"Drill user created {phase} T",
+    )
+    return {"issued": [issued.number], "users": [user.username]}
+
+
+def _state() -> dict[str, Any]:
+    """What the database holds now: certificates, audit chains, every table's row count."""
+    from django.apps import apps
+    from django.db import connection
+
+    from labserver.core.models import AuditChain
+    from labserver.issuance.models import Certificate
+    from labserver.issuance.services import certificate_state
+
+    certificates = {
+        c.number: {
+            "status": str(certificate_state(c).status),
+            "pdf": c.pdf.name,
+            "pdf_sha256": c.pdf_sha256,
+            "dcc": c.dcc.name,
+            "dcc_sha256": c.dcc_sha256,
+        }
+        for c in Certificate.objects.order_by("pk")
+    }
+    chains = {c.key: [c.length, c.head] for c in AuditChain.objects.order_by("key")}
+    rows = {
+        model._meta.db_table: model._default_manager.count()
+        for model in apps.get_models(include_auto_created=True)
+        if not model._meta.proxy and model._meta.managed
+    }
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT clock_timestamp()")
+        (now,) = cursor.fetchone()
+    return {"certificates": certificates, "chains": chains, "rows": rows, "at": now.isoformat()}
+
+
+def _check(expected: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """The restored database against the state at T; the public verdict of every PDF."""
+    from django.core.files.storage import default_storage
+
+    from labserver.issuance.stored_files import verify_storage
+    from labserver.issuance.verification import verify_upload
+
+    found = _state()
+    problems: list[str] = []
+    for number, record in expected["certificates"].items():
+        got = found["certificates"].get(number)
+        if got is None:
+            problems.append(f"certificate {number} issued before T is missing")
+            continue
+        for key in ("status", "pdf_sha256", "dcc_sha256"):
+            if got[key] != record[key]:
+                problems.append(f"certificate {number}: {key} {got[key]} (at T: {record[key]})")
+        with default_storage.open(record["pdf"], "rb") as handle:
+            verdict = verify_upload(handle.read())
+        if verdict.status != record["status"] or verdict.number != number:
+            problems.append(
+                f"certificate {number}: the public verification says {verdict.status} "
+                f"({verdict.number}; {'; '.join(verdict.problems)}), at T it was {record['status']}"
+            )
+    for number in after["issued"]:
+        if number in found["certificates"]:
+            problems.append(f"certificate {number} issued after T survived the restore")
+    extra = set(found["certificates"]) - set(expected["certificates"])
+    if extra:
+        problems.append(f"certificates that did not exist at T: {sorted(extra)}")
+    for key in sorted(set(found["chains"]) | set(expected["chains"])):
+        got, then = found["chains"].get(key), expected["chains"].get(key)
+        if got != then:
+            problems.append(f"audit chain {key}: length and head {got} (at T: {then})")
+    for table, count in expected["rows"].items():
+        if found["rows"].get(table) != count:
+            problems.append(f"table {table}: {found['rows'].get(table)} rows (at T: {count})")
+    report = verify_storage()
+    return {
+        "problems": problems,
+        "certificates": len(found["certificates"]),
+        "tables": len(found["rows"]),
+        "storage": [{"kind": p.kind, "path": p.path} for p in report.problems],
+    }
+
+
+def django_step(argv: Sequence[str]) -> int:
+    """``scripts/drill.py django STEP [FILE...]``: a step inside the LIMS, JSON on stdout."""
+    _django()
+    name, *files = argv
+    if name == "work-before":
+        answer = _work("before")
+    elif name == "work-after":
+        answer = _work("after")
+    elif name == "state":
+        answer = _state()
+    elif name == "check":
+        expected, after = (json.loads(Path(f).read_text(encoding="utf-8")) for f in files)
+        answer = _check(expected, after)
+    else:
+        raise SystemExit(f"unknown drill step {name!r}")
+    print(json.dumps(answer, default=str))
+    return 0
+
+
+# ------------------------------------------------------------------ the drill
+
+
+def recovery_target(at: str) -> str:
+    """The instant ``at`` (ISO 8601, from the server) as pgBackRest's --target takes it:
+    UTC, to the millisecond, rounded up (nothing commits between T and the rounded T: the
+    drill waits before the work after T)."""
+    instant = datetime.fromisoformat(at).astimezone(UTC)
+    ms = -(-instant.microsecond // 1000)
+    instant = instant.replace(microsecond=0) + timedelta(milliseconds=ms)
+    return instant.strftime("%Y-%m-%d %H:%M:%S.") + f"{instant.microsecond // 1000:03d}+00"
+
+
+@contextmanager
+def timed(figures: dict[str, float], name: str) -> Iterator[None]:
+    started = time.monotonic()
+    yield
+    figures[name] = time.monotonic() - started
+
+
+def say(message: str) -> None:
+    print(f"drill: {message}", flush=True)
+
+
+def drill(tools: Tools, home: Path) -> dict[str, float]:
+    """Steps 1 to 9 in ``home``; the figures measured. Raises DrillFailed."""
+    figures: dict[str, float] = {}
+    cluster = Cluster(tools=tools, home=home / "pg", port=free_port())
+    lims = Lims(cluster=cluster, var=home / "var")
+    backup = home / "backup"
+    try:
+        # 1. The cluster, archiving to its repository.
+        with timed(figures, "setup_s"):
+            cluster.prepare()
+            cluster.start()
+            cluster.sql(f"CREATE DATABASE {DATABASE}", database="postgres")
+            cluster.pgbackrest("stanza-create")
+            cluster.pgbackrest("check")
+        say(f"cluster on 127.0.0.1:{cluster.port}, WAL archived by pgBackRest (encrypted)")
+
+        # 2. The LIMS's data and its first signed certificates.
+        with timed(figures, "demo_s"):
+            lims.run("scripts/demo.py", "--no-serve", "--port", str(free_port()))
+        say("migrated, demo data loaded, runs certified (scripts/demo.py --no-serve)")
+
+        # 3. The full backup.
+        with timed(figures, "backup_s"):
+            cluster.pgbackrest("backup", "--type=full")
+        info = json.loads(cluster.pgbackrest("info", "--output=json"))
+        if info[0].get("cipher") != "aes-256-cbc":
+            raise DrillFailed(f"the repository is not encrypted: cipher {info[0].get('cipher')}")
+        last = info[0]["backup"][-1]["info"]
+        figures["backup_database_bytes"] = float(last["size"])
+        figures["backup_repo_bytes"] = float(last["repository"]["delta"])
+        say(
+            f"full backup in {figures['backup_s']:.1f} s: database {last['size']:,} bytes, "
+            f"{last['repository']['delta']:,} bytes in the repository (zstd, AES-256)"
+        )
+
+        # 4. More work, then T and the state at T.
+        before = lims.step("work-before")
+        anchored = lims.has_command("anchor_audit")
+        if anchored:
+            lims.manage("anchor_audit")
+        state_file = backup / "state-at-T.json"
+        backup.mkdir(parents=True)
+        expected = lims.step("state")
+        target = recovery_target(expected["at"])
+        state_file.write_text(json.dumps(expected), encoding="utf-8")
+        if anchored:
+            shutil.copytree(lims.anchors, backup / "anchors-at-T")
+        say(
+            f"T = {target}: {len(expected['certificates'])} certificates "
+            f"(amended into {', '.join(before['issued'])}), "
+            f"{sum(length for length, _ in expected['chains'].values())} audit entries"
+        )
+        time.sleep(0.05)  # the next commit's time stamp is after T whatever the clock's grain
+
+        # 5. Work after T: it must not survive.
+        after = lims.step("work-after")
+        if anchored:
+            lims.manage("anchor_audit")
+        after_file = backup / "after-T.json"
+        after_file.write_text(json.dumps(after), encoding="utf-8")
+        say(f"after T: {', '.join(after['issued'])} issued, {', '.join(after['users'])} created")
+
+        # 6. Media, keys and anchors aside; the last WAL to the repository.
+        media_archive = subprocess.run(
+            [str(DEPLOY / "media-backup.sh"), str(lims.media), str(backup / "media")],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+        pki_digests = tree_digests(lims.pki)
+        shutil.copytree(lims.pki, backup / "demo-pki")
+        cluster.sql("SELECT pg_switch_wal()")
+        cluster.pgbackrest("check")
+        figures["media_backup_bytes"] = float(Path(media_archive).stat().st_size)
+        figures["repo_bytes"] = float(tree_bytes(cluster.repo))
+
+        # 7. Destruction.
+        cluster.kill()
+        shutil.rmtree(cluster.data)
+        shutil.rmtree(lims.media)
+        shutil.rmtree(lims.pki)
+        say("server killed; data directory, media and signing keys deleted")
+
+        # 8. Restore to T.
+        with timed(figures, "restore_s"):
+            cluster.pgbackrest(
+                "restore", "--type=time", f"--target={target}", "--target-action=promote"
+            )
+            cluster.start()
+            cluster.wait_promoted()
+            subprocess.run(
+                [str(DEPLOY / "media-restore.sh"), media_archive, str(lims.media)],
+                capture_output=True, text=True, check=True,
+            )  # fmt: skip
+            shutil.copytree(backup / "demo-pki", lims.pki)
+        if tree_digests(lims.pki) != pki_digests:
+            raise DrillFailed("the signing keys restored differ from those backed up")
+        say(f"restored to T in {figures['restore_s']:.1f} s (database, media, keys)")
+
+        # 9. Checks.
+        with timed(figures, "verify_s"):
+            anchors = backup / "anchors-at-T" if anchored else lims.anchors
+            audit = lims.manage(*lims.verify_audit_args(anchors))
+            late = None
+            if anchored:
+                # The anchors written after T describe history the restore undid:
+                # verify_audit must say so (a database restored before its last anchor).
+                late = lims.manage(*lims.verify_audit_args(lims.anchors), check=False)
+                if late.returncode == 0:
+                    raise DrillFailed(
+                        "verify_audit --anchors passed with the anchors written after T: "
+                        "a database restored before its last anchor went unnoticed"
+                    )
+            result = lims.step("check", str(state_file), str(after_file))
+            if result["problems"]:
+                raise DrillFailed("after the restore:\n  " + "\n  ".join(result["problems"]))
+            quarantined = quarantine(result["storage"], after, lims.media, home / "quarantine")
+            storage = lims.manage("verify_storage")
+        say(audit.stdout.strip())
+        if late is not None:
+            said = (late.stderr.strip().splitlines() or ["(nothing)"])[0]
+            say(f"with the anchors written after T, verify_audit refuses, as it must: {said}")
+        say(
+            f"{result['certificates']} certificates as at T (status, SHA-256 of PDF and DCC, "
+            f"public verification), {result['tables']} tables' row counts as at T, "
+            f"the work after T absent"
+        )
+        say(f"{quarantined} file(s) of certificates issued after T moved to quarantine")
+        say(storage.stdout.strip().splitlines()[-1])
+    finally:
+        cluster.kill()
+    return figures
+
+
+def quarantine(
+    storage: list[dict[str, str]], after: dict[str, Any], media: Path, folder: Path
+) -> int:
+    """Move the orphans aside: only the files of certificates issued after T may be."""
+    wrong = [p for p in storage if p["kind"] != "orphan"]
+    if wrong:
+        raise DrillFailed(f"verify_storage after the restore: {wrong}")
+    numbers = after["issued"]
+    unexplained = [p["path"] for p in storage if not any(n in p["path"] for n in numbers)]
+    if unexplained:
+        raise DrillFailed(f"orphan files that no certificate after T explains: {unexplained}")
+    if len(storage) != 2 * len(numbers):
+        raise DrillFailed(
+            f"expected the PDF and DCC of {numbers} as orphans, found {len(storage)} file(s)"
+        )
+    for problem in storage:
+        target = folder / problem["path"]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(media / problem["path"], target)
+    return len(storage)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["django"]:
+        return django_step(args_list[1:])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--keep", action="store_true", help="leave the temporary directory")
+    args = parser.parse_args(args_list)
+
+    tools = find_tools()
+    if isinstance(tools, str):
+        if os.environ.get("CI", "").lower() == "true":
+            print(f"drill: FAILED: {tools} (CI=true: the drill must run)", file=sys.stderr)
+            return 1
+        print(f"drill: skipped: {tools}")
+        return 0
+    home = Path(tempfile.mkdtemp(prefix="caltrace-drill-"))
+    # The cluster's user (postgres, when we are root) must reach its folders inside.
+    home.chmod(0o755)
+    started = time.monotonic()
+    try:
+        figures = drill(tools, home)
+    except (DrillFailed, subprocess.CalledProcessError) as exc:
+        detail = exc.stderr if isinstance(exc, subprocess.CalledProcessError) else ""
+        print(f"drill: FAILED: {exc}\n{detail or ''}".rstrip(), file=sys.stderr)
+        return 1
+    finally:
+        if args.keep:
+            print(f"drill: left in {home}")
+        else:
+            shutil.rmtree(home, ignore_errors=True)
+    total = time.monotonic() - started
+    print(
+        "drill: PASSED: "
+        f"backup {figures['backup_database_bytes'] / 1e6:.1f} MB of database stored as "
+        f"{figures['backup_repo_bytes'] / 1e6:.1f} MB in {figures['backup_s']:.1f} s; "
+        f"repository with the WAL archive {figures['repo_bytes'] / 1e6:.1f} MB; "
+        f"media archive {figures['media_backup_bytes'] / 1e3:.0f} kB; "
+        f"restore {figures['restore_s']:.1f} s; verify {figures['verify_s']:.1f} s; "
+        f"drill {total:.0f} s (of which the cluster {figures['setup_s']:.0f} s, "
+        f"the demo's certificates {figures['demo_s']:.0f} s)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -49,18 +49,19 @@ def as_owner(*, triggers: bool = True) -> Iterator[None]:
     error around the block, ``with pytest.raises(...), as_owner():``, not inside it).
     """
     connection = connections[DEFAULT_DB_ALIAS]
-    role = runtime_role() if connection.vendor == "postgresql" else ""
+    if connection.vendor != "postgresql":
+        yield  # no roles, no triggers: the application alone guards SQLite
+        return
+    role = runtime_role()
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                if role:
-                    cursor.execute("SET LOCAL ROLE NONE")  # the session's login: the owner
-                if not triggers:
-                    cursor.execute("SET LOCAL session_replication_role = replica")
+        with connection.cursor() as cursor:
+            if role:
+                cursor.execute("SET LOCAL ROLE NONE")  # the session's login: the owner
+            if not triggers:
+                cursor.execute("SET LOCAL session_replication_role = replica")
         yield
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                if not triggers:
-                    cursor.execute("SET LOCAL session_replication_role = DEFAULT")
-                if role:
-                    cursor.execute("SET LOCAL ROLE %s", [role])
+        with connection.cursor() as cursor:
+            if not triggers:
+                cursor.execute("SET LOCAL session_replication_role = DEFAULT")
+            if role:
+                cursor.execute("SET LOCAL ROLE %s", [role])

@@ -31,7 +31,8 @@ def serve(settings: str, database_url: str, log_path: str, options: Sequence[str
     ``log_path``, whose end is shown if it stops or never answers."""
     port = free_port()
     env = {
-        **os.environ,
+        # the bench's database has one role: an owner URL of the caller's is not for it
+        **{k: v for k, v in os.environ.items() if k != "DATABASE_OWNER_URL"},
         "DATABASE_URL": database_url,
         "DJANGO_SETTINGS_MODULE": settings,
         "PYTHONPATH": _ROOT,

@@ -474,6 +474,7 @@ def main() -> int:
     os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS
     with bench_database() as (url, label):
         os.environ["DATABASE_URL"] = url
+        os.environ.pop("DATABASE_OWNER_URL", None)  # the bench's database has one role
         print(f"database: {label}; preparing {needed} jobs and {2 * needed} parent runs…")
         fx = make_fixtures(needed, 2 * needed)
         real, baseline, floor = requests_for(fx)

@@ -182,6 +182,7 @@ def setup_django(url: str) -> None:
     import django
 
     os.environ["DATABASE_URL"] = url
+    os.environ.pop("DATABASE_OWNER_URL", None)  # the bench's database has one role
     os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS
     django.setup()
 

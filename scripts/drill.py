@@ -339,7 +339,8 @@ class Lims:
 
     def env(self) -> dict[str, str]:
         return {
-            **os.environ,
+            # the drill's own cluster has one role: an owner URL of the caller's is not for it
+            **{k: v for k, v in os.environ.items() if k != "DATABASE_OWNER_URL"},
             "DJANGO_SETTINGS_MODULE": SETTINGS,
             "DATABASE_URL": self.cluster.url,
             "CALTRACE_VAR_DIR": str(self.var),

@@ -396,10 +396,13 @@ def issue_certificate(*, actor: User, run: Run, password: str) -> Certificate:
 
 
 def _locked_certificate(certificate: Certificate) -> Certificate:
-    return (
-        Certificate.objects.select_for_update(of=("self",))
-        .select_related("organization", "run__procedure", "supersedes")
-        .get(pk=certificate.pk)
+    """The certificate, read after locking the row of its run: two amendments or revocations
+    of one certificate wait for each other. Not the certificate's own row: locking a row
+    needs UPDATE on its table, which the runtime role does not hold on an append-only one
+    (docs/centers/lims.md, "Two database roles")."""
+    Run.objects.select_for_update().filter(pk=certificate.run_id).values_list("pk").get()
+    return Certificate.objects.select_related("organization", "run__procedure", "supersedes").get(
+        pk=certificate.pk
     )
 
 

@@ -48,9 +48,11 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def database_from_env() -> dict[str, object]:
-    """``DATABASE_URL`` (PostgreSQL in production and CI), else an embedded SQLite file."""
-    url = os.environ.get("DATABASE_URL", "").strip()
+def database_from_env(name: str = "DATABASE_URL") -> dict[str, object]:
+    """``DATABASE_URL`` (PostgreSQL in production and CI), else an embedded SQLite file.
+
+    ``name`` reads another variable of the same form (``DATABASE_OWNER_URL``)."""
+    url = os.environ.get(name, "").strip()
     if url:
         # Health checks: a persistent connection that died while idle (PostgreSQL
         # restarted) is replaced at the start of the next request instead of failing it.
@@ -147,6 +149,30 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": database_from_env()}
+
+# Two PostgreSQL roles (docs/centers/lims.md, "Two database roles"): DATABASE_URL is the
+# runtime role the application connects as (SELECT and INSERT only on append-only tables, owns
+# nothing); DATABASE_OWNER_URL, when set, the role that owns the tables and runs `migrate`
+# (which then picks the "owner" connection) and `grant_runtime_role`. Without it, one role
+# does both, as in a single-role development set-up. SQLite has no roles: without
+# DATABASE_URL the owner's URL has nothing to own and is not read.
+_sqlite = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+if os.environ.get("DATABASE_OWNER_URL", "").strip() and not _sqlite:
+    DATABASES["owner"] = database_from_env("DATABASE_OWNER_URL")
+    _where = [
+        {key: config.get(key) for key in ("ENGINE", "HOST", "PORT", "NAME")}
+        for config in (DATABASES["default"], DATABASES["owner"])
+    ]
+    if _where[0] != _where[1]:
+        raise ImproperlyConfigured(
+            "DATABASE_OWNER_URL: the owner must reach the database of DATABASE_URL "
+            f"(same engine, host, port and name), got {_where[1]} for {_where[0]}"
+        )
+# The role that `grant_runtime_role` (and `migrate`, at its end) grants to: the user of
+# DATABASE_URL when an owner is configured, or CALTRACE_RUNTIME_ROLE.
+CALTRACE_RUNTIME_ROLE = os.environ.get("CALTRACE_RUNTIME_ROLE", "").strip() or (
+    str(DATABASES["default"].get("USER") or "") if "owner" in DATABASES else ""
+)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def bench_url() -> Iterator[str]:
-    url = os.environ.get("DATABASE_URL", "").strip()
+    # The owner's login where two roles are configured (CI): the bench creates its database.
+    url = (os.environ.get("DATABASE_OWNER_URL") or os.environ.get("DATABASE_URL", "")).strip()
     parts = urlsplit(url)
     if parts.scheme not in {"postgres", "postgresql", "pgsql"}:
         pytest.skip("bench/traceability.py needs PostgreSQL: set DATABASE_URL to run this test")

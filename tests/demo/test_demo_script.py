@@ -21,7 +21,11 @@ def free_port() -> int:
 
 
 def demo(var_dir: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CALTRACE_AGENT_TOKEN"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "DATABASE_OWNER_URL", "CALTRACE_AGENT_TOKEN"}
+    }
     env.update(CALTRACE_VAR_DIR=str(var_dir), DJANGO_SETTINGS_MODULE="labserver.settings.dev")
     return subprocess.run(
         [sys.executable, "scripts/demo.py", "--no-serve", "--port", str(free_port())],

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -34,6 +34,7 @@ from labserver.core.audit import chain_key, hash_of, verify_audit
 from labserver.core.models import GENESIS, AuditAnchor, AuditChain, AuditEntry
 from labserver.issuance.keys import forget_signers
 from labserver.issuance.models import Certificate, SigningKeyRecord
+from tests.dbroles import as_owner
 
 from .conftest import PASSWORD, Center
 from .test_issuance import _demo_pki, approved_run, demo_pki_dir, issue  # noqa: F401
@@ -57,13 +58,6 @@ def _lines(anchor_dir: Path, code: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in (anchor_dir / f"{code}.jsonl").read_text().splitlines()]
 
 
-def _bypass_append_only() -> None:
-    """What the database's owner can still do: switch the triggers off for a transaction."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL session_replication_role = replica")
-
-
 def _move_head(center: Center, reason: str) -> None:
     """One more audited change in the center's chain."""
     with transaction.atomic():
@@ -80,8 +74,8 @@ def _move_head(center: Center, reason: str) -> None:
 def _rewrite(key: str, seq: int, reason: str) -> None:
     """Edit entry ``seq``'s reason and recompute every later hash and the head, so that
     the chain is consistent again: the attack plain ``verify_audit`` cannot see."""
-    with transaction.atomic():
-        _bypass_append_only()
+    # What a superuser of the database can still do: the triggers off for a transaction.
+    with as_owner(triggers=False):
         previous = AuditEntry.objects.get(chain=key, seq=seq - 1).hash if seq > 1 else GENESIS
         for entry in AuditEntry.objects.filter(chain=key, seq__gte=seq).order_by("seq"):
             if entry.seq == seq:
@@ -96,8 +90,8 @@ def _rewrite(key: str, seq: int, reason: str) -> None:
 
 def _restore_to(key: str, length: int) -> None:
     """The chain as an older backup holds it: entries after ``length`` gone, head moved back."""
-    with transaction.atomic():
-        _bypass_append_only()
+    # What a superuser of the database can still do: the triggers off for a transaction.
+    with as_owner(triggers=False):
         AuditEntry.objects.filter(chain=key, seq__gt=length).delete()
         head = AuditEntry.objects.get(chain=key, seq=length).hash
         AuditChain.objects.filter(key=key).update(length=length, head=head)
@@ -422,8 +416,8 @@ def test_a_truncated_trail_fails_verify_audit_even_without_anchors(
 ) -> None:
     call_command("anchor_audit", stdout=io.StringIO())
     length = AuditChain.objects.get(key=chain_key(center.org.pk)).length
-    with transaction.atomic():
-        _bypass_append_only()
+    # What a superuser of the database can still do: the triggers off for a transaction.
+    with as_owner(triggers=False):
         AuditEntry.objects.all().delete()
         AuditChain.objects.all().delete()
     report = verify_audit()
@@ -442,8 +436,8 @@ def test_a_truncated_trail_fails_verify_audit_even_without_anchors(
 
 
 def test_a_chain_reset_to_empty_fails_verify_audit(center: Center) -> None:
-    with transaction.atomic():
-        _bypass_append_only()
+    # What a superuser of the database can still do: the triggers off for a transaction.
+    with as_owner(triggers=False):
         AuditEntry.objects.filter(chain=chain_key(center.org.pk)).delete()
         AuditChain.objects.filter(key=chain_key(center.org.pk)).update(length=0, head=GENESIS)
     problems = [str(p) for p in verify_audit().problems]

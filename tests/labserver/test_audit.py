@@ -7,10 +7,11 @@ import io
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection
 
 from labserver.core.audit import verify_audit
 from labserver.core.models import AuditChain, AuditEntry
+from tests.dbroles import as_owner
 
 from .conftest import PASSWORD, Center, post_run, run_payload
 
@@ -61,17 +62,10 @@ def test_the_chain_verifies_when_nothing_was_touched(center: Center) -> None:
     assert "audit trail intact" in out.getvalue()
 
 
-def _bypass_append_only() -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL session_replication_role = replica")
-
-
 def test_verify_audit_detects_an_altered_entry(center: Center) -> None:
     run_through_review(center)
     entry = AuditEntry.objects.get(action="run.review")
-    with transaction.atomic():
-        _bypass_append_only()  # what a database superuser could still do
+    with as_owner(triggers=False):  # what a database superuser could still do
         AuditEntry.objects.filter(pk=entry.pk).update(reason="nothing to see")
     report = verify_audit()
     assert [(p.seq, "altered" in p.problem) for p in report.problems] == [(entry.seq, True)]
@@ -84,8 +78,7 @@ def test_verify_audit_detects_an_altered_entry(center: Center) -> None:
 def test_verify_audit_detects_a_deleted_entry(center: Center) -> None:
     run_through_review(center)
     entry = AuditEntry.objects.get(action="run.submit")
-    with transaction.atomic():
-        _bypass_append_only()
+    with as_owner(triggers=False):
         AuditEntry.objects.filter(pk=entry.pk).delete()
     problems = verify_audit().problems
     assert any("deleted" in p.problem for p in problems)
@@ -95,8 +88,7 @@ def test_verify_audit_detects_the_last_entry_deleted(center: Center) -> None:
     run_through_review(center)
     chain = AuditChain.objects.get(key=f"org:{center.org.pk}")
     last = AuditEntry.objects.get(chain=chain.key, seq=chain.length)
-    with transaction.atomic():
-        _bypass_append_only()
+    with as_owner(triggers=False):
         AuditEntry.objects.filter(pk=last.pk).delete()
     problems = verify_audit().problems
     assert len(problems) == 1
@@ -115,9 +107,11 @@ def test_verify_audit_detects_the_last_entry_deleted(center: Center) -> None:
 )
 def test_the_database_refuses_to_change_evidence(center: Center, statement: str) -> None:
     run_through_review(center)
+    # As the owner: the runtime role is refused before the trigger (no UPDATE nor DELETE
+    # granted, test_append_only.py); the trigger refuses the owner as well.
     with (
         pytest.raises(DatabaseError, match="append-only"),
-        transaction.atomic(),
+        as_owner(),
         connection.cursor() as cursor,
     ):
         cursor.execute(statement)

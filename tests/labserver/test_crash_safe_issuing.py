@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
@@ -43,6 +44,7 @@ from labserver.issuance.staging import final_name_of, stage, temporary_path
 from labserver.issuance.stored_files import verify_storage
 from labserver.measurements.models import Run
 from labserver.measurements.services import approve_run, review_run
+from tests.dbroles import runtime_role
 
 from .conftest import PASSWORD, Center, next_job, post_run, run_payload, with_serial
 
@@ -292,10 +294,13 @@ for line in sys.stdin:
 
 
 def database_url() -> str:
-    """The test database as a ``DATABASE_URL`` the child processes can use."""
+    """The test database as a ``DATABASE_URL`` the child processes can use: the runtime
+    role's own login where two roles are configured (tests/dbroles), as the tests run."""
     db = connection.settings_dict
     if connection.vendor == "sqlite":
         return f"sqlite:///{db['NAME']}"
+    if runtime_role():
+        return urlsplit(os.environ["DATABASE_URL"])._replace(path=f"/{db['NAME']}").geturl()
     port = f":{db['PORT']}" if db.get("PORT") else ""
     password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
     return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}{port}/{db['NAME']}"
@@ -305,7 +310,7 @@ class ForkServer:
     """The fork server in a child process, its output lines in a queue."""
 
     def __init__(self, signatory: str, organization: str) -> None:
-        env = dict(os.environ)
+        env = {k: v for k, v in os.environ.items() if k != "DATABASE_OWNER_URL"}
         env.update(
             PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
             DJANGO_SETTINGS_MODULE="labserver.settings.test",

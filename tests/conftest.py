@@ -1,0 +1,22 @@
+"""The test databases are made by the owner and used by the runtime role (tests/dbroles)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.dbroles import act_as_runtime
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> Iterator[None]:
+    """pytest-django's set-up (each worker's database created and migrated by the owner,
+    the grants applied at the end of migrate), then every connection as the runtime role
+    until the session ends; the owner again for pytest-django to drop the database."""
+    with django_db_blocker.unblock():
+        act_as_runtime(True)
+    yield
+    with django_db_blocker.unblock():
+        act_as_runtime(False)

@@ -316,7 +316,8 @@ def test_a_shared_offset_and_gain_enter_the_line_exactly() -> None:
     design = np.column_stack([np.ones_like(x), x])
     ordinary = np.linalg.lstsq(design, y, rcond=None)[0]
     expected = sigma**2 * np.linalg.inv(design.T @ design) + np.diag([s0**2, s1**2])
-    assert curve.generalized and curve.weighted
+    assert curve.generalized
+    assert curve.weighted
     assert curve.coefficients == pytest.approx(ordinary, rel=1e-10)
     assert curve.covariance == pytest.approx(expected, rel=1e-9)
     # The chi-square is rᵀV⁻¹r on n − 2 degrees of freedom.

@@ -41,7 +41,7 @@ def test_the_inverse_gives_back_the_temperature_to_a_microkelvin(
     assert cvd_temperature(cvd_resistance(celsius)) == pytest.approx(celsius, abs=1e-6)
     # The table's own (rounded) resistance reads within the rounding's worth of kelvin.
     assert cvd_temperature(ohms) == pytest.approx(
-        celsius, abs=0.005 / 100 / cvd_slope(celsius, A_IEC, B_IEC, C_IEC)
+        celsius, abs=0.005 / 100 / float(cvd_slope(celsius, A_IEC, B_IEC, C_IEC))
     )
 
 

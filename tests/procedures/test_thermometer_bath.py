@@ -642,3 +642,21 @@ def test_a_curve_must_fit_the_tests_output_with_enough_points() -> None:
         )
     with pytest.raises(DefinitionError, match=r"curve\.fit: expected one of line"):
         parse_definition(_variant(lambda t: t.replace("fit: line", "fit: spline")))
+
+
+def test_a_curves_shared_terms_must_be_model_quantities_common_to_the_points() -> None:
+    """The curve's shared: names quantities of the model that are one error at every
+    point; a name the model lacks, readings (the point's own) and an unweighted fit (no
+    covariance to build) are refused by key."""
+    with pytest.raises(DefinitionError, match=r"curve\.shared\[0\]: the model has no quantity"):
+        parse_definition(_variant(lambda t: t.replace("shared: [d_drift]", "shared: [d_rift]")))
+    with pytest.raises(DefinitionError, match=r"curve\.shared\[1\]: 'R_x' is taken from readings"):
+        parse_definition(
+            _variant(lambda t: t.replace("shared: [d_drift]", "shared: [d_drift, R_x]"))
+        )
+    with pytest.raises(DefinitionError, match=r"curve\.shared: shared terms need weights: u"):
+        parse_definition(
+            _variant(lambda t: t.replace("shared: [d_drift]", "shared: [d_drift], weights: none"))
+        )
+    with pytest.raises(DefinitionError, match=r"curve\.shared: expected a list"):
+        parse_definition(_variant(lambda t: t.replace("shared: [d_drift]", "shared: d_drift")))

@@ -13,6 +13,7 @@ from uncertainty.cvd import A_IEC, B_IEC, C_IEC, cvd_resistance, cvd_slope, cvd_
 from uncertainty.errors import EvaluationError, ModelError
 from uncertainty.gum import evaluate_gum
 from uncertainty.model import parse_model
+from uncertainty.montecarlo import evaluate_mc, make_rng
 
 # IEC 60751:2008 Table 1, Pt100 (R0 = 100 Ω), resistance in Ω rounded to 0.01 Ω, as the
 # standard's reference tables print it (e.g. 18.52 Ω at −200 °C, 84.27 Ω at −40 °C,
@@ -149,3 +150,16 @@ def test_the_model_function_checks_its_units() -> None:
     model["outputs"] = {"t": {"expression": "cvd_t(R, R0, A, B, C)", "unit": "ohm"}}
     with pytest.raises(ModelError, match="gives 'Δ°C' but the output is declared in 'ohm'"):
         parse_model(model)
+
+
+def test_the_model_function_serves_the_monte_carlo_method() -> None:
+    """JCGM 101 7.4: the same expression evaluated over 10⁵ draws of every input (arrays
+    of R, R0, A, B and C at once) below 0 °C; its mean and standard deviation agree with
+    the GUM's value and u to the Monte Carlo's own resolution (the model is close to
+    linear over these uncertainties)."""
+    ohms = float(cvd_resistance(-40.0, 100.0152, 3.90802e-3, -5.7801e-7))
+    model = parse_model(_prt_model(ohms))
+    gum = evaluate_gum(model)["t"]
+    mc = evaluate_mc(model, rng=make_rng(60751), trials=100_000)["t"]
+    assert mc.value == pytest.approx(gum.value, abs=3 * gum.u / math.sqrt(100_000) + 1e-9)
+    assert mc.u == pytest.approx(gum.u, rel=0.01)

@@ -388,10 +388,34 @@ def _independent_u(model: dict[str, Any]) -> float:
     return math.sqrt(sum(load**2 for load in _loads(model, None).values()))
 
 
-def test_bath_calibration_end_to_end(world: World) -> None:
-    run = runner(world)
+@dataclass
+class Finished:
+    """One whole calibration on the simulated bench: what preflight found, the
+    environment read, the points and the curve."""
+
+    world: World
+    run: Runner
+    standards: list[dict[str, Any]]
+    environment: dict[str, Any]
+    points: list[dict[str, Any]]
+    curve: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def finished() -> Finished:
+    """The run the end-to-end and the curve's tests read (a run costs seconds)."""
+    with open_bench() as opened:
+        run = runner(opened)
+        standards = list(run.preflight())
+        environment = dict(run.read_environment())
+        points = run.run()
+        return Finished(opened, run, standards, environment, points, run.curves["comparison"])
+
+
+def test_bath_calibration_end_to_end(finished: Finished) -> None:
+    run, world = finished.run, finished.world
     recorder: Recorded = run.recorder  # type: ignore[assignment]
-    standards = run.preflight()
+    standards = finished.standards
     # The PRT is used for its three coefficients, the DMM at its 100 ohm certificate point.
     assert {(s["asset_id"], s["function"]) for s in standards} == {
         ("QT-PRT-07", "r0"),
@@ -400,8 +424,8 @@ def test_bath_calibration_end_to_end(world: World) -> None:
         ("QT-DMM-03", "res4w"),
     }
     assert next(s for s in standards if s["function"] == "res4w")["range"] == [100.0, 100.0]
-    assert run.read_environment()["temperature"]["value"] == pytest.approx(22.8)
-    points = run.run()
+    assert finished.environment["temperature"]["value"] == pytest.approx(22.8)
+    points = finished.points
 
     assert [p["nominal"] for p in points] == NOMINALS
     assert len(recorder.readings) == len(NOMINALS) * (5 + 5)
@@ -436,20 +460,10 @@ def test_bath_calibration_end_to_end(world: World) -> None:
     assert {e["role"] for e in recorder.io_entries} >= {"source", "readout", "uut"}
 
 
-@pytest.fixture(scope="module")
-def finished() -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """One whole calibration on the simulated bench, its points and its curve (shared by
-    the curve's tests: a run costs seconds)."""
-    with open_bench() as opened:
-        run = runner(opened)
-        points = run.run()
-        return points, run.curves["comparison"]
-
-
 def test_the_correction_curve_is_the_generalized_least_squares_line(
-    finished: tuple[list[dict[str, Any]], dict[str, Any]],
+    finished: Finished,
 ) -> None:
-    points, curve = finished
+    points, curve = finished.points, finished.curve
 
     x = np.asarray(NOMINALS)
     y = np.asarray([p["result"]["value"] for p in points])
@@ -497,14 +511,14 @@ def test_the_correction_curve_is_the_generalized_least_squares_line(
 
 
 def test_the_curve_uncertainty_agrees_with_a_monte_carlo_of_the_calibration(
-    finished: tuple[list[dict[str, Any]], dict[str, Any]],
+    finished: Finished,
 ) -> None:
     """JCGM 101 / ISO/TS 28037:2010 clause 7: redo the whole calibration 20 000 times —
     each shared term drawn once per trial, every other input once per point and trial,
     each point's correction through the exact (bisection) CVD inverse, the line refitted
     per trial — and compare the spread of the fitted parameters and of the curve's value
     with the covariance the runner reports."""
-    points, curve = finished
+    points, curve = finished.points, finished.curve
     rng = np.random.default_rng(16)
     trials = 20_000
 

@@ -101,7 +101,7 @@ def cvd_temperature(
     w_high = _ratio(T_MAX + RANGE_MARGIN_K, a, b, c)
     outside = ~((w >= w_low) & (w <= w_high))
     if np.any(outside):
-        i = np.flatnonzero(np.broadcast_to(outside, np.shape(outside)).ravel())[0]
+        i = int(np.flatnonzero(outside)[0])
         bad = float(np.broadcast_to(r_arr, outside.shape).ravel()[i])
         base = float(np.broadcast_to(r0_arr, outside.shape).ravel()[i])
         raise EvaluationError(
@@ -121,9 +121,12 @@ def cvd_temperature(
             if float(np.max(np.abs(step))) < TOLERANCE_K:
                 break
         else:
+            i = int(np.argmax(np.abs(step)))
+            bad = float(np.broadcast_to(r_arr, np.shape(step)).ravel()[i])
+            base = float(np.broadcast_to(r0_arr, np.shape(step)).ravel()[i])
             raise EvaluationError(
                 f"the Callendar–Van Dusen inverse did not converge in {MAX_ITERATIONS} "
-                f"steps for R = {r!r} Ω (R0 = {r0!r} Ω, A = {a!r}, B = {b!r}, C = {c!r})",
+                f"steps for R = {bad!r} Ω (R0 = {base!r} Ω): are A, B and C a PRT's?",
                 where="R",
             )
     if np.ndim(t) == 0:

@@ -361,3 +361,19 @@ def test_weights_and_a_covariance_are_not_both_taken() -> None:
     x, y, *_ = _shared_case()
     with pytest.raises(ModelError, match="give u_y or covariance_y, not both"):
         fit_line(x, y, u_y=0.01, covariance_y=np.eye(x.size) * 1e-4)
+
+
+def test_it_reproduces_the_iso_ts_28037_weighted_example_through_the_covariance() -> None:
+    """ISO/TS 28037:2010 clause 6 (p. 13): six points x = 1..6, y with u(y) = 0.5 each,
+    given to the generalized fit as V = 0.25·I. Published results, as reproduced by GTC
+    (docs/API/straight_line_functions.rst: "Intercept: 1.87, u=0.47", "Slope: 1.76,
+    u=0.12", "Correlation: -0.9", "Sum of the squared residuals: 1.66476")."""
+    x = [1, 2, 3, 4, 5, 6]
+    y = [3.3, 5.6, 7.1, 9.3, 10.7, 12.1]
+    curve = fit_line(x, y, covariance_y=np.eye(6) * 0.5**2)
+    a, b = curve.coefficients
+    u_a, u_b = np.sqrt(np.diag(curve.covariance))
+    assert (round(a, 2), round(u_a, 2)) == (1.87, 0.47)
+    assert (round(b, 2), round(u_b, 2)) == (1.76, 0.12)
+    assert round(float(curve.correlation[0, 1]), 1) == -0.9
+    assert curve.chi_square == pytest.approx(1.66476, abs=5e-6)

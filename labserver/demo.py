@@ -299,7 +299,7 @@ def _demo_roles(
                 },
                 "uut": {
                     "driver": "manual",
-                    "address": "manual://temperature?unit=degC&min=-20&max=150&resolution=0.01",
+                    "address": "manual://temperature?unit=degC&min=-50&max=150&resolution=0.01",
                 },
                 "environment": room,
             },

@@ -74,7 +74,12 @@ curve ``y = c0 + c1 (x - x0) + ...`` through them (:mod:`uncertainty.curves`):
 * ``x0``: the offset of the variable (default 0, in the unit of x);
 * ``weights``: ``u`` (default: weighted by each point's standard uncertainty, covariance
   ``(AᵀWA)⁻¹``, chi-square reported) or ``none`` (ordinary least squares, covariance from
-  the scatter, GUM H.3).
+  the scatter, GUM H.3);
+* ``shared``: the model's quantities (besides certificate values) whose error is one and
+  the same at every point, e.g. a reference's drift. With ``weights: u`` the points'
+  covariance is built from their budgets: a quantity bound from the same certificate
+  entry at every point, or listed here, is fully correlated across the points; the
+  curve is then fitted by generalized least squares (ISO/TS 28037:2010 clause 7).
 
 A malformed definition raises :class:`DefinitionError` naming the file, the line and
 the key path at fault.
@@ -663,6 +668,16 @@ class _Checker:
         curve = data.get("curve")
         if curve is not None:
             curve = self.curve(curve, f"{key}.curve", points, output)
+            for i, name in enumerate(curve.get("shared", [])):
+                if name not in model["quantities"]:
+                    raise self.error(
+                        f"{key}.curve.shared[{i}]", f"the model has no quantity {name!r}"
+                    )
+                if "readings" in model["quantities"][name]:
+                    raise self.error(
+                        f"{key}.curve.shared[{i}]",
+                        f"{name!r} is taken from readings, which differ from point to point",
+                    )
         return TestSpec(
             tid,
             title,
@@ -690,7 +705,7 @@ class _Checker:
         self, value: Any, key: str, points: Sequence[PointSpec], output: str
     ) -> dict[str, Any]:
         """A test's ``curve:``: what is fitted over its points (see the module docstring)."""
-        spec = self.mapping(value, key, allowed=("fit", "x", "y", "x0", "weights"))
+        spec = self.mapping(value, key, allowed=("fit", "x", "y", "x0", "weights", "shared"))
         fit = self.required(spec, "fit", key)
         if fit not in CURVE_FITS:
             raise self.error(f"{key}.fit", f"expected one of {', '.join(CURVE_FITS)}")
@@ -709,6 +724,11 @@ class _Checker:
             self.number(spec["x0"], f"{key}.x0")
         if spec.get("weights", "u") not in ("u", "none"):
             raise self.error(f"{key}.weights", "expected u or none")
+        shared = spec.get("shared", [])
+        if not isinstance(shared, list) or not all(isinstance(n, str) for n in shared):
+            raise self.error(f"{key}.shared", "expected a list of the model's quantity names")
+        if shared and spec.get("weights", "u") != "u":
+            raise self.error(f"{key}.shared", "shared terms need weights: u")
         needed = CURVE_FITS[fit] + 2
         if len(points) < needed:
             raise self.error(

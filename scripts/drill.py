@@ -9,16 +9,19 @@ settings, only the paths and the port changed; the media scripts as they are).
 1. A throw-away PostgreSQL cluster in a temporary directory (``initdb`` of the machine's
    newest server binaries, a free port on 127.0.0.1, as the ``postgres`` OS user when run
    as root), archiving its WAL to an encrypted pgBackRest repository beside it; the shared
-   server on 5432 is never touched.
-2. ``scripts/demo.py --no-serve`` against it: migrations, the demo data set, two runs carried
-   out by the agent on simulated benches, reviewed, approved and issued as signed
-   certificates (the DEMO PKI).
+   server on 5432 is never touched. Its two roles are production's (``docs/centers/lims.md``):
+   ``caltrace_owner`` owns the database and migrates (``DATABASE_OWNER_URL``),
+   ``caltrace_app`` is the LIMS (``DATABASE_URL``), granted what it needs by ``migrate``.
+2. ``scripts/demo.py --no-serve`` against it: migrations (as the owner), the demo data set,
+   two runs carried out by the agent on simulated benches, reviewed, approved and issued as
+   signed certificates (the DEMO PKI), all as the runtime role.
 3. A full backup (``pgbackrest backup --type=full``), timed and measured.
 4. More work: a certificate amended (a new signed certificate), another revoked. Then the
    instant T is taken from the server's clock with the state at T: every certificate's
    number, status and files' SHA-256, every audit chain's length and head, the row count of
-   every table. Audit anchors are written and set aside at T when ``anchor_audit`` exists.
-5. Work after T that must not survive: another amendment and a new user.
+   every table. ``manage.py anchor_audit`` writes the anchors at T's side into a folder
+   outside the cluster (``CALTRACE_ANCHOR_DIR``), and they are set aside.
+5. Work after T that must not survive: another amendment and a new user; anchored again.
 6. The media (``deploy/backup/media-backup.sh``), the signing keys (the DEMO PKI folder)
    and the anchors are copied aside; the WAL is switched and ``pgbackrest check`` waits for
    it to reach the repository.
@@ -27,17 +30,24 @@ settings, only the paths and the port changed; the media scripts as they are).
 8. Restore: ``pgbackrest restore --type=time --target=T --target-action=promote``, the
    server started and promoted; the media restored (``media-restore.sh``, every file
    checked against its manifest) and the keys copied back.
-9. Checks: ``manage.py verify_audit`` (with ``--anchors`` when the option exists: the
-   anchors of T pass, those written after T must be refused), every
+9. Checks: ``manage.py verify_audit --anchors`` with the anchors of T passes, with those
+   written after T it must fail (naming the chain restored to before its anchor); the
+   grants and triggers came back: the LIMS connects as the runtime role and
+   ``check --deploy``'s role check (caltrace.W001) finds nothing, and ``TRUNCATE`` is
+   refused to the runtime role (no privilege) and to the owner (the trigger); every
    certificate of T present with its status and its files' SHA-256, each PDF judged by the
    public verification service as it was at T, the audit chains and every table's row
-   count as at T, the work after T absent; the files of the certificates issued after T
-   are the only orphans ``verify_storage`` finds, they are moved to a quarantine folder,
-   and ``manage.py verify_storage`` is then clean.
+   count as at T, the work after T absent.
+10. Numbers: ``manage.py reserve_numbers`` voids the numbers of the orphan files (the
+    certificates issued after T, the only orphans ``verify_storage`` finds) and advances
+    their counters; the files are moved to a quarantine folder and ``verify_storage`` is
+    then clean; the public lookup of each voided number answers 410 ``number_voided``; the
+    restored LIMS issues one more certificate, whose number comes after every number
+    issued after T.
 
-Prints the backup's size and time, the restore time and the time to verify. Everything is
-removed at the end, the cluster killed, even when a step fails (``--keep`` leaves the
-temporary directory for a post-mortem). Without pgBackRest or the PostgreSQL server
+Prints the backup's size and time, the restore time, the time to verify and to reserve.
+Everything is removed at the end, the cluster killed, even when a step fails (``--keep``
+leaves the temporary directory for a post-mortem). Without pgBackRest or the PostgreSQL server
 binaries the drill is skipped with a message, except in CI (``CI=true``) where it fails.
 """
 
@@ -592,7 +602,7 @@ def say(message: str) -> None:
 
 
 def drill(tools: Tools, home: Path) -> dict[str, float]:
-    """Steps 1 to 9 in ``home``; the figures measured. Raises DrillFailed."""
+    """Steps 1 to 10 in ``home``; the figures measured. Raises DrillFailed."""
     figures: dict[str, float] = {}
     cluster = Cluster(tools=tools, home=home / "pg", port=free_port())
     lims = Lims(cluster=cluster, var=home / "var")
@@ -828,6 +838,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"repository with the WAL archive {figures['repo_bytes'] / 1e6:.1f} MB; "
         f"media archive {figures['media_backup_bytes'] / 1e3:.0f} kB; "
         f"restore {figures['restore_s']:.1f} s; verify {figures['verify_s']:.1f} s; "
+        f"numbers reserved and orphans quarantined {figures['reserve_s']:.1f} s; "
         f"drill {total:.0f} s (of which the cluster {figures['setup_s']:.0f} s, "
         f"the demo's certificates {figures['demo_s']:.0f} s)"
     )

@@ -293,14 +293,6 @@ def voided_notice(record: VoidedNumber) -> str:
 
 
 def voided_answer(record: VoidedNumber) -> dict[str, object]:
-    """The public lookup's answer for a voided number (API, status 410)."""
-    return {
-        "code": "number_voided",
-        "detail": voided_notice(record),
-        "number": record.number,
-        "voided_on": timezone.localdate(record.voided_at).isoformat(),
-        "issuer": {
-            "name": record.organization.name,
-            "accreditation": record.organization.accreditation or None,
-        },
-    }
+    """The public lookup's answer for a voided number (API, status 410): the error body
+    every API error has (``labserver.core.schema``), the notice as its ``detail``."""
+    return {"code": "number_voided", "detail": voided_notice(record), "field": "number"}

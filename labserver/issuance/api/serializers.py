@@ -146,17 +146,6 @@ class PublicCertificateOut(serializers.Serializer):  # type: ignore[type-arg]
     pdf_sha256 = serializers.CharField(help_text="SHA-256 of the PDF issued")
 
 
-class VoidedNumberOut(serializers.Serializer):  # type: ignore[type-arg]
-    """The public lookup of a number voided after a database restore (410; documentation
-    only: the view answers ``reservation.voided_answer``)."""
-
-    code = serializers.CharField(help_text="number_voided")
-    detail = serializers.CharField(help_text="What to do, in the language asked for")
-    number = serializers.CharField()
-    voided_on = serializers.DateField()
-    issuer = PublicIssuerOut()
-
-
 class SigningKeyOut(serializers.ModelSerializer):  # type: ignore[type-arg]
     """A key that signed certificates of an organization, as the LIMS recorded it."""
 

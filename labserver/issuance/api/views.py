@@ -47,7 +47,6 @@ from .serializers import (
     SigningKeyOut,
     VerdictOut,
     VerifyIn,
-    VoidedNumberOut,
 )
 
 RUN_NOT_FOUND = OpenApiResponse(description="`run`: no such run in the caller's organizations")
@@ -315,7 +314,6 @@ class PublicCertificateView(APIView):
             200: PublicCertificateOut,
             404: OpenApiResponse(description="No such number"),
             410: OpenApiResponse(
-                VoidedNumberOut,
                 description="A number voided after a database restore: ask its issuer",
             ),
         },

@@ -12,7 +12,8 @@ public lookup then says it was voided, and when, rather than "unknown"):
 
 * the certificate files left in the storage that no certificate names (the orphans of
   ``verify_storage``): issuing stores ``certificates/<org>/<year>/<number>.pdf`` and
-  ``.dcc.xml``, so the file name carries the number;
+  ``.dcc.xml``, so the file name carries the number; a verification's DCC also carries
+  its mark's number, from the mark series' own counter;
 * numbers given by hand (a customer shows a certificate the LIMS no longer has).
 
 The published audit anchors and the open data carry no certificate number (an anchor
@@ -31,6 +32,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -40,13 +42,15 @@ from labserver.core import audit
 from labserver.core.errors import DomainError
 from labserver.core.models import Counter
 
-from .models import Certificate, CertificateKind, VoidedNumber
+from .models import Certificate, VoidedNumber
 from .services import SERIES
 from .stored_files import DIRECTORY, verify_storage
 
 #: ``<org>-HC-<year>-<sequence>`` or ``<org>-KD-…`` (services.py): the organization's code
 #: is a slug and may itself hold hyphens, hence the anchored series in the middle.
 _NUMBER = re.compile(r"^(?P<org>[-a-zA-Z0-9_]+)-(?P<series>HC|KD)-(?P<year>\d{4})-(?P<seq>\d{6,})$")
+#: A verification mark, ``<org>-<yy>-<7 digits>`` (services.py), its own series per year.
+_MARK = re.compile(r"^(?P<org>[-a-zA-Z0-9_]+)-(?P<yy>\d{2})-(?P<seq>\d{7,})$")
 _KIND_OF_SERIES = {series: kind for kind, series in SERIES.items()}
 #: The file endings issuing gives a certificate's number (services._produce).
 _ENDINGS = (".pdf", ".dcc.xml")
@@ -54,42 +58,42 @@ _ENDINGS = (".pdf", ".dcc.xml")
 
 class NumberRefused(DomainError, ValueError):
     """A number that cannot be voided as asked: malformed, of an organization not named,
-    of no organization, or on record as an issued certificate (names it)."""
+    of no organization, or on record as an issued certificate or mark (names it)."""
 
     code = "number_refused"
 
 
 @dataclass(frozen=True)
 class IssuedNumber:
-    """A certificate number, parsed: whose series it is and where in it."""
+    """A certificate or verification mark number, parsed: whose series it is (``counter``,
+    the key ``services._produce`` draws it from) and where in it."""
 
     number: str
     organization: str
-    kind: CertificateKind
     year: int
     sequence: int
-
-    @property
-    def counter(self) -> str:
-        """The key of its series' counter, as ``services._produce`` draws from it."""
-        return f"certificate:{self.organization}:{self.kind}:{self.year}"
+    counter: str
+    mark: bool = False
 
 
 def parse_number(number: str, *, field: str = "number") -> IssuedNumber:
-    """``number`` as a certificate number of ours, or :class:`NumberRefused` naming it."""
-    match = _NUMBER.match(number.strip())
-    if match is None:
-        raise NumberRefused(
-            f"{field}: {number!r} is not a certificate number "
-            "(<organization>-HC-<year>-<6 digits> or <organization>-KD-<year>-<6 digits>)",
-            field=field,
-        )
-    return IssuedNumber(
-        number=match.group(0),
-        organization=match["org"],
-        kind=_KIND_OF_SERIES[match["series"]],
-        year=int(match["year"]),
-        sequence=int(match["seq"]),
+    """``number`` as a certificate or verification mark number of ours, or
+    :class:`NumberRefused` naming it."""
+    text = number.strip()
+    if match := _NUMBER.match(text):
+        org, year = match["org"], int(match["year"])
+        kind = _KIND_OF_SERIES[match["series"]]
+        counter = f"certificate:{org}:{kind}:{year}"
+        return IssuedNumber(text, org, year, int(match["seq"]), counter)
+    if match := _MARK.match(text):
+        # Marks print the year's last two digits; the counter is keyed by the full year.
+        org, year = match["org"], 2000 + int(match["yy"])
+        return IssuedNumber(text, org, year, int(match["seq"]), f"mark:{org}:{year}", mark=True)
+    raise NumberRefused(
+        f"{field}: {number!r} is not a certificate number "
+        "(<organization>-HC-<year>-<6 digits> or <organization>-KD-<year>-<6 digits>) "
+        "nor a verification mark number (<organization>-<yy>-<7 digits>)",
+        field=field,
     )
 
 
@@ -107,7 +111,7 @@ def number_of_file(path: str) -> IssuedNumber | None:
         found = parse_number(stem)
     except NumberRefused:
         return None
-    if (found.organization, str(found.year)) != (parts[1], parts[2]):
+    if found.mark or (found.organization, str(found.year)) != (parts[1], parts[2]):
         return None
     return found
 
@@ -133,8 +137,9 @@ class Reservation:
 
 
 def learn_from_storage() -> tuple[list[Learnt], list[str]]:
-    """The numbers carried by the orphan files of the storage, and the orphans whose name
-    carries none (left for a person: they are reported, never guessed at)."""
+    """The numbers carried by the orphan files of the storage (the certificate's in the
+    file name; a verification's mark inside its DCC), and the orphans whose name carries
+    none (left for a person: they are reported, never guessed at)."""
     learnt: list[Learnt] = []
     unexplained: list[str] = []
     for problem in verify_storage().problems:
@@ -143,9 +148,28 @@ def learn_from_storage() -> tuple[list[Learnt], list[str]]:
         found = number_of_file(problem.path)
         if found is None:
             unexplained.append(problem.path)
-        else:
-            learnt.append(Learnt(found, VoidedNumber.Source.FILE, problem.path))
+            continue
+        learnt.append(Learnt(found, VoidedNumber.Source.FILE, problem.path))
+        if problem.path.endswith(".dcc.xml"):
+            mark = _mark_in(problem.path)
+            if mark is not None and mark.organization == found.organization:
+                learnt.append(Learnt(mark, VoidedNumber.Source.FILE, problem.path))
     return learnt, unexplained
+
+
+def _mark_in(path: str) -> IssuedNumber | None:
+    """The verification mark number a stored DCC carries, parsed, or None."""
+    from certificates.dcc import mark_number_of  # lxml: only when a DCC is read
+
+    with default_storage.open(path, "rb") as handle:
+        found = mark_number_of(handle.read())
+    if found is None:
+        return None
+    try:
+        mark = parse_number(found)
+    except NumberRefused:
+        return None
+    return mark if mark.mark else None
 
 
 def reserve_numbers(
@@ -194,15 +218,16 @@ def reserve_numbers(
                 f"number: {item.number.number} is of the series of organization {code!r}, {why}",
                 field="number",
             )
+    numbers = [i.number.number for i in learnt]
     on_record = set(
-        Certificate.objects.filter(number__in=[i.number.number for i in learnt]).values_list(
-            "number", flat=True
-        )
+        Certificate.objects.filter(number__in=numbers).values_list("number", flat=True)
+    ) | set(
+        Certificate.objects.filter(mark_number__in=numbers).values_list("mark_number", flat=True)
     )
     if on_record:
         raise NumberRefused(
-            f"number: {', '.join(sorted(on_record))} is an issued certificate on record, "
-            "not a number to void",
+            f"number: {', '.join(sorted(on_record))} is on record (an issued certificate "
+            "or its verification mark), not a number to void",
             field="number",
         )
     by_counter: dict[str, dict[str, Learnt]] = {}

@@ -24,7 +24,7 @@ from django.utils import timezone
 from labserver.core.models import AuditEntry, Counter
 from labserver.issuance.models import Certificate, VoidedNumber
 
-from .conftest import Center
+from .conftest import PASSWORD, Center
 from .test_issuance import _demo_pki, approved_run, demo_pki_dir, issue  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -104,6 +104,44 @@ def test_it_voids_the_orphans_and_numbers_given_and_the_next_certificate_comes_a
     assert response.json()["number"] == number(code, 6)
 
 
+def test_a_verification_s_dcc_left_in_the_storage_voids_its_mark_too(
+    center: Center, tmp_path: Path
+) -> None:
+    """The mark printed on an instrument is a number too: the DCC of a verification issued
+    after the target carries it, and the next verification takes neither number."""
+    from certificates.dcc import build_dcc
+    from labserver.issuance.documents import document_for
+    from labserver.issuance.services import issue_certificate, verify_url
+
+    from .test_issuance import approved_verification
+
+    run, signatory = approved_verification(center, tmp_path)
+    # What issuing after the target stored, built as issuing builds it: its DCC.
+    code, yy = center.org.code, YEAR % 100
+    after = f"{code}-KD-{YEAR}-000004"
+    mark = f"{code}-{yy:02d}-0000007"
+    document = document_for(
+        run, number=after, issued_at=timezone.now(), verify_url=verify_url(after),
+        mark_number=mark,
+    )  # fmt: skip
+    path = Path(settings.MEDIA_ROOT) / f"certificates/{code}/{YEAR}/{after}.dcc.xml"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(build_dcc(document))
+
+    said = reserve()
+    assert f"certificate:{code}:verification:{YEAR}: 0 -> 4, voided {after}" in said
+    assert f"mark:{code}:{YEAR}: 0 -> 7, voided {mark}" in said
+    assert (
+        VoidedNumber.objects.get(number=mark).evidence
+        == path.relative_to(settings.MEDIA_ROOT).as_posix()
+    )
+    certificate = issue_certificate(actor=signatory, run=run, password=PASSWORD)
+    assert (certificate.number, certificate.mark_number) == (
+        f"{code}-KD-{YEAR}-000005",
+        f"{code}-{yy:02d}-0000008",
+    )
+
+
 def test_running_it_again_changes_nothing(restored: None, center: Center) -> None:
     reserve()
     assert counter_value(center.org.code) == 3
@@ -139,7 +177,7 @@ def test_it_refuses_a_number_on_record_and_an_unknown_organization(center: Cente
     response = issue(center, approved_run(center))
     assert response.status_code == 201, response.json()
     issued = Certificate.objects.get(number=response.json()["number"])
-    with pytest.raises(CommandError, match=rf"number: {issued.number} is an issued certificate"):
+    with pytest.raises(CommandError, match=rf"number: {issued.number} is on record"):
         reserve("--organization", center.org.code, "--number", issued.number)
     with pytest.raises(CommandError, match="organization: no organization has the code 'NOPE'"):
         reserve("--organization", "NOPE")

@@ -19,9 +19,9 @@ from labserver.issuance.reservation import reserve_numbers
 
 class Command(BaseCommand):
     help = (
-        "Advance each certificate counter past the numbers issued after a restore's target "
-        "(orphan files in the storage, numbers given with --number) and void those numbers, "
-        "audited."
+        "Advance each certificate and mark counter past the numbers issued after a restore's "
+        "target (orphan files in the storage, numbers given with --number) and void those "
+        "numbers, audited."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -35,8 +35,9 @@ class Command(BaseCommand):
             action="append",
             default=[],
             metavar="NUMBER",
-            help="a number issued after the target, e.g. shown by a customer (repeatable; "
-            "its organization must be named with --organization)",
+            help="a certificate or verification mark number issued after the target, e.g. "
+            "shown by a customer (repeatable; its organization must be named with "
+            "--organization)",
         )
         parser.add_argument(
             "--organization",

@@ -507,9 +507,9 @@ def approve_with(center: Center, run: Run, field: str) -> Run:
     return run
 
 
-def test_a_verification_carries_its_mark_and_validity_and_prints_labels(
-    center: Center, tmp_path: Path
-) -> None:
+def approved_verification(center: Center, tmp_path: Path) -> tuple[Run, Any]:
+    """A verification of a class III balance (nawi-r76, the simulated balance), approved,
+    and the signatory certified for mass who may issue it."""
     from labserver.accounts.models import User
     from labserver.instruments.models import InstrumentType
 
@@ -523,7 +523,13 @@ def test_a_verification_carries_its_mark_and_validity_and_prints_labels(
     )
     with_serial(center)
     run = approve_with(center, Run.objects.get(pk=submitted.body["run_id"]), "mass")
-    signatory = User.objects.get(username=f"{center.org.code.lower()}-signatory-mass")
+    return run, User.objects.get(username=f"{center.org.code.lower()}-signatory-mass")
+
+
+def test_a_verification_carries_its_mark_and_validity_and_prints_labels(
+    center: Center, tmp_path: Path
+) -> None:
+    run, signatory = approved_verification(center, tmp_path)
     certificate = issue_certificate(actor=signatory, run=run, password=PASSWORD)
     year = timezone.localdate().year
     assert certificate.number == f"QT1-KD-{year}-000001"

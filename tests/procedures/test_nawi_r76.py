@@ -42,7 +42,7 @@ OPTIONS = DriverOptions(timeout_s=10.0, retries=0, resync_timeout_s=10.0, open_t
 INSTRUMENT = {"accuracy_class": "III", "max_capacity": 15000, "e": 5, "d_T": 0.5, "unit": "g"}
 GAIN = 1e-4  # the balance reads 100 ppm high
 WEIGHTS_PPM = 2e-6  # the test weights' conventional mass is 2 ppm above nominal
-LOADS = (7500.0, 5000.0, 100.0, 2500.0, 10000.0, 15000.0)
+LOADS = (7500.0, 5000.0, 100.0, 1000.0, 2500.0, 10000.0, 11250.0, 12500.0, 13750.0, 15000.0)
 ASSET = "QT-W-M1-01"
 
 
@@ -202,7 +202,23 @@ def nawi_runner(
 
 # R 76-1:2006 3.5.1 Table 6, class III, e = 5 g: 0.5 e up to 500 e (2500 g, inclusive),
 # 1 e up to 2000 e (10 000 g, inclusive), 1.5 e above.
-TABLE_6 = {100.0: 2.5, 2500.0: 2.5, 5000.0: 5.0, 7500.0: 5.0, 10000.0: 5.0, 15000.0: 7.5}
+# R 76-1:2006 3.5.1 Table 6, class III, e = 5 g: 0.5 e up to 500 e, 1 e up to 2 000 e, 1.5 e.
+TABLE_6 = {
+    100.0: 2.5,
+    1000.0: 2.5,
+    2500.0: 2.5,
+    5000.0: 5.0,
+    7500.0: 5.0,
+    10000.0: 5.0,
+    11250.0: 7.5,
+    12500.0: 7.5,
+    13750.0: 7.5,
+    15000.0: 7.5,
+}
+# The weighing test's loads (R 76-1:2006 A.4.4.1: at least 10 different loads, Max, Min and
+# the change points 500 e and 2 000 e), up to Max and back to Min.
+WEIGHING_UP = [100.0, 1000.0, 2500.0, 5000.0, 7500.0, 10000.0, 11250.0, 12500.0, 13750.0, 15000.0]
+WEIGHING = WEIGHING_UP + WEIGHING_UP[-2::-1]
 ECCENTRIC_OK = {1: 0.0, 2: 1.0, 3: -1.0, 4: 1.5, 5: -0.5}
 
 
@@ -239,13 +255,9 @@ def test_a_class_iii_balance_within_its_mpe_passes_every_point_and_check() -> No
 
     assert [p["test"] for p in points] == ["repeatability"] + ["eccentricity"] * 5 + [
         "weighing"
-    ] * 7
+    ] * 19
     nominals = [p["nominal"] for p in points]
-    assert nominals == [7500.0] + [5000.0] * 5 + [100.0, 2500.0, 10000.0, 15000.0] + [
-        10000.0,
-        2500.0,
-        100.0,
-    ]
+    assert nominals == [7500.0] + [5000.0] * 5 + WEIGHING
     for point, ids in recorder.points:
         # The model's indications are exactly the recorded readings, in order.
         samples = point["model"]["quantities"]["I"]["samples"]
@@ -278,7 +290,7 @@ def test_a_class_iii_balance_within_its_mpe_passes_every_point_and_check() -> No
         assert point["result"]["value"] == pytest.approx(
             expected_error(balance, point["nominal"]), abs=1e-9
         )
-    top = points[9]
+    top = points[15]
     assert top["result"]["value"] == pytest.approx(15001.5 - 15000.03, abs=1e-9)
 
     # The test-level checks: repeatability (3.6.1) and eccentricity (3.6.2).
@@ -318,7 +330,7 @@ def test_a_class_iii_balance_within_its_mpe_passes_every_point_and_check() -> No
     expected: list[tuple[str, Any]] = loading * 3 + [("point", 0)]
     for index in range(1, 6):
         expected += [("instruct", "position"), *loading, ("point", index)]
-    for index in range(6, 13):
+    for index in range(6, 6 + len(WEIGHING)):
         expected += [("instruct", "place_load"), ("reading", None), ("point", index)]
     expected += [("instruct", "remove_load")]
     assert [(k, None if k == "reading" else v) for k, v in recorder.log.events] == expected
@@ -327,7 +339,7 @@ def test_a_class_iii_balance_within_its_mpe_passes_every_point_and_check() -> No
     assert places[0].text["en"] == "Place 7500 g of test weights on the centre of the load receptor"
     positions = [i.params["position"] for i in operator.instructions if i.kind == "position"]
     assert positions == [1.0, 2.0, 3.0, 4.0, 5.0]
-    assert [i.params["load"] for i in places[-7:]] == [100, 2500, 10000, 15000, 10000, 2500, 100]
+    assert [i.params["load"] for i in places[-len(WEIGHING) :]] == WEIGHING
     # The balance's raw MT-SICS exchange is kept, tagged with its role.
     assert {e["role"] for e in recorder.io_entries} == {"uut"}
     assert any(e["data"].startswith("S S") for e in recorder.io_entries)
@@ -358,7 +370,7 @@ def test_a_large_eccentricity_fails_its_position_and_the_eccentricity_check() ->
     sd = points[1]["model"]["quantities"]["I"]["pooled_sd"]
     assert sd == pytest.approx(0.5 / 3**0.5, rel=1e-9)
     flags = {p["nominal"]: p["uncertainty_ratio"]["met"] for p in points[6:]}
-    assert flags == {100.0: False, 2500.0: False, 10000.0: True, 15000.0: True}
+    assert flags == {load: TABLE_6[load] > 2.5 for load in WEIGHING_UP}
 
 
 def test_an_unstable_balance_interrupts_the_run_without_a_reading() -> None:

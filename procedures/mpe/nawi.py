@@ -454,7 +454,8 @@ class WeighingInstrument:
                 f"must be at least {OTHER_WEIGHING_TEST_LOADS} ({R76} A.4.4.1), not {required!r}",
                 argument="required",
             )
-        masses = [self._load(load, f"loads[{i}]") for i, load in enumerate(loads)]
+        # normalize(): a load given as 100.0 is said "100 g"; comparisons are numeric
+        masses = [self._load(load, f"loads[{i}]").normalize() for i, load in enumerate(loads)]
         rule = f"{R76} A.4.4.1"
         if self.max_capacity not in masses:
             raise PlanError(
@@ -660,7 +661,8 @@ def rounding_method(
             f"unknown method {method!r}; known: {', '.join(m.value for m in RoundingMethod)}",
             argument="method",
         ) from None
-    scale = positive(e, "e")
+    # normalize(): the interval of a display read as 5.0 is 5; the message says "e/5 = 1"
+    scale = positive(e, "e").normalize()
     out: dict[str, Json] = {
         "method": chosen.value,
         "document": f"{R76} A.4.4.3",
@@ -673,11 +675,12 @@ def rounding_method(
                 "the fine-display method needs the display's scale interval",
                 argument="interval",
             )
-        shown = positive(interval, "interval")
+        shown = positive(interval, "interval").normalize()
         if shown > FINE_DISPLAY_MAX_FRACTION * scale:
             raise OutOfRangeError(
                 f"a display interval of {plain(shown)} is more than e/5 = "
-                f"{plain(FINE_DISPLAY_MAX_FRACTION * scale)}: it does not eliminate the "
+                f"{plain((FINE_DISPLAY_MAX_FRACTION * scale).normalize())}: it does not "
+                "eliminate the "
                 f"rounding error ({R76} A.4.4.3); use the changepoint method",
                 argument="interval",
             )

@@ -24,7 +24,7 @@ from drivers.driver import DriverOptions
 from drivers.mettler.sics import MettlerToledoSics
 from drivers.simulators.mettler_sics import SimulatedSicsBalance
 from procedures.bench import BenchRole, Instruction, StandardRecord
-from procedures.definition import library, load_definition
+from procedures.definition import ProcedureDefinition, library, load_definition, parse_definition
 from procedures.runner import NotReady, RunInterrupted, Runner
 from uncertainty.gum import evaluate_gum
 from uncertainty.model import parse_model
@@ -186,7 +186,11 @@ def nawi_bench(balance: SimulatedSicsBalance, *, stable_wait_s: float = 5.0) -> 
 
 
 def nawi_runner(
-    bench: Bench, operator: LoadingOperator, recorder: Recorded, **changes: Any
+    bench: Bench,
+    operator: LoadingOperator,
+    recorder: Recorded,
+    definition: ProcedureDefinition | None = None,
+    **changes: Any,
 ) -> Runner:
     arguments: dict[str, Any] = {
         "bench": bench,
@@ -197,12 +201,11 @@ def nawi_runner(
         "on": TODAY,
     }
     arguments.update(changes)
-    return Runner(load_definition(library()["nawi-r76"]), **arguments)
+    return Runner(definition or load_definition(library()["nawi-r76"]), **arguments)
 
 
 # R 76-1:2006 3.5.1 Table 6, class III, e = 5 g: 0.5 e up to 500 e (2500 g, inclusive),
 # 1 e up to 2000 e (10 000 g, inclusive), 1.5 e above.
-# R 76-1:2006 3.5.1 Table 6, class III, e = 5 g: 0.5 e up to 500 e, 1 e up to 2 000 e, 1.5 e.
 TABLE_6 = {
     100.0: 2.5,
     1000.0: 2.5,
@@ -428,3 +431,77 @@ def test_preflight_refuses_weights_without_a_value_at_a_test_load() -> None:
         )
         with pytest.raises(NotReady, match="gives no mass value at 2500"):
             runner.preflight()
+
+
+# -- what the run refuses before the first point (issue 16) ---------------------------------
+
+
+def _four_load_definition() -> ProcedureDefinition:
+    """nawi-r76 as version 1.0.0 had it: Min, 500 e, 2 000 e and Max, up and down."""
+    text = library()["nawi-r76"].read_text(encoding="utf-8")
+    start = text.index("      - {nominal: 200 * e}\n")
+    end = text.index("      - {nominal: max_capacity}\n")
+    text = text[:start] + "      - {nominal: 500 * e}\n      - {nominal: 2000 * e}\n" + text[end:]
+    start = text.index("      # decreasing, back to Min\n")
+    end = text.index("    steps:", start)
+    decreasing = (
+        "      - {nominal: 2000 * e}\n      - {nominal: 500 * e}\n      - {nominal: 20 * e}\n"
+    )
+    text = text[:start] + decreasing + text[end:]
+    return parse_definition(text, source="nawi-r76-four-loads.yaml")
+
+
+def test_a_weighing_test_with_four_loads_is_refused_before_the_first_point() -> None:
+    """R 76-1:2006 A.4.4.1: at least 10 different test loads for the initial intrinsic
+    error; the verification's weighing test with 4 (the old nawi-r76) does not start."""
+    definition = _four_load_definition()
+    assert sorted({str(p.nominal_expression) for p in definition.test("weighing").points}) == [
+        "20 * e",
+        "2000 * e",
+        "500 * e",
+        "max_capacity",
+    ]
+    balance = CoupledBalance()
+    log = Log()
+    with nawi_bench(balance) as bench:
+        operator = LoadingOperator(balance, log, ECCENTRIC_OK)
+        runner = nawi_runner(bench, operator, Recorded(log), definition)
+        with pytest.raises(NotReady) as caught:
+            runner.preflight()
+    message = str(caught.value)
+    assert "tests[weighing].plan.loads" in message
+    assert "4 different loads; OIML R 76-1:2006 A.4.4.1 asks for at least 10" in message
+    assert operator.instructions == []
+
+
+def test_the_shipped_weighing_plan_meets_a_4_4_1_and_is_recorded() -> None:
+    balance = CoupledBalance()
+    log = Log()
+    with nawi_bench(balance) as bench:
+        runner = nawi_runner(bench, LoadingOperator(balance, log, ECCENTRIC_OK), Recorded(log))
+        runner.preflight()
+    plan = runner.plans["weighing"]
+    assert plan["rule"] == "OIML R 76-1:2006 A.4.4.1"
+    assert (plan["different_loads"], plan["required"]) == (10, 10)
+    assert [float(m) for m in plan["increasing"]] == WEIGHING_UP
+    # R 76-1 A.4.4.3: read on the test-mode display, d_T = 0.5 g ≤ e/5 = 1 g.
+    assert runner.rounding_error is not None
+    assert runner.rounding_error["method"] == "fine_display"
+    assert runner.rounding_error["interval"] == "0.5"
+
+
+def test_an_instrument_read_only_to_e_is_refused_by_the_fine_display_method() -> None:
+    """R 76-1:2006 A.4.4.3: a display interval of e does not eliminate the rounding error
+    (it hides up to e/2); the procedure names the changepoint method instead."""
+    balance = CoupledBalance()
+    log = Log()
+    with nawi_bench(balance) as bench:
+        operator = LoadingOperator(balance, log, ECCENTRIC_OK)
+        runner = nawi_runner(bench, operator, Recorded(log), instrument={**INSTRUMENT, "d_T": 5})
+        with pytest.raises(NotReady) as caught:
+            runner.preflight()
+    assert "rounding_error.interval: a display interval of 5 is more than e/5 = 1" in str(
+        caught.value
+    )
+    assert "use the changepoint method" in str(caught.value)
+    assert operator.instructions == []

@@ -23,7 +23,7 @@ and prints nothing it never confirmed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -171,7 +171,7 @@ def printable_references(references: Iterable[Reference]) -> tuple[str, ...]:
     return tuple(reference.citation for reference in verified_references(references))
 
 
-def references_table(procedures: Mapping[str, Iterable[Reference]]) -> dict[str, Any]:
+def references_table(procedures: Mapping[str, Sequence[Reference]]) -> dict[str, Any]:
     """Every procedure's references as plain data, with the unverified ones listed apart.
 
     ``procedures`` maps a procedure id to its references. The entry has the shape of
@@ -184,6 +184,14 @@ def references_table(procedures: Mapping[str, Iterable[Reference]]) -> dict[str,
     return {
         "id": "procedure-references",
         "title": "The documents each shipped procedure follows, and which a certificate cites",
+        "document": "the references: of each procedure definition",
+        "rules": {
+            "printed": "verified (number, edition and title read in its source) and printed",
+            "kept": "unverified, or printed: false (a source of values, not the method)",
+        },
+        "confirmed_in": sorted(
+            {reference.source for refs in procedures.values() for reference in refs} - {""}
+        ),
         "procedures": by_procedure,
         "unverified": [
             f"{procedure_id}: {reference.identifier}"

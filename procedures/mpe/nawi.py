@@ -739,8 +739,9 @@ def nawi_table() -> dict[str, Json]:
             "https://www.scribd.com/document/344903136/R076-1-e06-pdf (the edition and title)",
         ],
         "unverified": [
-            "clause numbers 3.5.2, 3.6.1, 3.6.2, A.4.4 and A.4.8 "
-            "(the wording of 3.6.1 and 3.6.2 is confirmed)",
+            "clause numbers 3.5.2 and A.4.8 (3.6.1, 3.6.2, A.4.4.1, A.4.4.3, A.4.7 and "
+            "A.4.10 are named with their pages in a public transcription of R 76-1, "
+            "not in a stored copy of the text; the wording of 3.6.1 and 3.6.2 is confirmed)",
             "discrimination test: extra load 1.4 d at Min, Max/2 and Max",
             "A.4.4.1 load counts: read in two transcriptions of R 76-1 in public projects, "
             "not in a stored copy of the text",

@@ -57,6 +57,17 @@ readings). ``checks:`` compare the test's points with each other once they are d
 (repeatability spread, eccentricity, hysteresis); the runner returns them as
 :attr:`procedures.runner.Runner.checks`.
 
+A test's ``plan:`` is a rule on its points as a whole that the runner checks before the
+first point, with the instrument's specification (R 76-1 A.4.4.1: the weighing test's
+number of loads, Max, Min and the MPE change points; a water meter's test temperatures
+inside its temperature class): a plan the rule refuses stops the run, naming the clause.
+``rounding_error:`` says how the rounding error of the indication is eliminated (R 76-1
+A.4.4.3: ``changepoint`` or ``fine_display`` with ``interval ≤ e/5``, checked against the
+instrument before the run); the definition then carries the statement a certificate
+prints (:attr:`ProcedureDefinition.rounding_statement`). ``references:`` are the
+documents the procedure follows (:mod:`procedures.references`); only those confirmed in a
+source are printed.
+
 A point's value may also be ``{expression: EXPR}`` over the instrument's parameters, the
 constants and the point's plain keys (``flow_rate: {expression: q3/ratio}``): it is
 evaluated when the point is reached, so a point can follow the instrument's specification.
@@ -228,8 +239,8 @@ class TestSpec:
     curve: Mapping[str, Any] | None = None
     """The curve fitted over the test's points (``curve:``), or None."""
     plan: Mapping[str, Any] | None = None
-    """The rule on the test's loads as a whole (``plan:``; :data:`procedures.acceptance.PLANS`),
-    checked before the first point, or None."""
+    """The rule on the test's points as a whole (``plan:``; :data:`procedures.acceptance.PLANS`:
+    the weighing test's loads, the water temperatures), checked before the first point."""
 
 
 @dataclass(frozen=True)

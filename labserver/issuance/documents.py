@@ -45,6 +45,7 @@ from labserver.core.errors import DomainError
 from labserver.measurements.models import Point, Run, RunSignature
 from labserver.measurements.services import parsed_procedure
 from procedures.definition import ProcedureDefinition
+from procedures.references import printable_references
 from uncertainty.reporting import round_result
 
 __all__ = ["IncompleteRecord", "add_months", "document_for", "verification_valid_until"]
@@ -238,7 +239,12 @@ def _procedure(run: Run, definition: ProcedureDefinition) -> ProcedureRef:
         version=procedure.version,
         title=Bilingual(definition.title["vi"], definition.title["en"]),
         sha256=procedure.content_hash,
-        references=tuple(definition.references),
+        references=printable_references(definition.references),
+        rounding_method=(
+            None
+            if definition.rounding_statement is None
+            else Bilingual(definition.rounding_statement["vi"], definition.rounding_statement["en"])
+        ),
     )
 
 

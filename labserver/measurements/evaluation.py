@@ -475,6 +475,12 @@ def _curves_disagreement(
             out.append({**flag, "quantity": "curve", "agent": agent, "server": ours})
             continue
         for name in ("fit", "degree", "x", "y", "weighted", "generalized", "shared", "dof"):
+            if name == "shared":  # a set of terms: the model's order is the JSON's
+                if sorted(agent.get(name) or []) != sorted(ours.get(name) or []):
+                    out.append(
+                        {**flag, "quantity": name, "agent": agent.get(name), "server": ours[name]}
+                    )
+                continue
             if agent.get(name) != ours[name]:
                 out.append(
                     {**flag, "quantity": name, "agent": agent.get(name), "server": ours[name]}

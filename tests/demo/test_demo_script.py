@@ -43,11 +43,12 @@ def test_the_demo_runs_procedures_1_and_2_through_the_agent_and_certifies_them(
     first = demo(tmp_path / "var")
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     out = first.stdout
-    # Procedure 1, DC voltage: 10 points; procedure 2, R 76 weighing instrument: 13 points.
+    # Procedure 1, DC voltage: 10 points; procedure 2, R 76 weighing instrument: 25 points
+    # (repeatability and eccentricity, then 10 loads up to Max and back down: R 76-1 A.4.4.1).
     assert "complete, 10 point(s), 50 reading(s); signed and queued" in out
-    assert "complete, 13 point(s)" in out
+    assert "complete, 25 point(s)" in out
     assert out.count("sent (HTTP 201)") == 2
-    assert out.count("LIMS: pass  agent: pass") == 10 + 13
+    assert out.count("LIMS: pass  agent: pass") == 10 + 25
     assert out.count("disagreements between the agent and the LIMS: 0") == 2
     assert (tmp_path / "var" / "labserver.sqlite3").exists()
     assert out.count("checked by hn-reviewer") == 2

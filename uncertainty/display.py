@@ -129,7 +129,8 @@ def as_decimal(value: Number, where: str = "value") -> Decimal:
     """
     if isinstance(value, bool) or not isinstance(value, float | int | Decimal):
         raise ModelError(f"must be a number, not {value!r}", where=where)
-    number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    # float(): a numpy float64 is a float whose repr is "np.float64(...)".
+    number = Decimal(repr(float(value))) if isinstance(value, float) else Decimal(value)
     if not number.is_finite():
         raise ModelError(f"must be a finite number, not {value!r}", where=where)
     return number

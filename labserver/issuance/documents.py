@@ -53,6 +53,7 @@ __all__ = [
     "IncompleteRecord",
     "add_months",
     "document_for",
+    "indication_resolution",
     "printable_references",
     "specification_text",
     "verification_valid_until",
@@ -430,7 +431,7 @@ def _read_role(steps: Iterable[Any], name: str) -> str | None:
     return None
 
 
-def _resolution(point: Point, definition: ProcedureDefinition, unit: str) -> float | None:
+def indication_resolution(point: Point, definition: ProcedureDefinition, unit: str) -> float | None:
     """The resolution the point's indication was read to, in ``unit``, from the model the
     bench bound: the quantity that is the reading instrument's resolution
     (``resolution_of`` its role) or the rectangular one whose half-width is half an
@@ -518,7 +519,7 @@ def _row(point: Point, label: str, definition: ProcedureDefinition) -> ResultRow
         ),
         uncertainty_ratio_flag=result.get("uncertainty_ratio_met") is False,
         note=note,
-        resolution=_resolution(point, definition, unit),
+        resolution=indication_resolution(point, definition, unit),
         instrument_range=_range_text(point, definition),
     )
 

@@ -294,14 +294,10 @@ def specification_text(spec: Mapping[str, Any], type_code: str = "") -> str:
     """
     unit = str(spec.get("unit") or SPECIFICATION_UNITS.get(type_code, ""))
     parts = []
-    for key in sorted(
-        spec,
-        key=lambda k: (
-            k not in SPECIFICATION,
-            list(SPECIFICATION).index(k) if k in SPECIFICATION else 0,
-            k,
-        ),
-    ):
+    # The known keys in the order a data sheet gives them (class, capacity, intervals),
+    # then any other in alphabetical order.
+    order = {key: i for i, key in enumerate(SPECIFICATION)}
+    for key in sorted(spec, key=lambda k: (order.get(k, len(order)), k)):
         if key == "unit":
             continue
         label, unit_of = SPECIFICATION.get(key, (None, None))
@@ -719,7 +715,7 @@ def _standards(run: Run) -> tuple[Standard, ...]:
                 model=standard.model,
                 serial=standard.serial,
                 role=usage.role,
-                function_range=f"{usage.function}{span}",
+                function_range=f"{_function_words(usage.function)}{span}",
                 certificate_number=certificate.number,
                 certificate_issuer=certificate.issuing_lab,
                 certificate_issuer_accreditation=certificate.accreditation,
@@ -730,6 +726,30 @@ def _standards(run: Run) -> tuple[Standard, ...]:
             )
         )
     return tuple(out)
+
+
+# The functions and quantities of a reference standard as a reader names them (the
+# traceability table): caltrace's keys are for procedures, not for certificates.
+FUNCTIONS: dict[str, Bilingual] = {
+    "dcv": Bilingual("Điện áp một chiều", "DC voltage"),
+    "acv": Bilingual("Điện áp xoay chiều", "AC voltage"),
+    "res4w": Bilingual("Điện trở 4 dây", "4-wire resistance"),
+    "res2w": Bilingual("Điện trở 2 dây", "2-wire resistance"),
+    "pressure": Bilingual("Áp suất", "Pressure"),
+    "mass": Bilingual("Khối lượng", "Mass"),
+    "volume": Bilingual("Thể tích", "Volume"),
+    "temperature": Bilingual("Nhiệt độ", "Temperature"),
+    "humidity": Bilingual("Độ ẩm", "Humidity"),
+    "r0": Bilingual("Điện trở ở 0 °C, R0", "Resistance at 0 °C, R0"),
+    "cvd_a": Bilingual("Hệ số Callendar–Van Dusen A", "Callendar–Van Dusen coefficient A"),
+    "cvd_b": Bilingual("Hệ số Callendar–Van Dusen B", "Callendar–Van Dusen coefficient B"),
+    "cvd_c": Bilingual("Hệ số Callendar–Van Dusen C", "Callendar–Van Dusen coefficient C"),
+}
+
+
+def _function_words(function: str) -> str:
+    words = FUNCTIONS.get(function)
+    return str(words) if words is not None else function.replace("_", " ")
 
 
 def _standard_uncertainty(values: Iterable[Any], usage: Any) -> str:

@@ -316,6 +316,28 @@ def _rich(parent: Any, name: str, texts: Iterable[str | Bilingual]) -> Any:
     return element
 
 
+#: The name of the identification that carries a verification mark's number.
+MARK_NUMBER_NAME = Bilingual("Số tem kiểm định", "Verification mark number")
+
+
+def mark_number_of(dcc: bytes) -> str | None:
+    """The verification mark number a DCC built here carries, or None (no mark, or not a
+    DCC: bytes that do not parse). Read safely: no network, no entity, no DTD."""
+    try:
+        root = etree.fromstring(dcc, _safe_parser())
+    except etree.XMLSyntaxError:
+        return None
+    for identification in root.iter(f"{{{DCC_NAMESPACE}}}identification"):
+        names = {
+            str(c.text or "").strip()
+            for c in identification.iterfind(f"{{{DCC_NAMESPACE}}}name/{{{DCC_NAMESPACE}}}content")
+        }
+        if MARK_NUMBER_NAME.en in names:
+            value = str(identification.findtext(f"{{{DCC_NAMESPACE}}}value") or "").strip()
+            return value or None
+    return None
+
+
 def _identification(parent: Any, issuer: str, value: str, name: Bilingual) -> None:
     identification = _dcc(parent, "identification")
     _dcc(identification, "issuer", issuer)
@@ -448,7 +470,7 @@ class _Builder:
                 identifications,
                 "calibrationLaboratory",
                 document.mark.number,
-                Bilingual("Số tem kiểm định", "Verification mark number"),
+                MARK_NUMBER_NAME,
             )
         _identification(
             identifications,

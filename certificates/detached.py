@@ -12,7 +12,8 @@ with the same key that signs the certificate PDFs. Why CMS rather than a JWS:
   -in anchor.p7s -content statement.json -CAfile ca.pem`` (or any CAdES validator).
 
 :func:`sign_detached` signs; :func:`verify_detached` validates against the trust roots
-it is given, fetching nothing from the network, and reports each finding separately.
+and revocation lists it is given, fetching nothing from the network, and reports each
+finding separately.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko_certvalidator import ValidationContext
 
 from certificates.errors import SigningError, VerificationError
-from certificates.signing import SigningKey, load_certificates
+from certificates.signing import SigningKey, load_certificates, load_crls, revocation_date
 
 __all__ = ["DetachedVerification", "sign_detached", "verify_detached"]
 
@@ -97,6 +98,8 @@ class DetachedVerification:
     timestamp: datetime | None
     #: Plain sentences, one per problem; empty when the signature is good.
     problems: tuple[str, ...]
+    #: When a CRL given says the signer's certificate was revoked, else None.
+    revoked_at: datetime | None = None
 
     @property
     def ok(self) -> bool:
@@ -135,15 +138,21 @@ def verify_detached(
     signature: bytes,
     *,
     trust_roots: Sequence[bytes],
+    crls: Sequence[bytes] = (),
     moment: datetime | None = None,
 ) -> DetachedVerification:
     """Validate a detached CMS ``signature`` (DER) over ``data`` against ``trust_roots``
-    (PEM or DER CA certificates), without network access.
+    (PEM or DER CA certificates) and the revocation lists ``crls`` (PEM or DER), without
+    network access.
 
     Time of validation: the time of a valid RFC 3161 signature time-stamp; without one,
     ``moment`` (timezone-aware; e.g. the time the signed data itself states, so that a
     signer certificate that expired since does not void what it signed while valid),
     else now. Only a time-stamp proves that time: ``moment`` is the signer's word.
+
+    A signer revoked is a problem when the revocation comes before the signature's time,
+    and also after it when no time-stamp proves that time: a stolen key can write any
+    date it likes into what it signs.
 
     Raises :class:`~certificates.errors.VerificationError` only when ``signature`` is
     not a CMS SignedData with one signer; every other finding is in the result.
@@ -197,6 +206,20 @@ def verify_detached(
         problems.append("The signature does not match the statement: it was altered or forged.")
     elif not status.trusted:
         problems.append("The signer is not trusted: its certificate does not chain to a root.")
+    issuers = [*roots, *(x509.load_der_x509_certificate(c.dump()) for c in embedded)]
+    revoked_at = revocation_date(cert, load_crls(crls), issuers)
+    if revoked_at is not None:
+        signed_at = ts_time if timestamped else None
+        when = f"{revoked_at:%Y-%m-%d %H:%M:%S} UTC"
+        if signed_at is None:
+            problems.append(
+                f"The signer's certificate was revoked on {when}, and no time-stamp proves "
+                "the signature was made before."
+            )
+        elif revoked_at <= signed_at:
+            problems.append(
+                f"The signer's certificate was revoked on {when}, before this was signed."
+            )
     return DetachedVerification(
         intact=bool(status.intact and status.valid),
         trusted=bool(status.trusted),
@@ -204,4 +227,5 @@ def verify_detached(
         fingerprint=hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest(),
         timestamp=ts_time if timestamped else None,
         problems=tuple(problems),
+        revoked_at=revoked_at,
     )

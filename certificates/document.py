@@ -141,8 +141,14 @@ class ProcedureRef:
     title: Bilingual
     #: SHA-256 of the procedure definition as run.
     sha256: str
-    #: Normative documents, e.g. ``("OIML R 76-1:2006", "ĐLVN 15:2009")``.
+    #: Normative documents, e.g. ``("OIML R 76-1:2006", "ĐLVN 15:2009")``: only those
+    #: confirmed in a source (:func:`procedures.references.printable_references`).
     references: tuple[str, ...] = ()
+    #: How the rounding error of the indication was eliminated (OIML R 76-1 A.4.4.3:
+    #: the changepoint method, or a display with d ≤ e/5), as the procedure states it
+    #: (:attr:`procedures.definition.ProcedureDefinition.rounding_statement`); None
+    #: where the procedure reads no rounded indication against an MPE.
+    rounding_method: Bilingual | None = None
 
 
 @dataclass(frozen=True)

@@ -329,6 +329,30 @@ def load_crls(data: Sequence[bytes]) -> list[x509.CertificateRevocationList]:
     return out
 
 
+def revocation_date(
+    cert: x509.Certificate,
+    crls: Sequence[x509.CertificateRevocationList],
+    issuers: Sequence[x509.Certificate],
+) -> datetime | None:
+    """The earliest revocation date of ``cert`` in the CRLs whose signature verifies
+    with one of ``issuers`` (a CRL that does not is ignored); ``None`` when none
+    revokes it."""
+    found: datetime | None = None
+    candidates = [c for c in issuers if c.subject == cert.issuer]
+    for crl in crls:
+        if crl.issuer != cert.issuer:
+            continue
+        if not any(
+            crl.is_signature_valid(issuer.public_key())  # type: ignore[arg-type]
+            for issuer in candidates
+        ):
+            continue
+        entry = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
+        if entry is not None and (found is None or entry.revocation_date_utc < found):
+            found = entry.revocation_date_utc
+    return found
+
+
 class Signer:
     """Signs certificate PDFs with one key, PAdES B-B, B-T or B-LT.
 

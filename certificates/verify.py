@@ -50,7 +50,7 @@ from pyhanko_certvalidator.ltv.errors import (
 )
 
 from certificates.errors import VerificationError
-from certificates.signing import load_certificates, load_crls
+from certificates.signing import load_certificates, load_crls, revocation_date
 
 __all__ = ["DCC_SUFFIX", "PdfVerification", "verify_pdf"]
 
@@ -205,29 +205,6 @@ def _embedded_dcc(reader: Any, revision: int) -> bytes | None:
     return None
 
 
-def _revocation(
-    cert: x509.Certificate,
-    crls: Sequence[x509.CertificateRevocationList],
-    issuers: Sequence[x509.Certificate],
-) -> datetime | None:
-    """The earliest revocation date of ``cert`` in the CRLs whose signature verifies
-    with an issuer certificate; ``None`` when none revokes it."""
-    found: datetime | None = None
-    candidates = [c for c in issuers if c.subject == cert.issuer]
-    for crl in crls:
-        if crl.issuer != cert.issuer:
-            continue
-        if not any(
-            crl.is_signature_valid(issuer.public_key())  # type: ignore[arg-type]
-            for issuer in candidates
-        ):
-            continue
-        entry = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
-        if entry is not None and (found is None or entry.revocation_date_utc < found):
-            found = entry.revocation_date_utc
-    return found
-
-
 def _validation_context(
     roots: Sequence[x509.Certificate],
     other_certs: Sequence[bytes],
@@ -358,7 +335,7 @@ def verify_pdf(
         signed_at = None
 
     issuers = [*roots, *load_certificates(others)]
-    revoked_at = _revocation(signer_cert, load_crls(all_crls), issuers)
+    revoked_at = revocation_date(signer_cert, load_crls(all_crls), issuers)
     if revoked_at is not None:
         if signed_at is None:
             problems.append(f"The signing certificate was revoked on {_day(revoked_at)}.")

@@ -50,7 +50,14 @@ INSTRUMENT_TYPES = [
 ]
 
 # The five procedures shipped in procedures/library/ (registered from their YAML files).
-PROCEDURES = ["dmm-dcv", "nawi-r76", "pressure-gauge-r101", "thermometer-bath", "water-meter-r49"]
+PROCEDURES = [
+    "dmm-dcv",
+    "nawi-r76",
+    "pressure-gauge-r101",
+    "thermometer-bath",
+    "water-meter-r49",
+    "water-meter-r49-hot",
+]
 
 
 # Where the demo benches' agents find the LIMS (``manage.py runserver``'s default).
@@ -232,6 +239,19 @@ def _demo_roles(
         "address": "manual://temperature?unit=degC&min=0&max=50&resolution=0.1",
     }
     flow_meter = urlencode({"unit": 1, "map": str(register_map)}, safe="/")
+    flow_roles: dict[str, Any] = {
+        "reference": {
+            "driver": "modbus-map",
+            "address": f"modbus-tcp://127.0.0.1:5503?{flow_meter}",
+            "asset_id": f"{prefix}-V-FLOW",
+            # The procedure reads `volume`: the totaliser, in L.
+            "options": {"registers": {"volume": "positive_total"}},
+        },
+        "uut": {
+            "driver": "manual",
+            "address": "manual://volume?unit=m3&min=0&max=99999.9999&resolution=0.0001",
+        },
+    }
     return {
         "bench-electrical": (
             "dmm-dcv",
@@ -299,27 +319,14 @@ def _demo_roles(
                 },
                 "uut": {
                     "driver": "manual",
-                    "address": "manual://temperature?unit=degC&min=-20&max=150&resolution=0.01",
+                    "address": "manual://temperature?unit=degC&min=-50&max=150&resolution=0.01",
                 },
                 "environment": room,
             },
         ),
-        "bench-flow": (
-            "water-meter-r49",
-            {
-                "reference": {
-                    "driver": "modbus-map",
-                    "address": f"modbus-tcp://127.0.0.1:5503?{flow_meter}",
-                    "asset_id": f"{prefix}-V-FLOW",
-                    # The procedure reads `volume`: the totaliser, in L.
-                    "options": {"registers": {"volume": "positive_total"}},
-                },
-                "uut": {
-                    "driver": "manual",
-                    "address": "manual://volume?unit=m3&min=0&max=99999.9999&resolution=0.0001",
-                },
-            },
-        ),
+        "bench-flow": ("water-meter-r49", flow_roles),
+        # The same rig on its hot-water supply (50 °C) for meters of class T30/90 and above.
+        "bench-flow-hot": ("water-meter-r49-hot", flow_roles),
     }
 
 
@@ -680,15 +687,20 @@ def load_demo(keys_dir: Path) -> DemoSummary:
             center.accreditation,
             90,
             # The conventional mass of the combination placed for each load of procedure
-            # nawi-r76 (Min 100 g, 500 e, Max/3, Max/2, 2000 e, Max of a 15 kg, e = 5 g
-            # balance), in g. OIML R 111-1 M1 MPE of the combination: 5, 125, 250, 375,
-            # 500, 750 mg; every U is below a sixth of it (R 111 asks ≤ 1/3).
+            # nawi-r76 (Min 100 g, 200 e, 500 e, Max/3, Max/2, 2000 e, the three quarter
+            # points between 2000 e and Max, Max of a 15 kg, e = 5 g balance), in g.
+            # OIML R 111-1 M1 MPE of the combination: 5, 50, 125, 250, 375, 500, 563,
+            # 625, 688, 750 mg; every U is below a sixth of it (R 111 asks ≤ 1/3).
             [
                 _value("mass", 100, 100.0021, "g", 0.0008),
+                _value("mass", 1000, 1000.011, "g", 0.008),
                 _value("mass", 2500, 2500.028, "g", 0.020),
                 _value("mass", 5000, 5000.061, "g", 0.040),
                 _value("mass", 7500, 7500.085, "g", 0.060),
                 _value("mass", 10000, 10000.116, "g", 0.080),
+                _value("mass", 11250, 11250.129, "g", 0.090),
+                _value("mass", 12500, 12500.143, "g", 0.100),
+                _value("mass", 13750, 13750.157, "g", 0.110),
                 _value("mass", 15000, 15000.171, "g", 0.120),
             ],
             used=[weights_e2],
@@ -931,6 +943,16 @@ def load_demo(keys_dir: Path) -> DemoSummary:
             "Flodis DN20",
             "ITR-20-000451",
             {"accuracy_class": 2, "q3": 4, "ratio": 160},
+        ),
+        # A hot-water meter of temperature class T30/90 (OIML R 49-1), Q3 = 4 m3/h,
+        # R = 160, class 2: the warm-water MPE (±3 % upper zone) at the bench's 50 °C.
+        "water-meter-r49-hot": instrument(
+            "water-meter",
+            "HN-WATER",
+            "Itron",
+            "Flodis DN20 hot",
+            "ITR-20H-000087",
+            {"accuracy_class": 2, "q3": 4, "ratio": 160, "temperature_class": "T30/90"},
         ),
         # A display resolution of 0.01 °C.
         "thermometer-bath": instrument(

@@ -20,6 +20,11 @@ test's points with each other once they are done: ``repeatability`` (R 76-1 3.6.
 spread of the indications of one load), ``eccentricity`` (R 76-1 3.6.2, every
 position's error) and ``hysteresis`` (rising against falling error at each pressure).
 
+Test plans (``plan:`` of a test, :data:`PLANS`, :func:`check_plan`) are checked before the
+first point, over the loads the test will apply: ``nawi_weighing_test`` refuses a weighing
+test with fewer different loads than R 76-1 A.4.4.1 asks for a verification (or without
+Max, Min or the MPE change points).
+
 Arguments are numbers or expressions over the point's scope (see
 :mod:`procedures.definition`); they are turned into Decimals through their shortest
 decimal representation, so ``0.0035`` in a file is exactly 35/10000 here.
@@ -44,7 +49,18 @@ from procedures.mpe import (
     spec_tolerance,
 )
 
-__all__ = ["CHECKS", "RULES", "Check", "Limits", "Rule", "checks_for", "limits_for"]
+__all__ = [
+    "CHECKS",
+    "PLANS",
+    "RULES",
+    "Check",
+    "Limits",
+    "Plan",
+    "Rule",
+    "check_plan",
+    "checks_for",
+    "limits_for",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,3 +367,83 @@ def checks_for(
         for result in results:
             out.append({"check": name, **result.as_dict(), "points": [p.index for p in group]})
     return out
+
+
+# ------------------------------------------------------------------ test plans
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A rule on a test's points as a whole, checked before the first point (``plan:`` of a
+    test): its arguments (as for :class:`Rule`) and the function that refuses the points
+    (each point's names: ``nominal`` evaluated, its keys; in run order) with a
+    :class:`~procedures.errors.PlanError`, or returns the plan's summary."""
+
+    arguments: Mapping[str, str]
+    check: Callable[[Mapping[str, Any], Sequence[Mapping[str, Any]]], dict[str, Any]]
+
+
+def _nawi_weighing_test(
+    a: Mapping[str, Any], points: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    loads = [_decimal(p["nominal"], f"loads[{i}]") for i, p in enumerate(points)]
+    required = a.get("min_loads")
+    if required is None:
+        return _instrument(a).check_weighing_loads(loads)
+    if required != required.to_integral_value():
+        raise ProcedureError(f"must be a whole number, not {required}", argument="min_loads")
+    return _instrument(a).check_weighing_loads(loads, required=int(required))
+
+
+def _water_meter_temperatures(
+    a: Mapping[str, Any], points: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    meter = WaterMeter(
+        int(a["accuracy_class"]),
+        q3=a["q3"],
+        ratio=a["ratio"],
+        temperature_class=str(a.get("temperature_class", "T30")),
+    )
+    temperatures = [
+        _decimal(p.get("water_temperature"), f"points[{i}].water_temperature")
+        for i, p in enumerate(points)
+    ]
+    return meter.check_test_temperatures(temperatures)
+
+
+PLANS: Mapping[str, Plan] = {
+    # R 76-1:2006 A.4.4.1: ≥ 10 different loads (≥ 5 where min_loads says so for a test
+    # other than the initial determination), Max, Min, the MPE change points, up and down.
+    "nawi_weighing_test": Plan({**_NAWI_ARGUMENTS, "min_loads": "number?"}, _nawi_weighing_test),
+    # R 49-1:2013 (temperature classes [unverified]): every point's water temperature is
+    # inside the meter's temperature class, so that its MPE exists.
+    "water_meter_temperatures": Plan(
+        {
+            "accuracy_class": "number",
+            "q3": "number",
+            "ratio": "number",
+            "temperature_class": "text?",
+        },
+        _water_meter_temperatures,
+    ),
+}
+
+
+def check_plan(
+    spec: Mapping[str, Any],
+    scope: Mapping[str, Any],
+    points: Sequence[Mapping[str, Any]],
+    *,
+    where: str,
+) -> dict[str, Any]:
+    """Check a test's ``plan:`` (``spec``) over its ``points`` (each point's names, its
+    nominal evaluated, in run order), with arguments evaluated in ``scope`` (the
+    instrument's parameters and the constants); returns the plan's summary, or raises
+    :class:`~procedures.errors.ProcedureError` whose argument starts with ``where``."""
+    plan = PLANS[str(spec["plan"])]
+    arguments = _arguments(plan.arguments, spec, scope, where=where)
+    try:
+        return plan.check(arguments, points)
+    except ProcedureError as exc:
+        argument = f"{where}.{exc.argument}" if exc.argument else where
+        raise type(exc)(exc.message, argument=argument) from None

@@ -10,7 +10,8 @@ definition (stored as JSON) to re-evaluate and to set the acceptance limits. The
     kind: calibration | verification
     field: electrical                 # the certification field of the operator
     instrument_type: dmm              # the LIMS's instrument type code
-    references: [..]                  # the documents the procedure follows
+    references: [{document, edition, title, clauses, verified, source}, ..]
+                                      # the documents it follows (procedures.references)
     instrument: [max, e]              # numbers taken from the instrument's specification
     constants: {name: number}         # procedure-wide numbers
     roles:                            # what the bench must offer, by role
@@ -21,6 +22,9 @@ definition (stored as JSON) to re-evaluate and to set the acceptance limits. The
     acceptance:
       decision_rule: simple acceptance
       max_uncertainty_ratio: 1/3      # U <= MPE/3, flagged per point when not met
+    rounding_error: {method: fine_display, e: e, interval: d_T}
+                                      # how the indication's rounding error is eliminated
+                                      # (R 76-1 A.4.4.3; procedures.mpe.RoundingMethod)
     tests:
       - id: dcv
         title: {en: ..., vi: ...}
@@ -32,6 +36,7 @@ definition (stored as JSON) to re-evaluate and to set the acceptance limits. The
         output: E                     # the output the point reports
         mpe: {rule: spec, ...}        # how the limits are set (procedures.acceptance)
         checks: [{check: repeatability, ...}]  # across the test's points (acceptance.CHECKS)
+        plan: {plan: nawi_weighing_test, ...}  # the points as a whole, before the first one
         after: [...]                  # steps once the test's points are done
         curve: {fit: line, x: nominal, y: C}   # a curve fitted over the points (below)
 
@@ -51,6 +56,17 @@ under the same name add up (three loadings of the same load are one point of thr
 readings). ``checks:`` compare the test's points with each other once they are done
 (repeatability spread, eccentricity, hysteresis); the runner returns them as
 :attr:`procedures.runner.Runner.checks`.
+
+A test's ``plan:`` is a rule on its points as a whole that the runner checks before the
+first point, with the instrument's specification (R 76-1 A.4.4.1: the weighing test's
+number of loads, Max, Min and the MPE change points; a water meter's test temperatures
+inside its temperature class): a plan the rule refuses stops the run, naming the clause.
+``rounding_error:`` says how the rounding error of the indication is eliminated (R 76-1
+A.4.4.3: ``changepoint`` or ``fine_display`` with ``interval ≤ e/5``, checked against the
+instrument before the run); the definition then carries the statement a certificate
+prints (:attr:`ProcedureDefinition.rounding_statement`). ``references:`` are the
+documents the procedure follows (:mod:`procedures.references`); only those confirmed in a
+source are printed.
 
 A point's value may also be ``{expression: EXPR}`` over the instrument's parameters, the
 constants and the point's plain keys (``flow_rate: {expression: q3/ratio}``): it is
@@ -74,7 +90,12 @@ curve ``y = c0 + c1 (x - x0) + ...`` through them (:mod:`uncertainty.curves`):
 * ``x0``: the offset of the variable (default 0, in the unit of x);
 * ``weights``: ``u`` (default: weighted by each point's standard uncertainty, covariance
   ``(AᵀWA)⁻¹``, chi-square reported) or ``none`` (ordinary least squares, covariance from
-  the scatter, GUM H.3).
+  the scatter, GUM H.3);
+* ``shared``: the model's quantities (besides certificate values) whose error is one and
+  the same at every point, e.g. a reference's drift. With ``weights: u`` the points'
+  covariance is built from their budgets: a quantity bound from the same certificate
+  entry at every point, or listed here, is fully correlated across the points; the
+  curve is then fitted by generalized least squares (ISO/TS 28037:2010 clause 7).
 
 A malformed definition raises :class:`DefinitionError` naming the file, the line and
 the key path at fault.
@@ -95,6 +116,8 @@ from typing import Any, Final
 import yaml
 
 from procedures.errors import ProcedureError
+from procedures.mpe.nawi import RoundingMethod
+from procedures.references import Reference, parse_reference
 from uncertainty.errors import ExpressionError
 from uncertainty.expressions import parse_expression
 
@@ -220,6 +243,9 @@ class TestSpec:
     """Test-level checks across points (``checks:``; :data:`procedures.acceptance.CHECKS`)."""
     curve: Mapping[str, Any] | None = None
     """The curve fitted over the test's points (``curve:``), or None."""
+    plan: Mapping[str, Any] | None = None
+    """The rule on the test's points as a whole (``plan:``; :data:`procedures.acceptance.PLANS`:
+    the weighing test's loads, the water temperatures), checked before the first point."""
 
 
 @dataclass(frozen=True)
@@ -233,7 +259,7 @@ class ProcedureDefinition:
     kind: str
     field: str
     instrument_type: str
-    references: tuple[str, ...]
+    references: tuple[Reference, ...]
     instrument_parameters: tuple[str, ...]
     constants: Mapping[str, float]
     roles: Mapping[str, RoleSpec]
@@ -243,6 +269,22 @@ class ProcedureDefinition:
     tests: tuple[TestSpec, ...]
     data: Mapping[str, Any] = dataclass_field(repr=False)
     source: str = ""
+    rounding_error: Mapping[str, Any] | None = None
+    """How the indication's rounding error is eliminated (``rounding_error:``: ``method``
+    and its arguments, expressions over the instrument's parameters), or None where the
+    procedure reads no rounded indication against an MPE in e."""
+
+    @property
+    def rounding_statement(self) -> Mapping[str, str] | None:
+        """The certificate's statement of the rounding-error method (``en``, ``vi``), or None.
+
+        The statement is the method's (:class:`procedures.mpe.RoundingMethod`); a run
+        refuses to start where the instrument does not allow the method (a display
+        coarser than e/5), so a certificate of a finished run may print it.
+        """
+        if self.rounding_error is None:
+            return None
+        return RoundingMethod(str(self.rounding_error["method"])).statement
 
     @property
     def points(self) -> tuple[PointSpec, ...]:
@@ -461,6 +503,7 @@ class _Checker:
             allowed=(
                 "id", "version", "title", "kind", "field", "instrument_type", "references",
                 "instrument", "constants", "roles", "environment", "acceptance", "tests",
+                "rounding_error",
             ),
         )  # fmt: skip
         pid = self.text(self.required(top, "id", ""), "id", pattern=_ID)
@@ -474,7 +517,7 @@ class _Checker:
         refs = top.get("references", [])
         if not isinstance(refs, list) or not refs:
             raise self.error("references", "expected a non-empty list of documents")
-        references = tuple(self.text(r, f"references[{i}]") for i, r in enumerate(refs))
+        references = tuple(self.reference(r, f"references[{i}]") for i, r in enumerate(refs))
         instrument = top.get("instrument", [])
         if not isinstance(instrument, list):
             raise self.error("instrument", "expected a list of specification keys")
@@ -504,6 +547,9 @@ class _Checker:
         if not isinstance(tests_data, list) or not tests_data:
             raise self.error("tests", "expected a non-empty list of tests")
         scope = set(params) | set(constants)
+        rounding = top.get("rounding_error")
+        if rounding is not None:
+            rounding = self.rounding_error(rounding, "rounding_error", scope)
         tests: list[TestSpec] = []
         seen: set[str] = set()
         for i, test_data in enumerate(tests_data):
@@ -533,6 +579,7 @@ class _Checker:
             tests=tuple(tests),
             data=data,
             source=self.source,
+            rounding_error=rounding,
         )
 
     def roles(self, value: Any) -> dict[str, RoleSpec]:
@@ -604,6 +651,7 @@ class _Checker:
                 "mpe",
                 "checks",
                 "curve",
+                "plan",
             ),
         )
         tid = self.text(self.required(data, "id", key), f"{key}.id", pattern=_ID)
@@ -663,6 +711,19 @@ class _Checker:
         curve = data.get("curve")
         if curve is not None:
             curve = self.curve(curve, f"{key}.curve", points, output)
+            for i, name in enumerate(curve.get("shared", [])):
+                if name not in model["quantities"]:
+                    raise self.error(
+                        f"{key}.curve.shared[{i}]", f"the model has no quantity {name!r}"
+                    )
+                if "readings" in model["quantities"][name]:
+                    raise self.error(
+                        f"{key}.curve.shared[{i}]",
+                        f"{name!r} is taken from readings, which differ from point to point",
+                    )
+        plan = data.get("plan")
+        if plan is not None:
+            plan = self.plan(plan, f"{key}.plan", scope)
         return TestSpec(
             tid,
             title,
@@ -675,6 +736,7 @@ class _Checker:
             tuple(points),
             tuple(checks),
             curve,
+            plan,
         )
 
     def point_expression(
@@ -690,7 +752,7 @@ class _Checker:
         self, value: Any, key: str, points: Sequence[PointSpec], output: str
     ) -> dict[str, Any]:
         """A test's ``curve:``: what is fitted over its points (see the module docstring)."""
-        spec = self.mapping(value, key, allowed=("fit", "x", "y", "x0", "weights"))
+        spec = self.mapping(value, key, allowed=("fit", "x", "y", "x0", "weights", "shared"))
         fit = self.required(spec, "fit", key)
         if fit not in CURVE_FITS:
             raise self.error(f"{key}.fit", f"expected one of {', '.join(CURVE_FITS)}")
@@ -709,6 +771,11 @@ class _Checker:
             self.number(spec["x0"], f"{key}.x0")
         if spec.get("weights", "u") not in ("u", "none"):
             raise self.error(f"{key}.weights", "expected u or none")
+        shared = spec.get("shared", [])
+        if not isinstance(shared, list) or not all(isinstance(n, str) for n in shared):
+            raise self.error(f"{key}.shared", "expected a list of the model's quantity names")
+        if shared and spec.get("weights", "u") != "u":
+            raise self.error(f"{key}.shared", "shared terms need weights: u")
         needed = CURVE_FITS[fit] + 2
         if len(points) < needed:
             raise self.error(
@@ -915,26 +982,7 @@ class _Checker:
     def mpe(self, value: Any, key: str, names: set[str]) -> dict[str, Any]:
         from procedures.acceptance import RULES
 
-        spec = self.mapping(value, key)
-        rule = self.required(spec, "rule", key)
-        if rule not in RULES:
-            raise self.error(f"{key}.rule", f"expected one of {', '.join(RULES)}")
-        arguments = RULES[rule].arguments
-        self.mapping(spec, key, allowed=("rule", *arguments))
-        for name, kind in arguments.items():
-            if name not in spec:
-                if kind.endswith("?"):
-                    continue
-                raise self.error(f"{key}.{name}", "is required")
-            if kind.startswith("text"):
-                if not isinstance(spec[name], str | int):
-                    raise self.error(f"{key}.{name}", "expected text")
-            elif kind.startswith("bool"):
-                if not isinstance(spec[name], bool):
-                    raise self.error(f"{key}.{name}", "expected true or false")
-            else:
-                self.expression(spec[name], f"{key}.{name}", names)
-        return spec
+        return self.named(value, key, RULES, names, head="rule")
 
     # -- additions: nominal expressions, repeated steps, test-level checks
 
@@ -958,6 +1006,77 @@ class _Checker:
         reads = {s["read"]["as"] for s in flat_steps(steps) if "read" in s}
         return {"times": args["times"], "steps": steps}, reads
 
+    def reference(self, value: Any, key: str) -> Reference:
+        """One of ``references:`` (:func:`procedures.references.parse_reference`)."""
+        try:
+            return parse_reference(value, where=key)
+        except ProcedureError as exc:
+            raise self.error(exc.argument or key, exc.message) from None
+
+    def rounding_error(self, value: Any, key: str, scope: set[str]) -> dict[str, Any]:
+        """``rounding_error: {method, e, interval}``: the method of eliminating the rounding
+        error of the indication (:class:`procedures.mpe.RoundingMethod`); ``e`` and
+        ``interval`` (the fine display's scale interval) are expressions over the
+        instrument's parameters and the constants, checked at the run."""
+        spec = self.mapping(value, key, allowed=("method", "e", "interval"))
+        method = self.required(spec, "method", key)
+        known = [m.value for m in RoundingMethod]
+        if method not in known:
+            raise self.error(f"{key}.method", f"expected one of {', '.join(known)}")
+        self.expression(self.required(spec, "e", key), f"{key}.e", scope)
+        if method == RoundingMethod.FINE_DISPLAY.value:
+            self.expression(self.required(spec, "interval", key), f"{key}.interval", scope)
+        elif "interval" in spec:
+            raise self.error(f"{key}.interval", "only the fine-display method reads one")
+        return spec
+
+    def plan(self, value: Any, key: str, scope: set[str]) -> dict[str, Any]:
+        """A test's ``plan:``: ``{plan: KIND, ...arguments}`` of
+        :data:`procedures.acceptance.PLANS`, over the instrument's parameters and the
+        constants (the plan is checked before the first point)."""
+        # Imported here like CHECKS: acceptance loads the evaluation (numpy), which a
+        # definition without plans does not need.
+        from procedures.acceptance import PLANS
+
+        return self.named(value, key, PLANS, scope, head="plan")
+
+    def named(
+        self, value: Any, key: str, table: Mapping[str, Any], names: set[str], *, head: str
+    ) -> dict[str, Any]:
+        """``{HEAD: KIND, ...arguments}``: a rule, check or plan of ``table`` (whose entries
+        have ``arguments``) with its arguments checked."""
+        spec = self.mapping(value, key)
+        kind = self.required(spec, head, key)
+        if kind not in table:
+            raise self.error(f"{key}.{head}", f"expected one of {', '.join(table)}")
+        self.arguments(spec, key, table[kind].arguments, names, head=head)
+        return spec
+
+    def arguments(
+        self,
+        spec: Mapping[str, Any],
+        key: str,
+        arguments: Mapping[str, str],
+        names: set[str],
+        *,
+        head: str,
+    ) -> None:
+        """The arguments of a rule, check or plan: text, booleans or expressions."""
+        self.mapping(spec, key, allowed=(head, *arguments))
+        for name, kind_of in arguments.items():
+            if name not in spec:
+                if kind_of.endswith("?"):
+                    continue
+                raise self.error(f"{key}.{name}", "is required")
+            if kind_of.startswith("text"):
+                if not isinstance(spec[name], str | int):
+                    raise self.error(f"{key}.{name}", "expected text")
+            elif kind_of.startswith("bool"):
+                if not isinstance(spec[name], bool):
+                    raise self.error(f"{key}.{name}", "expected true or false")
+            else:
+                self.expression(spec[name], f"{key}.{name}", names)
+
     def checks(self, value: Any, key: str, names: set[str]) -> list[dict[str, Any]]:
         """``checks:`` of a test: each ``{check: KIND, ...arguments}`` of
         :data:`procedures.acceptance.CHECKS`."""
@@ -967,27 +1086,7 @@ class _Checker:
             raise self.error(key, "expected a list of checks")
         out: list[dict[str, Any]] = []
         for i, raw in enumerate(value):
-            ckey = f"{key}[{i}]"
-            spec = self.mapping(raw, ckey)
-            kind = self.required(spec, "check", ckey)
-            if kind not in CHECKS:
-                raise self.error(f"{ckey}.check", f"expected one of {', '.join(CHECKS)}")
-            arguments = CHECKS[kind].arguments
-            self.mapping(spec, ckey, allowed=("check", *arguments))
-            for name, kind_of in arguments.items():
-                if name not in spec:
-                    if kind_of.endswith("?"):
-                        continue
-                    raise self.error(f"{ckey}.{name}", "is required")
-                if kind_of.startswith("text"):
-                    if not isinstance(spec[name], str | int):
-                        raise self.error(f"{ckey}.{name}", "expected text")
-                elif kind_of.startswith("bool"):
-                    if not isinstance(spec[name], bool):
-                        raise self.error(f"{ckey}.{name}", "expected true or false")
-                else:
-                    self.expression(spec[name], f"{ckey}.{name}", names)
-            out.append(spec)
+            out.append(self.named(raw, f"{key}[{i}]", CHECKS, names, head="check"))
         return out
 
 

@@ -24,7 +24,15 @@ from procedures.definition import CURVE_FITS, ProcedureDefinition, TestSpec
 from procedures.evaluate import number
 from procedures.scope import point_scope, summarize_test
 
-__all__ = ["checks_of_test", "curve_payload", "curve_xs", "run_checks", "run_curves"]
+__all__ = [
+    "checks_of_test",
+    "curve_payload",
+    "curve_xs",
+    "points_covariance",
+    "run_checks",
+    "run_curves",
+    "shared_terms",
+]
 
 
 def checks_of_test(
@@ -77,7 +85,11 @@ def curve_payload(
     """The curve of ``test`` (its ``curve:``) fitted through ``points`` at ``xs``.
 
     ``y`` is each point's result value, ``u_y`` its standard uncertainty (the weights of a
-    ``weights: u`` fit). Returned as plain data: ``coefficients`` ``c[j]`` of
+    ``weights: u`` fit). When the points share terms (:func:`shared_terms`) a ``weights: u``
+    fit is generalized: the points' covariance matrix (:func:`points_covariance`) replaces
+    the weights, the parameters' covariance is ``(AᵀV⁻¹A)⁻¹`` (ISO/TS 28037:2010 clause 7)
+    and ``generalized`` is true; ``shared`` names the terms, ``covariance_y`` holds the
+    matrix. Returned as plain data: ``coefficients`` ``c[j]`` of
     ``(x - x0)**j`` (unit of y per unit of x to the j), their ``covariance``,
     ``correlation`` and standard uncertainties ``u_coefficients``, the ``residuals``
     ``y - f(x)`` (unit of y), ``residual_sd``, ``dof``, ``chi_square`` (weighted fits), and
@@ -94,8 +106,15 @@ def curve_payload(
     u_y = [float(p["result"]["u"]) for p in points]
     weighted = spec.get("weights", "u") == "u"
     x0 = float(spec.get("x0", 0.0))
+    shared = shared_terms(test, points) if weighted else []
+    covariance_y = points_covariance(points, shared) if shared else None
     curve = fit_polynomial(
-        xs, ys, CURVE_FITS[str(spec["fit"])], x0=x0, u_y=u_y if weighted else None
+        xs,
+        ys,
+        CURVE_FITS[str(spec["fit"])],
+        x0=x0,
+        u_y=u_y if weighted and covariance_y is None else None,
+        covariance_y=covariance_y,
     )
     return {
         "test": test.id,
@@ -105,6 +124,11 @@ def curve_payload(
         "y": spec["y"],
         "x0": curve.x0,
         "weighted": curve.weighted,
+        "generalized": curve.generalized,
+        "shared": shared,
+        "covariance_y": (
+            [[float(v) for v in row] for row in covariance_y] if covariance_y is not None else None
+        ),
         "x_unit": points[0]["unit"] if spec["x"] == "nominal" else "",
         "points": [
             {"index": p["index"], "x": x, "y": y, "u_y": u, "residual": float(r)}
@@ -120,6 +144,66 @@ def curve_payload(
         "chi_square": curve.chi_square,
         "values": [{"x": x, "value": curve.value_at(x), "u": curve.u_value_at(x)} for x in xs],
     }
+
+
+def shared_terms(test: TestSpec, points: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The quantities of ``test``'s model whose error is common to all its ``points``: each
+    one bound from a certificate (``certificate:``) that took the very same entry (value,
+    U, k) at every point — one certified value, one error — and each the curve's
+    ``shared:`` lists (a reference's drift, say). In the model's order.
+
+    Entries of a certificate at different nominals are left independent: a certificate
+    states no correlation between its points, and assuming one would be a guess.
+    """
+    spec = test.curve or {}
+    listed = set(spec.get("shared", []))
+    out: list[str] = []
+    for name, binding in test.model["quantities"].items():
+        if name in listed:
+            out.append(name)
+        elif "certificate" in binding and len(points) > 1:
+            bound = [p["model"]["quantities"].get(name) for p in points]
+            first = bound[0]
+            if first is not None and all(
+                b is not None and all(b.get(k) == first.get(k) for k in ("value", "U", "k"))
+                for b in bound
+            ):
+                out.append(name)
+    return out
+
+
+def points_covariance(
+    points: Sequence[Mapping[str, Any]], shared: Sequence[str]
+) -> list[list[float]]:
+    """The covariance matrix of the points' results, from their uncertainty budgets.
+
+    The diagonal is each point's ``u²`` as its result states it. A term in ``shared`` is
+    one error seen by every point through that point's sensitivity, so it adds
+    ``c_i u · c_k u`` to the covariance of points i and k (JCGM 100 F.1.2.3: two outputs
+    depending on a common input); every other term is independent between points. The
+    budgets are the points' own models evaluated again (JCGM 100 5.1.3).
+    """
+    from uncertainty.gum import evaluate_gum
+    from uncertainty.model import parse_model
+
+    n = len(points)
+    loads: list[dict[str, float]] = []
+    for p in points:
+        output = evaluate_gum(parse_model(p["model"]))[str(p["output"])]
+        loads.append(
+            {
+                line.quantity: line.sensitivity * line.u
+                for line in output.budget
+                if line.quantity in shared
+            }
+        )
+    matrix = [[0.0] * n for _ in range(n)]
+    for i in range(n):
+        matrix[i][i] = float(points[i]["result"]["u"]) ** 2
+        for k in range(i + 1, n):
+            value = sum(loads[i].get(q, 0.0) * loads[k].get(q, 0.0) for q in shared)
+            matrix[i][k] = matrix[k][i] = value
+    return matrix
 
 
 def _by_test(

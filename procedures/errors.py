@@ -27,3 +27,8 @@ class UnknownClassError(InvalidValueError):
 class OutOfRangeError(InvalidValueError):
     """A value outside the domain where the rule is defined (a load above Max, a flow
     rate outside Q1..Q4): refused rather than extrapolated or clamped."""
+
+
+class PlanError(InvalidValueError):
+    """A test plan that the rule it follows does not allow (too few weighing-test loads,
+    a missing Max): refused before the first point rather than found out after the run."""

@@ -29,13 +29,14 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
 from drivers.capabilities import AUTO, Direction, measure
 from drivers.errors import DriverError
 from drivers.reading import Reading
-from procedures.acceptance import limits_for
+from procedures.acceptance import check_plan, limits_for
 from procedures.bench import Bench, Instruction, Operator, OperatorAbort, Recorder, StandardRecord
 from procedures.definition import (
     SET_QUANTITIES,
@@ -47,6 +48,7 @@ from procedures.definition import (
 from procedures.derived import checks_of_test, curve_payload, curve_xs
 from procedures.errors import ProcedureError
 from procedures.evaluate import number
+from procedures.mpe.nawi import rounding_method
 from procedures.scope import bound_quantity, certified_entry, point_scope, summarize_test
 from uncertainty.conformity import DecisionRule, check_uncertainty_ratio, decide_conformity
 from uncertainty.errors import UncertaintyError
@@ -182,6 +184,12 @@ class Runner:
         indexes), in run order."""
         self.curves: dict[str, dict[str, Any]] = {}
         """The curves fitted over the tests with ``curve:``, by test id (after :meth:`run`)."""
+        self.plans: dict[str, dict[str, Any]] = {}
+        """The tests' ``plan:`` summaries, by test id (after :meth:`preflight`)."""
+        self.rounding_error: dict[str, Any] | None = None
+        """How the indication's rounding error is eliminated in this run (the definition's
+        ``rounding_error:`` checked against the instrument; after :meth:`preflight`), with
+        the statement a certificate prints; None where the procedure declares none."""
 
     # -------------------------------------------------------------- before the first point
 
@@ -256,6 +264,8 @@ class Runner:
                         )
         reasons.extend(self._passive_role_problems())
         reasons.extend(self._shadowed_parameters())
+        reasons.extend(self._plan_problems())
+        reasons.extend(self._rounding_problems())
         if reasons:
             raise NotReady(reasons)
         usages = self._usages(reasons)
@@ -812,6 +822,51 @@ class Runner:
                         "but the bench has no instrument in it (driver none)"
                     )
         return reasons
+
+    def _plan_problems(self) -> list[str]:
+        """The tests' ``plan:`` over the points they will take (R 76-1 A.4.4.1 for the loads of
+        a weighing test, the temperature class for a water meter's test temperatures): a
+        plan the rule refuses stops the run before the first point."""
+        reasons: list[str] = []
+        self.plans = {}
+        for test in self.definition.tests:
+            if test.plan is None:
+                continue
+            where = f"tests[{test.id}].plan"
+            try:
+                points = [
+                    self._point_scope(
+                        test, spec, {}, where=f"tests[{test.id}].points[{spec.index}]"
+                    )
+                    for spec in test.points
+                ]
+                self.plans[test.id] = check_plan(test.plan, self._base_scope, points, where=where)
+            except ProcedureError as exc:
+                reasons.append(str(exc))
+        return reasons
+
+    def _rounding_problems(self) -> list[str]:
+        """The definition's ``rounding_error:`` checked against the instrument (a display
+        coarser than e/5 does not eliminate the rounding error, R 76-1 A.4.4.3)."""
+        spec = self.definition.rounding_error
+        self.rounding_error = None
+        if spec is None:
+            return []
+        where = "rounding_error"
+        try:
+            interval = (
+                Decimal(repr(number(spec["interval"], self._base_scope, where=f"{where}.interval")))
+                if "interval" in spec
+                else None
+            )
+            e = Decimal(repr(number(spec["e"], self._base_scope, where=f"{where}.e")))
+            self.rounding_error = rounding_method(str(spec["method"]), e=e, interval=interval)
+        except ProcedureError as exc:
+            argument = exc.argument or ""
+            if not argument.startswith(where):
+                argument = f"{where}.{argument}" if argument else where
+            return [f"{argument}: {exc.message}"]
+        return []
 
     def _shadowed_parameters(self) -> list[str]:
         """A point key that names an instrument parameter too (``unit``) shadows it at the

@@ -9,16 +9,19 @@ settings, only the paths and the port changed; the media scripts as they are).
 1. A throw-away PostgreSQL cluster in a temporary directory (``initdb`` of the machine's
    newest server binaries, a free port on 127.0.0.1, as the ``postgres`` OS user when run
    as root), archiving its WAL to an encrypted pgBackRest repository beside it; the shared
-   server on 5432 is never touched.
-2. ``scripts/demo.py --no-serve`` against it: migrations, the demo data set, two runs carried
-   out by the agent on simulated benches, reviewed, approved and issued as signed
-   certificates (the DEMO PKI).
+   server on 5432 is never touched. Its two roles are production's (``docs/centers/lims.md``):
+   ``caltrace_owner`` owns the database and migrates (``DATABASE_OWNER_URL``),
+   ``caltrace_app`` is the LIMS (``DATABASE_URL``), granted what it needs by ``migrate``.
+2. ``scripts/demo.py --no-serve`` against it: migrations (as the owner), the demo data set,
+   two runs carried out by the agent on simulated benches, reviewed, approved and issued as
+   signed certificates (the DEMO PKI), all as the runtime role.
 3. A full backup (``pgbackrest backup --type=full``), timed and measured.
 4. More work: a certificate amended (a new signed certificate), another revoked. Then the
    instant T is taken from the server's clock with the state at T: every certificate's
    number, status and files' SHA-256, every audit chain's length and head, the row count of
-   every table. Audit anchors are written and set aside at T when ``anchor_audit`` exists.
-5. Work after T that must not survive: another amendment and a new user.
+   every table. ``manage.py anchor_audit`` writes the anchors at T's side into a folder
+   outside the cluster (``CALTRACE_ANCHOR_DIR``), and they are set aside.
+5. Work after T that must not survive: another amendment and a new user; anchored again.
 6. The media (``deploy/backup/media-backup.sh``), the signing keys (the DEMO PKI folder)
    and the anchors are copied aside; the WAL is switched and ``pgbackrest check`` waits for
    it to reach the repository.
@@ -27,17 +30,24 @@ settings, only the paths and the port changed; the media scripts as they are).
 8. Restore: ``pgbackrest restore --type=time --target=T --target-action=promote``, the
    server started and promoted; the media restored (``media-restore.sh``, every file
    checked against its manifest) and the keys copied back.
-9. Checks: ``manage.py verify_audit`` (with ``--anchors`` when the option exists: the
-   anchors of T pass, those written after T must be refused), every
+9. Checks: ``manage.py verify_audit --anchors`` with the anchors of T passes, with those
+   written after T it must fail (naming the chain restored to before its anchor); the
+   grants and triggers came back: the LIMS connects as the runtime role and
+   ``check --deploy``'s role check (caltrace.W001) finds nothing, and ``TRUNCATE`` is
+   refused to the runtime role (no privilege) and to the owner (the trigger); every
    certificate of T present with its status and its files' SHA-256, each PDF judged by the
    public verification service as it was at T, the audit chains and every table's row
-   count as at T, the work after T absent; the files of the certificates issued after T
-   are the only orphans ``verify_storage`` finds, they are moved to a quarantine folder,
-   and ``manage.py verify_storage`` is then clean.
+   count as at T, the work after T absent.
+10. Numbers: ``manage.py reserve_numbers`` voids the numbers of the orphan files (the
+    certificates issued after T, the only orphans ``verify_storage`` finds) and advances
+    their counters; the files are moved to a quarantine folder and ``verify_storage`` is
+    then clean; the public lookup of each voided number answers 410 ``number_voided``; the
+    restored LIMS issues one more certificate, whose number comes after every number
+    issued after T.
 
-Prints the backup's size and time, the restore time and the time to verify. Everything is
-removed at the end, the cluster killed, even when a step fails (``--keep`` leaves the
-temporary directory for a post-mortem). Without pgBackRest or the PostgreSQL server
+Prints the backup's size and time, the restore time, the time to verify and to reserve.
+Everything is removed at the end, the cluster killed, even when a step fails (``--keep``
+leaves the temporary directory for a post-mortem). Without pgBackRest or the PostgreSQL server
 binaries the drill is skipped with a message, except in CI (``CI=true``) where it fails.
 """
 
@@ -66,7 +76,6 @@ from collections.abc import Iterator, Sequence  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from datetime import UTC, datetime, timedelta  # noqa: E402
-from functools import cached_property  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -74,6 +83,10 @@ ROOT = Path(_ROOT)
 DEPLOY = ROOT / "deploy" / "backup"
 STANZA = "caltrace"
 DATABASE = "caltrace"
+# The two roles of production (docs/centers/lims.md): the owner migrates, the LIMS runs as
+# the runtime role, which owns nothing and cannot change an append-only table.
+OWNER_ROLE = "caltrace_owner"
+RUNTIME_ROLE = "caltrace_app"
 SETTINGS = "labserver.settings.dev"
 # The demo's signatory (labserver/demo.py), who amends and revokes in steps 4 and 5.
 SIGNATORY = "hn-signatory"
@@ -172,9 +185,8 @@ class Cluster:
     def config(self) -> Path:
         return self.home / "pgbackrest.conf"
 
-    @property
-    def url(self) -> str:
-        return f"postgres://postgres@127.0.0.1:{self.port}/{DATABASE}"
+    def url(self, role: str) -> str:
+        return f"postgres://{role}@127.0.0.1:{self.port}/{DATABASE}"
 
     def env(self) -> dict[str, str]:
         # pgBackRest reads the repository's passphrase from the environment, as in
@@ -184,10 +196,7 @@ class Cluster:
     def as_owner(self, *args: str | Path, check: bool = True) -> str:
         """Run a command as the cluster's OS user (``postgres`` when we are root: initdb
         and the server refuse root), returning its output; a failure names the command."""
-        command = [str(a) for a in args]
-        if os.geteuid() == 0:
-            command = ["runuser", "-u", "postgres", "--", *command]
-        out = subprocess.run(command, capture_output=True, text=True, env=self.env())
+        out = self.completed(*args)
         if check and out.returncode != 0:
             raise DrillFailed(
                 f"{' '.join(str(a) for a in args[:3])}… failed (exit {out.returncode}):\n"
@@ -195,13 +204,30 @@ class Cluster:
             )
         return out.stdout
 
+    def completed(self, *args: str | Path) -> subprocess.CompletedProcess[str]:
+        """:meth:`as_owner`'s run, whatever its exit status."""
+        command = [str(a) for a in args]
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        return subprocess.run(command, capture_output=True, text=True, env=self.env())
+
     def pgbackrest(self, *args: str) -> str:
         return self.as_owner(
             self.tools.pgbackrest, f"--config={self.config}", f"--stanza={STANZA}", *args
         )
 
-    def sql(self, statement: str, database: str = DATABASE) -> str:
-        return self.as_owner(
+    def sql(self, statement: str, database: str = DATABASE, role: str = "postgres") -> str:
+        return self.as_owner(*self._psql(statement, database, role)).strip()
+
+    def refused(self, statement: str, role: str) -> str:
+        """What the server answers ``role`` for ``statement``, which it must refuse."""
+        out = self.completed(*self._psql(statement, DATABASE, role))
+        if out.returncode == 0:
+            raise DrillFailed(f"{role} was allowed: {statement}")
+        return out.stderr.strip()
+
+    def _psql(self, statement: str, database: str, role: str) -> list[str | Path]:
+        return [
             self.tools.bindir / "psql",
             "-X",
             "-q",
@@ -214,12 +240,12 @@ class Cluster:
             "-p",
             str(self.port),
             "-U",
-            "postgres",
+            role,
             "-d",
             database,
             "-c",
             statement,
-        ).strip()
+        ]
 
     def prepare(self) -> None:
         """The folders, owned by the cluster's user; ``initdb``; the configuration files."""
@@ -339,10 +365,11 @@ class Lims:
 
     def env(self) -> dict[str, str]:
         return {
-            # the drill's own cluster has one role: an owner URL of the caller's is not for it
-            **{k: v for k, v in os.environ.items() if k != "DATABASE_OWNER_URL"},
+            # the drill's cluster has its own roles: the caller's are not for it
+            **{k: v for k, v in os.environ.items() if k != "CALTRACE_RUNTIME_ROLE"},
             "DJANGO_SETTINGS_MODULE": SETTINGS,
-            "DATABASE_URL": self.cluster.url,
+            "DATABASE_OWNER_URL": self.cluster.url(OWNER_ROLE),
+            "DATABASE_URL": self.cluster.url(RUNTIME_ROLE),
             "CALTRACE_VAR_DIR": str(self.var),
             "MEDIA_ROOT": str(self.media),
             "CALTRACE_DEMO_PKI_DIR": str(self.pki),
@@ -369,20 +396,6 @@ class Lims:
         answer: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
         return answer
 
-    def has_command(self, name: str) -> bool:
-        return self.manage("help", name, check=False).returncode == 0
-
-    @cached_property
-    def checks_anchors(self) -> bool:
-        """Whether this LIMS's ``verify_audit`` takes ``--anchors`` (asked once)."""
-        return "--anchors" in self.manage("verify_audit", "--help").stdout
-
-    def verify_audit_args(self, anchors: Path) -> list[str]:
-        """``verify_audit``, with ``--anchors`` when this LIMS has the option."""
-        return (
-            ["verify_audit", "--anchors", str(anchors)] if self.checks_anchors else ["verify_audit"]
-        )
-
 
 # ------------------------------------------------------------------ in-Django steps
 
@@ -395,7 +408,9 @@ def _django() -> None:
 
 
 def _work(phase: str) -> dict[str, Any]:
-    """Regulated work of step 4 (``before``) or step 5 (``after``), through the services."""
+    """Regulated work of step 4 (``before``), step 5 (``after``) or step 10 (``restored``:
+    one amendment, the first certificate issued by the restored LIMS), through the
+    services."""
     from labserver.accounts import services as accounts
     from labserver.accounts.models import User
     from labserver.demo import DEMO_PASSWORD
@@ -418,6 +433,8 @@ def _work(phase: str) -> dict[str, Any]:
     issued = amend_certificate(
         actor=signatory, certificate=valid[0], password=DEMO_PASSWORD, reason=reason
     )
+    if phase == "restored":
+        return {"issued": [issued.number], "users": []}
     if phase == "before":
         revoke_certificate(
             actor=signatory,
@@ -463,6 +480,30 @@ def _state() -> dict[str, Any]:
         cursor.execute("SELECT clock_timestamp()")
         (now,) = cursor.fetchone()
     return {"certificates": certificates, "chains": chains, "rows": rows, "at": now.isoformat()}
+
+
+def _roles() -> dict[str, Any]:
+    """What ``check --deploy`` (caltrace.W001) finds wrong with the role the LIMS connects
+    as, and who that is: after the restore, the grants must be those migrate gave."""
+    from django.db import connection
+
+    from labserver.core.roles import runtime_role_problems
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_user")
+        (me,) = cursor.fetchone()
+    return {"role": me, "problems": [p.what for p in runtime_role_problems(connection)]}
+
+
+def _voided(numbers: list[str]) -> dict[str, Any]:
+    """The public lookup of each number, as anyone asks it (the API, in English)."""
+    from django.test import Client
+
+    answers = {}
+    for number in numbers:
+        response = Client(HTTP_ACCEPT_LANGUAGE="en").get(f"/api/v1/public/certificates/{number}")
+        answers[number] = {"status": response.status_code, "body": response.json()}
+    return answers
 
 
 def _check(expected: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
@@ -519,8 +560,14 @@ def django_step(argv: Sequence[str]) -> int:
         answer = _work("before")
     elif name == "work-after":
         answer = _work("after")
+    elif name == "work-restored":
+        answer = _work("restored")
     elif name == "state":
         answer = _state()
+    elif name == "roles":
+        answer = _roles()
+    elif name == "voided":
+        answer = _voided(list(files))
     elif name == "check":
         expected, after = (json.loads(Path(f).read_text(encoding="utf-8")) for f in files)
         answer = _check(expected, after)
@@ -555,7 +602,7 @@ def say(message: str) -> None:
 
 
 def drill(tools: Tools, home: Path) -> dict[str, float]:
-    """Steps 1 to 9 in ``home``; the figures measured. Raises DrillFailed."""
+    """Steps 1 to 10 in ``home``; the figures measured. Raises DrillFailed."""
     figures: dict[str, float] = {}
     cluster = Cluster(tools=tools, home=home / "pg", port=free_port())
     lims = Lims(cluster=cluster, var=home / "var")
@@ -565,15 +612,25 @@ def drill(tools: Tools, home: Path) -> dict[str, float]:
         with timed(figures, "setup_s"):
             cluster.prepare()
             cluster.start()
-            cluster.sql(f"CREATE DATABASE {DATABASE}", database="postgres")
+            # The owner owns the database (so the schema it migrates); the runtime role can
+            # only log in until migrate grants it what it needs.
+            cluster.sql(f"CREATE ROLE {OWNER_ROLE} LOGIN", database="postgres")
+            cluster.sql(f"CREATE ROLE {RUNTIME_ROLE} LOGIN", database="postgres")
+            cluster.sql(f"CREATE DATABASE {DATABASE} OWNER {OWNER_ROLE}", database="postgres")
             cluster.pgbackrest("stanza-create")
             cluster.pgbackrest("check")
-        say(f"cluster on 127.0.0.1:{cluster.port}, WAL archived by pgBackRest (encrypted)")
+        say(
+            f"cluster on 127.0.0.1:{cluster.port}, WAL archived by pgBackRest (encrypted); "
+            f"roles {OWNER_ROLE} (migrates) and {RUNTIME_ROLE} (the LIMS)"
+        )
 
         # 2. The LIMS's data and its first signed certificates.
         with timed(figures, "demo_s"):
             lims.run("scripts/demo.py", "--no-serve", "--port", str(free_port()))
-        say("migrated, demo data loaded, runs certified (scripts/demo.py --no-serve)")
+        say(
+            f"migrated as {OWNER_ROLE}, grants to {RUNTIME_ROLE}; demo data loaded, runs "
+            f"certified as {RUNTIME_ROLE} (scripts/demo.py --no-serve)"
+        )
 
         # 3. The full backup.
         with timed(figures, "backup_s"):
@@ -591,16 +648,15 @@ def drill(tools: Tools, home: Path) -> dict[str, float]:
 
         # 4. More work, then T and the state at T.
         before = lims.step("work-before")
-        anchored = lims.has_command("anchor_audit")
-        if anchored:
-            lims.manage("anchor_audit")
+        # The anchors at T's side, as the runbook schedules them; their folder is outside
+        # the cluster's data directory and outside the repository, as in production.
+        lims.manage("anchor_audit")
         state_file = backup / "state-at-T.json"
         backup.mkdir(parents=True)
         expected = lims.step("state")
         target = recovery_target(expected["at"])
         state_file.write_text(json.dumps(expected), encoding="utf-8")
-        if anchored:
-            shutil.copytree(lims.anchors, backup / "anchors-at-T")
+        shutil.copytree(lims.anchors, backup / "anchors-at-T")
         say(
             f"T = {target}: {len(expected['certificates'])} certificates "
             f"(amended into {', '.join(before['issued'])}), "
@@ -610,8 +666,7 @@ def drill(tools: Tools, home: Path) -> dict[str, float]:
 
         # 5. Work after T: it must not survive.
         after = lims.step("work-after")
-        if anchored:
-            lims.manage("anchor_audit")
+        lims.manage("anchor_audit")
         after_file = backup / "after-T.json"
         after_file.write_text(json.dumps(after), encoding="utf-8")
         say(f"after T: {', '.join(after['issued'])} issued, {', '.join(after['users'])} created")
@@ -653,37 +708,74 @@ def drill(tools: Tools, home: Path) -> dict[str, float]:
 
         # 9. Checks.
         with timed(figures, "verify_s"):
-            anchors = backup / "anchors-at-T" if anchored else lims.anchors
-            audit = lims.manage(*lims.verify_audit_args(anchors))
-            late = None
-            if anchored:
-                # The anchors written after T describe history the restore undid:
-                # verify_audit must say so (a database restored before its last anchor).
-                late = lims.manage(*lims.verify_audit_args(lims.anchors), check=False)
-                if late.returncode == 0:
-                    raise DrillFailed(
-                        "verify_audit --anchors passed with the anchors written after T: "
-                        "a database restored before its last anchor went unnoticed"
-                    )
+            audit = lims.manage("verify_audit", "--anchors", str(backup / "anchors-at-T"))
+            # The anchors written after T describe history the restore undid: verify_audit
+            # must say so, naming the chain restored to before its anchor.
+            late = lims.manage("verify_audit", "--anchors", str(lims.anchors), check=False)
+            if late.returncode == 0:
+                raise DrillFailed(
+                    "verify_audit --anchors passed with the anchors written after T: "
+                    "a database restored before its last anchor went unnoticed"
+                )
+            roles = lims.step("roles")
+            if roles["role"] != RUNTIME_ROLE or roles["problems"]:
+                raise DrillFailed(f"the restored grants (check --deploy, caltrace.W001): {roles}")
+            refusals = [
+                cluster.refused(f"TRUNCATE {table}", role)
+                for table in ("core_auditentry", "issuance_certificate")
+                for role in (RUNTIME_ROLE, OWNER_ROLE)
+            ]
             result = lims.step("check", str(state_file), str(after_file))
             if result["problems"]:
                 raise DrillFailed("after the restore:\n  " + "\n  ".join(result["problems"]))
-            quarantined = quarantine(result["storage"], after, lims.media, home / "quarantine")
-            storage = lims.manage("verify_storage")
         say(audit.stdout.strip())
-        if late is not None:
-            said = (late.stderr.strip().splitlines() or ["(nothing)"])[0]
-            say(f"with the anchors written after T, verify_audit refuses, as it must: {said}")
+        said = (late.stderr.strip().splitlines() or ["(nothing)"])[0]
+        say(f"with the anchors written after T, verify_audit refuses, as it must: {said}")
+        say(
+            f"the LIMS connects as {roles['role']}: check --deploy finds nothing; TRUNCATE "
+            f"refused to {RUNTIME_ROLE} ({refusals[0].splitlines()[0]}) and to {OWNER_ROLE} "
+            f"({refusals[1].splitlines()[0]})"
+        )
         say(
             f"{result['certificates']} certificates as at T (status, SHA-256 of PDF and DCC, "
             f"public verification), {result['tables']} tables' row counts as at T, "
             f"the work after T absent"
         )
+
+        # 10. The numbers issued after T are never given again; the LIMS issues again.
+        with timed(figures, "reserve_s"):
+            reserved = lims.manage(
+                "reserve_numbers", "--reason", f"caltrace drill: database restored to {target}"
+            )
+            quarantined = quarantine(result["storage"], after, lims.media, home / "quarantine")
+            storage = lims.manage("verify_storage")
+        say(reserved.stdout.strip().replace("\n", "; "))
         say(f"{quarantined} file(s) of certificates issued after T moved to quarantine")
         say(storage.stdout.strip().splitlines()[-1])
+        public = lims.step("voided", *after["issued"])
+        for number, answer in public.items():
+            if answer["status"] != 410 or answer["body"].get("code") != "number_voided":
+                raise DrillFailed(f"the public lookup of {number}, voided: {answer}")
+        say(f"the public lookup of {', '.join(public)}: 410, {public[number]['body']['detail']}")
+        again = lims.step("work-restored")["issued"][0]
+        reused = no_reuse(again, after["issued"])
+        if reused:
+            raise DrillFailed(f"the restored LIMS issued {again}: {reused}")
+        say(f"the restored LIMS issues {again}, past every number issued after T")
     finally:
         cluster.kill()
     return figures
+
+
+def no_reuse(number: str, issued_after: list[str]) -> str:
+    """Why ``number`` reuses the place of a number issued after T, or ``""``: in its series
+    (organization, kind, year) it must come after every one of them."""
+    org, series, year, sequence = number.rsplit("-", 3)
+    for earlier in issued_after:
+        o, s, y, q = earlier.rsplit("-", 3)
+        if (o, s, y) == (org, series, year) and int(q) >= int(sequence):
+            return f"not past {earlier}, issued after T (a number a customer may hold)"
+    return ""
 
 
 def quarantine(
@@ -746,6 +838,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"repository with the WAL archive {figures['repo_bytes'] / 1e6:.1f} MB; "
         f"media archive {figures['media_backup_bytes'] / 1e3:.0f} kB; "
         f"restore {figures['restore_s']:.1f} s; verify {figures['verify_s']:.1f} s; "
+        f"numbers reserved and orphans quarantined {figures['reserve_s']:.1f} s; "
         f"drill {total:.0f} s (of which the cluster {figures['setup_s']:.0f} s, "
         f"the demo's certificates {figures['demo_s']:.0f} s)"
     )

@@ -18,7 +18,16 @@ Two fits are offered:
   ``W = diag(1/u_y**2)``, *not* rescaled by the scatter. The chi-square of the
   fit and its degrees of freedom are reported so that a metrologist can judge
   whether the stated ``u_y`` are consistent with the scatter (chi-square near
-  its dof) instead of having the software silently inflate them.
+  its dof) instead of having the software silently inflate them;
+* **generalized** least squares (ISO/TS 28037:2010 clause 7 for a straight line,
+  the same estimator for a polynomial), when the ``y_i`` are *correlated* with a
+  known covariance matrix ``V``: the points of a calibration share the terms of
+  the reference standard's certificate, and those terms move every point
+  together. With ``V = L Lᵀ`` (Cholesky) the fit is the weighted one of the
+  whitened problem ``L⁻¹A c = L⁻¹y``; the covariance is ``(AᵀV⁻¹A)⁻¹`` and the
+  chi-square ``rᵀV⁻¹r``. Treating such points as independent (``V``'s diagonal
+  only) understates the uncertainty of the curve's offset, since a shared term
+  cannot average out over the points.
 
 The fit goes through a QR factorisation of the column-scaled design matrix,
 never through an explicit inversion of the normal equations, so that a
@@ -107,8 +116,11 @@ class CalibrationCurve:
         residuals: ``y_i - f(x_i)``, in the unit of y.
         x: the x of the calibration points (the fitted range is their span).
         weighted: whether the fit used known standard uncertainties of y.
-        chi_square: ``sum((residuals / u_y)**2)`` for a weighted fit, ``None``
-            for an ordinary one. Compare it with ``dof``.
+        chi_square: ``sum((residuals / u_y)**2)`` for a weighted fit
+            (``rᵀV⁻¹r`` for a generalized one), ``None`` for an ordinary one.
+            Compare it with ``dof``.
+        generalized: whether the fit used the full covariance matrix of y
+            (generalized least squares), not only its diagonal.
     """
 
     degree: int
@@ -122,6 +134,7 @@ class CalibrationCurve:
     x: FloatArray
     weighted: bool
     chi_square: float | None
+    generalized: bool = False
 
     @property
     def x_range(self) -> tuple[float, float]:
@@ -251,6 +264,7 @@ def fit_polynomial(
     *,
     x0: float = 0.0,
     u_y: float | Sequence[float] | FloatArray | None = None,
+    covariance_y: ArrayLike | None = None,
 ) -> CalibrationCurve:
     """Least-squares polynomial ``y = sum(c[j] * (x - x0)**j, j = 0..degree)``.
 
@@ -259,11 +273,15 @@ def fit_polynomial(
     ``s**2 (AᵀA)⁻¹`` (GUM H.3.3). With ``u_y`` (one standard uncertainty for
     all points, or one per point, in the unit of y) the fit is weighted and the
     covariance is ``(AᵀWA)⁻¹``, not rescaled; check ``chi_square`` against
-    ``dof``.
+    ``dof``. With ``covariance_y`` (the n×n covariance matrix of y, in the unit
+    of y squared) the fit is generalized (ISO/TS 28037:2010 clause 7): the
+    covariance of the parameters is ``(AᵀV⁻¹A)⁻¹``; give either ``u_y`` or
+    ``covariance_y``, not both.
 
     Refuses non-finite data, mismatched lengths, fewer than ``degree + 2``
     points (no degrees of freedom left), fewer than ``degree + 1`` distinct x,
-    non-positive ``u_y`` (:class:`~uncertainty.errors.ModelError`) and a
+    non-positive ``u_y``, a ``covariance_y`` that is not a symmetric positive
+    definite n×n matrix (:class:`~uncertainty.errors.ModelError`) and a
     numerically singular design (:class:`~uncertainty.errors.EvaluationError`).
     """
     if isinstance(degree, bool) or not isinstance(degree, int | np.integer) or degree < 1:
@@ -305,6 +323,11 @@ def fit_polynomial(
                 where="u_y",
             )
         weights_sqrt = 1.0 / u_points
+    cholesky: FloatArray | None = None
+    if covariance_y is not None:
+        if u_points is not None:
+            raise ModelError("give u_y or covariance_y, not both", where="covariance_y")
+        cholesky = _cholesky(covariance_y, xs.size)
 
     t = xs - offset
     design = np.vander(t, n_parameters, increasing=True)
@@ -318,6 +341,11 @@ def fit_polynomial(
     if weights_sqrt is not None:
         scaled = scaled * weights_sqrt[:, np.newaxis]
         rhs = rhs * weights_sqrt
+    if cholesky is not None:
+        from scipy.linalg import solve_triangular
+
+        scaled = solve_triangular(cholesky, scaled, lower=True)
+        rhs = solve_triangular(cholesky, rhs, lower=True)
 
     q, r = np.linalg.qr(scaled)
     diagonal = np.abs(np.diag(r))
@@ -336,9 +364,16 @@ def fit_polynomial(
     residuals = ys - design @ coefficients
     dof = xs.size - n_parameters
     residual_sd = math.sqrt(float(residuals @ residuals) / dof)
-    if u_points is None:
+    chi_square: float | None
+    if cholesky is not None:
+        from scipy.linalg import solve_triangular
+
+        covariance = unscaled_covariance
+        whitened = solve_triangular(cholesky, residuals, lower=True)
+        chi_square = float(whitened @ whitened)
+    elif u_points is None:
         covariance = residual_sd**2 * unscaled_covariance
-        chi_square: float | None = None
+        chi_square = None
     else:
         covariance = unscaled_covariance
         chi_square = float(np.sum((residuals / u_points) ** 2))
@@ -358,9 +393,41 @@ def fit_polynomial(
         dof=dof,
         residuals=_frozen(residuals),
         x=_frozen(xs),
-        weighted=u_points is not None,
+        weighted=u_points is not None or cholesky is not None,
         chi_square=chi_square,
+        generalized=cholesky is not None,
     )
+
+
+def _cholesky(covariance_y: ArrayLike, n: int) -> FloatArray:
+    """The lower Cholesky factor of the covariance matrix of y, after checking it is one."""
+    try:
+        matrix = np.asarray(covariance_y, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ModelError("must be a matrix of numbers", where="covariance_y") from exc
+    if matrix.shape != (n, n):
+        raise ModelError(
+            f"must be {n}×{n} for {n} points, not {'×'.join(map(str, matrix.shape))}",
+            where="covariance_y",
+        )
+    if not np.all(np.isfinite(matrix)):
+        raise ModelError("must hold finite numbers", where="covariance_y")
+    scale = float(np.max(np.abs(matrix))) or 1.0
+    asymmetric = np.argwhere(np.abs(matrix - matrix.T) > 1e-12 * scale)
+    if asymmetric.size:
+        i, j = (int(v) for v in asymmetric[0])
+        raise ModelError(
+            f"must be symmetric; element [{i}][{j}] is {matrix[i, j]!r} but [{j}][{i}] is "
+            f"{matrix[j, i]!r}",
+            where="covariance_y",
+        )
+    try:
+        return np.asarray(np.linalg.cholesky(matrix), dtype=np.float64)
+    except np.linalg.LinAlgError:
+        raise ModelError(
+            "must be positive definite (every point needs an uncertainty of its own)",
+            where="covariance_y",
+        ) from None
 
 
 def fit_line(
@@ -369,10 +436,11 @@ def fit_line(
     *,
     x0: float = 0.0,
     u_y: float | Sequence[float] | FloatArray | None = None,
+    covariance_y: ArrayLike | None = None,
 ) -> CalibrationCurve:
     """Least-squares straight line ``y = c[0] + c[1]*(x - x0)``.
 
     Same as :func:`fit_polynomial` with ``degree=1``: ``c[0]`` is the value at
     ``x0`` (unit of y), ``c[1]`` the slope (unit of y per unit of x).
     """
-    return fit_polynomial(x, y, 1, x0=x0, u_y=u_y)
+    return fit_polynomial(x, y, 1, x0=x0, u_y=u_y, covariance_y=covariance_y)

@@ -22,6 +22,7 @@ from typing import Any, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
+from .cvd import cvd_temperature
 from .errors import ExpressionError
 
 Array: TypeAlias = npt.NDArray[np.float64]
@@ -42,6 +43,7 @@ FUNCTIONS: Mapping[str, int] = {
     "atan": 1,
     "atan2": 2,
     "abs": 1,
+    "cvd_t": 5,
 }
 #: Named constants an expression may use.
 CONSTANTS: Mapping[str, float] = {"pi": math.pi}
@@ -58,6 +60,12 @@ def _sign(x: Value) -> Value:
         return np.where(np.asarray(x) == 0, np.nan, np.sign(x))[()]
 
 
+def _below_zero(t: Value) -> Value:
+    # 1 on the Callendar–Van Dusen branch below 0 °C, where C acts, else 0: its
+    # derivative is zero everywhere (the two branches join smoothly at 0 °C).
+    return np.where(np.less(t, 0.0), 1.0, 0.0)[()]
+
+
 _NUMPY: Mapping[str, Callable[..., Value]] = {
     "sqrt": np.sqrt,
     "exp": np.exp,
@@ -72,6 +80,8 @@ _NUMPY: Mapping[str, Callable[..., Value]] = {
     "atan2": np.arctan2,
     "abs": np.abs,
     "sign": _sign,
+    "cvd_t": cvd_temperature,
+    "below_zero": _below_zero,
 }
 
 
@@ -245,7 +255,7 @@ def power(a: Node, b: Node) -> Node:
 
 
 def call(function: str, *args: Node) -> Node:
-    if all(isinstance(a, Const) for a in args) and function != "sign":
+    if all(isinstance(a, Const) for a in args) and function not in ("sign", "cvd_t"):
         folded = _fold(_NUMPY[function], *(a.value for a in args if isinstance(a, Const)))
         if folded is not None:
             return folded
@@ -299,7 +309,44 @@ def _derivative(node: Node, i: int, memo: dict[Node, Node]) -> Node:
         case Call(function="atan2", args=(y, x)):
             dy, dx = d(y), d(x)
             return div(sub(mul(x, dy), mul(y, dx)), add(power(x, TWO), power(y, TWO)))
+        case Call(function="cvd_t", args=args):
+            total: Node = ZERO
+            for partial, arg in zip(_cvd_partials(node), args, strict=True):
+                darg = d(arg)
+                if not _is(darg, 0.0):
+                    total = add(total, mul(partial, darg))
+            return total
     raise AssertionError(f"cannot differentiate {node!r}")  # pragma: no cover
+
+
+def _cvd_partials(node: Call) -> tuple[Node, ...]:
+    """The partial derivatives of ``t = cvd_t(R, R0, A, B, C)`` with respect to each of its
+    arguments, by the implicit function theorem on ``R = R0·W(t)`` (IEC 60751 4.2)::
+
+        W'(t) = A + 2Bt + C(4t³ − 300t²)·[t < 0]
+        ∂t/∂R = 1/(R0 W'),  ∂t/∂R0 = −R/(R0² W'),  ∂t/∂A = −t/W',
+        ∂t/∂B = −t²/W',     ∂t/∂C = −(t − 100)t³·[t < 0]/W'
+
+    Written with the node ``t`` itself, so the slope is taken on the branch the reading is
+    on, and a second derivative is exact as well."""
+    r, r0, a, b, c = node.args
+    t = node
+    below = call("below_zero", t)
+    slope = add(
+        add(a, mul(mul(TWO, b), t)),
+        mul(
+            mul(c, below),
+            sub(mul(Const(4.0), power(t, Const(3.0))), mul(Const(300.0), power(t, TWO))),
+        ),
+    )
+    quartic = mul(below, mul(sub(t, Const(100.0)), power(t, Const(3.0))))
+    return (
+        div(ONE, mul(r0, slope)),
+        neg(div(r, mul(power(r0, TWO), slope))),
+        neg(div(t, slope)),
+        neg(div(power(t, TWO), slope)),
+        neg(div(quartic, slope)),
+    )
 
 
 def _outer_derivative(function: str, a: Node) -> Node:
@@ -326,7 +373,7 @@ def _outer_derivative(function: str, a: Node) -> Node:
             return div(ONE, add(ONE, power(a, TWO)))
         case "abs":
             return call("sign", a)
-        case "sign":
+        case "sign" | "below_zero":
             return ZERO
     raise AssertionError(f"no derivative for {function}")  # pragma: no cover
 
@@ -386,6 +433,9 @@ def compile_node(node: Node) -> Compiled:
         case Call(function=f, args=(a, b)):
             fn, fa, fb = _NUMPY[f], compile_node(a), compile_node(b)
             return lambda xs: fn(fa(xs), fb(xs))
+        case Call(function=f, args=args):
+            fn, fargs = _NUMPY[f], [compile_node(a) for a in args]
+            return lambda xs: fn(*(fa(xs) for fa in fargs))
     raise AssertionError(f"cannot compile {node!r}")  # pragma: no cover
 
 

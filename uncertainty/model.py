@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 
@@ -29,7 +29,16 @@ from .expressions import (
     variables,
 )
 
-Distribution = Literal["normal", "rectangular", "triangular", "arcsine", "student_t", "type_a"]
+Distribution = Literal[
+    "normal",
+    "rectangular",
+    "triangular",
+    "arcsine",
+    "trapezoidal",
+    "curvilinear_trapezoidal",
+    "student_t",
+    "type_a",
+]
 
 DEFAULT_COVERAGE_PROBABILITY = 0.9545
 
@@ -45,6 +54,8 @@ _QUANTITY_KEYS = frozenset(
         "dof",
         "distribution",
         "half_width",
+        "beta",
+        "limit_half_width",
         "samples",
         "pooled_sd",
         "pooled_dof",
@@ -52,9 +63,13 @@ _QUANTITY_KEYS = frozenset(
         "description",
     }
 )
-_DISTRIBUTIONS = ("normal", "rectangular", "triangular", "arcsine", "student_t")
+#: The distributions a file may name (``type_a`` follows from ``samples``).
+_DISTRIBUTIONS = tuple(d for d in get_args(Distribution) if d != "type_a")
 _HALF_WIDTH_DIVISOR = {"rectangular": math.sqrt(3.0), "triangular": math.sqrt(6.0),
                        "arcsine": math.sqrt(2.0)}  # fmt: skip
+#: The shape parameter each bounded distribution takes besides ``half_width``.
+_SHAPE_KEYS = {"trapezoidal": "beta", "curvilinear_trapezoidal": "limit_half_width"}
+_BOUNDED = (*_HALF_WIDTH_DIVISOR, *_SHAPE_KEYS)
 MAX_QUANTITIES = 1000
 MAX_SAMPLES = 1_000_000
 
@@ -68,7 +83,15 @@ class Quantity:
     the PDF assigned for Monte Carlo (``type_a`` for a quantity given by
     samples: a scaled and shifted t-distribution, JCGM 101 6.4.9).
     ``t_dof`` is the degrees of freedom of the t-distribution used in Monte
-    Carlo for ``type_a`` and ``student_t`` (``math.inf``: normal).
+    Carlo for ``type_a`` and ``student_t``, and for a ``normal`` quantity
+    stated with a finite ``dof`` (JCGM 101 6.4.9.7: a value, its standard
+    uncertainty and its degrees of freedom, as a certificate states them, are
+    a scaled and shifted t-distribution); ``math.inf`` means a normal one.
+
+    ``beta`` (trapezoidal: the ratio of the top's width to the base's, JCGM
+    101 6.4.4) and ``limit_half_width`` (curvilinear trapezoidal: how far each
+    limit of the rectangle may lie from its stated place, JCGM 101 6.4.3) are
+    the shape parameters of the two distributions that need one.
     """
 
     name: str
@@ -78,6 +101,8 @@ class Quantity:
     distribution: Distribution
     unit: str | None = None
     half_width: float | None = None
+    beta: float | None = None
+    limit_half_width: float | None = None
     samples: tuple[float, ...] | None = None
     t_dof: float = math.inf
     form: str = "direct"
@@ -366,23 +391,15 @@ def _parse_quantity(name: str, spec: object) -> Quantity:
     value = _number(spec["value"], f"{where}.value")
     _forbid(spec, ("pooled_sd", "pooled_dof"), where, "a quantity without samples")
 
-    if distribution in _HALF_WIDTH_DIVISOR:
-        _forbid(spec, ("u", "U", "k"), where, f"a {distribution} distribution (give half_width)")
-        if "half_width" not in spec:
+    for key in ("beta", "limit_half_width"):
+        if key in spec and _SHAPE_KEYS.get(distribution) != key:
+            owner = next(d for d, k in _SHAPE_KEYS.items() if k == key)
             raise ModelError(
-                f"'half_width' is required for a {distribution} distribution",
-                where=f"{where}.half_width",
+                f"{key!r} goes with a {owner} distribution, not a {distribution} one",
+                where=f"{where}.{key}",
             )
-        half_width = _non_negative(spec["half_width"], f"{where}.half_width")
-        return Quantity(
-            value=value,
-            u=half_width / _HALF_WIDTH_DIVISOR[distribution],
-            dof=_dof(spec, where),
-            distribution=distribution,
-            half_width=half_width,
-            form=distribution,
-            **common,
-        )
+    if distribution in _BOUNDED:
+        return _bounded(spec, where, value, distribution, common)
 
     _forbid(spec, ("half_width",), where, f"a {distribution} distribution")
     u, form = _standard_uncertainty(spec, where)
@@ -399,8 +416,73 @@ def _parse_quantity(name: str, spec: object) -> Quantity:
         return Quantity(
             value=value, u=u, dof=dof, distribution="student_t", t_dof=dof, form=form, **common
         )
+    dof = _dof(spec, where)
+    # A finite dof makes the quantity a scaled and shifted t in Monte Carlo
+    # (JCGM 101 6.4.9.7); the GUM method uses u and dof as before.
     return Quantity(
-        value=value, u=u, dof=_dof(spec, where), distribution="normal", form=form, **common
+        value=value, u=u, dof=dof, distribution="normal", t_dof=dof, form=form, **common
+    )
+
+
+def _require(spec: Mapping[str, Any], key: str, where: str, why: str) -> None:
+    if key not in spec:
+        raise ModelError(f"{key!r} is required {why}", where=f"{where}.{key}")
+
+
+def _bounded(
+    spec: Mapping[str, Any],
+    where: str,
+    value: float,
+    distribution: Distribution,
+    common: dict[str, Any],
+) -> Quantity:
+    """A distribution given by its half-width (and, for two of them, a shape parameter).
+
+    The standard uncertainties are the standard deviations of the PDFs of
+    JCGM 101 6.4: ``a/sqrt(3)`` (6.4.2.3), ``a/sqrt(6)`` (6.4.5.3),
+    ``a/sqrt(2)`` (6.4.6.3); for the trapezoid of semi-width ``a`` whose top
+    is ``beta`` times as wide as its base, ``u**2 = a**2 (1 + beta**2)/6``,
+    which is 6.4.4.3's ``(b - a)**2 (1 + beta**2)/24`` with ``b - a = 2a``;
+    for the curvilinear trapezoid whose limits are each known to within
+    ``+- d``, ``u**2 = a**2/3 + d**2/9`` (6.4.3.3 with ``b - a = 2a``).
+    """
+    _forbid(spec, ("u", "U", "k"), where, f"a {distribution} distribution (give half_width)")
+    _require(spec, "half_width", where, f"for a {distribution} distribution")
+    half_width = _non_negative(spec["half_width"], f"{where}.half_width")
+    beta: float | None = None
+    limit_half_width: float | None = None
+    if distribution == "trapezoidal":
+        _require(spec, "beta", where, "(the top's width over the base's, 0 to 1)")
+        beta = _number(spec["beta"], f"{where}.beta")
+        if not 0.0 <= beta <= 1.0:
+            raise ModelError(
+                f"must be between 0 (triangular) and 1 (rectangular) (got {spec['beta']})",
+                where=f"{where}.beta",
+            )
+        u = half_width * math.sqrt((1.0 + beta * beta) / 6.0)
+    elif distribution == "curvilinear_trapezoidal":
+        _require(spec, "limit_half_width", where, "(how far each limit may lie from its place)")
+        d = _non_negative(spec["limit_half_width"], f"{where}.limit_half_width")
+        if d > half_width:
+            raise ModelError(
+                f"must not exceed half_width ({spec['half_width']}): the rectangle's "
+                f"half-width would become negative (got {spec['limit_half_width']})",
+                where=f"{where}.limit_half_width",
+            )
+        limit_half_width = d
+        u = math.sqrt(half_width * half_width / 3.0 + d * d / 9.0)
+    else:
+        u = half_width / _HALF_WIDTH_DIVISOR[distribution]
+    return Quantity(
+        value=value,
+        u=u,
+        dof=_dof(spec, where),
+        distribution=distribution,
+        half_width=half_width,
+        beta=beta,
+        limit_half_width=limit_half_width,
+        form=distribution,
+        **common,
     )
 
 

@@ -5,14 +5,22 @@ vectorised over all trials with a :class:`numpy.random.Generator` that the
 caller passes in (so results are reproducible from a seed, and no global
 random state is touched):
 
-=====================  =============================================================
-normal (direct, U/k)   ``value + u z``                                   (6.4.7)
-rectangular            ``value + a (2r - 1)``                            (6.4.2)
-triangular             ``value + a (r1 + r2 - 1)``                       (6.4.5)
-arcsine (U-shaped)     ``value + a sin(2 pi r)``                         (6.4.6)
-type A from samples    ``mean + s/sqrt(n) t_(n-1)``                      (6.4.9)
-student_t              ``value + u sqrt((dof-2)/dof) t_dof``
-=====================  =============================================================
+==========================  ==========================================================
+normal, infinite dof        ``value + u z``                                    (6.4.7)
+normal with a finite dof    ``value + u t_dof``                              (6.4.9.7)
+rectangular                 ``value + a (2r - 1)``                             (6.4.2)
+curvilinear trapezoidal     ``value + w (2r2 - 1)``, ``w = a + d (2r1 - 1)``   (6.4.3)
+trapezoidal                 ``value + a ((1+beta) r1 + (1-beta) r2 - 1)``      (6.4.4)
+triangular                  ``value + a (r1 + r2 - 1)``                        (6.4.5)
+arcsine (U-shaped)          ``value + a sin(2 pi r)``                          (6.4.6)
+type A from samples         ``mean + s/sqrt(n) t_(n-1)``                       (6.4.9)
+student_t                   ``value + u sqrt((dof-2)/dof) t_dof``
+==========================  ==========================================================
+
+A normal quantity stated with a finite ``dof`` (a value with its standard
+uncertainty and degrees of freedom, as a calibration certificate states them)
+is the scaled and shifted t of 6.4.9.7 with scale ``u``: alone in a model it
+gives the GUM's ``x +- t_p(dof) u`` by both methods.
 
 Correlated inputs: a group of correlated normal inputs is drawn from the
 multivariate Gaussian (6.4.8); a group whose members are all t-distributed
@@ -26,6 +34,11 @@ rectangular inputs).
 
 Results (7.6, 7.7): the mean, the standard deviation, and the
 probabilistically symmetric coverage interval, or the shortest one on request.
+Where the model shows that an output has no finite variance (a t input with
+``dof <= 2``, a division by a quantity whose distribution reaches zero; see
+:mod:`uncertainty.variance`), the output carries ``warnings`` saying so; its
+interval is still reported, and the adaptive procedure judges its stability by
+the interval alone.
 ``adaptive=True`` chooses the number of trials by the procedure of 7.9.
 :func:`validate_gum` compares a GUM interval with the Monte Carlo one (8).
 """
@@ -43,6 +56,7 @@ from scipy.special import ndtr, stdtrit
 from .errors import EvaluationError, ModelError
 from .gum import GumResult, correlation_from_covariance, matrix_dict
 from .model import Model, Quantity
+from .variance import drawn_from_t, variance_warnings
 
 IntervalType = Literal["symmetric", "shortest"]
 Array = np.ndarray[Any, np.dtype[np.float64]]
@@ -64,6 +78,15 @@ class McOutput:
     symmetric_interval: tuple[float, float]
     coverage_probability: float
     trials: int
+    #: Plain sentences, each naming an input, on why the output has no finite
+    #: variance (its ``u`` is then the sample's spread, not a standard
+    #: uncertainty). Empty when the variance exists.
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def has_variance(self) -> bool:
+        """Whether ``u`` is a meaningful standard deviation (no warnings)."""
+        return not self.warnings
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -74,6 +97,7 @@ class McOutput:
             "interval_type": self.interval_type,
             "unit": self.unit,
             "trials": self.trials,
+            "warnings": list(self.warnings),
         }
 
 
@@ -148,7 +172,7 @@ def _draw_one(q: Quantity, rng: np.random.Generator, row: Array) -> None:
         row.fill(q.value)
         return
     match q.distribution:
-        case "normal":
+        case "normal" if math.isinf(q.t_dof):
             rng.standard_normal(out=row)
             row *= q.u
         case "rectangular":
@@ -168,7 +192,25 @@ def _draw_one(q: Quantity, rng: np.random.Generator, row: Array) -> None:
             row *= 2.0 * np.pi
             np.sin(row, out=row)
             row *= q.half_width
-        case "type_a" | "student_t":
+        case "trapezoidal":
+            assert q.half_width is not None
+            assert q.beta is not None
+            rng.random(out=row)
+            row *= 1.0 + q.beta
+            row += (1.0 - q.beta) * rng.random(row.size)
+            row -= 1.0
+            row *= q.half_width
+        case "curvilinear_trapezoidal":
+            assert q.half_width is not None
+            assert q.limit_half_width is not None
+            width = rng.random(row.size)  # the rectangle's half-width, drawn first
+            width *= 2.0 * q.limit_half_width
+            width += q.half_width - q.limit_half_width
+            rng.random(out=row)
+            row *= 2.0
+            row -= 1.0
+            row *= width
+        case "normal" | "type_a" | "student_t":
             row[:] = _standard_t(rng, q.t_dof, row.size)
             row *= _t_scale(q)
         case _:  # pragma: no cover
@@ -177,10 +219,15 @@ def _draw_one(q: Quantity, rng: np.random.Generator, row: Array) -> None:
 
 
 def _t_scale(q: Quantity) -> float:
-    """Scale of the t-distribution of a type_a or student_t quantity."""
+    """Scale of the t-distribution of a t-distributed quantity.
+
+    ``student_t`` states the standard deviation, so the scale is smaller;
+    a Type A quantity's scale is ``s/sqrt(n)`` (JCGM 101 6.4.9.2) and a
+    normal one's with a finite dof is its ``u`` (6.4.9.7).
+    """
     if q.distribution == "student_t":
         return q.u * math.sqrt((q.t_dof - 2.0) / q.t_dof)
-    return q.u  # s/sqrt(n): JCGM 101 6.4.9.2
+    return q.u
 
 
 def _standard_t(rng: np.random.Generator, dof: float, trials: int) -> Array:
@@ -203,10 +250,9 @@ def _draw_correlated(
     quantities = [model.quantities[i] for i in group]
     correlation = model.correlation[np.ix_(group, group)]
     z = _correlated_normals(correlation, rng, trials)
-    kinds = {q.distribution for q in quantities}
-    if kinds <= {"normal"}:
+    if all(q.distribution == "normal" and math.isinf(q.t_dof) for q in quantities):
         return [q.value + q.u * z[k] for k, q in enumerate(quantities)]
-    if kinds <= {"type_a", "student_t"} and len({q.t_dof for q in quantities}) == 1:
+    if all(drawn_from_t(q) for q in quantities) and len({q.t_dof for q in quantities}) == 1:
         dof = quantities[0].t_dof
         if not math.isinf(dof):
             z = z / np.sqrt(rng.chisquare(dof, trials) / dof)
@@ -216,7 +262,7 @@ def _draw_correlated(
 
 def _from_normal_score(q: Quantity, z: Array) -> Array:
     """Map standard normal scores through the inverse distribution function of ``q``."""
-    if q.distribution == "normal":
+    if q.distribution == "normal" and math.isinf(q.t_dof):
         return q.value + q.u * z
     r = ndtr(z)
     match q.distribution:
@@ -230,11 +276,59 @@ def _from_normal_score(q: Quantity, z: Array) -> Array:
         case "arcsine":
             assert q.half_width is not None
             return q.value + q.half_width * np.sin(np.pi * (r - 0.5))
-        case "type_a" | "student_t":
+        case "trapezoidal":
+            assert q.half_width is not None
+            assert q.beta is not None
+            return q.value + q.half_width * _trapezoid_quantile(r, q.beta)
+        case "curvilinear_trapezoidal":
+            assert q.half_width is not None
+            assert q.limit_half_width is not None
+            return q.value + _curvilinear_quantile(r, q.half_width, q.limit_half_width)
+        case "normal" | "type_a" | "student_t":
             if math.isinf(q.t_dof):
                 return q.value + _t_scale(q) * z
             return np.asarray(q.value + _t_scale(q) * stdtrit(q.t_dof, r), dtype=np.float64)
     raise AssertionError(q.distribution)  # pragma: no cover
+
+
+def _trapezoid_quantile(r: Array, beta: float) -> Array:
+    """Inverse distribution function of the trapezoid on [-1, 1] with top [-beta, beta].
+
+    The density is ``h = 1/(1 + beta)`` on the top, falling linearly to zero
+    at +-1 (JCGM 101 6.4.4.2); each slope holds ``(1 - beta)/(2 (1 + beta))``.
+    """
+    h = 1.0 / (1.0 + beta)
+    slope = 0.5 * h * (1.0 - beta)
+    lower = np.minimum(r, 1.0 - r)  # by symmetry, work on the lower half
+    on_slope = -1.0 + np.sqrt(2.0 * lower * (1.0 - beta) * (1.0 + beta))
+    on_top = -beta + (lower - slope) / h
+    x = np.where(lower < slope, on_slope, np.minimum(on_top, 0.0))
+    return np.asarray(np.where(r < 0.5, x, -x), dtype=np.float64)
+
+
+def _curvilinear_quantile(r: Array, a: float, d: float) -> Array:
+    """Inverse distribution function of the curvilinear trapezoid, about its centre.
+
+    The density at distance ``t`` from the centre is
+    ``ln((a + d)/max(t, a - d)) / (4d)`` (JCGM 101 6.4.3.2); its integral has a
+    closed form, tabulated finely and inverted by interpolation.
+    """
+    if d == 0.0:
+        return np.asarray(a * (2.0 * r - 1.0), dtype=np.float64)
+    top = a + d
+    inner = max(a - d, 0.0)  # the density is flat within +-inner
+
+    def primitive(s: Array) -> Array:  # of ln(top/s); it tends to 0 at s = 0
+        safe = np.maximum(s, np.finfo(np.float64).tiny)
+        return np.asarray(np.where(s > 0.0, safe * np.log(top / safe) + safe, 0.0))
+
+    t = np.linspace(0.0, top, 4097)
+    flat = math.log(top / inner) if inner > 0.0 else 0.0
+    inner_array = np.full(1, inner)
+    between = np.minimum(t, inner) * flat + primitive(np.maximum(t, inner)) - primitive(inner_array)
+    cdf = 0.5 + between / (4.0 * d)
+    distance = np.interp(np.abs(r - 0.5), cdf - 0.5, t)
+    return np.asarray(np.where(r < 0.5, -distance, distance), dtype=np.float64)
 
 
 def make_rng(seed: int | None = None) -> np.random.Generator:
@@ -413,6 +507,7 @@ def _summarise(
 ) -> McResult:
     values, mean, covariance = propagated
     trials = values.shape[1]
+    warnings = variance_warnings(model)
     outputs = []
     for row, output in enumerate(model.outputs):
         # The sample is ours alone here: reorder it rather than copy 8 MB per interval.
@@ -433,6 +528,7 @@ def _summarise(
                 symmetric_interval=symmetric,
                 coverage_probability=p,
                 trials=trials,
+                warnings=warnings[output.name],
             )
         )
     return McResult(
@@ -443,8 +539,15 @@ def _summarise(
 def _adaptive_values(
     model: Model, rng: np.random.Generator, p: float, ndig: int
 ) -> tuple[Array, Array, Array]:
-    """JCGM 101 7.9.4: batches of M trials until the results are stable to delta."""
+    """JCGM 101 7.9.4: batches of M trials until the results are stable to delta.
+
+    An output without a finite variance has no mean or standard deviation to
+    stabilise (their batch values scatter without bound): only its interval's
+    ends are judged, with the tolerance of the interval's half-width over two
+    standing in for that of ``u``.
+    """
     batch = max(math.ceil(100.0 / (1.0 - p)), 10_000)
+    no_variance = [bool(w) for w in variance_warnings(model).values()]
     batches: list[tuple[Array, Array, Array]] = []
     summaries: list[Array] = []  # per batch: (outputs, 4) = mean, u, low, high
     while True:
@@ -463,10 +566,17 @@ def _adaptive_values(
         spread = stacked.std(axis=0, ddof=1) / math.sqrt(h)
         combined = _combine(batches)
         all_u = np.sqrt(np.clip(np.diag(combined[2]), 0.0, None))
-        stable = all(
-            np.all(2.0 * spread[row] <= numerical_tolerance(float(all_u[row]), ndig))
-            for row in range(values.shape[0])
-        )
+        averages = stacked.mean(axis=0)
+        stable = True
+        for row in range(values.shape[0]):
+            if no_variance[row]:
+                half_width = 0.5 * float(averages[row, 3] - averages[row, 2])
+                judged = spread[row, 2:]
+                tolerance = numerical_tolerance(0.5 * half_width, ndig)
+            else:
+                judged = spread[row]
+                tolerance = numerical_tolerance(float(all_u[row]), ndig)
+            stable = stable and bool(np.all(2.0 * judged <= tolerance))
         if stable:
             return combined
         if h * batch >= MAX_TRIALS:

@@ -97,9 +97,19 @@ def _mc_lines(mc: dict[str, Any]) -> list[str]:
     for name, out in mc["outputs"].items():
         unit = f" {out['unit']}" if out.get("unit") else ""
         low, high = out["interval"]
-        lines.append(f"  {name} = {_num(out['value'], 10)}{unit}   u = {_num(out['u'], 3)}{unit}")
+        warnings = out.get("warnings") or []
+        if warnings:
+            # No finite variance: the sample's spread is not a standard uncertainty.
+            lines.append(f"  {name} = {_num(out['value'], 10)}{unit}   u: not meaningful "
+                         "(no finite variance, see the warnings)")  # fmt: skip
+        else:
+            lines.append(
+                f"  {name} = {_num(out['value'], 10)}{unit}   u = {_num(out['u'], 3)}{unit}"
+            )
         lines.append(f"  {out['interval_type']} {100 * float(out['coverage_probability']):g} % "
                      f"interval [{_num(low, 10)}, {_num(high, 10)}]{unit}")  # fmt: skip
+        for warning in warnings:
+            lines.append(f"  warning: {warning}")
     lines.append("")
     return lines
 

@@ -186,6 +186,20 @@ class _Checker:
         if function == "atan2":
             self._sum(Sub(Const(0), Const(0)), units[0], units[1])
             return ureg.Quantity(1.0, "radian")
+        if function == "cvd_t":
+            # cvd_t(R, R0, A, B, C): R and R0 in one unit (only their ratio counts); the
+            # temperature is in the unit A is per (A in 1/°C gives °C).
+            r, r0 = units[0], units[1]
+            if not isinstance(r, _Wildcard) and not isinstance(r0, _Wildcard):
+                ratio = (r / r0).to_reduced_units()
+                if not _is_dimensionless(ratio):
+                    raise UnitError(
+                        f"cvd_t() takes R and R0 in one unit, not {_describe(r)} and "
+                        f"{_describe(r0)}",
+                        where=self.where,
+                    )
+            a = units[2]
+            return a if isinstance(a, _Wildcard) else 1 / a
         raise AssertionError(f"no unit rule for {function}")  # pragma: no cover
 
 

@@ -199,6 +199,21 @@ def trust_roots_for(code: str) -> list[bytes]:
     return roots
 
 
+def revocation_lists() -> list[bytes]:
+    """The CRLs an anchor's signer is checked against (``CALTRACE_SIGNING_CRLS``): a key
+    revoked before an anchor's time, or at any time when no time-stamp proves that time,
+    makes the anchor not genuine."""
+    crls: list[bytes] = []
+    for name in getattr(settings, "CALTRACE_SIGNING_CRLS", ()) or ():
+        try:
+            crls.append(Path(name).read_bytes())
+        except OSError as exc:
+            raise AnchorSourceError(
+                f"cannot read {name}: {exc}", field="CALTRACE_SIGNING_CRLS"
+            ) from None
+    return crls
+
+
 @dataclass(frozen=True)
 class AnchorReport:
     """What :func:`check_anchors` found."""
@@ -223,6 +238,7 @@ def _genuine(
     by_chain: dict[str, list[PublishedAnchor]] = defaultdict(list)
     problems: list[AuditProblem] = []
     roots: dict[str, list[bytes]] = {}
+    crls = revocation_lists()
     now = datetime.now(UTC)
     for anchor in anchors:
         code = anchor.organization
@@ -247,6 +263,7 @@ def _genuine(
                     statement_bytes(anchor.statement),
                     anchor.signature,
                     trust_roots=roots[code],
+                    crls=crls,
                     # Without a time-stamp, at the time the statement states: a key that
                     # expired since does not void the anchors it made while valid.
                     moment=anchor.at,

@@ -46,15 +46,16 @@ from labserver.core.errors import DomainError
 from labserver.measurements.models import Point, Run, RunSignature
 from labserver.measurements.services import parsed_procedure
 from procedures.definition import ProcedureDefinition
+from procedures.references import printable_references
 from uncertainty.display import number_text, uncertainty_text, unit_symbol
 from uncertainty.reporting import round_result
 
 __all__ = [
     "IncompleteRecord",
     "add_months",
+    "certificate_texts",
     "document_for",
     "indication_resolution",
-    "printable_references",
     "specification_text",
     "verification_valid_until",
 ]
@@ -312,7 +313,7 @@ def specification_text(spec: Mapping[str, Any], type_code: str = "") -> str:
     return "; ".join(parts)
 
 
-def printable_references(texts: Iterable[str], *, country: str) -> tuple[str, ...]:
+def certificate_texts(texts: Iterable[str], *, country: str) -> tuple[str, ...]:
     """The documents a certificate may cite, out of a procedure's references or a rule's.
 
     Texts joined with ``;`` are taken one by one. Left out (they stay in the procedure's
@@ -349,7 +350,14 @@ def _procedure(run: Run, definition: ProcedureDefinition) -> ProcedureRef:
         version=procedure.version,
         title=Bilingual(definition.title["vi"], definition.title["en"]),
         sha256=procedure.content_hash,
-        references=printable_references(definition.references, country=_COUNTRY),
+        # Verified references only (procedures.references), then as printed text: no
+        # foreign law, numbers for print (certificate_texts).
+        references=certificate_texts(printable_references(definition.references), country=_COUNTRY),
+        rounding_method=(
+            None
+            if definition.rounding_statement is None
+            else Bilingual(definition.rounding_statement["vi"], definition.rounding_statement["en"])
+        ),
     )
 
 
@@ -661,7 +669,7 @@ def _specification(run: Run) -> Bilingual:
             "the run states a verdict but no point names the document of its limits",
             field="points.server_result.acceptance.document",
         )
-    printable = printable_references(documents, country=_COUNTRY)
+    printable = certificate_texts(documents, country=_COUNTRY)
     if not printable:
         raise IncompleteRecord(
             "the documents of the run's limits are all unconfirmed or foreign law: the "

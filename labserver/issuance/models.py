@@ -158,3 +158,37 @@ class CertificateEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.certificate} {self.kind} {self.at:%Y-%m-%d}"
+
+
+class VoidedNumber(models.Model):
+    """A certificate number that must never be issued again, though no row here holds it.
+
+    After the database is restored to an earlier instant, the numbering counters are those
+    of that instant, while certificates issued after it may be in a customer's hands. Each
+    such number the LIMS can learn of (a file left in the storage, a number a customer
+    shows) is written here by ``manage.py reserve_numbers`` as its counter is advanced past
+    it, so that the public lookup of the number says it was voided, and when, instead of
+    "unknown". Written once, never changed (a trigger on PostgreSQL).
+    """
+
+    class Source(models.TextChoices):
+        FILE = "file", "a certificate file left in the storage"
+        GIVEN = "given", "given by hand (e.g. shown by a customer)"
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.PROTECT, related_name="voided_numbers"
+    )
+    number = models.CharField(max_length=64, unique=True)
+    counter = models.CharField(max_length=100, help_text="The numbering counter it belongs to")
+    source = models.CharField(max_length=8, choices=Source.choices)
+    evidence = models.CharField(
+        max_length=300, blank=True, help_text="The file it was found in, when found in one"
+    )
+    reason = models.TextField()
+    voided_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["organization_id", "number"]
+
+    def __str__(self) -> str:
+        return f"{self.number} voided {self.voided_at:%Y-%m-%d}"

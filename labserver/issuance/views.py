@@ -3,8 +3,9 @@
 ``/verify/<number>`` shows what the certificate itself prints publicly (number, kind,
 issuer, the instrument's type, maker, model and serial, the dates), its status (valid;
 superseded, with the link to its replacement; revoked, with the date and reason) and the
-SHA-256 of the PDF issued; a form checks a file against it. An unknown number is a plain
-404 that says nothing more.
+SHA-256 of the PDF issued; a form checks a file against it. A number voided after a
+database restore (``manage.py reserve_numbers``) is a 410 page that says so, when, and whom
+to ask, in both languages; any other unknown number is a plain 404 that says nothing more.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from typing import Any
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.views.decorators.http import require_http_methods
 
 from labserver.core.throttles import VERIFY_UPLOAD, LookupThrottle
 from labserver.web.throttling import throttled
 
 from .models import Certificate
+from .reservation import voided, voided_notice
 from .services import certificate_state
 from .verification import verify_upload
 
@@ -36,7 +38,19 @@ def verify_page(request: HttpRequest, number: str) -> HttpResponse:
         .first()
     )
     if certificate is None:
-        raise Http404("not found")
+        record = voided(number)
+        if record is None:
+            raise Http404("not found")
+        notices = {}
+        for language in ("vi", "en"):
+            with translation.override(language):
+                notices[language] = voided_notice(record)
+        return render(
+            request,
+            "issuance/voided.html",
+            {"record": record, "notices": notices},
+            status=410,
+        )
     context: dict[str, Any] = {
         "certificate": certificate,
         "state": certificate_state(certificate),

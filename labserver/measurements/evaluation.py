@@ -474,7 +474,7 @@ def _curves_disagreement(
         if agent is None or ours is None:
             out.append({**flag, "quantity": "curve", "agent": agent, "server": ours})
             continue
-        for name in ("fit", "degree", "x", "y", "weighted", "dof"):
+        for name in ("fit", "degree", "x", "y", "weighted", "generalized", "shared", "dof"):
             if agent.get(name) != ours[name]:
                 out.append(
                     {**flag, "quantity": name, "agent": agent.get(name), "server": ours[name]}

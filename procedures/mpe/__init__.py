@@ -16,7 +16,8 @@ rule's domain (a load above Max, an unknown class, a flow rate outside
 Q1..Q4) raises a :class:`~procedures.errors.ProcedureError` naming the
 argument, never a clamped or extrapolated MPE. :func:`tables` gives every
 table as plain data with its document, clauses, sources and the values still
-**[unverified]**.
+**[unverified]**, and the references of every shipped procedure with those not
+confirmed in a source (:func:`procedures.references.references_table`).
 """
 
 from __future__ import annotations
@@ -24,10 +25,12 @@ from __future__ import annotations
 from procedures.mpe._values import Json, MassUnit
 from procedures.mpe.nawi import (
     NawiClass,
+    RoundingMethod,
     WeighingInstrument,
     error_before_rounding,
     nawi_mpe_in_e,
     nawi_table,
+    rounding_method,
 )
 from procedures.mpe.pressure import (
     check_hysteresis,
@@ -51,6 +54,7 @@ __all__ = [
     "WEIGHT_CLASSES",
     "MassUnit",
     "NawiClass",
+    "RoundingMethod",
     "RuleCheck",
     "WaterMeter",
     "WeighingInstrument",
@@ -62,6 +66,7 @@ __all__ = [
     "error_before_rounding",
     "nawi_mpe_in_e",
     "pressure_gauge_mpe",
+    "rounding_method",
     "spec_tolerance",
     "tables",
     "water_meter_error",
@@ -74,7 +79,23 @@ def tables() -> dict[str, Json]:
 
     Each entry names its document, the clauses of its rules, its values
     (decimal strings), the stored sources they were confirmed in and what is
-    still unverified, so that the LIMS can show which rule it applied.
+    still unverified, so that the LIMS can show which rule it applied. The entry
+    ``procedure-references`` lists every shipped procedure's references, the
+    unverified ones (never printed on a certificate) under ``unverified``.
     """
-    entries = (nawi_table(), weights_table(), pressure_table(), water_table(), spec_rule())
+    # The definitions import this package (their rules): read them only when asked.
+    from procedures.definition import library, load_definition
+    from procedures.references import references_table
+
+    references = {
+        procedure_id: load_definition(path).references for procedure_id, path in library().items()
+    }
+    entries = (
+        nawi_table(),
+        weights_table(),
+        pressure_table(),
+        water_table(),
+        spec_rule(),
+        references_table(references),
+    )
     return {str(entry["id"]): entry for entry in entries}

@@ -28,6 +28,18 @@ What is encoded, and where each value was read (see also
 * **Weighing test and error before rounding** (R 76-1 A.4.4, changepoint
   method ``P = I + e/2 − ΔL``, ``E = P − L``, ``Ec = E − E0``): the method is
   standard; the clause number is **[unverified]**.
+* **Number of test loads** (R 76-1 A.4.4.1): at least 10 different test loads for
+  the determination of the initial intrinsic error, at least 5 for the other
+  weighing tests; the loads include Max, Min (where Min ≥ 100 mg) and values at or
+  near those where the MPE changes; loaded up to Max and unloaded back. Read in two
+  independent transcriptions of R 76-1 A.4.4.1 (pp. 88–89 of the 2006 edition) in
+  public verification projects; the R 76-1 text itself was not in a stored copy.
+  A verification weighs with the 10 loads (:data:`VERIFICATION_LOADS`): the weighing
+  test of a verification is the instrument's first determination of its error of
+  indication, and the larger count is the one the text states for that.
+* **Eliminating the rounding error** (R 76-1 A.4.4.3, :class:`RoundingMethod`): the
+  changepoint method, or a display whose scale interval is at most e/5 (the ``d ≤
+  e/5`` figure is **[unverified]** as a clause; the method is standard).
 * **Discrimination** (R 76-1 3.8, A.4.8; an extra load of 1.4 d at Min,
   Max/2 and Max changes the indication of a digital instrument):
   **[unverified]** — no stored source was found; the helpers below say so.
@@ -46,9 +58,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
+from itertools import pairwise
 from typing import Final
 
-from procedures.errors import InvalidValueError, OutOfRangeError, UnknownClassError
+from procedures.errors import InvalidValueError, OutOfRangeError, PlanError, UnknownClassError
 from procedures.mpe._values import (
     MILLIGRAMS_PER,
     Json,
@@ -62,11 +75,16 @@ from procedures.mpe._values import (
 from procedures.mpe.result import RuleCheck, compare
 
 __all__ = [
+    "FINE_DISPLAY_MAX_FRACTION",
+    "OTHER_WEIGHING_TEST_LOADS",
+    "VERIFICATION_LOADS",
     "NawiClass",
+    "RoundingMethod",
     "WeighingInstrument",
     "error_before_rounding",
     "nawi_mpe_in_e",
     "nawi_table",
+    "rounding_method",
 ]
 
 R76: Final = "OIML R 76-1:2006"
@@ -105,6 +123,17 @@ _MPE_BANDS: Final[dict[NawiClass, tuple[tuple[Decimal | None, Decimal], ...]]] =
         (Decimal(1000), Decimal("1.5")),
     ),
 }
+
+VERIFICATION_LOADS: Final = 10
+"""Different test loads of the weighing test of a verification (R 76-1:2006 A.4.4.1: at
+least 10 for the initial intrinsic error)."""
+OTHER_WEIGHING_TEST_LOADS: Final = 5
+"""Different test loads of the other weighing tests (R 76-1:2006 A.4.4.1: at least 5)."""
+MIN_CAPACITY_INCLUDED_FROM_MG: Final = Decimal(100)
+"""Min is one of the loads where Min ≥ 100 mg (R 76-1:2006 A.4.4.1)."""
+FINE_DISPLAY_MAX_FRACTION: Final = Decimal("0.2")
+"""A display read for the error has a scale interval ≤ e/5 (R 76-1 A.4.4.3,
+[unverified] clause)."""
 
 IN_SERVICE_FACTOR: Final = Decimal(2)
 """MPE in service / MPE on initial verification (NAWI Annex I 4.2; R 76-1 3.5.2)."""
@@ -404,6 +433,87 @@ class WeighingInstrument:
                 )
         return tuple(checks)
 
+    def check_weighing_loads(
+        self, loads: Sequence[Decimal], *, required: int = VERIFICATION_LOADS
+    ) -> dict[str, Json]:
+        """Refuse a weighing test whose loads R 76-1:2006 A.4.4.1 does not allow.
+
+        ``loads`` are the test's loads in the order they are applied (in ``unit``):
+        rising up to Max, then falling back. A.4.4.1 asks for at least 10 different
+        loads for the initial intrinsic error (``required``, the default for a
+        verification) and 5 for the other weighing tests, among them Max, Min (where
+        Min ≥ 100 mg) and the loads where the MPE changes (caltrace asks for the
+        change point itself: the band's bound belongs to the lower MPE, so the point
+        tests the tighter limit), loaded up to Max and unloaded back.
+
+        Raises :class:`~procedures.errors.PlanError` (argument ``loads``) naming the
+        rule and what is missing; returns the plan's summary as plain data.
+        """
+        if isinstance(required, bool) or required < OTHER_WEIGHING_TEST_LOADS:
+            raise InvalidValueError(
+                f"must be at least {OTHER_WEIGHING_TEST_LOADS} ({R76} A.4.4.1), not {required!r}",
+                argument="required",
+            )
+        # normalize(): a load given as 100.0 is said "100 g"; comparisons are numeric
+        masses = [self._load(load, f"loads[{i}]").normalize() for i, load in enumerate(loads)]
+        rule = f"{R76} A.4.4.1"
+        if self.max_capacity not in masses:
+            raise PlanError(
+                f"the weighing test does not load Max = {plain(self.max_capacity)} {self.unit} "
+                f"({rule}: the loads include Max)",
+                argument="loads",
+            )
+        top = masses.index(self.max_capacity)
+        increasing, decreasing = masses[: top + 1], masses[top + 1 :]
+        for name, sequence, rising in (
+            ("increasing", increasing, True),
+            ("decreasing", decreasing, False),
+        ):
+            for before, after in pairwise(sequence):
+                if (after <= before) if rising else (after >= before):
+                    raise PlanError(
+                        f"the {name} loads are not in order at {plain(before)} then "
+                        f"{plain(after)} {self.unit} ({rule}: load up to Max, then unload)",
+                        argument="loads",
+                    )
+        distinct = sorted(set(masses))
+        if len(distinct) < required:
+            raise PlanError(
+                f"the weighing test has {len(distinct)} different loads; {rule} asks for at "
+                f"least {required}",
+                argument="loads",
+            )
+        min_mg = self.min_capacity * MILLIGRAMS_PER[self.unit]
+        if min_mg >= MIN_CAPACITY_INCLUDED_FROM_MG and self.min_capacity not in masses:
+            raise PlanError(
+                f"the weighing test does not load Min = {plain(self.min_capacity)} {self.unit} "
+                f"({rule}: the loads include Min where Min ≥ 100 mg)",
+                argument="loads",
+            )
+        missing = [point for point in self.mpe_change_points() if point not in masses]
+        if missing:
+            raise PlanError(
+                "the weighing test does not load the MPE change point(s) "
+                + ", ".join(f"{plain(point)} {self.unit}" for point in missing)
+                + f" ({rule}: the loads include those where the MPE changes)",
+                argument="loads",
+            )
+        if not decreasing or decreasing[-1] > increasing[0]:
+            raise PlanError(
+                f"the weighing test does not unload back to its first load "
+                f"{plain(increasing[0])} {self.unit} ({rule}: loads are removed as they "
+                "were applied)",
+                argument="loads",
+            )
+        return {
+            "rule": rule,
+            "different_loads": len(distinct),
+            "required": required,
+            "increasing": [plain(m) for m in increasing],
+            "decreasing": [plain(m) for m in decreasing],
+            "unit": self.unit,
+        }
+
     def discrimination_loads(self) -> tuple[Decimal, Decimal, Decimal]:
         """The loads of the discrimination test, Min, Max/2 and Max, in ``unit``.
 
@@ -481,6 +591,103 @@ def error_before_rounding(
     return shown + interval / 2 - extra - mass
 
 
+class RoundingMethod(StrEnum):
+    """How the rounding error of a digital indication is eliminated when errors are read.
+
+    R 76-1:2006 A.4.4.3: an indication rounded to e hides up to e/2 of the error, a third
+    of the smallest MPE; a verification reads the error before rounding, either with the
+    changepoint method or on a display with a finer scale interval.
+    """
+
+    CHANGEPOINT = "changepoint"
+    """Weights of 0.1 e added until the indication steps up: ``P = I + e/2 − ΔL``."""
+    FINE_DISPLAY = "fine_display"
+    """The errors read on a display (a test mode) whose scale interval is at most e/5."""
+
+    @property
+    def statement(self) -> dict[str, str]:
+        """What the certificate says about the method, in English and Vietnamese."""
+        return dict(_ROUNDING_STATEMENTS[self])
+
+
+_ROUNDING_STATEMENTS: Final[dict[RoundingMethod, dict[str, str]]] = {
+    RoundingMethod.CHANGEPOINT: {
+        "en": (
+            "The rounding error of the digital indication was eliminated by the changepoint "
+            "method (OIML R 76-1:2006 A.4.4.3): additional weights of 0.1 e were placed until "
+            "the indication I increased by one scale interval, and the indication before "
+            "rounding was taken as P = I + ½e − ΔL, where ΔL is the additional load."
+        ),
+        "vi": (
+            "Sai số làm tròn của số chỉ hiện số được loại trừ bằng phương pháp điểm chuyển "
+            "(OIML R 76-1:2006 A.4.4.3): đặt thêm các quả cân phụ 0,1 e cho đến khi số chỉ I "
+            "tăng thêm một giá trị độ chia, số chỉ trước khi làm tròn được tính là "
+            "P = I + ½e − ΔL, trong đó ΔL là tải thêm vào."
+        ),
+    },
+    RoundingMethod.FINE_DISPLAY: {
+        "en": (
+            "The errors were read on a display with a scale interval of at most e/5 "
+            "(OIML R 76-1:2006), so that the rounding of the indication adds at most e/10 "
+            "to each error."
+        ),
+        "vi": (
+            "Sai số được đọc trên bộ hiển thị có giá trị độ chia không lớn hơn e/5 "
+            "(OIML R 76-1:2006), nên việc làm tròn số chỉ góp vào mỗi sai số không quá e/10."
+        ),
+    },
+}
+
+
+def rounding_method(
+    method: RoundingMethod | str, *, e: Decimal, interval: Decimal | None = None
+) -> dict[str, Json]:
+    """The method of eliminating the rounding error that a weighing run uses, checked.
+
+    ``e`` is the verification scale interval and ``interval`` the scale interval of the
+    display the errors are read on (both in the instrument's unit). The fine-display
+    method needs ``interval ≤ e/5`` (R 76-1 A.4.4.3, **[unverified]** clause): a
+    coarser display is refused (:class:`~procedures.errors.OutOfRangeError`, argument
+    ``interval``), never used as if it eliminated the rounding; the changepoint method
+    reads the indication with e and needs no ``interval``.
+
+    Returns the method, its document, the intervals and the statement (``en``/``vi``)
+    that a certificate prints, as plain data for the run's record.
+    """
+    try:
+        chosen = RoundingMethod(method)
+    except ValueError:
+        raise UnknownClassError(
+            f"unknown method {method!r}; known: {', '.join(m.value for m in RoundingMethod)}",
+            argument="method",
+        ) from None
+    # normalize(): the interval of a display read as 5.0 is 5; the message says "e/5 = 1"
+    scale = positive(e, "e").normalize()
+    out: dict[str, Json] = {
+        "method": chosen.value,
+        "document": f"{R76} A.4.4.3",
+        "e": plain(scale),
+        "statement": chosen.statement,  # type: ignore[dict-item]
+    }
+    if chosen is RoundingMethod.FINE_DISPLAY:
+        if interval is None:
+            raise InvalidValueError(
+                "the fine-display method needs the display's scale interval",
+                argument="interval",
+            )
+        shown = positive(interval, "interval").normalize()
+        if shown > FINE_DISPLAY_MAX_FRACTION * scale:
+            raise OutOfRangeError(
+                f"a display interval of {plain(shown)} is more than e/5 = "
+                f"{plain((FINE_DISPLAY_MAX_FRACTION * scale).normalize())}: it does not "
+                "eliminate the "
+                f"rounding error ({R76} A.4.4.3); use the changepoint method",
+                argument="interval",
+            )
+        out["interval"] = plain(shown)
+    return out
+
+
 def nawi_table() -> dict[str, Json]:
     """R 76-1 Tables 3 and 6 and the in-service rule as plain data, with their sources."""
     return {
@@ -495,6 +702,15 @@ def nawi_table() -> dict[str, Json]:
             "classes": "Table 3: e (g), n = Max/e, Min (e)",
             "repeatability": "3.6.1: max − min of the indications ≤ |MPE| of the load",
             "eccentricity": "3.6.2: load Max/3 (≤ 4 supports), every position within the MPE",
+            "weighing_test_loads": (
+                f"A.4.4.1: at least {VERIFICATION_LOADS} different loads for the initial "
+                f"intrinsic error (a verification), {OTHER_WEIGHING_TEST_LOADS} for other "
+                "weighing tests; Max, Min (Min ≥ 100 mg) and the MPE change points included; "
+                "loaded up to Max and back"
+            ),
+            "rounding_error": (
+                "A.4.4.3: changepoint method P = I + e/2 − ΔL, or a display with an interval ≤ e/5"
+            ),
         },
         "mpe_bands_in_e": {
             cls.value: [
@@ -520,10 +736,15 @@ def nawi_table() -> dict[str, Json]:
             "https://future.indiankanoon.org/doc/186311032/",
             "https://future.indiankanoon.org/doc/97401519/",
             "https://legislation.gov.uk/uksi/1995/1907/schedule/2/paragraph/4/made?view=plain",
+            "https://www.scribd.com/document/344903136/R076-1-e06-pdf (the edition and title)",
         ],
         "unverified": [
-            "clause numbers 3.5.2, 3.6.1, 3.6.2, A.4.4 and A.4.8 "
-            "(the wording of 3.6.1 and 3.6.2 is confirmed)",
+            "clause numbers 3.5.2 and A.4.8 (3.6.1, 3.6.2, A.4.4.1, A.4.4.3, A.4.7 and "
+            "A.4.10 are named with their pages in a public transcription of R 76-1, "
+            "not in a stored copy of the text; the wording of 3.6.1 and 3.6.2 is confirmed)",
             "discrimination test: extra load 1.4 d at Min, Max/2 and Max",
+            "A.4.4.1 load counts: read in two transcriptions of R 76-1 in public projects, "
+            "not in a stored copy of the text",
+            "the e/5 limit of a display used to read errors (A.4.4.3)",
         ],
     }

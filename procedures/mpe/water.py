@@ -15,9 +15,12 @@ MPE, in % of the actual volume:
 * **class 1** — upper zone ±1 % (≤ 30 °C) and ±2 % (> 30 °C); lower zone
   ±3 %. **[unverified]**: recalled from R 49-1:2013 3.3.1; no stored copy
   could be read.
-* ``Q2/Q1 = 1.6`` and the temperature classes (T30 … T180, T30/70 …,
-  lower limit 0.1 °C) are **[unverified]** (R 49-1:2013, recalled); Q4/Q3 =
-  1.25 is verified (B Meters' FAQ).
+* ``Q2/Q1 = 1.6`` and the temperature classes (T30 … T180, T30/70, T30/90,
+  T30/130, T30/180, lower limit 0.1 °C or 30 °C) are **[unverified]** (R 49-1:2013,
+  recalled: no stored copy of its class table could be read); Q4/Q3 = 1.25 is
+  verified (B Meters' FAQ). The MPE of a point depends on the water temperature of
+  that point (the warm-water upper-zone MPE applies above 30 °C whatever the class),
+  so a run states the test temperature of every point.
 * Initial verification tests at least Q1, Q2 and Q3 (R 49-2,
   **[unverified]** clause); the narrow band around each test flow rate is
   the procedure's, not encoded here.
@@ -28,11 +31,12 @@ volume unit; errors and MPEs are in % of the actual volume.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final, Literal
 
-from procedures.errors import OutOfRangeError, UnknownClassError
+from procedures.errors import OutOfRangeError, PlanError, UnknownClassError
 from procedures.mpe._values import Json, exact, plain, positive
 from procedures.mpe.result import RuleCheck
 
@@ -62,7 +66,13 @@ _TEMPERATURE_CLASSES: Final[dict[str, tuple[Decimal, Decimal]]] = {
     "T180": (Decimal("0.1"), Decimal(180)),
     "T30/70": (Decimal(30), Decimal(70)),
     "T30/90": (Decimal(30), Decimal(90)),
+    "T30/130": (Decimal(30), Decimal(130)),
+    "T30/180": (Decimal(30), Decimal(180)),
 }
+"""The classes a verification center meets: cold-water meters T30 (the default), hot-water
+meters T30/90, T30/130 and T30/180 (their lowest temperature is 30 °C, so every test point
+of a hot-water meter is in the warm-water upper-zone MPE), and T50 … T180 for meters that
+take both."""
 
 
 @dataclass(frozen=True, init=False)
@@ -74,7 +84,8 @@ class WaterMeter:
         q3: the permanent flow rate Q3, in m³/h.
         ratio: ``R = Q3/Q1`` (dimensionless); it must exceed 1.6 so that Q2 < Q3.
         temperature_class: ``"T30"`` (0.1 °C to 30 °C, the default) … ``"T180"``,
-            ``"T30/70"``, ``"T30/90"`` **[unverified]**.
+            ``"T30/70"``, ``"T30/90"``, ``"T30/130"``, ``"T30/180"`` (30 °C to
+            180 °C) **[unverified]** limits.
     """
 
     accuracy_class: Literal[1, 2]
@@ -206,6 +217,34 @@ class WaterMeter:
             "m³/h",
         )
 
+    def check_test_temperatures(self, temperatures: Sequence[Decimal]) -> dict[str, Json]:
+        """Refuse test water temperatures (°C) outside the meter's temperature class.
+
+        A point run at a temperature the class does not cover has no MPE (a T30/90
+        meter tested with 20 °C water); refusing the plan before the run spares the
+        water and the operator's time. Returns, per temperature, the upper-zone MPE
+        that applies (% of the volume: the cold one up to 30 °C, the warm one above).
+        """
+        low, high = _TEMPERATURE_CLASSES[self.temperature_class]
+        out: list[Json] = []
+        for i, value in enumerate(temperatures):
+            t = exact(value, f"temperatures[{i}]")
+            if not low <= t <= high:
+                raise PlanError(
+                    f"a test at {plain(t)} °C is outside the temperature class "
+                    f"{self.temperature_class} ({plain(low)} °C to {plain(high)} °C, {R49}): "
+                    "no MPE is defined there",
+                    argument=f"temperatures[{i}]",
+                )
+            _, cold, warm = _MPE_PERCENT[self.accuracy_class]
+            out.append(
+                {
+                    "water_temperature": plain(t),
+                    "upper_zone_mpe": plain(cold if t <= UPPER_ZONE_WARM_ABOVE else warm),
+                }
+            )
+        return {"temperature_class": self.temperature_class, "points": out, "unit": "%"}
+
     def as_dict(self) -> dict[str, Json]:
         """The meter's characteristics and flow rates as plain data (m³/h)."""
         return {
@@ -268,7 +307,9 @@ def water_table() -> dict[str, Json]:
         "unverified": [
             "class 1 MPEs (3 %, 1 %, 2 %)",
             "Q2/Q1 = 1.6",
-            "temperature classes and their 0.1 °C lower limit",
+            "temperature classes (T30 … T180, T30/70, T30/90, T30/130, T30/180) and their "
+            "0.1 °C / 30 °C lower limits",
+            "the clause numbers of R 49-1:2013 (4.2.2, 4.2.3 for the MPE)",
             "the R 49-2 clause for the test flow rates",
         ],
     }

@@ -206,7 +206,7 @@ def test_the_client_reads_jobs_standards_and_procedures(lims: Lims) -> None:
     record = client.standard(lims.center.standard.asset_id)
     assert record.asset_id == lims.center.standard.asset_id
     assert [c["number"] for c in record.certificates] == ["NMI-AG1-001"]
-    procedure = client.procedure("dmm-dcv", "1.0.0")
+    procedure = client.procedure("dmm-dcv", "1.1.0")
     assert procedure["procedure_id"] == "dmm-dcv"
     with pytest.raises(LimsRefused) as err:
         client.job("NOPE")

@@ -164,6 +164,17 @@ def test_the_dmm_rows_read_as_printed() -> None:
     assert indication.text == "10.000061"
 
 
+def test_the_mark_number_is_read_back_from_a_dcc_and_only_from_one(built: Any) -> None:
+    """What ``reserve_numbers`` reads from a verification's DCC left after a restore."""
+    document, xml = built["nawi-r76"]
+    assert document.mark
+    assert dcc.mark_number_of(xml) == document.mark.number
+    calibrations = [x for d, x in built.values() if d.mark is None]
+    assert calibrations
+    assert {dcc.mark_number_of(x) for x in calibrations} == {None}
+    assert dcc.mark_number_of(b"%PDF-1.7 not a DCC") is None
+
+
 def test_the_verification_states_its_verdict_mark_and_checks(built: Any) -> None:
     document, xml = built["nawi-r76"]
     assert document.kind is Kind.VERIFICATION

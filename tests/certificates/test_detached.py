@@ -77,6 +77,48 @@ def test_without_a_time_stamp_the_signature_is_validated_at_the_moment_given(
     assert then.ok, then.problems
 
 
+def test_a_revoked_signer_is_refused_unless_a_time_stamp_proves_it_signed_before(
+    pki: DemoPki,
+) -> None:
+    # RFC 5280 5.3.2: a CRL lists the revoked certificate with its revocation date. A
+    # key revoked (stolen) can write any date into what it signs: only the TSA's time
+    # proves the signature was made before the revocation.
+    signer = pki.issue_signer()
+    bare = sign_detached(signer, STATEMENT)
+    tsa_key, tsa_cert = pki.tsa_credentials()
+    with serve_tsa(tsa_key, tsa_cert, [pki.ca_certificate]) as url:
+        stamped = sign_detached(signer, STATEMENT, timestamp_url=url)
+    before = verify_detached(STATEMENT, stamped, trust_roots=[pki.ca_pem], crls=[pki.crl_der])
+    assert before.ok, before.problems
+    assert before.timestamp is not None
+
+    # Revoked a moment after the time-stamp (CRL dates are whole seconds).
+    revoked_at = before.timestamp.replace(microsecond=0) + timedelta(seconds=1)
+    crl = pki.revoke(signer.certificate, revoked_at=revoked_at)
+    after = verify_detached(STATEMENT, stamped, trust_roots=[pki.ca_pem], crls=[crl])
+    assert after.ok, after.problems  # time-stamped before the revocation: still genuine
+    assert after.revoked_at == revoked_at
+
+    unproven = verify_detached(
+        STATEMENT, bare, trust_roots=[pki.ca_pem], crls=[crl], moment=before.timestamp
+    )
+    day = f"{revoked_at:%Y-%m-%d %H:%M:%S} UTC"
+    assert unproven.problems == (
+        f"The signer's certificate was revoked on {day}, and no time-stamp proves "
+        "the signature was made before.",
+    )
+    assert not unproven.ok
+
+    # Another key, revoked before it signed: refused even with a time-stamp.
+    stolen = pki.issue_signer()
+    with serve_tsa(tsa_key, tsa_cert, [pki.ca_certificate]) as url:
+        late = sign_detached(stolen, STATEMENT, timestamp_url=url)
+    early = pki.revoke(stolen.certificate, revoked_at=datetime.now(UTC) - timedelta(seconds=5))
+    revoked_first = verify_detached(STATEMENT, late, trust_roots=[pki.ca_pem], crls=[early])
+    assert not revoked_first.ok
+    assert "before this was signed" in revoked_first.problems[-1], revoked_first.problems
+
+
 def test_openssl_verifies_the_signature_without_caltrace(pki: DemoPki, tmp_path: Path) -> None:
     openssl = require_tool("openssl")
     (tmp_path / "statement.json").write_bytes(STATEMENT)

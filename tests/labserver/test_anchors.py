@@ -389,6 +389,34 @@ def test_verify_audit_refuses_a_forged_anchor(
     assert ok, text
 
 
+def test_verify_audit_refuses_anchors_of_a_key_revoked_without_a_time_stamp(
+    center: Center,
+    anchor_dir: Path,
+    demo_pki_dir: Path,  # noqa: F811
+    settings: Any,
+    tmp_path: Path,
+) -> None:
+    """A stolen key can date what it signs as it likes: once its certificate is revoked
+    (CALTRACE_SIGNING_CRLS), an anchor it signed counts only if a time-stamp proves it
+    was made before the revocation; these were not time-stamped."""
+    call_command("anchor_audit", stdout=io.StringIO())
+    anchors = anchor_dir / f"{center.org.code}.jsonl"
+    pki = ensure_demo_pki(demo_pki_dir / center.org.code, center.org.name)
+    crl = tmp_path / "ca.crl"
+    crl.write_bytes(pki.crl_der)
+    settings.CALTRACE_SIGNING_CRLS = [str(crl)]
+    ok, text = _verify(anchors)
+    assert ok, text  # the CA's CRL, nothing revoked yet
+    crl.write_bytes(pki.revoke(pki.signing_key().certificate, revoked_at=timezone.now()))
+    ok, text = _verify(anchors)
+    assert not ok
+    assert "is not genuine: The signer's certificate was revoked on" in text
+    assert "no time-stamp proves the signature was made before" in text
+    settings.CALTRACE_SIGNING_CRLS = [str(tmp_path / "missing.crl")]
+    with pytest.raises(CommandError, match="CALTRACE_SIGNING_CRLS"):
+        call_command("verify_audit", f"--anchors={anchors}", stdout=io.StringIO())
+
+
 def test_verify_audit_refuses_an_anchor_of_another_centers_chain(
     center: Center,
     other_center: Center,

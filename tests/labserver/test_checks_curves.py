@@ -352,6 +352,8 @@ def test_the_lims_fits_the_curve_again_and_agrees_with_the_bench(
     [
         (lambda c: c["comparison"]["coefficients"].__setitem__(0, 0.0), "coefficients[0]"),
         (lambda c: c["comparison"].update(chi_square=0.001), "chi_square"),
+        # A fit as if the points were independent, where they share certificate terms.
+        (lambda c: c["comparison"].update(generalized=False), "generalized"),
         (lambda c: c.clear(), "curve"),
     ],
 )

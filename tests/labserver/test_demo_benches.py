@@ -47,6 +47,7 @@ BENCHES = {
     "bench-pressure": "pressure-gauge-r101",
     "bench-temperature": "thermometer-bath",
     "bench-flow": "water-meter-r49",
+    "bench-flow-hot": "water-meter-r49-hot",
 }
 
 
@@ -295,3 +296,21 @@ def test_water_meter_r49_runs_on_bench_flow(summary: DemoSummary) -> None:
     assert all(abs(e) < 1 for e in errors), errors
     assert [p["conformity"] for p in outcome.points] == ["pass"] * len(outcome.points)
     assert max(_ratios(outcome)) <= 1 / 3
+
+
+def test_water_meter_r49_hot_runs_at_50_c_against_the_warm_water_mpe(summary: DemoSummary) -> None:
+    """A T30/90 hot-water meter on the flow rig's 50 °C supply: the upper zone's MPE is the
+    warm-water one, 3 % for class 2 (MID MI-001, R 49-1:2013; the lower zone keeps 5 %),
+    because the MPE follows each point's water temperature."""
+    work = work_for(summary, "bench-flow-hot")
+    assert work.instrument == {
+        "accuracy_class": 2,
+        "q3": 4,
+        "ratio": 160,
+        "temperature_class": "T30/90",
+    }
+    outcome = run_on_simulators(work)
+    _assert_complete(work, outcome)
+    assert outcome.runner.plans["flow-rates"]["temperature_class"] == "T30/90"
+    assert [p["acceptance"]["mpe"] for p in outcome.points] == [5.0, 3.0, 3.0]
+    assert [p["conformity"] for p in outcome.points] == ["pass"] * len(outcome.points)

@@ -30,7 +30,8 @@ def production_env(tmp_path: Path) -> dict[str, str]:
     env.update(
         SECRET_KEY="x" * 20 + "production-secret-from-the-environment-0123456789",
         ALLOWED_HOSTS="lims.example.org",
-        CALTRACE_VAR_DIR=str(tmp_path),
+        CALTRACE_VAR_DIR=str(tmp_path / "var"),
+        CALTRACE_ANCHOR_DIR=str(tmp_path / "anchors"),
     )
     return env
 
@@ -44,6 +45,17 @@ def test_check_deploy_is_clean_under_production_settings(tmp_path: Path) -> None
     result = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_check_deploy_warns_when_the_anchors_live_with_the_data(tmp_path: Path) -> None:
+    # The default, var/anchors, is beside the database file, the media and their backups.
+    env = production_env(tmp_path)
+    for name in ("DATABASE_URL", "DATABASE_OWNER_URL", "CALTRACE_ANCHOR_DIR"):
+        env.pop(name, None)
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert result.returncode != 0
+    assert "caltrace.W002" in result.stderr + result.stdout
+    assert "CALTRACE_VAR_DIR" in result.stderr + result.stdout
 
 
 def test_production_settings_refuse_to_start_without_a_secret_key(tmp_path: Path) -> None:

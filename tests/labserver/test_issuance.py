@@ -160,11 +160,11 @@ def test_signatures_are_dated_in_the_organization_s_time_zone(center: Center) ->
 def test_the_document_states_resolutions_ranges_and_printable_references(
     center: Center,
 ) -> None:
-    from labserver.issuance.documents import printable_references, specification_text
+    from labserver.issuance.documents import certificate_texts, specification_text
 
     # Issue 16: no unverified reference and no foreign ordinance on a Vietnamese
     # certificate; they stay in the procedure's metadata.
-    assert printable_references(
+    assert certificate_texts(
         [
             "OIML R 101:1991 [unverified]",
             "Eichordnung Anlage 16 (DE) 3.4; OIML R 101 (class % of span)",
@@ -555,9 +555,9 @@ def approve_with(center: Center, run: Run, field: str) -> Run:
     return run
 
 
-def test_a_verification_carries_its_mark_and_validity_and_prints_labels(
-    center: Center, tmp_path: Path
-) -> None:
+def approved_verification(center: Center, tmp_path: Path) -> tuple[Run, Any]:
+    """A verification of a class III balance (nawi-r76, the simulated balance), approved,
+    and the signatory certified for mass who may issue it."""
     from labserver.accounts.models import User
     from labserver.instruments.models import InstrumentType
 
@@ -571,7 +571,13 @@ def test_a_verification_carries_its_mark_and_validity_and_prints_labels(
     )
     with_serial(center)
     run = approve_with(center, Run.objects.get(pk=submitted.body["run_id"]), "mass")
-    signatory = User.objects.get(username=f"{center.org.code.lower()}-signatory-mass")
+    return run, User.objects.get(username=f"{center.org.code.lower()}-signatory-mass")
+
+
+def test_a_verification_carries_its_mark_and_validity_and_prints_labels(
+    center: Center, tmp_path: Path
+) -> None:
+    run, signatory = approved_verification(center, tmp_path)
     certificate = issue_certificate(actor=signatory, run=run, password=PASSWORD)
     year = timezone.localdate().year
     assert certificate.number == f"QT1-KD-{year}-000001"

@@ -117,4 +117,5 @@ def test_each_demo_procedure_gives_a_complete_certificate_document(
         "pressure-gauge-r101": "verification",
         "thermometer-bath": "calibration",
         "water-meter-r49": "verification",
+        "water-meter-r49-hot": "verification",
     }

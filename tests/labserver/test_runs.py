@@ -273,7 +273,7 @@ def test_it_refuses_a_range_the_standard_does_not_cover(center: Center) -> None:
             "",
         ),
         (lambda p: p.update(operator="nobody"), "operator", "not an active metrologist"),
-        (lambda p: p["procedure"].update(version="2.0.0"), "procedure", "requires dmm-dcv v1.0.0"),
+        (lambda p: p["procedure"].update(version="2.0.0"), "procedure", "requires dmm-dcv v1.1.0"),
         (lambda p: p.update(job="J-1999-00001"), "job", "no job"),
     ],
 )

@@ -59,6 +59,7 @@ def test_every_table_is_json_with_its_document_and_sources() -> None:
         "pressure-gauges-class-percent-of-span",
         "oiml-r49-1-water-meters",
         "manufacturer-specification",
+        "procedure-references",  # issue 16: the shipped procedures' references
     }
     assert json.loads(json.dumps(everything)) == everything
     for key, table in everything.items():

@@ -24,7 +24,7 @@ from drivers.driver import DriverOptions
 from drivers.mettler.sics import MettlerToledoSics
 from drivers.simulators.mettler_sics import SimulatedSicsBalance
 from procedures.bench import BenchRole, Instruction, StandardRecord
-from procedures.definition import library, load_definition
+from procedures.definition import ProcedureDefinition, library, load_definition, parse_definition
 from procedures.runner import NotReady, RunInterrupted, Runner
 from uncertainty.gum import evaluate_gum
 from uncertainty.model import parse_model
@@ -42,7 +42,7 @@ OPTIONS = DriverOptions(timeout_s=10.0, retries=0, resync_timeout_s=10.0, open_t
 INSTRUMENT = {"accuracy_class": "III", "max_capacity": 15000, "e": 5, "d_T": 0.5, "unit": "g"}
 GAIN = 1e-4  # the balance reads 100 ppm high
 WEIGHTS_PPM = 2e-6  # the test weights' conventional mass is 2 ppm above nominal
-LOADS = (7500.0, 5000.0, 100.0, 2500.0, 10000.0, 15000.0)
+LOADS = (7500.0, 5000.0, 100.0, 1000.0, 2500.0, 10000.0, 11250.0, 12500.0, 13750.0, 15000.0)
 ASSET = "QT-W-M1-01"
 
 
@@ -186,7 +186,11 @@ def nawi_bench(balance: SimulatedSicsBalance, *, stable_wait_s: float = 5.0) -> 
 
 
 def nawi_runner(
-    bench: Bench, operator: LoadingOperator, recorder: Recorded, **changes: Any
+    bench: Bench,
+    operator: LoadingOperator,
+    recorder: Recorded,
+    definition: ProcedureDefinition | None = None,
+    **changes: Any,
 ) -> Runner:
     arguments: dict[str, Any] = {
         "bench": bench,
@@ -197,12 +201,27 @@ def nawi_runner(
         "on": TODAY,
     }
     arguments.update(changes)
-    return Runner(load_definition(library()["nawi-r76"]), **arguments)
+    return Runner(definition or load_definition(library()["nawi-r76"]), **arguments)
 
 
 # R 76-1:2006 3.5.1 Table 6, class III, e = 5 g: 0.5 e up to 500 e (2500 g, inclusive),
 # 1 e up to 2000 e (10 000 g, inclusive), 1.5 e above.
-TABLE_6 = {100.0: 2.5, 2500.0: 2.5, 5000.0: 5.0, 7500.0: 5.0, 10000.0: 5.0, 15000.0: 7.5}
+TABLE_6 = {
+    100.0: 2.5,
+    1000.0: 2.5,
+    2500.0: 2.5,
+    5000.0: 5.0,
+    7500.0: 5.0,
+    10000.0: 5.0,
+    11250.0: 7.5,
+    12500.0: 7.5,
+    13750.0: 7.5,
+    15000.0: 7.5,
+}
+# The weighing test's loads (R 76-1:2006 A.4.4.1: at least 10 different loads, Max, Min and
+# the change points 500 e and 2 000 e), up to Max and back to Min.
+WEIGHING_UP = [100.0, 1000.0, 2500.0, 5000.0, 7500.0, 10000.0, 11250.0, 12500.0, 13750.0, 15000.0]
+WEIGHING = WEIGHING_UP + WEIGHING_UP[-2::-1]
 ECCENTRIC_OK = {1: 0.0, 2: 1.0, 3: -1.0, 4: 1.5, 5: -0.5}
 
 
@@ -239,13 +258,9 @@ def test_a_class_iii_balance_within_its_mpe_passes_every_point_and_check() -> No
 
     assert [p["test"] for p in points] == ["repeatability"] + ["eccentricity"] * 5 + [
         "weighing"
-    ] * 7
+    ] * 19
     nominals = [p["nominal"] for p in points]
-    assert nominals == [7500.0] + [5000.0] * 5 + [100.0, 2500.0, 10000.0, 15000.0] + [
-        10000.0,
-        2500.0,
-        100.0,
-    ]
+    assert nominals == [7500.0] + [5000.0] * 5 + WEIGHING
     for point, ids in recorder.points:
         # The model's indications are exactly the recorded readings, in order.
         samples = point["model"]["quantities"]["I"]["samples"]
@@ -278,7 +293,7 @@ def test_a_class_iii_balance_within_its_mpe_passes_every_point_and_check() -> No
         assert point["result"]["value"] == pytest.approx(
             expected_error(balance, point["nominal"]), abs=1e-9
         )
-    top = points[9]
+    top = points[15]
     assert top["result"]["value"] == pytest.approx(15001.5 - 15000.03, abs=1e-9)
 
     # The test-level checks: repeatability (3.6.1) and eccentricity (3.6.2).
@@ -318,7 +333,7 @@ def test_a_class_iii_balance_within_its_mpe_passes_every_point_and_check() -> No
     expected: list[tuple[str, Any]] = loading * 3 + [("point", 0)]
     for index in range(1, 6):
         expected += [("instruct", "position"), *loading, ("point", index)]
-    for index in range(6, 13):
+    for index in range(6, 6 + len(WEIGHING)):
         expected += [("instruct", "place_load"), ("reading", None), ("point", index)]
     expected += [("instruct", "remove_load")]
     assert [(k, None if k == "reading" else v) for k, v in recorder.log.events] == expected
@@ -327,7 +342,7 @@ def test_a_class_iii_balance_within_its_mpe_passes_every_point_and_check() -> No
     assert places[0].text["en"] == "Place 7500 g of test weights on the centre of the load receptor"
     positions = [i.params["position"] for i in operator.instructions if i.kind == "position"]
     assert positions == [1.0, 2.0, 3.0, 4.0, 5.0]
-    assert [i.params["load"] for i in places[-7:]] == [100, 2500, 10000, 15000, 10000, 2500, 100]
+    assert [i.params["load"] for i in places[-len(WEIGHING) :]] == WEIGHING
     # The balance's raw MT-SICS exchange is kept, tagged with its role.
     assert {e["role"] for e in recorder.io_entries} == {"uut"}
     assert any(e["data"].startswith("S S") for e in recorder.io_entries)
@@ -358,7 +373,7 @@ def test_a_large_eccentricity_fails_its_position_and_the_eccentricity_check() ->
     sd = points[1]["model"]["quantities"]["I"]["pooled_sd"]
     assert sd == pytest.approx(0.5 / 3**0.5, rel=1e-9)
     flags = {p["nominal"]: p["uncertainty_ratio"]["met"] for p in points[6:]}
-    assert flags == {100.0: False, 2500.0: False, 10000.0: True, 15000.0: True}
+    assert flags == {load: TABLE_6[load] > 2.5 for load in WEIGHING_UP}
 
 
 def test_an_unstable_balance_interrupts_the_run_without_a_reading() -> None:
@@ -416,3 +431,77 @@ def test_preflight_refuses_weights_without_a_value_at_a_test_load() -> None:
         )
         with pytest.raises(NotReady, match="gives no mass value at 2500"):
             runner.preflight()
+
+
+# -- what the run refuses before the first point (issue 16) ---------------------------------
+
+
+def _four_load_definition() -> ProcedureDefinition:
+    """nawi-r76 as version 1.0.0 had it: Min, 500 e, 2 000 e and Max, up and down."""
+    text = library()["nawi-r76"].read_text(encoding="utf-8")
+    start = text.index("      - {nominal: 200 * e}\n")
+    end = text.index("      - {nominal: max_capacity}\n")
+    text = text[:start] + "      - {nominal: 500 * e}\n      - {nominal: 2000 * e}\n" + text[end:]
+    start = text.index("      # decreasing, back to Min\n")
+    end = text.index("    steps:", start)
+    decreasing = (
+        "      - {nominal: 2000 * e}\n      - {nominal: 500 * e}\n      - {nominal: 20 * e}\n"
+    )
+    text = text[:start] + decreasing + text[end:]
+    return parse_definition(text, source="nawi-r76-four-loads.yaml")
+
+
+def test_a_weighing_test_with_four_loads_is_refused_before_the_first_point() -> None:
+    """R 76-1:2006 A.4.4.1: at least 10 different test loads for the initial intrinsic
+    error; the verification's weighing test with 4 (the old nawi-r76) does not start."""
+    definition = _four_load_definition()
+    assert sorted({str(p.nominal_expression) for p in definition.test("weighing").points}) == [
+        "20 * e",
+        "2000 * e",
+        "500 * e",
+        "max_capacity",
+    ]
+    balance = CoupledBalance()
+    log = Log()
+    with nawi_bench(balance) as bench:
+        operator = LoadingOperator(balance, log, ECCENTRIC_OK)
+        runner = nawi_runner(bench, operator, Recorded(log), definition)
+        with pytest.raises(NotReady) as caught:
+            runner.preflight()
+    message = str(caught.value)
+    assert "tests[weighing].plan.loads" in message
+    assert "4 different loads; OIML R 76-1:2006 A.4.4.1 asks for at least 10" in message
+    assert operator.instructions == []
+
+
+def test_the_shipped_weighing_plan_meets_a_4_4_1_and_is_recorded() -> None:
+    balance = CoupledBalance()
+    log = Log()
+    with nawi_bench(balance) as bench:
+        runner = nawi_runner(bench, LoadingOperator(balance, log, ECCENTRIC_OK), Recorded(log))
+        runner.preflight()
+    plan = runner.plans["weighing"]
+    assert plan["rule"] == "OIML R 76-1:2006 A.4.4.1"
+    assert (plan["different_loads"], plan["required"]) == (10, 10)
+    assert [float(m) for m in plan["increasing"]] == WEIGHING_UP
+    # R 76-1 A.4.4.3: read on the test-mode display, d_T = 0.5 g ≤ e/5 = 1 g.
+    assert runner.rounding_error is not None
+    assert runner.rounding_error["method"] == "fine_display"
+    assert runner.rounding_error["interval"] == "0.5"
+
+
+def test_an_instrument_read_only_to_e_is_refused_by_the_fine_display_method() -> None:
+    """R 76-1:2006 A.4.4.3: a display interval of e does not eliminate the rounding error
+    (it hides up to e/2); the procedure names the changepoint method instead."""
+    balance = CoupledBalance()
+    log = Log()
+    with nawi_bench(balance) as bench:
+        operator = LoadingOperator(balance, log, ECCENTRIC_OK)
+        runner = nawi_runner(bench, operator, Recorded(log), instrument={**INSTRUMENT, "d_T": 5})
+        with pytest.raises(NotReady) as caught:
+            runner.preflight()
+    assert "rounding_error.interval: a display interval of 5 is more than e/5 = 1" in str(
+        caught.value
+    )
+    assert "use the changepoint method" in str(caught.value)
+    assert operator.instructions == []

@@ -43,10 +43,10 @@ TODAY = date(2026, 11, 22)
 # Every exchange here is answered: a generous timeout costs nothing and spares a loaded
 # machine a failure.
 OPTIONS = DriverOptions(timeout_s=10.0, retries=0, resync_timeout_s=10.0, open_timeout_s=10.0)
-NOMINALS = [0.0, 20.0, 40.0, 60.0, 80.0]
+NOMINALS = [-40.0, -20.0, 0.0, 20.0, 40.0, 60.0, 80.0]
 
 # IEC 60751:2008 nominal Pt100 coefficients (4.2, the Callendar–Van Dusen equation).
-IEC_R0, IEC_A, IEC_B = 100.0, 3.9083e-3, -5.775e-7
+IEC_R0, IEC_A, IEC_B, IEC_C = 100.0, 3.9083e-3, -5.775e-7, -4.183e-12
 # The reference PRT's own coefficients, as its (simulated) certificate states them.
 PRT_R0, PRT_A, PRT_B = 100.0152, 3.90802e-3, -5.7801e-7
 DMM_GAIN = -1e-5  # the DMM reads 10 ppm low; its certificate says +0.0010 ohm at 100 ohm
@@ -57,13 +57,26 @@ def uut_error(t: float) -> float:
     return 0.12 + 0.0015 * t
 
 
-def cvd_resistance(t: float, r0: float, a: float, b: float) -> float:
-    """R(t) = R0 (1 + A t + B t²), t ≥ 0 °C (IEC 60751)."""
-    return r0 * (1 + a * t + b * t * t)
+def cvd_resistance(t: Any, r0: Any, a: Any, b: Any, c: Any = IEC_C) -> Any:
+    """R(t) = R0 (1 + A t + B t² + C (t − 100) t³), the C term below 0 °C only (IEC 60751
+    4.2). Works on numbers and numpy arrays."""
+    t = np.asarray(t, dtype=float)
+    quartic = np.where(t < 0, c * (t - 100) * t**3, 0.0)
+    return r0 * (1 + a * t + b * t * t + quartic)
 
 
-def cvd_temperature(r: float, r0: float, a: float, b: float) -> float:
-    return (-a + math.sqrt(a * a - 4 * b * (1 - r / r0))) / (2 * b)
+def cvd_temperature(r: Any, r0: Any, a: Any, b: Any, c: Any = IEC_C) -> Any:
+    """The inverse by bisection on [−200, 850] °C (R(t) rises there), independently of
+    uncertainty.cvd's closed form and Newton iteration: 60 halvings leave 1e-15 K."""
+    w = np.asarray(r, dtype=float) / r0
+    low = np.full(np.broadcast(w, a, b, c).shape, -200.0)
+    high = np.full_like(low, 850.0)
+    for _ in range(60):
+        middle = (low + high) / 2
+        above = cvd_resistance(middle, 1.0, a, b, c) > w
+        high = np.where(above, middle, high)
+        low = np.where(above, low, middle)
+    return (low + high) / 2
 
 
 @dataclass
@@ -114,7 +127,7 @@ class CoupledDmm(SimulatedKeysight344xxA):
         self.bath = bath
 
     def _take(self, count: int) -> list[str]:
-        ohms = cvd_resistance(self.bath.temperature(), PRT_R0, PRT_A, PRT_B)
+        ohms = float(cvd_resistance(self.bath.temperature(), PRT_R0, PRT_A, PRT_B))
         self.set_input("FRES", ohms * (1 + DMM_GAIN), noise=2e-5)
         return super()._take(count)
 
@@ -256,7 +269,7 @@ def open_bench(bath_noise: float = 0.003) -> Iterator[World]:
         controller = Eurotherm3200.open(bath_sim.address, OPTIONS)
         dmm = Keysight34465A.open(dmm_sim.address, OPTIONS)
         uut = ManualEntry.open(
-            "manual://temperature?unit=degC&min=-30&max=150&resolution=0.01",
+            "manual://temperature?unit=degC&min=-50&max=150&resolution=0.01",
             input=typist,  # type: ignore[arg-type]
             output=io.StringIO(),
         )
@@ -310,24 +323,32 @@ def runner(world: World, *, time_: VirtualTime | None = None, **changes: Any) ->
 # ------------------------------------------------------------------ the run
 
 
-def test_iec_60751_pt100_resistance_at_40_c() -> None:
-    # IEC 60751:2008 Table 1 (Pt100): 119.40 ohm at 50 °C; the coupling uses this function.
-    assert round(cvd_resistance(50.0, IEC_R0, IEC_A, IEC_B), 2) == 119.40
-    assert cvd_temperature(cvd_resistance(50.0, IEC_R0, IEC_A, IEC_B), IEC_R0, IEC_A, IEC_B) == (
-        pytest.approx(50.0, abs=1e-12)
-    )
+def test_iec_60751_pt100_resistance_at_50_and_minus_40_c() -> None:
+    # IEC 60751:2008 Table 1 (Pt100): 119.40 ohm at 50 °C, 84.27 ohm at −40 °C; the
+    # coupling and the independent checks below use these functions.
+    assert round(float(cvd_resistance(50.0, IEC_R0, IEC_A, IEC_B)), 2) == 119.40
+    assert round(float(cvd_resistance(-40.0, IEC_R0, IEC_A, IEC_B)), 2) == 84.27
+    for t in (50.0, -40.0):
+        r = cvd_resistance(t, IEC_R0, IEC_A, IEC_B)
+        assert cvd_temperature(r, IEC_R0, IEC_A, IEC_B) == pytest.approx(t, abs=1e-9)
 
 
-def _independent_u(model: dict[str, Any]) -> float:
-    """u(C) by the law of propagation with numerical sensitivities, from the model's
-    quantities (GUM 5.1.2), without the uncertainty package."""
+# The terms every point shares: the PRT's certificate coefficients, the DMM's certificate
+# correction (one entry, the 100 ohm point, at every point) and the PRT's drift (the
+# curve's shared:). Every other input is the point's own.
+SHARED = ("R0", "A", "B", "c_dmm", "d_drift")
+
+
+def _inputs(model: dict[str, Any]) -> tuple[dict[str, float], dict[str, float]]:
+    """The estimates and standard uncertainties of a point's inputs, read from its model
+    as a metrologist would (GUM 4.2, 4.3.7, 4.3.3), without the uncertainty package."""
     values: dict[str, float] = {}
     us: dict[str, float] = {}
     for name, q in model["quantities"].items():
         if "samples" in q:
-            s = np.asarray(q["samples"], dtype=float)
-            values[name] = float(s.mean())
-            us[name] = float(s.std(ddof=1) / math.sqrt(s.size))
+            samples = np.asarray(q["samples"], dtype=float)
+            values[name] = float(samples.mean())
+            us[name] = float(samples.std(ddof=1) / math.sqrt(samples.size))
         elif q.get("distribution") == "rectangular":
             values[name] = float(q["value"])
             us[name] = float(q["half_width"]) / math.sqrt(3)
@@ -337,28 +358,64 @@ def _independent_u(model: dict[str, Any]) -> float:
         else:
             values[name] = float(q["value"])
             us[name] = float(q["u"])
+    return values, us
 
-    def correction(v: dict[str, float]) -> float:
-        r = v["R_x"] * (1 + v["c_dmm"] / v["R_dcal"]) + v["d_Rres"]
-        t_ref = cvd_temperature(r, v["R0"], v["A"], v["B"]) + v["d_cvd"] + v["d_drift"]
-        return t_ref + v["d_stab"] + v["d_unif"] - (v["t_x"] + v["d_x"])
 
-    total = 0.0
-    for name, u in us.items():
-        if u == 0:
-            continue
-        step = u * 1e-3
+def _correction(v: dict[str, Any]) -> Any:
+    """The model's C written out, on numbers or on arrays of Monte Carlo draws."""
+    r = v["R_x"] * (1 + v["c_dmm"] / v["R_dcal"]) + v["d_Rres"]
+    t_ref = cvd_temperature(r, v["R0"], v["A"], v["B"], v["C_cvd"]) + v["d_cvd"] + v["d_drift"]
+    return t_ref + v["d_stab"] + v["d_unif"] - (v["t_x"] + v["d_x"])
+
+
+def _loads(model: dict[str, Any], names: tuple[str, ...] | None) -> dict[str, float]:
+    """c·u of each input in ``names`` (all with an uncertainty when None) for one point,
+    by central differences (GUM 5.1.3)."""
+    values, us = _inputs(model)
+    loads: dict[str, float] = {}
+    for name in names or [n for n, u in us.items() if u > 0]:
+        step = us[name] * 1e-3
         up, down = dict(values), dict(values)
         up[name] += step
         down[name] -= step
-        total += ((correction(up) - correction(down)) / (2 * step) * u) ** 2
-    return math.sqrt(total)
+        loads[name] = float((_correction(up) - _correction(down)) / (2 * step)) * us[name]
+    return loads
 
 
-def test_bath_calibration_end_to_end(world: World) -> None:
-    run = runner(world)
+def _independent_u(model: dict[str, Any]) -> float:
+    """u(C) by the law of propagation with numerical sensitivities, from the model's
+    quantities (GUM 5.1.2), without the uncertainty package."""
+    return math.sqrt(sum(load**2 for load in _loads(model, None).values()))
+
+
+@dataclass
+class Finished:
+    """One whole calibration on the simulated bench: what preflight found, the
+    environment read, the points and the curve."""
+
+    world: World
+    run: Runner
+    standards: list[dict[str, Any]]
+    environment: dict[str, Any]
+    points: list[dict[str, Any]]
+    curve: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def finished() -> Finished:
+    """The run the end-to-end and the curve's tests read (a run costs seconds)."""
+    with open_bench() as opened:
+        run = runner(opened)
+        standards = list(run.preflight())
+        environment = dict(run.read_environment())
+        points = run.run()
+        return Finished(opened, run, standards, environment, points, run.curves["comparison"])
+
+
+def test_bath_calibration_end_to_end(finished: Finished) -> None:
+    run, world = finished.run, finished.world
     recorder: Recorded = run.recorder  # type: ignore[assignment]
-    standards = run.preflight()
+    standards = finished.standards
     # The PRT is used for its three coefficients, the DMM at its 100 ohm certificate point.
     assert {(s["asset_id"], s["function"]) for s in standards} == {
         ("QT-PRT-07", "r0"),
@@ -367,11 +424,11 @@ def test_bath_calibration_end_to_end(world: World) -> None:
         ("QT-DMM-03", "res4w"),
     }
     assert next(s for s in standards if s["function"] == "res4w")["range"] == [100.0, 100.0]
-    assert run.read_environment()["temperature"]["value"] == pytest.approx(22.8)
-    points = run.run()
+    assert finished.environment["temperature"]["value"] == pytest.approx(22.8)
+    points = finished.points
 
     assert [p["nominal"] for p in points] == NOMINALS
-    assert len(recorder.readings) == 5 * (5 + 5)
+    assert len(recorder.readings) == len(NOMINALS) * (5 + 5)
     for point, ids in recorder.points:
         assert len(ids) == 10
         quantities = point["model"]["quantities"]
@@ -381,6 +438,7 @@ def test_bath_calibration_end_to_end(world: World) -> None:
         assert quantities["R0"]["value"] == PRT_R0
         assert quantities["A"]["value"] == PRT_A
         assert quantities["B"]["value"] == PRT_B
+        assert quantities["C_cvd"] == {"value": IEC_C, "u": 0.0, "unit": "1/degC4"}
         assert quantities["c_dmm"]["value"] == pytest.approx(0.0010, abs=1e-12)
         assert quantities["d_x"]["half_width"] == pytest.approx(0.005)
         # The result is what the model gives, evaluated again, and by hand.
@@ -392,45 +450,117 @@ def test_bath_calibration_end_to_end(world: World) -> None:
         assert point["result"]["value"] == pytest.approx(-uut_error(t), abs=0.006)
         assert 0.009 < point["result"]["U"] < 0.05
         assert point["conformity"] == ""  # a calibration: no limits were given
-    # The uncertainty grows with temperature (A and B weigh more).
-    assert points[-1]["result"]["u"] > points[0]["result"]["u"]
+    # The uncertainty grows away from 0 °C (A and B weigh more), on both branches.
+    at_zero = points[NOMINALS.index(0.0)]["result"]["u"]
+    assert points[-1]["result"]["u"] > at_zero
+    assert points[0]["result"]["u"] > at_zero
     # The bath was left at its idle temperature, through the remote setpoint only.
     assert world.bath.remote_setpoint == 20.0
     assert world.bath.target_setpoint_writes == 0
     assert {e["role"] for e in recorder.io_entries} >= {"source", "readout", "uut"}
 
 
-def test_the_correction_curve_is_the_weighted_line_through_the_points(world: World) -> None:
-    run = runner(world)
-    points = run.run()
-    curve = run.curves["comparison"]
+def test_the_correction_curve_is_the_generalized_least_squares_line(
+    finished: Finished,
+) -> None:
+    points, curve = finished.points, finished.curve
 
     x = np.asarray(NOMINALS)
     y = np.asarray([p["result"]["value"] for p in points])
     u = np.asarray([p["result"]["u"] for p in points])
-    # Weighted least squares by the normal equations, independently of uncertainty.curves.
+    # The points' covariance built by hand: u_i² on the diagonal, and the shared terms'
+    # c_i u · c_k u between points (JCGM 100 F.1.2.3).
+    loads = [_loads(p["model"], SHARED) for p in points]
+    v = np.diag(u**2)
+    for i in range(len(points)):
+        for k in range(len(points)):
+            if i != k:
+                v[i, k] = sum(loads[i][q] * loads[k][q] for q in SHARED)
+    # Generalized least squares by the normal equations (ISO/TS 28037:2010 clause 7),
+    # independently of uncertainty.curves.
     design = np.column_stack([np.ones_like(x), x])
-    weights = np.diag(1 / u**2)
-    covariance = np.linalg.inv(design.T @ weights @ design)
-    coefficients = covariance @ design.T @ weights @ y
+    v_inverse = np.linalg.inv(v)
+    covariance = np.linalg.inv(design.T @ v_inverse @ design)
+    coefficients = covariance @ design.T @ v_inverse @ y
     residuals = y - design @ coefficients
 
     assert curve["fit"] == "line"
     assert curve["weighted"] is True
-    assert curve["dof"] == 3
-    assert curve["coefficients"] == pytest.approx(list(coefficients), rel=1e-9)
-    assert np.asarray(curve["covariance"]) == pytest.approx(covariance, rel=1e-9)
-    assert curve["u_coefficients"] == pytest.approx(list(np.sqrt(np.diag(covariance))), rel=1e-9)
-    assert curve["residuals"] == pytest.approx(list(residuals), abs=1e-12)
-    assert curve["chi_square"] == pytest.approx(float(np.sum((residuals / u) ** 2)), rel=1e-9)
+    assert curve["generalized"] is True
+    assert curve["shared"] == ["c_dmm", "R0", "A", "B", "d_drift"]
+    assert curve["dof"] == len(NOMINALS) - 2
+    assert np.asarray(curve["covariance_y"]) == pytest.approx(v, rel=1e-4, abs=1e-10)
+    assert curve["coefficients"] == pytest.approx(list(coefficients), rel=1e-6, abs=1e-9)
+    assert np.asarray(curve["covariance"]) == pytest.approx(covariance, rel=1e-4)
+    assert curve["u_coefficients"] == pytest.approx(list(np.sqrt(np.diag(covariance))), rel=1e-4)
+    assert curve["residuals"] == pytest.approx(list(residuals), abs=1e-9)
+    chi_square = float(residuals @ v_inverse @ residuals)
+    assert curve["chi_square"] == pytest.approx(chi_square, rel=1e-4)
     # The curve finds the injected error: C(t) = −0.12 − 0.0015 t.
     c0, c1 = curve["coefficients"]
     u0, u1 = curve["u_coefficients"]
     assert abs(c0 - -0.12) < max(2 * u0, 0.004)
     assert abs(c1 - -0.0015) < max(2 * u1, 1e-4)
-    at_40 = next(v for v in curve["values"] if v["x"] == 40.0)
+    at_40 = next(value for value in curve["values"] if value["x"] == 40.0)
     g = np.array([1.0, 40.0])
-    assert at_40["u"] == pytest.approx(math.sqrt(g @ covariance @ g), rel=1e-9)
+    assert at_40["u"] == pytest.approx(math.sqrt(g @ covariance @ g), rel=1e-4)
+    # Taking the points as independent (the diagonal only) understates u(c0) by a clear
+    # margin: the shared terms cannot average out over the points.
+    independent = np.linalg.inv(design.T @ np.diag(1 / u**2) @ design)
+    assert u0 > 1.1 * math.sqrt(independent[0, 0])
+
+
+def test_the_curve_uncertainty_agrees_with_a_monte_carlo_of_the_calibration(
+    finished: Finished,
+) -> None:
+    """JCGM 101 / ISO/TS 28037:2010 clause 7: redo the whole calibration 20 000 times —
+    each shared term drawn once per trial, every other input once per point and trial,
+    each point's correction through the exact (bisection) CVD inverse, the line refitted
+    per trial — and compare the spread of the fitted parameters and of the curve's value
+    with the covariance the runner reports."""
+    points, curve = finished.points, finished.curve
+    rng = np.random.default_rng(16)
+    trials = 20_000
+
+    def draw(q: dict[str, Any], value: float, u: float, size: int) -> Any:
+        if q.get("distribution") == "rectangular":
+            return value + rng.uniform(-1, 1, size) * float(q["half_width"])
+        return value + rng.normal(0.0, 1.0, size) * u
+
+    estimates = [_inputs(p["model"]) for p in points]
+    shared_draws = {}
+    first = points[0]["model"]["quantities"]
+    for name in SHARED:
+        shared_draws[name] = draw(first[name], estimates[0][0][name], estimates[0][1][name], trials)
+    ys = np.empty((len(points), trials))
+    for i, (point, (values, us)) in enumerate(zip(points, estimates, strict=True)):
+        drawn: dict[str, Any] = {}
+        for name, q in point["model"]["quantities"].items():
+            if name in SHARED:
+                drawn[name] = shared_draws[name]
+            elif us[name] == 0:
+                drawn[name] = values[name]
+            else:
+                drawn[name] = draw(q, values[name], us[name], trials)
+        ys[i] = _correction(drawn)
+
+    # Refit each trial with the weights the runner used (GLS with its V: a linear map).
+    x = np.asarray(NOMINALS)
+    design = np.column_stack([np.ones_like(x), x])
+    v_inverse = np.linalg.inv(np.asarray(curve["covariance_y"]))
+    gain = np.linalg.solve(design.T @ v_inverse @ design, design.T @ v_inverse)
+    fitted = gain @ ys
+    reported = np.asarray(curve["covariance"])
+    # The standard deviation of 20 000 draws is known to ±0.5 % (1/sqrt(2N)); 3 % is six
+    # of those, and the model is linear enough over its uncertainties.
+    assert np.std(fitted, axis=1, ddof=1) == pytest.approx(np.sqrt(np.diag(reported)), rel=0.03)
+    assert np.asarray(np.corrcoef(fitted))[0, 1] == pytest.approx(
+        reported[0, 1] / math.sqrt(reported[0, 0] * reported[1, 1]), abs=0.03
+    )
+    for value in curve["values"]:
+        if value["x"] in (-40.0, 20.0, 80.0):
+            g = np.array([1.0, value["x"]])
+            assert float(np.std(g @ fitted, ddof=1)) == pytest.approx(value["u"], rel=0.03)
 
 
 def test_every_reading_is_recorded_before_it_is_shown_and_before_the_next_step(
@@ -451,7 +581,7 @@ def test_every_reading_is_recorded_before_it_is_shown_and_before_the_next_step(
             assert recorded % 10 >= 5
     # Each point is kept after its ten readings.
     points = [i for i, (kind, _) in enumerate(entries) if kind == "point"]
-    assert len(points) == 5
+    assert len(points) == len(NOMINALS)
     for n, at in enumerate(points):
         assert sum(1 for kind, _ in entries[:at] if kind == "recorded") == 10 * (n + 1)
 
@@ -497,7 +627,7 @@ def test_a_bath_that_does_not_settle_interrupts_with_the_reason_and_no_reading()
         with pytest.raises(RunInterrupted) as err:
             run.run()
     assert err.value.point == 0
-    assert "source did not stay within ±0.02 degC of 0 for 600 s within 7200 s" in str(err.value)
+    assert "source did not stay within ±0.02 degC of -40 for 600 s within 7200 s" in str(err.value)
     assert recorder.readings == []
     assert recorder.points == []
     assert world.typist.lines == 0
@@ -512,14 +642,35 @@ def _variant(replace: Callable[[str], str]) -> str:
 
 def test_a_curve_must_fit_the_tests_output_with_enough_points() -> None:
     with pytest.raises(DefinitionError, match=r"curve\.y: the points report 'C'"):
-        parse_definition(_variant(lambda t: t.replace("y: C}", "y: t_ref}")))
+        parse_definition(_variant(lambda t: t.replace("y: C,", "y: t_ref,")))
     with pytest.raises(DefinitionError, match="a cubic needs at least 5 points"):
         parse_definition(
             _variant(
-                lambda t: t.replace("fit: line", "fit: cubic").replace(
-                    "      - {nominal: 80}\n", ""
+                lambda t: (
+                    t.replace("fit: line", "fit: cubic")
+                    .replace("      - {nominal: 80}\n", "")
+                    .replace("      - {nominal: 60}\n", "")
+                    .replace("      - {nominal: 40}\n", "")
                 )
             )
         )
     with pytest.raises(DefinitionError, match=r"curve\.fit: expected one of line"):
         parse_definition(_variant(lambda t: t.replace("fit: line", "fit: spline")))
+
+
+def test_a_curves_shared_terms_must_be_model_quantities_common_to_the_points() -> None:
+    """The curve's shared: names quantities of the model that are one error at every
+    point; a name the model lacks, readings (the point's own) and an unweighted fit (no
+    covariance to build) are refused by key."""
+    with pytest.raises(DefinitionError, match=r"curve\.shared\[0\]: the model has no quantity"):
+        parse_definition(_variant(lambda t: t.replace("shared: [d_drift]", "shared: [d_rift]")))
+    with pytest.raises(DefinitionError, match=r"curve\.shared\[1\]: 'R_x' is taken from readings"):
+        parse_definition(
+            _variant(lambda t: t.replace("shared: [d_drift]", "shared: [d_drift, R_x]"))
+        )
+    with pytest.raises(DefinitionError, match=r"curve\.shared: shared terms need weights: u"):
+        parse_definition(
+            _variant(lambda t: t.replace("shared: [d_drift]", "shared: [d_drift], weights: none"))
+        )
+    with pytest.raises(DefinitionError, match=r"curve\.shared: expected a list"):
+        parse_definition(_variant(lambda t: t.replace("shared: [d_drift]", "shared: d_drift")))

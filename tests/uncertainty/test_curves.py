@@ -291,3 +291,89 @@ def test_a_wide_polynomial_fit_stays_well_conditioned_with_an_offset() -> None:
     y = np.polynomial.polynomial.polyval(x - 1005.0, coefficients)
     curve = fit_polynomial(x, y, 4, x0=1005.0)
     assert curve.coefficients == pytest.approx(coefficients, rel=1e-8, abs=1e-12)
+
+
+# ------------------------------------------------- generalized least squares (correlated y)
+
+
+def _shared_case() -> tuple[np.ndarray, np.ndarray, float, float, float]:
+    x = np.array([-40.0, -20.0, 0.0, 20.0, 40.0, 60.0, 80.0])
+    y = -0.12 - 0.0015 * x + np.array([3, -2, 1, 0, -4, 2, 1]) * 1e-3
+    return x, y, 0.01, 0.004, 5e-5
+
+
+def test_a_shared_offset_and_gain_enter_the_line_exactly() -> None:
+    """ISO/TS 28037:2010 clause 7 (generalized least squares with a covariance matrix of
+    y), on a case with a known analytical answer: independent errors of variance σ² per
+    point, plus an offset error of variance s0² common to every point and a gain error of
+    variance s1² seen as s1·x_i by point i, i.e. V = σ²I + s0²·11ᵀ + s1²·xxᵀ. Both 1 and x
+    are columns of the design A, so (Kruskal) the GLS estimate is the ordinary one and
+    its covariance is σ²(AᵀA)⁻¹ plus s0² on the intercept and s1² on the slope — what a
+    common offset and gain must add, and what the independent fit leaves out."""
+    x, y, sigma, s0, s1 = _shared_case()
+    v = sigma**2 * np.eye(x.size) + s0**2 * np.ones((x.size, x.size)) + s1**2 * np.outer(x, x)
+    curve = fit_line(x, y, covariance_y=v)
+    design = np.column_stack([np.ones_like(x), x])
+    ordinary = np.linalg.lstsq(design, y, rcond=None)[0]
+    expected = sigma**2 * np.linalg.inv(design.T @ design) + np.diag([s0**2, s1**2])
+    assert curve.generalized
+    assert curve.weighted
+    assert curve.coefficients == pytest.approx(ordinary, rel=1e-10)
+    assert curve.covariance == pytest.approx(expected, rel=1e-9)
+    # The chi-square is rᵀV⁻¹r on n − 2 degrees of freedom.
+    r = y - design @ ordinary
+    assert curve.chi_square == pytest.approx(float(r @ np.linalg.solve(v, r)), rel=1e-9)
+    assert curve.dof == 5
+    # The independent (diagonal) fit understates u(c0) (here by a fifth and more).
+    diagonal = fit_line(x, y, u_y=np.sqrt(np.diag(v)))
+    assert curve.u_value_at(0.0) > 1.2 * diagonal.u_value_at(0.0)
+
+
+def test_a_diagonal_covariance_is_the_weighted_fit() -> None:
+    """V = diag(u²) is the weighted fit of the same u (ISO/TS 28037 clause 6 as the special
+    case of clause 7)."""
+    x, y, *_ = _shared_case()
+    u = np.linspace(0.01, 0.02, x.size)
+    generalized = fit_polynomial(x, y, 2, x0=20.0, covariance_y=np.diag(u**2))
+    weighted = fit_polynomial(x, y, 2, x0=20.0, u_y=u)
+    assert generalized.coefficients == pytest.approx(weighted.coefficients, rel=1e-10)
+    assert generalized.covariance == pytest.approx(weighted.covariance, rel=1e-9)
+    assert generalized.chi_square == pytest.approx(weighted.chi_square, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("matrix", "message"),
+    [
+        (np.eye(3), "must be 7×7 for 7 points, not 3×3"),
+        (np.eye(7) + np.triu(np.ones((7, 7)), 1) * 0.1, r"must be symmetric; element \[0\]\[1\]"),
+        (np.ones((7, 7)), "must be positive definite"),
+        (np.full((7, 7), np.nan), "must hold finite numbers"),
+    ],
+)
+def test_a_bad_covariance_of_y_is_refused_by_name(matrix: np.ndarray, message: str) -> None:
+    x, y, *_ = _shared_case()
+    with pytest.raises(ModelError, match=message) as err:
+        fit_line(x, y, covariance_y=matrix)
+    assert err.value.where == "covariance_y"
+
+
+def test_weights_and_a_covariance_are_not_both_taken() -> None:
+    x, y, *_ = _shared_case()
+    with pytest.raises(ModelError, match="give u_y or covariance_y, not both"):
+        fit_line(x, y, u_y=0.01, covariance_y=np.eye(x.size) * 1e-4)
+
+
+def test_it_reproduces_the_iso_ts_28037_weighted_example_through_the_covariance() -> None:
+    """ISO/TS 28037:2010 clause 6 (p. 13): six points x = 1..6, y with u(y) = 0.5 each,
+    given to the generalized fit as V = 0.25·I. Published results, as reproduced by GTC
+    (docs/API/straight_line_functions.rst: "Intercept: 1.87, u=0.47", "Slope: 1.76,
+    u=0.12", "Correlation: -0.9", "Sum of the squared residuals: 1.66476")."""
+    x = [1, 2, 3, 4, 5, 6]
+    y = [3.3, 5.6, 7.1, 9.3, 10.7, 12.1]
+    curve = fit_line(x, y, covariance_y=np.eye(6) * 0.5**2)
+    a, b = curve.coefficients
+    u_a, u_b = np.sqrt(np.diag(curve.covariance))
+    assert (round(a, 2), round(u_a, 2)) == (1.87, 0.47)
+    assert (round(b, 2), round(u_b, 2)) == (1.76, 0.12)
+    assert round(float(curve.correlation[0, 1]), 1) == -0.9
+    assert curve.chi_square == pytest.approx(1.66476, abs=5e-6)

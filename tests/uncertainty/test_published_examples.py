@@ -293,3 +293,24 @@ def test_monte_carlo_is_reproducible_from_its_seed(end_gauge):
     b = evaluate(end_gauge, method="mc", trials=20_000, seed=42)
     assert a == b
     assert a["seed"] == 42
+
+
+# ---------------------------------------------------------------- JCGM 101 9.5
+
+
+def test_jcgm101_9_5_gauge_block_monte_carlo():
+    """JCGM 101 9.5: the GUM H.1 end gauge with the full model and the PDFs
+    JCGM 101 assigns: t-distributions for l_s and the three parts of d
+    (6.4.9.7), a normal mean plus an arcsine cycle for the bench temperature,
+    and curvilinear trapezoids for delta_alpha (limits known to 10 %) and
+    delta_theta (50 %) (6.4.3). The published MCM result is 838 nm,
+    u = 36 nm, 99 % interval [745, 932] nm; tolerances: the published
+    rounding (0.5 nm) plus five standard errors of 10**6 trials (mean 0.04 nm,
+    u 0.1 nm, an end of the interval 0.2 nm)."""
+    model = load_model(EXAMPLES / "jcgm101-gauge-block.json")
+    mc = evaluate_mc(model, rng=np.random.default_rng(95))["delta_l"]
+    nm = 1e-6  # mm
+    assert mc.value == pytest.approx(838 * nm, abs=0.7 * nm)
+    assert mc.u == pytest.approx(36 * nm, abs=1.0 * nm)
+    assert mc.interval == pytest.approx((745 * nm, 932 * nm), abs=1.5 * nm)
+    assert mc.warnings == ()

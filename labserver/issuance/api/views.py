@@ -35,6 +35,7 @@ from labserver.measurements.models import Run
 from .. import services
 from ..models import Certificate, CertificateKind, SigningKeyRecord
 from ..public import public_certificate
+from ..reservation import voided, voided_answer
 from ..stored_files import Which, open_as_issued
 from ..verification import verify_upload
 from .serializers import (
@@ -298,7 +299,9 @@ class VerifyView(APIView):
 
 class PublicCertificateView(APIView):
     """Anyone may look a certificate up by its number: the verification page's facts as
-    JSON (``labserver.issuance.public``). An unknown number is a plain 404."""
+    JSON (``labserver.issuance.public``). A number voided after a database restore
+    (``manage.py reserve_numbers``) is a 410 that says so and whom to ask; any other
+    unknown number is a plain 404."""
 
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
@@ -307,14 +310,24 @@ class PublicCertificateView(APIView):
     @extend_schema(
         operation_id="public_certificate",
         tags=["public"],
-        responses={200: PublicCertificateOut, 404: OpenApiResponse(description="No such number")},
+        responses={
+            200: PublicCertificateOut,
+            404: OpenApiResponse(description="No such number"),
+            410: OpenApiResponse(
+                description="A number voided after a database restore: ask its issuer",
+            ),
+        },
         auth=[],
     )
     def get(self, request: Request, number: str) -> Response:
         found = public_certificate(number)
-        if found is None:
-            raise NotFound("certificate: not found")
-        return Response(found)
+        if found is not None:
+            return Response(found)
+        # Asked only on a miss: the lookup of an issued number stays one query.
+        record = voided(number)
+        if record is not None:
+            return Response(voided_answer(record), status=status.HTTP_410_GONE)
+        raise NotFound("certificate: not found")
 
 
 class SigningKeyViewSet(ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]

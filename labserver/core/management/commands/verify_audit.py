@@ -41,7 +41,10 @@ class Command(BaseCommand):
         problems = list(report.problems)
         checked = ""
         if options["anchors"]:
-            found = check_anchors(anchors)
+            try:
+                found = check_anchors(anchors)
+            except AnchorSourceError as exc:  # a trust root or CRL file that cannot be read
+                raise CommandError(f"{exc.field}: {exc.detail}") from None
             problems.extend(found.problems)
             checked = f", {found.anchors} anchor(s) of {found.chains} chain(s) checked"
         if problems:

@@ -29,6 +29,8 @@ from drivers.driver import DriverOptions
 from drivers.errors import DriverError
 from drivers.registry import get
 from procedures.bench import BenchRole, Instruction, Operator, OperatorAbort
+from uncertainty.display import result_texts, unit_symbol
+from uncertainty.errors import UncertaintyError
 
 __all__ = [
     "ConsoleOperator",
@@ -203,10 +205,7 @@ class RunDisplay:
         point = data["point"]
         result = point["result"]
         verdict = point.get("conformity") or "-"
-        line = (
-            f"  → {point['output']} = {result['value']:.6g} {point['unit']}, "
-            f"U = {result['U']:.2g} (k = {result['k']:.3g}), {verdict}"
-        )
+        line = f"  → {point['output']} = {result_line(result, point['unit'])}, {verdict}"
         if self._progress is None or self._task is None:
             self.console.print(line)
             return
@@ -279,3 +278,16 @@ def ask_pause_or_abandon(console: Console) -> str:
 def _text(instruction: Instruction, language: str) -> str:
     texts = instruction.text
     return texts.get(language) or texts.get("en") or next(iter(texts.values()), instruction.kind)
+
+
+def result_line(result: Mapping[str, Any], unit: str) -> str:
+    """A point's result as the certificate will print it: ``U`` to two significant digits
+    and the value to the same place (ILAC P14, :mod:`uncertainty.display`), k with two
+    decimals: "-0.12 g, U = 0.30 g (k = 2.00)". A result the rules cannot round (no U)
+    is shown as it came."""
+    symbol = unit_symbol(unit)
+    try:
+        value, expanded = result_texts(float(result["value"]), float(result["U"]))
+    except (KeyError, TypeError, ValueError, UncertaintyError):
+        return f"{result.get('value')} {symbol}, U = {result.get('U')}"
+    return f"{value} {symbol}, U = {expanded} {symbol} (k = {float(result['k']):.2f})"

@@ -1,11 +1,14 @@
 """How the certificate writes numbers, units, dates and verdicts (shared by the PDF,
 its chart and the label sheet).
 
-Numbers are never rounded beyond what ILAC P14 allows: a value that has an
-expanded uncertainty is rounded to the decimal place of ``U`` (itself rounded to
-two significant digits, :mod:`uncertainty.reporting`); a value without one is
-printed as the decimal number it was written as (the shortest ``repr`` of the
-float), never cut to a guessed resolution.
+Numbers are rounded for what they mean by :mod:`uncertainty.display`, the one
+formatting module the PDF, the DCC, the LIMS's pages and the agent share: a value that
+has an expanded uncertainty is rounded to the decimal place of ``U`` (itself rounded to
+two significant digits, ILAC P14); an indication or a check value to the resolution it
+was read to; a fitted coefficient to its own uncertainty; a value given rather than
+measured is printed as the decimal number it was written as (the shortest ``repr`` of
+the float), never cut to a guessed resolution. Units print as SI symbols
+(:func:`uncertainty.display.unit_symbol`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from typing import Final
 
 from certificates.document import Bilingual, Conformity, Location
 from certificates.errors import DocumentError
+from uncertainty.display import as_decimal, number_text, unit_symbol
+from uncertainty.errors import ModelError
 
 __all__ = [
     "CONFORMITY_TEXT",
@@ -32,30 +37,6 @@ __all__ = [
     "quantized",
     "unit_symbol",
 ]
-
-# caltrace's unit spellings → the symbols a reader expects on paper.
-_UNIT_SYMBOLS: Final[dict[str, str]] = {
-    "degC": "°C",
-    "degF": "°F",
-    "Ohm": "Ω",
-    "ohm": "Ω",
-    "kOhm": "kΩ",
-    "kohm": "kΩ",
-    "MOhm": "MΩ",
-    "Mohm": "MΩ",
-    "mOhm": "mΩ",
-    "uV": "µV",
-    "uA": "µA",
-    "um": "µm",
-    "ug": "µg",
-    "m3/h": "m³/h",
-    "m3": "m³",
-    "L/h": "L/h",
-    "dm3": "dm³",
-    "cm3": "cm³",
-    "mm2": "mm²",
-    "m2": "m²",
-}
 
 CONFORMITY_TEXT: Final[dict[Conformity, Bilingual]] = {
     Conformity.PASS: Bilingual("Đạt", "Pass"),
@@ -90,24 +71,16 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
-def unit_symbol(unit: str) -> str:
-    """The printed symbol of a caltrace unit (``degC`` → ``°C``, ``m3/h`` → ``m³/h``).
-
-    Units without a special symbol (``V``, ``kPa``, ``%``, ``%RH``) print as written.
-    """
-    return _UNIT_SYMBOLS.get(unit, unit)
-
-
 def decimal_of(value: float, field: str) -> Decimal:
     """The decimal number a float was written as (its shortest ``repr``).
 
     Raises:
         DocumentError: ``value`` is not finite (``field`` names it).
     """
-    number = Decimal(repr(float(value)))
-    if not number.is_finite():
-        raise DocumentError(f"not a finite number: {value}", field=field)
-    return number
+    try:
+        return as_decimal(float(value), field)
+    except ModelError:
+        raise DocumentError(f"not a finite number: {value}", field=field) from None
 
 
 def _text(number: Decimal) -> str:
@@ -119,11 +92,8 @@ def _text(number: Decimal) -> str:
 
 def plain(value: float, field: str) -> str:
     """``value`` as written, in fixed-point notation (``0.5``, ``-1.2``, ``15000``)."""
-    number = decimal_of(value, field)
-    if number == number.to_integral_value():
-        # 15000.0 is the float of "15000": print it so.
-        number = number.quantize(Decimal(1))
-    return _text(number)
+    decimal_of(value, field)
+    return number_text(float(value), where=field)
 
 
 def quantized(value: float, exponent: int, field: str) -> str:

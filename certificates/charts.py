@@ -53,6 +53,22 @@ def _tick_text(value: float, step: float) -> str:
     return "0" if Decimal(text).is_zero() else text
 
 
+# A chart's axis has room for a short label only: the direction of a point in words on the
+# table (", tăng / rising") is an arrow under the chart, explained in its legend.
+_SHORT: tuple[tuple[str, str], ...] = (
+    (", tăng / rising", " ↑"),
+    (", giảm / falling", " ↓"),
+    (", vị trí / position ", " #"),
+)
+
+
+def short_label(label: str) -> str:
+    """The label of a row as a chart's axis writes it ("450 kPa ↓", "5000 g #2")."""
+    for words, mark in _SHORT:
+        label = label.replace(words, mark)
+    return label
+
+
 def chart_points(table: ResultTable) -> list[tuple[str, float, float | None, float | None, bool]]:
     """The points a chart of ``table`` draws: (label, error, U, MPE, flagged), in the row unit.
 
@@ -63,7 +79,13 @@ def chart_points(table: ResultTable) -> list[tuple[str, float, float | None, flo
     if len(units) != 1:
         return []
     return [
-        (row.label, row.error, row.expanded_uncertainty, row.mpe, row.uncertainty_ratio_flag)
+        (
+            short_label(row.label),
+            row.error,
+            row.expanded_uncertainty,
+            row.mpe,
+            row.uncertainty_ratio_flag,
+        )
         for row in table.rows
         if row.error is not None
     ]
@@ -165,6 +187,10 @@ def error_chart(table: ResultTable, *, width: float, height: float) -> Drawing |
         legend.append(("I", ink, nfc("± U")))
     if any(p[3] is not None for p in points):
         legend.append(("—", limit, nfc("± MPE / Sai số lớn nhất cho phép")))
+    if any("↑" in p[0] or "↓" in p[0] for p in points):
+        legend.append(("↑↓", ink, nfc("tăng, giảm / rising, falling")))
+    if any(" #" in p[0] for p in points):
+        legend.append(("#", ink, nfc("vị trí / position")))
     x = left
     for mark, colour, text in legend:
         drawing.add(String(x, height - 11, mark, fontName=BOLD, fontSize=8, fillColor=colour))

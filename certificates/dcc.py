@@ -91,7 +91,9 @@ from certificates.document import (
 )
 from certificates.errors import DccError
 from certificates.units import dsi_unit, unit_note
-from uncertainty.reporting import round_to_uncertainty, round_uncertainty
+from uncertainty.display import to_resolution
+from uncertainty.errors import ModelError
+from uncertainty.reporting import round_result, round_to_uncertainty, round_uncertainty
 
 __all__ = ["DCC_NAMESPACE", "DCC_SCHEMA_VERSION", "SI_NAMESPACE", "build_dcc", "validate_dcc"]
 
@@ -220,6 +222,13 @@ def _decimal(value: float | Decimal, field: str) -> Decimal:
     if not number.is_finite():
         raise DccError(f"not a finite number: {value!r}", field=field)
     return number
+
+
+def _to_resolution(value: float | Decimal, resolution: float, field: str) -> Decimal:
+    try:
+        return to_resolution(value, resolution, where=field)
+    except ModelError as error:
+        raise DccError(str(error), field=field) from None
 
 
 def _number(value: float | Decimal, field: str) -> str:
@@ -854,6 +863,9 @@ class _Builder:
 
         def measured(value: float, name: str) -> Decimal:
             number = _decimal(value, f"{field}.{name}")
+            if name == "indication" and name != carrier and row.resolution is not None:
+                # What the instrument showed, to its resolution (uncertainty.display).
+                return _to_resolution(number, row.resolution, f"{field}.indication")
             return number if rounded_u is None else round_to_uncertainty(number, rounded_u)
 
         # U goes with the error; with the indication when the row has no error.
@@ -914,7 +926,11 @@ class _Builder:
     def _check(parent: Any, check: Check, field: str) -> None:
         element = _dcc(parent, "list", ref_type="caltrace_check")
         _bilingual(element, "name", check.name)
-        _quantity(element, "basic_measuredValue", _VALUE, check.value, check.unit, f"{field}.value")
+        value: float | Decimal = check.value
+        if check.resolution is not None:
+            # A difference or spread of indications: to the resolution they were read to.
+            value = _to_resolution(check.value, check.resolution, f"{field}.value")
+        _quantity(element, "basic_measuredValue", _VALUE, value, check.unit, f"{field}.value")
         _quantity(element, "caltrace_limit", _LIMIT, check.limit, check.unit, f"{field}.limit")
         _conformity_metadata(_dcc(element, "measurementMetaData"), check.conformity)
 
@@ -928,14 +944,20 @@ class _Builder:
             where = f"{field}.terms[{t}]"
             element = _dcc(data, "list", ref_type="caltrace_curveTerm")
             _plain(element, "name", term.name)
+            try:
+                # A fitted coefficient to two significant digits of its own standard
+                # uncertainty (GUM 7.2.6), as the PDF prints it.
+                rounded = round_result(term.value, term.standard_uncertainty)
+            except ModelError as error:
+                raise DccError(str(error), field=f"{where}.standard_uncertainty") from None
             _quantity(
-                element, "caltrace_coefficient", _VALUE, term.value, term.unit, f"{where}.value"
+                element, "caltrace_coefficient", _VALUE, rounded.value, term.unit, f"{where}.value"
             )
             _quantity(
                 element,
                 "caltrace_standardUncertainty",
                 Bilingual("Độ không đảm bảo đo chuẩn", "Standard uncertainty"),
-                term.standard_uncertainty,
+                rounded.expanded_uncertainty,
                 term.unit,
                 f"{where}.standard_uncertainty",
             )

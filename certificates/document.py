@@ -185,6 +185,12 @@ class ResultRow:
     #: True when U > MPE / 3, the legal requirement not met (flagged on the certificate).
     uncertainty_ratio_flag: bool = False
     note: str = ""
+    #: The resolution the indication was read to (the scale interval d or d_T, e, the
+    #: dial's division), in ``unit``: the indication is printed to it. None when unknown.
+    resolution: float | None = None
+    #: The instrument's range the point was measured on, as printed (``"10 V"``); empty
+    #: when the instrument has no ranges.
+    instrument_range: str = ""
 
 
 @dataclass(frozen=True)
@@ -196,6 +202,9 @@ class Check:
     limit: float
     unit: str
     conformity: Conformity
+    #: The resolution of the indications the value is made of, in ``unit``: the value
+    #: is printed to it. None when unknown.
+    resolution: float | None = None
 
 
 @dataclass(frozen=True)
@@ -416,6 +425,7 @@ _OPTIONAL_TEXT = {
     "replaces_sha256",
     "software_version",
     "certificate_issuer_accreditation",
+    "instrument_range",
 }
 
 

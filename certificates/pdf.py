@@ -60,6 +60,7 @@ from certificates.document import (
 )
 from certificates.errors import DocumentError
 from certificates.fonts import BOLD, REGULAR, register_fonts
+from uncertainty.display import indication_text
 
 if TYPE_CHECKING:
     from reportlab.pdfgen.canvas import Canvas  # type: ignore[import-untyped]
@@ -481,13 +482,26 @@ def _value(row: ResultRow, name: str, where: str) -> str:
     value = getattr(row, name)
     if value is None:
         return "—"
+    if name == "indication" and row.resolution is not None:
+        # What the instrument shows: to its resolution, never finer (uncertainty.display).
+        return _display(indication_text, value, row.resolution, where=f"{where}.{name}")
     exponent = _exponent(row, where)
     if exponent is None:
         return plain(value, f"{where}.{name}")
     return quantized(value, exponent, f"{where}.{name}")
 
 
-def _results_table(table: ResultTable, t: int) -> list[list[Flowable]]:
+def _display(function: Callable[..., str], *args: Any, where: str) -> str:
+    """A :mod:`uncertainty.display` text, its refusal turned into the document's error."""
+    from uncertainty.errors import ModelError
+
+    try:
+        return function(*args, where=where)
+    except ModelError as error:
+        raise DocumentError(str(error), field=where) from None
+
+
+def _results_table(table: ResultTable, t: int, kind: Kind) -> list[list[Flowable]]:
     """The table of results, then its checks, curve and chart: blocks each kept on one page."""
     from reportlab.platypus import Spacer
 
@@ -509,6 +523,16 @@ def _results_table(table: ResultTable, t: int) -> list[list[Flowable]]:
     columns: list[_Column] = [
         _Column(Bilingual("Điểm đo", "Point"), 24 * _MM, lambda r, w: _t(r.label), right=False)
     ]
+    if any(row.instrument_range for row in rows):
+        # Two points at the same nominal on two ranges are two different results.
+        columns.append(
+            _Column(
+                Bilingual("Phạm vi đo", "Range"),
+                16 * _MM,
+                lambda r, w: _t(r.instrument_range) or "—",
+                right=False,
+            )
+        )
     for name, title in (
         ("reference", Bilingual("Giá trị chuẩn", "Reference value")),
         ("indication", Bilingual("Số chỉ", "Indication")),
@@ -609,10 +633,24 @@ def _results_table(table: ResultTable, t: int) -> list[list[Flowable]]:
     ]
     notes = []
     if any(row.uncertainty_ratio_flag for row in rows):
-        notes.append(
-            f"<b>{_FLAG}</b> U &gt; MPE/3: yêu cầu U ≤ MPE/3 không được đáp ứng tại điểm này. "
-            + _en("U > MPE/3: the legal requirement U ≤ MPE/3 is not met at this point.", 7.3)
-        )
+        if kind is Kind.VERIFICATION:
+            notes.append(
+                f"<b>{_FLAG}</b> U &gt; MPE/3: yêu cầu pháp lý U ≤ MPE/3 không được đáp ứng tại "
+                "điểm này. "
+                + _en("U > MPE/3: the legal requirement U ≤ MPE/3 is not met at this point.", 7.3)
+            )
+        else:
+            # A calibration against a maker's specification has no legal requirement: the
+            # ratio is the procedure's own test of whether a statement can be made.
+            notes.append(
+                f"<b>{_FLAG}</b> U &gt; MPE/3: tỉ số U ≤ MPE/3 mà quy trình yêu cầu không được "
+                "đáp ứng tại điểm này. "
+                + _en(
+                    "U > MPE/3: the ratio U ≤ MPE/3 the procedure asks for is not met at this "
+                    "point.",
+                    7.3,
+                )
+            )
     notes += [f"{_t(row.label)}: {_t(row.note)}" for row in rows if row.note]
     flowables += [_p(note, styles.small) for note in notes]
     blocks = [flowables]
@@ -641,11 +679,12 @@ def _checks(table: ResultTable, t: int) -> Flowable:
     for c, check in enumerate(table.checks):
         where = f"results[{t}].checks[{c}]"
         unit = _t(unit_symbol(check.unit))
+        value = _display(indication_text, check.value, check.resolution, where=f"{where}.value")
         verdict = CONFORMITY_TEXT[check.conformity]
         rows.append(
             [
                 _p(_bi(check.name, sep=" / ", size=7.8), styles.cell),
-                _p(f"{plain(check.value, where + '.value')} {unit}", styles.cell_right),
+                _p(f"{value} {unit}", styles.cell_right),
                 _p(f"{plain(check.limit, where + '.limit')} {unit}", styles.cell_right),
                 _p(f"{_t(verdict.vi)} / {_t(verdict.en)}", styles.cell),
             ]
@@ -711,6 +750,35 @@ def _curve(curve: Curve, t: int) -> list[Flowable]:
     ]
 
 
+def _statement_meaning(document: CertificateDocument) -> Bilingual:
+    """What the verdict means for the document's kind: a verification passes or fails
+    against the MPE of the legal specification; a calibration states conformity to a
+    specification by an ILAC G8 decision rule, its guard band taking U into account."""
+    statement = document.statement
+    assert statement is not None
+    passed = statement.conformity in (Conformity.PASS, Conformity.CONDITIONAL_PASS)
+    if document.kind is Kind.VERIFICATION:
+        if passed:
+            return Bilingual(
+                "Sai số của phương tiện đo nằm trong sai số lớn nhất cho phép (MPE) của yêu "
+                "cầu kỹ thuật dưới đây.",
+                "The instrument's errors are within the maximum permissible errors (MPE) of "
+                "the specification below.",
+            )
+        return Bilingual(
+            "Sai số của phương tiện đo vượt quá sai số lớn nhất cho phép (MPE) của yêu cầu "
+            "kỹ thuật dưới đây.",
+            "The instrument's errors exceed the maximum permissible errors (MPE) of the "
+            "specification below.",
+        )
+    return Bilingual(
+        "Sự phù hợp với yêu cầu kỹ thuật dưới đây được tuyên bố theo quy tắc quyết định "
+        "của ILAC G8:09/2019; dải bảo vệ w tính đến độ không đảm bảo đo U.",
+        "Conformity with the specification below is stated by the ILAC G8:09/2019 decision "
+        "rule given; its guard band w takes the measurement uncertainty U into account.",
+    )
+
+
 def _statement(document: CertificateDocument) -> list[Flowable]:
     statement = document.statement
     if statement is None:
@@ -728,6 +796,7 @@ def _statement(document: CertificateDocument) -> list[Flowable]:
             f'<font color="{colour}"><b>{_t(verdict.vi.upper())} / '
             f"{_t(verdict.en.upper())}</b></font>",
         ),
+        (Bilingual("Ý nghĩa", "Meaning"), _bi(_statement_meaning(document), size=7.8)),
         (Bilingual("Yêu cầu kỹ thuật", "Specification"), _bi(statement.specification, size=7.8)),
         (Bilingual("Quy tắc quyết định", "Decision rule"), _bi(statement.decision_rule, size=7.8)),
         (Bilingual("Phạm vi áp dụng", "Applies to"), _bi(statement.covers, sep=" / ", size=7.8)),
@@ -914,20 +983,22 @@ def _story(document: CertificateDocument, dcc_name: str | None) -> list[Flowable
         Bilingual(f"Phương pháp, địa điểm, thời gian {noun}", "Method, place and dates")
     )
     story += _method(document)
-    if document.statement is not None:
-        story += section(Bilingual("Kết luận", "Statement of conformity"))
-        story += _statement(document)
     heading = section(Bilingual("Kết quả", "Results"))
     for t, table in enumerate(document.results):
         if not table.rows:
             continue
-        rows, *blocks = _results_table(table, t)
+        rows, *blocks = _results_table(table, t, document.kind)
         # The heading, the table's title and its first rows start on one page;
         # a long table then continues on the next, its header repeated.
         story.append(CondPageBreak(45 * _MM))
         story += [*heading, *rows]
         heading = []
         story += [KeepTogether(block) for block in blocks]
+    if document.statement is not None:
+        # After the results it refers to (ISO/IEC 17025 7.8.6: the statement says which
+        # results it covers and by which decision rule).
+        story += section(Bilingual("Kết luận", "Statement of conformity"))
+        story += _statement(document)
     story += section(Bilingual("Liên kết chuẩn", "Metrological traceability"))
     story += _traceability(document)
     story += section(Bilingual("Ghi chú", "Notes"))

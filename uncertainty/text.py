@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from .display import dof_text
+from .errors import UncertaintyError
 from .model import Model
 from .reporting import format_result
 
@@ -20,6 +22,14 @@ def _num(value: Any, digits: int = 6) -> str:
     if number == 0.0:
         return "0"
     return f"{number:.{digits}g}"
+
+
+def _dof(value: Any) -> str:
+    """Degrees of freedom as a person reads them: whole, ∞ above 10⁶ (never 2.99e+14)."""
+    try:
+        return dof_text(value)
+    except UncertaintyError:
+        return _num(value)
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
@@ -47,7 +57,7 @@ def _gum_lines(model: Model, gum: dict[str, Any]) -> list[str]:
                 line["unit"] or "",
                 line["distribution"],
                 _num(line["u"], 3),
-                _num(line["dof"], 3),
+                _dof(line["dof"]),
                 _num(line["sensitivity"], 4),
                 _num(line["contribution"], 3),
                 f"{share:.1f}",
@@ -59,7 +69,7 @@ def _gum_lines(model: Model, gum: dict[str, Any]) -> list[str]:
             lines.append("(correlated inputs: the shares of u² do not add up to 100 %)")
         lines.append("")
         lines.append(f"  {name} = {_num(out['value'], 10)}{unit}")
-        lines.append(f"  u = {_num(out['u'], 3)}{unit}   dof = {_num(out['dof'], 3)} "
+        lines.append(f"  u = {_num(out['u'], 3)}{unit}   dof = {_dof(out['dof'])} "
                      f"({out['dof_method']})")  # fmt: skip
         lines.append(f"  k = {float(out['k']):.2f}   U = {_num(out['U'], 3)}{unit}   "
                      f"p = {100 * float(out['coverage_probability']):g} %")  # fmt: skip

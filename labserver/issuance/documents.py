@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import calendar
 import math
+import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -46,9 +47,28 @@ from labserver.measurements.models import Point, Run, RunSignature
 from labserver.measurements.services import parsed_procedure
 from procedures.definition import ProcedureDefinition
 from procedures.references import printable_references
+from uncertainty.display import number_text, uncertainty_text, unit_symbol
 from uncertainty.reporting import round_result
 
-__all__ = ["IncompleteRecord", "add_months", "document_for", "verification_valid_until"]
+__all__ = [
+    "IncompleteRecord",
+    "add_months",
+    "certificate_texts",
+    "document_for",
+    "indication_resolution",
+    "specification_text",
+    "verification_valid_until",
+]
+
+# The country whose law a verification is made under (the issuer's, Issuer.country).
+_COUNTRY = "VN"
+_COUNTRY_TAG = re.compile(r"\(([A-Z]{2})\)")
+# A number in a programming language's notation ("3.9083e-3") is written for print
+# ("3.9083 × 10⁻³").
+_E_NOTATION = re.compile(
+    r"(?<![\w.])(?P<mantissa>-?\d+(?:\.\d+)?)[eE](?P<exponent>[+-]?\d+)(?![\w])"
+)
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 class IncompleteRecord(DomainError):
@@ -128,6 +148,34 @@ CONFORMITY: dict[str, Conformity] = {
     "conditional pass": Conformity.CONDITIONAL_PASS,
     "conditional fail": Conformity.CONDITIONAL_FAIL,
 }
+
+# An instrument's specification in words (ISO/IEC 17025 7.8.2.1 g: the item described so
+# that a reader recognises it): the label of each key caltrace's procedures use, and where
+# the unit of its value comes from ("unit": the specification's own unit key; a symbol; or
+# nothing for a pure number). A key not listed is written with its words, never as a raw
+# ``key = value``.
+SPECIFICATION: dict[str, tuple[Bilingual, str | None]] = {
+    "accuracy_class": (Bilingual("Cấp chính xác", "Accuracy class"), None),
+    "span": (Bilingual("Khoảng đo", "Span"), "unit"),
+    "max_capacity": (Bilingual("Mức cân lớn nhất Max", "Maximum capacity Max"), "unit"),
+    "min_capacity": (Bilingual("Mức cân nhỏ nhất Min", "Minimum capacity Min"), "unit"),
+    "e": (Bilingual("Giá trị độ chia kiểm e", "Verification scale interval e"), "unit"),
+    "d": (Bilingual("Giá trị độ chia d", "Scale interval d"), "unit"),
+    "d_T": (
+        Bilingual("Giá trị độ chia ở chế độ thử d_T", "Scale interval in test mode d_T"),
+        "unit",
+    ),
+    "resolution": (Bilingual("Độ phân giải", "Resolution"), "unit"),
+    "division": (Bilingual("Giá trị độ chia", "Scale division"), "unit"),
+    "q3": (Bilingual("Lưu lượng danh định Q3", "Permanent flow rate Q3"), "m³/h"),
+    "ratio": (Bilingual("Tỉ số R = Q3/Q1", "Ratio R = Q3/Q1"), None),
+    "dcv_ranges": (Bilingual("Các phạm vi đo điện áp một chiều", "DC voltage ranges"), None),
+    "display": (Bilingual("Hiển thị", "Display"), None),
+}
+
+# The unit of a specification whose own ``unit`` key is absent, by instrument type (a
+# thermometer's resolution is in °C).
+SPECIFICATION_UNITS: dict[str, str] = {"thermometer": "°C"}
 
 FITS: dict[str, Bilingual] = {
     "line": Bilingual("đường thẳng", "straight line"),
@@ -221,8 +269,7 @@ def _instrument(run: Run) -> Instrument:
                 f"instrument.{name}: the instrument {item.pk} has no {name} on record",
                 field=f"instrument.{name}",
             )
-    spec = item.specification or {}
-    description = "; ".join(f"{key} = {spec[key]}" for key in sorted(spec))
+    description = specification_text(item.specification or {}, kind.code)
     return Instrument(
         type=Bilingual(kind.name_vi or kind.name, kind.name),
         manufacturer=item.manufacturer,
@@ -232,6 +279,70 @@ def _instrument(run: Run) -> Instrument:
     )
 
 
+def _spec_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "có / yes" if value else "không / no"
+    if isinstance(value, int | float):
+        return number_text(value)
+    return str(value)
+
+
+def specification_text(spec: Mapping[str, Any], type_code: str = "") -> str:
+    """An instrument's specification in words in both languages, e.g. "Cấp chính xác /
+    Accuracy class 1.6; Khoảng đo / Span 600 kPa".
+
+    The ``unit`` key is not an item of its own: it is the unit of the values that take it.
+    """
+    unit = str(spec.get("unit") or SPECIFICATION_UNITS.get(type_code, ""))
+    parts = []
+    # The known keys in the order a data sheet gives them (class, capacity, intervals),
+    # then any other in alphabetical order.
+    order = {key: i for i, key in enumerate(SPECIFICATION)}
+    for key in sorted(spec, key=lambda k: (order.get(k, len(order)), k)):
+        if key == "unit":
+            continue
+        label, unit_of = SPECIFICATION.get(key, (None, None))
+        if label is None:
+            words = key.replace("_", " ").strip().capitalize()
+            label = Bilingual(words, words)
+        value = _spec_value(spec[key])
+        shown_unit = unit if unit_of == "unit" else (unit_of or "")
+        if shown_unit:
+            value = f"{value} {unit_symbol(_unit(shown_unit))}"
+        parts.append(f"{label.vi} / {label.en}: {value}")
+    return "; ".join(parts)
+
+
+def certificate_texts(texts: Iterable[str], *, country: str) -> tuple[str, ...]:
+    """The documents a certificate may cite, out of a procedure's references or a rule's.
+
+    Texts joined with ``;`` are taken one by one. Left out (they stay in the procedure's
+    metadata, never on a certificate): a reference marked unverified (its edition, clause
+    or title not confirmed against a source: ISO/IEC 17025 7.8.2.1 f asks for the method
+    used, and an unconfirmed citation is not one), and national legislation of another
+    country (a document tagged with a country code in parentheses, e.g. ``(DE)``): a
+    foreign ordinance is not the specification of a verification under ``country``'s law.
+    """
+    out: list[str] = []
+    for text in texts:
+        for part in str(text).split(";"):
+            part = part.strip()
+            if not part or "unverified" in part.lower():
+                continue
+            tagged = _COUNTRY_TAG.search(part)
+            if tagged and tagged.group(1) != country.upper():
+                continue
+            part = _E_NOTATION.sub(_power_of_ten, part)
+            if part not in out:
+                out.append(part)
+    return tuple(out)
+
+
+def _power_of_ten(match: re.Match[str]) -> str:
+    exponent = str(int(match["exponent"])).translate(_SUPERSCRIPT)
+    return f"{match['mantissa']} × 10{exponent}"
+
+
 def _procedure(run: Run, definition: ProcedureDefinition) -> ProcedureRef:
     procedure = run.procedure
     return ProcedureRef(
@@ -239,7 +350,9 @@ def _procedure(run: Run, definition: ProcedureDefinition) -> ProcedureRef:
         version=procedure.version,
         title=Bilingual(definition.title["vi"], definition.title["en"]),
         sha256=procedure.content_hash,
-        references=printable_references(definition.references),
+        # Verified references only (procedures.references), then as printed text: no
+        # foreign law, numbers for print (certificate_texts).
+        references=certificate_texts(printable_references(definition.references), country=_COUNTRY),
         rounding_method=(
             None
             if definition.rounding_statement is None
@@ -273,14 +386,85 @@ def _conditions(run: Run) -> tuple[Condition, ...]:
     return tuple(out)
 
 
+# The direction of a point met twice at the same setting (rising and falling loads), in
+# words: a reader needs no legend for them.
+DIRECTIONS: dict[bool, Bilingual] = {
+    False: Bilingual("tăng", "rising"),
+    True: Bilingual("giảm", "falling"),
+}
+
+
+def _setting(point: Point, definition: ProcedureDefinition) -> tuple[Any, ...]:
+    """What makes a point's setting: its nominal and its parameters (range, position)."""
+    params = definition.point(point.index).params
+    return (point.nominal, *sorted((k, repr(v)) for k, v in params.items()))
+
+
+def _range_text(point: Point, definition: ProcedureDefinition) -> str:
+    params = definition.point(point.index).params
+    if "range" not in params:
+        return ""
+    return f"{number_text(float(params['range']))} {unit_symbol(_unit(point.unit))}"
+
+
 def _label(point: Point, definition: ProcedureDefinition, repeated: bool, falling: bool) -> str:
+    """ "1 V", "5000 g, vị trí / position 2", "450 kPa, tăng / rising": the words a reader
+    needs to tell the points apart (the range has its own column)."""
     spec = definition.point(point.index)
-    text = f"{point.nominal:g} {_unit(point.unit)}"
+    text = f"{number_text(point.nominal)} {unit_symbol(_unit(point.unit))}"
     if "position" in spec.params:
         text = f"{text}, vị trí / position {spec.params['position']}"
     if repeated:
-        text = f"{text} {'↓' if falling else '↑'}"
+        direction = DIRECTIONS[falling]
+        text = f"{text}, {direction.vi} / {direction.en}"
     return text
+
+
+def _read_role(steps: Iterable[Any], name: str) -> str | None:
+    """The role whose reading is stored as ``name`` (a ``read`` step's ``as``), at any depth."""
+    for step in steps:
+        if isinstance(step, Mapping):
+            read = step.get("read")
+            if isinstance(read, Mapping) and read.get("as") == name:
+                return str(read.get("role"))
+            for value in step.values():
+                nested = value if isinstance(value, list | tuple) else [value]
+                found = _read_role(nested, name)
+                if found is not None:
+                    return found
+    return None
+
+
+def indication_resolution(point: Point, definition: ProcedureDefinition, unit: str) -> float | None:
+    """The resolution the point's indication was read to, in ``unit``, from the model the
+    bench bound: the quantity that is the reading instrument's resolution
+    (``resolution_of`` its role) or the rectangular one whose half-width is half an
+    instrument parameter (``d_T / 2``, ``resolution/2``). None when the model has none:
+    never guessed."""
+    test = next((t for t in definition.tests if t.id == point.test), None)
+    if test is None:
+        return None
+    role = _read_role(test.steps, point.readings_quantity)
+    halves = {f"{p}/2" for p in definition.instrument_parameters}
+    bound = (point.model or {}).get("quantities") or {}
+    for name, spec in (test.model.get("quantities") or {}).items():
+        if not isinstance(spec, Mapping):
+            continue
+        of_reader = role is not None and spec.get("resolution_of") == role
+        half = str(spec.get("half_width", "")).replace(" ", "")
+        if not (of_reader or half in halves):
+            continue
+        entry = bound.get(name) or {}
+        if _unit(str(entry.get("unit") or spec.get("unit") or "")) != unit:
+            continue
+        try:
+            # In decimal, so that twice a half-width of 5e-08 is 1e-07, not 1.0000000000000001e-07.
+            width = Decimal(repr(float(entry["half_width"])))
+        except (KeyError, TypeError, ValueError, ArithmeticError):
+            continue
+        if width.is_finite() and width > 0:
+            return float(2 * width)
+    return None
 
 
 def _indication(point: Point, unit: str) -> float | None:
@@ -293,7 +477,7 @@ def _indication(point: Point, unit: str) -> float | None:
     return math.fsum(values) / len(values) if values else None
 
 
-def _row(point: Point, label: str) -> ResultRow:
+def _row(point: Point, label: str, definition: ProcedureDefinition) -> ResultRow:
     where = f"points[{point.index}].server_result"
     result = point.server_result or {}
     unit = _unit(str(result.get("unit") or point.unit))
@@ -315,7 +499,7 @@ def _row(point: Point, label: str) -> ResultRow:
         # A correction is the error with its sign changed (JCGM 200 2.53); the value the
         # procedure reports is kept beside it, rounded as ILAC P14 asks.
         rounded = round_result(value, expanded)
-        note = f"{point.output} = {rounded.value} {unit}"
+        note = f"{point.output} = {rounded.value} {unit_symbol(unit)}"
     same_unit = _unit(point.unit) == unit
     return ResultRow(
         label=label,
@@ -339,26 +523,52 @@ def _row(point: Point, label: str) -> ResultRow:
         ),
         uncertainty_ratio_flag=result.get("uncertainty_ratio_met") is False,
         note=note,
+        resolution=indication_resolution(point, definition, unit),
+        instrument_range=_range_text(point, definition),
     )
 
 
-def _checks(run: Run, test_of_point: Mapping[int, str], test_id: str) -> tuple[Check, ...]:
+def _checks(
+    run: Run, rows_by_point: Mapping[int, ResultRow], test_of_point: Mapping[int, str], test_id: str
+) -> tuple[Check, ...]:
+    """The test's checks; each value is made of the indications of its points, so it is
+    printed to the coarsest resolution they were read to."""
     out = []
     for i, check in enumerate(run.server_checks or []):
         points = check.get("points") or []
         if not points or test_of_point.get(int(points[0])) != test_id:
             continue
         where = f"run.server_checks[{i}]"
+        unit = _unit(str(check.get("unit") or ""))
+        resolutions = [
+            row.resolution
+            for p in points_of(check)
+            if (row := rows_by_point.get(p)) is not None
+            and row.resolution is not None
+            and row.unit == unit
+        ]
         out.append(
             Check(
                 name=CHECK_NAMES.get(check["check"], Bilingual(check["check"], check["check"])),
                 value=_number(check.get("value"), f"{where}.value"),
                 limit=_number(check.get("limit"), f"{where}.limit"),
-                unit=_unit(str(check.get("unit") or "")),
+                unit=unit,
                 conformity=Conformity.PASS if check.get("passed") is True else Conformity.FAIL,
+                resolution=max(resolutions) if resolutions else None,
             )
         )
     return tuple(out)
+
+
+def points_of(check: Mapping[str, Any]) -> list[int]:
+    """The indexes of the points a stored check covers."""
+    out = []
+    for p in check.get("points") or []:
+        try:
+            out.append(int(p))
+        except (TypeError, ValueError):
+            continue
+    return out
 
 
 def _power_unit(y: str, x: str, power: int) -> str:
@@ -416,12 +626,18 @@ def _results(run: Run, definition: ProcedureDefinition) -> tuple[ResultTable, ..
         done = [p for p in points if p.test == test.id]
         if not done:
             continue
+        settings = [_setting(p, definition) for p in done]
         nominals = [p.nominal for p in done]
         peak = nominals.index(max(nominals))
         rows = tuple(
-            _row(p, _label(p, definition, nominals.count(p.nominal) > 1, falling=i > peak))
+            _row(
+                p,
+                _label(p, definition, settings.count(settings[i]) > 1, falling=i > peak),
+                definition,
+            )
             for i, p in enumerate(done)
         )
+        by_index = {p.index: row for p, row in zip(done, rows, strict=True)}
         unit = _unit(done[0].unit)
         curve_data = (run.server_curves or {}).get(test.id)
         tables.append(
@@ -430,7 +646,7 @@ def _results(run: Run, definition: ProcedureDefinition) -> tuple[ResultTable, ..
                 title=Bilingual(test.title["vi"], test.title["en"]),
                 quantity=QUANTITIES.get(unit, Bilingual(test.title["vi"], test.title["en"])),
                 rows=rows,
-                checks=_checks(run, test_of_point, test.id),
+                checks=_checks(run, by_index, test_of_point, test.id),
                 curve=_curve(test.id, curve_data, done) if curve_data else None,
             )
         )
@@ -453,7 +669,14 @@ def _specification(run: Run) -> Bilingual:
             "the run states a verdict but no point names the document of its limits",
             field="points.server_result.acceptance.document",
         )
-    text = "; ".join(documents)
+    printable = certificate_texts(documents, country=_COUNTRY)
+    if not printable:
+        raise IncompleteRecord(
+            "the documents of the run's limits are all unconfirmed or foreign law: the "
+            "certificate cannot name its specification",
+            field="points.server_result.acceptance.document",
+        )
+    text = "; ".join(printable)
     return Bilingual(text, text)
 
 
@@ -488,7 +711,7 @@ def _standards(run: Run) -> tuple[Standard, ...]:
                 )
         low, high = usage.range_low, usage.range_high
         span = (
-            f", {low:g} … {high:g} {_unit(usage.unit)}"
+            f", {number_text(low)} … {number_text(high)} {unit_symbol(_unit(usage.unit))}"
             if low is not None and high is not None
             else ""
         )
@@ -500,16 +723,81 @@ def _standards(run: Run) -> tuple[Standard, ...]:
                 model=standard.model,
                 serial=standard.serial,
                 role=usage.role,
-                function_range=f"{usage.function}{span}",
+                function_range=f"{_function_words(usage.function)}{span}",
                 certificate_number=certificate.number,
                 certificate_issuer=certificate.issuing_lab,
                 certificate_issuer_accreditation=certificate.accreditation,
                 certificate_date=certificate.calibrated_on,
                 certificate_valid_until=certificate.due_on,
                 certificate_sha256=certificate.sha256 or None,
+                uncertainty=_standard_uncertainty(certificate.values or [], usage),
             )
         )
     return tuple(out)
+
+
+# The functions and quantities of a reference standard as a reader names them (the
+# traceability table): caltrace's keys are for procedures, not for certificates.
+FUNCTIONS: dict[str, Bilingual] = {
+    "dcv": Bilingual("Điện áp một chiều", "DC voltage"),
+    "acv": Bilingual("Điện áp xoay chiều", "AC voltage"),
+    "res4w": Bilingual("Điện trở 4 dây", "4-wire resistance"),
+    "res2w": Bilingual("Điện trở 2 dây", "2-wire resistance"),
+    "pressure": Bilingual("Áp suất", "Pressure"),
+    "mass": Bilingual("Khối lượng", "Mass"),
+    "volume": Bilingual("Thể tích", "Volume"),
+    "temperature": Bilingual("Nhiệt độ", "Temperature"),
+    "humidity": Bilingual("Độ ẩm", "Humidity"),
+    "r0": Bilingual("Điện trở ở 0 °C, R0", "Resistance at 0 °C, R0"),
+    "cvd_a": Bilingual("Hệ số Callendar–Van Dusen A", "Callendar–Van Dusen coefficient A"),
+    "cvd_b": Bilingual("Hệ số Callendar–Van Dusen B", "Callendar–Van Dusen coefficient B"),
+    "cvd_c": Bilingual("Hệ số Callendar–Van Dusen C", "Callendar–Van Dusen coefficient C"),
+}
+
+
+def _function_words(function: str) -> str:
+    words = FUNCTIONS.get(function)
+    return str(words) if words is not None else function.replace("_", " ")
+
+
+def _standard_uncertainty(values: Iterable[Any], usage: Any) -> str:
+    """The expanded uncertainty the standard's certificate states for the function used,
+    over the range used: "U = 20 Pa … 29 Pa (k = 2)" (ISO/IEC 17025 7.8.4.1 c, the
+    traceability a reader can weigh). Empty when the certificate lists no value for it."""
+    low, high = usage.range_low, usage.range_high
+    found: list[tuple[float, str, float]] = []
+    for value in values:
+        if not isinstance(value, Mapping) or value.get("quantity") != usage.function:
+            continue
+        try:
+            expanded, nominal = float(value["U"]), float(value.get("nominal", "nan"))
+            k = float(value.get("k", 2))
+        except (KeyError, TypeError, ValueError):
+            continue
+        if not (math.isfinite(expanded) and expanded > 0):
+            continue
+        ranged = low is not None and high is not None and math.isfinite(nominal)
+        if ranged and not min(low, high) <= nominal <= max(low, high):
+            continue
+        found.append((expanded, _unit(str(value.get("unit") or usage.unit)), k))
+    if not found:
+        return ""
+    units = {unit for _, unit, _ in found}
+    factors = {k for _, _, k in found}
+    if len(units) != 1 or len(factors) != 1:
+        return "; ".join(
+            f"U = {uncertainty_text(u)} {unit_symbol(unit)} (k = {number_text(k)})"
+            for u, unit, k in found
+        )
+    unit = unit_symbol(units.pop())
+    smallest = min(u for u, _, _ in found)
+    largest = max(u for u, _, _ in found)
+    span = (
+        uncertainty_text(smallest)
+        if uncertainty_text(smallest) == uncertainty_text(largest)
+        else f"{uncertainty_text(smallest)} {unit} … {uncertainty_text(largest)}"
+    )
+    return f"U = {span} {unit} (k = {number_text(factors.pop())})"
 
 
 def _people(run: Run) -> tuple[Person, ...]:
@@ -519,7 +807,9 @@ def _people(run: Run) -> tuple[Person, ...]:
             name=s.name,
             role=s.meaning,
             meaning=MEANINGS[s.meaning],
-            signed_at=s.signed_at,
+            # In the issuing organization's zone with its offset, like every date the
+            # certificate prints: a signature before 07:00 local is not on another day.
+            signed_at=timezone.localtime(s.signed_at),
         )
         for s in signatures
         if s.meaning in MEANINGS

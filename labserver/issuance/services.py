@@ -252,7 +252,7 @@ def _refuse_revoked(org_id: int, fingerprint: str) -> None:
     if key is not None and key.revoked_at is not None:
         raise SigningUnavailable(
             f"the signing key {key.fingerprint[:16]}… was revoked on "
-            f"{key.revoked_at:%Y-%m-%d} ({key.revoked_reason}): configure a new key",
+            f"{timezone.localdate(key.revoked_at)} ({key.revoked_reason}): configure a new key",
             field="signing_key",
         )
 

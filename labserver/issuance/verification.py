@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.utils.timezone import localdate
 from lxml import etree  # type: ignore[import-untyped]
 
 from .keys import pem_certificates
@@ -174,7 +175,9 @@ def verify_upload(data: bytes) -> Verdict:
     elif state.status == CertificateStatus.REVOKED:
         verdict.status = "revoked"
         problems.append(
-            f"Certificate {certificate.number} was revoked on {state.revoked_at:%Y-%m-%d}: "
+            # The organization's date, like the certificate's own dates.
+            f"Certificate {certificate.number} was revoked on "
+            f"{localdate(state.revoked_at) if state.revoked_at else ''}: "
             f"{state.revoked_reason}"
         )
     elif state.status == CertificateStatus.SUPERSEDED:

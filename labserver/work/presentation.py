@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 from labserver.core.errors import DomainError
 from labserver.measurements.evaluation import RELATIVE_TOLERANCE, bind_model
 from labserver.measurements.models import Point
+from uncertainty.display import dof_text, unit_symbol
 from uncertainty.errors import UncertaintyError
 from uncertainty.gum import evaluate_gum
 from uncertainty.reporting import round_result
@@ -170,10 +171,10 @@ def budget_of(point: Point) -> Budget:
             BudgetRow(
                 quantity=line.quantity,
                 value=sig(line.value, 10, strip=True),
-                unit=line.unit or "",
+                unit=unit_symbol(line.unit or ""),
                 kind=str(FORMS.get(line.distribution, line.distribution)),
                 u=sig(line.u, 4),
-                dof=sig(line.dof, 3) if math.isfinite(line.dof) else "∞",
+                dof=dof_text(line.dof),
                 sensitivity=sig(line.sensitivity, 4),
                 contribution=sig(line.contribution, 4),
                 share=share,
@@ -182,9 +183,10 @@ def budget_of(point: Point) -> Budget:
     return Budget(
         rows=rows,
         output=out.name,
-        unit=out.unit or point.unit,
+        unit=unit_symbol(out.unit or point.unit),
         u=sig(out.u, 4),
-        dof=sig(out.dof, 3) if math.isfinite(out.dof) else "∞",
+        # An effective ν above 10⁶ (2.99 × 10¹⁴ from a budget of Type B inputs) is ∞.
+        dof=dof_text(out.dof),
         k=f"{out.k:.2f}",
         U=sig(out.U, 4),
         correlated=correlated,
@@ -253,7 +255,7 @@ def point_rows(points: list[Point]) -> list[PointRow]:
                 point=point,
                 test=point.test,
                 nominal=plain(point.nominal),
-                unit=point.unit,
+                unit=unit_symbol(point.unit),
                 output=point.output,
                 value=value_text,
                 U=u_text,

@@ -31,17 +31,27 @@ from labserver.accounts.models import Role, User
 from labserver.core.errors import DomainError
 from labserver.issuance import services as issuance
 from labserver.issuance.api.views import visible_certificates
+from labserver.issuance.documents import indication_resolution, points_of
 from labserver.issuance.models import Certificate
 from labserver.issuance.stored_files import Which
 from labserver.jobs.models import Job, JobState
 from labserver.measurements import services as measurements
 from labserver.measurements.models import Run, RunSignature, RunState
+from labserver.measurements.services import parsed_procedure
 from labserver.web.access import page_for
 from labserver.web.files import certificate_file
+from uncertainty.display import (
+    dof_text,
+    indication_text,
+    parameter_text,
+    uncertainty_text,
+    unit_symbol,
+)
+from uncertainty.errors import UncertaintyError
 
 from .chart import error_charts
 from .labels import CERTIFICATE_STATES, JOB_STATES, MEANINGS, RUN_STATES, verdict_label
-from .presentation import plain, point_rows
+from .presentation import plain, point_rows, sig
 
 WORK_ROLES = (Role.METROLOGIST, Role.REVIEWER, Role.SIGNATORY)
 # The run page is also read by the quality manager and the auditor (read-only for them).
@@ -166,7 +176,9 @@ def _standards(run: Run) -> list[dict[str, Any]]:
     return [
         {
             "usage": usage,
-            "range": f"{plain(usage.range_low)} … {plain(usage.range_high)} {usage.unit}",
+            "range": (
+                f"{plain(usage.range_low)} … {plain(usage.range_high)} {unit_symbol(usage.unit)}"
+            ),
         }
         for usage in run.standard_usages.select_related("standard", "certificate")
     ]
@@ -176,27 +188,63 @@ def _environment(run: Run) -> list[dict[str, str]]:
     out = []
     for name, entry in (run.environment or {}).items():
         if isinstance(entry, dict):
-            text = f"{plain(entry.get('value'))} {entry.get('unit') or ''}".strip()
+            unit = unit_symbol(str(entry.get("unit") or ""))
+            text = f"{plain(entry.get('value'))} {unit}".strip()
         else:
             text = str(entry)
         out.append({"name": name, "value": text})
     return out
 
 
+def _check_value(run: Run, check: dict[str, Any], points: dict[int, Any]) -> str:
+    """A check value as the certificate prints it: to the coarsest resolution its
+    points were read to (uncertainty.display), or as stored when none is on record."""
+    unit = str(check.get("unit") or "")
+    try:
+        definition = parsed_procedure(run.procedure)
+        resolutions = [
+            r
+            for i in points_of(check)
+            if i in points and (r := indication_resolution(points[i], definition, unit)) is not None
+        ]
+        value = float(check["value"])
+        return indication_text(value, max(resolutions) if resolutions else None)
+    except (KeyError, TypeError, ValueError, DomainError, UncertaintyError):
+        return plain(check.get("value"))
+
+
 def _checks(run: Run) -> list[dict[str, Any]]:
+    points = {p.index: p for p in run.points.all()}
     return [
         {
             "check": check.get("check", ""),
             "test": check.get("test", ""),
             "points": ", ".join(str(p) for p in check.get("points") or []),
-            "value": check.get("value", ""),
-            "limit": check.get("limit", ""),
-            "unit": check.get("unit", ""),
+            "value": _check_value(run, check, points),
+            "limit": plain(check.get("limit")),
+            "unit": unit_symbol(str(check.get("unit") or "")),
             "passed": check.get("passed") is True,
             "rule": check.get("rule", ""),
         }
         for check in run.server_checks or []
     ]
+
+
+def _term(value: Any, u: Any) -> tuple[str, str]:
+    """A fitted coefficient and its standard uncertainty, the coefficient to two
+    significant digits of its own uncertainty (GUM 7.2.6)."""
+    try:
+        return parameter_text(float(value), float(u))
+    except (TypeError, ValueError, UncertaintyError):
+        return plain(value), plain(u)
+
+
+def _spread(value: Any) -> str:
+    """A residual standard deviation to two significant digits, like an uncertainty."""
+    try:
+        return uncertainty_text(float(value))
+    except (TypeError, ValueError, UncertaintyError):
+        return plain(value)
 
 
 def _curves(run: Run) -> list[dict[str, Any]]:
@@ -213,12 +261,12 @@ def _curves(run: Run) -> list[dict[str, Any]]:
                 "y": curve.get("y", ""),
                 "x0": plain(curve.get("x0")) if curve.get("x0") else "",
                 "terms": [
-                    {"name": f"c{j}", "value": plain(c), "u": plain(u)}
+                    dict(zip(("value", "u"), _term(c, u), strict=True), name=f"c{j}")
                     for j, (c, u) in enumerate(zip(coefficients, uncertainties, strict=False))
                 ],
-                "residual_sd": plain(curve.get("residual_sd")),
-                "chi_square": plain(curve.get("chi_square")),
-                "dof": curve.get("dof", ""),
+                "residual_sd": _spread(curve.get("residual_sd")),
+                "chi_square": sig(curve.get("chi_square"), 2, strip=True),
+                "dof": dof_text(curve.get("dof")) if curve.get("dof") is not None else "",
             }
         )
     return out

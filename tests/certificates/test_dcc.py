@@ -427,7 +427,9 @@ def test_checks_and_a_correction_curve_are_written_and_valid() -> None:
     root = parse(build_dcc(dataclasses.replace(document, results=(table,))))
     terms = root.xpath("//dcc:list[@refType='caltrace_curveTerm']", namespaces=NS)
     assert [t.findtext("dcc:name/dcc:content", namespaces=NS) for t in terms] == ["a0", "a1", "a2"]
-    assert texts(terms[1], "dcc:quantity/si:real/si:value") == ["-0.00000605", "0.0000011"]
+    # Each coefficient to two significant digits of its own standard uncertainty (GUM
+    # 7.2.6, issue 16): -6.05e-6 with u = 1.1e-6 reads -0.0000061.
+    assert texts(terms[1], "dcc:quantity/si:real/si:value") == ["-0.0000061", "0.0000011"]
     assert texts(terms[1], "dcc:quantity/si:real/si:unit") == [r"\one", r"\one"]
     assert texts(terms[2], "dcc:quantity/si:real/si:unit")[0] == r"\volt\tothe{-1}"
     expanded = root.xpath(

@@ -389,7 +389,8 @@ def test_the_creation_date_is_the_date_of_issue_and_the_id_follows_the_number(tm
         [tool, "-isodates", str(path)], capture_output=True, check=True, text=True
     ).stdout
     assert re.search(r"CreationDate:\s+2026-11-21T00:00:00", info)
-    assert re.search(r"Pages:\s+2", info)
+    # Three pages since the statement of conformity follows the results (issue 16).
+    assert re.search(r"Pages:\s+3", info)
     assert re.search(r"Page size:\s+595\.2\d* x 841\.8\d* pts \(A4\)", info)
     other = render_pdf(
         dataclasses.replace(

@@ -131,6 +131,54 @@ def test_the_document_of_an_approved_run_states_what_the_server_computed(center:
     assert document.statement.conformity == "pass"
 
 
+def test_signatures_are_dated_in_the_organization_s_time_zone(center: Center) -> None:
+    # Issue 16: a signature given at 06:30 in Hà Nội (23:30 UTC the day before) carries
+    # the local date and its offset, like every other date of the certificate.
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from django.conf import settings
+
+    from certificates._format import datetime_text
+
+    run = approved_run(center)
+    document = document_for(
+        run, number="QT1-HC-2026-000001", issued_at=timezone.now(), verify_url="x"
+    )
+    zone = ZoneInfo(settings.TIME_ZONE)
+    stored = {s.name: s.signed_at for s in run.signatures.all()}
+    for person in document.people:
+        assert person.signed_at == stored[person.name]
+        assert person.signed_at.utcoffset() == timedelta(hours=7)  # Asia/Ho_Chi_Minh
+        local = stored[person.name].astimezone(zone)
+        assert datetime_text(person.signed_at) == f"{local:%Y-%m-%d %H:%M} UTC+07:00"
+    # The rendering of a signature before 07:00 local: the local day, not UTC's.
+    early = datetime(2026, 12, 6, 23, 30, tzinfo=UTC).astimezone(zone)
+    assert datetime_text(early) == "2026-12-07 06:30 UTC+07:00"
+
+
+def test_the_document_states_resolutions_ranges_and_printable_references(
+    center: Center,
+) -> None:
+    from labserver.issuance.documents import certificate_texts, specification_text
+
+    # Issue 16: no unverified reference and no foreign ordinance on a Vietnamese
+    # certificate; they stay in the procedure's metadata.
+    assert certificate_texts(
+        [
+            "OIML R 101:1991 [unverified]",
+            "Eichordnung Anlage 16 (DE) 3.4; OIML R 101 (class % of span)",
+            "IEC 60751:2008 (A = 3.9083e-3 /°C)",
+        ],
+        country="VN",
+    ) == ("OIML R 101 (class % of span)", "IEC 60751:2008 (A = 3.9083 × 10⁻³ /°C)")
+    # The specification in words, with its units, never "key = value".
+    assert specification_text({"accuracy_class": 1.6, "span": 600, "unit": "kPa"}) == (
+        "Cấp chính xác / Accuracy class: 1.6; Khoảng đo / Span: 600 kPa"
+    )
+    assert "=" not in specification_text({"max_capacity": 15000, "e": 5, "unit": "g"})
+
+
 def test_the_document_refuses_a_standard_without_its_serial_number(center: Center) -> None:
     from django.utils import timezone
 

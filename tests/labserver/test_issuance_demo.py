@@ -3,6 +3,11 @@ LIMS, each demo job run by ``caltrace-agent run --simulate`` on its demo bench (
 ``tests/agent/test_run_demo.py`` does), reviewed and approved by the demo's people, then
 mapped by :func:`labserver.issuance.documents.document_for` and checked by
 :meth:`certificates.document.CertificateDocument.check`.
+
+Each is then rendered, PDF and DCC, and read back as its reader would (issue 16, the
+certificate-wide test; ``tests/certificates/readable.py``): every shipped procedure, in
+its kind (the demo runs each procedure's own kind, calibration or verification), the
+bilingual text both languages share.
 """
 
 from __future__ import annotations
@@ -15,7 +20,15 @@ from django.utils import timezone
 
 from agent.cli import main
 from certificates.dcc import build_dcc, validate_dcc
+from certificates.pdf import render_pdf
 from labserver.issuance.documents import document_for
+from tests.certificates.readable import (
+    dcc_numbers,
+    dcc_text,
+    pdf_text,
+    problems,
+    rounding_problems,
+)
 from tests.labserver.test_demo_benches import BENCHES
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -37,7 +50,7 @@ def demo(live_server: Any, tmp_path: Path, settings: Any) -> dict[str, Path]:
 
 
 def test_each_demo_procedure_gives_a_complete_certificate_document(
-    demo: dict[str, Path], capsys: pytest.CaptureFixture[str]
+    demo: dict[str, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     from labserver.accounts.models import User
     from labserver.demo import DEMO_PASSWORD
@@ -48,6 +61,8 @@ def test_each_demo_procedure_gives_a_complete_certificate_document(
     reviewer = User.objects.get(username="hn-reviewer")
     signatory = User.objects.get(username="hn-signatory")
     kinds: dict[str, str] = {}
+    unreadable: list[str] = []
+    resolutions: dict[str, set[float | None]] = {}
     for bench_name, procedure_id in BENCHES.items():
         job = Job.objects.get(bench__name=bench_name, state="scheduled")
         args = ["run", "--bench", str(demo[bench_name]), "--job", job.number, "--simulate"]
@@ -67,7 +82,18 @@ def test_each_demo_procedure_gives_a_complete_certificate_document(
         )
         document.check()
         # The DCC of each is valid against the DCC 3.1.2 schema.
-        validate_dcc(build_dcc(document))
+        xml = build_dcc(document)
+        validate_dcc(xml)
+        # Issue 16: no unverified reference, raw key, ASCII unit, unrounded float, or
+        # indication finer than its resolution, in the PDF or the DCC.
+        text = pdf_text(render_pdf(document, dcc_xml=xml), tmp_path)
+        unreadable += problems(text, what=f"{procedure_id}.pdf")
+        unreadable += rounding_problems(document, text, what=f"{procedure_id}.pdf")
+        unreadable += problems(dcc_text(xml), what=f"{procedure_id}.xml")
+        unreadable += problems(" ".join(dcc_numbers(xml)), what=f"{procedure_id}.xml numbers")
+        resolutions[procedure_id] = {
+            row.resolution for table in document.results for row in table.rows
+        }
         assert document.procedure.id == procedure_id
         assert sum(len(t.rows) for t in document.results) == run.points.count()
         kinds[procedure_id] = document.kind
@@ -79,6 +105,12 @@ def test_each_demo_procedure_gives_a_complete_certificate_document(
                 "Repeatability",
                 "Eccentricity",
             }
+    assert not unreadable, "\n".join(unreadable)
+    # The resolutions the indications are printed to come from what the bench bound: the
+    # gauge's 2 kPa division, the scale's test-mode d_T = 0.5 g, the thermometer's 0.01 °C.
+    assert resolutions["pressure-gauge-r101"] == {2.0}
+    assert resolutions["nawi-r76"] == {0.5}
+    assert resolutions["thermometer-bath"] == {0.01}
     assert kinds == {
         "dmm-dcv": "calibration",
         "nawi-r76": "verification",

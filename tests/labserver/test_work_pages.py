@@ -448,3 +448,24 @@ def test_the_run_page_in_vietnamese(center: Center) -> None:
     assert "Ngân sách độ không đảm bảo đo" in text  # Uncertainty budgets
     jobs_page = client.get("/work/jobs/").content.decode()
     assert "Công việc của tôi" in jobs_page  # My jobs
+
+
+def test_the_budget_writes_a_practically_infinite_dof_as_infinity(center: Center) -> None:
+    # Issue 16: an effective ν of 2.99 × 10¹⁴ (a budget of Type B inputs with one Type A
+    # input of many readings) is ∞ on the page, never a power of ten (GUM G.4.1; the
+    # threshold is uncertainty.display.INFINITE_DOF).
+    from labserver.work.presentation import budget_of
+    from uncertainty.display import INFINITE_DOF
+
+    run = submitted_run(center)
+    for point in run.points.all():
+        out = evaluate_gum(parse_model(point.model))[point.output]
+        budget = budget_of(point)
+        assert budget.problem == ""
+        if out.dof > INFINITE_DOF:
+            assert budget.dof == "∞"
+        else:
+            assert budget.dof == str(int(out.dof))
+        assert "× 10" not in budget.dof
+        for line, row in zip(out.budget, budget.rows, strict=True):
+            assert row.dof == ("∞" if line.dof > INFINITE_DOF else str(int(line.dof)))

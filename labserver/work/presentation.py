@@ -46,6 +46,8 @@ FORMS = {
     "triangular": gettext_lazy("Type B, triangular"),
     "arcsine": gettext_lazy("Type B, arcsine (U-shaped)"),
     "student_t": gettext_lazy("Type B, Student's t"),
+    "trapezoidal": gettext_lazy("Type B, trapezoidal"),
+    "curvilinear_trapezoidal": gettext_lazy("Type B, curvilinear trapezoidal"),
 }
 
 

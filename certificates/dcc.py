@@ -716,12 +716,15 @@ class _Builder:
         method = _dcc(methods, "usedMethod", ref_type="caltrace_procedure")
         procedure = document.procedure
         _bilingual(method, "name", procedure.title)
+        # The method's description carries how the rounding error of the indication was
+        # eliminated (R 76-1 A.4.4.3), in both languages: it is part of the method used.
         _rich(
             method,
             "description",
             [
                 f"caltrace procedure {procedure.id} {procedure.version}, SHA-256 "
-                + _sha256(procedure.sha256, "procedure.sha256")
+                + _sha256(procedure.sha256, "procedure.sha256"),
+                *(() if procedure.rounding_method is None else (procedure.rounding_method,)),
             ],
         )
         for reference in procedure.references:

@@ -4,6 +4,13 @@ They let a laboratory preview the layout (``python -m certificates example NAME`
 and give the tests and ``bench/certificates.py`` realistic documents. The
 numbers are those of a plausible run of each procedure; they are examples, not
 results of any instrument.
+
+Each example cites what the certificate of its shipped procedure cites: the procedure's
+id and version and the references confirmed in a source, as
+:func:`procedures.references.printable_references` writes them (this package may not
+import ``procedures``, so the texts are written out here; ``tests/certificates/
+test_readable.py`` fails when they differ from the shipped definitions or when an
+example names a document that is not confirmed).
 """
 
 from __future__ import annotations
@@ -34,6 +41,41 @@ from certificates.document import (
 )
 
 __all__ = ["EXAMPLES", "example"]
+
+# The citations of the shipped procedures' confirmed references (procedures/library).
+_GUM = (
+    "JCGM 100:2008, Evaluation of measurement data – Guide to the expression of uncertainty "
+    "in measurement (GUM)"
+)
+_REFERENCES: dict[str, tuple[str, ...]] = {
+    "dmm-dcv": (
+        "EURAMET cg-15 v3.0 (02/2015), Guidelines on the calibration of digital multimeters",
+        _GUM,
+    ),
+    "nawi-r76": (
+        "OIML R 76-1:2006, Non-automatic weighing instruments, Part 1: Metrological and "
+        "technical requirements – Tests (3.5.1 Table 6, 3.6.1, 3.6.2, A.4.4.1, A.4.4.3, "
+        "A.4.7, A.4.10)",
+        "OIML R 111-1:2004, Weights of classes E1, E2, F1, F2, M1, M1–2, M2, M2–3 and M3, "
+        "Part 1: Metrological and technical requirements (the test weights)",
+        _GUM,
+    ),
+    "pressure-gauge-r101": (
+        "OIML R 101:1991, Indicating and recording pressure gauges, vacuum gauges and "
+        "pressure-vacuum gauges with elastic sensing elements (ordinary instruments)",
+        _GUM,
+    ),
+    "thermometer-bath": (
+        "IEC 60751:2008, Industrial platinum resistance thermometers and platinum "
+        "temperature sensors (4.2, the temperature/resistance relationship)",
+        "ISO/TS 28037:2010, Determination and use of straight-line calibration functions",
+        _GUM,
+    ),
+    "water-meter-r49": (
+        "OIML R 49-1:2013, Water meters for cold potable water and hot water, Part 1: "
+        "Metrological and technical requirements",
+    ),
+}
 
 ISSUER = Issuer(
     name=Bilingual(
@@ -118,13 +160,13 @@ def _dmm_dcv() -> CertificateDocument:
         ),
         procedure=ProcedureRef(
             id="dmm-dcv",
-            version="1.0.0",
+            version="1.1.0",
             title=Bilingual(
                 "Hiệu chuẩn điện áp một chiều của đồng hồ vạn năng",
                 "DC voltage calibration of a digital multimeter",
             ),
             sha256="4b1d" * 16,
-            references=("ĐLVN 106:2002", "EURAMET cg-15 v3.0"),
+            references=_REFERENCES["dmm-dcv"],
         ),
         location=Location.LABORATORY,
         performed_from=date(2026, 11, 20),
@@ -207,13 +249,22 @@ def _nawi_r76() -> CertificateDocument:
         ),
         procedure=ProcedureRef(
             id="nawi-r76",
-            version="1.0.0",
+            version="1.2.0",
             title=Bilingual(
                 "Kiểm định cân không tự động cấp chính xác III",
                 "Verification of a class III non-automatic weighing instrument",
             ),
             sha256="76" * 32,
-            references=("OIML R 76-1:2006", "ĐLVN 15:2009"),
+            references=_REFERENCES["nawi-r76"],
+            # The procedure's rounding_error statement (R 76-1 A.4.4.3).
+            rounding_method=Bilingual(
+                "Sai số được đọc trên bộ hiển thị có giá trị độ chia không lớn hơn e/5 "
+                "(OIML R 76-1:2006), nên việc làm tròn số chỉ góp vào mỗi sai số không quá "
+                "e/10.",
+                "The errors were read on a display with a scale interval of at most e/5 "
+                "(OIML R 76-1:2006), so that the rounding of the indication adds at most e/10 "
+                "to each error.",
+            ),
         ),
         location=Location.CUSTOMER,
         performed_from=date(2026, 11, 20),
@@ -278,7 +329,7 @@ _SIMPLE_ACCEPTANCE = Bilingual(
 
 def _pressure_r101() -> CertificateDocument:
     # A class 1.6 gauge of 0..1000 kPa: MPE = 1.6 % of the span = 16 kPa at every
-    # point, rising and falling (Eichordnung Anlage 16 3.1, 3.3; R 101). The gauge
+    # point, rising and falling (procedures.mpe's pressure_gauge rule). The gauge
     # is read by eye to 5 kPa (a quarter of its 20 kPa scale interval); the
     # controller's own reading is the reference. U (k = 2) is dominated by the
     # reading resolution: 2 × 2.5 kPa / √3 ≈ 2.9 kPa, below MPE/3 = 5.3 kPa.
@@ -336,12 +387,12 @@ def _pressure_r101() -> CertificateDocument:
         ),
         procedure=ProcedureRef(
             id="pressure-gauge-r101",
-            version="1.0.0",
+            version="1.2.0",
             title=Bilingual(
                 "Kiểm định áp kế kiểu lò xo", "Verification of an indicating pressure gauge"
             ),
             sha256="101a" * 16,
-            references=("OIML R 101:1991", "Eichordnung Anlage 16 (DE) 3.1, 3.3, 3.4"),
+            references=_REFERENCES["pressure-gauge-r101"],
         ),
         location=Location.LABORATORY,
         performed_from=date(2026, 11, 19),
@@ -370,10 +421,10 @@ def _pressure_r101() -> CertificateDocument:
         statement=Statement(
             conformity=Conformity.PASS,
             specification=Bilingual(
-                "OIML R 101:1991; Eichordnung Anlage 16 3.1: sai số lớn nhất cho phép ± 1.6 % "
-                "khoảng đo (± 16 kPa), khi tăng và giảm áp; độ trễ ≤ 16 kPa (3.4)",
-                "OIML R 101:1991; Eichordnung Anlage 16 3.1: maximum permissible error ± 1.6 % "
-                "of the span (± 16 kPa), rising and falling; hysteresis ≤ 16 kPa (3.4)",
+                "OIML R 101:1991, cấp 1.6: sai số lớn nhất cho phép ± 1.6 % khoảng đo "
+                "(± 16 kPa), khi tăng và giảm áp; độ trễ ≤ 16 kPa",
+                "OIML R 101:1991, class 1.6: maximum permissible error ± 1.6 % of the span "
+                "(± 16 kPa), rising and falling; hysteresis ≤ 16 kPa",
             ),
             decision_rule=_SIMPLE_ACCEPTANCE,
             covers=Bilingual("Mọi điểm đo và độ trễ", "Every point and the hysteresis"),
@@ -417,9 +468,12 @@ def _line_fit(xs: list[float], ys: list[float]) -> tuple[float, float, float, fl
 
 
 def _thermometer_bath() -> CertificateDocument:
-    # The points of procedures/library/thermometer-bath.yaml (0 to 80 °C in 20 °C
-    # steps): the reference PRT's temperature and the thermometer's mean indication.
+    # The points of procedures/library/thermometer-bath.yaml 1.1.0 (−40 to 80 °C in
+    # 20 °C steps, seven points): the reference PRT's temperature and the thermometer's
+    # mean indication.
     points = [
+        (-40.0, -39.991, -39.98),
+        (-20.0, -19.996, -19.96),
         (0.0, 0.012, 0.05),
         (20.0, 20.004, 20.06),
         (40.0, 39.998, 40.07),
@@ -462,13 +516,13 @@ def _thermometer_bath() -> CertificateDocument:
         ),
         procedure=ProcedureRef(
             id="thermometer-bath",
-            version="1.0.0",
+            version="1.1.0",
             title=Bilingual(
                 "Hiệu chuẩn nhiệt kế bằng phương pháp so sánh trong bể ổn nhiệt",
                 "Calibration of a thermometer by comparison in a bath",
             ),
             sha256="7e" * 32,
-            references=("DKD-R 5-1", "IEC 60751:2008", "JCGM 100:2008"),
+            references=_REFERENCES["thermometer-bath"],
         ),
         location=Location.LABORATORY,
         performed_from=date(2026, 11, 18),
@@ -520,7 +574,7 @@ def _thermometer_bath() -> CertificateDocument:
                 certificate_date=date(2026, 2, 20),
                 certificate_valid_until=date(2027, 2, 20),
                 certificate_sha256="3a" * 32,
-                uncertainty="0.012 °C (k = 2) from 0 °C to 100 °C",
+                uncertainty="0.012 °C (k = 2) from −40 °C to 100 °C",
             ),
             Standard(
                 asset_id="HN-STD-0044",
@@ -558,7 +612,7 @@ def _water_meter_r49() -> CertificateDocument:
     # 0.025 m³/h. Test flow rates in the middle of each band (1.05 Q1, 1.05 Q2,
     # 0.95 Q3) with 20 L, 50 L and 200 L (procedures/library/water-meter-r49.yaml).
     # MPE: ±5 % in the lower zone (Q1 ≤ Q < Q2), ±2 % in the upper zone for water
-    # at ≤ 30 °C (procedures.mpe.water, MID MI-001). E = (V_i − V_ref) / V_ref.
+    # at ≤ 30 °C (procedures.mpe.water, OIML R 49-1). E = (V_i − V_ref) / V_ref.
     points = [
         ("Q1", 0.0164, 20.0, 20.012, 19.60, 0.48, 5.0),
         ("Q2", 0.02625, 50.0, 50.021, 49.63, 0.21, 2.0),
@@ -596,12 +650,12 @@ def _water_meter_r49() -> CertificateDocument:
         ),
         procedure=ProcedureRef(
             id="water-meter-r49",
-            version="1.0.0",
+            version="1.1.0",
             title=Bilingual(
                 "Kiểm định đồng hồ nước (OIML R 49)", "Verification of a water meter (OIML R 49)"
             ),
             sha256="49" * 32,
-            references=("OIML R 49-1:2013", "OIML R 49-2:2013", "ĐLVN 17:2017", "MID MI-001"),
+            references=_REFERENCES["water-meter-r49"],
         ),
         location=Location.LABORATORY,
         performed_from=date(2026, 11, 20),

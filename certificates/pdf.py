@@ -375,8 +375,17 @@ def _method(document: CertificateDocument) -> list[Flowable]:
         when = f"{date_text(document.performed_from)} – {date_text(document.performed_to)}"
     pairs: list[tuple[Bilingual, str]] = [
         (Bilingual("Phương pháp", "Method"), procedure_text),
-        (Bilingual("Địa điểm thực hiện", "Place of the work"), location),
     ]
+    if procedure.rounding_method is not None:
+        # Right under the method it belongs to: a verifier of a weighing instrument looks
+        # there for how the indication's rounding error was eliminated (R 76-1 A.4.4.3).
+        pairs.append(
+            (
+                Bilingual("Loại trừ sai số làm tròn", "Rounding error of the indication"),
+                _bi(procedure.rounding_method, size=7.8),
+            )
+        )
+    pairs.append((Bilingual("Địa điểm thực hiện", "Place of the work"), location))
     if document.received_on is not None:
         pairs.append(
             (Bilingual("Ngày nhận phương tiện", "Date of receipt"), date_text(document.received_on))

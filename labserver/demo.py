@@ -281,6 +281,7 @@ def _demo_roles(
                     "options": {"capacity": 15045, "readability": 0.5},
                 },
                 "weights": {"driver": "none", "asset_id": f"{prefix}-M-M1"},
+                "environment": room,
             },
         ),
         "bench-pressure": (
@@ -298,6 +299,7 @@ def _demo_roles(
                     "driver": "manual",
                     "address": "manual://pressure?unit=kPa&min=0&max=660&resolution=2",
                 },
+                "environment": room,
             },
         ),
         "bench-temperature": (

@@ -1,15 +1,20 @@
 """What a reader of a certificate must never meet, as checks on extracted text (issue 16).
 
+Among them a document no shipped procedure confirmed in a source (``ĐLVN 15:2009``, a
+German ordinance): :data:`DOCUMENT` finds the documents named, and
+:func:`confirmed_documents` is the set of ``procedures.references`` a certificate may cite.
+
 Shared by the certificate-wide tests: the example certificates
 (``tests/certificates/test_readable.py``) and the certificate of a real run of every
 shipped procedure (``tests/labserver/test_issuance_demo.py``). The text is what
 poppler's ``pdftotext`` reads out of the PDF (not what reportlab was given) and the
-human-readable text of the DCC (its ``dcc:name``, ``dcc:content``, ``dcc:description``
-and ``si:label`` elements).
+human-readable text of the DCC (its ``dcc:name``, ``dcc:content``, ``dcc:description``,
+``dcc:norm`` and ``si:label`` elements).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import subprocess
 from pathlib import Path
@@ -17,6 +22,7 @@ from pathlib import Path
 from lxml import etree  # type: ignore[import-untyped]
 
 from certificates.document import CertificateDocument
+from procedures.definition import library, load_definition
 from tests.certificates.conftest import require_tool
 from uncertainty.display import indication_text, number_text, result_texts
 
@@ -46,6 +52,37 @@ DECIMAL = re.compile(r"(?<![\w.])-?\d+\.\d+(?![\w.])")
 EXPONENT = re.compile(r"(?<![\w.-])\d+(?:\.\d+)?[eE][+-]?\d+(?![\w-])")
 
 
+# A normative document named the way the references of caltrace's procedures name them:
+# OIML recommendations and documents, ĐLVN procedures, IEC standards, JCGM guides, EURAMET
+# and DKD guidelines, the European directive and its annex, a German ordinance. Each one
+# a certificate names must be a reference some shipped procedure confirmed in a source.
+DOCUMENT = re.compile(
+    r"OIML [RD] \d+(?:-\d+)?(?::\d{4})?|ĐLVN \d+(?::\d{4})?|IEC \d{4,5}(?:-\d+)?(?::\d{4})?"
+    r"|JCGM \d+(?::\d{4})?|EURAMET cg-\d+|DKD-R \d+(?:-\d+)?|Eichordnung|Directive \d{4}/\d+/EU"
+    r"|\bMID\b|\bMI-\d{3}\b"
+)
+
+
+# The name a certificate gives a quantity of a procedure's ``environment:`` (as
+# labserver.issuance.documents.CONDITIONS names it).
+CONDITION_NAMES = {"temperature": "Temperature", "humidity": "Relative humidity"}
+
+
+@functools.cache
+def confirmed_documents() -> frozenset[str]:
+    """What a certificate may name: each printable reference of the shipped procedures
+    (:attr:`procedures.references.Reference.printable`), as its number with and without
+    its edition ("OIML R 76-1:2006", "OIML R 76-1"), and the recommendation a confirmed
+    part belongs to ("OIML R 49" in a title, from "OIML R 49-1")."""
+    names: set[str] = set()
+    for path in library().values():
+        for reference in load_definition(path).references:
+            if reference.printable:
+                names.update((reference.identifier, reference.document))
+                names.add(re.sub(r"(OIML [RD] \d+)-\d+$", r"\1", reference.document))
+    return frozenset(names)
+
+
 def pdf_text(data: bytes, where: Path) -> str:
     """The whole text of a PDF as ``pdftotext -raw`` reads it, whitespace collapsed."""
     tool = require_tool("pdftotext")
@@ -58,13 +95,14 @@ def pdf_text(data: bytes, where: Path) -> str:
 
 
 def dcc_text(xml: bytes) -> str:
-    """The human-readable text of a DCC: every name, content, description and label."""
+    """The human-readable text of a DCC: every name, content, description, label and norm
+    (the documents the method follows)."""
     root = etree.fromstring(xml)
     texts = [
         element.text
         for element in root.iter()
         if isinstance(element.tag, str)
-        and etree.QName(element).localname in ("name", "content", "description", "label")
+        and etree.QName(element).localname in ("name", "content", "description", "label", "norm")
         and element.text
     ]
     return re.sub(r"\s+", " ", " ".join(texts))
@@ -96,6 +134,12 @@ def problems(text: str, *, what: str) -> list[str]:
 
     for match in re.finditer(r"unverified", text, re.IGNORECASE):
         found.append(f"{what}: an unverified reference: …{context(match)}…")
+    for match in DOCUMENT.finditer(text):
+        if match.group(0) not in confirmed_documents():
+            found.append(
+                f"{what}: {match.group(0)!r} is not a reference confirmed in a source: "
+                f"…{context(match)}…"
+            )
     for match in RAW_KEY.finditer(text):
         found.append(f"{what}: a raw key {match.group(0)!r}: …{context(match)}…")
     for match in ASCII_UNIT.finditer(text):

@@ -13,12 +13,16 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from lxml import etree  # type: ignore[import-untyped]
 
-from certificates.dcc import build_dcc
+from certificates.dcc import DCC_NAMESPACE, build_dcc, validate_dcc
 from certificates.document import Check, Kind
 from certificates.examples import EXAMPLES, example
 from certificates.pdf import render_pdf
+from procedures.definition import ProcedureDefinition, library, load_definition
+from procedures.references import printable_references
 from tests.certificates.readable import (
+    CONDITION_NAMES,
     dcc_numbers,
     dcc_text,
     pdf_text,
@@ -77,3 +81,80 @@ def test_the_checks_catch_what_issue_16_found(tmp_path):
     assert "raw key 'span = 6" in found
     assert "unrounded float '1.9547419999999818'" in found
     assert "'450.4', finer than its resolution" in found
+
+
+def _shipped(procedure_id: str) -> ProcedureDefinition:
+    return load_definition(library()[procedure_id])
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_each_example_cites_what_its_shipped_procedure_prints(name):
+    # An example previews a certificate of a shipped procedure: the same version, the
+    # same confirmed references (procedures.references.printable_references, the rule
+    # labserver.issuance.documents applies) and, where the procedure records the room,
+    # the environmental conditions (ISO/IEC 17025 7.8.4.1 b).
+    document = example(name)
+    definition = _shipped(document.procedure.id)
+    assert document.procedure.version == definition.version
+    assert document.procedure.references == printable_references(definition.references)
+    names = {condition.name.en for condition in document.conditions}
+    assert {CONDITION_NAMES[quantity] for quantity in definition.environment} <= names
+    assert (document.procedure.rounding_method is None) == (definition.rounding_statement is None)
+
+
+def test_the_thermometer_example_has_the_points_of_its_procedure():
+    # thermometer-bath.yaml 1.1.0: seven points from −40 °C to 80 °C.
+    definition = _shipped("thermometer-bath")
+    nominals = [row.nominal for table in example("thermometer-bath").results for row in table.rows]
+    assert nominals == [point.nominal for point in definition.points]
+    assert (nominals[0], nominals[-1], len(nominals)) == (-40.0, 80.0, 7)
+
+
+def test_an_unconfirmed_reference_in_an_example_is_caught(tmp_path):
+    # The references the examples used to print, none confirmed in a source: each one
+    # named on the certificate is reported, in the PDF and in the DCC.
+    unconfirmed = ("ĐLVN 15:2009", "Eichordnung Anlage 16 (DE) 3.1", "MID MI-001")
+    document = example("nawi-r76")
+    bad = dataclasses.replace(
+        document,
+        procedure=dataclasses.replace(
+            document.procedure, references=(*document.procedure.references, *unconfirmed)
+        ),
+    )
+    found = "\n".join(
+        problems(pdf_text(render_pdf(bad), tmp_path), what="pdf")
+        + problems(dcc_text(build_dcc(bad)), what="xml")
+    )
+    for name in ("ĐLVN 15:2009", "Eichordnung", "MID", "MI-001"):
+        assert f"pdf: {name!r} is not a reference confirmed" in found
+        assert f"xml: {name!r} is not a reference confirmed" in found
+    # The confirmed ones are not.
+    assert "OIML R 76-1:2006' is not" not in found
+    assert "JCGM 100:2008' is not" not in found
+
+
+def test_the_weighing_certificate_states_how_the_rounding_error_was_eliminated(tmp_path):
+    # Issue 16 / OIML R 76-1:2006 A.4.4.3: the NAWI certificate says how the rounding
+    # error of the indication was eliminated, in both languages, with the method, in the
+    # PDF and in the DCC's usedMethod description (which the DCC schema accepts).
+    document = example("nawi-r76")
+    statement = _shipped("nawi-r76").rounding_statement
+    assert statement is not None
+    xml = build_dcc(document)
+    validate_dcc(xml)
+    text = pdf_text(render_pdf(document, dcc_xml=xml), tmp_path)
+    method = text.index("Phương pháp")
+    for language in ("vi", "en"):
+        assert statement[language] in text
+        assert text.index(statement[language]) > method
+    root = etree.fromstring(xml)
+    ns = {"dcc": DCC_NAMESPACE}
+    for used in root.iterfind(".//dcc:usedMethod", ns):
+        contents = {
+            content.get("lang"): content.text
+            for content in used.iterfind("dcc:description/dcc:content", ns)
+        }
+        assert contents.get("vi") == statement["vi"]
+        assert contents.get("en") == statement["en"]
+    # A procedure with no rounding statement prints none.
+    assert "e/5" not in pdf_text(render_pdf(example("dmm-dcv")), tmp_path)

@@ -19,10 +19,13 @@ import pytest
 from django.utils import timezone
 
 from agent.cli import main
+from certificates._format import plain
 from certificates.dcc import build_dcc, validate_dcc
 from certificates.pdf import render_pdf
 from labserver.issuance.documents import document_for
+from procedures.definition import library, load_definition
 from tests.certificates.readable import (
+    CONDITION_NAMES,
     dcc_numbers,
     dcc_text,
     pdf_text,
@@ -30,6 +33,7 @@ from tests.certificates.readable import (
     rounding_problems,
 )
 from tests.labserver.test_demo_benches import BENCHES
+from uncertainty.display import unit_symbol
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -63,6 +67,7 @@ def test_each_demo_procedure_gives_a_complete_certificate_document(
     kinds: dict[str, str] = {}
     unreadable: list[str] = []
     resolutions: dict[str, set[float | None]] = {}
+    environments: set[str] = set()
     for bench_name, procedure_id in BENCHES.items():
         job = Job.objects.get(bench__name=bench_name, state="scheduled")
         args = ["run", "--bench", str(demo[bench_name]), "--job", job.number, "--simulate"]
@@ -95,6 +100,20 @@ def test_each_demo_procedure_gives_a_complete_certificate_document(
             row.resolution for table in document.results for row in table.rows
         }
         assert document.procedure.id == procedure_id
+        # Issue 16: environmental conditions on every certificate whose procedure records
+        # them (ISO/IEC 17025 7.8.4.1 b), in the PDF in both languages with their values.
+        definition = load_definition(library()[procedure_id])
+        recorded = {condition.name.en: condition for condition in document.conditions}
+        for quantity in definition.environment:
+            condition = recorded[CONDITION_NAMES[quantity]]
+            assert f"{condition.name.vi} / {condition.name.en}" in text
+            assert f"{plain(condition.value, quantity)} {unit_symbol(condition.unit)}" in text
+            environments.add(procedure_id)
+        # The rounding-error method (R 76-1 A.4.4.3) with the method, both languages.
+        if definition.rounding_statement is not None:
+            for language in ("vi", "en"):
+                assert definition.rounding_statement[language] in text
+                assert definition.rounding_statement[language] in dcc_text(xml)
         assert sum(len(t.rows) for t in document.results) == run.points.count()
         kinds[procedure_id] = document.kind
         if procedure_id == "thermometer-bath":
@@ -111,6 +130,8 @@ def test_each_demo_procedure_gives_a_complete_certificate_document(
     assert resolutions["pressure-gauge-r101"] == {2.0}
     assert resolutions["nawi-r76"] == {0.5}
     assert resolutions["thermometer-bath"] == {0.01}
+    # The pressure and weighing procedures record the room's temperature too (1.2.0).
+    assert environments >= {"dmm-dcv", "thermometer-bath", "nawi-r76", "pressure-gauge-r101"}
     assert kinds == {
         "dmm-dcv": "calibration",
         "nawi-r76": "verification",

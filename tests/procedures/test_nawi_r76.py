@@ -10,6 +10,7 @@ Table 6) and checks are computed here from those known numbers.
 
 from __future__ import annotations
 
+import io
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ from typing import Any
 import pytest
 
 from drivers.driver import DriverOptions
+from drivers.manual.entry import ManualEntry
 from drivers.mettler.sics import MettlerToledoSics
 from drivers.simulators.mettler_sics import SimulatedSicsBalance
 from procedures.bench import BenchRole, Instruction, StandardRecord
@@ -44,6 +46,8 @@ GAIN = 1e-4  # the balance reads 100 ppm high
 WEIGHTS_PPM = 2e-6  # the test weights' conventional mass is 2 ppm above nominal
 LOADS = (7500.0, 5000.0, 100.0, 1000.0, 2500.0, 10000.0, 11250.0, 12500.0, 13750.0, 15000.0)
 ASSET = "QT-W-M1-01"
+# The room thermometer the environment role reads.
+ROOM = "manual://temperature?unit=degC&min=-10&max=50&resolution=0.1"
 
 
 def conventional_mass(load: float) -> float:
@@ -172,15 +176,20 @@ class Bench:
 
 
 @contextmanager
-def nawi_bench(balance: SimulatedSicsBalance, *, stable_wait_s: float = 5.0) -> Iterator[Bench]:
+def nawi_bench(
+    balance: SimulatedSicsBalance, *, stable_wait_s: float = 5.0, room: str = "24.6"
+) -> Iterator[Bench]:
     with PtySimulator(balance) as sim:
         scale = MettlerToledoSics.open(sim.address, OPTIONS, stable_wait_s=stable_wait_s)
+        # nawi-r76 1.2.0 records the room's temperature (typed once if asked).
+        thermometer = ManualEntry.open(ROOM, input=io.StringIO(f"{room}\n"), output=io.StringIO())
         roles = {
             "uut": BenchRole("uut", "mettler-sics", sim.address),
             "weights": BenchRole("weights", "none", "", asset_id=ASSET),
+            "environment": BenchRole("environment", "manual", ROOM),
         }
         try:
-            yield Bench({"uut": scale}, roles)
+            yield Bench({"uut": scale, "environment": thermometer}, roles)
         finally:
             scale.close()
 
@@ -251,6 +260,25 @@ def run_nawi(
 def expected_error(balance: CoupledBalance, load: float, offset: float = 0.0) -> float:
     mass = conventional_mass(load)
     return balance.shows((mass + offset) * (1 + GAIN)) - mass
+
+
+@pytest.mark.parametrize(("room", "refused"), [("24.6", None), ("41.5", "outside -10 to 40")])
+def test_the_room_temperature_is_recorded_and_held_to_its_limits(
+    room: str, refused: str | None
+) -> None:
+    # nawi-r76 1.2.0 records the room's temperature for the certificate (ISO/IEC 17025
+    # 7.8.4.1 b) and refuses to start outside -10 °C to 40 °C.
+    balance = CoupledBalance()
+    log = Log()
+    with nawi_bench(balance, room=room) as bench:
+        runner = nawi_runner(bench, LoadingOperator(balance, log, {}, []), Recorded(log))
+        if refused is None:
+            environment = runner.read_environment()
+            assert environment["temperature"]["value"] == pytest.approx(24.6)
+            assert environment["temperature"]["unit"] == "degC"
+        else:
+            with pytest.raises(NotReady, match=f"environment: temperature 41.5 degC is {refused}"):
+                runner.read_environment()
 
 
 def test_a_class_iii_balance_within_its_mpe_passes_every_point_and_check() -> None:

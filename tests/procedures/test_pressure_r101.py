@@ -40,6 +40,8 @@ INSTRUMENT = {"accuracy_class": 1.6, "span": 600, "unit": "kPa"}
 # 0-600 kPa graduated, the dial goes on to 660 kPa; read to 2 kPa
 GAUGE = "manual://pressure?unit=kPa&min=0&max=660&resolution=2"
 ASSET = "QT-PACE-01"
+# The room thermometer the environment role reads.
+ROOM = "manual://temperature?unit=degC&min=-10&max=50&resolution=0.1"
 NOMINALS_KPA = (0.0, 150.0, 300.0, 450.0, 600.0, 600.0, 450.0, 300.0, 150.0, 0.0)
 HYSTERESIS = 1.5  # kPa more on falling pressure
 
@@ -167,7 +169,10 @@ class FakeTime:
 
 @contextmanager
 def pressure_bench(
-    error: Callable[[float], float], mistakes: Mapping[int, str] | None = None
+    error: Callable[[float], float],
+    mistakes: Mapping[int, str] | None = None,
+    *,
+    room: str = "21.4",
 ) -> Iterator[tuple[Bench, Typist]]:
     pace_model = SimulatedPace(unit="KPA", lower=0.0, upper=700.0, pressure=0.0, tau_s=0.002)
     with TcpSimulator(pace_model) as sim:
@@ -175,12 +180,18 @@ def pressure_bench(
         pace = DruckPace.open(sim.address, OPTIONS)
         typist = Typist(pace_model, error, mistakes)
         gauge = ManualEntry.open(GAUGE, input=cast(TextIO, typist), output=io.StringIO())
+        # pressure-gauge-r101 1.2.0 records the room's temperature (typed once if asked).
+        thermometer = ManualEntry.open(ROOM, input=io.StringIO(f"{room}\n"), output=io.StringIO())
         roles = {
             "reference": BenchRole("reference", "druck-pace", sim.address, asset_id=ASSET),
             "uut": BenchRole("uut", "manual", GAUGE),
+            "environment": BenchRole("environment", "manual", ROOM),
         }
         try:
-            yield Bench({"reference": pace, "uut": gauge}, roles), typist
+            yield (
+                Bench({"reference": pace, "uut": gauge, "environment": thermometer}, roles),
+                typist,
+            )
         finally:
             pace.close()
 
@@ -203,6 +214,24 @@ def pressure_runner(bench: Bench, recorder: Recorded, **changes: Any) -> Runner:
 
 def good_gauge(kpa: float) -> float:
     return 2.0 + 0.005 * kpa  # +2 kPa at zero, +5 kPa at 600 kPa
+
+
+@pytest.mark.parametrize(("room", "refused"), [("21.4", None), ("29.5", "outside 18 to 28")])
+def test_the_room_temperature_is_recorded_and_held_to_its_limits(
+    room: str, refused: str | None
+) -> None:
+    # pressure-gauge-r101 1.2.0 records the room's temperature for the certificate
+    # (ISO/IEC 17025 7.8.4.1 b) and refuses to start outside 18 °C to 28 °C.
+    recorder = Recorded()
+    with pressure_bench(good_gauge, room=room) as (bench, _typist):
+        runner = pressure_runner(bench, recorder)
+        if refused is None:
+            environment = runner.read_environment()
+            assert environment["temperature"]["value"] == pytest.approx(21.4)
+            assert environment["temperature"]["unit"] == "degC"
+        else:
+            with pytest.raises(NotReady, match=f"environment: temperature 29.5 degC is {refused}"):
+                runner.read_environment()
 
 
 def test_a_gauge_within_its_class_passes_rising_falling_and_hysteresis() -> None:

@@ -381,7 +381,7 @@ def _method(document: CertificateDocument) -> list[Flowable]:
         # there for how the indication's rounding error was eliminated (R 76-1 A.4.4.3).
         pairs.append(
             (
-                Bilingual("Loại trừ sai số làm tròn", "Rounding error of the indication"),
+                Bilingual("Loại trừ sai số làm tròn", "Elimination of the rounding error"),
                 _bi(procedure.rounding_method, size=7.8),
             )
         )

@@ -20,7 +20,8 @@ from django.conf import settings
 from django.template import Context, Template, TemplateSyntaxError
 from django.test import Client
 
-from labserver.core.models import AuditEntry
+from labserver.accounts.models import SignatureGuard, User
+from labserver.core.models import AuditAnchor, AuditEntry
 from labserver.measurements.models import Run
 from uncertainty.display import datetime_text
 
@@ -117,3 +118,12 @@ def test_a_run_signed_at_23_30_utc_shows_the_next_local_day_with_its_offset(
     assert review.exists()
     assert f"{LOCAL}:00 UTC+07:00" in text
     assert times_without_offset(text) == []
+
+
+def test_records_named_in_the_admin_write_their_times_with_a_zone() -> None:
+    # A signature lock in the organization's zone with its offset; a chain anchor, which
+    # is stated in UTC everywhere (its signed statement), says UTC.
+    guard = SignatureGuard(user=User(username="qt1-signer"), failures=3, locked_at=LATE_UTC)
+    assert str(guard) == (f"signing of qt1-signer: 3 failure(s), locked since {LOCAL} UTC+07:00")
+    anchor = AuditAnchor(chain="org:1", length=12, at=LATE_UTC)
+    assert str(anchor) == "anchor org:1@12 2026-12-06 23:30:00 UTC"

@@ -29,7 +29,7 @@ from drivers.driver import DriverOptions
 from drivers.errors import DriverError
 from drivers.registry import get
 from procedures.bench import BenchRole, Instruction, Operator, OperatorAbort
-from uncertainty.display import indication_text, result_texts, unit_symbol
+from uncertainty.display import indication_text, number_text, result_texts, unit_symbol
 from uncertainty.errors import UncertaintyError
 
 __all__ = [
@@ -172,10 +172,8 @@ class RunDisplay:
             self._live(live, plain=f"  {live}")
         elif event == "stability":
             mark = "[green]within[/]" if data["inside"] else "settling"
-            live = (
-                f"{data['role']} {data['value']:.6g} {data['unit']} "
-                f"(target {data['target']:g}) {mark}"
-            )
+            target = number_text(float(data["target"]), where="target")
+            live = f"{data['role']} {reading_text(data)} (target {target}) {mark}"
             self._live(live, plain=f"  {live}")
         elif event == "point-done":
             self._done(data)

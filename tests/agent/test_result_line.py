@@ -67,3 +67,12 @@ def test_the_result_line_takes_the_unit_of_the_model_s_output() -> None:
     # an output without a unit of its own is in the point's unit
     assert output_unit({"output": "E", "unit": "kPa", "model": {"outputs": {"E": {}}}}) == "kPa"
     assert output_unit({"output": "E", "unit": "kPa"}) == "kPa"
+
+
+def test_a_source_s_stability_wait_shows_what_it_reads_uncut() -> None:
+    # The stability wait has no resolution from the model: the value as read, the target
+    # as the procedure wrote it, the unit as its symbol (formerly "%.6g": 23.0004 → 23).
+    display, out = plain_display()
+    data = {"role": "bath", "value": 23.00041, "unit": "degC", "target": 23.0, "inside": True}
+    display.show("stability", data)
+    assert out.getvalue() == "  bath 23.00041 °C (target 23) within\n"

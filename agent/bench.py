@@ -29,7 +29,7 @@ from drivers.driver import DriverOptions
 from drivers.errors import DriverError
 from drivers.registry import get
 from procedures.bench import BenchRole, Instruction, Operator, OperatorAbort
-from uncertainty.display import result_texts, unit_symbol
+from uncertainty.display import indication_text, number_text, result_texts, unit_symbol
 from uncertainty.errors import UncertaintyError
 
 __all__ = [
@@ -168,17 +168,12 @@ class RunDisplay:
             self._point(data)
         elif event == "reading":
             stable = "stable" if data.get("stable") else "[red]unstable[/]"
-            live = (
-                f"{data['quantity']} {data['n']}/{data['of']}: "
-                f"{data['value']:.9g} {data['unit']} ({stable})"
-            )
+            live = f"{data['quantity']} {data['n']}/{data['of']}: {reading_text(data)} ({stable})"
             self._live(live, plain=f"  {live}")
         elif event == "stability":
             mark = "[green]within[/]" if data["inside"] else "settling"
-            live = (
-                f"{data['role']} {data['value']:.6g} {data['unit']} "
-                f"(target {data['target']:g}) {mark}"
-            )
+            target = number_text(float(data["target"]), where="target")
+            live = f"{data['role']} {reading_text(data)} (target {target}) {mark}"
             self._live(live, plain=f"  {live}")
         elif event == "point-done":
             self._done(data)
@@ -205,7 +200,7 @@ class RunDisplay:
         point = data["point"]
         result = point["result"]
         verdict = point.get("conformity") or "-"
-        line = f"  → {point['output']} = {result_line(result, point['unit'])}, {verdict}"
+        line = f"  → {point['output']} = {result_line(result, output_unit(point))}, {verdict}"
         if self._progress is None or self._task is None:
             self.console.print(line)
             return
@@ -280,6 +275,31 @@ def _text(instruction: Instruction, language: str) -> str:
     return texts.get(language) or texts.get("en") or next(iter(texts.values()), instruction.kind)
 
 
+def reading_text(reading: Mapping[str, Any]) -> str:
+    """A reading on the live line, to the resolution of what was read where the procedure
+    states it (the runner's ``resolution``; :func:`uncertainty.display.indication_text`):
+    "450 kPa" from a gauge with 2 kPa divisions, not "450.41 kPa". Where no resolution is
+    known the value is written as read (its shortest decimal), never cut to a guessed
+    number of digits. Only the display is rounded: the reading recorded for the LIMS
+    keeps every digit the instrument gave."""
+    resolution = reading.get("resolution")
+    try:
+        value = indication_text(float(reading["value"]), resolution, where="reading")
+    except (TypeError, ValueError, UncertaintyError):
+        value = str(reading.get("value"))
+    return f"{value} {unit_symbol(str(reading.get('unit', '')))}".rstrip()
+
+
+def output_unit(point: Mapping[str, Any]) -> str:
+    """The unit of a point's result: the model's output unit (a water meter's relative
+    error is in %, whatever the unit of its nominal volume), else the point's unit."""
+    outputs = (point.get("model") or {}).get("outputs") or {}
+    declared = outputs.get(point.get("output")) if isinstance(outputs, Mapping) else None
+    if isinstance(declared, Mapping) and declared.get("unit"):
+        return str(declared["unit"])
+    return str(point["unit"])
+
+
 def result_line(result: Mapping[str, Any], unit: str) -> str:
     """A point's result as the certificate will print it: ``U`` to two significant digits
     and the value to the same place (ILAC P14, :mod:`uncertainty.display`), k with two
@@ -289,5 +309,5 @@ def result_line(result: Mapping[str, Any], unit: str) -> str:
     try:
         value, expanded = result_texts(float(result["value"]), float(result["U"]))
     except (KeyError, TypeError, ValueError, UncertaintyError):
-        return f"{result.get('value')} {symbol}, U = {result.get('U')}"
+        return f"{result.get('value')} {symbol}, U = {result.get('U')} {symbol}".rstrip()
     return f"{value} {symbol}, U = {expanded} {symbol} (k = {float(result['k']):.2f})"

@@ -14,13 +14,13 @@ the float), never cut to a guessed resolution. Units print as SI symbols
 from __future__ import annotations
 
 import unicodedata
-from datetime import date, datetime
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Final
 
 from certificates.document import Bilingual, Conformity, Location
 from certificates.errors import DocumentError
-from uncertainty.display import as_decimal, number_text, unit_symbol
+from uncertainty.display import as_decimal, datetime_text, number_text, unit_symbol
 from uncertainty.errors import ModelError
 
 __all__ = [
@@ -137,17 +137,3 @@ def percent_text(probability: float, field: str) -> str:
 def date_text(day: date) -> str:
     """A date in ISO 8601 (``2026-11-20``): unambiguous in both languages."""
     return day.isoformat()
-
-
-def datetime_text(moment: datetime) -> str:
-    """A time to the minute with its UTC offset (``2026-11-20 09:30 UTC``).
-
-    A time without a zone is printed without one: the certificate does not guess it.
-    """
-    text = moment.strftime("%Y-%m-%d %H:%M")
-    offset = moment.utcoffset()
-    if offset is None:
-        return text
-    if not offset:
-        return f"{text} UTC"
-    return f"{text} UTC{moment.strftime('%z')[:3]}:{moment.strftime('%z')[3:]}"

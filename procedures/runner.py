@@ -649,8 +649,50 @@ class Runner:
                     "n": len(taken),
                     "of": count,
                     **record,
+                    # for the display only: the record above is what is kept, unrounded
+                    "resolution": self._shown_resolution(state, role, args, reading.unit),
                 },
             )
+
+    def _shown_resolution(
+        self, state: _PointState, role: str, args: Mapping[str, Any], unit: str
+    ) -> float | None:
+        """The resolution a reading of ``role`` is shown to, where the procedure states it.
+
+        The model of the point's test says what the reading was read to, in the same two
+        ways the certificate finds an indication's resolution
+        (``labserver.issuance.documents.indication_resolution``): a quantity
+        ``{resolution_of: ROLE, function: F}`` for the role and function read (the
+        instrument's resolution at the quantity's range), or, for the test's primary
+        readings, a rectangular quantity whose half-width is half an instrument
+        parameter (``d_T/2``, ``e/2``). Either only in the reading's unit. None where
+        the procedure states none, or it cannot be worked out here: the display then
+        writes the value as read, never to a guessed resolution. Nothing raises: a
+        display must not stop a run.
+        """
+        test = next((t for t in self.definition.tests if t.id == state.spec.test), None)
+        quantities = (test.model.get("quantities") or {}) if test is not None else {}
+        primary = next((str(q["readings"]) for q in quantities.values() if "readings" in q), None)
+        halves = {f"{p}/2" for p in self.definition.instrument_parameters}
+        for q in quantities.values():
+            if "unit" in q and _unit_name(str(q["unit"])) != _unit_name(unit):
+                continue
+            try:
+                if q.get("resolution_of") == role and q.get("function") == args["function"]:
+                    rng = number(q["range"], state.scope, where="range") if "range" in q else None
+                    found = _resolution(self.bench.instrument(role), str(q["function"]), rng)
+                    if found is not None and found > 0:
+                        return float(found)
+                half = str(q.get("half_width", "")).replace(" ", "")
+                if "unit" in q and half in halves and args.get("as") == primary:
+                    width = number(q["half_width"], state.scope, where="half_width")
+                    # in decimal, so that twice 5e-08 is 1e-07, not 1.0000000000000001e-07
+                    doubled = 2 * Decimal(repr(float(width)))
+                    if doubled.is_finite() and doubled > 0:
+                        return float(doubled)
+            except (ProcedureError, DriverError, KeyError, TypeError, ValueError, ArithmeticError):
+                continue
+        return None
 
     # -------------------------------------------------------------- evaluation
 

@@ -26,7 +26,10 @@ What a number means decides how it is rounded:
   from the normal one in its seventh digit), never "2.99 × 10¹⁴"
   (:func:`dof_text`);
 * a number **given, not measured** (a nominal value, an MPE, a limit, a setting):
-  as it was written, the shortest decimal of the float (:func:`number_text`).
+  as it was written, the shortest decimal of the float (:func:`number_text`);
+* a **time**: to the minute with its UTC offset, ``2026-12-06 14:05 UTC+07:00``
+  (:func:`datetime_text`), so that a certificate's signature block and the page
+  showing the same signature cannot disagree about the day.
 
 All arithmetic is decimal, from the shortest ``repr`` of a float, so 0.35 rounds as
 the 0.35 it reads as. Fixed-point notation, ``.`` as the decimal separator, never
@@ -37,6 +40,7 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import datetime
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, localcontext
 from typing import Final
 
@@ -46,6 +50,7 @@ from uncertainty.reporting import round_result, round_uncertainty
 __all__ = [
     "INFINITE_DOF",
     "as_decimal",
+    "datetime_text",
     "dof_text",
     "indication_text",
     "number_text",
@@ -241,3 +246,23 @@ def dof_text(dof: Number | str | None) -> str:
     if number > Decimal(repr(INFINITE_DOF)):
         return "∞"
     return _fixed(number.quantize(Decimal(1), rounding=ROUND_FLOOR))
+
+
+def datetime_text(moment: datetime, *, seconds: bool = False) -> str:
+    """A time to the minute (or the second) with its UTC offset: ``2026-11-20 09:30 UTC``,
+    ``2026-12-06 14:05 UTC+07:00``.
+
+    The caller puts the time in the zone the reader is to read it in (the issuing
+    organization's); the offset is printed so the reader need not know that zone. The
+    digits are the same in every language. A time without a zone is printed without
+    one: the zone is never guessed. ``seconds`` is for records whose order within a
+    minute matters to the reader (the audit trail).
+    """
+    text = moment.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    offset = moment.utcoffset()
+    if offset is None:
+        return text
+    if not offset:
+        return f"{text} UTC"
+    zone = moment.strftime("%z")
+    return f"{text} UTC{zone[:3]}:{zone[3:5]}"

@@ -37,6 +37,7 @@ from django.utils.translation import gettext as _
 from labserver.core import audit
 from labserver.core.errors import DomainError, InvalidTransition, NotPermitted
 from labserver.core.throttles import client_ip
+from uncertainty.display import datetime_text
 
 from .access import has_role
 from .models import Membership, Organization, Role, SignatureGuard, User
@@ -182,7 +183,7 @@ def _locked_error(attempt: SignatureAttempt, guard: SignatureGuard) -> Signature
         "%(limit)d wrong passwords; %(who)s can unlock it"
     ) % {
         "name": attempt.user.get_username(),
-        "since": since.strftime("%Y-%m-%d %H:%M"),
+        "since": datetime_text(since),
         "limit": int(settings.CALTRACE_SIGNATURE_FAILURE_LIMIT),
         "who": _unlockers(attempt.organization_id),
     }

@@ -5,9 +5,11 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from labserver.core.fields import MeasurementField
+from uncertainty.display import datetime_text
 
 
 class Organization(models.Model):
@@ -149,5 +151,9 @@ class SignatureGuard(models.Model):
     locked_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
-        state = f"locked since {self.locked_at:%Y-%m-%d %H:%M}" if self.locked_at else "open"
+        # in the organization's zone with its offset, as the pages write it
+        if self.locked_at is None:
+            state = "open"
+        else:
+            state = f"locked since {datetime_text(timezone.localtime(self.locked_at))}"
         return f"signing of {self.user}: {self.failures} failure(s), {state}"

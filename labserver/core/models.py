@@ -12,6 +12,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from uncertainty.display import datetime_text
+
 GENESIS = "0" * 64
 
 
@@ -116,4 +118,4 @@ class AuditAnchor(models.Model):
         ordering = ["chain", "length", "at"]
 
     def __str__(self) -> str:
-        return f"anchor {self.chain}@{self.length} {self.at:%Y-%m-%d %H:%M:%S}"
+        return f"anchor {self.chain}@{self.length} {datetime_text(self.at, seconds=True)}"

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from labserver.accounts.lockout import client_address, login_cooloff
 from labserver.core.api import error_body
+from uncertainty.display import datetime_text
 
 STATUS = 429
 
@@ -58,7 +59,7 @@ def lockout_response(
                 "sign-in locked after too many wrong passwords until %(until)s; "
                 "a quality manager of your center can unlock it"
             )
-            % {"until": timezone.localtime(until).isoformat(timespec="minutes")}
+            % {"until": datetime_text(timezone.localtime(until))}
             if until is not None
             else _(
                 "sign-in locked after too many wrong passwords until a quality manager "

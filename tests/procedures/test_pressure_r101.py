@@ -339,3 +339,49 @@ def test_a_gauge_in_another_unit_than_the_procedure_is_refused_before_the_run() 
         )
         with pytest.raises(NotReady, match="the instrument's unit is 'bar'; test gauge is "):
             runner.preflight()
+
+
+@dataclass
+class Watching(Operator):
+    """The operator's screen: every event the runner shows, as it was shown."""
+
+    shown: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def show(self, event: str, data: Mapping[str, Any]) -> None:
+        self.shown.append((event, dict(data)))
+
+
+def test_the_live_reading_carries_the_resolution_the_procedure_states() -> None:
+    # Issue 16: the gauge is read to 2 kPa (dp_res: {resolution_of: uut}), so its typed
+    # "450,4" is shown as 450 kPa, as the certificate prints the indication; the reading
+    # recorded for the LIMS keeps 450.4. The PACE reference has no resolution in the model:
+    # its readings are shown as read (the shortest decimal of the float), never cut.
+    from agent.bench import reading_text
+
+    recorder = Recorded()
+    screen = Watching(recorder)
+    with pressure_bench(good_gauge) as (bench, typist):
+        pressure_runner(bench, recorder, operator=screen).run()
+
+    shown = [data for event, data in screen.shown if event == "reading"]
+    recorded = [reading for _, _, reading in recorder.readings]
+    assert len(shown) == len(recorded) == 60  # 10 points, 1 gauge and 5 reference readings
+    for data, reading in zip(shown, recorded, strict=True):
+        # the record is what was read, whatever the display does with it
+        assert {k: data[k] for k in reading} == reading
+        assert "resolution" not in reading
+    gauge = [data for data in shown if data["quantity"] == "p_g"]
+    assert {data["resolution"] for data in gauge} == {2.0}
+    typed = [float(line.replace(",", ".")) for line in typist.lines]
+    assert [data["value"] for data in gauge] == typed  # 2.0, 152.8, ... 450.4 ...
+    assert any(value % 2 for value in typed)  # the dial was read between two divisions
+    for data in gauge:
+        whole = Decimal(repr(data["value"])) / 2
+        expected = (whole.to_integral_value(rounding="ROUND_HALF_UP") * 2).normalize()
+        assert reading_text(data) == f"{expected:f} kPa"
+    reference = [data for data in shown if data["quantity"] == "p_ref"]
+    assert {data["resolution"] for data in reference} == {None}
+    for data in reference:
+        number, unit = reading_text(data).split(" ")
+        assert (Decimal(number), unit) == (Decimal(repr(data["value"])), "Pa")  # every digit
+    assert any(Decimal(repr(data["value"])) % 1 for data in reference)  # digits to lose

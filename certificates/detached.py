@@ -29,15 +29,19 @@ from asn1crypto import cms  # type: ignore[import-untyped]
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from pkcs11 import PKCS11Error
-from pyhanko.sign.general import SigningError as PyHankoSigningError
-from pyhanko.sign.timestamps import HTTPTimeStamper, TimestampRequestError
+from pyhanko.sign.timestamps import HTTPTimeStamper
 from pyhanko.sign.validation import async_validate_detached_cms
 from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko_certvalidator import ValidationContext
 
 from certificates.errors import SigningError, VerificationError
-from certificates.signing import SigningKey, load_certificates, load_crls, revocation_date
+from certificates.signing import (
+    SigningKey,
+    load_certificates,
+    load_crls,
+    revocation_date,
+    signing_errors,
+)
 
 __all__ = ["DetachedVerification", "sign_detached", "verify_detached"]
 
@@ -53,7 +57,7 @@ def sign_detached(key: SigningKey, data: bytes, *, timestamp_url: str | None = N
     if not data:
         raise SigningError("must not be empty", field="data")
     timestamper = HTTPTimeStamper(timestamp_url) if timestamp_url else None
-    try:
+    with signing_errors(key, field="data"):
         info = asyncio.run(
             key._cms_signer.async_sign_general_data(
                 # Not use_cades: pyHanko's signing-certificate-v2 attribute costs ~100 ms
@@ -68,16 +72,6 @@ def sign_detached(key: SigningKey, data: bytes, *, timestamp_url: str | None = N
                 timestamper=timestamper,
             )
         )
-    except TimestampRequestError as e:
-        raise SigningError(
-            f"the time-stamping authority did not answer: {e}", field="timestamp_url"
-        ) from e
-    except PKCS11Error as e:
-        raise SigningError(
-            f"the token refused to sign: {type(e).__name__} {e}".strip(), field=key.source
-        ) from e
-    except PyHankoSigningError as e:
-        raise SigningError(str(e), field="data") from e
     signed: bytes = info.dump()
     return signed
 

@@ -24,8 +24,9 @@ the signature in the PDF is sized once per :class:`Signer` (pyHanko's
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from io import BytesIO
@@ -329,6 +330,25 @@ def load_crls(data: Sequence[bytes]) -> list[x509.CertificateRevocationList]:
     return out
 
 
+@contextlib.contextmanager
+def signing_errors(key: SigningKey, *, field: str) -> Iterator[None]:
+    """Turn what pyHanko and the token raise while signing into a
+    :class:`~certificates.errors.SigningError` naming what is at fault: the time-stamping
+    authority, the key's token, or the signed ``field``."""
+    try:
+        yield
+    except TimestampRequestError as e:
+        raise SigningError(
+            f"the time-stamping authority did not answer: {e}", field="timestamp_url"
+        ) from e
+    except PKCS11Error as e:
+        raise SigningError(
+            f"the token refused to sign: {type(e).__name__} {e}".strip(), field=key.source
+        ) from e
+    except PyHankoSigningError as e:
+        raise SigningError(str(e), field=field) from e
+
+
 def revocation_date(
     cert: x509.Certificate,
     crls: Sequence[x509.CertificateRevocationList],
@@ -455,32 +475,25 @@ class Signer:
             raise SigningError("is not a PDF (no %PDF- header)", field="pdf")
         self.check_key()
         try:
-            writer = IncrementalPdfFileWriter(BytesIO(pdf))
-            meta = signers.PdfSignatureMetadata(
-                field_name=SIGNATURE_FIELD,
-                md_algorithm="sha256",
-                subfilter=pdf_fields.SigSeedSubFilter.PADES,
-                reason=reason,
-                location=location,
-                name=name,
-                embed_validation_info=self.embed_validation_info,
-                validation_context=self._validation_context()
-                if self.embed_validation_info
-                else None,
-            )
-            pdf_signer = signers.PdfSigner(
-                meta, self.key._cms_signer, timestamper=self._timestamper
-            )
-            out = pdf_signer.sign_pdf(writer, bytes_reserved=self._reserve())
-        except TimestampRequestError as e:
-            raise SigningError(
-                f"the time-stamping authority did not answer: {e}", field="timestamp_url"
-            ) from e
-        except PKCS11Error as e:
-            raise SigningError(
-                f"the token refused to sign: {type(e).__name__} {e}".strip(), field=self.key.source
-            ) from e
-        except (PyHankoSigningError, PdfError) as e:
+            with signing_errors(self.key, field="pdf"):
+                writer = IncrementalPdfFileWriter(BytesIO(pdf))
+                meta = signers.PdfSignatureMetadata(
+                    field_name=SIGNATURE_FIELD,
+                    md_algorithm="sha256",
+                    subfilter=pdf_fields.SigSeedSubFilter.PADES,
+                    reason=reason,
+                    location=location,
+                    name=name,
+                    embed_validation_info=self.embed_validation_info,
+                    validation_context=self._validation_context()
+                    if self.embed_validation_info
+                    else None,
+                )
+                pdf_signer = signers.PdfSigner(
+                    meta, self.key._cms_signer, timestamper=self._timestamper
+                )
+                out = pdf_signer.sign_pdf(writer, bytes_reserved=self._reserve())
+        except PdfError as e:
             raise SigningError(str(e), field="pdf") from e
         signed: bytes = out.getvalue()
         return signed

@@ -231,6 +231,18 @@ def _locked_guard(user: User) -> SignatureGuard:
     return SignatureGuard.objects.select_for_update().get(user=user)
 
 
+def _record_attempt(attempt: SignatureAttempt, action: str, **after: Any) -> None:
+    """One audit entry about a signing attempt, on the record it would have signed."""
+    audit.record(
+        actor=attempt.user,
+        action=action,
+        object_type=attempt.object_type,
+        object_id=attempt.object_id,
+        organization_id=attempt.organization_id,
+        after={"signing": attempt.signing, **after},
+    )
+
+
 def _record_refusal(refused: SignatureRefused) -> SignatureRefused:
     """Write the refusal (and the lock it leads to) in a transaction that commits; return
     the error to raise: the one given, or :class:`SignatureLocked` when this failure locks."""
@@ -239,24 +251,10 @@ def _record_refusal(refused: SignatureRefused) -> SignatureRefused:
     with transaction.atomic():
         guard = _locked_guard(attempt.user)
         if attempt.locked or guard.locked_at is not None:
-            audit.record(
-                actor=attempt.user,
-                action="signature.refuse",
-                object_type=attempt.object_type,
-                object_id=attempt.object_id,
-                organization_id=attempt.organization_id,
-                after={"signing": attempt.signing, "locked_at": guard.locked_at},
-            )
+            _record_attempt(attempt, "signature.refuse", locked_at=guard.locked_at)
             return refused
         guard.failures += 1
-        audit.record(
-            actor=attempt.user,
-            action="signature.fail",
-            object_type=attempt.object_type,
-            object_id=attempt.object_id,
-            organization_id=attempt.organization_id,
-            after={"signing": attempt.signing, "failures": guard.failures, "limit": limit},
-        )
+        _record_attempt(attempt, "signature.fail", failures=guard.failures, limit=limit)
         if guard.failures < limit:
             guard.save(update_fields=["failures"])
             return refused

@@ -416,7 +416,9 @@ def test_closing_the_bench_leaves_no_thread_socket_or_descriptor() -> None:
     bench.close()  # idempotent
 
     wait_for(lambda: set(threading.enumerate()) <= threads, timeout_s=10.0)
-    assert open_descriptors() == descriptors
+    # None left open by the bench. (One the worker had open before may have been closed
+    # meanwhile by something else of the process: not the bench's to keep.)
+    assert open_descriptors() - descriptors == set()
     assert world.voltage == 0.0  # uncoupled: back to the stored value
     world.set_pressure(1e5)  # no longer coupled to the stopped controller
 

@@ -7,7 +7,7 @@ from .models import Agent, AuditGrant, Membership, Organization, User
 
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ["code", "name", "kind", "parent", "accreditation", "region"]
+    list_display = ["code", "name", "kind", "parent", "accreditation", "region", "time_zone"]
     list_filter = ["kind"]
     search_fields = ["code", "name"]
 

@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from labserver.core.fields import MeasurementField
 from uncertainty.display import datetime_text
+
+
+def default_time_zone() -> str:
+    """The deployment's zone (``TIME_ZONE``), given to an organization that names none."""
+    return str(settings.TIME_ZONE)
+
+
+def validate_time_zone(name: str) -> None:
+    """An IANA zone name this machine's zone database knows (``Asia/Ho_Chi_Minh``)."""
+    if name not in available_timezones():
+        raise ValidationError(
+            _("%(name)s is not a time zone name of the IANA database (e.g. Asia/Ho_Chi_Minh)."),
+            code="invalid_time_zone",
+            params={"name": name},
+        )
 
 
 class Organization(models.Model):
@@ -31,6 +49,15 @@ class Organization(models.Model):
     accreditation = models.CharField(max_length=100, blank=True, help_text="e.g. VILAS 123")
     region = models.CharField(max_length=100, blank=True)
     address = models.TextField(blank=True)
+    time_zone = models.CharField(
+        max_length=64,
+        default=default_time_zone,
+        validators=[validate_time_zone],
+        help_text=(
+            "IANA zone of the organization (e.g. Asia/Ho_Chi_Minh): the dates and times of its "
+            "certificates, letters and pages are written in it, with the offset."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -38,6 +65,21 @@ class Organization(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} — {self.name}"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The organization's zone; a name the zone database lost since is an error, not UTC.
+
+        Raises:
+            ZoneInfoNotFoundError: the stored name is not in this machine's zone database.
+        """
+        try:
+            return ZoneInfo(self.time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ZoneInfoNotFoundError(
+                f"organization {self.code}: time zone {self.time_zone!r} is not in the zone "
+                "database (install tzdata or correct the organization's time_zone)"
+            ) from None
 
 
 class User(AbstractUser):

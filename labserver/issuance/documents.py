@@ -231,7 +231,7 @@ def verification_valid_until(run: Run) -> date:
             "instrument_type.verification_interval_months before issuing a verification",
             field="instrument_type.verification_interval_months",
         )
-    return add_months(timezone.localdate(run.finished_at), months)
+    return add_months(timezone.localdate(run.finished_at, run.organization.zone), months)
 
 
 def _issuer(run: Run) -> Issuer:
@@ -809,7 +809,7 @@ def _people(run: Run) -> tuple[Person, ...]:
             meaning=MEANINGS[s.meaning],
             # In the issuing organization's zone with its offset, like every date the
             # certificate prints: a signature before 07:00 local is not on another day.
-            signed_at=timezone.localtime(s.signed_at),
+            signed_at=timezone.localtime(s.signed_at, run.organization.zone),
         )
         for s in signatures
         if s.meaning in MEANINGS
@@ -860,6 +860,7 @@ def document_for(
     """
     definition = parsed_procedure(run.procedure)
     kind = Kind(run.procedure.kind)
+    zone = run.organization.zone
     mark = None
     if kind is Kind.VERIFICATION:
         if not mark_number:
@@ -873,9 +874,9 @@ def document_for(
         instrument=_instrument(run),
         procedure=_procedure(run, definition),
         location=_location(run),
-        performed_from=timezone.localdate(run.started_at),
-        performed_to=timezone.localdate(run.finished_at),
-        issued_on=timezone.localdate(issued_at),
+        performed_from=timezone.localdate(run.started_at, zone),
+        performed_to=timezone.localdate(run.finished_at, zone),
+        issued_on=timezone.localdate(issued_at, zone),
         conditions=_conditions(run),
         results=_results(run, definition),
         statement=_statement(run, definition, kind),

@@ -25,6 +25,7 @@ import weakref
 from datetime import datetime
 from functools import cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection
@@ -47,6 +48,7 @@ _COLUMNS = (
     "supersedes__number",
     "organization__name",
     "organization__accreditation",
+    "organization__time_zone",
     "run__finished_at",
     "run__job__instrument__instrument_type__name",
     "run__job__instrument__instrument_type__name_vi",
@@ -122,6 +124,7 @@ def public_certificate(number: str) -> dict[str, Any] | None:
         supersedes,
         issuer,
         accreditation,
+        time_zone,
         performed_at,
         type_name,
         type_name_vi,
@@ -133,6 +136,7 @@ def public_certificate(number: str) -> dict[str, Any] | None:
         revoked_at,
         revoked_reason,
     ) = values
+    zone = ZoneInfo(time_zone)
     if revoked_at is not None:
         status = CertificateStatus.REVOKED
     elif superseded_at is not None:
@@ -151,14 +155,14 @@ def public_certificate(number: str) -> dict[str, Any] | None:
             "model": model,
             "serial": serial,
         },
-        "performed_on": _day(performed_at),
-        "issued_on": _day(issued_at),
+        "performed_on": _day(performed_at, zone),
+        "issued_on": _day(issued_at, zone),
         "mark_number": mark_number or None,
         "valid_until": valid_until.isoformat() if valid_until else None,
         "supersedes": supersedes,
         "superseded_by": superseded_by,
-        "superseded_on": _day(superseded_at),
-        "revoked_on": _day(revoked_at),
+        "superseded_on": _day(superseded_at, zone),
+        "revoked_on": _day(revoked_at, zone),
         "revoked_reason": revoked_reason if revoked_at is not None else None,
         "pdf_sha256": pdf_sha256,
     }
@@ -172,6 +176,6 @@ def _numbered(sql: str) -> str:
     return re.sub("%s", lambda _: f"${next(count)}", sql)
 
 
-def _day(moment: datetime | None) -> str | None:
-    """The calendar day in the lab's time zone, as the verification page prints it."""
-    return timezone.localdate(moment).isoformat() if moment is not None else None
+def _day(moment: datetime | None, zone: ZoneInfo) -> str | None:
+    """The calendar day in the issuing organization's zone, as its certificate prints it."""
+    return timezone.localdate(moment, zone).isoformat() if moment is not None else None

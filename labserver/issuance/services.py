@@ -160,7 +160,8 @@ def _produce(job: _Issue, staged: list[StagedFile]) -> Certificate:
     loaded = signer_for(org)  # before numbering: an unconfigured key costs nothing
     if loaded.fingerprint:
         _refuse_revoked(org.pk, loaded.fingerprint)
-    year = timezone.localdate(job.issued_at).year
+    # The year of the number is the year of the issue date the certificate prints.
+    year = timezone.localdate(job.issued_at, org.zone).year
     sequence = next_value(f"certificate:{org.code}:{kind}:{year}")
     number = f"{org.code}-{SERIES[kind]}-{year}-{sequence:06d}"
     mark_number, valid_until = job.mark_number, job.valid_until

@@ -51,12 +51,14 @@ def verify_page(request: HttpRequest, number: str) -> HttpResponse:
             {"record": record, "notices": notices},
             status=410,
         )
+    # The issuing organization's zone: the page's dates and times are the certificate's.
+    zone = certificate.organization.zone
     context: dict[str, Any] = {
         "certificate": certificate,
         "state": certificate_state(certificate),
         "instrument": certificate.run.job.instrument,
-        "performed_on": timezone.localdate(certificate.run.finished_at),
-        "issued_on": timezone.localdate(certificate.issued_at),
+        "performed_on": timezone.localdate(certificate.run.finished_at, zone),
+        "issued_on": timezone.localdate(certificate.issued_at, zone),
     }
     status = 200
     if request.method == "POST":
@@ -73,4 +75,5 @@ def verify_page(request: HttpRequest, number: str) -> HttpResponse:
             verdict = verify_upload(upload.read())
             context["verdict"] = verdict
             context["verdict_other"] = verdict.number not in (None, certificate.number)
-    return render(request, "issuance/verify.html", context, status=status)
+    with timezone.override(zone):
+        return render(request, "issuance/verify.html", context, status=status)

@@ -94,7 +94,7 @@ def due_date(certificate: Certificate) -> tuple[date | None, str]:
     months = certificate.run.job.instrument.instrument_type.verification_interval_months
     if not months:
         return None, ""
-    performed = timezone.localdate(certificate.run.finished_at)
+    performed = timezone.localdate(certificate.run.finished_at, certificate.organization.zone)
     return add_months(performed, months), DueBasis.RECOMMENDED
 
 
@@ -106,8 +106,10 @@ def _rows(certificates: Iterable[Certificate]) -> list[CertificateRow]:
             CertificateRow(
                 certificate=certificate,
                 state=certificate_state(certificate),
-                performed_on=timezone.localdate(certificate.run.finished_at),
-                issued_on=timezone.localdate(certificate.issued_at),
+                performed_on=timezone.localdate(
+                    certificate.run.finished_at, certificate.organization.zone
+                ),
+                issued_on=timezone.localdate(certificate.issued_at, certificate.organization.zone),
                 due_on=due,
                 due_basis=basis,
             )

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from xml.sax.saxutils import escape
+from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
@@ -62,8 +63,9 @@ class Letter:
     signer: str
 
 
-def _day(when: Any) -> date:
-    return date.fromisoformat(str(timezone.localtime(when).date()))
+def _day(when: Any, zone: ZoneInfo) -> date:
+    """The day of ``when`` in the writing organization's zone (the letter's dates)."""
+    return timezone.localdate(when, zone)
 
 
 def letters_for(nonconformity: Nonconformity, customer: str | None = None) -> list[Letter]:
@@ -115,8 +117,8 @@ def letters_for(nonconformity: Nonconformity, customer: str | None = None) -> li
                     number=certificate.number,
                     instrument=f"{instrument.manufacturer} {instrument.model}",
                     serial=instrument.serial,
-                    issued_on=_day(certificate.issued_at),
-                    withdrawn_on=_day(revoked) if revoked else None,
+                    issued_on=_day(certificate.issued_at, org.zone),
+                    withdrawn_on=_day(revoked, org.zone) if revoked else None,
                     reason=decision.reason,
                     status_vi=vi,
                     status_en=en,
@@ -126,7 +128,7 @@ def letters_for(nonconformity: Nonconformity, customer: str | None = None) -> li
         letters.append(
             Letter(
                 reference=f"{nonconformity.number}/{code}",
-                dated=_day(last.decided_at),
+                dated=_day(last.decided_at, org.zone),
                 issuer=org.name,
                 issuer_address=org.address,
                 customer=owner.name,

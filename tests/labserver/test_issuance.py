@@ -589,3 +589,71 @@ def test_a_verification_carries_its_mark_and_validity_and_prints_labels(
     labels = client_for(signatory).get(f"/api/v1/certificates/labels.pdf?ids={certificate.pk}")
     assert labels.status_code == 200
     assert labels.content.startswith(b"%PDF")
+
+
+# ------------------------------------------------------------------ each organization's zone
+
+
+def test_a_certificate_is_dated_in_its_issuing_organization_s_zone(center: Center) -> None:
+    # Issue 16: dates and times on a certificate are the issuing organization's, with its
+    # offset. 15:30 UTC on 6 December is 22:30 the same day in Hà Nội (UTC+07:00) and
+    # 00:30 on 7 December in Tokyo (UTC+09:00): one instant, two organizations, two days.
+    from datetime import UTC, date, datetime, timedelta
+
+    from django.core.exceptions import ValidationError
+
+    run = approved_run(center)
+    moment = datetime(2026, 12, 6, 15, 30, tzinfo=UTC)
+    org = run.organization
+    assert org.time_zone == "Asia/Ho_Chi_Minh"  # the deployment's TIME_ZONE by default
+    by_zone = {}
+    for name in ("Asia/Ho_Chi_Minh", "Asia/Tokyo"):
+        org.time_zone = name
+        org.save(update_fields=["time_zone"])
+        run = Run.objects.select_related("organization").get(pk=run.pk)
+        by_zone[name] = document_for(
+            run, number="QT1-HC-2026-000001", issued_at=moment, verify_url="x"
+        )
+    assert by_zone["Asia/Ho_Chi_Minh"].issued_on == date(2026, 12, 6)
+    assert by_zone["Asia/Tokyo"].issued_on == date(2026, 12, 7)
+    for name, offset in (("Asia/Ho_Chi_Minh", 7), ("Asia/Tokyo", 9)):
+        people = by_zone[name].people
+        assert people
+        assert {p.signed_at.utcoffset() for p in people} == {timedelta(hours=offset)}
+    # A name the zone database does not know is refused at entry, naming the field.
+    org.time_zone = "Asia/Hanoi-City"
+    with pytest.raises(ValidationError) as refused:
+        org.full_clean()
+    assert "time_zone" in refused.value.message_dict
+    assert "Asia/Hanoi-City" in refused.value.message_dict["time_zone"][0]
+
+
+def test_the_public_check_dates_a_certificate_in_its_issuer_s_zone(center: Center) -> None:
+    # The public record of a certificate and its page give the issuing organization's
+    # day, whatever zone the reader or the deployment is in.
+    from zoneinfo import ZoneInfo
+
+    from django.test import Client
+
+    from labserver.issuance.public import public_certificate
+
+    run = approved_run(center)
+    response = issue(center, run)
+    assert response.status_code == 201, response.json()
+    number = response.json()["number"]
+    # A certificate row is append-only: the organization's zone is what varies here, from
+    # UTC+14 to UTC−11, so the two days always differ.
+    issued = Certificate.objects.get(number=number).issued_at
+    for name in ("Pacific/Kiritimati", "Pacific/Pago_Pago"):  # UTC+14 and UTC−11
+        center.org.time_zone = name
+        center.org.save(update_fields=["time_zone"])
+        expected = issued.astimezone(ZoneInfo(name)).date().isoformat()
+        record = public_certificate(number)
+        assert record is not None, name
+        assert record["issued_on"] == expected, name
+        page = Client().get(f"/verify/{number}").content.decode()
+        assert expected in page, name
+    assert (
+        issued.astimezone(ZoneInfo("Pacific/Kiritimati")).date()
+        != issued.astimezone(ZoneInfo("Pacific/Pago_Pago")).date()
+    )

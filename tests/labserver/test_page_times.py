@@ -127,3 +127,21 @@ def test_records_named_in_the_admin_write_their_times_with_a_zone() -> None:
     assert str(guard) == (f"signing of qt1-signer: 3 failure(s), locked since {LOCAL} UTC+07:00")
     anchor = AuditAnchor(chain="org:1", length=12, at=LATE_UTC)
     assert str(anchor) == "anchor org:1@12 2026-12-06 23:30:00 UTC"
+
+
+@pytest.mark.django_db
+def test_pages_follow_the_signed_in_person_s_organization_zone(center: Center) -> None:
+    # A center in another zone reads its own day and offset: 23:30 UTC is 08:30 the next
+    # day in Tokyo. The deployment's TIME_ZONE is only the default of a new organization.
+    center.org.time_zone = "Asia/Tokyo"
+    center.org.save(update_fields=["time_zone"])
+    with time_machine.travel(LATE_UTC, tick=False):
+        run = reviewed(center)
+    text = signed_in(center.reviewer).get(f"/work/runs/{run.pk}/").content.decode()
+    assert "2026-12-07 08:30:00 UTC+09:00" in text
+    assert "UTC+07:00" not in text
+    assert times_without_offset(text) == []
+    # An anonymous visitor (the sign-in page) stays in the deployment's zone.
+    from django.utils import timezone
+
+    assert timezone.get_current_timezone_name() == settings.TIME_ZONE

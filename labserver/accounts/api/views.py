@@ -31,7 +31,7 @@ class OrganizationOut(serializers.ModelSerializer):  # type: ignore[type-arg]
 
     class Meta:
         model = Organization
-        fields = ["id", "code", "name", "kind", "parent", "accreditation", "region"]
+        fields = ["id", "code", "name", "kind", "parent", "accreditation", "region", "time_zone"]
 
 
 class OrganizationViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]

@@ -28,7 +28,9 @@ _PRECISIONS = ("", "minutes", "seconds")
 
 @register.filter
 def moment(value: datetime | None, precision: str = "") -> str:
-    """An aware time in the organization's zone (``settings.TIME_ZONE``) with its offset.
+    """An aware time in the current zone with its offset: the signed-in person's
+    organization's (:mod:`labserver.accounts.zones`), the issuing organization's on the
+    public check, else ``settings.TIME_ZONE``.
 
     ``None`` becomes ``""`` so that ``|default:"—"`` can follow. A naive time is
     written without an offset rather than with a guessed one.
@@ -49,5 +51,5 @@ def moment(value: datetime | None, precision: str = "") -> str:
             'a date alone is written with |date:"Y-m-d"'
         )
     if timezone.is_aware(value):
-        value = timezone.localtime(value, timezone.get_default_timezone())
+        value = timezone.localtime(value)
     return datetime_text(value, seconds=precision == "seconds")

@@ -124,12 +124,14 @@ def _people() -> tuple[Person, ...]:
 
 
 def _dmm_dcv() -> CertificateDocument:
+    # A 6½-digit meter: each range shows six decimal digits of its full scale, so the
+    # indication is read to 0.1 µV on 100 mV, 1 µV on 1 V and 10 µV on 10 V.
     points = [
-        ("100 mV", 0.1, 0.1000012, 0.0000031),
-        ("-100 mV", -0.1, -0.0999990, 0.0000031),
-        ("1 V", 1.0, 1.0000085, 0.000012),
-        ("-1 V", -1.0, -1.0000070, 0.000012),
-        ("10 V", 10.0, 10.000061, 0.000095),
+        ("100 mV", "100 mV", 0.1, 0.1000012, 0.0000031, 1e-7),
+        ("−100 mV", "100 mV", -0.1, -0.0999990, 0.0000031, 1e-7),
+        ("1 V", "1 V", 1.0, 1.000009, 0.000012, 1e-6),
+        ("−1 V", "1 V", -1.0, -1.000007, 0.000012, 1e-6),
+        ("10 V", "10 V", 10.0, 10.00006, 0.000095, 1e-5),
     ]
     rows = tuple(
         ResultRow(
@@ -142,8 +144,10 @@ def _dmm_dcv() -> CertificateDocument:
             expanded_uncertainty=u,
             coverage_factor=2.0,
             coverage_probability=0.95,
+            resolution=resolution,
+            instrument_range=span,
         )
-        for label, nominal, indication, u in points
+        for label, span, nominal, indication, u, resolution in points
     )
     return CertificateDocument(
         number="HN-HC-2026-000123",
@@ -212,23 +216,37 @@ def _dmm_dcv() -> CertificateDocument:
 
 
 def _nawi_r76() -> CertificateDocument:
-    loads = [(0.0, 0.0), (500.0, 0.5), (2000.0, 1.0), (5000.0, 1.5), (15000.0, 1.5)]
+    # Max 15 kg, e = 5 g, class III, read on the test-mode display d_T = 1 g (e/5). The
+    # weighing test of procedures/library/nawi-r76.yaml: 10 loads from Min (20 e) to Max
+    # and back (R 76-1:2006 A.4.4.1), among them the MPE change points 500 e and 2 000 e.
+    # MPE on initial verification (R 76-1 3.5.1, Table 6): 0.5 e = 2.5 g up to 500 e,
+    # 1 e = 5 g up to 2 000 e, 1.5 e = 7.5 g above. U (k = 2) ≈ 0.6 g, mostly d_T.
+    e = 5.0
+    rising = [100.0, 1000.0, 2500.0, 5000.0, 7500.0, 10000.0, 11250.0, 12500.0, 13750.0, 15000.0]
+    loads = [(load, False) for load in rising] + [(load, True) for load in reversed(rising[:-1])]
+
+    def mpe(load: float) -> float:
+        return 0.5 * e if load <= 500 * e else (1.0 * e if load <= 2000 * e else 1.5 * e)
+
+    def error(load: float) -> float:
+        return 0.0 if load < 2000 else (1.0 if load < 11000 else 2.0)
+
     rows = tuple(
         ResultRow(
-            label=f"{load:g} g ↑",
+            label=f"{load:g} g, {'giảm / falling' if falling else 'tăng / rising'}",
             nominal=load,
             reference=load,
-            indication=load + (0.5 if load else 0.0),
-            error=0.5 if load else 0.0,
+            indication=load + error(load),
+            error=error(load),
             unit="g",
-            expanded_uncertainty=0.29,
+            expanded_uncertainty=0.6,
             coverage_factor=2.0,
             coverage_probability=0.95,
-            mpe=mpe,
+            mpe=mpe(load),
             conformity=Conformity.PASS,
+            resolution=1.0,
         )
-        for load, mpe in loads
-        if mpe
+        for load, falling in loads
     )
     document = _dmm_dcv()
     return CertificateDocument(
@@ -278,8 +296,24 @@ def _nawi_r76() -> CertificateDocument:
                 quantity=Bilingual("Khối lượng", "Mass"),
                 rows=rows,
                 checks=(
-                    Check(Bilingual("Độ lặp lại", "Repeatability"), 2.5, 7.5, "g", Conformity.PASS),
-                    Check(Bilingual("Độ lệch tâm", "Eccentricity"), 2.5, 5.0, "g", Conformity.PASS),
+                    # At Max/2 = 7 500 g (the spread of the indications ≤ |MPE| = 5 g) and
+                    # at Max/3 = 5 000 g (every position's error ≤ |MPE| = 5 g).
+                    Check(
+                        Bilingual("Độ lặp lại", "Repeatability"),
+                        1.0,
+                        5.0,
+                        "g",
+                        Conformity.PASS,
+                        1.0,
+                    ),
+                    Check(
+                        Bilingual("Độ lệch tâm", "Eccentricity"),
+                        2.0,
+                        5.0,
+                        "g",
+                        Conformity.PASS,
+                        1.0,
+                    ),
                 ),
             ),
         ),
@@ -349,7 +383,7 @@ def _pressure_r101() -> CertificateDocument:
     ]
     rows = tuple(
         ResultRow(
-            label=f"{nominal:g} kPa {arrow}",
+            label=f"{nominal:g} kPa, {direction}",
             nominal=nominal,
             reference=reference,
             indication=indication,
@@ -360,11 +394,12 @@ def _pressure_r101() -> CertificateDocument:
             coverage_probability=0.95,
             mpe=16.0,
             conformity=Conformity.PASS,
+            resolution=5.0,
         )
-        for points, arrow in ((rising, "↑"), (falling, "↓"))
+        for points, direction in ((rising, "tăng / rising"), (falling, "giảm / falling"))
         for nominal, reference, indication in points
     )
-    # Hysteresis: the largest |falling − rising| indication at one pressure (3.4), ≤ the MPE.
+    # Hysteresis: the largest |falling − rising| indication at one pressure (5 kPa), ≤ the MPE.
     hysteresis = max(abs(down[2] - up[2]) for up in rising for down in falling if up[0] == down[0])
     people = _people()
     return CertificateDocument(
@@ -413,7 +448,12 @@ def _pressure_r101() -> CertificateDocument:
                 rows=rows,
                 checks=(
                     Check(
-                        Bilingual("Độ trễ", "Hysteresis"), hysteresis, 16.0, "kPa", Conformity.PASS
+                        Bilingual("Độ trễ", "Hysteresis"),
+                        hysteresis,
+                        16.0,
+                        "kPa",
+                        Conformity.PASS,
+                        5.0,
                     ),
                 ),
             ),
@@ -491,6 +531,7 @@ def _thermometer_bath() -> CertificateDocument:
             expanded_uncertainty=0.030,
             coverage_factor=2.0,
             coverage_probability=0.95,
+            resolution=0.01,
         )
         for nominal, reference, indication in points
     )

@@ -168,8 +168,12 @@ def rounding_problems(document: CertificateDocument, text: str, *, what: str) ->
     other: set[str] = set()
     for table in document.results:
         for row in table.rows:
-            if row.error is not None and row.expanded_uncertainty is not None:
-                other.update(result_texts(row.error, row.expanded_uncertainty))
+            if row.expanded_uncertainty is not None:
+                # the error and the reference value, both to U's last digit (ILAC P14);
+                # a reference equal to the indication (error 0) is the reference's text
+                for measured in (row.error, row.reference):
+                    if measured is not None:
+                        other.update(result_texts(measured, row.expanded_uncertainty))
             other.update(number_text(v) for v in (row.nominal, row.mpe) if v is not None)
         other.update(number_text(check.limit) for check in table.checks)
     for t, table in enumerate(document.results):

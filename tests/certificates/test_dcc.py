@@ -36,6 +36,7 @@ from certificates.document import (
 from certificates.errors import CertificateError, DccError
 from certificates.examples import EXAMPLES, example
 from certificates.units import DSI_UNITS, dsi_unit, unit_note
+from uncertainty.display import indication_text
 from uncertainty.reporting import round_result
 
 NS = {"dcc": DCC_NAMESPACE, "si": SI_NAMESPACE}
@@ -155,13 +156,13 @@ def test_the_dmm_rows_read_as_printed() -> None:
     root = parse(build_dcc(example("dmm-dcv")))
     row = root.xpath("//dcc:list[dcc:name/dcc:content='10 V']", namespaces=NS)[0]
     error = row.find("dcc:quantity[@refType='basic_measurementError']/si:real", NS)
-    assert error.findtext("si:value", namespaces=NS) == "0.000061"
+    assert error.findtext("si:value", namespaces=NS) == "0.000060"
     assert error.findtext("si:unit", namespaces=NS) == r"\volt"
     assert error.findtext("si:expandedUnc/si:uncertainty", namespaces=NS) == "0.000095"
     assert error.findtext("si:expandedUnc/si:coverageFactor", namespaces=NS) == "2.00"
     assert error.findtext("si:expandedUnc/si:coverageProbability", namespaces=NS) == "0.95"
     indication = row.find("dcc:quantity[@refType='basic_measuredValue']/si:real/si:value", NS)
-    assert indication.text == "10.000061"
+    assert indication.text == "10.00006"  # to the 10 V range's 10 µV
 
 
 def test_the_mark_number_is_read_back_from_a_dcc_and_only_from_one(built: Any) -> None:
@@ -194,8 +195,10 @@ def test_the_verification_states_its_verdict_mark_and_checks(built: Any) -> None
     for check, element in zip(document.results[0].checks, checks, strict=True):
         assert texts(element, "dcc:name/dcc:content") == [check.name.vi, check.name.en]
         assert texts(element, ".//dcc:conformity") == [check.conformity.value]
+        # the value to the resolution of its indications (issue 16), the limit as stated
+        assert check.resolution is not None
         assert texts(element, "dcc:quantity/si:real/si:value") == [
-            repr(check.value),
+            indication_text(check.value, check.resolution),
             repr(check.limit),
         ]
 

@@ -27,6 +27,7 @@ from certificates.errors import DocumentError
 from certificates.examples import EXAMPLES, example
 from certificates.pdf import QR_BOX, dcc_attachment_name, qr_code_drawing, render_pdf
 from tests.certificates.conftest import require_tool
+from uncertainty.display import indication_text
 from uncertainty.reporting import round_uncertainty
 
 DCC = b'<?xml version="1.0" encoding="UTF-8"?>\n<dcc:digitalCalibrationCertificate/>\n'
@@ -147,10 +148,17 @@ def _expected_cells(row: ResultRow) -> list[str]:
     """The row's numbers as ILAC P14 prints them, computed here from uncertainty.reporting."""
     cells = []
     u = round_uncertainty(row.expanded_uncertainty) if row.expanded_uncertainty else None
-    for value in (row.reference, row.indication, row.error):
+    for name, value in (
+        ("reference", row.reference),
+        ("indication", row.indication),
+        ("error", row.error),
+    ):
         if value is None:
             continue
-        if u is None:
+        if name == "indication" and row.resolution is not None:
+            # what the instrument showed, to its resolution (issue 16), not to U's place
+            cells.append(re.escape(indication_text(value, row.resolution)))
+        elif u is None:
             cells.append(re.escape(format(value, "g")))
         else:
             place = u.as_tuple().exponent
@@ -473,15 +481,15 @@ def test_a_point_whose_uncertainty_exceeds_a_third_of_the_mpe_is_flagged(tmp_pat
     document = example("nawi-r76")
     table = document.results[0]
     rows = list(table.rows)
-    rows[0] = dataclasses.replace(rows[0], expanded_uncertainty=0.29, uncertainty_ratio_flag=True)
+    rows[0] = dataclasses.replace(rows[0], expanded_uncertainty=0.9, uncertainty_ratio_flag=True)
     document = dataclasses.replace(
         document, results=(dataclasses.replace(table, rows=tuple(rows)),)
     )
     text = "\n".join(pdftotext(render_pdf(document), tmp_path))
     flagged = [line for line in text.splitlines() if "†" in line]
-    assert any(line.lstrip().startswith("500 g") for line in flagged)
+    assert any(line.lstrip().startswith("100 g") for line in flagged)
     assert "U > MPE/3: the legal requirement U ≤ MPE/3 is not met" in flat(text)
-    assert not any(line.lstrip().startswith("2000 g") for line in flagged)
+    assert not any(line.lstrip().startswith("2500 g") for line in flagged)
 
 
 def test_it_checks_the_document_before_rendering():

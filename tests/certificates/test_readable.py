@@ -102,6 +102,46 @@ def test_each_example_cites_what_its_shipped_procedure_prints(name):
     assert (document.procedure.rounding_method is None) == (definition.rounding_statement is None)
 
 
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_each_example_states_the_resolution_of_what_was_read(name):
+    # Issue 16: an indication is printed to the resolution it was read to (d, e, the
+    # dial's division), and a check value to the resolution of its indications; without
+    # the resolution the checker cannot hold the example to it ("255.0" on a 5 kPa dial).
+    document = example(name)
+    unstated = [
+        f"{table.test_id}: {row.label}"
+        for table in document.results
+        for row in table.rows
+        if row.indication is not None and row.resolution is None
+    ] + [
+        f"{table.test_id}: {check.name.en}"
+        for table in document.results
+        for check in table.checks
+        if check.resolution is None
+    ]
+    assert unstated == []
+
+
+def test_the_weighing_example_has_the_loads_r76_asks_for():
+    # OIML R 76-1:2006 A.4.4.1: at least 10 different loads for the weighing test, up to
+    # Max and back, among them Min, Max and the loads where the MPE changes (500 e and
+    # 2 000 e of class III), as procedures/library/nawi-r76.yaml plans them.
+    document = example("nawi-r76")
+    [table] = [t for t in document.results if t.test_id == "weighing"]
+    loads = [row.nominal for row in table.rows]
+    e, maximum = 5.0, 15000.0
+    assert len(set(loads)) >= 10
+    assert {20 * e, 500 * e, 2000 * e, maximum} <= set(loads)
+    peak = loads.index(maximum)
+    assert loads[: peak + 1] == sorted(loads[: peak + 1])
+    assert loads[peak:] == sorted(loads[peak:], reverse=True)
+    # Table 6's MPE on initial verification at each load.
+    for row in table.rows:
+        assert row.nominal is not None
+        step = 0.5 if row.nominal <= 500 * e else 1.0 if row.nominal <= 2000 * e else 1.5
+        assert row.mpe == step * e, row.label
+
+
 def test_the_thermometer_example_has_the_points_of_its_procedure():
     # thermometer-bath.yaml 1.1.0: seven points from −40 °C to 80 °C.
     definition = _shipped("thermometer-bath")

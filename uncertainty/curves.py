@@ -221,8 +221,15 @@ class CalibrationCurve:
         )
 
     def _require_monotonic(self, t_low: float, t_high: float) -> None:
-        derivative = np.polynomial.Polynomial(self.coefficients).deriv()
-        if not np.any(derivative.coef):
+        curve = np.polynomial.Polynomial(self.coefficients)
+        derivative = curve.deriv()
+        # Flat: the curve changes over the fitted range by no more than the rounding of
+        # its own values. A least-squares fit of constant data leaves a slope of a few
+        # 1e-16 (how small depends on the machine's linear algebra), never exactly zero.
+        span = t_high - t_low
+        change = sum(abs(float(c)) * span ** (k + 1) for k, c in enumerate(derivative.coef))
+        level = max(abs(float(curve(t_low))), abs(float(curve(t_high))), np.finfo(float).tiny)
+        if change <= 64 * np.finfo(float).eps * level:
             raise EvaluationError(
                 "the curve is flat (zero slope); x cannot be read from it", where="curve"
             )

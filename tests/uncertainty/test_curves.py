@@ -146,6 +146,16 @@ def test_it_refuses_to_read_x_from_a_flat_line() -> None:
         curve.x_for(5.0, 0.1)
 
 
+def test_a_slope_at_the_rounding_of_the_values_is_flat_too() -> None:
+    # One unit in the last place of 5.0 on the last point: a slope of about 3e-16, the
+    # size a machine's linear algebra leaves on constant data. Reading x from it would
+    # divide by rounding noise: it is refused as flat, on every machine.
+    curve = fit_line([1.0, 2.0, 3.0, 4.0], [5.0, 5.0, 5.0, math.nextafter(5.0, 6.0)])
+    assert curve.coefficients[1] != 0.0
+    with pytest.raises(EvaluationError, match="flat"):
+        curve.x_for(5.0, 0.1)
+
+
 def test_it_refuses_a_negative_uncertainty_of_the_measured_y(
     thermometer: CalibrationCurve,
 ) -> None:

@@ -484,15 +484,13 @@ def _carry_out(
     console: Any,
 ) -> RunOutcome:
     # The console (rich) and the simulation load only for a run.
+    from simulation.bench import SimulatedBench
+    from simulation.errors import SimulationError
+    from simulation.people import SimulatedOperator
+    from simulation.world import SimulatedTime, SimulatedWorld
+
     from .console import ConsoleOperator, NarratedOperator, RunDisplay
     from .instruments import OpenedInstruments
-    from .simulated import (
-        SimulatedBench,
-        SimulatedOperator,
-        SimulatedTime,
-        SimulatedWorld,
-        SimulationError,
-    )
 
     display = RunDisplay(console)
     bench: Any

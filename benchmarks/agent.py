@@ -19,7 +19,7 @@ dominated by the disk's sync at every commit; on a disk that syncs fast the Pyth
 of each call shows more.
 
 Figure 2, the cost per reading of a calibration against the simulators, compared with
-the drivers' own. One simulated bench (:class:`agent.simulated.SimulatedBench`: a Fluke
+the drivers' own. One simulated bench (:class:`simulation.bench.SimulatedBench`: a Fluke
 5522A simulator in the ``source`` role, a Keysight 34465A in ``uut``, a room thermometer
 typed by hand in ``environment``; the simulators are threads of this process on loopback
 TCP, the real drivers over pyvisa-py) serves both arms, alternately. The procedure is the
@@ -97,7 +97,6 @@ from typing import Any  # noqa: E402
 
 from agent.outbox import Outbox  # noqa: E402
 from agent.run import Plan, run_procedure  # noqa: E402
-from agent.simulated import SimulatedBench, SimulatedWorld  # noqa: E402
 from benchmarks.dcv import CALIBRATOR, calibrator_record, dcv_nominals, derived_dcv  # noqa: E402
 from drivers.capabilities import Thermometer  # noqa: E402
 from drivers.fluke.f5522a import Fluke5522A  # noqa: E402
@@ -107,6 +106,8 @@ from drivers.simulators.fluke_5522a import SimulatedFluke5522A  # noqa: E402
 from drivers.simulators.keysight_34465a import SimulatedKeysight344xxA  # noqa: E402
 from procedures.bench import BenchRole, Instruction, StandardRecord  # noqa: E402
 from procedures.definition import ProcedureDefinition, definition_from_data  # noqa: E402
+from simulation.bench import SimulatedBench  # noqa: E402
+from simulation.world import SimulatedWorld  # noqa: E402
 
 TARGET = 0.70
 RUN_TARGET = 1.10

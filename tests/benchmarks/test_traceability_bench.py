@@ -44,7 +44,7 @@ def test_every_arm_answers_with_positive_figures(bench_url: str, tmp_path: Path)
     done = subprocess.run(
         [
             sys.executable,
-            str(ROOT / "bench" / "traceability.py"),
+            str(ROOT / "benchmarks" / "traceability.py"),
             *("--database-url", bench_url, "--regenerate"),
             *("--standards", "55", "--certificates", "1500", "--centers", "2"),
             *("--rounds", "1", "--chains", "3", "--impacts", "2", "--lookups", "20"),
@@ -79,7 +79,7 @@ def test_every_arm_answers_with_positive_figures(bench_url: str, tmp_path: Path)
     again = subprocess.run(
         [
             sys.executable,
-            str(ROOT / "bench" / "traceability.py"),
+            str(ROOT / "benchmarks" / "traceability.py"),
             *("--database-url", bench_url),
             *("--standards", "55", "--certificates", "1500", "--centers", "2"),
             *("--rounds", "1", "--chains", "2", "--impacts", "1", "--lookups", "5"),

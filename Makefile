@@ -63,19 +63,19 @@ lock: $(VENV)/.stamp-dev
 upgrade-check: $(VENV)/.stamp-dev
 	$(BIN)/python scripts/upgrade_check.py --uv $(BIN)/uv
 
-# bench/traceability.py needs PostgreSQL: TRACEBENCH_DATABASE_URL, by default the local
+# benchmarks/traceability.py needs PostgreSQL: TRACEBENCH_DATABASE_URL, by default the local
 # server's database caltrace_bench (created when missing; the first run generates the
 # 2,000,000-certificate data set, about ten minutes, later runs reuse it). Without a
 # PostgreSQL it says how to point it and make stops; `make bench TRACEBENCH=` leaves it out.
-TRACEBENCH ?= $(BIN)/python bench/traceability.py
+TRACEBENCH ?= $(BIN)/python benchmarks/traceability.py
 
 bench: $(VENV)/.stamp-bench
-	$(BIN)/python bench/uncertainty.py
-	$(BIN)/python bench/drivers.py
-	$(BIN)/python bench/ingest.py
-	$(BIN)/python bench/agent.py
-	$(BIN)/python bench/certificates.py
-	$(BIN)/python bench/verify_upload.py
+	$(BIN)/python benchmarks/uncertainty.py
+	$(BIN)/python benchmarks/drivers.py
+	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/agent.py
+	$(BIN)/python benchmarks/certificates.py
+	$(BIN)/python benchmarks/verify_upload.py
 	$(TRACEBENCH)
 
 # Refresh the translation catalogues of the pages (needs GNU gettext: apt-get install

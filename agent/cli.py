@@ -55,7 +55,7 @@ from drivers.simulators.base import Fault, FaultKind, SimulatorOptions
 
 from .config import BenchConfig, ConfigError, load_bench
 from .keys import KeyFileError, load_key
-from .outbox import Outbox, OutboxError, Outcome, ResumeState, StatusReport
+from .outbox import Outbox, OutboxError, Outcome, ResumeState
 from .run import (
     Plan,
     PlanError,
@@ -483,14 +483,14 @@ def _carry_out(
     faults: list[tuple[str, FaultKind, int]],
     console: Any,
 ) -> RunOutcome:
-    from .bench import ConsoleOperator, NarratedOperator, OpenedBench, RunDisplay
-    from .simulated import (
-        SimulatedBench,
-        SimulatedOperator,
-        SimulatedTime,
-        SimulatedWorld,
-        SimulationError,
-    )
+    # The console (rich) and the simulation load only for a run.
+    from simulation.bench import SimulatedBench
+    from simulation.errors import SimulationError
+    from simulation.people import SimulatedOperator
+    from simulation.world import SimulatedTime, SimulatedWorld
+
+    from .console import ConsoleOperator, NarratedOperator, RunDisplay
+    from .instruments import OpenedInstruments
 
     display = RunDisplay(console)
     bench: Any
@@ -509,7 +509,7 @@ def _carry_out(
         clock = SimulatedTime(real_pause_s=0.003)
         sleep, now = clock.sleep, clock.clock
     else:
-        bench = OpenedBench(config.roles)
+        bench = OpenedInstruments(config.roles)
         person = ConsoleOperator(display, language=args.language)
         sleep, now = time.sleep, time.monotonic
     with contextlib.ExitStack() as stack:
@@ -601,7 +601,7 @@ def _report_run(
             print(f"  - {reason}", file=sys.stderr)
         return EXIT_REFUSED
     if outcome.state == "incomplete" and outcome.reason.endswith("(Ctrl-C)"):
-        from .bench import ask_pause_or_abandon
+        from .console import ask_pause_or_abandon
 
         if sys.stdin.isatty() and ask_pause_or_abandon(console) == "abandon":
             outbox.abandon(str(outcome.run_id), "abandoned by the operator (Ctrl-C)")
@@ -651,44 +651,10 @@ def _status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"bench": bench.bench, "outbox": str(bench.outbox), **report.to_dict()}))
         return EXIT_OK
-    _print_status(bench, report, show_sent=args.all)
+    from .console import print_status  # rich loads only for what shows on the console
+
+    print_status(bench, report, show_sent=args.all)
     return EXIT_OK
-
-
-def _print_status(bench: BenchConfig, report: StatusReport, *, show_sent: bool) -> None:
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
-
-    console = Console()
-    counts = ", ".join(f"{n} {state}" for state, n in report.counts.items())
-    console.print(
-        escape(f"bench {bench.bench} ({bench.organization}), outbox {bench.outbox}: {counts}")
-    )
-    rows = [r for r in report.runs if show_sent or r.state != "sent"]
-    if not rows:
-        return
-    table = Table(show_lines=False)
-    for column in ("run", "job", "state", "points", "readings", "attempts", "why", "next attempt"):
-        table.add_column(column)
-    for r in rows:
-        why = r.last_error or ""
-        if r.rejection:
-            code, detail = r.rejection.get("code"), r.rejection.get("detail")
-            field = r.rejection.get("field")
-            why = f"{code}{f' [{field}]' if field else ''}: {detail}"
-        cells = (
-            r.run_id,
-            r.job,
-            r.state,
-            str(r.points),
-            str(r.readings),
-            str(r.attempts),
-            why,
-            r.next_attempt_at.isoformat(timespec="seconds") if r.next_attempt_at else "",
-        )
-        table.add_row(*(escape(cell) for cell in cells))
-    console.print(table)
 
 
 # -- helpers -------------------------------------------------------------------------------

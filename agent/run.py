@@ -274,7 +274,7 @@ def run_procedure(
 
     ``resumed``: the outbox's :meth:`~agent.outbox.Outbox.resume` of an incomplete run
     (the finished points are kept, the others measured again); ``sleep`` and ``clock`` are
-    the runner's (a simulated bench passes :class:`agent.simulated.SimulatedTime`'s)."""
+    the runner's (a simulated bench passes :class:`simulation.world.SimulatedTime`'s)."""
     try:
         runner = Runner(
             plan.definition,

@@ -7,7 +7,7 @@ import io
 
 from rich.console import Console
 
-from agent.bench import RunDisplay, output_unit, reading_text, result_line
+from agent.console import RunDisplay, output_unit, reading_text, result_line
 
 
 def test_the_result_is_rounded_by_ilac_p14_with_the_si_symbol() -> None:

@@ -6,8 +6,8 @@ file (:func:`agent.config.load_bench`); the job scheduled to that bench, its pro
 the instrument's specification from the LIMS's API, asked with the bench's own token;
 each standard role's record from the standards endpoint, built as
 :meth:`agent.sync.LimsClient.standard` builds it. The real runner then carries out the
-procedure on :class:`agent.simulated.SimulatedBench` with a
-:class:`agent.simulated.SimulatedOperator`: preflight passes, the environment is within
+procedure on :class:`simulation.bench.SimulatedBench` with a
+:class:`simulation.people.SimulatedOperator`: preflight passes, the environment is within
 limits, every point is evaluated.
 
 The simulated instruments run in real time (sources approach their setpoints in tens of
@@ -27,17 +27,14 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from agent.config import BenchConfig, load_bench
-from agent.simulated import (
-    UUT_THERMOMETER,
-    SimulatedBench,
-    SimulatedOperator,
-    SimulatedTime,
-    SimulatedWorld,
-)
 from labserver.demo import DemoSummary, load_demo
 from procedures.bench import StandardRecord
 from procedures.definition import ProcedureDefinition, definition_from_data
 from procedures.runner import Runner
+from simulation.bench import SimulatedBench
+from simulation.people import SimulatedOperator
+from simulation.temperature import UUT_THERMOMETER
+from simulation.world import SimulatedTime, SimulatedWorld
 
 pytestmark = pytest.mark.django_db
 

@@ -356,7 +356,7 @@ def test_the_live_reading_carries_the_resolution_the_procedure_states() -> None:
     # "450,4" is shown as 450 kPa, as the certificate prints the indication; the reading
     # recorded for the LIMS keeps 450.4. The PACE reference has no resolution in the model:
     # its readings are shown as read (the shortest decimal of the float), never cut.
-    from agent.bench import reading_text
+    from agent.console import reading_text
 
     recorder = Recorded()
     screen = Watching(recorder)

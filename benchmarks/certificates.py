@@ -1,7 +1,7 @@
 """Benchmark of certificate issuing: signed PDFs per second per core, against bare
 reportlab + pyHanko producing the same pages, in the same run.
 
-    .venv/bin/python bench/certificates.py [--seconds S] [--rounds N] [--example NAME]
+    .venv/bin/python benchmarks/certificates.py [--seconds S] [--rounds N] [--example NAME]
                                            [--keys rsa-3072,p-256] [--naive-seconds S]
 
 The figure is signed certificates per second on one core: the process is pinned to one

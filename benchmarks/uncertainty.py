@@ -1,6 +1,6 @@
 """Benchmark of the uncertainty engine against its peers, in one run on one core.
 
-    make bench            (or: .venv/bin/python bench/uncertainty.py [--repeat N])
+    make bench            (or: .venv/bin/python benchmarks/uncertainty.py [--repeat N])
 
 Measures, for GUM H.1 and a 10-input nonlinear model:
 

@@ -1,6 +1,6 @@
 """A benchmark's LIMS over HTTP: gunicorn serving a Django settings module on loopback.
 
-Shared by ``bench/ingest.py`` and ``bench/traceability.py``; each names its own settings
+Shared by ``benchmarks/ingest.py`` and ``benchmarks/traceability.py``; each names its own settings
 (its site adds a bare baseline endpoint beside the LIMS) and gunicorn's worker options.
 """
 

@@ -1,6 +1,6 @@
 """Benchmarks of the agent: the outbox against bare SQLite, and a run against the drivers.
 
-    .venv/bin/python bench/agent.py [--seconds S] [--rounds N] [--dir DIR]
+    .venv/bin/python benchmarks/agent.py [--seconds S] [--rounds N] [--dir DIR]
                                     [--points P] [--readings R] [--only 1|2]
                                     [--profile N]
 
@@ -19,11 +19,11 @@ dominated by the disk's sync at every commit; on a disk that syncs fast the Pyth
 of each call shows more.
 
 Figure 2, the cost per reading of a calibration against the simulators, compared with
-the drivers' own. One simulated bench (:class:`agent.simulated.SimulatedBench`: a Fluke
+the drivers' own. One simulated bench (:class:`simulation.bench.SimulatedBench`: a Fluke
 5522A simulator in the ``source`` role, a Keysight 34465A in ``uut``, a room thermometer
 typed by hand in ``environment``; the simulators are threads of this process on loopback
 TCP, the real drivers over pyvisa-py) serves both arms, alternately. The procedure is the
-shipped ``dmm-dcv`` derived in memory (:func:`bench.dcv.derived_dcv`) on the 10 V range.
+shipped ``dmm-dcv`` derived in memory (:func:`benchmarks.dcv.derived_dcv`) on the 10 V range.
 The calibrator's simulated settling time is 0 s in both arms.
 
 * **drivers by hand** (the baseline): what a minimal script would do with the same
@@ -97,8 +97,7 @@ from typing import Any  # noqa: E402
 
 from agent.outbox import Outbox  # noqa: E402
 from agent.run import Plan, run_procedure  # noqa: E402
-from agent.simulated import SimulatedBench, SimulatedWorld  # noqa: E402
-from bench.dcv import CALIBRATOR, calibrator_record, dcv_nominals, derived_dcv  # noqa: E402
+from benchmarks.dcv import CALIBRATOR, calibrator_record, dcv_nominals, derived_dcv  # noqa: E402
 from drivers.capabilities import Thermometer  # noqa: E402
 from drivers.fluke.f5522a import Fluke5522A  # noqa: E402
 from drivers.keysight.k34465a import Keysight34465A  # noqa: E402
@@ -107,6 +106,8 @@ from drivers.simulators.fluke_5522a import SimulatedFluke5522A  # noqa: E402
 from drivers.simulators.keysight_34465a import SimulatedKeysight344xxA  # noqa: E402
 from procedures.bench import BenchRole, Instruction, StandardRecord  # noqa: E402
 from procedures.definition import ProcedureDefinition, definition_from_data  # noqa: E402
+from simulation.bench import SimulatedBench  # noqa: E402
+from simulation.world import SimulatedWorld  # noqa: E402
 
 TARGET = 0.70
 RUN_TARGET = 1.10
@@ -233,7 +234,7 @@ class _Calibration:
         nominals = [point.nominal for point in definition.points]
         standards: dict[str, StandardRecord] = {CALIBRATOR: calibrator_record(nominals, self.on)}
         job = {"number": "BENCH-2", "procedure_ref": definition.ref()}
-        self.plan = Plan(job, definition, {}, standards, "bench/agent.py")
+        self.plan = Plan(job, definition, {}, standards, "benchmarks/agent.py")
 
     def by_hand(self) -> int:
         """The calibration as a minimal script writes it with the drivers; the readings."""
@@ -285,7 +286,7 @@ def calibration(
     reading's integration time when ``timing``, and an outbox in ``directory``; figure 2's
     arms are the methods of what is yielded."""
     definition = definition_from_data(
-        derived_dcv("bench-dcv-run", points=points, readings=readings), source="bench/agent.py"
+        derived_dcv("bench-dcv-run", points=points, readings=readings), source="benchmarks/agent.py"
     )
     outbox = Outbox(directory / "run-outbox.sqlite3")
     try:

@@ -1,6 +1,6 @@
 """Benchmark of traceability at national scale, through the LIMS's HTTP API, on PostgreSQL.
 
-    .venv/bin/python bench/traceability.py [--database-url URL] [--regenerate] [--rounds N]
+    .venv/bin/python benchmarks/traceability.py [--database-url URL] [--regenerate] [--rounds N]
 
 **It needs PostgreSQL** (the queries are measured where they run in production; a
 national-scale data set in SQLite says nothing useful). The database is
@@ -27,7 +27,7 @@ generating, ``VACUUM ANALYZE`` gives the planner its statistics.
 
 **The server**: gunicorn (``--workers`` processes of ``--threads`` threads, 2 × 4 by
 default, gthread: keep-alive connections) on a free loopback port, serving
-``bench/trace_site`` (the LIMS's settings with DEBUG off and its URLs unchanged, plus the
+``benchmarks/trace_site`` (the LIMS's settings with DEBUG off and its URLs unchanged, plus the
 baseline endpoint below). An auditor with the auditor role in every organization of the
 data set (created through the services) gets a fresh API token each run.
 
@@ -47,7 +47,7 @@ untimed warm-up round); every answer must be 200 and non-empty:
 * **8 concurrent clients** (``--clients``): the public lookup against the **baseline**,
   ``GET /bench/certificates/<number>``, a bare DRF ``RetrieveAPIView`` with
   ``lookup_field = "number"`` and a plain ``ModelSerializer`` of four columns
-  (``bench/trace_site/views.py``), on the same server; ``--requests`` requests per arm
+  (``benchmarks/trace_site/views.py``), on the same server; ``--requests`` requests per arm
   and round, the two arms' order swapped every round. Target: the public lookup's
   throughput at least 80 % of the baseline's.
 
@@ -95,9 +95,9 @@ from datetime import date  # noqa: E402
 from typing import Any  # noqa: E402
 from urllib.parse import quote, urlsplit, urlunsplit  # noqa: E402
 
-from bench.gunicorn_site import serve  # noqa: E402
+from benchmarks.gunicorn_site import serve  # noqa: E402
 
-SETTINGS = "bench.trace_site.settings"
+SETTINGS = "benchmarks.trace_site.settings"
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/caltrace_bench"
 DATASET_TABLE = "caltrace_bench_dataset"
 MID_LEVEL = 2
@@ -134,7 +134,7 @@ def _connect(url: str) -> Any:
         return psycopg.connect(url, autocommit=True, connect_timeout=5)
     except psycopg.OperationalError as exc:
         raise NoPostgres(
-            "bench/traceability.py needs PostgreSQL and none answered at "
+            "benchmarks/traceability.py needs PostgreSQL and none answered at "
             f"{urlsplit(url)._replace(path='').geturl()}: {str(exc).strip()}\n"
             "Point it at one with --database-url postgres://USER@HOST:PORT/caltrace_bench "
             "(or TRACEBENCH_DATABASE_URL=...); the user needs CREATEDB. Skip it with "
@@ -276,7 +276,7 @@ def fixtures(spec: Any, needed_chains: int, needed_impacts: int, needed_numbers:
         )
         for org in Organization.objects.filter(code__startswith=f"{spec.prefix}-"):
             accounts.grant_role(actor=None, user=user, organization=org, role=Role.AUDITOR)
-    token = accounts.issue_api_token(actor=None, user=user, label="bench/traceability.py")
+    token = accounts.issue_api_token(actor=None, user=user, label="benchmarks/traceability.py")
 
     rng = random.Random(spec.seed * 7919 + needed_chains)
     with connection.cursor() as cursor:

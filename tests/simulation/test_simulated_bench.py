@@ -16,21 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from agent.simulated import (
-    REFERENCE_METER,
-    UUT_BALANCE,
-    UUT_PRESSURE_GAUGE,
-    UUT_THERMOMETER,
-    UUT_VOLTMETER,
-    UUT_WATER_METER,
-    NoInstrument,
-    PrtCoefficients,
-    SimulatedBench,
-    SimulatedOperator,
-    SimulatedWorld,
-    SimulationError,
-    callendar_van_dusen,
-)
 from drivers.druck.pace import DruckPace
 from drivers.eurotherm.e3200 import Eurotherm3200
 from drivers.fluke.f5522a import Fluke5522A
@@ -41,6 +26,15 @@ from drivers.mettler.sics import MettlerToledoSics
 from drivers.simulators.fluke_5522a import SimulatedFluke5522A
 from drivers.simulators.tcp import TcpSimulator
 from procedures.bench import BenchRole, Instruction
+from simulation.bench import SimulatedBench
+from simulation.electrical import UUT_VOLTMETER
+from simulation.errors import NoInstrument, SimulationError
+from simulation.flow import REFERENCE_METER, UUT_WATER_METER
+from simulation.mass import UUT_BALANCE
+from simulation.people import SimulatedOperator
+from simulation.pressure import UUT_PRESSURE_GAUGE
+from simulation.temperature import UUT_THERMOMETER, PrtCoefficients, callendar_van_dusen
+from simulation.world import SimulatedWorld
 
 # Configured addresses of a real bench (documentation addresses): the simulators replace them.
 DMM = BenchRole("uut", "keysight-34465a", "TCPIP::192.0.2.11::5025::SOCKET", serial="MY54512345")

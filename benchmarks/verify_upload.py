@@ -1,6 +1,6 @@
 """Benchmark of the public file check, ``POST /api/v1/verify``, on crafted uploads.
 
-    .venv/bin/python bench/verify_upload.py [--rounds N] [--megabytes M]
+    .venv/bin/python benchmarks/verify_upload.py [--rounds N] [--megabytes M]
 
 The endpoint is anonymous: whatever anyone uploads (up to ``CALTRACE_MAX_VERIFY_BYTES``)
 must be answered quickly, or two uploads stall a two-worker LIMS. Each case is an upload

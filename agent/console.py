@@ -1,20 +1,22 @@
-"""The bench at the agent: real instruments opened by role, and the operator at the console.
+"""What the operator sees and answers at the console: the run as it goes, the outbox's table,
+the prompts.
 
-:class:`OpenedBench` opens every role's driver from the registry (checking the serial
-number when the bench names one) and closes them all, sources first so that a
-calibrator is left in standby. :class:`RunDisplay` shows a run as it goes (rich progress
-on a terminal, plain lines elsewhere); :class:`ConsoleOperator` shows instructions and
-waits for the operator, Ctrl-C at an instruction asks whether to pause (the run can be
-resumed) or abandon; :class:`NarratedOperator` shows what a simulated operator is told.
+:class:`RunDisplay` shows a run as it goes (rich progress on a terminal, plain lines
+elsewhere); :class:`ConsoleOperator` shows instructions and waits for the operator, Ctrl-C
+at an instruction asks whether to pause (the run can be resumed) or abandon;
+:class:`NarratedOperator` shows what a simulated operator is told; :func:`print_status`
+is the table of ``caltrace-agent status``. The instruments themselves are opened by
+:mod:`agent.instruments`.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping
-from typing import Any, TextIO
+from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -24,96 +26,25 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.prompt import Prompt
+from rich.table import Table
 
-from drivers.driver import DriverOptions
-from drivers.errors import DriverError
-from drivers.registry import get
-from procedures.bench import BenchRole, Instruction, Operator, OperatorAbort
+from procedures.bench import Instruction, Operator, OperatorAbort
 from uncertainty.display import indication_text, number_text, result_texts, unit_symbol
 from uncertainty.errors import UncertaintyError
+
+from .config import BenchConfig
+from .outbox import StatusReport
 
 __all__ = [
     "ConsoleOperator",
     "NarratedOperator",
-    "NoInstrument",
-    "OpenedBench",
     "RunDisplay",
     "ask_pause_or_abandon",
+    "output_unit",
+    "print_status",
+    "reading_text",
+    "result_line",
 ]
-
-
-class NoInstrument(LookupError):
-    """A role without an instrument (a passive standard such as a set of weights)."""
-
-
-class OpenedBench:
-    """Every role of a bench, opened; a context manager that closes them."""
-
-    def __init__(
-        self,
-        roles: Mapping[str, BenchRole],
-        *,
-        options: DriverOptions | None = None,
-        console_input: TextIO | None = None,
-        console_output: TextIO | None = None,
-    ) -> None:
-        self._roles = dict(roles)
-        self._options = options or DriverOptions()
-        self._input = console_input
-        self._output = console_output
-        self._opened: dict[str, Any] = {}
-
-    @property
-    def roles(self) -> Mapping[str, BenchRole]:
-        return self._roles
-
-    def open(self) -> OpenedBench:
-        """Open every role's instrument; on a failure close what was opened and re-raise."""
-        try:
-            for name, role in self._roles.items():
-                if role.driver == "none":
-                    continue
-                cls: Any = get(role.driver).load_driver()
-                if role.driver == "manual":
-                    self._opened[name] = cls.open(
-                        role.address, None, input=self._input, output=self._output
-                    )
-                    continue
-                options = DriverOptions(
-                    timeout_s=self._options.timeout_s,
-                    retries=self._options.retries,
-                    resync_timeout_s=self._options.resync_timeout_s,
-                    open_timeout_s=self._options.open_timeout_s,
-                    expected_serial=role.serial,
-                    visa_library=self._options.visa_library,
-                    map_file=role.options.get("map"),
-                )
-                self._opened[name] = cls.open(role.address, options)
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def instrument(self, role: str) -> object:
-        if role in self._opened:
-            return self._opened[role]
-        if role in self._roles and self._roles[role].driver == "none":
-            raise NoInstrument(f"role {role} is a passive standard: it has no instrument")
-        raise NoInstrument(f"the bench has no instrument in role {role}")
-
-    def close(self) -> None:
-        """Close sources first (their close leaves the output safe), then the rest."""
-        order = sorted(self._opened, key=lambda r: 0 if r == "source" else 1)
-        for name in order:
-            instrument = self._opened.pop(name)
-            with contextlib.suppress(DriverError):  # closing must go on for the others
-                instrument.close()
-
-    def __enter__(self) -> OpenedBench:
-        return self.open()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
 
 class RunDisplay:
@@ -311,3 +242,37 @@ def result_line(result: Mapping[str, Any], unit: str) -> str:
     except (KeyError, TypeError, ValueError, UncertaintyError):
         return f"{result.get('value')} {symbol}, U = {result.get('U')} {symbol}".rstrip()
     return f"{value} {symbol}, U = {expanded} {symbol} (k = {float(result['k']):.2f})"
+
+
+def print_status(bench: BenchConfig, report: StatusReport, *, show_sent: bool) -> None:
+    """The outbox of ``bench`` as ``caltrace-agent status`` shows it: a line of counts, then
+    a table of the runs (those sent only with ``show_sent``), each with why it waits."""
+    console = Console()
+    counts = ", ".join(f"{n} {state}" for state, n in report.counts.items())
+    console.print(
+        escape(f"bench {bench.bench} ({bench.organization}), outbox {bench.outbox}: {counts}")
+    )
+    rows = [r for r in report.runs if show_sent or r.state != "sent"]
+    if not rows:
+        return
+    table = Table(show_lines=False)
+    for column in ("run", "job", "state", "points", "readings", "attempts", "why", "next attempt"):
+        table.add_column(column)
+    for r in rows:
+        why = r.last_error or ""
+        if r.rejection:
+            code, detail = r.rejection.get("code"), r.rejection.get("detail")
+            field = r.rejection.get("field")
+            why = f"{code}{f' [{field}]' if field else ''}: {detail}"
+        cells = (
+            r.run_id,
+            r.job,
+            r.state,
+            str(r.points),
+            str(r.readings),
+            str(r.attempts),
+            why,
+            r.next_attempt_at.isoformat(timespec="seconds") if r.next_attempt_at else "",
+        )
+        table.add_row(*(escape(cell) for cell in cells))
+    console.print(table)

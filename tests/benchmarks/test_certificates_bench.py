@@ -1,4 +1,4 @@
-"""The certificates benchmark stays runnable: ``bench/certificates.py`` on a tiny run.
+"""The certificates benchmark stays runnable: ``benchmarks/certificates.py`` on a tiny run.
 
 Both arms, the hand-written reportlab + stock pyHanko baseline and caltrace's issuing
 path, make one signed certificate per key (and one untimed before), so that a change to
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.certificates import (
+from benchmarks.certificates import (
     BASELINE,
     CALTRACE,
     NAIVE,

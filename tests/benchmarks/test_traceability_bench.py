@@ -1,4 +1,4 @@
-"""The traceability benchmark stays runnable: ``bench/traceability.py`` on a tiny data set.
+"""The traceability benchmark stays runnable: ``benchmarks/traceability.py`` on a tiny data set.
 
 It needs PostgreSQL (as the benchmark does): with ``DATABASE_URL`` pointing at one, it
 generates a small ladder into a database of its own beside it (``<name>_tracebench``,
@@ -27,7 +27,9 @@ def bench_url() -> Iterator[str]:
     url = (os.environ.get("DATABASE_OWNER_URL") or os.environ.get("DATABASE_URL", "")).strip()
     parts = urlsplit(url)
     if parts.scheme not in {"postgres", "postgresql", "pgsql"}:
-        pytest.skip("bench/traceability.py needs PostgreSQL: set DATABASE_URL to run this test")
+        pytest.skip(
+            "benchmarks/traceability.py needs PostgreSQL: set DATABASE_URL to run this test"
+        )
     name = f"{parts.path.lstrip('/') or 'caltrace'}_tracebench"
     yield urlunsplit(parts._replace(path=f"/{name}"))
     import psycopg
@@ -42,7 +44,7 @@ def test_every_arm_answers_with_positive_figures(bench_url: str, tmp_path: Path)
     done = subprocess.run(
         [
             sys.executable,
-            str(ROOT / "bench" / "traceability.py"),
+            str(ROOT / "benchmarks" / "traceability.py"),
             *("--database-url", bench_url, "--regenerate"),
             *("--standards", "55", "--certificates", "1500", "--centers", "2"),
             *("--rounds", "1", "--chains", "3", "--impacts", "2", "--lookups", "20"),
@@ -77,7 +79,7 @@ def test_every_arm_answers_with_positive_figures(bench_url: str, tmp_path: Path)
     again = subprocess.run(
         [
             sys.executable,
-            str(ROOT / "bench" / "traceability.py"),
+            str(ROOT / "benchmarks" / "traceability.py"),
             *("--database-url", bench_url),
             *("--standards", "55", "--certificates", "1500", "--centers", "2"),
             *("--rounds", "1", "--chains", "2", "--impacts", "1", "--lookups", "5"),

@@ -1,4 +1,4 @@
-"""The ingest benchmark stays runnable: ``bench/ingest.py`` end to end on a tiny run.
+"""The ingest benchmark stays runnable: ``benchmarks/ingest.py`` end to end on a tiny run.
 
 It serves the LIMS with gunicorn on loopback (SQLite in a temporary file) and posts real
 runs to it: a change to the run payload or to the LIMS's checks that the benchmark's runs
@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_the_ingest_benchmark_posts_runs_the_lims_accepts() -> None:
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DATABASE_OWNER_URL"}}
     done = subprocess.run(
-        [sys.executable, "bench/ingest.py", "--rounds", "1", "--runs", "2"],
+        [sys.executable, "benchmarks/ingest.py", "--rounds", "1", "--runs", "2"],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -1,9 +1,9 @@
 """Benchmark of run ingestion by the LIMS against a bare DRF insert, same server, same run.
 
-    .venv/bin/python bench/ingest.py [--runs N] [--rounds N] [--workers N] [--quick]
+    .venv/bin/python benchmarks/ingest.py [--runs N] [--rounds N] [--workers N] [--quick]
 
 Starts gunicorn (sync workers, ``--workers``, 2 by default) on a free loopback port,
-serving the benchmark site ``bench/ingest_site`` (the LIMS's settings and URLs unchanged,
+serving the benchmark site ``benchmarks/ingest_site`` (the LIMS's settings and URLs unchanged,
 plus the baseline and floor endpoints; nothing of it ships in ``labserver/``). The database is
 PostgreSQL when ``DATABASE_URL`` is set (a database ``caltrace_bench_ingest`` on the same server,
 created and dropped by this script), else a temporary SQLite file; it is migrated and
@@ -22,7 +22,7 @@ the run id and the job number change. Three endpoints of the same server receive
   point's model by GUM with the conformity decision and the comparison with the agent,
   then the run, 20 points, 200 readings, the standard usage and the "performed"
   signature inserted, the job moved to measured and three audit entries chained;
-* the baseline, ``POST /bench/baseline/`` (``bench/ingest_site/views.py``): the same body
+* the baseline, ``POST /bench/baseline/`` (``benchmarks/ingest_site/views.py``): the same body
   and token; in one transaction it inserts the same 20 ``Point`` and 200 ``Reading``
   rows with plain ``ModelSerializer(many=True)`` and ``save()`` (DRF's defaults: one
   INSERT per row, one query per row for each primary-key related field, the uniqueness
@@ -75,9 +75,9 @@ from urllib.parse import urlsplit, urlunsplit  # noqa: E402
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 
-from bench.gunicorn_site import serve  # noqa: E402
+from benchmarks.gunicorn_site import serve  # noqa: E402
 
-SETTINGS = "bench.ingest_site.settings"
+SETTINGS = "benchmarks.ingest_site.settings"
 BENCH_DATABASE = "caltrace_bench_ingest"
 POINTS = 20
 READINGS = 10
@@ -90,7 +90,7 @@ FLOOR = "/bench/floor/"
 
 def bench_procedure() -> dict[str, Any]:
     """The shipped DC-voltage procedure with 20 points on the 10 V range (id bench-dcv)."""
-    from bench.dcv import derived_dcv
+    from benchmarks.dcv import derived_dcv
 
     return derived_dcv("bench-dcv", points=POINTS)
 

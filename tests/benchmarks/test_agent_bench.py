@@ -1,4 +1,4 @@
-"""The agent's benchmark stays runnable: figure 2 of ``bench/agent.py`` on a tiny run.
+"""The agent's benchmark stays runnable: figure 2 of ``benchmarks/agent.py`` on a tiny run.
 
 Figure 2 times a calibration against the simulators two ways, the drivers called by hand
 and a caltrace run into the outbox; here both arms run once, untimed warm-up included, on
@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from agent.outbox import Outbox
-from bench.agent import BY_HAND, CALTRACE, run_costs
+from benchmarks.agent import BY_HAND, CALTRACE, run_costs
 
 
 def test_figure_2_times_both_arms_of_a_tiny_calibration(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The public-file-check benchmark stays runnable: ``bench/verify_upload.py`` on small uploads.
+"""The public-file-check benchmark stays runnable: ``benchmarks/verify_upload.py`` on small uploads.
 
 Its crafted uploads must still reach the verdict code (an answer other than 200 or 400
 stops it), so a change to the endpoint that the benchmark no longer exercises fails here.
@@ -19,7 +19,7 @@ def test_the_verify_upload_benchmark_posts_every_crafted_case() -> None:
         k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")
     }
     done = subprocess.run(
-        [sys.executable, "bench/verify_upload.py", "--rounds", "1", "--megabytes", "0.5"],
+        [sys.executable, "benchmarks/verify_upload.py", "--rounds", "1", "--megabytes", "0.5"],
         cwd=ROOT,
         env=env,
         capture_output=True,

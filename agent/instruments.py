@@ -1,0 +1,95 @@
+"""The instruments of a real bench, opened by role for a run.
+
+:class:`OpenedInstruments` opens every role's driver from the registry (checking the
+serial number when the bench names one) and closes them all, sources first so that a
+calibrator is left in standby. It is the :class:`procedures.bench.Bench` the runner
+drives at a real bench; :mod:`simulation.bench` stands in for it without hardware. What
+the operator sees and answers is :mod:`agent.console`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+from typing import Any, TextIO
+
+from drivers.driver import DriverOptions
+from drivers.errors import DriverError
+from drivers.registry import get
+from procedures.bench import BenchRole
+
+__all__ = ["NoInstrument", "OpenedInstruments"]
+
+
+class NoInstrument(LookupError):
+    """A role without an instrument (a passive standard such as a set of weights)."""
+
+
+class OpenedInstruments:
+    """Every role of a bench, opened; a context manager that closes them."""
+
+    def __init__(
+        self,
+        roles: Mapping[str, BenchRole],
+        *,
+        options: DriverOptions | None = None,
+        console_input: TextIO | None = None,
+        console_output: TextIO | None = None,
+    ) -> None:
+        self._roles = dict(roles)
+        self._options = options or DriverOptions()
+        self._input = console_input
+        self._output = console_output
+        self._opened: dict[str, Any] = {}
+
+    @property
+    def roles(self) -> Mapping[str, BenchRole]:
+        return self._roles
+
+    def open(self) -> OpenedInstruments:
+        """Open every role's instrument; on a failure close what was opened and re-raise."""
+        try:
+            for name, role in self._roles.items():
+                if role.driver == "none":
+                    continue
+                cls: Any = get(role.driver).load_driver()
+                if role.driver == "manual":
+                    self._opened[name] = cls.open(
+                        role.address, None, input=self._input, output=self._output
+                    )
+                    continue
+                options = DriverOptions(
+                    timeout_s=self._options.timeout_s,
+                    retries=self._options.retries,
+                    resync_timeout_s=self._options.resync_timeout_s,
+                    open_timeout_s=self._options.open_timeout_s,
+                    expected_serial=role.serial,
+                    visa_library=self._options.visa_library,
+                    map_file=role.options.get("map"),
+                )
+                self._opened[name] = cls.open(role.address, options)
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def instrument(self, role: str) -> object:
+        if role in self._opened:
+            return self._opened[role]
+        if role in self._roles and self._roles[role].driver == "none":
+            raise NoInstrument(f"role {role} is a passive standard: it has no instrument")
+        raise NoInstrument(f"the bench has no instrument in role {role}")
+
+    def close(self) -> None:
+        """Close sources first (their close leaves the output safe), then the rest."""
+        order = sorted(self._opened, key=lambda r: 0 if r == "source" else 1)
+        for name in order:
+            instrument = self._opened.pop(name)
+            with contextlib.suppress(DriverError):  # closing must go on for the others
+                instrument.close()
+
+    def __enter__(self) -> OpenedInstruments:
+        return self.open()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

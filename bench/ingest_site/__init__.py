@@ -1,4 +1,0 @@
-"""The benchmark-only Django site of ``bench/ingest.py``: the LIMS plus a bare baseline endpoint.
-
-Nothing here ships in ``labserver/``; it is imported only by the benchmark.
-"""

@@ -1,0 +1,301 @@
+"""A simulated bench: the simulators of a bench's roles, coupled through one physical world.
+
+:class:`SimulatedBench` starts one simulator per role on loopback (ephemeral ports), opens
+the real driver on it, couples it to the :class:`~simulation.world.SimulatedWorld` through
+the module of its family (:mod:`simulation.electrical`, :mod:`~simulation.mass`,
+:mod:`~simulation.pressure`, :mod:`~simulation.temperature`, :mod:`~simulation.flow`), and
+is a :class:`procedures.bench.Bench`. An instrument read by eye is typed at its
+manual-entry prompt by a :class:`~simulation.people.SimulatedTypist`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from contextlib import ExitStack
+from dataclasses import replace
+from pathlib import Path
+from typing import Protocol, Self, TextIO, cast
+
+from drivers import registry
+from drivers.capabilities import OutputControl
+from drivers.driver import DriverOptions
+from drivers.generic.modbus_map import load_register_map, split_map_option
+from drivers.manual.entry import ManualEntry, ManualEntryConfig, parse_manual_address
+from drivers.simulators.base import RunningSimulator, SimulatorOptions
+from drivers.simulators.druck_pace import SimulatedPace
+from drivers.simulators.eurotherm_3200 import SimulatedEurotherm3200
+from drivers.simulators.fluke_5522a import SimulatedFluke5522A
+from drivers.simulators.keysight_34465a import SimulatedKeysight344xxA
+from drivers.simulators.mettler_sics import SimulatedSicsBalance
+from drivers.simulators.modbus import ModbusSimulator
+from drivers.simulators.modbus_map import (
+    DEFAULT_MAP,
+    ModbusMapSimulator,
+    SimulatedMapDevice,
+)
+from drivers.simulators.pty import PtySimulator
+from drivers.simulators.tcp import TcpSimulator
+from procedures.bench import BenchRole
+
+from .electrical import couple_calibrator, couple_meter
+from .errors import NoInstrument, SimulationError
+from .flow import couple_flow_meter, register_typist
+from .mass import couple_balance
+from .options import number_option
+from .people import SimulatedTypist
+from .pressure import couple_controller, gauge_typist
+from .temperature import couple_bath, room_typist, thermometer_typist
+from .world import SimulatedWorld
+
+__all__ = ["SimulatedBench"]
+
+
+class SimulatedBench:
+    """A :class:`procedures.bench.Bench` of simulators coupled through ``world``.
+
+    ``roles``: the bench's roles by name (their ``address`` is the configured one; the
+    simulators replace it). ``driver_options``: how the drivers are opened (the role's
+    ``serial`` becomes ``expected_serial``, and the simulator reports it).
+
+    :meth:`start` starts one simulator per role on loopback (ephemeral ports), opens the
+    real driver on it and couples it to the world; roles with driver ``none`` (a passive
+    standard) have no instrument; ``manual`` roles are typed by a
+    :class:`SimulatedTypist`. :meth:`close` closes the drivers, then stops the simulators.
+    Use it as a context manager.
+
+    Role options understood (numbers, SI units unless said):
+
+    * DMM (``keysight-34465a``/``-34470a``): ``gain_error`` (relative) and ``offset`` (V) of
+      its DC voltage (default :data:`~simulation.electrical.UUT_VOLTMETER` in the ``uut``
+      role, none elsewhere); ``R0`` (ohm), ``A``, ``B``, ``C``, ``deviation`` (°C) of the
+      PRT on its 4-wire (and 2-wire) ohms input (default
+      :class:`~simulation.temperature.PrtCoefficients`);
+    * balance (``mettler-sics``): ``capacity``, ``readability`` (g);
+    * bath (``eurotherm-3200``): ``noise`` (°C, default
+      :data:`~simulation.temperature.BATH_NOISE`);
+    * reference meter (``modbus-map``): ``map_file`` (else ``map=`` in the address, else
+      the TUF-2000M map), ``flow_register``, ``total_register``,
+      ``total_fraction_register`` (register names; defaults ``flow_rate``,
+      ``positive_total``, ``positive_total_fraction``), ``error`` (relative, default
+      :data:`~simulation.flow.REFERENCE_METER`);
+    * manual entry: ``decimal_comma`` (probability 0 to 1, default 0.5),
+      ``register_start`` (a water meter's register before the first flow, in the
+      address's unit, default 0).
+    """
+
+    def __init__(
+        self,
+        roles: Mapping[str, BenchRole],
+        world: SimulatedWorld | None = None,
+        *,
+        driver_options: DriverOptions | None = None,
+    ) -> None:
+        self.world = world if world is not None else SimulatedWorld()
+        self._configured = dict(roles)
+        self._roles = dict(roles)
+        self._options = driver_options or DriverOptions()
+        self._instruments: dict[str, object] = {}
+        self._simulators: dict[str, RunningSimulator] = {}
+        self._typists: dict[str, SimulatedTypist] = {}
+        self._drivers: list[_Closable] = []
+        self._simulation = ExitStack()
+        self._started = False
+
+    # -- Bench ---------------------------------------------------------------------------
+
+    @property
+    def roles(self) -> Mapping[str, BenchRole]:
+        """The roles, by name; once started, each address is the simulator's."""
+        return dict(self._roles)
+
+    @property
+    def configured_roles(self) -> Mapping[str, BenchRole]:
+        """The roles as configured (addresses of the real bench, for display)."""
+        return dict(self._configured)
+
+    def instrument(self, role: str) -> object:
+        """The opened driver in ``role``; :class:`NoInstrument` for a passive standard or a
+        role the bench does not have."""
+        if role in self._instruments:
+            return self._instruments[role]
+        configured = self._configured.get(role)
+        if configured is None:
+            known = ", ".join(self._configured) or "none"
+            raise NoInstrument(f"the bench has no role {role!r} (roles: {known})")
+        if configured.driver == "none":
+            raise NoInstrument(
+                f"role {role!r} is a passive standard (driver none): it has no instrument"
+            )
+        raise NoInstrument(f"role {role!r} is not open: start the simulated bench first")
+
+    # -- access for tests and demos ------------------------------------------------------
+
+    def simulator(self, role: str) -> RunningSimulator | None:
+        """The running simulator of ``role`` (to inject faults), None for none."""
+        return self._simulators.get(role)
+
+    def typist(self, role: str) -> SimulatedTypist:
+        """The typist of a manual-entry ``role``."""
+        try:
+            return self._typists[role]
+        except KeyError:
+            raise NoInstrument(f"role {role!r} is not typed by hand") from None
+
+    # -- life cycle ----------------------------------------------------------------------
+
+    def start(self) -> Self:
+        """Start, open and couple every role; on failure everything started is released."""
+        if self._started:
+            return self
+        self._started = True
+        try:
+            for name, role in self._configured.items():
+                self._start_role(name, role)
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def close(self) -> None:
+        """Close every driver, the sources first (each leaves its output in standby), then
+        stop every simulator and uncouple the world; idempotent."""
+        drivers, self._drivers = self._drivers, []
+        # Sources first: VISA drivers share one resource manager, and closing any of them
+        # closes the others' links, so a source closed later could not reach its standby.
+        latest_first = drivers[::-1]
+        order: list[_Closable] = [d for d in latest_first if isinstance(d, OutputControl)]
+        order += [d for d in latest_first if not isinstance(d, OutputControl)]
+        try:
+            with ExitStack() as closing:  # every driver is closed, whatever fails
+                for driver in reversed(order):
+                    closing.callback(driver.close)
+        finally:
+            try:
+                self._simulation.close()
+            finally:
+                self._started = False
+                self._instruments.clear()
+                self._simulators.clear()
+                self._typists.clear()
+                self._roles = dict(self._configured)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- one role ------------------------------------------------------------------------
+    # Two exit stacks, unwound in reverse order of the roles: the drivers first (a source's
+    # driver leaves it in standby through its simulator), then the couplings and the
+    # simulators.
+
+    def _start_role(self, name: str, role: BenchRole) -> None:
+        if role.driver == "none":
+            return
+        if role.driver == "manual":
+            self._start_manual(name, role)
+            return
+        entry = registry.get(role.driver)
+        seed = self.world.seed_for(name)
+        simulator: RunningSimulator
+        if role.driver == "modbus-map":
+            simulator = self._start_map_device(role, seed)
+        else:
+            factory = entry.load_simulator()
+            if factory is None:
+                raise SimulationError(
+                    f"role {name!r}: driver {role.driver!r} has no simulator to stand for it"
+                )
+            simulator = factory(
+                SimulatorOptions(seed=seed, serial=role.serial, value=self._start_value(role))
+            )
+        self._simulation.callback(simulator.stop)
+        self._simulators[name] = simulator
+        self._couple(name, role, _model(simulator))
+        self._roles[name] = replace(role, address=simulator.address)
+        driver = entry.load_driver().open(
+            simulator.address, replace(self._options, expected_serial=role.serial)
+        )
+        self._drivers.append(driver)
+        self._instruments[name] = driver
+
+    def _start_value(self, role: BenchRole) -> float | None:
+        """What a source's simulator starts at: a vented pressure controller in gauge
+        mode (0 mbar), an empty pan (0 g), a bath at the laboratory's temperature (°C)."""
+        if role.driver in {"druck-pace", "mettler-sics"}:
+            return 0.0
+        if role.driver == "eurotherm-3200":
+            return round(self.world.ambient_temperature, 2)
+        return None
+
+    def _start_map_device(self, role: BenchRole, seed: int) -> ModbusMapSimulator:
+        # The registry's factory serves one fixed map; a reference meter needs its own.
+        _, in_address = split_map_option(role.address)
+        path = role.options.get("map_file") or in_address or DEFAULT_MAP.parent / "tuf-2000m.yaml"
+        device = SimulatedMapDevice(load_register_map(Path(path)), seed=seed)
+        return ModbusMapSimulator(device).start_with(None)
+
+    def _start_manual(self, name: str, role: BenchRole) -> None:
+        config = parse_manual_address(role.address)
+        typist = self._typist_for(name, role, config)
+        self._simulation.callback(typist.close)
+        self._typists[name] = typist
+        entry = ManualEntry.open(
+            role.address,
+            replace(self._options, expected_serial=role.serial),
+            # The driver reads and prompts through text streams; the typist is both.
+            input=cast(TextIO, typist),
+            output=cast(TextIO, typist),
+        )
+        self._drivers.append(entry)
+        self._instruments[name] = entry
+
+    def _typist_for(self, name: str, role: BenchRole, config: ManualEntryConfig) -> SimulatedTypist:
+        world = self.world
+        comma = number_option(role, "decimal_comma", 0.5)
+        seed = world.seed_for(name)
+        if config.quantity == "pressure":
+            return gauge_typist(world, config, decimal_comma=comma, seed=seed)
+        if config.quantity == "temperature":
+            if role.role == "environment" or name == "environment":
+                return room_typist(world, config, decimal_comma=comma, seed=seed)
+            return thermometer_typist(world, config, decimal_comma=comma, seed=seed)
+        if config.quantity == "volume":
+            return register_typist(world, role, config, decimal_comma=comma, seed=seed)
+        raise SimulationError(
+            f"role {name!r}: a manual {config.quantity} entry has nothing to read in the "
+            "simulated world"
+        )
+
+    # -- coupling ------------------------------------------------------------------------
+
+    def _couple(self, name: str, role: BenchRole, model: object) -> None:
+        world = self.world
+        uncouple: Callable[[], None] | None = None
+        if isinstance(model, SimulatedFluke5522A):
+            uncouple = couple_calibrator(world, model)
+        elif isinstance(model, SimulatedKeysight344xxA):
+            couple_meter(world, name, role, model)
+        elif isinstance(model, SimulatedSicsBalance):
+            uncouple = couple_balance(world, role, model)
+        elif isinstance(model, SimulatedPace):
+            uncouple = couple_controller(world, model)
+        elif isinstance(model, SimulatedEurotherm3200):
+            uncouple = couple_bath(world, role, model)
+        elif isinstance(model, SimulatedMapDevice):
+            couple_flow_meter(world, role, model)
+        if uncouple is not None:
+            self._simulation.callback(uncouple)
+
+
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+def _model(simulator: RunningSimulator) -> object:
+    if isinstance(simulator, TcpSimulator | PtySimulator):
+        return simulator.instrument
+    if isinstance(simulator, ModbusSimulator):
+        return simulator.model
+    return None

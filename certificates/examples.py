@@ -1,7 +1,7 @@
 """Example certificate documents, one per shipped procedure kind.
 
 They let a laboratory preview the layout (``python -m certificates example NAME``)
-and give the tests and ``bench/certificates.py`` realistic documents. The
+and give the tests and ``benchmarks/certificates.py`` realistic documents. The
 numbers are those of a plausible run of each procedure; they are examples, not
 results of any instrument.
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import functools
 import glob
 import re
 from collections.abc import Callable, Iterator
@@ -124,6 +125,7 @@ def tables(path: Path) -> list[Table]:
     return found
 
 
+@functools.cache
 def checked_tables() -> dict[tuple[str, str], Table]:
     out: dict[tuple[str, str], Table] = {}
     for path in sorted(REFERENCE.glob("*.md")):
@@ -187,6 +189,7 @@ def evaluate_options() -> set[str]:
     return out
 
 
+@functools.cache
 def evaluation_keys() -> dict[str, set[str]]:
     """The keys of the evaluations of every published example, by part of the output."""
     from uncertainty.cli import evaluate
@@ -356,6 +359,7 @@ def agent_environment() -> set[str]:
 # ------------------------------------------------------------------------------ the API
 
 
+@functools.cache
 def api_schema() -> dict[str, Any]:
     from drf_spectacular.generators import SchemaGenerator
 

@@ -44,7 +44,7 @@ test: $(VENV)/.stamp-dev
 lint: $(VENV)/.stamp-dev
 	$(BIN)/python scripts/suite.py --only lint,types,imports
 
-# The backup and recovery drill (docs/centers/backup-and-recovery.md): a throw-away PostgreSQL
+# The backup and recovery drill (docs/operators/backup-and-recovery.md): a throw-away PostgreSQL
 # cluster archiving to pgBackRest, the demo's certificates, a full backup, work, the instant T,
 # work after T, destruction, point-in-time restore to T, then every check of the runbook; prints
 # the backup's size and time and the restore time. One to two minutes: CI runs it after `make test`.

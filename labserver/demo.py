@@ -49,7 +49,7 @@ INSTRUMENT_TYPES = [
     ("thermometer", "Digital thermometer", "Nhiệt kế hiện số", "temperature", "group_2", None),
 ]
 
-# The five procedures shipped in procedures/library/ (registered from their YAML files).
+# The six procedures shipped in procedures/library/ (registered from their YAML files).
 PROCEDURES = [
     "dmm-dcv",
     "nawi-r76",

@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/drill.py [--keep]
 
-The runbook it exercises is ``docs/centers/backup-and-recovery.md``; the configuration it
+The runbook it exercises is ``docs/operators/backup-and-recovery.md``; the configuration it
 uses is the one in ``deploy/backup/`` (the pgBackRest template and the PostgreSQL archiving
 settings, only the paths and the port changed; the media scripts as they are).
 

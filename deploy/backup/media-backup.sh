@@ -9,7 +9,7 @@
 # (the archive's own digest). Prints the archive's path. Files are only ever added under
 # MEDIA_ROOT (an issued file is never rewritten), so a copy taken while the LIMS runs is
 # consistent file by file.
-# Runbook: docs/centers/backup-and-recovery.md.
+# Runbook: docs/operators/backup-and-recovery.md.
 set -eu
 
 if [ $# -ne 2 ]; then

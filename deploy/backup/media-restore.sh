@@ -6,7 +6,7 @@
 # Checks the archive's own digest, extracts it into MEDIA_ROOT (which must be missing or
 # empty: a restore never overwrites a file), then checks every file against the
 # manifest. Exit 0 only when every file listed came back identical.
-# Runbook: docs/centers/backup-and-recovery.md.
+# Runbook: docs/operators/backup-and-recovery.md.
 set -eu
 
 if [ $# -ne 2 ]; then

@@ -4,7 +4,7 @@ the suite, ``.ci/run``).
 
 The media scripts are run for real on real files: a restore gives every file back byte for
 byte, and refuses an archive or a file changed since the backup rather than restoring it.
-The configuration holds what the runbook (``docs/centers/backup-and-recovery.md``) says it
+The configuration holds what the runbook (``docs/operators/backup-and-recovery.md``) says it
 does. The drill's restore target is the instant T, never earlier; its quarantine moves only
 the files of the certificates issued after T; without its tools it skips, except in CI.
 """
@@ -24,7 +24,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy" / "backup"
-RUNBOOK = ROOT / "docs" / "centers" / "backup-and-recovery.md"
+RUNBOOK = ROOT / "docs" / "operators" / "backup-and-recovery.md"
 
 
 def _drill() -> ModuleType:

@@ -1,7 +1,7 @@
 """``manage.py reserve_numbers``: after a restore to an earlier instant, never reuse a number.
 
 Run it after the restore and before the LIMS issues again (the runbook,
-``docs/centers/backup-and-recovery.md``), before the orphan files are moved to quarantine:
+``docs/operators/backup-and-recovery.md``), before the orphan files are moved to quarantine:
 it reads their names. Each counter advanced is one audit entry; each number voided is kept,
 and the public lookup of that number says it was voided. See
 :mod:`labserver.issuance.reservation`.

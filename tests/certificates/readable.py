@@ -21,6 +21,7 @@ from pathlib import Path
 
 from lxml import etree  # type: ignore[import-untyped]
 
+from certificates._format import coverage_factor_text
 from certificates.document import CertificateDocument
 from procedures.definition import library, load_definition
 from tests.certificates.conftest import require_tool
@@ -175,6 +176,10 @@ def rounding_problems(document: CertificateDocument, text: str, *, what: str) ->
                     if measured is not None:
                         other.update(result_texts(measured, row.expanded_uncertainty))
             other.update(number_text(v) for v in (row.nominal, row.mpe) if v is not None)
+            if row.coverage_factor is not None:  # k with two decimals: "2.00"
+                other.add(coverage_factor_text(row.coverage_factor, "k"))
+        if table.curve is not None:
+            other.add(coverage_factor_text(table.curve.coverage_factor, "k"))
         other.update(number_text(check.limit) for check in table.checks)
     for t, table in enumerate(document.results):
         values = [

@@ -8,7 +8,7 @@ decision form per affected certificate, the close button and the customer letter
 Every query is narrowed to the person's organizations
 (:func:`labserver.accounts.access.readable_organization_ids`): another organization's
 nonconformity is a 404, as in the API. Every change goes through
-:mod:`labserver.traceability.services` (``open_nonconformity``, ``decide``,
+:mod:`labserver.nonconformities.services` (``open_nonconformity``, ``decide``,
 ``close_nonconformity``), which check the role, the state and the password and write the
 audit entry; a refusal is shown on the page with the service's reason, and nothing is
 changed. The forms are offered only to the quality managers of the organization, but a
@@ -38,9 +38,9 @@ from labserver.core.errors import DomainError
 from labserver.issuance.api.views import visible_certificates
 from labserver.issuance.models import Certificate
 from labserver.issuance.services import certificate_state
+from labserver.nonconformities import letters, services
+from labserver.nonconformities.models import AffectedItem, Decision, Nonconformity
 from labserver.standards.models import ReferenceStandard
-from labserver.traceability import letters, services
-from labserver.traceability.models import AffectedItem, Decision, Nonconformity
 from labserver.web.access import page_for
 
 from . import graph

@@ -11,8 +11,8 @@ from datetime import timedelta
 
 import pytest
 
-from labserver.traceability import services
-from labserver.traceability.models import Nonconformity
+from labserver.nonconformities import services
+from labserver.nonconformities.models import Nonconformity
 
 from .browser import Page
 from .conftest import PASSWORD, TODAY

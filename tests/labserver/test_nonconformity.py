@@ -26,11 +26,11 @@ from labserver.instruments import services as instruments
 from labserver.issuance.models import Certificate, SigningKeyRecord
 from labserver.jobs import services as jobs
 from labserver.measurements.models import Point
+from labserver.nonconformities.models import Decision, Nonconformity
 from labserver.standards import services as standards
 from labserver.standards.models import ReferenceStandard
+from labserver.standards.services import ReferenceUse
 from labserver.traceability.generate import CenterSetup, generated_run
-from labserver.traceability.models import Decision, Nonconformity
-from labserver.traceability.services import ReferenceUse
 from tests.certificates.conftest import require_tool
 from tests.dbroles import as_owner
 
@@ -425,7 +425,7 @@ def test_decisions_are_append_only(case: Case) -> None:
         Decision.objects.filter(pk=first["id"]).update(action="recall")
     with pytest.raises(DatabaseError, match="append-only"), as_owner():
         Decision.objects.filter(pk=second["id"]).delete()
-    from labserver.traceability.models import AffectedItem
+    from labserver.nonconformities.models import AffectedItem
 
     with pytest.raises(DatabaseError, match="append-only"), as_owner():
         AffectedItem.objects.all().update(status="valid")

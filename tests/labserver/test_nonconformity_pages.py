@@ -23,9 +23,9 @@ from labserver.accounts.models import User
 from labserver.core.models import AuditEntry
 from labserver.issuance.models import Certificate
 from labserver.issuance.services import certificate_state
+from labserver.nonconformities import services
+from labserver.nonconformities.models import Decision, Nonconformity
 from labserver.standards.models import ReferenceStandard
-from labserver.traceability import services
-from labserver.traceability.models import Decision, Nonconformity
 
 from .conftest import PASSWORD, TODAY, Center
 from .test_issuance import _demo_pki, demo_pki_dir  # noqa: F401

@@ -88,13 +88,13 @@ def _known_ids(center: Center) -> dict[str, Any]:
     from labserver.core.models import AuditEntry
     from labserver.issuance.models import SigningKeyRecord
     from labserver.issuance.services import issue_certificate
-    from labserver.traceability import services as traceability
+    from labserver.nonconformities import services as nonconformities
 
     from .test_issuance import approved_run
 
     run = approved_run(center)
     certificate = issue_certificate(actor=center.signatory, run=run, password=PASSWORD)
-    nonconformity = traceability.open_nonconformity(
+    nonconformity = nonconformities.open_nonconformity(
         actor=center.quality_manager,
         standard=center.standard,
         out_of_tolerance_since=run.finished_at.date(),

@@ -28,7 +28,8 @@ from labserver.accounts.models import AuditGrant, Organization, User
 from labserver.issuance.models import Certificate
 from labserver.measurements.models import StandardUsage
 from labserver.standards import services as standards
-from labserver.standards.models import ReferenceStandard, StandardCertificate
+from labserver.standards.models import ReferenceStandard, StandardCertificate, StandardLink
+from labserver.standards.services import ReferenceUse
 from labserver.traceability.generate import (
     CenterSetup,
     LadderSpec,
@@ -36,9 +37,7 @@ from labserver.traceability.generate import (
     generated_run,
     set_up_centers,
 )
-from labserver.traceability.models import StandardLink
 from labserver.traceability.queries import FOREVER, MAX_DEPTH
-from labserver.traceability.services import ReferenceUse
 from tests.dbroles import as_owner
 
 from .conftest import PASSWORD, client_for
@@ -268,7 +267,14 @@ def test_the_migration_turns_old_m2m_rows_into_links(hand: Hand) -> None:
     migration = importlib.import_module(
         "labserver.traceability.migrations.0002_links_from_m2m_append_only"
     )
-    from django.apps import apps
+    # The models as that migration sees them (the links were then the traceability app's).
+    from django.db.migrations.loader import MigrationLoader
+
+    apps = (
+        MigrationLoader(connection)
+        .project_state(("traceability", "0002_links_from_m2m_append_only"))
+        .apps
+    )
 
     class Editor:
         def __init__(self) -> None:

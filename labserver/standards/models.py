@@ -23,6 +23,7 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from labserver.core.fields import MeasurementField
 
@@ -53,9 +54,11 @@ class ReferenceStandard(models.Model):
     """An entry of the equipment register used as a reference."""
 
     class Level(models.TextChoices):
-        NATIONAL = "national", _("National standard")
-        REFERENCE = "reference", _("Reference standard")
-        WORKING = "working", _("Working standard")
+        # The level's words are in a context of their own: "Reference standard" is also
+        # the pages' word for any reference standard, which this level is not.
+        NATIONAL = "national", pgettext_lazy("standard level", "National standard")
+        REFERENCE = "reference", pgettext_lazy("standard level", "Reference standard")
+        WORKING = "working", pgettext_lazy("standard level", "Working standard")
 
     organization = models.ForeignKey(
         "accounts.Organization", on_delete=models.PROTECT, related_name="standards"

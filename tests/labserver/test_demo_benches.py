@@ -38,17 +38,9 @@ from labserver.demo import DemoSummary, load_demo
 from procedures.bench import StandardRecord
 from procedures.definition import ProcedureDefinition, definition_from_data
 from procedures.runner import Runner
+from tests.support.demo import BENCHES
 
 pytestmark = pytest.mark.django_db
-
-BENCHES = {
-    "bench-electrical": "dmm-dcv",
-    "bench-mass": "nawi-r76",
-    "bench-pressure": "pressure-gauge-r101",
-    "bench-temperature": "thermometer-bath",
-    "bench-flow": "water-meter-r49",
-    "bench-flow-hot": "water-meter-r49-hot",
-}
 
 
 # -- the agent's view of the LIMS ------------------------------------------------------------

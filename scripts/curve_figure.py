@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.procedures.test_thermometer_bath import open_bench, runner
+from tests.support.bath import open_bench, runner
 from uncertainty.curves import fit_line
 
 DEFAULT_OUTPUT = Path("docs/metrologists/img/curve-covariance.svg")

@@ -1,4 +1,4 @@
-"""The test databases are made by the owner and used by the runtime role (tests/dbroles)."""
+"""The test databases are made by the owner and used by the runtime role (tests/support/dbroles)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.dbroles import act_as_runtime
+from tests.support.dbroles import act_as_runtime
 
 
 @pytest.fixture(scope="session")

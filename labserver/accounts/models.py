@@ -34,11 +34,11 @@ class Organization(models.Model):
     """A directorate, a verification center, an accredited lab or a customer."""
 
     class Kind(models.TextChoices):
-        DIRECTORATE = "directorate", "National directorate"
-        REGIONAL_CENTER = "regional_center", "Regional verification center"
-        PROVINCIAL_CENTER = "provincial_center", "Provincial verification center"
-        LAB = "lab", "Accredited laboratory"
-        CUSTOMER = "customer", "Customer"
+        DIRECTORATE = "directorate", _("National directorate")
+        REGIONAL_CENTER = "regional_center", _("Regional verification center")
+        PROVINCIAL_CENTER = "provincial_center", _("Provincial verification center")
+        LAB = "lab", _("Accredited laboratory")
+        CUSTOMER = "customer", _("Customer")
 
     code = models.SlugField(max_length=32, unique=True, help_text="Short code used in numbers")
     name = models.CharField(max_length=200)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from uncertainty.display import datetime_text
 
@@ -88,9 +89,9 @@ class AuditAnchor(models.Model):
     """
 
     class Trigger(models.TextChoices):
-        CERTIFICATE = "certificate", "a certificate was issued"
-        SCHEDULED = "scheduled", "scheduled (anchor_audit)"
-        FORCED = "forced", "forced (anchor_audit --force)"
+        CERTIFICATE = "certificate", _("a certificate was issued")
+        SCHEDULED = "scheduled", _("scheduled (anchor_audit)")
+        FORCED = "forced", _("forced (anchor_audit --force)")
 
     chain = models.CharField(max_length=64)
     organization = models.ForeignKey(

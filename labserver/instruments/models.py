@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from labserver.core.fields import MeasurementField
 
@@ -11,8 +12,8 @@ class InstrumentType(models.Model):
     """A kind of measuring instrument, e.g. "non-automatic weighing instrument"."""
 
     class LegalCategory(models.TextChoices):
-        GROUP_1 = "group_1", "Group 1: controlled (pattern approval, verification)"
-        GROUP_2 = "group_2", "Group 2: calibration or testing"
+        GROUP_1 = "group_1", _("Group 1: controlled (pattern approval, verification)")
+        GROUP_2 = "group_2", _("Group 2: calibration or testing")
 
     code = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=200)

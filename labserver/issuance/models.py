@@ -16,26 +16,27 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class CertificateKind(models.TextChoices):
-    CALIBRATION = "calibration", "Calibration"
-    VERIFICATION = "verification", "Verification"
+    CALIBRATION = "calibration", _("Calibration")
+    VERIFICATION = "verification", _("Verification")
 
 
 class CertificateStatus(models.TextChoices):
-    VALID = "valid", "Valid"
-    SUPERSEDED = "superseded", "Superseded"
-    REVOKED = "revoked", "Revoked"
+    VALID = "valid", _("Valid")
+    SUPERSEDED = "superseded", _("Superseded")
+    REVOKED = "revoked", _("Revoked")
 
 
 class SigningKeyRecord(models.Model):
     """A signer certificate of an organization: who it names, when it is valid, revoked?"""
 
     class Source(models.TextChoices):
-        DEMO = "demo", "DEMO PKI (not for production)"
-        PKCS12 = "pkcs12", "PKCS#12 file"
-        PKCS11 = "pkcs11", "PKCS#11 token"
+        DEMO = "demo", _("DEMO PKI (not for production)")
+        PKCS12 = "pkcs12", _("PKCS#12 file")
+        PKCS11 = "pkcs11", _("PKCS#11 token")
 
     organization = models.ForeignKey(
         "accounts.Organization", on_delete=models.PROTECT, related_name="signing_keys"
@@ -136,8 +137,8 @@ class CertificateEvent(models.Model):
     """Something that happened to an issued certificate; written once, never changed."""
 
     class Kind(models.TextChoices):
-        SUPERSEDED = "superseded", "Superseded by an amendment"
-        REVOKED = "revoked", "Revoked"
+        SUPERSEDED = "superseded", _("Superseded by an amendment")
+        REVOKED = "revoked", _("Revoked")
 
     certificate = models.ForeignKey(Certificate, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -172,8 +173,8 @@ class VoidedNumber(models.Model):
     """
 
     class Source(models.TextChoices):
-        FILE = "file", "a certificate file left in the storage"
-        GIVEN = "given", "given by hand (e.g. shown by a customer)"
+        FILE = "file", _("a certificate file left in the storage")
+        GIVEN = "given", _("given by hand (e.g. shown by a customer)")
 
     organization = models.ForeignKey(
         "accounts.Organization", on_delete=models.PROTECT, related_name="voided_numbers"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from labserver.core.fields import MeasurementField
 
@@ -12,8 +13,8 @@ class Procedure(models.Model):
     """One version of a procedure definition, identified by id, version and content hash."""
 
     class Kind(models.TextChoices):
-        CALIBRATION = "calibration", "Calibration"
-        VERIFICATION = "verification", "Verification"
+        CALIBRATION = "calibration", _("Calibration")
+        VERIFICATION = "verification", _("Verification")
 
     procedure_id = models.SlugField(max_length=100)
     version = models.CharField(max_length=32)
@@ -45,15 +46,15 @@ class Procedure(models.Model):
 
 
 class JobState(models.TextChoices):
-    REQUESTED = "requested", "Requested"
-    ACCEPTED = "accepted", "Accepted"
-    SCHEDULED = "scheduled", "Scheduled"
-    IN_PROGRESS = "in_progress", "In progress"
-    MEASURED = "measured", "Measured"
-    REVIEWED = "reviewed", "Reviewed"
-    APPROVED = "approved", "Approved"
-    ISSUED = "issued", "Issued"
-    CANCELLED = "cancelled", "Cancelled"
+    REQUESTED = "requested", _("Requested")
+    ACCEPTED = "accepted", _("Accepted")
+    SCHEDULED = "scheduled", _("Scheduled")
+    IN_PROGRESS = "in_progress", _("In progress")
+    MEASURED = "measured", _("Measured")
+    REVIEWED = "reviewed", _("Reviewed")
+    APPROVED = "approved", _("Approved")
+    ISSUED = "issued", _("Issued")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 class Job(models.Model):

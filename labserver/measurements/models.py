@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class RunState(models.TextChoices):
-    SUBMITTED = "submitted", "Submitted"
-    REVIEWED = "reviewed", "Reviewed"
-    APPROVED = "approved", "Approved"
-    REJECTED = "rejected", "Rejected"
+    SUBMITTED = "submitted", _("Submitted")
+    REVIEWED = "reviewed", _("Reviewed")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
 
 
 class Run(models.Model):
@@ -159,10 +160,10 @@ class RunSignature(models.Model):
     """An electronic signature on a run: who, when, and what it means (21 CFR 11.50)."""
 
     class Meaning(models.TextChoices):
-        PERFORMED = "performed", "Performed by"
-        CHECKED = "checked", "Checked by"
-        AUTHORIZED = "authorized", "Authorized by"
-        REJECTED = "rejected", "Rejected by"
+        PERFORMED = "performed", _("Performed by")
+        CHECKED = "checked", _("Checked by")
+        AUTHORIZED = "authorized", _("Authorized by")
+        REJECTED = "rejected", _("Rejected by")
 
     run = models.ForeignKey(Run, on_delete=models.PROTECT, related_name="signatures")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")

@@ -16,5 +16,5 @@ customer letters (:mod:`.nonconformities`).
 
 Every page reads through :mod:`labserver.traceability.queries` and the models, narrowed
 to the person's organizations; the only changes are made by the out-of-tolerance pages,
-through :mod:`labserver.traceability.services`.
+through :mod:`labserver.nonconformities.services`.
 """

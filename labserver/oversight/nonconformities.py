@@ -8,7 +8,7 @@ decision form per affected certificate, the close button and the customer letter
 Every query is narrowed to the person's organizations
 (:func:`labserver.accounts.access.readable_organization_ids`): another organization's
 nonconformity is a 404, as in the API. Every change goes through
-:mod:`labserver.traceability.services` (``open_nonconformity``, ``decide``,
+:mod:`labserver.nonconformities.services` (``open_nonconformity``, ``decide``,
 ``close_nonconformity``), which check the role, the state and the password and write the
 audit entry; a refusal is shown on the page with the service's reason, and nothing is
 changed. The forms are offered only to the quality managers of the organization, but a
@@ -36,37 +36,17 @@ from labserver.accounts.access import (
 from labserver.accounts.models import Role, User
 from labserver.core.errors import DomainError
 from labserver.issuance.api.views import visible_certificates
-from labserver.issuance.models import Certificate
+from labserver.issuance.models import Certificate, CertificateStatus
 from labserver.issuance.services import certificate_state
+from labserver.nonconformities import letters, services
+from labserver.nonconformities.models import AffectedItem, Decision, Nonconformity
 from labserver.standards.models import ReferenceStandard
-from labserver.traceability import letters, services
-from labserver.traceability.models import AffectedItem, Decision, Nonconformity
 from labserver.web.access import page_for
 
 from . import graph
 
 READERS = (Role.AUDITOR, Role.QUALITY_MANAGER)
 
-ACTIONS: dict[str, Any] = {
-    Decision.Action.NO_ACTION: gettext_lazy("No action"),
-    Decision.Action.AMEND: gettext_lazy("Amend"),
-    Decision.Action.RECALL: gettext_lazy("Recall"),
-}
-RECALLS: dict[str, Any] = {
-    Decision.Recall.NONE: "",
-    Decision.Recall.REVOKED: gettext_lazy("revoked by this decision"),
-    Decision.Recall.ALREADY_REVOKED: gettext_lazy("already revoked"),
-    Decision.Recall.PENDING: gettext_lazy("pending: the decider may not revoke it"),
-}
-STATUSES: dict[str, Any] = {
-    Nonconformity.Status.OPEN: gettext_lazy("Open"),
-    Nonconformity.Status.CLOSED: gettext_lazy("Closed"),
-}
-CERTIFICATE_STATES: dict[str, Any] = {
-    "valid": gettext_lazy("Valid"),
-    "superseded": gettext_lazy("Superseded"),
-    "revoked": gettext_lazy("Revoked"),
-}
 VERDICTS: dict[str, Any] = {"pass": gettext_lazy("pass"), "fail": gettext_lazy("fail")}
 
 
@@ -95,6 +75,11 @@ def _nonconformity(user: User, pk: int) -> Nonconformity:
 
 def _verdict(value: Any) -> str:
     return str(VERDICTS.get(value, value or "—"))
+
+
+def _recall(decision: Decision) -> str:
+    """What became of the certificate a decision recalls; nothing for other decisions."""
+    return decision.get_recall_display() if decision.recall else ""
 
 
 # ------------------------------------------------------------------------------ the list
@@ -138,9 +123,9 @@ def _render_list(
         state = ""
     chosen = (values or {}).get("standard") or request.GET.get("standard", "")
     context = {
-        "rows": [{"nc": nc, "status": STATUSES.get(nc.status, nc.status)} for nc in found],
+        "rows": [{"nc": nc, "status": nc.get_status_display()} for nc in found],
         "state": state,
-        "states": list(STATUSES.items()),
+        "states": Nonconformity.Status.choices,
         "standards": _openable_standards(user),
         "values": {"standard": chosen, **(values or {})},
         "error": error,
@@ -250,15 +235,15 @@ def _affected_rows(nonconformity: Nonconformity, current: dict[int, Decision]) -
                         "unit": item.unit,
                     }
                 ),
-                "status_now": CERTIFICATE_STATES.get(now, now) if now else "",
+                "status_now": CertificateStatus(now).label if now else "",
                 "revoked": now == "revoked",
                 "stored_verdict": _verdict(again.get("stored_verdict")) if again else "",
                 "re_evaluated": _verdict(again.get("re_evaluated_verdict")) if again else "",
                 "changed": bool(again.get("changed")),
                 "not_re_evaluated": again.get("not_re_evaluated") or 0,
                 "decision": decision,
-                "action": ACTIONS.get(decision.action, decision.action) if decision else "",
-                "recall": RECALLS.get(decision.recall, decision.recall) if decision else "",
+                "action": decision.get_action_display() if decision else "",
+                "recall": _recall(decision) if decision else "",
             }
         )
     return rows
@@ -289,7 +274,7 @@ def _render_record(
         failed = ""  # no form to show the refusal beside: it goes on top
     context = {
         "nc": nonconformity,
-        "status": STATUSES.get(nonconformity.status, nonconformity.status),
+        "status": nonconformity.get_status_display(),
         "is_open": nonconformity.status == Nonconformity.Status.OPEN,
         "rows": rows,
         "shifted": nonconformity.shift is not None,
@@ -298,13 +283,13 @@ def _render_record(
         "history": [
             {
                 "decision": d,
-                "action": ACTIONS.get(d.action, d.action),
-                "recall": RECALLS.get(d.recall, d.recall),
+                "action": d.get_action_display(),
+                "recall": _recall(d),
                 "in_force": d.pk not in superseded,
             }
             for d in decisions
         ],
-        "actions": list(ACTIONS.items()),
+        "actions": Decision.Action.choices,
         "recalls": any(d.action == Decision.Action.RECALL for d in current.values()),
         "may_act": may_act,
         "error": error,
@@ -356,7 +341,7 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
         )
     done = _("Decision recorded for %(number)s: %(action)s.") % {
         "number": certificate.number,
-        "action": ACTIONS.get(decision.action, decision.action),
+        "action": decision.get_action_display(),
     }
     if decision.recall == Decision.Recall.REVOKED:
         done += " " + _("The certificate is revoked.")

@@ -33,9 +33,9 @@ from labserver.core.models import AuditEntry
 from labserver.instruments.models import Instrument
 from labserver.issuance.api.views import visible_certificates
 from labserver.issuance.services import certificate_state
+from labserver.nonconformities.models import Nonconformity
 from labserver.standards.models import ReferenceStandard, StandardCertificate
 from labserver.traceability import queries
-from labserver.traceability.models import Nonconformity
 from labserver.web.access import page_for
 
 from . import graph

@@ -24,15 +24,26 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from labserver.accounts.models import Role
+from labserver.core.fields import MeasurementField
 from labserver.core.throttles import OpenDataThrottle
+from labserver.standards.models import ReferenceStandard, Status
 from labserver.web.access import page_for
 from labserver.web.files import certificate_file
 from labserver.web.throttling import throttled
 
-from . import customers, labels, opendata
+from . import customers, opendata
 
 INSTRUMENTS_PER_PAGE = 25
 ROWS_PER_PAGE = 50
+
+#: The class each standard status is shown with (colour plus the word, never colour alone).
+STANDARD_STATUS_CLASS = {
+    Status.IN_SERVICE: "pass",
+    Status.DUE: "warn",
+    Status.OVERDUE: "fail",
+    Status.OUT_OF_TOLERANCE: "fail",
+    Status.RETIRED: "muted",
+}
 
 
 def _page(request: HttpRequest, items: Any, per_page: int) -> Any:
@@ -274,10 +285,10 @@ def standards_register(request: HttpRequest) -> HttpResponse:
     rows = []
     for raw in page.object_list:
         row = opendata.standard_row(raw)
-        row["field_label"] = labels.FIELDS.get(row["field"], row["field"])
-        row["level_label"] = labels.LEVELS.get(row["level"], row["level"])
-        row["status_label"] = labels.STANDARD_STATUS.get(row["status"], row["status"])
-        row["status_class"] = labels.STANDARD_STATUS_CLASS.get(row["status"], "")
+        row["field_label"] = MeasurementField(row["field"]).label
+        row["level_label"] = ReferenceStandard.Level(row["level"]).label
+        row["status_label"] = Status(row["status"]).label
+        row["status_class"] = STANDARD_STATUS_CLASS[row["status"]]
         rows.append(row)
     context = {
         "page": page,

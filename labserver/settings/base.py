@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "labserver.measurements",
     "labserver.issuance",
     "labserver.traceability",
+    "labserver.nonconformities",
     "labserver.portal",
     "labserver.work",
     "labserver.oversight",

@@ -27,10 +27,10 @@ CALTRACE_THROTTLE_RATES = dict.fromkeys(CALTRACE_THROTTLE_RATES)  # noqa: F405
 # PostgreSQL: the two roles of production (docs/developers/tests.md, "Two roles"). The test
 # connection logs in as the owner (DATABASE_OWNER_URL), which creates, migrates and grants
 # each worker's database; the conftest then makes it SET ROLE to the runtime role of
-# DATABASE_URL for the tests. Its backend flushes as the owner (tests/dbroles/base.py).
+# DATABASE_URL for the tests. Its backend flushes as the owner (tests/support/dbroles/base.py).
 CALTRACE_TEST_RUNTIME_ROLE = ""
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F405
     if "owner" in DATABASES:  # noqa: F405
         CALTRACE_TEST_RUNTIME_ROLE = CALTRACE_RUNTIME_ROLE  # noqa: F405
         DATABASES["default"] = DATABASES.pop("owner")  # noqa: F405
-    DATABASES["default"]["ENGINE"] = "tests.dbroles"  # noqa: F405
+    DATABASES["default"]["ENGINE"] = "tests.support.dbroles"  # noqa: F405

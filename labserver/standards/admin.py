@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from labserver.core.admin import ReadOnlyAdmin
 
-from .models import ReferenceStandard, StandardCertificate
+from .models import ReferenceStandard, StandardCertificate, StandardLink
 
 
 @admin.register(ReferenceStandard)
@@ -16,3 +16,9 @@ class ReferenceStandardAdmin(ReadOnlyAdmin):
 class StandardCertificateAdmin(ReadOnlyAdmin):
     list_display = ["number", "standard", "issuing_lab", "calibrated_on", "due_on"]
     search_fields = ["number"]
+
+
+@admin.register(StandardLink)
+class StandardLinkAdmin(ReadOnlyAdmin):
+    list_display = ["certificate", "standard", "upstream_certificate", "used_on", "function"]
+    search_fields = ["certificate__number", "standard__asset_id"]

@@ -1,8 +1,18 @@
-"""Reference standards and their calibration certificates.
+"""Reference standards, their calibration certificates and the links between them.
 
 A standard's status on a date follows from its certificates, its
 out-of-tolerance date and its retirement: it is usable on that date only when
 a certificate is in force and it was neither out of tolerance nor retired.
+
+A :class:`StandardLink` is written once, when the downstream certificate is recorded
+(:func:`labserver.standards.services.record_certificate`), and never changed (a PostgreSQL
+trigger refuses UPDATE and DELETE). It pins the upstream certificate *in force on the
+downstream calibration date* — the latest one calibrated on or before it — or nothing,
+which is a break in the chain: the upstream standard had no certificate then.
+``used_on`` repeats the downstream certificate's ``calibrated_on`` so that the reverse
+trace (:mod:`labserver.traceability.queries`) finds "the uses of standard S between two
+dates" through one index, ``(standard, used_on)``, the same way it finds run usages
+(``measurements.StandardUsage``, index ``(standard, used_on)``).
 """
 
 from __future__ import annotations
@@ -12,16 +22,18 @@ from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from labserver.core.fields import MeasurementField
 
 
 class Status(models.TextChoices):
-    IN_SERVICE = "in_service", "In service"
-    DUE = "due", "Calibration due soon"
-    OVERDUE = "overdue", "Calibration overdue"
-    OUT_OF_TOLERANCE = "out_of_tolerance", "Out of tolerance"
-    RETIRED = "retired", "Retired"
+    IN_SERVICE = "in_service", _("In service")
+    DUE = "due", _("Calibration due soon")
+    OVERDUE = "overdue", _("Calibration overdue")
+    OUT_OF_TOLERANCE = "out_of_tolerance", _("Out of tolerance")
+    RETIRED = "retired", _("Retired")
 
 
 USABLE = {Status.IN_SERVICE, Status.DUE}
@@ -42,9 +54,11 @@ class ReferenceStandard(models.Model):
     """An entry of the equipment register used as a reference."""
 
     class Level(models.TextChoices):
-        NATIONAL = "national", "National standard"
-        REFERENCE = "reference", "Reference standard"
-        WORKING = "working", "Working standard"
+        # The level's words are in a context of their own: "Reference standard" is also
+        # the pages' word for any reference standard, which this level is not.
+        NATIONAL = "national", pgettext_lazy("standard level", "National standard")
+        REFERENCE = "reference", pgettext_lazy("standard level", "Reference standard")
+        WORKING = "working", pgettext_lazy("standard level", "Working standard")
 
     organization = models.ForeignKey(
         "accounts.Organization", on_delete=models.PROTECT, related_name="standards"
@@ -168,3 +182,51 @@ class StandardCertificate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.number} ({self.issuing_lab}, {self.calibrated_on})"
+
+
+class StandardLink(models.Model):
+    """Standard ``standard`` (with ``upstream_certificate`` in force) calibrated ``certificate``."""
+
+    certificate = models.ForeignKey(
+        StandardCertificate,
+        on_delete=models.PROTECT,
+        related_name="links",
+        help_text="The downstream certificate: the calibration the upstream standard served",
+    )
+    standard = models.ForeignKey(
+        ReferenceStandard,
+        on_delete=models.PROTECT,
+        related_name="downstream_links",
+        help_text="The upstream standard used for that calibration",
+    )
+    upstream_certificate = models.ForeignKey(
+        StandardCertificate,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="downstream_links",
+        help_text="The upstream standard's certificate in force on used_on (none: a break)",
+    )
+    used_on = models.DateField(help_text="The downstream certificate's calibration date")
+    function = models.CharField(max_length=64, blank=True)
+    range_low = models.FloatField(null=True, blank=True)
+    range_high = models.FloatField(null=True, blank=True)
+    unit = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        # The table kept the name of the app it was created in (traceability, 0001).
+        db_table = "traceability_standardlink"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["certificate", "standard", "function", "unit"],
+                name="standard_link_unique_use",
+            )
+        ]
+        indexes = [
+            # reverse trace: the uses of a standard within a window
+            models.Index(fields=["standard", "used_on"], name="link_standard_date_idx"),
+        ]
+        ordering = ["certificate_id", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.standard_id} -> certificate {self.certificate_id} on {self.used_on}"

@@ -1,11 +1,13 @@
-"""Reference standards: registering, recording calibration certificates, out of tolerance."""
+"""Reference standards: registering, recording calibration certificates with their links to
+the standards that calibrated them, out of tolerance."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -17,11 +19,8 @@ from labserver.core import audit
 from labserver.core.errors import Conflict, DomainError
 from labserver.issuance.models import Certificate as IssuedCertificate
 
-from .models import ReferenceStandard, StandardCertificate
+from .models import ReferenceStandard, StandardCertificate, StandardLink
 from .values import check_values
-
-if TYPE_CHECKING:
-    from labserver.traceability.services import ReferenceUse
 
 KEEPERS = (Role.QUALITY_MANAGER,)
 
@@ -74,6 +73,62 @@ def _check_dates(*, calibrated_on: date, issued_on: date, due_on: date) -> None:
             f"(at most {latest})",
             field="due_on",
         )
+
+
+@dataclass(frozen=True)
+class ReferenceUse:
+    """An upstream standard used for a calibration, with the function and range it served.
+
+    ``range_low``/``range_high`` are in ``unit``; all optional but the standard.
+    """
+
+    standard: ReferenceStandard
+    function: str = ""
+    range_low: float | None = None
+    range_high: float | None = None
+    unit: str = ""
+
+
+def as_uses(items: Sequence[ReferenceStandard | ReferenceUse] | None) -> list[ReferenceUse]:
+    """Plain standards (the old form of ``reference_standards``) as uses without a range."""
+    uses = [item if isinstance(item, ReferenceUse) else ReferenceUse(item) for item in items or []]
+    seen: set[tuple[int, str, str]] = set()
+    for i, use in enumerate(uses):
+        where = f"reference_standards[{i}]"
+        key = (use.standard.pk, use.function, use.unit)
+        if key in seen:
+            raise DomainError(f"{where}: {use.standard.asset_id} named twice", field=where)
+        seen.add(key)
+        low, high = use.range_low, use.range_high
+        if low is not None and high is not None and low > high:
+            raise DomainError(f"{where}: range_low {low} exceeds range_high {high}", field=where)
+    return uses
+
+
+def record_links(
+    *, certificate: StandardCertificate, uses: list[ReferenceUse]
+) -> list[StandardLink]:
+    """One link per use, pinning each upstream standard's certificate in force on the
+    downstream calibration date (``None`` when it had none: a break in the chain).
+
+    Called inside ``record_certificate``'s transaction, which writes the audit entry.
+    """
+    when = certificate.calibrated_on
+    return StandardLink.objects.bulk_create(
+        [
+            StandardLink(
+                certificate=certificate,
+                standard=use.standard,
+                upstream_certificate=use.standard.certificate_on(when),
+                used_on=when,
+                function=use.function,
+                range_low=use.range_low,
+                range_high=use.range_high,
+                unit=use.unit,
+            )
+            for use in uses
+        ]
+    )
 
 
 @transaction.atomic
@@ -144,16 +199,14 @@ def record_certificate(
     """Record a calibration certificate of a standard, with its file's SHA-256.
 
     ``reference_standards`` are the standards used to calibrate it (internal
-    calibrations): plain standards, or ``traceability.services.ReferenceUse`` with the
-    function and range each served. Each becomes a ``traceability.StandardLink`` pinning
-    that standard's certificate in force on ``calibrated_on``.
+    calibrations): plain standards, or :class:`ReferenceUse` with the function and range
+    each served. Each becomes a :class:`~.models.StandardLink` pinning that standard's
+    certificate in force on ``calibrated_on``.
 
     Refused (field named): implausible or disordered dates (``_check_dates``), ``values``
     that are not well-formed calibrated values (``values.check_values``), and an
     external certificate whose number is one this laboratory issued.
     """
-    from labserver.traceability.services import as_uses, record_links
-
     uses = as_uses(reference_standards)
     require_role(
         actor, standard.organization_id, *KEEPERS, action="recording a calibration certificate"

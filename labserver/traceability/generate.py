@@ -37,9 +37,7 @@ from labserver.instruments.models import Instrument, InstrumentType
 from labserver.issuance.models import Certificate, CertificateKind, SigningKeyRecord
 from labserver.jobs.models import Job, JobState, Procedure
 from labserver.measurements.models import Run, RunState, StandardUsage
-from labserver.standards.models import ReferenceStandard, StandardCertificate
-
-from .models import StandardLink
+from labserver.standards.models import ReferenceStandard, StandardCertificate, StandardLink
 
 T = TypeVar("T")
 GENERATOR_VERSION = "1"

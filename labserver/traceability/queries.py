@@ -47,7 +47,8 @@ from django.db import connection
 
 from labserver.issuance.models import Certificate
 from labserver.issuance.services import certificate_state
-from labserver.standards.models import ReferenceStandard, StandardCertificate
+from labserver.measurements.models import StandardUsage
+from labserver.standards.models import ReferenceStandard, StandardCertificate, StandardLink
 from labserver.standards.values import readable_values
 
 MAX_DEPTH = 20
@@ -56,10 +57,6 @@ SI_NODE = {"id": "si", "kind": "si", "name": "International System of Units (SI)
 
 
 def _tables() -> dict[str, str]:
-    from labserver.measurements.models import StandardUsage
-
-    from .models import StandardLink
-
     qn = connection.ops.quote_name
     return {
         "link": qn(StandardLink._meta.db_table),

@@ -32,7 +32,7 @@ from labserver.core.errors import DomainError
 from labserver.issuance import services as issuance
 from labserver.issuance.api.views import visible_certificates
 from labserver.issuance.documents import indication_resolution, points_of
-from labserver.issuance.models import Certificate
+from labserver.issuance.models import Certificate, CertificateStatus
 from labserver.issuance.stored_files import Which
 from labserver.jobs.models import Job, JobState
 from labserver.measurements import services as measurements
@@ -50,13 +50,17 @@ from uncertainty.display import (
 from uncertainty.errors import UncertaintyError
 
 from .chart import error_charts
-from .labels import CERTIFICATE_STATES, JOB_STATES, MEANINGS, RUN_STATES, verdict_label
-from .presentation import plain, point_rows, sig
+from .presentation import VERDICTS, plain, point_rows, sig
 
 WORK_ROLES = (Role.METROLOGIST, Role.REVIEWER, Role.SIGNATORY)
 # The run page is also read by the quality manager and the auditor (read-only for them).
 RUN_ROLES = (*WORK_ROLES, Role.QUALITY_MANAGER, Role.AUDITOR)
 JOBS_PER_PAGE = 50
+
+
+def verdict_label(statement: str) -> str:
+    """The verdict in the page's language (empty when nothing was judged)."""
+    return str(VERDICTS.get(statement, statement)) if statement else ""
 
 
 def _person(request: HttpRequest) -> User:
@@ -102,12 +106,12 @@ def jobs(request: HttpRequest) -> HttpResponse:
     rows = [
         {
             "job": job,
-            "state": JOB_STATES.get(job.state, job.state),
+            "state": job.get_state_display(),
             "mine": job.assignee_id == user.pk,
             "runs": [
                 {
                     "run": run,
-                    "state": RUN_STATES.get(run.state, run.state),
+                    "state": run.get_state_display(),
                     "verdict": verdict_label(run.server_conformity),
                 }
                 for run in job.runs.all()
@@ -122,7 +126,7 @@ def jobs(request: HttpRequest) -> HttpResponse:
             "rows": rows,
             "page": page,
             "state": state,
-            "states": [(value, JOB_STATES[value]) for value in JobState.values],
+            "states": JobState.choices,
         },
     )
 
@@ -304,7 +308,7 @@ def _certificates(user: User, run: Run) -> list[dict[str, Any]]:
             {
                 "certificate": certificate,
                 "status": status,
-                "state": CERTIFICATE_STATES.get(status, status),
+                "state": CertificateStatus(status).label,
             }
         )
     return out
@@ -328,14 +332,12 @@ def _render_run(
         "run": run,
         "job": run.job,
         "instrument": run.job.instrument,
-        "state": RUN_STATES.get(run.state, run.state),
+        "state": run.get_state_display(),
         "verdict": verdict_label(run.server_conformity),
         "verdict_class": "pass"
         if run.server_conformity == "pass"
         else ("fail" if run.server_conformity else ""),
-        "signatures": [
-            {"signature": s, "meaning": MEANINGS.get(s.meaning, s.meaning)} for s in signatures
-        ],
+        "signatures": [{"signature": s, "meaning": s.get_meaning_display()} for s in signatures],
         "points": point_rows(points),
         "charts": error_charts(points),
         "checks": _checks(run),

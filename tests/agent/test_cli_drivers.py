@@ -3,69 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
-import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
 from agent.cli import main
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    return env
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "agent.cli", *args],
-        cwd=ROOT,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-
-
-@contextmanager
-def simulate(*args: str, stop: signal.Signals = signal.SIGTERM) -> Iterator[str]:
-    """Run ``simulate``; yield the address of its READY line; stop it and check it exits 0."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "agent.cli", "simulate", *args],
-        cwd=ROOT,
-        env=_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    assert proc.stderr is not None
-    try:
-        ready = proc.stdout.readline()
-        assert ready.startswith("READY "), ready + proc.stderr.read()
-        yield ready.split(" ", 1)[1].strip()
-    finally:
-        proc.send_signal(stop)
-        try:
-            out, err = proc.communicate(timeout=10)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate()
-    assert proc.returncode == 0, err
-    assert out == ""  # READY was the only line
-    assert err == ""
+from tests.support.agent import run_cli, simulate
 
 
 def test_drivers_lists_every_driver_and_its_capabilities(capsys: pytest.CaptureFixture[str]):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.agent.test_cli_drivers import run_cli, simulate
+from tests.support.agent import run_cli, simulate
 
 
 def test_simulate_then_probe_the_bath_prints_its_temperature() -> None:

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 
-from tests.agent.test_cli_drivers import ROOT, _env
+from tests.support.agent import ROOT, cli_env
 
 GAUGE = "manual://pressure?unit=kPa&min=0&max=1600&resolution=10"
 PROMPT_1 = "pressure reading 1 in kPa (0 to 1600 kPa, scale interval 10 kPa; empty line aborts): "
@@ -31,7 +31,7 @@ class Terminal:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "agent.cli", "probe", *args],
                 cwd=ROOT,
-                env=_env(),
+                env=cli_env(),
                 stdin=slave,
                 stdout=subprocess.PIPE,
                 stderr=slave,

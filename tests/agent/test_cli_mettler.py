@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.agent.test_cli_drivers import run_cli, simulate
+from tests.support.agent import run_cli, simulate
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
 

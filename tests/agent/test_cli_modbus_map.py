@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.agent.test_cli_drivers import run_cli, simulate
+from tests.support.agent import run_cli, simulate
 
 MAPS = Path(__file__).resolve().parents[2] / "drivers" / "maps"
 SDM120 = MAPS / "eastron-sdm120.yaml"

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from agent.cli import main
-from tests.agent.test_cli_drivers import run_cli, simulate
+from tests.support.agent import run_cli, simulate
 
 
 def test_drivers_lists_the_pace_and_the_5522a(capsys: pytest.CaptureFixture[str]) -> None:

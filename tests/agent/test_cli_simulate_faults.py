@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.agent.test_cli_drivers import run_cli, simulate
+from tests.support.agent import run_cli, simulate
 
 SDM120 = Path(__file__).resolve().parents[2] / "drivers" / "maps" / "eastron-sdm120.yaml"
 

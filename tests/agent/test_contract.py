@@ -15,7 +15,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 from agent.outbox import Outbox
-from tests.agent.conftest import Lims, record_run
+from tests.support.agent import Lims, record_run
 
 SCHEMA_URN = "urn:caltrace:lims-openapi"
 

@@ -20,7 +20,7 @@ import pytest
 
 from agent.outbox import INTERRUPTED, RESTARTED, Outbox, RunState, UnknownRun
 from agent.sync import sync
-from tests.agent.conftest import (
+from tests.support.agent import (
     RUN_CHILD,
     SYNC_CHILD,
     Child,

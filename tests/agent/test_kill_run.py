@@ -20,8 +20,16 @@ import pytest
 
 from agent.cli import main
 from agent.outbox import Outbox, RunState
-from tests.agent.conftest import Child, Lims, ServerIdle, kill_at, lims_readings, write_bench
-from tests.agent.test_run import ROLES, assert_lims_agrees, dcv  # noqa: F401 (fixture)
+from tests.support.agent import (
+    ROLES,
+    Child,
+    Lims,
+    ServerIdle,
+    assert_lims_agrees,
+    kill_at,
+    lims_readings,
+    write_bench,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -36,7 +44,7 @@ SHOWN = re.compile(r"^\s+x (\d+)/5: ")
 
 
 def test_the_run_command_killed_at_random_instants_loses_and_duplicates_nothing(
-    dcv: Lims,  # noqa: F811
+    dcv: Lims,
     tmp_path: Path,
     server_idle: ServerIdle,
     capsys: pytest.CaptureFixture[str],

@@ -24,7 +24,7 @@ from agent.outbox import (
     UnknownRun,
 )
 from procedures.bench import StandardRecord
-from tests.agent.conftest import header_of, offline_payload, record_run, split_point
+from tests.support.agent import header_of, offline_payload, record_run, split_point
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 

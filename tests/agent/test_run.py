@@ -17,23 +17,12 @@ import pytest
 
 from agent.cli import main
 from agent.outbox import Outbox, RunState
-from tests.agent.conftest import DCV_ROLES, Lims, closed_port_url, write_bench
-from tests.labserver.conftest import DEFINITION, TODAY
+from tests.support.agent import ROLES, Lims, assert_lims_agrees, closed_port_url, write_bench
+from tests.support.lims import DEFINITION, TODAY
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-ENVIRONMENT = (
-    "{driver: manual, address: 'manual://temperature?unit=degC&min=-10&max=50&resolution=0.1'}"
-)
-ROLES = {**DCV_ROLES, "environment": ENVIRONMENT}
 NOMINALS = sorted({p.nominal for p in DEFINITION.points})
-
-
-@pytest.fixture
-def dcv(lims: Lims) -> Lims:
-    """The live LIMS whose center's calibrator certificate has values at every nominal
-    of dmm-dcv (``tests/labserver/conftest.py``)."""
-    return lims
 
 
 def run(bench: Path, *args: str) -> int:
@@ -42,29 +31,6 @@ def run(bench: Path, *args: str) -> int:
 
 def outbox_of(bench: Path) -> Outbox:
     return Outbox(bench.parent / "outbox.sqlite3")
-
-
-def assert_lims_agrees(run_id: str, body: bytes) -> None:
-    """The LIMS holds the run as sent, and its own evaluation agrees with the agent's."""
-    from labserver.measurements.models import Point, Reading, Run
-
-    payload = json.loads(body)
-    stored = Run.objects.get(pk=run_id)
-    assert stored.disagreements == 0
-    points = list(Point.objects.filter(run=stored).order_by("index"))
-    assert [p.index for p in points] == [p["index"] for p in payload["points"]]
-    for point, sent in zip(points, payload["points"], strict=True):
-        assert point.disagreement == []
-        assert point.server_conformity == point.agent_conformity == sent["conformity"]
-        assert point.server_result["value"] == pytest.approx(sent["result"]["value"], rel=1e-9)
-        assert point.server_result["U"] == pytest.approx(sent["result"]["U"], rel=1e-9)
-    sent_readings = [r["value"] for p in payload["points"] for r in p["readings"]]
-    stored_readings = list(
-        Reading.objects.filter(point__run=stored)
-        .order_by("point__index", "index")
-        .values_list("value", flat=True)
-    )
-    assert stored_readings == sent_readings
 
 
 def test_a_job_runs_on_the_simulated_bench_and_the_lims_agrees(

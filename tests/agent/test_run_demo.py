@@ -17,8 +17,8 @@ import pytest
 from agent.cli import main
 from agent.config import load_bench
 from agent.outbox import Outbox, RunState
-from tests.agent.test_run import assert_lims_agrees
-from tests.labserver.test_demo_benches import BENCHES
+from tests.support.agent import assert_lims_agrees
+from tests.support.demo import BENCHES
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -16,7 +16,7 @@ from agent.config import ConfigError, load_bench
 from agent.keys import KeyFileError, load_key
 from agent.outbox import Outbox, Outcome, RunState
 from agent.sync import LimsRefused, LimsUnavailable, backoff_delay, sync
-from tests.agent.conftest import (
+from tests.support.agent import (
     Lims,
     closed_port_url,
     lims_readings,

@@ -23,7 +23,7 @@ from certificates.dcc import build_dcc
 from certificates.examples import example
 from certificates.pdf import render_pdf
 from certificates.verify import verify_pdf
-from tests.certificates.conftest import require_tool
+from tests.support.tools import require_tool
 
 
 def test_both_arms_sign_certificates_of_the_same_pages_with_either_key(tmp_path: Path) -> None:

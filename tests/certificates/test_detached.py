@@ -16,8 +16,7 @@ from certificates.detached import sign_detached, verify_detached
 from certificates.errors import VerificationError
 from certificates.pki import DemoPki, ensure_demo_pki
 from certificates.tsa import serve_tsa
-
-from .test_signing import require_tool
+from tests.support.tools import require_tool
 
 STATEMENT = b'{"at":"2026-12-06T08:00:00.000000+00:00","chain":"org:1","length":3}'
 

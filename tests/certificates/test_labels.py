@@ -12,7 +12,7 @@ import pytest
 from certificates.errors import DocumentError
 from certificates.examples import example
 from certificates.labels import COLUMNS, ROWS, Label, render_labels
-from tests.certificates.conftest import require_tool
+from tests.support.tools import require_tool
 
 
 def _labels() -> list[Label]:

@@ -26,7 +26,7 @@ from certificates.document import (
 from certificates.errors import DocumentError
 from certificates.examples import EXAMPLES, example
 from certificates.pdf import QR_BOX, dcc_attachment_name, qr_code_drawing, render_pdf
-from tests.certificates.conftest import require_tool
+from tests.support.tools import require_tool
 from uncertainty.display import indication_text
 from uncertainty.reporting import round_uncertainty
 

@@ -7,7 +7,6 @@ configuration), so the tests never touch the machine's own tokens.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from io import BytesIO
@@ -24,21 +23,12 @@ from certificates.errors import SigningError
 from certificates.pki import DemoPki, ensure_demo_pki
 from certificates.signing import Signer, SigningKey, load_pkcs11
 from certificates.verify import verify_pdf
+from tests.support.tools import require_tool
 
 SOFTHSM_LIBRARY = Path("/usr/lib/softhsm/libsofthsm2.so")
 TOKEN = "caltrace-test"
 PIN = "1234"
 SIGN_ARGS = {"reason": "Calibration certificate", "location": "Đà Nẵng", "name": "Lê Văn C"}
-
-
-def require_tool(name: str) -> str:
-    """The path of a Debian tool a test needs: skip without it, fail in CI (CI=true)."""
-    path = shutil.which(name)
-    if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{name} is required in CI but is not installed")
-        pytest.skip(f"{name} is not installed")
-    return path
 
 
 def make_pdf() -> bytes:

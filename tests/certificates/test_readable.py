@@ -21,7 +21,7 @@ from certificates.examples import EXAMPLES, example
 from certificates.pdf import render_pdf
 from procedures.definition import ProcedureDefinition, library, load_definition
 from procedures.references import printable_references
-from tests.certificates.readable import (
+from tests.support.readable import (
     CONDITION_NAMES,
     dcc_numbers,
     dcc_text,

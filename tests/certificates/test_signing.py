@@ -6,8 +6,6 @@ validator, and (where poppler is installed) by pdfsig through NSS.
 
 from __future__ import annotations
 
-import os
-import shutil
 import stat
 import subprocess
 from collections.abc import Iterator
@@ -32,19 +30,10 @@ from certificates.pki import DOCUMENT_SIGNING_EKU, DemoPki, ensure_demo_pki
 from certificates.signing import Signer, SigningKey, load_pkcs12
 from certificates.tsa import serve_tsa
 from certificates.verify import verify_pdf
+from tests.support.tools import require_tool
 
 ORG = "Trung tâm Kiểm định Đo lường Thử nghiệm"
 SIGN_ARGS = {"reason": "Giấy chứng nhận hiệu chuẩn", "location": "Hà Nội", "name": "Nguyễn Văn A"}
-
-
-def require_tool(name: str) -> str:
-    """The path of a Debian tool a test needs: skip without it, fail in CI (CI=true)."""
-    path = shutil.which(name)
-    if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{name} is required in CI but is not installed")
-        pytest.skip(f"{name} is not installed")
-    return path
 
 
 def make_pdf(text: str = "Certificate 2026-0001") -> bytes:

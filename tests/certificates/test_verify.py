@@ -8,8 +8,6 @@ a signer from another CA, a signing certificate revoked after issue.
 from __future__ import annotations
 
 import hashlib
-import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -27,21 +25,12 @@ from certificates.pki import DemoPki, ensure_demo_pki
 from certificates.signing import Signer, SigningKey
 from certificates.tsa import serve_tsa
 from certificates.verify import verify_pdf
+from tests.support.tools import require_tool
 
 ORG = "Viện Đo lường Việt Nam"
 SIGN_ARGS = {"reason": "Giấy chứng nhận kiểm định", "location": "Hà Nội", "name": "Trần Thị B"}
 TITLE = b"caltrace test certificate"
 DCC = b'<?xml version="1.0" encoding="UTF-8"?>\n<dcc:digitalCalibrationCertificate/>\n'
-
-
-def require_tool(name: str) -> str:
-    """The path of a Debian tool a test needs: skip without it, fail in CI (CI=true)."""
-    path = shutil.which(name)
-    if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{name} is required in CI but is not installed")
-        pytest.skip(f"{name} is not installed")
-    return path
 
 
 def make_pdf(*, dcc: bytes | None = None) -> bytes:

@@ -30,7 +30,7 @@ from drivers.iolog import IODirection
 from drivers.registry import get
 from drivers.simulators.base import Fault, FaultKind, SimulatorOptions
 from drivers.simulators.eurotherm_3200 import Eurotherm3200Simulator, SimulatedEurotherm3200
-from tests.drivers.conftest import BRIEF, LATE_BY_S, STEADY
+from tests.support.driver_options import BRIEF, LATE_BY_S, STEADY
 
 
 @pytest.fixture

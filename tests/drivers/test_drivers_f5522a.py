@@ -38,7 +38,7 @@ from drivers.registry import get
 from drivers.simulators.base import Fault, FaultKind, SimulatorOptions
 from drivers.simulators.fluke_5522a import SimulatedFluke5522A
 from drivers.simulators.tcp import TcpSimulator
-from tests.drivers.conftest import (
+from tests.support.driver_options import (
     ANSWER_S,
     BRIEF_S,
     LATE_BY_S,

@@ -26,7 +26,7 @@ from drivers.reading import Reading
 from drivers.simulators.base import Fault, FaultKind
 from drivers.simulators.keysight_34465a import SimulatedKeysight344xxA
 from drivers.simulators.tcp import TcpSimulator
-from tests.drivers.conftest import SILENT, over_faults, times_out
+from tests.support.driver_options import SILENT, over_faults, times_out
 
 EXPECTED: dict[FaultKind, tuple[type[DriverError], type[Exception]]] = {
     FaultKind.TIMEOUT: (InstrumentTimeout, TimeoutError),

@@ -28,7 +28,7 @@ from drivers.reading import Reading
 from drivers.registry import UnknownDriver, entries, get, names, register
 from drivers.simulators.base import SimulatorOptions
 from drivers.validators import format_scpi_number, strict_choice, strict_int, strict_interval
-from tests.drivers.conftest import STEADY
+from tests.support.driver_options import STEADY
 
 # -- errors --------------------------------------------------------------------------------
 

@@ -29,7 +29,7 @@ from drivers.iolog import IODirection
 from drivers.keysight.k34465a import Keysight34465A, Keysight34470A
 from drivers.simulators.keysight_34465a import SimulatedKeysight344xxA
 from drivers.simulators.tcp import TcpSimulator
-from tests.drivers.conftest import ANSWER_S
+from tests.support.driver_options import ANSWER_S
 
 
 def _writes(dmm: Keysight34465A) -> list[str]:

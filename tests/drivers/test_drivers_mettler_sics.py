@@ -37,7 +37,7 @@ from drivers.reading import Reading
 from drivers.registry import get
 from drivers.simulators.base import Fault, FaultKind
 from drivers.simulators.mettler_sics import SimulatedSicsBalance
-from tests.drivers.conftest import ANSWER_S, SILENT, over_faults, times_out
+from tests.support.driver_options import ANSWER_S, SILENT, over_faults, times_out
 
 if sys.platform == "win32":  # pragma: no cover
     pytest.skip("pseudo-terminals are POSIX", allow_module_level=True)

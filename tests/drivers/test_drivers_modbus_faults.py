@@ -24,7 +24,7 @@ from drivers.simulators.eurotherm_3200 import Eurotherm3200Simulator, SimulatedE
 from drivers.simulators.modbus import ModbusSimulator
 from drivers.simulators.modbus_map import ModbusMapSimulator, SimulatedMapDevice
 from drivers.transports.modbus import ModbusTransport
-from tests.drivers.conftest import BRIEF, STEADY
+from tests.support.driver_options import BRIEF, STEADY
 
 SDM120 = Path(__file__).resolve().parents[2] / "drivers" / "maps" / "eastron-sdm120.yaml"
 

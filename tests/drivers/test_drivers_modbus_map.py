@@ -31,7 +31,7 @@ from drivers.simulators.modbus_map import (
     SimulatedMapDevice,
     start_modbus_map,
 )
-from tests.drivers.conftest import BRIEF, LATE_BY_S, STEADY
+from tests.support.driver_options import BRIEF, LATE_BY_S, STEADY
 
 MAPS = Path(__file__).resolve().parents[2] / "drivers" / "maps"
 SDM120 = MAPS / "eastron-sdm120.yaml"

@@ -19,7 +19,7 @@ from drivers.transports.modbus import (
     RegisterServer,
     parse_modbus_address,
 )
-from tests.drivers.conftest import ANSWER_S, BRIEF, LATE_BY_S, STEADY
+from tests.support.driver_options import ANSWER_S, BRIEF, LATE_BY_S, STEADY
 
 SETTINGS = STEADY.transport_settings()
 BRIEF_SETTINGS = BRIEF.transport_settings()

@@ -25,7 +25,7 @@ from drivers.simulators.base import Fault, FaultKind
 from drivers.simulators.druck_pace import SimulatedPace
 from drivers.simulators.keysight_34465a import SimulatedKeysight344xxA
 from drivers.simulators.tcp import TcpSimulator
-from tests.drivers.conftest import (
+from tests.support.driver_options import (
     ANSWER_S,
     SILENT,
     Connect,

@@ -12,7 +12,7 @@ from drivers.simulators.base import Fault, FaultKind, FaultPlan, Reply
 from drivers.simulators.keysight_34465a import SimulatedKeysight344xxA
 from drivers.simulators.scpi import compile_header
 from drivers.simulators.tcp import TcpSimulator
-from tests.drivers.conftest import ANSWER_S
+from tests.support.driver_options import ANSWER_S
 
 
 class Line:

@@ -21,7 +21,7 @@ from drivers.transports import is_serial_address, open_message_transport
 from drivers.transports.base import TransportSettings
 from drivers.transports.serial import SerialSettings, SerialTransport, parse_serial_address
 from drivers.transports.visa import VisaTransport
-from tests.drivers.conftest import BRIEF_S, LATE_BY_S, STEADY
+from tests.support.driver_options import BRIEF_S, LATE_BY_S, STEADY
 
 if TYPE_CHECKING:
     from drivers.simulators.pty import PtySimulator

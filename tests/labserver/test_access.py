@@ -8,8 +8,7 @@ import pytest
 
 from labserver.accounts import services as accounts
 from labserver.accounts.models import AuditGrant
-
-from .conftest import PASSWORD, Center, client_for, person, post_run, run_payload
+from tests.support.lims import PASSWORD, Center, client_for, person, post_run, run_payload
 
 pytestmark = pytest.mark.django_db
 

@@ -34,12 +34,11 @@ from labserver.core.audit import chain_key, hash_of, verify_audit
 from labserver.core.models import GENESIS, AuditAnchor, AuditChain, AuditEntry
 from labserver.issuance.keys import forget_signers
 from labserver.issuance.models import Certificate, SigningKeyRecord
-from tests.dbroles import as_owner
+from tests.support.dbroles import as_owner
+from tests.support.issuing import approved_run, issue
+from tests.support.lims import PASSWORD, Center
 
-from .conftest import PASSWORD, Center
-from .test_issuance import _demo_pki, approved_run, demo_pki_dir, issue  # noqa: F401
-
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_pki")]
 
 
 @pytest.fixture(autouse=True)
@@ -130,7 +129,7 @@ def _verify(*sources: Any) -> tuple[bool, str]:
 
 def test_issuing_a_certificate_writes_a_signed_anchor_in_the_table_and_the_file(
     center: Center,
-    demo_pki_dir: Path,  # noqa: F811
+    demo_pki_dir: Path,
     anchor_dir: Path,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
@@ -221,7 +220,7 @@ def test_anchor_audit_anchors_the_moved_heads_only_and_is_idempotent(
 def test_anchor_audit_force_time_stamps_every_head_where_a_tsa_is_set(
     center: Center,
     settings: Any,
-    demo_pki_dir: Path,  # noqa: F811
+    demo_pki_dir: Path,
 ) -> None:
     pki = ensure_demo_pki(demo_pki_dir / center.org.code, center.org.name)
     tsa_key, tsa_cert = pki.tsa_credentials()
@@ -246,7 +245,7 @@ def test_anchor_audit_force_time_stamps_every_head_where_a_tsa_is_set(
 def test_a_system_anchor_organization_anchors_the_system_chain(
     center: Center,
     settings: Any,
-    demo_pki_dir: Path,  # noqa: F811
+    demo_pki_dir: Path,
 ) -> None:
     settings.CALTRACE_SYSTEM_ANCHOR_ORGANIZATION = center.org.code
     call_command("anchor_audit", stdout=io.StringIO())
@@ -363,7 +362,7 @@ def test_verify_audit_refuses_a_forged_anchor(
     center: Center,
     other_center: Center,
     anchor_dir: Path,
-    demo_pki_dir: Path,  # noqa: F811
+    demo_pki_dir: Path,
 ) -> None:
     call_command("anchor_audit", stdout=io.StringIO())
     genuine = _lines(anchor_dir, center.org.code)[0]
@@ -392,7 +391,7 @@ def test_verify_audit_refuses_a_forged_anchor(
 def test_verify_audit_refuses_anchors_of_a_key_revoked_without_a_time_stamp(
     center: Center,
     anchor_dir: Path,
-    demo_pki_dir: Path,  # noqa: F811
+    demo_pki_dir: Path,
     settings: Any,
     tmp_path: Path,
 ) -> None:
@@ -421,7 +420,7 @@ def test_verify_audit_refuses_an_anchor_of_another_centers_chain(
     center: Center,
     other_center: Center,
     anchor_dir: Path,
-    demo_pki_dir: Path,  # noqa: F811
+    demo_pki_dir: Path,
 ) -> None:
     """A key the trust list accepts may still not anchor another center's chain."""
     call_command("anchor_audit", stdout=io.StringIO())

@@ -26,9 +26,8 @@ from django.db import DatabaseError, connection, transaction
 from labserver.core import audit
 from labserver.core.models import GENESIS, AuditChain, AuditEntry
 from labserver.core.roles import append_only_tables
-from tests.dbroles import as_owner, runtime_role
-
-from .test_deploy import manage, production_env
+from tests.support.dbroles import as_owner, runtime_role
+from tests.support.deploy import manage, production_env
 
 pytestmark = [
     pytest.mark.skipif(

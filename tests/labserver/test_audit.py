@@ -11,9 +11,8 @@ from django.db import DatabaseError, connection
 
 from labserver.core.audit import verify_audit
 from labserver.core.models import AuditChain, AuditEntry
-from tests.dbroles import as_owner
-
-from .conftest import PASSWORD, Center, post_run, run_payload
+from tests.support.dbroles import as_owner
+from tests.support.lims import PASSWORD, Center, post_run, run_payload
 
 pytestmark = pytest.mark.django_db
 

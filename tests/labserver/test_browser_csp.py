@@ -12,17 +12,11 @@ from selenium.webdriver.support.wait import WebDriverWait
 
 from labserver.accounts.models import User
 from labserver.issuance.services import issue_certificate
+from tests.support.browser import Page, sign_in, sign_out
+from tests.support.issuing import approved_run
+from tests.support.lims import PASSWORD, Center
 
-from .browser import Page
-from .conftest import PASSWORD, Center
-from .test_browser_work import sign_in, sign_out
-from .test_issuance import (  # noqa: F401  (the DEMO PKI fixtures)
-    _demo_pki,
-    approved_run,
-    demo_pki_dir,
-)
-
-pytestmark = [pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("demo_pki")]
 
 
 def test_each_kind_of_page_passes_the_policy_in_chromium(center: Center, page: Page) -> None:

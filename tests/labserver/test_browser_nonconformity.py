@@ -3,24 +3,19 @@ manager opens a nonconformity from the form, records a recall with the password 
 certificate is revoked), decides the rest, closes it. Screenshots go to
 test-artifacts/screenshots/."""
 
-# ruff: noqa: F811  (fixtures are imported, then requested)
-
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
 
-from labserver.traceability import services
-from labserver.traceability.models import Nonconformity
+from labserver.nonconformities import services
+from labserver.nonconformities.models import Nonconformity
+from tests.support.browser import Page, sign_in
+from tests.support.lims import PASSWORD, TODAY
+from tests.support.nonconformity import Case
 
-from .browser import Page
-from .conftest import PASSWORD, TODAY
-from .test_browser_oversight import sign_in
-from .test_issuance import _demo_pki, demo_pki_dir  # noqa: F401
-from .test_nonconformity import Case, case  # noqa: F401
-
-pytestmark = [pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("demo_pki")]
 
 
 def test_open_recall_and_close_a_nonconformity(case: Case, page: Page) -> None:

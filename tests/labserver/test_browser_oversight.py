@@ -3,8 +3,6 @@ the chain of a certificate with a break (red, with its reason beside it), a reve
 and its CSV and PDF exports (fetched with the browser's session cookie), the quality
 manager's dashboard. Screenshots go to test-artifacts/screenshots/."""
 
-# ruff: noqa: F811  (the ``hand`` fixture is imported from test_traceability, then requested)
-
 from __future__ import annotations
 
 import csv
@@ -15,23 +13,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from labserver.accounts.models import User
 from labserver.standards import services as standards
-
-from .browser import Page
-from .conftest import PASSWORD
-from .test_traceability import Hand, hand, value  # noqa: F401
+from tests.support.browser import Page, sign_in
+from tests.support.ladder import Hand, value
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
 RED = "rgb(160, 22, 27)"  # --bad
-
-
-def sign_in(page: Page, user: User) -> None:
-    page.open("/accounts/login/")
-    page.find("#id_username").send_keys(user.username)
-    page.find("#id_password").send_keys(PASSWORD)
-    page.click_and_wait("form.stack button[type=submit]")
 
 
 def fetch(page: Page, href: str) -> tuple[str, bytes]:

@@ -7,13 +7,12 @@ from __future__ import annotations
 import pytest
 from selenium.webdriver.support.select import Select
 
-from .browser import Page
-from .conftest import Center
-from .test_browser_oversight import sign_in
-from .test_issuance import _demo_pki, demo_pki_dir  # noqa: F401
-from .test_stored_files import customer_of, issued, tamper
+from tests.support.browser import Page, sign_in
+from tests.support.issuing import issued
+from tests.support.lims import Center, customer_of
+from tests.support.stored_files import tamper
 
-pytestmark = [pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("demo_pki")]
 
 
 def test_the_refusal_of_an_altered_pdf_reads_on_a_phone_in_vietnamese(

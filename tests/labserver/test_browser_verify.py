@@ -10,12 +10,11 @@ import pytest
 
 from labserver.issuance.models import Certificate
 from labserver.issuance.services import amend_certificate, issue_certificate, revoke_certificate
+from tests.support.browser import Page
+from tests.support.issuing import approved_run
+from tests.support.lims import PASSWORD, Center
 
-from .browser import Page
-from .conftest import PASSWORD, Center
-from .test_issuance import _demo_pki, approved_run, demo_pki_dir  # noqa: F401
-
-pytestmark = [pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("demo_pki")]
 
 
 def issued(center: Center) -> Certificate:

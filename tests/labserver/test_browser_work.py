@@ -7,28 +7,11 @@ import pytest
 
 from labserver.issuance.models import Certificate
 from labserver.measurements.models import Run, RunState
+from tests.support.browser import Page, sign_in, sign_out
+from tests.support.issuing import submitted_run
+from tests.support.lims import PASSWORD, Center, with_serial
 
-from .browser import Page
-from .conftest import PASSWORD, Center
-from .test_issuance import (  # noqa: F401  (the DEMO PKI fixtures)
-    _demo_pki,
-    demo_pki_dir,
-    submitted_run,
-    with_serial,
-)
-
-pytestmark = [pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page: Page, username: str) -> None:
-    page.open("/accounts/login/")
-    page.find("#id_username").send_keys(username)
-    page.find("#id_password").send_keys(PASSWORD)
-    page.click_and_wait("form.stack button[type=submit]")
-
-
-def sign_out(page: Page) -> None:
-    page.click_and_wait(".who form[action='/accounts/logout/'] button[type=submit]")
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("demo_pki")]
 
 
 def test_review_approve_and_issue_by_three_people(center: Center, page: Page) -> None:

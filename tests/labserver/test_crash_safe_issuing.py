@@ -44,9 +44,8 @@ from labserver.issuance.staging import final_name_of, stage, temporary_path
 from labserver.issuance.stored_files import verify_storage
 from labserver.measurements.models import Run
 from labserver.measurements.services import approve_run, review_run
-from tests.dbroles import runtime_role
-
-from .conftest import PASSWORD, Center, next_job, post_run, run_payload, with_serial
+from tests.support.dbroles import runtime_role
+from tests.support.lims import PASSWORD, Center, next_job, post_run, run_payload, with_serial
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -40,8 +40,7 @@ from labserver.issuance.models import Certificate
 from labserver.issuance.stored_files import verify_storage
 from labserver.measurements.models import Reading, Run
 from labserver.measurements.services import approve_run, review_run
-
-from .conftest import PASSWORD, Center, next_job, post_run, run_payload, with_serial
+from tests.support.lims import PASSWORD, Center, next_job, post_run, run_payload, with_serial
 
 postgresql_only = pytest.mark.skipif(
     connection.vendor != "postgresql",

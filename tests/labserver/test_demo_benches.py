@@ -35,17 +35,9 @@ from simulation.bench import SimulatedBench
 from simulation.people import SimulatedOperator
 from simulation.temperature import UUT_THERMOMETER
 from simulation.world import SimulatedTime, SimulatedWorld
+from tests.support.demo import BENCHES
 
 pytestmark = pytest.mark.django_db
-
-BENCHES = {
-    "bench-electrical": "dmm-dcv",
-    "bench-mass": "nawi-r76",
-    "bench-pressure": "pressure-gauge-r101",
-    "bench-temperature": "thermometer-bath",
-    "bench-flow": "water-meter-r49",
-    "bench-flow-hot": "water-meter-r49-hot",
-}
 
 
 # -- the agent's view of the LIMS ------------------------------------------------------------

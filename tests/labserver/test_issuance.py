@@ -33,13 +33,14 @@ from labserver.issuance.services import (
 from labserver.jobs.models import Job
 from labserver.measurements.models import Run
 from labserver.standards.models import ReferenceStandard
-
-from .conftest import PASSWORD, Center, post_run, run_payload
-
-# Moved to the conftest; other test modules import them from here.
-from .conftest import demo_pki_dir as demo_pki_dir
-from .conftest import next_job as next_job
-from .conftest import with_serial as with_serial
+from tests.support.issuing import (
+    approved_run,
+    approved_verification,
+    issue,
+    reviewed_run,
+    submitted_run,
+)
+from tests.support.lims import PASSWORD, Center, next_job, post_run, with_serial
 
 pytestmark = pytest.mark.django_db
 
@@ -47,38 +48,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _demo_pki(demo_pki: Path) -> None:
     """Every test here signs with the DEMO PKI."""
-
-
-def submitted_run(center: Center, **changes: Any) -> Run:
-    payload = run_payload(center, **changes)
-    response = post_run(center, payload)
-    assert response.status_code == 201, response.json()
-    return Run.objects.get(pk=payload["run_id"])
-
-
-def reviewed_run(center: Center) -> Run:
-    run = submitted_run(center)
-    response = center.client("reviewer").post(
-        f"/api/v1/runs/{run.pk}/review/", {"password": PASSWORD}, format="json"
-    )
-    assert response.status_code == 200, response.json()
-    return run
-
-
-def approved_run(center: Center) -> Run:
-    with_serial(center)
-    run = reviewed_run(center)
-    response = center.client("signatory").post(
-        f"/api/v1/runs/{run.pk}/approve/", {"password": PASSWORD}, format="json"
-    )
-    assert response.status_code == 200, response.json()
-    return Run.objects.get(pk=run.pk)
-
-
-def issue(center: Center, run: Run) -> Any:
-    return center.client("signatory").post(
-        "/api/v1/certificates/", {"run": str(run.pk), "password": PASSWORD}, format="json"
-    )
 
 
 def counter(center: Center, kind: str = "calibration") -> int:
@@ -277,7 +246,7 @@ def test_production_settings_module_never_allows_the_demo_pki() -> None:
 def test_a_verification_without_an_interval_is_refused(center: Center, tmp_path: Path) -> None:
     from django.utils import timezone
 
-    from .test_checks_curves import nawi_run, published  # noqa: F401
+    from tests.support.bench_runs import nawi_run
 
     submitted = nawi_run(center, tmp_path)
     assert post_run(center, submitted.body).status_code == 201
@@ -495,7 +464,7 @@ def test_another_centers_certificate_is_not_found_anywhere(
 def test_a_customer_sees_the_certificates_of_its_instruments(
     center: Center, other_center: Center
 ) -> None:
-    from .conftest import client_for, person
+    from tests.support.lims import client_for, person
 
     issued = issue(center, approved_run(center)).json()
     mine = person(center.instrument.owner, "qt1-customer", "customer")
@@ -540,40 +509,6 @@ def test_the_schema_documents_the_certificate_endpoints() -> None:
     assert "post" in paths["/api/v1/verify"]
 
 
-def approve_with(center: Center, run: Run, field: str) -> Run:
-    """Review and approve ``run`` by people certified for ``field``."""
-    from labserver.measurements.services import approve_run, review_run
-
-    from .conftest import person
-
-    code = center.org.code.lower()
-    reviewer = person(center.org, f"{code}-reviewer-{field}", "reviewer", [field])
-    signatory = person(center.org, f"{code}-signatory-{field}", "signatory", [field])
-    review_run(actor=reviewer, run=run, password=PASSWORD)
-    approve_run(actor=signatory, run=run, password=PASSWORD)
-    run.refresh_from_db()
-    return run
-
-
-def approved_verification(center: Center, tmp_path: Path) -> tuple[Run, Any]:
-    """A verification of a class III balance (nawi-r76, the simulated balance), approved,
-    and the signatory certified for mass who may issue it."""
-    from labserver.accounts.models import User
-    from labserver.instruments.models import InstrumentType
-
-    from .test_checks_curves import nawi_run
-
-    submitted = nawi_run(center, tmp_path)
-    assert post_run(center, submitted.body).status_code == 201
-    InstrumentType.objects.filter(code="nawi").update(verification_interval_months=12)
-    ReferenceStandard.objects.filter(organization=center.org, serial="").update(
-        manufacturer="Häfner", model="M1 set", serial="W-1"
-    )
-    with_serial(center)
-    run = approve_with(center, Run.objects.get(pk=submitted.body["run_id"]), "mass")
-    return run, User.objects.get(username=f"{center.org.code.lower()}-signatory-mass")
-
-
 def test_a_verification_carries_its_mark_and_validity_and_prints_labels(
     center: Center, tmp_path: Path
 ) -> None:
@@ -584,7 +519,7 @@ def test_a_verification_carries_its_mark_and_validity_and_prints_labels(
     assert certificate.mark_number == f"QT1-{year % 100:02d}-0000001"
     performed = timezone.localdate(run.finished_at)  # the lab's date, not UTC's
     assert certificate.valid_until == add_months(performed, 12)
-    from .conftest import client_for
+    from tests.support.lims import client_for
 
     labels = client_for(signatory).get(f"/api/v1/certificates/labels.pdf?ids={certificate.pk}")
     assert labels.status_code == 200

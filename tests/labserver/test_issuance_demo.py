@@ -24,7 +24,8 @@ from certificates.dcc import build_dcc, validate_dcc
 from certificates.pdf import render_pdf
 from labserver.issuance.documents import document_for
 from procedures.definition import library, load_definition
-from tests.certificates.readable import (
+from tests.support.demo import BENCHES
+from tests.support.readable import (
     CONDITION_NAMES,
     dcc_numbers,
     dcc_text,
@@ -32,7 +33,6 @@ from tests.certificates.readable import (
     problems,
     rounding_problems,
 )
-from tests.labserver.test_demo_benches import BENCHES
 from uncertainty.display import unit_symbol
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -2,7 +2,7 @@
 
 Logins through the real login views (the web sign-in and ``/admin/login/``) with
 django-axes counting in the database; electronic signatures through the API on runs
-submitted by the agent (``conftest.post_run``); the unlock through its API endpoint and
+submitted by the agent (``tests.support.lims.post_run``); the unlock through its API endpoint and
 its page. Every failure, lock and unlock is read back from the audit trail, whose chains
 must still verify.
 """
@@ -26,8 +26,7 @@ from labserver.core.errors import DomainError
 from labserver.core.models import AuditEntry
 from labserver.measurements import services as measurements
 from labserver.measurements.models import Run
-
-from .conftest import PASSWORD, Center, post_run, run_payload
+from tests.support.lims import PASSWORD, Center, post_run, run_payload
 
 pytestmark = pytest.mark.django_db
 

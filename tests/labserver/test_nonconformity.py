@@ -2,7 +2,7 @@
 with its reverse-trace snapshot, decisions, recall, customer letters, closing.
 
 The certificates are issued for real from runs the server evaluated (procedure dmm-dcv,
-the conftest's calibrator QT1-CAL-01 bound to the model's ``V_s``); a generated run
+the center's calibrator QT1-CAL-01 bound to the model's ``V_s``); a generated run
 (``traceability.generate.generated_run``: usages and certificate, no points) and a
 working standard calibrated with the calibrator give the cases that cannot be
 re-evaluated. Everything goes through the HTTP API but the set-up.
@@ -11,7 +11,6 @@ re-evaluated. Everything goes through the HTTP API but the set-up.
 from __future__ import annotations
 
 import subprocess
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -19,112 +18,20 @@ import pytest
 from django.db import DatabaseError, connection
 from rest_framework.test import APIClient
 
-from labserver.accounts.models import Organization, User
+from labserver.accounts.models import User
 from labserver.core.audit import verify_audit
 from labserver.core.models import AuditEntry
-from labserver.instruments import services as instruments
 from labserver.issuance.models import Certificate, SigningKeyRecord
-from labserver.jobs import services as jobs
 from labserver.measurements.models import Point
-from labserver.standards import services as standards
+from labserver.nonconformities.models import Decision, Nonconformity
 from labserver.standards.models import ReferenceStandard
 from labserver.traceability.generate import CenterSetup, generated_run
-from labserver.traceability.models import Decision, Nonconformity
-from labserver.traceability.services import ReferenceUse
-from tests.certificates.conftest import require_tool
-from tests.dbroles import as_owner
+from tests.support.dbroles import as_owner
+from tests.support.lims import PASSWORD, TODAY, Center, client_for
+from tests.support.nonconformity import LARGE, SMALL, Case
+from tests.support.tools import require_tool
 
-from .conftest import PASSWORD, TODAY, Center, client_for
-from .test_issuance import _demo_pki, approved_run, demo_pki_dir, issue  # noqa: F401
-
-pytestmark = pytest.mark.django_db
-
-SMALL = 1e-6  # V: moves no verdict
-LARGE = 2e-5  # V: more than the 0.1 V point's MPE (11 µV) minus its |error|
-
-
-@dataclass
-class Case:
-    center: Center
-    first: Certificate  # customer QT1-CUST, three points on the 1 V range
-    second: Certificate  # customer QT1-CUST2, its own instrument
-    empty: Certificate  # generated run that used the calibrator directly: no points
-    indirect: Certificate  # generated run that used W, calibrated with the calibrator
-    working: ReferenceStandard
-    setup: CenterSetup  # for more generated runs (after the real ones: they number themselves)
-
-
-def new_job(center: Center, owner: Organization | None = None) -> None:
-    """A new accepted job on the bench; another instrument when ``owner`` is given."""
-    qm = center.quality_manager
-    instrument = center.instrument
-    if owner is not None:
-        instrument = instruments.register_instrument(
-            actor=qm,
-            organization=center.org,
-            owner=owner,
-            instrument_type=center.instrument.instrument_type,
-            manufacturer="Fluke",
-            model="8846A",
-            serial=f"MY{owner.code}",
-        )
-    job = jobs.create_job(
-        actor=qm, instrument=instrument, procedure=center.procedure, bench=center.agent
-    )
-    center.job = jobs.accept_job(actor=qm, job=job)
-
-
-def issued(center: Center) -> Certificate:
-    response = issue(center, approved_run(center))
-    assert response.status_code == 201, response.json()
-    return Certificate.objects.get(pk=response.json()["id"])
-
-
-@pytest.fixture
-def case(center: Center) -> Case:
-    from labserver.accounts import services as accounts
-
-    first = issued(center)
-    customer2 = accounts.create_organization(
-        actor=None, code="QT1-CUST2", name="Second customer of QT1", kind="customer"
-    )
-    Organization.objects.filter(pk=customer2.pk).update(address="3 Other Road")
-    new_job(center, customer2)
-    second = issued(center)
-    qm = center.quality_manager
-    working = standards.register_standard(
-        actor=qm,
-        organization=center.org,
-        asset_id="QT1-W-01",
-        name="DC voltage reference",
-        field="electrical",
-        calibration_interval_months=12,
-        functions=[{"role": "reference", "function": "dcv", "unit": "V", "min": 0, "max": 10}],
-    )
-    standards.record_certificate(
-        actor=qm,
-        standard=working,
-        number="QT1-W-01-1",
-        issuing_lab=center.org.name,
-        internal=True,
-        calibrated_on=TODAY,
-        issued_on=TODAY,
-        due_on=TODAY + timedelta(days=365),
-        values=[{"quantity": "dcv", "nominal": 10, "value": 10, "unit": "V", "U": 1e-5, "k": 2}],
-        reference_standards=[ReferenceUse(center.standard, "dcv", 0, 10, "V")],
-    )
-    setup = CenterSetup(
-        org=center.org,
-        customer=center.instrument.owner,
-        operator=center.metrologist,
-        agent=center.agent,
-        job=center.job,
-        procedure=center.procedure,
-        key=SigningKeyRecord.objects.get(organization=center.org),
-    )
-    empty = generated_run(setup, used_on=TODAY, standards=[(center.standard, "dcv", 0, 10, "V")])
-    indirect = generated_run(setup, used_on=TODAY, standards=[(working, "dcv", 0, 10, "V")])
-    return Case(center, first, second, empty, indirect, working, setup)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_pki")]
 
 
 def reevaluate(case: Case, shift: float, unit: str = "V", client: APIClient | None = None) -> Any:
@@ -425,7 +332,7 @@ def test_decisions_are_append_only(case: Case) -> None:
         Decision.objects.filter(pk=first["id"]).update(action="recall")
     with pytest.raises(DatabaseError, match="append-only"), as_owner():
         Decision.objects.filter(pk=second["id"]).delete()
-    from labserver.traceability.models import AffectedItem
+    from labserver.nonconformities.models import AffectedItem
 
     with pytest.raises(DatabaseError, match="append-only"), as_owner():
         AffectedItem.objects.all().update(status="valid")

@@ -3,11 +3,9 @@ Django's test client: who may open and act, another organization's nonconformity
 found, the workflow open -> decide (a recall revokes) -> close through the forms, and a
 refusal shown on the page with nothing changed.
 
-The data are test_nonconformity's ``case``: four certificates issued with the
-conftest's calibrator QT1-CAL-01 (two directly with points, one generated without, one
+The data are the ``case`` of tests/support/nonconformity.py: four certificates issued with
+the center's calibrator QT1-CAL-01 (two directly with points, one generated without, one
 through a working standard calibrated with it)."""
-
-# ruff: noqa: F811  (fixtures are imported, then requested)
 
 from __future__ import annotations
 
@@ -23,15 +21,13 @@ from labserver.accounts.models import User
 from labserver.core.models import AuditEntry
 from labserver.issuance.models import Certificate
 from labserver.issuance.services import certificate_state
+from labserver.nonconformities import services
+from labserver.nonconformities.models import Decision, Nonconformity
 from labserver.standards.models import ReferenceStandard
-from labserver.traceability import services
-from labserver.traceability.models import Decision, Nonconformity
+from tests.support.lims import PASSWORD, TODAY, Center
+from tests.support.nonconformity import LARGE, Case
 
-from .conftest import PASSWORD, TODAY, Center
-from .test_issuance import _demo_pki, demo_pki_dir  # noqa: F401
-from .test_nonconformity import LARGE, Case, case  # noqa: F401
-
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_pki")]
 
 LIST = "/quality/nonconformities/"
 

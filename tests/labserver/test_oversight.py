@@ -1,8 +1,6 @@
 """The pages of auditors and quality managers, through Django's test client: who may open
 each page, another organization's records are not found, and what the pages say on known
-data (the hand-built ladder of test_traceability: N -> R -> W, run B used W overdue)."""
-
-# ruff: noqa: F811  (the ``hand`` fixture is imported from test_traceability, then requested)
+data (the hand-built ladder of tests/support/ladder.py: N -> R -> W, run B used W overdue)."""
 
 from __future__ import annotations
 
@@ -27,11 +25,10 @@ from labserver.core.models import AuditEntry
 from labserver.standards import services as standards
 from labserver.standards.models import ReferenceStandard, StandardCertificate, Status
 from labserver.traceability.generate import LadderSpec, generate_ladder
-from tests.dbroles import as_owner
-
-from ..certificates.conftest import require_tool
-from .conftest import Center, client_for
-from .test_traceability import Hand, hand, person, register, value  # noqa: F401
+from tests.support.dbroles import as_owner
+from tests.support.ladder import Hand, register, value
+from tests.support.lims import Center, client_for, person
+from tests.support.tools import require_tool
 
 pytestmark = pytest.mark.django_db
 

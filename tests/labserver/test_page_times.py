@@ -23,15 +23,11 @@ from django.test import Client
 from labserver.accounts.models import SignatureGuard, User
 from labserver.core.models import AuditAnchor, AuditEntry
 from labserver.measurements.models import Run
+from tests.support.lims import Center
+from tests.support.pages import reviewed, signed_in
 from uncertainty.display import datetime_text
 
-from .conftest import Center
-from .test_issuance import (  # noqa: F401  (the DEMO PKI fixtures)
-    _demo_pki,
-    demo_pki_dir,
-    with_serial,
-)
-from .test_work_pages import reviewed, signed_in
+pytestmark = [pytest.mark.usefixtures("demo_pki")]
 
 # 23:30 UTC on 6 December is 06:30 on 7 December in Asia/Ho_Chi_Minh (settings.TIME_ZONE).
 LATE_UTC = datetime(2026, 12, 6, 23, 30, tzinfo=UTC)

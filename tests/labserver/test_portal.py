@@ -34,11 +34,10 @@ from labserver.measurements.models import Run
 from labserver.portal import opendata, views
 from labserver.standards import services as standards
 from labserver.standards.models import ReferenceStandard, StandardCertificate
+from tests.support.issuing import approved_run
+from tests.support.lims import PASSWORD, TODAY, Center, person
 
-from .conftest import PASSWORD, TODAY, Center, person
-from .test_issuance import _demo_pki, approved_run, demo_pki_dir, next_job  # noqa: F401
-
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_pki")]
 
 
 def signed_in(user: User) -> Client:
@@ -424,9 +423,9 @@ def test_verification_results_are_counted_by_the_database_in_one_query(results: 
 def test_a_verification_issued_and_revoked_through_the_services_is_counted(
     center: Center, tmp_path: Path
 ) -> None:
-    from .conftest import post_run
-    from .test_checks_curves import nawi_run
-    from .test_issuance import approve_with, with_serial
+    from tests.support.bench_runs import nawi_run
+    from tests.support.issuing import approve_with
+    from tests.support.lims import post_run, with_serial
 
     submitted = nawi_run(center, tmp_path)
     assert post_run(center, submitted.body).status_code == 201

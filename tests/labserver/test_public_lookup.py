@@ -19,11 +19,10 @@ from rest_framework.test import APIClient
 from labserver.issuance import public
 from labserver.issuance.models import Certificate
 from labserver.issuance.services import amend_certificate, issue_certificate, revoke_certificate
+from tests.support.issuing import approved_run
+from tests.support.lims import PASSWORD, Center, client_for
 
-from .conftest import PASSWORD, Center, client_for
-from .test_issuance import _demo_pki, approved_run, demo_pki_dir  # noqa: F401
-
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_pki")]
 
 KEYS = {
     "number",

@@ -23,11 +23,10 @@ from django.utils import timezone
 
 from labserver.core.models import AuditEntry, Counter
 from labserver.issuance.models import Certificate, VoidedNumber
+from tests.support.issuing import approved_run, issue
+from tests.support.lims import PASSWORD, Center
 
-from .conftest import PASSWORD, Center
-from .test_issuance import _demo_pki, approved_run, demo_pki_dir, issue  # noqa: F401
-
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_pki")]
 
 YEAR = timezone.localdate().year
 REASON = "database restored to 2026-12-06 07:56 UTC (incident 12)"
@@ -112,8 +111,7 @@ def test_a_verification_s_dcc_left_in_the_storage_voids_its_mark_too(
     from certificates.dcc import build_dcc
     from labserver.issuance.documents import document_for
     from labserver.issuance.services import issue_certificate, verify_url
-
-    from .test_issuance import approved_verification
+    from tests.support.issuing import approved_verification
 
     run, signatory = approved_verification(center, tmp_path)
     # What issuing after the target stored, built as issuing builds it: its DCC.

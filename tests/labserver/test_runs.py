@@ -13,8 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from labserver.jobs.models import Job
 from labserver.measurements.models import Point, Reading, Run, StandardUsage
 from labserver.standards import services as standards
-
-from .conftest import PASSWORD, TODAY, Center, calibrator_values, post_run, run_payload
+from tests.support.lims import PASSWORD, TODAY, Center, calibrator_values, post_run, run_payload
 
 pytestmark = pytest.mark.django_db
 

@@ -48,13 +48,11 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from labserver.accounts import services as accounts
-
-from .conftest import PASSWORD, Center
+from tests.support.lims import PASSWORD, Center
 
 # the DEMO PKI the issued certificate is signed with, as the issuing tests set it up
-from .test_issuance import _demo_pki, demo_pki_dir  # noqa: F401
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_pki")]
 
 EXAMPLES = int(os.environ.get("CALTRACE_FUZZ_EXAMPLES", "5"))
 SEED = int(os.environ.get("CALTRACE_FUZZ_SEED", "20261206"))
@@ -88,13 +86,12 @@ def _known_ids(center: Center) -> dict[str, Any]:
     from labserver.core.models import AuditEntry
     from labserver.issuance.models import SigningKeyRecord
     from labserver.issuance.services import issue_certificate
-    from labserver.traceability import services as traceability
-
-    from .test_issuance import approved_run
+    from labserver.nonconformities import services as nonconformities
+    from tests.support.issuing import approved_run
 
     run = approved_run(center)
     certificate = issue_certificate(actor=center.signatory, run=run, password=PASSWORD)
-    nonconformity = traceability.open_nonconformity(
+    nonconformity = nonconformities.open_nonconformity(
         actor=center.quality_manager,
         standard=center.standard,
         out_of_tolerance_since=run.finished_at.date(),
@@ -254,7 +251,7 @@ def test_every_error_is_documented_with_the_error_body() -> None:
 def test_the_run_submission_documents_its_signature_header(center: Center) -> None:
     """``X-Caltrace-Signature`` is a required header of ``POST /api/v1/runs/`` whose
     documented pattern an agent's real signature (``agent.keys``' format) matches."""
-    from .conftest import sign
+    from tests.support.lims import sign
 
     submission = _schema()["paths"]["/api/v1/runs/"]["post"]
     (header,) = [p for p in submission["parameters"] if p["name"] == "X-Caltrace-Signature"]

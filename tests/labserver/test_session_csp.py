@@ -17,7 +17,7 @@ from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.test import Client
 
-from .conftest import PASSWORD, Center
+from tests.support.lims import PASSWORD, Center
 
 pytestmark = pytest.mark.django_db
 

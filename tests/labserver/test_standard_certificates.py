@@ -11,11 +11,10 @@ import pytest
 
 from labserver.issuance.services import issue_certificate
 from labserver.standards.models import StandardCertificate
+from tests.support.issuing import approved_run
+from tests.support.lims import PASSWORD, TODAY, Center
 
-from .conftest import PASSWORD, TODAY, Center
-from .test_issuance import _demo_pki, approved_run, demo_pki_dir  # noqa: F401
-
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_pki")]
 
 
 def entry(**changes: Any) -> dict[str, Any]:

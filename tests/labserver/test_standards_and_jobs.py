@@ -9,8 +9,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from labserver.standards.models import ReferenceStandard
-
-from .conftest import TODAY, Center
+from tests.support.lims import TODAY, Center
 
 pytestmark = pytest.mark.django_db
 
@@ -162,7 +161,7 @@ def test_a_job_is_created_numbered_and_cancelled_with_a_reason(center: Center) -
 
 
 def test_a_customer_cannot_create_jobs(center: Center) -> None:
-    from .conftest import client_for, person
+    from tests.support.lims import client_for, person
 
     customer = person(center.instrument.owner, "cust-b", "customer")
     response = client_for(customer).post(

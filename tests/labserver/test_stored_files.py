@@ -5,11 +5,9 @@ portal), and ``manage.py verify_storage`` checks the whole store."""
 from __future__ import annotations
 
 import io
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 from django.test import Client
 
@@ -17,29 +15,11 @@ from labserver.accounts.models import User
 from labserver.core.audit import verify_audit
 from labserver.core.models import AuditEntry
 from labserver.issuance.models import Certificate
+from tests.support.issuing import issued
+from tests.support.lims import PASSWORD, Center, customer_of
+from tests.support.stored_files import stored, tamper
 
-from .conftest import PASSWORD, Center, person
-from .test_issuance import _demo_pki, approved_run, demo_pki_dir, issue  # noqa: F401
-
-pytestmark = pytest.mark.django_db
-
-
-def issued(center: Center) -> Certificate:
-    response = issue(center, approved_run(center))
-    assert response.status_code == 201, response.json()
-    return Certificate.objects.get(number=response.json()["number"])
-
-
-def stored(name: str) -> Path:
-    return Path(settings.MEDIA_ROOT) / name
-
-
-def tamper(certificate: Certificate) -> None:
-    """Replace the stored PDF's bytes on disk: same size, one byte changed."""
-    path = stored(certificate.pdf.name)
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0x01
-    path.write_bytes(bytes(data))
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_pki")]
 
 
 def refusals(certificate: Certificate, action: str = "certificate.file_altered") -> Any:
@@ -50,10 +30,6 @@ def signed_in(user: User) -> Client:
     client = Client()
     client.force_login(user)
     return client
-
-
-def customer_of(center: Center) -> User:
-    return person(center.instrument.owner, f"{center.org.code.lower()}-customer", "customer")
 
 
 def run_verify_storage() -> tuple[int, list[str]]:

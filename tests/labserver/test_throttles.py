@@ -30,9 +30,8 @@ from rest_framework.test import APIClient
 from labserver.accounts import services as accounts
 from labserver.core.throttles import client_address
 from labserver.settings.base import env_networks, env_rate
-from tests.dbroles import as_owner
-
-from .conftest import Center
+from tests.support.dbroles import as_owner
+from tests.support.lims import Center
 
 pytestmark = pytest.mark.django_db
 

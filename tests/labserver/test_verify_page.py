@@ -18,11 +18,10 @@ from rest_framework.test import APIClient
 
 from labserver.issuance.models import Certificate
 from labserver.issuance.services import amend_certificate, issue_certificate, revoke_certificate
+from tests.support.issuing import approved_run
+from tests.support.lims import PASSWORD, Center
 
-from .conftest import PASSWORD, Center
-from .test_issuance import _demo_pki, approved_run, demo_pki_dir  # noqa: F401
-
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_pki")]
 
 
 def upload(data: bytes, name: str = "certificate.pdf") -> Any:

@@ -13,9 +13,8 @@ from django.http import HttpRequest, HttpResponse
 from django.test import Client, RequestFactory
 
 from labserver.web.access import page_for
-
-from .browser import Page
-from .conftest import PASSWORD, Center
+from tests.support.browser import Page
+from tests.support.lims import PASSWORD, Center
 
 pytestmark = pytest.mark.django_db
 

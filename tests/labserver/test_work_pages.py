@@ -4,7 +4,6 @@ review, approval, rejection and issuing as electronic signatures, and who may do
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import pytest
 from django.test import Client
@@ -16,29 +15,13 @@ from labserver.jobs import services as jobs
 from labserver.jobs.models import Job, JobState
 from labserver.measurements.models import Run, RunSignature, RunState
 from labserver.measurements.services import approve_run, review_run
+from tests.support.issuing import submitted_run
+from tests.support.lims import PASSWORD, Center, with_serial
+from tests.support.pages import reviewed, signed_in
 from uncertainty.gum import evaluate_gum
 from uncertainty.model import parse_model
 
-from .conftest import PASSWORD, Center
-from .test_issuance import (  # noqa: F401  (the DEMO PKI fixtures)
-    _demo_pki,
-    demo_pki_dir,
-    submitted_run,
-    with_serial,
-)
-
-pytestmark = pytest.mark.django_db
-
-
-def signed_in(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def reviewed(center: Center) -> Run:
-    run = submitted_run(center)
-    return review_run(actor=center.reviewer, run=run, password=PASSWORD)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_pki")]
 
 
 def state_of(run: Run) -> tuple[str, int, int]:
@@ -178,7 +161,7 @@ def test_the_run_page_shows_each_point_s_result_limits_and_verdicts(center: Cent
 
 
 def test_a_disagreement_of_the_agent_is_highlighted(center: Center) -> None:
-    from .conftest import post_run, run_payload
+    from tests.support.lims import post_run, run_payload
 
     payload = run_payload(center)
     payload["points"][1]["conformity"] = "fail"  # the agent said fail, the server says pass

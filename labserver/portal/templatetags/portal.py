@@ -7,7 +7,7 @@ from typing import Any
 from django import template
 from django.utils.translation import get_language
 
-from .. import labels
+from labserver.jobs.models import JobState
 
 register = template.Library()
 
@@ -25,4 +25,5 @@ def local_name(record: Any) -> str:
 
 @register.filter
 def job_state(code: str) -> str:
-    return str(labels.JOB_STATES.get(code, code))
+    """A job's state as the page's language names it (``JobState``'s label)."""
+    return str(JobState(code).label)

@@ -22,7 +22,6 @@ from labserver.accounts.access import readable_organization_ids
 from labserver.accounts.models import Organization
 from labserver.core.api import OrganizationCreateMixin, ScopedQuerysetMixin
 from labserver.core.errors import DomainError, NotFound
-from labserver.traceability.services import ReferenceUse
 
 from .. import services
 from ..models import ReferenceStandard, StandardCertificate
@@ -225,7 +224,7 @@ class StandardViewSet(
                 raise NotFound(f"{where}: no such reference standard", field=where)
             if len(found) > 1 and found[0].organization_id != standard.organization_id:
                 raise DomainError(f"{where}: ambiguous: in several organizations", field=where)
-            used.append(ReferenceUse(found[0], **use))
+            used.append(services.ReferenceUse(found[0], **use))
         certificate = services.record_certificate(
             actor=request.user, standard=standard, reference_standards=used, **data
         )

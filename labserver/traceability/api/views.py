@@ -83,12 +83,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from labserver.accounts.access import acting_person, readable_organization_ids
-from labserver.core.api import Pagination
-from labserver.core.errors import DomainError, NotFound
+from labserver.core.errors import NotFound
 from labserver.issuance.api.views import visible_certificates
-from labserver.standards.models import ReferenceStandard
 
-from .. import queries, reevaluation
+from .. import queries
+from .params import Out, Paging, date_range, query_date, readable_standard
 
 
 class CsvRenderer(BaseRenderer):
@@ -105,18 +104,6 @@ class CsvRenderer(BaseRenderer):
 
 
 # ------------------------------------------------------------------ schema of the answers
-
-
-class _Out(serializers.Serializer):  # type: ignore[type-arg]
-    """An answer's schema; ``RENAMED`` maps attribute names to keys Python cannot use."""
-
-    RENAMED: dict[str, str] = {}
-
-    def get_fields(self) -> dict[str, Any]:
-        fields = super().get_fields()
-        for attribute, key in self.RENAMED.items():
-            fields[key] = fields.pop(attribute)
-        return fields
 
 
 class NodeOut(serializers.Serializer):  # type: ignore[type-arg]
@@ -161,7 +148,7 @@ class ValueOut(serializers.Serializer):  # type: ignore[type-arg]
     coverage_probability = serializers.FloatField(allow_null=True)
 
 
-class EdgeOut(_Out):
+class EdgeOut(Out):
     """A link: ``from`` relied on ``standard`` (its certificate in force: ``to``), or a
     top certificate is traceable to the SI."""
 
@@ -190,7 +177,7 @@ class BreakOut(serializers.Serializer):  # type: ignore[type-arg]
     reasons = serializers.ListField(child=serializers.CharField())
 
 
-class ChainOut(_Out):
+class ChainOut(Out):
     """A traceability chain: nodes, edges and breaks."""
 
     RENAMED = {"root_": "root"}
@@ -221,7 +208,7 @@ class ImpactRowOut(serializers.Serializer):  # type: ignore[type-arg]
     unit = serializers.CharField(allow_null=True)
 
 
-class ImpactOut(_Out):
+class ImpactOut(Out):
     """One page of a reverse trace."""
 
     RENAMED = {"from_": "from"}
@@ -235,40 +222,6 @@ class ImpactOut(_Out):
 
 
 # ------------------------------------------------------------------------------ the views
-
-
-def _date(request: Request, name: str, default: date | None) -> date:
-    raw = request.query_params.get(name)
-    if not raw:
-        if default is None:
-            raise DomainError(f"{name}: required (YYYY-MM-DD)", field=name)
-        return default
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise DomainError(f"{name}: not an ISO date: {raw!r}", field=name) from None
-
-
-def _date_range(request: Request) -> tuple[date, date]:
-    """The required ``from`` and ``to`` of a reverse trace, in order."""
-    start = _date(request, "from", None)
-    end = _date(request, "to", None)
-    if end < start:
-        raise DomainError("to: before from", field="to")
-    return start, end
-
-
-def _standard(request: Request, pk: int) -> ReferenceStandard:
-    acting_person(request.user, action="reading traceability")
-    found = (
-        ReferenceStandard.objects.filter(organization__in=readable_organization_ids(request.user))
-        .select_related("organization")
-        .filter(pk=pk)
-        .first()
-    )
-    if found is None:
-        raise NotFound("standard: not found")
-    return found
 
 
 class CertificateChainView(APIView):
@@ -301,8 +254,8 @@ class StandardChainView(APIView):
         description="The traceability chain of a standard as it stood on a date, up to the SI.",
     )
     def get(self, request: Request, pk: int) -> Response:
-        standard = _standard(request, pk)
-        on = _date(request, "on", timezone.localdate())
+        standard = readable_standard(request, pk)
+        on = query_date(request, "on", timezone.localdate())
         return Response(queries.chain_of_standard(standard, on))
 
 
@@ -328,8 +281,8 @@ class StandardImpactView(APIView):
         ),
     )
     def get(self, request: Request, pk: int) -> Any:
-        standard = _standard(request, pk)
-        start, end = _date_range(request)
+        standard = readable_standard(request, pk)
+        start, end = date_range(request)
         orgs = readable_organization_ids(request.user)
         if request.accepted_renderer.format == "csv":
             rows = queries.impact_rows(standard, start, end, organization_ids=orgs)
@@ -337,199 +290,20 @@ class StandardImpactView(APIView):
             name = f"impact-{standard.asset_id}-{start}-{end}.csv"
             response["Content-Disposition"] = f'attachment; filename="{name}"'
             return response
-        size = _int(request, Pagination.page_size_query_param, Pagination.page_size)
-        size = min(max(size, 1), Pagination.max_page_size)
-        page = max(_int(request, "page", 1), 1)
+        paging = Paging(request)
         found = queries.impact(
-            standard, start, end, organization_ids=orgs, limit=size, offset=(page - 1) * size
+            standard, start, end, organization_ids=orgs, limit=paging.size, offset=paging.offset
         )
-
-        def link(n: int) -> str | None:
-            if n < 1 or (n - 1) * size >= found.count:
-                return None
-            params = request.query_params.copy()
-            params["page"] = str(n)
-            return request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
-
         return Response(
             {
                 "standard": standard.asset_id,
                 "from": start.isoformat(),
                 "to": end.isoformat(),
                 "count": found.count,
-                "next": link(page + 1),
-                "previous": link(page - 1),
+                **paging.links(found.count),
                 "results": found.rows,
             }
         )
-
-
-class AcceptanceOut(serializers.Serializer):  # type: ignore[type-arg]
-    """The acceptance limits a verdict was given against (from the procedure)."""
-
-    lower = serializers.FloatField(allow_null=True, required=False)
-    upper = serializers.FloatField(allow_null=True, required=False)
-    mpe = serializers.FloatField(allow_null=True, required=False)
-    rule = serializers.CharField(required=False)
-    document = serializers.CharField(required=False)
-
-
-class StoredPointOut(serializers.Serializer):  # type: ignore[type-arg]
-    error = serializers.FloatField(allow_null=True, help_text="The server's value at ingest")
-    U = serializers.FloatField(allow_null=True)
-    conformity = serializers.CharField(help_text="pass / fail / …; empty: not judged")
-    acceptance = AcceptanceOut(allow_null=True)
-
-
-class ReevaluatedPointOut(StoredPointOut):
-    acceptance_interval = serializers.ListField(
-        child=serializers.FloatField(allow_null=True), allow_null=True
-    )
-    decision_rule = serializers.CharField(allow_null=True)
-
-
-class PointReevaluationOut(serializers.Serializer):  # type: ignore[type-arg]
-    """A point evaluated again with the standard's certified value moved."""
-
-    index = serializers.IntegerField()
-    test = serializers.CharField()
-    nominal = serializers.FloatField()
-    unit = serializers.CharField()
-    quantities = serializers.ListField(
-        child=serializers.CharField(), help_text="The model quantities taken from the standard"
-    )
-    stored = StoredPointOut()
-    re_evaluated = ReevaluatedPointOut()
-    changed = serializers.BooleanField()
-
-
-class NotReevaluatedOut(serializers.Serializer):  # type: ignore[type-arg]
-    index = serializers.IntegerField(allow_null=True, help_text="The point (null: all of them)")
-    reason = serializers.CharField()
-
-
-class CertificateReevaluationOut(serializers.Serializer):  # type: ignore[type-arg]
-    """An affected issued certificate: its stored verdict and the re-evaluated one."""
-
-    id = serializers.IntegerField()
-    number = serializers.CharField()
-    status = serializers.CharField()
-    organization = serializers.CharField()
-    run = serializers.UUIDField()
-    depth = serializers.IntegerField(help_text="1: the run used the standard itself")
-    stored_verdict = serializers.CharField()
-    re_evaluated_verdict = serializers.CharField(
-        allow_null=True, help_text="null: not known (points not re-evaluated)"
-    )
-    changed = serializers.BooleanField(allow_null=True, help_text="null: not known")
-    points = PointReevaluationOut(many=True)
-    not_re_evaluated = NotReevaluatedOut(many=True)
-    checks = serializers.ListField(
-        child=serializers.DictField(), allow_null=True, help_text="Test-level checks, recomputed"
-    )
-
-
-class ReevaluationOut(_Out):
-    """One page of the re-evaluated reverse trace (issued certificates only)."""
-
-    RENAMED = {"from_": "from"}
-    standard = serializers.CharField()
-    from_ = serializers.DateField()
-    to = serializers.DateField()
-    shift = serializers.FloatField()
-    unit = serializers.CharField()
-    count = serializers.IntegerField(help_text="Affected issued certificates")
-    changed = serializers.IntegerField(help_text="On this page: verdicts that change")
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-    results = CertificateReevaluationOut(many=True)
-
-
-def _float(request: Request, name: str) -> float:
-    raw = request.query_params.get(name)
-    if not raw:
-        raise DomainError(f"{name}: required (a number)", field=name)
-    try:
-        return float(raw)
-    except ValueError:
-        raise DomainError(f"{name}: not a number: {raw!r}", field=name) from None
-
-
-class StandardImpactReevaluationView(APIView):
-    people_only = True  # the schema documents the 403 an agent gets
-
-    @extend_schema(
-        operation_id="standards_impact_reevaluate",
-        tags=["traceability"],
-        parameters=[
-            OpenApiParameter("from", type=date, required=True, description="First day, included"),
-            OpenApiParameter("to", type=date, required=True, description="Last day, included"),
-            OpenApiParameter(
-                "shift",
-                type=float,
-                required=True,
-                description="How far the standard's certified value moved (+: it was worth more)",
-            ),
-            OpenApiParameter(
-                "unit", type=str, required=True, description="The unit of the certificate's value"
-            ),
-            OpenApiParameter("page", type=int),
-            OpenApiParameter("page_size", type=int, description="At most 500"),
-        ],
-        responses=ReevaluationOut,
-        description=(
-            "Would the verdict change? Every issued certificate of the reverse trace, its "
-            "points that took a value from the standard's certificate re-evaluated with that "
-            "value moved by `shift`, as the server evaluated them at ingest; the others, and "
-            "certificates that depend on the standard only through other standards, reported "
-            "as not re-evaluated with the reason."
-        ),
-    )
-    def get(self, request: Request, pk: int) -> Response:
-        standard = _standard(request, pk)
-        start, end = _date_range(request)
-        shift = reevaluation.Shift(_float(request, "shift"), request.query_params.get("unit", ""))
-        size = _int(request, Pagination.page_size_query_param, Pagination.page_size)
-        size = min(max(size, 1), Pagination.max_page_size)
-        page = max(_int(request, "page", 1), 1)
-        affected = reevaluation.affected_certificates(
-            standard, start, end, organization_ids=readable_organization_ids(request.user)
-        )
-        results = reevaluation.reevaluate(
-            standard, affected[(page - 1) * size : page * size], shift
-        )
-
-        def link(n: int) -> str | None:
-            if n < 1 or (n - 1) * size >= len(affected):
-                return None
-            params = request.query_params.copy()
-            params["page"] = str(n)
-            return request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
-
-        return Response(
-            {
-                "standard": standard.asset_id,
-                "from": start.isoformat(),
-                "to": end.isoformat(),
-                "shift": shift.value,
-                "unit": shift.unit,
-                "count": len(affected),
-                "changed": sum(1 for r in results if r["changed"]),
-                "next": link(page + 1),
-                "previous": link(page - 1),
-                "results": results,
-            }
-        )
-
-
-def _int(request: Request, name: str, default: int) -> int:
-    raw = request.query_params.get(name)
-    if not raw:
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise DomainError(f"{name}: not a number: {raw!r}", field=name) from None
 
 
 def _csv(rows: Iterator[dict[str, Any]]) -> Iterator[str]:

@@ -24,7 +24,7 @@ from lxml import etree  # type: ignore[import-untyped]
 from certificates._format import coverage_factor_text
 from certificates.document import CertificateDocument
 from procedures.definition import library, load_definition
-from tests.certificates.conftest import require_tool
+from tests.support.tools import require_tool
 from uncertainty.display import indication_text, number_text, result_texts
 
 # A raw key: a snake_case name, or a lower-case word of three letters or more, then " = "

@@ -6,7 +6,7 @@ every new connection ``SET ROLE`` to the runtime role (Django's ``assume_role`` 
 the application's statements run with ``current_user`` = the runtime role, inside the same
 connection and transaction as the test (``TestCase`` rolls back as before). Two things the
 runtime role may not do are done as the owner, in test-only code, the way an attacker with
-the owner's password would: the flush of a transactional test (:mod:`tests.dbroles.base`)
+the owner's password would: the flush of a transactional test (:mod:`tests.support.dbroles.base`)
 and the tampering of the audit tests (:func:`as_owner`).
 """
 

@@ -24,6 +24,9 @@ from typing import Any
 
 import pytest
 
+from labserver.accounts.models import User
+from tests.support.lims import PASSWORD
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_NAMES = ("chromium", "chromium-browser")
 
@@ -165,3 +168,16 @@ def page(chromium: Any, live_server: Any, request: pytest.FixtureRequest) -> Ite
     opened = Page(chromium, live_server.url, request.node.name)
     yield opened
     opened.assert_no_csp_violation()  # what the last page did after the test's last look
+
+
+def sign_in(page: Page, user: User | str) -> None:
+    """Sign in through the login form as ``user`` (a person, or a username) with the tests'
+    password."""
+    page.open("/accounts/login/")
+    page.find("#id_username").send_keys(user if isinstance(user, str) else user.username)
+    page.find("#id_password").send_keys(PASSWORD)
+    page.click_and_wait("form.stack button[type=submit]")
+
+
+def sign_out(page: Page) -> None:
+    page.click_and_wait(".who form[action='/accounts/logout/'] button[type=submit]")

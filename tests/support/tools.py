@@ -1,16 +1,15 @@
-"""Shared helpers of the certificate tests.
+"""The Debian tools the suite uses as independent checkers.
 
-``require_tool`` is how a test uses one of the Debian tools the suite checks
-PDFs with (poppler-utils' pdftotext, pdffonts, pdfdetach, pdfinfo, pdfsig;
-SoftHSM2's softhsm2-util): the test skips with a clear reason when the tool is
-missing, except in CI (``CI=true``), where a missing tool is a failure.
+``require_tool`` is how a test uses one of them (poppler-utils' pdftotext, pdffonts,
+pdfdetach, pdfinfo, pdfsig; SoftHSM2's softhsm2-util; NSS's certutil): the test skips
+with a clear reason when the tool is missing, except in CI (``CI=true``), where a missing
+tool is a failure.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
 
 import pytest
 
@@ -36,9 +35,3 @@ def require_tool(name: str) -> str:
             pytest.fail(f"{message}; CI must have it")
         pytest.skip(message)
     return path
-
-
-@pytest.fixture(name="require_tool")
-def require_tool_fixture() -> Callable[[str], str]:
-    """:func:`require_tool` as a fixture, for test modules that do not import this one."""
-    return require_tool

@@ -54,13 +54,12 @@ from labserver.measurements.models import Point, Run, StandardUsage
 from labserver.measurements.services import parsed_procedure
 from labserver.standards.models import ReferenceStandard
 from labserver.standards.values import readable_values
+from labserver.traceability import queries
 from procedures.definition import ProcedureDefinition
 from procedures.errors import ProcedureError
 from procedures.evaluate import number
 from procedures.scope import bound_quantity, certified_entry
 from uncertainty.errors import UncertaintyError
-
-from . import queries
 
 
 @dataclass(frozen=True)

@@ -1,71 +1,16 @@
-"""Links between reference standards: which standard, with which of its certificates, was
-used to calibrate which standard certificate.
+"""Nonconformities: reference standards found out of tolerance, and what was done about the
+work they touched (ISO/IEC 17025:2017 7.10).
 
-A :class:`StandardLink` is written once, when the downstream certificate is recorded
-(``labserver.standards.services.record_certificate``), and never changed (a PostgreSQL
-trigger refuses UPDATE and DELETE). It pins the upstream certificate *in force on the
-downstream calibration date* — the latest one calibrated on or before it — or nothing,
-which is a break in the chain: the upstream standard had no certificate then.
-
-``used_on`` repeats the downstream certificate's ``calibrated_on`` so that the reverse
-trace can find "the uses of standard S between two dates" through one index,
-``(standard, used_on)``, the same way it finds run usages
-(``measurements.StandardUsage``, index ``(standard, used_on)``).
+The tables were created by the traceability app (its migrations 0003 and 0004 make the
+snapshot and the decisions append-only on PostgreSQL) and keep their names: the models moved
+here in the migrations' state only (``nonconformities`` 0001, ``traceability`` 0005).
 """
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-
-
-class StandardLink(models.Model):
-    """Standard ``standard`` (with ``upstream_certificate`` in force) calibrated ``certificate``."""
-
-    certificate = models.ForeignKey(
-        "standards.StandardCertificate",
-        on_delete=models.PROTECT,
-        related_name="links",
-        help_text="The downstream certificate: the calibration the upstream standard served",
-    )
-    standard = models.ForeignKey(
-        "standards.ReferenceStandard",
-        on_delete=models.PROTECT,
-        related_name="downstream_links",
-        help_text="The upstream standard used for that calibration",
-    )
-    upstream_certificate = models.ForeignKey(
-        "standards.StandardCertificate",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="downstream_links",
-        help_text="The upstream standard's certificate in force on used_on (none: a break)",
-    )
-    used_on = models.DateField(help_text="The downstream certificate's calibration date")
-    function = models.CharField(max_length=64, blank=True)
-    range_low = models.FloatField(null=True, blank=True)
-    range_high = models.FloatField(null=True, blank=True)
-    unit = models.CharField(max_length=32, blank=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["certificate", "standard", "function", "unit"],
-                name="standard_link_unique_use",
-            )
-        ]
-        indexes = [
-            # reverse trace: the uses of a standard within a window
-            models.Index(fields=["standard", "used_on"], name="link_standard_date_idx"),
-        ]
-        ordering = ["certificate_id", "pk"]
-
-    def __str__(self) -> str:
-        return f"{self.standard_id} -> certificate {self.certificate_id} on {self.used_on}"
-
-
-# ---------------------------------------------------------------- out of tolerance (7.10)
+from django.utils.translation import gettext_lazy as _
 
 
 class Nonconformity(models.Model):
@@ -76,8 +21,8 @@ class Nonconformity(models.Model):
     fields change after it is opened, by the closing service, audited."""
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        CLOSED = "closed", "Closed"
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
 
     organization = models.ForeignKey(
         "accounts.Organization", on_delete=models.PROTECT, related_name="nonconformities"
@@ -107,6 +52,7 @@ class Nonconformity(models.Model):
     closing_note = models.TextField(blank=True)
 
     class Meta:
+        db_table = "traceability_nonconformity"
         indexes = [models.Index(fields=["organization", "status"], name="nc_org_status_idx")]
         ordering = ["-opened_at", "-pk"]
 
@@ -120,8 +66,8 @@ class AffectedItem(models.Model):
     (recorded: that standard is suspect too). Written once, never changed."""
 
     class Kind(models.TextChoices):
-        CERTIFICATE = "certificate", "Issued certificate"
-        STANDARD_CERTIFICATE = "standard_certificate", "Standard certificate"
+        CERTIFICATE = "certificate", _("Issued certificate")
+        STANDARD_CERTIFICATE = "standard_certificate", _("Standard certificate")
 
     nonconformity = models.ForeignKey(
         Nonconformity, on_delete=models.PROTECT, related_name="affected"
@@ -154,6 +100,7 @@ class AffectedItem(models.Model):
     )
 
     class Meta:
+        db_table = "traceability_affecteditem"
         indexes = [models.Index(fields=["nonconformity", "kind"], name="nc_affected_kind_idx")]
         ordering = ["nonconformity_id", "pk"]
 
@@ -167,15 +114,15 @@ class Decision(models.Model):
     supersedes the earlier one, which stays."""
 
     class Action(models.TextChoices):
-        NO_ACTION = "no_action", "No action"
-        AMEND = "amend", "Amend"
-        RECALL = "recall", "Recall"
+        NO_ACTION = "no_action", _("No action")
+        AMEND = "amend", _("Amend")
+        RECALL = "recall", _("Recall")
 
     class Recall(models.TextChoices):
-        NONE = "", "Not a recall"
-        REVOKED = "revoked", "Revoked by this decision"
-        ALREADY_REVOKED = "already_revoked", "Already revoked"
-        PENDING = "pending", "Pending: the decider may not revoke it"
+        NONE = "", _("not a recall")
+        REVOKED = "revoked", _("revoked by this decision")
+        ALREADY_REVOKED = "already_revoked", _("already revoked")
+        PENDING = "pending", _("pending: the decider may not revoke it")
 
     nonconformity = models.ForeignKey(
         Nonconformity, on_delete=models.PROTECT, related_name="decisions"
@@ -200,6 +147,7 @@ class Decision(models.Model):
     )
 
     class Meta:
+        db_table = "traceability_decision"
         indexes = [
             models.Index(fields=["nonconformity", "certificate"], name="nc_decision_cert_idx")
         ]

@@ -2,13 +2,7 @@ from django.contrib import admin
 
 from labserver.core.admin import ReadOnlyAdmin
 
-from .models import Decision, Nonconformity, StandardLink
-
-
-@admin.register(StandardLink)
-class StandardLinkAdmin(ReadOnlyAdmin):
-    list_display = ["certificate", "standard", "upstream_certificate", "used_on", "function"]
-    search_fields = ["certificate__number", "standard__asset_id"]
+from .models import Decision, Nonconformity
 
 
 @admin.register(Nonconformity)

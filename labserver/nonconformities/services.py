@@ -1,13 +1,10 @@
-"""Recording the links of a standard certificate to the standards that calibrated it; the
-out-of-tolerance workflow (ISO/IEC 17025 7.10): opening a nonconformity with its reverse
-trace, deciding per affected certificate, closing."""
+"""The out-of-tolerance workflow (ISO/IEC 17025 7.10): opening a nonconformity with its
+reverse trace, deciding per affected certificate, closing."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -19,70 +16,13 @@ from labserver.core import audit
 from labserver.core.errors import Conflict, DomainError, InvalidTransition
 from labserver.core.numbering import next_value
 from labserver.issuance.models import Certificate, CertificateStatus
+from labserver.issuance.services import certificate_state, revoke_certificate
+from labserver.standards.models import ReferenceStandard
+from labserver.standards.services import mark_out_of_tolerance
+from labserver.traceability import queries
 
-from .models import AffectedItem, Decision, Nonconformity, StandardLink
-
-if TYPE_CHECKING:
-    from labserver.standards.models import ReferenceStandard, StandardCertificate
-
-
-@dataclass(frozen=True)
-class ReferenceUse:
-    """An upstream standard used for a calibration, with the function and range it served.
-
-    ``range_low``/``range_high`` are in ``unit``; all optional but the standard.
-    """
-
-    standard: ReferenceStandard
-    function: str = ""
-    range_low: float | None = None
-    range_high: float | None = None
-    unit: str = ""
-
-
-def as_uses(items: Sequence[ReferenceStandard | ReferenceUse] | None) -> list[ReferenceUse]:
-    """Plain standards (the old form of ``reference_standards``) as uses without a range."""
-    uses = [item if isinstance(item, ReferenceUse) else ReferenceUse(item) for item in items or []]
-    seen: set[tuple[int, str, str]] = set()
-    for i, use in enumerate(uses):
-        where = f"reference_standards[{i}]"
-        key = (use.standard.pk, use.function, use.unit)
-        if key in seen:
-            raise DomainError(f"{where}: {use.standard.asset_id} named twice", field=where)
-        seen.add(key)
-        low, high = use.range_low, use.range_high
-        if low is not None and high is not None and low > high:
-            raise DomainError(f"{where}: range_low {low} exceeds range_high {high}", field=where)
-    return uses
-
-
-def record_links(
-    *, certificate: StandardCertificate, uses: list[ReferenceUse]
-) -> list[StandardLink]:
-    """One link per use, pinning each upstream standard's certificate in force on the
-    downstream calibration date (``None`` when it had none: a break in the chain).
-
-    Called inside ``record_certificate``'s transaction, which writes the audit entry.
-    """
-    when = certificate.calibrated_on
-    return StandardLink.objects.bulk_create(
-        [
-            StandardLink(
-                certificate=certificate,
-                standard=use.standard,
-                upstream_certificate=use.standard.certificate_on(when),
-                used_on=when,
-                function=use.function,
-                range_low=use.range_low,
-                range_high=use.range_high,
-                unit=use.unit,
-            )
-            for use in uses
-        ]
-    )
-
-
-# ---------------------------------------------------------------- out of tolerance (7.10)
+from . import reevaluation
+from .models import AffectedItem, Decision, Nonconformity
 
 KEEPERS = (Role.QUALITY_MANAGER,)
 
@@ -123,10 +63,6 @@ def open_nonconformity(
 
     One open nonconformity per standard at a time (409 otherwise).
     """
-    from labserver.standards.services import mark_out_of_tolerance
-
-    from . import queries, reevaluation
-
     require_role(actor, standard.organization_id, *KEEPERS, action="opening a nonconformity")
     if not description.strip():
         raise DomainError("description: required", field="description")
@@ -263,8 +199,6 @@ def decide(
     (signatory or quality manager of its organization; the password re-entered), else it
     is recorded as pending; ``amend`` is recorded (the amendment is a new run and
     certificate, issued later)."""
-    from labserver.issuance.services import certificate_state, revoke_certificate
-
     nonconformity = _locked(nonconformity)
     require_role(
         actor, nonconformity.organization_id, *KEEPERS, action="deciding on a nonconformity"

@@ -32,6 +32,7 @@ from labserver.standards import services as standards
 from labserver.standards.models import ReferenceStandard
 from procedures.bench import StandardRecord
 from procedures.definition import library, load_definition
+from procedures.record import Point
 from procedures.runner import Runner
 from tests.procedures import test_nawi_r76 as nawi
 from tests.procedures import test_thermometer_bath as bath
@@ -322,7 +323,8 @@ def test_a_resumed_run_computes_its_checks_over_every_point() -> None:
     runner, points, *_ = nawi.run_nawi(nawi.ECCENTRIC_OK)
     again = nawi.nawi_runner(nawi.Bench({}, {}), None, None)  # type: ignore[arg-type]
     # Every point done: nothing is measured again, the checks come from the kept points.
-    assert again.run(done=points) == points
+    done = [Point.from_json(p) for p in points]
+    assert again.run(done=done) == done
     assert again.checks == runner.checks
 
 

@@ -35,6 +35,7 @@ from agent.simulated import (
     SimulatedWorld,
 )
 from labserver.demo import DemoSummary, load_demo
+from procedures import record
 from procedures.bench import StandardRecord
 from procedures.definition import ProcedureDefinition, definition_from_data
 from procedures.runner import Runner
@@ -111,14 +112,14 @@ def work_for(summary: DemoSummary, bench: str) -> Work:
 class Recorded:
     """The runner's recorder, in memory."""
 
-    readings: list[tuple[int, str, Mapping[str, Any]]] = field(default_factory=list)
-    points: list[tuple[Mapping[str, Any], list[int]]] = field(default_factory=list)
+    readings: list[tuple[int, str, record.Reading]] = field(default_factory=list)
+    points: list[tuple[record.Point, list[int]]] = field(default_factory=list)
 
-    def reading(self, *, point_index: int, quantity: str, reading: Mapping[str, Any]) -> int:
+    def reading(self, *, point_index: int, quantity: str, reading: record.Reading) -> int:
         self.readings.append((point_index, quantity, reading))
         return len(self.readings)
 
-    def point(self, point: Mapping[str, Any], reading_ids: list[int]) -> None:
+    def point(self, point: record.Point, reading_ids: list[int]) -> None:
         self.points.append((point, reading_ids))
 
     def io(self, entries: list[Mapping[str, Any]]) -> None:
@@ -127,9 +128,9 @@ class Recorded:
 
 @dataclass
 class Outcome:
-    standards: list[dict[str, Any]]
+    standards: list[record.StandardUsed]
     environment: dict[str, Any]
-    points: list[dict[str, Any]]
+    points: list[record.Point]
     runner: Runner
     recorder: Recorded
 
@@ -170,14 +171,16 @@ def summary(tmp_path: Path) -> DemoSummary:
 
 def _assert_complete(work: Work, outcome: Outcome) -> None:
     expected = [(t.id, p.index) for t in work.definition.tests for p in t.points]
-    assert [(p["test"], p["index"]) for p in outcome.points] == expected
+    assert [(p.test, p.index) for p in outcome.points] == expected
     for point in outcome.points:
-        assert point["result"]["U"] > 0
+        assert point.result.U > 0
     assert len(outcome.recorder.points) == len(expected)
 
 
 def _ratios(outcome: Outcome) -> list[float]:
-    return [p["uncertainty_ratio"]["ratio"] for p in outcome.points]
+    checks = [p.uncertainty_ratio for p in outcome.points]
+    assert None not in checks  # every point of a verification is checked
+    return [c.ratio for c in checks if c is not None]
 
 
 # -- the five jobs --------------------------------------------------------------------------
@@ -198,8 +201,8 @@ def test_each_bench_file_serves_its_procedure_and_its_job(summary: DemoSummary) 
         uut = work.config.roles["uut"]
         assert uut.serial in (None, work.job["instrument_serial"])
         # Every standard of the bench is in calibration today, as the LIMS says it.
-        for record in work.standards.values():
-            assert record.standard["status"]["status"] == "in_service", record.asset_id
+        for standard in work.standards.values():
+            assert standard.standard["status"]["status"] == "in_service", standard.asset_id
     assert ("DN", "field-1") in [(org, name) for org, name, _, _ in summary.agents]
     assert all(" (scheduled) bench bench-" in line for line in summary.jobs)
 
@@ -208,10 +211,10 @@ def test_dmm_dcv_runs_on_bench_electrical(summary: DemoSummary) -> None:
     work = work_for(summary, "bench-electrical")
     outcome = run_on_simulators(work)
     _assert_complete(work, outcome)
-    assert {(s["asset_id"], s["function"]) for s in outcome.standards} == {("HN-E-5522A", "dcv")}
+    assert {(s.asset_id, s.function) for s in outcome.standards} == {("HN-E-5522A", "dcv")}
     assert 18 <= outcome.environment["temperature"]["value"] <= 28
     # The simulated 34465A (+8 ppm + 3 µV) is well within its data sheet's accuracy.
-    assert [p["conformity"] for p in outcome.points] == ["pass"] * len(outcome.points)
+    assert [p.conformity for p in outcome.points] == ["pass"] * len(outcome.points)
     assert max(_ratios(outcome)) <= 1 / 3
 
 
@@ -226,15 +229,15 @@ def test_nawi_r76_runs_on_bench_mass(summary: DemoSummary) -> None:
     }
     outcome = run_on_simulators(work)
     _assert_complete(work, outcome)
-    assert {(s["asset_id"], s["function"]) for s in outcome.standards} == {("HN-M-M1", "mass")}
+    assert {(s.asset_id, s.function) for s in outcome.standards} == {("HN-M-M1", "mass")}
     # The simulated balance (linearity 15 mg, eccentricity ≤ 12 ppm) is well within the
     # class III MPE; the U of every error is within 1/3 of it (d_T = e/10).
-    assert [p["conformity"] for p in outcome.points] == ["pass"] * len(outcome.points)
+    assert [p.conformity for p in outcome.points] == ["pass"] * len(outcome.points)
     assert max(_ratios(outcome)) <= 1 / 3
-    assert [c["check"] for c in outcome.runner.checks] == ["repeatability", "eccentricity"]
-    assert all(c["passed"] for c in outcome.runner.checks)
+    assert [c.check for c in outcome.runner.checks] == ["repeatability", "eccentricity"]
+    assert all(c.passed for c in outcome.runner.checks)
     # The weights' certificate values at the loads placed are in the models.
-    m_ref = {p["nominal"]: p["model"]["quantities"]["m_ref"]["value"] for p in outcome.points}
+    m_ref = {p.nominal: p.model["quantities"]["m_ref"]["value"] for p in outcome.points}
     assert m_ref[15000.0] == pytest.approx(15000.171)
 
 
@@ -243,7 +246,7 @@ def test_pressure_gauge_r101_runs_on_bench_pressure(summary: DemoSummary) -> Non
     assert work.instrument == {"accuracy_class": 1.6, "span": 600, "unit": "kPa"}
     outcome = run_on_simulators(work)
     _assert_complete(work, outcome)
-    assert outcome.standards == [
+    assert [s.to_json() for s in outcome.standards] == [
         {
             "asset_id": "HN-P-PACE",
             "role": "reference",
@@ -253,10 +256,10 @@ def test_pressure_gauge_r101_runs_on_bench_pressure(summary: DemoSummary) -> Non
         }
     ]
     # The simulated gauge errs by at most about 0.55 % of its span; class 1.6 allows 1.6 %.
-    assert [p["conformity"] for p in outcome.points] == ["pass"] * len(outcome.points)
+    assert [p.conformity for p in outcome.points] == ["pass"] * len(outcome.points)
     assert max(_ratios(outcome)) <= 1 / 3
-    assert [c["check"] for c in outcome.runner.checks] == ["hysteresis"] * 5
-    assert all(c["passed"] for c in outcome.runner.checks)
+    assert [c.check for c in outcome.runner.checks] == ["hysteresis"] * 5
+    assert all(c.passed for c in outcome.runner.checks)
 
 
 def test_thermometer_bath_runs_on_bench_temperature(summary: DemoSummary) -> None:
@@ -264,7 +267,7 @@ def test_thermometer_bath_runs_on_bench_temperature(summary: DemoSummary) -> Non
     assert work.instrument == {"resolution": 0.01}
     outcome = run_on_simulators(work)
     _assert_complete(work, outcome)
-    assert {(s["asset_id"], s["function"]) for s in outcome.standards} == {
+    assert {(s.asset_id, s.function) for s in outcome.standards} == {
         ("HN-T-PRT", "r0"),
         ("HN-T-PRT", "cvd_a"),
         ("HN-T-PRT", "cvd_b"),
@@ -274,14 +277,12 @@ def test_thermometer_bath_runs_on_bench_temperature(summary: DemoSummary) -> Non
     # A calibration: no verdict, a correction per point and the fitted correction curve.
     # The correction is minus the simulated thermometer's error, give or take the
     # simulated PRT's drift (4 mK), the DMM's certified correction (3 mK) and rounding.
-    assert [p["conformity"] for p in outcome.points] == [""] * len(outcome.points)
+    assert [p.conformity for p in outcome.points] == [""] * len(outcome.points)
     for point in outcome.points:
-        t = point["nominal"]
-        assert point["result"]["value"] == pytest.approx(
-            t - UUT_THERMOMETER.indication(t), abs=0.02
-        )
-        assert point["result"]["U"] < 0.05
-    assert outcome.runner.curves["comparison"]["fit"] == "line"
+        t = point.nominal
+        assert point.result.value == pytest.approx(t - UUT_THERMOMETER.indication(t), abs=0.02)
+        assert point.result.U < 0.05
+    assert outcome.runner.curves["comparison"].fit == "line"
 
 
 def test_water_meter_r49_runs_on_bench_flow(summary: DemoSummary) -> None:
@@ -289,12 +290,12 @@ def test_water_meter_r49_runs_on_bench_flow(summary: DemoSummary) -> None:
     assert work.instrument == {"accuracy_class": 2, "q3": 4, "ratio": 160}
     outcome = run_on_simulators(work)
     _assert_complete(work, outcome)
-    assert {(s["asset_id"], s["function"]) for s in outcome.standards} == {("HN-V-FLOW", "volume")}
+    assert {(s.asset_id, s.function) for s in outcome.standards} == {("HN-V-FLOW", "volume")}
     # The simulated meter errs by +0.2 to +0.6 % (its register read to 0.1 L): within
     # ±5 % (Q1) and ±2 % (Q2, Q3).
-    errors = [p["result"]["value"] for p in outcome.points]
+    errors = [p.result.value for p in outcome.points]
     assert all(abs(e) < 1 for e in errors), errors
-    assert [p["conformity"] for p in outcome.points] == ["pass"] * len(outcome.points)
+    assert [p.conformity for p in outcome.points] == ["pass"] * len(outcome.points)
     assert max(_ratios(outcome)) <= 1 / 3
 
 
@@ -312,5 +313,5 @@ def test_water_meter_r49_hot_runs_at_50_c_against_the_warm_water_mpe(summary: De
     outcome = run_on_simulators(work)
     _assert_complete(work, outcome)
     assert outcome.runner.plans["flow-rates"]["temperature_class"] == "T30/90"
-    assert [p["acceptance"]["mpe"] for p in outcome.points] == [5.0, 3.0, 3.0]
-    assert [p["conformity"] for p in outcome.points] == ["pass"] * len(outcome.points)
+    assert [p.acceptance.mpe for p in outcome.points if p.acceptance] == [5.0, 3.0, 3.0]
+    assert [p.conformity for p in outcome.points] == ["pass"] * len(outcome.points)

@@ -25,6 +25,7 @@ from drivers.driver import DriverOptions
 from drivers.manual.entry import ManualEntry
 from drivers.mettler.sics import MettlerToledoSics
 from drivers.simulators.mettler_sics import SimulatedSicsBalance
+from procedures import record
 from procedures.bench import BenchRole, Instruction, StandardRecord
 from procedures.definition import ProcedureDefinition, library, load_definition, parse_definition
 from procedures.runner import NotReady, RunInterrupted, Runner
@@ -122,14 +123,14 @@ class Recorded:
     points: list[tuple[Mapping[str, Any], list[int]]] = field(default_factory=list)
     io_entries: list[Mapping[str, Any]] = field(default_factory=list)
 
-    def reading(self, *, point_index: int, quantity: str, reading: Mapping[str, Any]) -> int:
-        self.readings.append((point_index, quantity, reading))
-        self.log.events.append(("reading", reading["value"]))
+    def reading(self, *, point_index: int, quantity: str, reading: record.Reading) -> int:
+        self.readings.append((point_index, quantity, reading.to_json()))
+        self.log.events.append(("reading", reading.value))
         return len(self.readings)
 
-    def point(self, point: Mapping[str, Any], reading_ids: list[int]) -> None:
-        self.points.append((point, reading_ids))
-        self.log.events.append(("point", point["index"]))
+    def point(self, point: record.Point, reading_ids: list[int]) -> None:
+        self.points.append((point.to_json(readings=False), reading_ids))
+        self.log.events.append(("point", point.index))
 
     def io(self, entries: list[Mapping[str, Any]]) -> None:
         self.io_entries.extend(entries)
@@ -243,7 +244,7 @@ def run_nawi(
     with nawi_bench(balance) as bench:
         operator = LoadingOperator(balance, log, eccentricity, list(repeat_offsets))
         runner = nawi_runner(bench, operator, recorder)
-        standards = runner.preflight()
+        standards = [s.to_json() for s in runner.preflight()]
         assert standards == [
             {
                 "asset_id": ASSET,
@@ -253,7 +254,7 @@ def run_nawi(
                 "range": [100.0, 15000.0],
             }
         ]
-        points = runner.run()
+        points = [p.to_json() for p in runner.run()]
     return runner, points, recorder, operator, balance
 
 
@@ -325,14 +326,15 @@ def test_a_class_iii_balance_within_its_mpe_passes_every_point_and_check() -> No
     assert top["result"]["value"] == pytest.approx(15001.5 - 15000.03, abs=1e-9)
 
     # The test-level checks: repeatability (3.6.1) and eccentricity (3.6.2).
-    assert [Decimal(c["limit"]) for c in runner.checks] == [5, 5]  # Table 6: 1 e at both
-    assert runner.checks == [
+    checks = [c.to_json() for c in runner.checks]
+    assert [Decimal(c["limit"]) for c in checks] == [5, 5]  # Table 6: 1 e at both
+    assert checks == [
         {
             "check": "repeatability",
             "test": "repeatability",
             "rule": "OIML R 76-1:2006 3.6.1",
             "value": "0.0",
-            "limit": runner.checks[0]["limit"],
+            "limit": checks[0]["limit"],
             "unit": "g",
             "passed": True,
             "at": "7500.0",
@@ -343,8 +345,8 @@ def test_a_class_iii_balance_within_its_mpe_passes_every_point_and_check() -> No
             "check": "eccentricity",
             "test": "eccentricity",
             "rule": "OIML R 76-1:2006 3.6.2",
-            "value": runner.checks[1]["value"],
-            "limit": runner.checks[1]["limit"],
+            "value": checks[1]["value"],
+            "limit": checks[1]["limit"],
             "unit": "g",
             "passed": True,
             "at": "5000.0",
@@ -353,7 +355,7 @@ def test_a_class_iii_balance_within_its_mpe_passes_every_point_and_check() -> No
         },
     ]
     worst = max(abs(p["result"]["value"]) for p in points[1:6])
-    assert float(runner.checks[1]["value"]) == pytest.approx(worst, rel=1e-12)
+    assert float(checks[1]["value"]) == pytest.approx(worst, rel=1e-12)
 
     # The operator was asked exactly this, and every reading was recorded before the
     # next instruction (and every point after its readings).
@@ -388,7 +390,7 @@ def test_a_large_eccentricity_fails_its_position_and_the_eccentricity_check() ->
     )
     assert position_4["conformity"] == "fail"
     assert [p["conformity"] for p in points[1:6]] == ["pass", "pass", "pass", "fail", "pass"]
-    repeatability, eccentricity = runner.checks
+    repeatability, eccentricity = (c.to_json() for c in runner.checks)
     # A second loading 0.5 g heavier: the indications spread by one d_T.
     assert points[0]["model"]["quantities"]["I"]["samples"] == [7501.0, 7501.5, 7501.0]
     assert repeatability["value"] == "0.5"

@@ -8,6 +8,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -16,7 +17,7 @@ from django.utils import timezone
 from labserver.accounts.access import require_field, require_role
 from labserver.accounts.auth import AgentPrincipal
 from labserver.accounts.lockout import check_signature_password, counts_signature_failures
-from labserver.accounts.models import Membership, Role, User
+from labserver.accounts.models import Agent, Membership, Role, User
 from labserver.core import audit
 from labserver.core.errors import (
     BadSignature,
@@ -193,7 +194,7 @@ def _store_run(principal: AgentPrincipal, received: Received) -> Run:
     return run
 
 
-def _job_taking(agent: Any, number: str) -> Job:
+def _job_taking(agent: Agent, number: str) -> Job:
     """The job ``number`` of the agent's organization, locked, if it takes a run from
     this agent."""
     job = (
@@ -238,7 +239,9 @@ def _superseded(run_id: str | None, job: Job) -> Run | None:
     return supersedes
 
 
-def _evaluate(job: Job, record: RunRecord, usages: list[dict[str, Any]], used_on: Any) -> Evaluated:
+def _evaluate(
+    job: Job, record: RunRecord, usages: list[dict[str, Any]], used_on: date
+) -> Evaluated:
     """Every point evaluated by the server with the procedure's limits, the certified
     quantities checked against the certificates in force, then the checks and curves
     computed from the points as the server evaluated them, not the agent's word."""

@@ -133,7 +133,7 @@ class RunHeader:
             software_version=f.text("software_version"),
             started_at=f.time("started_at"),
             environment=f.mapping("environment") if f.has("environment") else None,
-            standards=f.objects("standards", StandardUsed.from_json, empty=False),
+            standards=f.objects("standards", StandardUsed.from_json),
             supersedes=f.optional("supersedes", uuid_text),
         )
 
@@ -202,12 +202,15 @@ class RunRecord:
         return record
 
     def check_consistent(self, where: str = "") -> None:
-        """What the parts must agree on: the run finishes after it starts, each point
-        index is there once, each check names points of the run."""
+        """What a whole run must hold: a standard used (a run's header may be started
+        without, the run cannot be sent so), the run finishing after it starts, each point
+        index once, each check naming points of the run."""
 
         def at(key: str) -> str:
             return f"{where}.{key}" if where else key
 
+        if not self.header.standards:
+            raise RecordError("must not be empty", field=at("standards"))
         if self.finished < self.header.started:
             raise RecordError("is before started_at", field=at("finished_at"))
         indexes = [p.index for p in self.points]

@@ -62,6 +62,14 @@ def left_by_the_earlier_agent(path: Path, run: dict[str, Any]) -> None:
     db.close()
 
 
+def derived(run: dict[str, Any]) -> dict[str, Any]:
+    """The run's checks and curves as the runner gives them now: the record's parts."""
+    return {
+        "checks": [Check.from_json(c) for c in run["checks"]],
+        "curves": {k: Curve.from_json(c) for k, c in run["curves"].items()},
+    }
+
+
 def compact(data: Any) -> str:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
@@ -72,13 +80,7 @@ def test_a_run_kept_before_the_record_is_sent_as_the_same_bytes(tmp_path: Path, 
     path = tmp_path / "outbox.sqlite3"
     left_by_the_earlier_agent(path, run)
     with Outbox(path) as box:
-        # the runner gives its checks and curves as the record's parts now
-        body = box.complete(
-            run["run_id"],
-            run["finished_at"],
-            checks=[Check.from_json(c) for c in run["checks"]],
-            curves={k: Curve.from_json(c) for k, c in run["curves"].items()},
-        )
+        body = box.complete(run["run_id"], run["finished_at"], **derived(run))
         assert box.state(run["run_id"]) == RunState.QUEUED
     assert len(body) == run["body_bytes"]
     assert hashlib.sha256(body).hexdigest() == run["body_sha256"]

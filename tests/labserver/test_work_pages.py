@@ -3,6 +3,7 @@ review, approval, rejection and issuing as electronic signatures, and who may do
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
@@ -250,7 +251,12 @@ def test_a_point_kept_before_budgets_were_kept_has_its_budget_evaluated_again(
     point = Point.objects.get(run=run, index=2)
     kept = budget_of(point)
     point.budget = None  # as stored before migration 0007 (not saved: append-only)
-    assert budget_of(point) == kept
+    again = budget_of(point)
+    # PostgreSQL keeps the stored model's keys in its own order: the inputs may come in another
+    assert sorted(again.rows, key=lambda r: r.quantity) == sorted(
+        kept.rows, key=lambda r: r.quantity
+    )
+    assert dataclasses.replace(again, rows=[]) == dataclasses.replace(kept, rows=[])
     point.server_result = {**point.server_result, "U": point.server_result["U"] * 2}
     assert "evaluating the stored model again gives U" in budget_of(point).problem
 

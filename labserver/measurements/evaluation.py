@@ -32,8 +32,9 @@ from procedures.record import STANDARD_ROLES, Acceptance
 from procedures.scope import bound_quantity, certified_entry, point_scope, summarize_test
 from uncertainty.errors import UncertaintyError
 
-# Agreement between the agent's and the server's numbers: the same model
-# evaluated by the same method differs only by floating-point rounding.
+# Agreement between the agent's and the server's numbers: both evaluate with the same
+# function, but an agent on another platform (another BLAS, another release of numpy) may
+# differ in the last digits, which is not a disagreement.
 RELATIVE_TOLERANCE = 1e-9
 
 

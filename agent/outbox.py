@@ -20,6 +20,12 @@ deleted: readings of a point restarted on resume are flagged ``discarded`` with 
 reason, rejected and abandoned runs stay with their reasons, every submission attempt
 is kept.
 
+What is kept is the run record's JSON (:mod:`procedures.record`): the header when the run
+starts, each reading, each finished point without its readings; :meth:`Outbox.complete`
+assembles them into the payload in the record's one order. Each part is read by the
+record before it is kept, so a part the LIMS would refuse for its form is refused here,
+naming the field.
+
 One connection per :class:`Outbox`, used from one thread. Several processes may open
 the same file (a run in progress, ``caltrace-agent status`` in another terminal): SQLite
 serialises the writers, and an advisory lock beside the database tells :meth:`recover`
@@ -31,19 +37,27 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 import os
 import sqlite3
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from procedures.bench import StandardRecord
+from procedures.record import (
+    Check,
+    Curve,
+    Point,
+    Reading,
+    RecordError,
+    RunHeader,
+    RunRecord,
+)
 
 try:  # POSIX advisory locks; without them recover() treats every running run as stopped
     import fcntl
@@ -69,37 +83,15 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
+_Part = TypeVar("_Part")
 INTERRUPTED = "interrupted (the agent stopped during the run)"
 RESTARTED = "point restarted on resume"
 BUSY_TIMEOUT_S = 30.0
 
-HEADER_REQUIRED = (
-    "run_id",
-    "job",
-    "procedure",
-    "operator",
-    "software_version",
-    "started_at",
-    "standards",
-)
-HEADER_OPTIONAL = ("environment", "supersedes")
+HEADER_REQUIRED = RunHeader.REQUIRED
+HEADER_OPTIONAL = tuple(key for key in RunHeader.KEYS if key not in RunHeader.REQUIRED)
 # The order of the payload's keys (one serialisation, so the order is the sent bytes').
-PAYLOAD_ORDER = (
-    "run_id",
-    "job",
-    "procedure",
-    "operator",
-    "software_version",
-    "started_at",
-    "finished_at",
-    "environment",
-    "standards",
-    "points",
-    "checks",
-    "curves",
-    "raw_io",
-    "supersedes",
-)
+PAYLOAD_ORDER = RunRecord.KEYS
 
 
 class RunState(StrEnum):
@@ -212,19 +204,25 @@ class StatusReport:
 
 
 class RunRecorder:
-    """One run's view of the outbox: the runner's :class:`procedures.bench.Recorder`."""
+    """One run's view of the outbox: the runner's :class:`procedures.bench.Recorder`. It
+    takes the record's parts or their JSON."""
 
     def __init__(self, outbox: Outbox, run_id: str) -> None:
         self._outbox = outbox
         self.run_id = run_id
 
-    def reading(self, *, point_index: int, quantity: str, reading: Mapping[str, Any]) -> int:
+    def reading(
+        self, *, point_index: int, quantity: str, reading: Reading | Mapping[str, Any]
+    ) -> int:
+        if isinstance(reading, Reading):  # its quantity is kept beside it, not in it
+            reading = replace(reading, quantity=None).to_json()
         return self._outbox.add_reading(
             self.run_id, point_index=point_index, quantity=quantity, reading=reading
         )
 
-    def point(self, point: Mapping[str, Any], reading_ids: list[int]) -> None:
-        self._outbox.add_point(self.run_id, point, reading_ids)
+    def point(self, point: Point | Mapping[str, Any], reading_ids: list[int]) -> None:
+        fields = point.to_json(readings=False) if isinstance(point, Point) else point
+        self._outbox.add_point(self.run_id, fields, reading_ids)
 
     def io(self, entries: list[Mapping[str, Any]]) -> None:
         self._outbox.add_io(self.run_id, entries)
@@ -442,7 +440,7 @@ class Outbox:
         procedure = fields["procedure"]
         if not isinstance(procedure, Mapping) or {"id", "version", "hash"} - set(procedure):
             raise InvalidRecord("must have id, version and hash", field="procedure")
-        header_text = _dumps(fields, "header")
+        header_text = _dumps(_read(RunHeader.from_json, fields).to_json(), "header")
         context_text = _dumps(context, "context")
         self._hold_run_lock()
         now = _now_text()
@@ -463,8 +461,9 @@ class Outbox:
     def add_reading(
         self, run_id: str, *, point_index: int, quantity: str, reading: Mapping[str, Any]
     ) -> int:
-        """Keep one reading (``value``, ``unit``, ``timestamp``, ``stable``, ``raw``) in its
-        own committed transaction; return its id (increasing, never reused)."""
+        """Keep one reading (a :class:`procedures.record.Reading`'s JSON: ``value``,
+        ``unit``, ``timestamp``, ``stable``, ``raw``; its quantity apart) in its own
+        committed transaction; return its id (increasing, never reused)."""
         text = _reading_text(reading)
         if isinstance(point_index, bool) or not isinstance(point_index, int) or point_index < 0:
             raise InvalidRecord("must be a non-negative integer", field="point_index")
@@ -491,9 +490,9 @@ class Outbox:
         return reading_id
 
     def add_point(self, run_id: str, point: Mapping[str, Any], reading_ids: list[int]) -> None:
-        """Keep a finished point (the payload's point without ``readings``) built on
-        ``reading_ids``: readings of this run and this point index, not used by another
-        point. A point index already recorded is refused."""
+        """Keep a finished point (a :class:`procedures.record.Point`'s JSON without
+        ``readings``) built on ``reading_ids``: readings of this run and this point index,
+        not used by another point. A point index already recorded is refused."""
         fields = dict(point)
         if "readings" in fields:
             raise InvalidRecord("readings are kept one by one (add_reading)", field="readings")
@@ -504,7 +503,8 @@ class Outbox:
             raise InvalidRecord("a point needs at least one reading", field="reading_ids")
         if len(set(reading_ids)) != len(reading_ids):
             raise InvalidRecord("a reading is listed twice", field="reading_ids")
-        text = _dumps(fields, "point")
+        kept = _read(lambda data, where: Point.from_json(data, where, readings=False), fields)
+        text = _dumps(kept.to_json(readings=False), "point")
         with self._write() as db:
             self._require(run_id, {RunState.RUNNING}, "add a point")
             if db.execute(
@@ -608,11 +608,12 @@ class Outbox:
         run_id: str,
         finished_at: datetime | str,
         *,
-        checks: Iterable[Mapping[str, Any]] = (),
-        curves: Mapping[str, Mapping[str, Any]] | None = None,
+        checks: Iterable[Check | Mapping[str, Any]] = (),
+        curves: Mapping[str, Curve | Mapping[str, Any]] | None = None,
     ) -> bytes:
-        """Assemble the run payload (the LIMS's ``RunIn``), serialise it once to compact
-        UTF-8 JSON, keep those bytes (every attempt sends them) and queue the run.
+        """Assemble the run payload (:meth:`procedures.record.RunRecord.to_json`: the
+        LIMS's ``RunIn``), serialise it once to compact UTF-8 JSON, keep those bytes (every
+        attempt sends them) and queue the run.
 
         ``checks`` (the runner's test-level checks) and ``curves`` (its fitted curves, by
         test id) are results derived from the recorded points, so they are taken here, at
@@ -637,23 +638,26 @@ class Outbox:
         self, run_id: str, finished_at: str, derived: Mapping[str, Any]
     ) -> dict[str, Any]:
         db = self._conn
-        header = json.loads(
-            db.execute("SELECT header FROM runs WHERE run_id = ?", (run_id,)).fetchone()[0]
+        header = RunHeader.from_json(
+            json.loads(
+                db.execute("SELECT header FROM runs WHERE run_id = ?", (run_id,)).fetchone()[0]
+            ),
+            "header",
         )
         points: list[dict[str, Any]] = []
         for point_id, text in db.execute(
             "SELECT id, point FROM points WHERE run_id = ? AND discarded = 0 ORDER BY point_index",
             (run_id,),
         ).fetchall():
-            point = json.loads(text)
-            point["readings"] = [
-                {**json.loads(reading), "quantity": quantity}
+            point = Point.from_json(json.loads(text), f"points[{len(points)}]", readings=False)
+            readings = tuple(
+                replace(Reading.from_json(json.loads(reading), "reading"), quantity=quantity)
                 for quantity, reading in db.execute(
                     "SELECT quantity, reading FROM readings WHERE point_id = ? ORDER BY id",
                     (point_id,),
                 )
-            ]
-            points.append(point)
+            )
+            points.append(replace(point, readings=readings).to_json())
         if not points:
             raise InvalidRecord(f"run {run_id} has no finished point", field="points")
         raw_io = [
@@ -663,7 +667,7 @@ class Outbox:
             )
         ]
         parts = {
-            **header,
+            **header.to_json(),
             "finished_at": finished_at,
             "points": points,
             **derived,
@@ -922,15 +926,16 @@ def _dumps(value: Any, field: str) -> str:
 
 
 def _derived(
-    checks: Iterable[Mapping[str, Any]], curves: Mapping[str, Mapping[str, Any]] | None
+    checks: Iterable[Check | Mapping[str, Any]],
+    curves: Mapping[str, Curve | Mapping[str, Any]] | None,
 ) -> dict[str, Any]:
     """The payload's ``checks`` (a list of objects) and ``curves`` (objects by test id),
     each only when not empty, as plain JSON (a NaN or an object that JSON cannot hold is
-    refused, naming the field)."""
+    refused, naming the field). The runner gives them as the record's parts."""
     out: dict[str, Any] = {}
     if isinstance(checks, Mapping | str | bytes):
         raise InvalidRecord("must be a list of checks", field="checks")
-    listed = list(checks)
+    listed = [c.to_json() if isinstance(c, Check) else c for c in checks]
     for i, check in enumerate(listed):
         if not isinstance(check, Mapping):
             raise InvalidRecord("must be an object", field=f"checks[{i}]")
@@ -939,24 +944,30 @@ def _derived(
     if curves is not None:
         if not isinstance(curves, Mapping):
             raise InvalidRecord("must be an object of curves by test id", field="curves")
-        for test_id, curve in curves.items():
+        given: dict[Any, Any] = {
+            k: c.to_json() if isinstance(c, Curve) else c for k, c in curves.items()
+        }
+        for test_id, curve in given.items():
             if not isinstance(test_id, str) or not isinstance(curve, Mapping):
                 raise InvalidRecord("must be an object", field=f"curves.{test_id}")
-        if curves:
-            out["curves"] = json.loads(_dumps({k: dict(v) for k, v in curves.items()}, "curves"))
+        if given:
+            out["curves"] = json.loads(_dumps({k: dict(v) for k, v in given.items()}, "curves"))
     return out
 
 
 def _reading_text(reading: Mapping[str, Any]) -> str:
-    for key in ("value", "unit", "timestamp"):
-        if key not in reading:
-            raise InvalidRecord("missing", field=f"reading.{key}")
-    if "quantity" in reading:
+    if isinstance(reading, Mapping) and "quantity" in reading:
         raise InvalidRecord("given separately (the quantity argument)", field="reading.quantity")
-    value = reading["value"]
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise InvalidRecord(f"must be a finite number, got {value!r}", field="reading.value")
-    return _dumps(dict(reading), "reading")
+    return _dumps(_read(Reading.from_json, reading, "reading").to_json(), "reading")
+
+
+def _read(parse: Callable[[Any, str], _Part], data: Any, where: str = "") -> _Part:
+    """``parse(data, where)`` (a record part's ``from_json``), its refusal an InvalidRecord
+    naming the same field."""
+    try:
+        return parse(data, where)
+    except RecordError as exc:
+        raise InvalidRecord(exc.message, field=exc.field) from None
 
 
 def _aware_text(value: datetime | str, field: str) -> str:

@@ -32,6 +32,7 @@ from procedures.definition import (
     ProcedureDefinition,
     definition_from_data,
 )
+from procedures.record import Point, ProcedureRef, Reading, RunHeader, StandardUsed
 from procedures.runner import NotReady, RunInterrupted, Runner
 
 from .config import BenchConfig
@@ -236,23 +237,22 @@ def header(
     definition: ProcedureDefinition,
     operator: str,
     environment: Mapping[str, Any],
-    standards: list[dict[str, Any]],
+    standards: list[StandardUsed],
     supersedes: str | None = None,
 ) -> dict[str, Any]:
-    """The run payload's fields known before the first point."""
-    body: dict[str, Any] = {
-        "run_id": run_id,
-        "job": job,
-        "procedure": definition.ref(),
-        "operator": operator,
-        "software_version": f"caltrace-agent {__version__}",
-        "started_at": datetime.now(UTC).isoformat(),
-        "environment": dict(environment),
-        "standards": standards,
-    }
-    if supersedes:
-        body["supersedes"] = supersedes
-    return body
+    """The run payload's fields known before the first point (the JSON of its
+    :class:`procedures.record.RunHeader`)."""
+    return RunHeader(
+        run_id=run_id,
+        job=job,
+        procedure=ProcedureRef(**definition.ref()),
+        operator=operator,
+        software_version=f"caltrace-agent {__version__}",
+        started_at=datetime.now(UTC).isoformat(),
+        environment=dict(environment),
+        standards=tuple(standards),
+        supersedes=supersedes or None,
+    ).to_json()
 
 
 def run_procedure(
@@ -289,7 +289,7 @@ def run_procedure(
         )
     except NotReady as exc:
         return _refused(outbox, resumed.run_id if resumed else None, exc)
-    done: list[dict[str, Any]] = []
+    done: list[Point] = []
     if resumed is None:
         try:
             usages = runner.preflight()
@@ -311,7 +311,9 @@ def run_procedure(
         )
     else:
         run_id = resumed.run_id
-        done = resumed.points
+        done = [
+            Point.from_json(p, f"points[{i}]", readings=False) for i, p in enumerate(resumed.points)
+        ]
         try:
             runner.preflight()
         except NotReady as exc:
@@ -335,9 +337,7 @@ def run_procedure(
     outbox.complete(
         run_id, datetime.now(UTC).isoformat(), checks=runner.checks, curves=runner.curves
     )
-    readings = sum(
-        len(q.get("samples", ())) for p in points for q in p["model"]["quantities"].values()
-    )
+    readings = sum(p.samples for p in points)
     return RunOutcome(run_id, "queued", "", len(points), readings)
 
 
@@ -351,10 +351,10 @@ def _refused(outbox: Outbox, run_id: str | None, exc: NotReady) -> RunOutcome:
 class _NoRecorder:
     """Stands in until the run is started: nothing may be recorded before it."""
 
-    def reading(self, *, point_index: int, quantity: str, reading: Mapping[str, Any]) -> int:
+    def reading(self, *, point_index: int, quantity: str, reading: Reading) -> int:
         raise RuntimeError("a reading was taken before the run was started")
 
-    def point(self, point: Mapping[str, Any], reading_ids: list[int]) -> None:
+    def point(self, point: Point, reading_ids: list[int]) -> None:
         raise RuntimeError("a point was finished before the run was started")
 
     def io(self, entries: list[Mapping[str, Any]]) -> None:

@@ -76,6 +76,16 @@ from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 
 from benchmarks.gunicorn_site import serve  # noqa: E402
+from procedures.record import (  # noqa: E402
+    Acceptance,
+    Point,
+    ProcedureRef,
+    Reading,
+    Result,
+    RunHeader,
+    RunRecord,
+    StandardUsed,
+)
 
 SETTINGS = "benchmarks.ingest_site.settings"
 BENCH_DATABASE = "caltrace_bench_ingest"
@@ -273,7 +283,7 @@ def make_fixtures(jobs_needed: int, parents_needed: int) -> Fixtures:
     return fixtures
 
 
-def make_points() -> list[dict[str, Any]]:
+def make_points() -> list[Point]:
     """20 DC-voltage points of 10 readings, with the agent's GUM result, as an agent sends them."""
     from procedures.acceptance import limits_for
     from procedures.definition import definition_from_data
@@ -307,72 +317,61 @@ def make_points() -> list[dict[str, Any]]:
         scope = {**point_scope({}, {}, test, test.points[i]), "result": out.value}
         limits = limits_for(test.mpe, scope, where="bench")
         points.append(
-            {
-                "index": i,
-                "test": "dcv",
-                "nominal": nominal,
-                "unit": "V",
-                "readings": [
-                    {
-                        "value": r,
-                        "unit": "V",
-                        "timestamp": (stamp + timedelta(seconds=10 * i + j)).isoformat(),
-                        "stable": True,
-                        "raw": f"{r:+.9E}",
-                    }
+            Point(
+                index=i,
+                test="dcv",
+                nominal=nominal,
+                unit="V",
+                readings_quantity="x",
+                output="E",
+                model=model,
+                result=Result(value=out.value, u=out.u, U=out.U, k=out.k, dof=out.dof),
+                conformity="pass" if limits.lower <= out.value <= limits.upper else "fail",
+                acceptance=Acceptance.of(limits),
+                readings=tuple(
+                    Reading(
+                        value=r,
+                        unit="V",
+                        timestamp=(stamp + timedelta(seconds=10 * i + j)).isoformat(),
+                        stable=True,
+                        raw=f"{r:+.9E}",
+                    )
                     for j, r in enumerate(readings)
-                ],
-                "readings_quantity": "x",
-                "output": "E",
-                "model": model,
-                "result": {
-                    "value": out.value,
-                    "u": out.u,
-                    "U": out.U,
-                    "k": out.k,
-                    "dof": out.dof if out.dof != float("inf") else "inf",
-                },
-                "acceptance": limits.as_payload(),
-                "conformity": "pass" if limits.lower <= out.value <= limits.upper else "fail",
-            }
+                ),
+            )
         )
     return points
 
 
-def make_body(fx: Fixtures, points: list[dict[str, Any]], run_id: str, job: str) -> bytes:
+def make_body(fx: Fixtures, points: list[Point], run_id: str, job: str) -> bytes:
     started = datetime.now(UTC) - timedelta(minutes=30)
-    body = {
-        "run_id": run_id,
-        "job": job,
-        "procedure": fx.procedure,
-        "operator": fx.operator,
-        "software_version": "caltrace-agent 0.1.0",
-        "started_at": started.isoformat(),
-        "finished_at": (started + timedelta(minutes=20)).isoformat(),
-        "environment": {
+    header = RunHeader(
+        run_id=run_id,
+        job=job,
+        procedure=ProcedureRef(**fx.procedure),
+        operator=fx.operator,
+        software_version="caltrace-agent 0.1.0",
+        started_at=started.isoformat(),
+        environment={
             "temperature": {"value": 23.1, "unit": "°C"},
             "humidity": {"value": 45, "unit": "%"},
         },
-        "standards": [
-            {
-                "asset_id": fx.standard,
-                "role": "source",
-                "function": "dcv",
-                "unit": "V",
-                "range": [0, 10],
-            }
-        ],
-        "points": points,
-        "raw_io": [
+        standards=(StandardUsed(fx.standard, "source", "dcv", "V", 0, 10),),
+    )
+    body = RunRecord(
+        header=header,
+        finished_at=(started + timedelta(minutes=20)).isoformat(),
+        points=tuple(points),
+        raw_io=(
             {
                 "t": started.isoformat(),
                 "dir": "tx",
                 "address": "TCPIP::127.0.0.1::5025::SOCKET",
                 "data": "MEAS:VOLT:DC? 10",
-            }
-        ],
-    }
-    return json.dumps(body).encode()
+            },
+        ),
+    )
+    return json.dumps(body.to_json()).encode()
 
 
 @dataclass

@@ -9,7 +9,8 @@ The runner never opens a port or prints a line itself. The agent (or a test) han
   (place these weights, connect the gauge) and confirms; a simulated operator acts on a
   simulated bench instead;
 * a :class:`Recorder`: where every reading is made durable *before* the runner goes on
-  (the agent's outbox), and where each finished point is kept.
+  (the agent's outbox), and where each finished point is kept, both as parts of the run
+  record (:mod:`procedures.record`).
 
 Standards' data (:class:`StandardRecord`) come from the LIMS or from the agent's cache of
 the last sync, in the LIMS's own JSON form.
@@ -20,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from procedures.record import Point, Reading
 
 __all__ = [
     "Bench",
@@ -98,13 +101,12 @@ class Operator(Protocol):
 class Recorder(Protocol):
     """Where the runner's evidence goes. Each method returns only once it is durable."""
 
-    def reading(self, *, point_index: int, quantity: str, reading: Mapping[str, Any]) -> int:
+    def reading(self, *, point_index: int, quantity: str, reading: Reading) -> int:
         """Keep one reading of ``quantity`` taken for point ``point_index``; return its id."""
         ...
 
-    def point(self, point: Mapping[str, Any], reading_ids: list[int]) -> None:
-        """Keep a finished point (the run payload's point, without ``readings``) and the
-        ids of the readings it is built on, in order."""
+    def point(self, point: Point, reading_ids: list[int]) -> None:
+        """Keep a finished point and the ids of its readings (already kept), in order."""
         ...
 
     def io(self, entries: list[Mapping[str, Any]]) -> None:

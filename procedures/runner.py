@@ -20,6 +20,12 @@ thermometer typed by hand (``manual``) or read over Modbus, by the role's driver
 
 A test with ``curve:`` gets its calibration curve fitted once its points are done; the
 curves of a run are in :attr:`Runner.curves` (see :func:`curve_payload`).
+
+What the runner gives are the parts of the run record (:mod:`procedures.record`): a
+:class:`~procedures.record.Point` per point with its readings, the standards used, the
+:class:`~procedures.record.Check` and :class:`~procedures.record.Curve` results. Each point
+is evaluated by :func:`procedures.evaluation.evaluate_point`, the function the LIMS
+evaluates it with again.
 """
 
 from __future__ import annotations
@@ -30,13 +36,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from fractions import Fraction
 from typing import Any
 
 from drivers.capabilities import AUTO, Direction, measure
 from drivers.errors import DriverError
-from drivers.reading import Reading
-from procedures.acceptance import check_plan, limits_for
+from drivers.reading import Reading as InstrumentReading
+from procedures.acceptance import check_plan
 from procedures.bench import Bench, Instruction, Operator, OperatorAbort, Recorder, StandardRecord
 from procedures.definition import (
     SET_QUANTITIES,
@@ -48,12 +53,19 @@ from procedures.definition import (
 from procedures.derived import checks_of_test, curve_payload, curve_xs
 from procedures.errors import ProcedureError
 from procedures.evaluate import number
+from procedures.evaluation import PointEvaluation, PointRules, evaluate_point
 from procedures.mpe.nawi import rounding_method
+from procedures.record import (
+    STANDARD_ROLES,
+    Acceptance,
+    Check,
+    Curve,
+    Point,
+    Reading,
+    StandardUsed,
+)
 from procedures.scope import bound_quantity, certified_entry, point_scope, summarize_test
-from uncertainty.conformity import DecisionRule, check_uncertainty_ratio, decide_conformity
 from uncertainty.errors import UncertaintyError
-from uncertainty.gum import evaluate_gum, json_number
-from uncertainty.model import parse_model
 
 __all__ = [
     "NotReady",
@@ -73,7 +85,6 @@ _SET_FUNCTION = {
     "temperature": "temperature",
 }
 _AC_FUNCTION = {"voltage": "acv", "current": "aci"}
-_PAYLOAD_ROLES = ("reference", "source", "environment")
 
 
 class NotReady(ProcedureError):
@@ -141,8 +152,9 @@ class _Usage:
 class _PointState:
     spec: PointSpec
     scope: dict[str, Any]
-    readings: dict[str, list[Reading]] = field(default_factory=dict)
+    readings: dict[str, list[InstrumentReading]] = field(default_factory=dict)
     reading_ids: list[int] = field(default_factory=list)
+    taken: list[Reading] = field(default_factory=list)
 
 
 class Runner:
@@ -178,12 +190,14 @@ class Runner:
         self._clock = clock
         self._base_scope = self._scope()
         self._summaries: dict[str, Any] = {}
-        self.checks: list[dict[str, Any]] = []
-        """The test-level checks of the last :meth:`run` (``checks:`` of the tests), each a
-        :meth:`~procedures.mpe.RuleCheck.as_dict` with ``check`` and ``points`` (run
-        indexes), in run order."""
-        self.curves: dict[str, dict[str, Any]] = {}
+        self.checks: list[Check] = []
+        """The test-level checks of the last :meth:`run` (``checks:`` of the tests), in run
+        order."""
+        self.curves: dict[str, Curve] = {}
         """The curves fitted over the tests with ``curve:``, by test id (after :meth:`run`)."""
+        self.evaluations: dict[int, PointEvaluation] = {}
+        """The evaluation of each point measured by the last :meth:`run`, by index: the
+        result, verdict and budget that the LIMS computes again from the point."""
         self.plans: dict[str, dict[str, Any]] = {}
         """The tests' ``plan:`` summaries, by test id (after :meth:`preflight`)."""
         self.rounding_error: dict[str, Any] | None = None
@@ -225,7 +239,7 @@ class Runner:
             )
         return record
 
-    def preflight(self) -> list[dict[str, Any]]:
+    def preflight(self) -> list[StandardUsed]:
         """Check the bench before anything is switched on; return the run's ``standards``.
 
         Raises :class:`NotReady` with every reason found: a missing role, an instrument
@@ -273,7 +287,7 @@ class Runner:
             raise NotReady(reasons)
         return usages
 
-    def _usages(self, reasons: list[str]) -> list[dict[str, Any]]:
+    def _usages(self, reasons: list[str]) -> list[StandardUsed]:
         """What each standard is used for, over every point, checked against its ranges
         and its certificate."""
         # One usage per role and function: a standard may serve several certificate
@@ -313,7 +327,7 @@ class Runner:
                         quantity = str(q["quantity"])
                         unit = _declared_unit(record, quantity) or ""
                         usages.setdefault((role, quantity), _Usage(quantity, unit)).add(at)
-        out: list[dict[str, Any]] = []
+        out: list[StandardUsed] = []
         for (role, _), usage in usages.items():
             record = self.standard(role)
             if not _covers(record, usage):
@@ -322,13 +336,14 @@ class Runner:
                     f"{usage.low:g} to {usage.high:g} {usage.unit}"
                 )
             out.append(
-                {
-                    "asset_id": record.asset_id,
-                    "role": role if role in _PAYLOAD_ROLES else "reference",
-                    "function": usage.function,
-                    "unit": usage.unit,
-                    "range": [usage.low, usage.high],
-                }
+                StandardUsed(
+                    asset_id=record.asset_id,
+                    role=role if role in STANDARD_ROLES else "reference",
+                    function=usage.function,
+                    unit=usage.unit,
+                    low=usage.low,
+                    high=usage.high,
+                )
             )
         for name, spec in self.definition.roles.items():
             bench_role = self.bench.roles.get(name)
@@ -345,13 +360,14 @@ class Runner:
                 low = entry.get("min") if entry else None
                 high = entry.get("max") if entry else None
                 out.append(
-                    {
-                        "asset_id": record.asset_id,
-                        "role": name if name in _PAYLOAD_ROLES else "reference",
-                        "function": function,
-                        "unit": unit,
-                        "range": [low if low is not None else 0, high if high is not None else 0],
-                    }
+                    StandardUsed(
+                        asset_id=record.asset_id,
+                        role=name if name in STANDARD_ROLES else "reference",
+                        function=function,
+                        unit=unit,
+                        low=low if low is not None else 0,
+                        high=high if high is not None else 0,
+                    )
                 )
         return out
 
@@ -395,13 +411,14 @@ class Runner:
 
     # -------------------------------------------------------------- the run
 
-    def run(self, *, done: Iterable[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
+    def run(self, *, done: Iterable[Point] = ()) -> list[Point]:
         """Carry out every point not in ``done`` (points kept from an earlier, interrupted
         attempt of the same run); return all points in run order."""
-        finished = {int(p["index"]): dict(p) for p in done}
-        points: list[dict[str, Any]] = []
+        finished = {p.index: p for p in done}
+        points: list[Point] = []
         self.checks = []
         self.curves = {}
+        self.evaluations = {}
         total = len(self.definition.points)
         for test in self.definition.tests:
             todo = [p for p in test.points if p.index not in finished]
@@ -422,7 +439,8 @@ class Runner:
                 point = self._point(test, spec)
                 points.append(point)
                 self.operator.show(
-                    "point-done", {"index": spec.index, "total": total, "point": point}
+                    "point-done",
+                    {"index": spec.index, "total": total, "point": point.to_json(readings=False)},
                 )
             if todo:
                 last = test.points[-1]
@@ -430,16 +448,15 @@ class Runner:
                 self._steps(
                     test.after, self._point_scope(test, last, self._summaries, where=where), None
                 )
-            test_points = [p for p in points if p["test"] == test.id]
+            # The derived results read the points' JSON, as the LIMS's do (procedures.derived).
+            test_points = [p.to_json(readings=False) for p in points if p.test == test.id]
             self._summaries.update(summarize_test(test, test_points))
             self.checks.extend(self._test_checks(test, test_points))
             if test.curve is not None:
-                self.curves[test.id] = self._curve(
-                    test, [p for p in points if p["test"] == test.id]
-                )
+                self.curves[test.id] = self._curve(test, test_points)
         return points
 
-    def _point(self, test: TestSpec, spec: PointSpec) -> dict[str, Any]:
+    def _point(self, test: TestSpec, spec: PointSpec) -> Point:
         try:
             scope = self._point_scope(
                 test, spec, self._summaries, where=f"tests[{test.id}].points[{spec.index}]"
@@ -466,14 +483,14 @@ class Runner:
                 f"the point cannot be evaluated: {exc}", point=spec.index
             ) from None
 
-    def _curve(self, test: TestSpec, points: list[dict[str, Any]]) -> dict[str, Any]:
+    def _curve(self, test: TestSpec, points: list[dict[str, Any]]) -> Curve:
         """Fit the test's ``curve:`` over its points (every point of the test, resumed ones
         included); RunInterrupted when the fit is refused."""
         spec = test.curve
         assert spec is not None
         xs = curve_xs(test, self._base_scope, points)
         try:
-            return curve_payload(test, points, xs)
+            return Curve.from_json(curve_payload(test, points, xs), f"curves.{test.id}")
         except UncertaintyError as exc:
             raise RunInterrupted(
                 f"the {spec['fit']} of test {test.id} cannot be fitted: {exc}", point=None
@@ -629,17 +646,19 @@ class Runner:
                     f"{role} reported an unstable reading ({reading.raw!r}); no reading is taken",
                     argument=where,
                 )
-            record = {
-                "value": reading.value,
-                "unit": reading.unit,
-                "timestamp": reading.timestamp.isoformat(),
-                "stable": reading.stable,
-                "raw": reading.raw,
-            }
+            record = Reading(
+                value=reading.value,
+                unit=reading.unit,
+                timestamp=reading.timestamp.isoformat(),
+                stable=reading.stable,
+                raw=reading.raw,
+                quantity=name,
+            )
             reading_id = self.recorder.reading(
                 point_index=state.spec.index, quantity=name, reading=record
             )
             state.reading_ids.append(reading_id)
+            state.taken.append(record)
             taken.append(reading)
             self.operator.show(
                 "reading",
@@ -648,7 +667,7 @@ class Runner:
                     "quantity": name,
                     "n": len(taken),
                     "of": count,
-                    **record,
+                    **record.to_json(),
                     # for the display only: the record above is what is kept, unrounded
                     "resolution": self._shown_resolution(state, role, args, reading.unit),
                 },
@@ -696,7 +715,7 @@ class Runner:
 
     # -------------------------------------------------------------- evaluation
 
-    def _evaluate(self, test: TestSpec, state: _PointState) -> dict[str, Any]:
+    def _evaluate(self, test: TestSpec, state: _PointState) -> Point:
         spec = state.spec
         scope = state.scope
         nominal = float(scope["nominal"])
@@ -759,48 +778,23 @@ class Runner:
         for opt in ("correlations", "coverage_probability"):
             if opt in template:
                 model[opt] = template[opt]
-        gum = evaluate_gum(parse_model(model))[test.output]
-        result = {
-            "value": gum.value,
-            "u": gum.u,
-            "U": gum.U,
-            "k": gum.k,
-            "dof": json_number(gum.dof),
-        }
-        point: dict[str, Any] = {
-            "index": spec.index,
-            "test": test.id,
-            "nominal": nominal,
-            "unit": spec.unit,
-            "readings_quantity": primary,
-            "output": test.output,
-            "model": model,
-            "result": result,
-            "conformity": "",
-        }
-        if test.mpe is not None:
-            limits = limits_for(
-                test.mpe, {**scope, "result": gum.value}, where=f"tests[{test.id}].mpe"
-            )
-            decision = decide_conformity(
-                gum.value,
-                lower_limit=limits.lower,
-                upper_limit=limits.upper,
-                expanded_uncertainty=gum.U,
-                coverage_factor=gum.k,
-                rule=DecisionRule(self.definition.decision_rule),
-            )
-            point["acceptance"] = limits.as_payload()
-            point["conformity"] = str(decision.statement)
-            if self.definition.max_uncertainty_ratio is not None:
-                ratio = check_uncertainty_ratio(
-                    gum.U, limits.mpe, max_ratio=Fraction(self.definition.max_uncertainty_ratio)
-                )
-                point["uncertainty_ratio"] = {
-                    "ratio": ratio.ratio,
-                    "max": self.definition.max_uncertainty_ratio,
-                    "met": ratio.met,
-                }
+        rules = PointRules.of(self.definition, test, scope, where=f"tests[{test.id}].mpe")
+        evaluation = evaluate_point(model, test.output, rules, unit=spec.unit)
+        self.evaluations[spec.index] = evaluation
+        point = Point(
+            index=spec.index,
+            test=test.id,
+            nominal=nominal,
+            unit=spec.unit,
+            readings_quantity=primary,
+            output=test.output,
+            model=model,
+            result=evaluation.result,
+            conformity=evaluation.conformity,
+            acceptance=Acceptance.of(evaluation.limits) if evaluation.limits is not None else None,
+            uncertainty_ratio=evaluation.ratio,
+            readings=tuple(state.taken),
+        )
         self.recorder.point(point, list(state.reading_ids))
         return point
 
@@ -927,11 +921,14 @@ class Runner:
                             reasons.append(reason)
         return reasons
 
-    def _test_checks(self, test: TestSpec, points: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _test_checks(self, test: TestSpec, points: list[dict[str, Any]]) -> list[Check]:
         """The test's ``checks:`` over its finished points; an impossible check (an
         argument outside its rule) interrupts the run after the test's last point."""
         try:
-            return checks_of_test(test, {**self._base_scope, **self._summaries}, points)
+            checks = checks_of_test(test, {**self._base_scope, **self._summaries}, points)
+            return [
+                Check.from_json(c, f"tests[{test.id}].checks[{i}]") for i, c in enumerate(checks)
+            ]
         except ProcedureError as exc:
             raise RunInterrupted(
                 f"the check cannot be evaluated: {exc}", point=test.points[-1].index

@@ -33,10 +33,10 @@ def main(argv: list[str] | None = None) -> int:
     with open_bench() as world:
         run = runner(world)
         points = run.run()
-        gls = run.curves["comparison"]
-    x = np.asarray([p["nominal"] for p in points])
-    y = np.asarray([p["result"]["value"] for p in points])
-    u = np.asarray([p["result"]["u"] for p in points])
+        gls = run.curves["comparison"].to_json()
+    x = np.asarray([p.nominal for p in points])
+    y = np.asarray([p.result.value for p in points])
+    u = np.asarray([p.result.u for p in points])
     independent = fit_line(x, y, u_y=u)
     covariance = np.asarray(gls["covariance"])
 

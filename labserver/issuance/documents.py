@@ -43,9 +43,10 @@ from certificates.document import (
     VerificationMark,
 )
 from labserver.core.errors import DomainError
+from labserver.jobs.models import parsed_procedure
 from labserver.measurements.models import Point, Run, RunSignature
-from labserver.measurements.services import parsed_procedure
 from procedures.definition import ProcedureDefinition
+from procedures.record import UncertaintyRatio
 from procedures.references import printable_references
 from uncertainty.display import number_text, uncertainty_text, unit_symbol
 from uncertainty.reporting import round_result
@@ -521,7 +522,7 @@ def _row(point: Point, label: str, definition: ProcedureDefinition) -> ResultRow
             if conformity
             else None
         ),
-        uncertainty_ratio_flag=result.get("uncertainty_ratio_met") is False,
+        uncertainty_ratio_flag=UncertaintyRatio.flagged(result),
         note=note,
         resolution=indication_resolution(point, definition, unit),
         instrument_range=_range_text(point, definition),

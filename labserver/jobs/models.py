@@ -7,6 +7,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from labserver.core.fields import MeasurementField
+from procedures.definition import ProcedureDefinition, definition_from_data
 
 
 class Procedure(models.Model):
@@ -43,6 +44,18 @@ class Procedure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.procedure_id} v{self.version}"
+
+
+_DEFINITIONS: dict[str, ProcedureDefinition] = {}
+
+
+def parsed_procedure(procedure: Procedure) -> ProcedureDefinition:
+    """The checked definition of a catalog entry (parsed once per content hash)."""
+    parsed = _DEFINITIONS.get(procedure.content_hash)
+    if parsed is None:
+        parsed = definition_from_data(procedure.definition, source=str(procedure))
+        _DEFINITIONS[procedure.content_hash] = parsed
+    return parsed
 
 
 class JobState(models.TextChoices):

@@ -1,105 +1,81 @@
-"""The server's own evaluation of a point: the model, bound to the readings, by GUM.
+"""The server's own evaluation of a run, and how it differs from the agent's.
 
-The agent's numbers are kept beside the server's, and every difference is
-flagged; the server's numbers are the ones that count.
+Each point is evaluated by :func:`procedures.evaluation.evaluate_point`, the function the
+runner evaluated it with on the bench; here its readings are first bound to its model
+(:func:`procedures.evaluation.bind_readings`) and its limits set from the procedure, not
+from the payload. The agent's numbers are kept beside the server's, and every difference
+is flagged; the server's numbers are the ones that count.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from fractions import Fraction
 from typing import Any
 
 from labserver.core.errors import InvalidEvidence
 from labserver.standards.values import readable_values
-from procedures.acceptance import Limits, limits_for
+from procedures.acceptance import Limits
 from procedures.definition import ProcedureDefinition
 from procedures.derived import run_checks, run_curves
 from procedures.errors import ProcedureError
 from procedures.evaluate import number
+from procedures.evaluation import (
+    LimitsRule,
+    PointNotEvaluated,
+    PointRules,
+    bind_readings,
+)
+from procedures.evaluation import evaluate_point as evaluate
+from procedures.record import STANDARD_ROLES, Acceptance
 from procedures.scope import bound_quantity, certified_entry, point_scope, summarize_test
-from uncertainty.conformity import DecisionRule, check_uncertainty_ratio, decide_conformity
 from uncertainty.errors import UncertaintyError
-from uncertainty.gum import evaluate_gum, json_number
-from uncertainty.model import Model, parse_model
 
-# Agreement between the agent's and the server's numbers: the same model
-# evaluated by the same method differs only by floating-point rounding.
+# Agreement between the agent's and the server's numbers: both evaluate with the same
+# function, but an agent on another platform (another BLAS, another release of numpy) may
+# differ in the last digits, which is not a disagreement.
 RELATIVE_TOLERANCE = 1e-9
 
 
 @dataclass(frozen=True)
 class PointEvaluation:
+    """The server's evaluation of a point: its result (``server_result``), statement,
+    uncertainty budget, and where the agent's claims differ from it."""
+
     result: dict[str, Any]
     conformity: str
     disagreement: list[dict[str, Any]]
+    budget: dict[str, Any]
 
 
 def _close(a: float, b: float, scale: float) -> bool:
     return abs(a - b) <= RELATIVE_TOLERANCE * max(abs(a), abs(b), scale)
 
 
-def bind_model(point: dict[str, Any], where: str) -> Model:
-    """Check that the point's model is built on the point's readings, then parse it.
+def refusal(exc: PointNotEvaluated, where: str) -> InvalidEvidence:
+    """The evidence refused for a point (``where``: ``points[3]``) that the evaluator
+    could not evaluate, naming the point's field at fault."""
+    if exc.stage == "limits":
+        return InvalidEvidence(f"{where}: the limits cannot be set: {exc}", field=where)
+    field = f"{where}.{exc.argument}" if exc.argument else where
+    if exc.stage == "gum":
+        detail = f"cannot be evaluated: {exc.message}"
+    elif exc.stage == "decision":
+        detail = str(exc.cause)
+    else:
+        detail = exc.message
+    return InvalidEvidence(f"{field}: {detail}", field=field)
 
-    Readings are grouped by the model quantity they are samples of (``quantity``,
-    default ``readings_quantity``); each group must be exactly that quantity's
-    ``samples``, in order and in its unit, and every quantity with samples must have
-    its readings in the point.
-    """
-    quantities = point["model"].get("quantities")
-    if not isinstance(quantities, dict):
-        field = f"{where}.model.quantities"
-        raise InvalidEvidence(f"{field}: expected a mapping of quantities", field=field)
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for reading in point["readings"]:
-        groups.setdefault(reading.get("quantity") or point["readings_quantity"], []).append(reading)
-    if point["readings_quantity"] not in groups:
-        field = f"{where}.readings_quantity"
-        raise InvalidEvidence(
-            f"{field}: no reading is a sample of {point['readings_quantity']!r}", field=field
-        )
-    for name, readings in groups.items():
-        spec = quantities.get(name)
-        if not isinstance(spec, dict):
-            field = f"{where}.readings"
-            raise InvalidEvidence(
-                f"{field}: the model has no quantity {name!r} to hold the readings", field=field
-            )
-        values = [r["value"] for r in readings]
-        if spec.get("samples") != values:
-            field = f"{where}.model.quantities.{name}.samples"
-            raise InvalidEvidence(
-                f"{field}: do not match the point's readings of {name} ({len(values)} readings)",
-                field=field,
-            )
-        units = {r["unit"] for r in readings}
-        unit = spec.get("unit")
-        if len(units) > 1 or (unit is not None and units != {unit}):
-            field = f"{where}.model.quantities.{name}.unit"
-            raise InvalidEvidence(
-                f"{field}: {unit!r} differs from the unit of the readings "
-                f"({', '.join(sorted(units))})",
-                field=field,
-            )
-    for name, spec in quantities.items():
-        if isinstance(spec, dict) and "samples" in spec and name not in groups:
-            field = f"{where}.model.quantities.{name}.samples"
-            raise InvalidEvidence(
-                f"{field}: samples that are not among the point's readings", field=field
-            )
+
+def bind_model(point: dict[str, Any], where: str) -> Any:
+    """The point's model, checked to be built on the point's readings
+    (:func:`procedures.evaluation.bind_readings`) and parsed; InvalidEvidence naming the
+    field otherwise."""
     try:
-        model = parse_model(point["model"])
-    except UncertaintyError as exc:
-        field = f"{where}.model" + (f".{exc.where}" if exc.where else "")
-        raise InvalidEvidence(f"{field}: {exc.message}", field=field) from None
-    if point["output"] not in {o.name for o in model.outputs}:
-        field = f"{where}.output"
-        raise InvalidEvidence(f"{field}: the model has no output {point['output']!r}", field=field)
-    return model
+        return bind_readings(point)
+    except PointNotEvaluated as exc:
+        raise refusal(exc, where) from None
 
 
 def _base_scope(definition: ProcedureDefinition, instrument: dict[str, Any]) -> dict[str, Any]:
@@ -167,34 +143,37 @@ def procedure_scopes(
     return [scopes[p["index"]] for p in points]
 
 
+def procedure_rules(
+    definition: ProcedureDefinition, points: list[dict[str, Any]], scopes: list[dict[str, Any]]
+) -> list[LimitsRule | None]:
+    """The rule of each point's limits, from the procedure, in the scope
+    :func:`procedure_scopes` gives: the limits it sets follow the server's result."""
+    out: list[LimitsRule | None] = []
+    for point, scope in zip(points, scopes, strict=True):
+        test = definition.test(point["test"])
+        where = f"procedure {definition.id} test {test.id}"
+        out.append(LimitsRule(test.mpe, scope, where) if test.mpe is not None else None)
+    return out
+
+
 def procedure_limits(
     definition: ProcedureDefinition,
     points: list[dict[str, Any]],
     instrument: dict[str, Any],
     scopes: list[dict[str, Any]] | None = None,
 ) -> list[Limits | None]:
-    """The acceptance limits of each point, set from the procedure, not from the payload,
-    in the scope :func:`procedure_scopes` gives (computed here unless given)."""
+    """The acceptance limits of each point at the result its ``result`` states, set from
+    the procedure, not from the payload, in the scope :func:`procedure_scopes` gives
+    (computed here unless given)."""
     if scopes is None:
         scopes = procedure_scopes(definition, points, instrument)
     out: list[Limits | None] = []
-    for i, (point, scope) in enumerate(zip(points, scopes, strict=True)):
-        test = definition.test(point["test"])
-        if test.mpe is None:
-            out.append(None)
-            continue
+    rules = procedure_rules(definition, points, scopes)
+    for i, (point, rule) in enumerate(zip(points, rules, strict=True)):
         try:
-            out.append(
-                limits_for(
-                    test.mpe,
-                    {**scope, "result": point["result"]["value"]},
-                    where=f"procedure {definition.id} test {test.id}",
-                )
-            )
+            out.append(rule.at(point["result"]["value"]) if rule is not None else None)
         except ProcedureError as exc:
-            raise InvalidEvidence(
-                f"points[{i}]: the limits cannot be set: {exc}", field=f"points[{i}]"
-            ) from None
+            raise refusal(PointNotEvaluated("limits", exc), f"points[{i}]") from None
     return out
 
 
@@ -204,85 +183,70 @@ def evaluate_point(
     *,
     rule: str,
     max_ratio: str | None,
-    limits: Limits | None = None,
+    limits: Limits | LimitsRule | None = None,
 ) -> PointEvaluation:
-    """Re-evaluate one point and compare with what the agent reported.
+    """Re-evaluate one point (its JSON: :meth:`procedures.record.Point.to_json`) and
+    compare with what the agent reported.
 
-    With ``limits`` (set from the procedure) the agent's stated limits are only
-    compared; without, the point's own ``acceptance`` is used (a catalog entry that
-    states no rule).
+    With ``limits`` (set from the procedure: the test's rule at the point, or limits set
+    beforehand) the agent's stated limits are only compared; without, the point's own
+    ``acceptance`` is used (a catalog entry that states no rule).
     """
     model = bind_model(point, where)
+    stated = point.get("acceptance") or {}
+    rules = PointRules(
+        decision_rule=rule,
+        max_uncertainty_ratio=max_ratio,
+        limits=limits,
+        stated=(
+            None
+            if limits is not None
+            else Acceptance(stated.get("lower"), stated.get("upper"), stated.get("mpe"))
+        ),
+    )
     try:
-        gum = evaluate_gum(model)[point["output"]]
-    except UncertaintyError as exc:
-        field = f"{where}.model" + (f".{exc.where}" if exc.where else "")
-        raise InvalidEvidence(f"{field}: cannot be evaluated: {exc.message}", field=field) from None
-    result: dict[str, Any] = {
-        "value": gum.value,
-        "u": gum.u,
-        "U": gum.U,
-        "k": gum.k,
-        "dof": json_number(gum.dof),
-        "coverage_probability": gum.coverage_probability,
-        "unit": gum.unit or point["unit"],
-    }
+        evaluation = evaluate(model, point["output"], rules, unit=point["unit"])
+    except PointNotEvaluated as exc:
+        raise refusal(exc, where) from None
+    result = evaluation.to_json()
     disagreement: list[dict[str, Any]] = []
     agent = point["result"]
     for key in ("value", "u", "U", "k"):
-        if not _close(float(agent[key]), float(result[key]), gum.u if key == "value" else 0.0):
+        if not _close(
+            float(agent[key]), float(result[key]), result["u"] if key == "value" else 0.0
+        ):
             disagreement.append({"quantity": key, "agent": agent[key], "server": result[key]})
-    conformity = ""
-    acceptance = point.get("acceptance") or {}
-    if limits is not None:
+    if evaluation.limits is not None:
         for key in ("lower", "upper", "mpe"):
-            theirs = acceptance.get(key)
-            ours = getattr(limits, key)
+            theirs = stated.get(key)
+            ours = getattr(evaluation.limits, key)
             if theirs is None or not _close(float(theirs), ours, 0.0):
                 disagreement.append(
                     {"quantity": f"acceptance.{key}", "agent": theirs, "server": ours}
                 )
-        acceptance = limits.as_payload()
-        result["acceptance"] = acceptance
-    lower, upper = acceptance.get("lower"), acceptance.get("upper")
-    if lower is not None or upper is not None:
-        try:
-            decision = decide_conformity(
-                gum.value,
-                lower_limit=lower,
-                upper_limit=upper,
-                expanded_uncertainty=gum.U,
-                coverage_factor=gum.k,
-                rule=DecisionRule(rule),
-            )
-        except (UncertaintyError, ValueError) as exc:
-            field = f"{where}.acceptance"
-            raise InvalidEvidence(f"{field}: {exc}", field=field) from None
-        conformity = str(decision.statement)
-        result["decision_rule"] = rule
-        result["acceptance_interval"] = [decision.acceptance_lower, decision.acceptance_upper]
-        mpe = acceptance.get("mpe")
-        if mpe is not None and max_ratio is not None:
-            ratio = check_uncertainty_ratio(gum.U, mpe, max_ratio=Fraction(max_ratio))
-            result["uncertainty_ratio"] = ratio.ratio
-            result["uncertainty_ratio_met"] = ratio.met
+    if evaluation.decision is not None:
         agent_statement = point.get("conformity") or ""
-        if agent_statement != conformity:
+        if agent_statement != evaluation.conformity:
             disagreement.append(
-                {"quantity": "conformity", "agent": agent_statement, "server": conformity}
+                {
+                    "quantity": "conformity",
+                    "agent": agent_statement,
+                    "server": evaluation.conformity,
+                }
             )
-    for key in ("value", "u", "U", "k"):
-        if not math.isfinite(float(result[key])):
-            field = f"{where}.model"
-            raise InvalidEvidence(f"{field}: the result is not finite", field=field)
-    return PointEvaluation(result=result, conformity=conformity, disagreement=disagreement)
+    return PointEvaluation(
+        result=result,
+        conformity=evaluation.conformity,
+        disagreement=disagreement,
+        budget=evaluation.budget.to_json(),
+    )
 
 
 # ---------------------------------------------------------------- certificate-bound quantities
 
-# The roles a run's ``standards`` name; a procedure role of another name (``weights``,
-# ``readout``) is sent as ``reference`` by the agent.
-PAYLOAD_ROLES = ("reference", "source", "environment")
+# The roles a run's ``standards`` name (procedures.record.STANDARD_ROLES); a procedure role
+# of another name (``weights``, ``readout``) is sent as ``reference`` by the agent.
+PAYLOAD_ROLES = STANDARD_ROLES
 
 
 def _standard_uncertainty(entry: dict[str, Any]) -> float | None:

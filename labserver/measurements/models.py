@@ -80,7 +80,8 @@ class Run(models.Model):
 
 
 class Point(models.Model):
-    """One test point: its model, the agent's result and the server's own re-evaluation."""
+    """One test point: its model, the agent's result and the server's own re-evaluation
+    with its uncertainty budget."""
 
     run = models.ForeignKey(Run, on_delete=models.PROTECT, related_name="points")
     index = models.PositiveIntegerField()
@@ -93,6 +94,14 @@ class Point(models.Model):
     acceptance = models.JSONField(default=dict, blank=True)
     agent_result = models.JSONField()
     server_result = models.JSONField()
+    budget = models.JSONField(
+        null=True,
+        blank=True,
+        help_text=(
+            "The uncertainty budget of the server's evaluation "
+            "(procedures.evaluation.Budget); none on points received before it was kept"
+        ),
+    )
     agent_conformity = models.CharField(max_length=32, blank=True)
     server_conformity = models.CharField(max_length=32, blank=True)
     disagreement = models.JSONField(default=list, blank=True)

@@ -6,7 +6,9 @@ import base64
 import binascii
 import hashlib
 import json
+import uuid
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -15,7 +17,7 @@ from django.utils import timezone
 from labserver.accounts.access import require_field, require_role
 from labserver.accounts.auth import AgentPrincipal
 from labserver.accounts.lockout import check_signature_password, counts_signature_failures
-from labserver.accounts.models import Membership, Role, User
+from labserver.accounts.models import Agent, Membership, Role, User
 from labserver.core import audit
 from labserver.core.errors import (
     BadSignature,
@@ -25,34 +27,24 @@ from labserver.core.errors import (
     NotPermitted,
     StandardNotUsable,
 )
-from labserver.jobs.models import Job, JobState, Procedure
+from labserver.jobs.models import Job, JobState, Procedure, parsed_procedure
 from labserver.jobs.services import ACCEPTS_RUNS, locked_job, move_job
 from labserver.standards.models import ReferenceStandard
-from procedures.definition import ProcedureDefinition, definition_from_data
+from procedures.record import ProcedureRef, RunRecord, StandardUsed
 
 from .evaluation import (
+    DerivedEvaluation,
+    PointEvaluation,
     check_certified_quantities,
     evaluate_derived,
     evaluate_point,
-    procedure_limits,
+    procedure_rules,
     procedure_scopes,
     run_conformity,
 )
 from .models import Point, Reading, Run, RunSignature, RunState, StandardUsage
 
 SIGNATURE_HEADER = "X-Caltrace-Signature"
-
-
-_DEFINITIONS: dict[str, ProcedureDefinition] = {}
-
-
-def parsed_procedure(procedure: Procedure) -> ProcedureDefinition:
-    """The checked definition of a catalog entry (parsed once per content hash)."""
-    parsed = _DEFINITIONS.get(procedure.content_hash)
-    if parsed is None:
-        parsed = definition_from_data(procedure.definition, source=str(procedure))
-        _DEFINITIONS[procedure.content_hash] = parsed
-    return parsed
 
 
 def canonical_sha256(data: Any) -> str:
@@ -87,6 +79,30 @@ class Submission:
     created: bool
 
 
+@dataclass(frozen=True)
+class Received:
+    """A run as the LIMS received it: the run record read from the body, the body itself
+    (kept as the evidence received, never read again), its canonical SHA-256 and the
+    agent's signature over its bytes."""
+
+    record: RunRecord
+    body: dict[str, Any]
+    digest: str
+    signature: str
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    """The server's evaluation of a run: each point's, the checks and curves computed
+    from the points as the server evaluated them, the run's statement, and how many
+    points, checks and curves the agent's claims differ on."""
+
+    points: list[PointEvaluation]
+    derived: DerivedEvaluation
+    conformity: str
+    disagreements: int
+
+
 def find_existing(run_id: Any, digest: str) -> Run | None:
     """An earlier submission with this id: the same body is answered again, another is 409."""
     existing = Run.objects.filter(pk=run_id).first()
@@ -100,170 +116,50 @@ def find_existing(run_id: Any, digest: str) -> Run | None:
 def submit_run(
     *,
     principal: AgentPrincipal,
-    data: dict[str, Any],
-    validated: dict[str, Any],
+    body: dict[str, Any],
+    record: RunRecord,
     signature: str,
 ) -> Submission:
     """Store a run submitted by an agent, re-evaluated by the server. Idempotent by run id.
 
-    ``data`` is the parsed body whose signature the caller verified
-    (:func:`verify_signature`), ``validated`` the same body validated.
+    ``body`` is the parsed body whose signature the caller verified
+    (:func:`verify_signature`), ``record`` the same body read as a run record
+    (:meth:`procedures.record.RunRecord.from_json`): everything stored is read from the
+    record; the body is kept as received.
     """
-    digest = canonical_sha256(data)
-    existing = find_existing(validated["run_id"], digest)
+    digest = canonical_sha256(body)
+    run_id = uuid.UUID(record.header.run_id)
+    existing = find_existing(run_id, digest)
     if existing is not None:
         return Submission(existing, created=False)
     try:
         with transaction.atomic():
-            run = _store_run(principal, data, validated, digest, signature)
+            run = _store_run(principal, Received(record, body, digest, signature))
     except IntegrityError:
-        existing = find_existing(validated["run_id"], digest)
+        existing = find_existing(run_id, digest)
         if existing is None:
             raise
         return Submission(existing, created=False)
     return Submission(run, created=True)
 
 
-def _store_run(
-    principal: AgentPrincipal, data: dict[str, Any], v: dict[str, Any], digest: str, signature: str
-) -> Run:
+def _store_run(principal: AgentPrincipal, received: Received) -> Run:
+    """Check the run against the job, the operator and the standards, evaluate it, and
+    store it with its points, readings, standards used and the performer's signature."""
+    record = received.record
+    header = record.header
     agent = principal.agent
     org_id = agent.organization_id
-    job = (
-        Job.objects.select_for_update(of=("self",))
-        .select_related("procedure", "instrument__instrument_type", "bench", "assignee")
-        .filter(organization_id=org_id, number=v["job"])
-        .first()
-    )
-    if job is None:
-        raise InvalidEvidence(f"job: no job {v['job']!r} in this organization", field="job")
-    if job.state not in ACCEPTS_RUNS:
-        raise InvalidTransition(
-            f"job {job.number} is {job.state}: it does not accept runs", field="job"
-        )
-    if job.bench_id is not None and job.bench_id != agent.pk:
-        raise NotPermitted(f"job {job.number} is assigned to another bench", field="job")
-    procedure = job.procedure
-    ref = v["procedure"]
-    if (ref["id"], ref["version"], ref["hash"]) != (
-        procedure.procedure_id,
-        procedure.version,
-        procedure.content_hash,
-    ):
-        raise InvalidEvidence(
-            f"procedure: the job requires {procedure.procedure_id} v{procedure.version} "
-            f"({procedure.content_hash[:12]}…), the run used {ref['id']} v{ref['version']} "
-            f"({ref['hash'][:12]}…)",
-            field="procedure",
-        )
-    operator = _operator(v["operator"], org_id, procedure.field)
-    used_on = timezone.localdate(v["started_at"])
-    supersedes = None
-    if v["supersedes"] is not None:
-        supersedes = Run.objects.filter(pk=v["supersedes"], job=job).first()
-        if supersedes is None or supersedes.state != RunState.REJECTED:
-            raise InvalidEvidence("supersedes: not a rejected run of this job", field="supersedes")
-
-    usages = _check_standards(v["standards"], org_id, used_on)
-
-    definition = parsed_procedure(procedure)
-    specification = job.instrument.specification or {}
-    scopes = procedure_scopes(definition, v["points"], specification)
-    limits = procedure_limits(definition, v["points"], specification, scopes)
-    evaluations = [
-        evaluate_point(
-            point,
-            f"points[{i}]",
-            rule=definition.decision_rule,
-            max_ratio=definition.max_uncertainty_ratio,
-            limits=point_limits,
-        )
-        for i, (point, point_limits) in enumerate(zip(v["points"], limits, strict=True))
-    ]
-    check_certified_quantities(definition, v["points"], scopes, usages, used_on)
-    # Checks and curves from the points as the server evaluated them, not the agent's word.
-    derived = evaluate_derived(
-        definition,
-        [{**p, "result": e.result} for p, e in zip(v["points"], evaluations, strict=True)],
-        specification,
-        claimed_checks=data.get("checks") or [],
-        claimed_curves=data.get("curves") or {},
-    )
-    conformity = run_conformity([e.conformity for e in evaluations], derived.checks)
-    # One per disagreeing point, check and curve.
-    disagreements = sum(1 for e in evaluations if e.disagreement) + len(
-        {
-            (d["item"], d.get("check"), tuple(d.get("points", ())), d.get("test"))
-            for d in derived.disagreement
-        }
-    )
-
-    run = Run.objects.create(
-        id=v["run_id"],
-        organization_id=org_id,
-        job=job,
-        agent=agent,
-        operator=operator,
-        procedure=procedure,
-        supersedes=supersedes,
-        software_version=v["software_version"],
-        started_at=v["started_at"],
-        finished_at=v["finished_at"],
-        environment=data.get("environment", {}),
-        raw_io=data.get("raw_io", []),
-        payload=data,
-        payload_sha256=digest,
-        signature=signature,
-        response={},
-        disagreements=disagreements,
-        agent_checks=data.get("checks") or [],
-        server_checks=derived.checks,
-        agent_curves=data.get("curves") or {},
-        server_curves=derived.curves,
-        disagreement=derived.disagreement,
-        server_conformity=conformity,
-    )
-    points = Point.objects.bulk_create(
-        [
-            Point(
-                run=run,
-                index=p["index"],
-                test=p["test"],
-                nominal=p["nominal"],
-                unit=p["unit"],
-                model=p["model"],
-                output=p["output"],
-                readings_quantity=p["readings_quantity"],
-                acceptance=e.result.get("acceptance") or p.get("acceptance") or {},
-                agent_result=data["points"][i]["result"],
-                server_result=e.result,
-                agent_conformity=p.get("conformity", ""),
-                server_conformity=e.conformity,
-                disagreement=e.disagreement,
-            )
-            for i, (p, e) in enumerate(zip(v["points"], evaluations, strict=True))
-        ]
-    )
-    if any(p.pk is None for p in points):  # backends without RETURNING
-        points = list(Point.objects.filter(run=run).order_by("index"))
-        by_index = {p.index: p for p in points}
-        points = [by_index[p["index"]] for p in v["points"]]
-    Reading.objects.bulk_create(
-        [
-            Reading(
-                point=point,
-                index=j,
-                quantity=r["quantity"],
-                value=r["value"],
-                unit=r["unit"],
-                timestamp=r["timestamp"],
-                stable=r["stable"],
-                raw=r["raw"],
-            )
-            for point, p in zip(points, v["points"], strict=True)
-            for j, r in enumerate(p["readings"])
-        ]
-    )
+    job = _job_taking(agent, header.job)
+    _check_procedure(job.procedure, header.procedure)
+    operator = _operator(header.operator, org_id, job.procedure.field)
+    used_on = timezone.localdate(header.started)
+    supersedes = _superseded(header.supersedes, job)
+    usages = _check_standards(header.standards, org_id, used_on)
+    evaluated = _evaluate(job, record, usages, used_on)
+    run = _create_run(principal, job, operator, supersedes, received, evaluated)
+    points = _create_points(run, record, evaluated)
+    _create_readings(points, record)
     StandardUsage.objects.bulk_create(
         [StandardUsage(run=run, used_on=used_on, **usage) for usage in usages]
     )
@@ -272,34 +168,13 @@ def _store_run(
         user=operator,
         name=operator.signature_name(),
         meaning=RunSignature.Meaning.PERFORMED,
-        signed_at=v["finished_at"],
+        signed_at=record.finished,
         comment=f"submitted by agent {agent.name}",
     )
     if job.state != JobState.IN_PROGRESS:
         job = move_job(job, JobState.IN_PROGRESS, actor=principal)
     move_job(job, JobState.MEASURED, actor=principal)
-    response = {
-        "run_id": str(run.id),
-        "job": job.number,
-        "state": run.state,
-        "payload_sha256": digest,
-        "disagreements": disagreements,
-        "conformity": conformity,
-        "checks": derived.checks,
-        "curves": derived.curves,
-        "disagreement": derived.disagreement,
-        "points": [
-            {
-                "index": p["index"],
-                "server": e.result,
-                "conformity": e.conformity,
-                "disagreement": e.disagreement,
-            }
-            for p, e in zip(v["points"], evaluations, strict=True)
-        ],
-    }
-    run.response = json.loads(json.dumps(response))
-    Run.objects.filter(pk=run.pk).update(response=run.response)
+    _answer(run, job, received.digest, record, evaluated)
     audit.record(
         actor=principal,
         action="run.submit",
@@ -310,13 +185,215 @@ def _store_run(
             "job": job.number,
             "operator": operator.username,
             "points": len(points),
-            "disagreements": disagreements,
-            "conformity": conformity,
-            "payload_sha256": digest,
+            "disagreements": evaluated.disagreements,
+            "conformity": evaluated.conformity,
+            "payload_sha256": received.digest,
             "supersedes": str(supersedes.pk) if supersedes else None,
         },
     )
     return run
+
+
+def _job_taking(agent: Agent, number: str) -> Job:
+    """The job ``number`` of the agent's organization, locked, if it takes a run from
+    this agent."""
+    job = (
+        Job.objects.select_for_update(of=("self",))
+        .select_related("procedure", "instrument__instrument_type", "bench", "assignee")
+        .filter(organization_id=agent.organization_id, number=number)
+        .first()
+    )
+    if job is None:
+        raise InvalidEvidence(f"job: no job {number!r} in this organization", field="job")
+    if job.state not in ACCEPTS_RUNS:
+        raise InvalidTransition(
+            f"job {job.number} is {job.state}: it does not accept runs", field="job"
+        )
+    if job.bench_id is not None and job.bench_id != agent.pk:
+        raise NotPermitted(f"job {job.number} is assigned to another bench", field="job")
+    return job
+
+
+def _check_procedure(procedure: Procedure, ref: ProcedureRef) -> None:
+    """The run carried out the procedure version the job requires."""
+    if (ref.id, ref.version, ref.hash) != (
+        procedure.procedure_id,
+        procedure.version,
+        procedure.content_hash,
+    ):
+        raise InvalidEvidence(
+            f"procedure: the job requires {procedure.procedure_id} v{procedure.version} "
+            f"({procedure.content_hash[:12]}…), the run used {ref.id} v{ref.version} "
+            f"({ref.hash[:12]}…)",
+            field="procedure",
+        )
+
+
+def _superseded(run_id: str | None, job: Job) -> Run | None:
+    """The rejected run of this job that the run supersedes, if it names one."""
+    if run_id is None:
+        return None
+    supersedes = Run.objects.filter(pk=uuid.UUID(run_id), job=job).first()
+    if supersedes is None or supersedes.state != RunState.REJECTED:
+        raise InvalidEvidence("supersedes: not a rejected run of this job", field="supersedes")
+    return supersedes
+
+
+def _evaluate(
+    job: Job, record: RunRecord, usages: list[dict[str, Any]], used_on: date
+) -> Evaluated:
+    """Every point evaluated by the server with the procedure's limits, the certified
+    quantities checked against the certificates in force, then the checks and curves
+    computed from the points as the server evaluated them, not the agent's word."""
+    definition = parsed_procedure(job.procedure)
+    specification = job.instrument.specification or {}
+    points = [p.to_json() for p in record.points]
+    scopes = procedure_scopes(definition, points, specification)
+    evaluations = [
+        evaluate_point(
+            point,
+            f"points[{i}]",
+            rule=definition.decision_rule,
+            max_ratio=definition.max_uncertainty_ratio,
+            limits=limits,
+        )
+        for i, (point, limits) in enumerate(
+            zip(points, procedure_rules(definition, points, scopes), strict=True)
+        )
+    ]
+    check_certified_quantities(definition, points, scopes, usages, used_on)
+    derived = evaluate_derived(
+        definition,
+        [{**p, "result": e.result} for p, e in zip(points, evaluations, strict=True)],
+        specification,
+        claimed_checks=[c.to_json() for c in record.checks],
+        claimed_curves={k: c.to_json() for k, c in (record.curves or {}).items()},
+    )
+    conformity = run_conformity([e.conformity for e in evaluations], derived.checks)
+    # One per disagreeing point, check and curve.
+    disagreements = sum(1 for e in evaluations if e.disagreement) + len(
+        {
+            (d["item"], d.get("check"), tuple(d.get("points", ())), d.get("test"))
+            for d in derived.disagreement
+        }
+    )
+    return Evaluated(evaluations, derived, conformity, disagreements)
+
+
+def _create_run(
+    principal: AgentPrincipal,
+    job: Job,
+    operator: User,
+    supersedes: Run | None,
+    received: Received,
+    evaluated: Evaluated,
+) -> Run:
+    record = received.record
+    header = record.header
+    return Run.objects.create(
+        id=uuid.UUID(header.run_id),
+        organization_id=principal.agent.organization_id,
+        job=job,
+        agent=principal.agent,
+        operator=operator,
+        procedure=job.procedure,
+        supersedes=supersedes,
+        software_version=header.software_version,
+        started_at=header.started,
+        finished_at=record.finished,
+        environment=dict(header.environment or {}),
+        raw_io=[dict(entry) for entry in record.raw_io],
+        payload=received.body,
+        payload_sha256=received.digest,
+        signature=received.signature,
+        response={},
+        disagreements=evaluated.disagreements,
+        agent_checks=[c.to_json() for c in record.checks],
+        server_checks=evaluated.derived.checks,
+        agent_curves={k: c.to_json() for k, c in (record.curves or {}).items()},
+        server_curves=evaluated.derived.curves,
+        disagreement=evaluated.derived.disagreement,
+        server_conformity=evaluated.conformity,
+    )
+
+
+def _create_points(run: Run, record: RunRecord, evaluated: Evaluated) -> list[Point]:
+    """The run's points with the agent's and the server's results and the server's
+    budget, in the record's order."""
+    points = Point.objects.bulk_create(
+        [
+            Point(
+                run=run,
+                index=p.index,
+                test=p.test,
+                nominal=p.nominal,
+                unit=p.unit,
+                model=p.model,
+                output=p.output,
+                readings_quantity=p.readings_quantity,
+                acceptance=(
+                    e.result.get("acceptance")
+                    or (p.acceptance.to_json() if p.acceptance is not None else {})
+                ),
+                agent_result=p.result.to_json(),
+                server_result=e.result,
+                budget=e.budget,
+                agent_conformity=p.conformity,
+                server_conformity=e.conformity,
+                disagreement=e.disagreement,
+            )
+            for p, e in zip(record.points, evaluated.points, strict=True)
+        ]
+    )
+    if any(p.pk is None for p in points):  # backends without RETURNING
+        by_index = {p.index: p for p in Point.objects.filter(run=run)}
+        points = [by_index[p.index] for p in record.points]
+    return points
+
+
+def _create_readings(points: list[Point], record: RunRecord) -> None:
+    Reading.objects.bulk_create(
+        [
+            Reading(
+                point=point,
+                index=j,
+                quantity=p.quantity_of(r),
+                value=r.value,
+                unit=r.unit,
+                timestamp=r.taken_at,
+                stable=r.stable,
+                raw=r.raw,
+            )
+            for point, p in zip(points, record.points, strict=True)
+            for j, r in enumerate(p.readings)
+        ]
+    )
+
+
+def _answer(run: Run, job: Job, digest: str, record: RunRecord, evaluated: Evaluated) -> None:
+    """The answer to the submission, kept to be given again for the same body."""
+    response = {
+        "run_id": str(run.id),
+        "job": job.number,
+        "state": run.state,
+        "payload_sha256": digest,
+        "disagreements": evaluated.disagreements,
+        "conformity": evaluated.conformity,
+        "checks": evaluated.derived.checks,
+        "curves": evaluated.derived.curves,
+        "disagreement": evaluated.derived.disagreement,
+        "points": [
+            {
+                "index": p.index,
+                "server": e.result,
+                "conformity": e.conformity,
+                "disagreement": e.disagreement,
+            }
+            for p, e in zip(record.points, evaluated.points, strict=True)
+        ],
+    }
+    run.response = json.loads(json.dumps(response))
+    Run.objects.filter(pk=run.pk).update(response=run.response)
 
 
 def _operator(username: str, org_id: int, field: str) -> User:
@@ -345,22 +422,23 @@ def _operator(username: str, org_id: int, field: str) -> User:
 
 
 def _check_standards(
-    standards: list[dict[str, Any]], org_id: int, used_on: Any
+    standards: tuple[StandardUsed, ...], org_id: int, used_on: Any
 ) -> list[dict[str, Any]]:
+    """Each standard the run names, usable on the date of use and covering its range:
+    the ``StandardUsage`` fields of each, with the certificate in force."""
     by_asset = {
         s.asset_id: s
         for s in ReferenceStandard.objects.filter(
-            organization_id=org_id, asset_id__in=[u["asset_id"] for u in standards]
+            organization_id=org_id, asset_id__in=[u.asset_id for u in standards]
         )
     }
     usages = []
     for i, used in enumerate(standards):
         where = f"standards[{i}]"
-        standard = by_asset.get(used["asset_id"])
+        standard = by_asset.get(used.asset_id)
         if standard is None:
             raise InvalidEvidence(
-                f"{where}.asset_id: no reference standard {used['asset_id']!r} in this "
-                "organization",
+                f"{where}.asset_id: no reference standard {used.asset_id!r} in this organization",
                 field=f"{where}.asset_id",
             )
         status = standard.status_on(used_on)
@@ -370,22 +448,21 @@ def _check_standards(
                 f"{status.status.label.lower()} ({status.reason})",
                 field=f"{where}.asset_id",
             )
-        low, high = used["range"]
-        if not standard.covers(used["function"], used["unit"], low, high):
+        if not standard.covers(used.function, used.unit, used.low, used.high):
             raise StandardNotUsable(
                 f"{where}: reference standard {standard.asset_id} does not cover "
-                f"{used['function']} {low}..{high} {used['unit']}",
+                f"{used.function} {used.low}..{used.high} {used.unit}",
                 field=f"{where}.range",
             )
         usages.append(
             {
                 "standard": standard,
                 "certificate": status.certificate,
-                "role": used["role"],
-                "function": used["function"],
-                "range_low": low,
-                "range_high": high,
-                "unit": used["unit"],
+                "role": used.role,
+                "function": used.function,
+                "range_low": used.low,
+                "range_high": used.high,
+                "unit": used.unit,
             }
         )
     return usages

@@ -41,6 +41,7 @@ from typing import Any
 from labserver.core.errors import DomainError, InvalidEvidence
 from labserver.issuance.models import Certificate
 from labserver.issuance.services import certificate_state
+from labserver.jobs.models import parsed_procedure
 from labserver.measurements.evaluation import (
     PAYLOAD_ROLES,
     bound_mismatch,
@@ -51,7 +52,6 @@ from labserver.measurements.evaluation import (
     run_conformity,
 )
 from labserver.measurements.models import Point, Run, StandardUsage
-from labserver.measurements.services import parsed_procedure
 from labserver.standards.models import ReferenceStandard
 from labserver.standards.values import readable_values
 from labserver.traceability import queries

@@ -1,12 +1,11 @@
 """What the run page shows of a run's points: the server's results, the uncertainty
 budget of each point, and the error chart.
 
-The numbers are the server's. The LIMS stores each point's result (value, u, U, k) but
-not its budget, so the budget is evaluated again here with the code the server used on
-receipt (:func:`labserver.measurements.evaluation.bind_model`, then
-:func:`uncertainty.gum.evaluate_gum` on the point's stored model and readings); it is
-shown only when that evaluation gives the stored result again, otherwise the page says
-that the budget cannot be shown, and why.
+The numbers are the server's. The LIMS keeps each point's budget with its result, as its
+evaluator gave them on receipt (:mod:`procedures.evaluation`); a point received before
+budgets were kept has its budget evaluated once, by the same evaluator, from its stored
+model and readings. Either way the budget is shown only when it gives the stored result,
+otherwise the page says that the budget cannot be shown, and why.
 """
 
 from __future__ import annotations
@@ -22,9 +21,9 @@ from django.utils.translation import gettext_lazy
 from labserver.core.errors import DomainError
 from labserver.measurements.evaluation import RELATIVE_TOLERANCE, bind_model
 from labserver.measurements.models import Point
+from procedures import evaluation
+from procedures.record import UncertaintyRatio
 from uncertainty.display import dof_text, unit_symbol
-from uncertainty.errors import UncertaintyError
-from uncertainty.gum import evaluate_gum
 from uncertainty.reporting import round_result
 
 SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
@@ -142,32 +141,42 @@ def _agrees(a: float, b: float, scale: float) -> bool:
     return abs(a - b) <= RELATIVE_TOLERANCE * max(abs(a), abs(b), scale)
 
 
+def _budget(point: Point) -> tuple[evaluation.Budget, str]:
+    """The point's budget as kept on receipt, or (a point received before budgets were
+    kept) evaluated again from its stored model and readings; and how the problem of a
+    budget that does not give the stored result is put."""
+    if point.budget:
+        message = _(
+            "the stored budget gives %(key)s = %(ours)s, not the stored result's %(theirs)s"
+        )
+        return evaluation.Budget.from_json(point.budget), message
+    model = bind_model(_point_data(point), f"points[{point.index}]")
+    message = _(
+        "evaluating the stored model again gives %(key)s = %(ours)s, not the stored %(theirs)s"
+    )
+    return evaluation.evaluate_point(model, point.output, unit=point.unit).budget, message
+
+
 def budget_of(point: Point) -> Budget:
-    """The uncertainty budget of ``point``, evaluated again as the server did (see above)."""
+    """The uncertainty budget of ``point``, as the server evaluated it (see above)."""
     try:
-        model = bind_model(_point_data(point), f"points[{point.index}]")
-        out = evaluate_gum(model)[point.output]
+        out, problem = _budget(point)
     except DomainError as exc:
         return Budget(problem=exc.detail)
-    except UncertaintyError as exc:
+    except evaluation.PointNotEvaluated as exc:
         return Budget(problem=str(exc))
     stored = point.server_result or {}
     for key, ours in (("value", out.value), ("u", out.u), ("U", out.U), ("k", out.k)):
         theirs = stored.get(key)
         if theirs is None or not _agrees(float(theirs), ours, out.u if key == "value" else 0.0):
             return Budget(
-                problem=_(
-                    "evaluating the stored model again gives %(key)s = %(ours)s, not the "
-                    "stored %(theirs)s"
-                )
-                % {"key": key, "ours": repr(ours), "theirs": repr(theirs)}
+                problem=problem % {"key": key, "ours": repr(ours), "theirs": repr(theirs)}
             )
     variance = out.u**2
-    correlated = model.is_correlated
     rows = []
-    for line in out.budget:
+    for line in out.lines:
         share = ""
-        if not correlated and variance > 0:
+        if not out.correlated and variance > 0:
             share = f"{100 * line.contribution**2 / variance:.1f}"
         rows.append(
             BudgetRow(
@@ -184,14 +193,14 @@ def budget_of(point: Point) -> Budget:
         )
     return Budget(
         rows=rows,
-        output=out.name,
+        output=out.output,
         unit=unit_symbol(out.unit or point.unit),
         u=sig(out.u, 4),
         # An effective ν above 10⁶ (2.99 × 10¹⁴ from a budget of Type B inputs) is ∞.
         dof=dof_text(out.dof),
         k=f"{out.k:.2f}",
         U=sig(out.U, 4),
-        correlated=correlated,
+        correlated=out.correlated,
     )
 
 
@@ -270,7 +279,7 @@ def point_rows(points: list[Point]) -> list[PointRow]:
                 verdict_class="pass" if server == "pass" else ("fail" if server else ""),
                 disagrees=bool(point.disagreement),
                 disagreement=flags,
-                ratio_flag=result.get("uncertainty_ratio_met") is False,
+                ratio_flag=UncertaintyRatio.flagged(result),
                 budget=budget_of(point),
             )
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from referencing.jsonschema import DRAFT4
 
 from agent.outbox import Outbox
 from tests.support.agent import Lims, record_run
+from tests.support.kept_outbox import RUNS, derived, kept, left_by_the_earlier_agent
 
 SCHEMA_URN = "urn:caltrace:lims-openapi"
 
@@ -44,6 +46,21 @@ def test_an_outbox_payload_satisfies_the_lims_schema(
     payload["points"][0]["readings"][0]["stable"] = None  # nullable in the schema
     run_id = record_run(outbox, payload)
     body = json.loads(outbox.body(run_id) or b"")
+    run_body_validator.validate(body)
+
+
+@pytest.mark.parametrize("name", RUNS)
+def test_a_runner_s_payload_with_its_checks_curves_and_ratios_satisfies_the_schema(
+    run_body_validator: OAS30Validator, tmp_path: Path, name: str
+) -> None:
+    """A payload the runner made (pressure: hysteresis checks and 1/3-MPE checks; bath: a
+    generalized correction line) carries every part of the run record."""
+    run = kept(name)
+    path = tmp_path / "outbox.sqlite3"
+    left_by_the_earlier_agent(path, run)
+    with Outbox(path) as box:
+        body = json.loads(box.complete(run["run_id"], run["finished_at"], **derived(run)))
+    assert body.get("checks") or body.get("curves")
     run_body_validator.validate(body)
 
 

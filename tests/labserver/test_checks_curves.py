@@ -22,6 +22,7 @@ import pytest
 from labserver.jobs.models import Job
 from labserver.measurements.models import Run
 from labserver.standards import services as standards
+from procedures.record import Point
 from tests.support import bath, nawi
 from tests.support.bench_runs import (
     BATH,
@@ -174,7 +175,8 @@ def test_a_resumed_run_computes_its_checks_over_every_point() -> None:
     runner, points, *_ = nawi.run_nawi(nawi.ECCENTRIC_OK)
     again = nawi.nawi_runner(nawi.Bench({}, {}), None, None)  # type: ignore[arg-type]
     # Every point done: nothing is measured again, the checks come from the kept points.
-    assert again.run(done=points) == points
+    done = [Point.from_json(p) for p in points]
+    assert again.run(done=done) == done
     assert again.checks == runner.checks
 
 

@@ -17,139 +17,15 @@ a virtual clock, as in ``tests/procedures``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
-from django.utils import timezone
-from rest_framework.test import APIClient
 
-from agent.config import BenchConfig, load_bench
 from labserver.demo import DemoSummary, load_demo
-from procedures.bench import StandardRecord
-from procedures.definition import ProcedureDefinition, definition_from_data
-from procedures.runner import Runner
-from simulation.bench import SimulatedBench
-from simulation.people import SimulatedOperator
 from simulation.temperature import UUT_THERMOMETER
-from simulation.world import SimulatedTime, SimulatedWorld
-from tests.support.demo import BENCHES
+from tests.support.demo import BENCHES, Outcome, Work, run_on_simulators, work_for
 
 pytestmark = pytest.mark.django_db
-
-
-# -- the agent's view of the LIMS ------------------------------------------------------------
-
-
-def _get(client: APIClient, path: str) -> Any:
-    response = client.get(path)
-    assert response.status_code == 200, (path, response.content)
-    body = response.json()
-    return body["results"] if isinstance(body, dict) and "results" in body else body
-
-
-def standard_record(client: APIClient, asset_id: str) -> StandardRecord:
-    """The standard and its certificates as the LIMS publishes them (LimsClient.standard)."""
-    found = _get(client, f"/api/v1/standards/?asset_id={asset_id}")
-    assert len(found) == 1, asset_id
-    standard = dict(found[0])
-    certificates = _get(client, f"/api/v1/standards/{standard['id']}/certificates/")
-    return StandardRecord(standard, tuple(dict(c) for c in certificates))
-
-
-@dataclass
-class Work:
-    """What the bench's agent fetches before it runs a job."""
-
-    config: BenchConfig
-    job: dict[str, Any]
-    definition: ProcedureDefinition
-    standards: dict[str, StandardRecord]
-    instrument: dict[str, Any]
-
-
-def work_for(summary: DemoSummary, bench: str) -> Work:
-    path = next(p for org, name, p in summary.benches if (org, name) == ("HN", bench))
-    config = load_bench(path, environ={})
-    assert (config.bench, config.organization) == (bench, "HN")
-    assert config.lims == "http://127.0.0.1:8000"
-    assert config.key == (path.parent / f"HN-{bench}.pem").resolve()
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {config.token}")
-    # The bench sees exactly one job waiting: its own.
-    jobs = _get(client, "/api/v1/jobs/?state=scheduled")
-    assert [(j["bench"], j["assignee"]) for j in jobs] == [(bench, "hn-metrologist")]
-    job = _get(client, f"/api/v1/jobs/?number={jobs[0]['number']}")[0]
-    procedure = _get(client, f"/api/v1/procedures/{job['procedure']}/")
-    assets = [r.asset_id for r in config.roles.values() if r.asset_id]
-    return Work(
-        config=config,
-        job=job,
-        definition=definition_from_data(procedure["definition"], source=procedure["procedure_id"]),
-        standards={a: standard_record(client, a) for a in assets},
-        instrument=dict(job["instrument_specification"]),
-    )
-
-
-# -- the run ------------------------------------------------------------------------------
-
-
-@dataclass
-class Recorded:
-    """The runner's recorder, in memory."""
-
-    readings: list[tuple[int, str, Mapping[str, Any]]] = field(default_factory=list)
-    points: list[tuple[Mapping[str, Any], list[int]]] = field(default_factory=list)
-
-    def reading(self, *, point_index: int, quantity: str, reading: Mapping[str, Any]) -> int:
-        self.readings.append((point_index, quantity, reading))
-        return len(self.readings)
-
-    def point(self, point: Mapping[str, Any], reading_ids: list[int]) -> None:
-        self.points.append((point, reading_ids))
-
-    def io(self, entries: list[Mapping[str, Any]]) -> None:
-        pass
-
-
-@dataclass
-class Outcome:
-    standards: list[dict[str, Any]]
-    environment: dict[str, Any]
-    points: list[dict[str, Any]]
-    runner: Runner
-    recorder: Recorded
-
-
-def run_on_simulators(
-    work: Work,
-    *,
-    seed: int = 3,
-) -> Outcome:
-    """Preflight, environment and every point of ``work`` on the simulated bench of its
-    bench file."""
-    world = SimulatedWorld(seed=seed, time_constant_s=0.02, settle_s=0.05)
-    clock = SimulatedTime(real_pause_s=0.003)
-    recorder = Recorded()
-    with SimulatedBench(work.config.roles, world) as bench:
-        simulated = SimulatedOperator(world)
-        runner = Runner(
-            work.definition,
-            bench=bench,
-            operator=simulated,
-            recorder=recorder,
-            standards=work.standards,
-            instrument=work.instrument,
-            on=timezone.localdate(),
-            sleep=clock.sleep,
-            clock=clock.clock,
-        )
-        standards = runner.preflight()
-        environment = runner.read_environment()
-        points = runner.run()
-    return Outcome(standards, environment, points, runner, recorder)
 
 
 @pytest.fixture
@@ -159,14 +35,16 @@ def summary(tmp_path: Path) -> DemoSummary:
 
 def _assert_complete(work: Work, outcome: Outcome) -> None:
     expected = [(t.id, p.index) for t in work.definition.tests for p in t.points]
-    assert [(p["test"], p["index"]) for p in outcome.points] == expected
+    assert [(p.test, p.index) for p in outcome.points] == expected
     for point in outcome.points:
-        assert point["result"]["U"] > 0
+        assert point.result.U > 0
     assert len(outcome.recorder.points) == len(expected)
 
 
 def _ratios(outcome: Outcome) -> list[float]:
-    return [p["uncertainty_ratio"]["ratio"] for p in outcome.points]
+    checks = [p.uncertainty_ratio for p in outcome.points]
+    assert None not in checks  # every point of a verification is checked
+    return [c.ratio for c in checks if c is not None]
 
 
 # -- the five jobs --------------------------------------------------------------------------
@@ -187,8 +65,8 @@ def test_each_bench_file_serves_its_procedure_and_its_job(summary: DemoSummary) 
         uut = work.config.roles["uut"]
         assert uut.serial in (None, work.job["instrument_serial"])
         # Every standard of the bench is in calibration today, as the LIMS says it.
-        for record in work.standards.values():
-            assert record.standard["status"]["status"] == "in_service", record.asset_id
+        for standard in work.standards.values():
+            assert standard.standard["status"]["status"] == "in_service", standard.asset_id
     assert ("DN", "field-1") in [(org, name) for org, name, _, _ in summary.agents]
     assert all(" (scheduled) bench bench-" in line for line in summary.jobs)
 
@@ -197,10 +75,10 @@ def test_dmm_dcv_runs_on_bench_electrical(summary: DemoSummary) -> None:
     work = work_for(summary, "bench-electrical")
     outcome = run_on_simulators(work)
     _assert_complete(work, outcome)
-    assert {(s["asset_id"], s["function"]) for s in outcome.standards} == {("HN-E-5522A", "dcv")}
+    assert {(s.asset_id, s.function) for s in outcome.standards} == {("HN-E-5522A", "dcv")}
     assert 18 <= outcome.environment["temperature"]["value"] <= 28
     # The simulated 34465A (+8 ppm + 3 µV) is well within its data sheet's accuracy.
-    assert [p["conformity"] for p in outcome.points] == ["pass"] * len(outcome.points)
+    assert [p.conformity for p in outcome.points] == ["pass"] * len(outcome.points)
     assert max(_ratios(outcome)) <= 1 / 3
 
 
@@ -215,15 +93,15 @@ def test_nawi_r76_runs_on_bench_mass(summary: DemoSummary) -> None:
     }
     outcome = run_on_simulators(work)
     _assert_complete(work, outcome)
-    assert {(s["asset_id"], s["function"]) for s in outcome.standards} == {("HN-M-M1", "mass")}
+    assert {(s.asset_id, s.function) for s in outcome.standards} == {("HN-M-M1", "mass")}
     # The simulated balance (linearity 15 mg, eccentricity ≤ 12 ppm) is well within the
     # class III MPE; the U of every error is within 1/3 of it (d_T = e/10).
-    assert [p["conformity"] for p in outcome.points] == ["pass"] * len(outcome.points)
+    assert [p.conformity for p in outcome.points] == ["pass"] * len(outcome.points)
     assert max(_ratios(outcome)) <= 1 / 3
-    assert [c["check"] for c in outcome.runner.checks] == ["repeatability", "eccentricity"]
-    assert all(c["passed"] for c in outcome.runner.checks)
+    assert [c.check for c in outcome.runner.checks] == ["repeatability", "eccentricity"]
+    assert all(c.passed for c in outcome.runner.checks)
     # The weights' certificate values at the loads placed are in the models.
-    m_ref = {p["nominal"]: p["model"]["quantities"]["m_ref"]["value"] for p in outcome.points}
+    m_ref = {p.nominal: p.model["quantities"]["m_ref"]["value"] for p in outcome.points}
     assert m_ref[15000.0] == pytest.approx(15000.171)
 
 
@@ -232,7 +110,7 @@ def test_pressure_gauge_r101_runs_on_bench_pressure(summary: DemoSummary) -> Non
     assert work.instrument == {"accuracy_class": 1.6, "span": 600, "unit": "kPa"}
     outcome = run_on_simulators(work)
     _assert_complete(work, outcome)
-    assert outcome.standards == [
+    assert [s.to_json() for s in outcome.standards] == [
         {
             "asset_id": "HN-P-PACE",
             "role": "reference",
@@ -242,10 +120,10 @@ def test_pressure_gauge_r101_runs_on_bench_pressure(summary: DemoSummary) -> Non
         }
     ]
     # The simulated gauge errs by at most about 0.55 % of its span; class 1.6 allows 1.6 %.
-    assert [p["conformity"] for p in outcome.points] == ["pass"] * len(outcome.points)
+    assert [p.conformity for p in outcome.points] == ["pass"] * len(outcome.points)
     assert max(_ratios(outcome)) <= 1 / 3
-    assert [c["check"] for c in outcome.runner.checks] == ["hysteresis"] * 5
-    assert all(c["passed"] for c in outcome.runner.checks)
+    assert [c.check for c in outcome.runner.checks] == ["hysteresis"] * 5
+    assert all(c.passed for c in outcome.runner.checks)
 
 
 def test_thermometer_bath_runs_on_bench_temperature(summary: DemoSummary) -> None:
@@ -253,7 +131,7 @@ def test_thermometer_bath_runs_on_bench_temperature(summary: DemoSummary) -> Non
     assert work.instrument == {"resolution": 0.01}
     outcome = run_on_simulators(work)
     _assert_complete(work, outcome)
-    assert {(s["asset_id"], s["function"]) for s in outcome.standards} == {
+    assert {(s.asset_id, s.function) for s in outcome.standards} == {
         ("HN-T-PRT", "r0"),
         ("HN-T-PRT", "cvd_a"),
         ("HN-T-PRT", "cvd_b"),
@@ -263,14 +141,12 @@ def test_thermometer_bath_runs_on_bench_temperature(summary: DemoSummary) -> Non
     # A calibration: no verdict, a correction per point and the fitted correction curve.
     # The correction is minus the simulated thermometer's error, give or take the
     # simulated PRT's drift (4 mK), the DMM's certified correction (3 mK) and rounding.
-    assert [p["conformity"] for p in outcome.points] == [""] * len(outcome.points)
+    assert [p.conformity for p in outcome.points] == [""] * len(outcome.points)
     for point in outcome.points:
-        t = point["nominal"]
-        assert point["result"]["value"] == pytest.approx(
-            t - UUT_THERMOMETER.indication(t), abs=0.02
-        )
-        assert point["result"]["U"] < 0.05
-    assert outcome.runner.curves["comparison"]["fit"] == "line"
+        t = point.nominal
+        assert point.result.value == pytest.approx(t - UUT_THERMOMETER.indication(t), abs=0.02)
+        assert point.result.U < 0.05
+    assert outcome.runner.curves["comparison"].fit == "line"
 
 
 def test_water_meter_r49_runs_on_bench_flow(summary: DemoSummary) -> None:
@@ -278,12 +154,12 @@ def test_water_meter_r49_runs_on_bench_flow(summary: DemoSummary) -> None:
     assert work.instrument == {"accuracy_class": 2, "q3": 4, "ratio": 160}
     outcome = run_on_simulators(work)
     _assert_complete(work, outcome)
-    assert {(s["asset_id"], s["function"]) for s in outcome.standards} == {("HN-V-FLOW", "volume")}
+    assert {(s.asset_id, s.function) for s in outcome.standards} == {("HN-V-FLOW", "volume")}
     # The simulated meter errs by +0.2 to +0.6 % (its register read to 0.1 L): within
     # ±5 % (Q1) and ±2 % (Q2, Q3).
-    errors = [p["result"]["value"] for p in outcome.points]
+    errors = [p.result.value for p in outcome.points]
     assert all(abs(e) < 1 for e in errors), errors
-    assert [p["conformity"] for p in outcome.points] == ["pass"] * len(outcome.points)
+    assert [p.conformity for p in outcome.points] == ["pass"] * len(outcome.points)
     assert max(_ratios(outcome)) <= 1 / 3
 
 
@@ -301,5 +177,5 @@ def test_water_meter_r49_hot_runs_at_50_c_against_the_warm_water_mpe(summary: De
     outcome = run_on_simulators(work)
     _assert_complete(work, outcome)
     assert outcome.runner.plans["flow-rates"]["temperature_class"] == "T30/90"
-    assert [p["acceptance"]["mpe"] for p in outcome.points] == [5.0, 3.0, 3.0]
-    assert [p["conformity"] for p in outcome.points] == ["pass"] * len(outcome.points)
+    assert [p.acceptance.mpe for p in outcome.points if p.acceptance] == [5.0, 3.0, 3.0]
+    assert [p.conformity for p in outcome.points] == ["pass"] * len(outcome.points)

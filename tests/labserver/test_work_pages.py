@@ -3,6 +3,7 @@ review, approval, rejection and issuing as electronic signatures, and who may do
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -205,6 +206,42 @@ def test_a_budget_that_does_not_give_the_stored_result_is_not_shown(center: Cent
     budget = budget_of(point)  # not saved: the evidence is append-only
     assert budget.rows == []
     assert "not the stored" in budget.problem
+
+
+def test_the_page_shows_the_budget_the_server_kept_on_receipt(center: Center) -> None:
+    from labserver.measurements.models import Point
+    from labserver.work.presentation import budget_of
+
+    run = submitted_run(center)
+    point = Point.objects.get(run=run, index=2)
+    assert point.budget is not None
+    assert [line["quantity"] for line in point.budget["lines"]] == ["x", "d_res", "V_s"]
+    shown = budget_of(point)
+    assert shown.rows
+    assert not shown.problem
+    # the kept budget is shown, the model is not evaluated again (not saved: append-only)
+    point.model = {"outputs": {}, "quantities": {}}
+    assert budget_of(point) == shown
+
+
+def test_a_point_kept_before_budgets_were_kept_has_its_budget_evaluated_again(
+    center: Center,
+) -> None:
+    from labserver.measurements.models import Point
+    from labserver.work.presentation import budget_of
+
+    run = submitted_run(center)
+    point = Point.objects.get(run=run, index=2)
+    kept = budget_of(point)
+    point.budget = None  # as stored before migration 0007 (not saved: append-only)
+    again = budget_of(point)
+    # PostgreSQL keeps the stored model's keys in its own order: the inputs may come in another
+    assert sorted(again.rows, key=lambda r: r.quantity) == sorted(
+        kept.rows, key=lambda r: r.quantity
+    )
+    assert dataclasses.replace(again, rows=[]) == dataclasses.replace(kept, rows=[])
+    point.server_result = {**point.server_result, "U": point.server_result["U"] * 2}
+    assert "evaluating the stored model again gives U" in budget_of(point).problem
 
 
 def test_the_error_chart_is_inline_svg_with_labelled_axes(center: Center) -> None:

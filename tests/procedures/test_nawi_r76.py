@@ -109,14 +109,15 @@ def test_a_class_iii_balance_within_its_mpe_passes_every_point_and_check() -> No
     assert top["result"]["value"] == pytest.approx(15001.5 - 15000.03, abs=1e-9)
 
     # The test-level checks: repeatability (3.6.1) and eccentricity (3.6.2).
-    assert [Decimal(c["limit"]) for c in runner.checks] == [5, 5]  # Table 6: 1 e at both
-    assert runner.checks == [
+    checks = [c.to_json() for c in runner.checks]
+    assert [Decimal(c["limit"]) for c in checks] == [5, 5]  # Table 6: 1 e at both
+    assert checks == [
         {
             "check": "repeatability",
             "test": "repeatability",
             "rule": "OIML R 76-1:2006 3.6.1",
             "value": "0.0",
-            "limit": runner.checks[0]["limit"],
+            "limit": checks[0]["limit"],
             "unit": "g",
             "passed": True,
             "at": "7500.0",
@@ -127,8 +128,8 @@ def test_a_class_iii_balance_within_its_mpe_passes_every_point_and_check() -> No
             "check": "eccentricity",
             "test": "eccentricity",
             "rule": "OIML R 76-1:2006 3.6.2",
-            "value": runner.checks[1]["value"],
-            "limit": runner.checks[1]["limit"],
+            "value": checks[1]["value"],
+            "limit": checks[1]["limit"],
             "unit": "g",
             "passed": True,
             "at": "5000.0",
@@ -137,7 +138,7 @@ def test_a_class_iii_balance_within_its_mpe_passes_every_point_and_check() -> No
         },
     ]
     worst = max(abs(p["result"]["value"]) for p in points[1:6])
-    assert float(runner.checks[1]["value"]) == pytest.approx(worst, rel=1e-12)
+    assert float(checks[1]["value"]) == pytest.approx(worst, rel=1e-12)
 
     # The operator was asked exactly this, and every reading was recorded before the
     # next instruction (and every point after its readings).
@@ -172,7 +173,7 @@ def test_a_large_eccentricity_fails_its_position_and_the_eccentricity_check() ->
     )
     assert position_4["conformity"] == "fail"
     assert [p["conformity"] for p in points[1:6]] == ["pass", "pass", "pass", "fail", "pass"]
-    repeatability, eccentricity = runner.checks
+    repeatability, eccentricity = (c.to_json() for c in runner.checks)
     # A second loading 0.5 g heavier: the indications spread by one d_T.
     assert points[0]["model"]["quantities"]["I"]["samples"] == [7501.0, 7501.5, 7501.0]
     assert repeatability["value"] == "0.5"

@@ -25,6 +25,7 @@ from drivers.druck.pace import DruckPace
 from drivers.manual.entry import ManualEntry
 from drivers.simulators.druck_pace import SimulatedPace
 from drivers.simulators.tcp import TcpSimulator
+from procedures import record
 from procedures.bench import BenchRole, Instruction, StandardRecord
 from procedures.definition import library, load_definition
 from procedures.runner import NotReady, Runner
@@ -117,14 +118,14 @@ class Recorded:
     points: list[tuple[Mapping[str, Any], list[int]]] = field(default_factory=list)
     io_entries: list[Mapping[str, Any]] = field(default_factory=list)
 
-    def reading(self, *, point_index: int, quantity: str, reading: Mapping[str, Any]) -> int:
-        self.readings.append((point_index, quantity, reading))
+    def reading(self, *, point_index: int, quantity: str, reading: record.Reading) -> int:
+        self.readings.append((point_index, quantity, reading.to_json()))
         self.events.append(("reading", quantity))
         return len(self.readings)
 
-    def point(self, point: Mapping[str, Any], reading_ids: list[int]) -> None:
-        self.points.append((point, reading_ids))
-        self.events.append(("point", point["index"]))
+    def point(self, point: record.Point, reading_ids: list[int]) -> None:
+        self.points.append((point.to_json(readings=False), reading_ids))
+        self.events.append(("point", point.index))
 
     def io(self, entries: list[Mapping[str, Any]]) -> None:
         self.io_entries.extend(entries)
@@ -238,7 +239,7 @@ def test_a_gauge_within_its_class_passes_rising_falling_and_hysteresis() -> None
     recorder = Recorded()
     with pressure_bench(good_gauge) as (bench, typist):
         runner = pressure_runner(bench, recorder)
-        assert runner.preflight() == [
+        assert [s.to_json() for s in runner.preflight()] == [
             {
                 "asset_id": ASSET,
                 "role": "reference",
@@ -247,7 +248,7 @@ def test_a_gauge_within_its_class_passes_rising_falling_and_hysteresis() -> None
                 "range": [0.0, 600000.0],
             }
         ]
-        points = runner.run()
+        points = [p.to_json() for p in runner.run()]
         pace: Any = bench.instrument("reference")
         assert pace.control_enabled() is False  # switched off after the test
 
@@ -286,9 +287,10 @@ def test_a_gauge_within_its_class_passes_rising_falling_and_hysteresis() -> None
     assert gauge_raws[0] == "2,0"
 
     # Hysteresis at each pressure: |falling − rising| error ≤ MPE (Anlage 16 3.4).
-    assert [c["check"] for c in runner.checks] == ["hysteresis"] * 5
-    assert [c["points"] for c in runner.checks] == [[0, 9], [1, 8], [2, 7], [3, 6], [4, 5]]
-    for check in runner.checks:
+    checks = [c.to_json() for c in runner.checks]
+    assert [c["check"] for c in checks] == ["hysteresis"] * 5
+    assert [c["points"] for c in checks] == [[0, 9], [1, 8], [2, 7], [3, 6], [4, 5]]
+    for check in checks:
         assert check["passed"] is True
         assert Decimal(check["limit"]) == Decimal("9.6")
         assert float(check["value"]) == pytest.approx(HYSTERESIS, abs=0.101)
@@ -311,10 +313,10 @@ def test_a_gauge_outside_its_class_fails_where_its_error_exceeds_the_mpe() -> No
         runner = pressure_runner(bench, recorder)
         runner.preflight()
         points = runner.run()
-    verdicts = [p["conformity"] for p in points]
+    verdicts = [p.conformity for p in points]
     # rising: 2, 5, 8, 11, 14 kPa; falling 1.5 kPa more: 15.5, 12.5, 9.5, 6.5, 3.5
     assert verdicts == ["pass"] * 3 + ["fail"] * 4 + ["pass"] * 3
-    assert all(c["passed"] for c in runner.checks)  # the hysteresis itself is small
+    assert all(c.passed for c in runner.checks)  # the hysteresis itself is small
 
 
 def test_a_typed_non_number_is_refused_and_asked_again() -> None:

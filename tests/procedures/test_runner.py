@@ -24,6 +24,7 @@ from drivers.simulators.base import Fault, FaultKind
 from drivers.simulators.fluke_5522a import SimulatedFluke5522A
 from drivers.simulators.keysight_34465a import SimulatedKeysight344xxA
 from drivers.simulators.tcp import TcpSimulator
+from procedures import record
 from procedures.bench import BenchRole, Instruction, StandardRecord
 from procedures.definition import library, load_definition
 from procedures.runner import NotReady, RunInterrupted, Runner
@@ -58,12 +59,12 @@ class Recorded:
     points: list[tuple[Mapping[str, Any], list[int]]] = field(default_factory=list)
     io_entries: list[Mapping[str, Any]] = field(default_factory=list)
 
-    def reading(self, *, point_index: int, quantity: str, reading: Mapping[str, Any]) -> int:
-        self.readings.append((point_index, quantity, reading))
+    def reading(self, *, point_index: int, quantity: str, reading: record.Reading) -> int:
+        self.readings.append((point_index, quantity, reading.to_json()))
         return len(self.readings)
 
-    def point(self, point: Mapping[str, Any], reading_ids: list[int]) -> None:
-        self.points.append((point, reading_ids))
+    def point(self, point: record.Point, reading_ids: list[int]) -> None:
+        self.points.append((point.to_json(readings=False), reading_ids))
 
     def io(self, entries: list[Mapping[str, Any]]) -> None:
         self.io_entries.extend(entries)
@@ -170,7 +171,7 @@ def runner(bench: Bench, recorder: Recorded, operator: Operator, **changes: Any)
 def test_dcv_calibration_end_to_end(bench: Bench) -> None:
     recorder, operator = Recorded(), Operator()
     run = runner(bench, recorder, operator)
-    standards = run.preflight()
+    standards = [s.to_json() for s in run.preflight()]
     assert standards == [
         {
             "asset_id": "QT-CAL-01",
@@ -183,7 +184,7 @@ def test_dcv_calibration_end_to_end(bench: Bench) -> None:
     environment = run.read_environment()
     assert environment["temperature"]["value"] == pytest.approx(23.1)
     assert environment["temperature"]["raw"] == "23,1"
-    points = run.run()
+    points = [p.to_json() for p in run.run()]
 
     assert [p["nominal"] for p in points] == list(NOMINALS)
     assert len(recorder.readings) == 50
@@ -290,7 +291,7 @@ def test_resume_skips_the_finished_points(bench: Bench) -> None:
     first = runner(bench, recorder, Operator()).run()
     again = Recorded()
     points = runner(bench, again, Operator()).run(done=first[:7])
-    assert [p["index"] for p in points] == list(range(10))
+    assert [p.index for p in points] == list(range(10))
     assert len(again.readings) == 15
 
 

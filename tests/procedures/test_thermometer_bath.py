@@ -141,10 +141,11 @@ def finished() -> Finished:
     """The run the end-to-end and the curve's tests read (a run costs seconds)."""
     with open_bench() as opened:
         run = runner(opened)
-        standards = list(run.preflight())
+        standards = [s.to_json() for s in run.preflight()]
         environment = dict(run.read_environment())
-        points = run.run()
-        return Finished(opened, run, standards, environment, points, run.curves["comparison"])
+        points = [p.to_json() for p in run.run()]
+        curve = run.curves["comparison"].to_json()
+        return Finished(opened, run, standards, environment, points, curve)
 
 
 def test_bath_calibration_end_to_end(finished: Finished) -> None:
@@ -350,9 +351,9 @@ def test_the_uut_read_over_modbus_runs_the_same_definition(tmp_path: Path) -> No
             uut.close()
     assert world.typist.lines == 0
     for point in points:
-        assert point["model"]["quantities"]["t_x"]["unit"] == "degC"
-        assert point["result"]["value"] == pytest.approx(-uut_error(point["nominal"]), abs=0.006)
-    assert run.curves["comparison"]["coefficients"][0] == pytest.approx(-0.12, abs=0.004)
+        assert point.model["quantities"]["t_x"]["unit"] == "degC"
+        assert point.result.value == pytest.approx(-uut_error(point.nominal), abs=0.006)
+    assert run.curves["comparison"].coefficients[0] == pytest.approx(-0.12, abs=0.004)
 
 
 def test_a_bath_that_does_not_settle_interrupts_with_the_reason_and_no_reading() -> None:

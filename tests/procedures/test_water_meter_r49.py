@@ -57,13 +57,13 @@ class Recorded:
     points: list[tuple[dict[str, Any], list[int]]] = field(default_factory=list)
 
     def reading(self, *, point_index: int, quantity: str, reading: Any) -> int:
-        self.readings.append((point_index, quantity, dict(reading)))
+        self.readings.append((point_index, quantity, reading.to_json()))
         self.journal.entries.append(("reading", quantity))
         return len(self.readings)
 
     def point(self, point: Any, reading_ids: list[int]) -> None:
-        self.points.append((dict(point), reading_ids))
-        self.journal.entries.append(("point", point["index"]))
+        self.points.append((point.to_json(readings=False), reading_ids))
+        self.journal.entries.append(("point", point.index))
 
     def io(self, entries: list[Any]) -> None:
         pass
@@ -208,7 +208,7 @@ def good() -> Iterator[World]:
 def test_verification_at_q1_q2_q3_end_to_end(good: World) -> None:
     run = good.runner
     recorder: Recorded = run.recorder  # type: ignore[assignment]
-    assert run.preflight() == [
+    assert [s.to_json() for s in run.preflight()] == [
         {
             "asset_id": "QT-V-FLOW-02",
             "role": "reference",
@@ -217,7 +217,7 @@ def test_verification_at_q1_q2_q3_end_to_end(good: World) -> None:
             "range": [20.0, 200.0],
         }
     ]
-    points = run.run()
+    points = [p.to_json() for p in run.run()]
     operator: Operator = run.operator  # type: ignore[assignment]
 
     # The flow rates come from Q3 and R, in the middle of R 49-2's bands [unverified].
@@ -260,9 +260,9 @@ def test_every_reading_is_recorded_before_the_next_step(good: World) -> None:
 def test_a_failing_meter_fails_where_its_error_exceeds_the_mpe() -> None:
     with open_world({0: -6.0, 1: 1.0, 2: 2.5}) as world:
         points = world.runner.run()
-    assert [p["result"]["value"] for p in points] == pytest.approx([-6.0, 1.0, 2.5], abs=0.01)
+    assert [p.result.value for p in points] == pytest.approx([-6.0, 1.0, 2.5], abs=0.01)
     # −6 % at Q1 is beyond the lower zone's 5 %; 2.5 % at Q3 beyond the upper zone's 2 %.
-    assert [p["conformity"] for p in points] == ["fail", "pass", "fail"]
+    assert [p.conformity for p in points] == ["fail", "pass", "fail"]
 
 
 @pytest.mark.parametrize(

@@ -31,27 +31,18 @@ from cryptography.hazmat.primitives import serialization
 
 from agent.outbox import Outbox
 from agent.sync import LimsClient
+from procedures.record import ProcedureRef, RunHeader, RunRecord, StandardUsed
 from tests.support.lims import (
     DEFINITION,
     PROCEDURE,
     Center,
+    dcv_point,
     make_center,
-    point_payload,
     run_payload,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-HEADER_KEYS = (
-    "run_id",
-    "job",
-    "procedure",
-    "operator",
-    "software_version",
-    "started_at",
-    "environment",
-    "standards",
-    "supersedes",
-)
+HEADER_KEYS = RunHeader.KEYS
 
 
 def cli_env() -> dict[str, str]:
@@ -82,35 +73,29 @@ def outbox(tmp_path: Path) -> Iterator[Outbox]:
 def offline_payload(*, points: int = 3, readings: int = 5, job: str = "J-0001") -> dict[str, Any]:
     """A run payload in the LIMS's ``RunIn`` form that needs no database (fixed job,
     procedure and operator); the points are the LIMS tests' DC-voltage points."""
-    return {
-        "run_id": str(uuid.uuid4()),
-        "job": job,
-        "procedure": {"id": "dmm-dcv", "version": "1.0.0", "hash": "ab" * 32},
-        "operator": "metrologist",
-        "software_version": "caltrace-agent 0.1.0",
-        "started_at": "2026-11-22T08:00:00+00:00",
-        "finished_at": "2026-11-22T08:20:00+00:00",
-        "environment": {"temperature": {"value": 23.1, "unit": "°C"}},
-        "standards": [
-            {
-                "asset_id": "XX-CAL-01",
-                "role": "source",
-                "function": "dcv",
-                "unit": "V",
-                "range": [0, 10],
-            }
-        ],
-        "points": [
-            point_payload(
-                i,
-                [DEFINITION.point(i).nominal + 1e-6 * ((i + j) % 3 - 1) for j in range(readings)],
+    header = RunHeader(
+        run_id=str(uuid.uuid4()),
+        job=job,
+        procedure=ProcedureRef("dmm-dcv", "1.0.0", "ab" * 32),
+        operator="metrologist",
+        software_version="caltrace-agent 0.1.0",
+        started_at="2026-11-22T08:00:00+00:00",
+        environment={"temperature": {"value": 23.1, "unit": "°C"}},
+        standards=(StandardUsed("XX-CAL-01", "source", "dcv", "V", 0, 10),),
+    )
+    return RunRecord(
+        header=header,
+        finished_at="2026-11-22T08:20:00+00:00",
+        points=tuple(
+            dcv_point(
+                i, [DEFINITION.point(i).nominal + 1e-6 * ((i + j) % 3 - 1) for j in range(readings)]
             )
             for i in range(points)
-        ],
-        "raw_io": [
-            {"t": "2026-11-22T08:00:01+00:00", "dir": "tx", "address": "TCPIP::x", "data": "READ?"}
-        ],
-    }
+        ),
+        raw_io=(
+            {"t": "2026-11-22T08:00:01+00:00", "dir": "tx", "address": "TCPIP::x", "data": "READ?"},
+        ),
+    ).to_json()
 
 
 def header_of(payload: Mapping[str, Any], **context: Any) -> dict[str, Any]:

@@ -88,13 +88,13 @@ class Recorded:
     io_entries: list[Any] = field(default_factory=list)
 
     def reading(self, *, point_index: int, quantity: str, reading: Any) -> int:
-        self.readings.append((point_index, quantity, dict(reading)))
+        self.readings.append((point_index, quantity, reading.to_json()))
         self.journal.entries.append(("recorded", (point_index, quantity)))
         return len(self.readings)
 
     def point(self, point: Any, reading_ids: list[int]) -> None:
-        self.points.append((dict(point), reading_ids))
-        self.journal.entries.append(("point", point["index"]))
+        self.points.append((point.to_json(readings=False), reading_ids))
+        self.journal.entries.append(("point", point.index))
 
     def io(self, entries: list[Any]) -> None:
         self.io_entries.extend(entries)

@@ -1,8 +1,27 @@
-"""The demo's benches (``labserver.demo.load_demo`` writes one bench file each) and the
-procedure each bench serves.
+"""The demo's benches (``labserver.demo.load_demo`` writes one bench file each), the
+procedure each bench serves, and a job of the demo run on the simulated bench of its bench
+file as ``caltrace-agent run --job`` runs it (the agent's view of the LIMS through the
+bench's own token, the real runner on :class:`simulation.bench.SimulatedBench`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from agent.config import BenchConfig, load_bench
+from labserver.demo import DemoSummary
+from procedures import record
+from procedures.bench import StandardRecord
+from procedures.definition import ProcedureDefinition, definition_from_data
+from procedures.runner import Runner
+from simulation.bench import SimulatedBench
+from simulation.people import SimulatedOperator
+from simulation.world import SimulatedTime, SimulatedWorld
 
 BENCHES = {
     "bench-electrical": "dmm-dcv",
@@ -12,3 +31,115 @@ BENCHES = {
     "bench-flow": "water-meter-r49",
     "bench-flow-hot": "water-meter-r49-hot",
 }
+
+
+# -- the agent's view of the LIMS ------------------------------------------------------------
+
+
+def _get(client: APIClient, path: str) -> Any:
+    response = client.get(path)
+    assert response.status_code == 200, (path, response.content)
+    body = response.json()
+    return body["results"] if isinstance(body, dict) and "results" in body else body
+
+
+def standard_record(client: APIClient, asset_id: str) -> StandardRecord:
+    """The standard and its certificates as the LIMS publishes them (LimsClient.standard)."""
+    found = _get(client, f"/api/v1/standards/?asset_id={asset_id}")
+    assert len(found) == 1, asset_id
+    standard = dict(found[0])
+    certificates = _get(client, f"/api/v1/standards/{standard['id']}/certificates/")
+    return StandardRecord(standard, tuple(dict(c) for c in certificates))
+
+
+@dataclass
+class Work:
+    """What the bench's agent fetches before it runs a job."""
+
+    config: BenchConfig
+    job: dict[str, Any]
+    definition: ProcedureDefinition
+    standards: dict[str, StandardRecord]
+    instrument: dict[str, Any]
+
+
+def work_for(summary: DemoSummary, bench: str) -> Work:
+    path = next(p for org, name, p in summary.benches if (org, name) == ("HN", bench))
+    config = load_bench(path, environ={})
+    assert (config.bench, config.organization) == (bench, "HN")
+    assert config.lims == "http://127.0.0.1:8000"
+    assert config.key == (path.parent / f"HN-{bench}.pem").resolve()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {config.token}")
+    # The bench sees exactly one job waiting: its own.
+    jobs = _get(client, "/api/v1/jobs/?state=scheduled")
+    assert [(j["bench"], j["assignee"]) for j in jobs] == [(bench, "hn-metrologist")]
+    job = _get(client, f"/api/v1/jobs/?number={jobs[0]['number']}")[0]
+    procedure = _get(client, f"/api/v1/procedures/{job['procedure']}/")
+    assets = [r.asset_id for r in config.roles.values() if r.asset_id]
+    return Work(
+        config=config,
+        job=job,
+        definition=definition_from_data(procedure["definition"], source=procedure["procedure_id"]),
+        standards={a: standard_record(client, a) for a in assets},
+        instrument=dict(job["instrument_specification"]),
+    )
+
+
+# -- the run ------------------------------------------------------------------------------
+
+
+@dataclass
+class Recorded:
+    """The runner's recorder, in memory."""
+
+    readings: list[tuple[int, str, record.Reading]] = field(default_factory=list)
+    points: list[tuple[record.Point, list[int]]] = field(default_factory=list)
+
+    def reading(self, *, point_index: int, quantity: str, reading: record.Reading) -> int:
+        self.readings.append((point_index, quantity, reading))
+        return len(self.readings)
+
+    def point(self, point: record.Point, reading_ids: list[int]) -> None:
+        self.points.append((point, reading_ids))
+
+    def io(self, entries: list[Mapping[str, Any]]) -> None:
+        pass
+
+
+@dataclass
+class Outcome:
+    standards: list[record.StandardUsed]
+    environment: dict[str, Any]
+    points: list[record.Point]
+    runner: Runner
+    recorder: Recorded
+
+
+def run_on_simulators(
+    work: Work,
+    *,
+    seed: int = 3,
+) -> Outcome:
+    """Preflight, environment and every point of ``work`` on the simulated bench of its
+    bench file."""
+    world = SimulatedWorld(seed=seed, time_constant_s=0.02, settle_s=0.05)
+    clock = SimulatedTime(real_pause_s=0.003)
+    recorder = Recorded()
+    with SimulatedBench(work.config.roles, world) as bench:
+        simulated = SimulatedOperator(world)
+        runner = Runner(
+            work.definition,
+            bench=bench,
+            operator=simulated,
+            recorder=recorder,
+            standards=work.standards,
+            instrument=work.instrument,
+            on=timezone.localdate(),
+            sleep=clock.sleep,
+            clock=clock.clock,
+        )
+        standards = runner.preflight()
+        environment = runner.read_environment()
+        points = runner.run()
+    return Outcome(standards, environment, points, runner, recorder)

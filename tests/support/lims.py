@@ -32,6 +32,16 @@ from labserver.standards import services as standards
 from labserver.standards.models import ReferenceStandard
 from procedures.acceptance import limits_for
 from procedures.definition import library, load_definition
+from procedures.record import (
+    Acceptance,
+    Point,
+    ProcedureRef,
+    Reading,
+    Result,
+    RunHeader,
+    RunRecord,
+    StandardUsed,
+)
 from procedures.scope import point_scope
 from uncertainty.gum import evaluate_gum
 from uncertainty.model import parse_model
@@ -212,7 +222,7 @@ def other_center(dmm: InstrumentType, procedure: Procedure, center: Center) -> C
 RESOLUTION = 1e-6
 
 
-def point_payload(index: int, readings: list[float]) -> dict[str, Any]:
+def dcv_point(index: int, readings: list[float]) -> Point:
     """Point ``index`` of the DC-voltage procedure as an agent builds it: E = x + δx_res − V_s,
     with the limits the procedure's rule sets."""
     spec = DEFINITION.point(index)
@@ -245,81 +255,69 @@ def point_payload(index: int, readings: list[float]) -> dict[str, Any]:
         test.mpe, {**point_scope({}, {}, test, spec), "result": out.value}, where="test"
     )
     conformity = "pass" if limits.lower <= out.value <= limits.upper else "fail"
-    return {
-        "index": index,
-        "test": test.id,
-        "nominal": nominal,
-        "unit": "V",
-        "readings": [
-            {
-                "value": r,
-                "unit": "V",
-                "timestamp": (stamp + timedelta(seconds=j)).isoformat(),
-                "stable": True,
-                "raw": f"{r:+.9E}",
-            }
+    return Point(
+        index=index,
+        test=test.id,
+        nominal=nominal,
+        unit="V",
+        readings_quantity="x",
+        output="E",
+        model=model,
+        result=Result(value=out.value, u=out.u, U=out.U, k=out.k, dof=out.dof),
+        conformity=conformity,
+        acceptance=Acceptance.of(limits),
+        readings=tuple(
+            Reading(
+                value=r,
+                unit="V",
+                timestamp=(stamp + timedelta(seconds=j)).isoformat(),
+                stable=True,
+                raw=f"{r:+.9E}",
+            )
             for j, r in enumerate(readings)
-        ],
-        "readings_quantity": "x",
-        "output": "E",
-        "model": model,
-        "result": {
-            "value": out.value,
-            "u": out.u,
-            "U": out.U,
-            "k": out.k,
-            "dof": out.dof if out.dof != float("inf") else "inf",
-        },
-        "acceptance": limits.as_payload(),
-        "conformity": conformity,
-    }
+        ),
+    )
 
 
 def run_payload(
     center: Center, *, points: int = 3, readings: int = 5, **changes: Any
 ) -> dict[str, Any]:
     started = datetime.now(UTC) - timedelta(minutes=30)
-    body = {
-        "run_id": str(uuid.uuid4()),
-        "job": center.job.number,
-        "procedure": {
-            "id": center.procedure.procedure_id,
-            "version": center.procedure.version,
-            "hash": center.procedure.content_hash,
-        },
-        "operator": center.metrologist.username,
-        "software_version": "caltrace-agent 0.1.0",
-        "started_at": started.isoformat(),
-        "finished_at": (started + timedelta(minutes=20)).isoformat(),
-        "environment": {
+    header = RunHeader(
+        run_id=str(uuid.uuid4()),
+        job=center.job.number,
+        procedure=ProcedureRef(
+            id=center.procedure.procedure_id,
+            version=center.procedure.version,
+            hash=center.procedure.content_hash,
+        ),
+        operator=center.metrologist.username,
+        software_version="caltrace-agent 0.1.0",
+        started_at=started.isoformat(),
+        environment={
             "temperature": {"value": 23.1, "unit": "°C"},
             "humidity": {"value": 45, "unit": "%"},
         },
-        "standards": [
-            {
-                "asset_id": center.standard.asset_id,
-                "role": "source",
-                "function": "dcv",
-                "unit": "V",
-                "range": [0, 10],
-            }
-        ],
-        "points": [
-            point_payload(
-                i,
-                [DEFINITION.point(i).nominal + 1e-6 * ((i + j) % 3 - 1) for j in range(readings)],
+        standards=(StandardUsed(center.standard.asset_id, "source", "dcv", "V", 0, 10),),
+    )
+    body = RunRecord(
+        header=header,
+        finished_at=(started + timedelta(minutes=20)).isoformat(),
+        points=tuple(
+            dcv_point(
+                i, [DEFINITION.point(i).nominal + 1e-6 * ((i + j) % 3 - 1) for j in range(readings)]
             )
             for i in range(points)
-        ],
-        "raw_io": [
+        ),
+        raw_io=(
             {
                 "t": started.isoformat(),
                 "dir": "tx",
                 "address": "TCPIP::127.0.0.1::5025::SOCKET",
                 "data": "MEAS:VOLT:DC? 10",
-            }
-        ],
-    }
+            },
+        ),
+    ).to_json()
     body.update(changes)
     return body
 

@@ -23,6 +23,7 @@ from drivers.manual.entry import ManualEntry
 from drivers.mettler.sics import MettlerToledoSics
 from drivers.simulators.mettler_sics import SimulatedSicsBalance
 from drivers.simulators.pty import PtySimulator
+from procedures import record
 from procedures.bench import BenchRole, Instruction, StandardRecord
 from procedures.definition import ProcedureDefinition, library, load_definition
 from procedures.runner import Runner
@@ -113,14 +114,14 @@ class Recorded:
     points: list[tuple[Mapping[str, Any], list[int]]] = field(default_factory=list)
     io_entries: list[Mapping[str, Any]] = field(default_factory=list)
 
-    def reading(self, *, point_index: int, quantity: str, reading: Mapping[str, Any]) -> int:
-        self.readings.append((point_index, quantity, reading))
-        self.log.events.append(("reading", reading["value"]))
+    def reading(self, *, point_index: int, quantity: str, reading: record.Reading) -> int:
+        self.readings.append((point_index, quantity, reading.to_json()))
+        self.log.events.append(("reading", reading.value))
         return len(self.readings)
 
-    def point(self, point: Mapping[str, Any], reading_ids: list[int]) -> None:
-        self.points.append((point, reading_ids))
-        self.log.events.append(("point", point["index"]))
+    def point(self, point: record.Point, reading_ids: list[int]) -> None:
+        self.points.append((point.to_json(readings=False), reading_ids))
+        self.log.events.append(("point", point.index))
 
     def io(self, entries: list[Mapping[str, Any]]) -> None:
         self.io_entries.extend(entries)
@@ -234,7 +235,7 @@ def run_nawi(
     with nawi_bench(balance) as bench:
         operator = LoadingOperator(balance, log, eccentricity, list(repeat_offsets))
         runner = nawi_runner(bench, operator, recorder)
-        standards = runner.preflight()
+        standards = [s.to_json() for s in runner.preflight()]
         assert standards == [
             {
                 "asset_id": ASSET,
@@ -244,7 +245,7 @@ def run_nawi(
                 "range": [100.0, 15000.0],
             }
         ]
-        points = runner.run()
+        points = [p.to_json() for p in runner.run()]
     return runner, points, recorder, operator, balance
 
 

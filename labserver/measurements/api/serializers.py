@@ -1,23 +1,53 @@
 """The run payload an agent submits, and how runs are shown.
 
-The payload serializers are the agent↔server contract in the OpenAPI schema.
-Numbers must be finite JSON numbers and datetimes must carry their offset:
-nothing is coerced, guessed or clamped.
+The payload serializers are the agent↔server contract in the OpenAPI schema. Each is
+the serializer of a part of the run record (:mod:`procedures.record`): its fields are
+that part's JSON keys, in its order, each required as the record requires it
+(:class:`RecordIn`), and each field checks its value with the record's own checks
+(numbers are finite JSON numbers, datetimes carry their offset: nothing is coerced,
+guessed or clamped). Once every field is valid, the record reads the body
+(:meth:`procedures.record.RunRecord.from_json`): what the services store is read from it.
 """
 
 from __future__ import annotations
 
-import math
-from decimal import Decimal, InvalidOperation
-from typing import Any
+import copy
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.settings import api_settings
 
 from procedures.acceptance import CHECKS
+from procedures.record import (
+    STANDARD_ROLES,
+    Acceptance,
+    Check,
+    Curve,
+    CurvePoint,
+    CurveValue,
+    Point,
+    ProcedureRef,
+    Reading,
+    RecordError,
+    Result,
+    RunRecord,
+    StandardUsed,
+    UncertaintyRatio,
+)
+from procedures.record.reader import (
+    aware_time,
+    decimal_text,
+    degrees_of_freedom,
+    finite_number,
+    strict_boolean,
+)
 
-from ..models import Point, Reading, Run, RunSignature, StandardUsage
+from ..models import Point as PointRow
+from ..models import Reading as ReadingRow
+from ..models import Run, RunSignature, StandardUsage
 
 MAX_POINTS = 2000
 MAX_READINGS = 10000
@@ -25,41 +55,59 @@ MAX_CHECKS = 2000
 MAX_CURVES = 100
 
 
-def finite_number(data: Any) -> float:
-    """A JSON number (not a string, not a boolean) that is finite, or a validation error."""
-    if isinstance(data, bool) or not isinstance(data, int | float):
-        raise serializers.ValidationError(f"must be a number, got {type(data).__name__}")
-    value = float(data)
-    if not math.isfinite(value):
-        raise serializers.ValidationError("must be finite")
-    return value
+def _checked(check: Callable[[Any], Any], data: Any) -> Any:
+    """``check(data)`` (one of the record's checks), its refusal a validation error."""
+    try:
+        return check(data)
+    except ValueError as exc:
+        raise serializers.ValidationError(str(exc)) from None
+
+
+class _Checked(serializers.Field):  # type: ignore[type-arg]
+    """A value checked by one of the record's checks, given back as it came."""
+
+    def check(self, data: Any) -> Any:
+        raise NotImplementedError
+
+    def to_internal_value(self, data: Any) -> Any:
+        return _checked(self.check, data)
+
+    def to_representation(self, value: Any) -> Any:
+        return value
 
 
 @extend_schema_field(OpenApiTypes.DOUBLE)
-class FiniteNumber(serializers.Field):  # type: ignore[type-arg]
+class FiniteNumber(_Checked):
     """A JSON number (not a string, not a boolean), finite."""
 
-    def to_internal_value(self, data: Any) -> float:
+    def check(self, data: Any) -> Any:
         return finite_number(data)
-
-    def to_representation(self, value: Any) -> Any:
-        return value
 
 
 @extend_schema_field({"oneOf": [{"type": "number"}, {"type": "string", "enum": ["inf"]}]})
-class DegreesOfFreedom(serializers.Field):  # type: ignore[type-arg]
-    """A positive number, or the text "inf"."""
+class DegreesOfFreedom(_Checked):
+    """A positive number, or the text "inf" (given back as it came)."""
 
-    def to_internal_value(self, data: Any) -> float | str:
-        if data == "inf":
-            return "inf"
-        value = finite_number(data)
-        if value <= 0:
-            raise serializers.ValidationError('must be positive or "inf"')
-        return value
+    def check(self, data: Any) -> Any:
+        degrees_of_freedom(data)
+        return data
 
-    def to_representation(self, value: Any) -> Any:
-        return value
+
+@extend_schema_field({"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$"})
+class DecimalText(_Checked):
+    """A number written as plain decimal text (``"0.5"``, ``"-12"``), as the rules give it:
+    no exponent, no NaN or infinity, not a JSON number."""
+
+    def check(self, data: Any) -> Any:
+        return decimal_text(data)
+
+
+@extend_schema_field(OpenApiTypes.BOOL)
+class StrictBoolean(_Checked):
+    """A JSON true or false (not "true", not 1)."""
+
+    def check(self, data: Any) -> Any:
+        return strict_boolean(data)
 
 
 class AwareDateTime(serializers.DateTimeField):
@@ -67,102 +115,107 @@ class AwareDateTime(serializers.DateTimeField):
 
     def to_internal_value(self, value: Any) -> Any:
         parsed = super().to_internal_value(value)
-        if isinstance(value, str) and not (
-            value.endswith("Z") or "+" in value[10:] or "-" in value[10:]
-        ):
-            raise serializers.ValidationError("must carry a UTC offset (e.g. 2026-11-22T08:00:00Z)")
+        _checked(aware_time, value)
         return parsed
 
 
-class ReadingIn(serializers.Serializer):  # type: ignore[type-arg]
+class RecordIn(serializers.Serializer):  # type: ignore[type-arg]
+    """The serializer of a part of the run record (``record``): its fields are the part's
+    JSON keys (``KEYS``), in that order, required as the part requires them
+    (``REQUIRED``); a field the record lacks, or a key without a field, is an error when
+    the class is made."""
+
+    record: ClassVar[Any]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        declared = cls._declared_fields
+        keys, required = cls.record.KEYS, cls.record.REQUIRED
+        if set(declared) != set(keys):
+            raise TypeError(
+                f"{cls.__name__} and {cls.record.__name__} differ in "
+                f"{sorted(set(declared) ^ set(keys))}"
+            )
+        cls._declared_fields = {key: _required(declared[key], key in required) for key in keys}
+
+
+def _required(field: Any, required: bool) -> Any:
+    """``field`` made again with ``required``: DRF copies a field by making it again from
+    its arguments (``Field.__deepcopy__``), so the argument is set there."""
+    field._kwargs = {**field._kwargs, "required": required}
+    return copy.deepcopy(field)
+
+
+class ReadingIn(RecordIn):
+    record = Reading
+
     quantity = serializers.CharField(
         max_length=100,
-        required=False,
         help_text="The model quantity this reading is a sample of (default: readings_quantity)",
     )
     value = FiniteNumber()
     unit = serializers.CharField(max_length=32)
     timestamp = AwareDateTime()
-    stable = serializers.BooleanField(allow_null=True, required=False, default=None)
-    raw = serializers.CharField(allow_blank=True, required=False, default="", max_length=4096)
+    stable = StrictBoolean(allow_null=True)
+    raw = serializers.CharField(allow_blank=True, max_length=4096)
 
 
-class ResultIn(serializers.Serializer):  # type: ignore[type-arg]
+class ResultIn(RecordIn):
+    record = Result
+
     value = FiniteNumber()
     u = FiniteNumber()
     U = FiniteNumber()
     k = FiniteNumber()
-    dof = DegreesOfFreedom(required=False)
+    dof = DegreesOfFreedom()
 
 
-class AcceptanceIn(serializers.Serializer):  # type: ignore[type-arg]
-    lower = FiniteNumber(required=False, allow_null=True, default=None)
-    upper = FiniteNumber(required=False, allow_null=True, default=None)
-    mpe = FiniteNumber(required=False, allow_null=True, default=None)
+class AcceptanceIn(RecordIn):
+    record = Acceptance
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        lower, upper = attrs.get("lower"), attrs.get("upper")
-        if lower is not None and upper is not None and lower > upper:
-            raise serializers.ValidationError({"lower": "must not exceed upper"})
-        if attrs.get("mpe") is not None and attrs["mpe"] <= 0:
-            raise serializers.ValidationError({"mpe": "must be positive"})
-        return attrs
+    lower = FiniteNumber(allow_null=True)
+    upper = FiniteNumber(allow_null=True)
+    mpe = FiniteNumber(allow_null=True)
+    rule = serializers.CharField(max_length=100, allow_null=True)
+    document = serializers.CharField(max_length=300, allow_null=True)
 
 
-class PointIn(serializers.Serializer):  # type: ignore[type-arg]
+@extend_schema_field({"type": "string", "pattern": r"^[1-9][0-9]*/[1-9][0-9]*$"})
+class RatioText(serializers.CharField):
+    """A ratio such as ``"1/3"``."""
+
+
+class UncertaintyRatioIn(RecordIn):
+    """The 1/3-MPE check of a point: U/MPE, the largest ratio allowed, whether it is met."""
+
+    record = UncertaintyRatio
+
+    ratio = FiniteNumber()
+    max = RatioText(max_length=32)
+    met = StrictBoolean()
+
+
+class PointIn(RecordIn):
+    record = Point
+
     index = serializers.IntegerField(min_value=0)
     test = serializers.CharField(max_length=100)
     nominal = FiniteNumber()
     unit = serializers.CharField(max_length=32)
-    readings = ReadingIn(many=True, allow_empty=False, max_length=MAX_READINGS)  # type: ignore[call-arg]
     readings_quantity = serializers.CharField(max_length=100)
     output = serializers.CharField(max_length=100)
     model = serializers.DictField(help_text="A measurement model (measurement-model.md)")
     result = ResultIn()
-    acceptance = AcceptanceIn(required=False)
-    conformity = serializers.CharField(required=False, allow_blank=True, default="")
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        for reading in attrs["readings"]:
-            reading.setdefault("quantity", attrs["readings_quantity"])
-        return attrs
+    conformity = serializers.CharField(allow_blank=True)
+    acceptance = AcceptanceIn()
+    uncertainty_ratio = UncertaintyRatioIn()
+    readings = ReadingIn(many=True, allow_empty=False, max_length=MAX_READINGS)  # type: ignore[call-arg]
 
 
-@extend_schema_field({"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$"})
-class DecimalText(serializers.Field):  # type: ignore[type-arg]
-    """A number written as plain decimal text (``"0.5"``, ``"-12"``), as the rules give it:
-    no exponent, no NaN or infinity, not a JSON number."""
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            raise serializers.ValidationError(f"must be decimal text, got {type(data).__name__}")
-        try:
-            value = Decimal(data)
-        except InvalidOperation:
-            raise serializers.ValidationError(f"not a decimal number: {data!r}") from None
-        if not value.is_finite() or "e" in data.lower():
-            raise serializers.ValidationError(f"not a plain decimal number: {data!r}")
-        return data
-
-    def to_representation(self, value: Any) -> Any:
-        return value
-
-
-@extend_schema_field(OpenApiTypes.BOOL)
-class StrictBoolean(serializers.Field):  # type: ignore[type-arg]
-    """A JSON true or false (not "true", not 1)."""
-
-    def to_internal_value(self, data: Any) -> bool:
-        if not isinstance(data, bool):
-            raise serializers.ValidationError(f"must be true or false, got {data!r}")
-        return data
-
-    def to_representation(self, value: Any) -> Any:
-        return value
-
-
-class CheckIn(serializers.Serializer):  # type: ignore[type-arg]
+class CheckIn(RecordIn):
     """One test-level check the agent computed (``checks:`` of a procedure's test)."""
+
+    record = Check
 
     check = serializers.ChoiceField(choices=sorted(CHECKS))
     test = serializers.CharField(max_length=100, help_text="What was checked")
@@ -178,7 +231,9 @@ class CheckIn(serializers.Serializer):  # type: ignore[type-arg]
     )
 
 
-class CurvePointIn(serializers.Serializer):  # type: ignore[type-arg]
+class CurvePointIn(RecordIn):
+    record = CurvePoint
+
     index = serializers.IntegerField(min_value=0)
     x = FiniteNumber()
     y = FiniteNumber()
@@ -186,7 +241,9 @@ class CurvePointIn(serializers.Serializer):  # type: ignore[type-arg]
     residual = FiniteNumber()
 
 
-class CurveValueIn(serializers.Serializer):  # type: ignore[type-arg]
+class CurveValueIn(RecordIn):
+    record = CurveValue
+
     x = FiniteNumber()
     value = FiniteNumber()
     u = FiniteNumber()
@@ -196,12 +253,14 @@ def _numbers(**kwargs: Any) -> serializers.ListField:
     return serializers.ListField(child=FiniteNumber(), max_length=MAX_POINTS, **kwargs)
 
 
-def _matrix() -> serializers.ListField:
-    return serializers.ListField(child=_numbers(), max_length=MAX_POINTS)
+def _matrix(**kwargs: Any) -> serializers.ListField:
+    return serializers.ListField(child=_numbers(), max_length=MAX_POINTS, **kwargs)
 
 
-class CurveIn(serializers.Serializer):  # type: ignore[type-arg]
+class CurveIn(RecordIn):
     """A calibration curve the agent fitted through a test's points (``curve:``)."""
+
+    record = Curve
 
     test = serializers.CharField(max_length=100)
     fit = serializers.CharField(max_length=32)
@@ -210,6 +269,13 @@ class CurveIn(serializers.Serializer):  # type: ignore[type-arg]
     y = serializers.CharField(max_length=100)
     x0 = FiniteNumber()
     weighted = StrictBoolean()
+    generalized = StrictBoolean(help_text="Points sharing terms: a generalized least-squares fit")
+    shared = serializers.ListField(
+        child=serializers.CharField(max_length=100),
+        max_length=MAX_POINTS,
+        help_text="The model's terms common to every point",
+    )
+    covariance_y = _matrix(allow_null=True, help_text="The points' covariance (generalized)")
     x_unit = serializers.CharField(max_length=32, allow_blank=True)
     points = CurvePointIn(many=True, allow_empty=False, max_length=MAX_POINTS)  # type: ignore[call-arg]
     coefficients = _numbers(allow_empty=False)
@@ -223,27 +289,32 @@ class CurveIn(serializers.Serializer):  # type: ignore[type-arg]
     values = CurveValueIn(many=True, max_length=MAX_POINTS)  # type: ignore[call-arg]
 
 
-class StandardUsedIn(serializers.Serializer):  # type: ignore[type-arg]
+class StandardUsedIn(RecordIn):
+    record = StandardUsed
+
     asset_id = serializers.CharField(max_length=64)
-    role = serializers.ChoiceField(choices=["reference", "source", "environment"])
+    role = serializers.ChoiceField(choices=list(STANDARD_ROLES))
     function = serializers.CharField(max_length=64)
     unit = serializers.CharField(max_length=32)
     range = serializers.ListField(child=FiniteNumber(), min_length=2, max_length=2)
 
-    def validate_range(self, value: list[float]) -> list[float]:
-        if value[0] > value[1]:
-            raise serializers.ValidationError("low must not exceed high")
-        return value
 
+class ProcedureRefIn(RecordIn):
+    record = ProcedureRef
 
-class ProcedureRefIn(serializers.Serializer):  # type: ignore[type-arg]
     id = serializers.CharField(max_length=100)
     version = serializers.CharField(max_length=32)
     hash = serializers.RegexField(r"^[0-9a-f]{64}$")
 
 
-class RunIn(serializers.Serializer):  # type: ignore[type-arg]
-    """A run as submitted by an agent, signed over the exact request body."""
+class RunIn(RecordIn):
+    """A run as submitted by an agent, signed over the exact request body. Once its
+    fields are valid, the body is read as a run record (``validated_data["record"]``):
+    the record refuses what its parts do not agree on (a run finished before it started,
+    a point index twice, a check of a point not in the run, a curve under another
+    test's id), naming the field."""
+
+    record = RunRecord
 
     run_id = serializers.UUIDField()
     job = serializers.CharField(max_length=32, help_text="The job number")
@@ -252,39 +323,24 @@ class RunIn(serializers.Serializer):  # type: ignore[type-arg]
     software_version = serializers.CharField(max_length=100)
     started_at = AwareDateTime()
     finished_at = AwareDateTime()
-    environment = serializers.DictField(required=False, default=dict)
+    environment = serializers.DictField()
     standards = StandardUsedIn(many=True, allow_empty=False)
     points = PointIn(many=True, allow_empty=False, max_length=MAX_POINTS)  # type: ignore[call-arg]
-    checks = CheckIn(many=True, required=False, default=list, max_length=MAX_CHECKS)  # type: ignore[call-arg]
+    checks = CheckIn(many=True, max_length=MAX_CHECKS)  # type: ignore[call-arg]
     curves = serializers.DictField(
-        child=CurveIn(),
-        required=False,
-        default=dict,
-        help_text="The curves fitted over the tests with a curve, by test id",
+        child=CurveIn(), help_text="The curves fitted over the tests with a curve, by test id"
     )
-    raw_io = serializers.ListField(child=serializers.DictField(), required=False, default=list)
-    supersedes = serializers.UUIDField(required=False, allow_null=True, default=None)
+    raw_io = serializers.ListField(child=serializers.DictField())
+    supersedes = serializers.UUIDField(allow_null=True)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if attrs["finished_at"] < attrs["started_at"]:
-            raise serializers.ValidationError({"finished_at": "is before started_at"})
-        indexes = [p["index"] for p in attrs["points"]]
-        if len(set(indexes)) != len(indexes):
-            raise serializers.ValidationError({"points": "point indexes must be unique"})
-        if len(attrs["curves"]) > MAX_CURVES:
+        if len(attrs.get("curves") or {}) > MAX_CURVES:
             raise serializers.ValidationError({"curves": f"more than {MAX_CURVES} curves"})
-        for test_id, curve in attrs["curves"].items():
-            if curve["test"] != test_id:
-                raise serializers.ValidationError(
-                    {"curves": {test_id: {"test": f"is {curve['test']!r}, not {test_id!r}"}}}
-                )
-        known = set(indexes)
-        for i, check in enumerate(attrs["checks"]):
-            unknown = [p for p in check["points"] if p not in known]
-            if unknown:
-                raise serializers.ValidationError(
-                    {"checks": {str(i): {"points": f"no point {unknown[0]} in the run"}}}
-                )
+        try:
+            attrs["record"] = RunRecord.from_json(self.initial_data)
+        except RecordError as exc:
+            key = exc.field or api_settings.NON_FIELD_ERRORS_KEY
+            raise serializers.ValidationError({key: [exc.message]}) from None
         return attrs
 
 
@@ -305,7 +361,7 @@ class RunAccepted(serializers.Serializer):  # type: ignore[type-arg]
 
 class ReadingOut(serializers.ModelSerializer):  # type: ignore[type-arg]
     class Meta:
-        model = Reading
+        model = ReadingRow
         fields = ["index", "quantity", "value", "unit", "timestamp", "stable", "raw"]
 
 
@@ -313,7 +369,7 @@ class PointOut(serializers.ModelSerializer):  # type: ignore[type-arg]
     readings = ReadingOut(many=True, read_only=True)
 
     class Meta:
-        model = Point
+        model = PointRow
         fields = [
             "index",
             "test",
@@ -325,6 +381,7 @@ class PointOut(serializers.ModelSerializer):  # type: ignore[type-arg]
             "acceptance",
             "agent_result",
             "server_result",
+            "budget",
             "agent_conformity",
             "server_conformity",
             "disagreement",

@@ -106,8 +106,8 @@ class RunViewSet(
         payload.is_valid(raise_exception=True)
         submission = services.submit_run(
             principal=principal,
-            data=data,
-            validated=payload.validated_data,
+            body=data,
+            record=payload.validated_data["record"],
             signature=signature or "",
         )
         return Response(

@@ -120,7 +120,7 @@ def create_job(
             field="procedure",
         )
     _check_assignment(org_id, assignee, bench)
-    year = timezone.localdate().year
+    year = timezone.localdate(timezone.now(), instrument.organization.zone).year
     number = f"J-{year}-{next_value(f'job:{org_id}:{year}'):05d}"
     job = Job.objects.create(
         organization_id=org_id,

@@ -153,7 +153,8 @@ def _store_run(principal: AgentPrincipal, received: Received) -> Run:
     job = _job_taking(agent, header.job)
     _check_procedure(job.procedure, header.procedure)
     operator = _operator(header.operator, org_id, job.procedure.field)
-    used_on = timezone.localdate(header.started)
+    # The day of use in the organization's zone, the day its certificate will print.
+    used_on = timezone.localdate(header.started, agent.organization.zone)
     supersedes = _superseded(header.supersedes, job)
     usages = _check_standards(header.standards, org_id, used_on)
     evaluated = _evaluate(job, record, usages, used_on)

@@ -18,6 +18,4 @@
   ``GET /api/v1/standards/{id}/impact/reevaluate/?from=&to=&shift=&unit=``,
   ``/api/v1/nonconformities/`` (list, create, detail, ``decisions/``, ``close/``,
   ``letters.pdf``).
-- :mod:`.generate` — a deterministic generator of a standards ladder with certificates,
-  links, runs, usages and issued certificates, set-based, for tests and benchmarks.
 """

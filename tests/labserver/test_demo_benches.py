@@ -27,10 +27,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from agent.config import BenchConfig, load_bench
-from labserver.demo import DemoSummary, load_demo
 from procedures.bench import StandardRecord
 from procedures.definition import ProcedureDefinition, definition_from_data
 from procedures.runner import Runner
+from scenarios.demo import DemoSummary, load_demo
 from simulation.bench import SimulatedBench
 from simulation.people import SimulatedOperator
 from simulation.temperature import UUT_THERMOMETER

@@ -3,7 +3,7 @@ with its reverse-trace snapshot, decisions, recall, customer letters, closing.
 
 The certificates are issued for real from runs the server evaluated (procedure dmm-dcv,
 the conftest's calibrator QT1-CAL-01 bound to the model's ``V_s``); a generated run
-(``traceability.generate.generated_run``: usages and certificate, no points) and a
+(``scenarios.traceability.generated_run``: usages and certificate, no points) and a
 working standard calibrated with the calibrator give the cases that cannot be
 re-evaluated. Everything goes through the HTTP API but the set-up.
 """
@@ -28,9 +28,9 @@ from labserver.jobs import services as jobs
 from labserver.measurements.models import Point
 from labserver.standards import services as standards
 from labserver.standards.models import ReferenceStandard
-from labserver.traceability.generate import CenterSetup, generated_run
 from labserver.traceability.models import Decision, Nonconformity
 from labserver.traceability.services import ReferenceUse
+from scenarios.traceability import CenterSetup, generated_run
 from tests.certificates.conftest import require_tool
 from tests.dbroles import as_owner
 

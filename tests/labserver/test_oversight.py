@@ -26,7 +26,7 @@ from labserver.accounts.models import AuditGrant, User
 from labserver.core.models import AuditEntry
 from labserver.standards import services as standards
 from labserver.standards.models import ReferenceStandard, StandardCertificate, Status
-from labserver.traceability.generate import LadderSpec, generate_ladder
+from scenarios.traceability import LadderSpec, generate_ladder
 from tests.dbroles import as_owner
 
 from ..certificates.conftest import require_tool

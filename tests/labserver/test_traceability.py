@@ -1,7 +1,7 @@
 """Traceability: links between standards, the chain view and the reverse trace.
 
 Hand-built ladders (services, dates chosen to sit on the edges) check the behaviours one
-by one; a generated ladder (``labserver.traceability.generate``) checks that the
+by one; a generated ladder (``scenarios.traceability``) checks that the
 recursive CTEs agree with a naive recursive computation in Python, the oracle. Everything
 goes through the HTTP API except the set-up.
 """
@@ -29,16 +29,16 @@ from labserver.issuance.models import Certificate
 from labserver.measurements.models import StandardUsage
 from labserver.standards import services as standards
 from labserver.standards.models import ReferenceStandard, StandardCertificate
-from labserver.traceability.generate import (
+from labserver.traceability.models import StandardLink
+from labserver.traceability.queries import FOREVER, MAX_DEPTH
+from labserver.traceability.services import ReferenceUse
+from scenarios.traceability import (
     CenterSetup,
     LadderSpec,
     generate_ladder,
     generated_run,
     set_up_centers,
 )
-from labserver.traceability.models import StandardLink
-from labserver.traceability.queries import FOREVER, MAX_DEPTH
-from labserver.traceability.services import ReferenceUse
 from tests.dbroles import as_owner
 
 from .conftest import PASSWORD, client_for

@@ -13,7 +13,7 @@ The YAML files of this folder declare it (each file's comments give its format):
 - ``benches.yaml`` — the agents, the benches' configurations and the jobs.
 
 :func:`~scenarios.demo.data.read_demo` reads and checks them
-(:class:`~scenarios.demo.reader.DemoDataError` names the file, line and key of a mistake);
+(:class:`~scenarios.demo.where.DemoDataError` names the file, line and key of a mistake);
 :func:`~scenarios.demo.loader.load_demo` creates the records through the LIMS's services,
 the dates relative to today. Each bench is a registered agent with its key, its token and
 its bench configuration (``HN-<bench>.yaml``, the format of :mod:`agent.config`) written to
@@ -30,7 +30,7 @@ set up (``manage.py loaddemo`` or the tests).
 from .data import DATA_DIR, DemoData, read_demo
 from .loader import DemoSummary, is_loaded, load_demo
 from .organizations import DEMO_PASSWORD
-from .reader import DemoDataError
+from .where import DemoDataError
 
 __all__ = [
     "DATA_DIR",

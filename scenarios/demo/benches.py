@@ -22,9 +22,10 @@ from django.conf import settings
 from labserver.accounts import services as accounts
 from labserver.accounts.models import Agent, Organization, User
 
-from .catalog import InstrumentSpec
-from .reader import Value, Where
+from .instruments import InstrumentSpec
+from .reader import Value
 from .standards import StandardSpec
+from .where import Where
 
 _ROLE_KEYS = ("driver", "address", "asset_id", "serial", "options")
 _STANDARD_SERIAL = "$standard"

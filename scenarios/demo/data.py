@@ -6,7 +6,7 @@ its format) into :class:`DemoData`: typed records, each with the place it was wr
 The shape of every file and every reference between them (a parent, an owner, a
 procedure, a pattern, a standard used, a bench's standard, the people who register the
 records) are checked before anything is created; a mistake raises
-:class:`~scenarios.demo.reader.DemoDataError` naming the file, the line and the key.
+:class:`~scenarios.demo.where.DemoDataError` naming the file, the line and the key.
 """
 
 from __future__ import annotations
@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .benches import Benches, read_benches
-from .catalog import Catalog, InstrumentSpec, read_catalog, read_instruments
+from .catalog import Catalog, read_catalog
+from .instruments import InstrumentSpec, read_instruments
 from .organizations import OrganizationSpec, PersonSpec, read_organizations, read_people
-from .reader import Where, read_yaml
+from .reader import read_yaml
 from .standards import StandardSpec, read_standards
+from .where import Where
 
 DATA_DIR = Path(__file__).resolve().parent
 """The folder of the demo's YAML files."""

@@ -21,11 +21,12 @@ from labserver.jobs import services as jobs
 from labserver.jobs.models import Job
 
 from .benches import create_agent, write_bench_file
-from .catalog import create_catalog, create_instruments
+from .catalog import create_catalog
 from .data import DemoData, read_demo
+from .instruments import create_instruments
 from .organizations import create_organizations, create_people
-from .reader import blame
 from .standards import create_standards
+from .where import blame
 
 
 @dataclass

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from labserver.accounts import services as accounts
 from labserver.accounts.models import Organization, User
 
-from .reader import Value, Where, blame, optional
+from .reader import Value, optional
+from .where import Where, blame
 
 # Every demo person's password, printed by ``manage.py loaddemo``: DEMO ONLY.
 DEMO_PASSWORD = "demo-only-password"

@@ -13,7 +13,8 @@ from labserver.standards import services as standards
 from labserver.standards.models import ReferenceStandard
 
 from .organizations import OrganizationSpec
-from .reader import Value, Where, blame
+from .reader import Value
+from .where import Where, blame
 
 _VALUE_KEYS = ("quantity", "nominal", "value", "unit", "U")
 _SERIES_KEYS = ("quantity", "unit", "nominals", "value", "U")

@@ -84,11 +84,11 @@ from pyhanko.sign import fields, signers  # noqa: E402
 from certificates._format import CONFORMITY_TEXT, LOCATION_TEXT, ROLE_TEXT  # noqa: E402
 from certificates.dcc import build_dcc  # noqa: E402
 from certificates.document import Bilingual, CertificateDocument, Kind  # noqa: E402
-from certificates.examples import EXAMPLES, example  # noqa: E402
 from certificates.fonts import font_path  # noqa: E402
 from certificates.pdf import render_pdf  # noqa: E402
 from certificates.pki import KeyAlgorithm, ensure_demo_pki  # noqa: E402
 from certificates.signing import Signer  # noqa: E402
+from scenarios.certificates import EXAMPLES, example  # noqa: E402
 
 SHARE_TARGET = 0.80
 RATE_TARGET = 5.0

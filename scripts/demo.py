@@ -52,7 +52,7 @@ SETTINGS = "labserver.settings.dev"
 # Procedure 1 (a calibration) and procedure 2 (a verification); the last two lines printed
 # are the first one's certificate.
 PROCEDURES = ("dmm-dcv", "nawi-r76")
-# The Hà Nội center's demo people (labserver/demo.py) who check, approve and issue.
+# The Hà Nội center's demo people (scenarios/demo/people.yaml) who check, approve and issue.
 REVIEWER, SIGNATORY = "hn-reviewer", "hn-signatory"
 # The Hà Nội center's demo people and a customer, printed for a person to sign in with.
 DEMO_LOGINS = (

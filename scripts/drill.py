@@ -88,7 +88,7 @@ DATABASE = "caltrace"
 OWNER_ROLE = "caltrace_owner"
 RUNTIME_ROLE = "caltrace_app"
 SETTINGS = "labserver.settings.dev"
-# The demo's signatory (labserver/demo.py), who amends and revokes in steps 4 and 5.
+# The demo's signatory (scenarios/demo/people.yaml), who amends and revokes in steps 4 and 5.
 SIGNATORY = "hn-signatory"
 
 
@@ -413,13 +413,13 @@ def _work(phase: str) -> dict[str, Any]:
     services."""
     from labserver.accounts import services as accounts
     from labserver.accounts.models import User
-    from labserver.demo import DEMO_PASSWORD
     from labserver.issuance.models import Certificate, CertificateStatus
     from labserver.issuance.services import (
         amend_certificate,
         certificate_state,
         revoke_certificate,
     )
+    from scenarios.demo import DEMO_PASSWORD
 
     signatory = User.objects.get(username=SIGNATORY)
     valid = [

@@ -23,3 +23,6 @@ WHITENOISE_USE_FINDERS = True
 STATIC_ROOT = None  # type: ignore[assignment]
 # Certificates are signed with the embedded DEMO PKI when no key is configured.
 CALTRACE_ALLOW_DEMO_PKI = True
+# The scenarios (scenarios/): `manage.py loaddemo` and the demo data set. Not in production's
+# settings: the LIMS never imports them, and a production LIMS has no demo to load.
+INSTALLED_APPS = [*INSTALLED_APPS, "scenarios"]  # noqa: F405

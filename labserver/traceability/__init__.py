@@ -7,8 +7,6 @@ and the runs' usages of them (``measurements.StandardUsage``).
   CTE in portable SQL (PostgreSQL and SQLite).
 - :mod:`.api` — ``GET /api/v1/certificates/{id}/chain/``,
   ``GET /api/v1/standards/{id}/chain/?on=``, ``GET /api/v1/standards/{id}/impact/?from=&to=``.
-- :mod:`.generate` — a deterministic generator of a standards ladder with certificates,
-  links, runs, usages and issued certificates, set-based, for tests and benchmarks.
 
 The app has no models of its own any more: its migrations created the tables of the links
 (now ``standards.StandardLink``) and of the nonconformities (now the

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def demo(live_server: Any, tmp_path: Path, settings: Any) -> dict[str, Path]:
     """The demo data set in the live LIMS; its bench files pointed at the live LIMS."""
-    from labserver.demo import load_demo
+    from scenarios.demo import load_demo
 
     settings.MEDIA_ROOT = tmp_path / "media"
     summary = load_demo(tmp_path / "demo")

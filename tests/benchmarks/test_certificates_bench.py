@@ -20,9 +20,9 @@ from benchmarks.certificates import (
     same_pages,
 )
 from certificates.dcc import build_dcc
-from certificates.examples import example
 from certificates.pdf import render_pdf
 from certificates.verify import verify_pdf
+from scenarios.certificates import example
 from tests.support.tools import require_tool
 
 

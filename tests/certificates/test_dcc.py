@@ -34,8 +34,8 @@ from certificates.document import (
     Kind,
 )
 from certificates.errors import CertificateError, DccError
-from certificates.examples import EXAMPLES, example
 from certificates.units import DSI_UNITS, dsi_unit, unit_note
+from scenarios.certificates import EXAMPLES, example
 from uncertainty.display import indication_text
 from uncertainty.reporting import round_result
 

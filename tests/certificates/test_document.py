@@ -8,7 +8,7 @@ import pytest
 
 from certificates.document import Conformity
 from certificates.errors import DocumentError
-from certificates.examples import EXAMPLES, example
+from scenarios.certificates import EXAMPLES, example
 
 
 @pytest.mark.parametrize("name", sorted(EXAMPLES))

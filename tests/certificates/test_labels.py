@@ -10,8 +10,8 @@ from datetime import date
 import pytest
 
 from certificates.errors import DocumentError
-from certificates.examples import example
 from certificates.labels import COLUMNS, ROWS, Label, render_labels
+from scenarios.certificates import example
 from tests.support.tools import require_tool
 
 

@@ -24,8 +24,8 @@ from certificates.document import (
     ResultTable,
 )
 from certificates.errors import DocumentError
-from certificates.examples import EXAMPLES, example
 from certificates.pdf import QR_BOX, dcc_attachment_name, qr_code_drawing, render_pdf
+from scenarios.certificates import EXAMPLES, example
 from tests.support.tools import require_tool
 from uncertainty.display import indication_text
 from uncertainty.reporting import round_uncertainty
@@ -525,20 +525,6 @@ def test_a_coverage_probability_that_would_read_100_percent_keeps_its_decimals(t
     )
     assert re.search(r"0\.00015\s+3\.00\s+99\.7", text)
     assert not math.isnan(row.coverage_probability or 0.0)
-
-
-def test_the_example_command_writes_a_pdf(tmp_path, capsys):
-    from certificates.__main__ import main
-
-    assert main(["example", "--list"]) == 0
-    listed = capsys.readouterr().out
-    for name in EXAMPLES:
-        assert name in listed
-    output = tmp_path / "preview.pdf"
-    assert main(["example", "thermometer-bath", "-o", str(output)]) == 0
-    assert output.read_bytes() == render_pdf(example("thermometer-bath"))
-    with pytest.raises(SystemExit):
-        main(["example", "no-such-example"])
 
 
 def test_render_dates_are_iso_8601():

@@ -1,6 +1,6 @@
 """Every example certificate reads as a metrologist would sign it (issue 16).
 
-The examples of :mod:`certificates.examples` (one per shipped procedure, both kinds),
+The examples of :mod:`scenarios.certificates` (one per shipped procedure, both kinds),
 rendered to PDF and DCC and read back with ``pdftotext`` and an XML parser: no
 unverified reference, no raw ``key = value``, no ASCII unit where an SI symbol exists
 (SI Brochure 5.4), no unrounded float or exponent, and no indication or check value
@@ -17,10 +17,10 @@ from lxml import etree  # type: ignore[import-untyped]
 
 from certificates.dcc import DCC_NAMESPACE, build_dcc, validate_dcc
 from certificates.document import Check, Kind
-from certificates.examples import EXAMPLES, example
 from certificates.pdf import render_pdf
 from procedures.definition import ProcedureDefinition, library, load_definition
 from procedures.references import printable_references
+from scenarios.certificates import EXAMPLES, example
 from tests.support.readable import (
     CONDITION_NAMES,
     dcc_numbers,

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from labserver.demo import DemoSummary, load_demo
+from scenarios.demo import DemoSummary, load_demo
 from simulation.temperature import UUT_THERMOMETER
 from tests.support.demo import BENCHES, Outcome, Work, run_on_simulators, work_for
 

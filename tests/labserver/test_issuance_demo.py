@@ -5,7 +5,7 @@ mapped by :func:`labserver.issuance.documents.document_for` and checked by
 :meth:`certificates.document.CertificateDocument.check`.
 
 Each is then rendered, PDF and DCC, and read back as its reader would (issue 16, the
-certificate-wide test; ``tests/certificates/readable.py``): every shipped procedure, in
+certificate-wide test; ``tests/support/readable.py``): every shipped procedure, in
 its kind (the demo runs each procedure's own kind, calibration or verification), the
 bilingual text both languages share.
 """
@@ -40,7 +40,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def demo(live_server: Any, tmp_path: Path, settings: Any) -> dict[str, Path]:
-    from labserver.demo import load_demo
+    from scenarios.demo import load_demo
 
     settings.MEDIA_ROOT = tmp_path / "media"
     summary = load_demo(tmp_path / "demo")
@@ -57,10 +57,10 @@ def test_each_demo_procedure_gives_a_complete_certificate_document(
     demo: dict[str, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     from labserver.accounts.models import User
-    from labserver.demo import DEMO_PASSWORD
     from labserver.jobs.models import Job
     from labserver.measurements.models import Run
     from labserver.measurements.services import approve_run, review_run
+    from scenarios.demo import DEMO_PASSWORD
 
     reviewer = User.objects.get(username="hn-reviewer")
     signatory = User.objects.get(username="hn-signatory")

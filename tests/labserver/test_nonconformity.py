@@ -3,7 +3,7 @@ with its reverse-trace snapshot, decisions, recall, customer letters, closing.
 
 The certificates are issued for real from runs the server evaluated (procedure dmm-dcv,
 the center's calibrator QT1-CAL-01 bound to the model's ``V_s``); a generated run
-(``traceability.generate.generated_run``: usages and certificate, no points) and a
+(``scenarios.traceability.generated_run``: usages and certificate, no points) and a
 working standard calibrated with the calibrator give the cases that cannot be
 re-evaluated. Everything goes through the HTTP API but the set-up.
 """
@@ -25,7 +25,7 @@ from labserver.issuance.models import Certificate, SigningKeyRecord
 from labserver.measurements.models import Point
 from labserver.nonconformities.models import Decision, Nonconformity
 from labserver.standards.models import ReferenceStandard
-from labserver.traceability.generate import CenterSetup, generated_run
+from scenarios.traceability import CenterSetup, generated_run
 from tests.support.dbroles import as_owner
 from tests.support.lims import PASSWORD, TODAY, Center, client_for
 from tests.support.nonconformity import LARGE, SMALL, Case

@@ -23,10 +23,10 @@ import pytest
 from rest_framework.test import APIClient
 
 from agent.keys import load_key
-from labserver.demo import DemoSummary, load_demo
 from labserver.measurements.models import Point, Run
 from procedures.definition import library
 from procedures.record import ProcedureRef, RunHeader, RunRecord
+from scenarios.demo import DemoSummary, load_demo
 from tests.support.demo import BENCHES, Outcome, Work, run_on_simulators, work_for
 
 pytestmark = pytest.mark.django_db

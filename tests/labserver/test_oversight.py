@@ -24,7 +24,7 @@ from labserver.accounts.models import AuditGrant, User
 from labserver.core.models import AuditEntry
 from labserver.standards import services as standards
 from labserver.standards.models import ReferenceStandard, StandardCertificate, Status
-from labserver.traceability.generate import LadderSpec, generate_ladder
+from scenarios.traceability import LadderSpec, generate_ladder
 from tests.support.dbroles import as_owner
 from tests.support.ladder import Hand, register, value
 from tests.support.lims import Center, client_for, person

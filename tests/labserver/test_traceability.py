@@ -1,7 +1,7 @@
 """Traceability: links between standards, the chain view and the reverse trace.
 
 Hand-built ladders (services, dates chosen to sit on the edges) check the behaviours one
-by one; a generated ladder (``labserver.traceability.generate``) checks that the
+by one; a generated ladder (``scenarios.traceability``) checks that the
 recursive CTEs agree with a naive recursive computation in Python, the oracle. Everything
 goes through the HTTP API except the set-up.
 """
@@ -28,12 +28,12 @@ from labserver.measurements.models import StandardUsage
 from labserver.standards import services as standards
 from labserver.standards.models import ReferenceStandard, StandardCertificate, StandardLink
 from labserver.standards.services import ReferenceUse
-from labserver.traceability.generate import (
+from labserver.traceability.queries import FOREVER, MAX_DEPTH
+from scenarios.traceability import (
     LadderSpec,
     generate_ladder,
     generated_run,
 )
-from labserver.traceability.queries import FOREVER, MAX_DEPTH
 from tests.support.dbroles import as_owner
 from tests.support.ladder import BIPM_FILE, Hand, register, value
 from tests.support.lims import client_for, person

@@ -1,4 +1,4 @@
-"""The demo's benches (``labserver.demo.load_demo`` writes one bench file each), the
+"""The demo's benches (``scenarios.demo.load_demo`` writes one bench file each), the
 procedure each bench serves, and a job of the demo run on the simulated bench of its bench
 file as ``caltrace-agent run --job`` runs it (the agent's view of the LIMS through the
 bench's own token, the real runner on :class:`simulation.bench.SimulatedBench`).
@@ -14,11 +14,11 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from agent.config import BenchConfig, load_bench
-from labserver.demo import DemoSummary
 from procedures import record
 from procedures.bench import StandardRecord
 from procedures.definition import ProcedureDefinition, definition_from_data
 from procedures.runner import Runner
+from scenarios.demo import DemoSummary
 from simulation.bench import SimulatedBench
 from simulation.people import SimulatedOperator
 from simulation.world import SimulatedTime, SimulatedWorld

@@ -20,7 +20,7 @@ from labserver.issuance.models import Certificate
 from labserver.standards import services as standards
 from labserver.standards.models import ReferenceStandard, StandardCertificate
 from labserver.standards.services import ReferenceUse
-from labserver.traceability.generate import (
+from scenarios.traceability import (
     CenterSetup,
     LadderSpec,
     generated_run,

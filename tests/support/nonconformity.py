@@ -18,7 +18,7 @@ from labserver.jobs import services as jobs
 from labserver.standards import services as standards
 from labserver.standards.models import ReferenceStandard
 from labserver.standards.services import ReferenceUse
-from labserver.traceability.generate import CenterSetup, generated_run
+from scenarios.traceability import CenterSetup, generated_run
 from tests.support.issuing import issued
 from tests.support.lims import TODAY, Center
 

@@ -1,16 +1,17 @@
 """Example certificate documents, one per shipped procedure kind.
 
-They let a laboratory preview the layout (``python -m certificates example NAME``)
+They let a laboratory preview the layout (``python -m scenarios example NAME``)
 and give the tests and ``benchmarks/certificates.py`` realistic documents. The
 numbers are those of a plausible run of each procedure; they are examples, not
-results of any instrument.
+results of any instrument. Plain data for the :mod:`certificates` library: no Django.
 
 Each example cites what the certificate of its shipped procedure cites: the procedure's
 id and version and the references confirmed in a source, as
-:func:`procedures.references.printable_references` writes them (this package may not
-import ``procedures``, so the texts are written out here; ``tests/certificates/
-test_readable.py`` fails when they differ from the shipped definitions or when an
-example names a document that is not confirmed).
+:func:`procedures.references.printable_references` writes them. The texts are written
+out here, as a reader sees them, not taken from ``procedures``, so that
+``tests/certificates/test_readable.py`` compares two independent copies: it fails when
+they differ from the shipped definitions or when an example names a document that is not
+confirmed.
 """
 
 from __future__ import annotations

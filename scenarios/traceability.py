@@ -6,10 +6,10 @@ runs, usages and issued certificates, ``bulk_create`` on other databases; no per
 or query), a ladder of ``levels`` levels of standards:
 level 0 national standards calibrated by an external laboratory (the top of every
 chain), each lower level calibrated in-house with one or two standards of the level
-above (a :class:`~.models.StandardLink` per use, pinning the upstream certificate in
-force then), every standard recalibrated every ``interval_days``; then runs over
-``[start, end]`` that each use one or two working standards (a ``StandardUsage``
-pinning the certificate in force), and one issued certificate per run.
+above (a :class:`~labserver.traceability.models.StandardLink` per use, pinning the
+upstream certificate in force then), every standard recalibrated every ``interval_days``;
+then runs over ``[start, end]`` that each use one or two working standards (a
+``StandardUsage`` pinning the certificate in force), and one issued certificate per run.
 
 Small for tests (``LadderSpec(standards=50, issued_certificates=500)``); the same code at
 ``LadderSpec(standards=5500, issued_certificates=2_000_000)`` for the benchmark, where

@@ -6,8 +6,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from labserver.accounts.models import Organization
-from labserver.demo import DEMO_PASSWORD, load_demo
+from scenarios.demo import DEMO_PASSWORD, DemoDataError, is_loaded, load_demo
 
 
 class Command(BaseCommand):
@@ -29,12 +28,12 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         keys_dir = options["keys_dir"] or Path(settings.MEDIA_ROOT).parent / "demo"
-        if options["if_empty"] and Organization.objects.filter(code="DIR").exists():
-            self.stdout.write(f"demo data already loaded; agent keys and tokens in {keys_dir}")
-            return
         try:
+            if options["if_empty"] and is_loaded():
+                self.stdout.write(f"demo data already loaded; agent keys and tokens in {keys_dir}")
+                return
             summary = load_demo(keys_dir)
-        except RuntimeError as exc:
+        except (RuntimeError, DemoDataError) as exc:
             raise CommandError(str(exc)) from None
         out = self.stdout.write
         out(f"organizations: {', '.join(summary.organizations)}")

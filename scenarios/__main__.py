@@ -1,10 +1,10 @@
-"""``python -m certificates``: preview the certificate layout.
+"""``python -m scenarios``: preview the certificate layout.
 
-    python -m certificates example --list
-    python -m certificates example NAME [-o FILE]
+    python -m scenarios example --list
+    python -m scenarios example NAME [-o FILE]
 
 ``example NAME`` writes the unsigned PDF of one of the example documents
-(:mod:`certificates.examples`) to ``FILE`` (default ``NAME.pdf``), so that a
+(:mod:`scenarios.certificates`) to ``FILE`` (default ``NAME.pdf``), so that a
 laboratory can see its certificates before it issues any.
 """
 
@@ -16,14 +16,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from certificates.errors import CertificateError
-from certificates.examples import EXAMPLES, example
+from scenarios.certificates import EXAMPLES, example
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 success, 2 usage or document error)."""
-    parser = argparse.ArgumentParser(
-        prog="python -m certificates", description=__doc__.split("\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m scenarios", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     preview = commands.add_parser("example", help="write an example certificate PDF (unsigned)")
     preview.add_argument("name", nargs="?", help="the example's name (see --list)")

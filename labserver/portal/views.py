@@ -26,9 +26,9 @@ from django.views.decorators.http import require_GET
 from labserver.accounts.models import Role
 from labserver.core.fields import MeasurementField
 from labserver.core.throttles import OpenDataThrottle
+from labserver.issuance.files import certificate_file
 from labserver.standards.models import ReferenceStandard, Status
 from labserver.web.access import page_for
-from labserver.web.files import certificate_file
 from labserver.web.throttling import throttled
 
 from . import customers, opendata

@@ -32,13 +32,13 @@ from labserver.core.errors import DomainError
 from labserver.issuance import services as issuance
 from labserver.issuance.api.views import visible_certificates
 from labserver.issuance.documents import indication_resolution, points_of
+from labserver.issuance.files import certificate_file
 from labserver.issuance.models import Certificate, CertificateStatus
 from labserver.issuance.stored_files import Which
 from labserver.jobs.models import Job, JobState, parsed_procedure
 from labserver.measurements import services as measurements
 from labserver.measurements.models import Run, RunSignature, RunState
 from labserver.web.access import page_for
-from labserver.web.files import certificate_file
 from uncertainty.display import (
     dof_text,
     indication_text,

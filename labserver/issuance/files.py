@@ -11,8 +11,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.http import content_disposition_header
 
-from labserver.issuance.models import Certificate
-from labserver.issuance.stored_files import FileNotAsIssued, Which, open_as_issued
+from .models import Certificate
+from .stored_files import FileNotAsIssued, Which, open_as_issued
 
 
 def certificate_file(request: HttpRequest, certificate: Certificate, which: Which) -> HttpResponse:

@@ -13,7 +13,6 @@ from labserver.accounts.api.views import (
     UserLockViewSet,
 )
 from labserver.core.throttles import LookupThrottle
-from labserver.core.views import AuditAnchorList, AuditEntryViewSet
 from labserver.instruments.api.views import (
     InstrumentTypeViewSet,
     InstrumentViewSet,
@@ -28,6 +27,7 @@ from labserver.issuance.api.views import (
 from labserver.issuance.views import verify_page
 from labserver.jobs.api.views import JobViewSet, ProcedureViewSet
 from labserver.measurements.api.views import RunViewSet
+from labserver.oversight.api import AuditAnchorList, AuditEntryViewSet
 from labserver.standards.api.views import StandardViewSet
 
 router = DefaultRouter()

@@ -18,7 +18,7 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from .errors import DomainError, NotPermitted
+from .errors import DomainError
 from .unavailable import is_database_unavailable, retry_after_s, unavailable_body
 
 log = logging.getLogger(__name__)
@@ -119,51 +119,6 @@ def _error_response(exc: Exception, context: dict[str, Any]) -> Response | None:
             code if isinstance(code, str) else exc.default_code, str(exc.detail)
         )
     return response
-
-
-class OrganizationCreateMixin:
-    """``create`` for records a person registers in one of their organizations.
-
-    The body names the organization by code; the serializer validates the rest;
-    ``register(actor=..., organization=..., **fields)`` (a service) does the
-    change. Agents and people without a role there are refused (403).
-    """
-
-    request: Any
-    register: Any  # the service, e.g. staticmethod(services.register_instrument)
-    what = "a record"
-    get_serializer: Any  # GenericAPIView's
-
-    def create(self, request: Any, *args: Any, **kwargs: Any) -> Response:
-        from labserver.accounts.access import acting_person, readable_organization_ids
-
-        actor = acting_person(request.user, action=f"registering {self.what}")
-        body = self.get_serializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = dict(body.validated_data)
-        organization = data.pop("organization")
-        if organization.pk not in readable_organization_ids(actor):
-            raise NotPermitted(f"registering {self.what} needs a role in that organization")
-        record = self.register(actor=actor, organization=organization, **data)
-        return Response(self.get_serializer(record).data, status=status.HTTP_201_CREATED)
-
-
-class ScopedQuerysetMixin:
-    """Narrow every queryset to the organizations the caller may read.
-
-    ``scope_field`` names the organization of the record (``organization`` or a
-    path such as ``run__organization``). Anything outside is never found:
-    lists omit it and details answer 404, the same as a missing record.
-    """
-
-    scope_field = "organization"
-    request: Any
-
-    def scope(self, queryset: Any) -> Any:
-        from labserver.accounts.access import readable_organization_ids
-
-        ids = readable_organization_ids(self.request.user)
-        return queryset.filter(**{f"{self.scope_field}__in": ids})
 
 
 class PdfRenderer(BaseRenderer):

@@ -82,7 +82,7 @@ class AuditAnchor(models.Model):
     The statement is signed with the organization's certificate-signing key (a detached
     CMS signature carrying the signer's certificate chain, time-stamped RFC 3161 where a
     TSA is configured) and also written to a file outside the database
-    (:mod:`labserver.core.anchors`). Whoever rewrites the chain and recomputes every later
+    (:mod:`labserver.issuance.anchors`). Whoever rewrites the chain and recomputes every later
     hash, or restores an older backup, cannot re-sign the anchors published before:
     ``verify_audit --anchors`` then finds the anchored hash missing or different.
     Append-only like the entries (a trigger on PostgreSQL).

@@ -15,7 +15,7 @@ that ``manage.py verify_storage --repair`` deletes, and one killed between the c
 the move leaves a temporary that the same sweep publishes (its SHA-256 is on the record).
 
 Once the issuing transaction commits, the organization's audit chain is anchored
-(signed where it stands, :mod:`labserver.core.anchors`); an anchor that fails is logged
+(signed where it stands, :mod:`labserver.issuance.anchors`); an anchor that fails is logged
 and never undoes the certificate.
 
 Numbers: calibration ``<org>-HC-<year>-<6 digits>`` (hiệu chuẩn) and verification
@@ -41,7 +41,6 @@ from labserver.accounts.access import require_field, require_role
 from labserver.accounts.lockout import check_signature_password, counts_signature_failures
 from labserver.accounts.models import Role, User
 from labserver.core import audit
-from labserver.core.anchors import anchor_after_commit
 from labserver.core.errors import Conflict, InvalidEvidence, InvalidTransition
 from labserver.core.models import AuditAnchor
 from labserver.core.numbering import next_value
@@ -49,6 +48,7 @@ from labserver.jobs.models import JobState
 from labserver.jobs.services import locked_job, move_job
 from labserver.measurements.models import Run, RunState
 
+from .anchors import anchor_after_commit
 from .documents import IncompleteRecord, document_for
 from .keys import SigningUnavailable, signer_for
 from .models import (

@@ -6,7 +6,7 @@ today and certificate in force are computed in the same query as the standard (a
 correlated subquery and a ``CASE``), so a table of any size is streamed row by row.
 
 The anchors of the audit trail are published as they are signed (see
-:mod:`labserver.core.anchors`).
+:mod:`labserver.issuance.anchors`).
 
 Nothing personal is published: no people, no customers, no serial numbers.
 """
@@ -40,8 +40,8 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from labserver.accounts.models import Organization
-from labserver.core.anchors import published
 from labserver.core.models import AuditAnchor
+from labserver.issuance.anchors import published
 from labserver.issuance.models import Certificate, CertificateEvent, CertificateKind
 from labserver.standards.models import ReferenceStandard, StandardCertificate, Status
 

@@ -234,7 +234,7 @@ CALTRACE_TSA_URL = os.environ.get("CALTRACE_TSA_URL", "")
 # settings module says so (dev and test); production never signs with it.
 CALTRACE_ALLOW_DEMO_PKI = False
 CALTRACE_DEMO_PKI_DIR = Path(os.environ.get("CALTRACE_DEMO_PKI_DIR", VAR_DIR / "demo-pki"))
-# Anchors of the audit trail (labserver/core/anchors.py): one JSON-lines file per
+# Anchors of the audit trail (labserver/issuance/anchors.py): one JSON-lines file per
 # organization, appended and fsynced. Put it where a backup of the database does not live
 # (another disk, a mount replicated off the host, a WORM bucket synced from it).
 CALTRACE_ANCHOR_DIR = Path(os.environ.get("CALTRACE_ANCHOR_DIR", VAR_DIR / "anchors"))

@@ -4,7 +4,7 @@ the standards that calibrated them, out of tolerance."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -17,7 +17,6 @@ from labserver.accounts.access import require_role
 from labserver.accounts.models import Organization, Role
 from labserver.core import audit
 from labserver.core.errors import Conflict, DomainError
-from labserver.issuance.models import Certificate as IssuedCertificate
 
 from .models import ReferenceStandard, StandardCertificate, StandardLink
 from .values import check_values
@@ -28,6 +27,24 @@ KEEPERS = (Role.QUALITY_MANAGER,)
 EARLIEST = date(1900, 1, 1)
 # No calibration interval is this long; a later due date is a typo.
 LONGEST_INTERVAL_YEARS = 10
+
+# Whether a number is one this LIMS issued is the issuing app's to say: the standards sit
+# below it (a run uses standards, a certificate reports a run) and never import it, so it
+# registers its answer when it is ready (``labserver.issuance.apps``).
+_issued_number_checks: list[Callable[[str], bool]] = []
+
+
+def register_issued_number_check(check: Callable[[str], bool]) -> None:
+    """Add ``check(number) -> bool``: True when this LIMS issued a certificate numbered so."""
+    if check not in _issued_number_checks:
+        _issued_number_checks.append(check)
+
+
+def issued_here(number: str) -> bool:
+    """Whether ``number`` (spaces around it ignored) is a certificate this LIMS issued."""
+    if not _issued_number_checks:
+        raise RuntimeError("no app answers whether a certificate number was issued here")
+    return any(check(number.strip()) for check in _issued_number_checks)
 
 
 def _check_functions(functions: list[dict[str, Any]]) -> None:
@@ -213,7 +230,7 @@ def record_certificate(
     )
     _check_dates(calibrated_on=calibrated_on, issued_on=issued_on, due_on=due_on)
     check_values(values)
-    if not internal and IssuedCertificate.objects.filter(number__iexact=number.strip()).exists():
+    if not internal and issued_here(number):
         # One of ours recorded as an external calibration would make the chain close on
         # itself while showing an outside laboratory at the top.
         raise DomainError(

@@ -29,9 +29,9 @@ from certificates.detached import sign_detached, verify_detached
 from certificates.pki import ensure_demo_pki
 from certificates.tsa import serve_tsa
 from labserver.core import audit
-from labserver.core.anchors import published, statement_bytes
 from labserver.core.audit import chain_key, hash_of, verify_audit
 from labserver.core.models import GENESIS, AuditAnchor, AuditChain, AuditEntry
+from labserver.issuance.anchors import published, statement_bytes
 from labserver.issuance.keys import forget_signers
 from labserver.issuance.models import Certificate, SigningKeyRecord
 from tests.support.dbroles import as_owner

@@ -12,7 +12,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from labserver.core.api import ReasonIn, ScopedQuerysetMixin
+from labserver.accounts.api.scoping import ScopedQuerysetMixin
+from labserver.core.api import ReasonIn
 from labserver.core.errors import NotPermitted
 
 from .. import lockout, services

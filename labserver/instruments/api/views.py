@@ -13,8 +13,8 @@ from labserver.accounts.access import (
     is_agent,
     readable_organization_ids,
 )
+from labserver.accounts.api.scoping import OrganizationCreateMixin
 from labserver.accounts.models import Organization
-from labserver.core.api import OrganizationCreateMixin
 
 from .. import services
 from ..models import Instrument, InstrumentType, PatternApproval

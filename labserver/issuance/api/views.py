@@ -27,7 +27,8 @@ from labserver.accounts.access import (
     readable_organization_ids,
 )
 from labserver.accounts.api.schema import SIGNATURE_REFUSALS
-from labserver.core.api import PdfRenderer, ScopedQuerysetMixin
+from labserver.accounts.api.scoping import ScopedQuerysetMixin
+from labserver.core.api import PdfRenderer
 from labserver.core.errors import DomainError, NotFound
 from labserver.core.throttles import VERIFY_UPLOAD, LookupThrottle
 from labserver.measurements.models import Run

@@ -15,8 +15,9 @@ from labserver.accounts.access import (
     organization_ids_with_role,
     readable_organization_ids,
 )
+from labserver.accounts.api.scoping import ScopedQuerysetMixin
 from labserver.accounts.models import Agent, Role, User
-from labserver.core.api import ReasonIn, ScopedQuerysetMixin
+from labserver.core.api import ReasonIn
 from labserver.core.errors import NotPermitted
 from labserver.instruments.models import Instrument
 

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 
 from labserver.accounts.access import acting_person, is_agent
 from labserver.accounts.api.schema import SIGNATURE_REFUSALS
-from labserver.core.api import ScopedQuerysetMixin
+from labserver.accounts.api.scoping import ScopedQuerysetMixin
 from labserver.core.errors import NotPermitted
 
 from .. import services

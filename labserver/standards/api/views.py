@@ -19,8 +19,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from labserver.accounts.access import readable_organization_ids
+from labserver.accounts.api.scoping import OrganizationCreateMixin, ScopedQuerysetMixin
 from labserver.accounts.models import Organization
-from labserver.core.api import OrganizationCreateMixin, ScopedQuerysetMixin
 from labserver.core.errors import DomainError, NotFound
 
 from .. import services

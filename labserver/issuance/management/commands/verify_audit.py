@@ -9,9 +9,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from labserver.core.anchor_checks import check_anchors, load_anchors
-from labserver.core.anchors import AnchorSourceError
 from labserver.core.audit import verify_audit
+from labserver.issuance.anchor_checks import check_anchors, load_anchors
+from labserver.issuance.anchors import AnchorSourceError
 
 
 class Command(BaseCommand):

@@ -16,7 +16,7 @@ When: after every issued or amended certificate (on commit of the issuing transa
 so that a failure to anchor never loses the certificate; it is logged and
 ``anchor_audit`` catches up) and by ``manage.py anchor_audit``, scheduled at least daily.
 
-Checking a trail against them: :mod:`labserver.core.anchor_checks`.
+Checking a trail against them: :mod:`labserver.issuance.anchor_checks`.
 
 Where: an append-only table (:class:`~labserver.core.models.AuditAnchor`), the public
 endpoint ``GET /api/v1/audit/anchors/``, the open-data dataset ``audit-anchors``, and one
@@ -48,10 +48,11 @@ from django.conf import settings
 from django.db import transaction
 
 from labserver.accounts.models import Organization
+from labserver.core.audit import chain_key
 from labserver.core.errors import DomainError
+from labserver.core.models import AuditAnchor, AuditChain
 
-from .audit import chain_key
-from .models import AuditAnchor, AuditChain
+from .keys import signer_for
 
 __all__ = [
     "AnchorRun",
@@ -165,9 +166,6 @@ def anchor_chain(
     Raises :class:`~labserver.issuance.keys.SigningUnavailable` when the key cannot sign,
     and ``OSError`` when the anchor file cannot be written (the row is then not kept).
     """
-    # Imported here: issuance depends on core (audit.record), not the other way round.
-    from labserver.issuance.keys import signer_for
-
     chain = AuditChain.objects.filter(key=key).first()
     if chain is None or chain.length == 0:
         return None

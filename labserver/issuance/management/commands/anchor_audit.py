@@ -4,8 +4,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from labserver.core.anchors import anchor_moved_chains
 from labserver.core.errors import DomainError
+from labserver.issuance.anchors import anchor_moved_chains
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 """Checking an audit trail against its published anchors (``verify_audit --anchors``).
 
-The anchors are read back from where :mod:`labserver.core.anchors` published them (an
+The anchors are read back from where :mod:`labserver.issuance.anchors` published them (an
 anchor file, a directory of them, or the public endpoint's URL), each signature is
 checked against the configured trust roots (never the database's), and each chain of
 the database must still hold, at ``seq = length``, exactly the anchored hash. A
@@ -24,10 +24,10 @@ from urllib.parse import urlencode, urlsplit
 from django.conf import settings
 
 from labserver.accounts.models import Organization
+from labserver.core.audit import AuditProblem
+from labserver.core.models import AuditChain, AuditEntry
 
 from .anchors import AnchorSourceError, statement_bytes
-from .audit import AuditProblem
-from .models import AuditChain, AuditEntry
 
 __all__ = [
     "AnchorReport",

@@ -90,5 +90,6 @@ urlpatterns = [
     path("", include("labserver.portal.urls")),
     path("", include("labserver.work.urls")),
     path("", include("labserver.oversight.urls")),
+    path("", include("labserver.office.urls")),
     path("", include("labserver.web.urls")),
 ]

@@ -98,6 +98,10 @@ class Role(models.TextChoices):
     QUALITY_MANAGER = "quality_manager", _("Quality manager")
     AUDITOR = "auditor", _("Auditor")
     CUSTOMER = "customer", _("Customer")
+    # The front office: registers customers, their instruments and jobs, and schedules them.
+    RECEPTION = "reception", _("Reception")
+    # Manages the organization's people: invites, roles, certifications, deactivation.
+    ADMINISTRATOR = "administrator", _("Organization administrator")
 
 
 class Membership(models.Model):

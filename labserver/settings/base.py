@@ -106,6 +106,7 @@ INSTALLED_APPS = [
     "labserver.portal",
     "labserver.work",
     "labserver.oversight",
+    "labserver.office",
     "labserver.web",
 ]
 

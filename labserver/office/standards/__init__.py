@@ -1,0 +1,1 @@
+"""The front office: standards."""

@@ -8,7 +8,18 @@ import pytest
 
 from labserver.accounts import services as accounts
 from labserver.accounts.models import AuditGrant
-from tests.support.lims import PASSWORD, Center, client_for, person, post_run, run_payload
+from tests.support.lims import (  # noqa: F401  (CENTER_BUILT_ONCE)
+    PASSWORD,
+    Center,
+    center_built_once,
+    center_world,
+    client_for,
+    dmm_built_once,
+    person,
+    post_run,
+    procedure_built_once,
+    run_payload,
+)
 
 pytestmark = pytest.mark.django_db
 

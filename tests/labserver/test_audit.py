@@ -12,7 +12,16 @@ from django.db import DatabaseError, connection
 from labserver.core.audit import verify_audit
 from labserver.core.models import AuditChain, AuditEntry
 from tests.support.dbroles import as_owner
-from tests.support.lims import PASSWORD, Center, post_run, run_payload
+from tests.support.lims import (  # noqa: F401  (CENTER_BUILT_ONCE)
+    PASSWORD,
+    Center,
+    center_built_once,
+    center_world,
+    dmm_built_once,
+    post_run,
+    procedure_built_once,
+    run_payload,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -33,7 +33,17 @@ from tests.support.bench_runs import (
     nawi_run,
     new_job,
 )
-from tests.support.lims import TODAY, Center, person, post_run, run_payload
+from tests.support.lims import (  # noqa: F401  (CENTER_BUILT_ONCE)
+    TODAY,
+    Center,
+    center_built_once,
+    center_world,
+    dmm_built_once,
+    person,
+    post_run,
+    procedure_built_once,
+    run_payload,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -26,7 +26,16 @@ from labserver.core.errors import DomainError
 from labserver.core.models import AuditEntry
 from labserver.measurements import services as measurements
 from labserver.measurements.models import Run
-from tests.support.lims import PASSWORD, Center, post_run, run_payload
+from tests.support.lims import (  # noqa: F401  (CENTER_BUILT_ONCE)
+    PASSWORD,
+    Center,
+    center_built_once,
+    center_world,
+    dmm_built_once,
+    post_run,
+    procedure_built_once,
+    run_payload,
+)
 
 pytestmark = pytest.mark.django_db
 

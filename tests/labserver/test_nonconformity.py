@@ -27,8 +27,17 @@ from labserver.nonconformities.models import Decision, Nonconformity
 from labserver.standards.models import ReferenceStandard
 from scenarios.traceability import CenterSetup, generated_run
 from tests.support.dbroles import as_owner
-from tests.support.lims import PASSWORD, TODAY, Center, client_for
-from tests.support.nonconformity import LARGE, SMALL, Case
+from tests.support.lims import (  # noqa: F401  (CENTER_BUILT_ONCE)
+    PASSWORD,
+    TODAY,
+    Center,
+    center_built_once,
+    center_world,
+    client_for,
+    dmm_built_once,
+    procedure_built_once,
+)
+from tests.support.nonconformity import LARGE, SMALL, Case, case_built_once, case_world  # noqa: F401  (CASE_BUILT_ONCE)
 from tests.support.tools import require_tool
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_pki")]

@@ -24,8 +24,16 @@ from labserver.issuance.services import certificate_state
 from labserver.nonconformities import services
 from labserver.nonconformities.models import Decision, Nonconformity
 from labserver.standards.models import ReferenceStandard
-from tests.support.lims import PASSWORD, TODAY, Center
-from tests.support.nonconformity import LARGE, Case
+from tests.support.lims import (  # noqa: F401  (CENTER_BUILT_ONCE)
+    PASSWORD,
+    TODAY,
+    Center,
+    center_built_once,
+    center_world,
+    dmm_built_once,
+    procedure_built_once,
+)
+from tests.support.nonconformity import LARGE, Case, case_built_once, case_world  # noqa: F401  (CASE_BUILT_ONCE)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_pki")]
 

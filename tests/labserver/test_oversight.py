@@ -27,7 +27,15 @@ from labserver.standards.models import ReferenceStandard, StandardCertificate, S
 from scenarios.traceability import LadderSpec, generate_ladder
 from tests.support.dbroles import as_owner
 from tests.support.ladder import Hand, register, value
-from tests.support.lims import Center, client_for, person
+from tests.support.lims import (  # noqa: F401  (CENTER_BUILT_ONCE)
+    Center,
+    center_built_once,
+    center_world,
+    client_for,
+    dmm_built_once,
+    person,
+    procedure_built_once,
+)
 from tests.support.tools import require_tool
 
 pytestmark = pytest.mark.django_db

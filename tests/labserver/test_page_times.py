@@ -23,7 +23,13 @@ from django.test import Client
 from labserver.accounts.models import SignatureGuard, User
 from labserver.core.models import AuditAnchor, AuditEntry
 from labserver.measurements.models import Run
-from tests.support.lims import Center
+from tests.support.lims import (  # noqa: F401  (CENTER_BUILT_ONCE)
+    Center,
+    center_built_once,
+    center_world,
+    dmm_built_once,
+    procedure_built_once,
+)
 from tests.support.pages import reviewed, signed_in
 from uncertainty.display import datetime_text
 

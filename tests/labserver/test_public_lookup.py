@@ -20,7 +20,15 @@ from labserver.issuance import public
 from labserver.issuance.models import Certificate
 from labserver.issuance.services import amend_certificate, issue_certificate, revoke_certificate
 from tests.support.issuing import approved_run
-from tests.support.lims import PASSWORD, Center, client_for
+from tests.support.lims import (  # noqa: F401  (CENTER_BUILT_ONCE)
+    PASSWORD,
+    Center,
+    center_built_once,
+    center_world,
+    client_for,
+    dmm_built_once,
+    procedure_built_once,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_pki")]
 

@@ -24,7 +24,14 @@ from django.utils import timezone
 from labserver.core.models import AuditEntry, Counter
 from labserver.issuance.models import Certificate, VoidedNumber
 from tests.support.issuing import approved_run, issue
-from tests.support.lims import PASSWORD, Center
+from tests.support.lims import (  # noqa: F401  (CENTER_BUILT_ONCE)
+    PASSWORD,
+    Center,
+    center_built_once,
+    center_world,
+    dmm_built_once,
+    procedure_built_once,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_pki")]
 

@@ -13,7 +13,18 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from labserver.jobs.models import Job
 from labserver.measurements.models import Point, Reading, Run, StandardUsage
 from labserver.standards import services as standards
-from tests.support.lims import PASSWORD, TODAY, Center, calibrator_values, post_run, run_payload
+from tests.support.lims import (  # noqa: F401  (CENTER_BUILT_ONCE)
+    PASSWORD,
+    TODAY,
+    Center,
+    calibrator_values,
+    center_built_once,
+    center_world,
+    dmm_built_once,
+    post_run,
+    procedure_built_once,
+    run_payload,
+)
 
 pytestmark = pytest.mark.django_db
 

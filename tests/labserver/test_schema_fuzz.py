@@ -48,7 +48,14 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from labserver.accounts import services as accounts
-from tests.support.lims import PASSWORD, Center
+from tests.support.lims import (  # noqa: F401  (CENTER_BUILT_ONCE)
+    PASSWORD,
+    Center,
+    center_built_once,
+    center_world,
+    dmm_built_once,
+    procedure_built_once,
+)
 
 # the DEMO PKI the issued certificate is signed with, as the issuing tests set it up
 

@@ -17,7 +17,14 @@ from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.test import Client
 
-from tests.support.lims import PASSWORD, Center
+from tests.support.lims import (  # noqa: F401  (CENTER_BUILT_ONCE)
+    PASSWORD,
+    Center,
+    center_built_once,
+    center_world,
+    dmm_built_once,
+    procedure_built_once,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,15 @@ import pytest
 from labserver.issuance.services import issue_certificate
 from labserver.standards.models import StandardCertificate
 from tests.support.issuing import approved_run
-from tests.support.lims import PASSWORD, TODAY, Center
+from tests.support.lims import (  # noqa: F401  (CENTER_BUILT_ONCE)
+    PASSWORD,
+    TODAY,
+    Center,
+    center_built_once,
+    center_world,
+    dmm_built_once,
+    procedure_built_once,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_pki")]
 

@@ -9,7 +9,14 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from labserver.standards.models import ReferenceStandard
-from tests.support.lims import TODAY, Center
+from tests.support.lims import (  # noqa: F401  (CENTER_BUILT_ONCE)
+    TODAY,
+    Center,
+    center_built_once,
+    center_world,
+    dmm_built_once,
+    procedure_built_once,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,15 @@ from labserver.core.audit import verify_audit
 from labserver.core.models import AuditEntry
 from labserver.issuance.models import Certificate
 from tests.support.issuing import issued
-from tests.support.lims import PASSWORD, Center, customer_of
+from tests.support.lims import (  # noqa: F401  (CENTER_BUILT_ONCE)
+    PASSWORD,
+    Center,
+    center_built_once,
+    center_world,
+    customer_of,
+    dmm_built_once,
+    procedure_built_once,
+)
 from tests.support.stored_files import stored, tamper
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_pki")]

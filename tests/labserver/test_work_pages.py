@@ -17,7 +17,15 @@ from labserver.jobs.models import Job, JobState
 from labserver.measurements.models import Run, RunSignature, RunState
 from labserver.measurements.services import approve_run, review_run
 from tests.support.issuing import submitted_run
-from tests.support.lims import PASSWORD, Center, with_serial
+from tests.support.lims import (  # noqa: F401  (CENTER_BUILT_ONCE)
+    PASSWORD,
+    Center,
+    center_built_once,
+    center_world,
+    dmm_built_once,
+    procedure_built_once,
+    with_serial,
+)
 from tests.support.pages import reviewed, signed_in
 from uncertainty.gum import evaluate_gum
 from uncertainty.model import parse_model

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,6 +22,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.test import override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -43,6 +46,7 @@ from procedures.record import (
     StandardUsed,
 )
 from procedures.scope import point_scope
+from tests.support.once import fresh, module_transaction
 from uncertainty.gum import evaluate_gum
 from uncertainty.model import parse_model
 
@@ -195,21 +199,76 @@ def make_center(code: str, dmm: InstrumentType, procedure: Procedure) -> Center:
     )
 
 
-@pytest.fixture
-def dmm(db: Any) -> InstrumentType:
+def make_dmm() -> InstrumentType:
     return InstrumentType.objects.create(
         code="dmm", name="Digital multimeter", field="electrical", legal_category="group_2"
     )
 
 
+def make_procedure() -> Procedure:
+    return jobs.register_procedure(actor=None, definition=PROCEDURE)
+
+
+@pytest.fixture
+def dmm(db: Any) -> InstrumentType:
+    return make_dmm()
+
+
 @pytest.fixture
 def procedure(dmm: InstrumentType) -> Procedure:
-    return jobs.register_procedure(actor=None, definition=PROCEDURE)
+    return make_procedure()
 
 
 @pytest.fixture
 def center(dmm: InstrumentType, procedure: Procedure) -> Center:
     return make_center("QT1", dmm, procedure)
+
+
+# A module whose tests each run in a transaction (none a live server's or a
+# ``transaction=True`` test) builds its center once: it imports the fixtures of
+# CENTER_BUILT_ONCE, which replace ``center``, ``dmm`` and ``procedure`` with the module's
+# (:mod:`tests.support.once`). Its own records built once go in ``center_world`` too.
+CENTER_BUILT_ONCE = ("center_world", "center_built_once", "dmm_built_once", "procedure_built_once")
+
+
+@dataclass
+class CenterWorld:
+    center: Center
+    media: Path  # where the module's certificate files are stored
+
+
+@pytest.fixture(scope="module")
+def center_world(
+    django_db_setup: Any,
+    django_db_blocker: Any,
+    demo_pki_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[CenterWorld]:
+    """The center QT1, built once for the module, with the folder its files go in."""
+    media = tmp_path_factory.mktemp("center-media")
+    overrides = override_settings(
+        MEDIA_ROOT=media, CALTRACE_ANCHOR_DIR=media / "anchors", **demo_pki_settings(demo_pki_dir)
+    )
+    with module_transaction(django_db_blocker), overrides:
+        yield CenterWorld(make_center("QT1", make_dmm(), make_procedure()), media)
+
+
+@pytest.fixture(name="center")
+def center_built_once(center_world: CenterWorld, db: Any, settings: Any) -> Center:
+    """The module's center for one test: its own copies of the records and of their files
+    (in the test's own folder), its changes rolled back at its end."""
+    shutil.copytree(center_world.media, settings.MEDIA_ROOT, dirs_exist_ok=True)
+    return fresh(center_world.center)
+
+
+@pytest.fixture(name="dmm")
+def dmm_built_once(center: Center) -> InstrumentType:
+    return center.instrument.instrument_type
+
+
+@pytest.fixture(name="procedure")
+def procedure_built_once(center: Center) -> Procedure:
+    return center.procedure
 
 
 @pytest.fixture
@@ -358,12 +417,20 @@ def demo_pki_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("demo-pki")
 
 
+def demo_pki_settings(directory: Path) -> dict[str, Any]:
+    """Certificates signed with the embedded DEMO PKI, verified at a fixed public URL."""
+    return {
+        "CALTRACE_DEMO_PKI_DIR": directory,
+        "CALTRACE_ALLOW_DEMO_PKI": True,
+        "CALTRACE_PUBLIC_URL": "https://lims.example.org",
+    }
+
+
 @pytest.fixture
 def demo_pki(settings: Any, demo_pki_dir: Path) -> Path:
     """Certificates signed with the embedded DEMO PKI, verified at a fixed public URL."""
-    settings.CALTRACE_DEMO_PKI_DIR = demo_pki_dir
-    settings.CALTRACE_ALLOW_DEMO_PKI = True
-    settings.CALTRACE_PUBLIC_URL = "https://lims.example.org"
+    for name, value in demo_pki_settings(demo_pki_dir).items():
+        setattr(settings, name, value)
     return demo_pki_dir
 
 

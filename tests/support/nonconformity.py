@@ -6,8 +6,10 @@ move no verdict (:data:`SMALL`) and that turn a pass into a fail (:data:`LARGE`)
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -20,7 +22,8 @@ from labserver.standards.models import ReferenceStandard
 from labserver.standards.services import ReferenceUse
 from scenarios.traceability import CenterSetup, generated_run
 from tests.support.issuing import issued
-from tests.support.lims import TODAY, Center
+from tests.support.lims import CENTER_BUILT_ONCE, TODAY, Center, CenterWorld
+from tests.support.once import fresh
 
 SMALL = 1e-6  # V: moves no verdict
 LARGE = 2e-5  # V: more than the 0.1 V point's MPE (11 µV) minus its |error|
@@ -59,6 +62,29 @@ def new_job(center: Center, owner: Organization | None = None) -> None:
 
 @pytest.fixture
 def case(center: Center) -> Case:
+    """The case built for one test."""
+    return build_case(center)
+
+
+# A module whose tests each run in a transaction (none a live server's) builds the case
+# once, on the center built once: it imports the fixtures of CASE_BUILT_ONCE.
+CASE_BUILT_ONCE = (*CENTER_BUILT_ONCE, "case_world", "case_built_once")
+
+
+@pytest.fixture(scope="module")
+def case_world(center_world: CenterWorld, django_db_blocker: Any) -> Case:
+    """The case, built once in the module's transaction (:mod:`tests.support.once`)."""
+    with django_db_blocker.unblock():
+        return build_case(center_world.center)
+
+
+@pytest.fixture(name="case")
+def case_built_once(case_world: Case, center: Center) -> Case:
+    """The case for one test: its own copies of the records, on the test's center."""
+    return dataclasses.replace(fresh(case_world), center=center)
+
+
+def build_case(center: Center) -> Case:
     from labserver.accounts import services as accounts
 
     first = issued(center)

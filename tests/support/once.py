@@ -45,10 +45,11 @@ def fresh(value: T) -> T:
     """``value`` with every model instance in it read again from the database and every
     dataclass copied, so that what one test changes in memory never reaches the next."""
     if isinstance(value, models.Model):
-        return type(value).objects.get(pk=value.pk)  # type: ignore[return-value]
+        model: Any = type(value)
+        again: T = model._default_manager.get(pk=value.pk)
+        return again
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        changes = {
-            field.name: fresh(getattr(value, field.name)) for field in dataclasses.fields(value)
-        }
-        return dataclasses.replace(value, **changes)  # type: ignore[return-value]
+        changes = {f.name: fresh(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        copy: T = dataclasses.replace(value, **changes)
+        return copy
     return value

@@ -1132,7 +1132,7 @@ def _watermark(canvas: Canvas) -> None:
     canvas.setFillAlpha(0.16)
     canvas.translate(PAGE_WIDTH / 2, PAGE_HEIGHT / 2)
     canvas.rotate(55)
-    width = PAGE_HEIGHT * 0.95
+    width = PAGE_HEIGHT * 0.8
     for text, dy in ((PREVIEW_WATERMARK.vi, 12 * _MM), (PREVIEW_WATERMARK.en, -12 * _MM)):
         line = nfc(text)
         canvas.setFont(BOLD, _fit(line, BOLD, 40, width, smallest=12))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.core.paginator import Page, Paginator
@@ -199,15 +200,29 @@ def environment_rows(run: Run) -> list[dict[str, str]]:
     return out
 
 
+def _instant(text: str) -> datetime | None:
+    """An entry's ISO 8601 time, if it is one with its offset (never a guessed zone)."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
 def io_log_page(run: Run, number: Any) -> Page:  # type: ignore[type-arg]
     """One page of the run's instrument I/O log, oldest first, as the agent sent it.
 
-    Each entry on the page is a dict of: ``n`` (its place in the log, from 1), ``t``,
-    ``direction`` (translated), ``role``, ``address`` and ``data``."""
+    Each entry on the page is a dict of: ``n`` (its place in the log, from 1), ``t`` (the
+    time as sent), ``at`` (that time, when it is one with its offset) and ``since`` (the
+    seconds from the run's start to the millisecond, the order and spacing of the
+    exchanges that a time to the second would hide), ``direction`` (translated),
+    ``role``, ``address`` and ``data``."""
     entries = [
         {
             "n": n,
             "t": str(entry.get("t", "")),
+            "at": (at := _instant(str(entry.get("t", "")))),
+            "since": f"{(at - run.started_at).total_seconds():.3f} s" if at else "",
             "direction": str(IO_DIRECTIONS.get(str(entry.get("dir", "")), entry.get("dir", ""))),
             "role": str(entry.get("role", "")),
             "address": str(entry.get("address", "")),

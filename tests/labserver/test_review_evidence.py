@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -104,9 +105,11 @@ def test_the_environment_is_shown_with_its_units(center: Center) -> None:
 
 
 def test_the_io_log_is_shown_a_page_at_a_time(center: Center) -> None:
-    entries = [
+    payload = run_payload(center)
+    started = datetime.fromisoformat(payload["started_at"])
+    payload["raw_io"] = [
         {
-            "t": f"2026-11-22T08:00:{n % 60:02d}+00:00",
+            "t": (started + timedelta(seconds=n / 8)).isoformat(),
             "dir": "write" if n % 2 else "read",
             "role": "uut",
             "address": "TCPIP::127.0.0.1::5025::SOCKET",
@@ -114,7 +117,6 @@ def test_the_io_log_is_shown_a_page_at_a_time(center: Center) -> None:
         }
         for n in range(1, 121)
     ]
-    payload = run_payload(center, raw_io=entries)
     assert post_run(center, payload).status_code == 201
     run = Run.objects.get(pk=payload["run_id"])
 

@@ -19,8 +19,9 @@ from certificates.pdf import PREVIEW_WATERMARK
 from certificates.verify import verify_pdf
 from labserver.core.models import AuditEntry
 from labserver.issuance.models import Certificate
+from labserver.issuance.services import PREVIEW_NUMBER
 from labserver.measurements.models import Run
-from tests.support.issuing import approved_run, issue, submitted_run
+from tests.support.issuing import approved_run, approved_verification, issue, submitted_run
 from tests.support.lims import PASSWORD, Center, post_run, run_payload
 from tests.support.pages import signed_in
 from tests.support.tools import require_tool
@@ -177,7 +178,7 @@ def test_the_preview_is_the_certificate_unsigned_unnumbered_and_watermarked(
         assert PREVIEW_WATERMARK.en in page, number
         assert PREVIEW_WATERMARK.vi in page, number
     whole = " ".join(pages)
-    assert "not yet assigned" in whole
+    assert PREVIEW_NUMBER in whole
     assert "CALIBRATION CERTIFICATE" in whole
     assert not re.search(rf"{center.org.code}-(HC|KD)-\d{{4}}-\d{{6}}", whole)
     with pytest.raises(VerificationError, match="no signature"):
@@ -243,3 +244,17 @@ def test_after_the_issue_a_page_says_what_was_signed(center: Center) -> None:
     assert f'href="/verify/{certificate.number}"' in signed
     assert f"https://lims.example.org/verify/{certificate.number}" in signed
     assert f'href="/work/runs/{run.pk}/"' in signed
+
+
+def test_the_preview_of_a_verification_takes_no_mark_number(center: Center, tmp_path: Path) -> None:
+    run, signatory = approved_verification(center, tmp_path)
+    response = signed_in(signatory).get(f"/work/runs/{run.pk}/preview.pdf")
+    assert response.status_code == 200
+    pages = pdf_pages(response.content, tmp_path)
+    whole = " ".join(pages)
+    assert "VERIFICATION CERTIFICATE" in whole
+    assert all(PREVIEW_WATERMARK.en in page for page in pages)
+    assert PREVIEW_NUMBER in whole
+    code = center.org.code
+    assert not re.search(rf"{code}-KD-\d{{4}}-\d{{6}}|{code}-\d\d-\d{{7}}", whole)
+    assert not Certificate.objects.exists()

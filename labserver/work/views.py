@@ -136,17 +136,20 @@ def jobs(request: HttpRequest) -> HttpResponse:
 
 
 def _visible_run(user: User, run_id: Any) -> Run:
-    """The run if it is one of the person's organizations', else 404."""
-    queryset = Run.objects.filter(
-        organization_id__in=readable_organization_ids(user)
-    ).select_related(
-        "organization",
-        "job__instrument__instrument_type",
-        "job__instrument__owner",
-        "agent",
-        "operator",
-        "procedure",
-        "supersedes",
+    """The run if it is one of the person's organizations', else 404 (without the body as
+    received, which repeats every reading and the whole I/O log: loaded if asked for)."""
+    queryset = (
+        Run.objects.filter(organization_id__in=readable_organization_ids(user))
+        .defer("payload")
+        .select_related(
+            "organization",
+            "job__instrument__instrument_type",
+            "job__instrument__owner",
+            "agent",
+            "operator",
+            "procedure",
+            "supersedes",
+        )
     )
     return get_object_or_404(queryset, pk=run_id)
 

@@ -184,22 +184,6 @@ def point_evidence(run: Run, points: Sequence[Point]) -> list[PointEvidence]:
     return out
 
 
-def environment_rows(run: Run) -> list[dict[str, str]]:
-    """The environment as recorded: each quantity's value, the raw text and when it was read."""
-    out = []
-    for name, entry in (run.environment or {}).items():
-        row = {"name": str(ENVIRONMENT_NAMES.get(name, name)), "value": "", "raw": "", "at": ""}
-        if isinstance(entry, Mapping):
-            unit = unit_symbol(str(entry.get("unit") or ""))
-            row["value"] = f"{_text(entry.get('value'))} {unit}".strip()
-            row["raw"] = str(entry.get("raw") or "")
-            row["at"] = str(entry.get("time") or entry.get("t") or "")
-        elif entry is not None:
-            row["value"] = str(entry)
-        out.append(row)
-    return out
-
-
 def _instant(text: str) -> datetime | None:
     """An entry's ISO 8601 time, if it is one with its offset (never a guessed zone)."""
     try:
@@ -207,6 +191,23 @@ def _instant(text: str) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo is not None else None
+
+
+def environment_rows(run: Run) -> list[dict[str, Any]]:
+    """The environment as recorded: each quantity's value, the raw text and when it was read
+    (``at``, the bench's ``timestamp`` when it is a time with its offset)."""
+    out = []
+    for name, entry in (run.environment or {}).items():
+        row: dict[str, Any] = {"name": str(ENVIRONMENT_NAMES.get(name, name)), "value": ""}
+        if isinstance(entry, Mapping):
+            unit = unit_symbol(str(entry.get("unit") or ""))
+            row["value"] = f"{_text(entry.get('value'))} {unit}".strip()
+            row["raw"] = str(entry.get("raw") or "")
+            row["at"] = _instant(str(entry.get("timestamp") or ""))
+        elif entry is not None:
+            row["value"] = str(entry)
+        out.append(row)
+    return out
 
 
 def io_log_page(run: Run, number: Any) -> Page:  # type: ignore[type-arg]

@@ -97,10 +97,18 @@ def test_the_reference_values_name_their_standard_and_its_certificate(center: Ce
 
 
 def test_the_environment_is_shown_with_its_units(center: Center) -> None:
-    text = run_page(center, submitted_run(center))
+    payload = run_payload(center)
+    # As the runner records it (procedures.runner): the value, the unit, the raw text, when.
+    payload["environment"]["temperature"].update(
+        raw="T=23.10C", timestamp="2026-11-22T08:00:00.250000+00:00"
+    )
+    assert post_run(center, payload).status_code == 201
+    text = run_page(center, Run.objects.get(pk=payload["run_id"]))
     environment = block(text, "environment", "</section>")
     assert "temperature" in environment
     assert "23.1 °C" in environment
+    assert "<code>T=23.10C</code>" in environment
+    assert "2026-11-22 15:00:00 UTC+07:00" in environment  # in the organization's zone
     assert "relative humidity" in environment
     assert "45 %" in environment
 

@@ -90,6 +90,11 @@ _INK: Final = "#1F2937"
 _ACCENT: Final = "#1F3A5F"
 _MUTED: Final = "#5B6470"
 _RULE: Final = "#C9CED6"
+#: Written across every page of a preview (:func:`render_pdf` with ``preview=True``).
+PREVIEW_WATERMARK: Final = Bilingual(
+    "BẢN XEM TRƯỚC — KHÔNG PHẢI GIẤY CHỨNG NHẬN", "PREVIEW — NOT A CERTIFICATE"
+)
+_WATERMARK_INK: Final = "#B91C1C"
 _SHADE: Final = "#EEF2F7"
 _WARN: Final = "#FFF4E0"
 _FLAG: Final = "†"
@@ -1111,6 +1116,30 @@ def _footer(canvas: Canvas, document: CertificateDocument, page: int, pages: int
     canvas.drawRightString(PAGE_WIDTH - _MARGIN_X, y, url)
 
 
+def _watermark(canvas: Canvas) -> None:
+    """The preview's mark: both languages across the page, translucent so that the
+    certificate under it stays readable, and once more along the top edge."""
+    from reportlab.lib import colors
+
+    canvas.saveState()
+    canvas.setFillColor(colors.HexColor(_WATERMARK_INK))
+    canvas.setFont(BOLD, 7.5)
+    canvas.drawCentredString(
+        PAGE_WIDTH / 2,
+        PAGE_HEIGHT - 5 * _MM,
+        nfc(f"{PREVIEW_WATERMARK.vi} · {PREVIEW_WATERMARK.en}"),
+    )
+    canvas.setFillAlpha(0.16)
+    canvas.translate(PAGE_WIDTH / 2, PAGE_HEIGHT / 2)
+    canvas.rotate(55)
+    width = PAGE_HEIGHT * 0.8
+    for text, dy in ((PREVIEW_WATERMARK.vi, 12 * _MM), (PREVIEW_WATERMARK.en, -12 * _MM)):
+        line = nfc(text)
+        canvas.setFont(BOLD, _fit(line, BOLD, 40, width, smallest=12))
+        canvas.drawCentredString(0, dy, line)
+    canvas.restoreState()
+
+
 def _pdf_date(day: date) -> Any:
     from reportlab.lib.utils import TimeStamp  # type: ignore[import-untyped]
 
@@ -1233,7 +1262,7 @@ def _attach(canvas: Canvas, document: CertificateDocument, name: str, data: byte
 
 
 def _canvas_maker(
-    document: CertificateDocument, dcc: tuple[str, bytes] | None
+    document: CertificateDocument, dcc: tuple[str, bytes] | None, preview: bool
 ) -> Callable[..., Canvas]:
     from reportlab.pdfbase.pdfdoc import XMP, PDFText
     from reportlab.pdfgen.canvas import Canvas
@@ -1268,13 +1297,17 @@ def _canvas_maker(
             for page, state in enumerate(self._held, start=1):
                 self.__dict__.update(state)
                 _footer(self, document, page, pages)
+                if preview:
+                    _watermark(self)
                 super().showPage()
             super().save()
 
     return _CertificateCanvas
 
 
-def render_pdf(document: CertificateDocument, *, dcc_xml: bytes | None = None) -> bytes:
+def render_pdf(
+    document: CertificateDocument, *, dcc_xml: bytes | None = None, preview: bool = False
+) -> bytes:
     """The certificate as an unsigned PDF (A4), ready for :class:`certificates.signing.Signer`.
 
     Calls ``document.check()`` first. ``dcc_xml`` (UTF-8 XML), when given, is
@@ -1282,6 +1315,11 @@ def render_pdf(document: CertificateDocument, *, dcc_xml: bytes | None = None) -
     file of the document. The same document (and DCC) gives the same bytes:
     the creation date is ``issued_on`` (00:00 UTC) and the file identifier is
     derived from the number.
+
+    ``preview`` renders what a signatory reads before signing: the same pages,
+    with :data:`PREVIEW_WATERMARK` across each of them and in the title, and no DCC
+    attached (a DCC read out of a preview would carry no mark), though the note that
+    names it is kept, so that the pages break where the issued certificate's do.
 
     Raises:
         DocumentError: the document lacks a field its kind requires or holds a
@@ -1295,8 +1333,11 @@ def render_pdf(document: CertificateDocument, *, dcc_xml: bytes | None = None) -
     register_fonts()
     if dcc_xml is not None and not isinstance(dcc_xml, bytes):
         raise DocumentError("the DCC is attached as UTF-8 bytes", field="dcc_xml")
-    dcc_name = dcc_attachment_name(document.number) if dcc_xml is not None else None
-    dcc = (dcc_name, dcc_xml) if dcc_name is not None and dcc_xml is not None else None
+    dcc_name = dcc_attachment_name(document.number) if dcc_xml is not None or preview else None
+    dcc = (dcc_name, dcc_xml) if dcc_name and dcc_xml is not None and not preview else None
+    title = f"{document.title.en} {document.number}"
+    if preview:
+        title = f"{PREVIEW_WATERMARK.en}: {title}"
 
     buffer = io.BytesIO()
     template = BaseDocTemplate(
@@ -1306,7 +1347,7 @@ def render_pdf(document: CertificateDocument, *, dcc_xml: bytes | None = None) -
         rightMargin=_MARGIN_X,
         topMargin=8 * _MM + _HEADER_H,
         bottomMargin=_FOOTER_H + 6 * _MM,
-        title=f"{document.title.en} {document.number}",
+        title=title,
         creator=_creator(document),
         keywords=_keywords(document),
         author=nfc(document.issuer.name.en),
@@ -1354,5 +1395,5 @@ def render_pdf(document: CertificateDocument, *, dcc_xml: bytes | None = None) -
             PageTemplate(id="later", frames=[later], onPage=on_later),
         ]
     )
-    template.build(_story(document, dcc_name), canvasmaker=_canvas_maker(document, dcc))
+    template.build(_story(document, dcc_name), canvasmaker=_canvas_maker(document, dcc, preview))
     return buffer.getvalue()

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
@@ -60,6 +60,9 @@ from .models import (
 )
 from .staging import StagedFile, discard, publish, stage
 
+if TYPE_CHECKING:
+    from certificates.document import CertificateDocument
+
 log = logging.getLogger(__name__)
 
 __all__ = [
@@ -67,6 +70,7 @@ __all__ = [
     "amend_certificate",
     "certificate_state",
     "issue_certificate",
+    "preview_certificate",
     "revoke_certificate",
     "revoke_signing_key",
     "verify_url",
@@ -149,10 +153,21 @@ class _Issue:
     valid_until: date | None = None
 
 
+def _checked(document: CertificateDocument) -> CertificateDocument:
+    """``document`` if it states all its kind requires, else the record at fault (422)."""
+    from certificates.errors import DocumentError
+
+    try:
+        document.check()
+    except DocumentError as exc:
+        raise IncompleteRecord(f"document.{exc}", field=f"document.{exc.field}") from None
+    return document
+
+
 def _produce(job: _Issue, staged: list[StagedFile]) -> Certificate:
     """Number, build, render, sign and store one certificate; call inside the transaction."""
     from certificates.document import Amendment, Bilingual
-    from certificates.errors import CertificateError, DocumentError, SigningError
+    from certificates.errors import CertificateError, SigningError
 
     run = job.run
     org = run.organization
@@ -176,19 +191,17 @@ def _produce(job: _Issue, staged: list[StagedFile]) -> Certificate:
             replaces_sha256=job.supersedes.pdf_sha256,
         )
     url = verify_url(number)
-    document = document_for(
-        run,
-        number=number,
-        issued_at=job.issued_at,
-        verify_url=url,
-        amendment=amendment,
-        mark_number=mark_number or None,
-        mark_valid_until=valid_until,
+    document = _checked(
+        document_for(
+            run,
+            number=number,
+            issued_at=job.issued_at,
+            verify_url=url,
+            amendment=amendment,
+            mark_number=mark_number or None,
+            mark_valid_until=valid_until,
+        )
     )
-    try:
-        document.check()
-    except DocumentError as exc:
-        raise IncompleteRecord(f"document.{exc}", field=f"document.{exc.field}") from None
     if document.mark is not None:
         valid_until = document.mark.valid_until
 
@@ -394,6 +407,56 @@ def issue_certificate(*, actor: User, run: Run, password: str) -> Certificate:
                 field="run",
             )
         return _produce_and_finish(_Issue(actor, locked, timezone.now()), staged, finish)
+
+
+# What a preview prints where the issued certificate prints its number (and a
+# verification its mark number): never a number of the series, reserved or not.
+PREVIEW_NUMBER = "(chưa cấp số / not yet assigned)"
+
+
+def preview_certificate(*, actor: User, run: Run) -> bytes:
+    """The certificate ``run`` would be issued as, unsigned and watermarked as a preview
+    on every page (:data:`certificates.pdf.PREVIEW_WATERMARK`), for its signatory to read
+    before entering the password: same document and layout as :func:`issue_certificate`
+    makes, dated now, with :data:`PREVIEW_NUMBER` for its number.
+
+    Who may issue may preview (a signatory of the run's organization certified for its
+    field), of an approved run without a certificate. Nothing is stored and no number is
+    taken. Not audited: the audit trail and its signed anchors record the changes to
+    regulated records, and a preview changes none; who previewed which run is written to
+    the application's log instead (a question of use, not of evidence).
+    """
+    from certificates.errors import CertificateError
+    from certificates.pdf import render_pdf
+
+    _require_signatory(actor, run, "previewing a certificate")
+    if run.state != RunState.APPROVED:
+        raise InvalidTransition(
+            f"run {run.pk} is {run.state}: only an approved run is certified", field="run"
+        )
+    existing = Certificate.objects.filter(run=run).order_by("pk").first()
+    if existing is not None:
+        raise Conflict(
+            f"run {run.pk} already has certificate {existing.number}: read it, not a preview",
+            field="run",
+        )
+    verification = run.procedure.kind == CertificateKind.VERIFICATION
+    document = _checked(
+        document_for(
+            run,
+            number=PREVIEW_NUMBER,
+            issued_at=timezone.now(),
+            verify_url=verify_url("PREVIEW"),
+            mark_number=PREVIEW_NUMBER if verification else None,
+        )
+    )
+    try:
+        pdf = render_pdf(document, preview=True)
+    except CertificateError as exc:
+        field = f"document.{exc.field}" if exc.field else "document"
+        raise IncompleteRecord(f"preview: {exc}", field=field) from None
+    log.info("certificate preview of run %s by %s", run.pk, actor.username)
+    return pdf
 
 
 def _locked_certificate(certificate: Certificate) -> Certificate:

@@ -11,6 +11,8 @@ urlpatterns = [
     path("work/runs/<uuid:run_id>/approve/", views.approve, name="approve"),
     path("work/runs/<uuid:run_id>/reject/", views.reject, name="reject"),
     path("work/runs/<uuid:run_id>/issue/", views.issue, name="issue"),
+    path("work/runs/<uuid:run_id>/preview.pdf", views.preview, name="preview"),
+    path("work/certificates/<int:pk>/", views.certificate_issued, name="certificate-issued"),
     path("work/certificates/<int:pk>/pdf/", views.certificate_pdf, name="certificate-pdf"),
     path("work/certificates/<int:pk>/dcc/", views.certificate_dcc, name="certificate-dcc"),
 ]

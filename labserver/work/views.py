@@ -18,6 +18,7 @@ from django.core.paginator import Paginator
 from django.db.models import Case, F, IntegerField, Prefetch, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -49,6 +50,7 @@ from uncertainty.display import (
 from uncertainty.errors import UncertaintyError
 
 from .chart import error_charts
+from .evidence import environment_rows, io_log_page, point_evidence
 from .presentation import VERDICTS, plain, point_rows, sig
 
 WORK_ROLES = (Role.METROLOGIST, Role.REVIEWER, Role.SIGNATORY)
@@ -134,17 +136,20 @@ def jobs(request: HttpRequest) -> HttpResponse:
 
 
 def _visible_run(user: User, run_id: Any) -> Run:
-    """The run if it is one of the person's organizations', else 404."""
-    queryset = Run.objects.filter(
-        organization_id__in=readable_organization_ids(user)
-    ).select_related(
-        "organization",
-        "job__instrument__instrument_type",
-        "job__instrument__owner",
-        "agent",
-        "operator",
-        "procedure",
-        "supersedes",
+    """The run if it is one of the person's organizations', else 404 (without the body as
+    received, which repeats every reading and the whole I/O log: loaded if asked for)."""
+    queryset = (
+        Run.objects.filter(organization_id__in=readable_organization_ids(user))
+        .defer("payload")
+        .select_related(
+            "organization",
+            "job__instrument__instrument_type",
+            "job__instrument__owner",
+            "agent",
+            "operator",
+            "procedure",
+            "supersedes",
+        )
     )
     return get_object_or_404(queryset, pk=run_id)
 
@@ -185,18 +190,6 @@ def _standards(run: Run) -> list[dict[str, Any]]:
         }
         for usage in run.standard_usages.select_related("standard", "certificate")
     ]
-
-
-def _environment(run: Run) -> list[dict[str, str]]:
-    out = []
-    for name, entry in (run.environment or {}).items():
-        if isinstance(entry, dict):
-            unit = unit_symbol(str(entry.get("unit") or ""))
-            text = f"{plain(entry.get('value'))} {unit}".strip()
-        else:
-            text = str(entry)
-        out.append({"name": name, "value": text})
-    return out
 
 
 def _check_value(run: Run, check: dict[str, Any], points: dict[int, Any]) -> str:
@@ -324,6 +317,7 @@ def _render_run(
 ) -> HttpResponse:
     user = _person(request)
     points = list(run.points.prefetch_related("readings").order_by("index"))
+    io_log = io_log_page(run, request.GET.get("io"))
     signatures = list(run.signatures.order_by("signed_at", "pk"))
     certificates = _certificates(user, run)
     actions = allowed_actions(user, run, signatures, issued=bool(certificates))
@@ -343,7 +337,9 @@ def _render_run(
         "curves": _curves(run),
         "run_disagreements": _disagreements(run),
         "standards": _standards(run),
-        "environment": _environment(run),
+        "environment": environment_rows(run),
+        "evidence": point_evidence(run, points),
+        "io_log": io_log,
         "certificates": certificates,
         "actions": actions,
         "error": error,
@@ -366,7 +362,7 @@ def _sign(
     request: HttpRequest,
     run_id: Any,
     action: str,
-    do: Callable[[User, Run, dict[str, str]], Any],
+    do: Callable[[User, Run, dict[str, str]], None],
     done: str,
 ) -> HttpResponse:
     """Put ``user``'s signature ``action`` on the run through ``do``; on a refusal show
@@ -379,14 +375,14 @@ def _sign(
         "password": request.POST.get("password", ""),
     }
     try:
-        result = do(user, run, values)
+        do(user, run, values)
     except DomainError as exc:
         run.refresh_from_db()
         shown = {k: v for k, v in values.items() if k != "password"}
         return _render_run(
             request, run, error=exc.detail, failed=action, values=shown, status=exc.status
         )
-    messages.success(request, done if result is None else done % {"number": result})
+    messages.success(request, done)
     return redirect("work:run", run_id=run.pk)
 
 
@@ -429,11 +425,47 @@ def reject(request: HttpRequest, run_id: Any) -> HttpResponse:
 @require_POST
 @page_for(*RUN_ROLES)
 def issue(request: HttpRequest, run_id: Any) -> HttpResponse:
-    def do(user: User, run: Run, values: dict[str, str]) -> str:
-        certificate = issuance.issue_certificate(actor=user, run=run, password=values["password"])
-        return certificate.number
+    user = _person(request)
+    run = _visible_run(user, run_id)
+    try:
+        certificate = issuance.issue_certificate(
+            actor=user, run=run, password=request.POST.get("password", "")
+        )
+    except DomainError as exc:
+        run.refresh_from_db()
+        return _render_run(request, run, error=exc.detail, failed="issue", status=exc.status)
+    messages.success(
+        request, _("Certificate %(number)s issued and signed.") % {"number": certificate.number}
+    )
+    return redirect("work:certificate-issued", pk=certificate.pk)
 
-    return _sign(request, run_id, "issue", do, _("Certificate %(number)s issued and signed."))
+
+@require_GET
+@page_for(*RUN_ROLES)
+def certificate_issued(request: HttpRequest, pk: int) -> HttpResponse:
+    """What was signed: the number, the signed PDF and DCC, the public check page."""
+    certificate: Certificate = get_object_or_404(
+        visible_certificates(_person(request)).select_related("run__job", "issued_by"), pk=pk
+    )
+    return render(request, "work/issued.html", {"certificate": certificate})
+
+
+@require_GET
+@page_for(*RUN_ROLES)
+def preview(request: HttpRequest, run_id: Any) -> HttpResponse:
+    """The certificate the run would be issued as, unsigned, watermarked, unnumbered
+    (:func:`labserver.issuance.services.preview_certificate`); a refusal on the run page."""
+    user = _person(request)
+    run = _visible_run(user, run_id)
+    try:
+        data = issuance.preview_certificate(actor=user, run=run)
+    except DomainError as exc:
+        return _render_run(request, run, error=exc.detail, failed="issue", status=exc.status)
+    response = HttpResponse(data, content_type="application/pdf")
+    name = f"preview-{run.job.number}.pdf"
+    response["Content-Disposition"] = content_disposition_header(False, name) or ""
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 # ------------------------------------------------------------------ downloads

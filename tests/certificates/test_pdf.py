@@ -545,3 +545,30 @@ def test_the_parsed_markup_cache_changes_no_byte(monkeypatch):
         for name in EXAMPLES:
             assert render_pdf(example(name)) == cold[name], name
     assert pdf._PARSED
+
+
+def test_a_preview_is_the_same_pages_watermarked_on_each_and_attaches_no_dcc(tmp_path):
+    # What a signatory reads before signing: the issued certificate's pages, broken where
+    # its pages break (the note naming the DCC is kept), with the mark across each.
+    from certificates.pdf import PREVIEW_WATERMARK
+
+    document = example("nawi-r76")
+    (tmp_path / "issued").mkdir()
+    (tmp_path / "preview").mkdir()
+    issued = pdftotext(render_pdf(document, dcc_xml=DCC), tmp_path / "issued")
+    data = render_pdf(document, dcc_xml=DCC, preview=True)
+    preview = pdftotext(data, tmp_path / "preview")
+    assert len(preview) == len(issued) >= 2
+    for number, page in enumerate(preview, start=1):
+        assert PREVIEW_WATERMARK.vi in flat(page), number
+        assert PREVIEW_WATERMARK.en in flat(page), number
+        assert f"Page {number} of {len(preview)}" in page
+    assert dcc_attachment_name(document.number) in flat(" ".join(preview))
+    path = tmp_path / "preview.pdf"
+    path.write_bytes(data)
+    listed = subprocess.run(
+        [require_tool("pdfdetach"), "-list", str(path)], capture_output=True, check=True
+    ).stdout.decode()
+    assert listed.startswith("0 embedded files")
+    # The issued certificate carries no mark.
+    assert PREVIEW_WATERMARK.en not in flat(" ".join(issued))

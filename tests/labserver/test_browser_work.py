@@ -54,8 +54,9 @@ def test_review_approve_and_issue_by_three_people(center: Center, page: Page) ->
     page.click_and_wait("#form-issue button[type=submit]", timeout_s=60)
     certificate = Certificate.objects.get(run=run)
     assert certificate.number in page.text(".messages")
+    # The page that says what was signed: the number, the signed PDF, the public check.
     assert page.text("#certificates .certificate-number") == certificate.number
-    page.driver.execute_script("document.getElementById('certificates').scrollIntoView()")
+    assert certificate.verify_url in page.text("#signed")
     page.screenshot("certificate-issued")
 
     # Its verification link opens the public page: valid.

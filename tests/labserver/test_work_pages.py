@@ -437,11 +437,15 @@ def test_review_approve_and_issue_through_the_pages(center: Center, other_center
     response = signatory.post(url + "issue/", {"password": "wrong"})
     assert response.status_code == 403
     assert not Certificate.objects.filter(run=run).exists()
-    assert signatory.post(url + "issue/", {"password": PASSWORD}).status_code == 302
+    response = signatory.post(url + "issue/", {"password": PASSWORD})
     certificate = Certificate.objects.get(run=run)
+    assert response.status_code == 302
+    assert response["Location"] == f"/work/certificates/{certificate.pk}/"  # what was signed
     assert Job.objects.get(pk=run.job_id).state == JobState.ISSUED
+    assert f"Certificate {certificate.number} issued and signed." in (
+        signatory.get(response["Location"]).content.decode()
+    )
     text = signatory.get(url).content.decode()
-    assert f"Certificate {certificate.number} issued and signed." in text
     assert f'href="/verify/{certificate.number}"' in text
     assert forms_on(text) == set()
     meanings = [s.meaning for s in run.signatures.order_by("signed_at")]

@@ -50,7 +50,8 @@ def test_a_bad_customer_form_names_the_field_and_saves_nothing(desk: Desk) -> No
     page = client.post("/office/customers/new/", {"code": "not a code!", "name": ""})
     assert page.status_code == 200
     html = page.content.decode()
-    assert 'id="id_code_error"' in html and 'id="id_name_error"' in html
+    assert 'id="id_code_error"' in html
+    assert 'id="id_name_error"' in html
     # the existing code is refused by the service, next to the code field
     page = client.post(
         "/office/customers/new/",

@@ -101,8 +101,8 @@ def test_editing_a_customer_is_audited_with_before_and_after(desk: Desk) -> None
     desk.customer.refresh_from_db()
     assert desk.customer.name == "River Water Company"
     entry = AuditEntry.objects.get(action="customer.edit")
-    assert entry.before["name"].startswith("Water Company")
-    assert entry.after["email"] == "desk@example.org"
+    assert (entry.before or {})["name"].startswith("Water Company")
+    assert (entry.after or {})["email"] == "desk@example.org"
 
 
 def test_deactivating_a_customer_needs_a_reason_and_keeps_it(desk: Desk) -> None:
@@ -213,7 +213,7 @@ def test_a_good_file_imports_every_row(desk: Desk, name: str, encode: Any) -> No
         action="instrument.register", after__owner=desk.customer.code
     )
     assert registered.count() == 3
-    assert AuditEntry.objects.get(action="instrument.import").after["file"] == name
+    assert (AuditEntry.objects.get(action="instrument.import").after or {})["file"] == name
 
 
 @pytest.mark.parametrize(

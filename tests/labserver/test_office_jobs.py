@@ -99,7 +99,7 @@ def test_a_job_is_planned_then_reassigned_with_a_reason(desk: Desk) -> None:
     assert client.post(url, {**moved, "reason": "bench under repair"}).status_code == 302
     entry = AuditEntry.objects.get(action="job.reassign", object_id=str(job.pk))
     assert entry.reason == "bench under repair"
-    assert entry.before["scheduled_on"] == day.isoformat()
+    assert (entry.before or {})["scheduled_on"] == day.isoformat()
 
 
 def test_the_overdue_jobs_are_listed(desk: Desk) -> None:

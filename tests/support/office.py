@@ -52,7 +52,7 @@ def csv_bytes(rows: list[list[str]]) -> bytes:
 
 
 def xlsx_bytes(rows: list[list[object]]) -> bytes:
-    from openpyxl import Workbook
+    from openpyxl import Workbook  # type: ignore[import-untyped]
 
     book = Workbook()
     sheet = book.active

@@ -52,9 +52,14 @@ class PersonChoice(forms.ModelChoiceField):  # type: ignore[type-arg]
         return str(obj.full_name or obj.username)
 
 
+class BenchChoice(forms.ModelChoiceField):  # type: ignore[type-arg]
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.name)
+
+
 class PlanForm(forms.Form):
     scheduled_on = forms.DateField(label=_("Day"), widget=DATE)
-    bench = forms.ModelChoiceField(
+    bench = BenchChoice(
         label=_("Bench"), queryset=Agent.objects.none(), required=False, empty_label=_("(none)")
     )
     assignee = PersonChoice(

@@ -119,7 +119,8 @@ def test_the_desk_registers_imports_books_and_plans(
             page.open(path)
             wide = page.driver.execute_script(
                 "return [...document.querySelectorAll('body *')].filter(e => "
-                "!e.closest('.table-wrap') && e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 5)"
+                "!e.closest('.table-wrap') && "
+                "e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 5)"
                 ".map(e => e.tagName + '.' + e.className + '#' + e.id);"
             )
             assert fits(page), f"{path} scrolls sideways at 390 px: {wide}"

@@ -202,10 +202,32 @@ def import_instruments(
             number__in={v["pattern"] for _, v in table if v.get("pattern")}
         )
     }
+    # what is registered already, and where each instrument first appears in the file: the
+    # usual mistakes, reported in the page's language (the service checks again)
+    registered = set(
+        Instrument.objects.filter(
+            organization=organization, serial__in={v["serial"] for _, v in table}
+        ).values_list("instrument_type__code", "manufacturer", "serial")
+    )
+    first_row: dict[tuple[str, str, str], int] = {}
     problems: list[Problem] = []
     created: list[Instrument] = []
     for number, values in table:
         found = _row_problems(number, values, types)
+        key = (values["instrument_type"], values["manufacturer"], values["serial"])
+        if key in registered:
+            found.append(
+                Problem(number, "serial", _("Already registered for this type and manufacturer."))
+            )
+        elif key in first_row:
+            found.append(
+                Problem(
+                    number,
+                    "serial",
+                    _("The same instrument as in row %(row)d.") % {"row": first_row[key]},
+                )
+            )
+        first_row.setdefault(key, number)
         pattern = patterns.get(values.get("pattern", "")) if values.get("pattern") else None
         if values.get("pattern") and pattern is None:
             found.append(

@@ -175,13 +175,21 @@ def _check_assignment(org_id: int, assignee: User | None, bench: Agent | None) -
         )
 
 
-def move_job(job: Job, target: str, *, actor: Any, reason: str = "") -> Job:
-    """Move ``job`` to ``target`` if the state machine allows it; audited. Call inside atomic."""
+def move_job(
+    job: Job,
+    target: str,
+    *,
+    actor: Any,
+    reason: str = "",
+    before: dict[str, Any] | None = None,
+) -> Job:
+    """Move ``job`` to ``target`` if the state machine allows it; audited. Call inside atomic.
+    ``before``: the job as it was, when the caller changed more than its state (the plan)."""
     if target not in TRANSITIONS[job.state]:
         raise InvalidTransition(
             f"job {job.number} is {job.state}: it cannot become {target}", field="state"
         )
-    before = _snapshot(job)
+    before = before if before is not None else _snapshot(job)
     job.state = target
     job.save(update_fields=["state", "updated_at"])
     audit.record(
@@ -232,12 +240,13 @@ def schedule_job(
             f"job {job.number} is {job.state}: only an accepted job can be scheduled",
             field="state",
         )
+    before = _snapshot(job)
     job.assignee = assignee or job.assignee
     job.bench = bench or job.bench
     job.due_on = due_on or job.due_on
     job.scheduled_on = scheduled_on or job.scheduled_on
     job.save(update_fields=["assignee", "bench", "due_on", "scheduled_on", "updated_at"])
-    return move_job(job, JobState.SCHEDULED, actor=actor)
+    return move_job(job, JobState.SCHEDULED, actor=actor, before=before)
 
 
 @transaction.atomic
@@ -305,15 +314,14 @@ def plan_job(
             field="state",
         )
     _check_assignment(job.organization_id, assignee, bench)
-    if job.state == JobState.ACCEPTED:
-        job.assignee, job.bench, job.scheduled_on = assignee, bench, scheduled_on
-        job.save(update_fields=["assignee", "bench", "scheduled_on", "updated_at"])
-        return move_job(job, JobState.SCHEDULED, actor=actor)
-    if not reason.strip():
+    scheduling = job.state == JobState.ACCEPTED
+    if not scheduling and not reason.strip():
         raise DomainError("reason: a reassignment needs a reason", field="reason")
     before = _snapshot(job)
     job.assignee, job.bench, job.scheduled_on = assignee, bench, scheduled_on
     job.save(update_fields=["assignee", "bench", "scheduled_on", "updated_at"])
+    if scheduling:
+        return move_job(job, JobState.SCHEDULED, actor=actor, before=before)
     audit.record(
         actor=actor,
         action="job.reassign",

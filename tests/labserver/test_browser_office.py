@@ -1,5 +1,5 @@
 """The front office in a real browser (Debian's Chromium, headless), at desktop width and
-on a 390×844 phone: the reception desk registers an instrument with the keyboard, imports a
+on a 390×844 phone, in English and Vietnamese: the reception desk registers an instrument with the keyboard, imports a
 list (a bad file first: the report, nothing imported), books jobs and plans one on the
 calendar. Every page passes the CSP; at 390 px no page scrolls sideways (wide tables scroll
 inside their own box)."""
@@ -108,7 +108,12 @@ def test_the_desk_registers_imports_books_and_plans(
     assert jobs[0].number in page.text("#calendar")
     page.screenshot("calendar")
 
-    # The same pages on a phone: nothing scrolls sideways.
+    # In Vietnamese, and on a phone: nothing scrolls sideways.
+    page.find("#language option[value='vi']").click()
+    page.click_and_wait(".lang button[type=submit]")
+    assert page.text("h1") == "Lịch công việc"
+    assert "Cần lên lịch" in page.text("#to-schedule-title")
+    page.screenshot("calendar-vi")
     page.driver.set_window_size(390, 844)
     try:
         for path, name in (

@@ -214,6 +214,12 @@ def test_a_good_file_imports_every_row(desk: Desk, name: str, encode: Any) -> No
     )
     assert registered.count() == 3
     assert (AuditEntry.objects.get(action="instrument.import").after or {})["file"] == name
+    # the same list again: every row is registered already, nothing is added
+    again = upload(signed_in(desk.reception), desk, name, encode(GOOD))
+    assert again.status_code == 422
+    assert [p.row for p in again.context["problems"]] == [2, 3, 4]
+    assert "Already registered for this type and manufacturer." in again.content.decode()
+    assert Instrument.objects.filter(owner=desk.customer).count() == 3
 
 
 @pytest.mark.parametrize(
@@ -231,7 +237,9 @@ def test_a_bad_file_imports_nothing_and_names_each_row(desk: Desk, name: str, en
         (5, "serial"),
         (6, "pattern"),
     ]
-    assert "Nothing was imported: 4 problems to correct." in answer.content.decode()
+    html = answer.content.decode()
+    assert "Nothing was imported: 4 problems to correct." in html
+    assert "The same instrument as in row 2." in html
     assert not Instrument.objects.filter(owner=desk.customer).exists()  # row 2 rolled back
     assert AuditEntry.objects.count() == entries
 

@@ -77,6 +77,9 @@ def test_a_job_is_planned_then_reassigned_with_a_reason(desk: Desk) -> None:
         "assignee": desk.center.metrologist.pk,
     }
     assert client.post(url, plan).status_code == 302
+    scheduled = AuditEntry.objects.get(action="job.scheduled", object_id=str(job.pk))
+    assert (scheduled.before or {})["scheduled_on"] is None
+    assert (scheduled.after or {})["scheduled_on"] == day.isoformat()
     job.refresh_from_db()
     assert (job.state, job.scheduled_on, job.bench_id) == (
         JobState.SCHEDULED,

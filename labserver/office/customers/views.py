@@ -191,7 +191,9 @@ def instrument_new(request: HttpRequest, customer_id: int) -> HttpResponse:
             ),
         )
         if done is not None:
-            messages.success(request, _("Instrument %(name)s registered.") % {"name": done})
+            messages.success(
+                request, _("Instrument %(serial)s registered.") % {"serial": done.serial}
+            )
             return redirect("office:customer", customer_id=customer.pk)
     return render(
         request,
@@ -225,14 +227,14 @@ def instrument_edit(request: HttpRequest, instrument_id: int) -> HttpResponse:
             ),
         )
         if done is not None:
-            messages.success(request, _("Instrument %(name)s saved.") % {"name": done})
+            messages.success(request, _("Instrument %(serial)s saved.") % {"serial": done.serial})
             return redirect("office:customer", customer_id=instrument.owner_id)
     return render(
         request,
         "office/customers/form.html",
         {
             "form": form,
-            "title": _("Edit %(name)s") % {"name": instrument},
+            "title": _("Edit the instrument %(serial)s") % {"serial": instrument.serial},
             "customer": instrument.owner,
         },
     )
@@ -252,14 +254,16 @@ def instrument_deactivate(request: HttpRequest, instrument_id: int) -> HttpRespo
             ),
         )
     if done:
-        messages.success(request, _("Instrument %(name)s deactivated.") % {"name": instrument})
+        messages.success(
+            request, _("Instrument %(serial)s deactivated.") % {"serial": instrument.serial}
+        )
         return redirect("office:customer", customer_id=instrument.owner_id)
     return render(
         request,
         "office/customers/reason.html",
         {
             "form": form,
-            "title": _("Deactivate %(name)s") % {"name": instrument},
+            "title": _("Deactivate the instrument %(serial)s") % {"serial": instrument.serial},
             "customer": instrument.owner,
         },
         status=400,

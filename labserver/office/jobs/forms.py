@@ -45,6 +45,11 @@ class BookForm(forms.Form):
     def __init__(self, *args: Any, instruments: QuerySet[Instrument], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["instruments"].queryset = instruments  # type: ignore[attr-defined]
+        # the catalogue's procedures for the fields these instruments are measured in
+        fields = {i.instrument_type.field for i in instruments}
+        self.fields["procedure"].queryset = Procedure.objects.filter(  # type: ignore[attr-defined]
+            field__in=fields
+        ).order_by("procedure_id", "version")
 
 
 class PersonChoice(forms.ModelChoiceField):  # type: ignore[type-arg]

@@ -123,6 +123,7 @@ def calendar(request: HttpRequest) -> HttpResponse:
             "by": by,
             "days": days,
             "today": today,
+            "today_index": (today - monday).days,
             "rows": rows,
             "monday": monday,
             "previous": week + (monday - timedelta(days=7)).isoformat(),

@@ -1,8 +1,8 @@
 """The front office in a real browser (Debian's Chromium, headless), at desktop width and
-on a 390×844 phone, in English and Vietnamese: the reception desk registers an instrument with the keyboard, imports a
-list (a bad file first: the report, nothing imported), books jobs and plans one on the
-calendar. Every page passes the CSP; at 390 px no page scrolls sideways (wide tables scroll
-inside their own box)."""
+on a 390×844 phone, in English and Vietnamese: the reception desk registers an instrument
+with the keyboard, imports a list (a bad file first: the report, nothing imported), books
+jobs and plans one on the calendar. Every page passes the CSP; at 390 px no page scrolls
+sideways (wide tables scroll inside their own box)."""
 
 from __future__ import annotations
 

@@ -43,7 +43,10 @@ def center_id_of(customer: Organization) -> int | None:
 
 
 def is_active(customer: Organization) -> bool:
-    return not CustomerAccount.objects.filter(customer=customer, active=False).exists()
+    """Whether the center still serves ``customer`` (no account yet: it does). Reads the
+    account fetched with the customer (``select_related("customer_account")``) if it was."""
+    account = getattr(customer, "customer_account", None)  # the reverse one-to-one, or none
+    return account is None or account.active
 
 
 def _snapshot(customer: Organization, account: CustomerAccount) -> dict[str, Any]:

@@ -34,6 +34,8 @@ from labserver.web.access import page_for
 from .forms import BookForm, PlanForm, metrologists
 
 VIEWS = {"bench": "bench", "metrologist": "assignee"}
+# Each list under the calendar shows its first jobs (the most urgent: by due date).
+LISTED = 100
 
 
 @require_http_methods(["GET", "POST"])

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from labserver.accounts import services as accounts
 from labserver.accounts.models import Organization
 from labserver.core.errors import DomainError
 from labserver.core.models import AuditEntry
@@ -269,3 +270,16 @@ def test_a_file_that_is_no_instrument_list_is_refused_clearly(
 def test_the_template_names_the_columns(desk: Desk) -> None:
     answer = signed_in(desk.reception).get("/office/customers/instruments/template.csv")
     assert answer.content.decode().splitlines()[0] == ",".join(HEADER)
+
+
+def test_a_customer_registered_before_the_front_office_is_listed_and_kept(desk: Desk) -> None:
+    # as the API and the demo register customers: an organization under the center, no account
+    older = accounts.create_organization(
+        actor=None, code="QT1-OLD", name="Older customer", kind="customer", parent=desk.center.org
+    )
+    client = signed_in(desk.reception)
+    assert "QT1-OLD" in client.get("/office/customers/?q=older").content.decode()
+    url = f"/office/customers/{older.pk}/deactivate/"
+    assert client.post(url, {"reason": "merged"}).status_code == 302
+    account = CustomerAccount.objects.get(customer=older)
+    assert (account.center_id, account.active) == (desk.center.org.pk, False)

@@ -61,6 +61,7 @@ DEMO_LOGINS = (
     ("hn-signatory", "signatory"),
     ("hn-quality-manager", "quality manager"),
     ("hn-auditor", "auditor"),
+    ("hn-reception", "reception (the front office)"),
     ("hn-water-customer", "customer"),
 )
 DEMO_PASSWORD = "demo-only-password"

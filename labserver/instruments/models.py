@@ -70,6 +70,9 @@ class Instrument(models.Model):
     specification = models.JSONField(
         default=dict, blank=True, help_text="Range, resolution, accuracy class, as data"
     )
+    # A retired instrument stays on record with its jobs and certificates (never deleted);
+    # no new job is created for it.
+    active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -83,3 +86,29 @@ class Instrument(models.Model):
 
     def __str__(self) -> str:
         return f"{self.manufacturer} {self.model} s/n {self.serial}"
+
+
+class CustomerAccount(models.Model):
+    """A center's account of a customer organization: how to reach it, and whether the
+    center still serves it. A customer is an :class:`~labserver.accounts.models.Organization`
+    of kind customer; the account is what the front office keeps about it. Deactivated,
+    never deleted: its instruments, jobs and certificates stay on record."""
+
+    center = models.ForeignKey(
+        "accounts.Organization", on_delete=models.PROTECT, related_name="customer_accounts"
+    )
+    customer = models.OneToOneField(
+        "accounts.Organization", on_delete=models.PROTECT, related_name="customer_account"
+    )
+    contact = models.CharField(max_length=200, blank=True)
+    phone = models.CharField(max_length=50, blank=True)
+    email = models.EmailField(blank=True)
+    tax_code = models.CharField(max_length=32, blank=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["center_id", "customer_id"]
+
+    def __str__(self) -> str:
+        return f"{self.customer.code} @ {self.center.code}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -70,6 +72,20 @@ class JobState(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+# A job is done once its certificate is issued or it is cancelled.
+DONE_STATES = (JobState.ISSUED, JobState.CANCELLED)
+# Not yet at the bench: a day on the calendar that has passed makes these late.
+NOT_STARTED = (JobState.REQUESTED, JobState.ACCEPTED, JobState.SCHEDULED)
+
+
+def overdue_q(today: date) -> models.Q:
+    """Jobs late on ``today`` (the lab's date): past their due date and not done, or past
+    their scheduled day and not yet started."""
+    return (models.Q(due_on__lt=today) & ~models.Q(state__in=DONE_STATES)) | (
+        models.Q(scheduled_on__lt=today) & models.Q(state__in=NOT_STARTED)
+    )
+
+
 class Job(models.Model):
     """A work order: this instrument, this procedure, this bench or person, by this date."""
 
@@ -92,6 +108,9 @@ class Job(models.Model):
         "accounts.Agent", null=True, blank=True, on_delete=models.PROTECT, related_name="jobs"
     )
     due_on = models.DateField(null=True, blank=True)
+    # The day the job is planned at its bench (the front office's calendar); due_on is
+    # the date promised to the customer.
+    scheduled_on = models.DateField(null=True, blank=True)
     state = models.CharField(max_length=16, choices=JobState.choices, default=JobState.REQUESTED)
     notes = models.TextField(blank=True)
     created_by = models.ForeignKey(
@@ -109,3 +128,13 @@ class Job(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+    def is_overdue(self, today: date) -> bool:
+        """What :func:`overdue_q` selects, for a job in hand."""
+        return (
+            self.due_on is not None and self.due_on < today and self.state not in DONE_STATES
+        ) or (
+            self.scheduled_on is not None
+            and self.scheduled_on < today
+            and self.state in NOT_STARTED
+        )

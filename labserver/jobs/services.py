@@ -13,7 +13,7 @@ from labserver.accounts.models import Agent, Role, User
 from labserver.core import audit
 from labserver.core.errors import Conflict, DomainError, InvalidTransition
 from labserver.core.numbering import next_value
-from labserver.instruments.models import Instrument, InstrumentType
+from labserver.instruments.models import CustomerAccount, Instrument, InstrumentType
 from procedures.definition import DefinitionError, ProcedureDefinition, definition_from_data
 
 from .models import Job, JobState, Procedure
@@ -35,6 +35,10 @@ TRANSITIONS: dict[str, set[str]] = {
 ACCEPTS_RUNS = {JobState.ACCEPTED, JobState.SCHEDULED, JobState.IN_PROGRESS}
 
 PLANNERS = (Role.METROLOGIST, Role.QUALITY_MANAGER)
+# Who books jobs in: the planners, and the front office's reception desk.
+BOOKERS = (*PLANNERS, Role.RECEPTION)
+# Who keeps the calendar: the reception desk and the quality manager.
+SCHEDULERS = (Role.RECEPTION, Role.QUALITY_MANAGER)
 
 
 def parse_procedure(definition: Any) -> ProcedureDefinition:
@@ -97,6 +101,7 @@ def _snapshot(job: Job) -> dict[str, Any]:
         "assignee": job.assignee.username if job.assignee else None,
         "bench": job.bench.name if job.bench else None,
         "due_on": job.due_on,
+        "scheduled_on": job.scheduled_on,
     }
 
 
@@ -112,7 +117,11 @@ def create_job(
     notes: str = "",
 ) -> Job:
     org_id = instrument.organization_id
-    require_role(actor, org_id, *PLANNERS, action="creating a job")
+    require_role(actor, org_id, *BOOKERS, action="creating a job")
+    if not instrument.active:
+        raise DomainError(
+            f"instrument: {instrument} is deactivated: no new job", field="instrument"
+        )
     if procedure.field != instrument.instrument_type.field:
         raise DomainError(
             f"procedure: {procedure} is for the field '{procedure.field}', the instrument is "
@@ -166,13 +175,21 @@ def _check_assignment(org_id: int, assignee: User | None, bench: Agent | None) -
         )
 
 
-def move_job(job: Job, target: str, *, actor: Any, reason: str = "") -> Job:
-    """Move ``job`` to ``target`` if the state machine allows it; audited. Call inside atomic."""
+def move_job(
+    job: Job,
+    target: str,
+    *,
+    actor: Any,
+    reason: str = "",
+    before: dict[str, Any] | None = None,
+) -> Job:
+    """Move ``job`` to ``target`` if the state machine allows it; audited. Call inside atomic.
+    ``before``: the job as it was, when the caller changed more than its state (the plan)."""
     if target not in TRANSITIONS[job.state]:
         raise InvalidTransition(
             f"job {job.number} is {job.state}: it cannot become {target}", field="state"
         )
-    before = _snapshot(job)
+    before = before if before is not None else _snapshot(job)
     job.state = target
     job.save(update_fields=["state", "updated_at"])
     audit.record(
@@ -201,7 +218,7 @@ def _locked(job: Job) -> Job:
 
 @transaction.atomic
 def accept_job(*, actor: Any, job: Job) -> Job:
-    require_role(actor, job.organization_id, *PLANNERS, action="accepting a job")
+    require_role(actor, job.organization_id, *BOOKERS, action="accepting a job")
     return move_job(_locked(job), JobState.ACCEPTED, actor=actor)
 
 
@@ -213,8 +230,9 @@ def schedule_job(
     assignee: User | None = None,
     bench: Agent | None = None,
     due_on: date | None = None,
+    scheduled_on: date | None = None,
 ) -> Job:
-    require_role(actor, job.organization_id, *PLANNERS, action="scheduling a job")
+    require_role(actor, job.organization_id, *BOOKERS, action="scheduling a job")
     job = _locked(job)
     _check_assignment(job.organization_id, assignee, bench)
     if job.state != JobState.ACCEPTED:
@@ -222,11 +240,13 @@ def schedule_job(
             f"job {job.number} is {job.state}: only an accepted job can be scheduled",
             field="state",
         )
+    before = _snapshot(job)
     job.assignee = assignee or job.assignee
     job.bench = bench or job.bench
     job.due_on = due_on or job.due_on
-    job.save(update_fields=["assignee", "bench", "due_on", "updated_at"])
-    return move_job(job, JobState.SCHEDULED, actor=actor)
+    job.scheduled_on = scheduled_on or job.scheduled_on
+    job.save(update_fields=["assignee", "bench", "due_on", "scheduled_on", "updated_at"])
+    return move_job(job, JobState.SCHEDULED, actor=actor, before=before)
 
 
 @transaction.atomic
@@ -241,3 +261,75 @@ def cancel_job(*, actor: Any, job: Job, reason: str) -> Job:
     if not reason.strip():
         raise DomainError("reason: a cancelled job needs a reason", field="reason")
     return move_job(_locked(job), JobState.CANCELLED, actor=actor, reason=reason)
+
+
+@transaction.atomic
+def book_jobs(
+    *,
+    actor: Any,
+    instruments: list[Instrument],
+    procedure: Procedure,
+    due_on: date | None = None,
+    notes: str = "",
+) -> list[Job]:
+    """One job per instrument, all with ``procedure``, each accepted (the front office
+    books in what the center has agreed to do); all of them or none."""
+    if not instruments:
+        raise DomainError("instruments: choose at least one instrument", field="instruments")
+    owners = {i.owner_id for i in instruments}
+    if CustomerAccount.objects.filter(customer_id__in=owners, active=False).exists():
+        raise DomainError("instruments: the customer is deactivated", field="instruments")
+    return [
+        accept_job(
+            actor=actor,
+            job=create_job(
+                actor=actor, instrument=instrument, procedure=procedure, due_on=due_on, notes=notes
+            ),
+        )
+        for instrument in instruments
+    ]
+
+
+# States in which the calendar may still move a job: planned, not yet at the bench.
+PLANNABLE = {JobState.ACCEPTED, JobState.SCHEDULED}
+
+
+@transaction.atomic
+def plan_job(
+    *,
+    actor: Any,
+    job: Job,
+    scheduled_on: date,
+    bench: Agent | None,
+    assignee: User | None,
+    reason: str = "",
+) -> Job:
+    """Put an accepted job on the calendar (a day, a bench, a metrologist), or move a
+    scheduled one: a reassignment is audited with its reason, which it must have."""
+    require_role(actor, job.organization_id, *SCHEDULERS, action="scheduling a job")
+    job = _locked(job)
+    if job.state not in PLANNABLE:
+        raise InvalidTransition(
+            f"job {job.number} is {job.state}: only an accepted or scheduled job is planned",
+            field="state",
+        )
+    _check_assignment(job.organization_id, assignee, bench)
+    scheduling = job.state == JobState.ACCEPTED
+    if not scheduling and not reason.strip():
+        raise DomainError("reason: a reassignment needs a reason", field="reason")
+    before = _snapshot(job)
+    job.assignee, job.bench, job.scheduled_on = assignee, bench, scheduled_on
+    job.save(update_fields=["assignee", "bench", "scheduled_on", "updated_at"])
+    if scheduling:
+        return move_job(job, JobState.SCHEDULED, actor=actor, before=before)
+    audit.record(
+        actor=actor,
+        action="job.reassign",
+        object_type="job",
+        object_id=job.pk,
+        organization_id=job.organization_id,
+        before=before,
+        after=_snapshot(job),
+        reason=reason,
+    )
+    return job

@@ -1,7 +1,18 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class OfficeConfig(AppConfig):
     name = "labserver.office"
     label = "office"
     verbose_name = "Front office (customers, instruments, jobs, standards, certificates, people)"
+
+    def ready(self) -> None:
+        from labserver.accounts.models import Role
+        from labserver.web.navigation import NavEntry, register
+
+        # --- customers, instruments and jobs (the reception desk) ---
+        desk = (Role.RECEPTION, Role.QUALITY_MANAGER)
+        register(NavEntry("office:customers", _("Customers"), roles=desk))
+        register(NavEntry("office:calendar", _("Job calendar"), roles=desk))
+        # --- end of customers, instruments and jobs ---

@@ -34,6 +34,7 @@ from procedures.definition import (
 )
 from procedures.record import Point, ProcedureRef, Reading, RunHeader, StandardUsed
 from procedures.runner import NotReady, RunInterrupted, Runner
+from uncertainty.display import datetime_text
 
 from .config import BenchConfig
 from .outbox import Outbox, ResumeState
@@ -52,6 +53,19 @@ __all__ = [
 
 # The key under which a cached job keeps its procedure's definition (the LIMS's JSON).
 CACHED_DEFINITION = "procedure_definition"
+
+# The states in which the LIMS takes a run of a job (labserver.jobs.services.ACCEPTS_RUNS):
+# in progress is a job whose run was rejected and is to be measured again.
+OPEN_STATES = ("accepted", "scheduled", "in_progress")
+# Why a job in another state takes no run, for the operator.
+_CLOSED_BECAUSE = {
+    "requested": "not accepted yet by the laboratory",
+    "measured": "measured already: a run of it was received",
+    "reviewed": "measured and reviewed already",
+    "approved": "measured and approved already",
+    "issued": "closed: its certificate is issued",
+    "cancelled": "cancelled",
+}
 
 
 class PlanError(Exception):
@@ -73,6 +87,9 @@ class Plan:
     source: str
     """Where the data came from, for the operator: the LIMS, or the cache and its age."""
     notes: list[str] = field(default_factory=list)
+    cached_at: datetime | None = None
+    """When the job was fetched from the LIMS, for a plan from the cache (None: fetched
+    now, or kept with a run started before this agent recorded it)."""
 
     @property
     def number(self) -> str:
@@ -126,8 +143,12 @@ def _check_job(job: Mapping[str, Any], config: BenchConfig) -> None:
             f"job {job['number']} is scheduled on bench {bench!r}, not on this bench "
             f"({config.bench!r})"
         )
-    if job.get("state") not in (None, "accepted", "scheduled"):
-        raise PlanError(f"job {job['number']} is {job.get('state')}: it takes no run")
+    state = job.get("state")
+    if state not in (None, *OPEN_STATES):
+        why = _CLOSED_BECAUSE.get(str(state), f"in state {state}")
+        raise PlanError(
+            f"job {job['number']} is {why} in the LIMS: it takes no new run; nothing was measured"
+        )
 
 
 def _standard_ids(config: BenchConfig) -> list[str]:
@@ -174,7 +195,7 @@ def cached_plan(
             for j in outbox.cached_jobs()
             if (j.get("procedure_ref") or {}).get("id") == procedure
             and j.get("instrument_serial") == serial
-            and j.get("state") in (None, "accepted", "scheduled")
+            and j.get("state") in (None, *OPEN_STATES)
         ]
         if not matches:
             raise PlanError(
@@ -207,8 +228,8 @@ def plan_from_context(config: BenchConfig, outbox: Outbox, context: Mapping[str,
             "`caltrace-agent sync` with the LIMS reachable first"
         )
     fetched = outbox.jobs_fetched_at(str(job["number"]))
-    when = fetched.isoformat(timespec="minutes") if fetched else "an earlier run"
-    return Plan(job, definition, dict(data or {}), standards, f"cache of {when}")
+    when = datetime_text(fetched) if fetched else "an earlier run"
+    return Plan(job, definition, dict(data or {}), standards, f"cache of {when}", cached_at=fetched)
 
 
 def refresh_cache(config: BenchConfig, outbox: Outbox, client: LimsClient) -> tuple[int, int]:

@@ -32,6 +32,7 @@ from rich.text import Text
 from procedures.bench import Instruction, Operator, OperatorAbort
 from uncertainty.display import (
     as_decimal,
+    datetime_text,
     indication_text,
     number_text,
     result_texts,
@@ -356,7 +357,7 @@ def print_status(bench: BenchConfig, report: StatusReport, *, show_sent: bool) -
             field = r.rejection.get("field")
             why = f"{code}{f' [{field}]' if field else ''}: {detail}"
         if r.next_attempt_at:
-            why += f"\nnext attempt {r.next_attempt_at.isoformat(timespec='seconds')}"
+            why += f"\nnext attempt:\n{datetime_text(r.next_attempt_at, seconds=True)}"
         counts = f"{r.points} points\n{r.readings} readings\n{r.attempts} attempts"
         cells = (f"{r.run_id}\njob {r.job}", f"{r.state}\n{counts}", why.strip())
         table.add_row(*(escape(cell) for cell in cells))

@@ -61,6 +61,7 @@ from drivers.simulators.base import Fault, FaultKind, SimulatorOptions
 from uncertainty.display import datetime_text
 
 from .config import BenchConfig, ConfigError, load_bench
+from .i18n import translator
 from .keys import KeyFileError, load_key
 from .outbox import Outbox, OutboxError, Outcome, ResumeState
 from .run import (
@@ -429,7 +430,6 @@ def _sync(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from rich.console import Console
-    from rich.markup import escape
 
     config = load_bench(args.bench)
     if args.procedure and not args.instrument:
@@ -470,25 +470,62 @@ def _run(args: argparse.Namespace) -> int:
         except PlanError as err:
             _error(f"refused before the first point: {err}")
             return EXIT_REFUSED
-        definition = plan.definition
-        console.print(
-            f"[bold]job {plan.number}[/]: {definition.id} {definition.version} "
-            f"({definition.title.get(args.language) or definition.title['en']})"
-        )
-        console.print(
-            f"instrument {plan.job.get('instrument_serial', '-')}, operator {operator}, "
-            f"{'simulated bench' if args.simulate else 'bench ' + config.bench}; "
-            f"data from the {plan.source}"
-        )
-        if plan.cached_at is not None:
-            console.print(escape(offline_text(plan.cached_at, datetime.now(UTC))))
-        if resumed is not None:
-            console.print(
-                f"resuming run {resumed.run_id}: {len(resumed.completed_points)} point(s) kept, "
-                f"{resumed.discarded_readings} reading(s) of unfinished points set aside"
-            )
+        for line in _run_header(args, config, plan, operator, resumed):
+            console.print(line)
         outcome = _carry_out(args, config, outbox, plan, operator, resumed, faults, console)
         return _report_run(args, config, outbox, client, outcome, console)
+
+
+def _run_header(
+    args: argparse.Namespace,
+    config: BenchConfig,
+    plan: Plan,
+    operator: str,
+    resumed: ResumeState | None,
+) -> list[str]:
+    """What the operator reads before the first point, in the chosen language (rich
+    markup; every value escaped): the job and its procedure, the instrument, the operator,
+    the bench, where the data came from and, offline, how old it is."""
+    from rich.markup import escape  # rich loads only for a run, as in _run
+
+    _ = translator(args.language)
+    title = plan.definition.title.get(args.language) or plan.definition.title["en"]
+    where = _("simulated bench") if args.simulate else _("bench {name}").format(name=config.bench)
+    source = (
+        _("the LIMS at {address}").format(address=plan.source.removeprefix("LIMS "))
+        if plan.source.startswith("LIMS ")
+        else _("the cache")
+    )
+    lines = [
+        "[bold]"
+        + escape(_("job {number}").format(number=plan.number))
+        + "[/]"
+        + escape(f": {plan.definition.id} {plan.definition.version} ({title})"),
+        escape(
+            _("instrument {serial}, operator {operator}, {where}; data from {source}").format(
+                serial=plan.job.get("instrument_serial", "-"),
+                operator=operator,
+                where=where,
+                source=source,
+            )
+        ),
+    ]
+    if plan.cached_at is not None:
+        lines.append(escape(offline_text(plan.cached_at, datetime.now(UTC), args.language)))
+    if resumed is not None:
+        lines.append(
+            escape(
+                _(
+                    "resuming run {run}: {kept} point(s) kept, {discarded} reading(s) of "
+                    "unfinished points set aside"
+                ).format(
+                    run=resumed.run_id,
+                    kept=len(resumed.completed_points),
+                    discarded=resumed.discarded_readings,
+                )
+            )
+        )
+    return lines
 
 
 def _plan(
@@ -694,12 +731,13 @@ def _refresh(bench: BenchConfig, outbox: Outbox, client: LimsClient) -> LimsUnav
     return None
 
 
-def offline_text(cached_at: datetime, now: datetime) -> str:
+def offline_text(cached_at: datetime, now: datetime, language: str = "en") -> str:
     """How old the cache an offline run works from is: "offline: job list cached 3 h 12 min
-    ago, at 2026-12-06 10:02 UTC+00:00" (the operator judges whether the LIMS may have
-    changed the job since)."""
-    age = age_text(now - cached_at)
-    return f"offline: job list cached {age} ago, at {datetime_text(cached_at)}"
+    ago, at 2026-12-06 10:02 UTC" (the operator judges whether the LIMS may have changed
+    the job since)."""
+    return translator(language)("offline: job list cached {age} ago, at {when}").format(
+        age=age_text(now - cached_at), when=datetime_text(cached_at)
+    )
 
 
 def age_text(age: timedelta) -> str:

@@ -65,10 +65,14 @@ def test_offline_work_is_chosen_and_says_how_old_the_cache_is(
     capsys.readouterr()
     offline = write_bench(tmp_path / "bench", dcv, roles=ROLES, url=closed_port_url())
     operator = dcv.center.metrologist.username
-    status = run(offline, "--job", job.number, "--offline", "--simulate", "--operator", operator)
+    status = run(
+        offline, "--job", job.number, "--offline", "--simulate", "--operator", operator,
+        "--language", "vi",
+    )  # fmt: skip
     out = capsys.readouterr()
     assert status == 0, out.err
-    assert "offline: job list cached 0 s ago, at " in out.out
+    assert "ngoại tuyến: danh sách công việc lưu đệm cách đây 0 s, lúc " in out.out
+    assert "dữ liệu từ bộ nhớ đệm" in out.out
     assert "complete, 10 point(s)" in out.out
     assert "not sent (offline)" in out.out
     (queued,) = runs_in(offline)

@@ -26,7 +26,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.prompt import Prompt
-from rich.table import Table
+from rich.table import Column, Table
 from rich.text import Text
 
 from procedures.bench import Instruction, Operator, OperatorAbort
@@ -94,10 +94,15 @@ class RunDisplay:
 
     def __enter__(self) -> RunDisplay:
         if self.console.is_terminal:
+            # The point's title takes what the bar and the time leave and is cut at its end
+            # (the test's name), never the point's number, nominal value or the time.
             self._progress = _RunProgress(
-                TextColumn("[bold]{task.fields[point]}"),
-                BarColumn(bar_width=None),
-                TimeElapsedColumn(),
+                TextColumn(
+                    "[bold]{task.fields[point]}",
+                    table_column=Column(ratio=3, no_wrap=True, overflow="ellipsis"),
+                ),
+                BarColumn(bar_width=None, table_column=Column(ratio=1, min_width=5)),
+                TimeElapsedColumn(table_column=Column(no_wrap=True, min_width=7)),
                 console=self.console,
                 expand=True,
             )
@@ -155,8 +160,8 @@ class RunDisplay:
         test = titles.get(self.language) or titles.get("en") or data["test"]
         nominal = number_text(float(data["nominal"]), where="nominal")
         title = escape(
-            f"{self._('point')} {data['index'] + 1}/{data['total']} {test} "
-            f"{nominal} {unit_symbol(self._unit)}"
+            f"{self._('point')} {data['index'] + 1}/{data['total']}: "
+            f"{nominal} {unit_symbol(self._unit)}, {test}"
         )
         if self._progress is None:
             self.console.print(f"[bold]{title}[/]")

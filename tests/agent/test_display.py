@@ -5,6 +5,7 @@ language, the age of an offline cache."""
 from __future__ import annotations
 
 import io
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -49,7 +50,7 @@ def test_a_reference_read_in_pa_is_shown_in_the_point_s_kpa_without_float_noise(
         | {"stable": True, "resolution": None},
     )
     lines = out.getvalue().splitlines()
-    assert lines[0] == "point 12/25 weighing 150 kPa"
+    assert lines[0] == "point 12/25: 150 kPa, weighing"
     assert lines[1] == "  reference 147.32695 kPa (target 150 kPa) settling"
     assert lines[2] == "  p_ref 2/5: 0.00051943654 kPa (stable)"
     # a resolution converts with its value: 1e-4 m³ is 0.1 L
@@ -74,7 +75,8 @@ def test_the_progress_and_the_live_reading_hold_at_80_columns() -> None:
         width80.print(Group(*display._progress.get_renderables()))
     lines = width80.export_text().splitlines()
     assert all(len(line) <= 80 for line in lines)
-    assert lines[0].startswith("điểm 12/25 Sai số khi tăng áp 150 kPa ")
+    assert lines[0].startswith("điểm 12/25: 150 kPa, Sai số khi tăng áp ")
+    assert re.search(r" \d:\d\d:\d\d$", lines[0])  # the elapsed time never cut
     assert lines[1] == "p_ref 5/5: 149.998731 kPa (chưa ổn định)"
 
 
@@ -119,7 +121,7 @@ def test_every_prompt_is_in_vietnamese_with_language_vi(
     monkeypatch.setattr("sys.stdin", io.StringIO(""))  # end of input: pause
     assert ask_pause_or_abandon(display.console, language="vi") == "pause"
     text = out.getvalue()
-    for vietnamese in ("điểm 12/25", "đạt", "Gõ nhẹ vào áp kế", "nhấn Enter khi xong"):
+    for vietnamese in ("điểm 12/25:", "đạt", "Gõ nhẹ vào áp kế", "nhấn Enter khi xong"):
         assert vietnamese in text
     assert "Dừng lần đo?" in text
     for english in ("point ", "pass", "Tap the gauge", "press Enter", "Stop the run"):

@@ -589,7 +589,7 @@ def _carry_out(
         clock = SimulatedTime(real_pause_s=0.003)
         sleep, now = clock.sleep, clock.clock
     else:
-        bench = OpenedInstruments(config.roles)
+        bench = OpenedInstruments(config.roles, language=args.language)
         person = ConsoleOperator(display, language=args.language)
         sleep, now = time.sleep, time.monotonic
     with contextlib.ExitStack() as stack:

@@ -136,3 +136,26 @@ def test_the_age_of_a_cache_reads_as_a_person_says_it() -> None:
     assert age_text(timedelta(seconds=42)) == "42 s"
     assert age_text(timedelta(minutes=7)) == "7 min"
     assert age_text(timedelta(days=2, hours=5, minutes=3)) == "2 d 5 h"
+
+
+def test_a_gauge_read_by_eye_prompts_in_vietnamese_on_a_vietnamese_bench() -> None:
+    from agent.instruments import OpenedInstruments
+    from drivers.capabilities import measure
+    from procedures.bench import BenchRole
+
+    typed, shown = io.StringIO("bốn trăm\n2000\n450,4\n"), io.StringIO()
+    address = "manual://pressure?unit=kPa&min=0&max=1600&resolution=2"
+    roles = {"uut": BenchRole("uut", "manual", address)}
+    bench = OpenedInstruments(roles, console_input=typed, console_output=shown, language="vi")
+    with bench:
+        reading = measure(bench.instrument("uut"), "pressure")
+    assert reading.value == 450.4
+    text = shown.getvalue()
+    assert text.startswith(
+        "áp suất số đọc 1 theo kPa (từ 0 đến 1600 kPa, giá trị độ chia 2 kPa; dòng trống để dừng): "
+    )
+    assert "bị từ chối 'bốn trăm': không phải một số (gõ chữ số" in text
+    assert "bị từ chối '2000': ngoài phạm vi đo của thiết bị; áp suất phải là một số" in text
+    assert "đã ghi 450.4 kPa" in text
+    for english in ("pressure", "reading", "refused", "recorded", "must be", "empty line"):
+        assert english not in text

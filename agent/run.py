@@ -21,7 +21,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -88,8 +88,8 @@ class Plan:
     """Where the data came from, for the operator: the LIMS, or the cache and its age."""
     notes: list[str] = field(default_factory=list)
     cached_at: datetime | None = None
-    """When the job was fetched from the LIMS, for a plan from the cache (None: fetched
-    now, or kept with a run started before this agent recorded it)."""
+    """When the job was fetched from the LIMS, for offline work from the cache (None:
+    fetched now, or the context kept with a run that is resumed)."""
 
     @property
     def number(self) -> str:
@@ -180,7 +180,7 @@ def cached_plan(
     procedure: str | None = None,
     serial: str | None = None,
 ) -> Plan:
-    """A plan from the outbox's cache (field work, the LIMS unreachable): the job by number,
+    """A plan from the outbox's cache (offline work, chosen by the operator): the job by number,
     or the job of instrument ``serial`` for ``procedure``."""
     if number is not None:
         job = outbox.cached_job(number)
@@ -207,7 +207,9 @@ def cached_plan(
             numbers = ", ".join(str(j["number"]) for j in matches)
             raise PlanError(f"several cached jobs match ({numbers}): choose one with --job")
         job = matches[0]
-    return plan_from_context(config, outbox, {"job": job})
+    plan = plan_from_context(config, outbox, {"job": job})
+    # offline work: the operator is told how old the job list is
+    return replace(plan, cached_at=outbox.jobs_fetched_at(plan.number))
 
 
 def plan_from_context(config: BenchConfig, outbox: Outbox, context: Mapping[str, Any]) -> Plan:
@@ -229,7 +231,7 @@ def plan_from_context(config: BenchConfig, outbox: Outbox, context: Mapping[str,
         )
     fetched = outbox.jobs_fetched_at(str(job["number"]))
     when = datetime_text(fetched) if fetched else "an earlier run"
-    return Plan(job, definition, dict(data or {}), standards, f"cache of {when}", cached_at=fetched)
+    return Plan(job, definition, dict(data or {}), standards, f"cache of {when}")
 
 
 def refresh_cache(config: BenchConfig, outbox: Outbox, client: LimsClient) -> tuple[int, int]:

@@ -363,7 +363,14 @@ def print_status(bench: BenchConfig, report: StatusReport, *, show_sent: bool) -
             why = f"{code}{f' [{field}]' if field else ''}: {detail}"
         if r.next_attempt_at:
             why += f"\nnext attempt:\n{datetime_text(r.next_attempt_at, seconds=True)}"
-        counts = f"{r.points} points\n{r.readings} readings\n{r.attempts} attempts"
+        counts = "\n".join(
+            _counted(n, what)
+            for n, what in ((r.points, "point"), (r.readings, "reading"), (r.attempts, "attempt"))
+        )
         cells = (f"{r.run_id}\njob {r.job}", f"{r.state}\n{counts}", why.strip())
         table.add_row(*(escape(cell) for cell in cells))
     console.print(table)
+
+
+def _counted(n: int, thing: str) -> str:
+    return f"{n} {thing}" if n == 1 else f"{n} {thing}s"

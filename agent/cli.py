@@ -687,23 +687,35 @@ def _report_run(
         if choice == "abandon":
             outbox.abandon(str(outcome.run_id), "abandoned by the operator (Ctrl-C)")
             outcome = RunOutcome(outcome.run_id, "abandoned", "abandoned by the operator (Ctrl-C)")
+    # what the operator reads in the chosen language; the reasons (the run's record) and
+    # the sync lines stay as they are kept
+    _ = translator(args.language)
+    run_id = outcome.run_id
     if outcome.state == "incomplete":
-        print(f"run {outcome.run_id}: incomplete: {outcome.reason}")
+        print(_("run {run}: incomplete: {reason}").format(run=run_id, reason=outcome.reason))
         print(
-            f"every reading taken is kept; resume with: caltrace-agent run --bench {args.bench} "
-            f"--resume {outcome.run_id} (or abandon it)"
+            _(
+                "every reading taken is kept; resume with: caltrace-agent run --bench {bench} "
+                "--resume {run} (or abandon it)"
+            ).format(bench=args.bench, run=run_id)
         )
         return EXIT_INCOMPLETE
     if outcome.state == "abandoned":
-        print(f"run {outcome.run_id}: abandoned ({outcome.reason}); kept, never sent")
+        print(
+            _("run {run}: abandoned ({reason}); kept, never sent").format(
+                run=run_id, reason=outcome.reason
+            )
+        )
         return EXIT_INCOMPLETE
-    print(
-        f"run {outcome.run_id}: complete, {outcome.points} point(s), {outcome.readings} "
-        "reading(s); signed and queued"
-    )
+    complete = _("run {run}: complete, {points} point(s), {readings} reading(s); signed and queued")
+    print(complete.format(run=run_id, points=outcome.points, readings=outcome.readings))
     if args.no_sync or args.offline or args.procedure:
-        why = "--no-sync" if args.no_sync else "offline"
-        print(f"not sent ({why}): `caltrace-agent sync --bench {args.bench}` sends it")
+        why = "--no-sync" if args.no_sync else _("offline")
+        print(
+            _("not sent ({why}): `caltrace-agent sync --bench {bench}` sends it").format(
+                why=why, bench=args.bench
+            )
+        )
         return EXIT_OK
     report = sync(outbox, client, max_attempts_per_run=1)
     for result in report.results:
@@ -712,7 +724,11 @@ def _report_run(
         _error(f"{report.stopped}; the run stays queued")
         return EXIT_AGENT_REFUSED
     if report.stopped:
-        print(f"not sent yet ({report.stopped}); `caltrace-agent sync` sends it later")
+        print(
+            _("not sent yet ({why}); `caltrace-agent sync` sends it later").format(
+                why=report.stopped
+            )
+        )
     return EXIT_REJECTED if report.count(Outcome.REJECTED) else EXIT_OK
 
 

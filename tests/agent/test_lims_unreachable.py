@@ -73,8 +73,8 @@ def test_offline_work_is_chosen_and_says_how_old_the_cache_is(
     assert status == 0, out.err
     assert "ngoại tuyến: danh sách công việc lưu đệm cách đây 0 s, lúc " in out.out
     assert "dữ liệu từ bộ nhớ đệm" in out.out
-    assert "complete, 10 point(s)" in out.out
-    assert "not sent (offline)" in out.out
+    assert ": hoàn tất, 10 điểm, 50 số đọc; đã ký và xếp hàng chờ gửi" in out.out
+    assert "chưa gửi (ngoại tuyến): `caltrace-agent sync --bench " in out.out
     (queued,) = runs_in(offline)
     # back on the network, with the LIMS's address given on the command line
     status = main(["sync", "--bench", str(offline), "--once", "--lims", dcv.url])

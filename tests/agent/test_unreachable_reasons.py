@@ -4,6 +4,7 @@ timeout. Loopback servers that misbehave on purpose; no database."""
 
 from __future__ import annotations
 
+import ast
 import re
 import socket
 import subprocess
@@ -14,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.i18n import LOCALE_DIR
+from agent.console import VERDICTS
+from agent.i18n import LOCALE_DIR, translator
 from agent.sync import LimsClient, LimsUnavailable
 
 
@@ -96,3 +98,29 @@ def test_every_message_of_the_agent_has_its_vietnamese_and_the_catalog_is_compil
     compiled = tmp_path / "caltrace-agent.mo"
     subprocess.run(["msgfmt", "--check", "-o", str(compiled), str(po)], check=True)
     assert compiled.read_bytes() == po.with_suffix(".mo").read_bytes()
+
+
+def _translated_literals() -> set[str]:
+    """The English texts the agent passes to a translator: ``_("...")``,
+    ``self._("...")`` and ``translator(language)("...")`` in its modules."""
+    found: set[str] = set()
+    for path in LOCALE_DIR.parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call) or len(node.args) != 1:
+                continue
+            func, arg = node.func, node.args[0]
+            named = (isinstance(func, ast.Name) and func.id == "_") or (
+                isinstance(func, ast.Attribute) and func.attr == "_"
+            )
+            text = arg.value if isinstance(arg, ast.Constant) else None
+            if (named or isinstance(func, ast.Call)) and isinstance(text, str):
+                found.add(text)
+    return found
+
+
+def test_every_text_the_agent_translates_has_its_vietnamese() -> None:
+    texts = _translated_literals() | {v for v in VERDICTS.values() if v != "-"}
+    assert len(texts) > 20
+    vi = translator("vi")
+    missing = sorted(t for t in texts if vi(t) == t)
+    assert missing == []

@@ -8,13 +8,16 @@ Subcommands:
 * ``probe --driver D --address A`` — open the instrument, check its identity, take
   readings and print one JSON object; on failure print one ``error:`` line on standard
   error, exit non-zero and print no reading;
-* ``run --bench B.yaml (--job N | --procedure ID --instrument SERIAL | --resume RUN_ID)
-  [--simulate] [--fault ROLE:KIND[@N]]`` — carry out a procedure on the bench (see
-  :mod:`agent.run`): readings committed before they are shown, live progress, the
-  completed run signed, queued and sent;
-* ``sync --bench B.yaml [--once]`` — send the completed runs of the bench's outbox to the
-  LIMS, one line per run (sent, replayed, rejected with the reason, retry at T), then
-  cache the bench's jobs, procedures and standards for work without the LIMS;
+* ``run --bench B.yaml (--job N [--offline] | --procedure ID --instrument SERIAL |
+  --resume RUN_ID) [--lims URL] [--simulate] [--fault ROLE:KIND[@N]]`` — carry out a
+  procedure on the bench (see :mod:`agent.run`): readings committed before they are
+  shown, live progress, the completed run signed, queued and sent. With ``--job`` the
+  LIMS must answer (an unreachable LIMS is an error naming its address and why, never a
+  silent fall-back to the cache) unless ``--offline`` chooses work from the cache, which
+  says how old the cache is; ``--procedure`` is always offline work;
+* ``sync --bench B.yaml [--once] [--lims URL]`` — send the completed runs of the bench's
+  outbox to the LIMS, one line per run (sent, replayed, rejected with the reason, retry
+  at T), then cache the bench's jobs, procedures and standards for work without the LIMS;
 * ``status --bench B.yaml [--json]`` — what the outbox holds: what is waiting, what
   failed and why.
 
@@ -22,9 +25,12 @@ Exit status of ``sync``: 0 when no run was rejected (runs the LIMS could not tak
 stay queued and are named with their next attempt time); 1 when at least one run was
 rejected in this pass (``status`` shows why); 2 for a usage or configuration error (bench
 file, key, token); 3 when the LIMS refused the agent itself (token or key), so nothing
-can be sent until that is fixed. ``status`` exits 0, or 2 for a configuration error.
+can be sent until that is fixed; 5 when the LIMS could not be reached (its address and
+why are named; the runs stay queued). ``status`` exits 0, or 2 for a configuration error.
 Exit status of ``run``: 0 complete (sent or queued); 1 incomplete, abandoned or rejected;
-2 usage or configuration; 3 the agent refused; 4 refused before the first point.
+2 usage or configuration; 3 the agent refused; 4 refused before the first point (a job
+the LIMS has closed, a standard out of calibration...); 5 the LIMS could not be reached
+(nothing was measured: check the address, or choose ``--offline``).
 
 Everything instrument-specific comes from :mod:`drivers.registry`, so a newly registered
 driver is listed, simulated and probed without touching this module.
@@ -43,7 +49,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import Any
 
@@ -52,8 +58,10 @@ from drivers.driver import DriverOptions
 from drivers.errors import DriverError
 from drivers.registry import UnknownDriver, entries, get
 from drivers.simulators.base import Fault, FaultKind, SimulatorOptions
+from uncertainty.display import datetime_text
 
 from .config import BenchConfig, ConfigError, load_bench
+from .i18n import translator
 from .keys import KeyFileError, load_key
 from .outbox import Outbox, OutboxError, Outcome, ResumeState
 from .run import (
@@ -77,11 +85,21 @@ EXIT_REJECTED = 1
 EXIT_AGENT_REFUSED = 3
 EXIT_REFUSED = 4
 EXIT_INCOMPLETE = 1
+EXIT_UNREACHABLE = 5
 OPERATOR_ENV = "CALTRACE_OPERATOR"
 
 
 class UsageError(Exception):
     """A command-line mistake (unknown driver, malformed value...)."""
+
+
+class LimsUnreachable(Exception):
+    """The LIMS did not answer a command that needs it; the message names its address and
+    why, and what the operator may do."""
+
+    def __init__(self, err: LimsUnavailable, advice: str) -> None:
+        address = err.address or "(no address)"
+        super().__init__(f"the LIMS at {address} cannot be reached: {err.reason}; {advice}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -155,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     sync_cmd.add_argument(
         "--timeout", type=_positive, default=30.0, metavar="SECONDS", help="HTTP timeout"
     )
+    sync_cmd.add_argument(
+        "--lims", metavar="URL", help="the LIMS's address (default: the bench file's)"
+    )
 
     run_cmd = sub.add_parser(
         "run",
@@ -177,7 +198,10 @@ def build_parser() -> argparse.ArgumentParser:
         "the job's assignee)",
     )
     run_cmd.add_argument(
-        "--offline", action="store_true", help="with --job: do not contact the LIMS, use the cache"
+        "--offline",
+        action="store_true",
+        help="with --job: work from the cache of the last sync, without contacting the LIMS "
+        "(without it an unreachable LIMS is an error)",
     )
     run_cmd.add_argument(
         "--lims", metavar="URL", help="the LIMS's address (default: the bench file's)"
@@ -234,6 +258,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DriverError as err:
         _error(f"{type(err).__name__}: {err}")
         return EXIT_INSTRUMENT
+    except LimsUnreachable as err:
+        _error(str(err))
+        return EXIT_UNREACHABLE
 
 
 # -- subcommands ---------------------------------------------------------------------------
@@ -364,9 +391,10 @@ def _open_outbox(bench: BenchConfig) -> Outbox:
 def _sync(args: argparse.Namespace) -> int:
     bench = load_bench(args.bench)
     key = load_key(bench.key)
-    client = LimsClient(bench.lims, bench.token, key=key, timeout_s=args.timeout)
+    client = LimsClient(args.lims or bench.lims, bench.token, key=key, timeout_s=args.timeout)
     rng = random.Random()
     rejected = 0
+    unreachable: LimsUnavailable | None = None
     with _open_outbox(bench) as outbox:
         while True:
             report = sync(outbox, client, rng=rng)
@@ -378,6 +406,7 @@ def _sync(args: argparse.Namespace) -> int:
                 return EXIT_AGENT_REFUSED
             if report.stopped:
                 print(f"stopped: {report.stopped}; {report.left} more run(s) wait", flush=True)
+                unreachable = report.unavailable
             if args.once:
                 break
             next_due = outbox.next_due()
@@ -385,12 +414,17 @@ def _sync(args: argparse.Namespace) -> int:
                 break
             time.sleep(max(0.0, min(60.0, (next_due - datetime.now(UTC)).total_seconds())))
         if not report.stopped:
-            _refresh(bench, outbox, client)
+            unreachable = _refresh(bench, outbox, client)
         counts = outbox.status().counts
     print(
         f"outbox: {counts['queued']} queued, {counts['sent']} sent, "
         f"{counts['rejected']} rejected, {counts['incomplete']} incomplete"
     )
+    if unreachable is not None:
+        raise LimsUnreachable(
+            unreachable,
+            "the runs stay queued; check the address (--lims or the bench file's `lims:`)",
+        )
     return EXIT_REJECTED if rejected else EXIT_OK
 
 
@@ -404,6 +438,8 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError("--instrument goes with --procedure")
     if args.faults and not args.simulate:
         raise UsageError("--fault rehearses faults on the simulated bench: add --simulate")
+    if args.offline and not args.job:
+        raise UsageError("--offline goes with --job (--procedure is always offline work)")
     faults = [_parse_fault(text, config) for text in args.faults]
     key = load_key(config.key)
     client = LimsClient(args.lims or config.lims, config.token, key=key, timeout_s=args.timeout)
@@ -432,25 +468,64 @@ def _run(args: argparse.Namespace) -> int:
                         "(the job has no assignee)"
                     )
         except PlanError as err:
-            _error(str(err))
+            _error(f"refused before the first point: {err}")
             return EXIT_REFUSED
-        definition = plan.definition
-        console.print(
-            f"[bold]job {plan.number}[/]: {definition.id} {definition.version} "
-            f"({definition.title.get(args.language) or definition.title['en']})"
-        )
-        console.print(
-            f"instrument {plan.job.get('instrument_serial', '-')}, operator {operator}, "
-            f"{'simulated bench' if args.simulate else 'bench ' + config.bench}; "
-            f"data from the {plan.source}"
-        )
-        if resumed is not None:
-            console.print(
-                f"resuming run {resumed.run_id}: {len(resumed.completed_points)} point(s) kept, "
-                f"{resumed.discarded_readings} reading(s) of unfinished points set aside"
-            )
+        for line in _run_header(args, config, plan, operator, resumed):
+            console.print(line)
         outcome = _carry_out(args, config, outbox, plan, operator, resumed, faults, console)
         return _report_run(args, config, outbox, client, outcome, console)
+
+
+def _run_header(
+    args: argparse.Namespace,
+    config: BenchConfig,
+    plan: Plan,
+    operator: str,
+    resumed: ResumeState | None,
+) -> list[str]:
+    """What the operator reads before the first point, in the chosen language (rich
+    markup; every value escaped): the job and its procedure, the instrument, the operator,
+    the bench, where the data came from and, offline, how old it is."""
+    from rich.markup import escape  # rich loads only for a run, as in _run
+
+    _ = translator(args.language)
+    title = plan.definition.title.get(args.language) or plan.definition.title["en"]
+    where = _("simulated bench") if args.simulate else _("bench {name}").format(name=config.bench)
+    source = (
+        _("the LIMS at {address}").format(address=plan.source.removeprefix("LIMS "))
+        if plan.source.startswith("LIMS ")
+        else _("the cache")
+    )
+    lines = [
+        "[bold]"
+        + escape(_("job {number}").format(number=plan.number))
+        + "[/]"
+        + escape(f": {plan.definition.id} {plan.definition.version} ({title})"),
+        escape(
+            _("instrument {serial}, operator {operator}, {where}; data from {source}").format(
+                serial=plan.job.get("instrument_serial", "-"),
+                operator=operator,
+                where=where,
+                source=source,
+            )
+        ),
+    ]
+    if plan.cached_at is not None:
+        lines.append(escape(offline_text(plan.cached_at, datetime.now(UTC), args.language)))
+    if resumed is not None:
+        lines.append(
+            escape(
+                _(
+                    "resuming run {run}: {kept} point(s) kept, {discarded} reading(s) of "
+                    "unfinished points set aside"
+                ).format(
+                    run=resumed.run_id,
+                    kept=len(resumed.completed_points),
+                    discarded=resumed.discarded_readings,
+                )
+            )
+        )
+    return lines
 
 
 def _plan(
@@ -464,8 +539,13 @@ def _plan(
         try:
             return fetch_plan(config, outbox, client, args.job)
         except LimsUnavailable as err:
-            console.print(f"[yellow]the LIMS cannot be reached ({err}): using the cache[/]")
-            return cached_plan(config, outbox, number=args.job)
+            # never a silent fall-back to the cache: a mistyped address would run a job
+            # the LIMS may have closed since
+            raise LimsUnreachable(
+                err,
+                "nothing was measured; check the address (--lims or the bench file's "
+                "`lims:`), or work from the cache of the last sync with --offline",
+            ) from None
         except LimsRefused as err:
             raise PlanError(f"the LIMS refused: {err}") from None
     if args.job:
@@ -492,7 +572,7 @@ def _carry_out(
     from .console import ConsoleOperator, NarratedOperator, RunDisplay
     from .instruments import OpenedInstruments
 
-    display = RunDisplay(console)
+    display = RunDisplay(console, language=args.language)
     bench: Any
     person: Any
     sleep: Callable[[float], None]
@@ -509,7 +589,7 @@ def _carry_out(
         clock = SimulatedTime(real_pause_s=0.003)
         sleep, now = clock.sleep, clock.clock
     else:
-        bench = OpenedInstruments(config.roles)
+        bench = OpenedInstruments(config.roles, language=args.language)
         person = ConsoleOperator(display, language=args.language)
         sleep, now = time.sleep, time.monotonic
     with contextlib.ExitStack() as stack:
@@ -603,25 +683,39 @@ def _report_run(
     if outcome.state == "incomplete" and outcome.reason.endswith("(Ctrl-C)"):
         from .console import ask_pause_or_abandon
 
-        if sys.stdin.isatty() and ask_pause_or_abandon(console) == "abandon":
+        choice = ask_pause_or_abandon(console, language=args.language) if sys.stdin.isatty() else ""
+        if choice == "abandon":
             outbox.abandon(str(outcome.run_id), "abandoned by the operator (Ctrl-C)")
             outcome = RunOutcome(outcome.run_id, "abandoned", "abandoned by the operator (Ctrl-C)")
+    # what the operator reads in the chosen language; the reasons (the run's record) and
+    # the sync lines stay as they are kept
+    _ = translator(args.language)
+    run_id = outcome.run_id
     if outcome.state == "incomplete":
-        print(f"run {outcome.run_id}: incomplete: {outcome.reason}")
+        print(_("run {run}: incomplete: {reason}").format(run=run_id, reason=outcome.reason))
         print(
-            f"every reading taken is kept; resume with: caltrace-agent run --bench {args.bench} "
-            f"--resume {outcome.run_id} (or abandon it)"
+            _(
+                "every reading taken is kept; resume with: caltrace-agent run --bench {bench} "
+                "--resume {run} (or abandon it)"
+            ).format(bench=args.bench, run=run_id)
         )
         return EXIT_INCOMPLETE
     if outcome.state == "abandoned":
-        print(f"run {outcome.run_id}: abandoned ({outcome.reason}); kept, never sent")
+        print(
+            _("run {run}: abandoned ({reason}); kept, never sent").format(
+                run=run_id, reason=outcome.reason
+            )
+        )
         return EXIT_INCOMPLETE
-    print(
-        f"run {outcome.run_id}: complete, {outcome.points} point(s), {outcome.readings} "
-        "reading(s); signed and queued"
-    )
-    if args.no_sync:
-        print(f"not sent (--no-sync): `caltrace-agent sync --bench {args.bench}` sends it")
+    complete = _("run {run}: complete, {points} point(s), {readings} reading(s); signed and queued")
+    print(complete.format(run=run_id, points=outcome.points, readings=outcome.readings))
+    if args.no_sync or args.offline or args.procedure:
+        why = "--no-sync" if args.no_sync else _("offline")
+        print(
+            _("not sent ({why}): `caltrace-agent sync --bench {bench}` sends it").format(
+                why=why, bench=args.bench
+            )
+        )
         return EXIT_OK
     report = sync(outbox, client, max_attempts_per_run=1)
     for result in report.results:
@@ -630,18 +724,50 @@ def _report_run(
         _error(f"{report.stopped}; the run stays queued")
         return EXIT_AGENT_REFUSED
     if report.stopped:
-        print(f"not sent yet ({report.stopped}); `caltrace-agent sync` sends it later")
+        print(
+            _("not sent yet ({why}); `caltrace-agent sync` sends it later").format(
+                why=report.stopped
+            )
+        )
     return EXIT_REJECTED if report.count(Outcome.REJECTED) else EXIT_OK
 
 
-def _refresh(bench: BenchConfig, outbox: Outbox, client: LimsClient) -> None:
-    """Cache the bench's jobs, procedures and standards for work without the LIMS."""
+def _refresh(bench: BenchConfig, outbox: Outbox, client: LimsClient) -> LimsUnavailable | None:
+    """Cache the bench's jobs, procedures and standards for work without the LIMS; the
+    LIMS's failure to answer, if it did not."""
     try:
         jobs, standards = refresh_cache(bench, outbox, client)
-    except (LimsUnavailable, LimsRefused) as err:
+    except LimsUnavailable as err:
         print(f"cache for offline work not refreshed: {err}", flush=True)
-        return
+        return err
+    except LimsRefused as err:
+        print(f"cache for offline work not refreshed: {err}", flush=True)
+        return None
     print(f"cached for offline work: {jobs} job(s), {standards} standard(s)", flush=True)
+    return None
+
+
+def offline_text(cached_at: datetime, now: datetime, language: str = "en") -> str:
+    """How old the cache an offline run works from is: "offline: job list cached 3 h 12 min
+    ago, at 2026-12-06 10:02 UTC" (the operator judges whether the LIMS may have changed
+    the job since)."""
+    return translator(language)("offline: job list cached {age} ago, at {when}").format(
+        age=age_text(now - cached_at), when=datetime_text(cached_at)
+    )
+
+
+def age_text(age: timedelta) -> str:
+    """A duration to the minute as a person says it: "45 s", "12 min", "3 h 12 min",
+    "2 d 5 h" (a cache days old is not judged to the minute)."""
+    seconds = max(0, int(age.total_seconds()))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, hours, days = seconds // 60 % 60, seconds // 3600 % 24, seconds // 86400
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min"
 
 
 def _status(args: argparse.Namespace) -> int:

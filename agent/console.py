@@ -13,33 +13,45 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping
+from decimal import Decimal
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
-    MofNCompleteColumn,
     Progress,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
 )
 from rich.prompt import Prompt
-from rich.table import Table
+from rich.table import Column, Table
+from rich.text import Text
 
 from procedures.bench import Instruction, Operator, OperatorAbort
-from uncertainty.display import indication_text, number_text, result_texts, unit_symbol
+from uncertainty.display import (
+    as_decimal,
+    datetime_text,
+    indication_text,
+    number_text,
+    result_texts,
+    unit_symbol,
+)
 from uncertainty.errors import UncertaintyError
+from uncertainty.units import conversion_factor
 
 from .config import BenchConfig
+from .i18n import translator
 from .outbox import StatusReport
 
 __all__ = [
+    "VERDICTS",
     "ConsoleOperator",
     "NarratedOperator",
     "RunDisplay",
     "ask_pause_or_abandon",
+    "in_unit",
     "output_unit",
     "print_status",
     "reading_text",
@@ -47,29 +59,52 @@ __all__ = [
 ]
 
 
+class _RunProgress(Progress):
+    """The progress bar of the points with the live reading on a line of its own below
+    it: on one line the two are cut at 80 columns."""
+
+    reading_line = ""
+
+    def get_renderables(self) -> Iterator[RenderableType]:
+        yield self.make_tasks_table(self.tasks)
+        if self.reading_line:
+            yield Text.from_markup(self.reading_line, overflow="fold")
+
+
 class RunDisplay:
     """What the operator sees while a run goes on: a progress bar over the points, the
     live reading with its stability, the stability wait of a source, and each finished
-    point with its error, expanded uncertainty and verdict.
+    point with its error, expanded uncertainty and verdict, in the operator's language.
 
-    On a terminal it is a live rich progress display; elsewhere (a log, a pipe) one plain
-    line per event, so that a run's console output is also a readable record.
+    Every value is shown in its point's unit where it is the same kind of quantity (a
+    pressure reference read in Pa at a point in kPa is shown in kPa), to the resolution
+    it was read to (:func:`reading_text`). On a terminal it is a live rich progress
+    display that holds at 80 columns (the point and its bar on one line, the live
+    reading below); elsewhere (a log, a pipe) one plain line per event, so that a run's
+    console output is also a readable record.
     """
 
-    def __init__(self, console: Console | None = None) -> None:
+    def __init__(self, console: Console | None = None, *, language: str = "en") -> None:
         self.console = console or Console(stderr=True)
-        self._progress: Progress | None = None
+        self.language = language
+        self._ = translator(language)
+        self._progress: _RunProgress | None = None
         self._task: TaskID | None = None
+        self._unit = ""
 
     def __enter__(self) -> RunDisplay:
         if self.console.is_terminal:
-            self._progress = Progress(
-                TextColumn("[bold]{task.fields[point]}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                TextColumn("{task.fields[live]}"),
+            # The point's title takes what the bar and the time leave and is cut at its end
+            # (the test's name), never the point's number, nominal value or the time.
+            self._progress = _RunProgress(
+                TextColumn(
+                    "[bold]{task.fields[point]}",
+                    table_column=Column(ratio=3, no_wrap=True, overflow="ellipsis"),
+                ),
+                BarColumn(bar_width=None, table_column=Column(ratio=1, min_width=5)),
+                TimeElapsedColumn(table_column=Column(no_wrap=True, min_width=7)),
                 console=self.console,
+                expand=True,
             )
             self._progress.start()
         return self
@@ -95,43 +130,61 @@ class RunDisplay:
         self.console.print(text)
 
     def show(self, event: str, data: Mapping[str, Any]) -> None:
+        _ = self._
         if event == "point":
             self._point(data)
         elif event == "reading":
-            stable = "stable" if data.get("stable") else "[red]unstable[/]"
-            live = f"{data['quantity']} {data['n']}/{data['of']}: {reading_text(data)} ({stable})"
+            shown = in_unit(data, self._unit)
+            stable = _("stable") if data.get("stable") else f"[red]{_('unstable')}[/]"
+            live = (
+                f"{escape(str(data['quantity']))} {data['n']}/{data['of']}: "
+                f"{escape(reading_text(shown))} ({stable})"
+            )
             self._live(live, plain=f"  {live}")
         elif event == "stability":
-            mark = "[green]within[/]" if data["inside"] else "settling"
-            target = number_text(float(data["target"]), where="target")
-            live = f"{data['role']} {reading_text(data)} (target {target}) {mark}"
+            shown = in_unit(data, self._unit)
+            mark = f"[green]{_('within')}[/]" if data["inside"] else _("settling")
+            given = {**data, "value": data["target"], "resolution": None}
+            target = reading_text(in_unit(given, self._unit))
+            live = (
+                f"{escape(str(data['role']))} {escape(reading_text(shown))} "
+                f"({_('target')} {escape(target)}) {mark}"
+            )
             self._live(live, plain=f"  {live}")
         elif event == "point-done":
             self._done(data)
 
     def _point(self, data: Mapping[str, Any]) -> None:
-        title = (
-            f"point {data['index'] + 1}/{data['total']} {data['test']} "
-            f"{data['nominal']:g} {data['unit']}"
+        self._unit = str(data["unit"])
+        titles = data.get("title") or {}
+        test = titles.get(self.language) or titles.get("en") or data["test"]
+        nominal = number_text(float(data["nominal"]), where="nominal")
+        title = escape(
+            f"{self._('point')} {data['index'] + 1}/{data['total']}: "
+            f"{nominal} {unit_symbol(self._unit)}, {test}"
         )
         if self._progress is None:
             self.console.print(f"[bold]{title}[/]")
             return
         if self._task is None:
-            self._task = self._progress.add_task("run", total=data["total"], point=title, live="")
-        self._progress.update(self._task, point=title, live="")
+            self._task = self._progress.add_task("run", total=data["total"], point=title)
+        self._progress.reading_line = ""
+        self._progress.update(self._task, point=title)
 
     def _live(self, text: str, *, plain: str) -> None:
         if self._progress is None or self._task is None:
             self.console.print(plain)
         else:
-            self._progress.update(self._task, live=text)
+            self._progress.reading_line = text
+            self._progress.refresh()
 
     def _done(self, data: Mapping[str, Any]) -> None:
         point = data["point"]
         result = point["result"]
-        verdict = point.get("conformity") or "-"
-        line = f"  → {point['output']} = {result_line(result, output_unit(point))}, {verdict}"
+        verdict = self._(VERDICTS.get(str(point.get("conformity")), "-"))
+        line = escape(
+            f"  → {point['output']} = {result_line(result, output_unit(point))}, {verdict}"
+        )
         if self._progress is None or self._task is None:
             self.console.print(line)
             return
@@ -147,20 +200,24 @@ class ConsoleOperator:
     """
 
     def __init__(self, display: RunDisplay | None = None, *, language: str = "en") -> None:
-        self.display = display or RunDisplay()
+        self.display = display or RunDisplay(language=language)
         self.console = self.display.console
         self.language = language
 
     def instruct(self, instruction: Instruction) -> None:
-        text = _text(instruction, self.language)
+        _ = translator(self.language)
+        text = escape(_text(instruction, self.language))
         with self.display.paused():
             self.console.print(f"[bold yellow]▶ {text}[/]")
             try:
                 Prompt.ask(
-                    "  press Enter when done", default="", show_default=False, console=self.console
+                    "  " + _("press Enter when done"),
+                    default="",
+                    show_default=False,
+                    console=self.console,
                 )
             except (KeyboardInterrupt, EOFError):
-                choice = ask_pause_or_abandon(self.console)
+                choice = ask_pause_or_abandon(self.console, language=self.language)
                 raise OperatorAbort(
                     "paused by the operator" if choice == "pause" else "abandoned by the operator",
                     pause=choice == "pause",
@@ -180,7 +237,9 @@ class NarratedOperator:
         self.language = language
 
     def instruct(self, instruction: Instruction) -> None:
-        self.display.print(f"[yellow]▶ {_text(instruction, self.language)}[/] (simulated operator)")
+        text = escape(_text(instruction, self.language))
+        told = translator(self.language)("(simulated operator)")
+        self.display.print(f"[yellow]▶ {text}[/] {told}")
         self.operator.instruct(instruction)
 
     def show(self, event: str, data: Mapping[str, Any]) -> None:
@@ -188,17 +247,51 @@ class NarratedOperator:
         self.display.show(event, data)
 
 
-def ask_pause_or_abandon(console: Console) -> str:
-    """Ask after Ctrl-C: ``pause`` (resume later) or ``abandon`` (kept, never sent)."""
+def ask_pause_or_abandon(console: Console, *, language: str = "en") -> str:
+    """Ask after Ctrl-C: ``pause`` (resume later) or ``abandon`` (kept, never sent). The
+    words typed are the commands' own (``pause``, ``abandon``) in every language, as on
+    the command line; the question says what each does in the operator's language."""
+    _ = translator(language)
     try:
         return Prompt.ask(
-            "\n[bold]Stop the run?[/] pause (resume later) or abandon",
+            "\n[bold]"
+            + _("Stop the run?")
+            + "[/] "
+            + _("pause (resume later) or abandon (kept, never sent)"),
             choices=["pause", "abandon"],
             default="pause",
             console=console,
         )
     except (KeyboardInterrupt, EOFError):
         return "pause"
+
+
+# The verdicts of a point (procedures' conformity), as the operator reads them.
+VERDICTS = {"pass": "pass", "fail": "fail", "undecided": "undecided", "None": "-"}
+
+
+def in_unit(reading: Mapping[str, Any], unit: str) -> dict[str, Any]:
+    """``reading`` (``value``, ``unit``, ``resolution``) expressed in ``unit`` when it is
+    the same kind of quantity (Pa at a point in kPa), with decimal arithmetic so that the
+    conversion adds no float noise; else as it is (a thermometer's resistance at a point
+    in °C)."""
+    factor = conversion_factor(str(reading.get("unit", "")), unit) if unit else None
+    if factor is None or factor == 1:
+        return dict(reading)
+    try:
+        value = float(_clean(float(reading["value"])) * factor)
+    except (KeyError, TypeError, ValueError, UncertaintyError):
+        return dict(reading)
+    resolution = reading.get("resolution")
+    if isinstance(resolution, int | float) and resolution > 0:
+        resolution = float(as_decimal(resolution, "resolution") * factor)
+    return {**reading, "value": value, "unit": unit, "resolution": resolution}
+
+
+def _clean(value: float) -> Decimal:
+    """``value`` without the float noise of the arithmetic that made it (a double holds 15
+    significant decimal digits: 0.5194365400000001 is 0.51943654)."""
+    return Decimal(f"{value:.15g}")
 
 
 def _text(instruction: Instruction, language: str) -> str:
@@ -215,7 +308,7 @@ def reading_text(reading: Mapping[str, Any]) -> str:
     keeps every digit the instrument gave."""
     resolution = reading.get("resolution")
     try:
-        value = indication_text(float(reading["value"]), resolution, where="reading")
+        value = indication_text(float(_clean(float(reading["value"]))), resolution, where="reading")
     except (TypeError, ValueError, UncertaintyError):
         value = str(reading.get("value"))
     return f"{value} {unit_symbol(str(reading.get('unit', '')))}".rstrip()
@@ -255,24 +348,29 @@ def print_status(bench: BenchConfig, report: StatusReport, *, show_sent: bool) -
     rows = [r for r in report.runs if show_sent or r.state != "sent"]
     if not rows:
         return
-    table = Table(show_lines=False)
-    for column in ("run", "job", "state", "points", "readings", "attempts", "why", "next attempt"):
-        table.add_column(column)
+    # Three columns, each cell on lines of its own, so that the table holds at 80 columns
+    # with the run id whole (it is what `run --resume` takes): the run and its job; the
+    # state and its counts; why it waits and when it is tried again.
+    table = Table(show_lines=True, expand=True)
+    table.add_column("run / job", no_wrap=True)
+    table.add_column("state", no_wrap=True)
+    table.add_column("why / next attempt", ratio=1, overflow="fold")
     for r in rows:
         why = r.last_error or ""
         if r.rejection:
             code, detail = r.rejection.get("code"), r.rejection.get("detail")
             field = r.rejection.get("field")
             why = f"{code}{f' [{field}]' if field else ''}: {detail}"
-        cells = (
-            r.run_id,
-            r.job,
-            r.state,
-            str(r.points),
-            str(r.readings),
-            str(r.attempts),
-            why,
-            r.next_attempt_at.isoformat(timespec="seconds") if r.next_attempt_at else "",
+        if r.next_attempt_at:
+            why += f"\nnext attempt:\n{datetime_text(r.next_attempt_at, seconds=True)}"
+        counts = "\n".join(
+            _counted(n, what)
+            for n, what in ((r.points, "point"), (r.readings, "reading"), (r.attempts, "attempt"))
         )
+        cells = (f"{r.run_id}\njob {r.job}", f"{r.state}\n{counts}", why.strip())
         table.add_row(*(escape(cell) for cell in cells))
     console.print(table)
+
+
+def _counted(n: int, thing: str) -> str:
+    return f"{n} {thing}" if n == 1 else f"{n} {thing}s"

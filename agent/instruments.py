@@ -35,8 +35,10 @@ class OpenedInstruments:
         options: DriverOptions | None = None,
         console_input: TextIO | None = None,
         console_output: TextIO | None = None,
+        language: str = "en",
     ) -> None:
         self._roles = dict(roles)
+        self._language = language
         self._options = options or DriverOptions()
         self._input = console_input
         self._output = console_output
@@ -54,8 +56,13 @@ class OpenedInstruments:
                     continue
                 cls: Any = get(role.driver).load_driver()
                 if role.driver == "manual":
+                    # an instrument read by eye prompts in the operator's language
                     self._opened[name] = cls.open(
-                        role.address, None, input=self._input, output=self._output
+                        role.address,
+                        None,
+                        input=self._input,
+                        output=self._output,
+                        language=self._language,
                     )
                     continue
                 options = DriverOptions(

@@ -21,7 +21,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -34,6 +34,7 @@ from procedures.definition import (
 )
 from procedures.record import Point, ProcedureRef, Reading, RunHeader, StandardUsed
 from procedures.runner import NotReady, RunInterrupted, Runner
+from uncertainty.display import datetime_text
 
 from .config import BenchConfig
 from .outbox import Outbox, ResumeState
@@ -52,6 +53,19 @@ __all__ = [
 
 # The key under which a cached job keeps its procedure's definition (the LIMS's JSON).
 CACHED_DEFINITION = "procedure_definition"
+
+# The states in which the LIMS takes a run of a job (labserver.jobs.services.ACCEPTS_RUNS):
+# in progress is a job whose run was rejected and is to be measured again.
+OPEN_STATES = ("accepted", "scheduled", "in_progress")
+# Why a job in another state takes no run, for the operator.
+_CLOSED_BECAUSE = {
+    "requested": "not accepted yet by the laboratory",
+    "measured": "measured already: a run of it was received",
+    "reviewed": "measured and reviewed already",
+    "approved": "measured and approved already",
+    "issued": "closed: its certificate is issued",
+    "cancelled": "cancelled",
+}
 
 
 class PlanError(Exception):
@@ -73,6 +87,9 @@ class Plan:
     source: str
     """Where the data came from, for the operator: the LIMS, or the cache and its age."""
     notes: list[str] = field(default_factory=list)
+    cached_at: datetime | None = None
+    """When the job was fetched from the LIMS, for offline work from the cache (None:
+    fetched now, or the context kept with a run that is resumed)."""
 
     @property
     def number(self) -> str:
@@ -126,8 +143,12 @@ def _check_job(job: Mapping[str, Any], config: BenchConfig) -> None:
             f"job {job['number']} is scheduled on bench {bench!r}, not on this bench "
             f"({config.bench!r})"
         )
-    if job.get("state") not in (None, "accepted", "scheduled"):
-        raise PlanError(f"job {job['number']} is {job.get('state')}: it takes no run")
+    state = job.get("state")
+    if state not in (None, *OPEN_STATES):
+        why = _CLOSED_BECAUSE.get(str(state), f"in state {state}")
+        raise PlanError(
+            f"job {job['number']} is {why} in the LIMS: it takes no new run; nothing was measured"
+        )
 
 
 def _standard_ids(config: BenchConfig) -> list[str]:
@@ -159,7 +180,7 @@ def cached_plan(
     procedure: str | None = None,
     serial: str | None = None,
 ) -> Plan:
-    """A plan from the outbox's cache (field work, the LIMS unreachable): the job by number,
+    """A plan from the outbox's cache (offline work, chosen by the operator): the job by number,
     or the job of instrument ``serial`` for ``procedure``."""
     if number is not None:
         job = outbox.cached_job(number)
@@ -174,7 +195,7 @@ def cached_plan(
             for j in outbox.cached_jobs()
             if (j.get("procedure_ref") or {}).get("id") == procedure
             and j.get("instrument_serial") == serial
-            and j.get("state") in (None, "accepted", "scheduled")
+            and j.get("state") in (None, *OPEN_STATES)
         ]
         if not matches:
             raise PlanError(
@@ -186,7 +207,9 @@ def cached_plan(
             numbers = ", ".join(str(j["number"]) for j in matches)
             raise PlanError(f"several cached jobs match ({numbers}): choose one with --job")
         job = matches[0]
-    return plan_from_context(config, outbox, {"job": job})
+    plan = plan_from_context(config, outbox, {"job": job})
+    # offline work: the operator is told how old the job list is
+    return replace(plan, cached_at=outbox.jobs_fetched_at(plan.number))
 
 
 def plan_from_context(config: BenchConfig, outbox: Outbox, context: Mapping[str, Any]) -> Plan:
@@ -207,7 +230,7 @@ def plan_from_context(config: BenchConfig, outbox: Outbox, context: Mapping[str,
             "`caltrace-agent sync` with the LIMS reachable first"
         )
     fetched = outbox.jobs_fetched_at(str(job["number"]))
-    when = fetched.isoformat(timespec="minutes") if fetched else "an earlier run"
+    when = datetime_text(fetched) if fetched else "an earlier run"
     return Plan(job, definition, dict(data or {}), standards, f"cache of {when}")
 
 

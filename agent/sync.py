@@ -25,6 +25,7 @@ import http.client
 import json
 import random
 import socket
+import ssl
 import time
 import urllib.error
 import urllib.parse
@@ -65,14 +66,26 @@ class SyncError(Exception):
 
 
 class LimsUnavailable(SyncError, ConnectionError):
-    """No usable answer: connection refused or reset, timeout, or a 5xx/408/429 status."""
+    """No usable answer: connection refused or reset, timeout, or a 5xx/408/429 status.
+
+    ``address`` is the LIMS's address the client was given and ``reason`` why it gave no
+    answer, in words an operator can act on (connection refused, the name not found in
+    DNS, a TLS failure, no answer in time, an HTTP status)."""
 
     def __init__(
-        self, message: str, *, status: int | None = None, retry_after_s: float | None = None
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after_s: float | None = None,
+        address: str = "",
+        reason: str = "",
     ) -> None:
         super().__init__(message)
         self.status = status
         self.retry_after_s = retry_after_s
+        self.address = address
+        self.reason = reason or message
 
 
 class LimsRefused(SyncError):
@@ -150,9 +163,10 @@ class LimsClient:
         return dict(results[0])
 
     def jobs(self, bench: str) -> list[dict[str, Any]]:
-        """The jobs given to ``bench`` that are still to be run (accepted or scheduled)."""
+        """The jobs given to ``bench`` that are still to be run (accepted, scheduled, or in
+        progress: measured again after a rejected run)."""
         found: list[dict[str, Any]] = []
-        for state in ("accepted", "scheduled"):
+        for state in ("accepted", "scheduled", "in_progress"):
             found += [
                 dict(j) for j in self._list("/api/v1/jobs/", {"bench__name": bench, "state": state})
             ]
@@ -237,15 +251,17 @@ class LimsClient:
                     f"{method} {url}: HTTP {status} {_short(parsed)}",
                     status=status,
                     retry_after_s=retry_after,
+                    address=self.base_url,
+                    reason=f"HTTP {status} {_short(parsed, 80)}",
                 ) from None
             if not isinstance(parsed, Mapping):
                 parsed = {"code": f"http_{status}", "detail": _short(parsed), "field": None}
             raise LimsRefused(status, parsed) from None
         except (urllib.error.URLError, http.client.HTTPException, OSError) as err:
-            reason = getattr(err, "reason", err)
-            if isinstance(reason, socket.timeout | TimeoutError):
-                reason = f"no answer within {self.timeout_s:g} s"
-            raise LimsUnavailable(f"{method} {url}: {reason}") from None
+            reason = _why_unreachable(err, self.timeout_s)
+            raise LimsUnavailable(
+                f"{method} {url}: {reason}", address=self.base_url, reason=reason
+            ) from None
         return LimsResponse(status, _json_or_text(raw))
 
 
@@ -278,6 +294,7 @@ class SyncReport:
     stopped: str | None  # why the pass stopped before the end (LIMS down, agent refused)
     agent_refused: bool
     left: int  # due runs not tried because the pass stopped
+    unavailable: LimsUnavailable | None = None  # the LIMS's failure to answer, if it stopped
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for r in self.results if r.outcome == outcome)
@@ -368,7 +385,11 @@ def sync(
                     SyncResult(run.run_id, run.job, Outcome.RETRY, err.status, str(err), at)
                 )
                 return SyncReport(
-                    results, f"the LIMS is unavailable: {err}", False, len(due) - position - 1
+                    results,
+                    f"the LIMS is unavailable: {err}",
+                    False,
+                    len(due) - position - 1,
+                    unavailable=err,
                 )
             else:
                 outcome = Outcome.SENT if response.status == 201 else Outcome.REPLAYED
@@ -381,6 +402,24 @@ def sync(
                 results.append(SyncResult(run.run_id, run.job, outcome, response.status, ""))
                 break
     return SyncReport(results, None, False, 0)
+
+
+def _why_unreachable(err: BaseException, timeout_s: float) -> str:
+    """Why no answer came, in the operator's words: the first thing to check differs
+    (a refused connection: the port or the server; DNS: the name; TLS: the certificate or
+    the scheme; a timeout: the network or a server too busy)."""
+    reason = getattr(err, "reason", err)
+    if isinstance(reason, ssl.SSLError):
+        return f"TLS failed ({getattr(reason, 'reason', None) or reason})"
+    if isinstance(reason, socket.gaierror):
+        return f"the host name is not found (DNS: {reason.strerror or reason})"
+    if isinstance(reason, ConnectionRefusedError):
+        return "connection refused (nothing listens at that address and port)"
+    if isinstance(reason, socket.timeout | TimeoutError):
+        return f"no answer within {timeout_s:g} s (timeout)"
+    if isinstance(reason, OSError) and reason.strerror:
+        return str(reason.strerror)
+    return str(reason)
 
 
 def _json_or_text(raw: bytes) -> Any:

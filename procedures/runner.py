@@ -155,6 +155,8 @@ class _PointState:
     readings: dict[str, list[InstrumentReading]] = field(default_factory=dict)
     reading_ids: list[int] = field(default_factory=list)
     taken: list[Reading] = field(default_factory=list)
+    repeats: list[tuple[int, int]] = field(default_factory=list)
+    """The ``repeat`` steps the point is inside, outermost first: (times, this pass)."""
 
 
 class Runner:
@@ -432,6 +434,7 @@ class Runner:
                         "index": spec.index,
                         "total": total,
                         "test": test.id,
+                        "title": dict(test.title),
                         "nominal": self._nominal(test, spec),
                         "unit": spec.unit,
                     },
@@ -607,6 +610,7 @@ class Runner:
                     "unit": reading.unit,
                     "target": target,
                     "inside": inside,
+                    "resolution": self._own_resolution(role, str(args["function"])),
                 },
             )
             if stable_since is not None and now - stable_since >= window:
@@ -635,6 +639,12 @@ class Runner:
             range_setting = number(args["range"], scope, where=f"{where}.range")
         dwell = number(args.get("dwell_s", 0), scope, where=f"{where}.dwell_s")
         taken = state.readings.setdefault(name, [])
+        # what the display counts to: the readings of this name so far, and those this
+        # step still takes, in this pass and the passes of its repeats still to come
+        passes_left = 1
+        for times, done in state.repeats:
+            passes_left = passes_left * times - done
+        expected = len(taken) + count * passes_left
         for i in range(count):
             if i and dwell:
                 self._sleep(dwell)
@@ -666,7 +676,7 @@ class Runner:
                     "index": state.spec.index,
                     "quantity": name,
                     "n": len(taken),
-                    "of": count,
+                    "of": expected,
                     **record.to_json(),
                     # for the display only: the record above is what is kept, unrounded
                     "resolution": self._shown_resolution(state, role, args, reading.unit),
@@ -684,8 +694,11 @@ class Runner:
         ``{resolution_of: ROLE, function: F}`` for the role and function read (the
         instrument's resolution at the quantity's range), or, for the test's primary
         readings, a rectangular quantity whose half-width is half an instrument
-        parameter (``d_T/2``, ``e/2``). Either only in the reading's unit. None where
-        the procedure states none, or it cannot be worked out here: the display then
+        parameter (``d_T/2``, ``e/2``). Either only in the reading's unit. Else the
+        resolution the instrument itself declares for the function read
+        (:meth:`_own_resolution`: a reference's 8-digit pressure in Pa is shown to its
+        module's resolution, not with float noise). None where neither says, or it
+        cannot be worked out here: the display then
         writes the value as read, never to a guessed resolution. Nothing raises: a
         display must not stop a run.
         """
@@ -711,7 +724,17 @@ class Runner:
                         return float(doubled)
             except (ProcedureError, DriverError, KeyError, TypeError, ValueError, ArithmeticError):
                 continue
-        return None
+        return self._own_resolution(role, str(args["function"]))
+
+    def _own_resolution(self, role: str, function: str) -> float | None:
+        """The resolution the instrument of ``role`` declares for ``function`` where it has
+        one span (a reference's pressure module, a scale): what a reading the procedure's
+        model says nothing about is shown to. None otherwise; nothing raises."""
+        try:
+            found = _resolution(self.bench.instrument(role), function, None)
+        except (DriverError, KeyError, TypeError, ValueError, AttributeError):
+            return None
+        return float(found) if found is not None and found > 0 else None
 
     # -------------------------------------------------------------- evaluation
 
@@ -826,8 +849,14 @@ class Runner:
             raise ProcedureError(
                 f"times must be a whole number ≥ 1, got {times:g}", argument="step repeat.times"
             )
-        for _ in range(int(times)):
-            self._steps(args["steps"], scope, state)
+        for done in range(int(times)):
+            if state is not None:
+                state.repeats.append((int(times), done))
+            try:
+                self._steps(args["steps"], scope, state)
+            finally:
+                if state is not None:
+                    state.repeats.pop()
 
     def _passive_role_problems(self) -> list[str]:
         """Steps that would drive a role the bench fills with no instrument (driver

@@ -8,7 +8,9 @@ running for a person.
 
 1. ``manage.py migrate``, ``loaddemo --if-empty`` (the DEMO data set: organizations,
    people, the standards ladder, the benches' keys, tokens and configuration files in
-   ``var/demo/``), ``verify_audit``;
+   ``var/demo/``), ``verify_audit``; the bench files are pointed at the address the LIMS
+   is served on (``--port``, ``DEMO_PORT``), on every start, so that a bench file written
+   by an earlier demo on another port still reaches this one;
 2. the LIMS is started on 127.0.0.1 (``runserver``, SQLite under ``var/``);
 3. ``caltrace-agent run --simulate`` runs the Hà Nội electrical bench's scheduled dmm-dcv
    job (the calibrator and multimeter simulators on TCP sockets, the real drivers, the
@@ -41,6 +43,7 @@ if _ROOT not in sys.path:
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import re  # noqa: E402
 import subprocess  # noqa: E402
 import time  # noqa: E402
 import urllib.error  # noqa: E402
@@ -99,6 +102,22 @@ def _demo_job(var_dir: Path, url: str, procedure: str) -> tuple[Path, dict[str, 
             if (job.get("procedure_ref") or {}).get("id") == procedure:
                 return path, job
     return None
+
+
+_LIMS_LINE = re.compile(r"^lims:.*$", re.MULTILINE)
+
+
+def point_bench_files(folder: Path, url: str) -> list[Path]:
+    """Set the ``lims:`` address of every bench file in ``folder`` to ``url`` (the port the
+    demo serves on), keeping the rest of each file as written; returns the files changed."""
+    changed = []
+    for path in sorted(folder.glob("*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        pointed, found = _LIMS_LINE.subn(f"lims: {url}", text, count=1)
+        if found and pointed != text:
+            path.write_text(pointed, encoding="utf-8")
+            changed.append(path)
+    return changed
 
 
 def _token(username: str) -> str:
@@ -259,6 +278,7 @@ def main() -> int:
     _manage("migrate", "--verbosity", "0")
     _manage("loaddemo", "--if-empty")
     _manage("verify_audit")
+    point_bench_files(var_dir / "demo", url)
 
     log_path = var_dir / "lims.log"
     # The QR code and the verification URL of the certificates point to this LIMS.

@@ -20,9 +20,11 @@ appear in coefficients (``alpha*(t - 20)``).
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+from .display import unit_symbol
 from .errors import UnitError
 from .expressions import Add, Call, Const, Div, Mul, Neg, Node, Pow, Sub, Var
 from .model import Model
@@ -57,6 +59,24 @@ def _parse_unit(text: str) -> Any | None:
     if not quantity._ok_for_muldiv():
         return None
     return quantity
+
+
+def conversion_factor(unit: str, to: str) -> Decimal | None:
+    """The exact decimal factor that turns a value in ``unit`` into ``to`` (``Pa`` → ``kPa``:
+    0.001; ``m3`` → ``L``: 1000), or None when the two are not the same kind of quantity
+    or Pint does not know one of them. Temperatures convert only to themselves: °C to K
+    is an offset, not a factor. ASCII spellings are read as their symbols (``m3``,
+    ``degC``, ``uV``)."""
+    if unit_symbol(unit) == unit_symbol(to):
+        return Decimal(1)
+    a, b = _parse_unit(unit_symbol(unit)), _parse_unit(unit_symbol(to))
+    if a is None or b is None or a.dimensionality != b.dimensionality:
+        return None
+    if "[temperature]" in dict(a.dimensionality):
+        return None
+    # Pint's float arithmetic leaves noise in the last digits (m³ → L: 999.9999999999999);
+    # every factor between units is a short decimal
+    return Decimal(f"{float((a / b).to('dimensionless').magnitude):.12g}")
 
 
 class _Wildcard:

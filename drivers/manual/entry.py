@@ -219,6 +219,42 @@ def _address_number(key: str, text: str, address: str) -> float:
     return float(text)
 
 
+# What the entry says to the operator, in each language of the procedures' texts (the
+# agent's ``--language``); the errors it raises stay in English, as every error of the
+# drivers, for the run's record. The English texts are the original ones.
+_TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        "prompt": "{quantity} reading {n} in {unit} ({allowed}, scale interval {interval} "
+        "{unit}; empty line aborts): ",
+        "allowed": "{low} to {high} {unit}",
+        "must": "{quantity} must be a number from {allowed}",
+        "unreadable": "refused: not readable text; {must}",
+        "refused": "refused {typed}: {why}; {must}",
+        "outside": "refused {typed}: outside the instrument's range; {must}",
+        "recorded": "recorded {value} {unit}",
+    },
+    "vi": {
+        "prompt": "{quantity} số đọc {n} theo {unit} ({allowed}, giá trị độ chia {interval} "
+        "{unit}; dòng trống để dừng): ",
+        "allowed": "từ {low} đến {high} {unit}",
+        "must": "{quantity} phải là một số {allowed}",
+        "unreadable": "bị từ chối: không đọc được văn bản; {must}",
+        "refused": "bị từ chối {typed}: {why}; {must}",
+        "outside": "bị từ chối {typed}: ngoài phạm vi đo của thiết bị; {must}",
+        "recorded": "đã ghi {value} {unit}",
+        "not a finite number": "không phải một số hữu hạn",
+        "not a number (type digits with one decimal comma or point, e.g. 12,5)": (
+            "không phải một số (gõ chữ số với một dấu thập phân, phẩy hoặc chấm, ví dụ 12,5)"
+        ),
+        "pressure": "áp suất",
+        "temperature": "nhiệt độ",
+        "length": "chiều dài",
+        "volume": "thể tích",
+    },
+}
+LANGUAGES = tuple(_TEXTS)
+
+
 def parse_typed_number(text: str) -> float:
     """The number an operator typed: ``12.5``, ``12,5`` (decimal comma), ``-3``, ``,5``.
 
@@ -266,8 +302,12 @@ class ManualEntry:
         input: TextIO | None = None,
         output: TextIO | None = None,
         io_log: IOLog | None = None,
+        language: str = "en",
     ) -> None:
+        if language not in _TEXTS:
+            raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, got {language!r}")
         self._config = config
+        self._texts = _TEXTS[language]
         self._address = address or (
             f"manual://{config.quantity}?unit={config.unit}&min={config.minimum!r}"
             f"&max={config.maximum!r}&resolution={config.resolution!r}"
@@ -290,8 +330,10 @@ class ManualEntry:
         *,
         input: TextIO | None = None,
         output: TextIO | None = None,
+        language: str = "en",
     ) -> Self:
-        """Parse ``address`` and return the manual entry for its quantity.
+        """Parse ``address`` and return the manual entry for its quantity, prompting in
+        ``language`` (``en``, ``vi``).
 
         Nothing is prompted yet. ``options.expected_serial`` cannot be checked on an
         instrument read by eye: it is refused with IdentityMismatch rather than assumed.
@@ -310,7 +352,7 @@ class ManualEntry:
                 f"{cls.__name__} cannot read {config.quantity}",
                 address=address,
             )
-        return target(config, address=address, input=input, output=output)
+        return target(config, address=address, input=input, output=output, language=language)
 
     @property
     def address(self) -> str:
@@ -353,10 +395,13 @@ class ManualEntry:
         """
         cfg = self._config
         self._count += 1
-        prompt = (
-            f"{cfg.quantity} reading {self._count} in {cfg.unit} "
-            f"({cfg.allowed}, scale interval {_shown(cfg.resolution)} {cfg.unit}; "
-            f"empty line aborts): "
+        prompt = self._text(
+            "prompt",
+            quantity=self._quantity(),
+            n=self._count,
+            unit=cfg.unit,
+            allowed=self._allowed(),
+            interval=_shown(cfg.resolution),
         )
         last_refused: str | None = None
         for _ in range(cfg.attempts):
@@ -366,7 +411,7 @@ class ManualEntry:
                 line = self._input.readline()
             except UnicodeDecodeError:
                 self._io_log.event("undecodable input refused")
-                self._say(f"refused: not readable text; {self._must()}\n")
+                self._say(self._text("unreadable", must=self._must()) + "\n")
                 last_refused = "<undecodable>"
                 continue
             received = utc_now()
@@ -390,15 +435,16 @@ class ManualEntry:
                 value = parse_typed_number(raw)
             except ValueError as why:
                 last_refused = raw
-                self._refuse(f"refused {raw.strip()!r}: {why}; {self._must()}")
+                why_text = self._texts.get(str(why), str(why))
+                self._refuse(
+                    self._text("refused", typed=repr(raw.strip()), why=why_text, must=self._must())
+                )
                 continue
             if not cfg.minimum <= value <= cfg.maximum:
                 last_refused = raw
-                self._refuse(
-                    f"refused {raw.strip()!r}: outside the instrument's range; {self._must()}"
-                )
+                self._refuse(self._text("outside", typed=repr(raw.strip()), must=self._must()))
                 continue
-            self._say(f"recorded {value!r} {cfg.unit}\n")
+            self._say(self._text("recorded", value=repr(value), unit=cfg.unit) + "\n")
             return Reading(
                 value=value,
                 unit=cfg.unit,
@@ -417,8 +463,20 @@ class ManualEntry:
     def close(self) -> None:
         """Nothing to release (the streams belong to the caller); idempotent."""
 
+    def _text(self, key: str, **values: object) -> str:
+        return self._texts[key].format(**values)
+
+    def _allowed(self) -> str:
+        cfg = self._config
+        return self._text(
+            "allowed", low=_shown(cfg.minimum), high=_shown(cfg.maximum), unit=cfg.unit
+        )
+
+    def _quantity(self) -> str:
+        return self._texts.get(self._config.quantity, self._config.quantity)
+
     def _must(self) -> str:
-        return f"{self._config.quantity} must be a number from {self._config.allowed}"
+        return self._text("must", quantity=self._quantity(), allowed=self._allowed())
 
     def _refuse(self, message: str) -> None:
         self._io_log.event(message)

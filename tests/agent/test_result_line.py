@@ -75,4 +75,4 @@ def test_a_source_s_stability_wait_shows_what_it_reads_uncut() -> None:
     display, out = plain_display()
     data = {"role": "bath", "value": 23.00041, "unit": "degC", "target": 23.0, "inside": True}
     display.show("stability", data)
-    assert out.getvalue() == "  bath 23.00041 °C (target 23) within\n"
+    assert out.getvalue() == "  bath 23.00041 °C (target 23 °C) within\n"

@@ -85,16 +85,15 @@ def test_field_work_offline_from_the_cache_then_one_sync(
     # two accepted jobs of that instrument are cached (the center's own and this one)
     assert status == 4
     assert "several cached jobs match" in out.err
-    status = run(offline, "--job", job.number, "--simulate", "--operator", operator)
+    status = run(offline, "--job", job.number, "--offline", "--simulate", "--operator", operator)
     out = capsys.readouterr()
     assert status == 0, out.err
-    assert "the LIMS cannot be reached" in out.out
-    assert "not sent yet" in out.out
+    assert "offline: job list cached " in out.out
+    assert "not sent (offline)" in out.out
     with outbox_of(offline) as box:
         (queued,) = [r for r in box.status().runs if r.state == RunState.QUEUED]
     online = write_bench(tmp_path / "bench", dcv, roles=ROLES)
-    # without --once, sync waits for the run's next attempt (the backoff after the failed
-    # attempt at the end of the run) and sends it
+    # without --once, sync sends every queued run
     assert main(["sync", "--bench", str(online)]) == 0
     assert "sent (HTTP 201)" in capsys.readouterr().out
     with outbox_of(online) as box:

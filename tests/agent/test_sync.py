@@ -110,7 +110,7 @@ def test_a_down_lims_is_retried_later_with_capped_jittered_backoff(
     [row] = outbox.status().runs
     assert row.state == "queued"
     assert row.attempts == 3
-    assert "Connection refused" in (row.last_error or "")
+    assert "connection refused" in (row.last_error or "")
     assert outbox.due(clock) == []
     rng = random.Random(5)
     delays = [backoff_delay(n, base_delay_s=1, max_delay_s=60, rng=rng) for n in range(1, 12)]

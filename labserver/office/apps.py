@@ -1,7 +1,24 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class OfficeConfig(AppConfig):
     name = "labserver.office"
     label = "office"
     verbose_name = "Front office (customers, instruments, jobs, standards, certificates, people)"
+
+    def ready(self) -> None:
+        from labserver.accounts.models import Role
+        from labserver.web.navigation import NavEntry, register
+
+        # --- standards, certificates, people (front office, part 2) ---
+        register(NavEntry("office:standards", _("Standards"), roles=(Role.QUALITY_MANAGER,)))
+        register(
+            NavEntry(
+                "office:certificates",
+                _("Certificates"),
+                roles=(Role.SIGNATORY, Role.QUALITY_MANAGER),
+            )
+        )
+        register(NavEntry("office:people", _("People"), roles=(Role.ADMINISTRATOR,)))
+        # --- end of standards, certificates, people ---

@@ -74,7 +74,7 @@ class ValueForm(forms.Form):
     value = forms.FloatField(label=_("Value"))
     unit = forms.CharField(label=_("Unit"), max_length=32)
     U = forms.FloatField(label=_("U"), min_value=0)
-    k = forms.FloatField(label=_("k"), initial=2, min_value=0)
+    k = forms.FloatField(label=_("k"), min_value=0, required=False)
 
     def __init__(self, *args: Any, row: int = 0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -84,7 +84,9 @@ class ValueForm(forms.Form):
 
     def entry(self) -> dict[str, Any]:
         data = self.cleaned_data
-        return {key: data[key] for key in ("quantity", "nominal", "value", "unit", "U", "k")}
+        entry = {key: data[key] for key in ("quantity", "nominal", "value", "unit", "U")}
+        # No k given: the certificate's k = 2, as the model quantity reads it.
+        return entry if data.get("k") is None else {**entry, "k": data["k"]}
 
 
 class BaseValueFormSet(forms.BaseFormSet):  # type: ignore[type-arg]

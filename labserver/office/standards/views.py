@@ -27,6 +27,7 @@ from labserver.standards.due import WINDOWS, due_list, with_certificate_in_force
 from labserver.standards.models import ReferenceStandard, StandardCertificate
 from labserver.standards.values import readable_values
 from labserver.web.access import page_for
+from uncertainty.display import number_text, result_texts, unit_symbol
 
 from ..refusals import acting_person, show_refusal
 from .forms import CertificateForm, StandardForm, ValueFormSet
@@ -59,7 +60,8 @@ def register(request: HttpRequest) -> HttpResponse:
     windows = []
     after = 0
     for days in WINDOWS:
-        windows.append({"days": days, "after": after, "items": due.windows[days]})
+        items = due.windows[days]
+        windows.append({"days": days, "after": after, "items": items, "id": f"due-{days}"})
         after = days + 1
     context = {
         "today": today,
@@ -111,6 +113,20 @@ def standard(request: HttpRequest, pk: int) -> HttpResponse:
     return _standard_page(request, found, CertificateForm(standard=found), ValueFormSet())
 
 
+def _value_texts(entry: dict[str, Any]) -> dict[str, str]:
+    """A calibrated value as a certificate writes it: U to two significant digits, the
+    value to the same place (ILAC P14); nominal and k as given."""
+    value, uncertainty = result_texts(entry["value"], entry["U"])
+    return {
+        "quantity": entry["quantity"],
+        "nominal": number_text(entry["nominal"]),
+        "value": value,
+        "U": uncertainty,
+        "k": number_text(entry.get("k") or 2),
+        "unit": unit_symbol(entry["unit"]),
+    }
+
+
 def _standard_page(
     request: HttpRequest,
     found: ReferenceStandard,
@@ -119,7 +135,7 @@ def _standard_page(
     status: int = 200,
 ) -> HttpResponse:
     certificates = [
-        {"certificate": c, "values": readable_values(c.values)}
+        {"certificate": c, "values": [_value_texts(v) for v in readable_values(c.values)]}
         for c in found.certificates.order_by("-calibrated_on", "-pk")
     ]
     context = {

@@ -94,7 +94,7 @@ def invite_person(
     """Create ``username``'s account, inactive and without a password, give them ``role``
     in ``organization`` and e-mail them ``link(user, token)``, where they choose their
     password. The mail leaves once the transaction has committed."""
-    require_role(actor, organization.pk, *ADMINISTRATORS, action=_("inviting a person"))
+    require_role(actor, organization.pk, *ADMINISTRATORS, action="inviting a person")
     username = username.strip()
     if not USERNAME.match(username):
         raise DomainError(
@@ -202,7 +202,7 @@ def set_membership(
 ) -> Membership:
     """Give ``user`` (already a member of ``organization``) ``role`` there, or change the
     fields, number and validity of their certification in it (active again if it was not)."""
-    require_role(actor, organization.pk, *ADMINISTRATORS, action=_("setting a person's roles"))
+    require_role(actor, organization.pk, *ADMINISTRATORS, action="setting a person's roles")
     if not Membership.objects.filter(user=user, organization=organization).exists():
         raise NotPermitted(
             _("%(name)s is not a member of %(organization)s")
@@ -233,7 +233,7 @@ def end_membership(*, actor: Any, membership: Membership, reason: str) -> Member
     """Deactivate one role of a person (the membership stays, inactive). The last active
     administrator of an organization stays: nobody could manage its people after."""
     require_role(
-        actor, membership.organization_id, *ADMINISTRATORS, action=_("ending a person's role")
+        actor, membership.organization_id, *ADMINISTRATORS, action="ending a person's role"
     )
     reason = _reason(reason)
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
@@ -270,7 +270,7 @@ def deactivate_person(*, actor: Any, user: User, reason: str) -> User:
     and never to themselves."""
     organizations = _organizations_of(user)
     for organization_id in organizations:
-        require_role(actor, organization_id, *ADMINISTRATORS, action=_("deactivating an account"))
+        require_role(actor, organization_id, *ADMINISTRATORS, action="deactivating an account")
     if getattr(actor, "pk", None) == user.pk:
         raise InvalidTransition(_("you cannot deactivate your own account"), field="user")
     reason = _reason(reason)

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from labserver.core.fields import MeasurementField
 from labserver.standards.models import ReferenceStandard
@@ -16,7 +17,7 @@ PDF_MAGIC = b"%PDF-"
 
 class StandardForm(forms.Form):
     asset_id = forms.CharField(label=_("Asset id"), max_length=64)
-    name = forms.CharField(label=_("Name"), max_length=200)
+    name = forms.CharField(label=pgettext_lazy("standard", "Name"), max_length=200)
     field = forms.ChoiceField(label=_("Field"), choices=MeasurementField.choices)
     level = forms.ChoiceField(
         label=_("Level"),

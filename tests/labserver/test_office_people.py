@@ -16,16 +16,13 @@ from django.utils import timezone
 
 from labserver.accounts.models import Membership, SignatureGuard, User
 from labserver.core.models import AuditEntry
-from tests.support.lims import PASSWORD, TODAY, Center, person
+from tests.support.frontoffice import admin_of
+from tests.support.lims import PASSWORD, TODAY, Center
 from tests.support.pages import signed_in
 
 pytestmark = pytest.mark.django_db
 
 NEW_PASSWORD = "a long and unusual passphrase 42"
-
-
-def admin_of(center: Center) -> User:
-    return person(center.org, f"{center.org.code.lower()}-admin", "administrator")
 
 
 def signs_in(username: str, password: str) -> bool:

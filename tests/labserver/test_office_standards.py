@@ -13,38 +13,14 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from labserver.core.models import AuditEntry
-from labserver.standards import services as standards
 from labserver.standards.models import ReferenceStandard, StandardCertificate
+from tests.support.frontoffice import standard_with_due
 from tests.support.lims import TODAY, Center
 from tests.support.pages import signed_in
 
 pytestmark = pytest.mark.django_db
 
 PDF = b"%PDF-1.4\n% a standard's certificate\n%%EOF\n"
-
-
-def standard_with_due(center: Center, asset_id: str, days: int | None) -> ReferenceStandard:
-    """A standard of the center whose certificate falls due in ``days`` (None: none)."""
-    standard = standards.register_standard(
-        actor=center.quality_manager,
-        organization=center.org,
-        asset_id=asset_id,
-        name=f"Standard {asset_id}",
-        field="pressure",
-        calibration_interval_months=12,
-    )
-    if days is not None:
-        standards.record_certificate(
-            actor=center.quality_manager,
-            standard=standard,
-            number=f"EXT-{asset_id}",
-            issuing_lab="An outside lab",
-            calibrated_on=TODAY - timedelta(days=300),
-            issued_on=TODAY - timedelta(days=299),
-            due_on=TODAY + timedelta(days=days),
-            values=[],
-        )
-    return standard
 
 
 def test_the_register_lists_the_standards_and_the_due_list(center: Center) -> None:

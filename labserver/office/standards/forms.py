@@ -52,11 +52,15 @@ class CertificateForm(forms.Form):
 
     def __init__(self, *args: Any, standard: ReferenceStandard, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        others = ReferenceStandard.objects.filter(organization_id=standard.organization_id).exclude(
+            pk=standard.pk
+        )
         field = self.fields["reference_standards"]
         assert isinstance(field, forms.ModelMultipleChoiceField)
-        field.queryset = ReferenceStandard.objects.filter(
-            organization_id=standard.organization_id
-        ).exclude(pk=standard.pk)
+        if others.exists():
+            field.queryset = others
+        else:  # no other standard could have calibrated it here
+            del self.fields["reference_standards"]
 
     def clean_document(self) -> Any:
         document = self.cleaned_data["document"]

@@ -172,7 +172,7 @@ def record_certificate(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid() & values.is_valid():
         rows = [i for i, row in enumerate(values.forms) if row.has_changed()]
         data = dict(form.cleaned_data)
-        uses = list(data.pop("reference_standards"))
+        uses = list(data.pop("reference_standards", []))
         try:
             certificate = services.record_certificate(
                 actor=acting_person(request),

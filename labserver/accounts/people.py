@@ -130,6 +130,14 @@ def invite_person(
         certificate_number=certificate_number.strip(),
         valid_until=valid_until,
     )
+    _send_invitation(actor=actor, user=user, organization=organization, link=link)
+    return user
+
+
+def _send_invitation(
+    *, actor: Any, user: User, organization: Organization, link: Callable[[User, str], str]
+) -> None:
+    """E-mail ``user`` a fresh one-time link, once the transaction has committed."""
     url = link(user, invitation_tokens.make_token(user))
     subject = _("Your caltrace account at %(organization)s") % {"organization": organization.name}
     body = _(
@@ -139,10 +147,43 @@ def invite_person(
         "name": user.full_name,
         "actor": actor.signature_name(),
         "organization": organization.name,
-        "username": username,
+        "username": user.get_username(),
         "url": url,
     }
     transaction.on_commit(lambda: send_mail(subject, body, None, [user.email]))
+
+
+def _invited(user: User) -> bool:
+    """Invited and not yet arrived: inactive, never given a password."""
+    return not user.is_active and not user.has_usable_password()
+
+
+@transaction.atomic
+def resend_invitation(
+    *, actor: Any, user: User, organization: Organization, link: Callable[[User, str], str]
+) -> User:
+    """A new link for a person who has not chosen their password yet (the first one
+    expired or was lost); the earlier link keeps working until either is used."""
+    require_role(actor, organization.pk, *ADMINISTRATORS, action="inviting a person")
+    if not Membership.objects.filter(user=user, organization=organization).exists():
+        raise NotPermitted(
+            _("%(name)s is not a member of %(organization)s")
+            % {"name": user.get_username(), "organization": organization.code}
+        )
+    if not _invited(user):
+        raise InvalidTransition(
+            _("%(name)s has already chosen a password") % {"name": user.get_username()},
+            field="user",
+        )
+    audit.record(
+        actor=actor,
+        action="user.reinvite",
+        object_type="user",
+        object_id=user.pk,
+        organization_id=organization.pk,
+        after={"email": user.email},
+    )
+    _send_invitation(actor=actor, user=user, organization=organization, link=link)
     return user
 
 
@@ -268,29 +309,51 @@ def deactivate_person(*, actor: Any, user: User, reason: str) -> User:
     """Deactivate ``user``'s account: they can no longer sign in; their records, roles and
     signatures stay. Only an administrator of every organization they belong to may do it,
     and never to themselves."""
-    organizations = _organizations_of(user)
-    for organization_id in organizations:
-        require_role(actor, organization_id, *ADMINISTRATORS, action="deactivating an account")
     if getattr(actor, "pk", None) == user.pk:
         raise InvalidTransition(_("you cannot deactivate your own account"), field="user")
+    return _switch_account(actor=actor, user=user, reason=reason, active=False)
+
+
+@transaction.atomic
+def reactivate_person(*, actor: Any, user: User, reason: str) -> User:
+    """Let a deactivated person sign in again (their roles are as they were): an
+    administrator of every organization they belong to, with the reason."""
+    return _switch_account(actor=actor, user=user, reason=reason, active=True)
+
+
+def _switch_account(*, actor: Any, user: User, reason: str, active: bool) -> User:
+    """Set ``user``'s account active or not, audited on each of their organizations' chains
+    (inside the caller's transaction). An invited person who never arrived is neither."""
+    organizations = _organizations_of(user)
+    what = "reactivating an account" if active else "deactivating an account"
+    for organization_id in organizations:
+        require_role(actor, organization_id, *ADMINISTRATORS, action=what)
     reason = _reason(reason)
     user = User.objects.select_for_update().get(pk=user.pk)
-    if not user.is_active:
+    name = {"name": user.get_username()}
+    if _invited(user):
         raise InvalidTransition(
-            _("%(name)s's account is already inactive") % {"name": user.get_username()},
+            _("%(name)s has not chosen a password yet: send the invitation again") % name,
             field="user",
         )
-    user.is_active = False
+    if user.is_active == active:
+        already = (
+            _("%(name)s's account is already active")
+            if active
+            else _("%(name)s's account is already inactive")
+        )
+        raise InvalidTransition(already % name, field="user")
+    user.is_active = active
     user.save(update_fields=["is_active"])
     for organization_id in organizations:
         audit.record(
             actor=actor,
-            action="user.deactivate",
+            action="user.reactivate" if active else "user.deactivate",
             object_type="user",
             object_id=user.pk,
             organization_id=organization_id,
-            before={"username": user.get_username(), "is_active": True},
-            after={"is_active": False},
+            before={"username": user.get_username(), "is_active": not active},
+            after={"is_active": active},
             reason=reason,
         )
     return user

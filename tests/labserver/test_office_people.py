@@ -193,3 +193,28 @@ def test_an_administrator_unlocks_a_locked_signature_with_a_reason(center: Cente
     assert (guard.failures, guard.locked_at) == (0, None)
     entry = AuditEntry.objects.get(action="user.unlock", object_id=str(center.signatory.pk))
     assert entry.actor_user_id == admin_of(center).pk
+
+
+def test_a_lost_invitation_is_sent_again_and_a_deactivated_account_reactivated(
+    center: Center, django_capture_on_commit_callbacks: Any
+) -> None:
+    _, invited = invite(center, django_capture_on_commit_callbacks)
+    client = signed_in(admin_of(center))
+    with django_capture_on_commit_callbacks(execute=True):
+        again = client.post(f"/office/people/{invited.pk}/invitation/")
+    assert again.status_code == 302
+    assert [m.to for m in mail.outbox] == [["an@example.org"], ["an@example.org"]]
+    assert AuditEntry.objects.filter(action="user.reinvite", object_id=str(invited.pk)).exists()
+    refused = client.post(f"/office/people/{invited.pk}/reactivate/", {"reactivate-reason": "x"})
+    assert refused.status_code == 409  # never arrived: nothing to reactivate
+
+    client.post(f"/office/people/{center.reviewer.pk}/deactivate/", {"deactivate-reason": "left"})
+    back = client.post(
+        f"/office/people/{center.reviewer.pk}/reactivate/", {"reactivate-reason": "came back"}
+    )
+    assert back.status_code == 302
+    center.reviewer.refresh_from_db()
+    assert center.reviewer.is_active
+    assert signs_in(center.reviewer.username, PASSWORD)
+    entry = AuditEntry.objects.get(action="user.reactivate", object_id=str(center.reviewer.pk))
+    assert entry.reason == "came back"

@@ -10,6 +10,8 @@ urlpatterns = [
     path("<int:user_id>/roles/<int:membership_id>/", views.set_role, name="person-role"),
     path("<int:user_id>/roles/<int:membership_id>/end/", views.end_role, name="person-role-end"),
     path("<int:user_id>/deactivate/", views.deactivate, name="person-deactivate"),
+    path("<int:user_id>/reactivate/", views.reactivate, name="person-reactivate"),
+    path("<int:user_id>/invitation/", views.resend, name="person-invitation"),
     path("<int:user_id>/unlock/", views.unlock, name="person-unlock"),
     path("welcome/<str:uidb64>/<str:token>/", views.welcome, name="welcome"),
 ]

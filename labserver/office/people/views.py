@@ -150,6 +150,7 @@ def _person_page(
         "organizations": sorted({m.organization for m in memberships}, key=lambda o: o.code),
         "add": bound("add", RoleForm(prefix="add")),
         "deactivate": bound("deactivate", ReasonForm(prefix="deactivate")),
+        "reactivate": bound("reactivate", ReasonForm(prefix="reactivate")),
         "unlock": bound("unlock", ReasonForm(prefix="unlock")),
         "lock": lockout.lock_state(user),
     }
@@ -241,31 +242,84 @@ def end_role(request: HttpRequest, user_id: int, membership_id: int) -> HttpResp
     return _act(request, user, name, ReasonForm(request.POST, prefix=name), change)
 
 
+def _with_reason(
+    request: HttpRequest, user_id: int, name: str, service: Any, note: str
+) -> HttpResponse:
+    """A change to the person's account that states its reason:
+    ``service(actor=..., user=..., reason=...)``, then ``note`` (with the person's name)."""
+    user = _person(request, user_id)
+
+    def change(data: dict[str, Any]) -> str:
+        service(actor=acting_person(request), user=user, reason=data["reason"])
+        return note % {"name": user.username}
+
+    return _act(request, user, name, ReasonForm(request.POST, prefix=name), change)
+
+
 @require_POST
 @page_for(*ADMINISTRATORS)
 def deactivate(request: HttpRequest, user_id: int) -> HttpResponse:
     """Deactivate the person's account: no more signing in; records and history stay."""
+    return _with_reason(
+        request,
+        user_id,
+        "deactivate",
+        people.deactivate_person,
+        _("%(name)s's account is deactivated."),
+    )
+
+
+@require_POST
+@page_for(*ADMINISTRATORS)
+def reactivate(request: HttpRequest, user_id: int) -> HttpResponse:
+    """Let a deactivated person sign in again, with the reason."""
+    return _with_reason(
+        request,
+        user_id,
+        "reactivate",
+        people.reactivate_person,
+        _("%(name)s's account is active again."),
+    )
+
+
+@require_POST
+@page_for(*ADMINISTRATORS)
+def resend(request: HttpRequest, user_id: int) -> HttpResponse:
+    """A new one-time link for an invited person who has not chosen a password yet."""
     user = _person(request, user_id)
-
-    def change(data: dict[str, Any]) -> str:
-        people.deactivate_person(actor=acting_person(request), user=user, reason=data["reason"])
-        return _("%(name)s's account is deactivated.") % {"name": user.username}
-
-    form = ReasonForm(request.POST, prefix="deactivate")
-    return _act(request, user, "deactivate", form, change)
+    ids = people.administered_organization_ids(request.user)
+    organization = (
+        Organization.objects.filter(pk__in=ids, memberships__user=user).order_by("code").first()
+    )
+    assert organization is not None  # _person found them in one of these
+    try:
+        people.resend_invitation(
+            actor=acting_person(request),
+            user=user,
+            organization=organization,
+            link=invitation_link(request),
+        )
+    except DomainError as error:
+        messages.error(request, str(error.detail))
+    else:
+        messages.success(
+            request,
+            _("A new link to choose a password went to %(email)s.") % {"email": user.email},
+        )
+    return redirect("office:person", user.pk)
 
 
 @require_POST
 @page_for(*ADMINISTRATORS)
 def unlock(request: HttpRequest, user_id: int) -> HttpResponse:
     """Lift the person's sign-in lockouts and signature lock, with the reason."""
-    user = _person(request, user_id)
-
-    def change(data: dict[str, Any]) -> str:
-        lockout.unlock_person(actor=acting_person(request), user=user, reason=data["reason"])
-        return _("%(name)s is unlocked: signing in and signing.") % {"name": user.username}
-
-    return _act(request, user, "unlock", ReasonForm(request.POST, prefix="unlock"), change)
+    return _with_reason(
+        request,
+        user_id,
+        "unlock",
+        lockout.unlock_person,
+        _("%(name)s is unlocked: signing in and signing."),
+    )
 
 
 def welcome(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:

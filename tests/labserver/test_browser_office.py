@@ -58,12 +58,12 @@ def test_a_quality_manager_records_a_new_certificate_of_a_standard(
             "#id_calibrated_on": TODAY.strftime("%m%d%Y"),
             "#id_issued_on": TODAY.strftime("%m%d%Y"),
             "#id_due_on": TODAY.replace(year=TODAY.year + 1).strftime("%m%d%Y"),
-            "#id_form-0-quantity": "dcv",
-            "#id_form-0-nominal": "10",
-            "#id_form-0-value": "10.000003",
-            "#id_form-0-unit": "V",
-            "#id_form-0-U": "0.000004",
-            "#id_form-0-k": "2",
+            "#id_values-0-quantity": "dcv",
+            "#id_values-0-nominal": "10",
+            "#id_values-0-value": "10.000003",
+            "#id_values-0-unit": "V",
+            "#id_values-0-U": "0.000004",
+            "#id_values-0-k": "2",
         },
     )
     page.find("#id_document").send_keys(str(document))
@@ -73,6 +73,30 @@ def test_a_quality_manager_records_a_new_certificate_of_a_standard(
     recorded = StandardCertificate.objects.get(number="VMI-2026-0815")
     assert recorded.sha256 in page.text("#certificates")
     on_a_phone(page, f"/office/standards/{center.standard.pk}/", "standard-phone")
+
+    # A new standard, with what it may be used for.
+    page.open("/office/standards/")
+    page.click_and_wait("#new-standard")
+    typed(
+        page,
+        {
+            "#id_asset_id": "T-PRT-07",
+            "#id_name": "Platinum resistance thermometer",
+            "#id_calibration_interval_months": "24",
+            "#id_functions-0-role": "reference",
+            "#id_functions-0-function": "temperature",
+            "#id_functions-0-unit": "°C",
+            "#id_functions-0-min": "-50",
+            "#id_functions-0-max": "420",
+        },
+    )
+    from selenium.webdriver.support.select import Select
+
+    Select(page.find("#id_field")).select_by_value("temperature")
+    page.screenshot("register-standard")
+    page.click_and_wait("#standard-form button[type=submit]")
+    assert "T-PRT-07" in page.text(".messages")
+    assert "temperature -50 … 420 °C" in page.text("#functions")
 
 
 def test_a_signatory_revokes_a_certificate_with_the_password(center: Center, page: Page) -> None:

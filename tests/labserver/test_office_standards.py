@@ -66,6 +66,13 @@ def new_standard(**changes: Any) -> dict[str, Any]:
         "model": "5615",
         "serial": "PRT-7",
         "calibration_interval_months": "24",
+        "functions-TOTAL_FORMS": "3",
+        "functions-INITIAL_FORMS": "0",
+        "functions-1-role": "reference",
+        "functions-1-function": "temperature",
+        "functions-1-unit": "°C",
+        "functions-1-min": "-50",
+        "functions-1-max": "420",
         **changes,
     }
 
@@ -76,6 +83,10 @@ def test_a_quality_manager_registers_a_standard_audited(center: Center) -> None:
     assert response.status_code == 302
     assert response["Location"] == f"/office/standards/{standard.pk}/"
     assert (standard.level, standard.calibration_interval_months) == ("reference", 24)
+    assert standard.functions == [
+        {"role": "reference", "function": "temperature", "unit": "°C", "min": -50, "max": 420}
+    ]
+    assert standard.covers("temperature", "°C", 0, 400)
     entry = AuditEntry.objects.get(action="standard.register", object_id=str(standard.pk))
     assert entry.actor_user_id == center.quality_manager.pk
 
@@ -89,6 +100,15 @@ def test_a_taken_asset_id_is_refused_on_its_field(center: Center) -> None:
     assert ReferenceStandard.objects.filter(organization=center.org).count() == 1
 
 
+def test_a_range_upside_down_is_refused_on_its_row(center: Center) -> None:
+    client = signed_in(center.quality_manager)
+    page = client.post("/office/standards/new/", new_standard(**{"functions-1-min": "500"}))
+    assert page.status_code == 400
+    row = page.context["functions"].forms[1]
+    assert "exceeds" in " ".join(row.non_field_errors())
+    assert not ReferenceStandard.objects.filter(asset_id="T-REF-07").exists()
+
+
 def certificate_post(**changes: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "number": "VMI-2026-0815",
@@ -98,20 +118,20 @@ def certificate_post(**changes: Any) -> dict[str, Any]:
         "issued_on": (TODAY - timedelta(days=2)).isoformat(),
         "due_on": (TODAY + timedelta(days=360)).isoformat(),
         "document": SimpleUploadedFile("cert.pdf", PDF, content_type="application/pdf"),
-        "form-TOTAL_FORMS": "5",
-        "form-INITIAL_FORMS": "0",
-        "form-0-quantity": "dcv",
-        "form-0-nominal": "10",
-        "form-0-value": "10.000003",
-        "form-0-unit": "V",
-        "form-0-U": "0.000004",
-        "form-0-k": "2",
-        "form-2-quantity": "dcv",
-        "form-2-nominal": "1",
-        "form-2-value": "1.0000004",
-        "form-2-unit": "V",
-        "form-2-U": "0.000002",
-        "form-2-k": "2",
+        "values-TOTAL_FORMS": "5",
+        "values-INITIAL_FORMS": "0",
+        "values-0-quantity": "dcv",
+        "values-0-nominal": "10",
+        "values-0-value": "10.000003",
+        "values-0-unit": "V",
+        "values-0-U": "0.000004",
+        "values-0-k": "2",
+        "values-2-quantity": "dcv",
+        "values-2-nominal": "1",
+        "values-2-value": "1.0000004",
+        "values-2-unit": "V",
+        "values-2-U": "0.000002",
+        "values-2-k": "2",
     }
     return {**data, **changes}
 
@@ -137,14 +157,14 @@ def test_a_new_certificate_is_recorded_with_its_document_and_values(center: Cent
 @pytest.mark.parametrize(
     ("changes", "where", "message"),
     [
-        ({"form-2-U": "0"}, ("values", 2, "U"), "positive"),
+        ({"values-2-U": "0"}, ("values", 2, "U"), "positive"),
         ({"calibrated_on": (TODAY + timedelta(days=3)).isoformat()}, "calibrated_on", "future"),
         (
             {"document": SimpleUploadedFile("cert.pdf", b"not a pdf", "application/pdf")},
             "document",
             "not a PDF",
         ),
-        ({"form-0-nominal": "ten"}, ("values", 0, "nominal"), "number"),
+        ({"values-0-nominal": "ten"}, ("values", 0, "nominal"), "number"),
     ],
 )
 def test_a_wrong_certificate_is_refused_where_it_is_wrong_and_nothing_is_saved(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -71,6 +71,12 @@ class CertificateForm(forms.Form):
         return document
 
 
+def label_row(form: forms.Form, row: int) -> None:
+    """The table's header names the column; a screen reader hears the row too."""
+    for field in form.fields.values():
+        field.widget.attrs["aria-label"] = f"{field.label} ({row})"
+
+
 class ValueForm(forms.Form):
     """One calibrated value of the certificate: a row of the values table."""
 
@@ -83,9 +89,7 @@ class ValueForm(forms.Form):
 
     def __init__(self, *args: Any, row: int = 0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            # The table's header names the column; a screen reader hears the row too.
-            field.widget.attrs["aria-label"] = f"{field.label} ({row})"
+        label_row(self, row)
 
     def entry(self) -> dict[str, Any]:
         data = self.cleaned_data
@@ -94,14 +98,56 @@ class ValueForm(forms.Form):
         return entry if data.get("k") is None else {**entry, "k": data["k"]}
 
 
-class BaseValueFormSet(forms.BaseFormSet):  # type: ignore[type-arg]
+class RowFormSet(forms.BaseFormSet):  # type: ignore[type-arg]
+    """A table of rows, each labelled with its number for a screen reader; empty rows are
+    left out. ``empty_message``: the error when every row is empty (None: allowed)."""
+
+    empty_message: Any = None
+
     def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
         return {**super().get_form_kwargs(index), "row": (index or 0) + 1}
 
     def clean(self) -> None:
         super().clean()
-        if not any(form.has_changed() for form in self.forms):
-            raise forms.ValidationError(_("Give at least one calibrated value."))
+        if self.empty_message and not self.filled():
+            raise forms.ValidationError(self.empty_message)
+
+    def filled(self) -> list[int]:
+        """The indexes of the rows given, in order (the services number them so)."""
+        return [i for i, form in enumerate(self.forms) if form.has_changed()]
 
 
-ValueFormSet = forms.formset_factory(ValueForm, formset=BaseValueFormSet, extra=5)
+class ValueRows(RowFormSet):
+    empty_message = _("Give at least one calibrated value.")
+
+
+# formset_factory's classes are subclasses of the formset given; the stubs lose that.
+ValueFormSet = cast(
+    "type[RowFormSet]", forms.formset_factory(ValueForm, formset=ValueRows, extra=5)
+)
+
+
+class FunctionForm(forms.Form):
+    """What the standard may be used for: a role on a bench, a function and its range."""
+
+    role = forms.CharField(
+        label=_("Role on the bench"), max_length=32, help_text=_("e.g. reference, source")
+    )
+    function = forms.CharField(label=_("Function"), max_length=32, help_text=_("e.g. dcv, mass"))
+    unit = forms.CharField(label=_("Unit"), max_length=32)
+    min = forms.FloatField(label=_("From"), required=False)
+    max = forms.FloatField(label=_("To"), required=False)
+
+    def __init__(self, *args: Any, row: int = 0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        label_row(self, row)
+
+    def entry(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        entry = {key: data[key] for key in ("role", "function", "unit")}
+        return {**entry, **{key: data[key] for key in ("min", "max") if data[key] is not None}}
+
+
+FunctionFormSet = cast(
+    "type[RowFormSet]", forms.formset_factory(FunctionForm, formset=RowFormSet, extra=3)
+)

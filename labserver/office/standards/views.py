@@ -30,10 +30,10 @@ from labserver.web.access import page_for
 from uncertainty.display import number_text, result_texts, unit_symbol
 
 from ..refusals import acting_person, show_refusal
-from .forms import CertificateForm, StandardForm, ValueFormSet
+from .forms import CertificateForm, FunctionFormSet, StandardForm, ValueFormSet
 
 KEEPERS = services.KEEPERS
-ROW = re.compile(r"^values\[(\d+)\](?:\.(\w+))?$")
+ROW = re.compile(r"^(\w+)\[(\d+)\](?:\.(\w+))?$")
 
 
 def _kept_ids(request: HttpRequest) -> set[int]:
@@ -82,18 +82,27 @@ def new_standard(request: HttpRequest) -> HttpResponse:
     they keep the standards; a choice when they keep several)."""
     organizations = _organizations(request)
     form = StandardForm(request.POST or None)
+    functions = FunctionFormSet(request.POST or None, prefix="functions")
     chosen = _chosen_organization(request, organizations)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_valid() & functions.is_valid():
         try:
             standard = services.register_standard(
-                actor=acting_person(request), organization=chosen, **form.cleaned_data
+                actor=acting_person(request),
+                organization=chosen,
+                functions=[functions.forms[i].entry() for i in functions.filled()],
+                **form.cleaned_data,
             )
         except DomainError as error:
-            show_refusal(form, error)
+            _show_row_refusal(form, {"functions": functions}, error)
         else:
             messages.success(request, _("%(asset)s is registered.") % {"asset": standard.asset_id})
             return redirect("office:standard", standard.pk)
-    context = {"form": form, "organizations": organizations, "chosen": chosen}
+    context = {
+        "form": form,
+        "functions": functions,
+        "organizations": organizations,
+        "chosen": chosen,
+    }
     status = 400 if request.method == "POST" else 200
     return render(request, "office/standards/new.html", context, status=status)
 
@@ -110,7 +119,9 @@ def _chosen_organization(request: HttpRequest, organizations: list[Organization]
 def standard(request: HttpRequest, pk: int) -> HttpResponse:
     """A standard, its certificates, and the form to record a new one."""
     found = _standard(request, pk)
-    return _standard_page(request, found, CertificateForm(standard=found), ValueFormSet())
+    return _standard_page(
+        request, found, CertificateForm(standard=found), ValueFormSet(prefix="values")
+    )
 
 
 def _value_texts(entry: dict[str, Any]) -> dict[str, str]:
@@ -127,6 +138,19 @@ def _value_texts(entry: dict[str, Any]) -> dict[str, str]:
     }
 
 
+def _function_text(entry: dict[str, Any]) -> str:
+    """``reference: temperature -50 … 420 °C``: a use of the standard, its bounds as given."""
+    low, high = entry.get("min"), entry.get("max")
+    bounds = ""
+    if low is not None or high is not None:
+        low_text = "…" if low is None else number_text(low)
+        high_text = "…" if high is None else number_text(high)
+        bounds = f" {low_text} … {high_text}"
+    return (
+        f"{entry.get('role')}: {entry.get('function')}{bounds} {unit_symbol(entry.get('unit', ''))}"
+    )
+
+
 def _standard_page(
     request: HttpRequest,
     found: ReferenceStandard,
@@ -141,6 +165,7 @@ def _standard_page(
     context = {
         "standard": found,
         "status": found.status_on(timezone.localdate()),
+        "functions": [_function_text(f) for f in found.functions or [] if isinstance(f, dict)],
         "certificates": certificates,
         "form": form,
         "values": values,
@@ -148,16 +173,16 @@ def _standard_page(
     return render(request, "office/standards/standard.html", context, status=status)
 
 
-def _show_value_refusal(
-    form: CertificateForm, values: Any, rows: list[int], error: DomainError
-) -> None:
-    """A refusal of ``values[i]`` is shown on the row of the table it came from."""
+def _show_row_refusal(form: Any, tables: dict[str, Any], error: DomainError) -> None:
+    """A refusal of ``values[i]`` or ``functions[i]`` (the i-th row given) is shown on the
+    row of the table it came from; any other on the form."""
     match = ROW.match(error.field or "")
-    if match is None:
+    if match is None or match.group(1) not in tables:
         show_refusal(form, error)
         return
-    row = values.forms[rows[int(match.group(1))]]
-    key = match.group(2)
+    table = tables[match.group(1)]
+    row = table.forms[table.filled()[int(match.group(2))]]
+    key = match.group(3)
     row.add_error(key if key in row.fields else None, str(error.detail))
 
 
@@ -168,9 +193,8 @@ def record_certificate(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("office:standard", pk)
     found = _standard(request, pk)
     form = CertificateForm(request.POST, request.FILES, standard=found)
-    values = ValueFormSet(request.POST)
+    values = ValueFormSet(request.POST, prefix="values")
     if form.is_valid() & values.is_valid():
-        rows = [i for i, row in enumerate(values.forms) if row.has_changed()]
         data = dict(form.cleaned_data)
         uses = list(data.pop("reference_standards", []))
         try:
@@ -178,13 +202,13 @@ def record_certificate(request: HttpRequest, pk: int) -> HttpResponse:
                 actor=acting_person(request),
                 standard=found,
                 file=data.pop("document"),
-                values=[values.forms[i].entry() for i in rows],
+                values=[values.forms[i].entry() for i in values.filled()],
                 internal=bool(uses),
                 reference_standards=uses,
                 **data,
             )
         except DomainError as error:
-            _show_value_refusal(form, values, rows, error)
+            _show_row_refusal(form, {"values": values}, error)
         else:
             messages.success(
                 request,

@@ -13,8 +13,8 @@ from labserver.accounts.models import SignatureGuard
 from labserver.core.models import AuditEntry
 from labserver.issuance.models import Certificate, CertificateEvent
 from labserver.issuance.services import issue_certificate
-from tests.support.issuing import approved_verification, issued
-from tests.support.lims import PASSWORD, Center
+from tests.support.issuing import approved_run, approved_verification, issued
+from tests.support.lims import PASSWORD, Center, next_job
 from tests.support.pages import signed_in
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_pki")]
@@ -103,6 +103,28 @@ def test_a_signatory_amends_and_the_replacement_has_a_new_number(center: Center)
     assert AuditEntry.objects.filter(
         action="certificate.amend", object_id=replacement.number
     ).exists()
+
+
+def test_an_amendment_may_report_another_approved_run_of_the_instrument(
+    center: Center,
+) -> None:
+    certificate = issued(center)
+    next_job(center)
+    later = approved_run(center)
+    client = signed_in(center.signatory)
+    page = client.get(f"/office/certificates/{certificate.pk}/")
+    assert f'value="{later.pk}"' in page.content.decode()
+    response = client.post(
+        f"/office/certificates/{certificate.pk}/amend/",
+        {
+            "amend-run": str(later.pk),
+            "amend-reason": "re-measured after the customer's complaint",
+            "amend-password": PASSWORD,
+        },
+    )
+    assert response.status_code == 302
+    replacement = Certificate.objects.get(supersedes=certificate)
+    assert replacement.run_id == later.pk
 
 
 def test_a_quality_manager_may_revoke_but_not_amend(center: Center) -> None:

@@ -27,10 +27,11 @@ from labserver.core.errors import DomainError
 from labserver.issuance import services
 from labserver.issuance.labels import label_sheet
 from labserver.issuance.models import Certificate, CertificateKind, CertificateStatus
+from labserver.measurements.models import Run, RunState
 from labserver.web.access import page_for
 
 from ..refusals import acting_person, show_refusal
-from .forms import SignedChangeForm
+from .forms import AmendForm, SignedChangeForm
 
 HANDLERS = (Role.SIGNATORY, Role.QUALITY_MANAGER)
 PER_PAGE = 50
@@ -84,6 +85,21 @@ def _list_page(request: HttpRequest, error: str = "", status: int = 200) -> Http
     return render(request, "office/certificates/list.html", context, status=status)
 
 
+def _other_runs(certificate: Certificate) -> list[Run]:
+    """Approved runs of the certificate's instrument, in its organization, with no
+    certificate yet: what an amendment may report instead of the same run's results."""
+    return list(
+        Run.objects.filter(
+            organization_id=certificate.organization_id,
+            job__instrument_id=certificate.run.job.instrument_id,
+            state=RunState.APPROVED,
+            certificates__isnull=True,
+        )
+        .select_related("job")
+        .order_by("-finished_at")
+    )
+
+
 def _certificate_page(
     request: HttpRequest,
     certificate: Certificate,
@@ -100,7 +116,7 @@ def _certificate_page(
         "events": list(certificate.events.all()),
         "may_amend": has_role(user, org, Role.SIGNATORY),
         "may_revoke": has_role(user, org, *HANDLERS),
-        "amend": amend or SignedChangeForm(prefix="amend"),
+        "amend": amend or AmendForm(prefix="amend", runs=_other_runs(certificate)),
         "revoke": revoke or SignedChangeForm(prefix="revoke"),
     }
     return render(request, "office/certificates/certificate.html", context, status=status)
@@ -114,14 +130,24 @@ def certificate(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _signed_change(request: HttpRequest, pk: int, which: str) -> HttpResponse:
     found = _certificate(request, pk)
-    form = SignedChangeForm(request.POST, prefix=which)
+    form: SignedChangeForm
+    others: dict[str, Run] = {}
+    if which == "amend":
+        others = {str(run.pk): run for run in _other_runs(found)}
+        form = AmendForm(request.POST, prefix=which, runs=others.values())
+    else:
+        form = SignedChangeForm(request.POST, prefix=which)
     if form.is_valid():
         user: User = acting_person(request)
         data = form.cleaned_data
         try:
             if which == "amend":
                 changed = services.amend_certificate(
-                    actor=user, certificate=found, password=data["password"], reason=data["reason"]
+                    actor=user,
+                    certificate=found,
+                    password=data["password"],
+                    reason=data["reason"],
+                    run=others.get(data["run"]),
                 )
                 note = _("%(old)s is amended: %(new)s replaces it.") % {
                     "old": found.number,

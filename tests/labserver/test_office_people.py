@@ -218,3 +218,20 @@ def test_a_lost_invitation_is_sent_again_and_a_deactivated_account_reactivated(
     assert signs_in(center.reviewer.username, PASSWORD)
     entry = AuditEntry.objects.get(action="user.reactivate", object_id=str(center.reviewer.pk))
     assert entry.reason == "came back"
+
+
+def test_an_administrator_lifts_a_sign_in_lockout(center: Center) -> None:
+    name = center.metrologist.username
+    for _ in range(5):  # CALTRACE_LOGIN_FAILURE_LIMIT
+        assert not signs_in(name, "not the password")
+    assert not signs_in(name, PASSWORD)  # locked from this address
+    client = signed_in(admin_of(center))
+    listed = client.get("/office/people/").content.decode()
+    row = listed[listed.index(f'id="person-{center.metrologist.pk}"') :]
+    assert "locked out" in row[: row.index("</tr>")]
+    done = client.post(
+        f"/office/people/{center.metrologist.pk}/unlock/",
+        {"unlock-reason": "forgot the new password; reset in person"},
+    )
+    assert done.status_code == 302
+    assert signs_in(name, PASSWORD)

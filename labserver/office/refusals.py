@@ -24,7 +24,7 @@ def show_refusal(form: forms.BaseForm, error: DomainError) -> None:
     form.add_error(name, str(error.detail))
 
 
-def acting_person(request: HttpRequest) -> User:
+def signed_in_person(request: HttpRequest) -> User:
     """The signed-in person (``page_for`` let in no one else)."""
     user = request.user
     assert isinstance(user, User)  # page_for let in only signed-in people

@@ -30,7 +30,7 @@ from labserver.issuance.models import Certificate, CertificateKind, CertificateS
 from labserver.measurements.models import Run, RunState
 from labserver.web.access import page_for
 
-from ..refusals import acting_person, show_refusal
+from ..refusals import show_refusal, signed_in_person
 from .forms import AmendForm, SignedChangeForm
 
 HANDLERS = (Role.SIGNATORY, Role.QUALITY_MANAGER)
@@ -108,7 +108,7 @@ def _certificate_page(
     revoke: SignedChangeForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    user = acting_person(request)
+    user = signed_in_person(request)
     org = certificate.organization_id
     context = {
         "certificate": certificate,
@@ -138,7 +138,7 @@ def _signed_change(request: HttpRequest, pk: int, which: str) -> HttpResponse:
     else:
         form = SignedChangeForm(request.POST, prefix=which)
     if form.is_valid():
-        user: User = acting_person(request)
+        user: User = signed_in_person(request)
         data = form.cleaned_data
         try:
             if which == "amend":

@@ -28,7 +28,7 @@ from labserver.accounts.models import Membership, Organization, User
 from labserver.core.errors import DomainError
 from labserver.web.access import page_for
 
-from ..refusals import acting_person, show_refusal
+from ..refusals import show_refusal, signed_in_person
 from .forms import InviteForm, NewPasswordForm, ReasonForm, RoleForm
 
 ADMINISTRATORS = people.ADMINISTRATORS
@@ -93,7 +93,7 @@ def invite(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             invited = people.invite_person(
-                actor=acting_person(request),
+                actor=signed_in_person(request),
                 organization=chosen,
                 link=invitation_link(request),
                 **form.membership(),
@@ -194,7 +194,7 @@ def _membership(request: HttpRequest, user: User, membership_id: int) -> Members
 def set_role(request: HttpRequest, user_id: int, membership_id: int = 0) -> HttpResponse:
     """Give the person a role (``membership_id`` 0) or change one's certification."""
     user = _person(request, user_id)
-    actor = acting_person(request)
+    actor = signed_in_person(request)
     if membership_id:
         membership = _membership(request, user, membership_id)
         name, organization = f"m{membership.pk}", membership.organization
@@ -231,7 +231,7 @@ def end_role(request: HttpRequest, user_id: int, membership_id: int) -> HttpResp
 
     def change(data: dict[str, Any]) -> str:
         people.end_membership(
-            actor=acting_person(request), membership=membership, reason=data["reason"]
+            actor=signed_in_person(request), membership=membership, reason=data["reason"]
         )
         return _("%(name)s is no longer %(role)s in %(organization)s.") % {
             "name": user.username,
@@ -250,7 +250,7 @@ def _with_reason(
     user = _person(request, user_id)
 
     def change(data: dict[str, Any]) -> str:
-        service(actor=acting_person(request), user=user, reason=data["reason"])
+        service(actor=signed_in_person(request), user=user, reason=data["reason"])
         return note % {"name": user.username}
 
     return _act(request, user, name, ReasonForm(request.POST, prefix=name), change)
@@ -294,7 +294,7 @@ def resend(request: HttpRequest, user_id: int) -> HttpResponse:
     assert organization is not None  # _person found them in one of these
     try:
         people.resend_invitation(
-            actor=acting_person(request),
+            actor=signed_in_person(request),
             user=user,
             organization=organization,
             link=invitation_link(request),

@@ -131,9 +131,15 @@ class FunctionForm(forms.Form):
     """What the standard may be used for: a role on a bench, a function and its range."""
 
     role = forms.CharField(
-        label=_("Role on the bench"), max_length=32, help_text=_("e.g. reference, source")
+        label=_("Role on the bench"),
+        max_length=32,
+        widget=forms.TextInput(attrs={"placeholder": _("e.g. reference, source")}),
     )
-    function = forms.CharField(label=_("Function"), max_length=32, help_text=_("e.g. dcv, mass"))
+    function = forms.CharField(
+        label=_("Function"),
+        max_length=32,
+        widget=forms.TextInput(attrs={"placeholder": _("e.g. dcv, mass")}),
+    )
     unit = forms.CharField(label=_("Unit"), max_length=32)
     min = forms.FloatField(label=_("From"), required=False)
     max = forms.FloatField(label=_("To"), required=False)

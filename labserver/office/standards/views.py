@@ -29,7 +29,7 @@ from labserver.standards.values import readable_values
 from labserver.web.access import page_for
 from uncertainty.display import number_text, result_texts, unit_symbol
 
-from ..refusals import acting_person, show_refusal
+from ..refusals import show_refusal, signed_in_person
 from .forms import CertificateForm, FunctionFormSet, StandardForm, ValueFormSet
 
 KEEPERS = services.KEEPERS
@@ -87,7 +87,7 @@ def new_standard(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid() & functions.is_valid():
         try:
             standard = services.register_standard(
-                actor=acting_person(request),
+                actor=signed_in_person(request),
                 organization=chosen,
                 functions=[functions.forms[i].entry() for i in functions.filled()],
                 **form.cleaned_data,
@@ -199,7 +199,7 @@ def record_certificate(request: HttpRequest, pk: int) -> HttpResponse:
         uses = list(data.pop("reference_standards", []))
         try:
             certificate = services.record_certificate(
-                actor=acting_person(request),
+                actor=signed_in_person(request),
                 standard=found,
                 file=data.pop("document"),
                 values=[values.forms[i].entry() for i in values.filled()],

@@ -10,10 +10,11 @@ import pytest
 
 from labserver.accounts.models import User
 from labserver.issuance.models import CertificateEvent
+from labserver.issuance.services import issue_certificate
 from labserver.standards.models import StandardCertificate
 from tests.support.browser import Page, sign_in
 from tests.support.frontoffice import admin_of, standard_with_due
-from tests.support.issuing import issued
+from tests.support.issuing import approved_verification, issued
 from tests.support.lims import PASSWORD, TODAY, Center
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("demo_pki")]
@@ -99,11 +100,19 @@ def test_a_quality_manager_records_a_new_certificate_of_a_standard(
     assert "temperature -50 … 420 °C" in page.text("#functions")
 
 
-def test_a_signatory_revokes_a_certificate_with_the_password(center: Center, page: Page) -> None:
+def test_a_signatory_revokes_a_certificate_with_the_password(
+    center: Center, page: Page, tmp_path: Path
+) -> None:
     certificate = issued(center)
+    run, mass_signatory = approved_verification(center, tmp_path)
+    verification = issue_certificate(actor=mass_signatory, run=run, password=PASSWORD)
     sign_in(page, center.signatory)
     page.click_and_wait("nav a[href='/office/certificates/']")
     assert certificate.number in page.text("#certificates")
+    from selenium.webdriver.common.keys import Keys
+
+    page.find(f"#label-{verification.pk}").send_keys(Keys.SPACE)  # ticked from the keyboard
+    assert page.find(f"#label-{verification.pk}").is_selected()
     page.screenshot("certificates")
     page.click_and_wait(f"#certificates a[href='/office/certificates/{certificate.pk}/']")
     typed(page, {"#id_revoke-reason": "issued to the wrong customer"})

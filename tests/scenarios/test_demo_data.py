@@ -21,8 +21,9 @@ def test_the_shipped_data_declares_the_ladder_the_people_and_a_bench_per_procedu
     data = read_demo()
     assert [o.code for o in data.organizations][:4] == ["DIR", "NMI", "HN", "DN"]
     assert data.marker == "DIR"
-    # Five people in each of the three organizations with staff, and a customer.
-    assert len(data.people) == 16
+    # Five people in each of the three organizations with staff, a customer and HN's
+    # organization administrator.
+    assert len(data.people) == 17
     assert data.registrars() == {
         "NMI": "nmi-quality-manager",
         "HN": "hn-quality-manager",

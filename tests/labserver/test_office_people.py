@@ -101,6 +101,7 @@ def test_people_are_the_administrator_s_and_only_of_their_organization(
     assert signed_in(center.quality_manager).get("/office/people/").status_code == 403
     client = signed_in(admin_of(center))
     page = client.get("/office/people/").content.decode()
+    assert "Metrologist / verifier (QT1): Electrical (DC/LF), Mass and weighing" in page
     assert center.metrologist.username in page
     assert other_center.metrologist.username not in page
     assert client.get(f"/office/people/{other_center.metrologist.pk}/").status_code == 404

@@ -65,6 +65,7 @@ DEMO_LOGINS = (
     ("hn-quality-manager", "quality manager"),
     ("hn-auditor", "auditor"),
     ("hn-reception", "reception (the front office)"),
+    ("hn-administrator", "organization administrator (people)"),
     ("hn-water-customer", "customer"),
 )
 DEMO_PASSWORD = "demo-only-password"

@@ -43,6 +43,8 @@ from .access import has_role
 from .models import Membership, Organization, Role, SignatureGuard, User
 
 P = ParamSpec("P")
+# Who may lift a person's locks in their organization.
+UNLOCKERS = (Role.QUALITY_MANAGER, Role.ADMINISTRATOR)
 R = TypeVar("R")
 
 
@@ -390,13 +392,17 @@ def locked_people(organization_ids: Iterable[int]) -> list[LockState]:
 
 def unlock_organization(actor: Any, user: User) -> Organization:
     """The organization through which ``actor`` may unlock ``user``: one where ``actor`` is
-    quality manager and ``user`` a member; else refused (403)."""
+    quality manager or organization administrator (who manages its people) and ``user`` a
+    member; else refused (403)."""
     shared = Organization.objects.filter(memberships__user=user).distinct().order_by("code")
     for organization in shared:
-        if has_role(actor, organization.pk, Role.QUALITY_MANAGER):
+        if has_role(actor, organization.pk, *UNLOCKERS):
             return organization
     raise NotPermitted(
-        _("unlocking %(name)s needs the role quality manager in their organization")
+        _(
+            "unlocking %(name)s needs the role quality manager or organization administrator "
+            "in their organization"
+        )
         % {"name": user.get_username()}
     )
 

@@ -16,3 +16,14 @@ class OfficeConfig(AppConfig):
         register(NavEntry("office:customers", _("Customers"), roles=desk))
         register(NavEntry("office:calendar", _("Job calendar"), roles=desk))
         # --- end of customers, instruments and jobs ---
+        # --- standards, certificates, people (front office, part 2) ---
+        register(NavEntry("office:standards", _("Standards"), roles=(Role.QUALITY_MANAGER,)))
+        register(
+            NavEntry(
+                "office:certificates",
+                _("Certificates"),
+                roles=(Role.SIGNATORY, Role.QUALITY_MANAGER),
+            )
+        )
+        register(NavEntry("office:people", _("People"), roles=(Role.ADMINISTRATOR,)))
+        # --- end of standards, certificates, people ---

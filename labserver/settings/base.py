@@ -446,6 +446,18 @@ CONTENT_SECURITY_POLICY = {
         "form-action": ["'self'"],
     }
 }
+
+# The front office's invitations (a one-time link to set a password) go out by e-mail: SMTP
+# (EMAIL_HOST, EMAIL_PORT) unless CALTRACE_EMAIL_BACKEND names another backend; the demo
+# prints them on its console (dev.py).
+EMAIL_BACKEND = os.environ.get(
+    "CALTRACE_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"
+)
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+DEFAULT_FROM_EMAIL = os.environ.get("CALTRACE_FROM_EMAIL", "caltrace@localhost")
+# How long an invitation's link to set a password stays good (Django's token machinery).
+PASSWORD_RESET_TIMEOUT = env_int("CALTRACE_INVITATION_DAYS", 7) * 24 * 3600
 # --------------------------------------------------------------------------------------------
 
 

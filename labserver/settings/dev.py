@@ -9,6 +9,11 @@ import os
 
 from .base import *  # noqa: F403
 
+# Invitations to set a password are printed on the console, not sent.
+EMAIL_BACKEND = os.environ.get(
+    "CALTRACE_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+)
+
 SECRET_KEY = os.environ.get(
     "SECRET_KEY", "caltrace-DEMO-ONLY-insecure-key-do-not-use-in-production-0123456789"
 )

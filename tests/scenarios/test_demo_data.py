@@ -21,8 +21,9 @@ def test_the_shipped_data_declares_the_ladder_the_people_and_a_bench_per_procedu
     data = read_demo()
     assert [o.code for o in data.organizations][:4] == ["DIR", "NMI", "HN", "DN"]
     assert data.marker == "DIR"
-    # Five people in each of the three organizations with staff, a customer, a reception desk.
-    assert len(data.people) == 17
+    # Five people in each of the three organizations with staff, a customer, HN's reception
+    # desk and HN's organization administrator.
+    assert len(data.people) == 18
     assert data.registrars() == {
         "NMI": "nmi-quality-manager",
         "HN": "hn-quality-manager",

@@ -34,7 +34,8 @@ from labserver.core.throttles import VERIFY_UPLOAD, LookupThrottle
 from labserver.measurements.models import Run
 
 from .. import services
-from ..models import Certificate, CertificateKind, SigningKeyRecord
+from ..labels import label_sheet
+from ..models import Certificate, SigningKeyRecord
 from ..public import public_certificate
 from ..reservation import voided, voided_answer
 from ..stored_files import Which, open_as_issued
@@ -236,8 +237,6 @@ class CertificateViewSet(
     )
     def labels(self, request: Request, format: str | None = None) -> HttpResponse:
         """An A4 sheet of verification labels (mark, validity, QR code of the public page)."""
-        from certificates.labels import Label, render_labels
-
         raw = request.query_params.get("ids", "")
         try:
             ids = [int(part) for part in raw.split(",") if part.strip()]
@@ -246,29 +245,11 @@ class CertificateViewSet(
         if not ids:
             raise DomainError("ids: name at least one certificate", field="ids")
         found = {c.pk: c for c in self.get_queryset().filter(pk__in=ids)}
-        labels = []
-        for pk in ids:
-            certificate = found.get(pk)
-            if certificate is None:
-                raise NotFound(f"ids: certificate {pk} not found", field="ids")
-            if certificate.kind != CertificateKind.VERIFICATION or not certificate.valid_until:
-                raise DomainError(
-                    f"ids: certificate {certificate.number} is not a verification: it has no mark",
-                    field="ids",
-                )
-            instrument = certificate.run.job.instrument
-            labels.append(
-                Label(
-                    certificate_number=certificate.number,
-                    mark_number=certificate.mark_number,
-                    instrument=f"{instrument.manufacturer} {instrument.model}",
-                    serial=instrument.serial,
-                    valid_until=certificate.valid_until,
-                    verify_url=certificate.verify_url,
-                    issuer=certificate.organization.name,
-                )
-            )
-        return HttpResponse(render_labels(labels), content_type="application/pdf")
+        missing = next((pk for pk in ids if pk not in found), None)
+        if missing is not None:
+            raise NotFound(f"ids: certificate {missing} not found", field="ids")
+        sheet = label_sheet([found[pk] for pk in ids])
+        return HttpResponse(sheet, content_type="application/pdf")
 
 
 class VerifyView(APIView):

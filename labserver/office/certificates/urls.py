@@ -1,3 +1,11 @@
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from . import views
+
+urlpatterns = [
+    path("", views.certificates, name="certificates"),
+    path("labels.pdf", views.labels, name="certificate-labels"),
+    path("<int:pk>/", views.certificate, name="certificate"),
+    path("<int:pk>/amend/", views.amend, name="certificate-amend"),
+    path("<int:pk>/revoke/", views.revoke, name="certificate-revoke"),
+]

@@ -29,6 +29,7 @@ from labserver.accounts.models import User
 from labserver.instruments.models import InstrumentType
 from labserver.jobs.models import Procedure
 from labserver.nonconformities.services import open_nonconformity
+from tests.support.ladder import Hand
 from tests.support.lims import TODAY, person
 from tests.support.nonconformity import Case
 
@@ -200,6 +201,19 @@ def test_the_run_page_and_the_audit_log_name_things_in_vietnamese(case: Case) ->
     log = fragments_of(client, "/quality/audit/")
     assert "Đã cấp giấy chứng nhận" in log  # certificate.issue
     assert "Công việc chuyển sang: Đã cấp" in log  # job.issued
+
+
+def test_a_break_in_the_chain_is_explained_in_vietnamese(hand: Hand) -> None:
+    client = Client()
+    client.cookies["django_language"] = "vi"
+    client.force_login(hand.tracer)
+    shown = fragments_of(client, f"/audit/certificates/{hand.b.pk}/chain/")
+    reason = (
+        "quá hạn: giấy chứng nhận H-W-2025-1 của H-W hết hạn ngày 2025-08-01, "
+        "được sử dụng ngày 2025-09-01"
+    )
+    assert reason in shown
+    assert "nội bộ" in " ".join(shown)  # the in-house certificates say so
 
 
 def test_every_page_in_vietnamese_has_no_english_that_has_a_translation(case: Case) -> None:

@@ -110,7 +110,7 @@ class PageText(HTMLParser):
             self.fragments.extend(part for part in JOINS.split(whole) if part)
 
 
-def crawl(client: Client, english: set[str]) -> dict[str, set[str]]:
+def crawl(client: Client, english: set[str], visited_urls: list[str]) -> dict[str, set[str]]:
     """``{page: English fragments on it}`` of the pages reachable from the home page (a page
     that answers a server error is reported too)."""
     found: dict[str, set[str]] = {}
@@ -122,6 +122,7 @@ def crawl(client: Client, english: set[str]) -> dict[str, set[str]]:
         url = queue.popleft()
         response = client.get(url)
         visited += 1
+        visited_urls.append(url)
         if response.status_code >= 500:
             found[url] = {f"answered {response.status_code}"}
         if response.status_code != 200 or "text/html" not in response.get("Content-Type", ""):
@@ -220,7 +221,7 @@ def test_every_page_in_vietnamese_has_no_english_that_has_a_translation(case: Ca
     center = case.center
     center.instrument.instrument_type.name_vi = "Đồng hồ vạn năng hiện số"
     center.instrument.instrument_type.save(update_fields=["name_vi"])
-    open_nonconformity(
+    opened = open_nonconformity(
         actor=center.quality_manager,
         standard=center.standard,
         out_of_tolerance_since=TODAY - timedelta(days=10),
@@ -229,10 +230,15 @@ def test_every_page_in_vietnamese_has_no_english_that_has_a_translation(case: Ca
     )
     english = english_with_a_translation() | english_names()
     failures = []
+    visited: list[str] = []
     for name, user in personas(case).items():
         client = Client()
         client.cookies["django_language"] = "vi"
         client.force_login(user)
-        for url, fragments in crawl(client, english).items():
+        for url, fragments in crawl(client, english, visited).items():
             failures.append(f"{name}: {url}: {sorted(fragments)}")
     assert not failures, "English text with a Vietnamese translation:\n" + "\n".join(failures)
+    # The crawl reached the pages deep in each area, not only the home page.
+    for area in ("/work/runs/", "/audit/certificates/", f"/quality/nonconformities/{opened.pk}/"):
+        assert any(url.startswith(area) for url in visited), area
+    assert any(url.startswith("/portal/instruments/") for url in visited)

@@ -1,11 +1,15 @@
-"""The API's answers to URLs no route matches and to unhandled errors."""
+"""The answers to URLs no route matches and to unhandled errors: under ``/api/`` the API's
+JSON error body; elsewhere the site's bilingual pages (``web/404.html``, ``web/500.html``),
+each with the field to type a certificate number, since a mistyped verification address is
+the usual way a visitor gets there."""
 
 from __future__ import annotations
 
 import sys
 
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.views import defaults
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.template import loader
 from rest_framework import exceptions
 
 from .api import error_body
@@ -24,7 +28,7 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
         return JsonResponse(
             error_body("not_found", str(exceptions.NotFound.default_detail)), status=404
         )
-    return defaults.page_not_found(request, exception or Http404())
+    return render(request, "web/404.html", status=404)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
@@ -39,4 +43,6 @@ def server_error(request: HttpRequest) -> HttpResponse:
         return JsonResponse(
             error_body("server_error", str(exceptions.APIException.default_detail)), status=500
         )
-    return defaults.server_error(request)
+    # Without the request's context: whatever failed (the session, the database) must not
+    # fail this page again.
+    return HttpResponse(loader.get_template("web/500.html").render(), status=500)

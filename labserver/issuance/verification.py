@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from django.utils.timezone import localdate
+from django.utils.translation import gettext as _
 from lxml import etree  # type: ignore[import-untyped]
 
 from .keys import pem_certificates
@@ -138,7 +139,9 @@ def verify_upload(data: bytes) -> Verdict:
     try:
         check = verify_pdf(data, trust_roots=roots)
     except VerificationError as exc:
-        problems.append(f"The file is not a signed PDF we can read: {exc.message}")
+        problems.append(
+            _("The file is not a signed PDF we can read: %(reason)s") % {"reason": exc.message}
+        )
     number = issued.number if issued else None
     if number is None and check is not None:
         number = _dcc_number(check.embedded_dcc)
@@ -150,7 +153,7 @@ def verify_upload(data: bytes) -> Verdict:
             "unknown",
             digest,
             number=None,
-            problems=[*problems, "No certificate issued here matches this file."],
+            problems=[*problems, _("No certificate issued here matches this file.")],
         )
     verdict = Verdict("valid", digest, number=certificate.number, certificate=certificate)
     if check is not None:
@@ -166,24 +169,31 @@ def verify_upload(data: bytes) -> Verdict:
         verdict.status = "altered"
         problems.insert(
             0,
-            f"This file is not the one issued as certificate {certificate.number}: "
-            "its content differs from the issued PDF.",
+            _(
+                "This file is not the one issued as certificate %(number)s: "
+                "its content differs from the issued PDF."
+            )
+            % {"number": certificate.number},
         )
     elif check is None or not (check.intact and check.trusted and check.covers_whole_file):
         verdict.status = "altered"
-        problems.insert(0, "The signature of this file does not validate.")
+        problems.insert(0, _("The signature of this file does not validate."))
     elif state.status == CertificateStatus.REVOKED:
         verdict.status = "revoked"
         problems.append(
             # The organization's date, like the certificate's own dates.
-            f"Certificate {certificate.number} was revoked on "
-            f"{localdate(state.revoked_at) if state.revoked_at else ''}: "
-            f"{state.revoked_reason}"
+            _("Certificate %(number)s was revoked on %(day)s: %(reason)s")
+            % {
+                "number": certificate.number,
+                "day": localdate(state.revoked_at) if state.revoked_at else "",
+                "reason": state.revoked_reason,
+            }
         )
     elif state.status == CertificateStatus.SUPERSEDED:
         verdict.status = "superseded"
         problems.append(
-            f"Certificate {certificate.number} was replaced by certificate {verdict.superseded_by}."
+            _("Certificate %(number)s was replaced by certificate %(replacement)s.")
+            % {"number": certificate.number, "replacement": verdict.superseded_by}
         )
     verdict.problems = problems
     return verdict

@@ -3,9 +3,12 @@
 ``/verify/<number>`` shows what the certificate itself prints publicly (number, kind,
 issuer, the instrument's type, maker, model and serial, the dates), its status (valid;
 superseded, with the link to its replacement; revoked, with the date and reason) and the
-SHA-256 of the PDF issued; a form checks a file against it. A number voided after a
-database restore (``manage.py reserve_numbers``) is a 410 page that says so, when, and whom
-to ask, in both languages; any other unknown number is a plain 404 that says nothing more.
+SHA-256 of the PDF issued; a form checks a file against it. The page is the site's (its
+header, its language switch), in the visitor's language, and fits a phone: most QR codes are
+scanned on one. A number voided after a database restore (``manage.py reserve_numbers``) is a
+410 page that says so, when, and whom to ask, in both languages; any other unknown number is
+the site's bilingual 404 page with the field to type another number (rendered here, not
+raised, so that the demo's DEBUG shows the same page), which does not repeat the number.
 """
 
 from __future__ import annotations
@@ -13,18 +16,53 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 from django.views.decorators.http import require_http_methods
 
 from labserver.core.throttles import VERIFY_UPLOAD, LookupThrottle
+from labserver.web.templatetags.names import local_name
 from labserver.web.throttling import throttled
 
 from .models import Certificate
 from .reservation import voided, voided_notice
 from .services import certificate_state
-from .verification import verify_upload
+from .verification import Verdict, verify_upload
+
+# The verdict on a file, as the page names it (the API keeps the codes).
+VERDICT_LABELS = {
+    "valid": gettext_lazy("Valid: this is the file issued"),
+    "superseded": gettext_lazy("Superseded: this file was replaced by an amendment"),
+    "revoked": gettext_lazy("Revoked: this certificate was withdrawn"),
+    "altered": gettext_lazy("Altered: this is not the file issued"),
+    "unknown": gettext_lazy("Unknown: no certificate issued here matches this file"),
+}
+
+# The signature checker (the certificates library, no Django) reports in English: its fixed
+# sentences are translated here; one naming a date is shown as it is.
+LIBRARY_PROBLEMS = frozenset(
+    {
+        gettext_noop("The signer is not trusted by caltrace's trust list."),
+        gettext_noop("The signature does not match the document: the file was altered."),
+        gettext_noop("The document was changed after it was signed."),
+        gettext_noop("The signature does not cover the whole document."),
+        gettext_noop("The time-stamp on the signature could not be verified."),
+    }
+)
+
+
+def _shown(verdict: Verdict) -> dict[str, Any]:
+    """The verdict in the page's language."""
+    return {
+        "status": verdict.status,
+        "label": VERDICT_LABELS.get(verdict.status, verdict.status),
+        "number": verdict.number,
+        "problems": [_(p) if p in LIBRARY_PROBLEMS else p for p in verdict.problems],
+        "sha256": verdict.sha256,
+    }
 
 
 @require_http_methods(["GET", "POST"])
@@ -40,7 +78,7 @@ def verify_page(request: HttpRequest, number: str) -> HttpResponse:
     if certificate is None:
         record = voided(number)
         if record is None:
-            raise Http404("not found")
+            return render(request, "web/404.html", status=404)
         notices = {}
         for language in ("vi", "en"):
             with translation.override(language):
@@ -57,6 +95,7 @@ def verify_page(request: HttpRequest, number: str) -> HttpResponse:
         "certificate": certificate,
         "state": certificate_state(certificate),
         "instrument": certificate.run.job.instrument,
+        "instrument_type": local_name(certificate.run.job.instrument.instrument_type),
         "performed_on": timezone.localdate(certificate.run.finished_at, zone),
         "issued_on": timezone.localdate(certificate.issued_at, zone),
     }
@@ -64,16 +103,17 @@ def verify_page(request: HttpRequest, number: str) -> HttpResponse:
     if request.method == "POST":
         upload = request.FILES.get("file")
         if upload is None:
-            context["error"] = "Choose the PDF file to check."
+            context["error"] = _("Choose the PDF file to check.")
             status = 400
         elif upload.size is not None and upload.size > settings.CALTRACE_MAX_VERIFY_BYTES:
-            context["error"] = (
-                f"The file is larger than {settings.CALTRACE_MAX_VERIFY_BYTES} bytes."
-            )
+            context["error"] = _("The file is larger than %(size)s bytes.") % {
+                "size": settings.CALTRACE_MAX_VERIFY_BYTES
+            }
             status = 413
         else:
             verdict = verify_upload(upload.read())
-            context["verdict"] = verdict
-            context["verdict_other"] = verdict.number not in (None, certificate.number)
+            context["verdict"] = _shown(verdict)
+            if verdict.number not in (None, certificate.number):
+                context["verdict_other"] = verdict.number
     with timezone.override(zone):
         return render(request, "issuance/verify.html", context, status=status)

@@ -16,6 +16,10 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from uncertainty.display import number_text, uncertainty_text, unit_symbol
+
+from .actions import certificate_status
+
 NODE_W = 210
 NODE_H = 74
 COL_GAP = 250
@@ -88,13 +92,15 @@ def _cut(text: str, size: int = NODE_CHARS) -> str:
 
 
 def _num(value: Any) -> str:
-    return f"{value:.6g}" if isinstance(value, int | float) else str(value)
+    """A number given (a nominal, a range's end, k) as it was written, never an exponent."""
+    return number_text(value) if isinstance(value, int | float) else str(value)
 
 
 def describe_range(edge: dict[str, Any]) -> str:
     """``dcv 0–10 V``: the function and range a link used (what was recorded of it)."""
     parts = [edge.get("function") or ""]
-    low, high, unit = edge.get("range_low"), edge.get("range_high"), edge.get("unit") or ""
+    low, high = edge.get("range_low"), edge.get("range_high")
+    unit = unit_symbol(edge.get("unit") or "")
     if low is not None and high is not None:
         parts.append(f"{_num(low)}–{_num(high)} {unit}".strip())
     elif unit:
@@ -103,10 +109,12 @@ def describe_range(edge: dict[str, Any]) -> str:
 
 
 def describe_uncertainty(value: dict[str, Any]) -> str:
-    """``10 V: U = 2e-06 V (k = 2)``: one calibrated value of the certificate in force."""
-    unit = value.get("unit") or ""
+    """``10 V: U = 0.0000020 V (k = 2)``: one calibrated value of the certificate in force."""
+    unit = unit_symbol(value.get("unit") or "")
+    expanded = value.get("U")
     text = _("U = %(U)s %(unit)s (k = %(k)s)") % {
-        "U": _num(value.get("U")),
+        # two significant digits (ILAC P14), as the certificates write it
+        "U": uncertainty_text(expanded) if isinstance(expanded, int | float) else _num(expanded),
         "unit": unit,
         "k": _num(value.get("k")),
     }
@@ -121,7 +129,8 @@ def node_title(node: dict[str, Any], nodes: dict[str, dict[str, Any]]) -> list[s
     if kind == "issued_certificate":
         return [
             node["number"],
-            _("issued certificate, %(status)s") % {"status": node.get("status", "")},
+            _("issued certificate, %(status)s")
+            % {"status": certificate_status(str(node.get("status", "")))},
             node.get("organization", ""),
         ]
     if kind == "standard":
@@ -136,6 +145,8 @@ def node_title(node: dict[str, Any], nodes: dict[str, dict[str, Any]]) -> list[s
             "national": _("national standard"),
             "undocumented": _("not documented"),
         }.get(node.get("top") or "", "")
+        if not top and node.get("internal"):
+            top = _("in-house")
         second = standard.get("asset_id", "")
         if top:
             second = f"{second} · {top}"
@@ -235,7 +246,8 @@ def draw(chain: dict[str, Any], links: dict[str, str] | None = None) -> Drawing:
 
 
 def table_rows(chain: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per link, in chain order: what relied on what, and whether it held."""
+    """One row per link, level by level from the certificate up to the SI (a level's links
+    to the SI after its other links): what relied on what, and whether it held."""
     nodes = {n["id"]: n for n in chain["nodes"]}
 
     def name(node_id: str) -> str:
@@ -243,7 +255,8 @@ def table_rows(chain: dict[str, Any]) -> list[dict[str, Any]]:
         return str(node.get("number") or node.get("asset_id") or node.get("name") or node_id)
 
     rows = []
-    for edge in chain["edges"]:
+    ordered = sorted(chain["edges"], key=lambda e: (e["depth"], e["kind"] == "traceable_to"))
+    for edge in ordered:
         target = nodes[edge["to"]]
         if edge["kind"] == "traceable_to":
             source = nodes[edge["from"]]
@@ -278,7 +291,11 @@ def table_rows(chain: dict[str, Any]) -> list[dict[str, Any]]:
                 "certificate": certificate.get("number") or _("none"),
                 "laboratory": " ".join(
                     p
-                    for p in (certificate.get("issuing_lab"), certificate.get("accreditation"))
+                    for p in (
+                        certificate.get("issuing_lab"),
+                        certificate.get("accreditation"),
+                        f"({_('in-house')})" if certificate.get("internal") else "",
+                    )
                     if p
                 ),
                 "used_on": edge["used_on"],

@@ -127,6 +127,8 @@ def _render_list(
         "state": state,
         "states": Nonconformity.Status.choices,
         "standards": _openable_standards(user),
+        # the quality page is a quality manager's: an auditor is not offered a link to a 403
+        "quality_manager": bool(organization_ids_with_role(user, Role.QUALITY_MANAGER)),
         "values": {"standard": chosen, **(values or {})},
         "error": error,
     }

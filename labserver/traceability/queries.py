@@ -44,6 +44,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.db import connection
+from django.utils.translation import gettext
 
 from labserver.issuance.models import Certificate
 from labserver.issuance.services import certificate_state
@@ -190,7 +191,10 @@ def chain_of_certificate(certificate: Certificate) -> dict[str, Any]:
         graph["breaks"].append(
             {
                 "node": root["id"],
-                "reasons": [f"not documented: the run of {certificate.number} names no standards"],
+                "reasons": [
+                    gettext("not documented: the run of %(number)s names no standards")
+                    % {"number": certificate.number}
+                ],
             }
         )
         graph["unbroken"] = False
@@ -257,21 +261,38 @@ def _uncertainty(values: Any, row: dict[str, Any]) -> list[dict[str, Any]]:
 def _reasons(row: dict[str, Any], used_on: date) -> list[str]:
     reasons = []
     if row["retired"]:
-        reasons.append(f"retired: {row['asset_id']} was retired on {_as_date(row['retired_on'])}")
+        reasons.append(
+            gettext("retired: %(asset)s was retired on %(day)s")
+            % {"asset": row["asset_id"], "day": _as_date(row["retired_on"])}
+        )
     if row["out_of_tolerance"]:
         since = _as_date(row["out_of_tolerance_since"])
-        reasons.append(f"out of tolerance: {row['asset_id']} out of tolerance since {since}")
+        reasons.append(
+            gettext("out of tolerance: %(asset)s out of tolerance since %(day)s")
+            % {"asset": row["asset_id"], "day": since}
+        )
     if row["no_certificate"]:
         reasons.append(
-            f"no certificate: {row['asset_id']} had no calibration certificate on {used_on}"
+            gettext("no certificate: %(asset)s had no calibration certificate on %(day)s")
+            % {"asset": row["asset_id"], "day": used_on}
         )
     elif row["overdue"]:
         reasons.append(
-            f"overdue: certificate {row['number']} of {row['asset_id']} was due on "
-            f"{_as_date(row['due_on'])}, used on {used_on}"
+            gettext(
+                "overdue: certificate %(number)s of %(asset)s was due on %(due)s, used on %(day)s"
+            )
+            % {
+                "number": row["number"],
+                "asset": row["asset_id"],
+                "due": _as_date(row["due_on"]),
+                "day": used_on,
+            }
         )
     if row["cycle"]:
-        reasons.append(f"cycle: certificate {row['number']} is already in this chain")
+        reasons.append(
+            gettext("cycle: certificate %(number)s is already in this chain")
+            % {"number": row["number"]}
+        )
     return reasons
 
 
@@ -338,8 +359,11 @@ def _graph(root: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
                         {
                             "node": target,
                             "reasons": [
-                                f"not documented: internal certificate {row['number']} of "
-                                f"{row['asset_id']} names no reference standards"
+                                gettext(
+                                    "not documented: internal certificate %(number)s of "
+                                    "%(asset)s names no reference standards"
+                                )
+                                % {"number": row["number"], "asset": row["asset_id"]}
                             ],
                         }
                     )
@@ -348,7 +372,10 @@ def _graph(root: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
                     breaks.append(
                         {
                             "node": target,
-                            "reasons": [f"too deep: the chain is not followed past {MAX_DEPTH}"],
+                            "reasons": [
+                                gettext("too deep: the chain is not followed past %(depth)s")
+                                % {"depth": MAX_DEPTH}
+                            ],
                         }
                     )
         source = (

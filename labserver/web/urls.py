@@ -7,6 +7,7 @@ app_name = "web"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("verify/", views.find_certificate, name="find-certificate"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(

@@ -47,6 +47,9 @@ class StandardSpec:
     model: str
     serial: str
     certificate: CertificateSpec
+    # The certificate in force before ``certificate``, when a calibration made with the
+    # standard before its last one must find a certificate in force on that day.
+    previous: CertificateSpec | None = None
 
 
 def read_standards(top: Value, organizations: list[OrganizationSpec]) -> list[StandardSpec]:
@@ -75,28 +78,16 @@ def _standard(
 ) -> StandardSpec:
     s = item.fields(
         (*_STANDARD_KEYS, "calibration_interval_months", "certificate"),
-        ("manufacturer", "model", "serial"),
+        ("manufacturer", "model", "serial", "previous"),
     )
-    c = s["certificate"].fields(_CERTIFICATE_KEYS, ("internal", "used"))
 
     def text(fields: dict[str, Value], key: str) -> str:
         return fields[key].filled(**names) if key in fields else ""
 
-    used: list[str] = []
-    for u in c["used"].items() if "used" in c else []:
-        used.append(u.filled(**names))
-        if used[-1] not in earlier:
-            u.fail(f"no standard {used[-1]} declared before this one")
-    certificate = CertificateSpec(
-        where=s["certificate"].where,
-        number=text(c, "number"),
-        issuing_lab=text(c, "issuing_lab"),
-        accreditation=text(c, "accreditation"),
-        calibrated_days_ago=c["calibrated_days_ago"].integer(),
-        internal=c["internal"].flag() if "internal" in c else False,
-        used=tuple(used),
-        values=tuple(v for item in c["values"].items() for v in _values(item)),
-    )
+    certificate = _certificate(s["certificate"], names, earlier)
+    previous = _certificate(s["previous"], names, earlier) if "previous" in s else None
+    if previous is not None and previous.calibrated_days_ago <= certificate.calibrated_days_ago:
+        s["previous"].fail("the previous certificate must be older than the certificate")
     return StandardSpec(
         where=item.where,
         organization=organization,
@@ -110,6 +101,33 @@ def _standard(
         model=text(s, "model"),
         serial=text(s, "serial"),
         certificate=certificate,
+        previous=previous,
+    )
+
+
+def _certificate(
+    item: Value, names: dict[str, str], earlier: dict[str, StandardSpec]
+) -> CertificateSpec:
+    """A calibration certificate of a standard; ``used`` names standards declared before."""
+    c = item.fields(_CERTIFICATE_KEYS, ("internal", "used"))
+
+    def text(key: str) -> str:
+        return c[key].filled(**names) if key in c else ""
+
+    used: list[str] = []
+    for u in c["used"].items() if "used" in c else []:
+        used.append(u.filled(**names))
+        if used[-1] not in earlier:
+            u.fail(f"no standard {used[-1]} declared before this one")
+    return CertificateSpec(
+        where=item.where,
+        number=text("number"),
+        issuing_lab=text("issuing_lab"),
+        accreditation=text("accreditation"),
+        calibrated_days_ago=c["calibrated_days_ago"].integer(),
+        internal=c["internal"].flag() if "internal" in c else False,
+        used=tuple(used),
+        values=tuple(v for item in c["values"].items() for v in _values(item)),
     )
 
 
@@ -157,14 +175,12 @@ def _value(
 def create_standards(
     specs: list[StandardSpec], orgs: dict[str, Organization], actors: dict[str, User]
 ) -> dict[str, ReferenceStandard]:
-    """Each standard registered by its organization's actor, then its certificate recorded:
-    calibrated ``calibrated_days_ago`` before today (the LIMS's date), issued three days
-    later, due after the calibration interval."""
-    today = timezone.localdate()
+    """Each standard registered by its organization's actor, then its certificates recorded
+    (the previous one first): each calibrated ``calibrated_days_ago`` before today (the
+    LIMS's date), issued three days later, due after the calibration interval."""
     created: dict[str, ReferenceStandard] = {}
     for spec in specs:
         actor = actors[spec.organization]
-        cert = spec.certificate
         with blame(spec.where):
             standard = standards.register_standard(
                 actor=actor,
@@ -179,21 +195,32 @@ def create_standards(
                 model=spec.model,
                 serial=spec.serial,
             )
-        calibrated = today - timedelta(days=cert.calibrated_days_ago)
-        months = standard.calibration_interval_months
-        with blame(cert.where):
-            standards.record_certificate(
-                actor=actor,
-                standard=standard,
-                number=cert.number,
-                issuing_lab=cert.issuing_lab,
-                accreditation=cert.accreditation,
-                calibrated_on=calibrated,
-                issued_on=calibrated + timedelta(days=3),
-                due_on=calibrated + timedelta(days=round(365.25 * months / 12)),
-                values=[dict(v) for v in cert.values],
-                internal=cert.internal,
-                reference_standards=[created[asset] for asset in cert.used],
-            )
+        for cert in (spec.previous, spec.certificate):
+            if cert is not None:
+                _record(cert, standard, actor, created)
         created[spec.asset_id] = standard
     return created
+
+
+def _record(
+    cert: CertificateSpec,
+    standard: ReferenceStandard,
+    actor: User,
+    created: dict[str, ReferenceStandard],
+) -> None:
+    calibrated = timezone.localdate() - timedelta(days=cert.calibrated_days_ago)
+    months = standard.calibration_interval_months
+    with blame(cert.where):
+        standards.record_certificate(
+            actor=actor,
+            standard=standard,
+            number=cert.number,
+            issuing_lab=cert.issuing_lab,
+            accreditation=cert.accreditation,
+            calibrated_on=calibrated,
+            issued_on=calibrated + timedelta(days=3),
+            due_on=calibrated + timedelta(days=round(365.25 * months / 12)),
+            values=[dict(v) for v in cert.values],
+            internal=cert.internal,
+            reference_standards=[created[asset] for asset in cert.used],
+        )

@@ -26,7 +26,7 @@ def test_a_valid_certificate_and_the_check_of_its_file(
 ) -> None:
     certificate = issued(center)
     page.open(f"/verify/{certificate.number}")
-    assert page.text("#status") == "Còn hiệu lực / Valid"
+    assert page.text("#status") == "Valid"
     assert page.text("h1").endswith(certificate.number)
     assert certificate.pdf_sha256 == page.text("#sha256")
     page.screenshot("valid")
@@ -36,8 +36,8 @@ def test_a_valid_certificate_and_the_check_of_its_file(
     with certificate.pdf.open("rb") as handle:
         copy.write_bytes(handle.read())
     page.find("input[type=file]").send_keys(str(copy))
-    page.click_and_wait("form button[type=submit]")
-    assert page.text("#verdict .status").startswith("Kết quả / Result: valid")
+    page.click_and_wait("form.check button[type=submit]")
+    assert page.text("#verdict .status").startswith("Valid: this is the file issued")
     page.screenshot("file-checked")
 
     # One changed byte: the page says the file is not the one issued.
@@ -45,8 +45,8 @@ def test_a_valid_certificate_and_the_check_of_its_file(
     data[len(data) // 3] ^= 0x01
     copy.write_bytes(bytes(data))
     page.find("input[type=file]").send_keys(str(copy))
-    page.click_and_wait("form button[type=submit]")
-    assert page.text("#verdict .status").startswith("Kết quả / Result: altered")
+    page.click_and_wait("form.check button[type=submit]")
+    assert page.text("#verdict .status").startswith("Altered: this is not the file issued")
     page.screenshot("altered")
 
 
@@ -60,12 +60,12 @@ def test_a_superseded_certificate_leads_to_its_replacement(center: Center, page:
     )
     page.open(f"/verify/{original.number}")
     status = page.text("#status")
-    assert status.startswith("Đã được thay thế / Superseded")
+    assert status.startswith("Superseded")
     assert amended.number in status
     page.screenshot("superseded")
     page.click_and_wait("#status a")
     assert page.text("h1").endswith(amended.number)
-    assert page.text("#status") == "Còn hiệu lực / Valid"
+    assert page.text("#status") == "Valid"
     assert original.number in page.text("dl")  # "Replaces"
     page.screenshot("replacement")
 
@@ -80,6 +80,6 @@ def test_a_revoked_certificate_shows_the_date_and_reason(center: Center, page: P
     )
     page.open(f"/verify/{certificate.number}")
     status = page.text("#status")
-    assert status.startswith("Đã bị thu hồi / Revoked on")
+    assert status.startswith("Revoked on")
     assert "reference standard found out of tolerance" in status
     page.screenshot("revoked")

@@ -162,6 +162,30 @@ def test_search_finds_certificates_instruments_and_standards(hand: Hand) -> None
 # ---------------------------------------------------------------------------- chain view
 
 
+def test_the_chain_table_goes_from_the_certificate_up_to_the_si(hand: Hand) -> None:
+    """Level by level, the SI last; an in-house certificate is labelled in-house and is
+    followed by the standard that calibrated it, never straight by the SI."""
+    page = text_of(signed_in(hand.tracer).get(f"/audit/certificates/{hand.b.pk}/chain/"))
+    body = table(page, "chain-table").split("<tbody>")[-1]
+    rows = [
+        [
+            re.sub(r"<[^>]+>", "", cell).strip()
+            for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+        ]
+        for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)
+    ]
+    levels = [int(row[0]) for row in rows]
+    assert levels == sorted(levels)
+    assert rows[0][1] == hand.b.number  # the certificate relies on the first standard
+    assert rows[-1][3] == "International System of Units (SI)"
+    in_house = [row for row in rows if "(in-house)" in row[4]]
+    assert in_house, rows
+    for row in in_house:
+        above = [r for r in rows if r[1] == row[3]]  # what the in-house certificate relied on
+        assert above, row
+        assert all(r[3] != "International System of Units (SI)" for r in above)
+
+
 def test_the_chain_of_a_certificate_shows_the_break_and_its_reason(hand: Hand) -> None:
     page = text_of(signed_in(hand.tracer).get(f"/audit/certificates/{hand.b.pk}/chain/"))
     reason = "overdue: certificate H-W-2025-1 of H-W was due on 2025-08-01, used on 2025-09-01"
@@ -179,7 +203,8 @@ def test_the_chain_of_a_certificate_shows_the_break_and_its_reason(hand: Hand) -
     rows = table(page, "chain-table")
     assert reason in rows
     assert rows.count('class="break-row"') == 1
-    assert "2e-06 V (k = 2)" in rows  # the uncertainty of W's certificate at 10 V
+    # the uncertainty of W's certificate at 10 V, to two significant digits (ILAC P14)
+    assert "10 V: U = 0.0000020 V (k = 2)" in rows
     hashes = table(page, "hashes")
     assert hand.b.pdf_sha256 in hashes
     assert hand.b.dcc_sha256 in hashes
@@ -473,7 +498,10 @@ def test_the_audit_log_lists_filters_and_verifies_the_organizations_chain(
     assert first_cells(page, "entries") != []
     registered = mine.filter(action="standard.register")
     assert entries_count(page) == registered.count()
-    assert re.findall(r"<td>standard\.register</td>", page)
+    # the action's label in the page's language, its code beside it
+    assert re.findall(
+        r"<td>Reference standard registered<br><code>standard\.register</code></td>", page
+    )
     assert "job.create" not in table(page, "entries")
     page = text_of(
         client.get(f"/quality/audit/?object_type=reference_standard&object_id={center.standard.pk}")

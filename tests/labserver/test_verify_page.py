@@ -37,12 +37,16 @@ def upload(data: bytes, name: str = "certificate.pdf") -> Any:
     return APIClient().post("/api/v1/verify", {"file": handle}, format="multipart")
 
 
-def test_an_unknown_number_is_a_plain_404() -> None:
+def test_an_unknown_number_is_a_bilingual_404_with_the_field_and_says_nothing_more() -> None:
     response = APIClient().get("/verify/QT1-HC-2026-999999")
     assert response.status_code == 404
     body = response.content.decode()
-    assert "QT1-HC-2026-999999" not in body
+    main = body[body.index("<main") : body.index("</main>")]
+    assert "QT1-HC-2026-999999" not in main  # the page does not echo what was typed
     assert "Traceback" not in body
+    assert "Không tìm thấy / Not found" in main
+    assert 'action="/verify/"' in main
+    assert 'name="number"' in main
 
 
 def test_the_verify_api_needs_a_file() -> None:

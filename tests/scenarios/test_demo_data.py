@@ -156,3 +156,37 @@ def test_production_has_no_scenarios_and_no_loaddemo(tmp_path):
     result = manage("loaddemo", "--help", env=production_env(tmp_path))
     assert result.returncode != 0
     assert "Unknown command: 'loaddemo'" in result.stderr
+
+
+@pytest.mark.django_db
+def test_the_ladder_is_plausible_in_house_certificates_go_through_their_standards(tmp_path):
+    """An in-house certificate names the standards that calibrated it, and its chain goes
+    through them: only an outside laboratory's certificate is linked to the SI. Every
+    standard's chain holds today, but the overdue one's (it is there to be refused)."""
+    from django.utils import timezone
+
+    from labserver.standards.models import StandardCertificate
+    from labserver.traceability.queries import chain_of_standard
+
+    load_demo(tmp_path / "keys")
+    in_house = StandardCertificate.objects.filter(internal=True)
+    assert {c.standard.asset_id for c in in_house} >= {"HN-M-M1", "DN-M-M1", "HN-E-34401A"}
+    for certificate in in_house:
+        assert certificate.reference_standards.exists(), certificate.number
+    today = timezone.localdate()
+    for standard in ReferenceStandard.objects.all():
+        chain = chain_of_standard(standard, today)
+        nodes = {node["id"]: node for node in chain["nodes"]}
+        for edge in chain["edges"]:
+            if edge["kind"] == "traceable_to":
+                assert not nodes[edge["from"]]["internal"], (standard.asset_id, edge)
+        if standard.asset_id != "HN-E-34401A":
+            assert chain["unbroken"], (standard.asset_id, chain["breaks"])
+    old = chain_of_standard(ReferenceStandard.objects.get(asset_id="HN-E-34401A"), today)
+    numbers = {node.get("number") for node in old["nodes"]}
+    # through the calibrator's certificate in force when the DMM was calibrated
+    assert {"HN-DEMO-INT-E-2024-003", "NMI-DEMO-E-HN-2024-187", "BIPM-DEMO-2025-077"} <= numbers
+    # its one break is its own overdue certificate, not a missing link above it
+    reasons = [reason for b in old["breaks"] for reason in b["reasons"]]
+    assert len(reasons) == 1
+    assert reasons[0].startswith("overdue: certificate HN-DEMO-INT-E-2024-003 of HN-E-34401A")

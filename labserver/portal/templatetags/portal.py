@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django import template
-from django.utils.translation import get_language
 
 from labserver.jobs.models import JobState
+from labserver.web.templatetags.names import local_name
 
 register = template.Library()
 
 
-@register.filter
-def local_name(record: Any) -> str:
-    """``name_vi`` (or ``title_vi``) for a Vietnamese reader when recorded, else the name."""
-    for english, vietnamese in (("name", "name_vi"), ("title", "title_vi")):
-        if hasattr(record, english):
-            if (get_language() or "").startswith("vi") and getattr(record, vietnamese, None):
-                return str(getattr(record, vietnamese))
-            return str(getattr(record, english))
-    return str(record)
+# The same rule as every page's (labserver.web.templatetags.names).
+register.filter("local_name", local_name)
 
 
 @register.filter

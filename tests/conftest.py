@@ -20,3 +20,14 @@ def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> Iterator[No
     yield
     with django_db_blocker.unblock():
         act_as_runtime(False)
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> None:
+    """Each test starts in the deployment's default language: a request in Vietnamese
+    leaves Vietnamese active in its thread (Django's locale middleware activates a language
+    per request and never deactivates it), which would otherwise reach the next test."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)

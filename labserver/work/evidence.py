@@ -22,18 +22,13 @@ from labserver.core.errors import DomainError
 from labserver.issuance.documents import indication_resolution
 from labserver.jobs.models import parsed_procedure
 from labserver.measurements.models import Point, Run, StandardUsage
+from labserver.web.templatetags.names import quantity_name
 from procedures.definition import ProcedureDefinition
 from procedures.record.run import STANDARD_ROLES
 from uncertainty.display import indication_text, number_text, result_texts, unit_symbol
 from uncertainty.errors import UncertaintyError
 
 IO_ENTRIES_PER_PAGE = 50
-
-ENVIRONMENT_NAMES = {
-    "temperature": gettext_lazy("temperature"),
-    "humidity": gettext_lazy("relative humidity"),
-    "pressure": gettext_lazy("atmospheric pressure"),
-}
 
 IO_DIRECTIONS = {
     "tx": gettext_lazy("sent"),
@@ -198,7 +193,7 @@ def environment_rows(run: Run) -> list[dict[str, Any]]:
     (``at``, the bench's ``timestamp`` when it is a time with its offset)."""
     out = []
     for name, entry in (run.environment or {}).items():
-        row: dict[str, Any] = {"name": str(ENVIRONMENT_NAMES.get(name, name)), "value": ""}
+        row: dict[str, Any] = {"name": quantity_name(name), "value": ""}
         if isinstance(entry, Mapping):
             unit = unit_symbol(str(entry.get("unit") or ""))
             row["value"] = f"{_text(entry.get('value'))} {unit}".strip()

@@ -197,7 +197,8 @@ def test_the_run_page_and_the_audit_log_name_things_in_vietnamese(case: Case) ->
     assert "Đồng hồ vạn năng hiện số" in shown  # the instrument type's Vietnamese name
     assert center.procedure.title_vi in shown  # the procedure's
     assert "Điện áp một chiều" in shown  # the test's title, not its id "dcv"
-    assert "Môi trường: nhiệt độ" in shown  # not "Môi trường: temperature"
+    assert "nhiệt độ" in shown  # the environment's quantity, not "temperature"
+    assert "temperature" not in shown
     assert "nguồn" in shown  # the standard's role, not "source"
     log = fragments_of(client, "/quality/audit/")
     assert "Đã cấp giấy chứng nhận" in log  # certificate.issue

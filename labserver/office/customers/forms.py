@@ -30,7 +30,7 @@ class CustomerForm(forms.Form):
     )
     contact = forms.CharField(label=_("Contact person"), max_length=200, required=False)
     phone = forms.CharField(label=_("Phone"), max_length=50, required=False)
-    email = forms.EmailField(label=_("Email"), required=False)
+    email = forms.EmailField(label=_("E-mail"), required=False)
     tax_code = forms.CharField(label=_("Tax code"), max_length=32, required=False)
 
     def __init__(

@@ -10,6 +10,8 @@ from django.utils.translation import pgettext_lazy
 
 from labserver.core.fields import MeasurementField
 from labserver.standards.models import ReferenceStandard
+from labserver.web.templatetags.names import ROLES
+from procedures.definition import ROLES_KNOWN
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 PDF_MAGIC = b"%PDF-"
@@ -130,10 +132,10 @@ ValueFormSet = cast(
 class FunctionForm(forms.Form):
     """What the standard may be used for: a role on a bench, a function and its range."""
 
-    role = forms.CharField(
+    role = forms.ChoiceField(
         label=_("Role on the bench"),
-        max_length=32,
-        widget=forms.TextInput(attrs={"placeholder": _("e.g. reference, source")}),
+        # the roles a procedure gives its standards, named in the page's language
+        choices=[("", "—"), *((code, ROLES[code]) for code in ROLES_KNOWN if code in ROLES)],
     )
     function = forms.CharField(
         label=_("Function"),

@@ -27,6 +27,7 @@ from labserver.standards.due import WINDOWS, due_list, with_certificate_in_force
 from labserver.standards.models import ReferenceStandard, StandardCertificate
 from labserver.standards.values import readable_values
 from labserver.web.access import page_for
+from labserver.web.templatetags.names import standard_role
 from uncertainty.display import number_text, result_texts, unit_symbol
 
 from ..refusals import show_refusal, signed_in_person
@@ -147,7 +148,8 @@ def _function_text(entry: dict[str, Any]) -> str:
         high_text = "…" if high is None else number_text(high)
         bounds = f" {low_text} … {high_text}"
     return (
-        f"{entry.get('role')}: {entry.get('function')}{bounds} {unit_symbol(entry.get('unit', ''))}"
+        f"{standard_role(str(entry.get('role', '')))}: {entry.get('function')}{bounds} "
+        f"{unit_symbol(entry.get('unit', ''))}"
     )
 
 

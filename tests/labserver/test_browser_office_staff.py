@@ -33,8 +33,14 @@ def on_a_phone(page: Page, path: str, name: str) -> None:
 
 
 def typed(page: Page, values: dict[str, str]) -> None:
+    """Type each value in its field; a list (``<select>``) gets the option of that value."""
+    from selenium.webdriver.support.select import Select
+
     for css, text in values.items():
         field = page.find(css)
+        if field.tag_name == "select":
+            Select(field).select_by_value(text)
+            continue
         field.clear()
         field.send_keys(text)
 

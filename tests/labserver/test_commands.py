@@ -144,9 +144,12 @@ def test_loaddemo_builds_the_ladder_and_a_clean_audit_trail(tmp_path: Path) -> N
     national = ReferenceStandard.objects.filter(level="national")
     assert national.count() == 6
     # every center's reference standard traces to a national standard through its certificate
+    # (each of its certificates: the HN calibrator keeps its previous one, in force when it
+    # calibrated the old reference DMM)
     for standard in ReferenceStandard.objects.filter(level="reference"):
-        used = standard.certificates.get().reference_standards.all()
-        assert [s.level for s in used] == ["national"], standard.asset_id
+        for certificate in standard.certificates.all():
+            used = certificate.reference_standards.all()
+            assert [s.level for s in used] == ["national"], certificate.number
     # every shipped procedure is in the catalog, from its YAML file, with a DEMO job
     assert set(Job.objects.values_list("procedure__procedure_id", flat=True)) == set(library())
     assert all(

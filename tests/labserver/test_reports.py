@@ -1,0 +1,479 @@
+"""The quality manager's reports: figures checked against a data set whose answers are
+worked out by hand below, on the page's tables and in the CSV files; the period, the
+organization's time zone at month boundaries, roles, the audit entry of a download, and
+another organization's records kept out.
+
+The data set (:func:`data_set`), center QT1 in Asia/Ho_Chi_Minh (UTC+07:00, no summer
+time), every time below in that zone. Each certificate is the original of one run of one
+job; the job is received at ``received``, the certificate issued at ``issued``:
+
+==== ============ ============ ================ ================ ==========  ========
+cert kind         type         received         issued           statement   operator
+==== ============ ============ ================ ================ ==========  ========
+C0   calibration  dmm          2025-12-29 23:30 2025-12-31 23:30 pass        metro
+C1   calibration  dmm          2025-12-30 00:30 2026-01-01 00:30 pass        metro
+C2   calibration  dmm          2026-01-10 08:00 2026-01-14 20:00 pass        metro
+C3   verification balance      2026-01-20 10:00 2026-01-30 10:00 pass        metro
+C4   verification balance      2026-02-02 09:00 2026-02-03 09:00 fail        metro
+C5   verification water-meter  2026-02-10 08:00 2026-02-13 14:00 pass        metro
+C6   verification balance      2026-02-15 09:00 2026-02-22 09:00 pass        metro
+C7   verification water-meter  2026-02-20 12:00 2026-02-20 18:00 fail        metro2
+C8   calibration  dmm          2026-03-30 23:30 2026-03-31 23:30 pass        metro2
+C9   verification water-meter  2026-03-31 00:30 2026-04-01 00:30 pass        metro2
+A2   (an amendment of C2, issued 2026-03-05 10:00: never counted)
+==== ============ ============ ================ ================ ==========  ========
+
+Each run is signed performed 1 h, checked (reviewer) 2 h and authorized (signatory) 3 h
+after its job was received. C1 to C6 and A2 are issued by the signatory, C0, C7 to C9 by
+signatory2. The period asked for is 2026-01-01 to 2026-03-31: C0 (31 Dec 23:30 here, but
+16:30 UTC) and C9 (1 Apr 00:30 here, 31 Mar 17:30 UTC) are outside it, C1 (1 Jan 00:30
+here, 31 Dec 17:30 UTC) and C8 (31 Mar 23:30 here, 16:30 UTC) inside.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.test import Client
+from lxml import html  # type: ignore[import-untyped]
+
+from labserver.accounts.models import Organization, User
+from labserver.core.models import AuditEntry
+from labserver.instruments.models import Instrument, InstrumentType
+from labserver.issuance.models import Certificate, SigningKeyRecord
+from labserver.jobs.models import Job, Procedure
+from labserver.measurements.models import Run, RunSignature
+from tests.support.lims import (  # noqa: F401  (CENTER_BUILT_ONCE)
+    Center,
+    center_built_once,
+    center_world,
+    dmm_built_once,
+    person,
+    procedure_built_once,
+)
+from tests.support.pages import signed_in
+
+pytestmark = pytest.mark.django_db
+
+ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+PERIOD = {"from": "2026-01-01", "to": "2026-03-31"}
+URL = "/quality/reports/"
+
+
+def local(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=ZONE)
+
+
+@dataclass
+class Maker:
+    """Writes the data set's rows directly: the reports read rows, and issuing a hundred
+    signed PDFs through the services would only slow the test down."""
+
+    center: Center
+    key: SigningKeyRecord
+    serial: int = 0
+
+    def type_and_procedure(self, code: str, kind: str) -> tuple[InstrumentType, Procedure]:
+        if code == "dmm":
+            return self.center.instrument.instrument_type, self.center.procedure
+        itype = InstrumentType.objects.create(
+            code=code, name=code.replace("-", " ").title(), field="mass", legal_category="group_1"
+        )
+        procedure = Procedure.objects.create(
+            procedure_id=f"{code}-verification",
+            version="1",
+            content_hash=uuid.uuid4().hex * 2,
+            title=f"Verification of {code}",
+            kind=kind,
+            field="mass",
+            instrument_type=itype,
+            definition={},
+        )
+        return itype, procedure
+
+    def run(
+        self,
+        instrument_type: InstrumentType,
+        procedure: Procedure,
+        *,
+        received: datetime,
+        statement: str,
+        operator: User,
+    ) -> Run:
+        self.serial += 1
+        org = self.center.org
+        instrument = Instrument.objects.create(
+            organization=org,
+            owner=self.center.instrument.owner,
+            instrument_type=instrument_type,
+            manufacturer="Maker",
+            model="M",
+            serial=f"R{self.serial:03d}",
+        )
+        job = Job.objects.create(
+            organization=org,
+            number=f"J-R{self.serial:03d}",
+            instrument=instrument,
+            procedure=procedure,
+            state="issued",
+        )
+        Job.objects.filter(pk=job.pk).update(created_at=received)
+        run = Run.objects.create(
+            id=uuid.uuid4(),
+            organization=org,
+            job=job,
+            agent=self.center.agent,
+            operator=operator,
+            procedure=procedure,
+            software_version="test",
+            started_at=received,
+            finished_at=received + timedelta(hours=1),
+            payload={},
+            payload_sha256="0" * 64,
+            signature="-",
+            response={},
+            state="approved",
+            server_conformity=statement,
+        )
+        for hours, user, meaning in (
+            (1, operator, RunSignature.Meaning.PERFORMED),
+            (2, self.center.reviewer, RunSignature.Meaning.CHECKED),
+            (3, self.center.signatory, RunSignature.Meaning.AUTHORIZED),
+        ):
+            RunSignature.objects.create(
+                run=run,
+                user=user,
+                name=user.full_name,
+                meaning=meaning,
+                signed_at=received + timedelta(hours=hours),
+            )
+        return run
+
+    def certificate(
+        self, run: Run, kind: str, issued: datetime, by: User, supersedes: Any = None
+    ) -> Certificate:
+        self.serial += 1
+        number = f"QT1-T-{self.serial:04d}"
+        return Certificate.objects.create(
+            organization=self.center.org,
+            run=run,
+            number=number,
+            kind=kind,
+            year=issued.year,
+            sequence=self.serial,
+            issued_at=issued,
+            issued_by=by,
+            pdf=f"certificates/{number}.pdf",
+            pdf_sha256=f"{self.serial:064d}",
+            dcc=f"certificates/{number}.xml",
+            dcc_sha256="0" * 64,
+            signing_key=self.key,
+            signer_fingerprint="0" * 64,
+            verify_url=f"https://example.test/verify/{number}",
+            supersedes=supersedes,
+        )
+
+
+# (name, kind, type, received, issued, statement, operator, issuer)
+ROWS = (
+    ("C0", "calibration", "dmm", "2025-12-29 23:30", "2025-12-31 23:30", "pass", "m1", "s2"),
+    ("C1", "calibration", "dmm", "2025-12-30 00:30", "2026-01-01 00:30", "pass", "m1", "s1"),
+    ("C2", "calibration", "dmm", "2026-01-10 08:00", "2026-01-14 20:00", "pass", "m1", "s1"),
+    ("C3", "verification", "balance", "2026-01-20 10:00", "2026-01-30 10:00", "pass", "m1", "s1"),
+    ("C4", "verification", "balance", "2026-02-02 09:00", "2026-02-03 09:00", "fail", "m1", "s1"),
+    (
+        "C5",
+        "verification",
+        "water-meter",
+        "2026-02-10 08:00",
+        "2026-02-13 14:00",
+        "pass",
+        "m1",
+        "s1",
+    ),
+    ("C6", "verification", "balance", "2026-02-15 09:00", "2026-02-22 09:00", "pass", "m1", "s1"),
+    (
+        "C7",
+        "verification",
+        "water-meter",
+        "2026-02-20 12:00",
+        "2026-02-20 18:00",
+        "fail",
+        "m2",
+        "s2",
+    ),
+    ("C8", "calibration", "dmm", "2026-03-30 23:30", "2026-03-31 23:30", "pass", "m2", "s2"),
+    (
+        "C9",
+        "verification",
+        "water-meter",
+        "2026-03-31 00:30",
+        "2026-04-01 00:30",
+        "pass",
+        "m2",
+        "s2",
+    ),
+)
+
+
+def data_set(center: Center) -> dict[str, Certificate]:
+    Organization.objects.filter(pk=center.org.pk).update(time_zone="Asia/Ho_Chi_Minh")
+    center.org.refresh_from_db()
+    people = {
+        "m1": center.metrologist,
+        "m2": person(center.org, "qt1-metro2", "metrologist", ["electrical", "mass"]),
+        "s1": center.signatory,
+        "s2": person(center.org, "qt1-signatory2", "signatory", ["electrical", "mass"]),
+    }
+    key = SigningKeyRecord.objects.create(
+        organization=center.org,
+        fingerprint="f" * 64,
+        subject="CN=test",
+        trust_roots_pem="-",
+        source="demo",
+        first_used_at=local("2025-01-01 00:00"),
+    )
+    maker = Maker(center, key)
+    kinds: dict[str, tuple[InstrumentType, Procedure]] = {}
+    made: dict[str, Certificate] = {}
+    for name, kind, code, received, issued, statement, operator, issuer in ROWS:
+        if code not in kinds:
+            kinds[code] = maker.type_and_procedure(code, kind)
+        itype, procedure = kinds[code]
+        run = maker.run(
+            itype,
+            procedure,
+            received=local(received),
+            statement=statement,
+            operator=people[operator],
+        )
+        made[name] = maker.certificate(run, kind, local(issued), people[issuer])
+    c2 = made["C2"]
+    made["A2"] = maker.certificate(
+        c2.run, "calibration", local("2026-03-05 10:00"), people["s1"], supersedes=c2
+    )
+    return made
+
+
+def table(page: bytes, slug: str) -> list[list[str]]:
+    """The rows of a report's table on the page, as the cells' texts."""
+    tree = html.fromstring(page)
+    rows = tree.xpath(f'//table[@id="table-{slug}"]/tbody/tr')
+    return [[cell.text_content().strip() for cell in row.xpath("th|td")] for row in rows]
+
+
+def csv_rows(client: Client, slug: str, **params: str) -> list[list[str]]:
+    response = client.get(f"{URL}{slug}.csv", {**PERIOD, **params})
+    assert response.status_code == 200, response.content
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    body = response.content.decode("utf-8")
+    assert body.startswith("\ufeff")  # the byte order mark Excel reads UTF-8 by
+    return list(csv.reader(io.StringIO(body[1:])))
+
+
+# The answers, worked out by hand from the table in the module's docstring.
+THROUGHPUT = [
+    # January: C1 (1 Jan 00:30 here), C2 calibrations; C3 a verification.
+    ["2026-01", "2", "1", "3"],
+    # February: C4, C5, C6, C7, all verifications.
+    ["2026-02", "0", "4", "4"],
+    # March: C8 (31 Mar 23:30 here); A2 is an amendment, not counted; C9 is April's.
+    ["2026-03", "1", "0", "1"],
+]
+TURNAROUND = [
+    # January: C1 2.0 d, C2 4.5 d (4 d 12 h), C3 10.0 d; sorted 2.0, 4.5, 10.0.
+    # median = the middle one = 4.5; p90 at rank 0.9 × (3 − 1) = 1.8:
+    # 4.5 + 0.8 × (10.0 − 4.5) = 4.5 + 4.4 = 8.9
+    ["2026-01", "3", "4.5", "8.9"],
+    # February: C4 1.0 d, C5 3.25 d (3 d 6 h), C6 7.0 d, C7 0.25 d (6 h);
+    # sorted 0.25, 1.0, 3.25, 7.0. median at rank 1.5: (1.0 + 3.25) / 2 = 2.125 → 2.1;
+    # p90 at rank 0.9 × 3 = 2.7: 3.25 + 0.7 × (7.0 − 3.25) = 3.25 + 2.625 = 5.875 → 5.9
+    ["2026-02", "4", "2.1", "5.9"],
+    # March: C8 alone, 1.0 d: both percentiles are that one value.
+    ["2026-03", "1", "1.0", "1.0"],
+]
+PASS_RATE = [
+    # balance: C3 pass, C4 fail, C6 pass: 2 / 3 = 66.67 % → 66.7
+    ["Balance", "3", "2", "1", "66.7"],
+    # water meter: C5 pass, C7 fail (C9 is April's): 1 / 2 = 50.0 %
+    ["Water Meter", "2", "1", "1", "50.0"],
+]
+WORKLOAD = [
+    # Signatures in the period: the runs of C2 to C9 (C0's and C1's were signed in
+    # December, 29 and 30 Dec here). measured: metro C2..C6 = 5, metro2 C7..C9 = 3;
+    # each of the 8 runs checked by the reviewer and authorized by the signatory.
+    # Issued (originals in the period): signatory C1..C6 = 6 (A2 not counted),
+    # signatory2 C7, C8 = 2 (C0 and C9 outside the period).
+    ["Qt1-Metro (qt1-metro)", "5", "0", "0", "0"],
+    ["Qt1-Metro2 (qt1-metro2)", "3", "0", "0", "0"],
+    ["Qt1-Reviewer (qt1-reviewer)", "0", "8", "0", "0"],
+    ["Qt1-Signatory (qt1-signatory)", "0", "0", "8", "6"],
+    ["Qt1-Signatory2 (qt1-signatory2)", "0", "0", "0", "2"],
+]
+EXPECTED = {
+    "throughput": THROUGHPUT,
+    "turnaround": TURNAROUND,
+    "pass-rate": PASS_RATE,
+    "workload": WORKLOAD,
+}
+
+
+def test_the_figures_on_the_page_are_those_worked_out_by_hand(center: Center) -> None:
+    data_set(center)
+    response = signed_in(center.quality_manager).get(URL, PERIOD)
+    assert response.status_code == 200
+    for slug, expected in EXPECTED.items():
+        assert table(response.content, slug) == expected, slug
+    page = response.content.decode()
+    assert page.count('<svg class="report-chart"') == 4
+    assert "style=" not in page
+    assert "<script" not in page
+
+
+def test_each_csv_has_the_same_figures_under_a_header_row(center: Center) -> None:
+    data_set(center)
+    client = signed_in(center.quality_manager)
+    assert csv_rows(client, "throughput") == [
+        ["Month", "Calibration", "Verification", "Total"],
+        *THROUGHPUT,
+    ]
+    assert csv_rows(client, "turnaround")[0] == [
+        "Month",
+        "Certificates",
+        "Median (days)",
+        "90th percentile (days)",
+    ]
+    for slug, expected in EXPECTED.items():
+        assert csv_rows(client, slug)[1:] == expected, slug
+
+
+def test_a_csv_downloaded_leaves_an_audit_entry(center: Center) -> None:
+    data_set(center)
+    client = signed_in(center.auditor)
+    csv_rows(client, "pass-rate")
+    entry = AuditEntry.objects.get(action="report.download")
+    assert entry.organization_id == center.org.pk
+    assert entry.actor_user_id == center.auditor.pk
+    assert entry.object_id == "pass-rate"
+    assert entry.after == {
+        "report": "pass-rate",
+        "from": "2026-01-01",
+        "to": "2026-03-31",
+        "time_zone": "Asia/Ho_Chi_Minh",
+        "rows": 2,
+    }
+    # Reading the page is not a download: no entry.
+    client.get(URL, PERIOD)
+    assert AuditEntry.objects.filter(action="report.download").count() == 1
+
+
+def test_months_are_the_organizations_whatever_the_servers_zone(
+    center: Center, settings: Any
+) -> None:
+    """C1 (31 Dec 17:30 UTC) is January's and C8 (31 Mar 16:30 UTC) March's in the
+    organization's zone, even when the server reckons in UTC; C0 and C9 stay outside."""
+    settings.TIME_ZONE = "UTC"
+    data_set(center)
+    response = signed_in(center.quality_manager).get(URL, PERIOD)
+    assert table(response.content, "throughput") == THROUGHPUT
+
+
+def test_the_period_filter_moves_the_figures(center: Center) -> None:
+    data_set(center)
+    client = signed_in(center.quality_manager)
+    # 1 to 31 Jan: C1, C2, C3 only.
+    january = client.get(URL, {"from": "2026-01-01", "to": "2026-01-31"})
+    assert table(january.content, "throughput") == [THROUGHPUT[0]]
+    # 31 Mar to 1 Apr: C8 (31 Mar 23:30) and C9 (1 Apr 00:30), one in each month.
+    edge = client.get(URL, {"from": "2026-03-31", "to": "2026-04-01"})
+    assert table(edge.content, "throughput") == [
+        ["2026-03", "1", "0", "1"],
+        ["2026-04", "0", "1", "1"],
+    ]
+    # C9 received 31 Mar 00:30, issued 1 Apr 00:30: 1.0 day; April has no other.
+    assert table(edge.content, "turnaround")[1] == ["2026-04", "1", "1.0", "1.0"]
+
+
+def test_the_default_period_is_the_last_twelve_months(center: Center) -> None:
+    data_set(center)
+    with time_machine.travel(local("2026-04-15 10:00"), tick=False):
+        response = signed_in(center.quality_manager).get(URL)
+    assert response.status_code == 200
+    rows = table(response.content, "throughput")
+    # 1 May 2025 to 15 Apr 2026: twelve months; December has C0, April C9.
+    assert [row[0] for row in rows] == [f"2025-{m:02d}" for m in range(5, 13)] + [
+        f"2026-{m:02d}" for m in range(1, 5)
+    ]
+    assert rows[7] == ["2025-12", "1", "0", "1"]
+    assert rows[11] == ["2026-04", "0", "1", "1"]
+    page = html.fromstring(response.content)
+    assert page.get_element_by_id("from").get("value") == "2025-05-01"
+    assert page.get_element_by_id("to").get("value") == "2026-04-15"
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"from": "2026-13-01"}, "From: Enter a valid date."),
+        ({"from": "2026-03-01", "to": "2026-02-01"}, "To: The end of the period is before"),
+        ({"from": "1990-01-01", "to": "2026-01-01"}, "To: The period is longer than 240"),
+    ],
+)
+def test_a_bad_period_is_refused_naming_the_field(
+    center: Center, params: dict[str, str], message: str
+) -> None:
+    client = signed_in(center.quality_manager)
+    response = client.get(URL, params)
+    assert response.status_code == 400
+    errors = html.fromstring(response.content).get_element_by_id("period-errors")
+    assert message in errors.text_content()
+    download = client.get(f"{URL}throughput.csv", params)
+    assert download.status_code == 400
+    assert not AuditEntry.objects.filter(action="report.download").exists()
+
+
+def test_only_quality_managers_and_auditors_read_the_reports(center: Center) -> None:
+    for reader in (center.quality_manager, center.auditor):
+        assert signed_in(reader).get(URL, PERIOD).status_code == 200
+        assert signed_in(reader).get(f"{URL}workload.csv", PERIOD).status_code == 200
+    for other in (center.metrologist, center.reviewer, center.signatory):
+        assert signed_in(other).get(URL, PERIOD).status_code == 403
+        assert signed_in(other).get(f"{URL}workload.csv", PERIOD).status_code == 403
+    anonymous = Client().get(URL)
+    assert anonymous.status_code == 302
+    assert "/login" in anonymous["Location"]
+    assert signed_in(center.quality_manager).get(f"{URL}nothing.csv").status_code == 404
+
+
+def test_another_organizations_figures_are_never_shown(
+    center: Center, other_center: Center
+) -> None:
+    data_set(center)
+    outsider = other_center.quality_manager
+    client = signed_in(outsider)
+    # Its own reports: its organization only, none of QT1's figures.
+    own = client.get(URL, PERIOD)
+    assert own.status_code == 200
+    assert table(own.content, "throughput") == [[f"2026-{m:02d}", "0", "0", "0"] for m in (1, 2, 3)]
+    assert b"QT1" not in own.content
+    # QT1's, asked for by code: not found, page and CSV, and nothing audited.
+    assert client.get(URL, {**PERIOD, "organization": "QT1"}).status_code == 404
+    assert client.get(f"{URL}throughput.csv", {**PERIOD, "organization": "QT1"}).status_code == 404
+    assert not AuditEntry.objects.filter(action="report.download").exists()
+
+
+def test_the_page_speaks_vietnamese(center: Center) -> None:
+    data_set(center)
+    client = signed_in(center.quality_manager)
+    response = client.get(URL, PERIOD, headers={"accept-language": "vi"})
+    page = response.content.decode()
+    assert "Báo cáo" in page
+    assert table(response.content, "throughput") == THROUGHPUT

@@ -34,231 +34,53 @@ from __future__ import annotations
 
 import csv
 import io
-import uuid
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from django.test import Client
 from lxml import html  # type: ignore[import-untyped]
 
-from labserver.accounts.models import Organization, User
 from labserver.core.models import AuditEntry
-from labserver.instruments.models import Instrument, InstrumentType
-from labserver.issuance.models import Certificate, SigningKeyRecord
-from labserver.jobs.models import Job, Procedure
-from labserver.measurements.models import Run, RunSignature
+from labserver.issuance.models import Certificate
 from tests.support.lims import (  # noqa: F401  (CENTER_BUILT_ONCE)
     Center,
     center_built_once,
     center_world,
     dmm_built_once,
-    person,
     procedure_built_once,
 )
 from tests.support.pages import signed_in
+from tests.support.reports import local, report_maker
 
 pytestmark = pytest.mark.django_db
 
-ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 PERIOD = {"from": "2026-01-01", "to": "2026-03-31"}
 URL = "/quality/reports/"
 
 
-def local(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=ZONE)
-
-
-@dataclass
-class Maker:
-    """Writes the data set's rows directly: the reports read rows, and issuing a hundred
-    signed PDFs through the services would only slow the test down."""
-
-    center: Center
-    key: SigningKeyRecord
-    serial: int = 0
-
-    def type_and_procedure(self, code: str, kind: str) -> tuple[InstrumentType, Procedure]:
-        if code == "dmm":
-            return self.center.instrument.instrument_type, self.center.procedure
-        itype = InstrumentType.objects.create(
-            code=code, name=code.replace("-", " ").title(), field="mass", legal_category="group_1"
-        )
-        procedure = Procedure.objects.create(
-            procedure_id=f"{code}-verification",
-            version="1",
-            content_hash=uuid.uuid4().hex * 2,
-            title=f"Verification of {code}",
-            kind=kind,
-            field="mass",
-            instrument_type=itype,
-            definition={},
-        )
-        return itype, procedure
-
-    def run(
-        self,
-        instrument_type: InstrumentType,
-        procedure: Procedure,
-        *,
-        received: datetime,
-        statement: str,
-        operator: User,
-    ) -> Run:
-        self.serial += 1
-        org = self.center.org
-        instrument = Instrument.objects.create(
-            organization=org,
-            owner=self.center.instrument.owner,
-            instrument_type=instrument_type,
-            manufacturer="Maker",
-            model="M",
-            serial=f"R{self.serial:03d}",
-        )
-        job = Job.objects.create(
-            organization=org,
-            number=f"J-R{self.serial:03d}",
-            instrument=instrument,
-            procedure=procedure,
-            state="issued",
-        )
-        Job.objects.filter(pk=job.pk).update(created_at=received)
-        run = Run.objects.create(
-            id=uuid.uuid4(),
-            organization=org,
-            job=job,
-            agent=self.center.agent,
-            operator=operator,
-            procedure=procedure,
-            software_version="test",
-            started_at=received,
-            finished_at=received + timedelta(hours=1),
-            payload={},
-            payload_sha256="0" * 64,
-            signature="-",
-            response={},
-            state="approved",
-            server_conformity=statement,
-        )
-        for hours, user, meaning in (
-            (1, operator, RunSignature.Meaning.PERFORMED),
-            (2, self.center.reviewer, RunSignature.Meaning.CHECKED),
-            (3, self.center.signatory, RunSignature.Meaning.AUTHORIZED),
-        ):
-            RunSignature.objects.create(
-                run=run,
-                user=user,
-                name=user.full_name,
-                meaning=meaning,
-                signed_at=received + timedelta(hours=hours),
-            )
-        return run
-
-    def certificate(
-        self, run: Run, kind: str, issued: datetime, by: User, supersedes: Any = None
-    ) -> Certificate:
-        self.serial += 1
-        number = f"QT1-T-{self.serial:04d}"
-        return Certificate.objects.create(
-            organization=self.center.org,
-            run=run,
-            number=number,
-            kind=kind,
-            year=issued.year,
-            sequence=self.serial,
-            issued_at=issued,
-            issued_by=by,
-            pdf=f"certificates/{number}.pdf",
-            pdf_sha256=f"{self.serial:064d}",
-            dcc=f"certificates/{number}.xml",
-            dcc_sha256="0" * 64,
-            signing_key=self.key,
-            signer_fingerprint="0" * 64,
-            verify_url=f"https://example.test/verify/{number}",
-            supersedes=supersedes,
-        )
-
-
+CAL, VER = "calibration", "verification"
 # (name, kind, type, received, issued, statement, operator, issuer)
 ROWS = (
-    ("C0", "calibration", "dmm", "2025-12-29 23:30", "2025-12-31 23:30", "pass", "m1", "s2"),
-    ("C1", "calibration", "dmm", "2025-12-30 00:30", "2026-01-01 00:30", "pass", "m1", "s1"),
-    ("C2", "calibration", "dmm", "2026-01-10 08:00", "2026-01-14 20:00", "pass", "m1", "s1"),
-    ("C3", "verification", "balance", "2026-01-20 10:00", "2026-01-30 10:00", "pass", "m1", "s1"),
-    ("C4", "verification", "balance", "2026-02-02 09:00", "2026-02-03 09:00", "fail", "m1", "s1"),
-    (
-        "C5",
-        "verification",
-        "water-meter",
-        "2026-02-10 08:00",
-        "2026-02-13 14:00",
-        "pass",
-        "m1",
-        "s1",
-    ),
-    ("C6", "verification", "balance", "2026-02-15 09:00", "2026-02-22 09:00", "pass", "m1", "s1"),
-    (
-        "C7",
-        "verification",
-        "water-meter",
-        "2026-02-20 12:00",
-        "2026-02-20 18:00",
-        "fail",
-        "m2",
-        "s2",
-    ),
-    ("C8", "calibration", "dmm", "2026-03-30 23:30", "2026-03-31 23:30", "pass", "m2", "s2"),
-    (
-        "C9",
-        "verification",
-        "water-meter",
-        "2026-03-31 00:30",
-        "2026-04-01 00:30",
-        "pass",
-        "m2",
-        "s2",
-    ),
+    ("C0", CAL, "dmm", "2025-12-29 23:30", "2025-12-31 23:30", "pass", "m1", "s2"),
+    ("C1", CAL, "dmm", "2025-12-30 00:30", "2026-01-01 00:30", "pass", "m1", "s1"),
+    ("C2", CAL, "dmm", "2026-01-10 08:00", "2026-01-14 20:00", "pass", "m1", "s1"),
+    ("C3", VER, "balance", "2026-01-20 10:00", "2026-01-30 10:00", "pass", "m1", "s1"),
+    ("C4", VER, "balance", "2026-02-02 09:00", "2026-02-03 09:00", "fail", "m1", "s1"),
+    ("C5", VER, "water-meter", "2026-02-10 08:00", "2026-02-13 14:00", "pass", "m1", "s1"),
+    ("C6", VER, "balance", "2026-02-15 09:00", "2026-02-22 09:00", "pass", "m1", "s1"),
+    ("C7", VER, "water-meter", "2026-02-20 12:00", "2026-02-20 18:00", "fail", "m2", "s2"),
+    ("C8", CAL, "dmm", "2026-03-30 23:30", "2026-03-31 23:30", "pass", "m2", "s2"),
+    ("C9", VER, "water-meter", "2026-03-31 00:30", "2026-04-01 00:30", "pass", "m2", "s2"),
 )
 
 
 def data_set(center: Center) -> dict[str, Certificate]:
-    Organization.objects.filter(pk=center.org.pk).update(time_zone="Asia/Ho_Chi_Minh")
-    center.org.refresh_from_db()
-    people = {
-        "m1": center.metrologist,
-        "m2": person(center.org, "qt1-metro2", "metrologist", ["electrical", "mass"]),
-        "s1": center.signatory,
-        "s2": person(center.org, "qt1-signatory2", "signatory", ["electrical", "mass"]),
-    }
-    key = SigningKeyRecord.objects.create(
-        organization=center.org,
-        fingerprint="f" * 64,
-        subject="CN=test",
-        trust_roots_pem="-",
-        source="demo",
-        first_used_at=local("2025-01-01 00:00"),
-    )
-    maker = Maker(center, key)
-    kinds: dict[str, tuple[InstrumentType, Procedure]] = {}
-    made: dict[str, Certificate] = {}
-    for name, kind, code, received, issued, statement, operator, issuer in ROWS:
-        if code not in kinds:
-            kinds[code] = maker.type_and_procedure(code, kind)
-        itype, procedure = kinds[code]
-        run = maker.run(
-            itype,
-            procedure,
-            received=local(received),
-            statement=statement,
-            operator=people[operator],
-        )
-        made[name] = maker.certificate(run, kind, local(issued), people[issuer])
+    maker = report_maker(center)
+    made = {row[0]: maker.add(*row[1:]) for row in ROWS}
     c2 = made["C2"]
     made["A2"] = maker.certificate(
-        c2.run, "calibration", local("2026-03-05 10:00"), people["s1"], supersedes=c2
+        c2.run, "calibration", local("2026-03-05 10:00"), maker.people["s1"], supersedes=c2
     )
     return made
 

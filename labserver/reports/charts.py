@@ -18,10 +18,11 @@ from django.utils.safestring import SafeString, mark_safe
 
 from certificates.charts import nice_ticks
 
-WIDTH = 640.0
-LEFT, RIGHT, TOP, BOTTOM = 150.0, 56.0, 40.0, 40.0
-BAR, GAP = 13.0, 12.0
-LABEL_CHARS = 22
+# Narrow enough that a phone (390 px) shows the texts at nearly their size.
+WIDTH = 460.0
+LEFT, RIGHT, TOP, BOTTOM = 112.0, 44.0, 40.0, 40.0
+BAR, GAP = 14.0, 12.0
+LABEL_CHARS = 15
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def bar_chart(
             f'<rect class="key s-{one.key}" x="{legend_x:.1f}" y="10" width="12" height="12"/>'
         )
         parts.append(_text(legend_x + 16, 20, one.label, "legend"))
-        legend_x += 28 + 7.0 * len(one.label)
+        legend_x += 30 + 7.5 * len(one.label)
     bottom = TOP + plot_h
     for tick in ticks:
         x = x_of(tick)
@@ -105,8 +106,8 @@ def bar_chart(
             "</text>"
         )
         for j, (one, value, text) in enumerate(zip(series, row.values, row.texts, strict=True)):
-            if value is None:
-                continue
+            if not value:
+                continue  # nothing, or zero: the table says 0
             y = y0 + j * BAR
             width = max(x_of(value) - LEFT, 0.0)
             tip = f"{row.label}: {one.label} {text}"

@@ -31,6 +31,7 @@ from .tables import REPORTS, Report, chart_of
 
 # Excel opens a CSV file as UTF-8 only when it starts with the byte order mark.
 BOM = "\ufeff"
+FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
 class Chosen:
@@ -93,11 +94,18 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(request, "reports/index.html", context)
 
 
+def _cell(text: str, number: bool) -> str:
+    """A text cell that a spreadsheet would take for a formula (a name beginning with
+    ``=``, ``+``, ``-`` or ``@``) is written with a leading apostrophe, read as text."""
+    return "'" + text if not number and text[:1] in FORMULA else text
+
+
 def _csv_text(report: Report, texts: list[list[str]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(report.headings())
-    writer.writerows(texts)
+    numbers = [column.number for column in report.columns]
+    writer.writerows([_cell(t, n) for t, n in zip(row, numbers, strict=True)] for row in texts)
     return BOM + buffer.getvalue()
 
 

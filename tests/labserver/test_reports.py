@@ -41,6 +41,7 @@ import time_machine
 from django.test import Client
 from lxml import html  # type: ignore[import-untyped]
 
+from labserver.accounts.models import AuditGrant, User
 from labserver.core.models import AuditEntry
 from labserver.issuance.models import Certificate
 from tests.support.lims import (  # noqa: F401  (CENTER_BUILT_ONCE)
@@ -48,6 +49,7 @@ from tests.support.lims import (  # noqa: F401  (CENTER_BUILT_ONCE)
     center_built_once,
     center_world,
     dmm_built_once,
+    person,
     procedure_built_once,
 )
 from tests.support.pages import signed_in
@@ -299,3 +301,35 @@ def test_the_page_speaks_vietnamese(center: Center) -> None:
     page = response.content.decode()
     assert "Báo cáo" in page
     assert table(response.content, "throughput") == THROUGHPUT
+
+
+def test_an_auditor_with_a_grant_chooses_the_organization(
+    center: Center, other_center: Center
+) -> None:
+    """QT2's auditor, granted read-only access to QT1, chooses between both centers and
+    reads QT1's figures, page and CSV; the download is audited in QT1's trail."""
+    data_set(center)
+    auditor = other_center.auditor
+    AuditGrant.objects.create(user=auditor, organization=center.org, reason="annual audit")
+    client = signed_in(auditor)
+    page = html.fromstring(client.get(URL, {**PERIOD, "organization": "QT1"}).content)
+    assert [o.get("value") for o in page.xpath('//select[@id="organization"]/option')] == [
+        "QT1",
+        "QT2",
+    ]
+    assert table(client.get(URL, {**PERIOD, "organization": "QT1"}).content, "throughput") == (
+        THROUGHPUT
+    )
+    assert csv_rows(client, "throughput", organization="QT1")[1:] == THROUGHPUT
+    entry = AuditEntry.objects.get(action="report.download")
+    assert (entry.organization_id, entry.actor_user_id) == (center.org.pk, auditor.pk)
+
+
+def test_a_name_a_spreadsheet_would_run_as_a_formula_is_written_as_text(center: Center) -> None:
+    maker = report_maker(center)
+    mischief = person(center.org, "mischief", "metrologist", ["electrical"])
+    User.objects.filter(pk=mischief.pk).update(full_name="=HYPERLINK(1)")
+    maker.people["m3"] = User.objects.get(pk=mischief.pk)
+    maker.add(CAL, "dmm", "2026-01-05 08:00", "2026-01-06 08:00", "pass", "m3", "s1")
+    rows = csv_rows(signed_in(center.quality_manager), "workload")
+    assert ["'=HYPERLINK(1) (mischief)", "1", "0", "0", "0"] in rows

@@ -10,8 +10,8 @@ Definitions (the reports page and ``docs/centers/reports.md`` say the same):
 * a certificate *issued* is a run's original certificate (``supersedes`` empty), counted
   in the month of its ``issued_at`` in the organization's zone; an amendment re-issues
   work already counted and is not counted again;
-* a job is *received* when the front office records it (``Job.created_at``: the moment
-  the instrument is booked in, or a customer's request is accepted as a job); its
+* a job is *received* when it is created (``Job.created_at``: the moment the instrument
+  is booked in, or a customer's request becomes a job); its
   turnaround is ``issued_at − created_at`` of each original certificate of its runs;
 * a verification *passed* when its run's statement (the server's) is ``pass``, *failed*
   when it is ``fail``; the pass rate is passed / verified;

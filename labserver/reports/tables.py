@@ -109,9 +109,10 @@ TURNAROUND = Report(
     slug="turnaround",
     title=_("Turnaround: from received to issued"),
     explanation=_(
-        "For the certificates issued in each month: the days from the job's creation (the "
-        "instrument received, or the customer's request accepted) to the certificate's "
-        "issue; the median and the 90th percentile (linear interpolation between ranks)."
+        "For the certificates issued in each month: the days from the creation of the job "
+        "(when the center received the instrument or the customer's request) to the "
+        "certificate's issue; the median and the 90th percentile (linear interpolation "
+        "between ranks)."
     ),
     compute=figures.turnaround,
     columns=(

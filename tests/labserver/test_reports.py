@@ -265,6 +265,8 @@ def test_a_bad_period_is_refused_naming_the_field(
 
 
 def test_only_quality_managers_and_auditors_read_the_reports(center: Center) -> None:
+    quality = signed_in(center.quality_manager).get("/quality/")
+    assert b'id="reports-link" href="/quality/reports/"' in quality.content
     for reader in (center.quality_manager, center.auditor):
         assert signed_in(reader).get(URL, PERIOD).status_code == 200
         assert signed_in(reader).get(f"{URL}workload.csv", PERIOD).status_code == 200

@@ -33,6 +33,7 @@ LABELS = {
     "numbering.reserved": gettext_lazy("Certificate numbers voided after a restore"),
     "organization.create": gettext_lazy("Organization created"),
     "procedure.register": gettext_lazy("Procedure registered"),
+    "report.download": gettext_lazy("Report downloaded (CSV)"),
     "run.submit": gettext_lazy("Run submitted"),
     "run.review": gettext_lazy("Run reviewed"),
     "run.approve": gettext_lazy("Run approved"),

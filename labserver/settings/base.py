@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "labserver.work",
     "labserver.oversight",
     "labserver.office",
+    "labserver.reports",
     "labserver.web",
 ]
 

@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.db import transaction
 from django.utils import timezone
 
 from labserver.accounts.models import User
-from labserver.core.errors import DomainError, InvalidTransition, NotPermitted
+from labserver.core.errors import Conflict, DomainError, InvalidTransition, NotPermitted
 from labserver.core.models import AuditEntry
 from labserver.customer_requests import services, status
 from labserver.customer_requests.models import CustomerRequest, RequestEvent, RequestState
@@ -312,3 +313,18 @@ def test_the_pages_speak_vietnamese(center: Center) -> None:
     text = page.content.decode()
     assert "Đã gửi" in text  # submitted
     assert "Submitted" not in text
+    desk = signed_in(reception(center))
+    desk.cookies["django_language"] = "vi"
+    listing = desk.get("/office/requests/").content.decode()
+    assert "Yêu cầu của khách hàng" in listing  # customers' requests
+    assert "Đã gửi" in listing
+
+
+def test_two_answers_at_once_record_only_one(center: Center) -> None:
+    request = ask(center)
+    seen = RequestEvent.objects.get(request=request)  # what both people saw: submitted
+    services.accept_request(actor=reception(center), request=request)
+    with pytest.raises(Conflict):  # the second answer, given on the page as it was
+        with transaction.atomic():
+            services._append(request, RequestState.DECLINED, actor=reception(center), last=seen)
+    assert states(request) == [RequestState.SUBMITTED, RequestState.ACCEPTED]

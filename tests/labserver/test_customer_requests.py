@@ -324,7 +324,7 @@ def test_two_answers_at_once_record_only_one(center: Center) -> None:
     request = ask(center)
     seen = RequestEvent.objects.get(request=request)  # what both people saw: submitted
     services.accept_request(actor=reception(center), request=request)
-    with pytest.raises(Conflict):  # the second answer, given on the page as it was
-        with transaction.atomic():
-            services._append(request, RequestState.DECLINED, actor=reception(center), last=seen)
+    # the second answer, given on the page as it was
+    with pytest.raises(Conflict), transaction.atomic():
+        services._append(request, RequestState.DECLINED, actor=reception(center), last=seen)
     assert states(request) == [RequestState.SUBMITTED, RequestState.ACCEPTED]

@@ -27,3 +27,9 @@ class OfficeConfig(AppConfig):
         )
         register(NavEntry("office:people", _("People"), roles=(Role.ADMINISTRATOR,)))
         # --- end of standards, certificates, people ---
+        # --- customers' requests (the reception desk) ---
+        register(NavEntry("office:requests", _("Requests"), roles=desk))
+        from .requests.counters import register_counters
+
+        register_counters()
+        # --- end of customers' requests ---

@@ -8,4 +8,5 @@ urlpatterns = [
     path("office/standards/", include("labserver.office.standards.urls")),
     path("office/certificates/", include("labserver.office.certificates.urls")),
     path("office/people/", include("labserver.office.people.urls")),
+    path("office/requests/", include("labserver.office.requests.urls")),
 ]

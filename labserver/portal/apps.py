@@ -12,5 +12,6 @@ class PortalConfig(AppConfig):
         from labserver.web.navigation import NavEntry, register
 
         register(NavEntry("portal:instruments", _("My instruments"), roles=(Role.CUSTOMER,)))
+        register(NavEntry("portal:requests", _("My requests"), roles=(Role.CUSTOMER,)))
         register(NavEntry("portal:open-data", _("Open data"), public=True))
         register(NavEntry("portal:standards-register", _("Standards register"), public=True))

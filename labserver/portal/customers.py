@@ -98,7 +98,8 @@ def due_date(certificate: Certificate) -> tuple[date | None, str]:
     return add_months(performed, months), DueBasis.RECOMMENDED
 
 
-def _rows(certificates: Iterable[Certificate]) -> list[CertificateRow]:
+def certificate_rows(certificates: Iterable[Certificate]) -> list[CertificateRow]:
+    """Each certificate with its state, its dates and the next due date it gives."""
     rows = []
     for certificate in certificates:
         due, basis = due_date(certificate)
@@ -129,4 +130,4 @@ def with_certificates(instruments: Iterable[Instrument]) -> list[InstrumentRow]:
     by_instrument: dict[int, list[Certificate]] = {i.pk: [] for i in instruments}
     for certificate in certificates:
         by_instrument[certificate.run.job.instrument_id].append(certificate)
-    return [InstrumentRow(i, _rows(by_instrument[i.pk])) for i in instruments]
+    return [InstrumentRow(i, certificate_rows(by_instrument[i.pk])) for i in instruments]

@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "labserver.issuance",
     "labserver.traceability",
     "labserver.nonconformities",
+    "labserver.customer_requests",
     "labserver.portal",
     "labserver.work",
     "labserver.oversight",

@@ -42,10 +42,14 @@ needs_two_roles = pytest.mark.skipif(
 )
 
 # Every table an `append_only(` call of the migrations protects (core 0002 and 0003, issuance
-# 0002 and 0005, measurements 0002, traceability 0002 and 0003).
+# 0002 and 0005, measurements 0002, traceability 0002 and 0003, customer_requests 0001).
 APPEND_ONLY = [
     "core_auditanchor",
     "core_auditentry",
+    "customer_requests_customerrequest",
+    "customer_requests_requestevent",
+    "customer_requests_requestinstrument",
+    "customer_requests_requestjob",
     "issuance_certificate",
     "issuance_certificateevent",
     "issuance_voidednumber",

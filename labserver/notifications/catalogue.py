@@ -25,7 +25,7 @@ from labserver.issuance.models import Certificate, CertificateKind, CertificateS
 from labserver.issuance.services import certificate_state
 from labserver.nonconformities.letters import Letter, letters_for
 from labserver.nonconformities.models import Decision
-from labserver.portal.customers import due_date, with_certificates
+from labserver.portal.customers import DueBasis, due_date, with_certificates
 
 from .models import Kind
 
@@ -178,13 +178,14 @@ def issued_certificates(today: date) -> list[Item]:
     items = []
     for certificate in chosen:
         instrument = certificate.run.job.instrument
-        due, _basis = due_date(certificate)
+        due, basis = due_date(certificate)
         facts = {
             **_instrument_facts(instrument),
             "certificate": certificate.number,
             "kind": CertificateKind(certificate.kind).label,  # lazy: the reader's language
             "issued_on": timezone.localdate(certificate.issued_at, certificate.organization.zone),
             "due_on": due,
+            "recommended": basis == DueBasis.RECOMMENDED,
             "verify_url": certificate.verify_url,
             "center": certificate.organization.name,
         }

@@ -68,7 +68,9 @@ class Preference(models.Model):
     due = models.BooleanField(default=True)
     issued = models.BooleanField(default=True)
     recall = models.BooleanField(default=True)
-    language = models.CharField(max_length=8, blank=True, choices=settings.LANGUAGES)
+    # One of settings.LANGUAGES (the service checks it); not a choices field, the language
+    # names being each language's own name, untranslated.
+    language = models.CharField(max_length=8, blank=True)
 
     def wants(self, kind: str) -> bool:
         return bool(getattr(self, kind))

@@ -63,7 +63,7 @@ def test_a_customer_chooses_the_notifications_and_reads_one(
     assert isinstance(message, EmailMultiAlternatives)
     assert message.subject == "1 phương tiện đo đến hạn trong vòng 30 ngày"
     shown = tmp_path / "due.html"
-    shown.write_text(message.alternatives[0][0], encoding="utf-8")
+    shown.write_text(str(message.alternatives[0][0]), encoding="utf-8")
     page.driver.set_window_size(820, 360)
     try:
         page.driver.get(shown.as_uri())

@@ -10,13 +10,15 @@ sends that e-mail again on the next run rather than never.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import transaction
+from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -24,7 +26,7 @@ from django.utils.translation import ngettext
 
 from labserver.accounts.models import User
 from labserver.core import audit
-from labserver.core.errors import DomainError, NotPermitted
+from labserver.core.errors import Conflict, DomainError, NotPermitted
 from labserver.nonconformities.letters import render_letters
 
 from . import catalogue
@@ -32,6 +34,8 @@ from .catalogue import Item
 from .models import Kind, Notification, Preference
 
 PREFERENCE_FIELDS = ("due", "issued", "recall", "language")
+#: The PostgreSQL advisory lock a run holds (any number, the same for every run).
+RUN_LOCK = 0x6E07_1F1E
 
 
 @dataclass(frozen=True)
@@ -105,7 +109,7 @@ def _subject(mail: Mail) -> str:
     }
 
 
-def message(mail: Mail, connection: Any = None) -> EmailMultiAlternatives:
+def message(mail: Mail, mailer: Any = None) -> EmailMultiAlternatives:
     """The e-mail, plain text and HTML, in the person's language; a recall carries its
     letter (PDF). It names the person's own records only."""
     with translation.override(mail.language):
@@ -119,9 +123,7 @@ def message(mail: Mail, connection: Any = None) -> EmailMultiAlternatives:
         subject = _subject(mail)
         text = render_to_string(f"notifications/email/{mail.kind}.txt", context)
         html = render_to_string(f"notifications/email/{mail.kind}.html", context)
-    email = EmailMultiAlternatives(
-        subject, text, None, [mail.recipient.email], connection=connection
-    )
+    email = EmailMultiAlternatives(subject, text, None, [mail.recipient.email], connection=mailer)
     email.attach_alternative(html, "text/html")
     if mail.kind == Kind.RECALL:
         letter = mail.items[0].facts["letter"]
@@ -166,24 +168,45 @@ def _record(mail: Mail, error: str = "") -> None:
         )
 
 
+@contextmanager
+def one_run_at_a_time() -> Iterator[None]:
+    """Two runs at once (the timer and a person at the console) could each send an e-mail
+    before either records it: on PostgreSQL a run holds an advisory lock, and a second one
+    is refused (409) while the first runs. SQLite (the demo) has no such lock."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [RUN_LOCK])
+        (locked,) = cursor.fetchone()
+    if not locked:
+        raise Conflict(_("another send_notifications is running; nothing was sent"))
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [RUN_LOCK])
+
+
 def send_notifications(*, today: date | None = None, dry_run: bool = False) -> Outcome:
-    """Send what is to be told on ``today`` (the lab's date by default). ``dry_run``: only
-    say what would be sent; nothing is sent or recorded."""
-    mails = pending(today or timezone.localdate())
+    """Send what is to be told on ``today`` (the lab's date by default), one run at a time.
+    ``dry_run``: only say what would be sent; nothing is sent or recorded."""
     outcome = Outcome()
     if dry_run:
-        outcome.planned = mails
+        outcome.planned = pending(today or timezone.localdate())
         return outcome
-    connection = get_connection()
-    for mail in mails:
-        try:
-            message(mail, connection).send()
-        except OSError as exc:  # smtplib's errors are OSErrors, as are the socket's
-            _record(mail, error=f"{type(exc).__name__}: {exc}"[:2000])
-            outcome.failed.append(mail)
-        else:
-            _record(mail)
-            outcome.sent.append(mail)
+    with one_run_at_a_time():
+        mails = pending(today or timezone.localdate())
+        mailer = get_connection()
+        for mail in mails:
+            try:
+                message(mail, mailer).send()
+            except OSError as exc:  # smtplib's errors are OSErrors, as are the socket's
+                _record(mail, error=f"{type(exc).__name__}: {exc}"[:2000])
+                outcome.failed.append(mail)
+            else:
+                _record(mail)
+                outcome.sent.append(mail)
     return outcome
 
 

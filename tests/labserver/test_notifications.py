@@ -12,10 +12,12 @@ import smtplib
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+import psycopg
 import pytest
 import time_machine
 from django.core import mail
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.utils import timezone
 
 from labserver.accounts.models import Organization, User
@@ -24,7 +26,7 @@ from labserver.instruments.models import InstrumentType
 from labserver.issuance.documents import add_months
 from labserver.nonconformities import services as nonconformities
 from labserver.notifications.models import Notification
-from labserver.notifications.services import send_notifications
+from labserver.notifications.services import RUN_LOCK, send_notifications
 from tests.support.lims import (  # noqa: F401  (CENTER_BUILT_ONCE)
     PASSWORD,
     TODAY,
@@ -287,3 +289,21 @@ def test_the_settings_page_asks_to_sign_in() -> None:
     from django.test import Client
 
     assert Client().get(PAGE).status_code == 302
+
+
+def test_a_second_run_at_the_same_time_is_refused(
+    case: Case, owners: tuple[User, User], due_on: date
+) -> None:
+    """The lock is PostgreSQL's: another session holds it, as a run in another process."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the run's lock is a PostgreSQL advisory lock")
+    params = connection.get_connection_params()
+    login = {k: params[k] for k in ("dbname", "user", "host", "port", "password") if k in params}
+    with psycopg.connect(**login, autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", [RUN_LOCK])
+        with pytest.raises(CommandError, match="another send_notifications is running"):
+            call_command("send_notifications", "--today", (due_on - timedelta(days=90)).isoformat())
+    assert mail.outbox == []
+    assert not Notification.objects.exists()
+    call_command("send_notifications", "--today", (due_on - timedelta(days=90)).isoformat())
+    assert len(mail.outbox) == 2

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from labserver.core.errors import DomainError
 from labserver.notifications.services import Mail, send_notifications
 
 
@@ -42,7 +43,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         today = _day(options["today"]) if options["today"] else None
-        outcome = send_notifications(today=today, dry_run=options["dry_run"])
+        try:
+            outcome = send_notifications(today=today, dry_run=options["dry_run"])
+        except DomainError as exc:
+            raise CommandError(exc.detail) from None
         if options["dry_run"]:
             for mail in outcome.planned:
                 self.stdout.write(f"would send {_line(mail)}")

@@ -92,5 +92,6 @@ urlpatterns = [
     path("", include("labserver.oversight.urls")),
     path("", include("labserver.office.urls")),
     path("", include("labserver.reports.urls")),
+    path("", include("labserver.notifications.urls")),
     path("", include("labserver.web.urls")),
 ]

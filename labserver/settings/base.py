@@ -109,6 +109,7 @@ INSTALLED_APPS = [
     "labserver.oversight",
     "labserver.office",
     "labserver.reports",
+    "labserver.notifications",
     "labserver.web",
 ]
 
@@ -460,6 +461,9 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25)
 DEFAULT_FROM_EMAIL = os.environ.get("CALTRACE_FROM_EMAIL", "caltrace@localhost")
 # How long an invitation's link to set a password stays good (Django's token machinery).
 PASSWORD_RESET_TIMEOUT = env_int("CALTRACE_INVITATION_DAYS", 7) * 24 * 3600
+# Notifications (labserver.notifications): certificates issued and recalls decided in the last
+# N days are told about by `manage.py send_notifications` (and a failed send retried within it).
+CALTRACE_NOTIFICATIONS_WINDOW_DAYS = env_int("CALTRACE_NOTIFICATIONS_WINDOW_DAYS", 14)
 # --------------------------------------------------------------------------------------------
 
 

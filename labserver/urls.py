@@ -91,5 +91,6 @@ urlpatterns = [
     path("", include("labserver.work.urls")),
     path("", include("labserver.oversight.urls")),
     path("", include("labserver.office.urls")),
+    path("", include("labserver.search.urls")),
     path("", include("labserver.web.urls")),
 ]

@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "labserver.work",
     "labserver.oversight",
     "labserver.office",
+    "labserver.search",
     "labserver.web",
 ]
 
@@ -147,6 +148,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "labserver.web.navigation.navigation",
+                "labserver.search.context.search_field",
             ],
         },
     },

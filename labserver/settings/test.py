@@ -34,3 +34,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F
         CALTRACE_TEST_RUNTIME_ROLE = CALTRACE_RUNTIME_ROLE  # noqa: F405
         DATABASES["default"] = DATABASES.pop("owner")  # noqa: F405
     DATABASES["default"]["ENGINE"] = "tests.support.dbroles"  # noqa: F405
+
+# The staff's search falls back to icontains on SQLite (labserver.search.queries). Its tests
+# run that fallback on a real SQLite database beside the suite's own (PostgreSQL in CI):
+# this alias, in memory, its tables made from the models (no migrations to run, so it costs
+# a fraction of a second), set up only for the tests that name it (databases=[..., "sqlite"]).
+DATABASES["sqlite"] = {  # noqa: F405
+    "ENGINE": "django.db.backends.sqlite3",
+    "NAME": ":memory:",
+    "TEST": {"MIGRATE": False},
+}

@@ -37,10 +37,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F
 
 # The staff's search falls back to icontains on SQLite (labserver.search.queries). Its tests
 # run that fallback on a real SQLite database beside the suite's own (PostgreSQL in CI):
-# this alias, in memory, its tables made from the models (no migrations to run, so it costs
-# a fraction of a second), set up only for the tests that name it (databases=[..., "sqlite"]).
+# this alias, its tables made from the models (no migrations to run: about a second), set up
+# only when a collected test names it (databases=[..., "sqlite"]). A file per process, not
+# memory: Django hands an in-memory SQLite connection to the live server's threads, which
+# would then close it from the wrong thread at the end of every browser test.
+import os as _os  # noqa: E402
+import tempfile as _tempfile  # noqa: E402
+
 DATABASES["sqlite"] = {  # noqa: F405
     "ENGINE": "django.db.backends.sqlite3",
-    "NAME": ":memory:",
-    "TEST": {"MIGRATE": False},
+    "NAME": _os.path.join(_tempfile.gettempdir(), f"caltrace-search-{_os.getpid()}.sqlite3"),
+    "TEST": {
+        "NAME": _os.path.join(
+            _tempfile.gettempdir(), f"caltrace-search-test-{_os.getpid()}.sqlite3"
+        ),
+        "MIGRATE": False,
+    },
 }

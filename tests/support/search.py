@@ -47,8 +47,8 @@ def searched_center(center: Center) -> Searched:
             organization=center.org,
             owner=vietnamese if serial.startswith("X") else desk.customer,
             instrument_type=center.instrument.instrument_type,
-            manufacturer="Mettler Toledo",
-            model="ICS425",
+            manufacturer="Keysight",
+            model="34461A",
             serial=serial,
         )
         for serial in SERIALS

@@ -18,6 +18,7 @@ import pytest
 from django.db import connection
 from django.db.models import Model
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from labserver.accounts.models import AuditGrant, Organization
 from labserver.instruments import services as instruments
@@ -263,3 +264,30 @@ def test_the_sqlite_fallback_finds_what_postgresql_finds(
     assert found(queries.instruments(sqlite, "W-100"), "serial") == [*serials, inside.serial]
     if connection.vendor == "postgresql":
         assert found(queries.instruments(scope_of(person), "W-100"), "serial") == serials
+
+
+def test_the_page_reads_as_many_queries_for_ten_records_as_for_one(
+    world: Searched, center: Center
+) -> None:
+    """No query per record shown: the rows' instruments, owners, accounts and certificate
+    events come with the records."""
+    client = signed_in(world.desk.reception)
+    client.get("/search/", {"q": "W-1000"})  # the session and the caches, once
+
+    def queries_for(text: str) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/search/", {"q": text}).status_code == 200
+        return len(captured.captured_queries)
+
+    one = queries_for("W-1000")
+    for n in range(9):
+        instruments.register_instrument(
+            actor=world.desk.reception,
+            organization=center.org,
+            owner=world.desk.customer,
+            instrument_type=center.instrument.instrument_type,
+            manufacturer="Keysight",
+            model="34461A",
+            serial=f"W-1000-{n}",
+        )
+    assert queries_for("W-1000") == one

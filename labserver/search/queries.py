@@ -29,6 +29,7 @@ as *đồng* would otherwise be missed by either.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import reduce
 from operator import and_, or_
@@ -66,7 +67,7 @@ MAX_CHARACTERS = 100
 MAX_WORDS = 8
 
 # The fields of each source. The GIN indexes of the migration are built on these very
-# expressions (SearchVector(*fields, config=CONFIG)); change one, change the other.
+# expressions (vector(*fields)); change one, change the other (a test checks the plans).
 CERTIFICATE_FIELDS = ("number", "mark_number")
 INSTRUMENT_FIELDS = ("serial", "manufacturer", "model")
 CUSTOMER_FIELDS = ("code", "name")
@@ -78,8 +79,11 @@ _WORD = re.compile(r"[^\W_]+")
 def words_of(text: str) -> tuple[str, ...]:
     """The words of ``text`` (letters and digits, any script), lower-case, at most
     :data:`MAX_WORDS`. Everything else (quotes, ``&``, ``|``, ``:*``, ``%``, ``_``) only
-    separates words, so nothing typed reaches a query's syntax."""
-    return tuple(_WORD.findall(text.casefold()))[:MAX_WORDS]
+    separates words, so nothing typed reaches a query's syntax. Composed first (NFC): a
+    keyboard that types *ồ* as *o* and two combining marks would otherwise cut the word
+    at the marks, which are not letters."""
+    composed = unicodedata.normalize("NFC", text)
+    return tuple(_WORD.findall(composed.casefold()))[:MAX_WORDS]
 
 
 def spellings(word: str) -> tuple[str, ...]:

@@ -93,5 +93,6 @@ urlpatterns = [
     path("", include("labserver.office.urls")),
     path("", include("labserver.reports.urls")),
     path("", include("labserver.notifications.urls")),
+    path("", include("labserver.search.urls")),
     path("", include("labserver.web.urls")),
 ]

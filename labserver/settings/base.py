@@ -110,6 +110,7 @@ INSTALLED_APPS = [
     "labserver.office",
     "labserver.reports",
     "labserver.notifications",
+    "labserver.search",
     "labserver.web",
 ]
 
@@ -150,6 +151,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "labserver.web.navigation.navigation",
+                "labserver.search.context.search_field",
             ],
         },
     },

@@ -34,3 +34,23 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F
         CALTRACE_TEST_RUNTIME_ROLE = CALTRACE_RUNTIME_ROLE  # noqa: F405
         DATABASES["default"] = DATABASES.pop("owner")  # noqa: F405
     DATABASES["default"]["ENGINE"] = "tests.support.dbroles"  # noqa: F405
+
+# The staff's search falls back to icontains on SQLite (labserver.search.queries). Its tests
+# run that fallback on a real SQLite database beside the suite's own (PostgreSQL in CI):
+# this alias, its tables made from the models (no migrations to run: about a second), set up
+# only when a collected test names it (databases=[..., "sqlite"]). A file per process, not
+# memory: Django hands an in-memory SQLite connection to the live server's threads, which
+# would then close it from the wrong thread at the end of every browser test.
+import os as _os  # noqa: E402
+import tempfile as _tempfile  # noqa: E402
+
+DATABASES["sqlite"] = {  # noqa: F405
+    "ENGINE": "django.db.backends.sqlite3",
+    "NAME": _os.path.join(_tempfile.gettempdir(), f"caltrace-search-{_os.getpid()}.sqlite3"),
+    "TEST": {
+        "NAME": _os.path.join(
+            _tempfile.gettempdir(), f"caltrace-search-test-{_os.getpid()}.sqlite3"
+        ),
+        "MIGRATE": False,
+    },
+}

@@ -303,6 +303,9 @@ def test_a_second_run_at_the_same_time_is_refused(
         other.execute("SELECT pg_advisory_lock(%s)", [RUN_LOCK])
         with pytest.raises(CommandError, match="another send_notifications is running"):
             call_command("send_notifications", "--today", (due_on - timedelta(days=90)).isoformat())
+        # released here, not by closing the connection: a closed session's backend lets its
+        # locks go when it ends, which may come after the next statement of this one
+        other.execute("SELECT pg_advisory_unlock(%s)", [RUN_LOCK])
     assert mail.outbox == []
     assert not Notification.objects.exists()
     call_command("send_notifications", "--today", (due_on - timedelta(days=90)).isoformat())

@@ -13,7 +13,13 @@ of the point's result, with the MPE and the rule's document:
   service (:class:`procedures.mpe.WeighingInstrument`);
 * ``pressure_gauge`` — class % of the span (:func:`procedures.mpe.pressure_gauge_mpe`);
 * ``water_meter`` — OIML R 49-1 lower/upper zone, in % of the volume
-  (:class:`procedures.mpe.WaterMeter`).
+  (:class:`procedures.mpe.WaterMeter`);
+* ``electricity_meter`` — OIML R 46 classes A, B, C by MID Annex V Table 2, by current
+  range, power factor and temperature, in % of the energy
+  (:class:`procedures.mpe.ElectricityMeter`);
+* ``electricity_no_load`` — the no-load (creep) test of IEC 62053-21/-22: the point's
+  result is the pulses counted at the test output, at most one
+  (:func:`procedures.mpe.check_no_load`).
 
 Test-level checks (``checks:`` of a test, :data:`CHECKS`, :func:`checks_for`) compare a
 test's points with each other once they are done: ``repeatability`` (R 76-1 3.6.1, the
@@ -41,6 +47,8 @@ from typing import Any
 from procedures.errors import ProcedureError
 from procedures.evaluate import evaluate_expression
 from procedures.mpe import (
+    NO_LOAD_MAX_PULSES,
+    ElectricityMeter,
     RuleCheck,
     WaterMeter,
     WeighingInstrument,
@@ -131,6 +139,19 @@ def _water(a: Mapping[str, Any]) -> Decimal:
     return meter.mpe(a["flow_rate"], water_temperature=a["water_temperature"])
 
 
+def _electricity(a: Mapping[str, Any]) -> Decimal:
+    meter = ElectricityMeter(
+        str(a["accuracy_class"]), i_min=a["i_min"], i_tr=a["i_tr"], i_max=a["i_max"]
+    )
+    load_kind = str(a.get("load_kind", "inductive"))
+    return meter.mpe(
+        a["current"],
+        power_factor=a["power_factor"],
+        load_kind=load_kind,  # type: ignore[arg-type]
+        temperature=a.get("temperature", Decimal(23)),
+    )
+
+
 RULES: Mapping[str, Rule] = {
     "spec": Rule(
         {
@@ -172,6 +193,25 @@ RULES: Mapping[str, Rule] = {
         },
         _water,
         "OIML R 49-1:2013 4.2.2 / 4.2.3",
+    ),
+    "electricity_meter": Rule(
+        {
+            "accuracy_class": "text",
+            "i_min": "number",
+            "i_tr": "number",
+            "i_max": "number",
+            "current": "number",
+            "power_factor": "number",
+            "load_kind": "text?",
+            "temperature": "number?",
+        },
+        _electricity,
+        "MID Annex V (MI-003) Table 2 (OIML R 46 classes A, B, C)",
+    ),
+    "electricity_no_load": Rule(
+        {},
+        lambda _: Decimal(NO_LOAD_MAX_PULSES),
+        "IEC 62053-21 / IEC 62053-22, test of no-load condition (at most one pulse)",
     ),
 }
 

@@ -7,6 +7,8 @@ the bench and the LIMS applies again and shows:
 * :mod:`procedures.mpe.weights` — weights (OIML R 111-1:2004 Table 1);
 * :mod:`procedures.mpe.pressure` — pressure gauges (class % of span; OIML R 101);
 * :mod:`procedures.mpe.water` — water meters (OIML R 49-1, MID MI-001, ĐLVN 17:2017);
+* :mod:`procedures.mpe.electricity` — static active-energy meters (OIML R 46 classes A, B, C
+  by MID MI-003 Table 2; the IEC 62053 no-load test);
 * :mod:`procedures.mpe.spec` — a manufacturer's specification (not legal metrology);
 * :func:`check_verification_uncertainty` — ``U ≤ MPE/3`` (the rule of
   :mod:`uncertainty.conformity`, with Decimals).
@@ -23,6 +25,14 @@ confirmed in a source (:func:`procedures.references.references_table`).
 from __future__ import annotations
 
 from procedures.mpe._values import Json, MassUnit
+from procedures.mpe.electricity import (
+    NO_LOAD_MAX_PULSES,
+    ElectricityMeter,
+    check_no_load,
+    electricity_table,
+    no_load_test_voltage,
+    pulse_error,
+)
 from procedures.mpe.nawi import (
     NawiClass,
     RoundingMethod,
@@ -51,7 +61,9 @@ from procedures.mpe.weights import (
 )
 
 __all__ = [
+    "NO_LOAD_MAX_PULSES",
     "WEIGHT_CLASSES",
+    "ElectricityMeter",
     "MassUnit",
     "NawiClass",
     "RoundingMethod",
@@ -60,12 +72,15 @@ __all__ = [
     "WeighingInstrument",
     "WeightCheck",
     "check_hysteresis",
+    "check_no_load",
     "check_pressure_point",
     "check_verification_uncertainty",
     "check_weight",
     "error_before_rounding",
     "nawi_mpe_in_e",
+    "no_load_test_voltage",
     "pressure_gauge_mpe",
+    "pulse_error",
     "rounding_method",
     "spec_tolerance",
     "tables",
@@ -95,6 +110,7 @@ def tables() -> dict[str, Json]:
         weights_table(),
         pressure_table(),
         water_table(),
+        electricity_table(),
         spec_rule(),
         references_table(references),
     )

@@ -70,7 +70,7 @@ LOWEST_CAPACITIVE_PF: Final = Decimal("0.8")
 """MID Annex V 2: … and down to cos φ = 0.8 capacitive."""
 
 # MID Annex V Table 2, single-phase meter or polyphase meter with balanced loads:
-# operating temperature band → class → (Imin ≤ I < Itr, Itr ≤ I ≤ Imax), % of the energy.
+# class → per operating temperature band, (Imin ≤ I < Itr, Itr ≤ I ≤ Imax), % of the energy.
 # The bands, nearest the reference conditions first: +5…+30 °C; −10…+5 or +30…+40 °C;
 # −25…−10 or +40…+55 °C; −40…−25 or +55…+70 °C.
 _TEMPERATURE_BANDS: Final[tuple[tuple[Decimal, Decimal], ...]] = (
@@ -110,11 +110,13 @@ NO_LOAD_MAX_PULSES: Final = 1
 """… and the test output shall produce no more than one pulse."""
 
 
-def _power_factor(power_factor: object, load_kind: str, argument: str) -> Decimal:
-    """``power_factor`` (``0 < cos φ ≤ 1``) checked against ``load_kind``."""
-    pf = positive(power_factor, argument)
+def _power_factor(power_factor: object, load_kind: str) -> Decimal:
+    """``power_factor`` (``0 < cos φ ≤ 1``), and ``load_kind`` one of the two kinds."""
+    pf = positive(power_factor, "power_factor")
     if pf > 1:
-        raise InvalidValueError(f"a power factor is at most 1, not {plain(pf)}", argument=argument)
+        raise InvalidValueError(
+            f"a power factor is at most 1, not {plain(pf)}", argument="power_factor"
+        )
     if load_kind not in ("inductive", "capacitive"):
         raise InvalidValueError(
             f"expected 'inductive' or 'capacitive', not {load_kind!r}", argument="load_kind"
@@ -220,7 +222,7 @@ class ElectricityMeter:
         temperature outside −40 °C … +70 °C. ``temperature`` defaults to 23 °C, a bench
         in the +5 °C … +30 °C band.
         """
-        pf = _power_factor(power_factor, load_kind, "power_factor")
+        pf = _power_factor(power_factor, load_kind)
         lowest = LOWEST_INDUCTIVE_PF if load_kind == "inductive" else LOWEST_CAPACITIVE_PF
         if pf < lowest:
             raise OutOfRangeError(

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+from pathlib import Path
 
 import pytest
 
@@ -39,6 +41,7 @@ from drivers.simulators.caltrace_mtb import SimulatedMeter, SimulatedMeterBench
 from drivers.simulators.tcp import TcpSimulator
 from tests.support.driver_options import Connect, writes
 
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "reference" / "meter-test-bench.md"
 SPEED = 1e6
 UNITY = [PhaseSetting(230.0, 5.0, 0.0)]  # 1150 W
 
@@ -343,3 +346,54 @@ def test_the_command_line_lists_and_probes_the_registered_simulator(
     assert result["identity"]["serial"] == "MTB-42"
     assert result["readings"][0]["value"] == 50.0
     assert result["readings"][0]["unit"] == "Hz"
+
+
+# -- the reference page says what the bench and the driver speak ----------------------------
+
+
+def _documented() -> list[str]:
+    """The first cell of each row of the page's command table."""
+    text = PAGE.read_text(encoding="utf-8").split("## Commands", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"^\| `([^`]+)` \|", text, flags=re.MULTILINE)
+
+
+def _short(header: str) -> str:
+    """``POSition<i>:CONStant?`` → ``POS<i>:CONS?`` (the short form, indices kept)."""
+    marked = header.replace("<p>", "#P").replace("<i>", "#I")
+    return re.sub(r"[a-z]", "", marked).replace("#P", "<p>").replace("#I", "<i>")
+
+
+def test_every_documented_command_is_known_to_the_simulated_bench(
+    bench: SimulatedMeterBench,
+) -> None:
+    documented = _documented()
+    assert {"*IDN?", "TEST:STARt", "POSition<i>:ENERgy?"} <= set(documented)
+    for header in documented:
+        bench.handle(header.replace("<p>", "1").replace("<i>", "1"))
+        undefined = [e for e in bench.queued_errors if e[0] == -113]
+        assert not undefined, f"{header} is not a command of the simulated bench"
+        bench.handle("*CLS")
+
+
+def test_every_command_the_driver_sends_is_documented(mtb: CaltraceMeterBench) -> None:
+    _accuracy(mtb, [1, 3])
+    mtb.start_test(TestKind.CREEP, [4], duration_s=1.0)
+    mtb.wait_test(timeout_s=10.0)
+    mtb.read_creep([4])
+    mtb.start_test(TestKind.STARTING, [4], duration_s=1.0)
+    mtb.wait_test(timeout_s=10.0)
+    mtb.read_starting([4])
+    for name in mtb.register_names:
+        mtb.read_register(name)
+    mtb.stop_test()
+    documented = {_short(header) for header in _documented()}
+    sent = set()
+    for line in writes(mtb):
+        for unit in line.split(";"):
+            header = unit.strip().lstrip(":").split(" ", 1)[0]
+            sent.add(
+                re.sub(
+                    r"(POS|PHAS)(\d+)", lambda m: m[1] + ("<i>" if m[1] == "POS" else "<p>"), header
+                )
+            )
+    assert sent - documented == set()

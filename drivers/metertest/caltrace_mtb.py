@@ -210,7 +210,7 @@ class CaltraceMeterBench(ScpiDriver):
                     address=self.address,
                     last_command="SOUR:REG?",
                 )
-            phase = int(_count(fields[1], "SOUR:REG? phase"))
+            phase = _count(fields[1], "SOUR:REG? phase")
             quantity = _QUANTITIES[fields[2]]
             measured = _number(fields[3], "SOUR:REG? value")
             raise SourceOutOfRegulation(
@@ -307,6 +307,15 @@ class CaltraceMeterBench(ScpiDriver):
         """Stop the running test (nothing happens when none runs)."""
         self.write_checked("TEST:STOP")
 
+    def _require_ended(self) -> None:
+        """Refuse to read counts while the test runs: they would be partial."""
+        if not self.test_done():
+            raise DriverError(
+                "the test is still running: wait for it to end, or stop it, before reading",
+                address=self.address,
+                last_command="TEST:STAT?",
+            )
+
     # -- results ------------------------------------------------------------------------
 
     def read_accuracy(
@@ -319,6 +328,7 @@ class CaltraceMeterBench(ScpiDriver):
         with self.validating():
             self._check_taking_part(TestKind.ACCURACY, positions)
             strict_interval("plausible error", plausible_error_percent, 0.0, 100.0, "%")
+        self._require_ended()
         self.check_regulation()
         outcomes: dict[int, PositionOutcome] = {}
         for position in positions:
@@ -338,6 +348,7 @@ class CaltraceMeterBench(ScpiDriver):
         """The pulses each position counted during the no-load (creep) test."""
         with self.validating():
             self._check_taking_part(TestKind.CREEP, positions)
+        self._require_ended()
         return {
             p: self.query(f"POS{p}:COUN?", lambda t: _count(t, "pulse count")) for p in positions
         }
@@ -347,6 +358,7 @@ class CaltraceMeterBench(ScpiDriver):
         None for a position that gave none within the test's duration."""
         with self.validating():
             self._check_taking_part(TestKind.STARTING, positions)
+        self._require_ended()
         return {p: self.query(f"POS{p}:FIRS?", _first_pulse) for p in positions}
 
     # -- the reference meter as registers -----------------------------------------------

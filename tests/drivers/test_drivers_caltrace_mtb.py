@@ -19,7 +19,9 @@ import pytest
 from agent.cli import main
 from drivers.capabilities import RegisterReader, measure
 from drivers.errors import (
+    DriverError,
     GarbledResponse,
+    InstrumentTimeout,
     LostPulse,
     MeterConstantInvalid,
     NoPulses,
@@ -197,14 +199,31 @@ def test_the_starting_test_gives_the_time_to_the_first_pulse(
     assert first[3] is None
 
 
-def test_a_test_stops_when_told(mtb: CaltraceMeterBench, bench: SimulatedMeterBench) -> None:
+def test_a_test_stops_when_told_and_is_not_read_while_it_runs(
+    mtb: CaltraceMeterBench, bench: SimulatedMeterBench
+) -> None:
     bench.speed = 1.0
     mtb.configure_source(UNITY, frequency_hz=50.0)
     mtb.source_on()
     mtb.start_test(TestKind.CREEP, [1], duration_s=900.0)
     assert mtb.test_done() is False
+    with pytest.raises(DriverError, match="still running"):
+        mtb.read_creep([1])
     mtb.stop_test()
     assert mtb.test_done() is True
+    assert mtb.read_creep([1]) == {1: 0}
+
+
+def test_a_test_that_does_not_end_in_time_times_out_with_the_source_off(
+    mtb: CaltraceMeterBench, bench: SimulatedMeterBench
+) -> None:
+    bench.speed = 1.0
+    mtb.configure_source(UNITY, frequency_hz=50.0)
+    mtb.source_on()
+    mtb.start_test(TestKind.CREEP, [1], duration_s=900.0)
+    with pytest.raises(InstrumentTimeout, match=r"did not end within 0\.05 s"):
+        mtb.wait_test(timeout_s=0.05)
+    assert bench.output is False
 
 
 # -- faults ---------------------------------------------------------------------------------

@@ -146,12 +146,14 @@ class CaltraceMeterBench(ScpiDriver):
 
     @contextmanager
     def _source_safe(self) -> Iterator[None]:
-        """Switch the source off (best effort, logged) when anything fails inside."""
+        """Switch the source off (best effort, logged) when anything fails inside; the
+        bench has done it (``*OPC?``) before the error reaches the caller."""
         try:
             yield
         except DriverError:
             try:
                 self.write("SOUR:OUTP OFF")
+                self.wait_complete()
             except DriverError as err:
                 self.io_log.event(f"could not switch the source off: {err.message}")
             raise
@@ -389,6 +391,7 @@ class CaltraceMeterBench(ScpiDriver):
         if not getattr(self._transport, "closed", False):
             try:
                 self.write("TEST:STOP;:SOUR:OUTP OFF")
+                self.wait_complete()
             except DriverError as err:
                 self.io_log.event(f"could not switch the source off on close: {err.message}")
         super().close()

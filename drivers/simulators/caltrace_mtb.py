@@ -200,7 +200,9 @@ class SimulatedMeterBench(SimulatedScpiInstrument):
         prefix = f"POSition{p}"
         self.command(f"{prefix}:CONStant", lambda params: self._set_constant(p, params))
         self.command(
-            f"{prefix}:CONStant", self.answer(lambda: f"{self.constants.get(p, 0):g}"), query=True
+            f"{prefix}:CONStant",
+            self.answer(lambda: f"{self.constants.get(p, 0):.10g}"),
+            query=True,
         )
         self.command(f"{prefix}:PULSes", lambda params: self._set_target(p, params))
         count = self.answer(lambda: str(self._outcome(p)[0]))

@@ -21,6 +21,7 @@ from drivers.capabilities import RegisterReader, measure
 from drivers.errors import (
     DriverError,
     GarbledResponse,
+    InstrumentReportedError,
     InstrumentTimeout,
     LostPulse,
     MeterConstantInvalid,
@@ -140,6 +141,9 @@ def test_it_programs_the_source_and_reads_the_reference_meter(
     assert bench.output is False
     with pytest.raises(OutOfRange, match="register"):
         mtb.read_register("energy")
+    mtb.source_on()
+    mtb.close()
+    assert bench.output is False
 
 
 def test_it_refuses_a_source_setting_it_cannot_state(mtb: CaltraceMeterBench) -> None:
@@ -335,6 +339,18 @@ def test_a_missing_meter_constant_stops_the_test_before_it_starts(
     assert bench.test is None
     with pytest.raises(OutOfRange, match="position 3: 0 pulses"):
         mtb.set_pulses(3, 0)
+
+
+def test_a_start_the_bench_refuses_is_reported_with_its_error(
+    mtb: CaltraceMeterBench, bench: SimulatedMeterBench
+) -> None:
+    mtb.set_meter_constant(1, 1000.0)
+    mtb.set_pulses(1, 10)
+    bench.reset_state()  # the bench restarted behind the driver's back: its settings are gone
+    with pytest.raises(InstrumentReportedError, match="Position not configured") as refused:
+        mtb.start_test(TestKind.ACCURACY, [1], duration_s=600.0)
+    assert refused.value.code == 202
+    assert bench.test is None
 
 
 def test_a_garbled_count_is_an_error_not_a_reading(

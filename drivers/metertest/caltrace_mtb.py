@@ -116,8 +116,8 @@ class CaltraceMeterBench(ScpiDriver):
 
     def _after_connect(self) -> None:
         # A known, safe state: no test running, the source off, no constant carried over.
-        self._constants: dict[int, float] = {}
-        self._targets: dict[int, int] = {}
+        self._constants = {}
+        self._targets = {}
         self.write_checked("TEST:STOP", "SOUR:OUTP OFF")
         self._positions = self.query("BENC:POS?", lambda t: _count(t, "BENC:POS? answer"))
         self._mounted = self.query("BENC:MOUN?", self._parse_mounted)

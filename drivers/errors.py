@@ -22,9 +22,15 @@ __all__ = [
     "IdentityMismatch",
     "InstrumentReportedError",
     "InstrumentTimeout",
+    "LostPulse",
     "MeasurementOverload",
+    "MeterBenchFault",
+    "MeterConstantInvalid",
     "ModbusExceptionResponse",
+    "NoPulses",
     "OutOfRange",
+    "PositionNotMounted",
+    "SourceOutOfRegulation",
     "UnstableReading",
 ]
 
@@ -192,3 +198,59 @@ class OutOfRange(DriverError, ValueError):
 
 class AddressError(DriverError, ValueError):
     """An instrument address that cannot be parsed (bad VISA resource, unknown option...)."""
+
+
+# -- meter test benches ----------------------------------------------------------------------
+
+
+class MeterBenchFault(DriverError):
+    """A fault of one position of a meter test bench, or of its power source.
+
+    ``position`` is the bench position at fault (1-based; ``None`` for the power source),
+    ``value`` the value at fault as read or asked (pulses, imp/kWh, V...). A fault is
+    never turned into a result: the position's reading is refused, the others stand.
+    """
+
+    def __init__(
+        self, message: str, *, position: int | None, value: object, **context: str | None
+    ) -> None:
+        super().__init__(message, **context)
+        self.position = position
+        self.value = value
+
+
+class NoPulses(MeterBenchFault):
+    """A position counted no pulse while the reference meter measured energy
+    (``value``: the reference energy, kWh): the meter's test output is not seen."""
+
+
+class LostPulse(MeterBenchFault):
+    """A position's pulse count cannot be right for the energy applied (``value``: the
+    pulses counted): a pulse lost or added by the test output or the error calculator."""
+
+
+class SourceOutOfRegulation(MeterBenchFault):
+    """The bench's power source did not hold what was programmed (``phase`` 1-3, the
+    ``quantity`` and its measured ``value``); the test made under it is void."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        phase: int,
+        quantity: str,
+        value: float,
+        **context: str | None,
+    ) -> None:
+        super().__init__(message, position=None, value=value, **context)
+        self.phase = phase
+        self.quantity = quantity
+
+
+class PositionNotMounted(MeterBenchFault, LookupError):
+    """A position asked for holds no meter, or does not exist on the bench
+    (``value``: the positions mounted)."""
+
+
+class MeterConstantInvalid(MeterBenchFault, ValueError):
+    """A meter constant (imp/kWh) missing (``value`` None) or not a positive finite number."""

@@ -123,6 +123,8 @@ register("eurotherm-3200", "drivers.eurotherm.e3200:Eurotherm3200", simulator="d
 
 register("modbus-map", "drivers.generic.modbus_map:ModbusMapDevice", simulator="drivers.simulators.modbus_map:start_modbus_map", summary="Generic Modbus device from a register-map YAML (--map FILE)")  # noqa: E501
 
+register("caltrace-mtb", "drivers.metertest.caltrace_mtb:CaltraceMeterBench", simulator="drivers.simulators.caltrace_mtb:start_caltrace_mtb", summary="Electricity-meter test bench on caltrace's own command set (not a vendor's; TCP)")  # noqa: E501
+
 register("manual", "drivers.manual.entry:ManualEntry", summary="Manual entry: an instrument read by eye, its value typed at a prompt")  # noqa: E501
 
 # fmt: on

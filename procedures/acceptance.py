@@ -13,7 +13,9 @@ of the point's result, with the MPE and the rule's document:
   service (:class:`procedures.mpe.WeighingInstrument`);
 * ``pressure_gauge`` — class % of the span (:func:`procedures.mpe.pressure_gauge_mpe`);
 * ``water_meter`` — OIML R 49-1 lower/upper zone, in % of the volume
-  (:class:`procedures.mpe.WaterMeter`).
+  (:class:`procedures.mpe.WaterMeter`);
+* ``fuel_dispenser`` — OIML R 117-1 / MID MI-005 line A or B with E_min at the minimum
+  measured quantity, in % of the volume (:class:`procedures.mpe.FuelMeasuringSystem`).
 
 Test-level checks (``checks:`` of a test, :data:`CHECKS`, :func:`checks_for`) compare a
 test's points with each other once they are done: ``repeatability`` (R 76-1 3.6.1, the
@@ -41,6 +43,7 @@ from typing import Any
 from procedures.errors import ProcedureError
 from procedures.evaluate import evaluate_expression
 from procedures.mpe import (
+    FuelMeasuringSystem,
     RuleCheck,
     WaterMeter,
     WeighingInstrument,
@@ -131,6 +134,16 @@ def _water(a: Mapping[str, Any]) -> Decimal:
     return meter.mpe(a["flow_rate"], water_temperature=a["water_temperature"])
 
 
+def _fuel(a: Mapping[str, Any]) -> Decimal:
+    system = FuelMeasuringSystem(
+        a["accuracy_class"], mmq=a["mmq"], scale_interval=a["scale_interval"]
+    )
+    line = str(a.get("line", "A"))
+    if line not in ("A", "B"):
+        raise ProcedureError(f"must be 'A' or 'B', not {line!r}", argument="line")
+    return system.mpe_percent(a["volume"], "A" if line == "A" else "B")
+
+
 RULES: Mapping[str, Rule] = {
     "spec": Rule(
         {
@@ -172,6 +185,17 @@ RULES: Mapping[str, Rule] = {
         },
         _water,
         "OIML R 49-1:2013 4.2.2 / 4.2.3",
+    ),
+    "fuel_dispenser": Rule(
+        {
+            "accuracy_class": "number",
+            "mmq": "number",
+            "scale_interval": "number",
+            "volume": "number",
+            "line": "text?",
+        },
+        _fuel,
+        "MID Annex VII (MI-005) 2.1-2.4 (OIML R 117-1:2007)",
     ),
 }
 

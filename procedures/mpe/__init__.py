@@ -7,6 +7,8 @@ the bench and the LIMS applies again and shows:
 * :mod:`procedures.mpe.weights` — weights (OIML R 111-1:2004 Table 1);
 * :mod:`procedures.mpe.pressure` — pressure gauges (class % of span; OIML R 101);
 * :mod:`procedures.mpe.water` — water meters (OIML R 49-1, MID MI-001, ĐLVN 17:2017);
+* :mod:`procedures.mpe.fuel` — fuel dispensers and other measuring systems for liquids
+  other than water (OIML R 117-1:2007, MID MI-005);
 * :mod:`procedures.mpe.spec` — a manufacturer's specification (not legal metrology);
 * :func:`check_verification_uncertainty` — ``U ≤ MPE/3`` (the rule of
   :mod:`uncertainty.conformity`, with Decimals).
@@ -23,6 +25,7 @@ confirmed in a source (:func:`procedures.references.references_table`).
 from __future__ import annotations
 
 from procedures.mpe._values import Json, MassUnit
+from procedures.mpe.fuel import FuelMeasuringSystem, fuel_table, fuel_volume_error
 from procedures.mpe.nawi import (
     NawiClass,
     RoundingMethod,
@@ -52,6 +55,7 @@ from procedures.mpe.weights import (
 
 __all__ = [
     "WEIGHT_CLASSES",
+    "FuelMeasuringSystem",
     "MassUnit",
     "NawiClass",
     "RoundingMethod",
@@ -64,6 +68,7 @@ __all__ = [
     "check_verification_uncertainty",
     "check_weight",
     "error_before_rounding",
+    "fuel_volume_error",
     "nawi_mpe_in_e",
     "pressure_gauge_mpe",
     "rounding_method",
@@ -95,6 +100,7 @@ def tables() -> dict[str, Json]:
         weights_table(),
         pressure_table(),
         water_table(),
+        fuel_table(),
         spec_rule(),
         references_table(references),
     )

@@ -195,7 +195,7 @@ RULES: Mapping[str, Rule] = {
             "line": "text?",
         },
         _fuel,
-        "MID Annex VII (MI-005) 2.1-2.4 (OIML R 117-1:2007)",
+        "OIML R 117-1:2007 (MPE of the measuring system, line A, or the meter, line B; E_min)",
     ),
 }
 

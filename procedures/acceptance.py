@@ -25,7 +25,8 @@ position's error) and ``hysteresis`` (rising against falling error at each press
 Test plans (``plan:`` of a test, :data:`PLANS`, :func:`check_plan`) are checked before the
 first point, over the loads the test will apply: ``nawi_weighing_test`` refuses a weighing
 test with fewer different loads than R 76-1 A.4.4.1 asks for a verification (or without
-Max, Min or the MPE change points).
+Max, Min or the MPE change points); ``fuel_dispenser_volumes`` a dispenser whose display
+is too coarse for its MMQ or a test volume below the MMQ.
 
 Arguments are numbers or expressions over the point's scope (see
 :mod:`procedures.definition`); they are turned into Decimals through their shortest
@@ -435,6 +436,17 @@ def _water_meter_temperatures(
     return meter.check_test_temperatures(temperatures)
 
 
+def _fuel_dispenser_volumes(
+    a: Mapping[str, Any], points: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    system = FuelMeasuringSystem(
+        a["accuracy_class"], mmq=a["mmq"], scale_interval=a["scale_interval"]
+    )
+    return system.check_test_volumes(
+        [_decimal(p["nominal"], f"points[{i}].nominal") for i, p in enumerate(points)]
+    )
+
+
 PLANS: Mapping[str, Plan] = {
     # R 76-1:2006 A.4.4.1: ≥ 10 different loads (≥ 5 where min_loads says so for a test
     # other than the initial determination), Max, Min, the MPE change points, up and down.
@@ -449,6 +461,13 @@ PLANS: Mapping[str, Plan] = {
             "temperature_class": "text?",
         },
         _water_meter_temperatures,
+    ),
+    # MID MI-005 2.4 (= R 117-1:2007): the dispenser's class is encoded, its E_min is at
+    # least twice its scale interval, and no test volume is below its MMQ, before any fuel
+    # is pumped.
+    "fuel_dispenser_volumes": Plan(
+        {"accuracy_class": "number", "mmq": "number", "scale_interval": "number"},
+        _fuel_dispenser_volumes,
     ),
 }
 

@@ -46,7 +46,7 @@ _LITRES_PER: Final = {"L": 1.0, "mL": 1e-3, "m3": 1e3}
 
 UUT_DISPENSER: Final = WaterMeterError(high_flow=1.5e-3, low_flow_drop=3.5e-3, q0=0.6)
 """The simulated dispenser, a meter whose error curve has a water meter's shape (its
-flow rates in m3/h): +0.15 % at 40 L/min (2.4 m3/h), −0.11 % at 5 L/min (0.3 m3/h):
+flow rates in m3/h): +0.14 % at 40 L/min (2.4 m3/h), −0.06 % at 5 L/min (0.3 m3/h):
 inside class 0.5's ±0.5 %."""
 
 

@@ -39,17 +39,18 @@ volume; comparisons are exact.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final, Literal
 
-from procedures.errors import InvalidValueError, OutOfRangeError, UnknownClassError
+from procedures.errors import InvalidValueError, OutOfRangeError, PlanError, UnknownClassError
 from procedures.mpe._values import Json, exact, plain, positive
 from procedures.mpe.result import RuleCheck
 
 __all__ = ["FuelMeasuringSystem", "fuel_table", "fuel_volume_error"]
 
-MI005: Final = "MID Annex VII (MI-005) 2.1-2.4"
+MI005: Final = "MID Annex VII (MI-005)"
 R117: Final = "OIML R 117-1:2007"
 
 Line = Literal["A", "B"]
@@ -180,7 +181,7 @@ class FuelMeasuringSystem:
         deviation = abs(indicated - actual)
         return RuleCheck(
             "error of the volume indication",
-            f"{MI005}; {R117} class {self.accuracy_class}, line {line}",
+            f"{MI005} 2.1-2.4; {R117} class {self.accuracy_class}, line {line}",
             100 * deviation / actual,
             100 * mpe / actual,
             "%",
@@ -188,6 +189,28 @@ class FuelMeasuringSystem:
             actual,
             "L",
         )
+
+    def check_test_volumes(self, volumes: Sequence[Decimal]) -> dict[str, Json]:
+        """Refuse test volumes (L) below the MMQ, before the run: no MPE is defined there
+        and the fuel would be pumped for nothing. Returns E_min and each volume's MPE in
+        L and in % (line A)."""
+        out: list[Json] = []
+        for i, value in enumerate(volumes):
+            v = positive(value, f"volumes[{i}]")
+            if v < self.mmq:
+                raise PlanError(
+                    f"a test of {plain(v)} L is below the minimum measured quantity "
+                    f"{plain(self.mmq)} L ({MI005} 2.4): no MPE is defined there",
+                    argument=f"volumes[{i}]",
+                )
+            out.append(
+                {
+                    "volume": plain(v),
+                    "mpe": plain(self.mpe(v)),
+                    "mpe_percent": plain(self.mpe_percent(v)),
+                }
+            )
+        return {**self.as_dict(), "points": out}
 
     def as_dict(self) -> dict[str, Json]:
         """The system's characteristics and E_min as plain data (L)."""
@@ -213,7 +236,7 @@ def fuel_table() -> dict[str, Json]:
     return {
         "id": "oiml-r117-1-fuel",
         "title": "Measuring systems for liquids other than water: MPE by class and volume",
-        "document": f"{MI005} (WELMEC CT-005: = {R117})",
+        "document": f"{MI005} 2.1-2.4 (WELMEC CT-005: = {R117})",
         "rules": {
             "table_2": "V >= 2 L: line A (measuring system), line B (meter), % of V",
             "table_3": (

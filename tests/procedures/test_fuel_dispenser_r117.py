@@ -2,7 +2,7 @@
 
 The dispenser's display, the two proving cans' neck scales and the fuel's thermometer are
 read by eye: each is the real manual-entry driver, typed by a simulated person. The
-simulated dispenser shows +0.15 % at its maximum flow rate and −0.11 % at its minimum
+simulated dispenser shows +0.14 % at its maximum flow rate and −0.06 % at its minimum
 (simulation.fuel.UUT_DISPENSER); the MPEs are MID MI-005 2.1-2.4's (the equivalent of
 OIML R 117-1:2007): class 0.5, line A, ±0.5 % at 20 L, and at an MMQ of 5 L E_min =
 2·5·0.5/100 = 0.05 L = ±1 % (MI-005 2.4 condition 2).
@@ -19,7 +19,7 @@ import pytest
 from drivers.manual.entry import EntryRefused
 from procedures.bench import BenchRole, StandardRecord
 from procedures.definition import library, load_definition
-from procedures.runner import RunInterrupted, Runner
+from procedures.runner import NotReady, RunInterrupted, Runner
 from simulation.bench import SimulatedBench
 from simulation.people import SimulatedOperator
 from simulation.world import SimulatedTime, SimulatedWorld
@@ -147,11 +147,12 @@ def test_the_dispenser_is_verified_at_qmax_qmin_and_the_mmq_end_to_end() -> None
     # MI-005 2.1 line A class 0.5 at 20 L; 2.4 E_min at the 5 L MMQ (0.05 L = 1 %).
     assert [e.limits.mpe for e in evaluations] == [0.5, 0.5, 1.0]  # type: ignore[union-attr]
     errors = [e.result.value for e in evaluations]
-    # The dispenser's +0.15 % at 40 L/min and −0.11 % at 5 L/min, as the display and the
-    # can's scale show them (0.01 L on 20 L: 0.05 %; 0.005 L on 5 L: 0.1 %).
-    assert errors[0] == pytest.approx(0.15, abs=0.06)
-    assert errors[1] == pytest.approx(-0.11, abs=0.06)
-    assert errors[2] == pytest.approx(-0.11, abs=0.21)
+    # The dispenser's +0.14 % at 40 L/min and −0.06 % at 5 L/min, as the display and the
+    # can's scale show them, each rounded to its interval (half of 0.01 L twice on 20 L:
+    # 0.05 %; half of 0.01 L and of 0.005 L on 5 L: 0.15 %).
+    assert errors[0] == pytest.approx(0.144, abs=0.051)
+    assert errors[1] == pytest.approx(-0.062, abs=0.051)
+    assert errors[2] == pytest.approx(-0.062, abs=0.151)
     assert [e.conformity for e in evaluations] == ["pass", "pass", "pass"]
     # The fuel's temperature is recorded with every point, uncorrected.
     for p in points:
@@ -175,19 +176,34 @@ def test_a_can_reading_outside_its_scale_is_refused_naming_the_value() -> None:
     assert [quantity for _, quantity, _ in recorder.readings] == ["I"]  # the display only
 
 
-def test_a_dispenser_whose_display_is_too_coarse_for_its_mmq_is_refused() -> None:
-    coarse = {**DISPENSER, "mmq": 2, "scale_interval": 0.02}
+@pytest.mark.parametrize(
+    ("specification", "reason"),
+    [
+        # MI-005 2.4 condition 1: E_min = 2·2 L·0.5/100 = 0.02 L < 2 × 0.02 L
+        ({"mmq": 2, "scale_interval": 0.02}, "below twice the scale interval"),
+        # a 20 L test below an MMQ of 25 L has no MPE (MI-005 2.3, 2.4)
+        ({"mmq": 25}, "a test of 20 L is below the minimum measured quantity 25"),
+    ],
+)
+def test_a_dispenser_the_rules_cannot_verify_is_refused_before_any_fuel_is_pumped(
+    specification: dict[str, float], reason: str
+) -> None:
     world = SimulatedWorld(seed=5)
+    recorder = Recorded()
+    operator = SimulatedOperator(world)
     with SimulatedBench(roles(), world) as bench:
         runner = Runner(
             load_definition(library()["fuel-dispenser-r117"]),
             bench=bench,
-            operator=SimulatedOperator(world),
-            recorder=Recorded(),
+            operator=operator,
+            recorder=recorder,
             standards={a: can_record(a) for a in CANS},
-            instrument=coarse,
+            instrument={**DISPENSER, **specification},
             on=TODAY,
         )
-        with pytest.raises(RunInterrupted, match="scale_interval") as caught:
-            runner.run()
-    assert "twice the scale interval" in str(caught.value)
+        with pytest.raises(NotReady) as caught:
+            runner.preflight()
+    assert reason in str(caught.value)
+    assert "tests[flow-rates].plan" in str(caught.value)
+    assert operator.instructions == ()
+    assert recorder.readings == []

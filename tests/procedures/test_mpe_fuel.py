@@ -27,6 +27,7 @@ from procedures.acceptance import limits_for
 from procedures.errors import (
     InvalidValueError,
     OutOfRangeError,
+    PlanError,
     ProcedureError,
     UnknownClassError,
 )
@@ -169,3 +170,15 @@ def test_the_table_is_published_with_its_sources() -> None:
         "1.0": {"A": "1.0", "B": "0.6"},
     }
     assert any("2006/1270" in url for url in table["confirmed_in"])
+
+
+def test_the_plan_gives_each_test_volumes_mpe_and_refuses_one_below_the_mmq() -> None:
+    summary = dispenser("5").check_test_volumes([D(20), D(5)])
+    assert summary["e_min"] == "0.05"
+    assert summary["points"] == [
+        {"volume": "20", "mpe": "0.1", "mpe_percent": "0.5"},
+        {"volume": "5", "mpe": "0.05", "mpe_percent": "1.00"},
+    ]
+    with pytest.raises(PlanError) as caught:
+        dispenser("5").check_test_volumes([D(20), D(2)])
+    assert caught.value.argument == "volumes[1]"

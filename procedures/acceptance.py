@@ -20,6 +20,8 @@ of the point's result, with the MPE and the rule's document:
 * ``electricity_no_load`` — the no-load (creep) test of IEC 62053-21/-22: the point's
   result is the pulses counted at the test output, at most one
   (:func:`procedures.mpe.check_no_load`).
+* ``fuel_dispenser`` — OIML R 117-1 / MID MI-005 line A or B with E_min at the minimum
+  measured quantity, in % of the volume (:class:`procedures.mpe.FuelMeasuringSystem`).
 
 Test-level checks (``checks:`` of a test, :data:`CHECKS`, :func:`checks_for`) compare a
 test's points with each other once they are done: ``repeatability`` (R 76-1 3.6.1, the
@@ -29,7 +31,8 @@ position's error) and ``hysteresis`` (rising against falling error at each press
 Test plans (``plan:`` of a test, :data:`PLANS`, :func:`check_plan`) are checked before the
 first point, over the loads the test will apply: ``nawi_weighing_test`` refuses a weighing
 test with fewer different loads than R 76-1 A.4.4.1 asks for a verification (or without
-Max, Min or the MPE change points).
+Max, Min or the MPE change points); ``fuel_dispenser_volumes`` a dispenser whose display
+is too coarse for its MMQ or a test volume below the MMQ.
 
 Arguments are numbers or expressions over the point's scope (see
 :mod:`procedures.definition`); they are turned into Decimals through their shortest
@@ -49,6 +52,7 @@ from procedures.evaluate import evaluate_expression
 from procedures.mpe import (
     NO_LOAD_MAX_PULSES,
     ElectricityMeter,
+    FuelMeasuringSystem,
     RuleCheck,
     WaterMeter,
     WeighingInstrument,
@@ -152,6 +156,16 @@ def _electricity(a: Mapping[str, Any]) -> Decimal:
     )
 
 
+def _fuel(a: Mapping[str, Any]) -> Decimal:
+    system = FuelMeasuringSystem(
+        a["accuracy_class"], mmq=a["mmq"], scale_interval=a["scale_interval"]
+    )
+    line = str(a.get("line", "A"))
+    if line not in ("A", "B"):
+        raise ProcedureError(f"must be 'A' or 'B', not {line!r}", argument="line")
+    return system.mpe_percent(a["volume"], "A" if line == "A" else "B")
+
+
 RULES: Mapping[str, Rule] = {
     "spec": Rule(
         {
@@ -212,6 +226,17 @@ RULES: Mapping[str, Rule] = {
         {},
         lambda _: Decimal(NO_LOAD_MAX_PULSES),
         "IEC 62053-21 / IEC 62053-22, test of no-load condition (at most one pulse)",
+    ),
+    "fuel_dispenser": Rule(
+        {
+            "accuracy_class": "number",
+            "mmq": "number",
+            "scale_interval": "number",
+            "volume": "number",
+            "line": "text?",
+        },
+        _fuel,
+        "OIML R 117-1:2007 (MPE of the measuring system, line A, or the meter, line B; E_min)",
     ),
 }
 
@@ -451,6 +476,17 @@ def _water_meter_temperatures(
     return meter.check_test_temperatures(temperatures)
 
 
+def _fuel_dispenser_volumes(
+    a: Mapping[str, Any], points: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    system = FuelMeasuringSystem(
+        a["accuracy_class"], mmq=a["mmq"], scale_interval=a["scale_interval"]
+    )
+    return system.check_test_volumes(
+        [_decimal(p["nominal"], f"points[{i}].nominal") for i, p in enumerate(points)]
+    )
+
+
 PLANS: Mapping[str, Plan] = {
     # R 76-1:2006 A.4.4.1: ≥ 10 different loads (≥ 5 where min_loads says so for a test
     # other than the initial determination), Max, Min, the MPE change points, up and down.
@@ -465,6 +501,13 @@ PLANS: Mapping[str, Plan] = {
             "temperature_class": "text?",
         },
         _water_meter_temperatures,
+    ),
+    # MID MI-005 2.4 (= R 117-1:2007): the dispenser's class is encoded, its E_min is at
+    # least twice its scale interval, and no test volume is below its MMQ, before any fuel
+    # is pumped.
+    "fuel_dispenser_volumes": Plan(
+        {"accuracy_class": "number", "mmq": "number", "scale_interval": "number"},
+        _fuel_dispenser_volumes,
     ),
 }
 

@@ -24,7 +24,8 @@ what the meters register.
 * a module per instrument family holds its error profiles and couplings:
   :mod:`simulation.electrical` (calibrator, DMM), :mod:`simulation.mass` (balance),
   :mod:`simulation.pressure` (controller, gauge), :mod:`simulation.temperature` (bath,
-  PRT, thermometers), :mod:`simulation.flow` (reference meter, water meter);
+  PRT, thermometers), :mod:`simulation.flow` (reference meter, water meter),
+  :mod:`simulation.fuel` (a fuel dispenser, its proving cans and the fuel's thermometer);
 * :mod:`simulation.bench` — :class:`~simulation.bench.SimulatedBench` starts one simulator
   per role on loopback (ephemeral ports), opens the real driver on it, wires the coupling,
   and is a :class:`procedures.bench.Bench`.

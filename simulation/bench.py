@@ -40,6 +40,7 @@ from procedures.bench import BenchRole
 from .electrical import couple_calibrator, couple_meter
 from .errors import NoInstrument, SimulationError
 from .flow import couple_flow_meter, register_typist
+from .fuel import FUEL_ROLES, can_typist, display_typist, fuel_thermometer_typist
 from .mass import couple_balance
 from .options import number_option
 from .people import SimulatedTypist
@@ -80,7 +81,9 @@ class SimulatedBench:
       :data:`~simulation.flow.REFERENCE_METER`);
     * manual entry: ``decimal_comma`` (probability 0 to 1, default 0.5),
       ``register_start`` (a water meter's register before the first flow, in the
-      address's unit, default 0).
+      address's unit, default 0); ``simulates``: ``dispenser``, ``proving-can`` (with
+      ``correction``, L) or ``fuel-thermometer`` (with ``fuel_temperature``, °C), a fuel
+      dispenser's field verification (:mod:`simulation.fuel`).
     """
 
     def __init__(
@@ -255,6 +258,9 @@ class SimulatedBench:
         world = self.world
         comma = number_option(role, "decimal_comma", 0.5)
         seed = world.seed_for(name)
+        simulates = role.options.get("simulates")
+        if simulates is not None:
+            return self._fuel_typist(name, role, config, str(simulates), comma, seed)
         if config.quantity == "pressure":
             return gauge_typist(world, config, decimal_comma=comma, seed=seed)
         if config.quantity == "temperature":
@@ -267,6 +273,27 @@ class SimulatedBench:
             f"role {name!r}: a manual {config.quantity} entry has nothing to read in the "
             "simulated world"
         )
+
+    def _fuel_typist(
+        self,
+        name: str,
+        role: BenchRole,
+        config: ManualEntryConfig,
+        simulates: str,
+        comma: float,
+        seed: int,
+    ) -> SimulatedTypist:
+        wanted = {"dispenser": "volume", "proving-can": "volume", "fuel-thermometer": "temperature"}
+        if simulates not in FUEL_ROLES or wanted[simulates] != config.quantity:
+            raise SimulationError(
+                f"role {name!r}: a manual {config.quantity} entry cannot simulate "
+                f"{simulates!r} (simulates: {', '.join(FUEL_ROLES)})"
+            )
+        if simulates == "dispenser":
+            return display_typist(self.world, config, decimal_comma=comma, seed=seed)
+        if simulates == "proving-can":
+            return can_typist(self.world, role, config, decimal_comma=comma, seed=seed)
+        return fuel_thermometer_typist(role, config, decimal_comma=comma, seed=seed)
 
     # -- coupling ------------------------------------------------------------------------
 

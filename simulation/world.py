@@ -247,6 +247,16 @@ class SimulatedWorld:
             flows = [(rate, volume) for rate, volume in self._flows]
         return sum(volume * (1.0 + error(rate)) for rate, volume in flows)
 
+    def last_flow(self) -> tuple[float, float]:
+        """The latest flow: its rate (m3/h) and the volume passed so far (m3); ``(0, 0)``
+        before the first. What a display reset to zero before each delivery shows, and
+        what a can emptied before each filling holds."""
+        with self._lock:
+            if not self._flows:
+                return 0.0, 0.0
+            rate, volume = self._flows[-1]
+            return rate, volume
+
     def run_flow(self, flow_rate: float, volume: float) -> None:
         """Pass ``volume`` (m3) through the rig at ``flow_rate`` (m3/h); returns when done.
 

@@ -9,6 +9,8 @@ the bench and the LIMS applies again and shows:
 * :mod:`procedures.mpe.water` — water meters (OIML R 49-1, MID MI-001, ĐLVN 17:2017);
 * :mod:`procedures.mpe.electricity` — static active-energy meters (OIML R 46 classes A, B, C
   by MID MI-003 Table 2; the IEC 62053 no-load test);
+* :mod:`procedures.mpe.fuel` — fuel dispensers and other measuring systems for liquids
+  other than water (OIML R 117-1:2007, MID MI-005);
 * :mod:`procedures.mpe.spec` — a manufacturer's specification (not legal metrology);
 * :func:`check_verification_uncertainty` — ``U ≤ MPE/3`` (the rule of
   :mod:`uncertainty.conformity`, with Decimals).
@@ -33,6 +35,7 @@ from procedures.mpe.electricity import (
     no_load_test_voltage,
     pulse_error,
 )
+from procedures.mpe.fuel import FuelMeasuringSystem, fuel_table, fuel_volume_error
 from procedures.mpe.nawi import (
     NawiClass,
     RoundingMethod,
@@ -64,6 +67,7 @@ __all__ = [
     "NO_LOAD_MAX_PULSES",
     "WEIGHT_CLASSES",
     "ElectricityMeter",
+    "FuelMeasuringSystem",
     "MassUnit",
     "NawiClass",
     "RoundingMethod",
@@ -77,6 +81,7 @@ __all__ = [
     "check_verification_uncertainty",
     "check_weight",
     "error_before_rounding",
+    "fuel_volume_error",
     "nawi_mpe_in_e",
     "no_load_test_voltage",
     "pressure_gauge_mpe",
@@ -111,6 +116,7 @@ def tables() -> dict[str, Json]:
         pressure_table(),
         water_table(),
         electricity_table(),
+        fuel_table(),
         spec_rule(),
         references_table(references),
     )

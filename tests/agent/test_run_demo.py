@@ -1,4 +1,4 @@
-"""Each of the five shipped procedures end to end through the agent: the demo data set
+"""Each of the shipped procedures end to end through the agent: the demo data set
 loaded into a live LIMS on loopback, then ``caltrace-agent run --job N --bench
 <the demo's bench file> --simulate`` for each demo job: the job, procedure and standards
 fetched from the LIMS, the simulated bench of the bench file, the runner, the durable
@@ -17,7 +17,7 @@ import pytest
 from agent.cli import main
 from agent.config import load_bench
 from agent.outbox import Outbox, RunState
-from tests.support.agent import assert_lims_agrees
+from tests.support.agent import assert_lims_agrees, closed_port_url
 from tests.support.demo import BENCHES
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -76,3 +76,50 @@ def test_each_demo_job_runs_through_the_agent_and_the_lims_agrees(
         assert stored.server_conformity == "pass"
     else:
         assert payload["curves"]  # the correction curve, fitted on the bench and again
+
+
+def test_a_fuel_dispenser_is_verified_offline_at_the_station_then_synced(
+    demo: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Field work: ``sync`` caches the bench's job, procedure and proving cans; at the
+    filling station, with no network, ``run --procedure --instrument`` runs from the
+    cache and queues the run; back online, ``sync`` sends it and the LIMS's evaluation
+    of every point agrees with the agent's, verdicts included."""
+    from labserver.measurements.models import Run
+
+    bench = demo["bench-fuel"]
+    online = bench.read_text(encoding="utf-8")
+    assert main(["sync", "--bench", str(bench), "--once"]) == 0
+    assert "cached for offline work: " in capsys.readouterr().out
+    lims = load_bench(bench).lims
+    bench.write_text(online.replace(lims, closed_port_url()), encoding="utf-8")
+    status = main(
+        ["run", "--bench", str(bench), "--procedure", "fuel-dispenser-r117",
+         "--instrument", "TS-NZ-240517", "--simulate", "--seed", "7",
+         "--operator", "hn-metrologist"]
+    )  # fmt: skip
+    out = capsys.readouterr()
+    assert status == 0, out.out + out.err
+    assert "not sent (offline)" in out.out
+    config = load_bench(bench)
+    with Outbox(config.outbox) as box:
+        (queued,) = box.status().runs
+        assert box.state(queued.run_id) == RunState.QUEUED
+    bench.write_text(online, encoding="utf-8")
+    assert main(["sync", "--bench", str(bench)]) == 0
+    assert "sent (HTTP 201)" in capsys.readouterr().out
+    with Outbox(config.outbox) as box:
+        assert box.state(queued.run_id) == RunState.SENT
+        body = box.body(queued.run_id)
+    assert body is not None
+    assert_lims_agrees(queued.run_id, body)
+    payload = json.loads(body)
+    assert [(p["test"], p["nominal"]) for p in payload["points"]] == [
+        ("flow-rates", 20.0),
+        ("flow-rates", 20.0),
+        ("mmq", 5.0),
+    ]
+    # MI-005 2.1 line A, class 0.5, at 20 L; 2.4 E_min = 2·5 L·0.5/100 = 0.05 L at the MMQ
+    assert [p["acceptance"]["mpe"] for p in payload["points"]] == [0.5, 0.5, 1.0]
+    stored = Run.objects.get(pk=queued.run_id)
+    assert stored.server_conformity == "pass"

@@ -139,4 +139,5 @@ def test_each_demo_procedure_gives_a_complete_certificate_document(
         "thermometer-bath": "calibration",
         "water-meter-r49": "verification",
         "water-meter-r49-hot": "verification",
+        "fuel-dispenser-r117": "verification",
     }

@@ -30,6 +30,7 @@ BENCHES = {
     "bench-temperature": "thermometer-bath",
     "bench-flow": "water-meter-r49",
     "bench-flow-hot": "water-meter-r49-hot",
+    "bench-fuel": "fuel-dispenser-r117",
 }
 
 

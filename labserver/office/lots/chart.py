@@ -26,7 +26,7 @@ def oc_chart(
     points: list[tuple[float, float, str]], *, title: str, desc: str, x_label: str, y_label: str
 ) -> SafeString:
     """``points``: (p in %, P_a in 0..1, the point's title as the table writes it)."""
-    top = nice_ticks(0.0, max(p for p, _pa, _t in points) or 1.0)
+    top = nice_ticks(0.0, max(p for p, _pa, _t in points) or 1.0, 6)
     x_max = top[-1] or 1.0
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 

@@ -6,8 +6,10 @@ table and a chart. Auditors read the same pages without the forms. Every step go
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -175,81 +177,89 @@ def lot_meters(request: HttpRequest, pk: int) -> HttpResponse:
     return _detail(request, lot, meters_form=form)
 
 
+def _step(
+    request: HttpRequest,
+    pk: int,
+    make_form: Callable[[Lot], forms.Form],
+    act: Callable[[Lot, dict[str, Any]], object],
+    done_text: str,
+) -> HttpResponse:
+    """One step of the lot from its form: the service called with the form's data; its
+    refusal shown next to the field it names, the lot's page again with the form."""
+    lot = _found(request, pk)
+    form = make_form(lot)
+    if form.is_valid() and submit(form, lambda: act(lot, form.cleaned_data)) is not None:
+        return _done(request, lot, done_text)
+    key = {PlanForm: "plan_form", DrawForm: "draw_form", ResultForm: "result_form"}
+    return _detail(request, lot, **{key.get(type(form), "decision_form"): form})
+
+
 @require_POST
 @page_for(*LOT_MANAGERS)
 def lot_plan(request: HttpRequest, pk: int) -> HttpResponse:
-    lot = _found(request, pk)
-    form = PlanForm(request.POST)
-    if form.is_valid():
-        data = form.cleaned_data
-        plan = submit(
-            form,
-            lambda: services.choose_plan(
-                actor=person(request),
-                lot=lot,
-                sample_size=data["sample_size"],
-                acceptance_number=data["acceptance_number"],
-                basis=data["basis"],
-            ),
-        )
-        if plan is not None:
-            return _done(request, lot, _("The sampling plan of lot %(number)s is recorded."))
-    return _detail(request, lot, plan_form=form)
+    return _step(
+        request,
+        pk,
+        lambda lot: PlanForm(request.POST),
+        lambda lot, data: services.choose_plan(
+            actor=person(request),
+            lot=lot,
+            sample_size=data["sample_size"],
+            acceptance_number=data["acceptance_number"],
+            basis=data["basis"],
+        ),
+        _("The sampling plan of lot %(number)s is recorded."),
+    )
 
 
 @require_POST
 @page_for(*LOT_MANAGERS)
 def lot_draw(request: HttpRequest, pk: int) -> HttpResponse:
-    lot = _found(request, pk)
-    form = DrawForm(request.POST)
-    if form.is_valid():
-        seed = form.cleaned_data["seed"]
-        draw = submit(form, lambda: services.draw_sample(actor=person(request), lot=lot, seed=seed))
-        if draw is not None:
-            return _done(request, lot, _("The sample of lot %(number)s is drawn."))
-    return _detail(request, lot, draw_form=form)
+    return _step(
+        request,
+        pk,
+        lambda lot: DrawForm(request.POST),
+        lambda lot, data: services.draw_sample(actor=person(request), lot=lot, seed=data["seed"]),
+        _("The sample of lot %(number)s is drawn."),
+    )
+
+
+def _sampled(lot: Lot) -> list[str]:
+    draw = getattr(lot, "draw", None)
+    return list(draw.serials) if draw else []
 
 
 @require_POST
 @page_for(*LOT_MANAGERS)
 def lot_result(request: HttpRequest, pk: int) -> HttpResponse:
-    lot = _found(request, pk)
-    draw = getattr(lot, "draw", None)
-    form = ResultForm(request.POST, serials=list(draw.serials) if draw else [])
-    if form.is_valid():
-        data = form.cleaned_data
-        result = submit(
-            form,
-            lambda: services.record_result(
-                actor=person(request),
-                lot=lot,
-                serial=data["serial"],
-                passed=data["passed"],
-                certificate_number=data["certificate_number"],
-                note=data["note"],
-            ),
-        )
-        if result is not None:
-            return _done(request, lot, _("The result is recorded in lot %(number)s."))
-    return _detail(request, lot, result_form=form)
+    return _step(
+        request,
+        pk,
+        lambda lot: ResultForm(request.POST, serials=_sampled(lot)),
+        lambda lot, data: services.record_result(
+            actor=person(request),
+            lot=lot,
+            serial=data["serial"],
+            passed=data["passed"],
+            certificate_number=data["certificate_number"],
+            note=data["note"],
+        ),
+        _("The result is recorded in lot %(number)s."),
+    )
 
 
 @require_POST
 @page_for(*LOT_MANAGERS)
 def lot_decide(request: HttpRequest, pk: int) -> HttpResponse:
-    lot = _found(request, pk)
-    form = DecisionForm(request.POST)
-    if form.is_valid():
-        data = form.cleaned_data
-        decision = submit(
-            form,
-            lambda: services.decide(
-                actor=person(request),
-                lot=lot,
-                valid_until=data["valid_until"],
-                reason=data["reason"],
-            ),
-        )
-        if decision is not None:
-            return _done(request, lot, _("Lot %(number)s is decided."))
-    return _detail(request, lot, decision_form=form)
+    return _step(
+        request,
+        pk,
+        lambda lot: DecisionForm(request.POST),
+        lambda lot, data: services.decide(
+            actor=person(request),
+            lot=lot,
+            valid_until=data["valid_until"],
+            reason=data["reason"],
+        ),
+        _("Lot %(number)s is decided."),
+    )

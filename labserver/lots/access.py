@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from labserver.accounts.access import readable_organization_ids
 from labserver.accounts.models import Role
@@ -21,4 +21,11 @@ def readable_lots(user: Any) -> QuerySet[Lot]:
     """The lots of the organizations ``user`` may read, with what their pages show."""
     return Lot.objects.filter(organization_id__in=readable_organization_ids(user)).select_related(
         "organization", "owner", "instrument_type", "pattern", "plan", "draw", "decision"
+    )
+
+
+def listed_lots(user: Any) -> QuerySet[Lot]:
+    """:func:`readable_lots` with the counts :attr:`Lot.stage` reads, for a listing."""
+    return readable_lots(user).annotate(
+        meter_count=Count("meters", distinct=True), result_count=Count("results", distinct=True)
     )

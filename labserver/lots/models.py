@@ -64,18 +64,22 @@ class Lot(models.Model):
 
     @property
     def stage(self) -> str:
-        """Where the lot is: the first step whose record it lacks."""
+        """Where the lot is: the first step whose record it lacks. A listing annotates
+        ``meter_count`` and ``result_count`` (:func:`labserver.lots.access.readable_lots`)
+        so that it does not count them lot by lot."""
         decision = getattr(self, "decision", None)
         if decision is not None:
             return Stage.ACCEPTED if decision.accepted else Stage.REJECTED
-        if not self.meters.exists():
+        meters = getattr(self, "meter_count", None)
+        if not (self.meters.exists() if meters is None else meters):
             return Stage.NEW
         if getattr(self, "plan", None) is None:
             return Stage.TO_PLAN
         draw = getattr(self, "draw", None)
         if draw is None:
             return Stage.TO_DRAW
-        if self.results.count() < len(draw.serials):
+        results = getattr(self, "result_count", None)
+        if (self.results.count() if results is None else results) < len(draw.serials):
             return Stage.TESTING
         return Stage.TO_DECIDE
 

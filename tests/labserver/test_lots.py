@@ -21,6 +21,7 @@ from labserver.lots.access import readable_lots
 from labserver.lots.models import Lot, Stage
 from tests.support.issuing import approved_verification
 from tests.support.lims import PASSWORD, TODAY, Center, client_for
+from tests.support.office import xlsx_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -287,3 +288,13 @@ def test_another_organization_s_lot_is_not_found(center: Center, other_center: C
     assert list(readable_lots(center.quality_manager)) == [lot]
     assert list(readable_lots(center.auditor)) == [lot]
     assert not readable_lots(other_center.quality_manager).exists()
+
+
+def test_the_meters_come_from_a_workbook_too(center: Center) -> None:
+    lot = new_lot(center)
+    # a serial typed as a number in the workbook is read as its digits
+    data = xlsx_bytes([["Serial", "Location"], [11223344, "Pole 7"], ["EM-B", None]])
+    meters = services.import_meters(
+        actor=center.quality_manager, lot=lot, name="meters.xlsx", data=data
+    )
+    assert [(m.serial, m.location) for m in meters] == [("11223344", "Pole 7"), ("EM-B", "")]

@@ -15,6 +15,7 @@ from django.test import Client
 
 from labserver.accounts import services as accounts
 from labserver.accounts.models import Organization
+from labserver.lots import services
 from labserver.lots.models import Lot, Stage
 from tests.support.lims import TODAY, Center
 from tests.support.pages import signed_in
@@ -135,4 +136,27 @@ def test_the_pages_speak_vietnamese(center: Center) -> None:
     page = client.get(f"/office/lots/{lot.pk}/").content.decode()
     assert "Kế hoạch lấy mẫu" in page
     assert "Sampling plan" not in page
-    assert "Lô đo lường đang sử dụng" in client.get("/office/lots/").content.decode()
+    assert "Lô phương tiện đo đang sử dụng" in client.get("/office/lots/").content.decode()
+
+
+def test_the_list_reads_the_same_queries_for_one_lot_or_many(
+    center: Center, django_assert_max_num_queries: Any
+) -> None:
+    lot = created(center)
+    upload(signed_in(center.quality_manager), lot, METERS)
+    client = signed_in(center.quality_manager)
+    client.get("/office/lots/")  # the session and the caches warmed
+    with django_assert_max_num_queries(12) as one:
+        client.get("/office/lots/")
+    for number in ("L-2", "L-3", "L-4"):
+        services.create_lot(
+            actor=center.quality_manager,
+            organization=center.org,
+            number=number,
+            instrument_type=lot.instrument_type,
+            installed_year=2018,
+            owner=lot.owner,
+        )
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        page = client.get("/office/lots/")
+    assert page.content.decode().count("/office/lots/") >= 4

@@ -22,7 +22,7 @@ from labserver.core.errors import DomainError
 from labserver.instruments.customers import customers_of
 from labserver.instruments.imports import ImportRefused
 from labserver.lots import sampling, services
-from labserver.lots.access import LOT_MANAGERS, readable_lots
+from labserver.lots.access import LOT_MANAGERS, listed_lots, readable_lots
 from labserver.lots.models import Lot, OCModel, Stage
 from labserver.office.words import person, submit, type_name
 from labserver.web.access import page_for
@@ -48,7 +48,7 @@ def _lot_form(request: HttpRequest, data: Any = None) -> LotForm:
 @page_for(*READERS)
 def lot_list(request: HttpRequest) -> HttpResponse:
     """The lots the person may read, the newest first."""
-    lots = readable_lots(person(request))[:200]
+    lots = listed_lots(person(request))[:200]
     rows = [
         {"lot": lot, "stage": Stage(lot.stage).label, "type": type_name(lot.instrument_type)}
         for lot in lots

@@ -113,10 +113,17 @@ def _xlsx_rows(data: bytes) -> list[list[str]]:
         workbook.close()
 
 
-def read_table(name: str, data: bytes) -> list[tuple[int, dict[str, str]]]:
+def read_table(
+    name: str,
+    data: bytes,
+    *,
+    columns: tuple[str, ...] = COLUMNS,
+    required: tuple[str, ...] = REQUIRED,
+) -> list[tuple[int, dict[str, str]]]:
     """The file's rows, each with its spreadsheet row number, as ``{column: text}``;
-    blank rows are skipped. A file too large, of another kind, or without the required
-    columns is refused."""
+    blank rows are skipped. A file too large, of another kind, with a column not in
+    ``columns`` or without one of ``required`` is refused (the instruments' columns unless
+    the caller, e.g. a lot's import of meters, names its own)."""
     if len(data) > MAX_BYTES:
         raise _refuse(
             _("The file is larger than %(limit)d MiB.") % {"limit": MAX_BYTES // (1024 * 1024)}
@@ -137,14 +144,14 @@ def read_table(name: str, data: bytes) -> list[tuple[int, dict[str, str]]]:
         Problem(
             1,
             cell or "?",
-            _("Unknown column (expected: %(columns)s).") % {"columns": ", ".join(COLUMNS)},
+            _("Unknown column (expected: %(columns)s).") % {"columns": ", ".join(columns)},
         )
         for cell in header
-        if cell not in COLUMNS
+        if cell not in columns
     ]
     problems += [
         Problem(1, column, _("This column is required."))
-        for column in REQUIRED
+        for column in required
         if column not in header
     ]
     if problems:

@@ -33,3 +33,6 @@ class OfficeConfig(AppConfig):
 
         register_counters()
         # --- end of customers' requests ---
+        # --- in-service lots (the quality manager) ---
+        register(NavEntry("office:lots", _("Lots"), roles=(Role.QUALITY_MANAGER, Role.AUDITOR)))
+        # --- end of in-service lots ---

@@ -9,4 +9,5 @@ urlpatterns = [
     path("office/certificates/", include("labserver.office.certificates.urls")),
     path("office/people/", include("labserver.office.people.urls")),
     path("office/requests/", include("labserver.office.requests.urls")),
+    path("office/lots/", include("labserver.office.lots.urls")),
 ]

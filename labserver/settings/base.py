@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "labserver.traceability",
     "labserver.nonconformities",
     "labserver.customer_requests",
+    "labserver.lots",
     "labserver.portal",
     "labserver.work",
     "labserver.oversight",

@@ -42,7 +42,8 @@ needs_two_roles = pytest.mark.skipif(
 )
 
 # Every table an `append_only(` call of the migrations protects (core 0002 and 0003, issuance
-# 0002 and 0005, measurements 0002, traceability 0002 and 0003, customer_requests 0001).
+# 0002 and 0005, measurements 0002, traceability 0002 and 0003, customer_requests 0001,
+# lots 0001).
 APPEND_ONLY = [
     "core_auditanchor",
     "core_auditentry",
@@ -53,6 +54,12 @@ APPEND_ONLY = [
     "issuance_certificate",
     "issuance_certificateevent",
     "issuance_voidednumber",
+    "lots_lot",
+    "lots_lotdecision",
+    "lots_lotmeter",
+    "lots_meterresult",
+    "lots_sampledraw",
+    "lots_samplingplan",
     "measurements_point",
     "measurements_reading",
     "measurements_runsignature",

@@ -1,4 +1,4 @@
-"""Every page of the front office's standards, certificates and people in Vietnamese: no
+"""Every page of the front office's standards, certificates, people and lots in Vietnamese: no
 text of the office's catalogue is left in English where it has a translation."""
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from pathlib import Path
 import polib  # type: ignore[import-untyped]
 import pytest
 
+from labserver.lots import services as lots
+from labserver.lots.models import Lot
 from tests.support.frontoffice import admin_of, standard_with_due
 from tests.support.issuing import issued
 from tests.support.lims import Center
@@ -38,10 +40,30 @@ def text_of(content: bytes) -> str:
     return " ".join(html.unescape(TAGS.sub(" ", content.decode())).split())
 
 
+def drawn_lot(center: Center) -> Lot:
+    """An in-service lot with its plan and its sample drawn: every part of its page shown."""
+    lot = lots.create_lot(
+        actor=center.quality_manager,
+        organization=center.org,
+        number="L-VI",
+        instrument_type=center.instrument.instrument_type,
+        installed_year=2020,
+        owner=center.instrument.owner,
+    )
+    meters = "serial\n" + "".join(f"M-{i}\n" for i in range(20))
+    lots.import_meters(actor=center.quality_manager, lot=lot, name="m.csv", data=meters.encode())
+    lots.choose_plan(
+        actor=center.quality_manager, lot=lot, sample_size=3, acceptance_number=0, basis="QP-1"
+    )
+    lots.draw_sample(actor=center.quality_manager, lot=lot, seed=1)
+    return lot
+
+
 def test_the_pages_have_no_english_left_in_vietnamese(center: Center) -> None:
     certificate = issued(center)
     standard_with_due(center, "P-20", 20)
     admin = admin_of(center)
+    lot = drawn_lot(center)
     pages = {
         center.quality_manager: [
             "/office/standards/",
@@ -49,6 +71,9 @@ def test_the_pages_have_no_english_left_in_vietnamese(center: Center) -> None:
             f"/office/standards/{center.standard.pk}/",
             "/office/certificates/",
             f"/office/certificates/{certificate.pk}/",
+            "/office/lots/",
+            "/office/lots/new/",
+            f"/office/lots/{lot.pk}/",
         ],
         center.signatory: [f"/office/certificates/{certificate.pk}/"],
         admin: [

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -27,19 +27,18 @@ from procedures.definition import library, load_definition
 from procedures.errors import ProcedureError
 from procedures.evaluation import PointRules, evaluate_point
 from procedures.record import (
-    Point,
     PositionInstrument,
     ProcedureRef,
-    Reading,
     RunHeader,
     RunRecord,
     StandardUsed,
 )
 from procedures.runner import RunInterrupted, Runner
 from simulation.bench import SimulatedBench
-from simulation.flow import REFERENCE_METER, WaterMeterError, meters_in_series
+from simulation.flow import REFERENCE_METER, meters_in_series
 from simulation.people import SimulatedOperator
 from simulation.world import SimulatedTime, SimulatedWorld
+from tests.support.positions import GOOD, HIGH, Kept, bench_positions
 
 TODAY = date(2026, 11, 22)
 WATER = load_definition(library()["water-meter-r49"])
@@ -47,8 +46,6 @@ MAP = Path(__file__).resolve().parents[2] / "drivers" / "maps" / "onicon-f3100.y
 # The meters of the LIMS demo: Q3 = 4 m3/h, R = 160, class 2.
 METER = {"accuracy_class": 2, "q3": 4.0, "ratio": 160.0}
 REGISTER = "manual://volume?unit=m3&min=0&max=99999.9999&resolution=0.0001"
-GOOD = WaterMeterError()  # +0.6 % at high flows, +0.15 % near Q1
-HIGH = WaterMeterError(high_flow=5e-2)  # +5 % at high flows: fails the upper zone's 2 %
 # The reference meter reads low by REFERENCE_METER.error: its certificate says so.
 ACTUAL = {n: n / (1 + REFERENCE_METER.error) for n in (20.0, 50.0, 200.0)}
 
@@ -77,45 +74,8 @@ def reference_record() -> StandardRecord:
     )
 
 
-@dataclass
-class Kept:
-    """The positions' recorder, in memory, in the order things were kept."""
-
-    journal: list[tuple[Any, ...]] = field(default_factory=list)
-
-    def reading(self, *, point_index: int, quantity: str, reading: Reading) -> int:
-        self.journal.append(("shared", point_index, quantity))
-        return len(self.journal)
-
-    def point(self, point: Point, reading_ids: list[int]) -> None:
-        raise AssertionError("a multi-position run keeps its points by position")
-
-    def io(self, entries: list[Mapping[str, Any]]) -> None:
-        pass
-
-    def position_reading(
-        self, *, position: int, point_index: int, quantity: str, reading: Reading
-    ) -> int:
-        self.journal.append(("reading", position, point_index, quantity))
-        return len(self.journal)
-
-    def position_point(self, position: int, point: Point, reading_ids: list[int]) -> None:
-        self.journal.append(("point", position, point.index, len(reading_ids)))
-
-    def position_state(self, position: int, state: str, reason: str) -> None:
-        self.journal.append((state, position, reason))
-
-
 def positions(count: int, skipped: Mapping[int, str] | None = None) -> list[BenchPosition]:
-    return [
-        BenchPosition(
-            number=n,
-            role=f"uut@{n}",
-            instrument=PositionInstrument(f"WM-{n:04d}", "water-meter", dict(METER)),
-            skipped=(skipped or {}).get(n),
-        )
-        for n in range(1, count + 1)
-    ]
+    return bench_positions(count, METER, skipped)
 
 
 @dataclass

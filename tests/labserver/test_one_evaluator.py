@@ -14,6 +14,7 @@ checks and curves computed from the points.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
@@ -26,6 +27,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from agent.keys import load_key
+from labserver.accounts.models import User
 from labserver.measurements.models import Point, Run, RunPosition
 from procedures.definition import library
 from procedures.record import Position, ProcedureRef, RunHeader, RunRecord, StandardUsed
@@ -36,6 +38,7 @@ from simulation.flow import WaterMeterError, meters_in_series
 from simulation.people import SimulatedOperator
 from simulation.world import SimulatedTime, SimulatedWorld
 from tests.support.demo import BENCHES, Outcome, Work, run_on_simulators, work_for
+from tests.support.pages import signed_in
 from tests.support.positions import GOOD, HIGH, Kept, bench_positions
 
 pytestmark = pytest.mark.django_db
@@ -223,6 +226,17 @@ def test_the_lims_evaluates_every_position_of_a_multi_meter_run_as_the_bench_did
             # Its own readings stored with it; the reference's are the run's, once.
             assert [r.quantity for r in point.readings.all()] == ["I1", "I2"]
     assert len(run.payload["shared"]) == 3
+
+    # The run page: the positions, exceptions first (the failed meter, then the one not
+    # mounted), each position's points under it.
+    page = signed_in(User.objects.get(username="hn-reviewer")).get(f"/work/runs/{run.pk}/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    rows = re.findall(r'<tr class="position-row( exception)?" id="position-(\d+)">', html)
+    assert rows == [(" exception", "2"), (" exception", "4"), ("", "1"), ("", "3")]
+    assert 'id="position-2-point-2"' in html
+    assert "not mounted" in html
+    assert 'id="points"' not in html  # no table of the run's own points: it has none
 
 
 def test_a_position_whose_claims_differ_is_flagged_alone(summary: DemoSummary) -> None:

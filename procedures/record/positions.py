@@ -32,7 +32,8 @@ removed during the run."""
 @dataclass(frozen=True, slots=True)
 class SharedPoint:
     """The readings taken once for every position at one point of the sequence (the
-    reference's registers, the source's output): ``index`` and ``test`` of the point."""
+    reference's registers): ``index`` and ``test`` of the point; none where nothing is
+    read once (a calibrator's output is set, not read)."""
 
     KEYS: ClassVar[tuple[str, ...]] = ("index", "test", "readings")
     REQUIRED: ClassVar[tuple[str, ...]] = KEYS
@@ -54,7 +55,7 @@ class SharedPoint:
         return cls(
             index=f.integer("index"),
             test=f.text("test"),
-            readings=f.objects("readings", Reading.from_json, empty=False),
+            readings=f.objects("readings", Reading.from_json),
         )
 
 

@@ -319,7 +319,7 @@ class SharedPointIn(RecordIn):
 
     index = serializers.IntegerField(min_value=0)
     test = serializers.CharField(max_length=100)
-    readings = ReadingIn(many=True, allow_empty=False, max_length=MAX_READINGS)  # type: ignore[call-arg]
+    readings = ReadingIn(many=True, max_length=MAX_READINGS)  # type: ignore[call-arg]
 
 
 class PositionInstrumentIn(RecordIn):

@@ -4,45 +4,18 @@ exception's points open under the list, and the page never scrolls sideways."""
 
 from __future__ import annotations
 
-import copy
-from typing import Any
-
 import pytest
 
 from labserver.measurements.models import Run
 from tests.support.browser import Page, sign_in
-from tests.support.lims import Center, post_run, run_payload
+from tests.support.lims import Center, post_run
+from tests.support.position_runs import three_positions
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("demo_pki")]
 
 
 def a_run_of_three_positions(center: Center) -> Run:
-    """The center's voltmeter run made three positions of a calibrator's bench (its output
-    set, nothing read once): position 1 as measured, position 2 whose bench claims
-    another verdict than the server's, position 3 not mounted."""
-    payload = run_payload(center)
-    points = payload.pop("points")
-    claimed = copy.deepcopy(points)
-    claimed[0]["conformity"] = "fail"
-
-    def position(number: int, its_points: list[Any], **state: Any) -> dict[str, Any]:
-        return {
-            "position": number,
-            "instrument": {"serial": f"MY{number:08d}", "type": "dmm", "parameters": {}},
-            "state": "measured",
-            "points": its_points,
-            **state,
-        }
-
-    payload.update(
-        points=[],
-        shared=[{"index": p["index"], "test": p["test"], "readings": []} for p in points],
-        positions=[
-            position(1, points),
-            position(2, claimed),
-            position(3, [], state="skipped", reason="not mounted"),
-        ],
-    )
+    payload = three_positions(center)
     response = post_run(center, payload)
     assert response.status_code == 201, response.json()
     return Run.objects.get(pk=payload["run_id"])

@@ -51,7 +51,7 @@ from procedures.record.reader import (
 
 from ..models import Point as PointRow
 from ..models import Reading as ReadingRow
-from ..models import Run, RunSignature, StandardUsage
+from ..models import Run, RunPosition, RunSignature, StandardUsage
 
 MAX_POINTS = 2000
 MAX_READINGS = 10000
@@ -491,14 +491,46 @@ class RunOut(serializers.ModelSerializer):  # type: ignore[type-arg]
         ]
 
 
-class RunDetailOut(RunOut):
+class PositionOut(serializers.ModelSerializer):  # type: ignore[type-arg]
+    """A position of a multi-position run, with its points."""
+
     points = PointOut(many=True, read_only=True)
+
+    class Meta:
+        model = RunPosition
+        fields = [
+            "number",
+            "serial",
+            "instrument_type",
+            "parameters",
+            "state",
+            "reason",
+            "agent_checks",
+            "server_checks",
+            "disagreement",
+            "disagreements",
+            "server_conformity",
+            "points",
+        ]
+
+
+class RunDetailOut(RunOut):
+    points = serializers.SerializerMethodField(
+        help_text="The run's points; a multi-position run's are under its positions"
+    )
+    positions = PositionOut(many=True, read_only=True)
     standards = StandardUsageOut(many=True, read_only=True, source="standard_usages")
+
+    @extend_schema_field(PointOut(many=True))
+    def get_points(self, run: Run) -> Any:
+        own = [p for p in run.points.all() if p.position_id is None]
+        return PointOut(own, many=True, context=self.context).data
 
     class Meta(RunOut.Meta):
         fields = [
             *RunOut.Meta.fields,
             "points",
+            "positions",
             "agent_checks",
             "server_checks",
             "agent_curves",

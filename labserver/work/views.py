@@ -176,7 +176,8 @@ def allowed_actions(user: User, run: Run, signatures: list[RunSignature], issued
         and has_role(user, org, Role.REVIEWER, Role.SIGNATORY)
     ):
         allowed.add("reject")
-    if run.state == RunState.APPROVED and signs_field and not issued:
+    # a multi-position run's instruments are certified one by one, not the run as one
+    if run.state == RunState.APPROVED and signs_field and not issued and not run.positions.exists():
         allowed.add("issue")
     return allowed
 

@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from labserver.measurements.models import Point, RunPosition
-from tests.support.lims import Center, post_run, run_payload
+from labserver.core.errors import InvalidTransition
+from labserver.issuance.models import Certificate
+from labserver.issuance.services import issue_certificate, preview_certificate
+from labserver.measurements.models import Point, Run, RunPosition
+from labserver.measurements.services import approve_run, review_run
+from tests.support.lims import PASSWORD, Center, post_run, run_payload
+from tests.support.pages import signed_in
 from tests.support.position_runs import three_positions
 
 pytestmark = pytest.mark.django_db
@@ -58,3 +63,21 @@ def test_a_single_position_run_is_read_back_as_before(center: Center) -> None:
     detail = center.client("reviewer").get(f"/api/v1/runs/{payload['run_id']}/").json()
     assert [p["index"] for p in detail["points"]] == [0, 1, 2]
     assert detail["positions"] == []
+
+
+def test_a_multi_position_run_is_not_certified_as_one_instrument(center: Center) -> None:
+    payload = three_positions(center)
+    assert post_run(center, payload).status_code == 201
+    run = Run.objects.get(pk=payload["run_id"])
+    run = review_run(actor=center.reviewer, run=run, password=PASSWORD)
+    run = approve_run(actor=center.signatory, run=run, password=PASSWORD)
+    for attempt in (
+        lambda: issue_certificate(actor=center.signatory, run=run, password=PASSWORD),
+        lambda: preview_certificate(actor=center.signatory, run=run),
+    ):
+        with pytest.raises(InvalidTransition, match="each is certified on its own"):
+            attempt()
+    assert not Certificate.objects.filter(run=run).exists()
+    page = signed_in(center.signatory).get(f"/work/runs/{run.pk}/")
+    assert page.status_code == 200
+    assert f"/work/runs/{run.pk}/issue/" not in page.content.decode()  # no issue form

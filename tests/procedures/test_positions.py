@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from drivers.errors import InstrumentTimeout
-from procedures.bench import BenchPosition, BenchRole, StandardRecord
+from procedures.bench import BenchPosition, BenchRole
 from procedures.definition import library, load_definition
 from procedures.errors import ProcedureError
 from procedures.evaluation import PointRules, evaluate_point
@@ -35,10 +35,10 @@ from procedures.record import (
 )
 from procedures.runner import RunInterrupted, Runner
 from simulation.bench import SimulatedBench
-from simulation.flow import REFERENCE_METER, meters_in_series
+from simulation.flow import meters_in_series
 from simulation.people import SimulatedOperator
 from simulation.world import SimulatedTime, SimulatedWorld
-from tests.support.positions import GOOD, HIGH, Kept, bench_positions
+from tests.support.positions import GOOD, HIGH, Kept, bench_positions, reference_record
 
 TODAY = date(2026, 11, 22)
 WATER = load_definition(library()["water-meter-r49"])
@@ -46,32 +46,6 @@ MAP = Path(__file__).resolve().parents[2] / "drivers" / "maps" / "onicon-f3100.y
 # The meters of the LIMS demo: Q3 = 4 m3/h, R = 160, class 2.
 METER = {"accuracy_class": 2, "q3": 4.0, "ratio": 160.0}
 REGISTER = "manual://volume?unit=m3&min=0&max=99999.9999&resolution=0.0001"
-# The reference meter reads low by REFERENCE_METER.error: its certificate says so.
-ACTUAL = {n: n / (1 + REFERENCE_METER.error) for n in (20.0, 50.0, 200.0)}
-
-
-def reference_record() -> StandardRecord:
-    return StandardRecord(
-        standard={
-            "asset_id": "HN-V-FLOW",
-            "functions": [
-                {"role": "reference", "function": "volume", "unit": "L", "min": 0, "max": 10000}
-            ],
-            "out_of_tolerance_since": None,
-            "retired_on": None,
-        },
-        certificates=(
-            {
-                "number": "HN-V-2026-0001",
-                "calibrated_on": "2026-02-01",
-                "due_on": "2027-02-01",
-                "values": [
-                    {"quantity": "volume", "nominal": n, "value": v, "unit": "L", "U": 0.01, "k": 2}
-                    for n, v in ACTUAL.items()
-                ],
-            },
-        ),
-    )
 
 
 def positions(count: int, skipped: Mapping[int, str] | None = None) -> list[BenchPosition]:

@@ -13,12 +13,40 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from procedures.bench import BenchPosition
+from procedures.bench import BenchPosition, StandardRecord
 from procedures.record import Point, PositionInstrument, Reading
-from simulation.flow import WaterMeterError
+from simulation.flow import REFERENCE_METER, WaterMeterError
 
 GOOD = WaterMeterError()
 HIGH = WaterMeterError(high_flow=5e-2)
+
+# The reference meter reads low by REFERENCE_METER.error: its certificate says so.
+ACTUAL = {n: n / (1 + REFERENCE_METER.error) for n in (20.0, 50.0, 200.0)}
+
+
+def reference_record() -> StandardRecord:
+    """The simulated reference meter HN-V-FLOW with its certificate at 20, 50 and 200 L."""
+    return StandardRecord(
+        standard={
+            "asset_id": "HN-V-FLOW",
+            "functions": [
+                {"role": "reference", "function": "volume", "unit": "L", "min": 0, "max": 10000}
+            ],
+            "out_of_tolerance_since": None,
+            "retired_on": None,
+        },
+        certificates=(
+            {
+                "number": "HN-V-2026-0001",
+                "calibrated_on": "2026-02-01",
+                "due_on": "2027-02-01",
+                "values": [
+                    {"quantity": "volume", "nominal": n, "value": v, "unit": "L", "U": 0.01, "k": 2}
+                    for n, v in ACTUAL.items()
+                ],
+            },
+        ),
+    )
 
 
 def bench_positions(

@@ -13,16 +13,21 @@ A YAML file such as::
       uut:    {driver: keysight-34465a, address: "TCPIP::10.0.0.6::5025::SOCKET", serial: MY123}
       weights: {driver: none, asset_id: HN-M-F2-01}   # a passive standard: no instrument
 
+A multi-position bench (meters in series) names its positions instead of a ``uut``
+role: how many, and the instrument each holds (``positions: {count: 3, each: {1: {...},
+2: {...}, 3: {...}}}``), each with the keys of a role and its serial number.
+
 Every mistake is refused with the file, the line and the key: unknown keys, a driver
-that is not registered, a missing address. The token is read from its file (or from the
-``CALTRACE_AGENT_TOKEN`` environment variable, which wins) and is never printed.
+that is not registered, a missing address, positions that disagree with their count.
+The token is read from its file (or from the ``CALTRACE_AGENT_TOKEN`` environment
+variable, which wins) and is never printed.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,7 +35,8 @@ from urllib.parse import urlsplit
 import yaml
 
 from drivers.registry import names as driver_names
-from procedures.bench import BenchRole
+from procedures.bench import POSITION_ROLE, BenchPosition, BenchRole
+from procedures.record import PositionInstrument
 
 from .keys import KeyFileError, check_private_file
 
@@ -48,8 +54,10 @@ _TOP_KEYS = {
     "token": False,  # may come from the environment instead
     "outbox": True,
     "roles": True,
+    "positions": False,
 }
 _ROLE_KEYS = {"driver", "address", "asset_id", "serial", "options"}
+_POSITIONS_KEYS = {"count", "each"}
 
 
 class ConfigError(ValueError):
@@ -75,6 +83,34 @@ class BenchConfig:
     outbox: Path
     roles: dict[str, BenchRole]
     token: str = field(repr=False)
+    positions: dict[int, BenchRole] = field(default_factory=dict)
+    """A multi-position bench's instrument under test at each position, by number from 1
+    (role ``uut@N``); empty for a bench of one."""
+
+    @property
+    def bench_roles(self) -> dict[str, BenchRole]:
+        """Every role the bench opens: its roles and each position's. A position's serial
+        is its instrument's identity; a register read by eye reports none, so its driver
+        is not asked to check it."""
+        opened = {
+            r.role: replace(r, serial=None) if r.driver == "manual" else r
+            for r in self.positions.values()
+        }
+        return {**self.roles, **opened}
+
+    def bench_positions(
+        self, instrument_type: str, parameters: Mapping[str, Any]
+    ) -> list[BenchPosition]:
+        """The runner's positions: each position's instrument by its serial number, of
+        ``instrument_type`` with the specification ``parameters``."""
+        return [
+            BenchPosition(
+                number=n,
+                role=role.role,
+                instrument=PositionInstrument(str(role.serial), instrument_type, dict(parameters)),
+            )
+            for n, role in sorted(self.positions.items())
+        ]
 
     def public_dict(self) -> dict[str, Any]:
         """The configuration without the token, for display."""
@@ -93,6 +129,10 @@ class BenchConfig:
                     "serial": r.serial,
                 }
                 for name, r in self.roles.items()
+            },
+            "positions": {
+                number: {"driver": r.driver, "address": r.address, "serial": r.serial}
+                for number, r in self.positions.items()
             },
         }
 
@@ -147,6 +187,14 @@ def load_bench(
     outbox = base / _text(file, top, "outbox")
     token = _token(file, top, base, env)
     roles = _roles(file, top["roles"])
+    positions = _positions(file, top["positions"]) if "positions" in top else {}
+    if positions and POSITION_ROLE in roles:
+        raise ConfigError(
+            file,
+            "a bench with positions holds its instruments under test at its positions",
+            line=_line(_mapping(file, top["roles"][1], "roles")[POSITION_ROLE][0]),
+            key=f"roles.{POSITION_ROLE}",
+        )
     return BenchConfig(
         path=file,
         bench=bench,
@@ -156,6 +204,7 @@ def load_bench(
         outbox=outbox.resolve(),
         roles=roles,
         token=token,
+        positions=positions,
     )
 
 
@@ -202,68 +251,136 @@ def _roles(file: Path, item: tuple[Any, Any]) -> dict[str, BenchRole]:
     known = set(driver_names()) | {NO_DRIVER}
     roles: dict[str, BenchRole] = {}
     for role, (key_node, value_node) in _mapping(file, node, "roles").items():
-        where = f"roles.{role}"
-        fields = _mapping(file, value_node, where)
-        for name, (k, _) in fields.items():
-            if name not in _ROLE_KEYS:
-                raise ConfigError(
-                    file,
-                    f"unknown key (expected one of {', '.join(sorted(_ROLE_KEYS))})",
-                    line=_line(k),
-                    key=f"{where}.{name}",
-                )
-        if "driver" not in fields:
-            raise ConfigError(file, "missing", line=_line(key_node), key=f"{where}.driver")
-        driver = _text(file, fields, "driver", where)
-        if driver not in known:
-            raise ConfigError(
-                file,
-                f"unknown driver {driver!r} (known: {', '.join(sorted(known))})",
-                line=_line(fields["driver"][1]),
-                key=f"{where}.driver",
-            )
-        address = _text(file, fields, "address", where) if "address" in fields else ""
-        asset_id = _text(file, fields, "asset_id", where) if "asset_id" in fields else None
-        serial = _text(file, fields, "serial", where) if "serial" in fields else None
-        if driver == NO_DRIVER:
-            if address:
-                raise ConfigError(
-                    file,
-                    "a role without a driver has no address",
-                    line=_line(fields["address"][1]),
-                    key=f"{where}.address",
-                )
-            if asset_id is None:
-                raise ConfigError(
-                    file,
-                    "a passive standard (driver: none) needs its asset_id",
-                    line=_line(key_node),
-                    key=f"{where}.asset_id",
-                )
-        elif not address:
-            raise ConfigError(file, "missing", line=_line(key_node), key=f"{where}.address")
-        options: dict[str, Any] = {}
-        if "options" in fields:
-            loaded = yaml.safe_load(yaml.serialize(fields["options"][1]))
-            if not isinstance(loaded, dict):
-                raise ConfigError(
-                    file,
-                    "must be a mapping",
-                    line=_line(fields["options"][1]),
-                    key=f"{where}.options",
-                )
-            options = loaded
-        roles[role] = BenchRole(
-            role=role,
-            driver=driver,
-            address=address,
-            asset_id=asset_id,
-            serial=serial,
-            options=options,
-        )
+        roles[role] = _role(file, role, key_node, value_node, f"roles.{role}", known)
     if not roles:
         raise ConfigError(file, "no role is configured", line=_line(node), key="roles")
     return roles
+
+
+def _positions(file: Path, item: tuple[Any, Any]) -> dict[int, BenchRole]:
+    """The positions: ``count`` of them, each described once under ``each`` by its number
+    (1 to count) as a role of the instrument under test, with its serial number."""
+    key_node, node = item
+    fields = _known(file, node, "positions", _POSITIONS_KEYS)
+    for name in sorted(_POSITIONS_KEYS):
+        if name not in fields:
+            raise ConfigError(file, "missing", line=_line(key_node), key=f"positions.{name}")
+    count_node = fields["count"][1]
+    count = _whole(count_node)
+    if count is None or count < 1:
+        raise ConfigError(
+            file,
+            "must be a whole number of positions, at least 1",
+            line=_line(count_node),
+            key="positions.count",
+        )
+    known = set(driver_names())
+    out: dict[int, BenchRole] = {}
+    for name, (k, value_node) in _mapping(file, fields["each"][1], "positions.each").items():
+        where = f"positions.each.{name}"
+        number = _whole(k)
+        if number is None or not 1 <= number <= count:
+            raise ConfigError(
+                file,
+                f"position {name}: the bench has {count} positions (1 to {count})",
+                line=_line(k),
+                key=where,
+            )
+        role = _role(file, f"{POSITION_ROLE}@{number}", k, value_node, where, known)
+        if role.asset_id is not None or role.serial is None:
+            raise ConfigError(
+                file,
+                f"position {number} holds an instrument under test: its serial, no asset_id",
+                line=_line(k),
+                key=f"{where}.{'asset_id' if role.asset_id is not None else 'serial'}",
+            )
+        out[number] = role
+    missing = [n for n in range(1, count + 1) if n not in out]
+    if missing:
+        raise ConfigError(
+            file,
+            f"position {missing[0]} of {count} is not described",
+            line=_line(fields["each"][1]),
+            key="positions.each",
+        )
+    return out
+
+
+def _known(file: Path, node: Any, where: str, keys: set[str]) -> dict[str, tuple[Any, Any]]:
+    """The entries of the mapping at ``where``, each key one of ``keys``."""
+    fields = _mapping(file, node, where)
+    for name, (k, _) in fields.items():
+        if name not in keys:
+            raise ConfigError(
+                file,
+                f"unknown key (expected one of {', '.join(sorted(keys))})",
+                line=_line(k),
+                key=f"{where}.{name}",
+            )
+    return fields
+
+
+def _whole(node: Any) -> int | None:
+    """The whole number a scalar node holds, or None."""
+    if not isinstance(node, yaml.ScalarNode) or node.tag != "tag:yaml.org,2002:int":
+        return None
+    return int(node.value)
+
+
+def _role(
+    file: Path, role: str, key_node: Any, value_node: Any, where: str, known: set[str]
+) -> BenchRole:
+    """One role's instrument (``where``: its place in the file)."""
+    fields = _known(file, value_node, where, _ROLE_KEYS)
+    if "driver" not in fields:
+        raise ConfigError(file, "missing", line=_line(key_node), key=f"{where}.driver")
+    driver = _text(file, fields, "driver", where)
+    if driver not in known:
+        raise ConfigError(
+            file,
+            f"unknown driver {driver!r} (known: {', '.join(sorted(known))})",
+            line=_line(fields["driver"][1]),
+            key=f"{where}.driver",
+        )
+    address = _text(file, fields, "address", where) if "address" in fields else ""
+    asset_id = _text(file, fields, "asset_id", where) if "asset_id" in fields else None
+    serial = _text(file, fields, "serial", where) if "serial" in fields else None
+    if driver == NO_DRIVER:
+        if address:
+            raise ConfigError(
+                file,
+                "a role without a driver has no address",
+                line=_line(fields["address"][1]),
+                key=f"{where}.address",
+            )
+        if asset_id is None:
+            raise ConfigError(
+                file,
+                "a passive standard (driver: none) needs its asset_id",
+                line=_line(key_node),
+                key=f"{where}.asset_id",
+            )
+    elif not address:
+        raise ConfigError(file, "missing", line=_line(key_node), key=f"{where}.address")
+    options: dict[str, Any] = {}
+    if "options" in fields:
+        loaded = yaml.safe_load(yaml.serialize(fields["options"][1]))
+        if not isinstance(loaded, dict):
+            raise ConfigError(
+                file,
+                "must be a mapping",
+                line=_line(fields["options"][1]),
+                key=f"{where}.options",
+            )
+        options = loaded
+    return BenchRole(
+        role=role,
+        driver=driver,
+        address=address,
+        asset_id=asset_id,
+        serial=serial,
+        options=options,
+    )
 
 
 def _mapping(file: Path, node: Any, where: str) -> dict[str, tuple[Any, Any]]:

@@ -22,17 +22,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from procedures.record import Point, Reading
+from procedures.record import Point, PositionInstrument, Reading
 
 __all__ = [
+    "POSITION_ROLE",
     "Bench",
+    "BenchPosition",
     "BenchRole",
     "Instruction",
     "Operator",
     "OperatorAbort",
+    "PositionRecorder",
     "Recorder",
     "StandardRecord",
 ]
+
+POSITION_ROLE = "uut"
+"""The procedure role a multi-position bench fills once per position."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +52,18 @@ class BenchRole:
     asset_id: str | None = None
     serial: str | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class BenchPosition:
+    """One position of a multi-position bench: its number (from 1), the bench role its
+    instrument is opened in (``uut@3``), the instrument mounted there, and why it is
+    not measured in this run (not mounted, broken), None when it is."""
+
+    number: int
+    role: str
+    instrument: PositionInstrument
+    skipped: str | None = None
 
 
 class Bench(Protocol):
@@ -111,6 +129,25 @@ class Recorder(Protocol):
 
     def io(self, entries: list[Mapping[str, Any]]) -> None:
         """Keep raw I/O entries (``t``, ``dir``, ``address``, ``data``) of the instruments."""
+        ...
+
+
+class PositionRecorder(Recorder, Protocol):
+    """A recorder that keeps a multi-position run: the shared readings through
+    :meth:`Recorder.reading`, each position's readings and points by position."""
+
+    def position_reading(
+        self, *, position: int, point_index: int, quantity: str, reading: Reading
+    ) -> int:
+        """Keep one reading of position ``position``'s instrument; return its id."""
+        ...
+
+    def position_point(self, position: int, point: Point, reading_ids: list[int]) -> None:
+        """Keep a finished point of ``position``: its own readings' ids, in order."""
+        ...
+
+    def position_state(self, position: int, state: str, reason: str) -> None:
+        """Keep that ``position`` is now skipped or removed, and why."""
         ...
 
 

@@ -21,6 +21,15 @@ thermometer typed by hand (``manual``) or read over Modbus, by the role's driver
 A test with ``curve:`` gets its calibration curve fitted once its points are done; the
 curves of a run are in :attr:`Runner.curves` (see :func:`curve_payload`).
 
+A multi-position bench (``positions``: N meters in series against one reference) runs
+the shared sequence once: at each point the readings of every other role are taken once,
+those of the instrument under test (:data:`~procedures.bench.POSITION_ROLE`) at each
+position in turn, and each position's point is evaluated on the shared readings and its
+own. A position whose instrument faults, or whose point cannot be evaluated, is removed
+with the reason and the run goes on with the others; a failing position is only a
+position with a failing verdict. :meth:`Runner.positions_record` gives the run record's
+``shared`` and ``positions``.
+
 What the runner gives are the parts of the run record (:mod:`procedures.record`): a
 :class:`~procedures.record.Point` per point with its readings, the standards used, the
 :class:`~procedures.record.Check` and :class:`~procedures.record.Curve` results. Each point
@@ -32,7 +41,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -42,7 +51,17 @@ from drivers.capabilities import AUTO, Direction, measure
 from drivers.errors import DriverError
 from drivers.reading import Reading as InstrumentReading
 from procedures.acceptance import check_plan
-from procedures.bench import Bench, Instruction, Operator, OperatorAbort, Recorder, StandardRecord
+from procedures.bench import (
+    POSITION_ROLE,
+    Bench,
+    BenchPosition,
+    Instruction,
+    Operator,
+    OperatorAbort,
+    PositionRecorder,
+    Recorder,
+    StandardRecord,
+)
 from procedures.definition import (
     SET_QUANTITIES,
     PointSpec,
@@ -61,7 +80,9 @@ from procedures.record import (
     Check,
     Curve,
     Point,
+    Position,
     Reading,
+    SharedPoint,
     StandardUsed,
 )
 from procedures.scope import bound_quantity, certified_entry, point_scope, summarize_test
@@ -157,6 +178,34 @@ class _PointState:
     taken: list[Reading] = field(default_factory=list)
     repeats: list[tuple[int, int]] = field(default_factory=list)
     """The ``repeat`` steps the point is inside, outermost first: (times, this pass)."""
+    positions: dict[int, _PointState] = field(default_factory=dict)
+    """On a multi-position bench: each position's own readings at this point, by number."""
+
+
+@dataclass
+class _PositionRun:
+    """A position as the run goes: its state, why it left the run, its finished points
+    and its checks."""
+
+    spec: BenchPosition
+    state: str = "measured"
+    reason: str | None = None
+    points: list[Point] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def active(self) -> bool:
+        return self.state == "measured"
+
+    def record(self) -> Position:
+        return Position(
+            position=self.spec.number,
+            instrument=self.spec.instrument,
+            state=self.state,
+            reason=self.reason,
+            points=tuple(self.points),
+            checks=tuple(self.checks),
+        )
 
 
 class Runner:
@@ -165,7 +214,10 @@ class Runner:
     ``standards`` are the LIMS records of the bench's reference standards, by asset id;
     ``instrument`` the instrument's specification (numbers the definition's
     ``instrument:`` list names); ``on`` the date of the run (standards are checked for
-    that date). ``sleep`` and ``clock`` are injectable for tests.
+    that date). ``sleep`` and ``clock`` are injectable for tests. ``positions``: the
+    positions of a multi-position bench (the recorder then keeps them, a
+    :class:`~procedures.bench.PositionRecorder`); each position's instrument parameters
+    override ``instrument``'s at its points.
     """
 
     def __init__(
@@ -180,6 +232,7 @@ class Runner:
         on: date,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        positions: Sequence[BenchPosition] = (),
     ) -> None:
         self.definition = definition
         self.bench = bench
@@ -206,6 +259,12 @@ class Runner:
         """How the indication's rounding error is eliminated in this run (the definition's
         ``rounding_error:`` checked against the instrument; after :meth:`preflight`), with
         the statement a certificate prints; None where the procedure declares none."""
+        self._positions = _positions(definition, recorder, positions)
+        self.shared: list[SharedPoint] = []
+        """A multi-position run's shared readings, point by point (after :meth:`run`)."""
+        self.position_evaluations: dict[tuple[int, int], PointEvaluation] = {}
+        """Each position's evaluation of each point, by (position, point index)."""
+        self._alias: dict[str, str] = {}
 
     # -------------------------------------------------------------- before the first point
 
@@ -251,6 +310,9 @@ class Runner:
         reasons: list[str] = []
         definition = self.definition
         for name, spec in definition.roles.items():
+            if self._positions and name == POSITION_ROLE:
+                self._position_problems(spec.needs)
+                continue
             bench_role = self.bench.roles.get(name)
             if bench_role is None:
                 if not spec.optional:
@@ -288,6 +350,51 @@ class Runner:
         if reasons:
             raise NotReady(reasons)
         return usages
+
+    def _position_problems(self, needs: Iterable[tuple[str, str]]) -> None:
+        """Each position to be measured has its instrument on the bench, offering what the
+        instrument under test must: one that does not is skipped with the reason (the
+        others are measured)."""
+        for position in self._active():
+            role = position.spec.role
+            bench_role = self.bench.roles.get(role)
+            if bench_role is None:
+                self._leave(position, "skipped", f"the bench has no instrument in role {role}")
+                continue
+            try:
+                instrument = self.bench.instrument(role)
+            except (DriverError, ProcedureError, LookupError) as exc:
+                self._leave(position, "skipped", f"its instrument cannot be opened: {exc}")
+                continue
+            for function, direction in needs:
+                if not _offers(instrument, self._function(role, function), direction):
+                    self._leave(
+                        position, "skipped", f"{bench_role.driver} cannot {direction} {function}"
+                    )
+                    break
+
+    def _active(self) -> list[_PositionRun]:
+        return [p for p in self._positions.values() if p.active]
+
+    def _leave(self, position: _PositionRun, state: str, reason: str) -> None:
+        """``position`` leaves the run (skipped before its first point, removed after);
+        the recorder keeps why before the run goes on."""
+        position.state = state
+        position.reason = reason
+        recorder: PositionRecorder = self.recorder  # type: ignore[assignment]
+        recorder.position_state(position.spec.number, state, reason)
+        self.operator.show(
+            "position-left", {"position": position.spec.number, "state": state, "reason": reason}
+        )
+
+    def positions_record(self) -> tuple[tuple[SharedPoint, ...], tuple[Position, ...]]:
+        """The run record's ``shared`` and ``positions`` of the last :meth:`run`."""
+        return tuple(self.shared), tuple(p.record() for p in self._positions.values())
+
+    def _instrument(self, role: str) -> object:
+        """The instrument in ``role``; the instrument under test is the position's being
+        evaluated."""
+        return self.bench.instrument(self._alias.get(role, role))
 
     def _usages(self, reasons: list[str]) -> list[StandardUsed]:
         """What each standard is used for, over every point, checked against its ranges
@@ -416,6 +523,11 @@ class Runner:
     def run(self, *, done: Iterable[Point] = ()) -> list[Point]:
         """Carry out every point not in ``done`` (points kept from an earlier, interrupted
         attempt of the same run); return all points in run order."""
+        if self._positions:
+            if done:
+                raise ProcedureError("a multi-position run cannot be resumed", argument="done")
+            self._run_positions()
+            return []
         finished = {p.index: p for p in done}
         points: list[Point] = []
         self.checks = []
@@ -428,17 +540,7 @@ class Runner:
                 if spec.index in finished:
                     points.append(finished[spec.index])
                     continue
-                self.operator.show(
-                    "point",
-                    {
-                        "index": spec.index,
-                        "total": total,
-                        "test": test.id,
-                        "title": dict(test.title),
-                        "nominal": self._nominal(test, spec),
-                        "unit": spec.unit,
-                    },
-                )
+                self._show_point(test, spec, total)
                 point = self._point(test, spec)
                 points.append(point)
                 self.operator.show(
@@ -459,7 +561,94 @@ class Runner:
                 self.curves[test.id] = self._curve(test, test_points)
         return points
 
+    def _show_point(self, test: TestSpec, spec: PointSpec, total: int) -> None:
+        self.operator.show(
+            "point",
+            {
+                "index": spec.index,
+                "total": total,
+                "test": test.id,
+                "title": dict(test.title),
+                "nominal": self._nominal(test, spec),
+                "unit": spec.unit,
+            },
+        )
+
+    def _run_positions(self) -> None:
+        """Every point of the shared sequence, at every position still in the run; each
+        test's checks per position."""
+        self.shared = []
+        self.checks = []
+        self.curves = {}
+        self.evaluations = {}
+        self.position_evaluations = {}
+        for position in self._positions.values():
+            if position.spec.skipped is not None and position.active:
+                self._leave(position, "skipped", position.spec.skipped)
+        total = len(self.definition.points)
+        for test in self.definition.tests:
+            for spec in test.points:
+                if not self._active():
+                    raise RunInterrupted("no position is left to measure", point=spec.index)
+                self._show_point(test, spec, total)
+                self._shared_point(test, spec)
+            last = test.points[-1]
+            where = f"tests[{test.id}].points[{last.index}]"
+            self._steps(
+                test.after, self._point_scope(test, last, self._summaries, where=where), None
+            )
+            for position in self._positions.values():
+                test_points = [
+                    p.to_json(readings=False) for p in position.points if p.test == test.id
+                ]
+                if position.active and test_points:
+                    position.checks.extend(self._test_checks(test, test_points))
+
+    def _shared_point(self, test: TestSpec, spec: PointSpec) -> None:
+        """One point of the shared sequence: its steps once (the readings of the instrument
+        under test at each position), then each position's point evaluated."""
+        state = self._measure(test, spec, positions=True)
+        self.shared.append(SharedPoint(spec.index, test.id, tuple(state.taken)))
+        for position in self._active():
+            self._position_point(test, state, position)
+
+    def _position_point(self, test: TestSpec, shared: _PointState, position: _PositionRun) -> None:
+        """Evaluate ``position``'s point on the shared readings and its own; a point that
+        cannot be evaluated removes the position."""
+        number_ = position.spec.number
+        own = shared.positions[number_]
+        both = _PointState(own.spec, own.scope, readings={**shared.readings, **own.readings})
+        both.taken = own.taken
+        self._alias = {POSITION_ROLE: position.spec.role}
+        try:
+            point, evaluation = self._evaluated(test, both)
+        except (ProcedureError, UncertaintyError) as exc:
+            self._leave(position, "removed", f"point {own.spec.index} cannot be evaluated: {exc}")
+            return
+        finally:
+            self._alias = {}
+        self.position_evaluations[(number_, point.index)] = evaluation
+        recorder: PositionRecorder = self.recorder  # type: ignore[assignment]
+        recorder.position_point(number_, point, list(own.reading_ids))
+        position.points.append(point)
+        self.operator.show(
+            "point-done",
+            {"index": point.index, "position": number_, "point": point.to_json(readings=False)},
+        )
+
     def _point(self, test: TestSpec, spec: PointSpec) -> Point:
+        state = self._measure(test, spec, positions=False)
+        try:
+            return self._evaluate(test, state)
+        except (ProcedureError, UncertaintyError) as exc:
+            raise RunInterrupted(
+                f"the point cannot be evaluated: {exc}", point=spec.index
+            ) from None
+
+    def _measure(self, test: TestSpec, spec: PointSpec, *, positions: bool) -> _PointState:
+        """The test's steps at point ``spec``, their readings (with ``positions``, each
+        position's own readings of the instrument under test beside the shared ones);
+        RunInterrupted naming the point when a step fails."""
         try:
             scope = self._point_scope(
                 test, spec, self._summaries, where=f"tests[{test.id}].points[{spec.index}]"
@@ -467,6 +656,9 @@ class Runner:
         except ProcedureError as exc:
             raise RunInterrupted(str(exc), point=spec.index) from None
         state = _PointState(spec, scope)
+        for position in self._active() if positions else ():
+            own = {**scope, **(position.spec.instrument.parameters or {})}
+            state.positions[position.spec.number] = _PointState(spec, own)
         try:
             self._steps(test.steps, scope, state)
         except OperatorAbort as exc:
@@ -479,12 +671,7 @@ class Runner:
             raise RunInterrupted(str(exc), point=spec.index) from None
         finally:
             self._flush_io()
-        try:
-            return self._evaluate(test, state)
-        except (ProcedureError, UncertaintyError) as exc:
-            raise RunInterrupted(
-                f"the point cannot be evaluated: {exc}", point=spec.index
-            ) from None
+        return state
 
     def _curve(self, test: TestSpec, points: list[dict[str, Any]]) -> Curve:
         """Fit the test's ``curve:`` over its points (every point of the test, resumed ones
@@ -502,7 +689,7 @@ class Runner:
     def _function(self, role: str, function: str) -> str:
         """The probe function that reads ``function`` on ``role``: ``register:NAME`` when
         the bench maps it to a register (``options["registers"]``), else ``function``."""
-        bench_role = self.bench.roles.get(role)
+        bench_role = self.bench.roles.get(self._alias.get(role, role))
         registers = bench_role.options.get("registers") if bench_role is not None else None
         if isinstance(registers, Mapping) and function in registers:
             return f"register:{registers[function]}"
@@ -625,10 +812,42 @@ class Runner:
             self._sleep(interval)
 
     def _read(self, args: Mapping[str, Any], scope: Mapping[str, Any], state: _PointState) -> None:
+        if state.positions and args["role"] == POSITION_ROLE:
+            self._read_positions(args, state)
+            return
+        self._read_role(args, scope, state)
+
+    def _read_positions(self, args: Mapping[str, Any], state: _PointState) -> None:
+        """A reading of the instrument under test, at each position still in the run; a
+        position whose instrument faults is removed, the others read."""
+        for position in self._active():
+            own = state.positions.get(position.spec.number)
+            if own is None:
+                continue
+            self._alias = {POSITION_ROLE: position.spec.role}
+            try:
+                self._read_role(args, own.scope, own, position=position.spec.number)
+            except (DriverError, ProcedureError) as exc:
+                self._leave(
+                    position,
+                    "removed",
+                    f"point {state.spec.index}: {type(exc).__name__}: {exc}",
+                )
+            finally:
+                self._alias = {}
+
+    def _read_role(
+        self,
+        args: Mapping[str, Any],
+        scope: Mapping[str, Any],
+        state: _PointState,
+        *,
+        position: int | None = None,
+    ) -> None:
         where = "step read"
         role = str(args["role"])
         name = str(args["as"])
-        instrument = self.bench.instrument(role)
+        instrument = self._instrument(role)
         count = int(number(args.get("count", "readings"), scope, where=f"{where}.count"))
         if count < 1:
             raise ProcedureError(
@@ -664,9 +883,7 @@ class Runner:
                 raw=reading.raw,
                 quantity=name,
             )
-            reading_id = self.recorder.reading(
-                point_index=state.spec.index, quantity=name, reading=record
-            )
+            reading_id = self._keep(position, state.spec.index, name, record)
             state.reading_ids.append(reading_id)
             state.taken.append(record)
             taken.append(reading)
@@ -674,6 +891,7 @@ class Runner:
                 "reading",
                 {
                     "index": state.spec.index,
+                    **({"position": position} if position is not None else {}),
                     "quantity": name,
                     "n": len(taken),
                     "of": expected,
@@ -682,6 +900,15 @@ class Runner:
                     "resolution": self._shown_resolution(state, role, args, reading.unit),
                 },
             )
+
+    def _keep(self, position: int | None, index: int, quantity: str, reading: Reading) -> int:
+        """Keep a reading: a position's with its position."""
+        if position is None:
+            return self.recorder.reading(point_index=index, quantity=quantity, reading=reading)
+        recorder: PositionRecorder = self.recorder  # type: ignore[assignment]
+        return recorder.position_reading(
+            position=position, point_index=index, quantity=quantity, reading=reading
+        )
 
     def _shown_resolution(
         self, state: _PointState, role: str, args: Mapping[str, Any], unit: str
@@ -712,7 +939,7 @@ class Runner:
             try:
                 if q.get("resolution_of") == role and q.get("function") == args["function"]:
                     rng = number(q["range"], state.scope, where="range") if "range" in q else None
-                    found = _resolution(self.bench.instrument(role), str(q["function"]), rng)
+                    found = _resolution(self._instrument(role), str(q["function"]), rng)
                     if found is not None and found > 0:
                         return float(found)
                 half = str(q.get("half_width", "")).replace(" ", "")
@@ -731,7 +958,7 @@ class Runner:
         one span (a reference's pressure module, a scale): what a reading the procedure's
         model says nothing about is shown to. None otherwise; nothing raises."""
         try:
-            found = _resolution(self.bench.instrument(role), function, None)
+            found = _resolution(self._instrument(role), function, None)
         except (DriverError, KeyError, TypeError, ValueError, AttributeError):
             return None
         return float(found) if found is not None and found > 0 else None
@@ -739,6 +966,13 @@ class Runner:
     # -------------------------------------------------------------- evaluation
 
     def _evaluate(self, test: TestSpec, state: _PointState) -> Point:
+        point, evaluation = self._evaluated(test, state)
+        self.evaluations[point.index] = evaluation
+        self.recorder.point(point, list(state.reading_ids))
+        return point
+
+    def _evaluated(self, test: TestSpec, state: _PointState) -> tuple[Point, PointEvaluation]:
+        """The point of ``state``'s readings, evaluated (nothing kept)."""
         spec = state.spec
         scope = state.scope
         nominal = float(scope["nominal"])
@@ -769,7 +1003,7 @@ class Runner:
                 value = _certificate_value(record, self.on, str(q["quantity"]), at)
                 quantities[qname] = bound_quantity(q, value.entry)
             elif "resolution_of" in q:
-                instrument = self.bench.instrument(str(q["resolution_of"]))
+                instrument = self._instrument(str(q["resolution_of"]))
                 rng = number(q["range"], scope, where=f"{where}.range") if "range" in q else None
                 resolution = _resolution(instrument, str(q["function"]), rng)
                 if resolution is None:
@@ -803,7 +1037,6 @@ class Runner:
                 model[opt] = template[opt]
         rules = PointRules.of(self.definition, test, scope, where=f"tests[{test.id}].mpe")
         evaluation = evaluate_point(model, test.output, rules, unit=spec.unit)
-        self.evaluations[spec.index] = evaluation
         point = Point(
             index=spec.index,
             test=test.id,
@@ -818,8 +1051,7 @@ class Runner:
             uncertainty_ratio=evaluation.ratio,
             readings=tuple(state.taken),
         )
-        self.recorder.point(point, list(state.reading_ids))
-        return point
+        return point, evaluation
 
     # -------------------------------------------------------------- additions
 
@@ -965,6 +1197,33 @@ class Runner:
 
 
 # ------------------------------------------------------------------ helpers
+
+
+def _positions(
+    definition: ProcedureDefinition, recorder: Recorder, positions: Sequence[BenchPosition]
+) -> dict[int, _PositionRun]:
+    """The positions of a multi-position run, by number, checked: numbered once each from
+    1, a recorder that keeps them, a procedure without curves (a curve is fitted per
+    instrument over a run of one)."""
+    out: dict[int, _PositionRun] = {}
+    for position in positions:
+        if position.number < 1 or position.number in out:
+            raise ProcedureError(
+                f"position {position.number} is not numbered once from 1",
+                argument=f"positions[{position.number}]",
+            )
+        out[position.number] = _PositionRun(position)
+    if out and not all(
+        callable(getattr(recorder, m, None))
+        for m in ("position_reading", "position_point", "position_state")
+    ):
+        raise ProcedureError("the recorder cannot keep positions", argument="positions")
+    curved = [t.id for t in definition.tests if t.curve is not None]
+    if out and curved:
+        raise ProcedureError(
+            f"test {curved[0]} fits a curve: a multi-position run fits none", argument="positions"
+        )
+    return out
 
 
 def _fill(template: str, scope: Mapping[str, Any]) -> str:

@@ -29,7 +29,9 @@ __all__ = [
     "ReferenceMeterError",
     "WaterMeterError",
     "couple_flow_meter",
+    "meters_in_series",
     "register_typist",
+    "water_meter_error",
 ]
 
 
@@ -101,6 +103,39 @@ def couple_flow_meter(world: SimulatedWorld, role: BenchRole, device: SimulatedM
         device.set_source(fraction_name, lambda: registered() - whole())
 
 
+def water_meter_error(role: BenchRole) -> WaterMeterError:
+    """The error of the water meter in ``role``: :data:`UUT_WATER_METER`, or its role
+    options ``high_flow``, ``low_flow_drop`` and ``q0`` (each meter of a multi-meter bench
+    with its own)."""
+    return WaterMeterError(
+        high_flow=number_option(role, "high_flow", UUT_WATER_METER.high_flow),
+        low_flow_drop=number_option(role, "low_flow_drop", UUT_WATER_METER.low_flow_drop),
+        q0=number_option(role, "q0", UUT_WATER_METER.q0),
+    )
+
+
+def meters_in_series(
+    errors: Mapping[int, WaterMeterError], *, address: str, register_start: float = 0.0
+) -> dict[str, BenchRole]:
+    """The roles of a multi-meter bench's water meters in series, by position number
+    (from 1): ``uut@N``, each read by eye at ``address`` (a manual volume entry) with its
+    own error. The same water runs through every meter and the reference."""
+    return {
+        f"uut@{number}": BenchRole(
+            f"uut@{number}",
+            "manual",
+            address,
+            options={
+                "register_start": register_start,
+                "high_flow": error.high_flow,
+                "low_flow_drop": error.low_flow_drop,
+                "q0": error.q0,
+            },
+        )
+        for number, error in sorted(errors.items())
+    }
+
+
 def register_typist(
     world: SimulatedWorld,
     role: BenchRole,
@@ -109,10 +144,10 @@ def register_typist(
     decimal_comma: float,
     seed: int,
 ) -> SimulatedTypist:
-    """The person reading the water meter's register (:data:`UUT_WATER_METER`) to its
-    resolution, in the entry's unit. Role option ``register_start``: the register before
-    the first flow, in that unit (default 0)."""
-    meter = UUT_WATER_METER
+    """The person reading the water meter's register to its resolution, in the entry's
+    unit. Role options: ``register_start``, the register before the first flow, in that
+    unit (default 0); the meter's own error (:func:`water_meter_error`)."""
+    meter = water_meter_error(role)
     scale = _CUBIC_METRES[config.unit]
     start = number_option(role, "register_start", 0.0)
 

@@ -365,6 +365,17 @@ def _produce_and_finish(
 
 
 @counts_signature_failures
+def _require_one_instrument(run: Run) -> None:
+    """A run of one instrument: a multi-position run's instruments each get their own
+    certificate, never one for all of them (its points are by position)."""
+    if run.positions.exists():
+        raise InvalidTransition(
+            f"run {run.pk} measured several instruments (positions): each is certified on "
+            "its own, not the run as one",
+            field="run",
+        )
+
+
 def issue_certificate(*, actor: User, run: Run, password: str) -> Certificate:
     """Issue the certificate of an approved run: signatory of the run's organization,
     certified for its field, password re-entered; one certificate per run (409)."""
@@ -399,6 +410,7 @@ def issue_certificate(*, actor: User, run: Run, password: str) -> Certificate:
                 f"run {locked.pk} is {locked.state}: only an approved run is certified",
                 field="run",
             )
+        _require_one_instrument(locked)
         existing = Certificate.objects.filter(run=locked).order_by("pk").first()
         if existing is not None:
             raise Conflict(
@@ -434,6 +446,7 @@ def preview_certificate(*, actor: User, run: Run) -> bytes:
         raise InvalidTransition(
             f"run {run.pk} is {run.state}: only an approved run is certified", field="run"
         )
+    _require_one_instrument(run)
     existing = Certificate.objects.filter(run=run).order_by("pk").first()
     if existing is not None:
         raise Conflict(

@@ -79,11 +79,65 @@ class Run(models.Model):
         return f"run {self.id}"
 
 
+class PositionState(models.TextChoices):
+    MEASURED = "measured", _("Measured")
+    SKIPPED = "skipped", _("Skipped")
+    REMOVED = "removed", _("Removed")
+
+
+class RunPosition(models.Model):
+    """One position of a multi-position run (N meters in series against one reference):
+    the instrument mounted there, what became of it (measured, skipped or removed, and
+    why), its test-level checks as the agent and the server computed them, and the
+    server's statement over its points and checks. Its points are the run's points of
+    this position. Append-only, like the run's other evidence."""
+
+    run = models.ForeignKey(Run, on_delete=models.PROTECT, related_name="positions")
+    number = models.PositiveIntegerField(help_text="The position on the bench, from 1")
+    serial = models.CharField(max_length=100)
+    instrument_type = models.CharField(max_length=100, blank=True)
+    parameters = models.JSONField(
+        default=dict, blank=True, help_text="The numbers of its specification the run used"
+    )
+    state = models.CharField(max_length=16, choices=PositionState.choices)
+    reason = models.TextField(blank=True, help_text="Why it was skipped or removed")
+    agent_checks = models.JSONField(default=list, blank=True)
+    server_checks = models.JSONField(default=list, blank=True)
+    disagreement = models.JSONField(
+        default=list, blank=True, help_text="Where the agent's checks differ from the server's"
+    )
+    disagreements = models.PositiveIntegerField(
+        default=0, help_text="How many of its points and checks the agent's claims differ on"
+    )
+    server_conformity = models.CharField(
+        max_length=32,
+        blank=True,
+        help_text="Its statement by the server: its worst point or check; empty when skipped",
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "number"], name="run_position_unique_number")
+        ]
+        ordering = ["run_id", "number"]
+
+    def __str__(self) -> str:
+        return f"position {self.number} of run {self.run_id}"
+
+
 class Point(models.Model):
     """One test point: its model, the agent's result and the server's own re-evaluation
-    with its uncertainty budget."""
+    with its uncertainty budget; in a multi-position run, of one position."""
 
     run = models.ForeignKey(Run, on_delete=models.PROTECT, related_name="points")
+    position = models.ForeignKey(
+        RunPosition,
+        on_delete=models.PROTECT,
+        related_name="points",
+        null=True,
+        blank=True,
+        help_text="The position of a multi-position run this point is of",
+    )
     index = models.PositiveIntegerField()
     test = models.CharField(max_length=100)
     nominal = models.FloatField()
@@ -107,8 +161,19 @@ class Point(models.Model):
     disagreement = models.JSONField(default=list, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["run", "index"], name="point_unique_index")]
-        ordering = ["run_id", "index"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "index"],
+                condition=models.Q(position__isnull=True),
+                name="point_unique_index",
+            ),
+            models.UniqueConstraint(
+                fields=["position", "index"],
+                condition=models.Q(position__isnull=False),
+                name="point_unique_position_index",
+            ),
+        ]
+        ordering = ["run_id", "position_id", "index"]
 
 
 class Reading(models.Model):

@@ -30,7 +30,8 @@ from labserver.core.errors import (
 from labserver.jobs.models import Job, JobState, Procedure, parsed_procedure
 from labserver.jobs.services import ACCEPTS_RUNS, locked_job, move_job
 from labserver.standards.models import ReferenceStandard
-from procedures.record import ProcedureRef, RunRecord, StandardUsed
+from procedures.record import Point as RecordPoint
+from procedures.record import Position, ProcedureRef, RunRecord, StandardUsed
 
 from .evaluation import (
     DerivedEvaluation,
@@ -42,7 +43,7 @@ from .evaluation import (
     procedure_scopes,
     run_conformity,
 )
-from .models import Point, Reading, Run, RunSignature, RunState, StandardUsage
+from .models import Point, Reading, Run, RunPosition, RunSignature, RunState, StandardUsage
 
 SIGNATURE_HEADER = "X-Caltrace-Signature"
 
@@ -101,6 +102,9 @@ class Evaluated:
     derived: DerivedEvaluation
     conformity: str
     disagreements: int
+    positions: tuple[Evaluated, ...] = ()
+    """A multi-position run's: each position's evaluation, in the record's order (the run's
+    own ``points`` are then empty)."""
 
 
 def find_existing(run_id: Any, digest: str) -> Run | None:
@@ -159,8 +163,10 @@ def _store_run(principal: AgentPrincipal, received: Received) -> Run:
     usages = _check_standards(header.standards, org_id, used_on)
     evaluated = _evaluate(job, record, usages, used_on)
     run = _create_run(principal, job, operator, supersedes, received, evaluated)
-    points = _create_points(run, record, evaluated)
-    _create_readings(points, record)
+    points = _create_points(run, record.points, evaluated)
+    _create_readings(points, record.points)
+    for position, by_server in zip(record.positions, evaluated.positions, strict=True):
+        points += _create_position(run, position, by_server)
     StandardUsage.objects.bulk_create(
         [StandardUsage(run=run, used_on=used_on, **usage) for usage in usages]
     )
@@ -186,6 +192,7 @@ def _store_run(principal: AgentPrincipal, received: Received) -> Run:
             "job": job.number,
             "operator": operator.username,
             "points": len(points),
+            **({"positions": len(record.positions)} if record.positions else {}),
             "disagreements": evaluated.disagreements,
             "conformity": evaluated.conformity,
             "payload_sha256": received.digest,
@@ -245,10 +252,80 @@ def _evaluate(
 ) -> Evaluated:
     """Every point evaluated by the server with the procedure's limits, the certified
     quantities checked against the certificates in force, then the checks and curves
-    computed from the points as the server evaluated them, not the agent's word."""
-    definition = parsed_procedure(job.procedure)
+    computed from the points as the server evaluated them, not the agent's word.
+
+    A multi-position run: each position the same way, its points read with the shared
+    readings of their index beside its own and its instrument's parameters over the
+    job's specification; the run's statement is its worst position's."""
     specification = job.instrument.specification or {}
-    points = [p.to_json() for p in record.points]
+    if not record.positions:
+        return _evaluate_points(
+            job,
+            [p.to_json() for p in record.points],
+            specification,
+            usages,
+            used_on,
+            checks=[c.to_json() for c in record.checks],
+            curves={k: c.to_json() for k, c in (record.curves or {}).items()},
+        )
+    shared = {s.index: [r.to_json() for r in s.readings] for s in record.shared}
+    positions = tuple(
+        _evaluate_position(job, i, position, shared, specification, usages, used_on)
+        for i, position in enumerate(record.positions)
+    )
+    return Evaluated(
+        points=[],
+        derived=DerivedEvaluation([], {}, []),
+        conformity=run_conformity([p.conformity for p in positions], []),
+        disagreements=sum(p.disagreements for p in positions),
+        positions=positions,
+    )
+
+
+def _evaluate_position(
+    job: Job,
+    i: int,
+    position: Position,
+    shared: dict[int, list[dict[str, Any]]],
+    specification: dict[str, Any],
+    usages: list[dict[str, Any]],
+    used_on: date,
+) -> Evaluated:
+    """One position's points and checks evaluated; a refusal names the position."""
+    points = []
+    for point in position.points:
+        data = point.to_json()
+        data["readings"] = shared.get(point.index, []) + data["readings"]
+        points.append(data)
+    try:
+        return _evaluate_points(
+            job,
+            points,
+            {**specification, **(position.instrument.parameters or {})},
+            usages,
+            used_on,
+            checks=[c.to_json() for c in position.checks],
+            curves={},
+        )
+    except InvalidEvidence as exc:
+        field = f"positions[{i}].{exc.field}" if exc.field else f"positions[{i}]"
+        raise InvalidEvidence(f"positions[{i}].{exc.detail}", field=field) from None
+
+
+def _evaluate_points(
+    job: Job,
+    points: list[dict[str, Any]],
+    specification: dict[str, Any],
+    usages: list[dict[str, Any]],
+    used_on: date,
+    *,
+    checks: list[dict[str, Any]],
+    curves: dict[str, dict[str, Any]],
+) -> Evaluated:
+    """``points`` (their JSON) evaluated, with the checks and curves derived from them."""
+    definition = parsed_procedure(job.procedure)
+    if not points:  # a position skipped, or removed before its first point
+        return Evaluated([], DerivedEvaluation([], {}, []), "", 0)
     scopes = procedure_scopes(definition, points, specification)
     evaluations = [
         evaluate_point(
@@ -267,8 +344,8 @@ def _evaluate(
         definition,
         [{**p, "result": e.result} for p, e in zip(points, evaluations, strict=True)],
         specification,
-        claimed_checks=[c.to_json() for c in record.checks],
-        claimed_curves={k: c.to_json() for k, c in (record.curves or {}).items()},
+        claimed_checks=checks,
+        claimed_curves=curves,
     )
     conformity = run_conformity([e.conformity for e in evaluations], derived.checks)
     # One per disagreeing point, check and curve.
@@ -318,13 +395,42 @@ def _create_run(
     )
 
 
-def _create_points(run: Run, record: RunRecord, evaluated: Evaluated) -> list[Point]:
-    """The run's points with the agent's and the server's results and the server's
-    budget, in the record's order."""
+def _create_position(run: Run, position: Position, evaluated: Evaluated) -> list[Point]:
+    """A position of the run, its points and their own readings (the shared ones are in
+    the run's payload, once)."""
+    row = RunPosition.objects.create(
+        run=run,
+        number=position.position,
+        serial=position.instrument.serial,
+        instrument_type=position.instrument.type,
+        parameters=dict(position.instrument.parameters or {}),
+        state=position.state,
+        reason=position.reason or "",
+        agent_checks=[c.to_json() for c in position.checks],
+        server_checks=evaluated.derived.checks,
+        disagreement=evaluated.derived.disagreement,
+        disagreements=evaluated.disagreements,
+        server_conformity=evaluated.conformity,
+    )
+    points = _create_points(run, position.points, evaluated, position=row)
+    _create_readings(points, position.points)
+    return points
+
+
+def _create_points(
+    run: Run,
+    record_points: tuple[RecordPoint, ...],
+    evaluated: Evaluated,
+    *,
+    position: RunPosition | None = None,
+) -> list[Point]:
+    """The points (of the run, or of one of its positions) with the agent's and the
+    server's results and the server's budget, in the record's order."""
     points = Point.objects.bulk_create(
         [
             Point(
                 run=run,
+                position=position,
                 index=p.index,
                 test=p.test,
                 nominal=p.nominal,
@@ -343,16 +449,16 @@ def _create_points(run: Run, record: RunRecord, evaluated: Evaluated) -> list[Po
                 server_conformity=e.conformity,
                 disagreement=e.disagreement,
             )
-            for p, e in zip(record.points, evaluated.points, strict=True)
+            for p, e in zip(record_points, evaluated.points, strict=True)
         ]
     )
     if any(p.pk is None for p in points):  # backends without RETURNING
-        by_index = {p.index: p for p in Point.objects.filter(run=run)}
-        points = [by_index[p.index] for p in record.points]
+        by_index = {p.index: p for p in Point.objects.filter(run=run, position=position)}
+        points = [by_index[p.index] for p in record_points]
     return points
 
 
-def _create_readings(points: list[Point], record: RunRecord) -> None:
+def _create_readings(points: list[Point], record_points: tuple[RecordPoint, ...]) -> None:
     Reading.objects.bulk_create(
         [
             Reading(
@@ -365,7 +471,7 @@ def _create_readings(points: list[Point], record: RunRecord) -> None:
                 stable=r.stable,
                 raw=r.raw,
             )
-            for point, p in zip(points, record.points, strict=True)
+            for point, p in zip(points, record_points, strict=True)
             for j, r in enumerate(p.readings)
         ]
     )
@@ -393,6 +499,21 @@ def _answer(run: Run, job: Job, digest: str, record: RunRecord, evaluated: Evalu
             for p, e in zip(record.points, evaluated.points, strict=True)
         ],
     }
+    if record.positions:
+        response["positions"] = [
+            {
+                "position": p.position,
+                "state": p.state,
+                "conformity": e.conformity,
+                "disagreements": e.disagreements,
+                "checks": e.derived.checks,
+                "points": [
+                    {"index": q.index, "server": qe.result, "conformity": qe.conformity}
+                    for q, qe in zip(p.points, e.points, strict=True)
+                ],
+            }
+            for p, e in zip(record.positions, evaluated.positions, strict=True)
+        ]
     run.response = json.loads(json.dumps(response))
     Run.objects.filter(pk=run.pk).update(response=run.response)
 

@@ -229,7 +229,8 @@ class PointRow:
     budget: Budget
 
 
-def _verdict(text: str) -> str:
+def verdict_text(text: str) -> str:
+    """A statement of conformity in the page's language (empty when nothing was judged)."""
     return str(VERDICTS.get(text, text)) if text else ""
 
 
@@ -274,8 +275,8 @@ def point_rows(points: list[Point]) -> list[PointRow]:
                 lower=plain(acceptance.get("lower")),
                 upper=plain(acceptance.get("upper")),
                 mpe=plain(acceptance.get("mpe")),
-                server_verdict=_verdict(server),
-                agent_verdict=_verdict(point.agent_conformity),
+                server_verdict=verdict_text(server),
+                agent_verdict=verdict_text(point.agent_conformity),
                 verdict_class="pass" if server == "pass" else ("fail" if server else ""),
                 disagrees=bool(point.disagreement),
                 disagreement=flags,

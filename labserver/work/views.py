@@ -51,6 +51,7 @@ from uncertainty.errors import UncertaintyError
 
 from .chart import error_charts
 from .evidence import environment_rows, io_log_page, point_evidence
+from .positions import position_rows
 from .presentation import VERDICTS, plain, point_rows, sig
 
 WORK_ROLES = (Role.METROLOGIST, Role.REVIEWER, Role.SIGNATORY)
@@ -175,7 +176,8 @@ def allowed_actions(user: User, run: Run, signatures: list[RunSignature], issued
         and has_role(user, org, Role.REVIEWER, Role.SIGNATORY)
     ):
         allowed.add("reject")
-    if run.state == RunState.APPROVED and signs_field and not issued:
+    # a multi-position run's instruments are certified one by one, not the run as one
+    if run.state == RunState.APPROVED and signs_field and not issued and not run.positions.exists():
         allowed.add("issue")
     return allowed
 
@@ -316,7 +318,10 @@ def _render_run(
     status: int = 200,
 ) -> HttpResponse:
     user = _person(request)
-    points = list(run.points.prefetch_related("readings").order_by("index"))
+    # a multi-position run's points are shown by position
+    points = list(
+        run.points.filter(position__isnull=True).prefetch_related("readings").order_by("index")
+    )
     io_log = io_log_page(run, request.GET.get("io"))
     signatures = list(run.signatures.order_by("signed_at", "pk"))
     certificates = _certificates(user, run)
@@ -332,6 +337,7 @@ def _render_run(
         else ("fail" if run.server_conformity else ""),
         "signatures": [{"signature": s, "meaning": s.get_meaning_display()} for s in signatures],
         "points": point_rows(points),
+        "positions": position_rows(run),
         "charts": error_charts(points),
         "checks": _checks(run),
         "curves": _curves(run),

@@ -17,10 +17,12 @@ A plain library: no Django, no I/O.
 
 from procedures.record.derived import Check, Curve, CurvePoint, CurveValue, curves_from_json
 from procedures.record.points import Acceptance, Point, Reading, Result, UncertaintyRatio
+from procedures.record.positions import POSITION_STATES, Position, PositionInstrument, SharedPoint
 from procedures.record.reader import RecordError
 from procedures.record.run import STANDARD_ROLES, ProcedureRef, RunHeader, RunRecord, StandardUsed
 
 __all__ = [
+    "POSITION_STATES",
     "STANDARD_ROLES",
     "Acceptance",
     "Check",
@@ -28,12 +30,15 @@ __all__ = [
     "CurvePoint",
     "CurveValue",
     "Point",
+    "Position",
+    "PositionInstrument",
     "ProcedureRef",
     "Reading",
     "RecordError",
     "Result",
     "RunHeader",
     "RunRecord",
+    "SharedPoint",
     "StandardUsed",
     "UncertaintyRatio",
     "curves_from_json",

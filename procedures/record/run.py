@@ -4,13 +4,14 @@ what environment), its points, the checks and curves derived from them, the raw 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
 from procedures.record.derived import Check, Curve, curves_from_json
 from procedures.record.points import Point
+from procedures.record.positions import Position, SharedPoint
 from procedures.record.reader import Fields, RecordError, finite_number, instant, uuid_text
 
 __all__ = ["STANDARD_ROLES", "ProcedureRef", "RunHeader", "RunRecord", "StandardUsed"]
@@ -152,6 +153,8 @@ class RunRecord:
         "environment",
         "standards",
         "points",
+        "shared",
+        "positions",
         "checks",
         "curves",
         "raw_io",
@@ -165,19 +168,28 @@ class RunRecord:
     checks: tuple[Check, ...] = ()
     curves: Mapping[str, Curve] | None = None
     raw_io: tuple[Mapping[str, Any], ...] = ()
+    shared: tuple[SharedPoint, ...] = ()
+    positions: tuple[Position, ...] = ()
+    """A multi-position run's parts (:mod:`procedures.record.positions`): the readings
+    taken once for all positions, and each position; its ``points`` are then empty. A
+    single-position run has neither, and its JSON has neither key."""
 
     @property
     def finished(self) -> datetime:
         return instant(self.finished_at)
 
     def to_json(self) -> dict[str, Any]:
-        """The payload; ``checks`` and ``curves`` only when there are some."""
+        """The payload; ``checks``, ``curves``, ``shared`` and ``positions`` only when
+        there are some."""
         parts = {
             **self.header.to_json(),
             "finished_at": self.finished_at,
             "points": [p.to_json() for p in self.points],
             "raw_io": [dict(e) for e in self.raw_io],
         }
+        if self.positions:
+            parts["shared"] = [s.to_json() for s in self.shared]
+            parts["positions"] = [p.to_json() for p in self.positions]
         if self.checks:
             parts["checks"] = [c.to_json() for c in self.checks]
         if self.curves:
@@ -188,10 +200,13 @@ class RunRecord:
     def from_json(cls, data: Any, where: str = "") -> RunRecord:
         f = Fields(data, where)
         header = RunHeader.from_json(data, where)
+        positions = f.objects("positions", Position.from_json) if f.given("positions") else ()
         record = cls(
             header=header,
             finished_at=f.time("finished_at"),
-            points=f.objects("points", Point.from_json, empty=False),
+            points=f.objects("points", Point.from_json, empty=bool(positions)),
+            shared=f.objects("shared", SharedPoint.from_json, empty=False) if positions else (),
+            positions=positions,
             checks=f.objects("checks", Check.from_json) if f.given("checks") else (),
             curves=curves_from_json(f.data["curves"], f.at("curves"))
             if f.given("curves")
@@ -213,6 +228,9 @@ class RunRecord:
             raise RecordError("must not be empty", field=at("standards"))
         if self.finished < self.header.started:
             raise RecordError("is before started_at", field=at("finished_at"))
+        if self.positions:
+            self._check_positions(at)
+            return
         indexes = [p.index for p in self.points]
         if len(set(indexes)) != len(indexes):
             raise RecordError("point indexes must be unique", field=at("points"))
@@ -223,6 +241,52 @@ class RunRecord:
                 raise RecordError(
                     f"no point {unknown[0]} in the run", field=at(f"checks[{i}].points")
                 )
+
+    def _check_positions(self, at: Callable[[str], str]) -> None:
+        """What a multi-position run must hold: no points nor checks of its own (each
+        position has them), each shared index once, each position numbered once, its
+        points those of the sequence (a measured one: all of them) and its checks naming
+        its own points."""
+        if self.points:
+            raise RecordError(
+                "a multi-position run keeps its points by position", field=at("points")
+            )
+        if self.checks:
+            raise RecordError(
+                "a multi-position run keeps its checks by position", field=at("checks")
+            )
+        sequence = {s.index: s.test for s in self.shared}
+        if len(sequence) != len(self.shared):
+            raise RecordError("point indexes must be unique", field=at("shared"))
+        numbers: set[int] = set()
+        for i, position in enumerate(self.positions):
+            where = at(f"positions[{i}]")
+            if position.position in numbers:
+                raise RecordError(
+                    f"position {position.position} is given twice", field=f"{where}.position"
+                )
+            numbers.add(position.position)
+            indexes = [p.index for p in position.points]
+            if len(set(indexes)) != len(indexes):
+                raise RecordError("point indexes must be unique", field=f"{where}.points")
+            for j, p in enumerate(position.points):
+                if sequence.get(p.index) != p.test:
+                    raise RecordError(
+                        f"no point {p.index} of test {p.test} in the shared sequence",
+                        field=f"{where}.points[{j}].index",
+                    )
+            if position.state == "measured" and set(indexes) != set(sequence):
+                missing = sorted(set(sequence) - set(indexes))
+                raise RecordError(
+                    f"a measured position lacks point {missing[0]}", field=f"{where}.points"
+                )
+            for j, check in enumerate(position.checks):
+                unknown = [p for p in check.points if p not in indexes]
+                if unknown:
+                    raise RecordError(
+                        f"no point {unknown[0]} at the position",
+                        field=f"{where}.checks[{j}].points",
+                    )
 
 
 def _sha256(value: Any) -> str:

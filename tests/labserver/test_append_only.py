@@ -42,8 +42,8 @@ needs_two_roles = pytest.mark.skipif(
 )
 
 # Every table an `append_only(` call of the migrations protects (core 0002 and 0003, issuance
-# 0002 and 0005, measurements 0002, traceability 0002 and 0003, customer_requests 0001,
-# lots 0001).
+# 0002 and 0005, measurements 0002 and 0008, traceability 0002 and 0003, customer_requests
+# 0001, lots 0001).
 APPEND_ONLY = [
     "core_auditanchor",
     "core_auditentry",
@@ -62,6 +62,7 @@ APPEND_ONLY = [
     "lots_samplingplan",
     "measurements_point",
     "measurements_reading",
+    "measurements_runposition",
     "measurements_runsignature",
     "measurements_standardusage",
     "traceability_affecteditem",

@@ -14,20 +14,32 @@ checks and curves computed from the points.
 from __future__ import annotations
 
 import json
+import re
 import uuid
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from agent.keys import load_key
-from labserver.measurements.models import Point, Run
+from labserver.accounts.models import User
+from labserver.measurements.models import Point, Run, RunPosition
 from procedures.definition import library
-from procedures.record import ProcedureRef, RunHeader, RunRecord
+from procedures.record import Position, ProcedureRef, RunHeader, RunRecord, StandardUsed
+from procedures.runner import Runner
 from scenarios.demo import DemoSummary, load_demo
+from simulation.bench import SimulatedBench
+from simulation.flow import WaterMeterError, meters_in_series
+from simulation.people import SimulatedOperator
+from simulation.world import SimulatedTime, SimulatedWorld
 from tests.support.demo import BENCHES, Outcome, Work, run_on_simulators, work_for
+from tests.support.pages import signed_in
+from tests.support.positions import GOOD, HIGH, Kept, bench_positions
 
 pytestmark = pytest.mark.django_db
 
@@ -35,6 +47,20 @@ pytestmark = pytest.mark.django_db
 def submitted(work: Work, outcome: Outcome) -> Any:
     """The run record the runner gave, signed with the bench's key and posted with its
     token, as ``caltrace-agent sync`` posts it; the LIMS's answer."""
+    return posted(
+        work,
+        outcome.standards,
+        outcome.environment,
+        points=tuple(outcome.points),
+        checks=tuple(outcome.runner.checks),
+        curves=outcome.runner.curves,
+    )
+
+
+def posted(
+    work: Work, standards: list[StandardUsed], environment: dict[str, Any], **parts: Any
+) -> Any:
+    """A run record of ``parts`` for ``work``'s job, signed and posted; the LIMS's answer."""
     started = datetime.now(UTC) - timedelta(minutes=30)
     record = RunRecord(
         header=RunHeader(
@@ -44,13 +70,11 @@ def submitted(work: Work, outcome: Outcome) -> Any:
             operator="hn-metrologist",
             software_version="caltrace-agent (test)",
             started_at=started.isoformat(),
-            environment=outcome.environment,
-            standards=tuple(outcome.standards),
+            environment=environment,
+            standards=tuple(standards),
         ),
         finished_at=(started + timedelta(minutes=20)).isoformat(),
-        points=tuple(outcome.points),
-        checks=tuple(outcome.runner.checks),
-        curves=outcome.runner.curves,
+        **parts,
     )
     body = json.dumps(record.to_json(), separators=(",", ":"), ensure_ascii=False).encode()
     client = APIClient()
@@ -111,3 +135,124 @@ def test_the_lims_evaluates_the_run_exactly_as_the_bench_did(
         "",
     )
     assert answer["conformity"] == expected
+
+
+def in_series(
+    work: Work,
+    meters: list[WaterMeterError],
+    skipped: dict[int, str],
+    *,
+    change: Callable[[tuple[Position, ...]], tuple[Position, ...]] = lambda p: p,
+) -> tuple[Runner, Any]:
+    """``work``'s water-meter job run with ``meters`` in series on its flow bench (the
+    ``skipped`` not mounted), its positions as ``change`` makes them, posted; the runner
+    and the LIMS's answer."""
+    roles = {
+        "reference": work.config.roles["reference"],
+        **meters_in_series(
+            dict(enumerate(meters, start=1)), address=work.config.roles["uut"].address
+        ),
+    }
+    world = SimulatedWorld(seed=3, flow_time_scale=1e-4, max_flow_s=0.02)
+    clock = SimulatedTime(real_pause_s=0.001)
+    with SimulatedBench(roles, world) as bench:
+        runner = Runner(
+            work.definition,
+            bench=bench,
+            operator=SimulatedOperator(world),
+            recorder=Kept(),
+            standards=work.standards,
+            instrument=work.instrument,
+            on=timezone.localdate(),
+            sleep=clock.sleep,
+            clock=clock.clock,
+            positions=bench_positions(len(meters), work.instrument, skipped),
+        )
+        standards = runner.preflight()
+        environment = runner.read_environment()
+        runner.run()
+    shared, positions = runner.positions_record()
+    response = posted(
+        work, standards, environment, points=(), shared=shared, positions=change(positions)
+    )
+    return runner, response
+
+
+def test_the_lims_evaluates_every_position_of_a_multi_meter_run_as_the_bench_did(
+    summary: DemoSummary,
+) -> None:
+    """Water meters in series on the demo's flow bench: the LIMS stores each position
+    and evaluates each of its points again, number for number the bench's; a failing
+    meter (2) and one not mounted (4) leave the others' verdicts alone."""
+    work = work_for(summary, "bench-flow")
+    runner, response = in_series(work, [GOOD, HIGH, GOOD, GOOD], {4: "not mounted"})
+    _, positions = runner.positions_record()
+    assert response.status_code == 201, response.json()
+    answer = response.json()
+    assert answer["disagreements"] == 0, answer
+    assert answer["points"] == []
+    assert [(p["position"], p["state"], p["conformity"]) for p in answer["positions"]] == [
+        (1, "measured", "pass"),
+        (2, "measured", "fail"),
+        (3, "measured", "pass"),
+        (4, "skipped", ""),
+    ]
+    assert answer["conformity"] == "fail"  # the run's worst position; each has its own
+
+    run = Run.objects.get(pk=answer["run_id"])
+    stored = {p.number: p for p in RunPosition.objects.filter(run=run)}
+    assert sorted(stored) == [1, 2, 3, 4]
+    assert (stored[4].state, stored[4].reason, stored[4].serial) == (
+        "skipped",
+        "not mounted",
+        "WM-0004",
+    )
+    assert stored[4].get_state_display() == "Skipped"
+    assert not Point.objects.filter(position=stored[4]).exists()
+    for position in positions[:3]:
+        row = stored[position.position]
+        assert row.server_conformity == position.verdict
+        assert row.disagreements == 0
+        points = {p.index: p for p in Point.objects.filter(position=row)}
+        assert sorted(points) == [p.index for p in position.points]
+        for sent in position.points:
+            bench_evaluation = runner.position_evaluations[(position.position, sent.index)]
+            point = points[sent.index]
+            assert point.run_id == run.pk
+            assert point.server_result == bench_evaluation.to_json()
+            assert point.budget == bench_evaluation.budget.to_json()
+            assert point.server_conformity == point.agent_conformity == bench_evaluation.conformity
+            assert point.disagreement == []
+            # Its own readings stored with it; the reference's are the run's, once.
+            assert [r.quantity for r in point.readings.all()] == ["I1", "I2"]
+    assert len(run.payload["shared"]) == 3
+
+    # The run page: the positions, exceptions first (the failed meter, then the one not
+    # mounted), each position's points under it.
+    page = signed_in(User.objects.get(username="hn-reviewer")).get(f"/work/runs/{run.pk}/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    rows = re.findall(r'<tr class="position-row( exception)?" id="position-(\d+)">', html)
+    assert rows == [(" exception", "2"), (" exception", "4"), ("", "1"), ("", "3")]
+    assert 'id="position-2-point-2"' in html
+    assert "not mounted" in html
+    assert 'id="points"' not in html  # no table of the run's own points: it has none
+
+
+def test_a_position_whose_claims_differ_is_flagged_alone(summary: DemoSummary) -> None:
+    """A bench that claims another result for one position's point: that position
+    disagrees, the others do not."""
+    work = work_for(summary, "bench-flow")
+
+    def claim_another_value(positions: tuple[Position, ...]) -> tuple[Position, ...]:
+        first, second = positions
+        claimed = replace(second.points[0], result=replace(second.points[0].result, value=-0.9))
+        return first, replace(second, points=(claimed, *second.points[1:]))
+
+    _, response = in_series(work, [GOOD, GOOD], {}, change=claim_another_value)
+    assert response.status_code == 201, response.json()
+    answer = response.json()
+    assert [p["disagreements"] for p in answer["positions"]] == [0, 1]
+    assert answer["disagreements"] == 1
+    flagged = Point.objects.get(position__run_id=answer["run_id"], position__number=2, index=0)
+    assert [d["quantity"] for d in flagged.disagreement] == ["value"]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
-from dataclasses import fields
+from dataclasses import fields, replace
 from typing import Any
 
 import pytest
@@ -16,12 +17,15 @@ from procedures.record import (
     CurvePoint,
     CurveValue,
     Point,
+    Position,
+    PositionInstrument,
     ProcedureRef,
     Reading,
     RecordError,
     Result,
     RunHeader,
     RunRecord,
+    SharedPoint,
     StandardUsed,
     UncertaintyRatio,
 )
@@ -33,6 +37,9 @@ PARTS = (
     CurvePoint,
     CurveValue,
     Point,
+    Position,
+    PositionInstrument,
+    SharedPoint,
     ProcedureRef,
     Reading,
     Result,
@@ -160,7 +167,12 @@ def test_what_is_absent_stays_absent_and_numbers_stay_as_written() -> None:
     ],
 )
 def test_a_refusal_names_the_field_at_fault(change: Any, field: str, words: str) -> None:
-    payload = json.loads(json.dumps(record().to_json()))
+    assert_refused(record(), change, field, words)
+
+
+def assert_refused(made: RunRecord, change: Any, field: str, words: str) -> None:
+    """``made``'s payload, changed by ``change``, is refused naming ``field``."""
+    payload = json.loads(json.dumps(made.to_json()))
     change(payload)
     with pytest.raises(RecordError) as refused:
         RunRecord.from_json(payload)
@@ -224,3 +236,118 @@ def test_a_point_kept_without_its_readings_refuses_them() -> None:
     with pytest.raises(RecordError, match="readings are kept one by one"):
         Point.from_json(point(0, 1.0).to_json(), readings=False)
     assert [f.name for f in fields(Point)] == list(Point.KEYS)
+
+
+# -- multi-position runs ------------------------------------------------------------------
+
+
+def test_a_single_position_run_writes_the_json_it_always_wrote() -> None:
+    # The SHA-256 of this record's payload as the record wrote it before runs had
+    # positions (computed on that code): the same bytes now, with no key added.
+    text = json.dumps(record().to_json(), separators=(",", ":"), ensure_ascii=False)
+    assert hashlib.sha256(text.encode()).hexdigest() == (
+        "c21aa557c21cbea71840131ccee71b67284054b7aa548a4cad566bc8b5308250"
+    )
+    assert RunRecord.from_json(json.loads(text)).positions == ()
+
+
+def meter(number: int, state: str = "measured", reason: str | None = None) -> Position:
+    points: tuple[Point, ...] = {"skipped": (), "removed": (point(0, 1.0),)}.get(
+        state, (point(0, 1.0), point(1, 10.0))
+    )
+    return Position(
+        position=number,
+        instrument=PositionInstrument(f"WM-{number}", "water-meter", {"q3": 4.0, "ratio": 160}),
+        state=state,
+        reason=reason,
+        points=points,
+    )
+
+
+def positioned(**changes: Any) -> RunRecord:
+    shared = (
+        SharedPoint(0, "dcv", (reading(1.0, 1),)),
+        SharedPoint(1, "dcv", (reading(10.0, 2),)),
+    )
+    parts: dict[str, Any] = {
+        "points": (),
+        "checks": (),
+        "shared": shared,
+        "positions": (meter(1), meter(2, "skipped", "not mounted"), meter(3, "removed", "leaks")),
+    }
+    parts.update(changes)
+    return record(**parts)
+
+
+def test_a_multi_position_run_keeps_the_shared_part_once_and_each_position() -> None:
+    made = positioned()
+    payload = made.to_json()
+    assert list(payload) == [k for k in RunRecord.KEYS if k in payload]
+    assert payload["points"] == []
+    assert list(payload["positions"][1]) == ["position", "instrument", "state", "reason", "points"]
+    assert list(payload["positions"][0]) == [
+        k for k in Position.KEYS if k not in ("reason", "checks")
+    ]
+    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    assert RunRecord.from_json(json.loads(text)) == made
+    # Each position its own verdict: every point passed; skipped and removed judge nothing.
+    assert [p.verdict for p in made.positions] == ["pass", None, None]
+
+
+def test_a_position_with_a_failed_point_fails_whatever_became_of_it() -> None:
+    failed = replace(point(0, 1.0), conformity="fail")
+    assert replace(meter(1), points=(failed, point(1, 10.0))).verdict == "fail"
+    assert replace(meter(3, "removed", "leaks"), points=(failed,)).verdict == "fail"
+    assert (
+        replace(meter(1), points=(replace(failed, conformity="conditional pass"),)).verdict is None
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        (
+            lambda p: p["positions"][1].pop("reason"),
+            "positions[1].reason",
+            "a skipped position states why",
+        ),
+        (lambda p: p["positions"][0].update(reason="x"), "positions[0].reason", "states no reason"),
+        (
+            lambda p: p["positions"][0].update(state="lost"),
+            "positions[0].state",
+            "measured, skipped",
+        ),
+        (lambda p: p["positions"][0].update(position=0), "positions[0].position", "from 1"),
+        (lambda p: p["positions"][2].update(position=1), "positions[2].position", "given twice"),
+        (
+            lambda p: p["positions"][0]["instrument"].pop("serial"),
+            "positions[0].instrument.serial",
+            "required",
+        ),
+        (lambda p: p["positions"][0].update(points=[]), "positions[0].points", "must not be empty"),
+        (
+            lambda p: p["positions"][1].update(points=p["positions"][0]["points"]),
+            "positions[1].points",
+            "a skipped position has no points",
+        ),
+        (
+            lambda p: p["positions"][0]["points"].pop(),
+            "positions[0].points",
+            "a measured position lacks point 1",
+        ),
+        (
+            lambda p: p["positions"][0]["points"][1].update(index=7),
+            "positions[0].points[1].index",
+            "no point 7 of test dcv",
+        ),
+        (lambda p: p["shared"][1].update(index=0), "shared", "unique"),
+        (lambda p: p.update(shared=[]), "shared", "must not be empty"),
+        (
+            lambda p: p.update(points=p["positions"][0]["points"]),
+            "points",
+            "keeps its points by position",
+        ),
+    ],
+)
+def test_a_refused_position_is_named(change: Any, field: str, words: str) -> None:
+    assert_refused(positioned(), change, field, words)

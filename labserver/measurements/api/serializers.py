@@ -29,14 +29,18 @@ from procedures.record import (
     CurvePoint,
     CurveValue,
     Point,
+    Position,
+    PositionInstrument,
     ProcedureRef,
     Reading,
     RecordError,
     Result,
     RunRecord,
+    SharedPoint,
     StandardUsed,
     UncertaintyRatio,
 )
+from procedures.record.positions import POSITION_STATES
 from procedures.record.reader import (
     aware_time,
     decimal_text,
@@ -47,12 +51,13 @@ from procedures.record.reader import (
 
 from ..models import Point as PointRow
 from ..models import Reading as ReadingRow
-from ..models import Run, RunSignature, StandardUsage
+from ..models import Run, RunPosition, RunSignature, StandardUsage
 
 MAX_POINTS = 2000
 MAX_READINGS = 10000
 MAX_CHECKS = 2000
 MAX_CURVES = 100
+MAX_POSITIONS = 200
 
 
 def _checked(check: Callable[[Any], Any], data: Any) -> Any:
@@ -307,6 +312,37 @@ class ProcedureRefIn(RecordIn):
     hash = serializers.RegexField(r"^[0-9a-f]{64}$")
 
 
+class SharedPointIn(RecordIn):
+    """The readings a multi-position run takes once for every position at one point."""
+
+    record = SharedPoint
+
+    index = serializers.IntegerField(min_value=0)
+    test = serializers.CharField(max_length=100)
+    readings = ReadingIn(many=True, max_length=MAX_READINGS)  # type: ignore[call-arg]
+
+
+class PositionInstrumentIn(RecordIn):
+    record = PositionInstrument
+
+    serial = serializers.CharField(max_length=100)
+    type = serializers.CharField(max_length=100, allow_blank=True)
+    parameters = serializers.DictField(help_text="The numbers of its specification")
+
+
+class PositionIn(RecordIn):
+    """One position of a multi-position run: its instrument, state, points and checks."""
+
+    record = Position
+
+    position = serializers.IntegerField(min_value=1)
+    instrument = PositionInstrumentIn()
+    state = serializers.ChoiceField(choices=list(POSITION_STATES))
+    reason = serializers.CharField(max_length=500, help_text="Why it was skipped or removed")
+    points = PointIn(many=True, max_length=MAX_POINTS)  # type: ignore[call-arg]
+    checks = CheckIn(many=True, max_length=MAX_CHECKS)  # type: ignore[call-arg]
+
+
 class RunIn(RecordIn):
     """A run as submitted by an agent, signed over the exact request body. Once its
     fields are valid, the body is read as a run record (``validated_data["record"]``):
@@ -325,7 +361,11 @@ class RunIn(RecordIn):
     finished_at = AwareDateTime()
     environment = serializers.DictField()
     standards = StandardUsedIn(many=True, allow_empty=False)
-    points = PointIn(many=True, allow_empty=False, max_length=MAX_POINTS)  # type: ignore[call-arg]
+    # empty in a multi-position run (its points are by position); the record refuses an
+    # empty list otherwise
+    points = PointIn(many=True, max_length=MAX_POINTS)  # type: ignore[call-arg]
+    shared = SharedPointIn(many=True, max_length=MAX_POINTS)  # type: ignore[call-arg]
+    positions = PositionIn(many=True, max_length=MAX_POSITIONS)  # type: ignore[call-arg]
     checks = CheckIn(many=True, max_length=MAX_CHECKS)  # type: ignore[call-arg]
     curves = serializers.DictField(
         child=CurveIn(), help_text="The curves fitted over the tests with a curve, by test id"
@@ -357,6 +397,11 @@ class RunAccepted(serializers.Serializer):  # type: ignore[type-arg]
     curves = serializers.DictField(child=serializers.DictField())
     disagreement = serializers.ListField(child=serializers.DictField())
     points = serializers.ListField(child=serializers.DictField())
+    positions = serializers.ListField(
+        child=serializers.DictField(),
+        required=False,
+        help_text="A multi-position run's: each position's state, statement, checks and points",
+    )
 
 
 class ReadingOut(serializers.ModelSerializer):  # type: ignore[type-arg]
@@ -446,14 +491,46 @@ class RunOut(serializers.ModelSerializer):  # type: ignore[type-arg]
         ]
 
 
-class RunDetailOut(RunOut):
+class PositionOut(serializers.ModelSerializer):  # type: ignore[type-arg]
+    """A position of a multi-position run, with its points."""
+
     points = PointOut(many=True, read_only=True)
+
+    class Meta:
+        model = RunPosition
+        fields = [
+            "number",
+            "serial",
+            "instrument_type",
+            "parameters",
+            "state",
+            "reason",
+            "agent_checks",
+            "server_checks",
+            "disagreement",
+            "disagreements",
+            "server_conformity",
+            "points",
+        ]
+
+
+class RunDetailOut(RunOut):
+    points = serializers.SerializerMethodField(
+        help_text="The run's points; a multi-position run's are under its positions"
+    )
+    positions = PositionOut(many=True, read_only=True)
     standards = StandardUsageOut(many=True, read_only=True, source="standard_usages")
+
+    @extend_schema_field(PointOut(many=True))
+    def get_points(self, run: Run) -> Any:
+        own = [p for p in run.points.all() if p.position_id is None]
+        return PointOut(own, many=True, context=self.context).data
 
     class Meta(RunOut.Meta):
         fields = [
             *RunOut.Meta.fields,
             "points",
+            "positions",
             "agent_checks",
             "server_checks",
             "agent_curves",

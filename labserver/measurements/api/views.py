@@ -43,6 +43,7 @@ class RunViewSet(
         if self.action == "retrieve":
             queryset = queryset.prefetch_related(
                 "points__readings",
+                "positions__points__readings",
                 "standard_usages__standard",
                 "standard_usages__certificate",
                 "signatures__user",

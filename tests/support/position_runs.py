@@ -1,0 +1,39 @@
+"""A multi-position run for the LIMS's tests, made of a center's voltmeter run."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from tests.support.lims import Center, run_payload
+
+
+def three_positions(center: Center) -> dict[str, Any]:
+    """The center's voltmeter run (:func:`tests.support.lims.run_payload`) made three
+    positions of a calibrator's bench (its output set, nothing read once): position 1 as
+    measured, position 2 whose bench claims another verdict than the server's at its
+    first point, position 3 not mounted."""
+    payload = run_payload(center)
+    points = payload.pop("points")
+    claimed = copy.deepcopy(points)
+    claimed[0]["conformity"] = "fail"
+
+    def position(number: int, its_points: list[Any], **state: Any) -> dict[str, Any]:
+        return {
+            "position": number,
+            "instrument": {"serial": f"MY{number:08d}", "type": "dmm", "parameters": {}},
+            "state": "measured",
+            "points": its_points,
+            **state,
+        }
+
+    payload.update(
+        points=[],
+        shared=[{"index": p["index"], "test": p["test"], "readings": []} for p in points],
+        positions=[
+            position(1, points),
+            position(2, claimed),
+            position(3, [], state="skipped", reason="not mounted"),
+        ],
+    )
+    return payload

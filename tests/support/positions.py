@@ -1,0 +1,94 @@
+"""Multi-position runs in the tests: water meters in series, each with its own error
+(:func:`simulation.flow.meters_in_series`), the positions a runner is given, and a
+recorder that keeps them in memory.
+
+Meter errors (:class:`simulation.flow.WaterMeterError`): :data:`GOOD` reads +0.6 % at high
+flows, inside the class 2 MPE of the upper zone (2 %, R 49-1:2013 as
+``procedures/mpe/water.py`` cites it); :data:`HIGH` reads +5 %, outside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from procedures.bench import BenchPosition, StandardRecord
+from procedures.record import Point, PositionInstrument, Reading
+from simulation.flow import REFERENCE_METER, WaterMeterError
+
+GOOD = WaterMeterError()
+HIGH = WaterMeterError(high_flow=5e-2)
+
+# The reference meter reads low by REFERENCE_METER.error: its certificate says so.
+ACTUAL = {n: n / (1 + REFERENCE_METER.error) for n in (20.0, 50.0, 200.0)}
+
+
+def reference_record() -> StandardRecord:
+    """The simulated reference meter HN-V-FLOW with its certificate at 20, 50 and 200 L."""
+    return StandardRecord(
+        standard={
+            "asset_id": "HN-V-FLOW",
+            "functions": [
+                {"role": "reference", "function": "volume", "unit": "L", "min": 0, "max": 10000}
+            ],
+            "out_of_tolerance_since": None,
+            "retired_on": None,
+        },
+        certificates=(
+            {
+                "number": "HN-V-2026-0001",
+                "calibrated_on": "2026-02-01",
+                "due_on": "2027-02-01",
+                "values": [
+                    {"quantity": "volume", "nominal": n, "value": v, "unit": "L", "U": 0.01, "k": 2}
+                    for n, v in ACTUAL.items()
+                ],
+            },
+        ),
+    )
+
+
+def bench_positions(
+    count: int, parameters: Mapping[str, Any], skipped: Mapping[int, str] | None = None
+) -> list[BenchPosition]:
+    """``count`` water meters ``WM-0001``... in roles ``uut@1``..., with the
+    specification ``parameters``; ``skipped``: the reasons of those not mounted."""
+    return [
+        BenchPosition(
+            number=n,
+            role=f"uut@{n}",
+            instrument=PositionInstrument(f"WM-{n:04d}", "water-meter", dict(parameters)),
+            skipped=(skipped or {}).get(n),
+        )
+        for n in range(1, count + 1)
+    ]
+
+
+@dataclass
+class Kept:
+    """A positions' recorder, in memory, in the order things were kept."""
+
+    journal: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def reading(self, *, point_index: int, quantity: str, reading: Reading) -> int:
+        self.journal.append(("shared", point_index, quantity))
+        return len(self.journal)
+
+    def point(self, point: Point, reading_ids: list[int]) -> None:
+        raise AssertionError("a multi-position run keeps its points by position")
+
+    def io(self, entries: list[Mapping[str, Any]]) -> None:
+        pass
+
+    def position_reading(
+        self, *, position: int, point_index: int, quantity: str, reading: Reading
+    ) -> int:
+        self.journal.append(("reading", position, point_index, quantity))
+        return len(self.journal)
+
+    def position_point(self, position: int, point: Point, reading_ids: list[int]) -> None:
+        self.journal.append(("point", position, point.index, len(reading_ids)))
+
+    def position_state(self, position: int, state: str, reason: str) -> None:
+        self.journal.append((state, position, reason))

@@ -84,9 +84,10 @@ class SimulatedBench:
       address's unit, default 0); a water meter's ``high_flow``, ``low_flow_drop`` and
       ``q0`` (its error profile, default :data:`~simulation.flow.UUT_WATER_METER`), so
       that each meter in series on a multi-meter bench (``uut@1``, ``uut@2``... of
-      :func:`~simulation.flow.meters_in_series`) has its own error; ``simulates``: ``dispenser``, ``proving-can`` (with
-      ``correction``, L) or ``fuel-thermometer`` (with ``fuel_temperature``, °C), a fuel
-      dispenser's field verification (:mod:`simulation.fuel`).
+      :func:`~simulation.flow.meters_in_series`) has its own error; ``simulates``:
+      ``dispenser``, ``proving-can`` (with ``correction``, L) or ``fuel-thermometer``
+      (with ``fuel_temperature``, °C), a fuel dispenser's field verification
+      (:mod:`simulation.fuel`).
     """
 
     def __init__(

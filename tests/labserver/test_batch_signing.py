@@ -24,8 +24,8 @@ from labserver.issuance.verification import verify_upload
 from labserver.measurements.batch import approve_runs, review_runs
 from labserver.measurements.models import Run, RunSignature, RunState
 from labserver.measurements.services import approve_run, review_run
-from tests.support.issuing import submitted_run
-from tests.support.lims import PASSWORD, Center, next_job, post_run, run_payload, with_serial
+from tests.support.issuing import disagreeing_run, submitted_run, submitted_runs
+from tests.support.lims import PASSWORD, Center, next_job, with_serial
 
 pytestmark = pytest.mark.django_db
 
@@ -33,15 +33,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _demo_pki(demo_pki: Path) -> None:
     """Every certificate here is signed with the DEMO PKI."""
-
-
-def submitted_runs(center: Center, count: int) -> list[Run]:
-    """``count`` runs, one job each, as the agent submits them."""
-    runs = []
-    for _ in range(count):
-        next_job(center)
-        runs.append(submitted_run(center))
-    return runs
 
 
 def approved_runs(center: Center, count: int) -> list[Run]:
@@ -192,12 +183,7 @@ def test_disagreements_are_reviewed_only_when_the_reviewer_acknowledged_them(
     center: Center,
 ) -> None:
     [agreed] = submitted_runs(center, 1)
-    next_job(center)
-    payload = run_payload(center, points=2)
-    payload["points"][1]["result"]["U"] *= 0.5  # the bench halved its uncertainty
-    assert post_run(center, payload).status_code == 201
-    disagreeing = Run.objects.get(pk=payload["run_id"])
-    assert disagreeing.disagreements == 1
+    disagreeing = disagreeing_run(center)
     runs = [agreed, disagreeing]
     result = review_runs(actor=center.reviewer, runs=runs, password=PASSWORD)
     assert [o.done for o in result.outcomes] == [True, False]

@@ -26,7 +26,7 @@ from labserver.core.errors import DomainError
 from labserver.issuance.batch import issue_certificates
 from labserver.issuance.models import Certificate, CertificateKind
 from labserver.measurements.batch import BatchResult, approve_runs, review_runs
-from labserver.measurements.models import Run, RunState
+from labserver.measurements.models import Run, RunSignature, RunState
 from labserver.web.access import page_for
 
 from .presentation import VERDICTS
@@ -88,9 +88,9 @@ class Row:
 
 
 def awaiting(user: User, act: str) -> list[Row]:
-    """The runs awaiting ``act`` in the organizations where ``user`` holds its role:
-    exceptions first (failed points, disagreements between the bench and the server),
-    then by job number."""
+    """The runs awaiting ``act`` in the organizations where ``user`` holds its role, but
+    those the four eyes keep from them (the services refuse them too): exceptions first
+    (failed points, disagreements between the bench and the server), then by job number."""
     page = PAGES[act]
     runs = (
         Run.objects.filter(
@@ -102,6 +102,10 @@ def awaiting(user: User, act: str) -> list[Row]:
     )
     if act == "issue":
         runs = runs.filter(certificates__isnull=True)
+    else:  # the four eyes: not the runs the person performed, nor, to approve, reviewed
+        runs = runs.exclude(operator=user).exclude(
+            signatures__user=user, signatures__meaning=RunSignature.Meaning.CHECKED
+        )
     rows = [
         Row(run, run.failed, str(VERDICTS.get(run.server_conformity, run.server_conformity)))
         for run in runs

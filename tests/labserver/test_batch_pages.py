@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from labserver.accounts.models import User
+from labserver.accounts.services import grant_role
 from labserver.core.models import AuditEntry
 from labserver.issuance.models import Certificate
 from labserver.measurements.models import Run, RunState
@@ -77,6 +79,27 @@ def test_another_centers_runs_are_neither_listed_nor_signed(
     page = client.post("/work/batch/review/", {"runs": [str(theirs[0].pk)], "password": PASSWORD})
     assert page.status_code == 400
     assert Run.objects.get(pk=theirs[0].pk).state == RunState.SUBMITTED
+
+
+def test_the_runs_the_person_performed_or_reviewed_are_not_theirs_to_sign(
+    center: Center,
+) -> None:
+    # Both may review and approve: only the four eyes keep a run from one of them.
+    for user in (center.reviewer, center.metrologist):
+        for role in ("reviewer", "signatory"):
+            grant_role(
+                actor=None, user=user, organization=center.org, role=role, fields=["electrical"]
+            )
+    [run] = submitted_runs(center, 1)  # performed by the metrologist
+    performer = signed_in(User.objects.get(pk=center.metrologist.pk))
+    assert str(run.pk) not in listed(performer.get("/work/batch/review/").content.decode())
+    reviewer = signed_in(User.objects.get(pk=center.reviewer.pk))
+    assert listed(reviewer.get("/work/batch/review/").content.decode()) == [str(run.pk)]
+    reviewer.post("/work/batch/review/", {"runs": [str(run.pk)], "password": PASSWORD})
+    assert listed(reviewer.get("/work/batch/approve/").content.decode()) == []
+    assert listed(signed_in(center.signatory).get("/work/batch/approve/").content.decode()) == [
+        str(run.pk)
+    ]
 
 
 def test_a_metrologist_cannot_open_the_batches(center: Center) -> None:

@@ -247,3 +247,45 @@ def test_a_batch_holds_one_organization_and_at_least_one_run(
     with pytest.raises(InvalidEvidence, match="at least one run"):
         review_runs(actor=center.reviewer, runs=[], password=PASSWORD)
     assert states(mine + theirs) == [RunState.SUBMITTED] * 2
+
+
+def test_a_certificate_that_cannot_be_produced_is_reported_and_takes_no_number(
+    center: Center,
+) -> None:
+    """The customer of one instrument has no address, which a certificate must print
+    (ISO/IEC 17025 7.8.2.1 e): its issue rolls back, number included; the others are issued
+    with consecutive numbers."""
+    from labserver.accounts.services import create_organization
+    from labserver.instruments.services import register_instrument
+    from labserver.jobs import services as jobs
+
+    good = approved_runs(center, 1)
+    nowhere = create_organization(actor=None, code="NOADDR", name="No address", kind="customer")
+    instrument = register_instrument(
+        actor=center.quality_manager,
+        organization=center.org,
+        owner=nowhere,
+        instrument_type=center.instrument.instrument_type,
+        manufacturer="Keysight",
+        model="34465A",
+        serial="NOADDR-1",
+    )
+    job = jobs.create_job(
+        actor=center.quality_manager,
+        instrument=instrument,
+        procedure=center.procedure,
+        bench=center.agent,
+    )
+    center.job = jobs.accept_job(actor=center.quality_manager, job=job)
+    bad = submitted_run(center)
+    review_runs(actor=center.reviewer, runs=[bad], password=PASSWORD)
+    approve_runs(actor=center.signatory, runs=[bad], password=PASSWORD)
+    good += approved_runs(center, 1)
+    result = issue_certificates(
+        actor=center.signatory, runs=[good[0], bad, good[1]], password=PASSWORD
+    )
+    assert [o.done for o in result.outcomes] == [True, False, True]
+    assert "address" in result.outcomes[1].refused
+    assert [int(o.certificate[-6:]) for o in result.done] == [1, 2]
+    assert not Certificate.objects.filter(run=bad).exists()
+    assert Run.objects.get(pk=bad.pk).state == RunState.APPROVED

@@ -10,6 +10,8 @@ A batch is the work of one person on runs of one organization. What is atomic:
   signature (the state, the four eyes, the field) and its own electronic signature record
   and audit entry naming the batch. A run that is refused is reported with the reason and
   rolls back alone; the others go on. A run signed stays signed if a later one fails.
+  An unexpected error (a fault, not a refusal) stops the act where it is: the runs signed
+  before it stay signed, each with its own audit entry, and the act's entry is not written.
 
 One more audit entry records the act itself (``batch.review``, ``batch.approve``,
 ``batch.issue``): who, which runs were signed and which were refused, and why.

@@ -76,6 +76,7 @@ bench: $(VENV)/.stamp-bench
 	$(BIN)/python benchmarks/agent.py
 	$(BIN)/python benchmarks/certificates.py
 	$(BIN)/python benchmarks/verify_upload.py
+	$(BIN)/python benchmarks/batch_issue.py
 	$(TRACEBENCH)
 
 # Refresh the translation catalogues of the pages (needs GNU gettext: apt-get install

@@ -109,8 +109,9 @@ def bench_procedure() -> dict[str, Any]:
 
 
 @contextmanager
-def bench_database() -> Iterator[tuple[str, str]]:
-    """A fresh, empty database for the benchmark: its URL and a label; dropped afterwards."""
+def bench_database(name: str = BENCH_DATABASE) -> Iterator[tuple[str, str]]:
+    """A fresh, empty database ``name`` for a benchmark (on the server of ``DATABASE_URL``,
+    else a temporary SQLite file): its URL and a label; dropped afterwards."""
     url = os.environ.get("DATABASE_URL", "").strip()
     if not url:
         with tempfile.TemporaryDirectory(prefix="caltrace-bench-") as tmp:
@@ -122,16 +123,16 @@ def bench_database() -> Iterator[tuple[str, str]]:
     if parts.scheme not in {"postgres", "postgresql", "pgsql"}:
         raise SystemExit(f"DATABASE_URL: expected a PostgreSQL URL, got scheme {parts.scheme!r}")
     admin = urlunsplit(parts._replace(scheme="postgresql"))
-    bench = urlunsplit(parts._replace(path=f"/{BENCH_DATABASE}"))
+    bench = urlunsplit(parts._replace(path=f"/{name}"))
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {BENCH_DATABASE}")
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
         version = conn.execute("SHOW server_version").fetchone()
     try:
-        yield bench, f"PostgreSQL {version[0] if version else '?'} (database {BENCH_DATABASE})"
+        yield bench, f"PostgreSQL {version[0] if version else '?'} (database {name})"
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 # ------------------------------------------------------------------ fixtures and bodies

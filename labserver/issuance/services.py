@@ -380,6 +380,28 @@ def issue_certificate(*, actor: User, run: Run, password: str) -> Certificate:
     """Issue the certificate of an approved run: signatory of the run's organization,
     certified for its field, password re-entered; one certificate per run (409)."""
 
+    def check_signer(locked: Run) -> None:
+        check_signature_password(
+            actor,
+            password,
+            signing="certificate.issue",
+            object_type="run",
+            object_id=locked.pk,
+            organization_id=locked.organization_id,
+        )
+
+    return issue_signed(actor=actor, run=run, check_signer=check_signer)
+
+
+def issue_signed(
+    *, actor: User, run: Run, check_signer: Callable[[Run], None], **more: Any
+) -> Certificate:
+    """Issue the certificate of ``run`` in its own issuing transaction (the number, the
+    signed files, the row and the audit entry, or none of them), with ``check_signer``
+    given the locked run after the role and field checks: :func:`issue_certificate`
+    checks the password there; a batch (:mod:`.batch`), which checked it once for all its
+    runs, checks nothing more. ``more`` is added to the audit entry (the batch)."""
+
     def finish(certificate: Certificate) -> None:
         audit.record(
             actor=actor,
@@ -387,7 +409,7 @@ def issue_certificate(*, actor: User, run: Run, password: str) -> Certificate:
             object_type="certificate",
             object_id=certificate.number,
             organization_id=certificate.organization_id,
-            after=_audit_after(certificate),
+            after={**_audit_after(certificate), **more},
         )
         job = locked_job(certificate.run.job_id)
         if job.state == JobState.APPROVED:
@@ -397,14 +419,7 @@ def issue_certificate(*, actor: User, run: Run, password: str) -> Certificate:
     with _issuing() as staged:
         locked = _locked_run(run)
         _require_signatory(actor, locked, "issuing a certificate")
-        check_signature_password(
-            actor,
-            password,
-            signing="certificate.issue",
-            object_type="run",
-            object_id=locked.pk,
-            organization_id=locked.organization_id,
-        )
+        check_signer(locked)
         if locked.state != RunState.APPROVED:
             raise InvalidTransition(
                 f"run {locked.pk} is {locked.state}: only an approved run is certified",

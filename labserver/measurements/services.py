@@ -612,8 +612,17 @@ def _check_signer(actor: User, run: Run, password: str, meaning: str) -> None:
     )
 
 
-def _sign(run: Run, actor: User, meaning: str, state: str, job_state: str, comment: str) -> Run:
-    """Record ``actor``'s electronic signature, move the run and its job; one audit entry."""
+def _sign(
+    run: Run,
+    actor: User,
+    meaning: str,
+    state: str,
+    job_state: str,
+    comment: str,
+    **more: Any,
+) -> Run:
+    """Record ``actor``'s electronic signature, move the run and its job; one audit entry
+    (``more``: what else it states, e.g. the batch the signature was given in)."""
     RunSignature.objects.create(
         run=run,
         user=actor,
@@ -633,13 +642,19 @@ def _sign(run: Run, actor: User, meaning: str, state: str, job_state: str, comme
         object_id=run.pk,
         organization_id=run.organization_id,
         before={"state": before},
-        after={"state": state, "signed_by": actor.signature_name(), "meaning": meaning},
+        after={
+            "state": state,
+            "signed_by": actor.signature_name(),
+            "meaning": meaning,
+            **more,
+        },
         reason=comment,
     )
     return run
 
 
-def _locked_run(run: Run) -> Run:
+def locked_run(run: Run) -> Run:
+    """``run`` read again with its row locked until the transaction ends."""
     return (
         Run.objects.select_for_update(of=("self",))
         .select_related("job", "procedure", "operator")
@@ -655,15 +670,27 @@ def _signers(run: Run) -> dict[str, int]:
 @transaction.atomic
 def review_run(*, actor: User, run: Run, password: str, comment: str = "") -> Run:
     """Checked by: a reviewer who did not perform the run."""
-    run = _locked_run(run)
+    run = locked_run(run)
     require_role(actor, run.organization_id, Role.REVIEWER, action="reviewing a run")
     _check_signer(actor, run, password, RunSignature.Meaning.CHECKED)
+    return sign_review(actor, run, comment)
+
+
+def sign_review(actor: User, run: Run, comment: str, **more: Any) -> Run:
+    """The reviewer's signature on ``run`` (locked, role and password checked by the
+    caller): refused unless the run is submitted and was performed by someone else."""
     if run.state != RunState.SUBMITTED:
         raise InvalidTransition(f"run {run.pk} is {run.state}: only a submitted run is reviewed")
     if run.operator_id == actor.pk:
         raise NotPermitted("a reviewer cannot review a run they performed")
     return _sign(
-        run, actor, RunSignature.Meaning.CHECKED, RunState.REVIEWED, JobState.REVIEWED, comment
+        run,
+        actor,
+        RunSignature.Meaning.CHECKED,
+        RunState.REVIEWED,
+        JobState.REVIEWED,
+        comment,
+        **more,
     )
 
 
@@ -671,19 +698,36 @@ def review_run(*, actor: User, run: Run, password: str, comment: str = "") -> Ru
 @transaction.atomic
 def approve_run(*, actor: User, run: Run, password: str, comment: str = "") -> Run:
     """Authorized by: a signatory certified for the field, neither performer nor reviewer."""
-    run = _locked_run(run)
+    run = locked_run(run)
     require_role(actor, run.organization_id, Role.SIGNATORY, action="approving a run")
+    require_approver_field(actor, run)
+    _check_signer(actor, run, password, RunSignature.Meaning.AUTHORIZED)
+    return sign_approval(actor, run, comment)
+
+
+def require_approver_field(actor: User, run: Run) -> None:
+    """The signatory's certification covers the field of the run's procedure."""
     require_field(
         actor, run.organization_id, Role.SIGNATORY, run.procedure.field, action="approving a run"
     )
-    _check_signer(actor, run, password, RunSignature.Meaning.AUTHORIZED)
+
+
+def sign_approval(actor: User, run: Run, comment: str, **more: Any) -> Run:
+    """The signatory's signature on ``run`` (locked, role, field and password checked by the
+    caller): refused unless the run is reviewed and neither performed nor reviewed by them."""
     if run.state != RunState.REVIEWED:
         raise InvalidTransition(f"run {run.pk} is {run.state}: only a reviewed run can be approved")
     signers = _signers(run)
     if actor.pk in (run.operator_id, signers.get(RunSignature.Meaning.CHECKED)):
         raise NotPermitted("a run cannot be approved by the person who performed or reviewed it")
     return _sign(
-        run, actor, RunSignature.Meaning.AUTHORIZED, RunState.APPROVED, JobState.APPROVED, comment
+        run,
+        actor,
+        RunSignature.Meaning.AUTHORIZED,
+        RunState.APPROVED,
+        JobState.APPROVED,
+        comment,
+        **more,
     )
 
 
@@ -691,7 +735,7 @@ def approve_run(*, actor: User, run: Run, password: str, comment: str = "") -> R
 @transaction.atomic
 def reject_run(*, actor: User, run: Run, password: str, reason: str) -> Run:
     """Send a run back with a reason; the job returns to in progress for a new run."""
-    run = _locked_run(run)
+    run = locked_run(run)
     require_role(
         actor, run.organization_id, Role.REVIEWER, Role.SIGNATORY, action="rejecting a run"
     )

@@ -18,3 +18,4 @@ class WorkConfig(AppConfig):
                 roles=(Role.METROLOGIST, Role.REVIEWER, Role.SIGNATORY),
             )
         )
+        register(NavEntry("work:batch-start", _("Batches"), roles=(Role.REVIEWER, Role.SIGNATORY)))

@@ -1,11 +1,13 @@
 from django.urls import path
 
-from . import views
+from . import batch, views
 
 app_name = "work"
 
 urlpatterns = [
     path("work/jobs/", views.jobs, name="jobs"),
+    path("work/batch/", batch.start, name="batch-start"),
+    path("work/batch/<str:act>/", batch.batch, name="batch"),
     path("work/runs/<uuid:run_id>/", views.run_page, name="run"),
     path("work/runs/<uuid:run_id>/review/", views.review, name="review"),
     path("work/runs/<uuid:run_id>/approve/", views.approve, name="approve"),

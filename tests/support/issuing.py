@@ -12,7 +12,15 @@ from labserver.issuance.models import Certificate
 from labserver.measurements.models import Run
 from labserver.standards.models import ReferenceStandard
 from tests.support.bench_runs import nawi_run
-from tests.support.lims import PASSWORD, Center, person, post_run, run_payload, with_serial
+from tests.support.lims import (
+    PASSWORD,
+    Center,
+    next_job,
+    person,
+    post_run,
+    run_payload,
+    with_serial,
+)
 
 
 def submitted_run(center: Center, **changes: Any) -> Run:
@@ -20,6 +28,28 @@ def submitted_run(center: Center, **changes: Any) -> Run:
     response = post_run(center, payload)
     assert response.status_code == 201, response.json()
     return Run.objects.get(pk=payload["run_id"])
+
+
+def submitted_runs(center: Center, count: int) -> list[Run]:
+    """``count`` runs, one job each, as the agent submits them."""
+    runs = []
+    for _ in range(count):
+        next_job(center)
+        runs.append(submitted_run(center))
+    return runs
+
+
+def disagreeing_run(center: Center) -> Run:
+    """A run, on a job of its own, whose bench halved an uncertainty: one disagreement
+    between the bench and the server."""
+    next_job(center)
+    payload = run_payload(center, points=2)
+    payload["points"][1]["result"]["U"] *= 0.5
+    response = post_run(center, payload)
+    assert response.status_code == 201, response.json()
+    run = Run.objects.get(pk=payload["run_id"])
+    assert run.disagreements == 1
+    return run
 
 
 def reviewed_run(center: Center) -> Run:

@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.core.paginator import Paginator
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -34,7 +34,8 @@ from labserver.instruments.models import Instrument
 from labserver.issuance.api.views import visible_certificates
 from labserver.issuance.services import certificate_state
 from labserver.nonconformities.models import Nonconformity
-from labserver.standards.models import ReferenceStandard, StandardCertificate
+from labserver.standards.due import WINDOWS, DueStandard, due_list
+from labserver.standards.models import ReferenceStandard
 from labserver.traceability import queries
 from labserver.web.access import page_for
 
@@ -43,7 +44,6 @@ from . import graph
 READERS = (Role.AUDITOR, Role.QUALITY_MANAGER)
 SEARCH_LIMIT = 50
 AUDIT_PAGE_SIZE = 50
-DUE_BUCKETS = (30, 60, 90)
 
 
 class BadParameter(ValueError):
@@ -323,48 +323,24 @@ def quality(request: HttpRequest) -> HttpResponse:
         return render(
             request, "oversight/quality.html", {"on": today, "error": str(error)}, status=400
         )
-    in_force = StandardCertificate.objects.filter(
-        standard=OuterRef("pk"), calibrated_on__lte=on
-    ).order_by("-calibrated_on", "-pk")
-    standards = (
-        ReferenceStandard.objects.filter(
-            organization__in=organization_ids_with_role(request.user, Role.QUALITY_MANAGER)
-        )
-        .filter(Q(retired_on__isnull=True) | Q(retired_on__gt=on))
-        .select_related("organization")
-        .annotate(
-            in_force_number=Subquery(in_force.values("number")[:1]),
-            in_force_due=Subquery(in_force.values("due_on")[:1]),
-        )
-        .order_by("organization__code", "asset_id")
-    )
-    overdue: list[dict[str, Any]] = []
-    due: dict[int, list[dict[str, Any]]] = {days: [] for days in DUE_BUCKETS}
-    out_of_tolerance: list[dict[str, Any]] = []
-    for standard in standards:
-        due_on: date | None = getattr(standard, "in_force_due", None)
-        item: dict[str, Any] = {
-            "standard": standard,
-            "number": getattr(standard, "in_force_number", None),
-            "due_on": due_on,
-            "days": None,
+    found = due_list(organization_ids_with_role(request.user, Role.QUALITY_MANAGER), on)
+
+    def row(entry: DueStandard) -> dict[str, Any]:
+        return {
+            "standard": entry.standard,
+            "number": entry.number,
+            "due_on": entry.due_on,
+            "days": entry.days,
         }
-        # the same order of precedence as ReferenceStandard.status_on
-        since = standard.out_of_tolerance_since
-        if since is not None and since <= on:
-            dates = urlencode({"from": since.isoformat(), "to": on.isoformat()})
-            item["trace_url"] = (
-                reverse("oversight:standard-impact", args=[standard.pk]) + "?" + dates
-            )
-            out_of_tolerance.append(item)
-        elif due_on is None or on > due_on:
-            item["days"] = (on - due_on).days if due_on else None
-            overdue.append(item)
-        else:
-            item["days"] = (due_on - on).days
-            bucket = next((d for d in DUE_BUCKETS if item["days"] <= d), None)
-            if bucket is not None:
-                due[bucket].append(item)
+
+    overdue = [row(entry) for entry in found.overdue]
+    due = {days: [row(entry) for entry in found.windows[days]] for days in WINDOWS}
+    out_of_tolerance = [row(entry) for entry in found.out_of_tolerance]
+    for item in out_of_tolerance:
+        since = item["standard"].out_of_tolerance_since
+        dates = urlencode({"from": since.isoformat(), "to": on.isoformat()})
+        item["trace_url"] = reverse("oversight:standard-impact", args=[item["standard"].pk])
+        item["trace_url"] += "?" + dates
     cases: dict[int, Nonconformity] = {}
     for case in Nonconformity.objects.filter(
         standard__in=[item["standard"].pk for item in out_of_tolerance]
@@ -372,11 +348,9 @@ def quality(request: HttpRequest) -> HttpResponse:
         cases[case.standard_id] = case  # the latest one of each standard
     for item in out_of_tolerance:
         item["nonconformity"] = cases.get(item["standard"].pk)
-    for items in (*due.values(), overdue):
-        items.sort(key=lambda i: (i["due_on"] or date.min, i["standard"].asset_id))
     buckets = []
     previous = 0
-    for days in DUE_BUCKETS:
+    for days in WINDOWS:
         buckets.append(
             {"days": days, "after": previous, "items": due[days], "table_id": f"due-{days}"}
         )

@@ -1,9 +1,9 @@
 """Which reference standards fall due for calibration, and which are overdue, on a date.
 
-The front office's due list: each standard of the given organizations (not retired, not out
-of tolerance: those are the quality page's and the nonconformities' business) with the
-certificate in force on the date, sorted into overdue and the windows of :data:`WINDOWS`
-days. One query: the certificate in force is a subquery of each standard.
+The due list of the front office and of the quality page: each standard of the given
+organizations (not retired) with the certificate in force on the date, sorted into out of
+tolerance (the nonconformities' business, apart), overdue and the windows of
+:data:`WINDOWS` days. One query: the certificate in force is a subquery of each standard.
 """
 
 from __future__ import annotations
@@ -34,6 +34,9 @@ class DueStandard:
 class DueList:
     on: date
     overdue: list[DueStandard] = field(default_factory=list)
+    # out of tolerance on the date (before overdue: ReferenceStandard.status_on's order),
+    # in the order of the organizations' codes and the standards' asset ids
+    out_of_tolerance: list[DueStandard] = field(default_factory=list)
     windows: dict[int, list[DueStandard]] = field(
         default_factory=lambda: {days: [] for days in WINDOWS}
     )
@@ -58,15 +61,16 @@ def with_certificate_in_force(organization_ids: Iterable[int], on: date) -> list
 
 
 def due_list(organization_ids: Iterable[int], on: date) -> DueList:
-    """Overdue standards (no certificate, or past its due date) and those due within each
-    window, soonest first; out-of-tolerance standards are left out."""
+    """Out-of-tolerance standards apart, then overdue ones (no certificate, or past its due
+    date) and those due within each window, soonest first."""
     found = DueList(on=on)
     for standard in with_certificate_in_force(organization_ids, on):
-        since = standard.out_of_tolerance_since
-        if since is not None and since <= on:
-            continue
         due_on: date | None = getattr(standard, "in_force_due", None)
         number: str | None = getattr(standard, "in_force_number", None)
+        since = standard.out_of_tolerance_since
+        if since is not None and since <= on:
+            found.out_of_tolerance.append(DueStandard(standard, number, due_on, None))
+            continue
         if due_on is None or on > due_on:
             days = (on - due_on).days if due_on else None
             found.overdue.append(DueStandard(standard, number, due_on, days))

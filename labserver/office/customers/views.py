@@ -10,6 +10,7 @@ is not found (404). Every change goes through the services
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -144,31 +145,38 @@ def customer_edit(request: HttpRequest, customer_id: int) -> HttpResponse:
     )
 
 
+def _deactivate(
+    request: HttpRequest,
+    *,
+    form_id: str,
+    change: Callable[[str], Any],
+    done: str,
+    title: str,
+    customer: Organization,
+) -> HttpResponse:
+    """Deactivate a record with the reason typed (``change(reason)``, a service): back to
+    the customer's page with ``done`` said, or the reason's form again with the refusal."""
+    form = ReasonForm(request.POST, auto_id=f"{form_id}-%s")
+    if form.is_valid() and submit(form, lambda: change(form.cleaned_data["reason"])) is not None:
+        messages.success(request, done)
+        return redirect("office:customer", customer_id=customer.pk)
+    context = {"form": form, "title": title, "customer": customer}
+    return render(request, "office/customers/reason.html", context, status=400)
+
+
 @require_POST
 @page_for(*DESK)
 def customer_deactivate(request: HttpRequest, customer_id: int) -> HttpResponse:
     customer = _customer(request, customer_id)
-    form = ReasonForm(request.POST, auto_id="deactivate-%s")
-    done = None
-    if form.is_valid():
-        done = submit(
-            form,
-            lambda: customer_services.deactivate_customer(
-                actor=person(request), customer=customer, reason=form.cleaned_data["reason"]
-            ),
-        )
-    if done:
-        messages.success(request, _("Customer %(code)s deactivated.") % {"code": customer.code})
-        return redirect("office:customer", customer_id=customer.pk)
-    return render(
+    return _deactivate(
         request,
-        "office/customers/reason.html",
-        {
-            "form": form,
-            "title": _("Deactivate %(name)s") % {"name": customer.name},
-            "customer": customer,
-        },
-        status=400,
+        form_id="deactivate",
+        change=lambda reason: customer_services.deactivate_customer(
+            actor=person(request), customer=customer, reason=reason
+        ),
+        done=_("Customer %(code)s deactivated.") % {"code": customer.code},
+        title=_("Deactivate %(name)s") % {"name": customer.name},
+        customer=customer,
     )
 
 
@@ -244,29 +252,15 @@ def instrument_edit(request: HttpRequest, instrument_id: int) -> HttpResponse:
 @page_for(*DESK)
 def instrument_deactivate(request: HttpRequest, instrument_id: int) -> HttpResponse:
     instrument = _instrument(request, instrument_id)
-    form = ReasonForm(request.POST, auto_id="retire-%s")
-    done = None
-    if form.is_valid():
-        done = submit(
-            form,
-            lambda: instrument_services.deactivate_instrument(
-                actor=person(request), instrument=instrument, reason=form.cleaned_data["reason"]
-            ),
-        )
-    if done:
-        messages.success(
-            request, _("Instrument %(serial)s deactivated.") % {"serial": instrument.serial}
-        )
-        return redirect("office:customer", customer_id=instrument.owner_id)
-    return render(
+    return _deactivate(
         request,
-        "office/customers/reason.html",
-        {
-            "form": form,
-            "title": _("Deactivate the instrument %(serial)s") % {"serial": instrument.serial},
-            "customer": instrument.owner,
-        },
-        status=400,
+        form_id="retire",
+        change=lambda reason: instrument_services.deactivate_instrument(
+            actor=person(request), instrument=instrument, reason=reason
+        ),
+        done=_("Instrument %(serial)s deactivated.") % {"serial": instrument.serial},
+        title=_("Deactivate the instrument %(serial)s") % {"serial": instrument.serial},
+        customer=instrument.owner,
     )
 
 

@@ -16,11 +16,13 @@ running for a person.
    job (the calibrator and multimeter simulators on TCP sockets, the real drivers, the
    runner, the durable outbox, the signed submission), then the mass bench's nawi-r76 job
    (the balance simulator on a pseudo-terminal, the weights placed at the prompts by the
-   simulated operator); each run's points and the LIMS's own verdicts are printed;
+   simulated operator); then procedure 3, the fuel dispenser bench's job, as field work:
+   ``sync`` caches it, ``run --procedure --instrument --no-sync`` runs it with no LIMS, and
+   ``sync`` sends it; each run's points and the LIMS's own verdicts are printed;
 4. each run is checked by the demo reviewer and approved by the demo signatory, each an
    electronic signature over the API (their password re-entered; their API tokens come
    from ``manage.py issuetoken``); the signatory issues the certificates (calibration,
-   and verification with its mark): each PDF signed with the DEMO PKI (``var/demo-pki/HN/``,
+   and two verifications with their marks): each PDF signed with the DEMO PKI (``var/demo-pki/HN/``,
    its CA certificate ``ca.pem``) with the DCC inside, saved to ``var/demo/certificates/``;
 5. the demo logins are printed; the LIMS keeps running until Ctrl-C (``--no-serve`` stops
    it at once). The last two lines printed are procedure 1's certificate PDF's path and its
@@ -55,6 +57,11 @@ SETTINGS = "labserver.settings.dev"
 # Procedure 1 (a calibration) and procedure 2 (a verification); the last two lines printed
 # are the first one's certificate.
 PROCEDURES = ("dmm-dcv", "nawi-r76")
+# Field work (procedure 3): a fuel dispenser verified at the filling station with no network,
+# from what the last sync cached, and sent once back online.
+FIELD_PROCEDURE = "fuel-dispenser-r117"
+# The metrologist who works in the field (the cache holds the job, not who runs it).
+FIELD_OPERATOR = "hn-metrologist"
 # The Hà Nội center's demo people (scenarios/demo/people.yaml) who check, approve and issue.
 REVIEWER, SIGNATORY = "hn-reviewer", "hn-signatory"
 # The Hà Nội center's demo people and a customer, printed for a person to sign in with.
@@ -226,6 +233,11 @@ def _shown(path: Path) -> Path:
 
 
 def _show_run(url: str, token: str, run_id: str) -> None:
+    """The LIMS's own evaluation of each point of the run, as a certificate writes it: the
+    expanded uncertainty to two significant digits and the result to the same place
+    (ILAC P14), in the output's unit."""
+    from uncertainty.display import result_texts, unit_symbol
+
     request = urllib.request.Request(
         f"{url}/api/v1/runs/{run_id}/", headers={"Authorization": f"Token {token}"}
     )
@@ -234,9 +246,14 @@ def _show_run(url: str, token: str, run_id: str) -> None:
     print(f"\nThe LIMS's record of run {run_id} (state {run.get('state')}):")
     for point in run.get("points", []):
         result = point.get("server_result") or {}
+        if "value" in result and "U" in result:
+            value, uncertainty = result_texts(result["value"], result["U"])
+            unit = f" {unit_symbol(result['unit'])}" if result.get("unit") else ""
+            shown = f"E = {value}{unit}, U = {uncertainty}{unit}"
+        else:
+            shown = "no result"
         print(
-            f"  {point.get('index'):>2} {point.get('nominal'):>7g} {point.get('unit')}  "
-            f"E = {result.get('value', float('nan')):+.3e}  U = {result.get('U', float('nan')):.2e}"
+            f"  {point.get('index'):>2} {point.get('nominal'):>7g} {point.get('unit')}  {shown}"
             f"  LIMS: {point.get('server_conformity') or '-'}"
             f"  agent: {point.get('agent_conformity') or '-'}"
         )
@@ -250,16 +267,48 @@ def _run_job(var_dir: Path, url: str, procedure: str) -> int:
         print(f"\nThe demo's {procedure} job has run already (remove var/ for a fresh demo).")
         return 0
     bench, job = found
-    print(f"\n== caltrace-agent run --bench {_shown(bench)} --job {job['number']} --simulate ==")
+    run = ["run", "--bench", str(bench), "--job", str(job["number"]), "--simulate", "--lims", url]
+    return _through_agent(bench, url, procedure, [("", run)])
+
+
+def _field_run(var_dir: Path, url: str) -> int:
+    """Procedure 3 as it is done at a filling station: ``sync`` caches the bench's job, its
+    procedure and the proving cans' certificates; ``run --procedure --instrument --no-sync``
+    runs from that cache with no LIMS and queues the run; back online, ``sync`` sends it."""
+    found = _demo_job(var_dir, url, FIELD_PROCEDURE)
+    if found is None:
+        print(f"\nThe demo's {FIELD_PROCEDURE} job has run already (remove var/ for a fresh demo).")
+        return 0
+    bench, job = found
+    serial = str(job.get("instrument_serial") or "")
+    steps = [
+        ("before leaving", ["sync", "--bench", str(bench), "--once", "--lims", url]),
+        (
+            "at the station, no network",
+            ["run", "--bench", str(bench), "--procedure", FIELD_PROCEDURE, "--instrument", serial,
+             "--simulate", "--no-sync", "--operator", FIELD_OPERATOR],
+        ),
+        ("back online", ["sync", "--bench", str(bench), "--lims", url]),
+    ]  # fmt: skip
+    return _through_agent(bench, url, FIELD_PROCEDURE, steps)
+
+
+def _through_agent(
+    bench: Path, url: str, procedure: str, steps: list[tuple[str, list[str]]]
+) -> int:
+    """Run ``caltrace-agent`` with each of ``steps`` (what it is, its arguments), each printed
+    as a person would type it; then the LIMS's record of the bench's last run."""
     from agent.cli import main as agent
     from agent.config import load_bench
     from agent.outbox import Outbox
 
-    number = str(job["number"])
-    status = agent(["run", "--bench", str(bench), "--job", number, "--simulate", "--lims", url])
-    if status != 0:
-        print(f"the {procedure} run did not complete (exit {status})", file=sys.stderr)
-        return status
+    for when, argv in steps:
+        shown = " ".join(str(_shown(Path(a))) if a == str(bench) else a for a in argv)
+        print(f"\n== {when + ': ' if when else ''}caltrace-agent {shown} ==")
+        status = agent(argv)
+        if status != 0:
+            print(f"the {procedure} run did not complete (exit {status})", file=sys.stderr)
+            return status
     config = load_bench(bench)
     with Outbox(config.outbox) as box:
         run_id = box.status().runs[-1].run_id
@@ -298,9 +347,12 @@ def main() -> int:
             status = _run_job(var_dir, url, procedure)
             if status != 0:
                 return status
+        status = _field_run(var_dir, url)
+        if status != 0:
+            return status
         reviewer, signatory = _token(REVIEWER), _token(SIGNATORY)
         certified = []
-        for procedure in PROCEDURES:
+        for procedure in (*PROCEDURES, FIELD_PROCEDURE):
             issued = _certify(url, var_dir, procedure, reviewer, signatory)
             if issued is None:
                 return 1

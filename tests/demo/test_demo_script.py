@@ -47,12 +47,19 @@ def test_the_demo_runs_procedures_1_and_2_through_the_agent_and_certifies_them(
     # (repeatability and eccentricity, then 10 loads up to Max and back down: R 76-1 A.4.4.1).
     assert "complete, 10 point(s), 50 reading(s); signed and queued" in out
     assert "complete, 25 point(s)" in out
-    assert out.count("sent (HTTP 201)") == 2
-    assert out.count("LIMS: pass  agent: pass") == 10 + 25
-    assert out.count("disagreements between the agent and the LIMS: 0") == 2
+    # Procedure 3, field work: the fuel dispenser run offline from the cache, queued, then
+    # sent by the next sync (3 points: Qmax twice, the minimum measured quantity).
+    assert "cached for offline work: 1 job(s)" in out
+    assert "complete, 3 point(s), 9 reading(s); signed and queued" in out
+    assert "not sent (--no-sync)" in out
+    assert out.count("sent (HTTP 201)") == 3
+    assert out.count("LIMS: pass  agent: pass") == 10 + 25 + 3
+    # Each result as a certificate writes it (ILAC P14), never a float's digits.
+    assert "e-0" not in out and "e+0" not in out
+    assert out.count("disagreements between the agent and the LIMS: 0") == 3
     assert (tmp_path / "var" / "labserver.sqlite3").exists()
-    assert out.count("checked by hn-reviewer") == 2
-    assert out.count("approved by hn-signatory") == 2
+    assert out.count("checked by hn-reviewer") == 3
+    assert out.count("approved by hn-signatory") == 3
     assert "certificate HN-KD-" in out  # the verification certificate of procedure 2
     for login in ("hn-metrologist", "hn-reviewer", "hn-signatory", "hn-auditor"):
         assert f"  {login} " in out
@@ -76,7 +83,7 @@ def test_the_demo_runs_procedures_1_and_2_through_the_agent_and_certifies_them(
 
     again = demo(tmp_path / "var")
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
-    assert again.stdout.count("has run already") == 2
+    assert again.stdout.count("has run already") == 3
     assert "was issued already: HN-HC-" in again.stdout
     assert "was issued already: HN-KD-" in again.stdout
     # Both times the demo ends with the certificate: its PDF's path, its verification URL.

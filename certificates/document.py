@@ -351,8 +351,24 @@ class CertificateDocument:
     software_version: str = ""
 
     @property
+    def failed_verification(self) -> bool:
+        """A verification whose verdict is fail: the instrument does not meet its MPEs. What
+        is issued for it is a notice of the failure, never a verification certificate, and it
+        carries no verification mark (a failed instrument gets no certificate and no mark:
+        the national procedures' "fail → no certificate")."""
+        return (
+            self.kind is Kind.VERIFICATION
+            and self.statement is not None
+            and self.statement.conformity in (Conformity.FAIL, Conformity.CONDITIONAL_FAIL)
+        )
+
+    @property
     def title(self) -> Bilingual:
         """The document's title (7.8.2.1 a)."""
+        if self.failed_verification:
+            return Bilingual(
+                "THÔNG BÁO KẾT QUẢ KIỂM ĐỊNH KHÔNG ĐẠT", "NOTICE OF FAILED VERIFICATION"
+            )
         if self.kind is Kind.VERIFICATION:
             return Bilingual("GIẤY CHỨNG NHẬN KIỂM ĐỊNH", "VERIFICATION CERTIFICATE")
         return Bilingual("GIẤY CHỨNG NHẬN HIỆU CHUẨN", "CALIBRATION CERTIFICATE")
@@ -399,11 +415,16 @@ class CertificateDocument:
                 if row.expanded_uncertainty is not None and row.expanded_uncertainty <= 0:
                     raise DocumentError("must be positive", field=f"{where}.expanded_uncertainty")
         if self.kind is Kind.VERIFICATION:
-            if self.mark is None:
-                raise DocumentError("a verification certificate carries its mark", field="mark")
             if self.statement is None:
                 raise DocumentError("a verification states a verdict", field="statement")
-            if self.mark.valid_until <= self.performed_to:
+            if self.failed_verification:
+                if self.mark is not None:
+                    raise DocumentError(
+                        "a failed verification carries no verification mark", field="mark"
+                    )
+            elif self.mark is None:
+                raise DocumentError("a verification certificate carries its mark", field="mark")
+            elif self.mark.valid_until <= self.performed_to:
                 raise DocumentError("must follow the verification", field="mark.valid_until")
         if self.amendment is not None:
             if self.amendment.type_of_change not in ("amended", "substituted"):

@@ -410,6 +410,21 @@ def _method(document: CertificateDocument) -> list[Flowable]:
                 f"<b>{date_text(document.mark.valid_until)}</b>",
             ),
         ]
+    if document.failed_verification:
+        pairs.append(
+            (
+                Bilingual("Tem kiểm định", "Verification mark"),
+                "<b>"
+                + _bi(
+                    Bilingual(
+                        "Không: phương tiện đo không đạt yêu cầu kiểm định",
+                        "None: the instrument failed its verification",
+                    ),
+                    size=7.8,
+                )
+                + "</b>",
+            )
+        )
     if document.next_due is not None:
         pairs.append(
             (

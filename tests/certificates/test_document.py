@@ -101,3 +101,32 @@ def test_the_examples_are_consistent():
                 if row.mpe is not None and row.error is not None:
                     within = abs(row.error) <= row.mpe
                     assert (row.conformity is Conformity.PASS) == within, (name, row.label)
+
+
+def _failed(name: str):
+    document = example(name)
+    assert document.statement is not None
+    return dataclasses.replace(
+        document,
+        statement=dataclasses.replace(document.statement, conformity=Conformity.FAIL),
+    )
+
+
+def test_a_failed_verification_is_a_notice_without_a_mark():
+    # The national procedures' last stage: pass → marks and a certificate; fail → no
+    # certificate (docs/reference: legal metrology). A failed instrument is told so by a
+    # notice of the failure, and never carries a verification mark.
+    failed = _failed("watermeter-r49")
+    assert failed.failed_verification
+    assert failed.title.en == "NOTICE OF FAILED VERIFICATION"
+    assert failed.title.vi == "THÔNG BÁO KẾT QUẢ KIỂM ĐỊNH KHÔNG ĐẠT"
+    with pytest.raises(DocumentError) as caught:
+        failed.check()
+    assert caught.value.field == "mark"
+    assert "no verification mark" in str(caught.value)
+    dataclasses.replace(failed, mark=None).check()
+    passed = example("watermeter-r49")
+    assert not passed.failed_verification
+    assert passed.title.en == "VERIFICATION CERTIFICATE"
+    # A calibration states no pass or fail of its own: never a notice.
+    assert not example("dmm-dcv").failed_verification

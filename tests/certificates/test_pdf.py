@@ -19,6 +19,7 @@ import pytest
 from certificates.document import (
     Amendment,
     Bilingual,
+    Conformity,
     Kind,
     ResultRow,
     ResultTable,
@@ -572,3 +573,21 @@ def test_a_preview_is_the_same_pages_watermarked_on_each_and_attaches_no_dcc(tmp
     assert listed.startswith("0 embedded files")
     # The issued certificate carries no mark.
     assert PREVIEW_WATERMARK.en not in flat(" ".join(issued))
+
+
+def test_a_failed_verification_prints_a_notice_and_no_mark(tmp_path):
+    document = example("watermeter-r49")
+    assert document.statement is not None
+    failed = dataclasses.replace(
+        document,
+        statement=dataclasses.replace(document.statement, conformity=Conformity.FAIL),
+        mark=None,
+    )
+    text = flat("\n".join(pdftotext(render_pdf(failed), tmp_path)))
+    assert "THÔNG BÁO KẾT QUẢ KIỂM ĐỊNH KHÔNG ĐẠT" in text
+    assert "NOTICE OF FAILED VERIFICATION" in text
+    assert "VERIFICATION CERTIFICATE" not in text
+    assert "None: the instrument failed its verification" in text
+    assert "Không: phương tiện đo không đạt yêu cầu kiểm định" in text
+    assert "Verification mark No." not in text
+    assert "Valid until" not in text

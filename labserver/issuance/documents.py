@@ -150,6 +150,18 @@ CONFORMITY: dict[str, Conformity] = {
     "conditional fail": Conformity.CONDITIONAL_FAIL,
 }
 
+# The verdicts of a verification that fail it: what is issued for them is a notice of the
+# failure, with no verification mark (CertificateDocument.failed_verification).
+FAILING = ("fail", "conditional fail")
+
+
+def carries_mark(run: Run) -> bool:
+    """Whether the certificate of ``run`` carries a verification mark: a verification that
+    did not fail (a failed one is a notice of the failure, and a failed instrument is
+    never marked)."""
+    return run.procedure.kind == Kind.VERIFICATION and run.server_conformity not in FAILING
+
+
 # An instrument's specification in words (ISO/IEC 17025 7.8.2.1 g: the item described so
 # that a reader recognises it): the label of each key caltrace's procedures use, and where
 # the unit of its value comes from ("unit": the specification's own unit key; a symbol; or
@@ -853,8 +865,9 @@ def document_for(
     """The certificate document of the approved ``run``, numbered ``number``.
 
     ``issued_at`` is the moment of issue (its local date is printed); ``verify_url`` the
-    public verification page (the QR code's target). A verification needs its
-    ``mark_number``; its validity is ``mark_valid_until`` when given (an amendment keeps
+    public verification page (the QR code's target). A verification that did not fail needs
+    its ``mark_number`` (a failed one is a notice of the failure, with none); its
+    validity is ``mark_valid_until`` when given (an amendment keeps
     the original's), else :func:`verification_valid_until`. Raises
     :class:`IncompleteRecord` when the records lack what the certificate must state.
     The caller checks the result with :meth:`CertificateDocument.check`.
@@ -863,7 +876,7 @@ def document_for(
     kind = Kind(run.procedure.kind)
     zone = run.organization.zone
     mark = None
-    if kind is Kind.VERIFICATION:
+    if carries_mark(run):
         if not mark_number:
             raise IncompleteRecord("a verification needs its mark number", field="mark_number")
         mark = VerificationMark(mark_number, mark_valid_until or verification_valid_until(run))

@@ -31,9 +31,18 @@ def label_sheet(certificates: Sequence[Certificate], *, field: str = "ids") -> b
         )
     labels = []
     for certificate in certificates:
-        if certificate.kind != CertificateKind.VERIFICATION or not certificate.valid_until:
+        if certificate.kind != CertificateKind.VERIFICATION:
             raise DomainError(
                 _("%(field)s: certificate %(number)s is not a verification: it has no mark")
+                % {"field": field, "number": certificate.number},
+                field=field,
+            )
+        if not certificate.mark_number or not certificate.valid_until:
+            raise DomainError(
+                _(
+                    "%(field)s: %(number)s is a notice of failed verification: a failed "
+                    "instrument carries no mark"
+                )
                 % {"field": field, "number": certificate.number},
                 field=field,
             )

@@ -49,7 +49,7 @@ from labserver.jobs.services import locked_job, move_job
 from labserver.measurements.models import Run, RunState
 
 from .anchors import anchor_after_commit
-from .documents import IncompleteRecord, document_for
+from .documents import IncompleteRecord, carries_mark, document_for
 from .keys import SigningUnavailable, signer_for
 from .models import (
     Certificate,
@@ -180,7 +180,7 @@ def _produce(job: _Issue, staged: list[StagedFile]) -> Certificate:
     sequence = next_value(f"certificate:{org.code}:{kind}:{year}")
     number = f"{org.code}-{SERIES[kind]}-{year}-{sequence:06d}"
     mark_number, valid_until = job.mark_number, job.valid_until
-    if kind is CertificateKind.VERIFICATION and not mark_number:
+    if carries_mark(run) and not mark_number:
         mark_number = f"{org.code}-{year % 100:02d}-{next_value(f'mark:{org.code}:{year}'):07d}"
     amendment = None
     if job.supersedes is not None:
@@ -468,14 +468,13 @@ def preview_certificate(*, actor: User, run: Run) -> bytes:
             f"run {run.pk} already has certificate {existing.number}: read it, not a preview",
             field="run",
         )
-    verification = run.procedure.kind == CertificateKind.VERIFICATION
     document = _checked(
         document_for(
             run,
             number=PREVIEW_NUMBER,
             issued_at=timezone.now(),
             verify_url=verify_url("PREVIEW"),
-            mark_number=PREVIEW_NUMBER if verification else None,
+            mark_number=PREVIEW_NUMBER if carries_mark(run) else None,
         )
     )
     try:

@@ -27,7 +27,7 @@ from labserver.core.throttles import VERIFY_UPLOAD, LookupThrottle
 from labserver.web.templatetags.names import local_name
 from labserver.web.throttling import throttled
 
-from .models import Certificate
+from .models import Certificate, CertificateKind
 from .reservation import voided, voided_notice
 from .services import certificate_state
 from .verification import Verdict, verify_upload
@@ -98,6 +98,8 @@ def verify_page(request: HttpRequest, number: str) -> HttpResponse:
         "instrument_type": local_name(certificate.run.job.instrument.instrument_type),
         "performed_on": timezone.localdate(certificate.run.finished_at, zone),
         "issued_on": timezone.localdate(certificate.issued_at, zone),
+        # A verification without a mark is the notice of a failed verification.
+        "failed": certificate.kind == CertificateKind.VERIFICATION and not certificate.mark_number,
     }
     status = 200
     if request.method == "POST":

@@ -526,6 +526,42 @@ def test_a_verification_carries_its_mark_and_validity_and_prints_labels(
     assert labels.content.startswith(b"%PDF")
 
 
+def test_a_failed_verification_is_issued_as_a_notice_without_a_mark(
+    center: Center, tmp_path: Path
+) -> None:
+    # A spread of 6 g at 7.5 kg beyond the MPE of 5 g fails the repeatability (R 76-1 A.4.10):
+    # the instrument fails its verification. What is issued is a notice of the failure,
+    # numbered in the verification series, signed, and publicly checkable; it takes no mark
+    # number and no validity, and the instrument gets no label.
+    from labserver.core.errors import DomainError
+    from labserver.issuance.labels import label_sheet
+    from tests.support.readable import pdf_text
+
+    run, signatory = approved_verification(center, tmp_path, repeat_offsets=(0.0, 6.0, 0.0))
+    assert run.server_conformity == "fail"
+    notice = issue_certificate(actor=signatory, run=run, password=PASSWORD)
+    year = timezone.localdate().year
+    assert notice.number == f"QT1-KD-{year}-000001"
+    assert (notice.mark_number, notice.valid_until) == ("", None)
+    with notice.pdf.open("rb") as handle:
+        text = " ".join(pdf_text(handle.read(), tmp_path).split())
+    assert "NOTICE OF FAILED VERIFICATION" in text
+    assert "THÔNG BÁO KẾT QUẢ KIỂM ĐỊNH KHÔNG ĐẠT" in text
+    assert "None: the instrument failed its verification" in text
+    page = center.client("signatory").get(f"/verify/{notice.number}", HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "Notice of failed verification" in body
+    assert "the instrument failed its verification" in body
+    with pytest.raises(DomainError) as refused:
+        label_sheet([notice])
+    assert "is a notice of failed verification" in str(refused.value)
+    # The failure consumed no mark number: the year's series of marks has not started.
+    from labserver.core.models import Counter
+
+    assert not Counter.objects.filter(key=f"mark:QT1:{year}").exists()
+
+
 # ------------------------------------------------------------------ each organization's zone
 
 

@@ -90,12 +90,15 @@ def approve_with(center: Center, run: Run, field: str) -> Run:
     return run
 
 
-def approved_verification(center: Center, tmp_path: Path) -> tuple[Run, Any]:
+def approved_verification(
+    center: Center, tmp_path: Path, *, repeat_offsets: tuple[float, ...] = ()
+) -> tuple[Run, Any]:
     """A verification of a class III balance (nawi-r76, the simulated balance), approved,
-    and the signatory certified for mass who may issue it."""
+    and the signatory certified for mass who may issue it (``repeat_offsets``: what the
+    balance adds to its repeated weighings, to fail its repeatability)."""
     from labserver.instruments.models import InstrumentType
 
-    submitted = nawi_run(center, tmp_path)
+    submitted = nawi_run(center, tmp_path, repeat_offsets=repeat_offsets)
     assert post_run(center, submitted.body).status_code == 201
     InstrumentType.objects.filter(code="nawi").update(verification_interval_months=12)
     ReferenceStandard.objects.filter(organization=center.org, serial="").update(

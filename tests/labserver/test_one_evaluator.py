@@ -28,6 +28,7 @@ from rest_framework.test import APIClient
 
 from agent.keys import load_key
 from labserver.accounts.models import User
+from labserver.jobs.models import Job
 from labserver.measurements.models import Point, Run, RunPosition
 from procedures.definition import library
 from procedures.record import Position, ProcedureRef, RunHeader, RunRecord, StandardUsed
@@ -39,7 +40,8 @@ from simulation.people import SimulatedOperator
 from simulation.world import SimulatedTime, SimulatedWorld
 from tests.support.demo import BENCHES, Outcome, Work, run_on_simulators, work_for
 from tests.support.pages import signed_in
-from tests.support.positions import GOOD, HIGH, Kept, bench_positions
+from tests.support.position_jobs import jobs_for_serials
+from tests.support.positions import GOOD, HIGH, Kept, bench_positions, meter_serials
 
 pytestmark = pytest.mark.django_db
 
@@ -146,7 +148,11 @@ def in_series(
 ) -> tuple[Runner, Any]:
     """``work``'s water-meter job run with ``meters`` in series on its flow bench (the
     ``skipped`` not mounted), its positions as ``change`` makes them, posted; the runner
-    and the LIMS's answer."""
+    and the LIMS's answer. The job's meter is at position 1; the others are registered
+    with a job each, as the front office books them."""
+    job = Job.objects.get(organization__code="HN", number=work.job["number"])
+    serials = meter_serials(len(meters), first=job.instrument.serial)
+    jobs_for_serials(job, serials)
     roles = {
         "reference": work.config.roles["reference"],
         **meters_in_series(
@@ -166,7 +172,7 @@ def in_series(
             on=timezone.localdate(),
             sleep=clock.sleep,
             clock=clock.clock,
-            positions=bench_positions(len(meters), work.instrument, skipped),
+            positions=bench_positions(len(meters), work.instrument, skipped, serials=serials),
         )
         standards = runner.preflight()
         environment = runner.read_environment()
@@ -207,6 +213,21 @@ def test_the_lims_evaluates_every_position_of_a_multi_meter_run_as_the_bench_did
         "not mounted",
         "WM-0004",
     )
+    # Each meter's own job, found by its serial; the first is the job the bench ran. The
+    # measured meters' jobs are measured; the one not mounted keeps its state.
+    jobs = {n: stored[n].job for n in stored}
+    assert all(job is not None for job in jobs.values())
+    assert [jobs[n].instrument.serial for n in (1, 2, 3, 4)] == [
+        stored[n].serial for n in (1, 2, 3, 4)
+    ]
+    assert jobs[1].number == work.job["number"]
+    assert len({job.pk for job in jobs.values()}) == 4
+    assert [Job.objects.get(pk=jobs[n].pk).state for n in (1, 2, 3, 4)] == [
+        "measured",
+        "measured",
+        "measured",
+        "accepted",
+    ]
     assert stored[4].get_state_display() == "Skipped"
     assert not Point.objects.filter(position=stored[4]).exists()
     for position in positions[:3]:

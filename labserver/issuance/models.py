@@ -13,7 +13,7 @@ key is the one status change of this app made in place, by its service only, aud
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models
@@ -71,6 +71,15 @@ class SigningKeyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} ({self.fingerprint[:16]}…)"
+
+
+def certified_instrument(lookup: str, value: Any) -> Q:
+    """Certificates whose instrument matches ``instrument<lookup>=value`` (e.g.
+    ``"__owner__in"``): a position's certificate is of its position's instrument (its job's),
+    never of the instrument of the run's own job; any other, of the run's job's."""
+    return Q(position__isnull=True, **{f"run__job__instrument{lookup}": value}) | Q(
+        **{f"position__job__instrument{lookup}": value}
+    )
 
 
 class Certificate(models.Model):

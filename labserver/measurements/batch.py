@@ -89,6 +89,11 @@ class BatchResult:
     def refused(self) -> list[Outcome]:
         return [o for o in self.outcomes if not o.done]
 
+    @property
+    def by_position(self) -> bool:
+        """Whether an outcome is a position's (a multi-position run's certificates)."""
+        return any(o.position is not None for o in self.outcomes)
+
 
 def _organization_of(runs: list[Run]) -> int:
     """The one organization of the batch's runs; a batch of none, or of several, is refused."""

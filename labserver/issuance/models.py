@@ -164,7 +164,10 @@ class Certificate(models.Model):
     def job(self) -> Job:
         """The job of the instrument this certifies: its position's in a multi-position
         run, else the run's."""
-        return self.position.job if self.position_id and self.position.job else self.run.job
+        position = self.position
+        if position is not None and position.job is not None:
+            return position.job
+        return self.run.job
 
 
 class CertificateEvent(models.Model):

@@ -185,7 +185,7 @@ def review_runs(
     is in ``acknowledged`` (the reviewer has read the disagreements); otherwise it is
     refused and reported, and the count is in its audit entry when it is reviewed."""
 
-    def sign(run: Run, batch: str) -> str:
+    def sign(run: Run, batch: str) -> list[Outcome]:
         with transaction.atomic():
             locked = locked_run(run)
             if locked.disagreements and locked.pk not in acknowledged:
@@ -209,7 +209,7 @@ def approve_runs(
     certified for each run's field (a run of a field they are not certified for is
     refused and reported), neither performer nor reviewer of it."""
 
-    def sign(run: Run, batch: str) -> str:
+    def sign(run: Run, batch: str) -> list[Outcome]:
         with transaction.atomic():
             locked = locked_run(run)
             require_approver_field(actor, locked)

@@ -78,6 +78,9 @@ def test_a_multi_position_run_is_not_certified_as_one_instrument(center: Center)
         with pytest.raises(InvalidTransition, match="each is certified on its own"):
             attempt()
     assert not Certificate.objects.filter(run=run).exists()
-    page = signed_in(center.signatory).get(f"/work/runs/{run.pk}/")
+    client = signed_in(center.signatory)
+    page = client.get(f"/work/runs/{run.pk}/")
     assert page.status_code == 200
-    assert f"/work/runs/{run.pk}/issue/" not in page.content.decode()  # no issue form
+    # The page issues its instruments' certificates, one each, never one for the run.
+    assert "Issue the certificates" in page.content.decode()
+    assert client.get(f"/work/runs/{run.pk}/preview.pdf").status_code == 404

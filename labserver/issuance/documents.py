@@ -19,6 +19,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from certificates.document import (
@@ -101,11 +102,10 @@ class Certified:
         """The run's results, or ``position``'s (a measured position of ``run`` with its
         job): else :class:`IncompleteRecord` naming the position."""
         if position is None:
-            points = list(run.points.prefetch_related("readings").order_by("index"))
             return cls(
                 run,
                 run.job,
-                points,
+                _with_readings(run.points.all()),
                 run.server_checks or [],
                 run.server_curves or {},
                 run.server_conformity,
@@ -124,16 +124,16 @@ class Certified:
                 f"{where}.job: position {position.number} (serial {position.serial}) has no job",
                 field="position.job",
             )
-        points = list(position.points.prefetch_related("readings").order_by("index"))
-        return cls(
-            run,
-            position.job,
-            points,
-            position.server_checks or [],
-            {},
-            position.server_conformity,
-            position,
-        )
+        # A position has no curves of its own (its run fits none by position).
+        points = _with_readings(position.points.all())
+        checks = position.server_checks or []
+        return cls(run, position.job, points, checks, {}, position.server_conformity, position)
+
+
+def _with_readings(points: QuerySet[Point]) -> list[Point]:
+    """``points`` by index, each with its stored readings (its own: in a multi-position
+    run the shared ones, the reference's, are the run's)."""
+    return list(points.prefetch_related("readings").order_by("index"))
 
 
 # ISO/IEC 17025 7.8.2.1 o: what each signature on the run means, as the certificate prints it.

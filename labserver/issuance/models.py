@@ -73,13 +73,19 @@ class SigningKeyRecord(models.Model):
         return f"{self.subject} ({self.fingerprint[:16]}…)"
 
 
+def certified_job(lookup: str, value: Any) -> Q:
+    """Certificates whose job matches ``job<lookup>=value`` (e.g. ``"__in"``): a position's
+    certificate is of its position's job (its instrument's), never of the run's own job;
+    any other, of the run's job."""
+    return Q(position__isnull=True, **{f"run__job{lookup}": value}) | Q(
+        **{f"position__job{lookup}": value}
+    )
+
+
 def certified_instrument(lookup: str, value: Any) -> Q:
     """Certificates whose instrument matches ``instrument<lookup>=value`` (e.g.
-    ``"__owner__in"``): a position's certificate is of its position's instrument (its job's),
-    never of the instrument of the run's own job; any other, of the run's job's."""
-    return Q(position__isnull=True, **{f"run__job__instrument{lookup}": value}) | Q(
-        **{f"position__job__instrument{lookup}": value}
-    )
+    ``"__owner__in"``), as :func:`certified_job` finds it."""
+    return certified_job(f"__instrument{lookup}", value)
 
 
 class Certificate(models.Model):

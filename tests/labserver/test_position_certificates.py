@@ -38,7 +38,7 @@ from labserver.measurements.services import reject_run
 from scenarios.demo import DEMO_PASSWORD, DemoSummary, load_demo
 from tests.support.bench_posts import in_series
 from tests.support.demo import work_for
-from tests.support.lims import PASSWORD, Center, post_run, with_serial
+from tests.support.lims import PASSWORD, Center, client_for, post_run, with_serial
 from tests.support.pages import signed_in
 from tests.support.position_runs import serial_of, three_positions
 from tests.support.positions import GOOD, HIGH
@@ -90,6 +90,11 @@ def test_four_meters_reviewed_approved_and_issued_by_one_act_each(
 
     assert review_runs(actor=reviewer, runs=[run], password=DEMO_PASSWORD).refused == []
     assert job_states(run) == {1: "reviewed", 2: "reviewed", 3: "reviewed", 4: "accepted"}
+    page = signed_in(signatory).get("/work/batch/approve/").content.decode()
+    assert re.search(
+        rf'<tr class="disagree">\s*<td><input type="checkbox" name="runs" value="{run.pk}"', page
+    )
+    assert f'id="run-{run.pk}-position-2"' in page
     assert approve_runs(actor=signatory, runs=[run], password=DEMO_PASSWORD).refused == []
     assert job_states(run) == {1: "approved", 2: "approved", 3: "approved", 4: "accepted"}
 
@@ -113,6 +118,8 @@ def test_four_meters_reviewed_approved_and_issued_by_one_act_each(
     assert [c.position.number for c in certificates if c.position] == [1, 2, 3]
     sequences = [c.sequence for c in certificates]
     assert sequences == list(range(sequences[0], sequences[0] + 3))  # in sequence, no gap
+    # Each a verification with its mark; the failed meter's as a failed verification of one
+    # instrument is issued today (its verdict, with the mark of the series).
     assert all(c.kind == "verification" and c.mark_number for c in certificates)
     assert len({c.mark_number for c in certificates}) == 3
     pdfsig = require_tool("pdfsig")
@@ -332,3 +339,62 @@ def test_the_run_page_issues_every_position_by_one_password(center: Center) -> N
     for certificate in Certificate.objects.filter(run=run):
         assert certificate.number in page
     assert 'id="form-issue"' not in page
+
+
+def test_each_customer_sees_the_certificates_of_its_own_meters_only(center: Center) -> None:
+    """Meters of two customers on one bench: each customer reads its own meter's
+    certificate, not its neighbour's (the run's job is the first customer's)."""
+    from labserver.accounts import services as accounts
+    from labserver.accounts.models import Organization
+    from labserver.instruments.models import Instrument
+    from tests.support.lims import customer_of, person
+
+    run = approved_three_positions(center)
+    neighbour = accounts.create_organization(
+        actor=None, code="QT1-CUST2", name="Another customer", kind="customer"
+    )
+    Organization.objects.filter(pk=neighbour.pk).update(address="3 Neighbour Lane")
+    second_job = RunPosition.objects.get(run=run, number=2).job
+    assert second_job is not None
+    Instrument.objects.filter(pk=second_job.instrument_id).update(owner=neighbour)
+    result = issue_run_certificates(actor=center.signatory, run=run, password=PASSWORD)
+    assert result.refused == []
+    first, second = (o.certificate for o in result.outcomes)
+    for user, own in (
+        (customer_of(center), first),
+        (person(neighbour, "qt1-neighbour", "customer"), second),
+    ):
+        listed = client_for(user).get("/api/v1/certificates/").json()
+        rows = listed["results"] if isinstance(listed, dict) else listed
+        assert [row["number"] for row in rows] == [own], user.username
+
+
+def test_a_position_that_cannot_be_issued_is_reported_and_takes_no_number(
+    center: Center,
+) -> None:
+    """Position 2's owner has no address on record: its certificate cannot state it, so it
+    is refused with the reason and rolls back alone; position 1 is issued. Once the
+    address is recorded, position 2 takes the next number: no gap."""
+    from labserver.accounts import services as accounts
+    from labserver.accounts.models import Organization
+    from labserver.instruments.models import Instrument
+
+    run = approved_three_positions(center)
+    unknown = accounts.create_organization(
+        actor=None, code="QT1-CUST3", name="A customer without an address", kind="customer"
+    )
+    second_job = RunPosition.objects.get(run=run, number=2).job
+    assert second_job is not None
+    Instrument.objects.filter(pk=second_job.instrument_id).update(owner=unknown)
+    result = issue_run_certificates(actor=center.signatory, run=run, password=PASSWORD)
+    assert [(o.position, bool(o.certificate)) for o in result.outcomes] == [(1, True), (2, False)]
+    assert "customer.address" in result.refused[0].refused
+    assert Job.objects.get(pk=second_job.pk).state == "approved"
+    [act] = AuditEntry.objects.filter(action="batch.issue")
+    assert list(after(act)["refused"]) == [f"{run.pk}#2"]
+
+    Organization.objects.filter(pk=unknown.pk).update(address="4 Found Street")
+    again = issue_run_certificates(actor=center.signatory, run=run, password=PASSWORD)
+    assert [o.position for o in again.done] == [2]
+    sequences = sorted(Certificate.objects.filter(run=run).values_list("sequence", flat=True))
+    assert sequences == [1, 2]

@@ -40,6 +40,10 @@ def test_each_position_is_stored_evaluated_and_read_back_on_its_own(center: Cent
     assert [p["number"] for p in detail["positions"]] == [1, 2, 3]
     second = detail["positions"][1]
     assert second["serial"] == "MY00000002"
+    # Each instrument's own job, found by its serial; none booked for the one not mounted.
+    assert [p["job"] for p in detail["positions"]][0] == center.job.number
+    assert second["job"] not in (None, center.job.number)
+    assert detail["positions"][2]["job"] is None
     assert [p["index"] for p in second["points"]] == [0, 1, 2]
     assert [d["quantity"] for d in second["points"][0]["disagreement"]] == ["conformity"]
     assert len(second["points"][0]["readings"]) == 5

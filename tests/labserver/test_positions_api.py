@@ -41,7 +41,7 @@ def test_each_position_is_stored_evaluated_and_read_back_on_its_own(center: Cent
     second = detail["positions"][1]
     assert second["serial"] == "MY00000002"
     # Each instrument's own job, found by its serial; none booked for the one not mounted.
-    assert [p["job"] for p in detail["positions"]][0] == center.job.number
+    assert detail["positions"][0]["job"] == center.job.number
     assert second["job"] not in (None, center.job.number)
     assert detail["positions"][2]["job"] is None
     assert [p["index"] for p in second["points"]] == [0, 1, 2]

@@ -439,8 +439,9 @@ def _certified_position(run: Run, position: RunPosition) -> RunPosition:
 
 
 def _existing(run: Run, position: RunPosition | None) -> Certificate | None:
-    """The original certificate of ``run`` (of its ``position``), if it was issued."""
-    found = Certificate.objects.filter(run=run, supersedes__isnull=True)
+    """The first certificate issued from ``run`` (from its ``position``): its original, or
+    an amendment of another run's certificate that reports this run's results."""
+    found = Certificate.objects.filter(run=run)
     if position is not None:
         found = found.filter(position=position)
     return found.order_by("pk").first()

@@ -398,3 +398,24 @@ def test_a_position_that_cannot_be_issued_is_reported_and_takes_no_number(
     assert [o.position for o in again.done] == [2]
     sequences = sorted(Certificate.objects.filter(run=run).values_list("sequence", flat=True))
     assert sequences == [1, 2]
+
+
+def test_a_removed_position_s_job_stays_in_progress_and_gets_no_certificate(
+    center: Center,
+) -> None:
+    with_serial(center)
+    payload = three_positions(center)
+    payload["positions"][1].update(state="removed", reason="leaks at the seal", points=[])
+    response = post_run(center, payload)
+    assert response.status_code == 201, response.json()
+    run = Run.objects.get(pk=payload["run_id"])
+    assert job_states(run) == {1: "measured", 2: "in_progress"}  # to be measured again
+    review_runs(actor=center.reviewer, runs=[run], password=PASSWORD)
+    approve_runs(actor=center.signatory, runs=[run], password=PASSWORD)
+    assert job_states(run) == {1: "approved", 2: "in_progress"}
+    result = issue_run_certificates(actor=center.signatory, run=run, password=PASSWORD)
+    assert [(o.position, o.done) for o in result.outcomes] == [(1, True)]
+    assert job_states(run) == {1: "issued", 2: "in_progress"}
+    removed = RunPosition.objects.get(run=run, number=2)
+    with pytest.raises(InvalidTransition, match="removed"):
+        issue_certificate(actor=center.signatory, run=run, password=PASSWORD, position=removed)

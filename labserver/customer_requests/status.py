@@ -14,7 +14,7 @@ from datetime import datetime
 
 from django.db.models import Max, Min
 
-from labserver.issuance.models import Certificate
+from labserver.issuance.models import Certificate, certified_job
 from labserver.jobs.models import Job, JobState
 from labserver.measurements.models import Run
 
@@ -63,7 +63,9 @@ def _from_jobs(jobs: list[Job]) -> list[Step]:
     started = started or min(job.updated_at for job in live if job.state in AT_WORK)
     steps.append(Step(RequestState.IN_WORK, started))
     if all(job.state == JobState.ISSUED for job in live):
-        issued = Certificate.objects.filter(run__job__in=live).aggregate(last=Max("issued_at"))
+        issued = Certificate.objects.filter(certified_job("__in", live)).aggregate(
+            last=Max("issued_at")
+        )
         steps.append(Step(RequestState.CERTIFICATE_ISSUED, issued["last"] or started))
     return steps
 
@@ -85,8 +87,12 @@ def current(request: CustomerRequest) -> Step:
 def certificates(request: CustomerRequest) -> list[Certificate]:
     """The certificates issued for the request's jobs, newest first."""
     return list(
-        Certificate.objects.filter(run__job__in=request.jobs.values("job_id"))
-        .select_related("organization", "run__job__instrument__instrument_type")
+        Certificate.objects.filter(certified_job("__in", request.jobs.values("job_id")))
+        .select_related(
+            "organization",
+            "run__job__instrument__instrument_type",
+            "position__job__instrument__instrument_type",
+        )
         .prefetch_related("events__replacement")
         .order_by("-issued_at", "-pk")
     )

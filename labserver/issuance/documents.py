@@ -14,10 +14,12 @@ import calendar
 import math
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from certificates.document import (
@@ -43,8 +45,8 @@ from certificates.document import (
     VerificationMark,
 )
 from labserver.core.errors import DomainError
-from labserver.jobs.models import parsed_procedure
-from labserver.measurements.models import Point, Run, RunSignature
+from labserver.jobs.models import Job, parsed_procedure
+from labserver.measurements.models import Point, PositionState, Run, RunPosition, RunSignature
 from procedures.definition import ProcedureDefinition
 from procedures.record import UncertaintyRatio
 from procedures.references import printable_references
@@ -77,6 +79,61 @@ class IncompleteRecord(DomainError):
 
     status = 422
     code = "incomplete_record"
+
+
+@dataclass(frozen=True)
+class Certified:
+    """What one certificate reports on: the instrument of ``job`` and the results the server
+    evaluated for it. A run of one instrument: the run's job, points, checks, curves and
+    statement. A position of a multi-position run: its own job, points (their own readings;
+    the shared ones, the reference's, are the run's), checks and statement; the standards,
+    environment, procedure and signatures are the run's in both cases."""
+
+    run: Run
+    job: Job
+    points: list[Point]
+    checks: list[Any]
+    curves: Mapping[str, Any]
+    conformity: str
+    position: RunPosition | None = None
+
+    @classmethod
+    def of(cls, run: Run, position: RunPosition | None = None) -> Certified:
+        """The run's results, or ``position``'s (a measured position of ``run`` with its
+        job): else :class:`IncompleteRecord` naming the position."""
+        if position is None:
+            return cls(
+                run,
+                run.job,
+                _with_readings(run.points.all()),
+                run.server_checks or [],
+                run.server_curves or {},
+                run.server_conformity,
+            )
+        where = f"positions[{position.number}]"
+        if position.run_id != run.pk:
+            raise IncompleteRecord(f"{where}: not a position of run {run.pk}", field="position")
+        if position.state != PositionState.MEASURED:
+            raise IncompleteRecord(
+                f"{where}: position {position.number} was {position.state}"
+                f"{f' ({position.reason})' if position.reason else ''}: nothing to certify",
+                field="position",
+            )
+        if position.job is None:
+            raise IncompleteRecord(
+                f"{where}.job: position {position.number} (serial {position.serial}) has no job",
+                field="position.job",
+            )
+        # A position has no curves of its own (its run fits none by position).
+        points = _with_readings(position.points.all())
+        checks = position.server_checks or []
+        return cls(run, position.job, points, checks, {}, position.server_conformity, position)
+
+
+def _with_readings(points: QuerySet[Point]) -> list[Point]:
+    """``points`` by index, each with its stored readings (its own: in a multi-position
+    run the shared ones, the reference's, are the run's)."""
+    return list(points.prefetch_related("readings").order_by("index"))
 
 
 # ISO/IEC 17025 7.8.2.1 o: what each signature on the run means, as the certificate prints it.
@@ -155,11 +212,12 @@ CONFORMITY: dict[str, Conformity] = {
 FAILING = ("fail", "conditional fail")
 
 
-def carries_mark(run: Run) -> bool:
-    """Whether the certificate of ``run`` carries a verification mark: a verification that
-    did not fail (a failed one is a notice of the failure, and a failed instrument is
-    never marked)."""
-    return run.procedure.kind == Kind.VERIFICATION and run.server_conformity not in FAILING
+def carries_mark(run: Run, position: RunPosition | None = None) -> bool:
+    """Whether the certificate of ``run`` (of its ``position``'s instrument, when given)
+    carries a verification mark: a verification that did not fail (a failed one is a
+    notice of the failure, and a failed instrument is never marked)."""
+    verdict = run.server_conformity if position is None else position.server_conformity
+    return run.procedure.kind == Kind.VERIFICATION and verdict not in FAILING
 
 
 # An instrument's specification in words (ISO/IEC 17025 7.8.2.1 g: the item described so
@@ -230,13 +288,14 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def verification_valid_until(run: Run) -> date:
+def verification_valid_until(run: Run, job: Job | None = None) -> date:
     """The last day of a verification's validity: the day of the verification (the run's
-    end, local date) plus the instrument type's verification interval, in months.
+    end, local date) plus the instrument type's verification interval, in months; the
+    instrument of ``job`` (a position's), else of the run's.
 
     Refused when the instrument type states no interval: the validity is never guessed.
     """
-    instrument_type = run.job.instrument.instrument_type
+    instrument_type = (job or run.job).instrument.instrument_type
     months = instrument_type.verification_interval_months
     if not months:
         raise IncompleteRecord(
@@ -262,8 +321,8 @@ def _issuer(run: Run) -> Issuer:
     )
 
 
-def _customer(run: Run) -> Customer:
-    owner = run.job.instrument.owner
+def _customer(job: Job) -> Customer:
+    owner = job.instrument.owner
     if not owner.address.strip():
         # ISO/IEC 17025 7.8.2.1 e: the name and contact information of the customer.
         raise IncompleteRecord(
@@ -273,8 +332,8 @@ def _customer(run: Run) -> Customer:
     return Customer(name=owner.name, address=owner.address)
 
 
-def _instrument(run: Run) -> Instrument:
-    item = run.job.instrument
+def _instrument(job: Job) -> Instrument:
+    item = job.instrument
     kind = item.instrument_type
     for name in ("manufacturer", "model", "serial"):
         if not str(getattr(item, name)).strip():
@@ -542,12 +601,15 @@ def _row(point: Point, label: str, definition: ProcedureDefinition) -> ResultRow
 
 
 def _checks(
-    run: Run, rows_by_point: Mapping[int, ResultRow], test_of_point: Mapping[int, str], test_id: str
+    certified: Certified,
+    rows_by_point: Mapping[int, ResultRow],
+    test_of_point: Mapping[int, str],
+    test_id: str,
 ) -> tuple[Check, ...]:
     """The test's checks; each value is made of the indications of its points, so it is
     printed to the coarsest resolution they were read to."""
     out = []
-    for i, check in enumerate(run.server_checks or []):
+    for i, check in enumerate(certified.checks):
         points = check.get("points") or []
         if not points or test_of_point.get(int(points[0])) != test_id:
             continue
@@ -631,8 +693,8 @@ def _curve(test_id: str, data: Mapping[str, Any], points: list[Point]) -> Curve:
     )
 
 
-def _results(run: Run, definition: ProcedureDefinition) -> tuple[ResultTable, ...]:
-    points = list(run.points.prefetch_related("readings").order_by("index"))
+def _results(certified: Certified, definition: ProcedureDefinition) -> tuple[ResultTable, ...]:
+    points = certified.points
     test_of_point = {p.index: p.test for p in points}
     tables = []
     for test in definition.tests:
@@ -652,28 +714,28 @@ def _results(run: Run, definition: ProcedureDefinition) -> tuple[ResultTable, ..
         )
         by_index = {p.index: row for p, row in zip(done, rows, strict=True)}
         unit = _unit(done[0].unit)
-        curve_data = (run.server_curves or {}).get(test.id)
+        curve_data = certified.curves.get(test.id)
         tables.append(
             ResultTable(
                 test_id=test.id,
                 title=Bilingual(test.title["vi"], test.title["en"]),
                 quantity=QUANTITIES.get(unit, Bilingual(test.title["vi"], test.title["en"])),
                 rows=rows,
-                checks=_checks(run, by_index, test_of_point, test.id),
+                checks=_checks(certified, by_index, test_of_point, test.id),
                 curve=_curve(test.id, curve_data, done) if curve_data else None,
             )
         )
     return tuple(tables)
 
 
-def _specification(run: Run) -> Bilingual:
+def _specification(certified: Certified) -> Bilingual:
     documents: list[str] = []
-    for point in run.points.order_by("index"):
+    for point in certified.points:
         acceptance = (point.server_result or {}).get("acceptance") or {}
         document = str(acceptance.get("document") or "").strip()
         if document and document not in documents:
             documents.append(document)
-    for check in run.server_checks or []:
+    for check in certified.checks:
         rule = str(check.get("rule") or "").strip()
         if rule and rule not in documents:
             documents.append(rule)
@@ -693,8 +755,10 @@ def _specification(run: Run) -> Bilingual:
     return Bilingual(text, text)
 
 
-def _statement(run: Run, definition: ProcedureDefinition, kind: Kind) -> Statement | None:
-    if not run.server_conformity:
+def _statement(
+    certified: Certified, definition: ProcedureDefinition, kind: Kind
+) -> Statement | None:
+    if not certified.conformity:
         if kind is Kind.VERIFICATION:
             raise IncompleteRecord(
                 "a verification states a verdict, and the run has none",
@@ -703,8 +767,8 @@ def _statement(run: Run, definition: ProcedureDefinition, kind: Kind) -> Stateme
         return None
     rule = definition.decision_rule
     return Statement(
-        conformity=_conformity(run.server_conformity, "run.server_conformity"),
-        specification=_specification(run),
+        conformity=_conformity(certified.conformity, "run.server_conformity"),
+        specification=_specification(certified),
         decision_rule=DECISION_RULES.get(rule, Bilingual(rule, rule)),
         covers=Bilingual("Mọi kết quả ở trên", "All results above"),
     )
@@ -861,8 +925,12 @@ def document_for(
     amendment: Amendment | None = None,
     mark_number: str | None = None,
     mark_valid_until: date | None = None,
+    position: RunPosition | None = None,
 ) -> CertificateDocument:
-    """The certificate document of the approved ``run``, numbered ``number``.
+    """The certificate document of the approved ``run``, numbered ``number``; of the
+    instrument of its ``position`` when given (a multi-position run: that position's job,
+    points, checks and statement with the run's standards, environment, procedure and
+    signatures, :class:`Certified`).
 
     ``issued_at`` is the moment of issue (its local date is printed); ``verify_url`` the
     public verification page (the QR code's target). A verification that did not fail needs
@@ -872,33 +940,52 @@ def document_for(
     :class:`IncompleteRecord` when the records lack what the certificate must state.
     The caller checks the result with :meth:`CertificateDocument.check`.
     """
+    certified = Certified.of(run, position)
     definition = parsed_procedure(run.procedure)
     kind = Kind(run.procedure.kind)
     zone = run.organization.zone
     mark = None
-    if carries_mark(run):
+    if carries_mark(run, position):
         if not mark_number:
             raise IncompleteRecord("a verification needs its mark number", field="mark_number")
-        mark = VerificationMark(mark_number, mark_valid_until or verification_valid_until(run))
+        mark = VerificationMark(
+            mark_number, mark_valid_until or verification_valid_until(run, certified.job)
+        )
     return CertificateDocument(
         number=number,
         kind=kind,
         issuer=_issuer(run),
-        customer=_customer(run),
-        instrument=_instrument(run),
+        customer=_customer(certified.job),
+        instrument=_instrument(certified.job),
         procedure=_procedure(run, definition),
         location=_location(run),
         performed_from=timezone.localdate(run.started_at, zone),
         performed_to=timezone.localdate(run.finished_at, zone),
         issued_on=timezone.localdate(issued_at, zone),
         conditions=_conditions(run),
-        results=_results(run, definition),
-        statement=_statement(run, definition, kind),
+        results=_results(certified, definition),
+        statement=_statement(certified, definition, kind),
         standards=_standards(run),
         people=_people(run),
         verify_url=verify_url,
         run_id=str(run.pk),
         mark=mark,
         amendment=amendment,
+        remarks=_position_remark(certified.position),
         software_version=_software_version(),
+    )
+
+
+def _position_remark(position: RunPosition | None) -> tuple[Bilingual, ...]:
+    """Where the instrument was on a multi-position bench: the run's record names its
+    readings by position, and a reader of the run must find this instrument's."""
+    if position is None:
+        return ()
+    return (
+        Bilingual(
+            f"Phương tiện đo được kiểm tại vị trí {position.number} của giàn thử, cùng các "
+            "phương tiện đo khác, với cùng chuẩn và điều kiện môi trường.",
+            f"The instrument was tested at position {position.number} of the bench, with "
+            "other instruments, against the same standards in the same conditions.",
+        ),
     )

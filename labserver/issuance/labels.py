@@ -46,7 +46,7 @@ def label_sheet(certificates: Sequence[Certificate], *, field: str = "ids") -> b
                 % {"field": field, "number": certificate.number},
                 field=field,
             )
-        instrument = certificate.run.job.instrument
+        instrument = certificate.job.instrument
         labels.append(
             Label(
                 certificate_number=certificate.number,

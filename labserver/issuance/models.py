@@ -13,10 +13,15 @@ key is the one status change of this app made in place, by its service only, aud
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from labserver.jobs.models import Job
 
 
 class CertificateKind(models.TextChoices):
@@ -68,6 +73,21 @@ class SigningKeyRecord(models.Model):
         return f"{self.subject} ({self.fingerprint[:16]}…)"
 
 
+def certified_job(lookup: str, value: Any) -> Q:
+    """Certificates whose job matches ``job<lookup>=value`` (e.g. ``"__in"``): a position's
+    certificate is of its position's job (its instrument's), never of the run's own job;
+    any other, of the run's job."""
+    return Q(position__isnull=True, **{f"run__job{lookup}": value}) | Q(
+        **{f"position__job{lookup}": value}
+    )
+
+
+def certified_instrument(lookup: str, value: Any) -> Q:
+    """Certificates whose instrument matches ``instrument<lookup>=value`` (e.g.
+    ``"__owner__in"``), as :func:`certified_job` finds it."""
+    return certified_job(f"__instrument{lookup}", value)
+
+
 class Certificate(models.Model):
     """An issued certificate: numbered, rendered, signed, stored with its SHA-256."""
 
@@ -76,6 +96,14 @@ class Certificate(models.Model):
     )
     run = models.ForeignKey(
         "measurements.Run", on_delete=models.PROTECT, related_name="certificates"
+    )
+    position = models.ForeignKey(
+        "measurements.RunPosition",
+        on_delete=models.PROTECT,
+        related_name="certificates",
+        null=True,
+        blank=True,
+        help_text="The position of a multi-position run whose instrument this certifies",
     )
     number = models.CharField(max_length=64, unique=True)
     kind = models.CharField(max_length=16, choices=CertificateKind.choices)
@@ -110,11 +138,17 @@ class Certificate(models.Model):
 
     class Meta:
         constraints = [
-            # One certificate per run; further ones for the run are amendments.
+            # One certificate per run of one instrument, one per position of a
+            # multi-position run; further ones are amendments.
             models.UniqueConstraint(
                 fields=["run"],
-                condition=Q(supersedes__isnull=True),
+                condition=Q(supersedes__isnull=True, position__isnull=True),
                 name="certificate_one_original_per_run",
+            ),
+            models.UniqueConstraint(
+                fields=["position"],
+                condition=Q(supersedes__isnull=True, position__isnull=False),
+                name="certificate_one_original_per_position",
             ),
             models.UniqueConstraint(
                 fields=["organization", "kind", "year", "sequence"],
@@ -131,6 +165,15 @@ class Certificate(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+    @property
+    def job(self) -> Job:
+        """The job of the instrument this certifies: its position's in a multi-position
+        run, else the run's."""
+        position = self.position
+        if position is not None and position.job is not None:
+            return position.job
+        return self.run.job
 
 
 class CertificateEvent(models.Model):

@@ -29,7 +29,8 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import OuterRef, Subquery
+from django.db.models import F, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .models import Certificate, CertificateEvent, CertificateStatus
@@ -50,16 +51,25 @@ _COLUMNS = (
     "organization__accreditation",
     "organization__time_zone",
     "run__finished_at",
-    "run__job__instrument__instrument_type__name",
-    "run__job__instrument__instrument_type__name_vi",
-    "run__job__instrument__manufacturer",
-    "run__job__instrument__model",
-    "run__job__instrument__serial",
+    "instrument_type_name",
+    "instrument_type_name_vi",
+    "instrument_manufacturer",
+    "instrument_model",
+    "instrument_serial",
     "replacement_number",
     "superseded_at",
     "revoked_at",
     "revoked_reason",
 )
+
+
+_INSTRUMENT = {
+    "type_name": "instrument_type__name",
+    "type_name_vi": "instrument_type__name_vi",
+    "manufacturer": "manufacturer",
+    "model": "model",
+    "serial": "serial",
+}
 
 
 def _query() -> Any:
@@ -70,6 +80,13 @@ def _query() -> Any:
         Certificate.objects.filter(number=_PLACEHOLDER)
         .order_by()
         .annotate(
+            # A position's certificate is of its position's instrument (its job's).
+            **{
+                f"instrument_{name}": Coalesce(
+                    F(f"position__job__instrument__{path}"), F(f"run__job__instrument__{path}")
+                )
+                for name, path in _INSTRUMENT.items()
+            },
             replacement_number=Subquery(superseded.values("replacement__number")[:1]),
             superseded_at=Subquery(superseded.values("at")[:1]),
             revoked_at=Subquery(revoked.values("at")[:1]),

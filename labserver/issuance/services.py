@@ -46,7 +46,7 @@ from labserver.core.models import AuditAnchor
 from labserver.core.numbering import next_value
 from labserver.jobs.models import JobState
 from labserver.jobs.services import locked_job, move_job
-from labserver.measurements.models import Run, RunState
+from labserver.measurements.models import PositionState, Run, RunPosition, RunState
 
 from .anchors import anchor_after_commit
 from .documents import IncompleteRecord, carries_mark, document_for
@@ -68,6 +68,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "CertificateState",
     "amend_certificate",
+    "certifiable_positions",
     "certificate_state",
     "issue_certificate",
     "preview_certificate",
@@ -151,6 +152,7 @@ class _Issue:
     reason: str = ""
     mark_number: str = ""
     valid_until: date | None = None
+    position: RunPosition | None = None
 
 
 def _checked(document: CertificateDocument) -> CertificateDocument:
@@ -180,7 +182,7 @@ def _produce(job: _Issue, staged: list[StagedFile]) -> Certificate:
     sequence = next_value(f"certificate:{org.code}:{kind}:{year}")
     number = f"{org.code}-{SERIES[kind]}-{year}-{sequence:06d}"
     mark_number, valid_until = job.mark_number, job.valid_until
-    if carries_mark(run) and not mark_number:
+    if carries_mark(run, job.position) and not mark_number:
         mark_number = f"{org.code}-{year % 100:02d}-{next_value(f'mark:{org.code}:{year}'):07d}"
     amendment = None
     if job.supersedes is not None:
@@ -200,6 +202,7 @@ def _produce(job: _Issue, staged: list[StagedFile]) -> Certificate:
             amendment=amendment,
             mark_number=mark_number or None,
             mark_valid_until=valid_until,
+            position=job.position,
         )
     )
     if document.mark is not None:
@@ -239,6 +242,7 @@ def _produce(job: _Issue, staged: list[StagedFile]) -> Certificate:
     return Certificate.objects.create(
         organization=org,
         run=run,
+        position=job.position,
         number=number,
         kind=kind,
         year=year,
@@ -309,9 +313,15 @@ def _key_record(org_id: int, loaded: Any, check: Any, when: datetime) -> Signing
 
 
 def _audit_after(certificate: Certificate) -> dict[str, Any]:
+    position = certificate.position
     return {
         "number": certificate.number,
         "run": str(certificate.run_id),
+        **(
+            {"position": position.number, "job": certificate.job.number}
+            if position is not None
+            else {}
+        ),
         "kind": certificate.kind,
         "pdf_sha256": certificate.pdf_sha256,
         "dcc_sha256": certificate.dcc_sha256,
@@ -376,9 +386,14 @@ def _require_one_instrument(run: Run) -> None:
         )
 
 
-def issue_certificate(*, actor: User, run: Run, password: str) -> Certificate:
+def issue_certificate(
+    *, actor: User, run: Run, password: str, position: RunPosition | None = None
+) -> Certificate:
     """Issue the certificate of an approved run: signatory of the run's organization,
-    certified for its field, password re-entered; one certificate per run (409)."""
+    certified for its field, password re-entered; one certificate per run (409). Of a
+    multi-position run, the certificate of one ``position`` (its instrument), one per
+    position (409); :func:`labserver.issuance.batch.issue_run_certificates` issues them all
+    by one signature act."""
 
     def check_signer(locked: Run) -> None:
         check_signature_password(
@@ -390,17 +405,66 @@ def issue_certificate(*, actor: User, run: Run, password: str) -> Certificate:
             organization_id=locked.organization_id,
         )
 
-    return issue_signed(actor=actor, run=run, check_signer=check_signer)
+    return issue_signed(actor=actor, run=run, check_signer=check_signer, position=position)
+
+
+def certifiable_positions(run: Run) -> list[RunPosition]:
+    """The positions of ``run`` that get a certificate: measured, with their instrument's
+    job, in bench order (a skipped or removed one gets none)."""
+    return list(
+        run.positions.filter(state=PositionState.MEASURED, job__isnull=False)
+        .select_related("job__instrument__instrument_type", "job__instrument__owner")
+        .order_by("number")
+    )
+
+
+def _certified_position(run: Run, position: RunPosition) -> RunPosition:
+    """``position`` read again as a position of the locked ``run`` that gets a certificate
+    (with its job and instrument), else refused naming it."""
+    found = (
+        run.positions.select_related("job__instrument__instrument_type", "job__instrument__owner")
+        .filter(pk=position.pk)
+        .first()
+    )
+    if found is None:
+        raise InvalidEvidence(f"position: not a position of run {run.pk}", field="position")
+    if found.state != PositionState.MEASURED or found.job is None:
+        why = f" ({found.reason})" if found.reason else ""
+        raise InvalidTransition(
+            f"position {found.number} of run {run.pk} was {found.get_state_display().lower()}"
+            f"{why}: it gets no certificate",
+            field="position",
+        )
+    return found
+
+
+def _existing(run: Run, position: RunPosition | None) -> Certificate | None:
+    """The first certificate issued from ``run`` (from its ``position``): its original, or
+    an amendment of another run's certificate that reports this run's results."""
+    found = Certificate.objects.filter(run=run)
+    if position is not None:
+        found = found.filter(position=position)
+    return found.order_by("pk").first()
+
+
+def _what(run: Run, position: RunPosition | None) -> str:
+    return f"run {run.pk}" if position is None else f"position {position.number} of run {run.pk}"
 
 
 def issue_signed(
-    *, actor: User, run: Run, check_signer: Callable[[Run], None], **more: Any
+    *,
+    actor: User,
+    run: Run,
+    check_signer: Callable[[Run], None],
+    position: RunPosition | None = None,
+    **more: Any,
 ) -> Certificate:
-    """Issue the certificate of ``run`` in its own issuing transaction (the number, the
-    signed files, the row and the audit entry, or none of them), with ``check_signer``
-    given the locked run after the role and field checks: :func:`issue_certificate`
-    checks the password there; a batch (:mod:`.batch`), which checked it once for all its
-    runs, checks nothing more. ``more`` is added to the audit entry (the batch)."""
+    """Issue the certificate of ``run`` (of its ``position``'s instrument) in its own
+    issuing transaction (the number, the signed files, the row, its job issued and the
+    audit entry, or none of them), with ``check_signer`` given the locked run after the
+    role and field checks: :func:`issue_certificate` checks the password there; a batch
+    (:mod:`.batch`), which checked it once for all its runs and positions, checks nothing
+    more. ``more`` is added to the audit entry (the batch)."""
 
     def finish(certificate: Certificate) -> None:
         audit.record(
@@ -411,7 +475,7 @@ def issue_signed(
             organization_id=certificate.organization_id,
             after={**_audit_after(certificate), **more},
         )
-        job = locked_job(certificate.run.job_id)
+        job = locked_job(certificate.job.pk)
         if job.state == JobState.APPROVED:
             move_job(job, JobState.ISSUED, actor=actor, reason=certificate.number)
         anchor_after_commit(certificate.organization_id, trigger=AuditAnchor.Trigger.CERTIFICATE)
@@ -425,15 +489,19 @@ def issue_signed(
                 f"run {locked.pk} is {locked.state}: only an approved run is certified",
                 field="run",
             )
-        _require_one_instrument(locked)
-        existing = Certificate.objects.filter(run=locked).order_by("pk").first()
+        if position is None:
+            _require_one_instrument(locked)
+        else:
+            position = _certified_position(locked, position)
+        existing = _existing(locked, position)
         if existing is not None:
             raise Conflict(
-                f"run {locked.pk} already has certificate {existing.number}: "
+                f"{_what(locked, position)} already has certificate {existing.number}: "
                 "a change is an amendment of it",
-                field="run",
+                field="run" if position is None else "position",
             )
-        return _produce_and_finish(_Issue(actor, locked, timezone.now()), staged, finish)
+        job = _Issue(actor, locked, timezone.now(), position=position)
+        return _produce_and_finish(job, staged, finish)
 
 
 # What a preview prints where the issued certificate prints its number (and a
@@ -441,14 +509,15 @@ def issue_signed(
 PREVIEW_NUMBER = "(chưa cấp số / not yet assigned)"
 
 
-def preview_certificate(*, actor: User, run: Run) -> bytes:
+def preview_certificate(*, actor: User, run: Run, position: RunPosition | None = None) -> bytes:
     """The certificate ``run`` would be issued as, unsigned and watermarked as a preview
     on every page (:data:`certificates.pdf.PREVIEW_WATERMARK`), for its signatory to read
     before entering the password: same document and layout as :func:`issue_certificate`
     makes, dated now, with :data:`PREVIEW_NUMBER` for its number.
 
     Who may issue may preview (a signatory of the run's organization certified for its
-    field), of an approved run without a certificate. Nothing is stored and no number is
+    field), of an approved run without a certificate; of a multi-position run, the
+    certificate of one measured ``position`` without one. Nothing is stored and no number is
     taken. Not audited: the audit trail and its signed anchors record the changes to
     regulated records, and a preview changes none; who previewed which run is written to
     the application's log instead (a question of use, not of evidence).
@@ -461,12 +530,16 @@ def preview_certificate(*, actor: User, run: Run) -> bytes:
         raise InvalidTransition(
             f"run {run.pk} is {run.state}: only an approved run is certified", field="run"
         )
-    _require_one_instrument(run)
-    existing = Certificate.objects.filter(run=run).order_by("pk").first()
+    if position is None:
+        _require_one_instrument(run)
+    else:
+        position = _certified_position(run, position)
+    existing = _existing(run, position)
     if existing is not None:
         raise Conflict(
-            f"run {run.pk} already has certificate {existing.number}: read it, not a preview",
-            field="run",
+            f"{_what(run, position)} already has certificate {existing.number}: read it, "
+            "not a preview",
+            field="run" if position is None else "position",
         )
     document = _checked(
         document_for(
@@ -474,7 +547,8 @@ def preview_certificate(*, actor: User, run: Run) -> bytes:
             number=PREVIEW_NUMBER,
             issued_at=timezone.now(),
             verify_url=verify_url("PREVIEW"),
-            mark_number=PREVIEW_NUMBER if carries_mark(run) else None,
+            mark_number=PREVIEW_NUMBER if carries_mark(run, position) else None,
+            position=position,
         )
     )
     try:
@@ -482,7 +556,7 @@ def preview_certificate(*, actor: User, run: Run) -> bytes:
     except CertificateError as exc:
         field = f"document.{exc.field}" if exc.field else "document"
         raise IncompleteRecord(f"preview: {exc}", field=field) from None
-    log.info("certificate preview of run %s by %s", run.pk, actor.username)
+    log.info("certificate preview of %s by %s", _what(run, position), actor.username)
     return pdf
 
 
@@ -492,9 +566,9 @@ def _locked_certificate(certificate: Certificate) -> Certificate:
     needs UPDATE on its table, which the runtime role does not hold on an append-only one
     (docs/centers/lims.md, "Two database roles")."""
     Run.objects.select_for_update().filter(pk=certificate.run_id).values_list("pk").get()
-    return Certificate.objects.select_related("organization", "run__procedure", "supersedes").get(
-        pk=certificate.pk
-    )
+    return Certificate.objects.select_related(
+        "organization", "run__procedure", "supersedes", "position__job__instrument"
+    ).get(pk=certificate.pk)
 
 
 @counts_signature_failures
@@ -502,8 +576,9 @@ def amend_certificate(
     *, actor: User, certificate: Certificate, password: str, reason: str, run: Run | None = None
 ) -> Certificate:
     """A new certificate (new number) that replaces ``certificate`` (ISO/IEC 17025 7.8.8):
-    from the same run, or from ``run`` (an approved run of the same instrument with no
-    certificate yet). The original stays readable and is marked superseded."""
+    from the same run (of the same position), or from ``run`` (an approved run of the same
+    instrument with no certificate yet for it: the position of that instrument when it is
+    a multi-position run). The original stays readable and is marked superseded."""
 
     def finish(replacement: Certificate) -> None:
         CertificateEvent.objects.create(
@@ -547,9 +622,11 @@ def amend_certificate(
                 "can be amended",
                 field="certificate",
             )
+        position = original.position
         if run is not None:
+            position = _position_of(source, original)
             if source.organization_id != original.organization_id or (
-                source.job.instrument_id != original.run.job.instrument_id
+                position is None and source.job.instrument_id != original.job.instrument_id
             ):
                 raise InvalidEvidence(
                     "run: not a run of the certificate's instrument in this organization",
@@ -560,8 +637,8 @@ def amend_certificate(
                     f"run {source.pk} is {source.state}: only an approved run is certified",
                     field="run",
                 )
-            if Certificate.objects.filter(run=source).exists():
-                raise Conflict(f"run {source.pk} already has a certificate", field="run")
+            if _existing(source, position) is not None:
+                raise Conflict(f"{_what(source, position)} already has a certificate", field="run")
         same_run = source.pk == original.run_id
         job = _Issue(
             actor,
@@ -572,8 +649,28 @@ def amend_certificate(
             # The mark on the instrument stays when the results are the same run's.
             mark_number=original.mark_number if same_run else "",
             valid_until=original.valid_until if same_run else None,
+            position=position,
         )
         return _produce_and_finish(job, staged, finish)
+
+
+def _position_of(source: Run, original: Certificate) -> RunPosition | None:
+    """The position of ``source`` (a multi-position run) that measured the instrument of
+    ``original``: None for a run of one instrument."""
+    if not source.positions.exists():
+        return None
+    found = (
+        source.positions.filter(
+            state=PositionState.MEASURED, job__instrument_id=original.job.instrument_id
+        )
+        .select_related("job__instrument__instrument_type", "job__instrument__owner")
+        .first()
+    )
+    if found is None:
+        raise InvalidEvidence(
+            "run: not a run of the certificate's instrument in this organization", field="run"
+        )
+    return found
 
 
 @counts_signature_failures

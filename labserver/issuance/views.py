@@ -71,7 +71,11 @@ def _shown(verdict: Verdict) -> dict[str, Any]:
 def verify_page(request: HttpRequest, number: str) -> HttpResponse:
     """The page of certificate ``number``; a POSTed ``file`` is checked against it."""
     certificate = (
-        Certificate.objects.select_related("organization", "run__job__instrument__instrument_type")
+        Certificate.objects.select_related(
+            "organization",
+            "run__job__instrument__instrument_type",
+            "position__job__instrument__instrument_type",
+        )
         .filter(number=number)
         .first()
     )
@@ -94,8 +98,8 @@ def verify_page(request: HttpRequest, number: str) -> HttpResponse:
     context: dict[str, Any] = {
         "certificate": certificate,
         "state": certificate_state(certificate),
-        "instrument": certificate.run.job.instrument,
-        "instrument_type": local_name(certificate.run.job.instrument.instrument_type),
+        "instrument": certificate.job.instrument,
+        "instrument_type": local_name(certificate.job.instrument.instrument_type),
         "performed_on": timezone.localdate(certificate.run.finished_at, zone),
         "issued_on": timezone.localdate(certificate.issued_at, zone),
         # A verification without a mark is the notice of a failed verification.

@@ -267,7 +267,7 @@ def _certificate(lot: Lot, serial: str, number: str) -> Certificate | None:
             number=number,
             kind=CertificateKind.VERIFICATION,
         )
-        .select_related("run__job__instrument")
+        .select_related("run__job__instrument", "position__job__instrument")
         .first()
     )
     if found is None:
@@ -275,7 +275,7 @@ def _certificate(lot: Lot, serial: str, number: str) -> Certificate | None:
             _("No verification certificate %(number)s of this organization.") % {"number": number},
             field="certificate",
         )
-    instrument = found.run.job.instrument
+    instrument = found.job.instrument
     if instrument.serial != serial or instrument.instrument_type_id != lot.instrument_type_id:
         raise DomainError(
             _("Certificate %(number)s is not for meter %(serial)s of the lot's type.")

@@ -54,12 +54,19 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Outcome:
-    """What the act did to one run: done (with the certificate's number, when one was
-    issued), or refused with the reason."""
+    """What the act did to one run, or to one ``position`` of a multi-position run (its
+    instrument's certificate): done (with the certificate's number, when one was issued),
+    or refused with the reason."""
 
     run: Run
     refused: str = ""
     certificate: str = ""
+    position: int | None = None
+
+    @property
+    def key(self) -> str:
+        """The run's id, and the position's number after ``#`` when it is one's."""
+        return str(self.run.pk) if self.position is None else f"{self.run.pk}#{self.position}"
 
     @property
     def done(self) -> bool:
@@ -81,6 +88,11 @@ class BatchResult:
     @property
     def refused(self) -> list[Outcome]:
         return [o for o in self.outcomes if not o.done]
+
+    @property
+    def by_position(self) -> bool:
+        """Whether an outcome is a position's (a multi-position run's certificates)."""
+        return any(o.position is not None for o in self.outcomes)
 
 
 def _organization_of(runs: list[Run]) -> int:
@@ -116,12 +128,17 @@ ISSUE = Act(Role.SIGNATORY, "certificate.issue")
 
 
 def batch_act(
-    act: Act, actor: User, runs: Iterable[Run], password: str, sign: Callable[[Run, str], str]
+    act: Act,
+    actor: User,
+    runs: Iterable[Run],
+    password: str,
+    sign: Callable[[Run, str], list[Outcome]],
 ) -> BatchResult:
     """The frame of every batch: the runs of one organization, ``actor`` holding the act's
     role in it, the password checked once for the act's signing, then ``sign(run, batch)``
     for each run, whose :class:`DomainError` refuses that run only; ``sign`` returns the
-    number of the certificate it issued, or "".
+    outcomes it reached for the run: one (with the number of the certificate it issued,
+    if it issued one), or one per position whose certificate it issued or refused.
 
     ``sign`` makes its own transaction, so this must not run inside one for the runs to be
     independent (the issuing transaction insists: it is durable)."""
@@ -133,7 +150,7 @@ def batch_act(
     outcomes = []
     for run in unique:
         try:
-            outcomes.append(Outcome(run, certificate=sign(run, batch)))
+            outcomes.extend(sign(run, batch))
         except DomainError as exc:
             outcomes.append(Outcome(run, refused=exc.detail))
     result = BatchResult(batch, outcomes)
@@ -146,9 +163,9 @@ def batch_act(
             organization_id=org,
             after={
                 "signing": act.signing,
-                "done": [str(o.run.pk) for o in result.done],
+                "done": list(dict.fromkeys(str(o.run.pk) for o in result.done)),
                 "certificates": [o.certificate for o in result.done if o.certificate],
-                "refused": {str(o.run.pk): o.refused for o in result.refused},
+                "refused": {o.key: o.refused for o in result.refused},
             },
         )
     return result
@@ -168,7 +185,7 @@ def review_runs(
     is in ``acknowledged`` (the reviewer has read the disagreements); otherwise it is
     refused and reported, and the count is in its audit entry when it is reviewed."""
 
-    def sign(run: Run, batch: str) -> str:
+    def sign(run: Run, batch: str) -> list[Outcome]:
         with transaction.atomic():
             locked = locked_run(run)
             if locked.disagreements and locked.pk not in acknowledged:
@@ -180,7 +197,7 @@ def review_runs(
             sign_review(
                 actor, locked, comment, batch=batch, acknowledged=locked.disagreements or None
             )
-        return ""
+        return [Outcome(run)]
 
     return batch_act(REVIEW, actor, runs, password, sign)
 
@@ -192,11 +209,11 @@ def approve_runs(
     certified for each run's field (a run of a field they are not certified for is
     refused and reported), neither performer nor reviewer of it."""
 
-    def sign(run: Run, batch: str) -> str:
+    def sign(run: Run, batch: str) -> list[Outcome]:
         with transaction.atomic():
             locked = locked_run(run)
             require_approver_field(actor, locked)
             sign_approval(actor, locked, comment, batch=batch)
-        return ""
+        return [Outcome(run)]
 
     return batch_act(APPROVAL, actor, runs, password, sign)

@@ -90,10 +90,22 @@ class RunPosition(models.Model):
     the instrument mounted there, what became of it (measured, skipped or removed, and
     why), its test-level checks as the agent and the server computed them, and the
     server's statement over its points and checks. Its points are the run's points of
-    this position. Append-only, like the run's other evidence."""
+    this position. Each instrument has its own job (:attr:`job`), and gets its own
+    certificate. Append-only, like the run's other evidence."""
 
     run = models.ForeignKey(Run, on_delete=models.PROTECT, related_name="positions")
     number = models.PositiveIntegerField(help_text="The position on the bench, from 1")
+    job = models.ForeignKey(
+        "jobs.Job",
+        on_delete=models.PROTECT,
+        related_name="positions",
+        null=True,
+        blank=True,
+        help_text=(
+            "The job of the instrument mounted here (matched by its serial when the run was "
+            "received); none for a position skipped whose instrument has no open job"
+        ),
+    )
     serial = models.CharField(max_length=100)
     instrument_type = models.CharField(max_length=100, blank=True)
     parameters = models.JSONField(

@@ -44,6 +44,7 @@ from .evaluation import (
     run_conformity,
 )
 from .models import Point, Reading, Run, RunPosition, RunSignature, RunState, StandardUsage
+from .position_jobs import match_position_jobs, move_position_jobs, start_position_jobs
 
 SIGNATURE_HEADER = "X-Caltrace-Signature"
 
@@ -156,17 +157,20 @@ def _store_run(principal: AgentPrincipal, received: Received) -> Run:
     org_id = agent.organization_id
     job = _job_taking(agent, header.job)
     _check_procedure(job.procedure, header.procedure)
+    position_jobs = match_position_jobs(agent, job, record.positions) if record.positions else []
     operator = _operator(header.operator, org_id, job.procedure.field)
     # The day of use in the organization's zone, the day its certificate will print.
     used_on = timezone.localdate(header.started, agent.organization.zone)
     supersedes = _superseded(header.supersedes, job)
     usages = _check_standards(header.standards, org_id, used_on)
-    evaluated = _evaluate(job, record, usages, used_on)
+    evaluated = _evaluate(job, record, usages, used_on, position_jobs)
     run = _create_run(principal, job, operator, supersedes, received, evaluated)
     points = _create_points(run, record.points, evaluated)
     _create_readings(points, record.points)
-    for position, by_server in zip(record.positions, evaluated.positions, strict=True):
-        points += _create_position(run, position, by_server)
+    for position, by_server, its_job in zip(
+        record.positions, evaluated.positions, position_jobs, strict=True
+    ):
+        points += _create_position(run, position, by_server, its_job)
     StandardUsage.objects.bulk_create(
         [StandardUsage(run=run, used_on=used_on, **usage) for usage in usages]
     )
@@ -181,6 +185,7 @@ def _store_run(principal: AgentPrincipal, received: Received) -> Run:
     if job.state != JobState.IN_PROGRESS:
         job = move_job(job, JobState.IN_PROGRESS, actor=principal)
     move_job(job, JobState.MEASURED, actor=principal)
+    start_position_jobs(job, position_jobs, record.positions, actor=principal)
     _answer(run, job, received.digest, record, evaluated)
     audit.record(
         actor=principal,
@@ -248,7 +253,11 @@ def _superseded(run_id: str | None, job: Job) -> Run | None:
 
 
 def _evaluate(
-    job: Job, record: RunRecord, usages: list[dict[str, Any]], used_on: date
+    job: Job,
+    record: RunRecord,
+    usages: list[dict[str, Any]],
+    used_on: date,
+    position_jobs: list[Job | None],
 ) -> Evaluated:
     """Every point evaluated by the server with the procedure's limits, the certified
     quantities checked against the certificates in force, then the checks and curves
@@ -256,7 +265,8 @@ def _evaluate(
 
     A multi-position run: each position the same way, its points read with the shared
     readings of their index beside its own and its instrument's parameters over the
-    job's specification; the run's statement is its worst position's."""
+    specification of its own instrument (its job's; the run's job's for a skipped one
+    without a job); the run's statement is its worst position's."""
     specification = job.instrument.specification or {}
     if not record.positions:
         return _evaluate_points(
@@ -270,8 +280,16 @@ def _evaluate(
         )
     shared = {s.index: [r.to_json() for r in s.readings] for s in record.shared}
     positions = tuple(
-        _evaluate_position(job, i, position, shared, specification, usages, used_on)
-        for i, position in enumerate(record.positions)
+        _evaluate_position(
+            job,
+            i,
+            position,
+            shared,
+            (its_job.instrument.specification or {}) if its_job is not None else specification,
+            usages,
+            used_on,
+        )
+        for i, (position, its_job) in enumerate(zip(record.positions, position_jobs, strict=True))
     )
     return Evaluated(
         points=[],
@@ -395,12 +413,15 @@ def _create_run(
     )
 
 
-def _create_position(run: Run, position: Position, evaluated: Evaluated) -> list[Point]:
-    """A position of the run, its points and their own readings (the shared ones are in
-    the run's payload, once)."""
+def _create_position(
+    run: Run, position: Position, evaluated: Evaluated, job: Job | None
+) -> list[Point]:
+    """A position of the run with its instrument's job, its points and their own readings
+    (the shared ones are in the run's payload, once)."""
     row = RunPosition.objects.create(
         run=run,
         number=position.position,
+        job=job,
         serial=position.instrument.serial,
         instrument_type=position.instrument.type,
         parameters=dict(position.instrument.parameters or {}),
@@ -635,6 +656,7 @@ def _sign(
     run.state = state
     run.save(update_fields=["state"])
     move_job(locked_job(run.job_id), job_state, actor=actor, reason=comment)
+    move_position_jobs(run, job_state, actor=actor, reason=comment)
     audit.record(
         actor=actor,
         action=SIGNATURE_ACTIONS[meaning],

@@ -77,14 +77,16 @@ def letters_for(nonconformity: Nonconformity, customer: str | None = None) -> li
         d for d in current_decisions(nonconformity).values() if d.action == Decision.Action.RECALL
     ]
     certificates = (
-        Certificate.objects.select_related("run__job__instrument__owner", "organization")
+        Certificate.objects.select_related(
+            "run__job__instrument__owner", "position__job__instrument__owner", "organization"
+        )
         .prefetch_related("events")
         .in_bulk([d.certificate_id for d in recalls])
     )
     by_customer: dict[str, list[tuple[Decision, Certificate]]] = {}
     for decision in recalls:
         certificate = certificates[decision.certificate_id]
-        owner = certificate.run.job.instrument.owner
+        owner = certificate.job.instrument.owner
         by_customer.setdefault(owner.code, []).append((decision, certificate))
     if customer is not None:
         if customer not in by_customer:
@@ -105,11 +107,11 @@ def letters_for(nonconformity: Nonconformity, customer: str | None = None) -> li
     letters = []
     for code in sorted(by_customer):
         pairs = sorted(by_customer[code], key=lambda p: p[1].number)
-        owner = pairs[0][1].run.job.instrument.owner
+        owner = pairs[0][1].job.instrument.owner
         last = max(pairs, key=lambda p: (p[0].decided_at, p[0].pk))[0]
         rows = []
         for decision, certificate in pairs:
-            instrument = certificate.run.job.instrument
+            instrument = certificate.job.instrument
             revoked = certificate_state(certificate).revoked_at
             vi, en = STATUS_TEXT[Decision.Recall(decision.recall)]
             rows.append(

@@ -164,7 +164,11 @@ def issued_certificates(today: date) -> list[Item]:
             issued_at__date__gte=first - timedelta(days=1),
             issued_at__date__lte=last + timedelta(days=1),
         )
-        .select_related("organization", "run__job__instrument__instrument_type")
+        .select_related(
+            "organization",
+            "run__job__instrument__instrument_type",
+            "position__job__instrument__instrument_type",
+        )
         .prefetch_related("events")
         .order_by("issued_at", "pk")
     )
@@ -174,10 +178,10 @@ def issued_certificates(today: date) -> list[Item]:
         if first <= timezone.localdate(c.issued_at, c.organization.zone) <= last
         and certificate_state(c).status == CertificateStatus.VALID
     ]
-    people = customers_people(c.run.job.instrument.owner_id for c in chosen)
+    people = customers_people(c.job.instrument.owner_id for c in chosen)
     items = []
     for certificate in chosen:
-        instrument = certificate.run.job.instrument
+        instrument = certificate.job.instrument
         due, basis = due_date(certificate)
         facts = {
             **_instrument_facts(instrument),
@@ -215,7 +219,11 @@ def recall_letters(today: date) -> list[Item]:
         superseded_by__isnull=True,
         decided_at__date__gte=first - timedelta(days=1),
         decided_at__date__lte=last + timedelta(days=1),
-    ).select_related("nonconformity__organization", "certificate__run__job__instrument__owner")
+    ).select_related(
+        "nonconformity__organization",
+        "certificate__run__job__instrument__owner",
+        "certificate__position__job__instrument__owner",
+    )
     letters: dict[tuple[int, str], Any] = {}
     for decision in decisions:
         nonconformity = decision.nonconformity
@@ -225,7 +233,7 @@ def recall_letters(today: date) -> list[Item]:
             <= last
         ):
             continue
-        owner = decision.certificate.run.job.instrument.owner
+        owner = decision.certificate.job.instrument.owner
         letters.setdefault((nonconformity.pk, owner.code), (nonconformity, owner))
     items = []
     people = customers_people(owner.pk for _nc, owner in letters.values())

@@ -213,7 +213,9 @@ def nonconformities(request: HttpRequest) -> HttpResponse:
 def _affected_rows(nonconformity: Nonconformity, current: dict[int, Decision]) -> list[Any]:
     items = list(nonconformity.affected.all())
     certificates = (
-        Certificate.objects.select_related("run__job__instrument__owner")
+        Certificate.objects.select_related(
+            "run__job__instrument__owner", "position__job__instrument__owner"
+        )
         .prefetch_related("events")
         .in_bulk([i.certificate_id for i in items if i.certificate_id is not None])
     )
@@ -228,7 +230,7 @@ def _affected_rows(nonconformity: Nonconformity, current: dict[int, Decision]) -
                 "item": item,
                 "issued": certificate is not None,
                 "certificate": certificate,
-                "customer": certificate.run.job.instrument.owner if certificate else None,
+                "customer": certificate.job.instrument.owner if certificate else None,
                 "range": graph.describe_range(
                     {
                         "function": item.function,

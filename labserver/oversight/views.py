@@ -32,6 +32,7 @@ from labserver.core.audit import chain_key, verify_audit
 from labserver.core.models import AuditEntry
 from labserver.instruments.models import Instrument
 from labserver.issuance.api.views import visible_certificates
+from labserver.issuance.models import certified_instrument
 from labserver.issuance.services import certificate_state
 from labserver.nonconformities.models import Nonconformity
 from labserver.standards.due import WINDOWS, DueStandard, due_list
@@ -119,10 +120,10 @@ def search(request: HttpRequest) -> HttpResponse:
         theirs: dict[int, list[Any]] = {}
         for certificate in (
             visible_certificates(request.user)
-            .filter(run__job__instrument__in=[i.pk for i in instruments])
+            .filter(certified_instrument("__in", [i.pk for i in instruments]))
             .order_by("-issued_at")
         ):
-            theirs.setdefault(certificate.run.job.instrument_id, []).append(certificate)
+            theirs.setdefault(certificate.job.instrument_id, []).append(certificate)
         context.update(
             certificates=[(c, certificate_state(c)) for c in certificates],
             instruments=[(i, theirs.get(i.pk, [])) for i in instruments],

@@ -18,7 +18,12 @@ from django.utils import timezone
 from labserver.accounts.access import customer_organization_ids
 from labserver.instruments.models import Instrument
 from labserver.issuance.documents import add_months
-from labserver.issuance.models import Certificate, CertificateKind, CertificateStatus
+from labserver.issuance.models import (
+    Certificate,
+    CertificateKind,
+    CertificateStatus,
+    certified_instrument,
+)
 from labserver.issuance.services import CertificateState, certificate_state
 
 
@@ -76,7 +81,7 @@ def owned_instruments(user: Any) -> QuerySet[Instrument]:
 def owned_certificates(user: Any) -> QuerySet[Certificate]:
     """Certificates of the instruments ``user``'s customer organizations own."""
     return Certificate.objects.filter(
-        run__job__instrument__owner__in=customer_organization_ids(user)
+        certified_instrument("__owner__in", customer_organization_ids(user))
     )
 
 
@@ -91,7 +96,7 @@ def due_date(certificate: Certificate) -> tuple[date | None, str]:
         if certificate.valid_until is None:
             return None, ""
         return certificate.valid_until, DueBasis.VERIFICATION
-    months = certificate.run.job.instrument.instrument_type.verification_interval_months
+    months = certificate.job.instrument.instrument_type.verification_interval_months
     if not months:
         return None, ""
     performed = timezone.localdate(certificate.run.finished_at, certificate.organization.zone)
@@ -122,12 +127,16 @@ def with_certificates(instruments: Iterable[Instrument]) -> list[InstrumentRow]:
     """Each instrument with its certificates, newest first, in one query for them all."""
     instruments = list(instruments)
     certificates = (
-        Certificate.objects.filter(run__job__instrument__in=[i.pk for i in instruments])
-        .select_related("organization", "run__job__instrument__instrument_type")
+        Certificate.objects.filter(certified_instrument("__in", [i.pk for i in instruments]))
+        .select_related(
+            "organization",
+            "run__job__instrument__instrument_type",
+            "position__job__instrument__instrument_type",
+        )
         .prefetch_related("events__replacement")
         .order_by("-issued_at", "-pk")
     )
     by_instrument: dict[int, list[Certificate]] = {i.pk: [] for i in instruments}
     for certificate in certificates:
-        by_instrument[certificate.run.job.instrument_id].append(certificate)
+        by_instrument[certificate.job.instrument_id].append(certificate)
     return [InstrumentRow(i, certificate_rows(by_instrument[i.pk])) for i in instruments]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import forms
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
@@ -26,9 +26,10 @@ from labserver.core.errors import DomainError
 from labserver.issuance.batch import issue_certificates
 from labserver.issuance.models import Certificate, CertificateKind
 from labserver.measurements.batch import BatchResult, approve_runs, review_runs
-from labserver.measurements.models import Run, RunSignature, RunState
+from labserver.measurements.models import PositionState, Run, RunPosition, RunSignature, RunState
 from labserver.web.access import page_for
 
+from .positions import is_exception, ranked
 from .presentation import VERDICTS
 
 FAILING = ("fail", "conditional fail")
@@ -75,22 +76,56 @@ PAGES = {
 
 
 @dataclass(frozen=True)
+class PositionLine:
+    """A position of a multi-position run awaiting the act: its instrument (its job's), its
+    verdict, what makes it an exception (failed, disagreeing, skipped or removed and why),
+    and, on the issue page, whether it gets a certificate."""
+
+    position: RunPosition
+    verdict: str
+    exception: bool
+
+    @property
+    def certified(self) -> bool:
+        return self.position.state == PositionState.MEASURED and self.position.job_id is not None
+
+
+@dataclass(frozen=True)
 class Row:
-    """A run awaiting the act, with what makes it an exception."""
+    """A run awaiting the act, with what makes it an exception; a multi-position run's
+    positions, exceptions first."""
 
     run: Run
     failed_points: int
     verdict: str
+    positions: tuple[PositionLine, ...] = ()
 
     @property
     def exception(self) -> bool:
-        return bool(self.failed_points or self.run.disagreements)
+        return bool(
+            self.failed_points
+            or self.run.disagreements
+            or any(line.exception for line in self.positions)
+        )
+
+
+def _lines(run: Run) -> tuple[PositionLine, ...]:
+    return tuple(
+        PositionLine(
+            position,
+            str(VERDICTS.get(position.server_conformity, position.server_conformity)),
+            is_exception(position),
+        )
+        for position in ranked(run.positions.all())
+    )
 
 
 def awaiting(user: User, act: str) -> list[Row]:
     """The runs awaiting ``act`` in the organizations where ``user`` holds its role, but
     those the four eyes keep from them (the services refuse them too): exceptions first
-    (failed points, disagreements between the bench and the server), then by job number."""
+    (failed points, disagreements between the bench and the server, a multi-position run's
+    failed, skipped or removed positions), then by job number. On the issue page a
+    multi-position run is listed while a measured position of it has no certificate."""
     page = PAGES[act]
     runs = (
         Run.objects.filter(
@@ -98,16 +133,32 @@ def awaiting(user: User, act: str) -> list[Row]:
         )
         .select_related("job__instrument__instrument_type", "procedure", "organization")
         .annotate(failed=Count("points", filter=Q(points__server_conformity__in=FAILING)))
+        .prefetch_related(
+            Prefetch(
+                "positions",
+                RunPosition.objects.select_related("job__instrument__instrument_type"),
+            )
+        )
         .defer("payload", "raw_io", "response")
     )
     if act == "issue":
-        runs = runs.filter(certificates__isnull=True)
+        positions = RunPosition.objects.filter(run=OuterRef("pk"))
+        waiting = positions.filter(
+            state=PositionState.MEASURED, job__isnull=False, certificates__isnull=True
+        )
+        certified = Certificate.objects.filter(run=OuterRef("pk"))
+        runs = runs.filter((~Exists(certified) & ~Exists(positions)) | Exists(waiting))
     else:  # the four eyes: not the runs the person performed, nor, to approve, reviewed
         runs = runs.exclude(operator=user).exclude(
             signatures__user=user, signatures__meaning=RunSignature.Meaning.CHECKED
         )
     rows = [
-        Row(run, run.failed, str(VERDICTS.get(run.server_conformity, run.server_conformity)))
+        Row(
+            run,
+            run.failed,
+            str(VERDICTS.get(run.server_conformity, run.server_conformity)),
+            _lines(run),
+        )
         for run in runs
     ]
     return sorted(rows, key=lambda row: (not row.exception, row.run.job.number))
@@ -143,11 +194,14 @@ def _act(act: str, user: User, runs: list[Run], data: dict[str, Any]) -> BatchRe
     return issue_certificates(actor=user, runs=runs, password=password)
 
 
-def _done(request: HttpRequest, page: BatchPage, result: BatchResult) -> HttpResponse:
+def batch_done(request: HttpRequest, page: BatchPage, result: BatchResult) -> HttpResponse:
     """The outcome run by run; for an issue, the certificates issued and their labels."""
     numbers = [o.certificate for o in result.done if o.certificate]
     certificates = list(Certificate.objects.filter(number__in=numbers).order_by("number"))
-    marked = [c.pk for c in certificates if c.kind == CertificateKind.VERIFICATION]
+    # A failed verification's notice carries no mark, so no label.
+    marked = [
+        c.pk for c in certificates if c.kind == CertificateKind.VERIFICATION and c.mark_number
+    ]
     context = {
         "page": page,
         "result": result,
@@ -185,7 +239,7 @@ def batch(request: HttpRequest, act: str) -> HttpResponse:
         except DomainError as exc:
             error, status = exc.detail, exc.status
         else:
-            return _done(request, page, result)
+            return batch_done(request, page, result)
     elif form.is_bound:
         status = 400
     context = {"act": act, "page": page, "rows": rows, "form": form, "error": error}

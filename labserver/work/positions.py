@@ -8,13 +8,15 @@ each group by position number.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from labserver.measurements.models import PositionState, Run, RunPosition
 
 from .presentation import PointRow, point_rows, verdict_text
 
-__all__ = ["PositionRow", "position_rows"]
+__all__ = ["PositionRow", "is_exception", "position_rows", "ranked"]
 
 
 @dataclass
@@ -27,6 +29,8 @@ class PositionRow:
     points: list[PointRow]
     prefix: str
     """Of the ids of its points' rows (``position-3-point-0``), unique on the page."""
+    certificate: dict[str, Any] | None = None
+    """Its instrument's certificate once issued (the latest, as the run page lists it)."""
 
 
 def _rank(position: RunPosition) -> int:
@@ -42,12 +46,23 @@ def _rank(position: RunPosition) -> int:
     return 4
 
 
-def position_rows(run: Run) -> list[PositionRow]:
-    """The run's positions, exceptions first, each with its points' rows."""
-    positions = sorted(
-        run.positions.prefetch_related("points__readings"),
-        key=lambda p: (_rank(p), p.number),
-    )
+def ranked(positions: Iterable[RunPosition]) -> list[RunPosition]:
+    """``positions`` exceptions first (failed, disagreeing, skipped or removed, not clearly
+    judged), the passes last, each group by position number."""
+    return sorted(positions, key=lambda p: (_rank(p), p.number))
+
+
+def is_exception(position: RunPosition) -> bool:
+    """Whether ``position`` needs a look before signing: all but a clean pass."""
+    return _rank(position) < 4
+
+
+def position_rows(
+    run: Run, certificates: Mapping[int, dict[str, Any]] | None = None
+) -> list[PositionRow]:
+    """The run's positions, exceptions first, each with its points' rows, its job and its
+    certificate from ``certificates`` (by position id) when issued."""
+    positions = ranked(run.positions.select_related("job").prefetch_related("points__readings"))
     rows = []
     for position in positions:
         statement = position.server_conformity
@@ -57,9 +72,10 @@ def position_rows(run: Run) -> list[PositionRow]:
                 state=position.get_state_display(),
                 verdict=verdict_text(statement),
                 verdict_class="pass" if statement == "pass" else ("fail" if statement else ""),
-                exception=_rank(position) < 4,
+                exception=is_exception(position),
                 points=point_rows(sorted(position.points.all(), key=lambda p: p.index)),
                 prefix=f"position-{position.number}-",
+                certificate=(certificates or {}).get(position.pk),
             )
         )
     return rows

@@ -16,7 +16,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Case, F, IntegerField, Prefetch, Value, When
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
@@ -32,6 +32,7 @@ from labserver.accounts.models import Role, User
 from labserver.core.errors import DomainError
 from labserver.issuance import services as issuance
 from labserver.issuance.api.views import visible_certificates
+from labserver.issuance.batch import issue_run_certificates
 from labserver.issuance.documents import indication_resolution, points_of
 from labserver.issuance.files import certificate_file
 from labserver.issuance.models import Certificate, CertificateStatus
@@ -49,6 +50,7 @@ from uncertainty.display import (
 )
 from uncertainty.errors import UncertaintyError
 
+from .batch import PAGES, batch_done
 from .chart import error_charts
 from .evidence import environment_rows, io_log_page, point_evidence
 from .positions import position_rows
@@ -176,9 +178,15 @@ def allowed_actions(user: User, run: Run, signatures: list[RunSignature], issued
         and has_role(user, org, Role.REVIEWER, Role.SIGNATORY)
     ):
         allowed.add("reject")
-    # a multi-position run's instruments are certified one by one, not the run as one
-    if run.state == RunState.APPROVED and signs_field and not issued and not run.positions.exists():
-        allowed.add("issue")
+    # a multi-position run's instruments each get their own certificate, all issued by
+    # one signature act while one of them has none
+    if run.state == RunState.APPROVED and signs_field:
+        if run.positions.exists():
+            certified = {c.position_id for c in run.certificates.all()}
+            if any(p.pk not in certified for p in issuance.certifiable_positions(run)):
+                allowed.add("issue")
+        elif not issued:
+            allowed.add("issue")
     return allowed
 
 
@@ -292,6 +300,7 @@ def _certificates(user: User, run: Run) -> list[dict[str, Any]]:
     found = (
         visible_certificates(user)
         .filter(run=run)
+        .select_related("position")
         .prefetch_related("events__replacement")
         .order_by("issued_at", "pk")
     )
@@ -326,6 +335,11 @@ def _render_run(
     signatures = list(run.signatures.order_by("signed_at", "pk"))
     certificates = _certificates(user, run)
     actions = allowed_actions(user, run, signatures, issued=bool(certificates))
+    by_position = {
+        item["certificate"].position_id: item
+        for item in certificates
+        if item["certificate"].position_id is not None
+    }
     context = {
         "run": run,
         "job": run.job,
@@ -337,7 +351,7 @@ def _render_run(
         else ("fail" if run.server_conformity else ""),
         "signatures": [{"signature": s, "meaning": s.get_meaning_display()} for s in signatures],
         "points": point_rows(points),
-        "positions": position_rows(run),
+        "positions": position_rows(run, by_position),
         "charts": error_charts(points),
         "checks": _checks(run),
         "curves": _curves(run),
@@ -433,6 +447,8 @@ def reject(request: HttpRequest, run_id: Any) -> HttpResponse:
 def issue(request: HttpRequest, run_id: Any) -> HttpResponse:
     user = _person(request)
     run = _visible_run(user, run_id)
+    if run.positions.exists():
+        return _issue_positions(request, user, run)
     try:
         certificate = issuance.issue_certificate(
             actor=user, run=run, password=request.POST.get("password", "")
@@ -446,12 +462,28 @@ def issue(request: HttpRequest, run_id: Any) -> HttpResponse:
     return redirect("work:certificate-issued", pk=certificate.pk)
 
 
+def _issue_positions(request: HttpRequest, user: User, run: Run) -> HttpResponse:
+    """Every measured position's certificate by one signature act; the outcome on the
+    batch's page (each certificate, each refusal with its reason, the labels' sheet)."""
+    try:
+        result = issue_run_certificates(
+            actor=user, run=run, password=request.POST.get("password", "")
+        )
+    except DomainError as exc:
+        run.refresh_from_db()
+        return _render_run(request, run, error=exc.detail, failed="issue", status=exc.status)
+    return batch_done(request, PAGES["issue"], result)
+
+
 @require_GET
 @page_for(*RUN_ROLES)
 def certificate_issued(request: HttpRequest, pk: int) -> HttpResponse:
     """What was signed: the number, the signed PDF and DCC, the public check page."""
     certificate: Certificate = get_object_or_404(
-        visible_certificates(_person(request)).select_related("run__job", "issued_by"), pk=pk
+        visible_certificates(_person(request)).select_related(
+            "run__job", "position__job", "issued_by"
+        ),
+        pk=pk,
     )
     return render(request, "work/issued.html", {"certificate": certificate})
 
@@ -463,15 +495,29 @@ def preview(request: HttpRequest, run_id: Any) -> HttpResponse:
     (:func:`labserver.issuance.services.preview_certificate`); a refusal on the run page."""
     user = _person(request)
     run = _visible_run(user, run_id)
+    position = None
+    if run.positions.exists():
+        position = run.positions.filter(number=_position_number(request)).first()
+        if position is None:
+            raise Http404("no such position")
     try:
-        data = issuance.preview_certificate(actor=user, run=run)
+        data = issuance.preview_certificate(actor=user, run=run, position=position)
     except DomainError as exc:
         return _render_run(request, run, error=exc.detail, failed="issue", status=exc.status)
     response = HttpResponse(data, content_type="application/pdf")
-    name = f"preview-{run.job.number}.pdf"
+    job = position.job if position is not None and position.job is not None else run.job
+    name = f"preview-{job.number}.pdf"
     response["Content-Disposition"] = content_disposition_header(False, name) or ""
     response["Cache-Control"] = "no-store"
     return response
+
+
+def _position_number(request: HttpRequest) -> int:
+    """The ``position`` asked for (a multi-position run's preview); not a number: 404."""
+    try:
+        return int(request.GET.get("position", ""))
+    except ValueError:
+        raise Http404("position: a position number") from None
 
 
 # ------------------------------------------------------------------ downloads

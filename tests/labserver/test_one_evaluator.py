@@ -13,33 +13,23 @@ checks and curves computed from the points.
 
 from __future__ import annotations
 
-import json
 import re
-import uuid
-from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.utils import timezone
-from rest_framework.test import APIClient
 
-from agent.keys import load_key
 from labserver.accounts.models import User
+from labserver.jobs.models import Job
 from labserver.measurements.models import Point, Run, RunPosition
 from procedures.definition import library
-from procedures.record import Position, ProcedureRef, RunHeader, RunRecord, StandardUsed
-from procedures.runner import Runner
+from procedures.record import Position
 from scenarios.demo import DemoSummary, load_demo
-from simulation.bench import SimulatedBench
-from simulation.flow import WaterMeterError, meters_in_series
-from simulation.people import SimulatedOperator
-from simulation.world import SimulatedTime, SimulatedWorld
+from tests.support.bench_posts import in_series, posted
 from tests.support.demo import BENCHES, Outcome, Work, run_on_simulators, work_for
 from tests.support.pages import signed_in
-from tests.support.positions import GOOD, HIGH, Kept, bench_positions
+from tests.support.positions import GOOD, HIGH
 
 pytestmark = pytest.mark.django_db
 
@@ -54,37 +44,6 @@ def submitted(work: Work, outcome: Outcome) -> Any:
         points=tuple(outcome.points),
         checks=tuple(outcome.runner.checks),
         curves=outcome.runner.curves,
-    )
-
-
-def posted(
-    work: Work, standards: list[StandardUsed], environment: dict[str, Any], **parts: Any
-) -> Any:
-    """A run record of ``parts`` for ``work``'s job, signed and posted; the LIMS's answer."""
-    started = datetime.now(UTC) - timedelta(minutes=30)
-    record = RunRecord(
-        header=RunHeader(
-            run_id=str(uuid.uuid4()),
-            job=str(work.job["number"]),
-            procedure=ProcedureRef(**work.definition.ref()),
-            operator="hn-metrologist",
-            software_version="caltrace-agent (test)",
-            started_at=started.isoformat(),
-            environment=environment,
-            standards=tuple(standards),
-        ),
-        finished_at=(started + timedelta(minutes=20)).isoformat(),
-        **parts,
-    )
-    body = json.dumps(record.to_json(), separators=(",", ":"), ensure_ascii=False).encode()
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {work.config.token}")
-    return client.generic(
-        "POST",
-        "/api/v1/runs/",
-        body,  # type: ignore[arg-type]  # the signed bytes, as they are
-        content_type="application/json",
-        HTTP_X_CALTRACE_SIGNATURE=load_key(work.config.key).sign(body),
     )
 
 
@@ -137,47 +96,6 @@ def test_the_lims_evaluates_the_run_exactly_as_the_bench_did(
     assert answer["conformity"] == expected
 
 
-def in_series(
-    work: Work,
-    meters: list[WaterMeterError],
-    skipped: dict[int, str],
-    *,
-    change: Callable[[tuple[Position, ...]], tuple[Position, ...]] = lambda p: p,
-) -> tuple[Runner, Any]:
-    """``work``'s water-meter job run with ``meters`` in series on its flow bench (the
-    ``skipped`` not mounted), its positions as ``change`` makes them, posted; the runner
-    and the LIMS's answer."""
-    roles = {
-        "reference": work.config.roles["reference"],
-        **meters_in_series(
-            dict(enumerate(meters, start=1)), address=work.config.roles["uut"].address
-        ),
-    }
-    world = SimulatedWorld(seed=3, flow_time_scale=1e-4, max_flow_s=0.02)
-    clock = SimulatedTime(real_pause_s=0.001)
-    with SimulatedBench(roles, world) as bench:
-        runner = Runner(
-            work.definition,
-            bench=bench,
-            operator=SimulatedOperator(world),
-            recorder=Kept(),
-            standards=work.standards,
-            instrument=work.instrument,
-            on=timezone.localdate(),
-            sleep=clock.sleep,
-            clock=clock.clock,
-            positions=bench_positions(len(meters), work.instrument, skipped),
-        )
-        standards = runner.preflight()
-        environment = runner.read_environment()
-        runner.run()
-    shared, positions = runner.positions_record()
-    response = posted(
-        work, standards, environment, points=(), shared=shared, positions=change(positions)
-    )
-    return runner, response
-
-
 def test_the_lims_evaluates_every_position_of_a_multi_meter_run_as_the_bench_did(
     summary: DemoSummary,
 ) -> None:
@@ -207,6 +125,21 @@ def test_the_lims_evaluates_every_position_of_a_multi_meter_run_as_the_bench_did
         "not mounted",
         "WM-0004",
     )
+    # Each meter's own job, found by its serial; the first is the job the bench ran. The
+    # measured meters' jobs are measured; the one not mounted keeps its state.
+    jobs = {n: job for n in stored if (job := stored[n].job) is not None}
+    assert sorted(jobs) == [1, 2, 3, 4]
+    assert [jobs[n].instrument.serial for n in (1, 2, 3, 4)] == [
+        stored[n].serial for n in (1, 2, 3, 4)
+    ]
+    assert jobs[1].number == work.job["number"]
+    assert len({job.pk for job in jobs.values()}) == 4
+    assert [Job.objects.get(pk=jobs[n].pk).state for n in (1, 2, 3, 4)] == [
+        "measured",
+        "measured",
+        "measured",
+        "accepted",
+    ]
     assert stored[4].get_state_display() == "Skipped"
     assert not Point.objects.filter(position=stored[4]).exists()
     for position in positions[:3]:

@@ -40,6 +40,10 @@ def test_each_position_is_stored_evaluated_and_read_back_on_its_own(center: Cent
     assert [p["number"] for p in detail["positions"]] == [1, 2, 3]
     second = detail["positions"][1]
     assert second["serial"] == "MY00000002"
+    # Each instrument's own job, found by its serial; none booked for the one not mounted.
+    assert detail["positions"][0]["job"] == center.job.number
+    assert second["job"] not in (None, center.job.number)
+    assert detail["positions"][2]["job"] is None
     assert [p["index"] for p in second["points"]] == [0, 1, 2]
     assert [d["quantity"] for d in second["points"][0]["disagreement"]] == ["conformity"]
     assert len(second["points"][0]["readings"]) == 5
@@ -78,6 +82,9 @@ def test_a_multi_position_run_is_not_certified_as_one_instrument(center: Center)
         with pytest.raises(InvalidTransition, match="each is certified on its own"):
             attempt()
     assert not Certificate.objects.filter(run=run).exists()
-    page = signed_in(center.signatory).get(f"/work/runs/{run.pk}/")
+    client = signed_in(center.signatory)
+    page = client.get(f"/work/runs/{run.pk}/")
     assert page.status_code == 200
-    assert f"/work/runs/{run.pk}/issue/" not in page.content.decode()  # no issue form
+    # The page issues its instruments' certificates, one each, never one for the run.
+    assert "Issue the certificates" in page.content.decode()
+    assert client.get(f"/work/runs/{run.pk}/preview.pdf").status_code == 404

@@ -49,16 +49,30 @@ def reference_record() -> StandardRecord:
     )
 
 
+def meter_serials(count: int, first: str | None = None) -> list[str]:
+    """The serials of ``count`` water meters: ``WM-0001``..., the first ``first`` when
+    given (the instrument of the job the bench was started with)."""
+    serials = [f"WM-{n:04d}" for n in range(1, count + 1)]
+    if first is not None and serials:
+        serials[0] = first
+    return serials
+
+
 def bench_positions(
-    count: int, parameters: Mapping[str, Any], skipped: Mapping[int, str] | None = None
+    count: int,
+    parameters: Mapping[str, Any],
+    skipped: Mapping[int, str] | None = None,
+    *,
+    serials: list[str] | None = None,
 ) -> list[BenchPosition]:
-    """``count`` water meters ``WM-0001``... in roles ``uut@1``..., with the
-    specification ``parameters``; ``skipped``: the reasons of those not mounted."""
+    """``count`` water meters (``serials``, else ``WM-0001``...) in roles ``uut@1``...,
+    with the specification ``parameters``; ``skipped``: the reasons of those not mounted."""
+    serials = serials or meter_serials(count)
     return [
         BenchPosition(
             number=n,
             role=f"uut@{n}",
-            instrument=PositionInstrument(f"WM-{n:04d}", "water-meter", dict(parameters)),
+            instrument=PositionInstrument(serials[n - 1], "water-meter", dict(parameters)),
             skipped=(skipped or {}).get(n),
         )
         for n in range(1, count + 1)

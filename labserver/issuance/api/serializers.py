@@ -13,8 +13,14 @@ from ..services import certificate_state
 
 class IssuedCertificateOut(serializers.ModelSerializer):  # type: ignore[type-arg]
     organization = serializers.CharField(source="organization.code", read_only=True)
-    job = serializers.CharField(source="run.job.number", read_only=True)
-    instrument_serial = serializers.CharField(source="run.job.instrument.serial", read_only=True)
+    job = serializers.CharField(source="job.number", read_only=True)
+    instrument_serial = serializers.CharField(source="job.instrument.serial", read_only=True)
+    position = serializers.IntegerField(
+        source="position.number",
+        read_only=True,
+        default=None,
+        help_text="The position of a multi-position run whose instrument it certifies",
+    )
     issued_by = serializers.CharField(source="issued_by.signature_name", read_only=True)
     supersedes = serializers.CharField(source="supersedes.number", read_only=True, default=None)
     status = serializers.SerializerMethodField()
@@ -30,6 +36,7 @@ class IssuedCertificateOut(serializers.ModelSerializer):  # type: ignore[type-ar
             "organization",
             "kind",
             "run",
+            "position",
             "job",
             "instrument_serial",
             "issued_at",
@@ -71,6 +78,14 @@ class IssueIn(serializers.Serializer):  # type: ignore[type-arg]
     """Issue the certificate of an approved run: the signatory re-enters their password."""
 
     run = serializers.UUIDField(help_text="The approved run's id")
+    position = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text=(
+            "Of a multi-position run: the position whose instrument is certified (each "
+            "measured position gets its own certificate)"
+        ),
+    )
     password = serializers.CharField(write_only=True, style={"input_type": "password"})
 
 

@@ -35,7 +35,7 @@ from labserver.measurements.models import Run
 
 from .. import services
 from ..labels import label_sheet
-from ..models import Certificate, SigningKeyRecord
+from ..models import Certificate, SigningKeyRecord, certified_instrument
 from ..public import public_certificate
 from ..reservation import voided, voided_answer
 from ..stored_files import Which, open_as_issued
@@ -75,9 +75,13 @@ def visible_certificates(user: Any) -> Any:
     """Certificates of the caller's organizations, and of the instruments a customer owns."""
     visible = Q(organization__in=readable_organization_ids(user))
     if not is_agent(user):
-        visible |= Q(run__job__instrument__owner__in=customer_organization_ids(user))
+        visible |= certified_instrument("__owner__in", customer_organization_ids(user))
     return Certificate.objects.filter(visible).select_related(
-        "organization", "run__job__instrument", "issued_by", "supersedes"
+        "organization",
+        "run__job__instrument",
+        "position__job__instrument",
+        "issued_by",
+        "supersedes",
     )
 
 
@@ -91,7 +95,12 @@ class CertificateViewSet(
     queryset = Certificate.objects.none()
     serializer_class = IssuedCertificateOut
     filterset_fields = ["kind", "number", "mark_number", "run"]
-    search_fields = ["number", "mark_number", "run__job__instrument__serial"]
+    search_fields = [
+        "number",
+        "mark_number",
+        "run__job__instrument__serial",
+        "position__job__instrument__serial",
+    ]
     ordering_fields = ["issued_at", "number"]
 
     def get_queryset(self) -> Any:
@@ -122,8 +131,14 @@ class CertificateViewSet(
         )
         if run is None:
             raise NotFound("run: not found", field="run")
+        position = None
+        if body.validated_data.get("position") is not None:
+            number = body.validated_data["position"]
+            position = run.positions.filter(number=number).first()
+            if position is None:
+                raise NotFound(f"position: run {run.pk} has no position {number}", field="position")
         certificate = services.issue_certificate(
-            actor=actor, run=run, password=body.validated_data["password"]
+            actor=actor, run=run, password=body.validated_data["password"], position=position
         )
         return Response(IssuedCertificateOut(certificate).data, status=status.HTTP_201_CREATED)
 

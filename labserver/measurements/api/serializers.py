@@ -492,14 +492,21 @@ class RunOut(serializers.ModelSerializer):  # type: ignore[type-arg]
 
 
 class PositionOut(serializers.ModelSerializer):  # type: ignore[type-arg]
-    """A position of a multi-position run, with its points."""
+    """A position of a multi-position run, with its instrument's job and its points."""
 
     points = PointOut(many=True, read_only=True)
+    job = serializers.CharField(
+        source="job.number",
+        read_only=True,
+        default=None,
+        help_text="The job of the instrument mounted there, found by its serial",
+    )
 
     class Meta:
         model = RunPosition
         fields = [
             "number",
+            "job",
             "serial",
             "instrument_type",
             "parameters",

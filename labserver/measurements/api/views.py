@@ -44,6 +44,7 @@ class RunViewSet(
             queryset = queryset.prefetch_related(
                 "points__readings",
                 "positions__points__readings",
+                "positions__job",
                 "standard_usages__standard",
                 "standard_usages__certificate",
                 "signatures__user",

@@ -26,7 +26,12 @@ from labserver.accounts.models import Role, User
 from labserver.core.errors import DomainError
 from labserver.issuance import services
 from labserver.issuance.labels import label_sheet
-from labserver.issuance.models import Certificate, CertificateKind, CertificateStatus
+from labserver.issuance.models import (
+    Certificate,
+    CertificateKind,
+    CertificateStatus,
+    certified_instrument,
+)
 from labserver.measurements.models import Run, RunState
 from labserver.web.access import page_for
 
@@ -41,7 +46,9 @@ def _handled(request: HttpRequest) -> QuerySet[Certificate]:
     """The certificates of the organizations where the person signs or manages quality."""
     return Certificate.objects.filter(
         organization__in=organization_ids_with_role(request.user, *HANDLERS)
-    ).select_related("organization", "run__job__instrument", "issued_by")
+    ).select_related(
+        "organization", "run__job__instrument", "position__job__instrument", "issued_by"
+    )
 
 
 def _certificate(request: HttpRequest, pk: int) -> Certificate:
@@ -68,7 +75,7 @@ def _list_page(request: HttpRequest, error: str = "", status: int = 200) -> Http
     found = _handled(request).prefetch_related("events")
     if query:
         found = found.filter(
-            Q(number__icontains=query) | Q(run__job__instrument__serial__icontains=query)
+            Q(number__icontains=query) | certified_instrument("__serial__icontains", query)
         )
     page = Paginator(found.order_by("-issued_at", "-pk"), PER_PAGE).get_page(
         request.GET.get("page")
@@ -91,7 +98,7 @@ def _other_runs(certificate: Certificate) -> list[Run]:
     return list(
         Run.objects.filter(
             organization_id=certificate.organization_id,
-            job__instrument_id=certificate.run.job.instrument_id,
+            job__instrument_id=certificate.job.instrument_id,
             state=RunState.APPROVED,
             certificates__isnull=True,
         )

@@ -63,6 +63,21 @@ def match_position_jobs(agent: Agent, job: Job, positions: Sequence[Position]) -
             The field names the position (``positions[i].instrument.serial``), the message
             its number and its serial too.
     """
+    # Every candidate job locked at once, in primary-key order, before any is read by
+    # position: two submissions that share jobs wait for each other instead of locking
+    # them in two bench orders (a deadlock).
+    serials = sorted({p.instrument.serial for p in positions})
+    list(
+        Job.objects.select_for_update(of=("self",))
+        .filter(
+            organization_id=agent.organization_id,
+            procedure_id=job.procedure_id,
+            state__in=ACCEPTS_RUNS,
+            instrument__serial__in=serials,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     matched: list[Job | None] = []
     taken: dict[int, int] = {}
     for i, position in enumerate(positions):

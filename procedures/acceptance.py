@@ -20,6 +20,9 @@ of the point's result, with the MPE and the rule's document:
 * ``electricity_no_load`` — the no-load (creep) test of IEC 62053-21/-22: the point's
   result is the pulses counted at the test output, at most one
   (:func:`procedures.mpe.check_no_load`).
+* ``electricity_starting`` — the starting test of IEC 62053-21/-22: the point's result is
+  the time to the meter's first pulse at the starting current, within the test's
+  ``duration`` (s) (:func:`procedures.mpe.electricity.starting_limit`).
 * ``fuel_dispenser`` — OIML R 117-1 / MID MI-005 line A or B with E_min at the minimum
   measured quantity, in % of the volume (:class:`procedures.mpe.FuelMeasuringSystem`).
 
@@ -60,6 +63,7 @@ from procedures.mpe import (
     pressure_gauge_mpe,
     spec_tolerance,
 )
+from procedures.mpe.electricity import starting_limit
 
 __all__ = [
     "CHECKS",
@@ -226,6 +230,12 @@ RULES: Mapping[str, Rule] = {
         {},
         lambda _: Decimal(NO_LOAD_MAX_PULSES),
         "IEC 62053-21 / IEC 62053-22, test of no-load condition (at most one pulse)",
+    ),
+    "electricity_starting": Rule(
+        {"duration": "number"},
+        lambda a: starting_limit(a["duration"]),
+        "IEC 62053-21 / IEC 62053-22, test of starting current (a first pulse within "
+        "the test's duration)",
     ),
     "fuel_dispenser": Rule(
         {

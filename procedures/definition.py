@@ -1017,8 +1017,9 @@ class _Checker:
         """``meter_test``: one test point of a meter test bench (the bench in ``role``, a
         reference standard). The source's ``voltage`` (V), ``current`` (A),
         ``power_factor`` (cos φ) with ``load_kind`` (``inductive`` or ``capacitive``) and
-        ``frequency_hz``; ``duration_s`` (seconds); for an accuracy test each instrument
-        under test's ``constant`` (imp/kWh), its pulse target ``pulses`` and the
+        ``frequency_hz``; ``duration_s`` (seconds); each instrument under test's
+        ``constant`` (imp/kWh; required by an accuracy test, set by any test that names
+        it); for an accuracy test its pulse target ``pulses`` and the
         ``plausible_error`` (%) beyond which a count cannot be right. Numbers are
         expressions; ``constant`` and ``pulses`` are evaluated with each instrument's own
         specification."""
@@ -1039,6 +1040,8 @@ class _Checker:
         for name in accuracy:
             if test == "accuracy":
                 self.expression(self.required(args, name, key), f"{key}.{name}", names)
+            elif name == "constant" and name in args:
+                self.expression(args[name], f"{key}.{name}", names)
             elif name in args:
                 raise self.error(f"{key}.{name}", "only an accuracy test takes it")
         return args

@@ -844,10 +844,11 @@ class Runner:
                     argument=f"{where}.role",
                 )
             try:
-                if kind == TestKind.ACCURACY:
+                if "constant" in args:
                     constants[instrument.number] = number(
                         args["constant"], own.scope, where=f"{where}.constant"
                     )
+                if kind == TestKind.ACCURACY:
                     targets[instrument.number] = _whole(
                         number(args["pulses"], own.scope, where=f"{where}.pulses"),
                         f"{where}.pulses",

@@ -197,8 +197,9 @@ def run_meter_test(
     """Carry out one test point on ``bench`` for ``positions``; each position keeps its
     results (read them through its registers).
 
-    For an accuracy test each position is armed first with its meter's constant
-    (``constants``, imp/kWh; None: missing) and its pulse target (``targets``). A
+    Each position is armed first with its meter's constant (``constants``, imp/kWh;
+    required by an accuracy test, None or absent: missing; set by any other test that
+    gives it) and, for an accuracy test, its pulse target (``targets``). A
     position that cannot be armed is left out of the test: the returned mapping gives its
     fault by number (the others' results stand). ``timeout_s`` bounds the wait (real
     seconds). A fault of the source or of the link is raised, the source switched off.
@@ -207,10 +208,12 @@ def run_meter_test(
     taking_part: list[MeterBenchPosition] = []
     for position in positions:
         position.clear()
-        if setting.kind == TestKind.ACCURACY:
+        accuracy = setting.kind == TestKind.ACCURACY
+        if accuracy or position.number in constants:
             try:
                 bench.set_meter_constant(position.number, constants.get(position.number))
-                bench.set_pulses(position.number, targets[position.number])
+                if accuracy:
+                    bench.set_pulses(position.number, targets[position.number])
             except MeterBenchFault as fault:
                 refused[position.number] = fault
                 continue

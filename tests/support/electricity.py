@@ -10,10 +10,11 @@ expanded uncertainty of 0.02 % (k = 2).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from procedures.bench import BenchPosition, BenchRole, StandardRecord
-from procedures.record import PositionInstrument
+from procedures.record import Point, PositionInstrument, Reading
 
 # A class B single-phase meter, 230 V 50 Hz, 0.25-5(60) A, Itr 0.5 A, Ist 20 mA,
 # 10 000 imp/kWh.
@@ -102,3 +103,21 @@ def meter_positions(
         )
         for n in range(1, count + 1)
     ]
+
+
+@dataclass
+class OneMeter:
+    """The recorder of a run of one meter, in memory: the points kept, in order."""
+
+    points: list[Point] = field(default_factory=list)
+    readings: int = 0
+
+    def reading(self, *, point_index: int, quantity: str, reading: Reading) -> int:
+        self.readings += 1
+        return self.readings
+
+    def point(self, point: Point, reading_ids: list[int]) -> None:
+        self.points.append(point)
+
+    def io(self, entries: list[Mapping[str, Any]]) -> None:
+        pass

@@ -118,9 +118,13 @@ def test_six_meters_each_judged_on_its_own_against_the_one_bench(six: Rig) -> No
     assert [p.test for p in measured[3].points] == ["no-load"]  # measured before it stays
     # Every point of a measured meter: no-load, starting, 8 accuracy points.
     tests = [p.test for p in measured[1].points]
-    assert tests == ["no-load", "starting"] + ["accuracy-pf1"] * 4 + [
-        "accuracy-pf05-inductive"
-    ] * 2 + ["accuracy-pf08-capacitive"] * 2
+    assert (
+        tests
+        == ["no-load", "starting"]
+        + ["accuracy-pf1"] * 4
+        + ["accuracy-pf05-inductive"] * 2
+        + ["accuracy-pf08-capacitive"] * 2
+    )
     # The error of each accuracy point is the simulated meter's, within the count's
     # resolution (half a pulse of 100 at the least: 0.5 %) and exactly so here (the
     # simulated window closes on the meter's own pulses).
@@ -324,5 +328,7 @@ def test_a_position_described_twice_is_refused() -> None:
 
 def test_a_position_that_is_not_a_meter_bench_s_is_refused_at_the_point(six: Rig) -> None:
     runner = six.runner([BenchPosition(1, "environment", PositionInstrument("X", "x", METER))])
-    with pytest.raises(RunInterrupted, match="ManualThermometer is not a position of a meter test bench"):
+    with pytest.raises(
+        RunInterrupted, match="ManualThermometer is not a position of a meter test bench"
+    ):
         runner.run()

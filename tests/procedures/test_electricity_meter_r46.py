@@ -314,9 +314,11 @@ def test_one_meter_is_verified_at_the_position_its_role_names() -> None:
 
 def test_a_position_role_without_its_bench_has_no_instrument() -> None:
     roles = {"uut@1": BenchRole("uut@1", "caltrace-mtb", ADDRESS)}
-    with SimulatedBench(roles, SimulatedWorld(seed=1)) as bench:
-        with pytest.raises(LookupError, match="no meter test bench of the bench is at its"):
-            bench.instrument("uut@1")
+    with (
+        SimulatedBench(roles, SimulatedWorld(seed=1)) as bench,
+        pytest.raises(LookupError, match="no meter test bench of the bench is at its"),
+    ):
+        bench.instrument("uut@1")
 
 
 def test_a_position_described_twice_is_refused() -> None:
@@ -328,7 +330,5 @@ def test_a_position_described_twice_is_refused() -> None:
 
 def test_a_position_that_is_not_a_meter_bench_s_is_refused_at_the_point(six: Rig) -> None:
     runner = six.runner([BenchPosition(1, "environment", PositionInstrument("X", "x", METER))])
-    with pytest.raises(
-        RunInterrupted, match="ManualThermometer is not a position of a meter test bench"
-    ):
+    with pytest.raises(RunInterrupted, match="ManualThermometer is not a position of a meter"):
         runner.run()

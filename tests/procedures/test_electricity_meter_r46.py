@@ -40,7 +40,7 @@ from tests.support.positions import Kept
 
 TODAY = date(2026, 12, 6)
 ELECTRICITY = load_definition(library()["electricity-meter-r46"])
-SIX = {
+SIX: dict[int, dict[str, Any]] = {
     1: {"error": 0.21},
     2: {"error": 2.5},
     3: {"error": -0.3, "silent": True},
@@ -151,7 +151,7 @@ def test_the_bench_and_the_lims_evaluator_agree_on_every_point(six: Rig) -> None
         for point in position.points:
             test = tests[point.test]
             spec = next(s for s in test.points if s.index == point.index)
-            own = {**METER, **position.instrument.parameters}
+            own = {**METER, **(position.instrument.parameters or {})}
             scope = runner._point_scope(test, spec, {}, where="test") | own
             again = evaluate_point(
                 point.model,

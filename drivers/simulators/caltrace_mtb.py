@@ -117,6 +117,7 @@ class SimulatedMeterBench(SimulatedScpiInstrument):
         self._silent: set[int] = set()
         self._lost: dict[int, int] = {}
         self._upset: tuple[int, Quantity, float] | None = None
+        self._past_tests_s = 0.0
         self.reset_state()
         self._register()
 
@@ -144,10 +145,29 @@ class SimulatedMeterBench(SimulatedScpiInstrument):
             self._lost.clear()
             self._upset = None
 
+    @property
+    def test_seconds(self) -> float:
+        """The bench's seconds spent in tests since it was made (each test from its start
+        to its end: its duration, or the last window closed, or its stop): the test
+        sequence's own duration, whatever the speed."""
+        with self.lock:
+            current = self._length(self.test) if self.test is not None else 0.0
+            return self._past_tests_s + current
+
+    def _length(self, test: _Test) -> float:
+        if test.stopped_after_s is not None:
+            return test.stopped_after_s
+        if test.kind == "ACC":
+            closed = max(self._window(p, test) for p in test.positions)
+            return min(test.duration_s, closed, self._elapsed(test))
+        return self._elapsed(test)
+
     # -- state --------------------------------------------------------------------------
 
     def reset_state(self) -> None:
         """Power-up / ``*RST``: source off at 0, 50 Hz; no constant, no target, no test."""
+        if getattr(self, "test", None) is not None:
+            self._past_tests_s += self._length(self.test)
         self.frequency_hz = 50.0
         self.phases = [[0.0, 0.0, 0.0] for _ in range(3)]
         self.output = False
@@ -274,6 +294,8 @@ class SimulatedMeterBench(SimulatedScpiInstrument):
                 raise ScpiCommandError(*NOT_CONFIGURED)
             positions.append(position)
         currents = [self.measured(p, 1) for p in (1, 2, 3)]
+        if self.test is not None:
+            self._past_tests_s += self._length(self.test)
         self.test = _Test(
             kind, duration, tuple(positions), time.monotonic(), self.power_w(), max(currents)
         )

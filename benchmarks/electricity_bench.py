@@ -46,16 +46,12 @@ from dataclasses import dataclass  # noqa: E402
 from datetime import date  # noqa: E402
 
 from drivers.simulators.caltrace_mtb import SimulatedMeterBench  # noqa: E402
-from procedures.definition import library, load_definition  # noqa: E402
-from procedures.runner import Runner  # noqa: E402
 from simulation.bench import SimulatedBench  # noqa: E402
-from simulation.people import SimulatedOperator  # noqa: E402
-from simulation.world import SimulatedTime, SimulatedWorld  # noqa: E402
+from simulation.world import SimulatedWorld  # noqa: E402
 from tests.support.electricity import (  # noqa: E402
-    METER,
     bench_roles,
+    electricity_runner,
     meter_positions,
-    reference_meter,
 )
 from tests.support.positions import Kept  # noqa: E402
 
@@ -83,25 +79,11 @@ class Figures:
 
 def measure_run(positions: int, speed: float) -> Figures:
     """One run of the procedure on ``positions`` meters (errors −0.6 % … +0.6 %)."""
-    definition = load_definition(library()[PROCEDURE])
     meters = {n: {"error": round(-0.6 + 1.2 * (n - 1) / max(1, positions - 1), 3)} for n in
               range(1, positions + 1)}  # fmt: skip
     roles = bench_roles(meters, positions=positions, speed=speed)
-    world = SimulatedWorld(seed=1)
-    clock = SimulatedTime(real_pause_s=0.0)
-    with SimulatedBench(roles, world) as bench:
-        runner = Runner(
-            definition,
-            bench=bench,
-            operator=SimulatedOperator(world),
-            recorder=Kept(),
-            standards={"HN-E-MTB": reference_meter()},
-            instrument=METER,
-            on=date.today(),
-            sleep=clock.sleep,
-            clock=clock.clock,
-            positions=meter_positions(positions),
-        )
+    with SimulatedBench(roles, SimulatedWorld(seed=1)) as bench:
+        runner = electricity_runner(bench, Kept(), meter_positions(positions), on=date.today())
         started = time.perf_counter()
         runner.preflight()
         runner.read_environment()

@@ -25,16 +25,15 @@ from procedures.evaluation import PointRules, evaluate_point
 from procedures.record import Position, PositionInstrument
 from procedures.runner import RunInterrupted, Runner
 from simulation.bench import SimulatedBench
-from simulation.people import SimulatedOperator
-from simulation.world import SimulatedTime, SimulatedWorld
+from simulation.world import SimulatedWorld
 from tests.support.electricity import (
     ADDRESS,
     METER,
     ROOM,
     OneMeter,
     bench_roles,
+    electricity_runner,
     meter_positions,
-    reference_meter,
 )
 from tests.support.positions import Kept
 
@@ -55,21 +54,8 @@ class Rig:
     bench: SimulatedBench
     kept: Kept
 
-    def runner(self, positions: list[BenchPosition], **instrument: Any) -> Runner:
-        world = self.bench.world
-        clock = SimulatedTime(real_pause_s=0.0)
-        return Runner(
-            ELECTRICITY,
-            bench=self.bench,
-            operator=SimulatedOperator(world),
-            recorder=self.kept,
-            standards={"HN-E-MTB": reference_meter()},
-            instrument={**METER, **instrument},
-            on=TODAY,
-            sleep=clock.sleep,
-            clock=clock.clock,
-            positions=positions,
-        )
+    def runner(self, positions: list[BenchPosition]) -> Runner:
+        return electricity_runner(self.bench, self.kept, positions, on=TODAY)
 
     @property
     def simulated(self) -> SimulatedMeterBench:
@@ -292,21 +278,12 @@ def test_one_meter_is_verified_at_the_position_its_role_names() -> None:
         "environment": BenchRole("environment", "manual", ROOM),
         "uut": BenchRole("uut", "caltrace-mtb", ADDRESS, options={"position": 2, "error": -0.8}),
     }
+    recorder = OneMeter()
     with SimulatedBench(roles, SimulatedWorld(seed=1)) as bench:
-        clock = SimulatedTime(real_pause_s=0.0)
-        runner = Runner(
-            ELECTRICITY,
-            bench=bench,
-            operator=SimulatedOperator(bench.world),
-            recorder=OneMeter(),
-            standards={"HN-E-MTB": reference_meter()},
-            instrument=METER,
-            on=TODAY,
-            sleep=clock.sleep,
-            clock=clock.clock,
-        )
+        runner = electricity_runner(bench, recorder, [], on=TODAY)
         runner.preflight()
         points = runner.run()
+    assert recorder.points == points
     assert [p.conformity for p in points] == ["pass"] * 10
     assert points[4].result.value == pytest.approx(-0.8, abs=1e-6)
     assert {e.conformity for e in runner.evaluations.values()} == {"pass"}

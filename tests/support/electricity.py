@@ -11,10 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
-from procedures.bench import BenchPosition, BenchRole, StandardRecord
+from procedures.bench import BenchPosition, BenchRole, Recorder, StandardRecord
+from procedures.definition import library, load_definition
 from procedures.record import Point, PositionInstrument, Reading
+from procedures.runner import Runner
+from simulation.bench import SimulatedBench
+from simulation.people import SimulatedOperator
+from simulation.world import SimulatedTime
 
 # A class B single-phase meter, 230 V 50 Hz, 0.25-5(60) A, Itr 0.5 A, Ist 20 mA,
 # 10 000 imp/kWh.
@@ -37,6 +43,32 @@ POWERS = {
     "active_power_pf0.5ind": (57.5, 575.0),
     "active_power_pf0.8cap": (92.0, 920.0),
 }
+
+
+def electricity_runner(
+    bench: SimulatedBench,
+    recorder: Recorder,
+    positions: list[BenchPosition],
+    *,
+    on: date,
+    instrument: Mapping[str, Any] = METER,
+) -> Runner:
+    """Procedure electricity-meter-r46 on ``bench`` (its reference meter
+    :func:`reference_meter`) for ``positions`` (none: the one meter in role ``uut``), on
+    the date ``on``, the waits of the runner skipped."""
+    clock = SimulatedTime(real_pause_s=0.0)
+    return Runner(
+        load_definition(library()["electricity-meter-r46"]),
+        bench=bench,
+        operator=SimulatedOperator(bench.world),
+        recorder=recorder,
+        standards={"HN-E-MTB": reference_meter()},
+        instrument=dict(instrument),
+        on=on,
+        sleep=clock.sleep,
+        clock=clock.clock,
+        positions=positions,
+    )
 
 
 def reference_meter(asset_id: str = "HN-E-MTB") -> StandardRecord:

@@ -47,7 +47,7 @@ __all__ = [
 ]
 
 POSITION_REGISTERS: dict[str, str] = {
-    "pulses": "imp",
+    "pulses": "1",  # a count: the unit one
     "energy": "kWh",
     "first_pulse": "s",
 }

@@ -45,6 +45,7 @@ from certificates.document import (
 from labserver.core.errors import DomainError
 from labserver.jobs.models import parsed_procedure
 from labserver.measurements.models import Point, Run, RunSignature
+from procedures.acceptance import RESULT_RULES
 from procedures.definition import ProcedureDefinition
 from procedures.record import UncertaintyRatio
 from procedures.references import printable_references
@@ -488,6 +489,32 @@ def _row(point: Point, label: str, definition: ProcedureDefinition) -> ResultRow
     conformity = point.server_conformity
     expanded = _number(result.get("U"), f"{where}.U")
     sign = OUTPUTS.get(point.output)
+    if sign is None and acceptance.get("rule") in RESULT_RULES:
+        # A count or a time judged as it is (no-load, starting): what was observed,
+        # against its limit; it is no error of indication.
+        return ResultRow(
+            label=label,
+            nominal=None,
+            reference=None,
+            indication=value,
+            error=None,
+            unit=unit,
+            expanded_uncertainty=expanded,
+            coverage_factor=_number(result.get("k"), f"{where}.k"),
+            coverage_probability=(
+                _number(result["coverage_probability"], f"{where}.coverage_probability")
+                if result.get("coverage_probability") is not None
+                else None
+            ),
+            mpe=_number(mpe, f"{where}.acceptance.mpe") if mpe is not None else None,
+            conformity=(
+                _conformity(conformity, f"points[{point.index}].server_conformity")
+                if conformity
+                else None
+            ),
+            uncertainty_ratio_flag=UncertaintyRatio.flagged(result),
+            resolution=indication_resolution(point, definition, unit),
+        )
     if sign is None:
         raise IncompleteRecord(
             f"points[{point.index}].output: {point.output!r} is neither an error (E) nor a "

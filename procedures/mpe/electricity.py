@@ -40,7 +40,7 @@ errors and MPEs are in % of the energy.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from typing import Final, Literal
 
 from procedures.errors import InvalidValueError, OutOfRangeError, UnknownClassError
@@ -308,13 +308,22 @@ def check_no_load(pulses: int) -> RuleCheck:
 
 
 def starting_limit(duration: object) -> Decimal:
-    """The starting test's limit on the time to the meter's first pulse (s): the test's
-    ``duration`` (s). At the starting current the meter starts, and shows it by a pulse of
+    """The starting test's limit on the time to the meter's first pulse: the test's
+    ``duration`` (s) in whole seconds, rounded down (a limit a person reads, never looser
+    than the test). At the starting current the meter starts, and shows it by a pulse of
     its test output within the duration (IEC 62053-21 / -22, test of starting current;
     the criterion confirmed in a stored description of the IEC test). The duration itself
     (a formula of the constant, the voltage and the starting current in the IEC texts) is
-    **[unverified]**: the procedure states the one it applies."""
-    return positive(duration, "duration")
+    **[unverified]**: the procedure states the one it applies. A duration under one
+    second is refused."""
+    seconds = positive(duration, "duration").to_integral_value(rounding=ROUND_FLOOR)
+    if seconds < 1:
+        raise OutOfRangeError(
+            f"a starting test of {plain(positive(duration, 'duration'))} s is shorter than "
+            "one second",
+            argument="duration",
+        )
+    return seconds
 
 
 def electricity_table() -> dict[str, Json]:

@@ -73,7 +73,7 @@ def test_each_position_reads_its_own_result_of_the_one_test(mtb: CaltraceMeterBe
         assert isinstance(position, RegisterReader)
         count = measure(position, "register:pulses")
         energy = measure(position, "register:energy")
-        assert (count.value, count.unit, count.raw) == (pulses, "imp", str(pulses))
+        assert (count.value, count.unit, count.raw) == (pulses, "1", str(pulses))
         assert energy.unit == "kWh"
         # the energy of `pulses` pulses of a meter erring by `error` %
         assert energy.value == pytest.approx(pulses / 1000.0 / (1 + error / 100), rel=1e-9)

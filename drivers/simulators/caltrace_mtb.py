@@ -166,8 +166,9 @@ class SimulatedMeterBench(SimulatedScpiInstrument):
 
     def reset_state(self) -> None:
         """Power-up / ``*RST``: source off at 0, 50 Hz; no constant, no target, no test."""
-        if getattr(self, "test", None) is not None:
-            self._past_tests_s += self._length(self.test)
+        previous: _Test | None = getattr(self, "test", None)
+        if previous is not None:
+            self._past_tests_s += self._length(previous)
         self.frequency_hz = 50.0
         self.phases = [[0.0, 0.0, 0.0] for _ in range(3)]
         self.output = False

@@ -489,41 +489,15 @@ def _row(point: Point, label: str, definition: ProcedureDefinition) -> ResultRow
     conformity = point.server_conformity
     expanded = _number(result.get("U"), f"{where}.U")
     sign = OUTPUTS.get(point.output)
-    if sign is None and acceptance.get("rule") in RESULT_RULES:
-        # A count or a time judged as it is (no-load, starting): what was observed,
-        # against its limit; it is no error of indication.
-        return ResultRow(
-            label=label,
-            nominal=None,
-            reference=None,
-            indication=value,
-            error=None,
-            unit=unit,
-            expanded_uncertainty=expanded,
-            coverage_factor=_number(result.get("k"), f"{where}.k"),
-            coverage_probability=(
-                _number(result["coverage_probability"], f"{where}.coverage_probability")
-                if result.get("coverage_probability") is not None
-                else None
-            ),
-            mpe=_number(mpe, f"{where}.acceptance.mpe") if mpe is not None else None,
-            conformity=(
-                _conformity(conformity, f"points[{point.index}].server_conformity")
-                if conformity
-                else None
-            ),
-            uncertainty_ratio_flag=UncertaintyRatio.flagged(result),
-            resolution=indication_resolution(point, definition, unit),
-        )
-    if sign is None:
+    as_observed = sign is None and acceptance.get("rule") in RESULT_RULES
+    if sign is None and not as_observed:
         raise IncompleteRecord(
             f"points[{point.index}].output: {point.output!r} is neither an error (E) nor a "
             "correction (C): the certificate cannot say what it is",
             field=f"points[{point.index}].output",
         )
-    error = sign * value
     note = ""
-    if sign < 0:
+    if sign is not None and sign < 0:
         # A correction is the error with its sign changed (JCGM 200 2.53); the value the
         # procedure reports is kept beside it, rounded as ILAC P14 asks.
         rounded = round_result(value, expanded)
@@ -533,8 +507,10 @@ def _row(point: Point, label: str, definition: ProcedureDefinition) -> ResultRow
         label=label,
         nominal=point.nominal if same_unit else None,
         reference=None,
-        indication=_indication(point, unit),
-        error=error,
+        # A count or a time judged as it is (no-load, starting) is what was observed,
+        # against its limit: no error of indication.
+        indication=value if as_observed else _indication(point, unit),
+        error=None if sign is None else sign * value,
         unit=unit,
         expanded_uncertainty=expanded,
         coverage_factor=_number(result.get("k"), f"{where}.k"),

@@ -6,6 +6,7 @@ positions apart from the passing ones."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -36,7 +37,12 @@ def test_the_lims_evaluates_every_meter_of_a_bench_run_as_the_bench_did(
 ) -> None:
     work = work_for(summary, "bench-electricity")
     bench_role = work.config.roles["reference"]
-    meters = {1: {"error": 0.3}, 2: {"error": 2.6}, 3: {"silent": True}, 4: {"empty": True}}
+    meters: dict[int, dict[str, Any]] = {
+        1: {"error": 0.3},
+        2: {"error": 2.6},
+        3: {"silent": True},
+        4: {"empty": True},
+    }
     roles = {
         "reference": bench_role,
         "environment": work.config.roles["environment"],

@@ -308,3 +308,17 @@ def test_a_position_that_is_not_a_meter_bench_s_is_refused_at_the_point(six: Rig
     runner = six.runner([BenchPosition(1, "environment", PositionInstrument("X", "x", METER))])
     with pytest.raises(RunInterrupted, match="ManualThermometer is not a position of a meter"):
         runner.run()
+
+
+def test_a_meter_at_plus_one_and_a_half_percent_passes_class_b_and_fails_class_c() -> None:
+    """+1.5 % is inside class B's 2 % and outside class C's 1 % (Imin..Itr) and 0.7 %
+    (Itr..Imax), MID Annex V Table 2 at +5 °C … +30 °C."""
+    class_c = {**METER, "accuracy_class": "C"}
+    for rig in rig_of({1: {"error": 1.5}, 2: {"error": 1.5}}, 2):
+        runner = rig.runner(meter_positions(2, {1: METER, 2: class_c}))
+        runner.preflight()
+        runner.run()
+        measured = by_number(runner)
+        assert [p.conformity for p in measured[1].points] == ["pass"] * 10
+        assert [p.conformity for p in measured[2].points[2:]] == ["fail"] * 8
+        assert [measured[n].verdict for n in (1, 2)] == ["pass", "fail"]

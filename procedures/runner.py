@@ -30,6 +30,15 @@ with the reason and the run goes on with the others; a failing position is only 
 position with a failing verdict. :meth:`Runner.positions_record` gives the run record's
 ``shared`` and ``positions``.
 
+A meter test bench (electricity meters) is driven by the ``meter_test`` step: the bench in
+its reference role carries out one test point for every instrument under test at once,
+each a position of the bench (:mod:`drivers.metertest.positions`) armed with its own
+meter's constant and pulse target; each position's results are then read like any
+instrument's. A position that cannot be armed, or whose count is a fault (no pulse, a lost
+pulse), is removed with the reason; the source out of regulation ends the run at the point.
+A position whose instrument's specification lacks a parameter the procedure names is
+skipped: no other instrument's value stands in for it.
+
 What the runner gives are the parts of the run record (:mod:`procedures.record`): a
 :class:`~procedures.record.Point` per point with its readings, the standards used, the
 :class:`~procedures.record.Check` and :class:`~procedures.record.Curve` results. Each point

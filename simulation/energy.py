@@ -10,7 +10,9 @@ default), each a view over the one bench (:class:`drivers.metertest.positions.Me
 Role options (numbers, units as said):
 
 * the bench's role: ``positions`` (how many the bench has; default the highest position
-  described), ``speed`` (simulated seconds per real second, default :data:`DEFAULT_SPEED`);
+  described), ``speed`` (simulated seconds per real second, default :data:`DEFAULT_SPEED`),
+  ``reference_error`` (the reference meter's own error, relative, default 0: its
+  certificate's correction undoes it);
 * a position's role: ``empty`` (true: no meter is mounted there), ``constant`` (the
   meter's test-output constant, imp/kWh, default 10000), ``error`` (its error, %, default
   0), ``creep`` (pulses per hour with no load, default 0), and the faults ``silent``
@@ -78,6 +80,7 @@ def meter_bench(role: BenchRole, positions: Mapping[int, BenchRole]) -> Simulate
         meters,
         serial=role.serial or "MTB-0001",
         speed=number_option(role, "speed", DEFAULT_SPEED),
+        reference_error=number_option(role, "reference_error", 0.0),
     )
     for number, position in positions.items():
         if position.options.get("silent"):

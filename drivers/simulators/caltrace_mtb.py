@@ -98,6 +98,8 @@ class SimulatedMeterBench(SimulatedScpiInstrument):
     """Model of a meter test bench of ``len(meters)`` positions (None: an empty one).
 
     ``speed``: simulated seconds per real second. ``serial``: what ``*IDN?`` reports.
+    ``reference_error``: the reference meter's own error (relative): it indicates the power
+    and energy applied times ``1 + reference_error`` (what its certificate corrects).
     """
 
     def __init__(
@@ -106,6 +108,7 @@ class SimulatedMeterBench(SimulatedScpiInstrument):
         *,
         serial: str = "MTB-0001",
         speed: float = 1.0,
+        reference_error: float = 0.0,
     ) -> None:
         if not meters:
             raise ValueError("a bench has at least one position")
@@ -114,6 +117,7 @@ class SimulatedMeterBench(SimulatedScpiInstrument):
         super().__init__(f"CALTRACE,MTB-1,{serial},1.0")
         self.meters = list(meters)
         self.speed = speed
+        self.reference_error = reference_error
         self._silent: set[int] = set()
         self._lost: dict[int, int] = {}
         self._upset: tuple[int, Quantity, float] | None = None
@@ -202,7 +206,8 @@ class SimulatedMeterBench(SimulatedScpiInstrument):
         self.command("SOURce:OUTPut", self._set_output)
         self.command("SOURce:OUTPut", self.answer(lambda: "1" if self.output else "0"), query=True)
         self.command("SOURce:REGulation", self.answer(self._regulation), query=True)
-        self.command("MEASure:POWer", self._reading(self.power_w), query=True, measurement=True)
+        indicated = self._reading(lambda: self.power_w() * (1 + self.reference_error))
+        self.command("MEASure:POWer", indicated, query=True, measurement=True)
         measure_frequency = self._reading(lambda: self.frequency_hz)
         self.command("MEASure:FREQuency", measure_frequency, query=True, measurement=True)
         limits = {"VOLTage": 1000.0, "CURRent": 1000.0, "ANGLe": 180.0}
@@ -228,7 +233,7 @@ class SimulatedMeterBench(SimulatedScpiInstrument):
         self.command(f"{prefix}:PULSes", lambda params: self._set_target(p, params))
         count = self.answer(lambda: str(self._outcome(p)[0]))
         self.command(f"{prefix}:COUNt", count, query=True, measurement=True)
-        energy = self.answer(lambda: f"{self._outcome(p)[1]:.9e}")
+        energy = self.answer(lambda: f"{self._outcome(p)[1] * (1 + self.reference_error):.9e}")
         self.command(f"{prefix}:ENERgy", energy, query=True, measurement=True)
         self.command(f"{prefix}:FIRSt", self.answer(lambda: self._first(p)), query=True)
 

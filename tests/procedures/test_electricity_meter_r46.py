@@ -34,6 +34,7 @@ from tests.support.electricity import (
     bench_roles,
     electricity_runner,
     meter_positions,
+    reference_meter,
 )
 from tests.support.positions import Kept
 
@@ -322,3 +323,22 @@ def test_a_meter_at_plus_one_and_a_half_percent_passes_class_b_and_fails_class_c
         assert [p.conformity for p in measured[1].points] == ["pass"] * 10
         assert [p.conformity for p in measured[2].points[2:]] == ["fail"] * 8
         assert [measured[n].verdict for n in (1, 2)] == ["pass", "fail"]
+
+
+def test_the_reference_meter_s_certificate_corrects_what_it_indicates() -> None:
+    """A reference meter reading 0.05 % high: with its certificate saying so, each meter's
+    error is its own; taken at its word, every error would be 0.05 % off."""
+    roles = bench_roles({1: {"error": 0.21}}, positions=1, reference_error=5e-4)
+    errors = {}
+    for reads_high in (5e-4, 0.0):
+        with SimulatedBench(roles, SimulatedWorld(seed=2)) as bench:
+            reference = reference_meter(reads_high=reads_high)
+            runner = electricity_runner(
+                bench, Kept(), meter_positions(1), on=TODAY, reference=reference
+            )
+            runner.preflight()
+            runner.run()
+        errors[reads_high] = [p.result.value for p in runner.positions_record()[1][0].points[2:]]
+    assert errors[5e-4] == pytest.approx([0.21] * 8, abs=1e-6)
+    # the energy over-read by 0.05 %: (1.0021 / 1.0005 − 1) × 100
+    assert errors[0.0] == pytest.approx([0.15992] * 8, abs=1e-5)

@@ -52,17 +52,18 @@ def electricity_runner(
     *,
     on: date,
     instrument: Mapping[str, Any] = METER,
+    reference: StandardRecord | None = None,
 ) -> Runner:
-    """Procedure electricity-meter-r46 on ``bench`` (its reference meter
-    :func:`reference_meter`) for ``positions`` (none: the one meter in role ``uut``), on
-    the date ``on``, the waits of the runner skipped."""
+    """Procedure electricity-meter-r46 on ``bench`` (its reference meter ``reference``, by
+    default :func:`reference_meter`) for ``positions`` (none: the one meter in role
+    ``uut``), on the date ``on``, the waits of the runner skipped."""
     clock = SimulatedTime(real_pause_s=0.0)
     return Runner(
         load_definition(library()["electricity-meter-r46"]),
         bench=bench,
         operator=SimulatedOperator(bench.world),
         recorder=recorder,
-        standards={"HN-E-MTB": reference_meter()},
+        standards={"HN-E-MTB": reference or reference_meter()},
         instrument=dict(instrument),
         on=on,
         sleep=clock.sleep,
@@ -71,8 +72,10 @@ def electricity_runner(
     )
 
 
-def reference_meter(asset_id: str = "HN-E-MTB") -> StandardRecord:
-    """The bench's reference meter with its certificate at the procedure's points."""
+def reference_meter(asset_id: str = "HN-E-MTB", *, reads_high: float = 0.0) -> StandardRecord:
+    """The bench's reference meter with its certificate at the procedure's points: the
+    power applied when it indicates the nominal, for a meter that reads ``reads_high``
+    (relative) high."""
     return StandardRecord(
         standard={
             "asset_id": asset_id,
@@ -89,7 +92,14 @@ def reference_meter(asset_id: str = "HN-E-MTB") -> StandardRecord:
                 "calibrated_on": "2026-03-01",
                 "due_on": "2027-03-01",
                 "values": [
-                    {"quantity": q, "nominal": p, "value": p, "unit": "W", "U": 2e-4 * p, "k": 2}
+                    {
+                        "quantity": q,
+                        "nominal": p,
+                        "value": p / (1 + reads_high),
+                        "unit": "W",
+                        "U": 2e-4 * p,
+                        "k": 2,
+                    }
                     for q, powers in POWERS.items()
                     for p in powers
                 ],
@@ -99,10 +109,15 @@ def reference_meter(asset_id: str = "HN-E-MTB") -> StandardRecord:
 
 
 def bench_roles(
-    meters: Mapping[int, Mapping[str, Any]], *, positions: int, speed: float = 1e5
+    meters: Mapping[int, Mapping[str, Any]],
+    *,
+    positions: int,
+    speed: float = 1e5,
+    reference_error: float = 0.0,
 ) -> dict[str, BenchRole]:
-    """The bench (``reference``), the room thermometer and a role per described position
-    (``uut@N`` with its simulated meter's options)."""
+    """The bench (``reference``, its reference meter erring by ``reference_error``), the
+    room thermometer and a role per described position (``uut@N`` with its simulated
+    meter's options)."""
     return {
         "reference": BenchRole(
             "reference",
@@ -110,7 +125,7 @@ def bench_roles(
             ADDRESS,
             asset_id="HN-E-MTB",
             serial="MTB-0042",
-            options={"positions": positions, "speed": speed},
+            options={"positions": positions, "speed": speed, "reference_error": reference_error},
         ),
         "environment": BenchRole("environment", "manual", ROOM),
         **{

@@ -14,14 +14,12 @@ from django.utils import timezone
 from labserver.measurements.models import Point, Run, RunPosition
 from procedures.bench import BenchRole
 from procedures.record import PositionInstrument
-from procedures.runner import Runner
 from scenarios.demo import DemoSummary, load_demo
 from simulation.bench import SimulatedBench
-from simulation.people import SimulatedOperator
-from simulation.world import SimulatedTime, SimulatedWorld
+from simulation.world import SimulatedWorld
 from tests.labserver.test_one_evaluator import posted
 from tests.support.demo import work_for
-from tests.support.electricity import meter_positions
+from tests.support.electricity import electricity_runner, meter_positions
 from tests.support.positions import Kept
 
 pytestmark = pytest.mark.django_db
@@ -52,20 +50,16 @@ def test_the_lims_evaluates_every_meter_of_a_bench_run_as_the_bench_did(
         },
     }
     positions = meter_positions(4, dict.fromkeys(range(1, 5), work.instrument))
-    clock = SimulatedTime(real_pause_s=0.0)
     with SimulatedBench(roles, SimulatedWorld(seed=3)) as bench:
-        runner = Runner(
-            work.definition,
-            bench=bench,
-            operator=SimulatedOperator(bench.world),
-            recorder=Kept(),
-            standards=work.standards,
-            instrument=work.instrument,
+        runner = electricity_runner(
+            bench,
+            Kept(),
+            positions,
             on=timezone.localdate(),
-            sleep=clock.sleep,
-            clock=clock.clock,
-            positions=positions,
+            instrument=work.instrument,
+            reference=work.standards["HN-E-MTB"],
         )
+        assert runner.definition.ref() == work.definition.ref()  # the LIMS's procedure
         standards = runner.preflight()
         environment = runner.read_environment()
         runner.run()

@@ -77,6 +77,7 @@ bench: $(VENV)/.stamp-bench
 	$(BIN)/python benchmarks/certificates.py
 	$(BIN)/python benchmarks/verify_upload.py
 	$(BIN)/python benchmarks/batch_issue.py
+	$(BIN)/python benchmarks/electricity_bench.py
 	$(TRACEBENCH)
 
 # Refresh the translation catalogues of the pages (needs GNU gettext: apt-get install

@@ -20,6 +20,9 @@ of the point's result, with the MPE and the rule's document:
 * ``electricity_no_load`` — the no-load (creep) test of IEC 62053-21/-22: the point's
   result is the pulses counted at the test output, at most one
   (:func:`procedures.mpe.check_no_load`).
+* ``electricity_starting`` — the starting test of IEC 62053-21/-22: the point's result is
+  the time to the meter's first pulse at the starting current, within the test's
+  ``duration`` (s) (:func:`procedures.mpe.electricity.starting_limit`).
 * ``fuel_dispenser`` — OIML R 117-1 / MID MI-005 line A or B with E_min at the minimum
   measured quantity, in % of the volume (:class:`procedures.mpe.FuelMeasuringSystem`).
 
@@ -60,10 +63,12 @@ from procedures.mpe import (
     pressure_gauge_mpe,
     spec_tolerance,
 )
+from procedures.mpe.electricity import starting_limit
 
 __all__ = [
     "CHECKS",
     "PLANS",
+    "RESULT_RULES",
     "RULES",
     "Check",
     "Limits",
@@ -220,12 +225,19 @@ RULES: Mapping[str, Rule] = {
             "temperature": "number?",
         },
         _electricity,
-        "MID Annex V (MI-003) Table 2 (OIML R 46 classes A, B, C)",
+        # What a certificate prints: the values are MID Annex V Table 2's (the European
+        # directive, never cited as the method), the classes those of OIML R 46.
+        "OIML R 46 accuracy classes A, B, C (MPE by current range and temperature)",
     ),
     "electricity_no_load": Rule(
         {},
         lambda _: Decimal(NO_LOAD_MAX_PULSES),
-        "IEC 62053-21 / IEC 62053-22, test of no-load condition (at most one pulse)",
+        "IEC 62053-21, test of no-load condition (at most one pulse)",
+    ),
+    "electricity_starting": Rule(
+        {"duration": "number"},
+        lambda a: starting_limit(a["duration"]),
+        "IEC 62053-21, test of starting current (a first pulse within the test's duration)",
     ),
     "fuel_dispenser": Rule(
         {
@@ -239,6 +251,12 @@ RULES: Mapping[str, Rule] = {
         "OIML R 117-1:2007 (MPE of the measuring system, line A, or the meter, line B; E_min)",
     ),
 }
+
+
+RESULT_RULES: frozenset[str] = frozenset({"electricity_no_load", "electricity_starting"})
+"""The rules that judge a point's result as it is, not an error of indication: the pulses a
+meter counts with no load, the seconds to its first pulse at the starting current. A
+report shows such a result as what was observed, against its limit, never as an error."""
 
 
 def _decimal(value: Any, name: str) -> Decimal:

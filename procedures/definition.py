@@ -170,6 +170,9 @@ STEP_KINDS: Final = {
     "zero": "zero a balance: ROLE",
     "read": "take readings: {role, function, as, count, range, register, stable}",
     "repeat": "carry out steps several times at one point (repeated loadings): {times, steps}",
+    "meter_test": "one test point of a meter test bench for every instrument under test "
+    "(procedures.runner): {role, test: accuracy | creep | starting, voltage, current, "
+    "power_factor, load_kind, frequency_hz, duration_s, constant, pulses, plausible_error}",
 }
 """The steps a test may use, with their arguments."""
 
@@ -866,6 +869,8 @@ class _Checker:
                     if name in ("unit", "position") and isinstance(v, str):
                         continue
                     self.expression(v, f"{akey}.params.{name}", names)
+            elif kind == "meter_test":
+                args = self.meter_test(args, akey, names, roles)
             elif kind == "repeat":
                 args, repeated = self.repeat(args, akey, names, roles)
                 for name in repeated & reads:
@@ -1005,6 +1010,41 @@ class _Checker:
         steps = self.steps(inner, f"{key}.steps", names, roles, require=False)
         reads = {s["read"]["as"] for s in flat_steps(steps) if "read" in s}
         return {"times": args["times"], "steps": steps}, reads
+
+    def meter_test(
+        self, value: Any, key: str, names: set[str], roles: Mapping[str, RoleSpec]
+    ) -> dict[str, Any]:
+        """``meter_test``: one test point of a meter test bench (the bench in ``role``, a
+        reference standard). The source's ``voltage`` (V), ``current`` (A),
+        ``power_factor`` (cos φ) with ``load_kind`` (``inductive`` or ``capacitive``) and
+        ``frequency_hz``; ``duration_s`` (seconds); each instrument under test's
+        ``constant`` (imp/kWh; required by an accuracy test, set by any test that names
+        it); for an accuracy test its pulse target ``pulses`` and the
+        ``plausible_error`` (%) beyond which a count cannot be right. Numbers are
+        expressions; ``constant`` and ``pulses`` are evaluated with each instrument's own
+        specification."""
+        required = ("role", "test", "voltage", "current", "frequency_hz", "duration_s")
+        accuracy = ("constant", "pulses", "plausible_error")
+        args = self.mapping(value, key, allowed=(*required, "power_factor", "load_kind", *accuracy))
+        role = self.role_ref(self.required(args, "role", key), f"{key}.role", roles)
+        if not roles[role].standard:
+            raise self.error(f"{key}.role", f"role {role!r} is not a reference standard")
+        test = self.required(args, "test", key)
+        if test not in ("accuracy", "creep", "starting"):
+            raise self.error(f"{key}.test", "expected accuracy, creep or starting")
+        if args.get("load_kind", "inductive") not in ("inductive", "capacitive"):
+            raise self.error(f"{key}.load_kind", "expected inductive or capacitive")
+        for name in required[2:]:
+            self.expression(self.required(args, name, key), f"{key}.{name}", names)
+        self.expression(args.get("power_factor", 1), f"{key}.power_factor", names)
+        for name in accuracy:
+            if test == "accuracy":
+                self.expression(self.required(args, name, key), f"{key}.{name}", names)
+            elif name == "constant" and name in args:
+                self.expression(args[name], f"{key}.{name}", names)
+            elif name in args:
+                raise self.error(f"{key}.{name}", "only an accuracy test takes it")
+        return args
 
     def reference(self, value: Any, key: str) -> Reference:
         """One of ``references:`` (:func:`procedures.references.parse_reference`)."""

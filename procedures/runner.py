@@ -30,6 +30,15 @@ with the reason and the run goes on with the others; a failing position is only 
 position with a failing verdict. :meth:`Runner.positions_record` gives the run record's
 ``shared`` and ``positions``.
 
+A meter test bench (electricity meters) is driven by the ``meter_test`` step: the bench in
+its reference role carries out one test point for every instrument under test at once,
+each a position of the bench (:mod:`drivers.metertest.positions`) armed with its own
+meter's constant and pulse target; each position's results are then read like any
+instrument's. A position that cannot be armed, or whose count is a fault (no pulse, a lost
+pulse), is removed with the reason; the source out of regulation ends the run at the point.
+A position whose instrument's specification lacks a parameter the procedure names is
+skipped: no other instrument's value stands in for it.
+
 What the runner gives are the parts of the run record (:mod:`procedures.record`): a
 :class:`~procedures.record.Point` per point with its readings, the standards used, the
 :class:`~procedures.record.Check` and :class:`~procedures.record.Curve` results. Each point
@@ -49,6 +58,13 @@ from typing import Any
 
 from drivers.capabilities import AUTO, Direction, measure
 from drivers.errors import DriverError
+from drivers.metertest.bench import MeterTestBench, PhaseSetting, TestKind
+from drivers.metertest.positions import (
+    MeterBenchPosition,
+    MeterTestSetting,
+    phase_angle,
+    run_meter_test,
+)
 from drivers.reading import Reading as InstrumentReading
 from procedures.acceptance import check_plan
 from procedures.bench import (
@@ -355,9 +371,22 @@ class Runner:
         """Each position to be measured has its instrument on the bench, offering what the
         instrument under test must: one that does not is skipped with the reason (the
         others are measured)."""
+        parameters = self.definition.instrument_parameters
         for position in self._active():
             role = position.spec.role
             bench_role = self.bench.roles.get(role)
+            lacking = [
+                n for n in parameters if n not in (position.spec.instrument.parameters or {})
+            ]
+            if lacking:
+                # never the job's value instead: each instrument is verified by its own
+                self._leave(
+                    position,
+                    "skipped",
+                    f"its instrument's specification lacks {', '.join(lacking)} "
+                    "(the procedure needs them)",
+                )
+                continue
             if bench_role is None:
                 self._leave(position, "skipped", f"the bench has no instrument in role {role}")
                 continue
@@ -656,8 +685,9 @@ class Runner:
         except ProcedureError as exc:
             raise RunInterrupted(str(exc), point=spec.index) from None
         state = _PointState(spec, scope)
+        shared = {k: v for k, v in scope.items() if k not in self.definition.instrument_parameters}
         for position in self._active() if positions else ():
-            own = {**scope, **(position.spec.instrument.parameters or {})}
+            own = {**shared, **(position.spec.instrument.parameters or {})}
             state.positions[position.spec.number] = _PointState(spec, own)
         try:
             self._steps(test.steps, scope, state)
@@ -700,7 +730,10 @@ class Runner:
         for name, role in self.bench.roles.items():
             if role.driver == "none":
                 continue
-            instrument = self.bench.instrument(name)
+            try:
+                instrument = self.bench.instrument(name)
+            except (DriverError, LookupError):  # a position left empty has no instrument
+                continue
             log = getattr(instrument, "io_log", None)
             if log is None:
                 continue
@@ -770,8 +803,97 @@ class Runner:
                 self._read(args, scope, state)
             elif kind == "repeat":
                 self._repeat(args, scope, state)
+            elif kind == "meter_test":
+                if state is None:
+                    raise ProcedureError("a meter test is run at points only", argument=where)
+                self._meter_test(args, scope, state)
             else:  # pragma: no cover - the definition checker refuses other kinds
                 raise ProcedureError(f"unknown step {kind!r}", argument=where)
+
+    def _meter_test(
+        self, args: Mapping[str, Any], scope: Mapping[str, Any], state: _PointState
+    ) -> None:
+        """``meter_test``: one test point of the meter test bench in ``args["role"]`` for
+        every instrument under test still in the run (each a position of the bench,
+        :class:`~drivers.metertest.positions.MeterBenchPosition`), each armed with its own
+        constant and pulse target. A position that cannot be armed (its constant missing,
+        no meter there) is removed with its fault; a fault of the source or of the link
+        ends the point (RunInterrupted), as a reference's fault does."""
+        where = "step meter_test"
+        role = str(args["role"])
+        bench = self.bench.instrument(role)
+        if not isinstance(bench, MeterTestBench):
+            raise ProcedureError(
+                f"role {role}: {type(bench).__name__} is not a meter test bench",
+                argument=f"{where}.role",
+            )
+        kind = TestKind(str(args["test"]))
+        power_factor = number(args.get("power_factor", 1), scope, where=f"{where}.power_factor")
+        phase = PhaseSetting(
+            number(args["voltage"], scope, where=f"{where}.voltage"),
+            number(args["current"], scope, where=f"{where}.current"),
+            phase_angle(power_factor, str(args.get("load_kind", "inductive"))),
+        )
+        duration = number(args["duration_s"], scope, where=f"{where}.duration_s")
+        setting = MeterTestSetting(
+            kind,
+            (phase,),
+            number(args["frequency_hz"], scope, where=f"{where}.frequency_hz"),
+            duration,
+            number(args.get("plausible_error", 100), scope, where=f"{where}.plausible_error"),
+        )
+        taking_part: dict[int, tuple[_PositionRun | None, MeterBenchPosition]] = {}
+        constants: dict[int, float | None] = {}
+        targets: dict[int, int] = {}
+        for position, own in self._under_test(state):
+            instrument = self.bench.instrument(position.spec.role if position else POSITION_ROLE)
+            if not isinstance(instrument, MeterBenchPosition):
+                raise ProcedureError(
+                    f"{type(instrument).__name__} is not a position of a meter test bench",
+                    argument=f"{where}.role",
+                )
+            try:
+                if "constant" in args:
+                    constants[instrument.number] = number(
+                        args["constant"], own.scope, where=f"{where}.constant"
+                    )
+                if kind == TestKind.ACCURACY:
+                    targets[instrument.number] = _whole(
+                        number(args["pulses"], own.scope, where=f"{where}.pulses"),
+                        f"{where}.pulses",
+                    )
+            except ProcedureError as exc:
+                if position is None:
+                    raise
+                self._leave(position, "removed", f"point {state.spec.index}: {exc}")
+                continue
+            taking_part[instrument.number] = (position, instrument)
+        refused = run_meter_test(
+            bench,
+            [view for _, view in taking_part.values()],
+            setting,
+            constants=constants,
+            targets=targets,
+            timeout_s=duration * 1.1 + 30.0,
+        )
+        for bench_position, fault in refused.items():
+            position = taking_part[bench_position][0]
+            if position is None:
+                raise fault
+            self._leave(
+                position, "removed", f"point {state.spec.index}: {type(fault).__name__}: {fault}"
+            )
+
+    def _under_test(self, state: _PointState) -> list[tuple[_PositionRun | None, _PointState]]:
+        """The instruments under test at a point, each with its own state: every position
+        still in the run, or the one instrument of a run of one (None)."""
+        if not state.positions:
+            return [(None, state)]
+        return [
+            (position, state.positions[position.spec.number])
+            for position in self._active()
+            if position.spec.number in state.positions
+        ]
 
     def _wait_stable(self, args: Mapping[str, Any], scope: Mapping[str, Any]) -> None:
         where = "step wait_stable"
@@ -1224,6 +1346,13 @@ def _positions(
             f"test {curved[0]} fits a curve: a multi-position run fits none", argument="positions"
         )
     return out
+
+
+def _whole(value: float, where: str) -> int:
+    """``value`` as a whole number ≥ 1 (a count of pulses), refused otherwise."""
+    if not (math.isfinite(value) and value == int(value) and value >= 1):
+        raise ProcedureError(f"must be a whole number ≥ 1, got {value:g}", argument=where)
+    return int(value)
 
 
 def _fill(template: str, scope: Mapping[str, Any]) -> str:

@@ -25,7 +25,9 @@ what the meters register.
   :mod:`simulation.electrical` (calibrator, DMM), :mod:`simulation.mass` (balance),
   :mod:`simulation.pressure` (controller, gauge), :mod:`simulation.temperature` (bath,
   PRT, thermometers), :mod:`simulation.flow` (reference meter, water meter),
-  :mod:`simulation.fuel` (a fuel dispenser, its proving cans and the fuel's thermometer);
+  :mod:`simulation.fuel` (a fuel dispenser, its proving cans and the fuel's thermometer),
+  :mod:`simulation.energy` (an electricity-meter test bench and the meters at its
+  positions);
 * :mod:`simulation.bench` — :class:`~simulation.bench.SimulatedBench` starts one simulator
   per role on loopback (ephemeral ports), opens the real driver on it, wires the coupling,
   and is a :class:`procedures.bench.Bench`.

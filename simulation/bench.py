@@ -21,6 +21,8 @@ from drivers.capabilities import OutputControl
 from drivers.driver import DriverOptions
 from drivers.generic.modbus_map import load_register_map, split_map_option
 from drivers.manual.entry import ManualEntry, ManualEntryConfig, parse_manual_address
+from drivers.metertest.bench import MeterTestBench
+from drivers.metertest.positions import MeterBenchPosition
 from drivers.simulators.base import RunningSimulator, SimulatorOptions
 from drivers.simulators.druck_pace import SimulatedPace
 from drivers.simulators.eurotherm_3200 import SimulatedEurotherm3200
@@ -38,6 +40,7 @@ from drivers.simulators.tcp import TcpSimulator
 from procedures.bench import BenchRole
 
 from .electrical import couple_calibrator, couple_meter
+from .energy import METER_BENCH_DRIVER, meter_bench, position_number
 from .errors import NoInstrument, SimulationError
 from .flow import couple_flow_meter, register_typist
 from .fuel import FUEL_ROLES, can_typist, display_typist, fuel_thermometer_typist
@@ -87,7 +90,12 @@ class SimulatedBench:
       :func:`~simulation.flow.meters_in_series`) has its own error; ``simulates``:
       ``dispenser``, ``proving-can`` (with ``correction``, L) or ``fuel-thermometer``
       (with ``fuel_temperature``, °C), a fuel dispenser's field verification
-      (:mod:`simulation.fuel`).
+      (:mod:`simulation.fuel`);
+    * meter test bench (``caltrace-mtb``): one simulated bench for the bench's own role
+      and the roles of its positions at the same address (``uut@N``, or ``uut``), each
+      position a view over the one bench connection; the bench's ``positions`` and
+      ``speed``, each position's meter (``empty``, ``constant``, ``error``, ``creep``) and
+      faults (``silent``, ``lost_pulses``): :mod:`simulation.energy`.
     """
 
     def __init__(
@@ -104,6 +112,10 @@ class SimulatedBench:
         self._instruments: dict[str, object] = {}
         self._simulators: dict[str, RunningSimulator] = {}
         self._typists: dict[str, SimulatedTypist] = {}
+        self._positions: dict[str, tuple[str, int]] = {}
+        """A meter bench's position roles: the configured address of their bench, and the
+        position each stands for."""
+        self._meter_benches: dict[str, MeterTestBench] = {}
         self._drivers: list[_Closable] = []
         self._simulation = ExitStack()
         self._started = False
@@ -125,6 +137,8 @@ class SimulatedBench:
         role the bench does not have."""
         if role in self._instruments:
             return self._instruments[role]
+        if role in self._positions:
+            return self._position(role)
         configured = self._configured.get(role)
         if configured is None:
             known = ", ".join(self._configured) or "none"
@@ -184,6 +198,8 @@ class SimulatedBench:
                 self._instruments.clear()
                 self._simulators.clear()
                 self._typists.clear()
+                self._positions.clear()
+                self._meter_benches.clear()
                 self._roles = dict(self._configured)
 
     def __enter__(self) -> Self:
@@ -203,11 +219,18 @@ class SimulatedBench:
         if role.driver == "manual":
             self._start_manual(name, role)
             return
+        if role.driver == METER_BENCH_DRIVER:
+            number = position_number(name, role)
+            if number is not None:  # a view, opened when asked for (the bench may be later)
+                self._positions[name] = (role.address, number)
+                return
         entry = registry.get(role.driver)
         seed = self.world.seed_for(name)
         simulator: RunningSimulator
         if role.driver == "modbus-map":
             simulator = self._start_map_device(role, seed)
+        elif role.driver == METER_BENCH_DRIVER:
+            simulator = TcpSimulator(meter_bench(role, self._bench_positions(role))).start()
         else:
             factory = entry.load_simulator()
             if factory is None:
@@ -226,6 +249,35 @@ class SimulatedBench:
         )
         self._drivers.append(driver)
         self._instruments[name] = driver
+        if isinstance(driver, MeterTestBench):
+            self._meter_benches[role.address] = driver
+
+    def _bench_positions(self, bench: BenchRole) -> dict[int, BenchRole]:
+        """The roles standing for positions of the meter bench ``bench`` (the same driver
+        at the same address), by position; a position described twice is refused."""
+        found: dict[int, BenchRole] = {}
+        for name, role in self._configured.items():
+            if (role.driver, role.address) != (bench.driver, bench.address):
+                continue
+            number = position_number(name, role)
+            if number is None:
+                continue
+            if number in found:
+                raise SimulationError(f"role {name!r}: position {number} is described twice")
+            found[number] = role
+        return found
+
+    def _position(self, role: str) -> MeterBenchPosition:
+        """The view of a meter bench's position (PositionNotMounted where no meter is)."""
+        address, number = self._positions[role]
+        bench = self._meter_benches.get(address)
+        if bench is None:
+            raise NoInstrument(
+                f"role {role!r}: no meter test bench of the bench is at its address {address}"
+            )
+        view = MeterBenchPosition(bench, number)
+        self._instruments[role] = view
+        return view
 
     def _start_value(self, role: BenchRole) -> float | None:
         """What a source's simulator starts at: a vented pressure controller in gauge

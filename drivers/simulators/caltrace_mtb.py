@@ -98,6 +98,8 @@ class SimulatedMeterBench(SimulatedScpiInstrument):
     """Model of a meter test bench of ``len(meters)`` positions (None: an empty one).
 
     ``speed``: simulated seconds per real second. ``serial``: what ``*IDN?`` reports.
+    ``reference_error``: the reference meter's own error (relative): it indicates the power
+    and energy applied times ``1 + reference_error`` (what its certificate corrects).
     """
 
     def __init__(
@@ -106,6 +108,7 @@ class SimulatedMeterBench(SimulatedScpiInstrument):
         *,
         serial: str = "MTB-0001",
         speed: float = 1.0,
+        reference_error: float = 0.0,
     ) -> None:
         if not meters:
             raise ValueError("a bench has at least one position")
@@ -114,9 +117,11 @@ class SimulatedMeterBench(SimulatedScpiInstrument):
         super().__init__(f"CALTRACE,MTB-1,{serial},1.0")
         self.meters = list(meters)
         self.speed = speed
+        self.reference_error = reference_error
         self._silent: set[int] = set()
         self._lost: dict[int, int] = {}
         self._upset: tuple[int, Quantity, float] | None = None
+        self._past_tests_s = 0.0
         self.reset_state()
         self._register()
 
@@ -144,10 +149,30 @@ class SimulatedMeterBench(SimulatedScpiInstrument):
             self._lost.clear()
             self._upset = None
 
+    @property
+    def test_seconds(self) -> float:
+        """The bench's seconds spent in tests since it was made (each test from its start
+        to its end: its duration, or the last window closed, or its stop): the test
+        sequence's own duration, whatever the speed."""
+        with self.lock:
+            current = self._length(self.test) if self.test is not None else 0.0
+            return self._past_tests_s + current
+
+    def _length(self, test: _Test) -> float:
+        if test.stopped_after_s is not None:
+            return test.stopped_after_s
+        if test.kind == "ACC":
+            closed = max(self._window(p, test) for p in test.positions)
+            return min(test.duration_s, closed, self._elapsed(test))
+        return self._elapsed(test)
+
     # -- state --------------------------------------------------------------------------
 
     def reset_state(self) -> None:
         """Power-up / ``*RST``: source off at 0, 50 Hz; no constant, no target, no test."""
+        previous: _Test | None = getattr(self, "test", None)
+        if previous is not None:
+            self._past_tests_s += self._length(previous)
         self.frequency_hz = 50.0
         self.phases = [[0.0, 0.0, 0.0] for _ in range(3)]
         self.output = False
@@ -181,7 +206,8 @@ class SimulatedMeterBench(SimulatedScpiInstrument):
         self.command("SOURce:OUTPut", self._set_output)
         self.command("SOURce:OUTPut", self.answer(lambda: "1" if self.output else "0"), query=True)
         self.command("SOURce:REGulation", self.answer(self._regulation), query=True)
-        self.command("MEASure:POWer", self._reading(self.power_w), query=True, measurement=True)
+        indicated = self._reading(lambda: self.power_w() * (1 + self.reference_error))
+        self.command("MEASure:POWer", indicated, query=True, measurement=True)
         measure_frequency = self._reading(lambda: self.frequency_hz)
         self.command("MEASure:FREQuency", measure_frequency, query=True, measurement=True)
         limits = {"VOLTage": 1000.0, "CURRent": 1000.0, "ANGLe": 180.0}
@@ -207,7 +233,7 @@ class SimulatedMeterBench(SimulatedScpiInstrument):
         self.command(f"{prefix}:PULSes", lambda params: self._set_target(p, params))
         count = self.answer(lambda: str(self._outcome(p)[0]))
         self.command(f"{prefix}:COUNt", count, query=True, measurement=True)
-        energy = self.answer(lambda: f"{self._outcome(p)[1]:.9e}")
+        energy = self.answer(lambda: f"{self._outcome(p)[1] * (1 + self.reference_error):.9e}")
         self.command(f"{prefix}:ENERgy", energy, query=True, measurement=True)
         self.command(f"{prefix}:FIRSt", self.answer(lambda: self._first(p)), query=True)
 
@@ -274,6 +300,8 @@ class SimulatedMeterBench(SimulatedScpiInstrument):
                 raise ScpiCommandError(*NOT_CONFIGURED)
             positions.append(position)
         currents = [self.measured(p, 1) for p in (1, 2, 3)]
+        if self.test is not None:
+            self._past_tests_s += self._length(self.test)
         self.test = _Test(
             kind, duration, tuple(positions), time.monotonic(), self.power_w(), max(currents)
         )

@@ -47,6 +47,7 @@ from certificates.document import (
 from labserver.core.errors import DomainError
 from labserver.jobs.models import Job, parsed_procedure
 from labserver.measurements.models import Point, PositionState, Run, RunPosition, RunSignature
+from procedures.acceptance import RESULT_RULES
 from procedures.definition import ProcedureDefinition
 from procedures.record import UncertaintyRatio
 from procedures.references import printable_references
@@ -559,15 +560,15 @@ def _row(point: Point, label: str, definition: ProcedureDefinition) -> ResultRow
     conformity = point.server_conformity
     expanded = _number(result.get("U"), f"{where}.U")
     sign = OUTPUTS.get(point.output)
-    if sign is None:
+    as_observed = sign is None and acceptance.get("rule") in RESULT_RULES
+    if sign is None and not as_observed:
         raise IncompleteRecord(
             f"points[{point.index}].output: {point.output!r} is neither an error (E) nor a "
             "correction (C): the certificate cannot say what it is",
             field=f"points[{point.index}].output",
         )
-    error = sign * value
     note = ""
-    if sign < 0:
+    if sign is not None and sign < 0:
         # A correction is the error with its sign changed (JCGM 200 2.53); the value the
         # procedure reports is kept beside it, rounded as ILAC P14 asks.
         rounded = round_result(value, expanded)
@@ -577,8 +578,10 @@ def _row(point: Point, label: str, definition: ProcedureDefinition) -> ResultRow
         label=label,
         nominal=point.nominal if same_unit else None,
         reference=None,
-        indication=_indication(point, unit),
-        error=error,
+        # A count or a time judged as it is (no-load, starting) is what was observed,
+        # against its limit: no error of indication.
+        indication=value if as_observed else _indication(point, unit),
+        error=None if sign is None else sign * value,
         unit=unit,
         expanded_uncertainty=expanded,
         coverage_factor=_number(result.get("k"), f"{where}.k"),

@@ -7,7 +7,7 @@ import binascii
 import hashlib
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -316,7 +316,7 @@ def _evaluate_position(
         data["readings"] = shared.get(point.index, []) + data["readings"]
         points.append(data)
     try:
-        return _evaluate_points(
+        evaluated = _evaluate_points(
             job,
             points,
             {**specification, **(position.instrument.parameters or {})},
@@ -328,6 +328,11 @@ def _evaluate_position(
     except InvalidEvidence as exc:
         field = f"positions[{i}].{exc.field}" if exc.field else f"positions[{i}]"
         raise InvalidEvidence(f"positions[{i}].{exc.detail}", field=field) from None
+    if position.state != "measured" and evaluated.conformity != "fail":
+        # A position removed after some points passed is not judged: what it did not
+        # finish is no pass (as the bench states it, procedures.record.Position.verdict).
+        return replace(evaluated, conformity="")
+    return evaluated
 
 
 def _evaluate_points(

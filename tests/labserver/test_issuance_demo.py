@@ -119,6 +119,15 @@ def test_each_demo_procedure_gives_a_complete_certificate_document(
         if procedure_id == "thermometer-bath":
             # The fitted correction line travels with its table.
             assert any(t.curve is not None for t in document.results)
+        if procedure_id == "electricity-meter-r46":
+            # The no-load count and the time to the first pulse are what was observed,
+            # against their limits (1 pulse, 93 s), not errors; then the errors in %.
+            judged = [row for t in document.results[:2] for row in t.rows]
+            assert [(r.error, r.mpe, r.unit) for r in judged] == [
+                (None, 1.0, "1"),
+                (None, 93.0, "s"),
+            ]
+            assert {row.unit for t in document.results[2:] for row in t.rows} == {"%"}
         if procedure_id == "nawi-r76":
             assert {c.name.en for t in document.results for c in t.checks} >= {
                 "Repeatability",
@@ -140,4 +149,5 @@ def test_each_demo_procedure_gives_a_complete_certificate_document(
         "water-meter-r49": "verification",
         "water-meter-r49-hot": "verification",
         "fuel-dispenser-r117": "verification",
+        "electricity-meter-r46": "verification",
     }

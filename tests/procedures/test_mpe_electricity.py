@@ -200,7 +200,9 @@ def test_the_acceptance_rule_gives_the_table_2_limits_at_a_point() -> None:
     scope = {"accuracy_class": "C", "i_min": 0.25, "i_tr": 0.5, "i_max": 60, "current": 0.25}
     limits = limits_for(spec, scope, where="tests[0].mpe")
     assert (limits.lower, limits.upper, limits.mpe) == (-1.0, 1.0, 1.0)
-    assert limits.document == "MID Annex V (MI-003) Table 2 (OIML R 46 classes A, B, C)"
+    assert limits.document == (
+        "OIML R 46 accuracy classes A, B, C (MPE by current range and temperature)"
+    )
     at_40 = limits_for({**spec, "temperature": 40}, {**scope, "current": 5}, where="t")
     assert at_40.mpe == 1.0
     with pytest.raises(ProcedureError, match=r"^tests\[0\].mpe.power_factor: power factor 0.4"):
@@ -228,4 +230,17 @@ def test_the_no_load_rule_accepts_at_most_one_pulse_at_a_point() -> None:
     """IEC 62053-21/-22, test of no-load condition: the point's result is the pulse count."""
     limits = limits_for({"rule": "electricity_no_load"}, {}, where="tests[0].mpe")
     assert (limits.lower, limits.upper, limits.mpe) == (-1.0, 1.0, 1.0)
-    assert limits.document.startswith("IEC 62053-21 / IEC 62053-22, test of no-load")
+    assert limits.document.startswith("IEC 62053-21, test of no-load")
+
+
+def test_the_starting_rule_allows_the_test_s_duration_in_whole_seconds() -> None:
+    """IEC 62053-21/-22, test of starting current: a first pulse within the test's duration,
+    the limit rounded down to whole seconds (never looser than the test)."""
+    spec = {"rule": "electricity_starting", "duration": "tau"}
+    limits = limits_for(spec, {"tau": 93.913}, where="tests[1].mpe")
+    assert (limits.lower, limits.upper, limits.mpe) == (-93.0, 93.0, 93.0)
+    assert limits.document.startswith("IEC 62053-21, test of starting current")
+    with pytest.raises(
+        ProcedureError, match=r"^tests\[1\]\.mpe\.duration: a starting test of 0\.5 s"
+    ):
+        limits_for(spec, {"tau": 0.5}, where="tests[1].mpe")

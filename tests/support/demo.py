@@ -31,6 +31,7 @@ BENCHES = {
     "bench-flow": "water-meter-r49",
     "bench-flow-hot": "water-meter-r49-hot",
     "bench-fuel": "fuel-dispenser-r117",
+    "bench-electricity": "electricity-meter-r46",
 }
 
 

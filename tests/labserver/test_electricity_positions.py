@@ -1,0 +1,93 @@
+"""Electricity meters at the positions of the demo's meter test bench: the LIMS evaluates
+each position of the run again, number for number the bench's (one evaluator,
+:func:`procedures.evaluation.evaluate_point`), and keeps the failing, removed and skipped
+positions apart from the passing ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from labserver.measurements.models import Point, Run, RunPosition
+from procedures.bench import BenchRole
+from procedures.record import PositionInstrument
+from scenarios.demo import DemoSummary, load_demo
+from simulation.bench import SimulatedBench
+from simulation.world import SimulatedWorld
+from tests.labserver.test_one_evaluator import posted
+from tests.support.demo import work_for
+from tests.support.electricity import electricity_runner, meter_positions
+from tests.support.positions import Kept
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def summary(tmp_path: Path) -> DemoSummary:
+    return load_demo(tmp_path / "demo")
+
+
+def test_the_lims_evaluates_every_meter_of_a_bench_run_as_the_bench_did(
+    summary: DemoSummary,
+) -> None:
+    work = work_for(summary, "bench-electricity")
+    bench_role = work.config.roles["reference"]
+    meters: dict[int, dict[str, Any]] = {
+        1: {"error": 0.3},
+        2: {"error": 2.6},
+        3: {"silent": True},
+        4: {"empty": True},
+    }
+    roles = {
+        "reference": bench_role,
+        "environment": work.config.roles["environment"],
+        **{
+            f"uut@{n}": BenchRole(f"uut@{n}", bench_role.driver, bench_role.address, options=o)
+            for n, o in meters.items()
+        },
+    }
+    positions = meter_positions(4, dict.fromkeys(range(1, 5), work.instrument))
+    with SimulatedBench(roles, SimulatedWorld(seed=3)) as bench:
+        runner = electricity_runner(
+            bench,
+            Kept(),
+            positions,
+            on=timezone.localdate(),
+            instrument=work.instrument,
+            reference=work.standards["HN-E-MTB"],
+        )
+        assert runner.definition.ref() == work.definition.ref()  # the LIMS's procedure
+        standards = runner.preflight()
+        environment = runner.read_environment()
+        runner.run()
+    shared, measured = runner.positions_record()
+    response = posted(work, standards, environment, points=(), shared=shared, positions=measured)
+    assert response.status_code == 201, response.json()
+    answer = response.json()
+    assert answer["disagreements"] == 0, answer
+    assert [(p["position"], p["state"], p["conformity"]) for p in answer["positions"]] == [
+        (1, "measured", "pass"),
+        (2, "measured", "fail"),
+        (3, "removed", ""),
+        (4, "skipped", ""),
+    ]
+    run = Run.objects.get(pk=answer["run_id"])
+    stored = {p.number: p for p in RunPosition.objects.filter(run=run)}
+    assert stored[3].reason is not None
+    assert "the meter did not start" in stored[3].reason
+    assert stored[4].reason is not None
+    assert "position 4 holds no meter" in stored[4].reason
+    for position in measured[:2]:
+        points = {p.index: p for p in Point.objects.filter(position=stored[position.position])}
+        assert sorted(points) == list(range(10))
+        for sent in position.points:
+            bench_evaluation = runner.position_evaluations[(position.position, sent.index)]
+            point = points[sent.index]
+            assert point.server_result == bench_evaluation.to_json()
+            assert point.budget == bench_evaluation.budget.to_json()
+            assert point.server_conformity == bench_evaluation.conformity
+            assert point.disagreement == []
+    assert isinstance(measured[0].instrument, PositionInstrument)

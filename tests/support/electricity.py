@@ -1,0 +1,170 @@
+"""Electricity meters on the simulated meter test bench (:mod:`simulation.energy`): the
+meters' specification, the bench's roles (the bench itself as the reference standard, one
+role per position), the positions a runner is given and the reference meter's record.
+
+The simulated reference meter measures exactly what the source applies, so its
+certificate here states the nominal power at every point the procedure binds, with an
+expanded uncertainty of 0.02 % (k = 2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from procedures.bench import BenchPosition, BenchRole, Recorder, StandardRecord
+from procedures.definition import library, load_definition
+from procedures.record import Point, PositionInstrument, Reading
+from procedures.runner import Runner
+from simulation.bench import SimulatedBench
+from simulation.people import SimulatedOperator
+from simulation.world import SimulatedTime
+
+# A class B single-phase meter, 230 V 50 Hz, 0.25-5(60) A, Itr 0.5 A, Ist 20 mA,
+# 10 000 imp/kWh.
+METER: dict[str, Any] = {
+    "accuracy_class": "B",
+    "i_st": 0.02,
+    "i_min": 0.25,
+    "i_tr": 0.5,
+    "i_ref": 5.0,
+    "i_max": 60.0,
+    "u_ref": 230.0,
+    "f_ref": 50.0,
+    "constant": 10000.0,
+}
+ADDRESS = "TCPIP::192.0.2.50::5025::SOCKET"
+ROOM = "manual://temperature?unit=degC&min=0&max=50&resolution=0.1"
+# The points of procedure electricity-meter-r46 for METER: (quantity, nominal power in W).
+POWERS = {
+    "active_power_pf1": (57.5, 115.0, 1150.0, 13800.0),
+    "active_power_pf0.5ind": (57.5, 575.0),
+    "active_power_pf0.8cap": (92.0, 920.0),
+}
+
+
+def electricity_runner(
+    bench: SimulatedBench,
+    recorder: Recorder,
+    positions: list[BenchPosition],
+    *,
+    on: date,
+    instrument: Mapping[str, Any] = METER,
+    reference: StandardRecord | None = None,
+) -> Runner:
+    """Procedure electricity-meter-r46 on ``bench`` (its reference meter ``reference``, by
+    default :func:`reference_meter`) for ``positions`` (none: the one meter in role
+    ``uut``), on the date ``on``, the waits of the runner skipped."""
+    clock = SimulatedTime(real_pause_s=0.0)
+    return Runner(
+        load_definition(library()["electricity-meter-r46"]),
+        bench=bench,
+        operator=SimulatedOperator(bench.world),
+        recorder=recorder,
+        standards={"HN-E-MTB": reference or reference_meter()},
+        instrument=dict(instrument),
+        on=on,
+        sleep=clock.sleep,
+        clock=clock.clock,
+        positions=positions,
+    )
+
+
+def reference_meter(asset_id: str = "HN-E-MTB", *, reads_high: float = 0.0) -> StandardRecord:
+    """The bench's reference meter with its certificate at the procedure's points: the
+    power applied when it indicates the nominal, for a meter that reads ``reads_high``
+    (relative) high."""
+    return StandardRecord(
+        standard={
+            "asset_id": asset_id,
+            "functions": [
+                {"role": "reference", "function": quantity, "unit": "W", "min": 1, "max": 20000}
+                for quantity in POWERS
+            ],
+            "out_of_tolerance_since": None,
+            "retired_on": None,
+        },
+        certificates=(
+            {
+                "number": "HN-E-2026-0050",
+                "calibrated_on": "2026-03-01",
+                "due_on": "2027-03-01",
+                "values": [
+                    {
+                        "quantity": q,
+                        "nominal": p,
+                        "value": p / (1 + reads_high),
+                        "unit": "W",
+                        "U": 2e-4 * p,
+                        "k": 2,
+                    }
+                    for q, powers in POWERS.items()
+                    for p in powers
+                ],
+            },
+        ),
+    )
+
+
+def bench_roles(
+    meters: Mapping[int, Mapping[str, Any]],
+    *,
+    positions: int,
+    speed: float = 1e5,
+    reference_error: float = 0.0,
+) -> dict[str, BenchRole]:
+    """The bench (``reference``, its reference meter erring by ``reference_error``), the
+    room thermometer and a role per described position (``uut@N`` with its simulated
+    meter's options)."""
+    return {
+        "reference": BenchRole(
+            "reference",
+            "caltrace-mtb",
+            ADDRESS,
+            asset_id="HN-E-MTB",
+            serial="MTB-0042",
+            options={"positions": positions, "speed": speed, "reference_error": reference_error},
+        ),
+        "environment": BenchRole("environment", "manual", ROOM),
+        **{
+            f"uut@{n}": BenchRole(f"uut@{n}", "caltrace-mtb", ADDRESS, options=dict(options))
+            for n, options in meters.items()
+        },
+    }
+
+
+def meter_positions(
+    count: int, parameters: Mapping[int, Mapping[str, Any]] | None = None
+) -> list[BenchPosition]:
+    """``count`` meters ``EM-0001``... at positions 1..count, each of specification
+    :data:`METER` unless ``parameters`` gives its own."""
+    return [
+        BenchPosition(
+            number=n,
+            role=f"uut@{n}",
+            instrument=PositionInstrument(
+                f"EM-{n:04d}", "electricity-meter", dict((parameters or {}).get(n, METER))
+            ),
+        )
+        for n in range(1, count + 1)
+    ]
+
+
+@dataclass
+class OneMeter:
+    """The recorder of a run of one meter, in memory: the points kept, in order."""
+
+    points: list[Point] = field(default_factory=list)
+    readings: int = 0
+
+    def reading(self, *, point_index: int, quantity: str, reading: Reading) -> int:
+        self.readings += 1
+        return self.readings
+
+    def point(self, point: Point, reading_ids: list[int]) -> None:
+        self.points.append(point)
+
+    def io(self, entries: list[Mapping[str, Any]]) -> None:
+        pass

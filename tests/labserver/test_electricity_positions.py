@@ -11,16 +11,18 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from labserver.jobs.models import Job
 from labserver.measurements.models import Point, Run, RunPosition
 from procedures.bench import BenchRole
 from procedures.record import PositionInstrument
 from scenarios.demo import DemoSummary, load_demo
 from simulation.bench import SimulatedBench
 from simulation.world import SimulatedWorld
-from tests.labserver.test_one_evaluator import posted
+from tests.support.bench_posts import posted
 from tests.support.demo import work_for
 from tests.support.electricity import electricity_runner, meter_positions
-from tests.support.positions import Kept
+from tests.support.position_jobs import jobs_for_serials
+from tests.support.positions import Kept, meter_serials
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +51,11 @@ def test_the_lims_evaluates_every_meter_of_a_bench_run_as_the_bench_did(
             for n, o in meters.items()
         },
     }
-    positions = meter_positions(4, dict.fromkeys(range(1, 5), work.instrument))
+    # Each meter registered with its own job by the front office; the job's own at 1.
+    job = Job.objects.get(organization__code="HN", number=work.job["number"])
+    serials = meter_serials(4, first=job.instrument.serial)
+    jobs_for_serials(job, serials)
+    positions = meter_positions(4, dict.fromkeys(range(1, 5), work.instrument), serials=serials)
     with SimulatedBench(roles, SimulatedWorld(seed=3)) as bench:
         runner = electricity_runner(
             bench,

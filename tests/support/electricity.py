@@ -9,7 +9,7 @@ expanded uncertainty of 0.02 % (k = 2).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -136,16 +136,21 @@ def bench_roles(
 
 
 def meter_positions(
-    count: int, parameters: Mapping[int, Mapping[str, Any]] | None = None
+    count: int,
+    parameters: Mapping[int, Mapping[str, Any]] | None = None,
+    *,
+    serials: Sequence[str] = (),
 ) -> list[BenchPosition]:
-    """``count`` meters ``EM-0001``... at positions 1..count, each of specification
-    :data:`METER` unless ``parameters`` gives its own."""
+    """``count`` meters at positions 1..count, their ``serials`` (by default ``EM-0001``...),
+    each of specification :data:`METER` unless ``parameters`` gives its own."""
     return [
         BenchPosition(
             number=n,
             role=f"uut@{n}",
             instrument=PositionInstrument(
-                f"EM-{n:04d}", "electricity-meter", dict((parameters or {}).get(n, METER))
+                serials[n - 1] if serials else f"EM-{n:04d}",
+                "electricity-meter",
+                dict((parameters or {}).get(n, METER)),
             ),
         )
         for n in range(1, count + 1)

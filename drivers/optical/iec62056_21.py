@@ -73,6 +73,7 @@ __all__ = [
     "OpticalReader",
     "RegisterMissing",
     "block_check",
+    "check_device_address",
     "data_message",
     "identification_message",
     "option_select",
@@ -137,14 +138,20 @@ def block_check(data: bytes) -> int:
     return bcc
 
 
-def sign_on(device_address: str = "") -> bytes:
-    """The request message ``/?<device address>!CR LF``; an empty address asks any meter
-    on the probe. Refuses an address that is not 1 to 32 digits, letters or spaces."""
+def check_device_address(device_address: str) -> None:
+    """Refuse (AddressError) a device address that is not 1 to 32 digits, letters or
+    spaces; "" (any meter on the probe) passes."""
     if device_address and not _DEVICE_ADDRESS.fullmatch(device_address):
         raise AddressError(
             f"device address {device_address!r} cannot be sent",
             expected="1 to 32 digits, letters or spaces",
         )
+
+
+def sign_on(device_address: str = "") -> bytes:
+    """The request message ``/?<device address>!CR LF``; an empty address asks any meter
+    on the probe (see :func:`check_device_address`)."""
+    check_device_address(device_address)
     return b"/?" + device_address.encode("ascii") + b"!" + CRLF
 
 

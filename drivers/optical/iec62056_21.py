@@ -217,7 +217,7 @@ def parse_identification(message: bytes) -> Identification:
             received=text,
         )
     manufacturer, baud_char, rest = body[1:4], body[4], body[5:]
-    if not (manufacturer[:2].isalpha() and manufacturer[:2].isupper() and manufacturer.isalpha()):
+    if not (manufacturer.isascii() and manufacturer.isalpha()):
         raise GarbledResponse(
             f"manufacturer code {manufacturer!r} is not three letters",
             expected="/XXXZ<identification>",

@@ -321,9 +321,6 @@ def _positions(
                 key=where,
             )
         role = _role(file, f"{POSITION_ROLE}@{number}", k, value_node, where, known, optical=True)
-        fields = _mapping(file, value_node, where)
-        if "optical" in fields:
-            optical[number] = _optical(file, fields["optical"], f"{where}.optical")
         if role.asset_id is not None or role.serial is None:
             raise ConfigError(
                 file,
@@ -331,6 +328,9 @@ def _positions(
                 line=_line(k),
                 key=f"{where}.{'asset_id' if role.asset_id is not None else 'serial'}",
             )
+        entry = _mapping(file, value_node, where)
+        if "optical" in entry:
+            optical[number] = _optical(file, entry["optical"], f"{where}.optical")
         out[number] = role
     missing = [n for n in range(1, count + 1) if n not in out]
     if missing:

@@ -90,7 +90,8 @@ def test_each_position_s_meter_is_identified_through_its_optical_port(
 
     assert list(report.unread) == [2]
     silent = report.unread[2]
-    assert silent.silent and isinstance(silent.error, InstrumentTimeout)
+    assert silent.silent
+    assert isinstance(silent.error, InstrumentTimeout)
     assert report.skip_reasons() == {2: f"the meter's optical port {two.address} does not answer"}
 
     assert report.refused == {3: ("EM-3", "EM-9")}
@@ -120,7 +121,8 @@ def test_a_readout_that_cannot_be_used_is_a_reason_to_skip_the_position(
             environ={},
         )
         report = read_identities(config, timeout_s=0.4, retries=0, language="vi")
-    assert not report.read and not report.refused
+    assert not report.read
+    assert not report.refused
     unread = report.unread[1]
     assert not unread.silent
     assert unread.reason.startswith("không dùng được dữ liệu đọc từ công tơ: ")

@@ -83,7 +83,8 @@ def test_a_published_data_message_is_read_and_its_check_refused_when_altered() -
 
 def test_what_a_meter_sends_is_what_the_reader_reads() -> None:
     message = data_message(["C.1.0(EM-7)", "1.8.0(000012.500*kWh)(2611011200)"])
-    assert message.startswith(b"\x02C.1.0(EM-7)\r\n") and message[-2:-1] == b"\x03"
+    assert message.startswith(b"\x02C.1.0(EM-7)\r\n")
+    assert message[-2:-1] == b"\x03"
     sets = parse_data_message(message)
     assert [s.code for s in sets] == ["C.1.0", "1.8.0"]
     assert sets[1].extra == ("2611011200",)
@@ -196,14 +197,17 @@ def test_a_device_address_rides_after_the_probe_address() -> None:
 # -- against the simulated meter ---------------------------------------------------------------
 
 
+Served = tuple[SimulatedOpticalMeter, PtySimulator | SocketSimulator]
+
+
 @pytest.fixture(params=["pty", "tcp"])
-def served(request: pytest.FixtureRequest) -> Iterator[tuple[SimulatedOpticalMeter, str]]:
-    """A simulated meter on a pseudo-terminal or on TCP, and its address."""
+def served(request: pytest.FixtureRequest) -> Iterator[Served]:
+    """A simulated meter on a pseudo-terminal or on TCP, and its carrier."""
     meter = SimulatedOpticalMeter(serial="EM-000042", device_address="12345678")
     server: PtySimulator | SocketSimulator
     server = PtySimulator(meter) if request.param == "pty" else SocketSimulator(meter)
     with server:
-        yield meter, server.address
+        yield meter, server
 
 
 def reader(address: str, **kwargs: object) -> OpticalReader:
@@ -213,9 +217,10 @@ def reader(address: str, **kwargs: object) -> OpticalReader:
 
 
 def test_the_meter_is_read_out_at_the_rate_it_proposes(
-    served: tuple[SimulatedOpticalMeter, str],
+    served: Served,
 ) -> None:
-    meter, address = served
+    meter, server = served
+    address = server.address
     with reader(address) as optical:
         readout = optical.read_out()
         assert optical.baud_rate == 9600
@@ -243,14 +248,16 @@ def test_the_meter_is_read_out_at_the_rate_it_proposes(
 
 
 def test_a_meter_asked_by_its_device_address_answers_and_another_address_is_silence(
-    served: tuple[SimulatedOpticalMeter, str],
+    served: Served,
 ) -> None:
-    _, address = served
+    address = served[1].address
     with reader(address, device_address="12345678") as optical:
         assert optical.read_out().serial == "EM-000042"
-    with reader(address, device_address="87654321") as optical:
-        with pytest.raises(InstrumentTimeout, match="no complete identification"):
-            optical.read_out()
+    with (
+        reader(address, device_address="87654321") as optical,
+        pytest.raises(InstrumentTimeout, match="no complete identification"),
+    ):
+        optical.read_out()
 
 
 def test_a_meter_that_proposes_a_lower_rate_is_read_at_that_rate() -> None:
@@ -261,15 +268,14 @@ def test_a_meter_that_proposes_a_lower_rate_is_read_at_that_rate() -> None:
 
 
 def test_a_silent_port_is_a_timeout_naming_the_port(
-    served: tuple[SimulatedOpticalMeter, str],
+    served: Served,
 ) -> None:
-    meter, address = served
-    with SocketSimulator(meter) as other:  # a second port on the same meter, all silent
-        other.inject(Fault(FaultKind.TIMEOUT, target="any"))
-        with reader(other.address) as optical, pytest.raises(InstrumentTimeout) as caught:
-            optical.read_out()
+    _, server = served
+    server.inject(Fault(FaultKind.TIMEOUT, target="any"))
+    with reader(server.address) as optical, pytest.raises(InstrumentTimeout) as caught:
+        optical.read_out()
     error = caught.value
-    assert error.address == other.address
+    assert error.address == server.address
     assert error.last_command == "/?!<CR><LF>"
     assert f"no complete identification from the meter's optical port within {TIMEOUT_S} s" in (
         str(error)
@@ -288,9 +294,10 @@ def test_a_silent_meter_after_its_identification_is_a_timeout_on_the_data_messag
 
 
 def test_a_wrong_bcc_is_refused_naming_the_expected_and_received_characters(
-    served: tuple[SimulatedOpticalMeter, str],
+    served: Served,
 ) -> None:
-    meter, address = served
+    meter, server = served
+    address = server.address
     meter.corrupt_bcc()
     with reader(address) as optical, pytest.raises(BlockCheckMismatch) as caught:
         optical.read_out()
@@ -301,9 +308,10 @@ def test_a_wrong_bcc_is_refused_naming_the_expected_and_received_characters(
 
 
 def test_one_wrong_bcc_is_read_again_from_the_request(
-    served: tuple[SimulatedOpticalMeter, str],
+    served: Served,
 ) -> None:
-    meter, address = served
+    meter, server = served
+    address = server.address
     meter.corrupt_bcc(times=1)
     with reader(address, retries=1, retry_pause_s=0.01) as optical:
         assert optical.read_out().serial == "EM-000042"
@@ -312,18 +320,18 @@ def test_one_wrong_bcc_is_read_again_from_the_request(
     assert any(e.startswith("retry 1/1 after: the data message's block check") for e in events)
 
 
-def test_a_garbled_identification_is_refused(served: tuple[SimulatedOpticalMeter, str]) -> None:
-    meter, address = served
-    with SocketSimulator(meter) as other:
-        other.inject(Fault(FaultKind.GARBLED, target="any"))
-        with reader(other.address) as optical, pytest.raises(GarbledResponse):
-            optical.read_out()
+def test_a_garbled_identification_is_refused(served: Served) -> None:
+    _, server = served
+    server.inject(Fault(FaultKind.GARBLED, target="any"))
+    with reader(server.address) as optical, pytest.raises(GarbledResponse):
+        optical.read_out()
 
 
 def test_a_readout_without_the_serial_number_is_refused(
-    served: tuple[SimulatedOpticalMeter, str],
+    served: Served,
 ) -> None:
-    meter, address = served
+    meter, server = served
+    address = server.address
     meter.drop_serial()
     with reader(address) as optical, pytest.raises(SerialNumberMissing) as caught:
         optical.read_out()
@@ -341,9 +349,12 @@ def test_the_serial_number_is_taken_where_the_meter_states_it() -> None:
 
 def test_a_malformed_line_from_the_meter_is_refused_naming_the_line() -> None:
     meter = SimulatedOpticalMeter(registers={"1.8.0": ("1(2", "kWh")})
-    with PtySimulator(meter) as server, reader(server.address) as optical:
-        with pytest.raises(MalformedDataLine) as caught:
-            optical.read_out()
+    with (
+        PtySimulator(meter) as server,
+        reader(server.address) as optical,
+        pytest.raises(MalformedDataLine) as caught,
+    ):
+        optical.read_out()
     assert caught.value.line_number == 2
     assert caught.value.line == "1.8.0(1(2*kWh)"
 
@@ -372,9 +383,9 @@ def test_a_register_that_is_not_a_number_or_not_there_is_refused() -> None:
     meter = SimulatedOpticalMeter(registers={"1.8.0": ("12,5", "kWh")})
     with PtySimulator(meter) as server, reader(server.address) as optical:
         readout = optical.read_out()
-    with pytest.raises(GarbledResponse, match="register 1.8.0 is not a number"):
+    with pytest.raises(GarbledResponse, match=r"register 1\.8\.0 is not a number"):
         readout.active_energy()
-    with pytest.raises(RegisterMissing, match="no register 2.8.0"):
+    with pytest.raises(RegisterMissing, match=r"no register 2\.8\.0"):
         readout.active_energy("2.8.0")
 
 
@@ -391,8 +402,12 @@ def test_the_driver_checks_the_serial_and_reads_registers_again() -> None:
             assert meter.identity.manufacturer == "CTR"
             assert "1.8.0" in meter.register_names
             reading = meter.read_register("1-0:1.8.0*255")
-            assert (reading.value, reading.unit, reading.raw) == (12.5, "kWh", "1.8.0(000012.500*kWh)")
-            with pytest.raises(GarbledResponse, match="register C.1.0 is not a number"):
+            assert (reading.value, reading.unit, reading.raw) == (
+                12.5,
+                "kWh",
+                "1.8.0(000012.500*kWh)",
+            )
+            with pytest.raises(GarbledResponse, match=r"register C\.1\.0 is not a number"):
                 meter.read_register("C.1.0")
         finally:
             meter.close()

@@ -1,9 +1,10 @@
 """Each position's meter identity and registers, read through its optical port.
 
 A bench file's position may name the optical probe of its meter (``optical: {port: ...}``,
-see :mod:`agent.config`). :func:`read_identities` reads every such meter out (IEC 62056-21
-mode C, :mod:`drivers.optical.iec62056_21`), in parallel since each probe is a port of its
-own, and sorts the positions in three:
+see :mod:`agent.config`). :func:`read_identities` reads every such meter out, in parallel
+since each probe is a port of its own: in IEC 62056-21 mode C
+(:mod:`drivers.optical.iec62056_21`), or in DLMS/COSEM when the port is a
+``dlms+tcp://`` address (:mod:`drivers.optical.dlms`). It sorts the positions in three:
 
 * **read**: the serial number the meter states equals the one the bench file states; its
   energy registers are returned in kWh;
@@ -20,12 +21,13 @@ Positions without an optical port are not read and not listed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from drivers.errors import DriverError, InstrumentTimeout
+from drivers.optical.dlms import SCHEME, SERIAL_CODE, DlmsReader, DlmsReadout
 from drivers.optical.iec62056_21 import ENERGY_IMPORT, MeterReadout, OpticalReader
 
 from .config import BenchConfig, OpticalPort
@@ -44,13 +46,13 @@ __all__ = [
 class PositionIdentity:
     """A position's meter as read: its ``serial`` (and the OBIS code stating it), its
     active-energy registers in kWh by OBIS code (``1.8.0`` always among them), and the
-    whole ``readout`` as evidence."""
+    whole ``readout`` as evidence (an IEC 62056-21 readout or a DLMS one)."""
 
     position: int
     serial: str
     serial_code: str
     energy_kwh: Mapping[str, Decimal]
-    readout: MeterReadout
+    readout: MeterReadout | DlmsReadout
 
     @property
     def energy_import_kwh(self) -> Decimal:
@@ -113,32 +115,20 @@ class IdentityReport:
             raise SerialDisagrees(self.refused, language)
 
 
-ReaderFactory = Callable[[OpticalPort], OpticalReader]
-
-
 def read_identities(
     config: BenchConfig,
     *,
     timeout_s: float = 2.0,
     retries: int = 1,
-    reader: ReaderFactory | None = None,
     language: str = "en",
 ) -> IdentityReport:
     """Read the meter of every position of ``config`` that has an optical port.
 
     ``timeout_s``: how long each answer may take (seconds); ``retries``: readouts started
-    again after a timeout or a bad answer. ``reader`` builds the reader of a port (the
-    default opens it with these settings). Reasons are said in ``language`` (the driver's
-    own account of a fault stays in English). Never raises for one position's fault: see
-    :class:`IdentityReport` (and its :meth:`~IdentityReport.check`).
+    again after a timeout or a bad answer (IEC 62056-21). Reasons are said in ``language``
+    (the driver's own account of a fault stays in English). Never raises for one
+    position's fault: see :class:`IdentityReport` (and its :meth:`~IdentityReport.check`).
     """
-
-    def default_reader(port: OpticalPort) -> OpticalReader:
-        return OpticalReader(
-            port.port, device_address=port.device_address, timeout_s=timeout_s, retries=retries
-        )
-
-    make = reader or default_reader
     ports = sorted(config.optical.items())
     if not ports:
         return IdentityReport()
@@ -146,8 +136,16 @@ def read_identities(
     def one(item: tuple[int, OpticalPort]) -> PositionIdentity | PositionUnread:
         number, port = item
         try:
-            with make(port) as opened:
-                readout = opened.read_out()
+            if port.port.startswith(f"{SCHEME}://"):
+                with DlmsReader(port.port, timeout_s=timeout_s) as dlms:
+                    read = dlms.read_out()
+                energy = {ENERGY_IMPORT: read.energy.kwh}
+                return PositionIdentity(number, read.serial, SERIAL_CODE, energy, read)
+            optical = OpticalReader(
+                port.port, device_address=port.device_address, timeout_s=timeout_s, retries=retries
+            )
+            with optical:
+                readout = optical.read_out()
                 energy = {code: r.kwh for code, r in readout.energy_registers().items()}
                 energy.setdefault(ENERGY_IMPORT, readout.active_energy().kwh)
         except DriverError as err:

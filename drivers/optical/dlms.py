@@ -55,6 +55,8 @@ from drivers.reading import utc_now
 __all__ = [
     "ENERGY_IMPORT_LN",
     "PUBLIC_CLIENT",
+    "SCHEME",
+    "SERIAL_CODE",
     "SERIAL_LN",
     "UNIT_WH",
     "AssociationRefused",
@@ -70,6 +72,9 @@ PUBLIC_CLIENT = 16
 """The public client's logical address (no security)."""
 SERIAL_LN = (0, 0, 96, 1, 0, 255)
 """Device ID 1, manufacturing number."""
+SERIAL_CODE = ".".join(map(str, SERIAL_LN))
+SCHEME = "dlms+tcp"
+"""The scheme of a DLMS meter's address: ``dlms+tcp://HOST:PORT``."""
 ENERGY_IMPORT_LN = (1, 0, 1, 8, 0, 255)
 """Active energy import (+A), total."""
 UNIT_WH = 30
@@ -186,13 +191,13 @@ class DlmsReader:
             value = self._get(client, enumerations.CosemInterface.DATA, SERIAL_LN, 2)
         except RegisterMissing as err:
             raise SerialNumberMissing(
-                "the meter states no serial number", codes=("0.0.96.1.0.255",)
+                "the meter states no serial number", codes=(SERIAL_CODE,)
             ) from err
         if isinstance(value, bytes | bytearray):
             value = bytes(value).decode("ascii", errors="backslashreplace")
         if not isinstance(value, str) or not value.strip():
             raise SerialNumberMissing(
-                f"the meter's serial number is not a text: {value!r}", codes=("0.0.96.1.0.255",)
+                f"the meter's serial number is not a text: {value!r}", codes=(SERIAL_CODE,)
             )
         return value.strip()
 
@@ -249,7 +254,7 @@ def _parse(address: str) -> tuple[str, int, int]:
         return AddressError(reason, address=address, expected="dlms+tcp://HOST:PORT?server=1")
 
     parts = urlsplit(address)
-    if parts.scheme != "dlms+tcp":
+    if parts.scheme != SCHEME:
         raise refuse("not a DLMS address")
     try:
         port = parts.port

@@ -15,7 +15,9 @@ import pytest
 from agent.config import ConfigError, OpticalPort, load_bench
 from agent.identity import SerialDisagrees, read_identities
 from drivers.errors import InstrumentTimeout
+from drivers.optical.dlms import DlmsReadout
 from drivers.simulators.base import Fault, FaultKind
+from drivers.simulators.dlms_meter import DlmsSimulator, SimulatedDlmsMeter
 from drivers.simulators.optical_meter import SimulatedOpticalMeter, SocketSimulator
 from drivers.simulators.pty import PtySimulator
 
@@ -128,6 +130,26 @@ def test_a_readout_that_cannot_be_used_is_a_reason_to_skip_the_position(
     assert unread.reason.startswith("không dùng được dữ liệu đọc từ công tơ: ")
     assert "block check character is wrong" in unread.reason
     report.check()  # nothing refused
+
+
+def test_a_meter_that_speaks_dlms_is_read_at_its_dlms_address(tmp_path: Path) -> None:
+    with (
+        PtySimulator(SimulatedOpticalMeter(serial="EM-1")) as one,
+        DlmsSimulator(SimulatedDlmsMeter(serial="EM-2", value=98765, scaler=1)) as two,
+    ):
+        positions = (
+            "positions:\n  count: 2\n  each:\n"
+            f"    1: {position('EM-1', '{port: ' + repr(one.address) + '}')}\n"
+            f"    2: {position('EM-2', '{port: ' + repr(two.address) + '}')}\n"
+        )
+        config = load_bench(bench_file(tmp_path, positions), environ={})
+        report = read_identities(config, timeout_s=0.4, retries=0)
+    assert sorted(report.read) == [1, 2]
+    dlms = report.read[2]
+    assert (dlms.serial, dlms.serial_code) == ("EM-2", "0.0.96.1.0.255")
+    assert dlms.energy_kwh == {"1.8.0": Decimal("987.65")}
+    assert isinstance(dlms.readout, DlmsReadout)
+    report.check()
 
 
 def test_a_bench_without_optical_ports_reads_nothing(tmp_path: Path) -> None:

@@ -127,6 +127,8 @@ register("caltrace-mtb", "drivers.metertest.caltrace_mtb:CaltraceMeterBench", si
 
 register("iec62056-21", "drivers.optical.driver:Iec62056Meter", simulator="drivers.simulators.optical_meter:start_iec62056_meter", summary="Electricity meter read through its optical port, IEC 62056-21 mode C (serial probe or socket://)")  # noqa: E501
 
+register("dlms-cosem", "drivers.optical.driver:DlmsMeter", simulator="drivers.simulators.dlms_meter:start_dlms_meter", summary="Electricity meter read in DLMS/COSEM over TCP (dlms+tcp://HOST:PORT): serial and energy import")  # noqa: E501
+
 register("manual", "drivers.manual.entry:ManualEntry", summary="Manual entry: an instrument read by eye, its value typed at a prompt")  # noqa: E501
 
 # fmt: on

@@ -1,4 +1,5 @@
-"""A meter read through its optical port, as a registered driver (``iec62056-21``).
+"""A meter read through its optical port, as registered drivers: ``iec62056-21`` and
+``dlms-cosem`` (at the end of this module).
 
 Opening reads the meter out once: its identity is the manufacturer code, the
 identification and the serial number the readout states; ``expected_serial`` is checked
@@ -17,10 +18,17 @@ from drivers.capabilities import Capability, Direction, DriverCapabilities, Func
 from drivers.driver import DriverOptions
 from drivers.errors import AddressError, GarbledResponse, IdentityMismatch
 from drivers.iolog import IOLog
-from drivers.optical.iec62056_21 import MeterReadout, OpticalReader, reduced_code
+from drivers.optical.dlms import SERIAL_CODE, DlmsReader, DlmsReadout
+from drivers.optical.iec62056_21 import (
+    ENERGY_IMPORT,
+    MeterReadout,
+    OpticalReader,
+    RegisterMissing,
+    reduced_code,
+)
 from drivers.reading import Identity, Reading
 
-__all__ = ["Iec62056Meter", "split_device_address"]
+__all__ = ["DlmsMeter", "Iec62056Meter", "split_device_address"]
 
 _CAPABILITIES = DriverCapabilities(
     (
@@ -139,4 +147,89 @@ class Iec62056Meter:
 
     def close(self) -> None:
         """Release the probe; idempotent."""
+        self._reader.close()
+
+
+class DlmsMeter:
+    """An electricity meter read in DLMS/COSEM at ``dlms+tcp://HOST:PORT``
+    (:mod:`drivers.optical.dlms`); implements :class:`~drivers.capabilities.RegisterReader`
+    for its active energy import register, in kWh."""
+
+    name: ClassVar[str] = "dlms-cosem"
+    capabilities: ClassVar[DriverCapabilities] = DriverCapabilities(
+        (
+            Capability(
+                Function.REGISTER,
+                "active energy import 1.8.0 (1.0.1.8.0.255), in kWh",
+                "kWh",
+                Direction.MEASURE,
+                (Span(0.0, 1e12),),
+                notes="DLMS/COSEM over TCP, public client association",
+            ),
+        )
+    )
+
+    def __init__(self, address: str, reader: DlmsReader, readout: DlmsReadout) -> None:
+        self._address = address
+        self._reader = reader
+        self._readout = readout
+
+    @classmethod
+    def open(cls, address: str, options: DriverOptions | None = None) -> Self:
+        """Read the meter at ``address`` once and check its serial number."""
+        options = options or DriverOptions()
+        reader = DlmsReader(address, timeout_s=options.timeout_s)
+        try:
+            readout = reader.read_out()
+            expected = options.expected_serial
+            if expected is not None and readout.serial != expected:
+                raise IdentityMismatch(
+                    f"the meter states serial {readout.serial}, {expected} was expected",
+                    expected_identity=expected,
+                    actual_identity=readout.serial,
+                    address=address,
+                    last_command=f"GET {SERIAL_CODE} attribute 2",
+                )
+        except BaseException:
+            reader.close()
+            raise
+        return cls(address, reader, readout)
+
+    @property
+    def address(self) -> str:
+        """The address the meter was opened with."""
+        return self._address
+
+    @property
+    def io_log(self) -> IOLog:
+        """Every byte exchanged with the meter, in hexadecimal."""
+        return self._reader.io_log
+
+    @property
+    def identity(self) -> Identity:
+        """The serial number read when the meter was opened."""
+        serial = self._readout.serial
+        return Identity("", "", serial, "", raw=f"{SERIAL_CODE}: {serial}")
+
+    @property
+    def register_names(self) -> tuple[str, ...]:
+        """The one register read: ``1.8.0``."""
+        return (ENERGY_IMPORT,)
+
+    def read_register(self, name: str) -> Reading:
+        """Read the meter again and return its active energy import in kWh."""
+        if reduced_code(name) != ENERGY_IMPORT:
+            raise RegisterMissing(f"only {ENERGY_IMPORT} is read in DLMS", code=name)
+        self._readout = self._reader.read_out()
+        energy = self._readout.energy
+        return Reading(
+            float(energy.kwh),
+            "kWh",
+            self._readout.read_at,
+            raw=f"value {energy.value}, scaler {energy.scaler}, unit {energy.unit_code}",
+            function=str(Function.REGISTER),
+        )
+
+    def close(self) -> None:
+        """Nothing stays open between readouts; idempotent."""
         self._reader.close()

@@ -27,9 +27,9 @@ from dlms_cosem.protocol.wrappers import WrapperHeader, WrapperProtocolDataUnit
 from dlms_cosem.protocol.xdlms.conformance import Conformance
 
 from drivers.optical.dlms import ENERGY_IMPORT_LN, SERIAL_LN, UNIT_WH
-from drivers.simulators.base import Fault, FaultKind, FaultPlan
+from drivers.simulators.base import Fault, FaultKind, FaultPlan, SimulatorOptions
 
-__all__ = ["DlmsSimulator", "SimulatedDlmsMeter"]
+__all__ = ["DlmsSimulator", "SimulatedDlmsMeter", "start_dlms_meter"]
 
 _AARQ = 0x60
 _RLRQ = 0x62
@@ -226,3 +226,21 @@ def _receive(conn: socket.socket, amount: int) -> bytes | None:
             return None
         data += chunk
     return bytes(data)
+
+
+def start_dlms_meter(options: SimulatorOptions) -> DlmsSimulator:
+    """Start a simulated DLMS meter on TCP (``options.host``/``port``): serial
+    ``options.serial`` (default ``EM-000001``), energy import ``options.value`` kWh
+    (default 1234.567 kWh, stated in Wh)."""
+    kwh = 1234.567 if options.value is None else options.value
+    if not 0 <= kwh < 4.2e6:
+        raise ValueError(f"the simulated register holds 0 to 4.2e6 kWh, got {kwh}")
+    meter = SimulatedDlmsMeter(serial=options.serial or "EM-000001", value=round(kwh * 1000))
+    server = DlmsSimulator(meter, host=options.host, port=options.port)
+    if options.fault is not None:
+        try:
+            server.inject(options.fault)
+        except ValueError:
+            server.stop()
+            raise
+    return server.start()

@@ -9,17 +9,21 @@ from decimal import Decimal
 
 import pytest
 
+from drivers.driver import DriverOptions
 from drivers.errors import (
     AddressError,
     ConnectionLost,
+    IdentityMismatch,
     InstrumentTimeout,
     SerialNumberMissing,
     UnexpectedUnit,
 )
 from drivers.iolog import IODirection
 from drivers.optical.dlms import AssociationRefused, DlmsReader
-from drivers.simulators.base import Fault, FaultKind
-from drivers.simulators.dlms_meter import DlmsSimulator, SimulatedDlmsMeter
+from drivers.optical.driver import DlmsMeter
+from drivers.optical.iec62056_21 import RegisterMissing
+from drivers.simulators.base import Fault, FaultKind, SimulatorOptions
+from drivers.simulators.dlms_meter import DlmsSimulator, SimulatedDlmsMeter, start_dlms_meter
 
 TIMEOUT_S = 0.4
 
@@ -136,3 +140,27 @@ def test_an_address_that_is_not_a_dlms_meter_is_refused(address: str, problem: s
 def test_the_simulator_has_only_the_faults_it_can_make(sim: DlmsSimulator) -> None:
     with pytest.raises(ValueError, match="no garbled fault"):
         sim.inject(Fault(FaultKind.GARBLED))
+
+
+def test_the_registered_driver_checks_the_serial_and_reads_the_energy_in_kwh() -> None:
+    simulator = start_dlms_meter(SimulatorOptions(serial="EM-5", value=42.125))
+    try:
+        options = DriverOptions(timeout_s=TIMEOUT_S, retries=0, expected_serial="EM-5")
+        meter = DlmsMeter.open(simulator.address, options)
+        try:
+            assert meter.identity.serial == "EM-5"
+            assert meter.register_names == ("1.8.0",)
+            reading = meter.read_register("1-0:1.8.0*255")
+            assert (reading.value, reading.unit) == (42.125, "kWh")
+            assert reading.raw == "value 42125, scaler 0, unit 30"
+            with pytest.raises(RegisterMissing, match=r"only 1\.8\.0 is read"):
+                meter.read_register("2.8.0")
+        finally:
+            meter.close()
+        wrong = DriverOptions(timeout_s=TIMEOUT_S, retries=0, expected_serial="EM-6")
+        with pytest.raises(IdentityMismatch, match="states serial EM-5, EM-6 was expected"):
+            DlmsMeter.open(simulator.address, wrong)
+    finally:
+        simulator.stop()
+    with pytest.raises(ValueError, match="no truncated fault"):
+        start_dlms_meter(SimulatorOptions(fault=Fault(FaultKind.TRUNCATED)))

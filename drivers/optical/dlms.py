@@ -105,6 +105,11 @@ class DlmsReadout:
     energy: DlmsEnergy
     read_at: datetime
 
+    @property
+    def serial_code(self) -> str:
+        """The COSEM object the serial number is read from."""
+        return SERIAL_CODE
+
 
 class DlmsReader:
     """Reads a DLMS/COSEM meter at ``dlms+tcp://HOST:PORT?server=1`` (``server``: the

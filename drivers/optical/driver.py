@@ -1,24 +1,26 @@
-"""A meter read through its optical port, as registered drivers: ``iec62056-21`` and
-``dlms-cosem`` (at the end of this module).
+"""Meters read through their optical port, as registered drivers: ``iec62056-21`` and
+``dlms-cosem``.
 
-Opening reads the meter out once: its identity is the manufacturer code, the
-identification and the serial number the readout states; ``expected_serial`` is checked
-against it. Each :meth:`Iec62056Meter.read_register` reads the meter out again (a
-register moves while the meter runs) and returns the register as stated, unit included.
+Opening reads the meter out once: its identity is the serial number the meter states
+(with, in IEC 62056-21, its manufacturer code and identification); ``expected_serial`` is
+checked against it. Each ``read_register`` reads the meter out again (a register moves
+while the meter runs).
 
-The address is the probe's (:mod:`drivers.optical.link`), optionally followed by the
-meter's device address as ``#device=12345678`` when several meters share a probe line.
+An ``iec62056-21`` address is the probe's (:mod:`drivers.optical.link`), optionally
+followed by the meter's device address as ``#device=12345678`` when several meters share
+a probe line; a ``dlms-cosem`` address is ``dlms+tcp://HOST:PORT``
+(:mod:`drivers.optical.dlms`).
 """
 
 from __future__ import annotations
 
-from typing import ClassVar, Self
+from typing import ClassVar, Generic, Protocol, Self, TypeVar
 
 from drivers.capabilities import Capability, Direction, DriverCapabilities, Function, Span
 from drivers.driver import DriverOptions
 from drivers.errors import AddressError, GarbledResponse, IdentityMismatch
 from drivers.iolog import IOLog
-from drivers.optical.dlms import SERIAL_CODE, DlmsReader, DlmsReadout
+from drivers.optical.dlms import DlmsReader, DlmsReadout
 from drivers.optical.iec62056_21 import (
     ENERGY_IMPORT,
     MeterReadout,
@@ -30,18 +32,28 @@ from drivers.reading import Identity, Reading
 
 __all__ = ["DlmsMeter", "Iec62056Meter", "split_device_address"]
 
-_CAPABILITIES = DriverCapabilities(
-    (
-        Capability(
-            Function.REGISTER,
-            "the meter's registers by OBIS code (1.8.0, 2.8.0, C.1.0...)",
-            "per register",
-            Direction.MEASURE,
-            (Span(-1e12, 1e12),),
-            notes="IEC 62056-21 mode C data readout through the optical port",
-        ),
-    )
-)
+
+class _Readout(Protocol):
+    @property
+    def serial(self) -> str: ...
+
+    @property
+    def serial_code(self) -> str: ...
+
+
+R = TypeVar("R", bound=_Readout)
+
+
+R_co = TypeVar("R_co", bound=_Readout, covariant=True)
+
+
+class _Reader(Protocol[R_co]):
+    @property
+    def io_log(self) -> IOLog: ...
+
+    def read_out(self) -> R_co: ...
+
+    def close(self) -> None: ...
 
 
 def split_device_address(address: str) -> tuple[str, str]:
@@ -57,26 +69,17 @@ def split_device_address(address: str) -> tuple[str, str]:
     return probe, device
 
 
-class Iec62056Meter:
-    """An electricity meter read out in IEC 62056-21 mode C; implements
-    :class:`~drivers.capabilities.RegisterReader`."""
+class _ReadMeter(Generic[R]):
+    """What both meter drivers share: a reader, the last readout, the serial checked once."""
 
-    name: ClassVar[str] = "iec62056-21"
-    capabilities: ClassVar[DriverCapabilities] = _CAPABILITIES
-
-    def __init__(self, address: str, reader: OpticalReader, readout: MeterReadout) -> None:
+    def __init__(self, address: str, reader: _Reader[R], readout: R) -> None:
         self._address = address
-        self._reader = reader
-        self._readout = readout
+        self._reader: _Reader[R] = reader
+        self._readout: R = readout
 
-    @classmethod
-    def open(cls, address: str, options: DriverOptions | None = None) -> Self:
-        """Read the meter at ``address`` out once and check its serial number."""
-        options = options or DriverOptions()
-        probe, device = split_device_address(address)
-        reader = OpticalReader(
-            probe, device_address=device, timeout_s=options.timeout_s, retries=options.retries
-        )
+    @staticmethod
+    def _first_readout(reader: _Reader[R], address: str, options: DriverOptions) -> R:
+        """Read the meter out once and check its serial; the reader is closed on failure."""
         try:
             readout = reader.read_out()
             expected = options.expected_serial
@@ -91,7 +94,7 @@ class Iec62056Meter:
         except BaseException:
             reader.close()
             raise
-        return cls(address, reader, readout)
+        return readout
 
     @property
     def address(self) -> str:
@@ -104,20 +107,53 @@ class Iec62056Meter:
         return self._reader.io_log
 
     @property
-    def readout(self) -> MeterReadout:
+    def readout(self) -> R:
         """The last readout."""
         return self._readout
 
+    def close(self) -> None:
+        """Release the link; idempotent."""
+        self._reader.close()
+
+
+class Iec62056Meter(_ReadMeter[MeterReadout]):
+    """An electricity meter read out in IEC 62056-21 mode C; implements
+    :class:`~drivers.capabilities.RegisterReader`."""
+
+    name: ClassVar[str] = "iec62056-21"
+    capabilities: ClassVar[DriverCapabilities] = DriverCapabilities(
+        (
+            Capability(
+                Function.REGISTER,
+                "the meter's registers by OBIS code (1.8.0, 2.8.0, C.1.0...)",
+                "per register",
+                Direction.MEASURE,
+                (Span(-1e12, 1e12),),
+                notes="IEC 62056-21 mode C data readout through the optical port",
+            ),
+        )
+    )
+
+    @classmethod
+    def open(cls, address: str, options: DriverOptions | None = None) -> Self:
+        """Read the meter at ``address`` out once and check its serial number."""
+        options = options or DriverOptions()
+        probe, device = split_device_address(address)
+        reader = OpticalReader(
+            probe, device_address=device, timeout_s=options.timeout_s, retries=options.retries
+        )
+        return cls(address, reader, cls._first_readout(reader, address, options))
+
     @property
     def identity(self) -> Identity:
-        """Manufacturer code, identification and serial number from the first readout."""
-        first = self._readout
-        ident = first.identification
-        return Identity(ident.manufacturer, ident.identification, first.serial, "", ident.raw)
+        """Manufacturer code, identification and serial number from the last readout."""
+        readout = self._readout
+        ident = readout.identification
+        return Identity(ident.manufacturer, ident.identification, readout.serial, "", ident.raw)
 
     @property
     def register_names(self) -> tuple[str, ...]:
-        """The OBIS codes of the first readout (reduced, see
+        """The OBIS codes of the last readout (reduced, see
         :func:`~drivers.optical.iec62056_21.reduced_code`)."""
         return tuple(dict.fromkeys(s.code for s in self._readout.data_sets))
 
@@ -145,15 +181,10 @@ class Iec62056Meter:
             function=str(Function.REGISTER),
         )
 
-    def close(self) -> None:
-        """Release the probe; idempotent."""
-        self._reader.close()
 
-
-class DlmsMeter:
-    """An electricity meter read in DLMS/COSEM at ``dlms+tcp://HOST:PORT``
-    (:mod:`drivers.optical.dlms`); implements :class:`~drivers.capabilities.RegisterReader`
-    for its active energy import register, in kWh."""
+class DlmsMeter(_ReadMeter[DlmsReadout]):
+    """An electricity meter read in DLMS/COSEM at ``dlms+tcp://HOST:PORT``; implements
+    :class:`~drivers.capabilities.RegisterReader` for its active energy import, in kWh."""
 
     name: ClassVar[str] = "dlms-cosem"
     capabilities: ClassVar[DriverCapabilities] = DriverCapabilities(
@@ -169,47 +200,18 @@ class DlmsMeter:
         )
     )
 
-    def __init__(self, address: str, reader: DlmsReader, readout: DlmsReadout) -> None:
-        self._address = address
-        self._reader = reader
-        self._readout = readout
-
     @classmethod
     def open(cls, address: str, options: DriverOptions | None = None) -> Self:
         """Read the meter at ``address`` once and check its serial number."""
         options = options or DriverOptions()
         reader = DlmsReader(address, timeout_s=options.timeout_s)
-        try:
-            readout = reader.read_out()
-            expected = options.expected_serial
-            if expected is not None and readout.serial != expected:
-                raise IdentityMismatch(
-                    f"the meter states serial {readout.serial}, {expected} was expected",
-                    expected_identity=expected,
-                    actual_identity=readout.serial,
-                    address=address,
-                    last_command=f"GET {SERIAL_CODE} attribute 2",
-                )
-        except BaseException:
-            reader.close()
-            raise
-        return cls(address, reader, readout)
-
-    @property
-    def address(self) -> str:
-        """The address the meter was opened with."""
-        return self._address
-
-    @property
-    def io_log(self) -> IOLog:
-        """Every byte exchanged with the meter, in hexadecimal."""
-        return self._reader.io_log
+        return cls(address, reader, cls._first_readout(reader, address, options))
 
     @property
     def identity(self) -> Identity:
-        """The serial number read when the meter was opened."""
-        serial = self._readout.serial
-        return Identity("", "", serial, "", raw=f"{SERIAL_CODE}: {serial}")
+        """The serial number from the last readout."""
+        readout = self._readout
+        return Identity("", "", readout.serial, "", raw=f"{readout.serial_code}: {readout.serial}")
 
     @property
     def register_names(self) -> tuple[str, ...]:
@@ -229,7 +231,3 @@ class DlmsMeter:
             raw=f"value {energy.value}, scaler {energy.scaler}, unit {energy.unit_code}",
             function=str(Function.REGISTER),
         )
-
-    def close(self) -> None:
-        """Nothing stays open between readouts; idempotent."""
-        self._reader.close()

@@ -16,6 +16,7 @@ from agent.config import ConfigError, OpticalPort, load_bench
 from agent.identity import SerialDisagrees, read_identities
 from drivers.errors import InstrumentTimeout
 from drivers.optical.dlms import DlmsReadout
+from drivers.optical.iec62056_21 import MeterReadout
 from drivers.simulators.base import Fault, FaultKind
 from drivers.simulators.dlms_meter import DlmsSimulator, SimulatedDlmsMeter
 from drivers.simulators.optical_meter import SimulatedOpticalMeter, SocketSimulator
@@ -88,6 +89,7 @@ def test_each_position_s_meter_is_identified_through_its_optical_port(
     assert (first.serial, first.serial_code) == ("EM-1", "C.1.0")
     assert first.energy_import_kwh == Decimal("1234.567")
     assert first.energy_kwh["2.8.0"] == Decimal("0")
+    assert isinstance(first.readout, MeterReadout)
     assert first.readout.identification.manufacturer == "CTR"
 
     assert list(report.unread) == [2]

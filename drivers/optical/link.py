@@ -31,15 +31,19 @@ from urllib.parse import urlsplit
 
 import serial
 
-from drivers.errors import AddressError, ConnectionLost, InstrumentTimeout
+from drivers.errors import AddressError, ConnectionLost, GarbledResponse, InstrumentTimeout
 from drivers.iolog import IOLog
 from drivers.transports.base import parse_address_options
 from drivers.transports.serial import parse_serial_address
 
-__all__ = ["INITIAL_BAUD_RATE", "OpticalLink", "shown"]
+__all__ = ["INITIAL_BAUD_RATE", "MAX_ANSWER_BYTES", "OpticalLink", "shown"]
 
 INITIAL_BAUD_RATE = 300
 """IEC 62056-21's sign-on rate (bit/s): every session starts at it."""
+
+MAX_ANSWER_BYTES = 1 << 20
+"""By default, an answer longer than this (bytes) without its end is refused: a line that
+never stops talking is a fault, not a meter's readout."""
 
 _PARITIES = {"N": serial.PARITY_NONE, "E": serial.PARITY_EVEN, "O": serial.PARITY_ODD}
 _STOPBITS = {"1": serial.STOPBITS_ONE, "2": serial.STOPBITS_TWO}
@@ -85,6 +89,7 @@ class OpticalLink:
 
     ``timeout_s`` is how long a read waits for the first byte of an answer and, once an
     answer has started, for each next byte. Reads poll every ``poll_s`` seconds at most.
+    ``max_answer_bytes``: the longest answer accepted before its end arrives.
     """
 
     def __init__(
@@ -94,6 +99,7 @@ class OpticalLink:
         timeout_s: float = 2.0,
         io_log: IOLog | None = None,
         poll_s: float = 0.01,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
     ) -> None:
         if not timeout_s > 0:
             raise ValueError(f"timeout_s must be > 0 s, got {timeout_s!r}")
@@ -101,6 +107,7 @@ class OpticalLink:
         self._url, self._line, self._is_socket = _parse(address)
         self._timeout_s = timeout_s
         self._poll_s = poll_s
+        self._max_answer_bytes = max_answer_bytes
         self._log = io_log if io_log is not None else IOLog()
         self._port: serial.Serial | None = None
         self._buffer = bytearray()
@@ -222,6 +229,16 @@ class OpticalLink:
                     f"{self._timeout_s} s"
                     + (f" (received {shown(received)!r})" if received else " (no answer)"),
                     None,
+                )
+            if len(buffer) > self._max_answer_bytes:
+                received = shown(bytes(buffer[:80]))
+                buffer.clear()
+                raise GarbledResponse(
+                    f"no end of the {what} within {self._max_answer_bytes} bytes",
+                    expected=shown(end),
+                    received=received + "...",
+                    address=self._address,
+                    last_command=self.last_command,
                 )
             chunk = self._receive()
             if chunk:

@@ -416,3 +416,12 @@ def test_the_driver_checks_the_serial_and_reads_registers_again() -> None:
             Iec62056Meter.open(simulator.address, wrong)
     finally:
         simulator.stop()
+
+
+def test_an_answer_that_never_ends_is_refused_at_the_link_s_limit() -> None:
+    with PtySimulator(SimulatedOpticalMeter()) as server:
+        link = OpticalLink(server.address, timeout_s=TIMEOUT_S, max_answer_bytes=8)
+        with link:
+            link.write(sign_on())
+            with pytest.raises(GarbledResponse, match="no end of the data message within 8 bytes"):
+                link.read_until(b"\x03", extra=1, what="data message")

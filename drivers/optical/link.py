@@ -231,12 +231,12 @@ class OpticalLink:
                     None,
                 )
             if len(buffer) > self._max_answer_bytes:
-                received = shown(bytes(buffer[:80]))
+                start = shown(bytes(buffer[:80]))
                 buffer.clear()
                 raise GarbledResponse(
                     f"no end of the {what} within {self._max_answer_bytes} bytes",
                     expected=shown(end),
-                    received=received + "...",
+                    received=start + "...",
                     address=self._address,
                     last_command=self.last_command,
                 )

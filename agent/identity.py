@@ -4,7 +4,8 @@ A bench file's position may name the optical probe of its meter (``optical: {por
 see :mod:`agent.config`). :func:`read_identities` reads every such meter out, in parallel
 since each probe is a port of its own: in IEC 62056-21 mode C
 (:mod:`drivers.optical.iec62056_21`), or in DLMS/COSEM when the port is a
-``dlms+tcp://`` address (:mod:`drivers.optical.dlms`). It sorts the positions in three:
+``dlms+tcp://`` or ``dlms+hdlc://`` address (:mod:`drivers.optical.dlms`). It sorts the
+positions in three:
 
 * **read**: the serial number the meter states equals the one the bench file states; its
   energy registers are returned in kWh;
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from drivers.errors import DriverError, InstrumentTimeout
-from drivers.optical.dlms import SCHEME, SERIAL_CODE, DlmsReader, DlmsReadout
+from drivers.optical.dlms import SERIAL_CODE, DlmsReader, DlmsReadout, is_dlms_address
 from drivers.optical.iec62056_21 import ENERGY_IMPORT, MeterReadout, OpticalReader
 
 from .config import BenchConfig, OpticalPort
@@ -136,7 +137,7 @@ def read_identities(
     def one(item: tuple[int, OpticalPort]) -> PositionIdentity | PositionUnread:
         number, port = item
         try:
-            if port.port.startswith(f"{SCHEME}://"):
+            if is_dlms_address(port.port):
                 with DlmsReader(port.port, timeout_s=timeout_s) as dlms:
                     read = dlms.read_out()
                 energy = {ENERGY_IMPORT: read.energy.kwh}

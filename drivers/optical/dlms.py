@@ -8,12 +8,16 @@ scaler and unit). The energy is value × 10^scaler in the unit stated; the only 
 accepted is Wh (DLMS unit code 30, "ActiveEnergy" in the Gurux and Itron unit lists), given
 in kWh by a division by 1000, stated on the result.
 
-The link: DLMS over TCP with the IEC 62056-47 wrapper (``dlms-cosem``'s ``TcpTransport``).
-The library's HDLC transport (a probe on a serial line, after the IEC 62056-21 mode E
-switch) is not wired here: see ``docs/reference/optical-port.md``. The I/O goes through a
-socket of ours (:class:`_LoggedTcpIO`, the library's I/O extension point), so every byte is
-in the I/O log, a silence is an :class:`~drivers.errors.InstrumentTimeout` naming the port
-and a peer that hangs up a :class:`~drivers.errors.ConnectionLost`.
+The link, by the address's scheme: ``dlms+tcp://HOST:PORT``, DLMS over TCP with the
+IEC 62056-47 wrapper (``dlms-cosem``'s ``TcpTransport``); ``dlms+hdlc://HOST:PORT``, HDLC
+frames over a TCP socket (``HdlcTransport``), as a meter's optical probe speaks them behind
+a serial-to-network server. HDLC on a local serial port, and the IEC 62056-21 mode E
+switch that leads to it, are not wired here: see ``docs/reference/optical-port.md``.
+
+The I/O goes through a socket of ours (:class:`_LoggedTcpIO`, the library's I/O extension
+point), so every byte is in the I/O log, a silence is an
+:class:`~drivers.errors.InstrumentTimeout` naming the port and a peer that hangs up a
+:class:`~drivers.errors.ConnectionLost`.
 
 The library logs every frame through structlog, whose default configuration prints to
 standard output; unless the application configured structlog, this module keeps only
@@ -35,7 +39,7 @@ import structlog
 from dlms_cosem import cosem, enumerations
 from dlms_cosem.client import DataResultError, DlmsClient
 from dlms_cosem.exceptions import DlmsClientException, LocalDlmsProtocolError
-from dlms_cosem.io import TcpTransport
+from dlms_cosem.io import HdlcTransport, TcpTransport
 from dlms_cosem.security import NoSecurityAuthentication
 from dlms_cosem.utils import parse_as_dlms_data
 
@@ -55,7 +59,7 @@ from drivers.reading import utc_now
 __all__ = [
     "ENERGY_IMPORT_LN",
     "PUBLIC_CLIENT",
-    "SCHEME",
+    "SCHEMES",
     "SERIAL_CODE",
     "SERIAL_LN",
     "UNIT_WH",
@@ -63,6 +67,7 @@ __all__ = [
     "DlmsEnergy",
     "DlmsReader",
     "DlmsReadout",
+    "is_dlms_address",
 ]
 
 if not structlog.is_configured():
@@ -73,12 +78,17 @@ PUBLIC_CLIENT = 16
 SERIAL_LN = (0, 0, 96, 1, 0, 255)
 """Device ID 1, manufacturing number."""
 SERIAL_CODE = ".".join(map(str, SERIAL_LN))
-SCHEME = "dlms+tcp"
-"""The scheme of a DLMS meter's address: ``dlms+tcp://HOST:PORT``."""
+SCHEMES = ("dlms+tcp", "dlms+hdlc")
+"""The schemes of a DLMS meter's address: the IEC 62056-47 wrapper, or HDLC, over TCP."""
 ENERGY_IMPORT_LN = (1, 0, 1, 8, 0, 255)
 """Active energy import (+A), total."""
 UNIT_WH = 30
 """DLMS unit code of active energy, Wh."""
+
+
+def is_dlms_address(address: str) -> bool:
+    """True for ``dlms+tcp://...`` and ``dlms+hdlc://...``."""
+    return any(address.startswith(f"{scheme}://") for scheme in SCHEMES)
 
 
 class AssociationRefused(DriverError):
@@ -112,14 +122,15 @@ class DlmsReadout:
 
 
 class DlmsReader:
-    """Reads a DLMS/COSEM meter at ``dlms+tcp://HOST:PORT?server=1`` (``server``: the
-    meter's logical device address, 1 by default). ``timeout_s``: how long each answer may
-    take (seconds)."""
+    """Reads a DLMS/COSEM meter at ``dlms+tcp://HOST:PORT?server=1`` or
+    ``dlms+hdlc://HOST:PORT?server=1`` (``server``: the meter's logical device address, 1
+    by default). ``timeout_s``: how long each answer may take (seconds)."""
 
     def __init__(
         self, address: str, *, timeout_s: float = 2.0, io_log: IOLog | None = None
     ) -> None:
-        host, port, server = _parse(address)
+        scheme, host, port, server = _parse(address)
+        self._hdlc = scheme == "dlms+hdlc"
         self._address = address
         self._log = io_log if io_log is not None else IOLog()
         self._io = _LoggedTcpIO(host, port, timeout_s, address, self._log)
@@ -141,15 +152,16 @@ class DlmsReader:
         Raises InstrumentTimeout, ConnectionLost, AssociationRefused, SerialNumberMissing,
         RegisterMissing, UnexpectedUnit, GarbledResponse, each naming the address.
         """
+        kind = HdlcTransport if self._hdlc else TcpTransport
         client = DlmsClient(
-            transport=TcpTransport(
+            transport=kind(
                 client_logical_address=PUBLIC_CLIENT,
                 server_logical_address=self._server,
                 io=self._io,
             ),
             authentication=NoSecurityAuthentication(),
         )
-        self._io.last = "open"
+        self._io.last = "SNRM" if self._hdlc else "open"
         try:
             client.connect()
             try:
@@ -162,6 +174,9 @@ class DlmsReader:
                 energy = self._energy(client)
                 self._io.last = "RLRQ"
                 client.release_association()
+                if self._hdlc:
+                    self._io.last = "DISC"
+                    client.transport.disconnect()  # DISC, answered by UA; closes the socket
             finally:
                 self._io.disconnect()
         except DriverError as err:
@@ -254,12 +269,14 @@ class DlmsReader:
         self.close()
 
 
-def _parse(address: str) -> tuple[str, int, int]:
+def _parse(address: str) -> tuple[str, str, int, int]:
     def refuse(reason: str) -> AddressError:
-        return AddressError(reason, address=address, expected="dlms+tcp://HOST:PORT?server=1")
+        return AddressError(
+            reason, address=address, expected="dlms+tcp:// or dlms+hdlc://HOST:PORT?server=1"
+        )
 
     parts = urlsplit(address)
-    if parts.scheme != SCHEME:
+    if parts.scheme not in SCHEMES:
         raise refuse("not a DLMS address")
     try:
         port = parts.port
@@ -273,7 +290,7 @@ def _parse(address: str) -> tuple[str, int, int]:
         if key != "server" or not value.isdigit() or not 1 <= int(value) <= 0x3FFF:
             raise refuse(f"unknown option {parts.query!r}")
         server = int(value)
-    return parts.hostname, port, server
+    return parts.scheme, parts.hostname, port, server
 
 
 class _LoggedTcpIO:

@@ -1,12 +1,16 @@
-"""A simulated DLMS/COSEM meter on TCP (the IEC 62056-47 wrapper), enough for the reads of
-:mod:`drivers.optical.dlms`: the association of a public client, GET of the serial number
-(0.0.96.1.0.255) and of the active energy register (1.0.1.8.0.255, value and scaler-unit),
-the release.
+"""A simulated DLMS/COSEM meter on TCP, enough for the reads of :mod:`drivers.optical.dlms`:
+the association of a public client, GET of the serial number (0.0.96.1.0.255) and of the
+active energy register (1.0.1.8.0.255, value and scaler-unit), the release. Framed with the
+IEC 62056-47 wrapper (``dlms+tcp://``) or in HDLC (``dlms+hdlc://``: the set-up SNRM and
+the DISC answered by UA, the APDUs in numbered I-frames behind the LLC header, one frame
+each way, no segmentation).
 
 The APDUs are parsed and built with the ``dlms-cosem`` library's own classes (the AARQ,
-the GET request, the AARE, the RLRE, the A-XDR data); only the GET responses are put
-together here, four bytes before the data, because the library's ``GetResponseNormal``
-cannot encode itself in 25.1.0 (it appends the bytes of the invoke-id where an int goes).
+the GET request, the AARE, the RLRE, the A-XDR data, the UA and I-frames); what is put
+together here is the reading of the client's HDLC frames (addresses and control byte; the
+frame check sequence is not verified), and the GET responses, four bytes before the data,
+because the library's ``GetResponseNormal`` cannot encode itself in 25.1.0 (it appends the
+bytes of the invoke-id where an int goes).
 
 Faults: :attr:`SimulatedDlmsMeter.refuse_association`, :attr:`~SimulatedDlmsMeter.has_serial`
 (False: the serial's GET is answered "object undefined"), a unit code other than Wh; and
@@ -22,6 +26,7 @@ import threading
 from typing import Self
 
 from dlms_cosem import dlms_data, enumerations
+from dlms_cosem.hdlc import address, frames
 from dlms_cosem.protocol import acse, xdlms
 from dlms_cosem.protocol.wrappers import WrapperHeader, WrapperProtocolDataUnit
 from dlms_cosem.protocol.xdlms.conformance import Conformance
@@ -36,6 +41,11 @@ _RLRQ = 0x62
 _GET_REQUEST = 0xC0
 _GET_RESPONSE_NORMAL = bytes([0xC4, 0x01])
 _OBJECT_UNDEFINED = enumerations.DataAccessResult.OBJECT_UNDEFINED
+_FLAG = 0x7E
+_LLC_REQUEST = b"\xe6\xe6\x00"
+_LLC_RESPONSE = b"\xe6\xe7\x00"
+_SNRM = 0x83
+_DISC = 0x43
 
 
 class SimulatedDlmsMeter:
@@ -116,13 +126,22 @@ class SimulatedDlmsMeter:
 
 
 class DlmsSimulator:
-    """Serve ``meter`` on a TCP port of ``host`` (0: ephemeral) until :meth:`stop`; its
-    address is ``dlms+tcp://host:port``."""
+    """Serve ``meter`` on a TCP port of ``host`` (0: ephemeral) until :meth:`stop`, framed
+    with the wrapper or in ``hdlc``; its address is ``dlms+tcp://host:port`` or
+    ``dlms+hdlc://host:port``."""
 
     def __init__(
-        self, meter: SimulatedDlmsMeter, *, host: str = "127.0.0.1", port: int = 0
+        self,
+        meter: SimulatedDlmsMeter,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        hdlc: bool = False,
     ) -> None:
         self.meter = meter
+        self.hdlc = hdlc
+        self.meter_address = 1
+        """The meter's logical device address (the HDLC server address)."""
         self.faults = FaultPlan()
         self._listener = socket.create_server((host, port))
         self._host = host
@@ -135,7 +154,8 @@ class DlmsSimulator:
     @property
     def address(self) -> str:
         """``dlms+tcp://host:port``."""
-        return f"dlms+tcp://{self._host}:{self._port}"
+        scheme = "dlms+hdlc" if self.hdlc else "dlms+tcp"
+        return f"{scheme}://{self._host}:{self._port}"
 
     def inject(self, fault: Fault) -> None:
         """Arm a ``timeout`` or ``disconnect`` fault."""
@@ -190,6 +210,9 @@ class DlmsSimulator:
 
     def _serve(self, conn: socket.socket) -> None:
         try:
+            if self.hdlc:
+                _HdlcSession(self, conn).run()
+                return
             while not self._stopping.is_set():
                 header_bytes = _receive(conn, 8)
                 if header_bytes is None:
@@ -198,11 +221,10 @@ class DlmsSimulator:
                 apdu = _receive(conn, header.length)
                 if apdu is None:
                     return
-                answer, measurement = self.meter.answer(apdu)
-                fault = self.faults.take_for(measurement=measurement)
-                if answer is None or (fault is not None and fault.kind == FaultKind.TIMEOUT):
+                answer = self._answer(apdu)
+                if answer is None:
                     continue
-                if fault is not None:  # DISCONNECT: the meter hangs up
+                if answer is _HANG_UP:
                     return
                 out = WrapperHeader(
                     source_wport=header.destination_wport,
@@ -216,6 +238,105 @@ class DlmsSimulator:
             with self._lock:
                 self._connections.discard(conn)
             conn.close()
+
+    def _answer(self, apdu: bytes) -> bytes | None:
+        """The meter's answer to ``apdu`` with the armed faults applied: None for none,
+        :data:`_HANG_UP` when the meter hangs up."""
+        answer, measurement = self.meter.answer(apdu)
+        fault = self.faults.take_for(measurement=measurement)
+        if answer is None or (fault is not None and fault.kind == FaultKind.TIMEOUT):
+            return None
+        if fault is not None:  # DISCONNECT
+            return _HANG_UP
+        return answer
+
+    @property
+    def stopping(self) -> bool:
+        """True once :meth:`stop` was called."""
+        return self._stopping.is_set()
+
+
+_HANG_UP = b""
+
+
+class _HdlcSession:
+    """One connection in HDLC: SNRM and DISC answered by UA, I-frames by I-frames."""
+
+    def __init__(self, server: DlmsSimulator, conn: socket.socket) -> None:
+        self._server = server
+        self._conn = conn
+        self._client = address.HdlcAddress(16, None, "client")
+        self._meter = address.HdlcAddress(server.meter_address, None, "server")
+        self._ssn = 0
+        self._rsn = 0
+
+    def run(self) -> None:
+        buffer = bytearray()
+        while not self._server.stopping:
+            data = self._conn.recv(4096)
+            if not data:
+                return
+            buffer += data
+            while (frame := _take_frame(buffer)) is not None:
+                out = self._frame(frame)
+                if out is _HANG_UP:
+                    return
+                if out is not None:
+                    self._conn.sendall(out)
+
+    def _frame(self, frame: bytes) -> bytes | None:
+        control, info = _control_and_information(frame)
+        if control & 0xEF in (_SNRM, _DISC):
+            fault = self._server.faults.take_for(measurement=False)
+            if fault is not None:
+                return None if fault.kind == FaultKind.TIMEOUT else _HANG_UP
+            if control & 0xEF == _SNRM:
+                self._ssn = self._rsn = 0
+            ua = frames.UnNumberedAcknowledgmentFrame(self._client, self._meter, payload=None)
+            return bytes(ua.to_bytes())
+        if control & 0x01 or not info.startswith(_LLC_REQUEST):
+            return None  # not an I-frame for us: a meter ignores it
+        self._rsn = (self._rsn + 1) % 8
+        answer = self._server._answer(info[len(_LLC_REQUEST) :])
+        if answer is None or answer is _HANG_UP:
+            return answer
+        reply = frames.InformationFrame(
+            self._client,
+            self._meter,
+            payload=_LLC_RESPONSE + answer,
+            send_sequence_number=self._ssn,
+            receive_sequence_number=self._rsn,
+        )
+        self._ssn = (self._ssn + 1) % 8
+        return bytes(reply.to_bytes())
+
+
+def _take_frame(buffer: bytearray) -> bytes | None:
+    """The first whole frame of ``buffer`` (flags included), removed from it; None until
+    one has arrived. Bytes before a flag are dropped."""
+    while buffer and buffer[0] != _FLAG:
+        del buffer[0]
+    if len(buffer) < 3:
+        return None
+    length = ((buffer[1] & 0x07) << 8) | buffer[2]  # the frame format field's 11 bits
+    if len(buffer) < length + 2:
+        return None
+    frame = bytes(buffer[: length + 2])
+    del buffer[: length + 2]
+    return frame
+
+
+def _control_and_information(frame: bytes) -> tuple[int, bytes]:
+    """The control byte of a client's frame and its information field (after the HCS)."""
+    position = 3
+    for _ in range(2):  # the destination address, then the source: each ends on bit 0 = 1
+        while position < len(frame) and not frame[position] & 0x01:
+            position += 1
+        position += 1
+    if position >= len(frame):
+        return 0x01, b""
+    information = frame[position + 3 : -3] if len(frame) > position + 4 else b""
+    return frame[position], information
 
 
 def _receive(conn: socket.socket, amount: int) -> bytes | None:

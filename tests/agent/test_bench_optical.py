@@ -137,7 +137,7 @@ def test_a_readout_that_cannot_be_used_is_a_reason_to_skip_the_position(
 def test_a_meter_that_speaks_dlms_is_read_at_its_dlms_address(tmp_path: Path) -> None:
     with (
         PtySimulator(SimulatedOpticalMeter(serial="EM-1")) as one,
-        DlmsSimulator(SimulatedDlmsMeter(serial="EM-2", value=98765, scaler=1)) as two,
+        DlmsSimulator(SimulatedDlmsMeter(serial="EM-2", value=98765, scaler=1), hdlc=True) as two,
     ):
         positions = (
             "positions:\n  count: 2\n  each:\n"

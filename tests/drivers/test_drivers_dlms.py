@@ -33,9 +33,10 @@ def meter() -> SimulatedDlmsMeter:
     return SimulatedDlmsMeter(serial="EM-000077", value=1234567, scaler=0)
 
 
-@pytest.fixture
-def sim(meter: SimulatedDlmsMeter) -> Iterator[DlmsSimulator]:
-    with DlmsSimulator(meter) as server:
+@pytest.fixture(params=["wrapper", "hdlc"])
+def sim(meter: SimulatedDlmsMeter, request: pytest.FixtureRequest) -> Iterator[DlmsSimulator]:
+    """The meter on TCP, framed with the IEC 62056-47 wrapper or in HDLC."""
+    with DlmsSimulator(meter, hdlc=request.param == "hdlc") as server:
         yield server
 
 
@@ -57,9 +58,16 @@ def test_the_serial_and_the_energy_register_are_read_with_its_scaler_and_unit(
     )
     assert meter.gets == ["0.0.96.1.0.255/2", "1.0.1.8.0.255/2", "1.0.1.8.0.255/3"]
     written = [e.data for e in reader.io_log.entries if e.direction == IODirection.WRITE]
-    # the wrapper: version 1, client 16 (0x10), server 1, then the AARQ (0x60) first
-    assert written[0].startswith("00 01 00 10 00 01 00")
-    assert written[0].split()[8] == "60"
+    if sim.hdlc:
+        # SNRM (control 0x93) from client 16 (0x21) to server 1 (0x03), then I-frames
+        # carrying the LLC header E6 E6 00 and the AARQ (0x60) first; DISC (0x53) last
+        assert written[0].split()[3:6] == ["03", "21", "93"]
+        assert written[1].split()[8:12] == ["e6", "e6", "00", "60"]
+        assert written[-1].split()[5] == "53"
+    else:
+        # the wrapper: version 1, client 16 (0x10), server 1, then the AARQ (0x60) first
+        assert written[0].startswith("00 01 00 10 00 01 00")
+        assert written[0].split()[8] == "60"
 
 
 @pytest.mark.parametrize(("value", "scaler", "kwh"), [(1234, 3, "1234"), (12345, -1, "1.2345")])
@@ -101,7 +109,7 @@ def test_a_silent_meter_is_a_timeout_naming_the_port_and_the_request(sim: DlmsSi
     with read(sim) as reader, pytest.raises(InstrumentTimeout) as caught:
         reader.read_out()
     assert caught.value.address == sim.address
-    assert caught.value.last_command == "AARQ"
+    assert caught.value.last_command == ("SNRM" if sim.hdlc else "AARQ")
     assert f"no answer from the meter within {TIMEOUT_S} s" in str(caught.value)
 
 
@@ -127,6 +135,7 @@ def test_a_meter_that_is_not_there_is_a_lost_connection() -> None:
     ("address", "problem"),
     [
         ("tcp://127.0.0.1:4059", "not a DLMS address"),
+        ("dlms+serial:///dev/ttyUSB0", "not a DLMS address"),
         ("dlms+tcp://127.0.0.1", "no host or no port"),
         ("dlms+tcp://127.0.0.1:4059?client=1", "unknown option 'client=1'"),
         ("dlms+tcp://127.0.0.1:4059?server=0", "unknown option 'server=0'"),

@@ -2,7 +2,8 @@
 
 What is read, over a public client association (client address 16, no security): the
 meter's serial number, COSEM object 0.0.96.1.0.255 ("Device ID 1, manufacturing number"),
-attribute 2 (an octet string or a visible string); and the active energy import register
+attribute 2 (an octet string or a visible string); its logical device name, 0.0.42.0.0.255
+attribute 2, when it has one (for the record); and the active energy import register
 1.0.1.8.0.255 (interface class 3, Register), attribute 2 (its value) and attribute 3 (its
 scaler and unit). The energy is value × 10^scaler in the unit stated; the only unit
 accepted is Wh (DLMS unit code 30, "ActiveEnergy" in the Gurux and Itron unit lists), given
@@ -58,6 +59,7 @@ from drivers.reading import utc_now
 
 __all__ = [
     "ENERGY_IMPORT_LN",
+    "LOGICAL_DEVICE_NAME_LN",
     "PUBLIC_CLIENT",
     "SCHEMES",
     "SERIAL_CODE",
@@ -78,6 +80,8 @@ PUBLIC_CLIENT = 16
 SERIAL_LN = (0, 0, 96, 1, 0, 255)
 """Device ID 1, manufacturing number."""
 SERIAL_CODE = ".".join(map(str, SERIAL_LN))
+LOGICAL_DEVICE_NAME_LN = (0, 0, 42, 0, 0, 255)
+"""COSEM logical device name."""
 SCHEMES = ("dlms+tcp", "dlms+hdlc")
 """The schemes of a DLMS meter's address: the IEC 62056-47 wrapper, or HDLC, over TCP."""
 ENERGY_IMPORT_LN = (1, 0, 1, 8, 0, 255)
@@ -109,11 +113,13 @@ class DlmsEnergy:
 @dataclass(frozen=True, slots=True)
 class DlmsReadout:
     """What a DLMS session read: the ``serial`` number, the ``energy`` import register,
-    when (``read_at``, UTC)."""
+    when (``read_at``, UTC), and the ``logical_device_name`` (None when the meter has no
+    such object: it is read for the record, the serial number identifies the meter)."""
 
     serial: str
     energy: DlmsEnergy
     read_at: datetime
+    logical_device_name: str | None = None
 
     @property
     def serial_code(self) -> str:
@@ -171,6 +177,7 @@ class DlmsReader:
                 except (DlmsClientException, LocalDlmsProtocolError) as err:
                     raise AssociationRefused(f"the meter refused the association: {err}") from err
                 serial = self._serial(client)
+                name = self._logical_device_name(client)
                 energy = self._energy(client)
                 self._io.last = "RLRQ"
                 client.release_association()
@@ -183,7 +190,7 @@ class DlmsReader:
             raise err.with_context(address=self._address, last_command=self._io.last) from (
                 err.__cause__
             )
-        return DlmsReadout(serial, energy, utc_now())
+        return DlmsReadout(serial, energy, utc_now(), name)
 
     def _get(self, client: DlmsClient, interface: Any, ln: tuple[int, ...], attribute: int) -> Any:
         self._io.last = f"GET {'.'.join(map(str, ln))} attribute {attribute}"
@@ -220,6 +227,15 @@ class DlmsReader:
                 f"the meter's serial number is not a text: {value!r}", codes=(SERIAL_CODE,)
             )
         return value.strip()
+
+    def _logical_device_name(self, client: DlmsClient) -> str | None:
+        try:
+            value = self._get(client, enumerations.CosemInterface.DATA, LOGICAL_DEVICE_NAME_LN, 2)
+        except RegisterMissing:
+            return None
+        if isinstance(value, bytes | bytearray):
+            value = bytes(value).decode("ascii", errors="backslashreplace")
+        return str(value)
 
     def _energy(self, client: DlmsClient) -> DlmsEnergy:
         register = enumerations.CosemInterface.REGISTER

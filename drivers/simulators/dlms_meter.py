@@ -31,7 +31,7 @@ from dlms_cosem.protocol import acse, xdlms
 from dlms_cosem.protocol.wrappers import WrapperHeader, WrapperProtocolDataUnit
 from dlms_cosem.protocol.xdlms.conformance import Conformance
 
-from drivers.optical.dlms import ENERGY_IMPORT_LN, SERIAL_LN, UNIT_WH
+from drivers.optical.dlms import ENERGY_IMPORT_LN, LOGICAL_DEVICE_NAME_LN, SERIAL_LN, UNIT_WH
 from drivers.simulators.base import Fault, FaultKind, FaultPlan, SimulatorOptions
 
 __all__ = ["DlmsSimulator", "SimulatedDlmsMeter", "start_dlms_meter"]
@@ -49,18 +49,21 @@ _DISC = 0x43
 
 
 class SimulatedDlmsMeter:
-    """Model of the meter: ``serial``; the energy register's ``value``, ``scaler`` and
-    ``unit`` (energy = value × 10^scaler in the unit, 30 = Wh)."""
+    """Model of the meter: ``serial``; ``logical_device_name`` ("" for none); the energy
+    register's ``value``, ``scaler`` and ``unit`` (energy = value × 10^scaler in the unit,
+    30 = Wh)."""
 
     def __init__(
         self,
         *,
         serial: str = "EM-000001",
+        logical_device_name: str = "CTREM1000001",
         value: int = 1234567,
         scaler: int = 0,
         unit: int = UNIT_WH,
     ) -> None:
         self.serial = serial
+        self.logical_device_name = logical_device_name
         self.value = value
         self.scaler = scaler
         self.unit = unit
@@ -113,6 +116,9 @@ class SimulatedDlmsMeter:
         data: bytes | None = None
         if ln == SERIAL_LN and wanted.attribute == 2 and self.has_serial:
             data = dlms_data.OctetStringData(self.serial.encode("ascii")).to_bytes()
+        elif ln == LOGICAL_DEVICE_NAME_LN and wanted.attribute == 2 and self.logical_device_name:
+            name = self.logical_device_name.encode("ascii")
+            data = dlms_data.OctetStringData(name).to_bytes()
         elif ln == ENERGY_IMPORT_LN and wanted.attribute == 2:
             data = dlms_data.DoubleLongUnsignedData(self.value).to_bytes()
         elif ln == ENERGY_IMPORT_LN and wanted.attribute == 3:

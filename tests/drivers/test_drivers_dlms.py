@@ -50,13 +50,19 @@ def test_the_serial_and_the_energy_register_are_read_with_its_scaler_and_unit(
     with read(sim) as reader:
         readout = reader.read_out()
     assert readout.serial == "EM-000077"
+    assert readout.logical_device_name == "CTREM1000001"
     assert readout.energy.kwh == Decimal("1234.567")
     assert (readout.energy.value, readout.energy.scaler, readout.energy.unit_code) == (
         1234567,
         0,
         30,
     )
-    assert meter.gets == ["0.0.96.1.0.255/2", "1.0.1.8.0.255/2", "1.0.1.8.0.255/3"]
+    assert meter.gets == [
+        "0.0.96.1.0.255/2",
+        "0.0.42.0.0.255/2",
+        "1.0.1.8.0.255/2",
+        "1.0.1.8.0.255/3",
+    ]
     written = [e.data for e in reader.io_log.entries if e.direction == IODirection.WRITE]
     if sim.hdlc:
         # SNRM (control 0x93) from client 16 (0x21) to server 1 (0x03), then I-frames
@@ -77,6 +83,16 @@ def test_the_scaler_is_a_power_of_ten_of_the_stated_wh(
     meter.value, meter.scaler = value, scaler
     with read(sim) as reader:
         assert reader.read_out().energy.kwh == Decimal(kwh)
+
+
+def test_a_meter_without_a_logical_device_name_is_read_all_the_same(
+    meter: SimulatedDlmsMeter, sim: DlmsSimulator
+) -> None:
+    meter.logical_device_name = ""
+    with read(sim) as reader:
+        readout = reader.read_out()
+    assert readout.logical_device_name is None
+    assert readout.energy.kwh == Decimal("1234.567")
 
 
 def test_a_register_in_another_unit_is_refused(

@@ -86,8 +86,9 @@ class ConfigError(ValueError):
 @dataclass(frozen=True, slots=True)
 class OpticalPort:
     """Where a position's meter is read through its optical port: the probe's ``port``
-    (a device path, ``serial://`` or ``socket://`` URL) and the meter's
-    ``device_address`` ("" for whichever meter is on the probe)."""
+    (a device path, ``serial://`` or ``socket://`` URL for IEC 62056-21; ``dlms+hdlc://``
+    or ``dlms+tcp://`` for DLMS/COSEM) and the meter's IEC 62056-21 ``device_address``
+    ("" for whichever meter is on the probe)."""
 
     port: str
     device_address: str = ""

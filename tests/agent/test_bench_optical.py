@@ -46,12 +46,14 @@ def position(serial: str, optical: str) -> str:
 @pytest.fixture
 def meters() -> Iterator[tuple[PtySimulator, SocketSimulator, SocketSimulator]]:
     """Three meters on their probes: EM-1 on a pseudo-terminal, EM-2 on TCP and silent,
-    EM-9 on TCP where the bench file will say EM-3."""
+    EM-9 on TCP at device address 0012, where the bench file will say EM-3."""
     one = PtySimulator(SimulatedOpticalMeter(serial="EM-1"))
     two = SocketSimulator(SimulatedOpticalMeter(serial="EM-2"))
     two.inject(Fault(FaultKind.TIMEOUT, target="any"))
     three = SocketSimulator(
-        SimulatedOpticalMeter(serial="EM-9", registers={"1.8.0": ("0012345", "Wh")})
+        SimulatedOpticalMeter(
+            serial="EM-9", device_address="0012", registers={"1.8.0": ("0012345", "Wh")}
+        )
     )
     with one, two, three:
         yield one, two, three
@@ -70,7 +72,6 @@ def test_each_position_s_meter_is_identified_through_its_optical_port(
     tmp_path: Path, meters: tuple[PtySimulator, SocketSimulator, SocketSimulator]
 ) -> None:
     one, two, three = meters
-    three.instrument.device_address = "0012"  # type: ignore[attr-defined]
     config = load_bench(
         bench_file(tmp_path, three_positions(one.address, two.address, three.address)),
         environ={},

@@ -15,7 +15,9 @@ A YAML file such as::
 
 A multi-position bench (meters in series) names its positions instead of a ``uut``
 role: how many, and the instrument each holds (``positions: {count: 3, each: {1: {...},
-2: {...}, 3: {...}}}``), each with the keys of a role and its serial number.
+2: {...}, 3: {...}}}``), each with the keys of a role and its serial number. A position
+whose meter is read through its optical port says where the probe is: ``optical: {port:
+"/dev/ttyUSB3", device_address: "12345678"}`` (the device address is optional).
 
 Every mistake is refused with the file, the line and the key: unknown keys, a driver
 that is not registered, a missing address, positions that disagree with their count.
@@ -34,13 +36,22 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from drivers.errors import AddressError
+from drivers.optical.iec62056_21 import check_device_address
 from drivers.registry import names as driver_names
 from procedures.bench import POSITION_ROLE, BenchPosition, BenchRole
 from procedures.record import PositionInstrument
 
 from .keys import KeyFileError, check_private_file
 
-__all__ = ["NO_DRIVER", "TOKEN_ENV", "BenchConfig", "ConfigError", "load_bench"]
+__all__ = [
+    "NO_DRIVER",
+    "TOKEN_ENV",
+    "BenchConfig",
+    "ConfigError",
+    "OpticalPort",
+    "load_bench",
+]
 
 TOKEN_ENV = "CALTRACE_AGENT_TOKEN"
 NO_DRIVER = "none"  # a passive standard (weights, a gauge block): nothing to open
@@ -58,6 +69,7 @@ _TOP_KEYS = {
 }
 _ROLE_KEYS = {"driver", "address", "asset_id", "serial", "options"}
 _POSITIONS_KEYS = {"count", "each"}
+_OPTICAL_KEYS = {"port", "device_address"}
 
 
 class ConfigError(ValueError):
@@ -69,6 +81,17 @@ class ConfigError(ValueError):
         self.path = path
         self.line = line
         self.key = key
+
+
+@dataclass(frozen=True, slots=True)
+class OpticalPort:
+    """Where a position's meter is read through its optical port: the probe's ``port``
+    (a device path, ``serial://`` or ``socket://`` URL for IEC 62056-21; ``dlms+hdlc://``
+    or ``dlms+tcp://`` for DLMS/COSEM) and the meter's IEC 62056-21 ``device_address``
+    ("" for whichever meter is on the probe)."""
+
+    port: str
+    device_address: str = ""
 
 
 @dataclass(frozen=True)
@@ -86,6 +109,8 @@ class BenchConfig:
     positions: dict[int, BenchRole] = field(default_factory=dict)
     """A multi-position bench's instrument under test at each position, by number from 1
     (role ``uut@N``); empty for a bench of one."""
+    optical: dict[int, OpticalPort] = field(default_factory=dict)
+    """The optical port of the positions that have one, by position number."""
 
     @property
     def bench_roles(self) -> dict[str, BenchRole]:
@@ -131,7 +156,12 @@ class BenchConfig:
                 for name, r in self.roles.items()
             },
             "positions": {
-                number: {"driver": r.driver, "address": r.address, "serial": r.serial}
+                number: {
+                    "driver": r.driver,
+                    "address": r.address,
+                    "serial": r.serial,
+                    **({"optical": self.optical[number].port} if number in self.optical else {}),
+                }
                 for number, r in self.positions.items()
             },
         }
@@ -187,7 +217,7 @@ def load_bench(
     outbox = base / _text(file, top, "outbox")
     token = _token(file, top, base, env)
     roles = _roles(file, top["roles"])
-    positions = _positions(file, top["positions"]) if "positions" in top else {}
+    positions, optical = _positions(file, top["positions"]) if "positions" in top else ({}, {})
     if positions and POSITION_ROLE in roles:
         raise ConfigError(
             file,
@@ -205,6 +235,7 @@ def load_bench(
         roles=roles,
         token=token,
         positions=positions,
+        optical=optical,
     )
 
 
@@ -257,9 +288,12 @@ def _roles(file: Path, item: tuple[Any, Any]) -> dict[str, BenchRole]:
     return roles
 
 
-def _positions(file: Path, item: tuple[Any, Any]) -> dict[int, BenchRole]:
+def _positions(
+    file: Path, item: tuple[Any, Any]
+) -> tuple[dict[int, BenchRole], dict[int, OpticalPort]]:
     """The positions: ``count`` of them, each described once under ``each`` by its number
-    (1 to count) as a role of the instrument under test, with its serial number."""
+    (1 to count) as a role of the instrument under test, with its serial number; and the
+    optical ports of those that have one."""
     key_node, node = item
     fields = _known(file, node, "positions", _POSITIONS_KEYS)
     for name in sorted(_POSITIONS_KEYS):
@@ -276,6 +310,7 @@ def _positions(file: Path, item: tuple[Any, Any]) -> dict[int, BenchRole]:
         )
     known = set(driver_names())
     out: dict[int, BenchRole] = {}
+    optical: dict[int, OpticalPort] = {}
     for name, (k, value_node) in _mapping(file, fields["each"][1], "positions.each").items():
         where = f"positions.each.{name}"
         number = _whole(k)
@@ -286,7 +321,7 @@ def _positions(file: Path, item: tuple[Any, Any]) -> dict[int, BenchRole]:
                 line=_line(k),
                 key=where,
             )
-        role = _role(file, f"{POSITION_ROLE}@{number}", k, value_node, where, known)
+        role = _role(file, f"{POSITION_ROLE}@{number}", k, value_node, where, known, optical=True)
         if role.asset_id is not None or role.serial is None:
             raise ConfigError(
                 file,
@@ -294,6 +329,9 @@ def _positions(file: Path, item: tuple[Any, Any]) -> dict[int, BenchRole]:
                 line=_line(k),
                 key=f"{where}.{'asset_id' if role.asset_id is not None else 'serial'}",
             )
+        entry = _mapping(file, value_node, where)
+        if "optical" in entry:
+            optical[number] = _optical(file, entry["optical"], f"{where}.optical")
         out[number] = role
     missing = [n for n in range(1, count + 1) if n not in out]
     if missing:
@@ -303,7 +341,27 @@ def _positions(file: Path, item: tuple[Any, Any]) -> dict[int, BenchRole]:
             line=_line(fields["each"][1]),
             key="positions.each",
         )
-    return out
+    return out, optical
+
+
+def _optical(file: Path, item: tuple[Any, Any], where: str) -> OpticalPort:
+    """A position's optical port: its probe's ``port`` and the meter's ``device_address``."""
+    key_node, node = item
+    fields = _known(file, node, where, _OPTICAL_KEYS)
+    if "port" not in fields:
+        raise ConfigError(file, "missing", line=_line(key_node), key=f"{where}.port")
+    port = _text(file, fields, "port", where)
+    device = _text(file, fields, "device_address", where) if "device_address" in fields else ""
+    try:
+        check_device_address(device)
+    except AddressError as err:
+        raise ConfigError(
+            file,
+            err.message,
+            line=_line(fields["device_address"][1]),
+            key=f"{where}.device_address",
+        ) from None
+    return OpticalPort(port, device)
 
 
 def _known(file: Path, node: Any, where: str, keys: set[str]) -> dict[str, tuple[Any, Any]]:
@@ -328,10 +386,18 @@ def _whole(node: Any) -> int | None:
 
 
 def _role(
-    file: Path, role: str, key_node: Any, value_node: Any, where: str, known: set[str]
+    file: Path,
+    role: str,
+    key_node: Any,
+    value_node: Any,
+    where: str,
+    known: set[str],
+    *,
+    optical: bool = False,
 ) -> BenchRole:
-    """One role's instrument (``where``: its place in the file)."""
-    fields = _known(file, value_node, where, _ROLE_KEYS)
+    """One role's instrument (``where``: its place in the file); ``optical``: whether it
+    may name an optical port (a position's meter), read by the caller."""
+    fields = _known(file, value_node, where, _ROLE_KEYS | ({"optical"} if optical else set()))
     if "driver" not in fields:
         raise ConfigError(file, "missing", line=_line(key_node), key=f"{where}.driver")
     driver = _text(file, fields, "driver", where)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "AddressError",
+    "BlockCheckMismatch",
     "ConnectionLost",
     "DeviceError",
     "DriverError",
@@ -23,6 +24,7 @@ __all__ = [
     "InstrumentReportedError",
     "InstrumentTimeout",
     "LostPulse",
+    "MalformedDataLine",
     "MeasurementOverload",
     "MeterBenchFault",
     "MeterConstantInvalid",
@@ -30,7 +32,9 @@ __all__ = [
     "NoPulses",
     "OutOfRange",
     "PositionNotMounted",
+    "SerialNumberMissing",
     "SourceOutOfRegulation",
+    "UnexpectedUnit",
     "UnstableReading",
 ]
 
@@ -254,3 +258,68 @@ class PositionNotMounted(MeterBenchFault, LookupError):
 
 class MeterConstantInvalid(MeterBenchFault, ValueError):
     """A meter constant (imp/kWh) missing (``value`` None) or not a positive finite number."""
+
+
+# -- meters read through their optical port (IEC 62056-21) ----------------------------------
+
+
+class BlockCheckMismatch(GarbledResponse):
+    """A data message whose block check character is not the one its bytes give.
+
+    ``expected_bcc`` is the BCC computed from the bytes received (after STX up to and
+    including ETX), ``received_bcc`` the one the meter sent; both 0-255. The readout is
+    refused whole: a flipped bit in a register value looks like any other value.
+    """
+
+    def __init__(
+        self, message: str, *, expected_bcc: int, received_bcc: int, **context: str | None
+    ) -> None:
+        super().__init__(
+            message,
+            expected=f"BCC 0x{expected_bcc:02X}",
+            received=f"BCC 0x{received_bcc:02X}",
+            **context,
+        )
+        self.expected_bcc = expected_bcc
+        self.received_bcc = received_bcc
+
+
+class MalformedDataLine(GarbledResponse):
+    """A line of a readout's data block that is not ``address(value*unit)...``
+    (``line_number`` from 1 within the data block, ``line`` as received)."""
+
+    def __init__(self, message: str, *, line_number: int, line: str, **context: str | None) -> None:
+        super().__init__(f"data line {line_number}: {message}", received=line, **context)
+        self.line_number = line_number
+        self.line = line
+
+
+class SerialNumberMissing(DriverError, LookupError):
+    """A readout that states no serial number under any of the OBIS codes looked for
+    (``codes``, in the order they were looked for)."""
+
+    def __init__(self, message: str, *, codes: tuple[str, ...], **context: str | None) -> None:
+        super().__init__(message, expected=" or ".join(codes), **context)
+        self.codes = codes
+
+
+class UnexpectedUnit(DriverError, ValueError):
+    """A register read in a unit it cannot be in (``code``: its OBIS code, ``unit``: the
+    unit as stated, empty when none was; ``allowed``: the units accepted). A unit is
+    converted only where the conversion is stated (Wh to kWh), never guessed."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str,
+        unit: str,
+        allowed: tuple[str, ...],
+        **context: str | None,
+    ) -> None:
+        super().__init__(
+            message, expected=" or ".join(allowed), received=unit or "no unit", **context
+        )
+        self.code = code
+        self.unit = unit
+        self.allowed = allowed

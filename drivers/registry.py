@@ -125,6 +125,10 @@ register("modbus-map", "drivers.generic.modbus_map:ModbusMapDevice", simulator="
 
 register("caltrace-mtb", "drivers.metertest.caltrace_mtb:CaltraceMeterBench", simulator="drivers.simulators.caltrace_mtb:start_caltrace_mtb", summary="Electricity-meter test bench on caltrace's own command set (not a vendor's; TCP)")  # noqa: E501
 
+register("iec62056-21", "drivers.optical.driver:Iec62056Meter", simulator="drivers.simulators.optical_meter:start_iec62056_meter", summary="Electricity meter read through its optical port, IEC 62056-21 mode C (serial probe or socket://)")  # noqa: E501
+
+register("dlms-cosem", "drivers.optical.driver:DlmsMeter", simulator="drivers.simulators.dlms_meter:start_dlms_meter", summary="Electricity meter read in DLMS/COSEM over TCP (dlms+tcp://HOST:PORT): serial and energy import")  # noqa: E501
+
 register("manual", "drivers.manual.entry:ManualEntry", summary="Manual entry: an instrument read by eye, its value typed at a prompt")  # noqa: E501
 
 # fmt: on

@@ -342,6 +342,12 @@ def bench_role_keys() -> set[str]:
     return set(config._ROLE_KEYS)
 
 
+def bench_optical_keys() -> set[str]:
+    from agent import config
+
+    return set(config._OPTICAL_KEYS)
+
+
 def bench_drivers() -> set[str]:
     from agent.config import NO_DRIVER
     from drivers.registry import names
@@ -450,6 +456,7 @@ CHECKS: dict[tuple[str, str], Callable[[Table], None]] = {
     (PROCEDURE, "curve"): same_as_parser(probe("tests", 0, "curve")),
     (BENCH, "The file"): same_as(bench_top_keys),
     (BENCH, "roles"): same_as(bench_role_keys),
+    (BENCH, "optical"): same_as(bench_optical_keys),
     (BENCH, "Drivers"): same_as(bench_drivers),
     (BENCH, "The environment"): same_as(agent_environment),
     (API, "Errors"): same_as(api_error_keys),

@@ -101,18 +101,23 @@ def test_a_bench_file_s_positions_drive_a_multi_position_run(tmp_path: Path) -> 
 
 
 POSITION = f"{{driver: manual, address: '{REGISTER}', serial: WM-1}}"
+THIRD = f"{{driver: manual, address: '{REGISTER}', serial: WM-3}}"
 
 
 @pytest.mark.parametrize(
     ("positions", "message"),
     [
         (
-            f"positions:\n  count: 2\n  each:\n    1: {POSITION}\n    3: {POSITION}\n",
+            f"positions:\n  count: 2\n  each:\n    1: {POSITION}\n    3: {THIRD}\n",
             r":13: positions.each.3: position 3: the bench has 2 positions \(1 to 2\)",
         ),
         (
-            f"positions:\n  count: 3\n  each:\n    1: {POSITION}\n    3: {POSITION}\n",
+            f"positions:\n  count: 3\n  each:\n    1: {POSITION}\n    3: {THIRD}\n",
             r":12: positions.each: position 2 of 3 is not described",
+        ),
+        (
+            f"positions:\n  count: 2\n  each:\n    1: {POSITION}\n    2: {POSITION}\n",
+            r":13: positions.each.2.serial: position 2 holds WM-1, as position 1 does",
         ),
         ("positions:\n  count: 0\n  each: {}\n", r":10: positions.count: must be a whole"),
         ("positions:\n  count: two\n  each: {}\n", r":10: positions.count: must be a whole"),

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from procedures.bench import BenchPosition, StandardRecord
-from procedures.record import Point, PositionInstrument, Reading
+from procedures.record import Point, PositionInstrument, Reading, SharedPoint
 from simulation.flow import REFERENCE_METER, WaterMeterError
 
 GOOD = WaterMeterError()
@@ -92,3 +92,6 @@ class Kept:
 
     def position_state(self, position: int, state: str, reason: str) -> None:
         self.journal.append((state, position, reason))
+
+    def shared_point(self, point: SharedPoint, reading_ids: list[int]) -> None:
+        self.journal.append(("shared-point", point.index, len(reading_ids)))

@@ -627,9 +627,7 @@ class Outbox:
         with self._write():
             self._require(run_id, {RunState.RUNNING}, "add a point")
             if position is None and self._has_positions(run_id):
-                raise InvalidRecord(
-                    f"run {run_id} keeps its points by position", field="position"
-                )
+                raise InvalidRecord(f"run {run_id} keeps its points by position", field="position")
             if position is not None:
                 self._require_measured(run_id, position)
             self._keep_point(run_id, index, text, reading_ids, position)
@@ -686,9 +684,7 @@ class Outbox:
                     field="readings",
                 )
             if row[3] is not None or row[4]:
-                raise InvalidRecord(
-                    f"reading {rid} is already used or discarded", field="readings"
-                )
+                raise InvalidRecord(f"reading {rid} is already used or discarded", field="readings")
             if row[5] != position:
                 whose = "a shared reading" if row[5] is None else f"of position {row[5]}"
                 raise InvalidRecord(f"reading {rid} is {whose}", field="readings")
@@ -836,7 +832,7 @@ class Outbox:
         """A multi-position run's positions as kept, in number order, each with its kept
         points (with their readings when ``readings``) and ``checks`` of its number."""
         db = self._conn
-        out = []
+        out: list[Position] = []
         for number, instrument, state, reason in db.execute(
             "SELECT position, instrument, state, reason FROM run_positions WHERE run_id = ? "
             "ORDER BY position",
@@ -875,7 +871,7 @@ class Outbox:
                 "AND discarded = 0 ORDER BY point_index",
                 (run_id, position),
             ).fetchall()
-        points = []
+        points: list[Point] = []
         for point_id, text in rows:
             point = Point.from_json(json.loads(text), f"{where}[{len(points)}]", readings=False)
             if readings:
@@ -976,8 +972,7 @@ class Outbox:
         position with its own, read back as a :class:`procedures.record.RunRecord`."""
         shared = []
         for point_id, text in self._conn.execute(
-            "SELECT id, point FROM points WHERE run_id = ? AND discarded = 0 "
-            "ORDER BY point_index",
+            "SELECT id, point FROM points WHERE run_id = ? AND discarded = 0 ORDER BY point_index",
             (run_id,),
         ).fetchall():
             kept = SharedPoint.from_json({**json.loads(text), "readings": []}, "shared")

@@ -226,10 +226,12 @@ def write_bench(
     url: str | None = None,
     outbox: str = "outbox.sqlite3",
     roles: Mapping[str, str] | None = None,
+    positions: Mapping[int, str] | None = None,
 ) -> Path:
     """A bench configuration for the live LIMS's agent: key and token files (mode 600).
     ``roles``: role name -> its YAML flow mapping (``%(asset)s`` is the center's
-    standard); default the DC-voltage bench's source and uut."""
+    standard); default the DC-voltage bench's source and uut. ``positions``: a bench with
+    positions' instrument at each, by number (its YAML flow mapping)."""
     directory.mkdir(parents=True, exist_ok=True)
     key = directory / "bench.pem"
     key.write_bytes(
@@ -255,6 +257,12 @@ def write_bench(
         + "".join(
             f"  {name}: {text % {'asset': lims.center.standard.asset_id}}\n"
             for name, text in (roles or DCV_ROLES).items()
+        )
+        + (
+            f"positions:\n  count: {len(positions)}\n  each:\n"
+            + "".join(f"    {n}: {text}\n" for n, text in sorted(positions.items()))
+            if positions
+            else ""
         ),
         encoding="utf-8",
     )

@@ -613,6 +613,8 @@ class Outbox:
         not used by another point. A point index already recorded is refused.
         ``position``: a point of that position of a multi-position run, on its readings."""
         fields = dict(point)
+        if position is None and self._has_positions(run_id):  # set at start, never changed
+            raise InvalidRecord(f"run {run_id} keeps its points by position", field="position")
         if "readings" in fields:
             raise InvalidRecord("readings are kept one by one (add_reading)", field="readings")
         index = fields.get("index")
@@ -626,8 +628,6 @@ class Outbox:
         text = _dumps(kept.to_json(readings=False), "point")
         with self._write():
             self._require(run_id, {RunState.RUNNING}, "add a point")
-            if position is None and self._has_positions(run_id):
-                raise InvalidRecord(f"run {run_id} keeps its points by position", field="position")
             if position is not None:
                 self._require_measured(run_id, position)
             self._keep_point(run_id, index, text, reading_ids, position)

@@ -125,8 +125,6 @@ def test_four_meters_in_series_run_through_the_agent_and_the_lims_agrees_by_posi
             point = points[sent_point.index]
             assert point.disagreement == []
             assert point.server_conformity == point.agent_conformity == sent_point.conformity
-            assert point.server_result["value"] == pytest.approx(
-                sent_point.result.value, rel=1e-9
-            )
+            assert point.server_result["value"] == pytest.approx(sent_point.result.value, rel=1e-9)
     assert rows[2].server_conformity == "fail"
     assert rows[4].reason == "not mounted"

@@ -66,6 +66,16 @@ class FlowBench:
         if job:
             self.jobs[serial] = self.new_job(serial)
 
+    def open_jobs(self) -> None:
+        """Give each registered meter whose job has taken its run a new job (a job takes
+        one run)."""
+        from labserver.jobs.services import ACCEPTS_RUNS
+
+        for serial, job in self.jobs.items():
+            job.refresh_from_db()
+            if job.state not in ACCEPTS_RUNS:
+                self.jobs[serial] = self.new_job(serial)
+
     def new_job(self, serial: str) -> Any:
         from labserver.jobs import services as jobs
         from labserver.jobs.models import Procedure
@@ -131,7 +141,9 @@ def flow_bench(lims: Lims) -> FlowBench:
         calibration_interval_months=12,
         manufacturer="ONICON",
         model="F-3100",
-        functions=[{"role": "reference", "function": "volume", "unit": "L", "min": 0, "max": 10000}],
+        functions=[
+            {"role": "reference", "function": "volume", "unit": "L", "min": 0, "max": 10000}
+        ],
     )
     standards.record_certificate(
         actor=c.quality_manager,

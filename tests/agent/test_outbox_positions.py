@@ -154,7 +154,7 @@ def test_a_paused_run_resumes_each_position_as_it_was_kept(
     assert [p.index for p in kept[1].points] == [0, 1]
     assert [p.index for p in kept[3].points] == [0]
     # a removed position takes no reading after
-    with pytest.raises(InvalidRecord, match="position 3 of run .* is removed"):
+    with pytest.raises(InvalidRecord, match=r"position 3 of run .* is removed"):
         outbox.add_reading(
             run_id,
             point_index=2,
@@ -211,7 +211,7 @@ def test_the_outbox_keeps_the_positions_apart(outbox: Outbox) -> None:
     with pytest.raises(InvalidRecord, match="keeps its points by position"):
         outbox.add_point(run_id, {"index": 0}, [one])
     recorder.position_state(2, "removed", "its register cannot be read")
-    with pytest.raises(InvalidRecord, match="position 2 of run .* is removed"):
+    with pytest.raises(InvalidRecord, match=r"position 2 of run .* is removed"):
         recorder.position_state(2, "skipped", "not mounted")
     with pytest.raises(InvalidRecord, match="must be skipped or removed"):
         recorder.position_state(1, "measured", "back")

@@ -49,7 +49,6 @@ class FlowBench:
         give it its accepted job of water-meter-r49 on the bench."""
         from labserver.instruments import services as instruments
         from labserver.instruments.models import InstrumentType
-        from labserver.jobs import services as jobs
 
         c = self.lims.center
         meter = instruments.register_instrument(

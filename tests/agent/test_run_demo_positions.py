@@ -37,7 +37,7 @@ def test_the_demo_s_multi_meter_bench_runs_through_the_agent(
     jobs = {j.instrument.serial: j for j in Job.objects.filter(bench__name="bench-flow-4")}
     assert sorted(jobs) == METERS
     assert all(j.state == "scheduled" for j in jobs.values())
-    assert [line for line in summary.jobs if "bench-flow-4" in line][0].endswith(
+    assert next(line for line in summary.jobs if "bench-flow-4" in line).endswith(
         "meter ITR-20-100101"
     )
 

@@ -86,8 +86,8 @@ def test_a_bench_file_s_positions_drive_a_multi_position_run(tmp_path: Path) -> 
         runner.preflight()
         runner.run()
     _, measured = runner.positions_record()
-    # Without its positions (as caltrace-agent run opens the bench today) the run is
-    # refused before anything is switched on: no instrument in role uut.
+    # Without its positions (the bench's roles alone, as a bench of one is opened) the
+    # run is refused before anything is switched on: no instrument in role uut.
     with SimulatedBench(config.roles, world) as bench:
         alone = water_meters(bench, world, clock, [])
         with pytest.raises(NotReady, match="role uut: the bench has no instrument in this role"):

@@ -14,27 +14,19 @@ from __future__ import annotations
 import json
 import random
 import re
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from agent.cli import main
 from agent.outbox import Outbox, RunState
 from procedures.record import RunRecord
-from tests.support.agent import Child, ServerIdle, kill_at
+from tests.support.agent import RunKiller, ServerIdle
 from tests.support.flow_bench import HIGH_OPTIONS, FlowBench
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 TRIALS = 6
-RUN_CHILD = (
-    "import sys\n"
-    "from agent.cli import main\n"
-    "print('READY', flush=True)\n"
-    "sys.exit(main(sys.argv[1:]))\n"
-)
 SHOWN = re.compile(r"^\s+(P\d )?[TI][12] 1/1: ")
 SERIALS = ["WM-0001", "WM-0002", "WM-0003", "WM-0004"]
 
@@ -65,9 +57,8 @@ def test_the_run_on_a_bench_with_positions_killed_at_random_instants_resumes_exa
 ) -> None:
     from labserver.measurements.models import Run, RunPosition
 
-    rng = random.Random(20261206)
+    killer = RunKiller(random.Random(20261206))
     operator = flow_bench.metrologist.username
-    longest = 0.0
     whole: dict[str, Any] | None = None
     stages: list[str] = []
     for trial in range(TRIALS):
@@ -76,43 +67,15 @@ def test_the_run_on_a_bench_with_positions_killed_at_random_instants_resumes_exa
         bench = flow_bench.bench_file(
             tmp_path / f"bench-{trial}", SERIALS, options={2: HIGH_OPTIONS}
         )
-        argv = ["-c", RUN_CHILD, "run", "--bench", str(bench), "--job", job.number]
+        argv = ["run", "--bench", str(bench), "--job", job.number, "--skip", "4:not mounted"]
         argv += ["--simulate", "--seed", str(trial), "--operator", operator]
-        argv += ["--skip", "4:not mounted"]
-        with Child(argv) as child:
-            child.wait_ready(60)
-            started = time.monotonic()
-            if trial == 0:  # not killed: the whole run, and how long it takes here
-                assert child.finish(120) == 0, child.stderr
-                longest = time.monotonic() - started
-                killed = False
-            else:
-                killed = kill_at(child, rng.uniform(0.0, longest))
-                child.finish(60)
-                if not killed:
-                    longest = min(longest, time.monotonic() - started)
+        done = killer.trial(argv, bench.parent / "outbox.sqlite3", SHOWN)
         server_idle.wait()
-        shown = sum(1 for line in child.lines if SHOWN.match(line))
-        with Outbox(bench.parent / "outbox.sqlite3") as box:
-            box.recover()
-            runs = box.status().runs
-            if not runs:  # killed before the run started: nothing was measured
-                assert shown == 0
-                stages.append("before the run")
-                continue
-            (entry,) = runs
-            run_id = entry.run_id
-            kept = box.readings(run_id)
-            assert shown <= len(kept)  # every reading shown was committed first
-            state = box.state(run_id)
-        stages.append(f"{state.value} after {shown} readings" if killed else "not killed")
-        if state == RunState.INCOMPLETE:
-            assert not Run.objects.filter(pk=run_id).exists()  # never sent unfinished
-            status = main(["run", "--bench", str(bench), "--resume", run_id, "--simulate"])
-            assert status == 0, capsys.readouterr()
-        elif state != RunState.SENT:
-            assert state == RunState.QUEUED
-            assert main(["sync", "--bench", str(bench)]) == 0
+        if done.run_id is None:
+            stages.append("before the run")
+            continue
+        run_id, kept = done.run_id, done.kept or []
+        stages.append(killer.finish(bench, done))
         capsys.readouterr()
         with Outbox(bench.parent / "outbox.sqlite3") as box:
             assert box.state(run_id) == RunState.SENT

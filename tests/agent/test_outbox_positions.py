@@ -19,7 +19,7 @@ import pytest
 
 from agent.outbox import RESTARTED, InvalidRecord, Outbox, RunState
 from drivers.errors import InstrumentTimeout
-from procedures.bench import BenchRole, Instruction, OperatorAbort
+from procedures.bench import Instruction, OperatorAbort
 from procedures.definition import library, load_definition
 from procedures.record import (
     PositionInstrument,
@@ -31,15 +31,12 @@ from procedures.record import (
 )
 from procedures.runner import RunInterrupted, Runner
 from simulation.bench import SimulatedBench
-from simulation.flow import meters_in_series
 from simulation.people import SimulatedOperator
 from simulation.world import SimulatedTime, SimulatedWorld
-from tests.support.positions import GOOD, HIGH, bench_positions, reference_record
+from tests.support.positions import GOOD, HIGH, bench_positions, reference_record, water_roles
 
 WATER = load_definition(library()["water-meter-r49"])
-MAP = Path(__file__).resolve().parents[2] / "drivers" / "maps" / "onicon-f3100.yaml"
 METER = {"accuracy_class": 2, "q3": 4.0, "ratio": 160.0}
-REGISTER = "manual://volume?unit=m3&min=0&max=99999.9999&resolution=0.0001"
 TODAY = date(2026, 11, 22)
 
 
@@ -65,16 +62,7 @@ class PausesAtFlow:
 @pytest.fixture
 def bench() -> Iterator[SimulatedBench]:
     world = SimulatedWorld(seed=5, flow_time_scale=1e-4, max_flow_s=0.02)
-    roles = {
-        "reference": BenchRole(
-            "reference",
-            "modbus-map",
-            "modbus-tcp://192.0.2.40:502?unit=1",
-            asset_id="HN-V-FLOW",
-            options={"map_file": str(MAP), "registers": {"volume": "positive_total"}},
-        ),
-        **meters_in_series({1: GOOD, 2: HIGH, 3: GOOD, 4: GOOD}, address=REGISTER),
-    }
+    roles = water_roles({1: GOOD, 2: HIGH, 3: GOOD, 4: GOOD})
     with SimulatedBench(roles, world) as opened:
         opened.world = world  # type: ignore[attr-defined]
         yield opened

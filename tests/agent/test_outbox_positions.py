@@ -64,7 +64,6 @@ def bench() -> Iterator[SimulatedBench]:
     world = SimulatedWorld(seed=5, flow_time_scale=1e-4, max_flow_s=0.02)
     roles = water_roles({1: GOOD, 2: HIGH, 3: GOOD, 4: GOOD})
     with SimulatedBench(roles, world) as opened:
-        opened.world = world  # type: ignore[attr-defined]
         yield opened
 
 
@@ -114,7 +113,7 @@ def test_a_paused_run_resumes_each_position_as_it_was_kept(
         return read()
 
     monkeypatch.setattr(meter, "read_volume", read_volume)
-    world: SimulatedWorld = bench.world  # type: ignore[attr-defined]
+    world = bench.world
     run_id = outbox.start_run(header(), positions=instruments())
     first = runner(bench, PausesAtFlow(world, at=3), outbox.recorder(run_id))
     first.preflight()

@@ -62,8 +62,8 @@ def test_four_meters_in_series_run_through_the_agent_and_the_lims_agrees_by_posi
     assert out.out.count("  P2 WM-0002: E = ") == 3
     assert "P4 WM-0004: skipped: not mounted" in out.out
     summary = out.out[out.out.index("Positions") :]
-    rows = [line.split("│")[1:4] for line in summary.splitlines() if "WM-" in line]
-    assert [[cell.strip() for cell in row] for row in rows] == [
+    table = [line.split("│")[1:4] for line in summary.splitlines() if "WM-" in line]
+    assert [[cell.strip() for cell in row] for row in table] == [
         ["1", "WM-0001", "pass"],
         ["2", "WM-0002", "fail"],
         ["3", "WM-0003", "pass"],
@@ -99,7 +99,9 @@ def test_four_meters_in_series_run_through_the_agent_and_the_lims_agrees_by_posi
         {"accuracy_class": 2, "q3": 4.0, "ratio": 160.0}
     ] * 3
     # every reading kept was sent once, at its place: shared or its position's
-    sent = [(None, s.index, r.quantity) for s in record.shared for r in s.readings]
+    sent: list[tuple[int | None, int, str | None]] = [
+        (None, s.index, r.quantity) for s in record.shared for r in s.readings
+    ]
     sent += [
         (p.position, point.index, r.quantity)
         for p in record.positions

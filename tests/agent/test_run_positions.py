@@ -19,6 +19,7 @@ import pytest
 from agent.cli import main
 from agent.outbox import Outbox, RunState
 from procedures.record import RunRecord
+from tests.support.agent import closed_port_url
 from tests.support.flow_bench import HIGH_OPTIONS, FlowBench
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -130,3 +131,43 @@ def test_four_meters_in_series_run_through_the_agent_and_the_lims_agrees_by_posi
             assert point.server_result["value"] == pytest.approx(sent_point.result.value, rel=1e-9)
     assert rows[2].server_conformity == "fail"
     assert rows[4].reason == "not mounted"
+
+
+def test_field_work_offline_on_a_bench_with_positions_then_one_sync(
+    flow_bench: FlowBench, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--procedure ID --instrument SERIAL`` with no LIMS: the jobs of every position's
+    meter from the cache of the last sync; the run queued, then sent by ``sync``."""
+    from labserver.measurements.models import Run, RunPosition
+
+    online = flow_bench.bench_file(tmp_path / "bench", SERIALS[:3])
+    assert main(["sync", "--bench", str(online), "--once"]) == 0
+    # the four meters' jobs and the center's voltmeter job, all on this bench
+    assert "cached for offline work: 5 job(s)" in capsys.readouterr().out
+    offline = flow_bench.bench_file(tmp_path / "bench", SERIALS[:3], url=closed_port_url())
+    status = run(
+        offline,
+        "--procedure",
+        "water-meter-r49",
+        "--instrument",
+        "WM-0002",
+        "--simulate",
+        "--operator",
+        flow_bench.metrologist.username,
+    )
+    out = capsys.readouterr()
+    assert status == 0, out.err
+    assert "offline: job list cached " in out.out
+    assert "not sent (offline)" in out.out
+    with Outbox(tmp_path / "bench" / "outbox.sqlite3") as box:
+        (entry,) = box.status().runs
+        assert entry.state == "queued"
+        payload = json.loads(box.body(entry.run_id) or b"{}")
+    assert payload["job"] == flow_bench.jobs["WM-0002"].number
+    assert [p["instrument"]["serial"] for p in payload["positions"]] == SERIALS[:3]
+    # back where the LIMS answers: one sync sends it
+    online = flow_bench.bench_file(tmp_path / "bench", SERIALS[:3])
+    assert main(["sync", "--bench", str(online), "--once"]) == 0
+    stored = Run.objects.get(pk=entry.run_id)
+    assert stored.disagreements == 0
+    assert RunPosition.objects.filter(run=stored, state="measured").count() == 3

@@ -668,8 +668,16 @@ def _carry_out(
         sleep, now = clock.sleep, clock.clock
     else:
         # a position whose instrument cannot be opened is skipped, the others measured
+        _ = translator(args.language)
         bench = OpenedInstruments(
-            roles, language=args.language, tolerant={r.role for r in config.positions.values()}
+            roles,
+            language=args.language,
+            tolerant={r.role for r in config.positions.values()},
+            # each meter read by eye is asked for by its position and serial
+            labels={
+                r.role: _("P{number}").format(number=n) + f" {r.serial}"
+                for n, r in config.positions.items()
+            },
         )
         person = ConsoleOperator(display, language=args.language)
         sleep, now = time.sleep, time.monotonic

@@ -30,7 +30,11 @@ class NoInstrument(LookupError):
 
 
 class OpenedInstruments:
-    """Every role of a bench, opened; a context manager that closes them."""
+    """Every role of a bench, opened; a context manager that closes them.
+
+    ``tolerant``: the roles (a bench's positions) whose instrument failing to open does
+    not stop the bench (the error is raised when the role is asked for); ``labels``: what
+    an instrument read by eye is called at its prompt (``P2 WM-0002``), by role."""
 
     def __init__(
         self,
@@ -41,9 +45,11 @@ class OpenedInstruments:
         console_output: TextIO | None = None,
         language: str = "en",
         tolerant: Iterable[str] = (),
+        labels: Mapping[str, str] | None = None,
     ) -> None:
         self._roles = dict(roles)
         self._tolerant = set(tolerant)
+        self._labels = dict(labels or {})
         self._failed: dict[str, DriverError | OSError] = {}
         self._language = language
         self._options = options or DriverOptions()
@@ -84,6 +90,7 @@ class OpenedInstruments:
                 input=self._input,
                 output=self._output,
                 language=self._language,
+                label=self._labels.get(name, ""),
             )
             return
         options = DriverOptions(

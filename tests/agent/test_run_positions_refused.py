@@ -20,6 +20,7 @@ from agent.config import load_bench
 from agent.instruments import OpenedInstruments
 from agent.outbox import Outbox
 from agent.run import PlanError, check_positions
+from drivers.capabilities import measure
 from procedures.bench import BenchPosition, BenchRole
 from procedures.definition import definition_from_data, library, load_definition
 from procedures.record import PositionInstrument
@@ -128,8 +129,13 @@ def test_a_position_whose_instrument_cannot_be_opened_is_skipped_with_the_reason
             "uut@2": BenchRole("uut@2", "keysight-34465a", f"TCPIP::127.0.0.1::{closed}::SOCKET"),
         }
         kept = Kept()
+        typed, prompts = io.StringIO("0,0201\n"), io.StringIO()
         with OpenedInstruments(
-            roles, tolerant={"uut@1", "uut@2"}, console_input=io.StringIO()
+            roles,
+            tolerant={"uut@1", "uut@2"},
+            labels={"uut@1": "P1 WM-0001", "uut@2": "P2 WM-0002"},
+            console_input=typed,
+            console_output=prompts,
         ) as bench:
             runner = Runner(
                 WATER,
@@ -145,6 +151,9 @@ def test_a_position_whose_instrument_cannot_be_opened_is_skipped_with_the_reason
                 ],
             )
             runner.preflight()
+            # the meter read by eye is asked for by its position and serial
+            assert measure(bench.instrument("uut@1"), "volume").value == 0.0201
+    assert prompts.getvalue().startswith("P1 WM-0001: volume reading 1 in m3 ")
     ((state, number, reason),) = kept.journal
     assert (state, number) == ("skipped", 2)
     assert reason.startswith("its instrument cannot be opened: ")

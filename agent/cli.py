@@ -9,9 +9,12 @@ Subcommands:
   readings and print one JSON object; on failure print one ``error:`` line on standard
   error, exit non-zero and print no reading;
 * ``run --bench B.yaml (--job N [--offline] | --procedure ID --instrument SERIAL |
-  --resume RUN_ID) [--lims URL] [--simulate] [--fault ROLE:KIND[@N]]`` — carry out a
-  procedure on the bench (see :mod:`agent.run`): readings committed before they are
-  shown, live progress, the completed run signed, queued and sent. With ``--job`` the
+  --resume RUN_ID) [--lims URL] [--simulate] [--fault ROLE:KIND[@N]] [--skip N:REASON]``
+  — carry out a procedure on the bench (see :mod:`agent.run`): readings committed before
+  they are shown, live progress, the completed run signed, queued and sent. On a bench
+  file with ``positions`` every position is measured in the one run (``--skip`` leaves a
+  position out, with the reason: not mounted), each position's result shown at each
+  point and a summary by position at the end. With ``--job`` the
   LIMS must answer (an unreachable LIMS is an error naming its address and why, never a
   silent fall-back to the cache) unless ``--offline`` chooses work from the cache, which
   says how old the cache is; ``--procedure`` is always offline work;
@@ -58,6 +61,7 @@ from drivers.driver import DriverOptions
 from drivers.errors import DriverError
 from drivers.registry import UnknownDriver, entries, get
 from drivers.simulators.base import Fault, FaultKind, SimulatorOptions
+from procedures.bench import BenchPosition
 from uncertainty.display import datetime_text
 
 from .config import BenchConfig, ConfigError, load_bench
@@ -68,6 +72,7 @@ from .run import (
     Plan,
     PlanError,
     RunOutcome,
+    bench_positions,
     cached_plan,
     fetch_plan,
     plan_from_context,
@@ -221,6 +226,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --simulate, rehearse an instrument fault: once N readings of the run are "
         f"recorded (default 0), the simulator of ROLE answers its readings with KIND "
         f"({', '.join(k.value for k in FaultKind)}); repeatable",
+    )
+    run_cmd.add_argument(
+        "--skip",
+        dest="skips",
+        action="append",
+        default=[],
+        metavar="N:REASON",
+        help="on a bench with positions, leave position N out of the run, with the reason "
+        "(e.g. 4:'not mounted'); repeatable",
     )
     run_cmd.add_argument(
         "--no-sync", action="store_true", help="queue the completed run without sending it"
@@ -441,6 +455,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.offline and not args.job:
         raise UsageError("--offline goes with --job (--procedure is always offline work)")
     faults = [_parse_fault(text, config) for text in args.faults]
+    skip = _parse_skips(args.skips, config)
+    if skip and args.resume:
+        raise UsageError("--skip goes with a new run: a resumed run keeps its positions")
     key = load_key(config.key)
     client = LimsClient(args.lims or config.lims, config.token, key=key, timeout_s=args.timeout)
     console = Console(soft_wrap=True, highlight=False)
@@ -451,6 +468,7 @@ def _run(args: argparse.Namespace) -> int:
                 resumed = outbox.resume(args.resume)
                 try:
                     plan = plan_from_context(config, outbox, resumed.context)
+                    positions = _resumed_positions(config, resumed)
                 except PlanError as err:
                     outbox.mark_incomplete(resumed.run_id, f"cannot be resumed: {err}")
                     raise
@@ -467,13 +485,60 @@ def _run(args: argparse.Namespace) -> int:
                         f"name the operator: --operator USER or ${OPERATOR_ENV} "
                         "(the job has no assignee)"
                     )
+                positions = bench_positions(config, plan, skip) if config.positions else []
         except PlanError as err:
             _error(f"refused before the first point: {err}")
             return EXIT_REFUSED
-        for line in _run_header(args, config, plan, operator, resumed):
+        for line in _run_header(args, config, plan, operator, resumed, positions):
             console.print(line)
-        outcome = _carry_out(args, config, outbox, plan, operator, resumed, faults, console)
+        outcome = _carry_out(
+            args, config, outbox, plan, operator, resumed, faults, console, positions
+        )
         return _report_run(args, config, outbox, client, outcome, console)
+
+
+def _parse_skips(texts: list[str], config: BenchConfig) -> dict[int, str]:
+    """``N:REASON`` of ``--skip``: a position of the bench, and why it is left out."""
+    skip: dict[int, str] = {}
+    for text in texts:
+        number_text, sep, reason = text.partition(":")
+        if not config.positions:
+            raise UsageError(f"--skip {text!r}: the bench {config.bench} has no positions")
+        try:
+            number = int(number_text)
+        except ValueError:
+            number = 0
+        if not sep or not reason.strip() or number not in config.positions:
+            raise UsageError(
+                f"--skip {text!r}: give N:REASON with a position of the bench "
+                f"(1 to {len(config.positions)}) and why it is left out"
+            )
+        if number in skip:
+            raise UsageError(f"--skip: position {number} is given twice")
+        skip[number] = reason.strip()
+    return skip
+
+
+def _resumed_positions(config: BenchConfig, resumed: ResumeState) -> list[BenchPosition]:
+    """The positions a resumed run was started with, on the bench as its file says now: each
+    must still hold the instrument it held (PlanError naming the position otherwise)."""
+    out = []
+    for kept in resumed.positions:
+        role = config.positions.get(kept.position)
+        if role is None or role.serial != kept.instrument.serial:
+            now = "no such position" if role is None else f"it names {role.serial}"
+            raise PlanError(
+                f"{config.where(f'positions.each.{kept.position}')}: the run measures "
+                f"{kept.instrument.serial} at position {kept.position}; the bench file has "
+                f"changed ({now})"
+            )
+        out.append(BenchPosition(kept.position, role.role, kept.instrument))
+    if config.positions and not resumed.positions:
+        raise PlanError(
+            f"{config.where('positions')}: run {resumed.run_id} was started on a bench "
+            "without positions"
+        )
+    return out
 
 
 def _run_header(
@@ -482,10 +547,12 @@ def _run_header(
     plan: Plan,
     operator: str,
     resumed: ResumeState | None,
+    positions: Sequence[BenchPosition] = (),
 ) -> list[str]:
     """What the operator reads before the first point, in the chosen language (rich
     markup; every value escaped): the job and its procedure, the instrument, the operator,
-    the bench, where the data came from and, offline, how old it is."""
+    the bench, where the data came from and, offline, how old it is; on a bench with
+    positions, the instrument at each position (or why it is left out)."""
     from rich.markup import escape  # rich loads only for a run, as in _run
 
     _ = translator(args.language)
@@ -510,6 +577,10 @@ def _run_header(
             )
         ),
     ]
+    if positions:
+        from .console import positions_line
+
+        lines.append(escape(positions_line(positions, args.language)))
     if plan.cached_at is not None:
         lines.append(escape(offline_text(plan.cached_at, datetime.now(UTC), args.language)))
     if resumed is not None:
@@ -562,6 +633,7 @@ def _carry_out(
     resumed: ResumeState | None,
     faults: list[tuple[str, FaultKind, int]],
     console: Any,
+    positions: Sequence[BenchPosition] = (),
 ) -> RunOutcome:
     # The console (rich) and the simulation load only for a run.
     from simulation.bench import SimulatedBench
@@ -572,7 +644,13 @@ def _carry_out(
     from .console import ConsoleOperator, NarratedOperator, RunDisplay
     from .instruments import OpenedInstruments
 
-    display = RunDisplay(console, language=args.language)
+    display = RunDisplay(
+        console,
+        language=args.language,
+        serials={p.number: p.instrument.serial for p in positions},
+    )
+    # a bench with positions opens each position's instrument in its role (uut@N)
+    roles = config.bench_roles
     bench: Any
     person: Any
     sleep: Callable[[float], None]
@@ -582,14 +660,25 @@ def _carry_out(
         # (stability windows, dwells) pass on a clock that skips ahead: minutes of a
         # real bench take seconds
         world = SimulatedWorld(seed=args.seed, time_constant_s=0.02, settle_s=0.05)
-        bench = SimulatedBench(config.roles, world)
+        bench = SimulatedBench(roles, world)
         person = NarratedOperator(SimulatedOperator(world), display, language=args.language)
         if faults:
             person = _FaultRehearsal(person, bench, faults)
         clock = SimulatedTime(real_pause_s=0.003)
         sleep, now = clock.sleep, clock.clock
     else:
-        bench = OpenedInstruments(config.roles, language=args.language)
+        # a position whose instrument cannot be opened is skipped, the others measured
+        _ = translator(args.language)
+        bench = OpenedInstruments(
+            roles,
+            language=args.language,
+            tolerant={r.role for r in config.positions.values()},
+            # each meter read by eye is asked for by its position and serial
+            labels={
+                r.role: _("P{number}").format(number=n) + f" {r.serial}"
+                for n, r in config.positions.items()
+            },
+        )
         person = ConsoleOperator(display, language=args.language)
         sleep, now = time.sleep, time.monotonic
     with contextlib.ExitStack() as stack:
@@ -608,6 +697,7 @@ def _carry_out(
             operator=person,
             operator_name=operator,
             resumed=resumed,
+            positions=positions,
             sleep=sleep,
             clock=now,
         )
@@ -617,10 +707,10 @@ def _parse_fault(text: str, config: BenchConfig) -> tuple[str, FaultKind, int]:
     """``ROLE:KIND[@N]`` of ``--fault``."""
     role, sep, rest = text.partition(":")
     kind_text, _, after_text = rest.partition("@")
-    if not sep or role not in config.roles:
+    if not sep or role not in config.bench_roles:
         raise UsageError(
             f"--fault {text!r}: give ROLE:KIND[@N] with a role of the bench "
-            f"({', '.join(config.roles)})"
+            f"({', '.join(config.bench_roles)})"
         )
     try:
         kind = FaultKind(kind_text)
@@ -707,6 +797,10 @@ def _report_run(
             )
         )
         return EXIT_INCOMPLETE
+    if outcome.positions:
+        from .console import print_positions_summary
+
+        print_positions_summary(console, outcome.positions, language=args.language)
     complete = _("run {run}: complete, {points} point(s), {readings} reading(s); signed and queued")
     print(complete.format(run=run_id, points=outcome.points, readings=outcome.readings))
     if args.no_sync or args.offline or args.procedure:

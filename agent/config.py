@@ -111,6 +111,15 @@ class BenchConfig:
     (role ``uut@N``); empty for a bench of one."""
     optical: dict[int, OpticalPort] = field(default_factory=dict)
     """The optical port of the positions that have one, by position number."""
+    lines: dict[str, int] = field(default_factory=dict)
+    """The line of the file where ``positions`` and each ``positions.each.N`` are given,
+    so that a refusal found later (against the job or the procedure) names it."""
+
+    def where(self, key: str) -> str:
+        """``FILE:LINE: KEY`` of ``key`` (``positions``, ``positions.each.3``), for a
+        refusal that names the place in the bench file."""
+        line = self.lines.get(key)
+        return f"{self.path}:{line}: {key}" if line is not None else f"{self.path}: {key}"
 
     @property
     def bench_roles(self) -> dict[str, BenchRole]:
@@ -217,7 +226,10 @@ def load_bench(
     outbox = base / _text(file, top, "outbox")
     token = _token(file, top, base, env)
     roles = _roles(file, top["roles"])
-    positions, optical = _positions(file, top["positions"]) if "positions" in top else ({}, {})
+    lines: dict[str, int] = {}
+    positions, optical = (
+        _positions(file, top["positions"], lines) if "positions" in top else ({}, {})
+    )
     if positions and POSITION_ROLE in roles:
         raise ConfigError(
             file,
@@ -236,6 +248,7 @@ def load_bench(
         token=token,
         positions=positions,
         optical=optical,
+        lines=lines,
     )
 
 
@@ -289,12 +302,15 @@ def _roles(file: Path, item: tuple[Any, Any]) -> dict[str, BenchRole]:
 
 
 def _positions(
-    file: Path, item: tuple[Any, Any]
+    file: Path, item: tuple[Any, Any], lines: dict[str, int]
 ) -> tuple[dict[int, BenchRole], dict[int, OpticalPort]]:
     """The positions: ``count`` of them, each described once under ``each`` by its number
-    (1 to count) as a role of the instrument under test, with its serial number; and the
-    optical ports of those that have one."""
+    (1 to count) as a role of the instrument under test, with its serial number (one
+    instrument at one position only); and the optical ports of those that have one.
+    ``lines`` gets the line of each."""
     key_node, node = item
+    lines["positions"] = _line(key_node)
+    holders: dict[str, int] = {}
     fields = _known(file, node, "positions", _POSITIONS_KEYS)
     for name in sorted(_POSITIONS_KEYS):
         if name not in fields:
@@ -332,6 +348,16 @@ def _positions(
         entry = _mapping(file, value_node, where)
         if "optical" in entry:
             optical[number] = _optical(file, entry["optical"], f"{where}.optical")
+        if role.serial in holders:
+            raise ConfigError(
+                file,
+                f"position {number} holds {role.serial}, as position {holders[role.serial]} "
+                "does: an instrument is mounted at one position",
+                line=_line(k),
+                key=f"{where}.serial",
+            )
+        holders[str(role.serial)] = number
+        lines[where] = _line(k)
         out[number] = role
     missing = [n for n in range(1, count + 1) if n not in out]
     if missing:

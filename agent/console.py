@@ -2,7 +2,9 @@
 the prompts.
 
 :class:`RunDisplay` shows a run as it goes (rich progress on a terminal, plain lines
-elsewhere); :class:`ConsoleOperator` shows instructions and waits for the operator, Ctrl-C
+elsewhere), on a bench with positions each position's result at each point and, at the
+end, the summary by position (:func:`print_positions_summary`); :class:`ConsoleOperator`
+shows instructions and waits for the operator, Ctrl-C
 at an instruction asks whether to pause (the run can be resumed) or abandon;
 :class:`NarratedOperator` shows what a simulated operator is told; :func:`print_status`
 is the table of ``caltrace-agent status``. The instruments themselves are opened by
@@ -12,7 +14,7 @@ is the table of ``caltrace-agent status``. The instruments themselves are opened
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -29,7 +31,8 @@ from rich.prompt import Prompt
 from rich.table import Column, Table
 from rich.text import Text
 
-from procedures.bench import Instruction, Operator, OperatorAbort
+from procedures.bench import BenchPosition, Instruction, Operator, OperatorAbort
+from procedures.record import Position
 from uncertainty.display import (
     as_decimal,
     datetime_text,
@@ -53,6 +56,9 @@ __all__ = [
     "ask_pause_or_abandon",
     "in_unit",
     "output_unit",
+    "position_verdict",
+    "positions_line",
+    "print_positions_summary",
     "print_status",
     "reading_text",
     "result_line",
@@ -82,11 +88,24 @@ class RunDisplay:
     display that holds at 80 columns (the point and its bar on one line, the live
     reading below); elsewhere (a log, a pipe) one plain line per event, so that a run's
     console output is also a readable record.
+
+    On a bench with positions (``serials``: the instrument at each position, by number)
+    the shared readings are shown as they are taken, a position's reading with its
+    position (``P2``), and at the end of each point one line per position: its error,
+    expanded uncertainty and verdict, or why it left the run (skipped, removed), as
+    soon as it does.
     """
 
-    def __init__(self, console: Console | None = None, *, language: str = "en") -> None:
+    def __init__(
+        self,
+        console: Console | None = None,
+        *,
+        language: str = "en",
+        serials: Mapping[int, str] | None = None,
+    ) -> None:
         self.console = console or Console(stderr=True)
         self.language = language
+        self.serials = dict(serials or {})
         self._ = translator(language)
         self._progress: _RunProgress | None = None
         self._task: TaskID | None = None
@@ -137,8 +156,8 @@ class RunDisplay:
             shown = in_unit(data, self._unit)
             stable = _("stable") if data.get("stable") else f"[red]{_('unstable')}[/]"
             live = (
-                f"{escape(str(data['quantity']))} {data['n']}/{data['of']}: "
-                f"{escape(reading_text(shown))} ({stable})"
+                f"{escape(self._where(data))}{escape(str(data['quantity']))} "
+                f"{data['n']}/{data['of']}: {escape(reading_text(shown))} ({stable})"
             )
             self._live(live, plain=f"  {live}")
         elif event == "stability":
@@ -153,6 +172,33 @@ class RunDisplay:
             self._live(live, plain=f"  {live}")
         elif event == "point-done":
             self._done(data)
+        elif event == "position-left":
+            self._left(data)
+        elif event == "positions-done" and self._progress is not None and self._task is not None:
+            self._progress.advance(self._task)
+
+    def _where(self, data: Mapping[str, Any]) -> str:
+        """``P2 `` before what is of position 2; nothing for a shared reading or a run of
+        one."""
+        number = data.get("position")
+        return "" if number is None else self._("P{number}").format(number=number) + " "
+
+    def _position(self, number: int) -> str:
+        """A position as a line names it: ``P2 WM-0002``."""
+        label = self._("P{number}").format(number=number)
+        serial = self.serials.get(number)
+        return f"{label} {serial}" if serial else label
+
+    def _left(self, data: Mapping[str, Any]) -> None:
+        state = self._(str(data["state"]))
+        line = escape(f"  {self._position(int(data['position']))}: {state}: {data['reason']}")
+        self._print(f"[yellow]{line}[/]")
+
+    def _print(self, line: str) -> None:
+        if self._progress is None or self._task is None:
+            self.console.print(line)
+        else:
+            self._progress.console.print(line)
 
     def _point(self, data: Mapping[str, Any]) -> None:
         self._unit = str(data["unit"])
@@ -181,7 +227,16 @@ class RunDisplay:
     def _done(self, data: Mapping[str, Any]) -> None:
         point = data["point"]
         result = point["result"]
-        verdict = self._(VERDICTS.get(str(point.get("conformity")), "-"))
+        conformity = str(point.get("conformity"))
+        verdict = self._(VERDICTS.get(conformity, "-"))
+        if "position" in data:  # one line per position; the bar moves once all are done
+            shown = escape(
+                f"  {self._position(int(data['position']))}: {point['output']} = "
+                f"{result_line(result, output_unit(point))}, "
+            )
+            mark = f"[red]{escape(verdict)}[/]" if conformity == "fail" else escape(verdict)
+            self._print(shown + mark)
+            return
         line = escape(
             f"  → {point['output']} = {result_line(result, output_unit(point))}, {verdict}"
         )
@@ -335,6 +390,54 @@ def result_line(result: Mapping[str, Any], unit: str) -> str:
     except (KeyError, TypeError, ValueError, UncertaintyError):
         return f"{result.get('value')} {symbol}, U = {result.get('U')} {symbol}".rstrip()
     return f"{value} {symbol}, U = {expanded} {symbol} (k = {float(result['k']):.2f})"
+
+
+def positions_line(positions: Sequence[BenchPosition], language: str = "en") -> str:
+    """The instruments of a run on a bench with positions, before its first point:
+    "positions: 1 WM-0001, 2 WM-0002, 4 WM-0004 (left out: not mounted)"."""
+    _ = translator(language)
+    listed = []
+    for p in positions:
+        item = f"{p.number} {p.instrument.serial}"
+        if p.skipped is not None:
+            item += " (" + _("left out: {reason}").format(reason=p.skipped) + ")"
+        listed.append(item)
+    return _("positions: {listed}").format(listed=", ".join(listed))
+
+
+def position_verdict(position: Position, language: str = "en") -> str:
+    """What became of a position, as its summary line says it: its verdict (pass, fail,
+    undecided where no point failed and not all passed), or its state and why (skipped:
+    not mounted; removed: point 1: InstrumentTimeout...), a failed point before the
+    removal said too."""
+    _ = translator(language)
+    if position.state == "measured":
+        return _(VERDICTS[position.verdict or "undecided"])
+    told = f"{_(position.state)}: {position.reason}"
+    if position.verdict == "fail":
+        told += " (" + _("a point failed before") + ")"
+    return told
+
+
+def print_positions_summary(
+    console: Console, positions: Sequence[Position], *, language: str = "en"
+) -> None:
+    """The summary of a run on a bench with positions: one row per position (its number,
+    its instrument's serial, its verdict or its state with the reason), the failed and
+    those left out in colour; it holds at 80 columns (a long reason folds)."""
+    _ = translator(language)
+    table = Table(title=_("Positions"), title_justify="left", expand=False)
+    table.add_column(_("position"), justify="right", no_wrap=True)
+    table.add_column(_("serial"), no_wrap=True, overflow="fold", max_width=24)
+    table.add_column(_("verdict or state"), overflow="fold", max_width=44)
+    for position in positions:
+        told = escape(position_verdict(position, language))
+        if position.state != "measured":
+            told = f"[yellow]{told}[/]"
+        elif position.verdict == "fail":
+            told = f"[red]{told}[/]"
+        table.add_row(str(position.position), escape(position.instrument.serial), told)
+    console.print(table)
 
 
 def print_status(bench: BenchConfig, report: StatusReport, *, show_sent: bool) -> None:

@@ -14,6 +14,13 @@ States of a run::
        ▼             │
     incomplete ──────┘──abandon──▶ abandoned
 
+A multi-position run (:mod:`procedures.record.positions`) keeps its positions when it
+starts (each position's instrument, its state and the reason of a skipped or removed one),
+its shared readings and each position's readings apart, each position's finished points,
+and each finished point of the shared sequence, kept once every position's point of it
+is: that is where an interrupted multi-position run resumes. A removed position stays
+removed, and no reading of it is taken after.
+
 A run is sent only once completed explicitly: a run found ``running`` when a new process
 opens the outbox (:meth:`Outbox.recover`) became ``incomplete``. Nothing is ever
 deleted: readings of a point restarted on resume are flagged ``discarded`` with the
@@ -53,10 +60,13 @@ from procedures.record import (
     Check,
     Curve,
     Point,
+    Position,
+    PositionInstrument,
     Reading,
     RecordError,
     RunHeader,
     RunRecord,
+    SharedPoint,
 )
 
 try:  # POSIX advisory locks; without them recover() treats every running run as stopped
@@ -82,7 +92,7 @@ __all__ = [
     "UnknownRun",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _Part = TypeVar("_Part")
 INTERRUPTED = "interrupted (the agent stopped during the run)"
 RESTARTED = "point restarted on resume"
@@ -151,6 +161,12 @@ class ResumeState:
     """The kept points in index order, as the runner recorded them (without readings):
     what :meth:`procedures.runner.Runner.run` takes as ``done``, so that the run's checks
     and curves are computed over every point, the resumed ones included."""
+    shared: list[SharedPoint] = dataclasses.field(default_factory=list)
+    """A multi-position run's finished points of the shared sequence (without readings),
+    in index order."""
+    positions: list[Position] = dataclasses.field(default_factory=list)
+    """A multi-position run's positions as kept (state, reason, finished points without
+    readings): what :meth:`procedures.runner.Runner.restore` takes with ``shared``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +243,30 @@ class RunRecorder:
     def io(self, entries: list[Mapping[str, Any]]) -> None:
         self._outbox.add_io(self.run_id, entries)
 
+    # a multi-position run: the runner's procedures.bench.PositionRecorder
+
+    def position_reading(
+        self, *, position: int, point_index: int, quantity: str, reading: Reading
+    ) -> int:
+        return self._outbox.add_reading(
+            self.run_id,
+            point_index=point_index,
+            quantity=quantity,
+            reading=replace(reading, quantity=None).to_json(),
+            position=position,
+        )
+
+    def position_point(self, position: int, point: Point, reading_ids: list[int]) -> None:
+        self._outbox.add_point(
+            self.run_id, point.to_json(readings=False), reading_ids, position=position
+        )
+
+    def position_state(self, position: int, state: str, reason: str) -> None:
+        self._outbox.leave(self.run_id, position, state, reason)
+
+    def shared_point(self, point: SharedPoint, reading_ids: list[int]) -> None:
+        self._outbox.add_shared_point(self.run_id, point, reading_ids)
+
 
 _SCHEMA = """
 CREATE TABLE runs (
@@ -302,13 +342,55 @@ CREATE TABLE jobs_cache (
 );
 """
 
+# Version 2: multi-position runs. A run's positions; each position's points (the points
+# table keeps a run of one's points, or a multi-position run's shared points); a reading
+# of a position (NULL: a run of one's, or a shared one) bound to its position's point.
+_SCHEMA_2 = """
+CREATE TABLE position_points (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id         TEXT NOT NULL REFERENCES runs (run_id),
+    position       INTEGER NOT NULL,
+    point_index    INTEGER NOT NULL,
+    point          TEXT NOT NULL,
+    reading_ids    TEXT NOT NULL,
+    discarded      INTEGER NOT NULL DEFAULT 0,
+    discard_reason TEXT,
+    recorded_at    TEXT NOT NULL
+);
+CREATE UNIQUE INDEX position_points_kept ON position_points (run_id, position, point_index)
+    WHERE discarded = 0;
+ALTER TABLE readings ADD COLUMN position INTEGER;
+ALTER TABLE readings ADD COLUMN position_point_id INTEGER REFERENCES position_points (id);
+CREATE TABLE run_positions (
+    run_id     TEXT NOT NULL REFERENCES runs (run_id),
+    position   INTEGER NOT NULL CHECK (position >= 1),
+    instrument TEXT NOT NULL,
+    state      TEXT NOT NULL CHECK (state IN ('measured', 'skipped', 'removed')),
+    reason     TEXT,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (run_id, position)
+);
+"""
+
+# A reading is kept while its run is running, its point (of its position, or the shared
+# one) is not kept yet, and its position is still measured.
 _INSERT_READING = (
-    "INSERT INTO readings (run_id, point_index, quantity, reading) "
-    "SELECT ?1, ?2, ?3, ?4 WHERE EXISTS "
+    "INSERT INTO readings (run_id, point_index, quantity, reading, position) "
+    "SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS "
     "(SELECT 1 FROM runs WHERE run_id = ?1 AND state = 'running') "
-    "AND NOT EXISTS (SELECT 1 FROM points WHERE run_id = ?1 AND point_index = ?2 "
-    "AND discarded = 0)"
+    "AND NOT EXISTS (SELECT 1 FROM points WHERE ?5 IS NULL AND run_id = ?1 "
+    "AND point_index = ?2 AND discarded = 0) "
+    "AND NOT EXISTS (SELECT 1 FROM position_points WHERE run_id = ?1 AND position = ?5 "
+    "AND point_index = ?2 AND discarded = 0) "
+    "AND (?5 IS NULL OR EXISTS (SELECT 1 FROM run_positions WHERE run_id = ?1 "
+    "AND position = ?5 AND state = 'measured'))"
 )
+
+
+# Where the points of a run of one and a multi-position run's shared points are kept
+# (False), and its positions' points (True): the table, and the readings' column binding
+# a reading to its point.
+_POINT_TABLES = {False: ("points", "point_id"), True: ("position_points", "position_point_id")}
 
 
 class Outbox:
@@ -351,10 +433,12 @@ class Outbox:
                     f"{self.path}: outbox schema version {version} is newer than this agent's "
                     f"({SCHEMA_VERSION}); upgrade caltrace-agent"
                 )
-            if version == 0:
-                for statement in _SCHEMA.split(";"):
+            steps = [_SCHEMA, _SCHEMA_2][version:]
+            for script in steps:
+                for statement in script.split(";"):
                     if statement.strip():
                         self._conn.execute(statement)
+            if steps:
                 self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @contextmanager
@@ -413,10 +497,18 @@ class Outbox:
 
     # -- recording a run --------------------------------------------------------------------
 
-    def start_run(self, header: Mapping[str, Any]) -> str:
+    def start_run(
+        self,
+        header: Mapping[str, Any],
+        *,
+        positions: Mapping[int, PositionInstrument] | None = None,
+    ) -> str:
         """Keep a new run's header (the payload without ``points``, ``finished_at``,
         ``raw_io``) and its optional ``context`` (kept beside it, never sent); the run is
-        ``running``. A missing ``run_id`` is made (UUID 4). Returns the run id."""
+        ``running``. A missing ``run_id`` is made (UUID 4). Returns the run id.
+
+        ``positions``: a multi-position run's instrument at each position, by number from
+        1, each ``measured`` until :meth:`leave` says otherwise."""
         fields = dict(header)
         context = fields.pop("context", None) or {}
         if not isinstance(context, Mapping):
@@ -442,6 +534,11 @@ class Outbox:
             raise InvalidRecord("must have id, version and hash", field="procedure")
         header_text = _dumps(_read(RunHeader.from_json, fields).to_json(), "header")
         context_text = _dumps(context, "context")
+        instruments = []
+        for number, instrument in sorted((positions or {}).items()):
+            if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+                raise InvalidRecord("positions are numbered from 1", field=f"positions.{number}")
+            instruments.append((number, _dumps(instrument.to_json(), f"positions.{number}")))
         self._hold_run_lock()
         now = _now_text()
         with self._write() as db:
@@ -452,6 +549,11 @@ class Outbox:
                 " updated_at) VALUES (?, ?, ?, ?, 'running', ?, ?, ?)",
                 (run_id, str(fields["job"]), header_text, context_text, os.getpid(), now, now),
             )
+            db.executemany(
+                "INSERT INTO run_positions (run_id, position, instrument, state, updated_at) "
+                "VALUES (?, ?, ?, 'measured', ?)",
+                [(run_id, number, text, now) for number, text in instruments],
+            )
         return run_id
 
     def recorder(self, run_id: str) -> RunRecorder:
@@ -459,11 +561,18 @@ class Outbox:
         return RunRecorder(self, run_id)
 
     def add_reading(
-        self, run_id: str, *, point_index: int, quantity: str, reading: Mapping[str, Any]
+        self,
+        run_id: str,
+        *,
+        point_index: int,
+        quantity: str,
+        reading: Mapping[str, Any],
+        position: int | None = None,
     ) -> int:
         """Keep one reading (a :class:`procedures.record.Reading`'s JSON: ``value``,
         ``unit``, ``timestamp``, ``stable``, ``raw``; its quantity apart) in its own
-        committed transaction; return its id (increasing, never reused)."""
+        committed transaction; return its id (increasing, never reused). ``position``: the
+        reading of that position's instrument (it must still be measured)."""
         text = _reading_text(reading)
         if isinstance(point_index, bool) or not isinstance(point_index, int) or point_index < 0:
             raise InvalidRecord("must be a non-negative integer", field="point_index")
@@ -472,11 +581,13 @@ class Outbox:
         db = self._conn
         db.execute("BEGIN IMMEDIATE")
         try:
-            cursor = db.execute(_INSERT_READING, (run_id, point_index, quantity, text))
+            cursor = db.execute(_INSERT_READING, (run_id, point_index, quantity, text, position))
             if cursor.rowcount != 1:
                 state = self._state(run_id)
                 if state != RunState.RUNNING:
                     raise InvalidState(run_id, state, "add a reading")
+                if position is not None:
+                    self._require_measured(run_id, position)
                 raise InvalidRecord(
                     f"point {point_index} of run {run_id} is already recorded",
                     field="point_index",
@@ -489,11 +600,21 @@ class Outbox:
         assert reading_id is not None
         return reading_id
 
-    def add_point(self, run_id: str, point: Mapping[str, Any], reading_ids: list[int]) -> None:
+    def add_point(
+        self,
+        run_id: str,
+        point: Mapping[str, Any],
+        reading_ids: list[int],
+        *,
+        position: int | None = None,
+    ) -> None:
         """Keep a finished point (a :class:`procedures.record.Point`'s JSON without
         ``readings``) built on ``reading_ids``: readings of this run and this point index,
-        not used by another point. A point index already recorded is refused."""
+        not used by another point. A point index already recorded is refused.
+        ``position``: a point of that position of a multi-position run, on its readings."""
         fields = dict(point)
+        if position is None and self._has_positions(run_id):  # set at start, never changed
+            raise InvalidRecord(f"run {run_id} keeps its points by position", field="position")
         if "readings" in fields:
             raise InvalidRecord("readings are kept one by one (add_reading)", field="readings")
         index = fields.get("index")
@@ -505,43 +626,123 @@ class Outbox:
             raise InvalidRecord("a reading is listed twice", field="reading_ids")
         kept = _read(lambda data, where: Point.from_json(data, where, readings=False), fields)
         text = _dumps(kept.to_json(readings=False), "point")
-        with self._write() as db:
+        with self._write():
             self._require(run_id, {RunState.RUNNING}, "add a point")
-            if db.execute(
-                "SELECT 1 FROM points WHERE run_id = ? AND point_index = ? AND discarded = 0",
-                (run_id, index),
-            ).fetchone():
+            if position is not None:
+                self._require_measured(run_id, position)
+            self._keep_point(run_id, index, text, reading_ids, position)
+
+    def add_shared_point(
+        self, run_id: str, point: SharedPoint | Mapping[str, Any], reading_ids: list[int]
+    ) -> None:
+        """Keep a finished point of a multi-position run's shared sequence (a
+        :class:`procedures.record.SharedPoint`, its readings apart: ``reading_ids``, the
+        shared readings of this index; none where nothing is read once). Kept once every
+        position's point of it is: a resumed run goes on after it."""
+        fields = point.to_json() if isinstance(point, SharedPoint) else dict(point)
+        fields["readings"] = []
+        shared = _read(SharedPoint.from_json, fields)
+        if len(set(reading_ids)) != len(reading_ids):
+            raise InvalidRecord("a reading is listed twice", field="reading_ids")
+        text = _dumps({"index": shared.index, "test": shared.test}, "point")
+        with self._write():
+            self._require(run_id, {RunState.RUNNING}, "add a shared point")
+            if not self._has_positions(run_id):
+                raise InvalidRecord(f"run {run_id} has no positions", field="position")
+            self._keep_point(run_id, shared.index, text, reading_ids, None)
+
+    def _keep_point(
+        self, run_id: str, index: int, text: str, reading_ids: list[int], position: int | None
+    ) -> None:
+        """Insert a point (in the caller's transaction) and bind its readings: of this run,
+        this index and this position, not used by another point."""
+        db = self._conn
+        table, column = _POINT_TABLES[position is not None]
+        if db.execute(
+            f"SELECT 1 FROM {table} WHERE run_id = ? AND point_index = ? AND discarded = 0"
+            + ("" if position is None else " AND position = ?"),
+            (run_id, index) if position is None else (run_id, index, position),
+        ).fetchone():
+            of = f" of position {position}" if position is not None else ""
+            raise InvalidRecord(
+                f"point {index}{of} of run {run_id} is already recorded", field="index"
+            )
+        marks = ",".join("?" * len(reading_ids))
+        rows = db.execute(
+            "SELECT id, run_id, point_index, IFNULL(point_id, position_point_id), discarded, "
+            f"position FROM readings WHERE id IN ({marks})",
+            reading_ids,
+        ).fetchall()
+        found = {row[0]: row for row in rows}
+        for rid in reading_ids:
+            row = found.get(rid)
+            if row is None or row[1] != run_id:
+                raise InvalidRecord(f"reading {rid} is not of run {run_id}", field="readings")
+            if row[2] != index:
                 raise InvalidRecord(
-                    f"point {index} of run {run_id} is already recorded", field="index"
+                    f"reading {rid} was taken for point {row[2]}, not {index}",
+                    field="readings",
                 )
-            marks = ",".join("?" * len(reading_ids))
-            rows = db.execute(
-                f"SELECT id, run_id, point_index, point_id, discarded FROM readings "
-                f"WHERE id IN ({marks})",
-                reading_ids,
-            ).fetchall()
-            found = {row[0]: row for row in rows}
-            for rid in reading_ids:
-                row = found.get(rid)
-                if row is None or row[1] != run_id:
-                    raise InvalidRecord(f"reading {rid} is not of run {run_id}", field="readings")
-                if row[2] != index:
-                    raise InvalidRecord(
-                        f"reading {rid} was taken for point {row[2]}, not {index}",
-                        field="readings",
-                    )
-                if row[3] is not None or row[4]:
-                    raise InvalidRecord(
-                        f"reading {rid} is already used or discarded", field="readings"
-                    )
+            if row[3] is not None or row[4]:
+                raise InvalidRecord(f"reading {rid} is already used or discarded", field="readings")
+            if row[5] != position:
+                whose = "a shared reading" if row[5] is None else f"of position {row[5]}"
+                raise InvalidRecord(f"reading {rid} is {whose}", field="readings")
+        ids = json.dumps(sorted(reading_ids))
+        if position is None:
             cursor = db.execute(
                 "INSERT INTO points (run_id, point_index, point, reading_ids, recorded_at) "
                 "VALUES (?, ?, ?, ?, ?)",
-                (run_id, index, text, json.dumps(sorted(reading_ids)), _now_text()),
+                (run_id, index, text, ids, _now_text()),
             )
-            db.executemany(
-                "UPDATE readings SET point_id = ? WHERE id = ?",
-                [(cursor.lastrowid, rid) for rid in reading_ids],
+        else:
+            cursor = db.execute(
+                "INSERT INTO position_points (run_id, position, point_index, point, "
+                "reading_ids, recorded_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (run_id, position, index, text, ids, _now_text()),
+            )
+        db.executemany(
+            f"UPDATE readings SET {column} = ? WHERE id = ?",
+            [(cursor.lastrowid, rid) for rid in reading_ids],
+        )
+
+    def leave(self, run_id: str, position: int, state: str, reason: str) -> None:
+        """Keep that ``position`` of a running multi-position run is ``skipped`` (never
+        measured) or ``removed`` (taken out after points were measured), and why. A
+        position that left stays out: it takes no reading and no point after, and leaves
+        once only (its first reason stands)."""
+        if state not in ("skipped", "removed"):
+            raise InvalidRecord(f"must be skipped or removed, got {state!r}", field="state")
+        if not reason or not reason.strip():
+            raise InvalidRecord("a reason is needed", field="reason")
+        with self._write() as db:
+            self._require(run_id, {RunState.RUNNING}, f"mark position {position} {state}")
+            self._require_measured(run_id, position)
+            db.execute(
+                "UPDATE run_positions SET state = ?, reason = ?, updated_at = ? "
+                "WHERE run_id = ? AND position = ?",
+                (state, reason, _now_text(), run_id, position),
+            )
+
+    def _has_positions(self, run_id: str) -> bool:
+        return (
+            self._conn.execute(
+                "SELECT 1 FROM run_positions WHERE run_id = ? LIMIT 1", (run_id,)
+            ).fetchone()
+            is not None
+        )
+
+    def _require_measured(self, run_id: str, position: int) -> None:
+        """``position`` is a position of the run still measured; else InvalidRecord."""
+        row = self._conn.execute(
+            "SELECT state, reason FROM run_positions WHERE run_id = ? AND position = ?",
+            (run_id, position),
+        ).fetchone()
+        if row is None:
+            raise InvalidRecord(f"run {run_id} has no position {position}", field="position")
+        if row[0] != "measured":
+            raise InvalidRecord(
+                f"position {position} of run {run_id} is {row[0]} ({row[1]})", field="position"
             )
 
     def add_io(self, run_id: str, entries: Iterable[Mapping[str, Any]]) -> None:
@@ -567,7 +768,10 @@ class Outbox:
     def resume(self, run_id: str) -> ResumeState:
         """Take an incomplete run up again: it is ``running``; the readings of points that
         were not finished are flagged discarded (kept, never sent) and those points are
-        measured again."""
+        measured again. A multi-position run goes on after its last finished point of the
+        shared sequence: the points its positions kept of an unfinished one are flagged
+        discarded too, with their readings; each position stays as it was kept (a removed
+        one removed)."""
         self._hold_run_lock()
         now = _now_text()
         with self._write() as db:
@@ -579,13 +783,19 @@ class Outbox:
             ).fetchall()
             done = [row[0] for row in kept]
             marks = ",".join("?" * len(done))
+            db.execute(
+                "UPDATE position_points SET discarded = 1, discard_reason = ? WHERE run_id = ? "
+                f"AND discarded = 0 AND point_index NOT IN ({marks})",
+                (RESTARTED, run_id, *done),
+            )
             cursor = db.execute(
                 "UPDATE readings SET discarded = 1, discard_reason = ? "
-                "WHERE run_id = ? AND point_id IS NULL AND discarded = 0 "
+                "WHERE run_id = ? AND discarded = 0 "
                 f"AND point_index NOT IN ({marks})",
                 (RESTARTED, run_id, *done),
             )
             discarded = cursor.rowcount
+            positions = self._positions(run_id, readings=False)
             db.execute(
                 "UPDATE runs SET state = 'running', reason = NULL, owner_pid = ?, "
                 "updated_at = ? WHERE run_id = ?",
@@ -594,6 +804,19 @@ class Outbox:
             header, context = db.execute(
                 "SELECT header, context FROM runs WHERE run_id = ?", (run_id,)
             ).fetchone()
+        if positions:
+            return ResumeState(
+                run_id,
+                json.loads(header),
+                json.loads(context),
+                done,
+                discarded,
+                shared=[
+                    SharedPoint.from_json({**json.loads(row[1]), "readings": []}, "shared")
+                    for row in kept
+                ],
+                positions=positions,
+            )
         return ResumeState(
             run_id,
             json.loads(header),
@@ -603,6 +826,70 @@ class Outbox:
             [json.loads(row[1]) for row in kept],
         )
 
+    def _positions(
+        self, run_id: str, *, readings: bool, checks: Mapping[int, Iterable[Check]] | None = None
+    ) -> list[Position]:
+        """A multi-position run's positions as kept, in number order, each with its kept
+        points (with their readings when ``readings``) and ``checks`` of its number."""
+        db = self._conn
+        out: list[Position] = []
+        for number, instrument, state, reason in db.execute(
+            "SELECT position, instrument, state, reason FROM run_positions WHERE run_id = ? "
+            "ORDER BY position",
+            (run_id,),
+        ).fetchall():
+            where = f"positions[{len(out)}]"
+            points = self._kept_points(run_id, number, readings=readings, where=f"{where}.points")
+            out.append(
+                Position(
+                    position=number,
+                    instrument=PositionInstrument.from_json(
+                        json.loads(instrument), f"{where}.instrument"
+                    ),
+                    state=state,
+                    reason=reason,
+                    points=tuple(points),
+                    checks=tuple((checks or {}).get(number, ())),
+                )
+            )
+        return out
+
+    def _kept_points(
+        self, run_id: str, position: int | None, *, readings: bool, where: str
+    ) -> list[Point]:
+        """The kept points of ``position`` (None: of a run of one), by index, with their
+        readings (in the order they were taken) when ``readings``."""
+        if position is None:
+            rows = self._conn.execute(
+                "SELECT id, point FROM points WHERE run_id = ? AND discarded = 0 "
+                "ORDER BY point_index",
+                (run_id,),
+            ).fetchall()
+        else:
+            rows = self._conn.execute(
+                "SELECT id, point FROM position_points WHERE run_id = ? AND position = ? "
+                "AND discarded = 0 ORDER BY point_index",
+                (run_id, position),
+            ).fetchall()
+        points: list[Point] = []
+        for point_id, text in rows:
+            point = Point.from_json(json.loads(text), f"{where}[{len(points)}]", readings=False)
+            if readings:
+                point = replace(point, readings=self._point_readings(point_id, position))
+            points.append(point)
+        return points
+
+    def _point_readings(self, point_id: int, position: int | None = None) -> tuple[Reading, ...]:
+        """The readings of a point (of ``position``'s points, or of the points table)."""
+        _, column = _POINT_TABLES[position is not None]
+        return tuple(
+            replace(Reading.from_json(json.loads(reading), "reading"), quantity=quantity)
+            for quantity, reading in self._conn.execute(
+                f"SELECT quantity, reading FROM readings WHERE {column} = ? ORDER BY id",
+                (point_id,),
+            )
+        )
+
     def complete(
         self,
         run_id: str,
@@ -610,6 +897,7 @@ class Outbox:
         *,
         checks: Iterable[Check | Mapping[str, Any]] = (),
         curves: Mapping[str, Curve | Mapping[str, Any]] | None = None,
+        position_checks: Mapping[int, Iterable[Check]] | None = None,
     ) -> bytes:
         """Assemble the run payload (:meth:`procedures.record.RunRecord.to_json`: the
         LIMS's ``RunIn``), serialise it once to compact UTF-8 JSON, keep those bytes (every
@@ -619,12 +907,25 @@ class Outbox:
         test id) are results derived from the recorded points, so they are taken here, at
         completion, and sent as the payload's ``checks`` and ``curves`` (left out when
         there are none); the LIMS computes them again from the points.
+
+        A multi-position run's payload holds its ``shared`` points and its ``positions``
+        (its own ``points`` empty), each position with its kept points and its checks
+        (``position_checks``, by position number); the whole record is read back before
+        it is queued, so that a run the LIMS would refuse for its form is refused here,
+        naming the field.
         """
         finished = _payload_time(finished_at, "finished_at")
         derived = _derived(checks, curves)
         with self._write() as db:
             self._require(run_id, {RunState.RUNNING}, "complete")
-            payload = self._assemble(run_id, finished, derived)
+            if self._has_positions(run_id):
+                if derived:
+                    raise InvalidRecord(
+                        "a multi-position run keeps its checks by position", field="checks"
+                    )
+                payload = self._assemble_positions(run_id, finished, position_checks or {})
+            else:
+                payload = self._assemble(run_id, finished, derived)
             body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
             now = _now_text()
             db.execute(
@@ -637,43 +938,58 @@ class Outbox:
     def _assemble(
         self, run_id: str, finished_at: str, derived: Mapping[str, Any]
     ) -> dict[str, Any]:
-        db = self._conn
-        header = RunHeader.from_json(
-            json.loads(
-                db.execute("SELECT header FROM runs WHERE run_id = ?", (run_id,)).fetchone()[0]
-            ),
-            "header",
-        )
-        points: list[dict[str, Any]] = []
-        for point_id, text in db.execute(
-            "SELECT id, point FROM points WHERE run_id = ? AND discarded = 0 ORDER BY point_index",
-            (run_id,),
-        ).fetchall():
-            point = Point.from_json(json.loads(text), f"points[{len(points)}]", readings=False)
-            readings = tuple(
-                replace(Reading.from_json(json.loads(reading), "reading"), quantity=quantity)
-                for quantity, reading in db.execute(
-                    "SELECT quantity, reading FROM readings WHERE point_id = ? ORDER BY id",
-                    (point_id,),
-                )
-            )
-            points.append(replace(point, readings=readings).to_json())
+        header = self._header(run_id)
+        points = [
+            p.to_json() for p in self._kept_points(run_id, None, readings=True, where="points")
+        ]
         if not points:
             raise InvalidRecord(f"run {run_id} has no finished point", field="points")
-        raw_io = [
-            json.loads(row[0])
-            for row in db.execute(
-                "SELECT entry FROM raw_io WHERE run_id = ? ORDER BY id", (run_id,)
-            )
-        ]
         parts = {
             **header.to_json(),
             "finished_at": finished_at,
             "points": points,
             **derived,
-            "raw_io": raw_io,
+            "raw_io": self._raw_io(run_id),
         }
         return {key: parts[key] for key in PAYLOAD_ORDER if key in parts}
+
+    def _header(self, run_id: str) -> RunHeader:
+        row = self._conn.execute("SELECT header FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        return RunHeader.from_json(json.loads(row[0]), "header")
+
+    def _raw_io(self, run_id: str) -> list[dict[str, Any]]:
+        return [
+            json.loads(row[0])
+            for row in self._conn.execute(
+                "SELECT entry FROM raw_io WHERE run_id = ? ORDER BY id", (run_id,)
+            )
+        ]
+
+    def _assemble_positions(
+        self, run_id: str, finished_at: str, checks: Mapping[int, Iterable[Check]]
+    ) -> dict[str, Any]:
+        """A multi-position run's payload: the shared points with their readings, each
+        position with its own, read back as a :class:`procedures.record.RunRecord`."""
+        shared = []
+        for point_id, text in self._conn.execute(
+            "SELECT id, point FROM points WHERE run_id = ? AND discarded = 0 ORDER BY point_index",
+            (run_id,),
+        ).fetchall():
+            kept = SharedPoint.from_json({**json.loads(text), "readings": []}, "shared")
+            shared.append(replace(kept, readings=self._point_readings(point_id)))
+        if not shared:
+            raise InvalidRecord(f"run {run_id} has no finished point", field="shared")
+        record = RunRecord(
+            header=self._header(run_id),
+            finished_at=finished_at,
+            points=(),
+            shared=tuple(shared),
+            positions=tuple(self._positions(run_id, readings=True, checks=checks)),
+            raw_io=tuple(self._raw_io(run_id)),
+        )
+        payload = record.to_json()
+        _read(RunRecord.from_json, json.loads(json.dumps(payload)))
+        return payload
 
     # -- submission bookkeeping ---------------------------------------------------------------
 
@@ -760,7 +1076,8 @@ class Outbox:
 
     def readings(self, run_id: str) -> list[dict[str, Any]]:
         """Every reading of the run, discarded ones included, in id order: ``id``,
-        ``point_index``, ``quantity``, ``reading``, ``discarded``, ``discard_reason``."""
+        ``point_index``, ``quantity``, ``reading``, ``discarded``, ``discard_reason``,
+        ``position`` (None: a run of one's, or a shared reading)."""
         return [
             {
                 "id": r[0],
@@ -769,9 +1086,10 @@ class Outbox:
                 "reading": json.loads(r[3]),
                 "discarded": bool(r[4]),
                 "discard_reason": r[5],
+                "position": r[6],
             }
             for r in self._conn.execute(
-                "SELECT id, point_index, quantity, reading, discarded, discard_reason "
+                "SELECT id, point_index, quantity, reading, discarded, discard_reason, position "
                 "FROM readings WHERE run_id = ? ORDER BY id",
                 (run_id,),
             )

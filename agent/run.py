@@ -14,25 +14,45 @@
    finished point kept (:func:`run_procedure`); a fault, a pause or Ctrl-C leaves the run
    incomplete and resumable; an abandoned run is kept and never sent. A completed run is
    assembled once and queued for ``sync``.
+
+A bench file with ``positions`` (meters in series against one reference) runs every
+position at once: the job run (``--job``) is the job of one of the positions' instruments,
+and each position measured has its own open job of the same procedure (each meter is
+registered once, with its job), from which its specification comes
+(:func:`bench_positions`). The positions are checked against the procedure and the job
+before the bench is opened (:func:`check_positions`); the outbox keeps the shared readings,
+each position's readings, points and state, so that a run killed mid-sequence resumes
+where it stopped with every position as it was.
 """
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
 from agent import __version__
-from procedures.bench import Bench, Operator, StandardRecord
+from procedures.bench import POSITION_ROLE, Bench, BenchPosition, Operator, StandardRecord
 from procedures.definition import (
     DefinitionError,
     ProcedureDefinition,
     definition_from_data,
 )
-from procedures.record import Point, ProcedureRef, Reading, RunHeader, StandardUsed
+from procedures.errors import ProcedureError
+from procedures.record import (
+    Point,
+    Position,
+    PositionInstrument,
+    ProcedureRef,
+    Reading,
+    RunHeader,
+    SharedPoint,
+    StandardUsed,
+)
 from procedures.runner import NotReady, RunInterrupted, Runner
 from uncertainty.display import datetime_text
 
@@ -44,7 +64,9 @@ __all__ = [
     "Plan",
     "PlanError",
     "RunOutcome",
+    "bench_positions",
     "cached_plan",
+    "check_positions",
     "fetch_plan",
     "plan_from_context",
     "refresh_cache",
@@ -90,6 +112,9 @@ class Plan:
     cached_at: datetime | None = None
     """When the job was fetched from the LIMS, for offline work from the cache (None:
     fetched now, or the context kept with a run that is resumed)."""
+    position_jobs: dict[int, dict[str, Any]] = field(default_factory=dict)
+    """On a bench with positions: the open job of each position's instrument found for
+    this procedure, by position number (the run's own job among them)."""
 
     @property
     def number(self) -> str:
@@ -104,7 +129,10 @@ class Plan:
     @property
     def context(self) -> dict[str, Any]:
         """What the outbox keeps beside the run, so that it can be resumed offline."""
-        return {"job": {**self.job, CACHED_DEFINITION: self.definition_data}}
+        context: dict[str, Any] = {"job": {**self.job, CACHED_DEFINITION: self.definition_data}}
+        if self.position_jobs:
+            context["positions"] = {str(n): job for n, job in self.position_jobs.items()}
+        return context
 
 
 @dataclass(frozen=True)
@@ -116,6 +144,8 @@ class RunOutcome:
     reason: str = ""
     points: int = 0
     readings: int = 0
+    positions: tuple[Position, ...] = ()
+    """A completed multi-position run's positions (state, reason, points, verdict)."""
 
 
 # -- planning ---------------------------------------------------------------------------------
@@ -155,20 +185,141 @@ def _standard_ids(config: BenchConfig) -> list[str]:
     return [role.asset_id for role in config.roles.values() if role.asset_id]
 
 
+def check_positions(
+    config: BenchConfig, definition: ProcedureDefinition, job: Mapping[str, Any]
+) -> None:
+    """A bench with positions runs ``definition`` for ``job`` only if the procedure
+    measures an instrument under test at each position (its ``uut`` role), fits no curve
+    (a curve is one instrument's), and the job's instrument is mounted at one of the
+    positions; PlanError naming the bench file's line otherwise."""
+    if not config.positions:
+        return
+    where = config.where("positions")
+    name = f"procedure {definition.id} {definition.version}"
+    if POSITION_ROLE not in definition.roles:
+        raise PlanError(
+            f"{where}: {name} measures no instrument under test (role {POSITION_ROLE}) at "
+            "each position: it is not run on a bench with positions"
+        )
+    curved = [t.id for t in definition.tests if t.curve is not None]
+    if curved:
+        raise PlanError(
+            f"{where}: {name} fits a curve (test {curved[0]}), one instrument's: it is not "
+            "run on a bench with positions"
+        )
+    serial = str(job.get("instrument_serial", ""))
+    held = {str(r.serial): n for n, r in config.positions.items()}
+    if serial not in held:
+        listing = ", ".join(f"{n}: {r.serial}" for n, r in sorted(config.positions.items()))
+        raise PlanError(
+            f"{where}: job {job['number']} is for instrument {serial}, which no position "
+            f"holds ({listing}); nothing was measured"
+        )
+
+
+def _position_jobs(
+    config: BenchConfig,
+    definition: ProcedureDefinition,
+    job: Mapping[str, Any],
+    jobs_of: Callable[[str], list[dict[str, Any]]],
+) -> dict[int, dict[str, Any]]:
+    """The open job of this procedure of each position's instrument (``jobs_of(serial)``:
+    the jobs to look in), by position; the run's ``job`` for its own instrument. A
+    position without one is absent (:func:`bench_positions` says why it cannot be
+    measured); one with several is refused."""
+    ref = definition.ref()
+    found: dict[int, dict[str, Any]] = {}
+    for number, role in sorted(config.positions.items()):
+        serial = str(role.serial)
+        if serial == job.get("instrument_serial"):
+            found[number] = dict(job)
+            continue
+        matches = [
+            {k: v for k, v in j.items() if k != CACHED_DEFINITION}
+            for j in jobs_of(serial)
+            if j.get("instrument_serial") == serial
+            and (j.get("procedure_ref") or {}).get("id") == ref["id"]
+            and (j.get("procedure_ref") or {}).get("version") == ref["version"]
+            and j.get("state") in (None, *OPEN_STATES)
+            and j.get("bench") in (None, config.bench)
+        ]
+        if len(matches) > 1:
+            numbers = ", ".join(str(j["number"]) for j in matches)
+            raise PlanError(
+                f"{config.where(f'positions.each.{number}')}: {serial} has several open jobs "
+                f"of {ref['id']} {ref['version']} ({numbers}): one run measures it once"
+            )
+        if matches:
+            found[number] = matches[0]
+    return found
+
+
+def bench_positions(
+    config: BenchConfig, plan: Plan, skip: Mapping[int, str] | None = None
+) -> list[BenchPosition]:
+    """The runner's positions: each position's instrument with its serial, the
+    procedure's instrument type and the parameters of its own job's specification; those
+    in ``skip`` (position → why it is not measured: not mounted, broken) skipped.
+    PlanError, naming the position's line in the bench file, for a position measured
+    whose instrument has no open job of this procedure or whose specification lacks a
+    parameter the procedure reads."""
+    definition = plan.definition
+    out = []
+    for number, role in sorted(config.positions.items()):
+        where = config.where(f"positions.each.{number}")
+        serial = str(role.serial)
+        job = plan.position_jobs.get(number)
+        reason = (skip or {}).get(number)
+        if job is None and reason is None:
+            raise PlanError(
+                f"{where}: position {number} holds {serial}, which has no open job of "
+                f"{definition.id} {definition.version} for this bench: register the "
+                f"instrument and give it its job, or leave the position out of the run "
+                f"(--skip {number}:REASON); nothing was measured"
+            )
+        spec = (job or {}).get("instrument_specification") or {}
+        missing = [p for p in definition.instrument_parameters if p not in spec]
+        if missing and reason is None:
+            raise PlanError(
+                f"{where}: the specification of {serial} (job {job and job['number']}) lacks "
+                f"{', '.join(missing)} (the procedure reads them); nothing was measured"
+            )
+        parameters = {p: spec[p] for p in definition.instrument_parameters if p in spec}
+        out.append(
+            BenchPosition(
+                number=number,
+                role=role.role,
+                instrument=PositionInstrument(serial, definition.instrument_type, parameters),
+                skipped=reason,
+            )
+        )
+    return out
+
+
 def fetch_plan(config: BenchConfig, outbox: Outbox, client: LimsClient, number: str) -> Plan:
     """The job ``number`` with its procedure and the bench's standards, from the LIMS; all
     of it is cached in the outbox for offline work. Raises the client's errors when the
-    LIMS cannot be reached or refuses."""
+    LIMS cannot be reached or refuses. On a bench with positions, the jobs of the other
+    positions' instruments too."""
     job = client.job(number)
     _check_job(job, config)
     ref = job.get("procedure_ref") or {}
     procedure = client.procedure(str(ref.get("id")), str(ref.get("version")))
     definition = _definition(procedure.get("definition"), ref, f"procedure {ref.get('id')}")
+    check_positions(config, definition, job)
+    position_jobs = _position_jobs(config, definition, job, client.jobs_of_instrument)
     standards = {asset_id: client.standard(asset_id) for asset_id in _standard_ids(config)}
     outbox.cache_job({**job, CACHED_DEFINITION: procedure["definition"]})
+    for other in position_jobs.values():
+        outbox.cache_job({**other, CACHED_DEFINITION: procedure["definition"]})
     outbox.cache_standards(standards.values())
     return Plan(
-        job, definition, dict(procedure["definition"]), standards, f"LIMS {client.base_url}"
+        job,
+        definition,
+        dict(procedure["definition"]),
+        standards,
+        f"LIMS {client.base_url}",
+        position_jobs=position_jobs,
     )
 
 
@@ -231,7 +382,26 @@ def plan_from_context(config: BenchConfig, outbox: Outbox, context: Mapping[str,
         )
     fetched = outbox.jobs_fetched_at(str(job["number"]))
     when = datetime_text(fetched) if fetched else "an earlier run"
-    return Plan(job, definition, dict(data or {}), standards, f"cache of {when}")
+    check_positions(config, definition, job)
+    kept = context.get("positions")
+    if isinstance(kept, Mapping):  # a resumed run: the jobs it started with
+        position_jobs = {int(n): dict(j) for n, j in kept.items()}
+    else:
+        cached = outbox.cached_jobs()
+        position_jobs = _position_jobs(
+            config,
+            definition,
+            job,
+            lambda serial: [j for j in cached if j.get("instrument_serial") == serial],
+        )
+    return Plan(
+        job,
+        definition,
+        dict(data or {}),
+        standards,
+        f"cache of {when}",
+        position_jobs=position_jobs,
+    )
 
 
 def refresh_cache(config: BenchConfig, outbox: Outbox, client: LimsClient) -> tuple[int, int]:
@@ -286,6 +456,7 @@ def run_procedure(
     operator: Operator,
     operator_name: str,
     resumed: ResumeState | None = None,
+    positions: Sequence[BenchPosition] = (),
     on: date | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
@@ -297,21 +468,32 @@ def run_procedure(
 
     ``resumed``: the outbox's :meth:`~agent.outbox.Outbox.resume` of an incomplete run
     (the finished points are kept, the others measured again); ``sleep`` and ``clock`` are
-    the runner's (a simulated bench passes :class:`simulation.world.SimulatedTime`'s)."""
+    the runner's (a simulated bench passes :class:`simulation.world.SimulatedTime`'s).
+
+    ``positions``: a bench with positions' (:func:`bench_positions`; on resume, those the
+    run was started with). Each position's readings and points are kept by position, a
+    position skipped or removed is kept so with its reason before the run goes on, and the
+    completed run holds the shared points and every position."""
+    pending = _Pending()
     try:
         runner = Runner(
             plan.definition,
             bench=bench,
             operator=operator,
-            recorder=_NoRecorder(),
+            recorder=pending,
             standards=plan.standards,
             instrument=plan.instrument,
             on=on or datetime.now(UTC).date(),
             sleep=sleep,
             clock=clock,
+            positions=positions,
         )
+        if resumed is not None and positions:
+            runner.restore(resumed.shared, resumed.positions)
     except NotReady as exc:
         return _refused(outbox, resumed.run_id if resumed else None, exc)
+    except ProcedureError as exc:  # positions the runner cannot take
+        return _refused(outbox, resumed.run_id if resumed else None, NotReady([str(exc)]))
     done: list[Point] = []
     if resumed is None:
         try:
@@ -330,7 +512,8 @@ def run_procedure(
                     standards=usages,
                 ),
                 "context": plan.context,
-            }
+            },
+            positions={p.number: p.instrument for p in positions},
         )
     else:
         run_id = resumed.run_id
@@ -341,7 +524,10 @@ def run_procedure(
             runner.preflight()
         except NotReady as exc:
             return _refused(outbox, run_id, exc)
-    runner.recorder = outbox.recorder(run_id)
+    recorder = outbox.recorder(run_id)
+    for number, state, reason in pending.left:  # found before the run was started
+        recorder.position_state(number, state, reason)
+    runner.recorder = recorder
     try:
         points = runner.run(done=done)
     except RunInterrupted as exc:
@@ -357,11 +543,30 @@ def run_procedure(
     except BaseException as exc:
         outbox.mark_incomplete(run_id, f"the agent stopped: {type(exc).__name__}: {exc}")
         raise
+    if positions:
+        return _complete_positions(outbox, run_id, runner)
     outbox.complete(
         run_id, datetime.now(UTC).isoformat(), checks=runner.checks, curves=runner.curves
     )
     readings = sum(p.samples for p in points)
     return RunOutcome(run_id, "queued", "", len(points), readings)
+
+
+def _complete_positions(outbox: Outbox, run_id: str, runner: Runner) -> RunOutcome:
+    """Queue a finished multi-position run with each position's checks; its outcome
+    counts the shared points and every reading sent (shared and of the positions)."""
+    _, positions = runner.positions_record()
+    body = outbox.complete(
+        run_id,
+        datetime.now(UTC).isoformat(),
+        position_checks={p.position: p.checks for p in positions},
+    )
+    sent = json.loads(body)
+    readings = sum(len(s["readings"]) for s in sent["shared"]) + sum(
+        len(p["readings"]) for position in sent["positions"] for p in position["points"]
+    )
+    kept = tuple(Position.from_json(p, "positions") for p in sent["positions"])
+    return RunOutcome(run_id, "queued", "", len(sent["shared"]), readings, kept)
 
 
 def _refused(outbox: Outbox, run_id: str | None, exc: NotReady) -> RunOutcome:
@@ -371,8 +576,13 @@ def _refused(outbox: Outbox, run_id: str | None, exc: NotReady) -> RunOutcome:
     return RunOutcome(run_id, "refused", reason)
 
 
-class _NoRecorder:
-    """Stands in until the run is started: nothing may be recorded before it."""
+class _Pending:
+    """Stands in until the run is started: no reading nor point may be recorded before
+    it; a position found not fit to be measured before the first point (its instrument
+    cannot be opened) is remembered, and kept once the run is started."""
+
+    def __init__(self) -> None:
+        self.left: list[tuple[int, str, str]] = []
 
     def reading(self, *, point_index: int, quantity: str, reading: Reading) -> int:
         raise RuntimeError("a reading was taken before the run was started")
@@ -382,3 +592,17 @@ class _NoRecorder:
 
     def io(self, entries: list[Mapping[str, Any]]) -> None:
         return None
+
+    def position_reading(
+        self, *, position: int, point_index: int, quantity: str, reading: Reading
+    ) -> int:
+        raise RuntimeError("a reading was taken before the run was started")
+
+    def position_point(self, position: int, point: Point, reading_ids: list[int]) -> None:
+        raise RuntimeError("a point was finished before the run was started")
+
+    def position_state(self, position: int, state: str, reason: str) -> None:
+        self.left.append((position, state, reason))
+
+    def shared_point(self, point: SharedPoint, reading_ids: list[int]) -> None:
+        raise RuntimeError("a point was finished before the run was started")

@@ -172,6 +172,15 @@ class LimsClient:
             ]
         return found
 
+    def jobs_of_instrument(self, serial: str) -> list[dict[str, Any]]:
+        """The jobs visible to this agent whose instrument has the serial number
+        ``serial`` (exactly), in any state: the caller chooses."""
+        return [
+            dict(j)
+            for j in self._list("/api/v1/jobs/", {"search": serial})
+            if j.get("instrument_serial") == serial
+        ]
+
     def standard(self, asset_id: str) -> StandardRecord:
         """A reference standard and its calibration certificates, as the LIMS has them."""
         results = self._list("/api/v1/standards/", {"asset_id": asset_id})

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from procedures.record import Point, PositionInstrument, Reading
+from procedures.record import Point, PositionInstrument, Reading, SharedPoint
 
 __all__ = [
     "POSITION_ROLE",
@@ -134,7 +134,9 @@ class Recorder(Protocol):
 
 class PositionRecorder(Recorder, Protocol):
     """A recorder that keeps a multi-position run: the shared readings through
-    :meth:`Recorder.reading`, each position's readings and points by position."""
+    :meth:`Recorder.reading`, each position's readings and points by position, and each
+    point of the shared sequence once every position's point of it is kept (what an
+    interrupted run resumes after)."""
 
     def position_reading(
         self, *, position: int, point_index: int, quantity: str, reading: Reading
@@ -148,6 +150,11 @@ class PositionRecorder(Recorder, Protocol):
 
     def position_state(self, position: int, state: str, reason: str) -> None:
         """Keep that ``position`` is now skipped or removed, and why."""
+        ...
+
+    def shared_point(self, point: SharedPoint, reading_ids: list[int]) -> None:
+        """Keep a finished point of the shared sequence (its readings' ids, in order; none
+        where nothing is read once), after every position's point of it."""
         ...
 
 

@@ -281,6 +281,7 @@ class Runner:
         self.position_evaluations: dict[tuple[int, int], PointEvaluation] = {}
         """Each position's evaluation of each point, by (position, point index)."""
         self._alias: dict[str, str] = {}
+        self._restored: list[SharedPoint] = []
 
     # -------------------------------------------------------------- before the first point
 
@@ -408,6 +409,8 @@ class Runner:
     def _leave(self, position: _PositionRun, state: str, reason: str) -> None:
         """``position`` leaves the run (skipped before its first point, removed after);
         the recorder keeps why before the run goes on."""
+        if state == "skipped" and position.points:  # a resumed run: measured before
+            state = "removed"
         position.state = state
         position.reason = reason
         recorder: PositionRecorder = self.recorder  # type: ignore[assignment]
@@ -415,6 +418,24 @@ class Runner:
         self.operator.show(
             "position-left", {"position": position.spec.number, "state": state, "reason": reason}
         )
+
+    def restore(self, shared: Iterable[SharedPoint], positions: Iterable[Position]) -> None:
+        """Take up an interrupted multi-position run where it stopped: the points of the
+        shared sequence finished (``shared``) are not measured again, and each position
+        is as it was kept (``positions``: its state and reason, its finished points).
+        Called before :meth:`preflight`, so that a position skipped or removed stays so."""
+        if not self._positions:
+            raise ProcedureError("a run of one position has no positions to restore")
+        self._restored = list(shared)
+        for kept in positions:
+            position = self._positions.get(kept.position)
+            if position is None:
+                raise ProcedureError(
+                    f"position {kept.position} is not on this bench", argument="positions"
+                )
+            position.state = kept.state
+            position.reason = kept.reason
+            position.points = list(kept.points)
 
     def positions_record(self) -> tuple[tuple[SharedPoint, ...], tuple[Position, ...]]:
         """The run record's ``shared`` and ``positions`` of the last :meth:`run`."""
@@ -554,7 +575,9 @@ class Runner:
         attempt of the same run); return all points in run order."""
         if self._positions:
             if done:
-                raise ProcedureError("a multi-position run cannot be resumed", argument="done")
+                raise ProcedureError(
+                    "a multi-position run is resumed by restore(), not done", argument="done"
+                )
             self._run_positions()
             return []
         finished = {p.index: p for p in done}
@@ -606,26 +629,30 @@ class Runner:
     def _run_positions(self) -> None:
         """Every point of the shared sequence, at every position still in the run; each
         test's checks per position."""
-        self.shared = []
+        self.shared = list(self._restored)
+        finished = {s.index for s in self.shared}
         self.checks = []
         self.curves = {}
         self.evaluations = {}
         self.position_evaluations = {}
         for position in self._positions.values():
+            position.checks = []
             if position.spec.skipped is not None and position.active:
                 self._leave(position, "skipped", position.spec.skipped)
         total = len(self.definition.points)
         for test in self.definition.tests:
-            for spec in test.points:
+            todo = [p for p in test.points if p.index not in finished]
+            for spec in todo:
                 if not self._active():
                     raise RunInterrupted("no position is left to measure", point=spec.index)
                 self._show_point(test, spec, total)
-                self._shared_point(test, spec)
-            last = test.points[-1]
-            where = f"tests[{test.id}].points[{last.index}]"
-            self._steps(
-                test.after, self._point_scope(test, last, self._summaries, where=where), None
-            )
+                self._shared_point(test, spec, total)
+            if todo:
+                last = test.points[-1]
+                where = f"tests[{test.id}].points[{last.index}]"
+                self._steps(
+                    test.after, self._point_scope(test, last, self._summaries, where=where), None
+                )
             for position in self._positions.values():
                 test_points = [
                     p.to_json(readings=False) for p in position.points if p.test == test.id
@@ -633,13 +660,18 @@ class Runner:
                 if position.active and test_points:
                     position.checks.extend(self._test_checks(test, test_points))
 
-    def _shared_point(self, test: TestSpec, spec: PointSpec) -> None:
+    def _shared_point(self, test: TestSpec, spec: PointSpec, total: int) -> None:
         """One point of the shared sequence: its steps once (the readings of the instrument
-        under test at each position), then each position's point evaluated."""
+        under test at each position), then each position's point evaluated, then the
+        shared point kept (the point is finished for every position)."""
         state = self._measure(test, spec, positions=True)
-        self.shared.append(SharedPoint(spec.index, test.id, tuple(state.taken)))
         for position in self._active():
             self._position_point(test, state, position)
+        shared = SharedPoint(spec.index, test.id, tuple(state.taken))
+        recorder: PositionRecorder = self.recorder  # type: ignore[assignment]
+        recorder.shared_point(shared, list(state.reading_ids))
+        self.shared.append(shared)
+        self.operator.show("positions-done", {"index": spec.index, "total": total})
 
     def _position_point(self, test: TestSpec, shared: _PointState, position: _PositionRun) -> None:
         """Evaluate ``position``'s point on the shared readings and its own; a point that
@@ -1337,7 +1369,7 @@ def _positions(
         out[position.number] = _PositionRun(position)
     if out and not all(
         callable(getattr(recorder, m, None))
-        for m in ("position_reading", "position_point", "position_state")
+        for m in ("position_reading", "position_point", "position_state", "shared_point")
     ):
         raise ProcedureError("the recorder cannot keep positions", argument="positions")
     curved = [t.id for t in definition.tests if t.curve is not None]

@@ -303,11 +303,15 @@ class ManualEntry:
         output: TextIO | None = None,
         io_log: IOLog | None = None,
         language: str = "en",
+        label: str = "",
     ) -> None:
         if language not in _TEXTS:
             raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, got {language!r}")
         self._config = config
         self._texts = _TEXTS[language]
+        # which of several instruments read by eye is asked for (a meter at a position of a
+        # bench with positions: "P2 WM-0002"), before the prompt
+        self._label = label
         self._address = address or (
             f"manual://{config.quantity}?unit={config.unit}&min={config.minimum!r}"
             f"&max={config.maximum!r}&resolution={config.resolution!r}"
@@ -331,9 +335,11 @@ class ManualEntry:
         input: TextIO | None = None,
         output: TextIO | None = None,
         language: str = "en",
+        label: str = "",
     ) -> Self:
         """Parse ``address`` and return the manual entry for its quantity, prompting in
-        ``language`` (``en``, ``vi``).
+        ``language`` (``en``, ``vi``); ``label`` names the instrument before each prompt
+        where several are read by eye (a meter at a position: ``P2 WM-0002``).
 
         Nothing is prompted yet. ``options.expected_serial`` cannot be checked on an
         instrument read by eye: it is refused with IdentityMismatch rather than assumed.
@@ -352,7 +358,9 @@ class ManualEntry:
                 f"{cls.__name__} cannot read {config.quantity}",
                 address=address,
             )
-        return target(config, address=address, input=input, output=output, language=language)
+        return target(
+            config, address=address, input=input, output=output, language=language, label=label
+        )
 
     @property
     def address(self) -> str:
@@ -403,6 +411,8 @@ class ManualEntry:
             allowed=self._allowed(),
             interval=_shown(cfg.resolution),
         )
+        if self._label:
+            prompt = f"{self._label}: {prompt}"
         last_refused: str | None = None
         for _ in range(cfg.attempts):
             self._io_log.write(prompt)

@@ -9,7 +9,7 @@ them, naming the instrument or standard in each role its procedure has.
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
@@ -51,13 +51,21 @@ class AgentSpec:
 
 @dataclass(frozen=True)
 class BenchSpec:
-    """A bench: its agent, its bench file's roles (serials filled in), its procedure's job."""
+    """A bench: its agent, its bench file's roles (serials filled in), its procedure's job;
+    a bench with positions: the instrument at each (its serial one of ``instruments.yaml``
+    mounted on this bench), each with its own job of the procedure on the bench."""
 
     where: Where
     organization: str
     name: str
     procedure: str
     roles: dict[str, dict[str, Any]]
+    positions: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def serials(self) -> list[str]:
+        """The serials of the instruments whose jobs are on this bench."""
+        return [str(p["serial"]) for _, p in sorted(self.positions.items())]
 
 
 @dataclass(frozen=True)
@@ -88,16 +96,32 @@ def read_benches(
     org = f["organization"].one_of(organizations, "organization")
     jobs = f["jobs"].fields(("due_in_days", "notes", "assignee"))
     serials = {s.asset_id: s.serial for s in standards if s.organization == org}
-    under_test = {i.procedure: i.serial for i in instruments if i.organization == org}
+    under_test = {
+        i.procedure: i.serial for i in instruments if i.organization == org and i.bench is None
+    }
     benches = []
     for item in f["benches"].items():
-        b = item.fields(("name", "procedure", "roles"))
+        b = item.fields(("name", "procedure", "roles"), ("positions",))
+        name = b["name"].text()
         procedure = b["procedure"].one_of(under_test, f"instrument of {org} under test in")
         roles = {
-            name: _role(role, serials, under_test[procedure])
-            for name, role in b["roles"].entries().items()
+            role_name: _role(role, serials, under_test[procedure])
+            for role_name, role in b["roles"].entries().items()
         }
-        benches.append(BenchSpec(item.where, org, b["name"].text(), procedure, roles))
+        positions = {}
+        if "positions" in b:
+            mounted = {
+                i.serial: i
+                for i in instruments
+                if i.organization == org and i.bench == name and i.procedure == procedure
+            }
+            positions = _positions(b["positions"], mounted)
+        benches.append(BenchSpec(item.where, org, name, procedure, roles, positions))
+    for i in instruments:
+        if i.bench is not None and not any(
+            i.serial in b.serials and i.bench == b.name for b in benches
+        ):
+            raise i.where.error(f"instrument {i.serial} is mounted at no position of {i.bench}")
     return Benches(
         agents=agents,
         benches=benches,
@@ -106,6 +130,24 @@ def read_benches(
         notes=jobs["notes"].text(),
         assignee=jobs["assignee"].one_of(usernames, "person"),
     )
+
+
+def _positions(value: Value, mounted: dict[str, Any]) -> dict[int, dict[str, Any]]:
+    """A bench's positions by number from 1, each the role of the instrument under test
+    mounted there: its serial one of ``mounted`` (the instruments registered for this
+    bench and procedure), each once."""
+    out: dict[int, dict[str, Any]] = {}
+    for key, item in value.entries().items():
+        r = item.fields(("driver", "address", "serial"), ("options",))
+        if not key.isdigit() or int(key) != len(out) + 1:
+            item.fail(f"positions are numbered 1, 2, ... in order, got {key}")
+        serial = r["serial"].one_of(mounted, "instrument of instruments.yaml on this bench")
+        if any(p["serial"] == serial for p in out.values()):
+            r["serial"].fail(f"{serial} is at one position only")
+        out[int(key)] = {k: v.mapping() if k == "options" else v.text() for k, v in r.items()}
+    if not out:
+        value.fail("a bench with positions has at least one")
+    return out
 
 
 def _role(value: Value, serials: dict[str, str], instrument_serial: str) -> dict[str, Any]:
@@ -161,7 +203,7 @@ def write_bench_file(bench: BenchSpec, lims: str, keys_dir: Path) -> Path:
         role: {k: v.replace("{repo}", repo) if k == "address" else v for k, v in r.items()}
         for role, r in bench.roles.items()
     }
-    body = {
+    body: dict[str, Any] = {
         "bench": name,
         "organization": org,
         "lims": lims,
@@ -170,6 +212,8 @@ def write_bench_file(bench: BenchSpec, lims: str, keys_dir: Path) -> Path:
         "outbox": f"../agent/{org}-{name}.sqlite3",
         "roles": roles,
     }
+    if bench.positions:
+        body["positions"] = {"count": len(bench.positions), "each": dict(bench.positions)}
     path = keys_dir / f"{org}-{name}.yaml"
     header = _BENCH_FILE_HEADER.format(org=org, bench=name, path=path.name)
     path.write_text(

@@ -37,7 +37,11 @@ class DemoSummary:
     agents: list[tuple[str, str, str, Path]] = field(default_factory=list)
     """(organization code, agent name, token, private key file) of every agent."""
     benches: list[tuple[str, str, Path]] = field(default_factory=list)
-    """(organization code, bench name, bench configuration file) of every demo bench."""
+    """(organization code, bench name, bench configuration file) of every demo bench of
+    one instrument under test."""
+    position_benches: list[tuple[str, str, Path]] = field(default_factory=list)
+    """The same of every demo bench with positions (several instruments, each with its
+    job on the bench)."""
     standards: int = 0
     jobs: list[str] = field(default_factory=list)
 
@@ -70,7 +74,8 @@ def load_demo(keys_dir: Path, data: DemoData | None = None) -> DemoSummary:
             _, token, key = create_agent(org, spec.name, actor, keys_dir)
         summary.agents.append((org.code, spec.name, token, key))
 
-    under_test = create_instruments(data.instruments, catalog, orgs, actors)
+    by_serial = create_instruments(data.instruments, catalog, orgs, actors)
+    under_test = {i.procedure: i.serial for i in data.instruments if i.bench is None}
     benches = data.benches
     due_on = timezone.localdate() + timedelta(days=benches.due_in_days)
     for bench in benches.benches:
@@ -79,19 +84,23 @@ def load_demo(keys_dir: Path, data: DemoData | None = None) -> DemoSummary:
             agent, token, key = create_agent(org, bench.name, actor, keys_dir)
             summary.agents.append((org.code, bench.name, token, key))
             path = write_bench_file(bench, benches.lims, keys_dir)
-            summary.benches.append((org.code, bench.name, path))
-            job = jobs.create_job(
-                actor=actor,
-                instrument=under_test[bench.procedure],
-                procedure=catalog.procedures[bench.procedure],
-                due_on=due_on,
-                notes=benches.notes,
-            )
-            job = jobs.accept_job(actor=actor, job=job)
-            job = jobs.schedule_job(
-                actor=actor, job=job, assignee=people[benches.assignee], bench=agent
-            )
-        summary.jobs.append(_job_line(job, bench.procedure))
+            listed = summary.position_benches if bench.positions else summary.benches
+            listed.append((org.code, bench.name, path))
+            # a bench with positions: each instrument mounted has its own job
+            for serial in bench.serials or [under_test[bench.procedure]]:
+                job = jobs.create_job(
+                    actor=actor,
+                    instrument=by_serial[serial],
+                    procedure=catalog.procedures[bench.procedure],
+                    due_on=due_on,
+                    notes=benches.notes,
+                )
+                job = jobs.accept_job(actor=actor, job=job)
+                job = jobs.schedule_job(
+                    actor=actor, job=job, assignee=people[benches.assignee], bench=agent
+                )
+                line = _job_line(job, bench.procedure)
+                summary.jobs.append(f"{line}: meter {serial}" if bench.positions else line)
     return summary
 
 

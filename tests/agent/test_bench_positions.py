@@ -86,8 +86,8 @@ def test_a_bench_file_s_positions_drive_a_multi_position_run(tmp_path: Path) -> 
         runner.preflight()
         runner.run()
     _, measured = runner.positions_record()
-    # Without its positions (as caltrace-agent run opens the bench today) the run is
-    # refused before anything is switched on: no instrument in role uut.
+    # Without its positions (the bench's roles alone, as a bench of one is opened) the
+    # run is refused before anything is switched on: no instrument in role uut.
     with SimulatedBench(config.roles, world) as bench:
         alone = water_meters(bench, world, clock, [])
         with pytest.raises(NotReady, match="role uut: the bench has no instrument in this role"):
@@ -101,18 +101,23 @@ def test_a_bench_file_s_positions_drive_a_multi_position_run(tmp_path: Path) -> 
 
 
 POSITION = f"{{driver: manual, address: '{REGISTER}', serial: WM-1}}"
+THIRD = f"{{driver: manual, address: '{REGISTER}', serial: WM-3}}"
 
 
 @pytest.mark.parametrize(
     ("positions", "message"),
     [
         (
-            f"positions:\n  count: 2\n  each:\n    1: {POSITION}\n    3: {POSITION}\n",
+            f"positions:\n  count: 2\n  each:\n    1: {POSITION}\n    3: {THIRD}\n",
             r":13: positions.each.3: position 3: the bench has 2 positions \(1 to 2\)",
         ),
         (
-            f"positions:\n  count: 3\n  each:\n    1: {POSITION}\n    3: {POSITION}\n",
+            f"positions:\n  count: 3\n  each:\n    1: {POSITION}\n    3: {THIRD}\n",
             r":12: positions.each: position 2 of 3 is not described",
+        ),
+        (
+            f"positions:\n  count: 2\n  each:\n    1: {POSITION}\n    2: {POSITION}\n",
+            r":13: positions.each.2.serial: position 2 holds WM-1, as position 1 does",
         ),
         ("positions:\n  count: 0\n  each: {}\n", r":10: positions.count: must be a whole"),
         ("positions:\n  count: two\n  each: {}\n", r":10: positions.count: must be a whole"),

@@ -16,13 +16,12 @@ import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from drivers.errors import InstrumentTimeout
-from procedures.bench import BenchPosition, BenchRole
+from procedures.bench import BenchPosition
 from procedures.definition import library, load_definition
 from procedures.errors import ProcedureError
 from procedures.evaluation import PointRules, evaluate_point
@@ -35,17 +34,14 @@ from procedures.record import (
 )
 from procedures.runner import RunInterrupted, Runner
 from simulation.bench import SimulatedBench
-from simulation.flow import meters_in_series
 from simulation.people import SimulatedOperator
 from simulation.world import SimulatedTime, SimulatedWorld
-from tests.support.positions import GOOD, HIGH, Kept, bench_positions, reference_record
+from tests.support.positions import GOOD, HIGH, Kept, bench_positions, reference_record, water_roles
 
 TODAY = date(2026, 11, 22)
 WATER = load_definition(library()["water-meter-r49"])
-MAP = Path(__file__).resolve().parents[2] / "drivers" / "maps" / "onicon-f3100.yaml"
 # The meters of the LIMS demo: Q3 = 4 m3/h, R = 160, class 2.
 METER = {"accuracy_class": 2, "q3": 4.0, "ratio": 160.0}
-REGISTER = "manual://volume?unit=m3&min=0&max=99999.9999&resolution=0.0001"
 
 
 def positions(count: int, skipped: Mapping[int, str] | None = None) -> list[BenchPosition]:
@@ -62,16 +58,7 @@ class Rig:
 @pytest.fixture
 def rig() -> Iterator[Rig]:
     world = SimulatedWorld(seed=5, flow_time_scale=1e-4, max_flow_s=0.02)
-    roles = {
-        "reference": BenchRole(
-            "reference",
-            "modbus-map",
-            "modbus-tcp://192.0.2.40:502?unit=1",
-            asset_id="HN-V-FLOW",
-            options={"map_file": str(MAP), "registers": {"volume": "positive_total"}},
-        ),
-        **meters_in_series({1: GOOD, 2: HIGH, 3: GOOD, 4: GOOD}, address=REGISTER),
-    }
+    roles = water_roles({1: GOOD, 2: HIGH, 3: GOOD, 4: GOOD})
     kept = Kept()
     clock = SimulatedTime(real_pause_s=0.001)
     with SimulatedBench(roles, world) as bench:

@@ -35,8 +35,17 @@ def test_the_shipped_data_declares_the_ladder_the_people_and_a_bench_per_procedu
     # Every shipped procedure is registered, runs on one bench, for one instrument.
     procedures = {pid for _, pid in data.catalog.procedures}
     assert procedures == set(library())
-    assert sorted(b.procedure for b in data.benches.benches) == sorted(procedures)
-    assert sorted(i.procedure for i in data.instruments) == sorted(procedures)
+    single = [b for b in data.benches.benches if not b.positions]
+    assert sorted(b.procedure for b in single) == sorted(procedures)
+    assert sorted(i.procedure for i in data.instruments if i.bench is None) == sorted(procedures)
+    # The bench with positions: four water meters, each registered for it (its job there).
+    (batch,) = [b for b in data.benches.benches if b.positions]
+    assert (batch.name, batch.procedure, sorted(batch.positions)) == (
+        "bench-flow-4",
+        "water-meter-r49",
+        [1, 2, 3, 4],
+    )
+    assert batch.serials == [i.serial for i in data.instruments if i.bench == batch.name]
     # A bench's serials are those of its standard and of its instrument under test.
     electrical = data.benches.benches[0]
     assert electrical.roles["source"]["serial"] == "HN5522-1188"
@@ -127,6 +136,9 @@ def test_an_unknown_key_and_a_missing_one_are_named(folder):
          r"jobs\.assignee: no person 'hn-nobody'"),
         ("catalog.yaml", "  - water-meter-r49-hot\n", "  - water-meter-r50\n",
          r"procedures\[5\]: no shipped procedure 'water-meter-r50'"),
+        ("benches.yaml", "        serial: ITR-20-100103\n", "        serial: ITR-20-100109\n",
+         r"benches\[5\]\.positions\.3\.serial: no instrument of instruments\.yaml on this "
+         r"bench 'ITR-20-100109'"),
     ],
 )  # fmt: skip
 def test_a_reference_to_nothing_declared_is_refused(folder, name, old, new, expected):

@@ -226,10 +226,12 @@ def write_bench(
     url: str | None = None,
     outbox: str = "outbox.sqlite3",
     roles: Mapping[str, str] | None = None,
+    positions: Mapping[int, str] | None = None,
 ) -> Path:
     """A bench configuration for the live LIMS's agent: key and token files (mode 600).
     ``roles``: role name -> its YAML flow mapping (``%(asset)s`` is the center's
-    standard); default the DC-voltage bench's source and uut."""
+    standard); default the DC-voltage bench's source and uut. ``positions``: a bench with
+    positions' instrument at each, by number (its YAML flow mapping)."""
     directory.mkdir(parents=True, exist_ok=True)
     key = directory / "bench.pem"
     key.write_bytes(
@@ -255,6 +257,12 @@ def write_bench(
         + "".join(
             f"  {name}: {text % {'asset': lims.center.standard.asset_id}}\n"
             for name, text in (roles or DCV_ROLES).items()
+        )
+        + (
+            f"positions:\n  count: {len(positions)}\n  each:\n"
+            + "".join(f"    {n}: {text}\n" for n, text in sorted(positions.items()))
+            if positions
+            else ""
         ),
         encoding="utf-8",
     )
@@ -335,6 +343,90 @@ def kill_at(child: Child, delay_s: float) -> bool:
         return False
     os.kill(child.proc.pid, signal.SIGKILL)
     return True
+
+
+# A child running ``caltrace-agent run`` (the command's own code) after printing READY
+# once its imports are done; argv: the command's.
+AGENT_CHILD = (
+    "import sys\n"
+    "from agent.cli import main\n"
+    "print('READY', flush=True)\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+
+
+@dataclass
+class KillTrial:
+    """One trial of a kill test of ``caltrace-agent run``: what the child printed, whether
+    it was killed, and what its outbox held after (the run, its readings, its state)."""
+
+    child: Child
+    killed: bool
+    shown: int
+    """How many readings it showed."""
+    run_id: str | None = None
+    kept: list[dict[str, Any]] | None = None
+    state: Any = None
+
+
+class RunKiller:
+    """Runs ``caltrace-agent run`` in a child process: the first trial whole (how long a
+    whole run takes here), each later one SIGKILLed at a seeded random instant within
+    that window (``rng``); the window follows the fastest whole run seen."""
+
+    def __init__(self, rng: Any) -> None:
+        self.rng = rng
+        self.longest = 0.0
+
+    def trial(self, argv: Sequence[str], outbox: Path, shown: Any) -> KillTrial:
+        """Run ``argv`` (the command's), kill it unless it is the first trial, then check
+        in ``outbox`` that every reading it showed (its lines matching ``shown``) was
+        committed first."""
+        first = self.longest == 0.0
+        with Child(["-c", AGENT_CHILD, *argv]) as child:
+            child.wait_ready(60)
+            started = time.monotonic()
+            if first:
+                assert child.finish(120) == 0, child.stderr
+                self.longest = time.monotonic() - started
+                killed = False
+            else:
+                killed = kill_at(child, self.rng.uniform(0.0, self.longest))
+                child.finish(60)
+                if not killed:  # it ended first: on a loaded machine the first run was slow
+                    self.longest = min(self.longest, time.monotonic() - started)
+        count = sum(1 for line in child.lines if shown.match(line))
+        with Outbox(outbox) as box:
+            box.recover()
+            runs = box.status().runs
+            if not runs:  # killed before the run started: nothing was measured
+                assert count == 0
+                return KillTrial(child, killed, count)
+            (entry,) = runs
+            kept = box.readings(entry.run_id)
+            assert count <= len(kept)  # every reading shown was committed first
+            state = box.state(entry.run_id)
+            return KillTrial(child, killed, count, entry.run_id, kept, state)
+
+    @staticmethod
+    def finish(bench: Path, trial: KillTrial) -> str:
+        """What the operator does after: ``--resume`` an incomplete run (never sent
+        unfinished), ``sync`` a queued one; the stage the kill reached."""
+        from agent.cli import main
+        from agent.outbox import RunState
+        from labserver.measurements.models import Run
+
+        assert trial.run_id is not None
+        stage = (
+            f"{trial.state.value} after {trial.shown} readings" if trial.killed else "not killed"
+        )
+        if trial.state == RunState.INCOMPLETE:
+            assert not Run.objects.filter(pk=trial.run_id).exists()  # never sent unfinished
+            assert main(["run", "--bench", str(bench), "--resume", trial.run_id, "--simulate"]) == 0
+        elif trial.state != RunState.SENT:
+            assert trial.state == RunState.QUEUED
+            assert main(["sync", "--bench", str(bench)]) == 0
+        return stage
 
 
 class ServerIdle:

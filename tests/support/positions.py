@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from procedures.bench import BenchPosition, StandardRecord
-from procedures.record import Point, PositionInstrument, Reading
-from simulation.flow import REFERENCE_METER, WaterMeterError
+from procedures.bench import BenchPosition, BenchRole, StandardRecord
+from procedures.record import Point, PositionInstrument, Reading, SharedPoint
+from simulation.flow import REFERENCE_METER, WaterMeterError, meters_in_series
 
 GOOD = WaterMeterError()
 HIGH = WaterMeterError(high_flow=5e-2)
@@ -56,6 +57,26 @@ def meter_serials(count: int, first: str | None = None) -> list[str]:
     if first is not None and serials:
         serials[0] = first
     return serials
+
+
+MAP = Path(__file__).resolve().parents[2] / "drivers" / "maps" / "onicon-f3100.yaml"
+# A meter's register read by eye, in m3 to 0.1 L.
+REGISTER = "manual://volume?unit=m3&min=0&max=99999.9999&resolution=0.0001"
+
+
+def water_roles(errors: Mapping[int, WaterMeterError]) -> dict[str, BenchRole]:
+    """The roles of a flow bench with meters in series: the reference meter HN-V-FLOW (a
+    Modbus register map) and a water meter at each position with its error."""
+    return {
+        "reference": BenchRole(
+            "reference",
+            "modbus-map",
+            "modbus-tcp://192.0.2.40:502?unit=1",
+            asset_id="HN-V-FLOW",
+            options={"map_file": str(MAP), "registers": {"volume": "positive_total"}},
+        ),
+        **meters_in_series(errors, address=REGISTER),
+    }
 
 
 def bench_positions(
@@ -106,3 +127,6 @@ class Kept:
 
     def position_state(self, position: int, state: str, reason: str) -> None:
         self.journal.append((state, position, reason))
+
+    def shared_point(self, point: SharedPoint, reading_ids: list[int]) -> None:
+        self.journal.append(("shared-point", point.index, len(reading_ids)))

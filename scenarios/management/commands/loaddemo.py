@@ -45,7 +45,7 @@ class Command(BaseCommand):
         for org, name, token, path in summary.agents:
             out(f"  {org} {name}: token {token}  key {path}")
         out("bench configurations (caltrace-agent run --job NUMBER --bench FILE [--simulate]):")
-        for org, name, path in summary.benches:
+        for org, name, path in [*summary.benches, *summary.position_benches]:
             out(f"  {org} {name}: {path}")
         out("jobs ready for the benches:")
         for line in summary.jobs:

@@ -18,12 +18,15 @@ running for a person.
    (the balance simulator on a pseudo-terminal, the weights placed at the prompts by the
    simulated operator); then procedure 3, the fuel dispenser bench's job, as field work:
    ``sync`` caches it, ``run --procedure --instrument --no-sync`` runs it with no LIMS, and
-   ``sync`` sends it; each run's points and the LIMS's own verdicts are printed;
+   ``sync`` sends it; then procedure 4, six electricity meters on the meter test bench's
+   six positions in one run (each meter with its own job); each run's points (or
+   positions) and the LIMS's own verdicts are printed;
 4. each run is checked by the demo reviewer and approved by the demo signatory, each an
    electronic signature over the API (their password re-entered; their API tokens come
    from ``manage.py issuetoken``); the signatory issues the certificates (calibration,
-   and two verifications with their marks): each PDF signed with the DEMO PKI (``var/demo-pki/HN/``,
-   its CA certificate ``ca.pem``) with the DCC inside, saved to ``var/demo/certificates/``;
+   and two verifications with their marks; then one per meter of procedure 4, the failed
+   meter's a notice of failed verification): each PDF signed with the DEMO PKI
+   (``var/demo-pki/HN/``, its CA certificate ``ca.pem``) with the DCC inside, saved to ``var/demo/certificates/``;
 5. the demo logins are printed; the LIMS keeps running until Ctrl-C (``--no-serve`` stops
    it at once). The last two lines printed are procedure 1's certificate PDF's path and its
    public verification URL.
@@ -62,6 +65,9 @@ PROCEDURES = ("dmm-dcv", "nawi-r76")
 FIELD_PROCEDURE = "fuel-dispenser-r117"
 # The metrologist who works in the field (the cache holds the job, not who runs it).
 FIELD_OPERATOR = "hn-metrologist"
+# Mass verification (procedure 4): six electricity meters on the meter test bench's six
+# positions, one run for all, a certificate for each meter.
+POSITIONS_BENCH, POSITIONS_PROCEDURE = "bench-meters-6", "electricity-meter-r46"
 # The Hà Nội center's demo people (scenarios/demo/people.yaml) who check, approve and issue.
 REVIEWER, SIGNATORY = "hn-reviewer", "hn-signatory"
 # The Hà Nội center's demo people and a customer, printed for a person to sign in with.
@@ -193,27 +199,51 @@ def _certify(
         certificate = issued[0]
         print(f"\nThe certificate of run {run_id} was issued already: {certificate['number']}.")
     else:
-        signature = {"password": DEMO_PASSWORD}
-        steps = []
-        if run["state"] == "submitted":
-            steps.append(("checked", reviewer, REVIEWER, f"/api/v1/runs/{run_id}/review/"))
-        if run["state"] in ("submitted", "reviewed"):
-            steps.append(("approved", signatory, SIGNATORY, f"/api/v1/runs/{run_id}/approve/"))
-        for done, token, who, endpoint in steps:
-            status, answer = _api(url, token, endpoint, signature)
-            if status != 200:
-                raise SystemExit(f"{endpoint}: HTTP {status} {answer}")
-            print(f"run {run_id} {done} by {who} (electronic signature, password re-entered)")
-        status, certificate = _api(
-            url, signatory, "/api/v1/certificates/", {"run": run_id, **signature}
-        )
-        if status != 201:
-            raise SystemExit(f"issuing the certificate: HTTP {status} {certificate}")
-        print(
-            f"certificate {certificate['number']} issued by {SIGNATORY}: signed "
-            f"(PAdES, DEMO key {certificate.get('signer_fingerprint', '')[:16]}…), "
-            f"PDF SHA-256 {certificate['pdf_sha256'][:16]}…"
-        )
+        _review_and_approve(url, run, reviewer, signatory)
+        certificate = _issue(url, signatory, {"run": run_id})
+    path = _save_pdf(url, var_dir, signatory, certificate)
+    return path, str(certificate["verify_url"]), str(certificate["organization"])
+
+
+def _review_and_approve(url: str, run: dict[str, Any], reviewer: str, signatory: str) -> None:
+    """The run checked by the demo reviewer and approved by the demo signatory, each an
+    electronic signature with the password re-entered (what is not done yet)."""
+    run_id = run["id"]
+    steps = []
+    if run["state"] == "submitted":
+        steps.append(("checked", reviewer, REVIEWER, f"/api/v1/runs/{run_id}/review/"))
+    if run["state"] in ("submitted", "reviewed"):
+        steps.append(("approved", signatory, SIGNATORY, f"/api/v1/runs/{run_id}/approve/"))
+    for done, token, who, endpoint in steps:
+        status, answer = _api(url, token, endpoint, {"password": DEMO_PASSWORD})
+        if status != 200:
+            raise SystemExit(f"{endpoint}: HTTP {status} {answer}")
+        print(f"run {run_id} {done} by {who} (electronic signature, password re-entered)")
+
+
+def _issue(url: str, signatory: str, what: dict[str, Any]) -> dict[str, Any]:
+    """The certificate of ``what`` (a run, or one position of it) issued by the signatory."""
+    status, certificate = _api(
+        url, signatory, "/api/v1/certificates/", {**what, "password": DEMO_PASSWORD}
+    )
+    if status != 201:
+        raise SystemExit(f"issuing the certificate of {what}: HTTP {status} {certificate}")
+    kind = "a notice of failed verification" if _notice(certificate) else "certificate"
+    position = f" (position {what['position']})" if "position" in what else ""
+    print(
+        f"{kind} {certificate['number']}{position} issued by {SIGNATORY}: signed "
+        f"(PAdES, DEMO key {certificate.get('signer_fingerprint', '')[:16]}…), "
+        f"PDF SHA-256 {certificate['pdf_sha256'][:16]}…"
+    )
+    return dict(certificate)
+
+
+def _notice(certificate: dict[str, Any]) -> bool:
+    """A verification without a mark: the notice of a failed verification."""
+    return certificate.get("kind") == "verification" and not certificate.get("mark_number")
+
+
+def _save_pdf(url: str, var_dir: Path, signatory: str, certificate: dict[str, Any]) -> Path:
     status, pdf = _api(url, signatory, f"/api/v1/certificates/{certificate['id']}/pdf/")
     if status != 200 or not isinstance(pdf, bytes):
         raise SystemExit(f"downloading the certificate PDF: HTTP {status}")
@@ -221,7 +251,33 @@ def _certify(
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{certificate['number']}.pdf"
     path.write_bytes(pdf)
-    return path, str(certificate["verify_url"]), str(certificate["organization"])
+    return path
+
+
+def _certify_positions(
+    url: str, var_dir: Path, procedure: str, reviewer: str, signatory: str
+) -> list[tuple[Path, str]]:
+    """The demo's multi-position run of ``procedure`` reviewed, approved, and a certificate
+    issued for each measured position's meter (or those issued found); their PDFs saved.
+    Returns each PDF's path and its verification URL."""
+    run = _latest_run(url, signatory, procedure)
+    if run is None:
+        raise SystemExit(f"no {procedure} run to certify")
+    status, found = _api(url, signatory, f"/api/v1/certificates/?run={run['id']}")
+    issued = list((found.get("results", found) if status == 200 else []) or [])
+    if issued:
+        print(f"\nThe {len(issued)} certificates of run {run['id']} were issued already.")
+    else:
+        _review_and_approve(url, run, reviewer, signatory)
+        status, run = _api(url, signatory, f"/api/v1/runs/{run['id']}/")  # with its positions
+        if status != 200:
+            raise SystemExit(f"reading run {run}: HTTP {status}")
+        issued = [
+            _issue(url, signatory, {"run": run["id"], "position": position["number"]})
+            for position in run.get("positions", [])
+            if position["state"] == "measured"
+        ]
+    return [(_save_pdf(url, var_dir, signatory, c), str(c["verify_url"])) for c in issued]
 
 
 def _shown(path: Path) -> Path:
@@ -257,6 +313,12 @@ def _show_run(url: str, token: str, run_id: str) -> None:
             f"  LIMS: {point.get('server_conformity') or '-'}"
             f"  agent: {point.get('agent_conformity') or '-'}"
         )
+    for position in run.get("positions", []):
+        verdict = position.get("server_conformity") or position.get("reason") or "-"
+        print(
+            f"  position {position['number']}  {position['serial']:<14} {position['state']:<9}"
+            f"  LIMS: {verdict}  ({len(position.get('points', []))} points)"
+        )
     print(f"  disagreements between the agent and the LIMS: {run.get('disagreements')}")
 
 
@@ -291,6 +353,24 @@ def _field_run(var_dir: Path, url: str) -> int:
         ("back online", ["sync", "--bench", str(bench), "--lims", url]),
     ]  # fmt: skip
     return _through_agent(bench, url, FIELD_PROCEDURE, steps)
+
+
+def _positions_run(var_dir: Path, url: str) -> int:
+    """Procedure 4: the six meters of the meter test bench in one run, started from any
+    one's job (the demo takes the first the LIMS lists for the bench)."""
+    from agent.config import load_bench
+    from agent.keys import load_key
+    from agent.sync import LimsClient
+
+    bench = var_dir / "demo" / f"HN-{POSITIONS_BENCH}.yaml"
+    config = load_bench(bench)
+    jobs = LimsClient(url, config.token, key=load_key(config.key)).jobs(config.bench)
+    if not jobs:
+        print(f"\nThe demo's {POSITIONS_BENCH} run has run already (remove var/ for a fresh demo).")
+        return 0
+    number = str(jobs[0]["number"])
+    run = ["run", "--bench", str(bench), "--job", number, "--simulate", "--lims", url]
+    return _through_agent(bench, url, POSITIONS_PROCEDURE, [("six meters, one run", run)])
 
 
 def _through_agent(
@@ -347,9 +427,10 @@ def main() -> int:
             status = _run_job(var_dir, url, procedure)
             if status != 0:
                 return status
-        status = _field_run(var_dir, url)
-        if status != 0:
-            return status
+        for step in (_field_run, _positions_run):
+            status = step(var_dir, url)
+            if status != 0:
+                return status
         reviewer, signatory = _token(REVIEWER), _token(SIGNATORY)
         certified = []
         for procedure in (*PROCEDURES, FIELD_PROCEDURE):
@@ -357,6 +438,7 @@ def main() -> int:
             if issued is None:
                 return 1
             certified.append(issued)
+        meters = _certify_positions(url, var_dir, POSITIONS_PROCEDURE, reviewer, signatory)
         print(f"\ncaltrace LIMS (DEMO data, SQLite in {var_dir}): {url}/")
         print(f"API documentation: {url}/api/docs/   admin: {url}/admin/")
         print(f"demo logins at {url}/accounts/login/ (password {DEMO_PASSWORD}; DEMO ONLY):")
@@ -367,6 +449,8 @@ def main() -> int:
         print(f"the DEMO signing CA of {issuer}, to check the PDFs' signatures: {_shown(ca)}")
         for pdf_path, verify_url, _issuer in certified[1:]:
             print(f"also issued: {_shown(pdf_path)}  {verify_url}")
+        for pdf_path, verify_url in meters:
+            print(f"also issued, a meter of {POSITIONS_BENCH}: {_shown(pdf_path)}  {verify_url}")
         if not args.no_serve:
             print("Ctrl-C stops the LIMS.")
         pdf_path, verify_url, _issuer = certified[0]

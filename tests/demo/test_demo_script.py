@@ -52,15 +52,24 @@ def test_the_demo_runs_procedures_1_and_2_through_the_agent_and_certifies_them(
     assert "cached for offline work: 1 job(s)" in out
     assert "complete, 3 point(s), 9 reading(s); signed and queued" in out
     assert "not sent (--no-sync)" in out
-    assert out.count("sent (HTTP 201)") == 3
+    # Procedure 4, mass verification: six electricity meters on the meter test bench in one
+    # run, each with its own certificate; the meter at position 4 fails: its notice.
+    assert "six meters, one run: caltrace-agent run --bench" in out
+    for n in range(1, 7):
+        verdict = "fail" if n == 4 else "pass"
+        assert f"  position {n}  EM-25-00450{n}   measured   LIMS: {verdict}  (10 points)" in out
+    assert out.count(") issued by hn-signatory") == 6
+    assert out.count("a notice of failed verification HN-KD-") == 1
+    assert out.count("also issued, a meter of bench-meters-6: ") == 6
+    assert out.count("sent (HTTP 201)") == 4
     assert out.count("LIMS: pass  agent: pass") == 10 + 25 + 3
     # Each result as a certificate writes it (ILAC P14), never a float's digits.
     assert "e-0" not in out
     assert "e+0" not in out
-    assert out.count("disagreements between the agent and the LIMS: 0") == 3
+    assert out.count("disagreements between the agent and the LIMS: 0") == 4
     assert (tmp_path / "var" / "labserver.sqlite3").exists()
-    assert out.count("checked by hn-reviewer") == 3
-    assert out.count("approved by hn-signatory") == 3
+    assert out.count("checked by hn-reviewer") == 4
+    assert out.count("approved by hn-signatory") == 4
     assert "certificate HN-KD-" in out  # the verification certificate of procedure 2
     for login in ("hn-metrologist", "hn-reviewer", "hn-signatory", "hn-auditor"):
         assert f"  {login} " in out
@@ -84,7 +93,8 @@ def test_the_demo_runs_procedures_1_and_2_through_the_agent_and_certifies_them(
 
     again = demo(tmp_path / "var")
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
-    assert again.stdout.count("has run already") == 3
+    assert again.stdout.count("has run already") == 4
+    assert "The 6 certificates of run " in again.stdout
     assert "was issued already: HN-HC-" in again.stdout
     assert "was issued already: HN-KD-" in again.stdout
     # Both times the demo ends with the certificate: its PDF's path, its verification URL.

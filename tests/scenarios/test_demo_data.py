@@ -38,14 +38,15 @@ def test_the_shipped_data_declares_the_ladder_the_people_and_a_bench_per_procedu
     single = [b for b in data.benches.benches if not b.positions]
     assert sorted(b.procedure for b in single) == sorted(procedures)
     assert sorted(i.procedure for i in data.instruments if i.bench is None) == sorted(procedures)
-    # The bench with positions: four water meters, each registered for it (its job there).
-    (batch,) = [b for b in data.benches.benches if b.positions]
-    assert (batch.name, batch.procedure, sorted(batch.positions)) == (
-        "bench-flow-4",
-        "water-meter-r49",
-        [1, 2, 3, 4],
-    )
-    assert batch.serials == [i.serial for i in data.instruments if i.bench == batch.name]
+    # The benches with positions: four water meters in series, six electricity meters on
+    # the meter test bench, each registered for its bench (its job there).
+    batches = [b for b in data.benches.benches if b.positions]
+    assert [(b.name, b.procedure, sorted(b.positions)) for b in batches] == [
+        ("bench-flow-4", "water-meter-r49", [1, 2, 3, 4]),
+        ("bench-meters-6", "electricity-meter-r46", [1, 2, 3, 4, 5, 6]),
+    ]
+    for batch in batches:
+        assert batch.serials == [i.serial for i in data.instruments if i.bench == batch.name]
     # A bench's serials are those of its standard and of its instrument under test.
     electrical = data.benches.benches[0]
     assert electrical.roles["source"]["serial"] == "HN5522-1188"

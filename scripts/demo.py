@@ -26,7 +26,8 @@ running for a person.
    from ``manage.py issuetoken``); the signatory issues the certificates (calibration,
    and two verifications with their marks; then one per meter of procedure 4, the failed
    meter's a notice of failed verification): each PDF signed with the DEMO PKI
-   (``var/demo-pki/HN/``, its CA certificate ``ca.pem``) with the DCC inside, saved to ``var/demo/certificates/``;
+   (``var/demo-pki/HN/``, its CA certificate ``ca.pem``) with the DCC inside, saved to
+   ``var/demo/certificates/``;
 5. the demo logins are printed; the LIMS keeps running until Ctrl-C (``--no-serve`` stops
    it at once). The last two lines printed are procedure 1's certificate PDF's path and its
    public verification URL.

@@ -51,10 +51,11 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drivers.capabilities import AUTO, Direction, RangeSetting, measure
 from drivers.driver import DriverOptions
@@ -62,9 +63,10 @@ from drivers.errors import DriverError
 from drivers.registry import UnknownDriver, entries, get
 from drivers.simulators.base import Fault, FaultKind, SimulatorOptions
 from procedures.bench import BenchPosition
+from procedures.record import MeterIdentity
 from uncertainty.display import datetime_text
 
-from .config import BenchConfig, ConfigError, load_bench
+from .config import BenchConfig, ConfigError, OpticalPort, load_bench
 from .i18n import translator
 from .keys import KeyFileError, load_key
 from .outbox import Outbox, OutboxError, Outcome, ResumeState
@@ -80,6 +82,9 @@ from .run import (
     run_procedure,
 )
 from .sync import LimsClient, LimsRefused, LimsUnavailable, sync
+
+if TYPE_CHECKING:
+    from .identity import IdentityReport
 
 __all__ = ["build_parser", "main"]
 
@@ -461,6 +466,18 @@ def _run(args: argparse.Namespace) -> int:
     key = load_key(config.key)
     client = LimsClient(args.lims or config.lims, config.token, key=key, timeout_s=args.timeout)
     console = Console(soft_wrap=True, highlight=False)
+    # the optical drivers (dlms-cosem) load only for a run
+    from .identity import IdentityReport, SerialDisagrees
+
+    # each meter with an optical port is read before anything else: a wrong meter mounted
+    # refuses the run, a meter that does not answer is left out with the reason
+    identities = IdentityReport() if args.resume else _read_identities(args, config, skip)
+    try:
+        identities.check(args.language)
+    except SerialDisagrees as err:
+        _error(f"refused before the first point: {err}")
+        return EXIT_REFUSED
+    skip = {**identities.skip_reasons(), **skip}
     with _open_outbox(config) as outbox:
         resumed: ResumeState | None = None
         try:
@@ -491,10 +508,51 @@ def _run(args: argparse.Namespace) -> int:
             return EXIT_REFUSED
         for line in _run_header(args, config, plan, operator, resumed, positions):
             console.print(line)
+        if identities.read or identities.unread:
+            from .console import print_identities
+
+            print_identities(console, identities, language=args.language)
         outcome = _carry_out(
-            args, config, outbox, plan, operator, resumed, faults, console, positions
+            args,
+            config,
+            outbox,
+            plan,
+            operator,
+            resumed,
+            faults,
+            console,
+            positions,
+            {n: i.evidence() for n, i in identities.read.items()},
         )
         return _report_run(args, config, outbox, client, outcome, console)
+
+
+def _read_identities(
+    args: argparse.Namespace, config: BenchConfig, skip: Mapping[int, str]
+) -> IdentityReport:
+    """The meter of each position with an optical port, read through it (positions left
+    out with ``--skip`` are not read). With ``--simulate`` each position's simulated meter
+    answers on a port of the transport its bench file names
+    (:class:`simulation.optical.SimulatedProbes`), started for the reading only."""
+    from .identity import IdentityReport, read_identities  # dlms-cosem loads only for a run
+
+    ports = {n: p for n, p in config.optical.items() if n not in skip}
+    if not ports:
+        return IdentityReport()
+    if not args.simulate:
+        return read_identities(replace(config, optical=ports), language=args.language)
+    # the simulation loads only for a run
+    from simulation.errors import SimulationError
+    from simulation.optical import SimulatedProbes
+
+    meters = {n: (p.port, p.device_address) for n, p in ports.items()}
+    try:
+        probes = SimulatedProbes(config.positions, meters).start()
+    except (SimulationError, OSError) as err:
+        raise UsageError(f"the meters' simulated optical ports cannot be started: {err}") from None
+    with probes:
+        served = {n: OpticalPort(probes.address(n), p.device_address) for n, p in ports.items()}
+        return read_identities(replace(config, optical=served), language=args.language)
 
 
 def _parse_skips(texts: list[str], config: BenchConfig) -> dict[int, str]:
@@ -634,6 +692,7 @@ def _carry_out(
     faults: list[tuple[str, FaultKind, int]],
     console: Any,
     positions: Sequence[BenchPosition] = (),
+    identities: Mapping[int, MeterIdentity] | None = None,
 ) -> RunOutcome:
     # The console (rich) and the simulation load only for a run.
     from simulation.bench import SimulatedBench
@@ -698,6 +757,7 @@ def _carry_out(
             operator_name=operator,
             resumed=resumed,
             positions=positions,
+            identities=identities,
             sleep=sleep,
             clock=now,
         )

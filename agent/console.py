@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, RenderableType
 from rich.markup import escape
@@ -31,6 +31,7 @@ from rich.prompt import Prompt
 from rich.table import Column, Table
 from rich.text import Text
 
+from drivers.optical.iec62056_21 import ENERGY_IMPORT
 from procedures.bench import BenchPosition, Instruction, Operator, OperatorAbort
 from procedures.record import Position
 from uncertainty.display import (
@@ -47,6 +48,9 @@ from uncertainty.units import conversion_factor
 from .config import BenchConfig
 from .i18n import translator
 from .outbox import StatusReport
+
+if TYPE_CHECKING:  # the optical drivers (dlms-cosem) load only when a meter is read
+    from .identity import IdentityReport
 
 __all__ = [
     "VERDICTS",
@@ -437,6 +441,38 @@ def print_positions_summary(
         elif position.verdict == "fail":
             told = f"[red]{told}[/]"
         table.add_row(str(position.position), escape(position.instrument.serial), told)
+    console.print(table)
+
+
+PROTOCOL_NAMES = {"iec62056-21": "IEC 62056-21", "dlms": "DLMS/COSEM"}
+
+
+def print_identities(console: Console, report: IdentityReport, *, language: str = "en") -> None:
+    """What each position's optical port said, before the first point: one row per
+    position read (its number, the serial the meter states, its active energy register
+    1.8.0 as the meter states it, to its own resolution, and the protocol), then those not
+    read with why (they are left out of the run); it holds at 80 columns."""
+    _ = translator(language)
+    table = Table(
+        title=_("Meters read through their optical ports"), title_justify="left", expand=False
+    )
+    table.add_column(_("position"), justify="right", no_wrap=True)
+    table.add_column(_("serial"), no_wrap=True, overflow="fold", max_width=20)
+    table.add_column(_("register 1.8.0"), justify="right", no_wrap=True)
+    table.add_column(_("protocol or why not read"), overflow="fold", max_width=34)
+    for number in sorted({*report.read, *report.unread}):
+        if number in report.read:
+            evidence = report.read[number].evidence()
+            register = next(r for r in evidence.registers if r.code == ENERGY_IMPORT)
+            table.add_row(
+                str(number),
+                escape(evidence.serial),
+                escape(f"{register.value} {register.unit}"),
+                PROTOCOL_NAMES[evidence.protocol],
+            )
+        else:
+            why = _("not read: {reason}").format(reason=report.unread[number].reason)
+            table.add_row(str(number), "—", "—", f"[yellow]{escape(why)}[/]")
     console.print(table)
 
 

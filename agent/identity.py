@@ -30,6 +30,7 @@ from decimal import Decimal
 from drivers.errors import DriverError, InstrumentTimeout
 from drivers.optical.dlms import SERIAL_CODE, DlmsReader, DlmsReadout, is_dlms_address
 from drivers.optical.iec62056_21 import ENERGY_IMPORT, MeterReadout, OpticalReader
+from procedures.record import MeterIdentity, MeterRegister
 
 from .config import BenchConfig, OpticalPort
 from .i18n import translator
@@ -54,11 +55,50 @@ class PositionIdentity:
     serial_code: str
     energy_kwh: Mapping[str, Decimal]
     readout: MeterReadout | DlmsReadout
+    port: str = ""
+    """The probe's port it was read at."""
 
     @property
     def energy_import_kwh(self) -> Decimal:
         """Active energy import, total (1.8.0), kWh."""
         return self.energy_kwh[ENERGY_IMPORT]
+
+    @property
+    def protocol(self) -> str:
+        """``dlms`` or ``iec62056-21`` (:data:`procedures.record.positions.METER_PROTOCOLS`)."""
+        return "dlms" if isinstance(self.readout, DlmsReadout) else "iec62056-21"
+
+    def evidence(self) -> MeterIdentity:
+        """What was read, for the run record: the registers as the meter stated them (to
+        their own resolution, in their own unit: an IEC 62056-21 register as written, a
+        DLMS one, value × 10^scaler Wh, in kWh to the same last digit), never rounded."""
+        readout = self.readout
+        if isinstance(readout, DlmsReadout):
+            energy = readout.energy
+            # value × 10^scaler Wh, in kWh: the last digit stays the register's own
+            kwh = Decimal(energy.value).scaleb(energy.scaler - 3)
+            registers = [MeterRegister(ENERGY_IMPORT, _plain(kwh), "kWh")]
+        else:
+            stated = readout.energy_registers()
+            stated.setdefault(ENERGY_IMPORT, readout.active_energy())
+            registers = [
+                MeterRegister(code, _plain(Decimal(r.stated_value)), r.stated_unit)
+                for code, r in sorted(stated.items())
+            ]
+        return MeterIdentity(
+            protocol=self.protocol,
+            port=self.port,
+            serial=self.serial,
+            serial_code=self.serial_code,
+            registers=tuple(registers),
+            read_at=readout.read_at.isoformat(),
+        )
+
+
+def _plain(value: Decimal) -> str:
+    """``value`` as plain decimal text with its own exponent: ``001234.567`` → ``1234.567``
+    (the leading zeros of a register's display dropped, its resolution kept)."""
+    return format(value, "f")
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +181,7 @@ def read_identities(
                 with DlmsReader(port.port, timeout_s=timeout_s) as dlms:
                     read = dlms.read_out()
                 energy = {ENERGY_IMPORT: read.energy.kwh}
-                return PositionIdentity(number, read.serial, SERIAL_CODE, energy, read)
+                return PositionIdentity(number, read.serial, SERIAL_CODE, energy, read, port.port)
             optical = OpticalReader(
                 port.port, device_address=port.device_address, timeout_s=timeout_s, retries=retries
             )
@@ -151,7 +191,9 @@ def read_identities(
                 energy.setdefault(ENERGY_IMPORT, readout.active_energy().kwh)
         except DriverError as err:
             return PositionUnread(number, port.port, _reason(err, language), err)
-        return PositionIdentity(number, readout.serial, readout.serial_code, energy, readout)
+        return PositionIdentity(
+            number, readout.serial, readout.serial_code, energy, readout, port.port
+        )
 
     with ThreadPoolExecutor(max_workers=len(ports), thread_name_prefix="optical") as pool:
         outcomes = list(pool.map(one, ports))

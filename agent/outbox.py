@@ -59,6 +59,7 @@ from procedures.bench import StandardRecord
 from procedures.record import (
     Check,
     Curve,
+    MeterIdentity,
     Point,
     Position,
     PositionInstrument,
@@ -92,7 +93,7 @@ __all__ = [
     "UnknownRun",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _Part = TypeVar("_Part")
 INTERRUPTED = "interrupted (the agent stopped during the run)"
 RESTARTED = "point restarted on resume"
@@ -372,6 +373,12 @@ CREATE TABLE run_positions (
 );
 """
 
+# Version 3: a position's meter as read through its optical port before the test (the JSON
+# of its procedures.record.MeterIdentity; NULL: not read so).
+_SCHEMA_3 = """
+ALTER TABLE run_positions ADD COLUMN identity TEXT;
+"""
+
 # A reading is kept while its run is running, its point (of its position, or the shared
 # one) is not kept yet, and its position is still measured.
 _INSERT_READING = (
@@ -433,7 +440,7 @@ class Outbox:
                     f"{self.path}: outbox schema version {version} is newer than this agent's "
                     f"({SCHEMA_VERSION}); upgrade caltrace-agent"
                 )
-            steps = [_SCHEMA, _SCHEMA_2][version:]
+            steps = [_SCHEMA, _SCHEMA_2, _SCHEMA_3][version:]
             for script in steps:
                 for statement in script.split(";"):
                     if statement.strip():
@@ -502,13 +509,16 @@ class Outbox:
         header: Mapping[str, Any],
         *,
         positions: Mapping[int, PositionInstrument] | None = None,
+        identities: Mapping[int, MeterIdentity] | None = None,
     ) -> str:
         """Keep a new run's header (the payload without ``points``, ``finished_at``,
         ``raw_io``) and its optional ``context`` (kept beside it, never sent); the run is
         ``running``. A missing ``run_id`` is made (UUID 4). Returns the run id.
 
         ``positions``: a multi-position run's instrument at each position, by number from
-        1, each ``measured`` until :meth:`leave` says otherwise."""
+        1, each ``measured`` until :meth:`leave` says otherwise; ``identities``: the meter
+        of those positions read through its optical port before the run, by number (its
+        serial must be the position's instrument's)."""
         fields = dict(header)
         context = fields.pop("context", None) or {}
         if not isinstance(context, Mapping):
@@ -538,7 +548,28 @@ class Outbox:
         for number, instrument in sorted((positions or {}).items()):
             if isinstance(number, bool) or not isinstance(number, int) or number < 1:
                 raise InvalidRecord("positions are numbered from 1", field=f"positions.{number}")
-            instruments.append((number, _dumps(instrument.to_json(), f"positions.{number}")))
+            identity = (identities or {}).get(number)
+            if identity is not None and identity.serial != instrument.serial:
+                raise InvalidRecord(
+                    f"the meter read states serial {identity.serial}, the position holds "
+                    f"{instrument.serial}",
+                    field=f"positions.{number}.identity",
+                )
+            instruments.append(
+                (
+                    number,
+                    _dumps(instrument.to_json(), f"positions.{number}"),
+                    _dumps(identity.to_json(), f"positions.{number}.identity")
+                    if identity is not None
+                    else None,
+                )
+            )
+        unknown = sorted(set(identities or {}) - set(positions or {}))
+        if unknown:
+            raise InvalidRecord(
+                "an identity read of a position the run does not have",
+                field=f"positions.{unknown[0]}.identity",
+            )
         self._hold_run_lock()
         now = _now_text()
         with self._write() as db:
@@ -550,9 +581,9 @@ class Outbox:
                 (run_id, str(fields["job"]), header_text, context_text, os.getpid(), now, now),
             )
             db.executemany(
-                "INSERT INTO run_positions (run_id, position, instrument, state, updated_at) "
-                "VALUES (?, ?, ?, 'measured', ?)",
-                [(run_id, number, text, now) for number, text in instruments],
+                "INSERT INTO run_positions (run_id, position, instrument, identity, state, "
+                "updated_at) VALUES (?, ?, ?, ?, 'measured', ?)",
+                [(run_id, number, text, identity, now) for number, text, identity in instruments],
             )
         return run_id
 
@@ -833,9 +864,9 @@ class Outbox:
         points (with their readings when ``readings``) and ``checks`` of its number."""
         db = self._conn
         out: list[Position] = []
-        for number, instrument, state, reason in db.execute(
-            "SELECT position, instrument, state, reason FROM run_positions WHERE run_id = ? "
-            "ORDER BY position",
+        for number, instrument, state, reason, identity in db.execute(
+            "SELECT position, instrument, state, reason, identity FROM run_positions "
+            "WHERE run_id = ? ORDER BY position",
             (run_id,),
         ).fetchall():
             where = f"positions[{len(out)}]"
@@ -850,6 +881,9 @@ class Outbox:
                     reason=reason,
                     points=tuple(points),
                     checks=tuple((checks or {}).get(number, ())),
+                    identity=MeterIdentity.from_json(json.loads(identity), f"{where}.identity")
+                    if identity is not None
+                    else None,
                 )
             )
         return out

@@ -44,6 +44,7 @@ from procedures.definition import (
 )
 from procedures.errors import ProcedureError
 from procedures.record import (
+    MeterIdentity,
     Point,
     Position,
     PositionInstrument,
@@ -457,6 +458,7 @@ def run_procedure(
     operator_name: str,
     resumed: ResumeState | None = None,
     positions: Sequence[BenchPosition] = (),
+    identities: Mapping[int, MeterIdentity] | None = None,
     on: date | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
@@ -473,7 +475,9 @@ def run_procedure(
     ``positions``: a bench with positions' (:func:`bench_positions`; on resume, those the
     run was started with). Each position's readings and points are kept by position, a
     position skipped or removed is kept so with its reason before the run goes on, and the
-    completed run holds the shared points and every position."""
+    completed run holds the shared points and every position. ``identities``: the meter of
+    positions read through its optical port before the run (kept with the position, as
+    evidence that its serial number and registers were read, not typed)."""
     pending = _Pending()
     try:
         runner = Runner(
@@ -514,6 +518,7 @@ def run_procedure(
                 "context": plan.context,
             },
             positions={p.number: p.instrument for p in positions},
+            identities=identities,
         )
     else:
         run_id = resumed.run_id

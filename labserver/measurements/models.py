@@ -126,6 +126,14 @@ class RunPosition(models.Model):
         blank=True,
         help_text="Its statement by the server: its worst point or check; empty when skipped",
     )
+    identity = models.JSONField(
+        null=True,
+        blank=True,
+        help_text=(
+            "Its meter as read through its optical port before the test (protocol, port, "
+            "the serial stated and its registers as stated); null when typed, not read"
+        ),
+    )
 
     class Meta:
         constraints = [

@@ -437,6 +437,7 @@ def _create_position(
         disagreement=evaluated.derived.disagreement,
         disagreements=evaluated.disagreements,
         server_conformity=evaluated.conformity,
+        identity=position.identity.to_json() if position.identity is not None else None,
     )
     points = _create_points(run, position.points, evaluated, position=row)
     _create_readings(points, position.points)

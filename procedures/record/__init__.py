@@ -17,7 +17,14 @@ A plain library: no Django, no I/O.
 
 from procedures.record.derived import Check, Curve, CurvePoint, CurveValue, curves_from_json
 from procedures.record.points import Acceptance, Point, Reading, Result, UncertaintyRatio
-from procedures.record.positions import POSITION_STATES, Position, PositionInstrument, SharedPoint
+from procedures.record.positions import (
+    POSITION_STATES,
+    MeterIdentity,
+    MeterRegister,
+    Position,
+    PositionInstrument,
+    SharedPoint,
+)
 from procedures.record.reader import RecordError
 from procedures.record.run import STANDARD_ROLES, ProcedureRef, RunHeader, RunRecord, StandardUsed
 
@@ -29,6 +36,8 @@ __all__ = [
     "Curve",
     "CurvePoint",
     "CurveValue",
+    "MeterIdentity",
+    "MeterRegister",
     "Point",
     "Position",
     "PositionInstrument",

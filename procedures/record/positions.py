@@ -9,6 +9,11 @@ or ``removed`` (taken out of the run, by the operator or after a fault, with the
 measured before): skipped and removed positions state why. A position that fails or is
 removed does not invalidate the others: each carries its own points and verdict.
 
+A position whose meter was read through its optical port carries what was read
+(:class:`MeterIdentity`): the protocol, the port, the serial number the meter stated and
+its registers as stated, the evidence that the serial number and the registers were read,
+not typed.
+
 A single-position run carries neither (its JSON is what it always was).
 """
 
@@ -20,9 +25,17 @@ from typing import Any, ClassVar
 
 from procedures.record.derived import Check
 from procedures.record.points import Point, Reading
-from procedures.record.reader import Fields, RecordError
+from procedures.record.reader import Fields, RecordError, decimal_text
 
-__all__ = ["POSITION_STATES", "Position", "PositionInstrument", "SharedPoint"]
+__all__ = [
+    "METER_PROTOCOLS",
+    "POSITION_STATES",
+    "MeterIdentity",
+    "MeterRegister",
+    "Position",
+    "PositionInstrument",
+    "SharedPoint",
+]
 
 POSITION_STATES = ("measured", "skipped", "removed")
 """What became of a position: measured through the run, skipped (never measured), or
@@ -85,6 +98,80 @@ class PositionInstrument:
         )
 
 
+METER_PROTOCOLS = ("iec62056-21", "dlms")
+"""How a meter is read through its optical port: IEC 62056-21 (mode C readout), or
+DLMS/COSEM."""
+
+
+@dataclass(frozen=True, slots=True)
+class MeterRegister:
+    """One register of a meter as it stated it: its OBIS ``code``, its ``value`` as plain decimal
+    text (to the register's own resolution: ``1234.567`` stays three decimals) and its
+    ``unit`` (``kWh``, ``Wh``). An indication, kept as read, never re-rounded."""
+
+    KEYS: ClassVar[tuple[str, ...]] = ("code", "value", "unit")
+    REQUIRED: ClassVar[tuple[str, ...]] = KEYS
+
+    code: str
+    value: str
+    unit: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"code": self.code, "value": self.value, "unit": self.unit}
+
+    @classmethod
+    def from_json(cls, data: Any, where: str = "") -> MeterRegister:
+        f = Fields(data, where)
+        return cls(code=f.text("code"), value=f.check("value", decimal_text), unit=f.text("unit"))
+
+
+@dataclass(frozen=True, slots=True)
+class MeterIdentity:
+    """A position's meter as read through its optical port before the test: the
+    ``protocol`` (one of :data:`METER_PROTOCOLS`), the ``port`` of the probe, the
+    ``serial`` the meter stated under the OBIS code ``serial_code``, its energy
+    ``registers`` as stated, and when it was read (``read_at``, ISO 8601 with offset)."""
+
+    KEYS: ClassVar[tuple[str, ...]] = (
+        "protocol",
+        "port",
+        "serial",
+        "serial_code",
+        "registers",
+        "read_at",
+    )
+    REQUIRED: ClassVar[tuple[str, ...]] = KEYS
+
+    protocol: str
+    port: str
+    serial: str
+    serial_code: str
+    registers: tuple[MeterRegister, ...]
+    read_at: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "protocol": self.protocol,
+            "port": self.port,
+            "serial": self.serial,
+            "serial_code": self.serial_code,
+            "registers": [r.to_json() for r in self.registers],
+            "read_at": self.read_at,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any, where: str = "") -> MeterIdentity:
+        f = Fields(data, where)
+        return cls(
+            protocol=f.check("protocol", _protocol),
+            port=f.text("port"),
+            serial=f.text("serial"),
+            serial_code=f.text("serial_code"),
+            registers=f.objects("registers", MeterRegister.from_json, empty=False),
+            read_at=f.time("read_at"),
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Position:
     """One position of a multi-position run: its number on the bench (from 1), the
@@ -99,6 +186,7 @@ class Position:
         "reason",
         "points",
         "checks",
+        "identity",
     )
     REQUIRED: ClassVar[tuple[str, ...]] = ("position", "instrument", "state", "points")
 
@@ -108,6 +196,8 @@ class Position:
     reason: str | None = None
     points: tuple[Point, ...] = ()
     checks: tuple[Check, ...] = ()
+    identity: MeterIdentity | None = None
+    """Its meter as read through its optical port before the test (None: not read so)."""
 
     @property
     def verdict(self) -> str | None:
@@ -133,6 +223,8 @@ class Position:
         out["points"] = [p.to_json() for p in self.points]
         if self.checks:
             out["checks"] = [c.to_json() for c in self.checks]
+        if self.identity is not None:
+            out["identity"] = self.identity.to_json()
         return out
 
     @classmethod
@@ -159,7 +251,29 @@ class Position:
             reason=reason,
             points=points,
             checks=f.objects("checks", Check.from_json) if f.given("checks") else (),
+            identity=_identity(f),
         )
+
+
+def _identity(f: Fields) -> MeterIdentity | None:
+    """The position's identity read, which names the serial its instrument has."""
+    if not f.given("identity"):
+        return None
+    identity = MeterIdentity.from_json(f.data["identity"], f.at("identity"))
+    serial = (f.data.get("instrument") or {}).get("serial")
+    if identity.serial != serial:
+        raise RecordError(
+            f"the meter read states serial {identity.serial}, the position's instrument is "
+            f"{serial}",
+            field=f"{f.at('identity')}.serial",
+        )
+    return identity
+
+
+def _protocol(value: Any) -> str:
+    if value not in METER_PROTOCOLS:
+        raise ValueError(f"must be one of {', '.join(METER_PROTOCOLS)}, got {value!r}")
+    return str(value)
 
 
 def _state(value: Any) -> str:

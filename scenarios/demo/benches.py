@@ -135,16 +135,19 @@ def read_benches(
 def _positions(value: Value, mounted: dict[str, Any]) -> dict[int, dict[str, Any]]:
     """A bench's positions by number from 1, each the role of the instrument under test
     mounted there: its serial one of ``mounted`` (the instruments registered for this
-    bench and procedure), each once."""
+    bench and procedure), each once; ``optical``: its meter's optical port, as the bench
+    file takes it."""
     out: dict[int, dict[str, Any]] = {}
     for key, item in value.entries().items():
-        r = item.fields(("driver", "address", "serial"), ("options",))
+        r = item.fields(("driver", "address", "serial"), ("options", "optical"))
         if not key.isdigit() or int(key) != len(out) + 1:
             item.fail(f"positions are numbered 1, 2, ... in order, got {key}")
         serial = r["serial"].one_of(mounted, "instrument of instruments.yaml on this bench")
         if any(p["serial"] == serial for p in out.values()):
             r["serial"].fail(f"{serial} is at one position only")
-        out[int(key)] = {k: v.mapping() if k == "options" else v.text() for k, v in r.items()}
+        out[int(key)] = {
+            k: v.mapping() if k in ("options", "optical") else v.text() for k, v in r.items()
+        }
     if not out:
         value.fail("a bench with positions has at least one")
     return out

@@ -28,11 +28,16 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 METERS = ["ITR-20-100101", "ITR-20-100102", "ITR-20-100103", "ITR-20-100104"]
 ELECTRICITY_METERS = [f"EM-25-00450{n}" for n in range(1, 7)]
+REGISTERS = {3: "0.01", 5: "2.47"}
+"""The 1.8.0 registers of the demo's electricity meters that are not 0.00 kWh, by position."""
 PASSWORD = "demo-only-password"  # the demo people's (DEMO ONLY)
 
 
 def bench_file(summary: Any, name: str) -> Path:
-    return next(p for org, bench, p in summary.position_benches if (org, bench) == ("HN", name))
+    path: Path = next(
+        p for org, bench, p in summary.position_benches if (org, bench) == ("HN", name)
+    )
+    return path
 
 
 def test_the_demo_s_multi_meter_bench_runs_through_the_agent(
@@ -106,6 +111,24 @@ def test_six_electricity_meters_go_from_the_bench_to_their_public_check(
         (serial, "measured", "fail" if serial == "EM-25-004504" else "pass")
         for serial in ELECTRICITY_METERS
     ]
+    # each meter's serial number and register were read through its optical port before
+    # the first point, shown to the operator and kept with its position at the LIMS
+    table = out.out[out.out.index("Meters read through their optical ports") :]
+    rows = [[c.strip() for c in line.split("│")[1:5]] for line in table.splitlines()[:10]]
+    assert [r for r in rows if r and r[0].isdigit()] == [
+        [str(n), serial, f"{REGISTERS.get(n, '0.00')} kWh", protocol]
+        for n, serial in enumerate(ELECTRICITY_METERS, start=1)
+        for protocol in ["DLMS/COSEM" if n == 6 else "IEC 62056-21"]
+    ]
+    identities = [dict(p.identity or {}) for p in stored]
+    assert [(i["serial"], i["protocol"], i["registers"]) for i in identities] == [
+        (
+            serial,
+            "dlms" if n == 6 else "iec62056-21",
+            [{"code": "1.8.0", "value": REGISTERS.get(n, "0.00"), "unit": "kWh"}],
+        )
+        for n, serial in enumerate(ELECTRICITY_METERS, start=1)
+    ]
 
     # The center: review, approval and issue, each one act with the password once.
     reviewer = signed_in(User.objects.get(username="hn-reviewer"))
@@ -135,9 +158,9 @@ def test_six_electricity_meters_go_from_the_bench_to_their_public_check(
         (certificates[2].number, "EM-25-004502", "Verification mark"),
         (certificates[4].number, "EM-25-004504", "Notice of failed verification"),
     ):
-        page = public.get(f"/verify/{number}", HTTP_ACCEPT_LANGUAGE="en")
-        assert page.status_code == 200
-        html = page.content.decode()
+        answer = public.get(f"/verify/{number}", HTTP_ACCEPT_LANGUAGE="en")
+        assert answer.status_code == 200
+        html = answer.content.decode()
         assert serial in html
         assert shown in html
         found = public.get(f"/api/v1/public/certificates/{number}").json()

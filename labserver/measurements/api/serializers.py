@@ -28,6 +28,8 @@ from procedures.record import (
     Curve,
     CurvePoint,
     CurveValue,
+    MeterIdentity,
+    MeterRegister,
     Point,
     Position,
     PositionInstrument,
@@ -40,7 +42,7 @@ from procedures.record import (
     StandardUsed,
     UncertaintyRatio,
 )
-from procedures.record.positions import POSITION_STATES
+from procedures.record.positions import METER_PROTOCOLS, POSITION_STATES
 from procedures.record.reader import (
     aware_time,
     decimal_text,
@@ -330,6 +332,27 @@ class PositionInstrumentIn(RecordIn):
     parameters = serializers.DictField(help_text="The numbers of its specification")
 
 
+class MeterRegisterIn(RecordIn):
+    record = MeterRegister
+
+    code = serializers.CharField(max_length=32, help_text="Its OBIS code")
+    value = DecimalText(help_text="As the meter stated it, to the register's own resolution")
+    unit = serializers.CharField(max_length=16)
+
+
+class MeterIdentityIn(RecordIn):
+    """A position's meter as read through its optical port before the test."""
+
+    record = MeterIdentity
+
+    protocol = serializers.ChoiceField(choices=list(METER_PROTOCOLS))
+    port = serializers.CharField(max_length=200, help_text="The optical probe's port")
+    serial = serializers.CharField(max_length=100, help_text="The serial number the meter stated")
+    serial_code = serializers.CharField(max_length=32, help_text="The OBIS code stating it")
+    registers = MeterRegisterIn(many=True, max_length=32)  # type: ignore[call-arg]
+    read_at = AwareDateTime()
+
+
 class PositionIn(RecordIn):
     """One position of a multi-position run: its instrument, state, points and checks."""
 
@@ -341,6 +364,7 @@ class PositionIn(RecordIn):
     reason = serializers.CharField(max_length=500, help_text="Why it was skipped or removed")
     points = PointIn(many=True, max_length=MAX_POINTS)  # type: ignore[call-arg]
     checks = CheckIn(many=True, max_length=MAX_CHECKS)  # type: ignore[call-arg]
+    identity = MeterIdentityIn(help_text="Its meter as read through its optical port")
 
 
 class RunIn(RecordIn):
@@ -517,6 +541,7 @@ class PositionOut(serializers.ModelSerializer):  # type: ignore[type-arg]
             "disagreement",
             "disagreements",
             "server_conformity",
+            "identity",
             "points",
         ]
 

@@ -34,6 +34,7 @@ from rich.text import Text
 from drivers.optical.iec62056_21 import ENERGY_IMPORT
 from procedures.bench import BenchPosition, Instruction, Operator, OperatorAbort
 from procedures.record import Position
+from procedures.record.positions import METER_PROTOCOLS
 from uncertainty.display import (
     as_decimal,
     datetime_text,
@@ -444,9 +445,6 @@ def print_positions_summary(
     console.print(table)
 
 
-PROTOCOL_NAMES = {"iec62056-21": "IEC 62056-21", "dlms": "DLMS/COSEM"}
-
-
 def print_identities(console: Console, report: IdentityReport, *, language: str = "en") -> None:
     """What each position's optical port said, before the first point: one row per
     position read (its number, the serial the meter states, its active energy register
@@ -468,7 +466,7 @@ def print_identities(console: Console, report: IdentityReport, *, language: str 
                 str(number),
                 escape(evidence.serial),
                 escape(f"{register.value} {register.unit}"),
-                PROTOCOL_NAMES[evidence.protocol],
+                METER_PROTOCOLS[evidence.protocol],
             )
         else:
             why = _("not read: {reason}").format(reason=report.unread[number].reason)

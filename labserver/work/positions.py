@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from labserver.measurements.models import PositionState, Run, RunPosition
+from procedures.record.positions import METER_PROTOCOLS
 
 from .presentation import PointRow, point_rows, verdict_text
 
-__all__ = ["PositionRow", "is_exception", "position_rows", "ranked"]
+__all__ = ["PositionRow", "identity_text", "is_exception", "position_rows", "ranked"]
 
 
 @dataclass
@@ -31,6 +32,23 @@ class PositionRow:
     """Of the ids of its points' rows (``position-3-point-0``), unique on the page."""
     certificate: dict[str, Any] | None = None
     """Its instrument's certificate once issued (the latest, as the run page lists it)."""
+    identity: str = ""
+    """Its meter's registers as read through its optical port before the test, and how
+    ("1.8.0: 2.47 kWh (IEC 62056-21)"); empty when not read so."""
+
+
+def identity_text(identity: Mapping[str, Any] | None) -> str:
+    """A position's identity read (the JSON of its
+    :class:`procedures.record.MeterIdentity`) as the run page shows it: each register as
+    the meter stated it, to its own resolution (an indication is never rounded again),
+    and the protocol; "" for none."""
+    if not identity:
+        return ""
+    registers = ", ".join(
+        f"{r['code']}: {r['value']} {r['unit']}" for r in identity.get("registers", ())
+    )
+    protocol = METER_PROTOCOLS.get(identity.get("protocol", ""), identity.get("protocol", ""))
+    return f"{registers} ({protocol})"
 
 
 def _rank(position: RunPosition) -> int:
@@ -76,6 +94,7 @@ def position_rows(
                 points=point_rows(sorted(position.points.all(), key=lambda p: p.index)),
                 prefix=f"position-{position.number}-",
                 certificate=(certificates or {}).get(position.pk),
+                identity=identity_text(position.identity),
             )
         )
     return rows

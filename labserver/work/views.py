@@ -340,6 +340,7 @@ def _render_run(
         for item in certificates
         if item["certificate"].position_id is not None
     }
+    positions = position_rows(run, by_position)
     context = {
         "run": run,
         "job": run.job,
@@ -351,7 +352,9 @@ def _render_run(
         else ("fail" if run.server_conformity else ""),
         "signatures": [{"signature": s, "meaning": s.get_meaning_display()} for s in signatures],
         "points": point_rows(points),
-        "positions": position_rows(run, by_position),
+        "positions": positions,
+        # the column of the meters read through their optical ports, where any was
+        "positions_read": any(row.identity for row in positions),
         "charts": error_charts(points),
         "checks": _checks(run),
         "curves": _curves(run),

@@ -98,9 +98,9 @@ class PositionInstrument:
         )
 
 
-METER_PROTOCOLS = ("iec62056-21", "dlms")
-"""How a meter is read through its optical port: IEC 62056-21 (mode C readout), or
-DLMS/COSEM."""
+METER_PROTOCOLS = {"iec62056-21": "IEC 62056-21", "dlms": "DLMS/COSEM"}
+"""How a meter is read through its optical port (the record's code → its name for people):
+IEC 62056-21 (mode C readout), or DLMS/COSEM."""
 
 
 @dataclass(frozen=True, slots=True)

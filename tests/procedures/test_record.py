@@ -286,7 +286,7 @@ def test_a_multi_position_run_keeps_the_shared_part_once_and_each_position() -> 
     assert payload["points"] == []
     assert list(payload["positions"][1]) == ["position", "instrument", "state", "reason", "points"]
     assert list(payload["positions"][0]) == [
-        k for k in Position.KEYS if k not in ("reason", "checks")
+        k for k in Position.KEYS if k not in ("reason", "checks", "identity")
     ]
     text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
     assert RunRecord.from_json(json.loads(text)) == made

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from agent.outbox import RESTARTED, InvalidRecord, Outbox, RunState
+from procedures.record.positions import MeterIdentity, MeterRegister
 from drivers.errors import InstrumentTimeout
 from procedures.bench import Instruction, OperatorAbort
 from procedures.definition import library, load_definition
@@ -207,7 +208,7 @@ def test_the_outbox_keeps_the_positions_apart(outbox: Outbox) -> None:
         outbox.add_shared_point(single, SharedPoint(0, "flow-rates", ()), [])
 
 
-def test_an_outbox_of_the_first_schema_is_carried_to_the_second(tmp_path: Path) -> None:
+def test_an_outbox_of_the_first_schema_is_carried_to_the_latest(tmp_path: Path) -> None:
     from agent.outbox import _SCHEMA
 
     path = tmp_path / "old.sqlite3"
@@ -220,7 +221,7 @@ def test_an_outbox_of_the_first_schema_is_carried_to_the_second(tmp_path: Path) 
     conn.commit()
     conn.close()
     with Outbox(path) as box:
-        assert box._conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert box._conn.execute("PRAGMA user_version").fetchone()[0] == 3
         assert box.state("r") == RunState.INCOMPLETE
         run_id = box.start_run(header(), positions=instruments())
         box.mark_incomplete(run_id, "instrument fault")
@@ -228,3 +229,33 @@ def test_an_outbox_of_the_first_schema_is_carried_to_the_second(tmp_path: Path) 
         assert [(p.position, p.state) for p in resumed.positions] == [
             (n, "measured") for n in (1, 2, 3, 4)
         ]
+
+
+def meter_read(serial: str) -> MeterIdentity:
+    return MeterIdentity(
+        protocol="iec62056-21",
+        port="socket://192.0.2.9:4001",
+        serial=serial,
+        serial_code="C.1.0",
+        registers=(MeterRegister("1.8.0", "12.40", "kWh"),),
+        read_at="2026-12-06T08:00:00+00:00",
+    )
+
+
+def test_a_position_s_meter_read_through_its_optical_port_is_kept_with_it(
+    outbox: Outbox,
+) -> None:
+    serials = {n: i.serial for n, i in instruments().items()}
+    run_id = outbox.start_run(
+        header(), positions=instruments(), identities={2: meter_read(serials[2])}
+    )
+    outbox.mark_incomplete(run_id, "instrument fault")
+    kept = {p.position: p.identity for p in outbox.resume(run_id).positions}
+    assert kept == {1: None, 2: meter_read(serials[2]), 3: None, 4: None}
+
+    with pytest.raises(InvalidRecord, match="the meter read states serial EM-X") as caught:
+        outbox.start_run(header(), positions=instruments(), identities={1: meter_read("EM-X")})
+    assert caught.value.field == "positions.1.identity"
+    with pytest.raises(InvalidRecord, match="a position the run does not have") as caught:
+        outbox.start_run(header(), positions=instruments(), identities={5: meter_read("EM-5")})
+    assert caught.value.field == "positions.5.identity"

@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 
 from agent.outbox import RESTARTED, InvalidRecord, Outbox, RunState
-from procedures.record.positions import MeterIdentity, MeterRegister
 from drivers.errors import InstrumentTimeout
 from procedures.bench import Instruction, OperatorAbort
 from procedures.definition import library, load_definition
@@ -30,6 +29,7 @@ from procedures.record import (
     SharedPoint,
     StandardUsed,
 )
+from procedures.record.positions import MeterIdentity, MeterRegister
 from procedures.runner import RunInterrupted, Runner
 from simulation.bench import SimulatedBench
 from simulation.people import SimulatedOperator

@@ -293,6 +293,7 @@ def _show_run(url: str, token: str, run_id: str) -> None:
     """The LIMS's own evaluation of each point of the run, as a certificate writes it: the
     expanded uncertainty to two significant digits and the result to the same place
     (ILAC P14), in the output's unit."""
+    from procedures.record.positions import METER_PROTOCOLS
     from uncertainty.display import result_texts, unit_symbol
 
     request = urllib.request.Request(
@@ -316,9 +317,16 @@ def _show_run(url: str, token: str, run_id: str) -> None:
         )
     for position in run.get("positions", []):
         verdict = position.get("server_conformity") or position.get("reason") or "-"
+        identity = position.get("identity") or {}
+        # the meter's serial number and registers read through its optical port, as stated
+        read = "".join(
+            f"  read: {r['code']} {r['value']} {r['unit']}" for r in identity.get("registers", ())
+        )
+        protocol = METER_PROTOCOLS.get(identity.get("protocol", ""), "")
         print(
             f"  position {position['number']}  {position['serial']:<14} {position['state']:<9}"
             f"  LIMS: {verdict}  ({len(position.get('points', []))} points)"
+            + (f"{read} ({protocol})" if identity else "")
         )
     print(f"  disagreements between the agent and the LIMS: {run.get('disagreements')}")
 

@@ -57,7 +57,15 @@ def test_the_demo_runs_procedures_1_and_2_through_the_agent_and_certifies_them(
     assert "six meters, one run: caltrace-agent run --bench" in out
     for n in range(1, 7):
         verdict = "fail" if n == 4 else "pass"
-        assert f"  position {n}  EM-25-00450{n}   measured   LIMS: {verdict}  (10 points)" in out
+        # each meter's register read through its optical port before the test, as stated
+        register, protocol = (
+            {3: "0.01", 5: "2.47"}.get(n, "0.00"),
+            ("DLMS/COSEM" if n == 6 else "IEC 62056-21"),
+        )
+        assert (
+            f"  position {n}  EM-25-00450{n}   measured   LIMS: {verdict}  (10 points)"
+            f"  read: 1.8.0 {register} kWh ({protocol})"
+        ) in out
     assert out.count(") issued by hn-signatory") == 6
     assert out.count("a notice of failed verification HN-KD-") == 1
     assert out.count("also issued, a meter of bench-meters-6: ") == 6

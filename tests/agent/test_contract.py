@@ -16,27 +16,59 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 from agent.outbox import Outbox
+from procedures.record import MeterIdentity, MeterRegister
 from tests.support.agent import Lims, record_run
 from tests.support.kept_outbox import RUNS, derived, kept, left_by_the_earlier_agent
 
 SCHEMA_URN = "urn:caltrace:lims-openapi"
 
 
-@pytest.fixture
-def run_body_validator(lims: Lims) -> OAS30Validator:
-    """A validator of the request body of ``POST /api/v1/runs/``, from the live schema."""
+def live_schema(lims: Lims) -> dict[str, Any]:
     with urllib.request.urlopen(f"{lims.url}/api/schema/?format=json", timeout=30) as response:
-        schema = json.load(response)
+        schema: dict[str, Any] = json.load(response)
     assert schema["openapi"].startswith("3.0")
-    body = schema["paths"]["/api/v1/runs/"]["post"]["requestBody"]
-    ref = body["content"]["application/json"]["schema"]["$ref"]
-    assert ref.startswith("#/components/schemas/RunIn")
+    return schema
+
+
+def validator(schema: dict[str, Any], ref: str) -> OAS30Validator:
+    """A validator of the part ``ref`` (``#/components/schemas/...``) of ``schema``."""
     registry: Registry[Any] = Registry().with_resource(
         SCHEMA_URN, Resource.from_contents(schema, default_specification=DRAFT4)
     )
     return OAS30Validator(
         {"$ref": SCHEMA_URN + ref}, registry=registry, format_checker=oas30_format_checker
     )
+
+
+@pytest.fixture
+def run_body_validator(lims: Lims) -> OAS30Validator:
+    """A validator of the request body of ``POST /api/v1/runs/``, from the live schema."""
+    schema = live_schema(lims)
+    body = schema["paths"]["/api/v1/runs/"]["post"]["requestBody"]
+    ref = body["content"]["application/json"]["schema"]["$ref"]
+    assert ref.startswith("#/components/schemas/RunIn")
+    return validator(schema, ref)
+
+
+def test_a_position_s_identity_read_satisfies_the_lims_schema(lims: Lims) -> None:
+    """What the agent keeps of a meter read through its optical port is what a position of
+    the schema takes; a register sent as a JSON number is not (its resolution is lost)."""
+    schema = live_schema(lims)
+    position = schema["components"]["schemas"]["PositionInRequest"]["properties"]["identity"]
+    ref = next(part["$ref"] for part in position.get("allOf", [position]) if "$ref" in part)
+    identity = MeterIdentity(
+        protocol="iec62056-21",
+        port="socket://192.0.2.9:4001",
+        serial="EM-0001",
+        serial_code="C.1.0",
+        registers=(MeterRegister("1.8.0", "1234.50", "kWh"),),
+        read_at="2026-12-06T08:00:00+00:00",
+    ).to_json()
+    check = validator(schema, ref)
+    check.validate(identity)
+    identity["registers"][0]["value"] = 1234.5
+    with pytest.raises(ValidationError, match="is not of type 'string'"):
+        check.validate(identity)
 
 
 def test_an_outbox_payload_satisfies_the_lims_schema(

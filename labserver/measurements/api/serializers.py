@@ -364,7 +364,9 @@ class PositionIn(RecordIn):
     reason = serializers.CharField(max_length=500, help_text="Why it was skipped or removed")
     points = PointIn(many=True, max_length=MAX_POINTS)  # type: ignore[call-arg]
     checks = CheckIn(many=True, max_length=MAX_CHECKS)  # type: ignore[call-arg]
-    identity = MeterIdentityIn(help_text="Its meter as read through its optical port")
+    identity = MeterIdentityIn(
+        allow_null=True, help_text="Its meter as read through its optical port"
+    )
 
 
 class RunIn(RecordIn):

@@ -146,7 +146,9 @@ def test_a_position_whose_instrument_cannot_be_opened_is_skipped_with_the_reason
                 instrument=METER,
                 on=date(2026, 11, 22),
                 positions=[
-                    BenchPosition(n, f"uut@{n}", PositionInstrument(f"WM-000{n}", "water-meter"))
+                    BenchPosition(
+                        n, f"uut@{n}", PositionInstrument(f"WM-000{n}", "water-meter", METER)
+                    )
                     for n in (1, 2)
                 ],
             )

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from labserver.jobs.models import parsed_procedure
 from labserver.measurements.models import PositionState, Run, RunPosition
 
 from .presentation import PointRow, point_rows, verdict_text
@@ -63,6 +64,7 @@ def position_rows(
     """The run's positions, exceptions first, each with its points' rows, its job and its
     certificate from ``certificates`` (by position id) when issued."""
     positions = ranked(run.positions.select_related("job").prefetch_related("points__readings"))
+    definition = parsed_procedure(run.procedure)
     rows = []
     for position in positions:
         statement = position.server_conformity
@@ -73,7 +75,7 @@ def position_rows(
                 verdict=verdict_text(statement),
                 verdict_class="pass" if statement == "pass" else ("fail" if statement else ""),
                 exception=is_exception(position),
-                points=point_rows(sorted(position.points.all(), key=lambda p: p.index)),
+                points=point_rows(sorted(position.points.all(), key=lambda p: p.index), definition),
                 prefix=f"position-{position.number}-",
                 certificate=(certificates or {}).get(position.pk),
             )

@@ -350,7 +350,7 @@ def _render_run(
         if run.server_conformity == "pass"
         else ("fail" if run.server_conformity else ""),
         "signatures": [{"signature": s, "meaning": s.get_meaning_display()} for s in signatures],
-        "points": point_rows(points),
+        "points": point_rows(points, parsed_procedure(run.procedure)),
         "positions": position_rows(run, by_position),
         "charts": error_charts(points),
         "checks": _checks(run),

@@ -32,7 +32,9 @@ PASSWORD = "demo-only-password"  # the demo people's (DEMO ONLY)
 
 
 def bench_file(summary: Any, name: str) -> Path:
-    return next(p for org, bench, p in summary.position_benches if (org, bench) == ("HN", name))
+    return Path(
+        next(p for org, bench, p in summary.position_benches if (org, bench) == ("HN", name))
+    )
 
 
 def test_the_demo_s_multi_meter_bench_runs_through_the_agent(
@@ -135,9 +137,9 @@ def test_six_electricity_meters_go_from_the_bench_to_their_public_check(
         (certificates[2].number, "EM-25-004502", "Verification mark"),
         (certificates[4].number, "EM-25-004504", "Notice of failed verification"),
     ):
-        page = public.get(f"/verify/{number}", HTTP_ACCEPT_LANGUAGE="en")
-        assert page.status_code == 200
-        html = page.content.decode()
+        verify = public.get(f"/verify/{number}", HTTP_ACCEPT_LANGUAGE="en")
+        assert verify.status_code == 200
+        html = verify.content.decode()
         assert serial in html
         assert shown in html
         found = public.get(f"/api/v1/public/certificates/{number}").json()

@@ -26,7 +26,9 @@ What a reader of the XML should know:
 * **Result tables**: one ``dcc:measurementResult`` per table. Its first
   ``dcc:result`` holds one ``dcc:list`` per row (named by the row's label),
   each value a ``dcc:quantity`` with an ``si:real``; ``U``, ``k`` and ``p`` sit
-  on the error (on the indication when the row has no error); the row's verdict
+  on the error (on the indication when the row has no error: a result judged as it
+  is, written to the coarser of its resolution and ``U``'s last digit, a count with no
+  ``U`` and its words as ``si:label``, its limit a ``caltrace_upperLimit``); the row's verdict
   is the list's ``dcc:measurementMetaData`` (``dcc:conformity``). Per-row lists
   rather than per-column ``si:realListXMLList`` because a row may lack a value
   (a column list cannot have a gap) and each row has its own unit. Checks and

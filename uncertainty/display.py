@@ -14,6 +14,9 @@ What a number means decides how it is rounded:
   mode), the verification scale interval ``e``, the dial's division. A mean of
   readings has no more meaning on paper than one reading: 450.4 kPa is not a value
   a gauge with 2 kPa divisions shows (:func:`indication_text`);
+* a **result read as it is** with its own ``U`` (a time to a meter's first pulse
+  against its limit): to the coarser of its resolution and ``U``'s last digit
+  (:func:`observed_text`);
 * a **check value** (repeatability, eccentricity, hysteresis): a difference or a
   spread of indications, so to the resolution of what was read (the same
   :func:`indication_text`);

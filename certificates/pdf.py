@@ -814,6 +814,9 @@ def _statement_meaning(document: CertificateDocument) -> Bilingual:
     statement = document.statement
     assert statement is not None
     passed = statement.conformity in (Conformity.PASS, Conformity.CONDITIONAL_PASS)
+    rows = [row for table in document.results for row in table.rows]
+    if document.kind is Kind.VERIFICATION and any(row.limit is not None for row in rows):
+        return _meaning_with_limits(rows, passed)
     if document.kind is Kind.VERIFICATION:
         if passed:
             return Bilingual(
@@ -833,6 +836,39 @@ def _statement_meaning(document: CertificateDocument) -> Bilingual:
         "của ILAC G8:09/2019; dải bảo vệ w tính đến độ không đảm bảo đo U.",
         "Conformity with the specification below is stated by the ILAC G8:09/2019 decision "
         "rule given; its guard band w takes the measurement uncertainty U into account.",
+    )
+
+
+def _meaning_with_limits(rows: Sequence[ResultRow], passed: bool) -> Bilingual:
+    """The verdict's meaning where some results are judged as they are against a limit
+    (a no-load count, a time to the first pulse): those are not errors, and a failure
+    says which kind of result failed."""
+    if passed:
+        return Bilingual(
+            "Sai số của phương tiện đo nằm trong sai số lớn nhất cho phép (MPE) và các kết quả "
+            "thử khác nằm trong giới hạn cho phép của yêu cầu kỹ thuật dưới đây.",
+            "The instrument's errors are within the maximum permissible errors (MPE), and its "
+            "other test results within their permissible limits, of the specification below.",
+        )
+    failing = (Conformity.FAIL, Conformity.CONDITIONAL_FAIL)
+    failed = [row for row in rows if row.conformity in failing]
+    vi, en = [], []
+    if any(row.limit is None for row in failed):
+        vi.append("Sai số của phương tiện đo vượt quá sai số lớn nhất cho phép (MPE)")
+        en.append("The instrument's errors exceed the maximum permissible errors (MPE)")
+    if any(row.limit is not None for row in failed):
+        vi.append("kết quả thử của phương tiện đo vượt quá giới hạn cho phép")
+        en.append("the instrument's test results exceed their permissible limits")
+    if not vi:  # the verdict failed on a check, not on a row
+        return Bilingual(
+            "Kết quả của phương tiện đo không đáp ứng yêu cầu kỹ thuật dưới đây.",
+            "The instrument's results do not meet the specification below.",
+        )
+    vi_text = "; ".join(vi)
+    en_text = "; ".join(en)
+    return Bilingual(
+        f"{vi_text[0].upper()}{vi_text[1:]} của yêu cầu kỹ thuật dưới đây.",
+        f"{en_text[0].upper()}{en_text[1:]} of the specification below.",
     )
 
 

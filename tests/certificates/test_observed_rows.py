@@ -130,3 +130,18 @@ def test_it_refuses_a_count_that_is_not_one(changes, field, words):
         _meter(count=_count(**changes)).check()
     assert caught.value.field == f"results[0].rows[0].{field}"
     assert words in caught.value.message
+
+
+def test_the_verdict_s_meaning_names_the_limits_and_what_failed(tmp_path):
+    passed = pdf_text(render_pdf(_meter()), tmp_path)
+    assert "and its other test results within their permissible limits" in passed
+    assert "và các kết quả thử khác nằm trong giới hạn cho phép" in passed
+    document = _meter(count=_count(indication=2.0, conformity=Conformity.FAIL))
+    assert document.statement is not None
+    statement = dataclasses.replace(document.statement, conformity=Conformity.FAIL)
+    failed = pdf_text(
+        render_pdf(dataclasses.replace(document, statement=statement, mark=None)), tmp_path
+    )
+    assert "The instrument's test results exceed their permissible limits" in failed
+    assert "Kết quả thử của phương tiện đo vượt quá giới hạn cho phép" in failed
+    assert "errors exceed" not in failed

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from labserver.jobs.models import Job
@@ -119,6 +120,13 @@ def test_the_lims_evaluates_every_meter_of_a_bench_run_as_the_bench_did(
     with translation.override("vi"):
         count = rows_in(run)[1].points[0]
         assert (count.limit, count.shown_unit) == ("≤ 1 xung", "xung")
+    # As the page's table of points writes them.
+    html = render_to_string("work/_points.html", {"rows": rows[1].points, "prefix": "", "run": run})
+    assert "N = 0 pulses" in html
+    assert "≤ 1 pulse" in html
+    assert f"t_first = {time.value} s" in html
+    assert f"{time.limit}</td>" in html
+    assert "± 93" not in html
 
 
 def rows_in(run: Run) -> dict[int, Any]:

@@ -32,6 +32,7 @@ from rich.table import Column, Table
 from rich.text import Text
 
 from drivers.optical.iec62056_21 import ENERGY_IMPORT
+from procedures.acceptance import COUNTS, count_words, observed
 from procedures.bench import BenchPosition, Instruction, Operator, OperatorAbort
 from procedures.record import Position
 from procedures.record.positions import METER_PROTOCOLS
@@ -40,7 +41,9 @@ from uncertainty.display import (
     datetime_text,
     indication_text,
     number_text,
+    observed_text,
     result_texts,
+    uncertainty_text,
     unit_symbol,
 )
 from uncertainty.errors import UncertaintyError
@@ -59,7 +62,9 @@ __all__ = [
     "NarratedOperator",
     "RunDisplay",
     "ask_pause_or_abandon",
+    "count_text",
     "in_unit",
+    "observed_line",
     "output_unit",
     "position_verdict",
     "positions_line",
@@ -160,9 +165,10 @@ class RunDisplay:
         elif event == "reading":
             shown = in_unit(data, self._unit)
             stable = _("stable") if data.get("stable") else f"[red]{_('unstable')}[/]"
+            text = count_text(data, self.language) or reading_text(shown)
             live = (
                 f"{escape(self._where(data))}{escape(str(data['quantity']))} "
-                f"{data['n']}/{data['of']}: {escape(reading_text(shown))} ({stable})"
+                f"{data['n']}/{data['of']}: {escape(text)} ({stable})"
             )
             self._live(live, plain=f"  {live}")
         elif event == "stability":
@@ -234,17 +240,17 @@ class RunDisplay:
         result = point["result"]
         conformity = str(point.get("conformity"))
         verdict = self._(VERDICTS.get(conformity, "-"))
+        told = observed_line(point, data.get("resolution"), self.language) or result_line(
+            result, output_unit(point)
+        )
         if "position" in data:  # one line per position; the bar moves once all are done
             shown = escape(
-                f"  {self._position(int(data['position']))}: {point['output']} = "
-                f"{result_line(result, output_unit(point))}, "
+                f"  {self._position(int(data['position']))}: {point['output']} = {told}, "
             )
             mark = f"[red]{escape(verdict)}[/]" if conformity == "fail" else escape(verdict)
             self._print(shown + mark)
             return
-        line = escape(
-            f"  → {point['output']} = {result_line(result, output_unit(point))}, {verdict}"
-        )
+        line = escape(f"  → {point['output']} = {told}, {verdict}")
         if self._progress is None or self._task is None:
             self.console.print(line)
             return
@@ -372,6 +378,65 @@ def reading_text(reading: Mapping[str, Any]) -> str:
     except (TypeError, ValueError, UncertaintyError):
         value = str(reading.get("value"))
     return f"{value} {unit_symbol(str(reading.get('unit', '')))}".rstrip()
+
+
+def _count(value: Any) -> str | None:
+    """A count as a whole number; None for a value that is not one (shown as read)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return str(int(number)) if number.is_integer() else None
+
+
+def count_text(reading: Mapping[str, Any], language: str = "en") -> str | None:
+    """A reading that is a count (of a function of :data:`procedures.acceptance.COUNTS`,
+    in the unit one) as a whole number and what it counts: "0 pulses", "100 xung". None
+    for any other reading (:func:`reading_text` shows it)."""
+    counted = COUNTS.get(str(reading.get("function") or ""))
+    if counted is None or str(reading.get("unit", "")) != "1":
+        return None
+    whole = _count(reading.get("value"))
+    if whole is None:  # not a whole number: shown as read, never rounded to one
+        return f"{reading.get('value')} {count_words(counted, 0, language)}"
+    return f"{whole} {count_words(counted, int(whole), language)}"
+
+
+def observed_line(
+    point: Mapping[str, Any], resolution: float | None = None, language: str = "en"
+) -> str | None:
+    """A point's result judged as it is against its limit, as the certificate prints it
+    (:data:`procedures.acceptance.RESULT_RULES`): a count as a whole number with what it
+    counts and no uncertainty, "0 pulses (≤ 1 pulse)"; a time to the ``resolution`` it was read
+    to (or U's last digit, the coarser) with its U, "76.35 s (≤ 93 s), U = 0.0058 s
+    (k = 2.00)". None for an error against ± MPE (:func:`result_line` shows it)."""
+    acceptance = point.get("acceptance") or {}
+    shown = observed(acceptance)
+    if shown is None:
+        return None
+    result = point["result"]
+    limit = acceptance.get("mpe")
+    if shown.counted is not None:
+        whole = _count(result.get("value"))
+        value = whole if whole is not None else str(result.get("value"))
+        words = count_words(shown.counted, int(whole) if whole is not None else 0, language)
+        if limit is None:
+            return f"{value} {words}"
+        most = float(limit)
+        return (
+            f"{value} {words} (≤ {number_text(most, where='limit')} "
+            f"{count_words(shown.counted, most, language)})"
+        )
+    symbol = unit_symbol(output_unit(point))
+    try:
+        value = observed_text(
+            float(result["value"]), resolution, float(result["U"]), where="result"
+        )
+        expanded = uncertainty_text(float(result["U"]))
+    except (KeyError, TypeError, ValueError, UncertaintyError):
+        return None
+    bound = f" (≤ {number_text(float(limit), where='limit')} {symbol})" if limit is not None else ""
+    return f"{value} {symbol}{bound}, U = {expanded} {symbol} (k = {float(result['k']):.2f})"
 
 
 def output_unit(point: Mapping[str, Any]) -> str:

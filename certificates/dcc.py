@@ -26,7 +26,9 @@ What a reader of the XML should know:
 * **Result tables**: one ``dcc:measurementResult`` per table. Its first
   ``dcc:result`` holds one ``dcc:list`` per row (named by the row's label),
   each value a ``dcc:quantity`` with an ``si:real``; ``U``, ``k`` and ``p`` sit
-  on the error (on the indication when the row has no error); the row's verdict
+  on the error (on the indication when the row has no error: a result judged as it
+  is, written to the coarser of its resolution and ``U``'s last digit, a count with no
+  ``U`` and its words as ``si:label``, its limit a ``caltrace_upperLimit``); the row's verdict
   is the list's ``dcc:measurementMetaData`` (``dcc:conformity``). Per-row lists
   rather than per-column ``si:realListXMLList`` because a row may lack a value
   (a column list cannot have a gap) and each row has its own unit. Checks and
@@ -91,7 +93,7 @@ from certificates.document import (
 )
 from certificates.errors import DccError
 from certificates.units import dsi_unit, unit_note
-from uncertainty.display import to_resolution
+from uncertainty.display import observed_value, to_resolution
 from uncertainty.errors import ModelError
 from uncertainty.reporting import round_result, round_to_uncertainty, round_uncertainty
 
@@ -352,10 +354,12 @@ def _real(
     field: str,
     *,
     uncertainty: tuple[Decimal, str, str] | None = None,
+    label: str | None = None,
 ) -> Any:
-    """An ``si:real``: value, D-SI unit, optionally ``U`` / ``k`` / ``p`` (already as text)."""
+    """An ``si:real``: value, D-SI unit, optionally ``U`` / ``k`` / ``p`` (already as text);
+    ``label`` the words the unit needs (a count's: "xung / pulses"), else its own note."""
     real = _si(parent, "real")
-    note = unit_note(unit)
+    note = label or unit_note(unit)
     if note:
         _si(real, "label", note)
     _si(real, "value", _number(value, field))
@@ -378,13 +382,14 @@ def _quantity(
     field: str,
     *,
     uncertainty: tuple[Decimal, str, str] | None = None,
+    label: str | None = None,
 ) -> Any:
     quantity = _dcc(parent, "quantity", ref_type=ref_type)
     if isinstance(name, Bilingual):
         _bilingual(quantity, "name", name)
     else:
         _plain(quantity, "name", name)
-    _real(quantity, value, unit, field, uncertainty=uncertainty)
+    _real(quantity, value, unit, field, uncertainty=uncertainty, label=label)
     return quantity
 
 
@@ -402,6 +407,8 @@ _REFERENCE = Bilingual("Giá trị chuẩn", "Reference value")
 _INDICATION = Bilingual("Số chỉ", "Indication")
 _ERROR = Bilingual("Sai số", "Error")
 _MPE = Bilingual("Sai số lớn nhất cho phép (±)", "Maximum permissible error (±)")
+# The largest value a result judged as it is may take (a count, a time): no ± band.
+_UPPER_LIMIT = Bilingual("Giới hạn cho phép (≤)", "Permissible limit (≤)")
 _VALUE = Bilingual("Giá trị", "Value")
 _LIMIT = Bilingual("Giới hạn", "Limit")
 _ROLES = {
@@ -866,11 +873,22 @@ class _Builder:
 
         def measured(value: float, name: str) -> Decimal:
             number = _decimal(value, f"{field}.{name}")
-            if name == "indication" and name != carrier and row.resolution is not None:
+            if name == "indication" and name == carrier and row.resolution is not None:
+                # Observed as it is, with its U: to the coarser of its resolution and U's
+                # last digit (uncertainty.display.observed_value).
+                try:
+                    return observed_value(
+                        number, row.resolution, rounded_u, where=f"{field}.indication"
+                    )
+                except ModelError as error:
+                    raise DccError(str(error), field=f"{field}.indication") from None
+            if name == "indication" and row.resolution is not None:
                 # What the instrument showed, to its resolution (uncertainty.display).
                 return _to_resolution(number, row.resolution, f"{field}.indication")
             return number if rounded_u is None else round_to_uncertainty(number, rounded_u)
 
+        # A count's unit is the unit one, in words what it counts (si:label).
+        words = str(row.counted) if row.counted is not None else None
         # U goes with the error; with the indication when the row has no error.
         carrier = "error" if row.error is not None else "indication"
         if uncertainty is not None and getattr(row, carrier) is None:
@@ -900,10 +918,22 @@ class _Builder:
                 unit,
                 f"{field}.{name}",
                 uncertainty=uncertainty if name == carrier else None,
+                label=words,
             )
             written += 1
         if row.mpe is not None:
             _quantity(element, "basic_maximumPermissibleError", _MPE, row.mpe, unit, f"{field}.mpe")
+            written += 1
+        if row.limit is not None:
+            _quantity(
+                element,
+                "caltrace_upperLimit",
+                _UPPER_LIMIT,
+                row.limit,
+                unit,
+                f"{field}.limit",
+                label=words,
+            )
             written += 1
         if not written:
             raise DccError("a result row reports at least one value", field=field)

@@ -169,6 +169,12 @@ class ResultRow:
     A calibration row has ``expanded_uncertainty``, ``coverage_factor`` and
     ``coverage_probability`` (ILAC P14); a verification row has ``mpe`` (the
     ± limit, in ``unit``) and its ``conformity``. Either may have both.
+
+    A result judged as it is (an electricity meter's no-load count, its time to the first
+    pulse) has no ``error`` and no ``mpe``: its ``indication`` is what was observed and
+    ``limit`` the largest value the rule allows (printed "≤ limit"). A count also has
+    ``counted``, what it counts in words (its unit, in place of ``unit`` "1"): it is a
+    whole number and is stated without uncertainty.
     """
 
     label: str
@@ -191,6 +197,12 @@ class ResultRow:
     #: The instrument's range the point was measured on, as printed (``"10 V"``); empty
     #: when the instrument has no ranges.
     instrument_range: str = ""
+    #: The largest value a result judged as it is may take, in ``unit`` (``≤ limit``);
+    #: None for an error against ± ``mpe``.
+    limit: float | None = None
+    #: What a count counts, a plural noun in both languages (Bilingual("xung", "pulses")):
+    #: the row's unit in words. None when the result is not a count.
+    counted: Bilingual | None = None
 
 
 @dataclass(frozen=True)
@@ -407,11 +419,13 @@ class CertificateDocument:
                                 "a calibration result states its uncertainty (ILAC P14)",
                                 field=f"{where}.{name}",
                             )
-                elif row.mpe is None or row.conformity is None:
-                    name = "mpe" if row.mpe is None else "conformity"
+                elif (row.mpe is None and row.limit is None) or row.conformity is None:
+                    name = "mpe" if row.mpe is None and row.limit is None else "conformity"
                     raise DocumentError(
-                        "a verification result states its MPE and verdict", field=f"{where}.{name}"
+                        "a verification result states its MPE (or limit) and verdict",
+                        field=f"{where}.{name}",
                     )
+                _check_observed(row, where)
                 if row.expanded_uncertainty is not None and row.expanded_uncertainty <= 0:
                     raise DocumentError("must be positive", field=f"{where}.expanded_uncertainty")
         if self.kind is Kind.VERIFICATION:
@@ -431,6 +445,29 @@ class CertificateDocument:
                 raise DocumentError("amended or substituted", field="amendment.type_of_change")
             if self.amendment.replaces == self.number:
                 raise DocumentError("cannot replace itself", field="amendment.replaces")
+
+
+def _check_observed(row: ResultRow, where: str) -> None:
+    """A result judged as it is against its limit: observed, never an error; a count a
+    whole number without uncertainty (never rounded to one: refused)."""
+    if row.limit is not None and (row.error is not None or row.mpe is not None):
+        name = "error" if row.error is not None else "mpe"
+        raise DocumentError(
+            "a result judged against its limit is what was observed, not an error against ± MPE",
+            field=f"{where}.{name}",
+        )
+    if row.counted is None:
+        return
+    if row.indication is None or row.error is not None:
+        raise DocumentError("a count states the number observed", field=f"{where}.indication")
+    if not float(row.indication).is_integer():
+        raise DocumentError(
+            f"a count is a whole number, not {row.indication!r}", field=f"{where}.indication"
+        )
+    if row.expanded_uncertainty is not None:
+        raise DocumentError(
+            "a count is stated without uncertainty", field=f"{where}.expanded_uncertainty"
+        )
 
 
 _OPTIONAL_TEXT = {

@@ -60,7 +60,7 @@ from certificates.document import (
 )
 from certificates.errors import DocumentError
 from certificates.fonts import BOLD, REGULAR, register_fonts
-from uncertainty.display import indication_text
+from uncertainty.display import indication_text, observed_text
 
 if TYPE_CHECKING:
     from reportlab.pdfgen.canvas import Canvas  # type: ignore[import-untyped]
@@ -511,6 +511,19 @@ def _value(row: ResultRow, name: str, where: str) -> str:
     value = getattr(row, name)
     if value is None:
         return "—"
+    if name == "indication" and row.counted is not None:
+        # A count is a whole number (CertificateDocument.check refused any other).
+        return str(int(value))
+    if name == "indication" and row.error is None and row.expanded_uncertainty is not None:
+        # A result observed as it is carries its U: to the coarser of its resolution and
+        # U's last digit (uncertainty.display.observed_text).
+        return _display(
+            observed_text,
+            value,
+            row.resolution,
+            row.expanded_uncertainty,
+            where=f"{where}.{name}",
+        )
     if name == "indication" and row.resolution is not None:
         # What the instrument shows: to its resolution, never finer (uncertainty.display).
         return _display(indication_text, value, row.resolution, where=f"{where}.{name}")
@@ -536,11 +549,13 @@ def _results_table(table: ResultTable, t: int, kind: Kind) -> list[list[Flowable
 
     styles = _styles()
     rows = table.rows
-    units = {row.unit for row in rows}
+    units = {(row.unit, row.counted) for row in rows}
     shared = unit_symbol(rows[0].unit) if len(units) == 1 else None
 
     def with_unit(text: str, row: ResultRow) -> str:
-        return text if shared is not None or text == "—" else f"{text} {unit_symbol(row.unit)}"
+        if shared is not None or text == "—":
+            return text
+        return f"{text} {_t(str(row.counted)) if row.counted else unit_symbol(row.unit)}"
 
     def where(row: ResultRow) -> str:
         return f"results[{t}].rows[{rows.index(row)}]"
@@ -548,7 +563,16 @@ def _results_table(table: ResultTable, t: int, kind: Kind) -> list[list[Flowable
     def has(name: str) -> bool:
         return any(getattr(row, name) is not None for row in rows)
 
+    # The unit the header names: a count's in words (xung / pulses), not the unit one.
+    counted = rows[0].counted if shared is not None else None
     unit_note = f" ({shared})" if shared else ""
+    note = Bilingual(f" ({counted.vi})", f" ({counted.en})") if counted else None
+
+    def titled(title: Bilingual) -> Bilingual:
+        if note is not None:
+            return Bilingual(title.vi + note.vi, title.en + note.en)
+        return Bilingual(title.vi + unit_note, title.en + unit_note)
+
     columns: list[_Column] = [
         _Column(Bilingual("Điểm đo", "Point"), 24 * _MM, lambda r, w: _t(r.label), right=False)
     ]
@@ -570,21 +594,29 @@ def _results_table(table: ResultTable, t: int, kind: Kind) -> list[list[Flowable
         if has(name):
             columns.append(
                 _Column(
-                    Bilingual(title.vi + unit_note, title.en + unit_note),
+                    titled(title),
                     0,
                     lambda r, w, n=name: with_unit(_value(r, n, w), r),  # type: ignore[misc]
                 )
             )
-    if has("mpe"):
-        columns.append(
-            _Column(
-                Bilingual(f"Sai số lớn nhất cho phép{unit_note}", f"MPE{unit_note}"),
-                0,
-                lambda r, w: (
-                    "—" if r.mpe is None else with_unit(f"± {plain(r.mpe, w + '.mpe')}", r)
-                ),
+    # An error's ± MPE; the largest value a result judged as it is may take (a count, a
+    # time: no ± band).
+    for name, sign, title in (
+        ("mpe", "±", Bilingual("Sai số lớn nhất cho phép", "MPE")),
+        ("limit", "≤", Bilingual("Giới hạn cho phép", "Permissible limit")),
+    ):
+        if has(name):
+            columns.append(
+                _Column(
+                    titled(title),
+                    0,
+                    lambda r, w, n=name, s=sign: (  # type: ignore[misc]
+                        "—"
+                        if getattr(r, n) is None
+                        else with_unit(f"{s} {plain(getattr(r, n), f'{w}.{n}')}", r)
+                    ),
+                )
             )
-        )
     if has("expanded_uncertainty"):
 
         def u_cell(r: ResultRow, w: str) -> str:
@@ -596,11 +628,7 @@ def _results_table(table: ResultTable, t: int, kind: Kind) -> list[list[Flowable
             return f"{text} <b>{_FLAG}</b>" if r.uncertainty_ratio_flag else text
 
         columns.append(
-            _Column(
-                Bilingual(f"ĐKĐB mở rộng U{unit_note}", f"Expanded uncertainty U{unit_note}"),
-                0,
-                u_cell,
-            )
+            _Column(titled(Bilingual("ĐKĐB mở rộng U", "Expanded uncertainty U")), 0, u_cell)
         )
     if has("coverage_factor"):
         columns.append(
@@ -786,6 +814,9 @@ def _statement_meaning(document: CertificateDocument) -> Bilingual:
     statement = document.statement
     assert statement is not None
     passed = statement.conformity in (Conformity.PASS, Conformity.CONDITIONAL_PASS)
+    rows = [row for table in document.results for row in table.rows]
+    if document.kind is Kind.VERIFICATION and any(row.limit is not None for row in rows):
+        return _meaning_with_limits(rows, passed)
     if document.kind is Kind.VERIFICATION:
         if passed:
             return Bilingual(
@@ -805,6 +836,39 @@ def _statement_meaning(document: CertificateDocument) -> Bilingual:
         "của ILAC G8:09/2019; dải bảo vệ w tính đến độ không đảm bảo đo U.",
         "Conformity with the specification below is stated by the ILAC G8:09/2019 decision "
         "rule given; its guard band w takes the measurement uncertainty U into account.",
+    )
+
+
+def _meaning_with_limits(rows: Sequence[ResultRow], passed: bool) -> Bilingual:
+    """The verdict's meaning where some results are judged as they are against a limit
+    (a no-load count, a time to the first pulse): those are not errors, and a failure
+    says which kind of result failed."""
+    if passed:
+        return Bilingual(
+            "Sai số của phương tiện đo nằm trong sai số lớn nhất cho phép (MPE) và các kết quả "
+            "thử khác nằm trong giới hạn cho phép của yêu cầu kỹ thuật dưới đây.",
+            "The instrument's errors are within the maximum permissible errors (MPE), and its "
+            "other test results within their permissible limits, of the specification below.",
+        )
+    failing = (Conformity.FAIL, Conformity.CONDITIONAL_FAIL)
+    failed = [row for row in rows if row.conformity in failing]
+    vi, en = [], []
+    if any(row.limit is None for row in failed):
+        vi.append("Sai số của phương tiện đo vượt quá sai số lớn nhất cho phép (MPE)")
+        en.append("The instrument's errors exceed the maximum permissible errors (MPE)")
+    if any(row.limit is not None for row in failed):
+        vi.append("kết quả thử của phương tiện đo vượt quá giới hạn cho phép")
+        en.append("the instrument's test results exceed their permissible limits")
+    if not vi:  # the verdict failed on a check, not on a row
+        return Bilingual(
+            "Kết quả của phương tiện đo không đáp ứng yêu cầu kỹ thuật dưới đây.",
+            "The instrument's results do not meet the specification below.",
+        )
+    vi_text = "; ".join(vi)
+    en_text = "; ".join(en)
+    return Bilingual(
+        f"{vi_text[0].upper()}{vi_text[1:]} của yêu cầu kỹ thuật dưới đây.",
+        f"{en_text[0].upper()}{en_text[1:]} of the specification below.",
     )
 
 

@@ -67,16 +67,21 @@ from procedures.mpe.electricity import starting_limit
 
 __all__ = [
     "CHECKS",
+    "COUNTS",
     "PLANS",
+    "PULSES",
     "RESULT_RULES",
     "RULES",
     "Check",
     "Limits",
+    "Observed",
     "Plan",
     "Rule",
     "check_plan",
     "checks_for",
+    "count_words",
     "limits_for",
+    "observed",
 ]
 
 
@@ -253,10 +258,63 @@ RULES: Mapping[str, Rule] = {
 }
 
 
-RESULT_RULES: frozenset[str] = frozenset({"electricity_no_load", "electricity_starting"})
+@dataclass(frozen=True, slots=True)
+class Observed:
+    """How a report shows a result judged as it is (a rule of :data:`RESULT_RULES`): what
+    was observed, against the largest value the rule allows (``≤ limit``: the rule's MPE is
+    that limit, not a ± band), never as an error of indication.
+
+    ``counted`` names what a count counts, as a plural noun in each language
+    (``{"en": "pulses", "vi": "xung"}``): the result is then a whole number written with
+    these words for its unit, and no uncertainty is stated with it. A count of discrete
+    events is exact: the rule judges the number observed (IEC 62053-21's "at most one
+    pulse"), and the ±½ pulse a model gives a count is its resolution as a *measure of
+    energy*, meaningless for the count itself (a count of 0 is not 0 ± 0.58 pulses). None
+    for a measured quantity (a time), reported with its expanded uncertainty.
+    """
+
+    counted: Mapping[str, str] | None = None
+
+    @property
+    def is_count(self) -> bool:
+        return self.counted is not None
+
+
+def count_words(counted: Mapping[str, str], count: float, language: str) -> str:
+    """What a count counts in ``language`` (English where the language has no words), the
+    singular for one where the language has one (``en_one``): "1 pulse", "0 pulses",
+    "1 xung"."""
+    language = language if language in counted else "en"
+    if count == 1 and f"{language}_one" in counted:
+        return counted[f"{language}_one"]
+    return counted[language]
+
+
+PULSES: Mapping[str, str] = {"en": "pulses", "en_one": "pulse", "vi": "xung"}
+"""What the pulses register of a meter's test output counts, in words (plural, and the
+singular where a language has one)."""
+
+COUNTS: Mapping[str, Mapping[str, str]] = {"register:pulses": PULSES}
+"""The functions whose readings are counts (the unit one), and what they count in words:
+a display writes such a reading as a whole number with these words, never "0 1"."""
+
+RESULT_RULES: Mapping[str, Observed] = {
+    "electricity_no_load": Observed(counted=PULSES),
+    "electricity_starting": Observed(),
+}
 """The rules that judge a point's result as it is, not an error of indication: the pulses a
 meter counts with no load, the seconds to its first pulse at the starting current. A
-report shows such a result as what was observed, against its limit, never as an error."""
+report shows such a result as what was observed, against its limit (``≤``), never as an
+error with a ± MPE (:class:`Observed`); no U/MPE ratio is checked for it (the limit is
+not a permissible error)."""
+
+
+def observed(acceptance: Mapping[str, Any] | None) -> Observed | None:
+    """How a point whose stored acceptance (``{"rule": ..., ...}``) is ``acceptance`` is
+    shown when its rule judges the result as it is; None for an error against ± MPE."""
+    if not acceptance:
+        return None
+    return RESULT_RULES.get(str(acceptance.get("rule") or ""))
 
 
 def _decimal(value: Any, name: str) -> Decimal:

@@ -110,6 +110,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
 
@@ -288,6 +289,37 @@ class ProcedureDefinition:
         if self.rounding_error is None:
             return None
         return RoundingMethod(str(self.rounding_error["method"])).statement
+
+    @property
+    def resolution_halves(self) -> frozenset[str]:
+        """The half-widths (as written, no spaces) that are half a resolution the
+        procedure names: half an instrument parameter (``d_T/2``, ``resolution/2``) or half
+        a constant (``time_resolution/2``, the bench's). A rectangular quantity with such
+        a half-width in the unit of a reading is the resolution that reading was read to
+        (the display and the certificate print it to that, never finer)."""
+        return frozenset(f"{name}/2" for name in (*self.instrument_parameters, *self.constants))
+
+    def result_resolution(self, test_id: str, model: Mapping[str, Any], unit: str) -> float | None:
+        """The resolution a result of test ``test_id`` read as it is (a time to the first
+        pulse) was read to, in ``unit``: twice the half-width, in the bound ``model`` of
+        the point, of the test's rectangular quantity in ``unit`` whose half-width is a
+        resolution (:attr:`resolution_halves`). None where there is none: never guessed."""
+        test = next((t for t in self.tests if t.id == test_id), None)
+        if test is None:
+            return None
+        bound = model.get("quantities") or {}
+        for name, spec in (test.model.get("quantities") or {}).items():
+            if not isinstance(spec, Mapping) or str(spec.get("unit") or "") != unit:
+                continue
+            if str(spec.get("half_width", "")).replace(" ", "") not in self.resolution_halves:
+                continue
+            try:
+                width = Decimal(repr(float(bound[name]["half_width"])))
+            except (KeyError, TypeError, ValueError, ArithmeticError):
+                continue
+            if width.is_finite() and width > 0:
+                return float(2 * width)
+        return None
 
     @property
     def points(self) -> tuple[PointSpec, ...]:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from procedures.acceptance import Limits, limits_for
+from procedures.acceptance import RESULT_RULES, Limits, limits_for
 from procedures.definition import ProcedureDefinition, TestSpec
 from procedures.errors import ProcedureError
 from procedures.record import Acceptance, Result, UncertaintyRatio
@@ -360,7 +360,13 @@ def evaluate_point(
             )
         except (UncertaintyError, ValueError) as exc:
             raise PointNotEvaluated("decision", exc, argument="acceptance") from None
-        if acceptance.mpe is not None and rules.max_uncertainty_ratio is not None:
+        # U ≤ MPE/3 is about an error judged against ± MPE: a result judged as it is
+        # against its limit (a count, a time to the first pulse) has no MPE to compare.
+        if (
+            acceptance.mpe is not None
+            and rules.max_uncertainty_ratio is not None
+            and acceptance.rule not in RESULT_RULES
+        ):
             check = check_uncertainty_ratio(
                 gum.U, acceptance.mpe, max_ratio=Fraction(rules.max_uncertainty_ratio)
             )

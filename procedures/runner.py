@@ -597,7 +597,12 @@ class Runner:
                 points.append(point)
                 self.operator.show(
                     "point-done",
-                    {"index": spec.index, "total": total, "point": point.to_json(readings=False)},
+                    {
+                        "index": spec.index,
+                        "total": total,
+                        "point": point.to_json(readings=False),
+                        **self._result_resolution(point),
+                    },
                 )
             if todo:
                 last = test.points[-1]
@@ -694,8 +699,22 @@ class Runner:
         position.points.append(point)
         self.operator.show(
             "point-done",
-            {"index": point.index, "position": number_, "point": point.to_json(readings=False)},
+            {
+                "index": point.index,
+                "position": number_,
+                "point": point.to_json(readings=False),
+                **self._result_resolution(point),
+            },
         )
+
+    def _result_resolution(self, point: Point) -> dict[str, Any]:
+        """For the display only: the resolution a result read as it is (a time to the
+        first pulse) was read to, ``{"resolution": 0.01}``, where the procedure states it
+        (:meth:`~procedures.definition.ProcedureDefinition.result_resolution`)."""
+        declared = (point.model.get("outputs") or {}).get(point.output)
+        unit = str(declared.get("unit") or "") if isinstance(declared, Mapping) else ""
+        found = self.definition.result_resolution(point.test, point.model, unit or point.unit)
+        return {} if found is None else {"resolution": found}
 
     def _point(self, test: TestSpec, spec: PointSpec) -> Point:
         state = self._measure(test, spec, positions=False)
@@ -1052,6 +1071,7 @@ class Runner:
                     **record.to_json(),
                     # for the display only: the record above is what is kept, unrounded
                     "resolution": self._shown_resolution(state, role, args, reading.unit),
+                    "function": str(args["function"]),
                 },
             )
 
@@ -1075,9 +1095,10 @@ class Runner:
         ``{resolution_of: ROLE, function: F}`` for the role and function read (the
         instrument's resolution at the quantity's range), or, for the test's primary
         readings, a rectangular quantity whose half-width is half an instrument
-        parameter (``d_T/2``, ``e/2``). Either only in the reading's unit. Else the
-        resolution the instrument itself declares for the function read
-        (:meth:`_own_resolution`: a reference's 8-digit pressure in Pa is shown to its
+        parameter or a constant (``d_T/2``, ``time_resolution/2``;
+        :attr:`~procedures.definition.ProcedureDefinition.resolution_halves`). Either only
+        in the reading's unit. Else the resolution the instrument itself declares for the
+        function read (:meth:`_own_resolution`: a reference's 8-digit pressure in Pa is shown to its
         module's resolution, not with float noise). None where neither says, or it
         cannot be worked out here: the display then
         writes the value as read, never to a guessed resolution. Nothing raises: a
@@ -1086,7 +1107,7 @@ class Runner:
         test = next((t for t in self.definition.tests if t.id == state.spec.test), None)
         quantities = (test.model.get("quantities") or {}) if test is not None else {}
         primary = next((str(q["readings"]) for q in quantities.values() if "readings" in q), None)
-        halves = {f"{p}/2" for p in self.definition.instrument_parameters}
+        halves = self.definition.resolution_halves
         for q in quantities.values():
             if "unit" in q and _unit_name(str(q["unit"])) != _unit_name(unit):
                 continue

@@ -14,6 +14,9 @@ What a number means decides how it is rounded:
   mode), the verification scale interval ``e``, the dial's division. A mean of
   readings has no more meaning on paper than one reading: 450.4 kPa is not a value
   a gauge with 2 kPa divisions shows (:func:`indication_text`);
+* a **result read as it is** with its own ``U`` (a time to a meter's first pulse
+  against its limit): to the coarser of its resolution and ``U``'s last digit
+  (:func:`observed_text`);
 * a **check value** (repeatability, eccentricity, hysteresis): a difference or a
   spread of indications, so to the resolution of what was read (the same
   :func:`indication_text`);
@@ -45,7 +48,7 @@ from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, localcontext
 from typing import Final
 
 from uncertainty.errors import ModelError
-from uncertainty.reporting import round_result, round_uncertainty
+from uncertainty.reporting import round_result, round_to_uncertainty, round_uncertainty
 
 __all__ = [
     "INFINITE_DOF",
@@ -54,6 +57,8 @@ __all__ = [
     "dof_text",
     "indication_text",
     "number_text",
+    "observed_text",
+    "observed_value",
     "parameter_text",
     "result_texts",
     "to_resolution",
@@ -200,6 +205,46 @@ def indication_text(value: Number, resolution: Number | None, *, where: str = "v
     if resolution is None:
         return number_text(value, where=where)
     return _fixed(to_resolution(value, resolution, where=where))
+
+
+def observed_value(
+    value: Number,
+    resolution: Number | None,
+    expanded_uncertainty: Number | None,
+    *,
+    where: str = "value",
+) -> Decimal:
+    """A result read directly and reported with its own ``U`` (a time to a meter's first
+    pulse, read off the bench's timer, against its limit): to the coarser of the
+    resolution it was read to and the last digit of ``U`` rounded (ILAC P14 6.3 b: the
+    value to ``U``'s decimal place; never finer than what was read). ``76.3521`` s read to
+    0.01 s with ``U = 0.0058`` s is ``76.35``; with ``U = 0.12`` s it is ``76.35`` too, and
+    with ``U = 1.2`` s ``76.4``. Without ``U``, to the resolution; without either, as
+    measured.
+
+    Raises:
+        ModelError: a value that is not finite, a resolution or ``U`` not positive.
+    """
+    if expanded_uncertainty is None:
+        if resolution is None:
+            return as_decimal(value, where)
+        return to_resolution(value, resolution, where=where)
+    rounded = round_uncertainty(expanded_uncertainty)
+    place = Decimal(1).scaleb(int(rounded.as_tuple().exponent))
+    if resolution is None or as_decimal(resolution, f"{where}.resolution") < place:
+        return round_to_uncertainty(value, rounded)
+    return to_resolution(value, resolution, where=where)
+
+
+def observed_text(
+    value: Number,
+    resolution: Number | None,
+    expanded_uncertainty: Number | None,
+    *,
+    where: str = "value",
+) -> str:
+    """:func:`observed_value` as text: fixed point, never ``-0``."""
+    return _fixed(observed_value(value, resolution, expanded_uncertainty, where=where))
 
 
 def uncertainty_text(expanded_uncertainty: Number) -> str:

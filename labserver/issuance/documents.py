@@ -47,7 +47,7 @@ from certificates.document import (
 from labserver.core.errors import DomainError
 from labserver.jobs.models import Job, parsed_procedure
 from labserver.measurements.models import Point, PositionState, Run, RunPosition, RunSignature
-from procedures.acceptance import RESULT_RULES
+from procedures.acceptance import observed
 from procedures.definition import ProcedureDefinition
 from procedures.record import UncertaintyRatio
 from procedures.references import printable_references
@@ -241,6 +241,21 @@ SPECIFICATION: dict[str, tuple[Bilingual, str | None]] = {
     "division": (Bilingual("Giá trị độ chia", "Scale division"), "unit"),
     "q3": (Bilingual("Lưu lượng danh định Q3", "Permanent flow rate Q3"), "m³/h"),
     "ratio": (Bilingual("Tỉ số R = Q3/Q1", "Ratio R = Q3/Q1"), None),
+    "temperature_class": (Bilingual("Cấp nhiệt độ", "Temperature class"), None),
+    # A fuel dispenser (procedure fuel-dispenser-r117): flow rates in L/min, volumes in L.
+    "q_max": (Bilingual("Lưu lượng lớn nhất Q_max", "Maximum flow rate Q_max"), "L/min"),
+    "q_min": (Bilingual("Lưu lượng nhỏ nhất Q_min", "Minimum flow rate Q_min"), "L/min"),
+    "mmq": (Bilingual("Lượng đo nhỏ nhất MMQ", "Minimum measured quantity MMQ"), "L"),
+    "scale_interval": (Bilingual("Giá trị độ chia", "Scale interval"), "L"),
+    # An electricity meter (procedure electricity-meter-r46): currents from the smallest.
+    "i_st": (Bilingual("Dòng điện khởi động I_st", "Starting current I_st"), "A"),
+    "i_min": (Bilingual("Dòng điện nhỏ nhất I_min", "Minimum current I_min"), "A"),
+    "i_tr": (Bilingual("Dòng điện chuyển tiếp I_tr", "Transitional current I_tr"), "A"),
+    "i_ref": (Bilingual("Dòng điện chuẩn I_ref", "Reference current I_ref"), "A"),
+    "i_max": (Bilingual("Dòng điện lớn nhất I_max", "Maximum current I_max"), "A"),
+    "u_ref": (Bilingual("Điện áp chuẩn U_ref", "Reference voltage U_ref"), "V"),
+    "f_ref": (Bilingual("Tần số chuẩn f_ref", "Reference frequency f_ref"), "Hz"),
+    "constant": (Bilingual("Hằng số công tơ", "Meter constant"), "imp/kWh"),
     "dcv_ranges": (Bilingual("Các phạm vi đo điện áp một chiều", "DC voltage ranges"), None),
     "display": (Bilingual("Hiển thị", "Display"), None),
 }
@@ -512,13 +527,13 @@ def indication_resolution(point: Point, definition: ProcedureDefinition, unit: s
     """The resolution the point's indication was read to, in ``unit``, from the model the
     bench bound: the quantity that is the reading instrument's resolution
     (``resolution_of`` its role) or the rectangular one whose half-width is half an
-    instrument parameter (``d_T / 2``, ``resolution/2``). None when the model has none:
-    never guessed."""
+    instrument parameter or a constant (``d_T / 2``, ``time_resolution/2``). None when the
+    model has none: never guessed."""
     test = next((t for t in definition.tests if t.id == point.test), None)
     if test is None:
         return None
     role = _read_role(test.steps, point.readings_quantity)
-    halves = {f"{p}/2" for p in definition.instrument_parameters}
+    halves = definition.resolution_halves
     bound = (point.model or {}).get("quantities") or {}
     for name, spec in (test.model.get("quantities") or {}).items():
         if not isinstance(spec, Mapping):
@@ -560,8 +575,8 @@ def _row(point: Point, label: str, definition: ProcedureDefinition) -> ResultRow
     conformity = point.server_conformity
     expanded = _number(result.get("U"), f"{where}.U")
     sign = OUTPUTS.get(point.output)
-    as_observed = sign is None and acceptance.get("rule") in RESULT_RULES
-    if sign is None and not as_observed:
+    shown = observed(acceptance) if sign is None else None
+    if sign is None and shown is None:
         raise IncompleteRecord(
             f"points[{point.index}].output: {point.output!r} is neither an error (E) nor a "
             "correction (C): the certificate cannot say what it is",
@@ -574,32 +589,45 @@ def _row(point: Point, label: str, definition: ProcedureDefinition) -> ResultRow
         rounded = round_result(value, expanded)
         note = f"{point.output} = {rounded.value} {unit_symbol(unit)}"
     same_unit = _unit(point.unit) == unit
+    limit = _number(mpe, f"{where}.acceptance.mpe") if mpe is not None else None
+    # A count (no-load) is exact and judged as the number observed: no U, no U/MPE flag
+    # (procedures.acceptance.Observed). A time (starting) keeps its U.
+    counted = shown.counted if shown is not None else None
+    count = counted is not None
+    if counted is not None and not value.is_integer():
+        raise IncompleteRecord(
+            f"{where}.value: {value!r} is not a whole number of {counted['en']}",
+            field=f"{where}.value",
+        )
+    coverage_probability = (
+        _number(result["coverage_probability"], f"{where}.coverage_probability")
+        if result.get("coverage_probability") is not None and not count
+        else None
+    )
     return ResultRow(
         label=label,
         nominal=point.nominal if same_unit else None,
         reference=None,
         # A count or a time judged as it is (no-load, starting) is what was observed,
         # against its limit: no error of indication.
-        indication=value if as_observed else _indication(point, unit),
+        indication=value if shown is not None else _indication(point, unit),
         error=None if sign is None else sign * value,
         unit=unit,
-        expanded_uncertainty=expanded,
-        coverage_factor=_number(result.get("k"), f"{where}.k"),
-        coverage_probability=(
-            _number(result["coverage_probability"], f"{where}.coverage_probability")
-            if result.get("coverage_probability") is not None
-            else None
-        ),
-        mpe=_number(mpe, f"{where}.acceptance.mpe") if mpe is not None else None,
+        expanded_uncertainty=None if count else expanded,
+        coverage_factor=None if count else _number(result.get("k"), f"{where}.k"),
+        coverage_probability=coverage_probability,
+        mpe=limit if shown is None else None,
         conformity=(
             _conformity(conformity, f"points[{point.index}].server_conformity")
             if conformity
             else None
         ),
-        uncertainty_ratio_flag=UncertaintyRatio.flagged(result),
+        uncertainty_ratio_flag=shown is None and UncertaintyRatio.flagged(result),
         note=note,
         resolution=indication_resolution(point, definition, unit),
         instrument_range=_range_text(point, definition),
+        limit=limit if shown is not None else None,
+        counted=Bilingual(counted["vi"], counted["en"]) if counted is not None else None,
     )
 
 

@@ -21,6 +21,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from labserver.measurements.models import Point
+from procedures.acceptance import observed
 
 from .presentation import SUPERSCRIPT, plain
 
@@ -100,10 +101,14 @@ def _text(x: float, y: float, text: str, **attrs: Any) -> str:
 
 
 def error_chart(points: list[Point], *, test: str, chart_id: str) -> SafeString | None:
-    """The SVG of the points of one test, or ``None`` when there is nothing to draw."""
+    """The SVG of the points of one test, or ``None`` when there is nothing to draw: no
+    point, mixed units, or results that are not errors (a no-load count, a time to the
+    first pulse, judged as they are against a limit: no ± band to draw them in)."""
     units = {str((p.server_result or {}).get("unit") or p.unit) for p in points}
     drawn = chart_points(points)
     if not drawn or len(units) != 1:
+        return None
+    if any(observed((p.server_result or {}).get("acceptance") or p.acceptance) for p in points):
         return None
     unit = units.pop()
     x_unit = points[0].unit

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from labserver.jobs.models import parsed_procedure
 from labserver.measurements.models import PositionState, Run, RunPosition
 from procedures.record.positions import METER_PROTOCOLS
 
@@ -81,6 +82,7 @@ def position_rows(
     """The run's positions, exceptions first, each with its points' rows, its job and its
     certificate from ``certificates`` (by position id) when issued."""
     positions = ranked(run.positions.select_related("job").prefetch_related("points__readings"))
+    definition = parsed_procedure(run.procedure)
     rows = []
     for position in positions:
         statement = position.server_conformity
@@ -91,7 +93,7 @@ def position_rows(
                 verdict=verdict_text(statement),
                 verdict_class="pass" if statement == "pass" else ("fail" if statement else ""),
                 exception=is_exception(position),
-                points=point_rows(sorted(position.points.all(), key=lambda p: p.index)),
+                points=point_rows(sorted(position.points.all(), key=lambda p: p.index), definition),
                 prefix=f"position-{position.number}-",
                 certificate=(certificates or {}).get(position.pk),
                 identity=identity_text(position.identity),

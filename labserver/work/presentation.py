@@ -15,15 +15,18 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from labserver.core.errors import DomainError
 from labserver.measurements.evaluation import RELATIVE_TOLERANCE, bind_model
 from labserver.measurements.models import Point
 from procedures import evaluation
+from procedures.acceptance import Observed, count_words, observed
+from procedures.definition import ProcedureDefinition
 from procedures.record import UncertaintyRatio
-from uncertainty.display import dof_text, unit_symbol
+from uncertainty.display import dof_text, observed_text, uncertainty_text, unit_symbol
+from uncertainty.errors import UncertaintyError
 from uncertainty.reporting import round_result
 
 SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
@@ -227,6 +230,11 @@ class PointRow:
     disagreement: list[str]
     ratio_flag: bool
     budget: Budget
+    limit: str = ""
+    """A result judged as it is (a count, a time to the first pulse): its limit as the
+    rule says it, "≤ 1 pulses", "≤ 93 s" (the ± band of an error is not one)."""
+    shown_unit: str = ""
+    """The unit the result is written with when it is not its symbol: a count's words."""
 
 
 def verdict_text(text: str) -> str:
@@ -234,16 +242,63 @@ def verdict_text(text: str) -> str:
     return str(VERDICTS.get(text, text)) if text else ""
 
 
-def point_rows(points: list[Point]) -> list[PointRow]:
+def _observed(
+    point: Point, shown: Observed, definition: ProcedureDefinition | None
+) -> tuple[str, str, str, str]:
+    """A result judged as it is, as the certificate prints it: the value, its U, its
+    limit and the unit written with them. A count: a whole number with what it counts,
+    no U; a time: to the coarser of its resolution and U's last digit, with its U."""
+    result = point.server_result or {}
+    acceptance = result.get("acceptance") or point.acceptance or {}
+    value, expanded, limit = result.get("value"), result.get("U"), acceptance.get("mpe")
+    if shown.counted is not None:
+        language = (get_language() or "en").split("-")[0]
+        number = float(value) if isinstance(value, int | float) else math.nan
+        whole = number.is_integer()
+        count = str(int(number)) if whole else plain(value)
+        words = count_words(shown.counted, number if whole else 0, language)
+        bound = (
+            f"≤ {plain(limit)} {count_words(shown.counted, float(limit), language)}"
+            if limit is not None
+            else ""
+        )
+        return count, "", bound, words
+    unit = str(result.get("unit") or point.unit)
+    resolution = (
+        definition.result_resolution(point.test, point.model or {}, unit)
+        if definition is not None
+        else None
+    )
+    value_text, u_text = plain(value), plain(expanded)
+    if isinstance(value, int | float) and isinstance(expanded, int | float):
+        try:
+            value_text = observed_text(value, resolution, expanded, where="value")
+            u_text = uncertainty_text(expanded)
+        except UncertaintyError:
+            pass  # not a finite result: shown as stored, never rounded to a guess
+    symbol = unit_symbol(unit)
+    return value_text, u_text, (f"≤ {plain(limit)} {symbol}" if limit is not None else ""), ""
+
+
+def point_rows(
+    points: list[Point], definition: ProcedureDefinition | None = None
+) -> list[PointRow]:
     """One row per point: the server's result rounded as a certificate rounds it (ILAC
     P14: U to two significant digits, the value to the same decimal place), the limits,
-    both verdicts, the disagreements, and the budget."""
+    both verdicts, the disagreements, and the budget. A result judged as it is against its
+    limit (:data:`procedures.acceptance.RESULT_RULES`) is written as the certificate
+    writes it: a count whole, with its words and no U; a time to what the bench resolves
+    (its resolution from ``definition``, the run's procedure)."""
     rows = []
     for point in points:
         result = point.server_result or {}
         acceptance = result.get("acceptance") or point.acceptance or {}
         value, expanded = result.get("value"), result.get("U")
-        if value is not None and expanded:
+        shown = observed(acceptance)
+        limit, shown_unit = "", ""
+        if shown is not None:
+            value_text, u_text, limit, shown_unit = _observed(point, shown, definition)
+        elif value is not None and expanded:
             rounded = round_result(float(value), float(expanded))
             value_text, u_text = rounded.value_text, rounded.uncertainty_text
         else:
@@ -280,8 +335,10 @@ def point_rows(points: list[Point]) -> list[PointRow]:
                 verdict_class="pass" if server == "pass" else ("fail" if server else ""),
                 disagrees=bool(point.disagreement),
                 disagreement=flags,
-                ratio_flag=UncertaintyRatio.flagged(result),
+                ratio_flag=shown is None and UncertaintyRatio.flagged(result),
                 budget=budget_of(point),
+                limit=limit,
+                shown_unit=shown_unit,
             )
         )
     return rows

@@ -351,7 +351,7 @@ def _render_run(
         if run.server_conformity == "pass"
         else ("fail" if run.server_conformity else ""),
         "signatures": [{"signature": s, "meaning": s.get_meaning_display()} for s in signatures],
-        "points": point_rows(points),
+        "points": point_rows(points, parsed_procedure(run.procedure)),
         "positions": positions,
         # the column of the meters read through their optical ports, where any was
         "positions_read": any(row.identity for row in positions),

@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.utils import timezone
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
 
 from labserver.jobs.models import Job
 from labserver.measurements.models import Point, Run, RunPosition
+from labserver.work.positions import position_rows
 from procedures.bench import BenchRole
 from procedures.record import PositionInstrument
 from scenarios.demo import DemoSummary, load_demo
@@ -97,3 +99,35 @@ def test_the_lims_evaluates_every_meter_of_a_bench_run_as_the_bench_did(
             assert point.server_conformity == bench_evaluation.conformity
             assert point.disagreement == []
     assert isinstance(measured[0].instrument, PositionInstrument)
+    # The no-load count and the starting time are judged as they are: no U/MPE check.
+    no_load = Point.objects.get(position=stored[1], index=0)
+    assert no_load.server_result["acceptance"]["rule"] == "electricity_no_load"
+    assert "uncertainty_ratio" not in no_load.server_result
+    # The run page shows them as the certificate prints them: the count whole, in words,
+    # without U, against "≤ 1 pulse"; the time to the bench's 0.01 s against "≤ … s".
+    rows = rows_in(run)
+    count, time = rows[1].points[:2]
+    assert (count.value, count.U, count.limit, count.shown_unit) == (
+        "0",
+        "",
+        "≤ 1 pulse",
+        "pulses",
+    )
+    assert not count.ratio_flag
+    assert time.limit.startswith("≤ ")
+    assert time.limit.endswith(" s")
+    assert len(time.value.partition(".")[2]) == 2, time.value
+    with translation.override("vi"):
+        count = rows_in(run)[1].points[0]
+        assert (count.limit, count.shown_unit) == ("≤ 1 xung", "xung")
+    # As the page's table of points writes them.
+    html = render_to_string("work/_points.html", {"rows": rows[1].points, "prefix": "", "run": run})
+    assert "N = 0 pulses" in html
+    assert "≤ 1 pulse" in html
+    assert f"t_first = {time.value} s" in html
+    assert f"{time.limit}</td>" in html
+    assert "± 93" not in html
+
+
+def rows_in(run: Run) -> dict[int, Any]:
+    return {row.position.number: row for row in position_rows(run)}

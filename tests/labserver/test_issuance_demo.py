@@ -33,7 +33,7 @@ from tests.support.readable import (
     problems,
     rounding_problems,
 )
-from uncertainty.display import unit_symbol
+from uncertainty.display import indication_text, unit_symbol
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -123,11 +123,42 @@ def test_each_demo_procedure_gives_a_complete_certificate_document(
             # The no-load count and the time to the first pulse are what was observed,
             # against their limits (1 pulse, 93 s), not errors; then the errors in %.
             judged = [row for t in document.results[:2] for row in t.rows]
-            assert [(r.error, r.mpe, r.unit) for r in judged] == [
-                (None, 1.0, "1"),
-                (None, 93.0, "s"),
+            assert [(r.error, r.mpe, r.limit, r.unit) for r in judged] == [
+                (None, None, 1.0, "1"),
+                (None, None, 93.0, "s"),
             ]
+            count, time = judged
+            # The count: a whole number of pulses, in words, with no U and no U/MPE flag
+            # (a count is exact); the time: to the bench's 0.01 s, with its U.
+            assert count.counted is not None
+            assert count.counted.en == "pulses"
+            assert count.indication == 0.0
+            assert count.resolution == 1.0
+            assert count.expanded_uncertainty is None
+            assert not count.uncertainty_ratio_flag
+            assert time.resolution == 0.01
+            assert time.expanded_uncertainty is not None
+            assert not time.uncertainty_ratio_flag
+            for words in ("Số chỉ (xung)", "Indication (pulses)", "≤ 1 ", "≤ 93 "):
+                assert words in text, words
+            assert "0 A 0 ≤ 1 Đạt / Pass" in text
+            assert time.indication is not None
+            assert f" {indication_text(time.indication, 0.01)} ≤ 93 " in text
             assert {row.unit for t in document.results[2:] for row in t.rows} == {"%"}
+            # The meter's specification in words with units, never a raw key.
+            for words in (
+                "Dòng điện khởi động I_st / Starting current I_st: 0.02 A",
+                "Hằng số công tơ / Meter constant: 10000 imp/kWh",
+                "Điện áp chuẩn U_ref / Reference voltage U_ref: 230 V",
+                "Tần số chuẩn f_ref / Reference frequency f_ref: 50 Hz",
+            ):
+                assert words in text, words
+            # The DCC says the same: the count's words, its limit, no uncertainty on it.
+            assert "xung / pulses" in dcc_text(xml)
+            assert "Permissible limit (≤)" in dcc_text(xml)
+        if procedure_id == "fuel-dispenser-r117":
+            assert "Lưu lượng lớn nhất Q_max / Maximum flow rate Q_max: 40 L/min" in text
+            assert "Lượng đo nhỏ nhất MMQ / Minimum measured quantity MMQ: 5 L" in text
         if procedure_id == "nawi-r76":
             assert {c.name.en for t in document.results for c in t.checks} >= {
                 "Repeatability",

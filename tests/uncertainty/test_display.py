@@ -17,6 +17,7 @@ from uncertainty.display import (
     dof_text,
     indication_text,
     number_text,
+    observed_text,
     parameter_text,
     result_texts,
     to_resolution,
@@ -125,3 +126,31 @@ def test_a_given_number_is_written_as_it_was_written_never_with_an_exponent(valu
 )
 def test_units_are_written_with_their_si_symbols(unit, symbol):
     assert unit_symbol(unit) == symbol
+
+
+@pytest.mark.parametrize(
+    ("value", "resolution", "expanded", "text"),
+    [
+        # a time read to the bench's 0.01 s: never finer than what was read...
+        (76.3521, 0.01, 0.0058, "76.35"),
+        (76.3521, 0.01, 0.12, "76.35"),
+        # ...nor finer than U's last digit (ILAC P14)
+        (76.3521, 0.01, 1.2, "76.4"),
+        (76.3521, 0.01, 12.0, "76"),
+        # no resolution on record: U's place; no U: the resolution
+        (76.3521, None, 0.0058, "76.3521"),
+        (76.3521, 0.01, None, "76.35"),
+        (0.0, 1, None, "0"),
+    ],
+)
+def test_an_observed_result_is_rounded_to_the_coarser_of_its_resolution_and_u(
+    value: float, resolution: float | None, expanded: float | None, text: str
+) -> None:
+    assert observed_text(value, resolution, expanded) == text
+
+
+def test_an_observed_result_refuses_what_is_not_a_number() -> None:
+    with pytest.raises(ModelError):
+        observed_text(math.inf, 0.01, 0.0058)
+    with pytest.raises(ModelError):
+        observed_text(76.35, 0.0, None)

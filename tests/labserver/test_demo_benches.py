@@ -17,20 +17,21 @@ a virtual clock, as in ``tests/procedures``.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from scenarios.demo import DemoSummary, load_demo
+from scenarios.demo import DemoSummary
 from simulation.temperature import UUT_THERMOMETER
-from tests.support.demo import BENCHES, Outcome, Work, run_on_simulators, work_for
+from tests.support.demo import (  # noqa: F401
+    BENCHES,
+    Outcome,
+    Work,
+    demo_world,
+    run_on_simulators,
+    summary_built_once,
+    work_for,
+)
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def summary(tmp_path: Path) -> DemoSummary:
-    return load_demo(tmp_path / "demo")
 
 
 def _assert_complete(work: Work, outcome: Outcome) -> None:

@@ -5,7 +5,6 @@ positions apart from the passing ones."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,21 +16,16 @@ from labserver.measurements.models import Point, Run, RunPosition
 from labserver.work.positions import position_rows
 from procedures.bench import BenchRole
 from procedures.record import PositionInstrument
-from scenarios.demo import DemoSummary, load_demo
+from scenarios.demo import DemoSummary
 from simulation.bench import SimulatedBench
 from simulation.world import SimulatedWorld
 from tests.support.bench_posts import posted
-from tests.support.demo import work_for
+from tests.support.demo import demo_world, summary_built_once, work_for  # noqa: F401
 from tests.support.electricity import electricity_runner, meter_positions
 from tests.support.position_jobs import jobs_for_serials
 from tests.support.positions import Kept, meter_serials
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def summary(tmp_path: Path) -> DemoSummary:
-    return load_demo(tmp_path / "demo")
 
 
 def test_the_lims_evaluates_every_meter_of_a_bench_run_as_the_bench_did(

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,9 +24,17 @@ from labserver.jobs.models import Job
 from labserver.measurements.models import Point, Run, RunPosition
 from procedures.definition import library
 from procedures.record import Position
-from scenarios.demo import DemoSummary, load_demo
+from scenarios.demo import DemoSummary
 from tests.support.bench_posts import in_series, posted
-from tests.support.demo import BENCHES, Outcome, Work, run_on_simulators, work_for
+from tests.support.demo import (  # noqa: F401
+    BENCHES,
+    Outcome,
+    Work,
+    demo_world,
+    run_on_simulators,
+    summary_built_once,
+    work_for,
+)
 from tests.support.pages import signed_in
 from tests.support.positions import GOOD, HIGH
 
@@ -64,11 +71,6 @@ def assert_the_lims_evaluated_as_the_bench(run_id: str, outcome: Outcome) -> Non
     assert run.server_curves == {k: c.to_json() for k, c in outcome.runner.curves.items()}
     assert run.disagreement == []
     assert run.disagreements == 0
-
-
-@pytest.fixture
-def summary(tmp_path: Path) -> DemoSummary:
-    return load_demo(tmp_path / "demo")
 
 
 def test_every_shipped_procedure_is_on_a_demo_bench() -> None:

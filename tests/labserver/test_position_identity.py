@@ -6,24 +6,18 @@ field, and nothing is stored."""
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from labserver.measurements.models import Run, RunPosition
 from procedures.record import MeterIdentity, MeterRegister, Position
-from scenarios.demo import DemoSummary, load_demo
+from scenarios.demo import DemoSummary
 from tests.support.bench_posts import in_series
-from tests.support.demo import work_for
+from tests.support.demo import demo_world, summary_built_once, work_for  # noqa: F401
 from tests.support.positions import GOOD
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def summary(tmp_path: Path) -> DemoSummary:
-    return load_demo(tmp_path / "demo")
 
 
 def read_as(serial: str) -> MeterIdentity:

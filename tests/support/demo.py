@@ -6,10 +6,14 @@ bench's own token, the real runner on :class:`simulation.bench.SimulatedBench`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import shutil
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import pytest
+from django.test import override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -18,7 +22,7 @@ from procedures import record
 from procedures.bench import StandardRecord
 from procedures.definition import ProcedureDefinition, definition_from_data
 from procedures.runner import Runner
-from scenarios.demo import DemoSummary
+from scenarios.demo import DemoSummary, load_demo
 from simulation.bench import SimulatedBench
 from simulation.people import SimulatedOperator
 from simulation.world import SimulatedTime, SimulatedWorld
@@ -36,6 +40,46 @@ BENCHES = {
 
 
 # -- the agent's view of the LIMS ------------------------------------------------------------
+
+
+# The demo data set built once for a whole test module (``loaddemo`` takes seconds): a module
+# that imports these names has its ``summary`` fixture from :func:`demo_world`, each test in
+# its own savepoint of the module's transaction (tests.support.once) with its own copy of
+# the files. For modules whose tests write nothing into the demo's folder of bench files.
+DEMO_BUILT_ONCE = ("demo_world", "summary_built_once")
+
+
+@dataclass
+class DemoWorld:
+    summary: DemoSummary
+    media: Path  # where the demo's stored files are
+
+
+@pytest.fixture(scope="module")
+def demo_world(
+    django_db_setup: Any,
+    django_db_blocker: Any,
+    demo_pki_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[DemoWorld]:
+    """The demo data set, loaded once for the module, with the folder its files go in."""
+    from tests.support.lims import demo_pki_settings
+    from tests.support.once import module_transaction
+
+    media = tmp_path_factory.mktemp("demo-media")
+    overrides = override_settings(
+        MEDIA_ROOT=media, CALTRACE_ANCHOR_DIR=media / "anchors", **demo_pki_settings(demo_pki_dir)
+    )
+    with module_transaction(django_db_blocker), overrides:
+        yield DemoWorld(load_demo(tmp_path_factory.mktemp("demo") / "demo"), media)
+
+
+@pytest.fixture(name="summary")
+def summary_built_once(demo_world: DemoWorld, db: Any, settings: Any) -> DemoSummary:
+    """The module's demo for one test: its changes rolled back at its end, its own copy of
+    the stored files."""
+    shutil.copytree(demo_world.media, settings.MEDIA_ROOT, dirs_exist_ok=True)
+    return demo_world.summary
 
 
 def _get(client: APIClient, path: str) -> Any:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.utils import timezone
@@ -23,6 +22,7 @@ from simulation.flow import WaterMeterError, meters_in_series
 from simulation.people import SimulatedOperator
 from simulation.world import SimulatedTime, SimulatedWorld
 from tests.support.demo import Work
+from tests.support.lims import run_started
 from tests.support.position_jobs import jobs_for_serials
 from tests.support.positions import Kept, bench_positions, meter_serials
 
@@ -31,7 +31,7 @@ def posted(
     work: Work, standards: list[StandardUsed], environment: dict[str, Any], **parts: Any
 ) -> Any:
     """A run record of ``parts`` for ``work``'s job, signed and posted; the LIMS's answer."""
-    started = datetime.now(UTC) - timedelta(minutes=30)
+    started, finished = run_started()
     record = RunRecord(
         header=RunHeader(
             run_id=str(uuid.uuid4()),
@@ -43,7 +43,7 @@ def posted(
             environment=environment,
             standards=tuple(standards),
         ),
-        finished_at=(started + timedelta(minutes=20)).isoformat(),
+        finished_at=finished.isoformat(),
         **parts,
     )
     body = json.dumps(record.to_json(), separators=(",", ":"), ensure_ascii=False).encode()

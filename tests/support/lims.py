@@ -15,7 +15,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -338,10 +338,23 @@ def dcv_point(index: int, readings: list[float]) -> Point:
     )
 
 
+def run_started() -> tuple[datetime, datetime]:
+    """When a run posted now started and finished: half an hour ago, for twenty minutes,
+    kept within :data:`TODAY` in the deployment's zone and in the past. A run that crossed
+    midnight there (the half hour after 17:00 UTC in Hà Nội), or a suite that started the
+    day before, would use its standards on another day than ``TODAY``."""
+    zone = timezone.get_current_timezone()
+    now = datetime.now(UTC)
+    first = datetime.combine(TODAY, time.min, tzinfo=zone).astimezone(UTC)
+    last = datetime.combine(TODAY, time(23, 29), tzinfo=zone).astimezone(UTC)
+    started = min(max(now - timedelta(minutes=30), first), last)
+    return started, started + min(timedelta(minutes=20), (now - started) / 2)
+
+
 def run_payload(
     center: Center, *, points: int = 3, readings: int = 5, **changes: Any
 ) -> dict[str, Any]:
-    started = datetime.now(UTC) - timedelta(minutes=30)
+    started, finished = run_started()
     header = RunHeader(
         run_id=str(uuid.uuid4()),
         job=center.job.number,
@@ -361,7 +374,7 @@ def run_payload(
     )
     body = RunRecord(
         header=header,
-        finished_at=(started + timedelta(minutes=20)).isoformat(),
+        finished_at=finished.isoformat(),
         points=tuple(
             dcv_point(
                 i, [DEFINITION.point(i).nominal + 1e-6 * ((i + j) % 3 - 1) for j in range(readings)]

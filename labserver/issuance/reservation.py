@@ -152,7 +152,13 @@ def learn_from_storage() -> tuple[list[Learnt], list[str]]:
         learnt.append(Learnt(found, VoidedNumber.Source.FILE, problem.path))
         if problem.path.endswith(".dcc.xml"):
             mark = _mark_in(problem.path)
-            if mark is not None and mark.organization == found.organization:
+            # An amendment carries the mark of the certificate it replaces: a mark on record
+            # is that certificate's, issued before the restore's target, not one to void.
+            if (
+                mark is not None
+                and mark.organization == found.organization
+                and not Certificate.objects.filter(mark_number=mark.number).exists()
+            ):
                 learnt.append(Learnt(mark, VoidedNumber.Source.FILE, problem.path))
     return learnt, unexplained
 

@@ -147,6 +147,35 @@ def test_a_verification_s_dcc_left_in_the_storage_voids_its_mark_too(
     )
 
 
+def test_an_amendment_left_in_the_storage_voids_its_number_not_its_original_s_mark(
+    center: Center, tmp_path: Path
+) -> None:
+    """An amendment of a verification carries the mark of the certificate it replaces. Its
+    files, left by an amendment issued after the target, void its own number; the mark is
+    the original's, on record, still on the instrument: it is kept, not voided."""
+    from certificates.dcc import build_dcc
+    from labserver.issuance.documents import document_for
+    from labserver.issuance.services import issue_certificate, verify_url
+    from tests.support.issuing import approved_verification
+
+    run, signatory = approved_verification(center, tmp_path)
+    original = issue_certificate(actor=signatory, run=run, password=PASSWORD)
+    code = center.org.code
+    after = f"{code}-KD-{YEAR}-000002"  # the amendment, issued after the target
+    document = document_for(
+        run, number=after, issued_at=timezone.now(), verify_url=verify_url(after),
+        mark_number=original.mark_number,
+    )  # fmt: skip
+    path = Path(settings.MEDIA_ROOT) / f"certificates/{code}/{YEAR}/{after}.dcc.xml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(build_dcc(document))
+
+    said = reserve()
+    assert f"voided {after}" in said
+    assert original.mark_number not in said
+    assert not VoidedNumber.objects.filter(number=original.mark_number).exists()
+
+
 def test_running_it_again_changes_nothing(restored: None, center: Center) -> None:
     reserve()
     assert counter_value(center.org.code) == 3

@@ -551,7 +551,8 @@ def test_a_failed_verification_is_issued_as_a_notice_without_a_mark(
     page = center.client("signatory").get(f"/verify/{notice.number}", HTTP_ACCEPT_LANGUAGE="en")
     assert page.status_code == 200
     body = page.content.decode()
-    assert "Notice of failed verification" in body
+    assert f"Notice of failed verification {notice.number}</h1>" in body
+    assert "Issued and in force: the instrument failed its verification and carries no mark" in body
     assert "the instrument failed its verification" in body
     with pytest.raises(DomainError) as refused:
         label_sheet([notice])

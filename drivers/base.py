@@ -10,9 +10,9 @@ each protocol's driver.
 from __future__ import annotations
 
 from collections.abc import Callable
-from types import TracebackType
 from typing import ClassVar, Self
 
+from drivers.closing import Closing
 from drivers.driver import DriverOptions
 from drivers.errors import DriverError, IdentityMismatch
 from drivers.iolog import IOLog
@@ -23,7 +23,7 @@ from drivers.transports.base import MessageTransport, SyncMarker
 __all__ = ["MessageDriver"]
 
 
-class MessageDriver:
+class MessageDriver(Closing):
     """Base class of the drivers that exchange text messages over a
     :class:`~drivers.transports.base.MessageTransport`.
 
@@ -114,17 +114,6 @@ class MessageDriver:
     def close(self) -> None:
         """Release the link; idempotent."""
         self._transport.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._transport.address!r})"

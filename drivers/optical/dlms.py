@@ -32,8 +32,7 @@ import socket
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import urlsplit
 
 import structlog
@@ -44,6 +43,7 @@ from dlms_cosem.io import HdlcTransport, TcpTransport
 from dlms_cosem.security import NoSecurityAuthentication
 from dlms_cosem.utils import parse_as_dlms_data
 
+from drivers.closing import Closing
 from drivers.errors import (
     AddressError,
     ConnectionLost,
@@ -127,7 +127,7 @@ class DlmsReadout:
         return SERIAL_CODE
 
 
-class DlmsReader:
+class DlmsReader(Closing):
     """Reads a DLMS/COSEM meter at ``dlms+tcp://HOST:PORT?server=1`` or
     ``dlms+hdlc://HOST:PORT?server=1`` (``server``: the meter's logical device address, 1
     by default). ``timeout_s``: how long each answer may take (seconds)."""
@@ -272,17 +272,6 @@ class DlmsReader:
     def close(self) -> None:
         """Release the socket; idempotent."""
         self._io.disconnect()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _parse(address: str) -> tuple[str, str, int, int]:

@@ -42,9 +42,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from types import TracebackType
-from typing import Self
 
+from drivers.closing import Closing
 from drivers.errors import (
     AddressError,
     BlockCheckMismatch,
@@ -454,7 +453,7 @@ def _decimal(data_set: DataSet) -> Decimal:
 # -- the reader ----------------------------------------------------------------------------
 
 
-class OpticalReader:
+class OpticalReader(Closing):
     """Reads a meter through its optical port in IEC 62056-21 mode C.
 
     ``address``: the probe's link (see :mod:`drivers.optical.link`). ``device_address``:
@@ -547,14 +546,3 @@ class OpticalReader:
     def close(self) -> None:
         """Release the port; idempotent."""
         self._link.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

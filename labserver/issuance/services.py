@@ -58,6 +58,7 @@ from .models import (
     CertificateStatus,
     SigningKeyRecord,
 )
+from .registered import register_issued, register_revoked
 from .staging import StagedFile, discard, publish, stage
 
 if TYPE_CHECKING:
@@ -239,7 +240,7 @@ def _produce(job: _Issue, staged: list[StagedFile]) -> Certificate:
     staged.append(stage(f"{base}.pdf", signed))
     staged.append(stage(f"{base}.dcc.xml", dcc))
     pdf_name, dcc_name = staged[-2].name, staged[-1].name
-    return Certificate.objects.create(
+    certificate = Certificate.objects.create(
         organization=org,
         run=run,
         position=job.position,
@@ -261,6 +262,8 @@ def _produce(job: _Issue, staged: list[StagedFile]) -> Certificate:
         mark_number=mark_number,
         valid_until=valid_until,
     )
+    register_issued(certificate)  # the registry's fact, in this same transaction
+    return certificate
 
 
 def _refuse_revoked(org_id: int, fingerprint: str) -> None:
@@ -708,6 +711,7 @@ def revoke_certificate(
         actor=actor,
         at=timezone.now(),
     )
+    register_revoked(original, event.at)
     audit.record(
         actor=actor,
         action="certificate.revoke",

@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     # (labserver.accounts.lockout), which reads the count axes has just updated.
     "axes",
     "labserver.core",
+    "labserver.registry",
     "labserver.accounts",
     "labserver.instruments",
     "labserver.standards",

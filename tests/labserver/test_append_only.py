@@ -43,7 +43,7 @@ needs_two_roles = pytest.mark.skipif(
 
 # Every table an `append_only(` call of the migrations protects (core 0002 and 0003, issuance
 # 0002 and 0005, measurements 0002 and 0008, traceability 0002 and 0003, customer_requests
-# 0001, lots 0001).
+# 0001, lots 0001, registry 0001).
 APPEND_ONLY = [
     "core_auditanchor",
     "core_auditentry",
@@ -65,6 +65,8 @@ APPEND_ONLY = [
     "measurements_runposition",
     "measurements_runsignature",
     "measurements_standardusage",
+    "registry_certificatefact",
+    "registry_reliancefact",
     "traceability_affecteditem",
     "traceability_decision",
     "traceability_standardlink",
@@ -208,12 +210,17 @@ def runtime_login() -> Iterator[psycopg.Connection[tuple[object, ...]]]:
         yield login
 
 
+def _pk(table: str) -> str:
+    """The primary key's column: the registry's facts are keyed by their global key."""
+    return "key" if table.startswith("registry_") else "id"
+
+
 @needs_two_roles
 @pytest.mark.parametrize(
     "statement",
     [
         *(f'TRUNCATE "{table}" CASCADE' for table in APPEND_ONLY),
-        *(f'UPDATE "{table}" SET id = id' for table in APPEND_ONLY),
+        *(f'UPDATE "{table}" SET {_pk(table)} = {_pk(table)}' for table in APPEND_ONLY),
         *(f'DELETE FROM "{table}"' for table in APPEND_ONLY),
         "DELETE FROM core_auditchain",
         "TRUNCATE core_auditchain",

@@ -1,0 +1,93 @@
+"""The registry's tables: append-only facts keyed globally by their issuer's code.
+
+Every table here is append-only on PostgreSQL (migration 0001): a fact, once written, is
+never updated or deleted; a certificate's later state is a later fact (superseded,
+revoked). The primary key is the fact's global key, a text built from the issuer's code
+and the fact's own identity (:func:`labserver.registry.records.certificate_key`), never a
+local sequence: rows from many nodes meet in the national registry without colliding.
+
+The columns are the public ones only. A column added here is published by the node's
+registry publication: ``tests/labserver/test_registry.py`` lists them, so adding one is a
+reviewed decision.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import pgettext_lazy
+
+
+class CertificateFact(models.Model):
+    """One fact of a certificate: issued, superseded by an amendment, or revoked."""
+
+    class Event(models.TextChoices):
+        ISSUED = "issued", pgettext_lazy("registry", "Issued")
+        SUPERSEDED = "superseded", pgettext_lazy("registry", "Superseded")
+        REVOKED = "revoked", pgettext_lazy("registry", "Revoked")
+
+    class Verdict(models.TextChoices):
+        PASS = "pass", pgettext_lazy("registry", "Passed")
+        FAIL = "fail", pgettext_lazy("registry", "Failed")
+        NONE = "", pgettext_lazy("registry", "No verdict (calibration)")
+
+    key = models.CharField(max_length=200, primary_key=True)
+    issuer = models.CharField(max_length=32, help_text="The issuing organization's code")
+    region = models.CharField(max_length=100, blank=True, help_text="The issuer's province")
+    number = models.CharField(max_length=64)
+    event = models.CharField(max_length=16, choices=Event.choices)
+    at = models.DateTimeField(help_text="When the event took effect")
+    kind = models.CharField(max_length=16, help_text="calibration, verification or notice")
+    verdict = models.CharField(max_length=4, choices=Verdict.choices, blank=True)
+    instrument_type = models.CharField(max_length=64)
+    pattern = models.CharField(max_length=64, blank=True, help_text="Pattern approval number")
+    manufacturer = models.CharField(max_length=200, blank=True)
+    model = models.CharField(max_length=200, blank=True)
+    serial = models.CharField(max_length=100)
+    issued_on = models.DateField()
+    valid_until = models.DateField(null=True, blank=True)
+    mark = models.CharField(max_length=64, blank=True, help_text="Verification mark number")
+    supersedes = models.CharField(max_length=64, blank=True)
+    superseded_by = models.CharField(max_length=64, blank=True)
+    pdf_sha256 = models.CharField(max_length=64)
+    signer_fingerprint = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["issuer", "number", "event"], name="registry_certificate_event_once"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["number", "event"], name="registry_cert_number_idx"),
+            models.Index(fields=["issuer", "at"], name="registry_cert_issuer_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class RelianceFact(models.Model):
+    """A registered certificate relied on a reference standard under one of its
+    certificates: the traceability fact that lets the holder of a standard found out of
+    tolerance see every certificate it touched, at any node."""
+
+    key = models.CharField(max_length=300, primary_key=True)
+    issuer = models.CharField(max_length=32)
+    number = models.CharField(max_length=64, help_text="The registered certificate")
+    standard_owner = models.CharField(max_length=32, help_text="The standard's organization")
+    standard = models.CharField(max_length=64, help_text="The standard's asset id")
+    standard_certificate = models.CharField(max_length=100)
+    standard_certificate_issuer = models.CharField(max_length=200)
+    used_on = models.DateField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["standard_owner", "standard", "used_on"],
+                name="registry_reliance_std_idx",
+            ),
+            models.Index(fields=["issuer", "number"], name="registry_reliance_num_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.key

@@ -1,0 +1,288 @@
+"""The registry's facts (issue 21, point 1): written with the change they describe, keyed
+globally by the issuer's code, append-only, public columns only.
+
+Certificates are issued, amended and revoked through the LIMS's own services and API, with
+the DEMO PKI, as in ``test_issuance.py``; the facts are then read from the registry's
+tables.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.apps import apps as django_apps
+from django.db import DatabaseError, connection
+from django.utils import timezone
+
+from labserver.issuance import registered
+from labserver.issuance.models import Certificate
+from labserver.issuance.services import amend_certificate, issue_certificate, revoke_certificate
+from labserver.registry.models import CertificateFact, RelianceFact
+from labserver.registry.records import RegistryConflict, record_revoked
+from tests.support.dbroles import as_owner
+from tests.support.issuing import approved_run, approved_verification, issue
+from tests.support.lims import PASSWORD, Center
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _demo_pki(demo_pki: Path) -> None:
+    """Every test here signs with the DEMO PKI."""
+
+
+# The registry's public columns. A column added to a fact is published to the national node
+# by the node's registry publication: adding one here is a reviewed decision, never a
+# side effect of a model change.
+PUBLIC_CERTIFICATE_COLUMNS = {
+    "key",
+    "issuer",
+    "region",
+    "number",
+    "event",
+    "at",
+    "kind",
+    "verdict",
+    "instrument_type",
+    "pattern",
+    "manufacturer",
+    "model",
+    "serial",
+    "issued_on",
+    "valid_until",
+    "mark",
+    "supersedes",
+    "superseded_by",
+    "pdf_sha256",
+    "signer_fingerprint",
+}
+PUBLIC_RELIANCE_COLUMNS = {
+    "key",
+    "issuer",
+    "number",
+    "standard_owner",
+    "standard",
+    "standard_certificate",
+    "standard_certificate_issuer",
+    "used_on",
+}
+
+
+def _columns(table: str) -> set[str]:
+    with connection.cursor() as cursor:
+        described = connection.introspection.get_table_description(cursor, table)
+    return {column.name for column in described}
+
+
+def test_the_facts_have_the_public_columns_only() -> None:
+    assert _columns("registry_certificatefact") == PUBLIC_CERTIFICATE_COLUMNS
+    assert _columns("registry_reliancefact") == PUBLIC_RELIANCE_COLUMNS
+
+
+def _facts(number: str) -> dict[str, CertificateFact]:
+    return {f.event: f for f in CertificateFact.objects.filter(number=number)}
+
+
+def test_an_issued_certificate_is_registered_with_its_standards(center: Center) -> None:
+    run = approved_run(center)
+    response = issue(center, run)
+    assert response.status_code == 201, response.json()
+    certificate = Certificate.objects.get(pk=response.json()["id"])
+    [fact] = _facts(certificate.number).values()
+    org, instrument = center.org, center.instrument
+    assert fact.key == f"{org.code}/{certificate.number}/issued"
+    assert (fact.issuer, fact.region, fact.event, fact.kind, fact.verdict) == (
+        org.code,
+        org.region,
+        "issued",
+        "calibration",
+        "",
+    )
+    assert (fact.instrument_type, fact.manufacturer, fact.model, fact.serial) == (
+        instrument.instrument_type.code,
+        instrument.manufacturer,
+        instrument.model,
+        instrument.serial,
+    )
+    assert fact.issued_on == timezone.localdate(certificate.issued_at, org.zone)
+    assert (fact.pdf_sha256, fact.signer_fingerprint) == (
+        certificate.pdf_sha256,
+        certificate.signer_fingerprint,
+    )
+    assert fact.at == certificate.issued_at
+    # Nothing personal: the customer's name and address, the signatory's name are nowhere.
+    owner = instrument.owner
+    values = " ".join(str(getattr(fact, c)) for c in PUBLIC_CERTIFICATE_COLUMNS)
+    for private in (owner.name, owner.address, center.signatory.get_full_name()):
+        if private:
+            assert private not in values
+    usages = list(run.standard_usages.select_related("standard", "certificate"))
+    assert usages
+    relied = RelianceFact.objects.filter(number=certificate.number)
+    assert {(r.standard, r.standard_certificate) for r in relied} == {
+        (u.standard.asset_id, u.certificate.number) for u in usages
+    }
+    assert all(r.standard_owner == org.code and r.issuer == org.code for r in relied)
+
+
+def test_an_amendment_registers_the_new_certificate_and_supersedes_the_old(
+    center: Center,
+) -> None:
+    original = Certificate.objects.get(pk=issue(center, approved_run(center)).json()["id"])
+    replacement = amend_certificate(
+        actor=center.signatory, certificate=original, password=PASSWORD, reason="typo"
+    )
+    old, new = _facts(original.number), _facts(replacement.number)
+    assert set(old) == {"issued", "superseded"}
+    assert old["superseded"].superseded_by == replacement.number
+    assert old["superseded"].at == replacement.issued_at
+    # each fact states the certificate whole: the superseded one repeats the issued one
+    assert old["superseded"].pdf_sha256 == old["issued"].pdf_sha256 == original.pdf_sha256
+    assert set(new) == {"issued"}
+    assert new["issued"].supersedes == original.number
+    # the reason is free text: it stays at home
+    assert "typo" not in " ".join(
+        str(getattr(old["superseded"], c)) for c in PUBLIC_CERTIFICATE_COLUMNS
+    )
+
+
+def test_a_revocation_is_registered_once(center: Center) -> None:
+    certificate = Certificate.objects.get(pk=issue(center, approved_run(center)).json()["id"])
+    revoke_certificate(
+        actor=center.quality_manager,
+        certificate=certificate,
+        password=PASSWORD,
+        reason="the calibrator was out of tolerance",
+    )
+    facts = _facts(certificate.number)
+    assert set(facts) == {"issued", "revoked"}
+    assert facts["revoked"].key == f"{center.org.code}/{certificate.number}/revoked"
+    with pytest.raises(RegistryConflict, match=rf"{certificate.number} is already registered"):
+        record_revoked(center.org.code, certificate.number, timezone.now())
+
+
+def test_a_fact_of_a_certificate_never_issued_is_refused(center: Center) -> None:
+    with pytest.raises(RegistryConflict) as refused:
+        record_revoked(center.org.code, "QT1-HC-2026-999999", timezone.now())
+    assert str(refused.value) == (
+        f"issuer {center.org.code}: certificate QT1-HC-2026-999999 cannot be revoked: the "
+        "registry has no record of its issue"
+    )
+
+
+def test_a_failed_verification_is_registered_as_a_notice_without_a_mark(
+    center: Center, tmp_path: Path
+) -> None:
+    run, signatory = approved_verification(center, tmp_path, repeat_offsets=(0.0, 6.0, 0.0))
+    notice = issue_certificate(actor=signatory, run=run, password=PASSWORD)
+    [fact] = _facts(notice.number).values()
+    assert (fact.kind, fact.verdict, fact.mark, fact.valid_until) == ("notice", "fail", "", None)
+
+
+def test_a_passed_verification_is_registered_with_its_mark(center: Center, tmp_path: Path) -> None:
+    run, signatory = approved_verification(center, tmp_path)
+    certificate = issue_certificate(actor=signatory, run=run, password=PASSWORD)
+    [fact] = _facts(certificate.number).values()
+    assert (fact.kind, fact.verdict) == ("verification", "pass")
+    assert fact.mark == certificate.mark_number != ""
+    assert fact.valid_until == certificate.valid_until is not None
+
+
+def test_no_fact_without_its_certificate(center: Center, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A fact is written in the issuing transaction: an issue that fails after it rolls the
+    # fact back with the certificate.
+    run = approved_run(center)
+
+    def fail(certificate: Certificate) -> None:
+        registered.register_issued(certificate)
+        raise RuntimeError("the disk filled up")
+
+    monkeypatch.setattr("labserver.issuance.services.register_issued", fail)
+    with pytest.raises(RuntimeError):
+        issue_certificate(actor=center.signatory, run=run, password=PASSWORD)
+    assert not Certificate.objects.exists()
+    assert not CertificateFact.objects.exists()
+    assert not RelianceFact.objects.exists()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="triggers are PostgreSQL's")
+@pytest.mark.parametrize("statement", ["UPDATE {t} SET serial = 'X'", "DELETE FROM {t}"])
+def test_a_fact_is_never_changed_nor_deleted(center: Center, statement: str) -> None:
+    issue(center, approved_run(center))
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        as_owner(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(statement.format(t="registry_certificatefact"))
+
+
+def test_the_facts_of_earlier_certificates_are_written_once(
+    center: Center, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A node upgraded to the registry: its certificates issued before have no facts; the
+    # migration's backfill writes the facts the LIMS would have written, once.
+    import importlib
+
+    backfill = importlib.import_module(
+        "labserver.registry.migrations.0002_facts_of_earlier_certificates"
+    ).backfill
+    monkeypatch.setattr("labserver.issuance.services.register_issued", lambda c: None)
+    monkeypatch.setattr("labserver.issuance.services.register_revoked", lambda c, at: None)
+    first = Certificate.objects.get(pk=issue(center, approved_run(center)).json()["id"])
+    second = amend_certificate(
+        actor=center.signatory, certificate=first, password=PASSWORD, reason="typo"
+    )
+    revoke_certificate(
+        actor=center.quality_manager, certificate=second, password=PASSWORD, reason="wrong"
+    )
+    run, signatory = approved_verification(center, tmp_path, repeat_offsets=(0.0, 6.0, 0.0))
+    notice = issue_certificate(actor=signatory, run=run, password=PASSWORD)
+    assert not CertificateFact.objects.exists()
+    written = backfill(django_apps)
+    backfilled = _snapshot()
+    assert {(f["number"], f["event"]) for f in backfilled} == {
+        (first.number, "issued"),
+        (first.number, "superseded"),
+        (second.number, "issued"),
+        (second.number, "revoked"),
+        (notice.number, "issued"),
+    }
+    assert written == len(backfilled) + RelianceFact.objects.count()
+    assert backfill(django_apps) == 0  # once
+    by_key = {f["key"]: f for f in backfilled}
+    issued = by_key[f"{center.org.code}/{notice.number}/issued"]
+    assert (issued["kind"], issued["verdict"], issued["mark"]) == ("notice", "fail", "")
+    old = by_key[f"{center.org.code}/{first.number}/superseded"]
+    assert (old["superseded_by"], old["pdf_sha256"]) == (second.number, first.pdf_sha256)
+    assert by_key[f"{center.org.code}/{second.number}/issued"]["supersedes"] == first.number
+    # the values the LIMS writes at issue (test_an_issued_certificate_is_registered_...)
+    org, instrument = center.org, center.instrument
+    assert by_key[f"{org.code}/{first.number}/issued"] | {"at": None} == {
+        "key": f"{org.code}/{first.number}/issued",
+        "issuer": org.code,
+        "region": org.region,
+        "number": first.number,
+        "event": "issued",
+        "at": None,
+        "kind": "calibration",
+        "verdict": "",
+        "instrument_type": instrument.instrument_type.code,
+        "pattern": instrument.pattern.number if instrument.pattern is not None else "",
+        "manufacturer": instrument.manufacturer,
+        "model": instrument.model,
+        "serial": instrument.serial,
+        "issued_on": timezone.localdate(first.issued_at, org.zone),
+        "valid_until": None,
+        "mark": "",
+        "supersedes": "",
+        "superseded_by": "",
+        "pdf_sha256": first.pdf_sha256,
+        "signer_fingerprint": first.signer_fingerprint,
+    }
+
+
+def _snapshot() -> list[dict[str, Any]]:
+    return [dict(row) for row in CertificateFact.objects.order_by("key").values()]

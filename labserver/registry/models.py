@@ -91,3 +91,67 @@ class RelianceFact(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class StandardFact(models.Model):
+    """One fact of a reference standard: registered, calibrated (under a certificate), or
+    found out of tolerance since a date."""
+
+    class Event(models.TextChoices):
+        REGISTERED = "registered", pgettext_lazy("registry", "Registered")
+        CALIBRATED = "calibrated", pgettext_lazy("registry", "Calibrated")
+        OUT_OF_TOLERANCE = "out_of_tolerance", pgettext_lazy("registry", "Out of tolerance")
+
+    key = models.CharField(max_length=300, primary_key=True)
+    owner = models.CharField(max_length=32, help_text="The standard's organization's code")
+    standard = models.CharField(max_length=64, help_text="The standard's asset id")
+    event = models.CharField(max_length=16, choices=Event.choices)
+    at = models.DateTimeField(help_text="When the fact was recorded")
+    name = models.CharField(max_length=200)
+    field = models.CharField(max_length=32)
+    level = models.CharField(max_length=16)
+    manufacturer = models.CharField(max_length=200, blank=True)
+    model = models.CharField(max_length=200, blank=True)
+    serial = models.CharField(max_length=100, blank=True)
+    certificate = models.CharField(max_length=100, blank=True)
+    certificate_issuer = models.CharField(max_length=200, blank=True)
+    accreditation = models.CharField(max_length=100, blank=True)
+    calibrated_on = models.DateField(null=True, blank=True)
+    due_on = models.DateField(null=True, blank=True)
+    certificate_sha256 = models.CharField(max_length=64, blank=True)
+    since = models.DateField(null=True, blank=True, help_text="Out of tolerance since")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["owner", "standard", "event"], name="registry_standard_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class CalibrationLinkFact(models.Model):
+    """Which standard, under which of its certificates, calibrated which standard's
+    certificate: the chain between standards, the way up to the national standards."""
+
+    key = models.CharField(max_length=400, primary_key=True)
+    owner = models.CharField(max_length=32)
+    standard = models.CharField(max_length=64)
+    certificate = models.CharField(max_length=100, help_text="The calibrated standard's")
+    upstream_owner = models.CharField(max_length=32)
+    upstream_standard = models.CharField(max_length=64)
+    upstream_certificate = models.CharField(
+        max_length=100, blank=True, help_text="Empty: the upstream had none in force (a break)"
+    )
+    used_on = models.DateField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["upstream_owner", "upstream_standard", "used_on"],
+                name="registry_link_upstream_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.key

@@ -19,7 +19,7 @@ from datetime import date, datetime
 
 from django.db import IntegrityError, transaction
 
-from .models import CertificateFact, RelianceFact
+from .models import CalibrationLinkFact, CertificateFact, RelianceFact, StandardFact
 
 __all__ = [
     "IssuedCertificate",
@@ -170,3 +170,148 @@ def record_issued(certificate: IssuedCertificate, relied_on: Iterable[Reliance] 
 def record_revoked(issuer: str, number: str, at: datetime) -> None:
     """Register the revocation of ``number`` (the reason stays at home: it is free text)."""
     _create(_follow_up(_issued_fact(issuer, number, "revoked"), Event.REVOKED, at))
+
+
+# ------------------------------------------------------------------ reference standards
+
+
+@dataclass(frozen=True, slots=True)
+class StandardRegistered:
+    """A reference standard as the registry states it."""
+
+    owner: str
+    standard: str
+    name: str
+    field: str
+    level: str
+    manufacturer: str
+    model: str
+    serial: str
+
+
+@dataclass(frozen=True, slots=True)
+class Upstream:
+    """A standard that served a calibration, under its certificate in force then (empty
+    when it had none: a break in the chain, registered as such)."""
+
+    owner: str
+    standard: str
+    certificate: str
+
+
+@dataclass(frozen=True, slots=True)
+class StandardCalibration:
+    """A calibration certificate of a standard."""
+
+    certificate: str
+    certificate_issuer: str
+    accreditation: str
+    calibrated_on: date
+    due_on: date
+    certificate_sha256: str
+
+
+def standard_key(owner: str, standard: str, event: str, detail: str = "") -> str:
+    """The global key of a standard's fact: ``<owner>/<asset id>/<event>[/<detail>]``."""
+    return "/".join(part for part in (owner, standard, event, detail) if part)
+
+
+def _standard_fact(owner: str, standard: str, doing: str) -> StandardFact:
+    fact = StandardFact.objects.filter(
+        owner=owner, standard=standard, event=StandardFact.Event.REGISTERED
+    ).first()
+    if fact is None:
+        raise RegistryConflict(
+            f"owner {owner}: standard {standard} cannot be {doing}: the registry has no "
+            "record of its registration"
+        )
+    return fact
+
+
+def _insert_once(fact: StandardFact) -> None:
+    """Insert ``fact``; the same fact recorded again (the same standard marked out of
+    tolerance since the same day twice) is the same fact, kept once."""
+    StandardFact.objects.bulk_create([fact], ignore_conflicts=True)
+
+
+def record_standard(standard: StandardRegistered, at: datetime) -> None:
+    """Register a reference standard."""
+    _insert_once(
+        StandardFact(
+            key=standard_key(standard.owner, standard.standard, StandardFact.Event.REGISTERED),
+            event=StandardFact.Event.REGISTERED,
+            at=at,
+            **asdict(standard),
+        )
+    )
+
+
+def _described(registered: StandardFact) -> dict[str, str]:
+    return {
+        name: getattr(registered, name)
+        for name in (
+            "owner",
+            "standard",
+            "name",
+            "field",
+            "level",
+            "manufacturer",
+            "model",
+            "serial",
+        )
+    }
+
+
+def record_standard_calibrated(
+    owner: str,
+    standard: str,
+    calibration: StandardCalibration,
+    at: datetime,
+    upstream: Iterable[Upstream] = (),
+) -> None:
+    """Register a calibration certificate of a standard and the standards that served it."""
+    registered = _standard_fact(owner, standard, "calibrated")
+    _insert_once(
+        StandardFact(
+            key=standard_key(
+                owner, standard, StandardFact.Event.CALIBRATED, calibration.certificate
+            ),
+            event=StandardFact.Event.CALIBRATED,
+            at=at,
+            **_described(registered),
+            **asdict(calibration),
+        )
+    )
+    links = {
+        f"{owner}/{standard}/{calibration.certificate}/{u.owner}/{u.standard}": (
+            CalibrationLinkFact(
+                key=f"{owner}/{standard}/{calibration.certificate}/{u.owner}/{u.standard}",
+                owner=owner,
+                standard=standard,
+                certificate=calibration.certificate,
+                upstream_owner=u.owner,
+                upstream_standard=u.standard,
+                upstream_certificate=u.certificate,
+                used_on=calibration.calibrated_on,
+            )
+        )
+        for u in upstream
+    }
+    CalibrationLinkFact.objects.bulk_create(links.values(), ignore_conflicts=True)
+
+
+def record_out_of_tolerance(owner: str, standard: str, since: date, at: datetime) -> None:
+    """Register that a standard has been out of tolerance since ``since`` (the reason is
+    free text: it stays at home)."""
+    registered = _standard_fact(owner, standard, "marked out of tolerance")
+    _insert_once(
+        StandardFact(
+            key=standard_key(
+                owner, standard, StandardFact.Event.OUT_OF_TOLERANCE, since.isoformat()
+            ),
+            event=StandardFact.Event.OUT_OF_TOLERANCE,
+            at=at,
+            since=since,
+            **_described(registered),
+        )
+    )

@@ -17,6 +17,14 @@ from labserver.accounts.access import require_role
 from labserver.accounts.models import Organization, Role
 from labserver.core import audit
 from labserver.core.errors import Conflict, DomainError
+from labserver.registry.records import (
+    StandardCalibration,
+    StandardRegistered,
+    Upstream,
+    record_out_of_tolerance,
+    record_standard,
+    record_standard_calibrated,
+)
 
 from .models import ReferenceStandard, StandardCertificate, StandardLink
 from .values import check_values
@@ -179,6 +187,19 @@ def register_standard(
         functions=functions or [],
         calibration_interval_months=calibration_interval_months,
     )
+    record_standard(
+        StandardRegistered(
+            owner=organization.code,
+            standard=asset_id,
+            name=name,
+            field=field,
+            level=level,
+            manufacturer=manufacturer,
+            model=model,
+            serial=serial,
+        ),
+        timezone.now(),
+    )
     audit.record(
         actor=actor,
         action="standard.register",
@@ -265,9 +286,31 @@ def record_certificate(
         file=file,
         sha256=digest,
     )
+    links = []
     if uses:
         certificate.reference_standards.set({use.standard for use in uses})
-        record_links(certificate=certificate, uses=uses)
+        links = record_links(certificate=certificate, uses=uses)
+    record_standard_calibrated(
+        standard.organization.code,
+        standard.asset_id,
+        StandardCalibration(
+            certificate=number,
+            certificate_issuer=issuing_lab,
+            accreditation=accreditation,
+            calibrated_on=calibrated_on,
+            due_on=due_on,
+            certificate_sha256=digest,
+        ),
+        timezone.now(),
+        [
+            Upstream(
+                owner=link.standard.organization.code,
+                standard=link.standard.asset_id,
+                certificate=link.upstream_certificate.number if link.upstream_certificate else "",
+            )
+            for link in links
+        ],
+    )
     audit.record(
         actor=actor,
         action="standard.certificate",
@@ -318,6 +361,7 @@ def mark_out_of_tolerance(
     before = standard.out_of_tolerance_since
     standard.out_of_tolerance_since = since
     standard.save(update_fields=["out_of_tolerance_since"])
+    record_out_of_tolerance(standard.organization.code, standard.asset_id, since, timezone.now())
     audit.record(
         actor=actor,
         action="standard.out_of_tolerance",

@@ -43,7 +43,7 @@ needs_two_roles = pytest.mark.skipif(
 
 # Every table an `append_only(` call of the migrations protects (core 0002 and 0003, issuance
 # 0002 and 0005, measurements 0002 and 0008, traceability 0002 and 0003, customer_requests
-# 0001, lots 0001, registry 0001).
+# 0001, lots 0001, registry 0001 and 0003).
 APPEND_ONLY = [
     "core_auditanchor",
     "core_auditentry",
@@ -65,8 +65,10 @@ APPEND_ONLY = [
     "measurements_runposition",
     "measurements_runsignature",
     "measurements_standardusage",
+    "registry_calibrationlinkfact",
     "registry_certificatefact",
     "registry_reliancefact",
+    "registry_standardfact",
     "traceability_affecteditem",
     "traceability_decision",
     "traceability_standardlink",

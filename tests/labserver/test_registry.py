@@ -8,6 +8,7 @@ tables.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,12 @@ from django.utils import timezone
 from labserver.issuance import registered
 from labserver.issuance.models import Certificate
 from labserver.issuance.services import amend_certificate, issue_certificate, revoke_certificate
-from labserver.registry.models import CertificateFact, RelianceFact
+from labserver.registry.models import (
+    CalibrationLinkFact,
+    CertificateFact,
+    RelianceFact,
+    StandardFact,
+)
 from labserver.registry.records import RegistryConflict, record_revoked
 from tests.support.dbroles import as_owner
 from tests.support.issuing import approved_run, approved_verification, issue
@@ -70,6 +76,38 @@ PUBLIC_RELIANCE_COLUMNS = {
 }
 
 
+PUBLIC_STANDARD_COLUMNS = {
+    "key",
+    "owner",
+    "standard",
+    "event",
+    "at",
+    "name",
+    "field",
+    "level",
+    "manufacturer",
+    "model",
+    "serial",
+    "certificate",
+    "certificate_issuer",
+    "accreditation",
+    "calibrated_on",
+    "due_on",
+    "certificate_sha256",
+    "since",
+}
+PUBLIC_LINK_COLUMNS = {
+    "key",
+    "owner",
+    "standard",
+    "certificate",
+    "upstream_owner",
+    "upstream_standard",
+    "upstream_certificate",
+    "used_on",
+}
+
+
 def _columns(table: str) -> set[str]:
     with connection.cursor() as cursor:
         described = connection.introspection.get_table_description(cursor, table)
@@ -79,6 +117,8 @@ def _columns(table: str) -> set[str]:
 def test_the_facts_have_the_public_columns_only() -> None:
     assert _columns("registry_certificatefact") == PUBLIC_CERTIFICATE_COLUMNS
     assert _columns("registry_reliancefact") == PUBLIC_RELIANCE_COLUMNS
+    assert _columns("registry_standardfact") == PUBLIC_STANDARD_COLUMNS
+    assert _columns("registry_calibrationlinkfact") == PUBLIC_LINK_COLUMNS
 
 
 def _facts(number: str) -> dict[str, CertificateFact]:
@@ -286,3 +326,91 @@ def test_the_facts_of_earlier_certificates_are_written_once(
 
 def _snapshot() -> list[dict[str, Any]]:
     return [dict(row) for row in CertificateFact.objects.order_by("key").values()]
+
+
+# ------------------------------------------------------------------ reference standards
+
+
+def test_a_standard_its_calibrations_and_its_chain_are_registered(center: Center) -> None:
+    from labserver.standards import services as standards
+
+    code, asset = center.org.code, center.standard.asset_id
+    facts = {f.key: f for f in StandardFact.objects.filter(owner=code, standard=asset)}
+    registered = facts[f"{code}/{asset}/registered"]
+    assert (registered.name, registered.field, registered.manufacturer, registered.model) == (
+        "Multifunction calibrator",
+        "electrical",
+        "Fluke",
+        "5522A",
+    )
+    [calibration] = center.standard.certificates.all()
+    calibrated = facts[f"{code}/{asset}/calibrated/{calibration.number}"]
+    assert (
+        calibrated.certificate_issuer,
+        calibrated.calibrated_on,
+        calibrated.due_on,
+        calibrated.name,
+    ) == (calibration.issuing_lab, calibration.calibrated_on, calibration.due_on, registered.name)
+    # A working standard calibrated in house by the center's calibrator: the link up.
+    working = standards.register_standard(
+        actor=center.quality_manager,
+        organization=center.org,
+        asset_id=f"{code}-DMM-07",
+        name="Working voltmeter",
+        field="electrical",
+        calibration_interval_months=12,
+    )
+    standards.record_certificate(
+        actor=center.quality_manager,
+        standard=working,
+        number=f"{code}-INT-0001",
+        issuing_lab=center.org.name,
+        internal=True,
+        calibrated_on=calibration.calibrated_on + timedelta(days=10),
+        issued_on=calibration.calibrated_on + timedelta(days=10),
+        due_on=calibration.due_on,
+        values=[],
+        reference_standards=[center.standard],
+    )
+    [link] = CalibrationLinkFact.objects.filter(owner=code, standard=working.asset_id)
+    assert (link.certificate, link.upstream_owner, link.upstream_standard) == (
+        f"{code}-INT-0001",
+        code,
+        asset,
+    )
+    assert link.upstream_certificate == calibration.number
+    # Found out of tolerance: registered once, the reason stays at home.
+    since = calibration.calibrated_on
+    for _ in range(2):
+        standards.mark_out_of_tolerance(
+            actor=center.quality_manager, standard=center.standard, since=since, reason="drift"
+        )
+    [out] = StandardFact.objects.filter(owner=code, standard=asset, event="out_of_tolerance")
+    assert (out.key, out.since) == (f"{code}/{asset}/out_of_tolerance/{since.isoformat()}", since)
+    assert "drift" not in " ".join(str(getattr(out, c)) for c in PUBLIC_STANDARD_COLUMNS)
+
+
+def test_a_calibration_of_a_standard_never_registered_is_refused(center: Center) -> None:
+    from labserver.registry.records import StandardCalibration, record_standard_calibrated
+
+    with pytest.raises(RegistryConflict, match="standard NOPE cannot be calibrated"):
+        record_standard_calibrated(
+            center.org.code,
+            "NOPE",
+            StandardCalibration("C-1", "Lab", "", timezone.localdate(), timezone.localdate(), ""),
+            timezone.now(),
+        )
+
+
+def test_the_facts_of_earlier_standards_are_written_once(center: Center) -> None:
+    import importlib
+
+    backfill = importlib.import_module(
+        "labserver.registry.migrations.0004_facts_of_earlier_standards"
+    ).backfill
+    written = {f.key: f for f in StandardFact.objects.all()}
+    links = set(CalibrationLinkFact.objects.values_list("key", flat=True))
+    # what the services wrote is what the backfill would write: nothing is missing
+    assert backfill(django_apps) == 0
+    assert set(StandardFact.objects.values_list("key", flat=True)) == set(written)
+    assert set(CalibrationLinkFact.objects.values_list("key", flat=True)) == links

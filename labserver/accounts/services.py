@@ -13,6 +13,7 @@ from django.utils import timezone
 from labserver.core import audit
 from labserver.core.errors import Conflict, DomainError
 from labserver.core.fields import MeasurementField
+from labserver.registry.records import IssuerDescribed, record_issuer
 
 from .auth import AGENT_PREFIX, USER_PREFIX, new_token
 from .models import Agent, ApiToken, Membership, Organization, Role, User
@@ -71,6 +72,18 @@ def create_organization(
         region=region,
         address=address,
     )
+    if kind != Organization.Kind.CUSTOMER:  # a customer is nobody's public fact
+        record_issuer(
+            IssuerDescribed(
+                code=code,
+                name=name,
+                kind=kind,
+                region=region,
+                accreditation=accreditation,
+                parent=parent.code if parent is not None else "",
+            ),
+            org.created_at,
+        )
     audit.record(
         actor=actor,
         action="organization.create",

@@ -14,14 +14,17 @@ from django.utils import timezone
 from labserver.registry.records import (
     IssuedCertificate,
     Reliance,
+    SigningKeyInUse,
     record_issued,
+    record_key_revoked,
     record_revoked,
+    record_signing_key,
 )
 
 from .documents import FAILING
-from .models import Certificate, CertificateKind
+from .models import Certificate, CertificateKind, SigningKeyRecord
 
-__all__ = ["register_issued", "register_revoked"]
+__all__ = ["register_issued", "register_key", "register_key_revoked", "register_revoked"]
 
 NOTICE = "notice"
 """The registry's kind of a failed verification's notice (it is no certificate)."""
@@ -80,3 +83,26 @@ def register_issued(certificate: Certificate) -> None:
 def register_revoked(certificate: Certificate, at: datetime) -> None:
     """Register the revocation of ``certificate`` at ``at``."""
     record_revoked(certificate.organization.code, certificate.number, at)
+
+
+def register_key(key: SigningKeyRecord) -> None:
+    """Register a signing key at its first use: its certificate and the roots it chains to
+    verify the signatures it makes, at the national node as here."""
+    record_signing_key(
+        SigningKeyInUse(
+            issuer=key.organization.code,
+            fingerprint=key.fingerprint,
+            certificate_pem=key.certificate_pem,
+            trust_roots_pem=key.trust_roots_pem,
+            valid_from=key.valid_from,
+            valid_until=key.valid_until,
+        ),
+        key.first_used_at,
+    )
+
+
+def register_key_revoked(key: SigningKeyRecord) -> None:
+    """Register the revocation of a signing key."""
+    if key.revoked_at is None:
+        raise ValueError(f"signing key {key.fingerprint[:16]}… is not revoked")
+    record_key_revoked(key.organization.code, key.fingerprint, key.revoked_at)

@@ -58,7 +58,7 @@ from .models import (
     CertificateStatus,
     SigningKeyRecord,
 )
-from .registered import register_issued, register_revoked
+from .registered import register_issued, register_key, register_key_revoked, register_revoked
 from .staging import StagedFile, discard, publish, stage
 
 if TYPE_CHECKING:
@@ -304,6 +304,7 @@ def _key_record(org_id: int, loaded: Any, check: Any, when: datetime) -> Signing
         source=source,
         first_used_at=when,
     )
+    register_key(key)
     audit.record(
         actor=None,
         action="signing_key.first_use",
@@ -749,6 +750,7 @@ def revoke_signing_key(
     key.revoked_at = timezone.now()
     key.revoked_reason = reason.strip()
     key.save(update_fields=["revoked_at", "revoked_reason"])
+    register_key_revoked(key)
     audit.record(
         actor=actor,
         action="signing_key.revoke",

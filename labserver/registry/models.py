@@ -155,3 +155,52 @@ class CalibrationLinkFact(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class OrganizationFact(models.Model):
+    """An issuing organization as the registry describes it (a directorate, a center, a
+    laboratory; never a customer): its code, name, kind, province and accreditation. The
+    latest fact of a code is its description."""
+
+    key = models.CharField(max_length=100, primary_key=True)
+    code = models.CharField(max_length=32)
+    at = models.DateTimeField()
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=32)
+    region = models.CharField(max_length=100, blank=True)
+    accreditation = models.CharField(max_length=100, blank=True)
+    parent = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["code", "at"], name="registry_org_code_at_idx")]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class SigningKeyFact(models.Model):
+    """A key an issuer signs its certificates with: its first use (with its X.509
+    certificate and the roots it chains to, what verifies the signatures it made) and its
+    revocation."""
+
+    class Event(models.TextChoices):
+        IN_USE = "in_use", pgettext_lazy("registry", "In use")
+        REVOKED = "revoked", pgettext_lazy("registry", "Revoked")
+
+    key = models.CharField(max_length=200, primary_key=True)
+    issuer = models.CharField(max_length=32)
+    fingerprint = models.CharField(max_length=64)
+    event = models.CharField(max_length=16, choices=Event.choices)
+    at = models.DateTimeField()
+    certificate_pem = models.TextField(blank=True)
+    trust_roots_pem = models.TextField(blank=True)
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["issuer", "fingerprint"], name="registry_key_issuer_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.key

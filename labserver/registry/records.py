@@ -19,15 +19,27 @@ from datetime import date, datetime
 
 from django.db import IntegrityError, transaction
 
-from .models import CalibrationLinkFact, CertificateFact, RelianceFact, StandardFact
+from .models import (
+    CalibrationLinkFact,
+    CertificateFact,
+    OrganizationFact,
+    RelianceFact,
+    SigningKeyFact,
+    StandardFact,
+)
 
 __all__ = [
     "IssuedCertificate",
+    "IssuerDescribed",
     "RegistryConflict",
     "Reliance",
+    "SigningKeyInUse",
     "certificate_key",
     "record_issued",
+    "record_issuer",
+    "record_key_revoked",
     "record_revoked",
+    "record_signing_key",
     "reliance_key",
 ]
 
@@ -315,3 +327,72 @@ def record_out_of_tolerance(owner: str, standard: str, since: date, at: datetime
             **_described(registered),
         )
     )
+
+
+# ------------------------------------------------------------------ issuers and their keys
+
+
+@dataclass(frozen=True, slots=True)
+class IssuerDescribed:
+    """An issuing organization as the registry describes it."""
+
+    code: str
+    name: str
+    kind: str
+    region: str
+    accreditation: str
+    parent: str
+
+
+def record_issuer(issuer: IssuerDescribed, at: datetime) -> None:
+    """Describe an issuing organization (its latest description is the one in force)."""
+    OrganizationFact.objects.create(
+        key=f"{issuer.code}/described/{at.isoformat()}", at=at, **asdict(issuer)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKeyInUse:
+    """A signing key at its first use: what verifies the signatures it makes."""
+
+    issuer: str
+    fingerprint: str
+    certificate_pem: str
+    trust_roots_pem: str
+    valid_from: datetime | None
+    valid_until: datetime | None
+
+
+def record_signing_key(key: SigningKeyInUse, at: datetime) -> None:
+    """Register a signing key at its first use."""
+    SigningKeyFact.objects.create(
+        key=f"{key.issuer}/key/{key.fingerprint}/{SigningKeyFact.Event.IN_USE}",
+        event=SigningKeyFact.Event.IN_USE,
+        at=at,
+        **asdict(key),
+    )
+
+
+def record_key_revoked(issuer: str, fingerprint: str, at: datetime) -> None:
+    """Register the revocation of a signing key (the reason stays at home)."""
+    in_use = SigningKeyFact.objects.filter(
+        issuer=issuer, fingerprint=fingerprint, event=SigningKeyFact.Event.IN_USE
+    ).first()
+    if in_use is None:
+        raise RegistryConflict(
+            f"issuer {issuer}: signing key {fingerprint[:16]}… cannot be revoked: the registry "
+            "has no record of its use"
+        )
+    try:
+        with transaction.atomic():
+            SigningKeyFact.objects.create(
+                key=f"{issuer}/key/{fingerprint}/{SigningKeyFact.Event.REVOKED}",
+                issuer=issuer,
+                fingerprint=fingerprint,
+                event=SigningKeyFact.Event.REVOKED,
+                at=at,
+            )
+    except IntegrityError:
+        raise RegistryConflict(
+            f"issuer {issuer}: signing key {fingerprint[:16]}… is already registered as revoked"
+        ) from None

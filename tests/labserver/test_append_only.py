@@ -43,7 +43,8 @@ needs_two_roles = pytest.mark.skipif(
 
 # Every table an `append_only(` call of the migrations protects (core 0002 and 0003, issuance
 # 0002 and 0005, measurements 0002 and 0008, traceability 0002 and 0003, customer_requests
-# 0001, lots 0001, registry 0001 and 0003).
+# 0001, lots 0001, registry 0001, 0003 and
+# 0005).
 APPEND_ONLY = [
     "core_auditanchor",
     "core_auditentry",
@@ -67,7 +68,9 @@ APPEND_ONLY = [
     "measurements_standardusage",
     "registry_calibrationlinkfact",
     "registry_certificatefact",
+    "registry_organizationfact",
     "registry_reliancefact",
+    "registry_signingkeyfact",
     "registry_standardfact",
     "traceability_affecteditem",
     "traceability_decision",

@@ -414,3 +414,60 @@ def test_the_facts_of_earlier_standards_are_written_once(center: Center) -> None
     assert backfill(django_apps) == 0
     assert set(StandardFact.objects.values_list("key", flat=True)) == set(written)
     assert set(CalibrationLinkFact.objects.values_list("key", flat=True)) == links
+
+
+# ------------------------------------------------------------------ issuers and their keys
+
+
+def test_an_issuer_is_described_and_a_customer_never(center: Center) -> None:
+    from labserver.registry.models import OrganizationFact
+
+    [described] = OrganizationFact.objects.filter(code=center.org.code)
+    assert (described.name, described.kind, described.region, described.accreditation) == (
+        center.org.name,
+        center.org.kind,
+        center.org.region,
+        center.org.accreditation,
+    )
+    assert described.key == f"{center.org.code}/described/{center.org.created_at.isoformat()}"
+    assert not OrganizationFact.objects.filter(code=center.instrument.owner.code).exists()
+
+
+def test_a_signing_key_is_registered_at_first_use_and_at_its_revocation(center: Center) -> None:
+    from labserver.issuance.models import SigningKeyRecord
+    from labserver.issuance.services import revoke_signing_key
+    from labserver.registry.models import SigningKeyFact
+    from tests.support.lims import next_job
+
+    issue(center, approved_run(center))
+    next_job(center)
+    issue(center, approved_run(center))  # the second use registers nothing more
+    [key] = SigningKeyRecord.objects.filter(organization=center.org)
+    [in_use] = SigningKeyFact.objects.filter(issuer=center.org.code)
+    assert (in_use.event, in_use.fingerprint, in_use.at) == (
+        "in_use",
+        key.fingerprint,
+        key.first_used_at,
+    )
+    # what verifies the signatures: the signer's certificate and the roots it chains to
+    assert (in_use.certificate_pem, in_use.trust_roots_pem) == (
+        key.certificate_pem,
+        key.trust_roots_pem,
+    )
+    assert "BEGIN CERTIFICATE" in in_use.certificate_pem
+    revoke_signing_key(
+        actor=center.quality_manager, key=key, password=PASSWORD, reason="laptop stolen"
+    )
+    key.refresh_from_db()
+    revoked = SigningKeyFact.objects.get(issuer=center.org.code, event="revoked")
+    assert (revoked.fingerprint, revoked.at) == (key.fingerprint, key.revoked_at)
+
+
+def test_the_facts_of_earlier_issuers_and_keys_are_written_once(center: Center) -> None:
+    import importlib
+
+    backfill = importlib.import_module(
+        "labserver.registry.migrations.0006_facts_of_earlier_issuers_and_keys"
+    ).backfill
+    issue(center, approved_run(center))
+    assert backfill(django_apps) == 0  # the services wrote them all

@@ -35,6 +35,7 @@ from tests.support.electricity import (
 )
 from tests.support.issuing import approve_with
 from tests.support.lims import PASSWORD, TODAY, Center, post_run, with_serial
+from tests.support.pages import signed_in
 from tests.support.readable import pdf_text
 
 pytestmark = pytest.mark.django_db
@@ -99,6 +100,14 @@ def test_the_lims_applies_the_registered_table_and_the_certificate_cites_the_tra
     }
     assert [a["mpe"] for a in accuracy] == [2.5, 1.5, 1.5, 1.5, 2.25, 1.75, 2.0, 2.0]
     assert run.server_conformity == "pass"
+    # The run page names the table its limits came from, in the reader's language.
+    client = signed_in(center.reviewer)
+    page = client.get(f"/work/runs/{run.pk}/").content.decode()
+    assert f"<li>{CITATION_EN}</li>" in page
+    client.cookies["django_language"] = "vi"
+    page = client.get(f"/work/runs/{run.pk}/").content.decode()
+    assert "Giới hạn đã áp dụng" in page
+    assert f"<li>{CITATION_VI}</li>" in page
     with_serial(center)  # the addresses a certificate prints
     run = approve_with(center, run, "electrical")
     signatory = User.objects.get(username=f"{center.org.code.lower()}-signatory-electrical")

@@ -1044,7 +1044,10 @@ class _Checker:
         if spec["rule"] != STATED_RULE:
             return spec
         if self.class_limits is None:
-            raise self.error(f"{key}.rule", "the rule applies the procedure's class_limits: none")
+            raise self.error(
+                f"{key}.rule",
+                "the rule applies the procedure's class_limits, and the procedure states none",
+            )
         # A new mapping (the definition's data, hashed and stored, stays as written): the
         # rule at a point reads the table from it, on the bench and in the LIMS alike.
         return {**spec, STATED_RULE_TABLE: self.class_limits}

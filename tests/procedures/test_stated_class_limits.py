@@ -199,7 +199,7 @@ def test_a_bound_names_a_current_of_the_instrument() -> None:
 def test_the_rule_needs_the_table_and_the_table_a_rule() -> None:
     error = refused(lambda d: d.pop("class_limits"))
     assert error.key == "tests[2].mpe.rule"
-    assert "class_limits: none" in error.reason
+    assert "the procedure states none" in error.reason
 
     def unused(data: dict[str, Any]) -> None:
         for test in data["tests"]:

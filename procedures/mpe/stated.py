@@ -24,8 +24,8 @@ The form, one entry per class (a class name is text: quote ``"1"``)::
           checked_by: <another name>
           date: "2026-11-30"                # ISO date of the check, quoted
         ranges:
-          - {power_factor: 1, current: "0.05 i_b <= I < 0.1 i_b", limit: 1.5}
-          - {power_factor: 1, current: "0.1 i_b <= I <= i_max", limit: 1}
+          - {power_factor: 1, current: "0.05 i_b <= I < 0.1 i_b", limit: ...}
+          - {power_factor: 1, current: "0.1 i_b <= I <= i_max", limit: ...}
           - {power_factor: 0.5 inductive, current: ..., limit: ...}
           - {power_factor: 0.8 capacitive, current: ..., limit: ...}
 

@@ -17,6 +17,11 @@ of the point's result, with the MPE and the rule's document:
 * ``electricity_meter`` — OIML R 46 classes A, B, C by MID Annex V Table 2, by current
   range, power factor and temperature, in % of the energy
   (:class:`procedures.mpe.ElectricityMeter`);
+* ``electricity_meter_stated`` — a class whose limits the procedure states
+  (``class_limits:``, the center's transcription of a standard it holds), by current range
+  and power factor, in % of the energy (:mod:`procedures.mpe.stated`); the limits' document
+  is the transcription's citation (document, table, procedure version, who transcribed and
+  who checked it);
 * ``electricity_no_load`` — the no-load (creep) test of IEC 62053-21/-22: the point's
   result is the pulses counted at the test output, at most one
   (:func:`procedures.mpe.check_no_load`).
@@ -50,6 +55,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from procedures.definition import STATED_RULE, STATED_RULE_TABLE
 from procedures.errors import ProcedureError
 from procedures.evaluate import evaluate_expression
 from procedures.mpe import (
@@ -64,6 +70,7 @@ from procedures.mpe import (
     spec_tolerance,
 )
 from procedures.mpe.electricity import starting_limit
+from procedures.mpe.stated import StatedClass, StatedClassLimits
 
 __all__ = [
     "CHECKS",
@@ -166,6 +173,23 @@ def _electricity(a: Mapping[str, Any]) -> Decimal:
     )
 
 
+def _stated(a: Mapping[str, Any]) -> Decimal:
+    """The limit of a stated class: ``a`` holds the rule's arguments and, set by
+    :func:`limits_for`, the class (``stated``) and the meter's currents it names."""
+    stated = a.get("stated")
+    if not isinstance(stated, StatedClass):
+        raise ProcedureError(
+            "the rule applies the class_limits of its procedure, and none came with it",
+            argument="rule",
+        )
+    return stated.mpe(
+        a["current"],
+        power_factor=a["power_factor"],
+        load_kind=str(a.get("load_kind", "inductive")),
+        currents=a["currents"],
+    )
+
+
 def _fuel(a: Mapping[str, Any]) -> Decimal:
     system = FuelMeasuringSystem(
         a["accuracy_class"], mmq=a["mmq"], scale_interval=a["scale_interval"]
@@ -233,6 +257,17 @@ RULES: Mapping[str, Rule] = {
         # What a certificate prints: the values are MID Annex V Table 2's (the European
         # directive, never cited as the method), the classes those of OIML R 46.
         "OIML R 46 accuracy classes A, B, C (MPE by current range and temperature)",
+    ),
+    STATED_RULE: Rule(
+        {
+            "accuracy_class": "text",
+            "current": "number",
+            "power_factor": "number",
+            "load_kind": "text?",
+        },
+        _stated,
+        # Replaced at each point by the citation of the class's transcription.
+        "the class limits stated in the procedure (class_limits)",
     ),
     "electricity_no_load": Rule(
         {},
@@ -359,13 +394,23 @@ def limits_for(spec: Mapping[str, Any], scope: Mapping[str, Any], *, where: str)
     name = str(spec["rule"])
     rule = RULES[name]
     arguments = _arguments(rule.arguments, spec, scope, where=where)
+    document = rule.document
     try:
+        table = spec.get(STATED_RULE_TABLE)
+        if isinstance(table, StatedClassLimits):
+            stated = table.of(str(arguments["accuracy_class"]))
+            arguments["stated"] = stated
+            arguments["currents"] = {
+                current: _decimal(scope.get(current), current)
+                for current in sorted(stated.currents)
+            }
+            document = stated.citation
         mpe = rule.mpe(arguments)
     except ProcedureError as exc:
         argument = f"{where}.{exc.argument}" if exc.argument else where
         raise ProcedureError(exc.message, argument=argument) from None
     magnitude = float(mpe)
-    return Limits(-magnitude, magnitude, magnitude, name, rule.document)
+    return Limits(-magnitude, magnitude, magnitude, name, document)
 
 
 # ------------------------------------------------------------------ test-level checks

@@ -25,6 +25,10 @@ definition (stored as JSON) to re-evaluate and to set the acceptance limits. The
     rounding_error: {method: fine_display, e: e, interval: d_T}
                                       # how the indication's rounding error is eliminated
                                       # (R 76-1 A.4.4.3; procedures.mpe.RoundingMethod)
+    class_limits: {T1: {source: .., ranges: [..]}}
+                                      # classes whose limits the center states from its own
+                                      # copy of a standard (procedures.mpe.stated), applied
+                                      # by the rule electricity_meter_stated
     tests:
       - id: dcv
         title: {en: ..., vi: ...}
@@ -118,6 +122,7 @@ import yaml
 
 from procedures.errors import ProcedureError
 from procedures.mpe.nawi import RoundingMethod
+from procedures.mpe.stated import StatedClassLimits, parse_class_limits
 from procedures.references import Reference, parse_reference
 from uncertainty.errors import ExpressionError
 from uncertainty.expressions import parse_expression
@@ -191,6 +196,11 @@ _DECISION_RULES: Final = (
     "non-binary",
 )
 _SPECIAL_KEYS: Final = ("readings", "certificate", "resolution_of")
+STATED_RULE: Final = "electricity_meter_stated"
+"""The rule that applies the procedure's ``class_limits:`` (:mod:`procedures.mpe.stated`)."""
+STATED_RULE_TABLE: Final = "class_limits"
+"""Where a test's ``mpe:`` of :data:`STATED_RULE` carries the parsed table (never written
+in a file: the rule's arguments do not allow it)."""
 
 
 class DefinitionError(ProcedureError):
@@ -277,6 +287,9 @@ class ProcedureDefinition:
     """How the indication's rounding error is eliminated (``rounding_error:``: ``method``
     and its arguments, expressions over the instrument's parameters), or None where the
     procedure reads no rounded indication against an MPE in e."""
+    class_limits: StatedClassLimits | None = None
+    """The classes whose limits the procedure states (``class_limits:``, the center's
+    transcription of a standard it holds; :mod:`procedures.mpe.stated`), or None."""
 
     @property
     def rounding_statement(self) -> Mapping[str, str] | None:
@@ -464,6 +477,7 @@ class _Checker:
     def __init__(self, source: str, lines: _Lines) -> None:
         self.source = source
         self.lines = lines
+        self.class_limits: StatedClassLimits | None = None
 
     def error(self, key: str, message: str) -> DefinitionError:
         return DefinitionError(message, source=self.source, key=key, line=self.lines.line(key))
@@ -538,7 +552,7 @@ class _Checker:
             allowed=(
                 "id", "version", "title", "kind", "field", "instrument_type", "references",
                 "instrument", "constants", "roles", "environment", "acceptance", "tests",
-                "rounding_error",
+                "rounding_error", "class_limits",
             ),
         )  # fmt: skip
         pid = self.text(self.required(top, "id", ""), "id", pattern=_ID)
@@ -559,6 +573,8 @@ class _Checker:
         params = tuple(
             self.text(p, f"instrument[{i}]", pattern=_NAME) for i, p in enumerate(instrument)
         )
+        if "class_limits" in top:
+            self.class_limits = self.stated_limits(top["class_limits"], f"{pid} {version}", params)
         constants: dict[str, float] = {}
         for name, value in self.mapping(top.get("constants", {}), "constants").items():
             self.text(name, f"constants.{name}", pattern=_NAME)
@@ -596,6 +612,10 @@ class _Checker:
             seen.add(test.id)
             tests.append(test)
             scope |= summary_names(test.id)
+        if self.class_limits is not None and not any(
+            t.mpe is not None and t.mpe["rule"] == STATED_RULE for t in tests
+        ):
+            raise self.error("class_limits", f"no test applies it (rule {STATED_RULE})")
         return ProcedureDefinition(
             id=pid,
             version=version,
@@ -615,6 +635,7 @@ class _Checker:
             data=data,
             source=self.source,
             rounding_error=rounding,
+            class_limits=self.class_limits,
         )
 
     def roles(self, value: Any) -> dict[str, RoleSpec]:
@@ -1019,7 +1040,27 @@ class _Checker:
     def mpe(self, value: Any, key: str, names: set[str]) -> dict[str, Any]:
         from procedures.acceptance import RULES
 
-        return self.named(value, key, RULES, names, head="rule")
+        spec = self.named(value, key, RULES, names, head="rule")
+        if spec["rule"] != STATED_RULE:
+            return spec
+        if self.class_limits is None:
+            raise self.error(
+                f"{key}.rule",
+                "the rule applies the procedure's class_limits, and the procedure states none",
+            )
+        # A new mapping (the definition's data, hashed and stored, stays as written): the
+        # rule at a point reads the table from it, on the bench and in the LIMS alike.
+        return {**spec, STATED_RULE_TABLE: self.class_limits}
+
+    def stated_limits(
+        self, value: Any, procedure: str, parameters: Sequence[str]
+    ) -> StatedClassLimits:
+        """``class_limits:``: the classes the center states the limits of, with their
+        source (:mod:`procedures.mpe.stated`), in the instrument's parameters."""
+        try:
+            return parse_class_limits(value, procedure=procedure, currents=parameters)
+        except ProcedureError as exc:
+            raise self.error(exc.argument or "class_limits", exc.message) from None
 
     # -- additions: nominal expressions, repeated steps, test-level checks
 

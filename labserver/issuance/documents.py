@@ -759,7 +759,10 @@ def _results(certified: Certified, definition: ProcedureDefinition) -> tuple[Res
     return tuple(tables)
 
 
-def _specification(certified: Certified) -> Bilingual:
+def _specification(certified: Certified, definition: ProcedureDefinition) -> Bilingual:
+    """The documents of the run's limits, in each language: a class table the procedure
+    states (``class_limits:``) is cited as the center's transcription, in Vietnamese on
+    the Vietnamese side; the other documents are cited as they are named."""
     documents: list[str] = []
     for point in certified.points:
         acceptance = (point.server_result or {}).get("acceptance") or {}
@@ -782,8 +785,12 @@ def _specification(certified: Certified) -> Bilingual:
             "certificate cannot name its specification",
             field="points.server_result.acceptance.document",
         )
-    text = "; ".join(printable)
-    return Bilingual(text, text)
+    stated = definition.class_limits
+    transcriptions = (
+        {c.citation: c.citation_in("vi") for c in stated.classes.values()} if stated else {}
+    )
+    vi = certificate_texts([transcriptions.get(d, d) for d in documents], country=_COUNTRY)
+    return Bilingual("; ".join(vi), "; ".join(printable))
 
 
 def _statement(
@@ -799,7 +806,7 @@ def _statement(
     rule = definition.decision_rule
     return Statement(
         conformity=_conformity(certified.conformity, "run.server_conformity"),
-        specification=_specification(certified),
+        specification=_specification(certified, definition),
         decision_rule=DECISION_RULES.get(rule, Bilingual(rule, rule)),
         covers=Bilingual("Mọi kết quả ở trên", "All results above"),
     )

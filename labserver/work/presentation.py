@@ -342,3 +342,24 @@ def point_rows(
             )
         )
     return rows
+
+
+def limit_documents(points: list[Point], definition: ProcedureDefinition) -> list[str]:
+    """The documents the server set the run's limits by (each point's
+    ``server_result.acceptance.document``), each once, in the order of the points. A
+    class table the procedure states (``class_limits:``, the center's transcription) is
+    cited in the page's language, as the certificate cites it."""
+    stated = definition.class_limits
+    translated = (
+        {c.citation: c.citation_in("vi") for c in stated.classes.values()}
+        if stated is not None and (get_language() or "").startswith("vi")
+        else {}
+    )
+    out: list[str] = []
+    for point in points:
+        acceptance = (point.server_result or {}).get("acceptance") or {}
+        document = str(acceptance.get("document") or "").strip()
+        text = translated.get(document, document)
+        if text and text not in out:
+            out.append(text)
+    return out

@@ -54,7 +54,7 @@ from .batch import PAGES, batch_done
 from .chart import error_charts
 from .evidence import environment_rows, io_log_page, point_evidence
 from .positions import position_rows
-from .presentation import VERDICTS, plain, point_rows, sig
+from .presentation import VERDICTS, limit_documents, plain, point_rows, sig
 
 WORK_ROLES = (Role.METROLOGIST, Role.REVIEWER, Role.SIGNATORY)
 # The run page is also read by the quality manager and the auditor (read-only for them).
@@ -352,6 +352,9 @@ def _render_run(
         else ("fail" if run.server_conformity else ""),
         "signatures": [{"signature": s, "meaning": s.get_meaning_display()} for s in signatures],
         "points": point_rows(points, parsed_procedure(run.procedure)),
+        "limit_documents": limit_documents(
+            list(run.points.only("server_result")), parsed_procedure(run.procedure)
+        ),
         "positions": positions,
         # the column of the meters read through their optical ports, where any was
         "positions_read": any(row.identity for row in positions),

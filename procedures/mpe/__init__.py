@@ -9,6 +9,8 @@ the bench and the LIMS applies again and shows:
 * :mod:`procedures.mpe.water` — water meters (OIML R 49-1, MID MI-001, ĐLVN 17:2017);
 * :mod:`procedures.mpe.electricity` — static active-energy meters (OIML R 46 classes A, B, C
   by MID MI-003 Table 2; the IEC 62053 no-load test);
+* :mod:`procedures.mpe.stated` — electricity-meter classes whose limits a center states
+  in its procedure from its own copy of a standard (IEC 62053-21/-22: none shipped);
 * :mod:`procedures.mpe.fuel` — fuel dispensers and other measuring systems for liquids
   other than water (OIML R 117-1:2007, MID MI-005);
 * :mod:`procedures.mpe.spec` — a manufacturer's specification (not legal metrology);

@@ -17,6 +17,8 @@ What is encoded, each value with the text it was read in:
   stored copy of a "Table 7" for polyphase meters carrying a single-phase load (classes
   1 and 2, ±2.0 % and ±3.0 %) was found, but not which document and edition it is from:
   left out too.
+  A verification center that holds the standard states the limits it applies in its own
+  procedure (``class_limits:``), applied by :mod:`procedures.mpe.stated`.
 * **No-load (creep) test** — with the current circuit open and 115 % of the reference
   voltage applied, the test output produces no more than one pulse (IEC 62053-21 /
   IEC 62053-22, "test of no-load condition", 7.6 in IEC 62053-22:2020 by its table of

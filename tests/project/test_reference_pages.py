@@ -412,6 +412,19 @@ def same_as_parser(mutate: Callable[[dict[str, Any]], None]) -> Callable[[Table]
     return same_as(lambda: allowed_keys(mutate))
 
 
+def stated_range_probe(data: dict[str, Any]) -> None:
+    """A stated class whose source is complete and whose one range has the unknown key."""
+    source = {
+        "document": "TEST-FIXTURE 0001",
+        "edition": "2026",
+        "table": "Table T",
+        "transcribed_by": "One",
+        "checked_by": "Another",
+        "date": "2026-11-30",
+    }
+    data["class_limits"] = {"T1": {"source": source, "ranges": [{PROBE: 1}]}}
+
+
 MODEL = "reference/model-file.md"
 PROCEDURE = "reference/procedure-file.md"
 BENCH = "reference/bench-file.md"
@@ -438,6 +451,9 @@ CHECKS: dict[tuple[str, str], Callable[[Table], None]] = {
     (PROCEDURE, "environment"): same_as_parser(probe("environment", "temperature")),
     (PROCEDURE, "acceptance"): same_as_parser(probe("acceptance")),
     (PROCEDURE, "rounding_error"): same_as_parser(probe("rounding_error")),
+    (PROCEDURE, "A class"): same_as_parser(probe("class_limits", "T1")),
+    (PROCEDURE, "Its source"): same_as_parser(probe("class_limits", "T1", "source")),
+    (PROCEDURE, "Its ranges"): same_as_parser(stated_range_probe),
     (PROCEDURE, "tests"): same_as_parser(probe("tests", 0)),
     (PROCEDURE, "Steps"): step_arguments,
     (PROCEDURE, "model"): same_as_parser(probe("tests", 0, "model")),

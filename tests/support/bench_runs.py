@@ -153,20 +153,28 @@ def bath_run(center: Center, tmp_path: Path, username: str) -> Submitted:
     records = {prt.asset_id: published(prt), dmm.asset_id: published(dmm)}
     with Outbox(tmp_path / "outbox.sqlite3") as box, bath.open_bench() as world:
         runner: Runner = bath.runner(world, standards=records, on=TODAY)
-        usages = runner.preflight()
-        environment = runner.read_environment()
-        run_id = box.start_run(
-            header(
-                run_id=str(uuid.uuid4()),
-                job=job.number,
-                definition=BATH,
-                operator=username,
-                environment=environment,
-                standards=usages,
-            )
-        )
-        runner.recorder = box.recorder(run_id)
-        runner.run()
+        body = run_into(box, runner, job, username)
         assert runner.curves  # the comparison test's correction line
-        body = box.complete(run_id, datetime.now(UTC), checks=runner.checks, curves=runner.curves)
-    return Submitted(json.loads(body), job)
+    return Submitted(body, job)
+
+
+def run_into(box: Outbox, runner: Runner, job: Job, username: str) -> dict[str, Any]:
+    """Carry out ``runner``'s procedure for ``job`` as ``username`` into the outbox ``box``,
+    as the agent does (preflight, environment, each point recorded); the body it sends."""
+    usages = runner.preflight()
+    environment = runner.read_environment()
+    run_id = box.start_run(
+        header(
+            run_id=str(uuid.uuid4()),
+            job=job.number,
+            definition=runner.definition,
+            operator=username,
+            environment=environment,
+            standards=usages,
+        )
+    )
+    runner.recorder = box.recorder(run_id)
+    runner.run()
+    body = box.complete(run_id, datetime.now(UTC), checks=runner.checks, curves=runner.curves)
+    loaded: dict[str, Any] = json.loads(body)
+    return loaded

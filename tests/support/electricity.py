@@ -14,8 +14,15 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import yaml
+
 from procedures.bench import BenchPosition, BenchRole, Recorder, StandardRecord
-from procedures.definition import library, load_definition
+from procedures.definition import (
+    ProcedureDefinition,
+    definition_from_data,
+    library,
+    load_definition,
+)
 from procedures.record import Point, PositionInstrument, Reading
 from procedures.runner import Runner
 from simulation.bench import SimulatedBench
@@ -53,13 +60,15 @@ def electricity_runner(
     on: date,
     instrument: Mapping[str, Any] = METER,
     reference: StandardRecord | None = None,
+    definition: ProcedureDefinition | None = None,
 ) -> Runner:
     """Procedure electricity-meter-r46 on ``bench`` (its reference meter ``reference``, by
     default :func:`reference_meter`) for ``positions`` (none: the one meter in role
-    ``uut``), on the date ``on``, the waits of the runner skipped."""
+    ``uut``), on the date ``on``, the waits of the runner skipped; ``definition`` another
+    version of the procedure (:func:`stated_definition`)."""
     clock = SimulatedTime(real_pause_s=0.0)
     return Runner(
-        load_definition(library()["electricity-meter-r46"]),
+        definition or load_definition(library()["electricity-meter-r46"]),
         bench=bench,
         operator=SimulatedOperator(bench.world),
         recorder=recorder,
@@ -173,3 +182,75 @@ class OneMeter:
 
     def io(self, entries: list[Mapping[str, Any]]) -> None:
         pass
+
+
+# ------------------------------------------------------------------ a stated class table
+
+SYNTHETIC_SOURCE: dict[str, Any] = {
+    "document": "TEST-FIXTURE 0001",
+    "edition": "2026",
+    "table": "Table T",
+    "transcribed_by": "Tester Transcriber",
+    "checked_by": "Tester Checker",
+    "date": "2026-11-30",
+}
+"""The source of :data:`SYNTHETIC_CLASS_LIMITS`: a made-up document, not a standard."""
+
+SYNTHETIC_CLASS_LIMITS: dict[str, Any] = {
+    "T1": {
+        "source": SYNTHETIC_SOURCE,
+        "ranges": [
+            {"power_factor": 1, "current": "0.05 i_ref <= I < 0.1 i_ref", "limit": 2.5},
+            {"power_factor": 1, "current": "0.1 i_ref <= I <= i_max", "limit": 1.5},
+            {"power_factor": "0.5 inductive", "current": "0.1 i_ref <= I < i_ref", "limit": 2.25},
+            {"power_factor": "0.5 inductive", "current": "i_ref <= I <= i_max", "limit": 1.75},
+            {"power_factor": "0.8 capacitive", "current": "0.1 i_ref <= I <= i_max", "limit": 2},
+        ],
+    }
+}
+"""A TEST FIXTURE: a class ``T1`` with made-up limits over the meter's currents, the shape
+of a table a center transcribes (by current range and power factor). These are not the
+values of any IEC or other standard; caltrace ships none."""
+
+STATED_METER: dict[str, Any] = {**METER, "accuracy_class": "T1"}
+""":data:`METER` marked with the synthetic class ``T1``."""
+
+
+def stated_data(class_limits: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Procedure electricity-meter-r46 as a center's own version: id
+    ``electricity-meter-stated-test``, its accuracy tests judged by the rule
+    ``electricity_meter_stated`` against ``class_limits`` (by default the synthetic
+    :data:`SYNTHETIC_CLASS_LIMITS`), as plain data."""
+    path = library()["electricity-meter-r46"]
+    data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["id"] = "electricity-meter-stated-test"
+    data["version"] = "1.0.0"
+    data["class_limits"] = dict(class_limits or SYNTHETIC_CLASS_LIMITS)
+    for test in data["tests"]:
+        mpe = test.get("mpe") or {}
+        if mpe.get("rule") == "electricity_meter":
+            test["mpe"] = {
+                "rule": "electricity_meter_stated",
+                "accuracy_class": mpe["accuracy_class"],
+                "current": mpe["current"],
+                "power_factor": mpe["power_factor"],
+                "load_kind": mpe["load_kind"],
+            }
+    return data
+
+
+def stated_definition() -> ProcedureDefinition:
+    """:func:`stated_data` checked, the definition a runner carries out."""
+    return definition_from_data(stated_data(), source="electricity-meter-stated-test")
+
+
+def one_meter_roles(error: float) -> dict[str, BenchRole]:
+    """A bench of one position holding one meter (role ``uut``) that errs by ``error`` %,
+    the bench's reference meter and the room thermometer."""
+    return {
+        "reference": BenchRole(
+            "reference", "caltrace-mtb", ADDRESS, asset_id="HN-E-MTB", options={"positions": 1}
+        ),
+        "environment": BenchRole("environment", "manual", ROOM),
+        "uut": BenchRole("uut", "caltrace-mtb", ADDRESS, options={"position": 1, "error": error}),
+    }

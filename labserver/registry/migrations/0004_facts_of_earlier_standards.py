@@ -12,13 +12,18 @@ from django.db import migrations
 
 def backfill(apps: Any, schema_editor: Any = None) -> int:
     """Write the missing facts of every standard; how many were written."""
+    # On the migration's own connection (the owner's, when DATABASE_OWNER_URL is set): the
+    # runtime role of ``default`` is granted nothing until ``migrate`` ends.
+    db = schema_editor.connection.alias if schema_editor is not None else "default"
     ReferenceStandard = apps.get_model("standards", "ReferenceStandard")
     StandardLink = apps.get_model("standards", "StandardLink")
     StandardFact = apps.get_model("registry", "StandardFact")
     CalibrationLinkFact = apps.get_model("registry", "CalibrationLinkFact")
     facts = []
     links = []
-    for standard in ReferenceStandard.objects.select_related("organization").order_by("pk"):
+    for standard in (
+        ReferenceStandard.objects.using(db).select_related("organization").order_by("pk")
+    ):
         described = {
             "owner": standard.organization.code,
             "standard": standard.asset_id,
@@ -50,8 +55,10 @@ def backfill(apps: Any, schema_editor: Any = None) -> int:
                     **described,
                 )
             )
-            for link in StandardLink.objects.filter(certificate=certificate).select_related(
-                "standard__organization", "upstream_certificate"
+            for link in (
+                StandardLink.objects.using(db)
+                .filter(certificate=certificate)
+                .select_related("standard__organization", "upstream_certificate")
             ):
                 upstream = link.standard
                 key = (
@@ -82,12 +89,12 @@ def backfill(apps: Any, schema_editor: Any = None) -> int:
                     **described,
                 )
             )
-    have = set(StandardFact.objects.values_list("key", flat=True))
-    have_links = set(CalibrationLinkFact.objects.values_list("key", flat=True))
+    have = set(StandardFact.objects.using(db).values_list("key", flat=True))
+    have_links = set(CalibrationLinkFact.objects.using(db).values_list("key", flat=True))
     new = [f for f in facts if f.key not in have]
     new_links = [link for link in links if link.key not in have_links]
-    StandardFact.objects.bulk_create(new, ignore_conflicts=True)
-    CalibrationLinkFact.objects.bulk_create(new_links, ignore_conflicts=True)
+    StandardFact.objects.using(db).bulk_create(new, ignore_conflicts=True)
+    CalibrationLinkFact.objects.using(db).bulk_create(new_links, ignore_conflicts=True)
     return len(new) + len(new_links)
 
 

@@ -12,11 +12,14 @@ from django.db import migrations
 
 def backfill(apps: Any, schema_editor: Any = None) -> int:
     """Write the missing facts of every issuing organization and signing key."""
+    # On the migration's own connection (the owner's, when DATABASE_OWNER_URL is set): the
+    # runtime role of ``default`` is granted nothing until ``migrate`` ends.
+    db = schema_editor.connection.alias if schema_editor is not None else "default"
     Organization = apps.get_model("accounts", "Organization")
     SigningKeyRecord = apps.get_model("issuance", "SigningKeyRecord")
     OrganizationFact = apps.get_model("registry", "OrganizationFact")
     SigningKeyFact = apps.get_model("registry", "SigningKeyFact")
-    described = set(OrganizationFact.objects.values_list("code", flat=True))
+    described = set(OrganizationFact.objects.using(db).values_list("code", flat=True))
     facts = [
         OrganizationFact(
             key=f"{org.code}/described/{org.created_at.isoformat()}",
@@ -28,12 +31,12 @@ def backfill(apps: Any, schema_editor: Any = None) -> int:
             accreditation=org.accreditation,
             parent=org.parent.code if org.parent_id else "",
         )
-        for org in Organization.objects.exclude(kind="customer").select_related("parent")
+        for org in Organization.objects.using(db).exclude(kind="customer").select_related("parent")
         if org.code not in described
     ]
-    have = set(SigningKeyFact.objects.values_list("key", flat=True))
+    have = set(SigningKeyFact.objects.using(db).values_list("key", flat=True))
     keys = []
-    for record in SigningKeyRecord.objects.select_related("organization").order_by("pk"):
+    for record in SigningKeyRecord.objects.using(db).select_related("organization").order_by("pk"):
         code = record.organization.code
         in_use = f"{code}/key/{record.fingerprint}/in_use"
         if in_use not in have:
@@ -61,8 +64,8 @@ def backfill(apps: Any, schema_editor: Any = None) -> int:
                     at=record.revoked_at,
                 )
             )
-    OrganizationFact.objects.bulk_create(facts)
-    SigningKeyFact.objects.bulk_create(keys)
+    OrganizationFact.objects.using(db).bulk_create(facts)
+    SigningKeyFact.objects.using(db).bulk_create(keys)
     return len(facts) + len(keys)
 
 

@@ -81,6 +81,7 @@ def create_organization(
                 region=region,
                 accreditation=accreditation,
                 parent=parent.code if parent is not None else "",
+                time_zone=org.time_zone,
             ),
             org.created_at,
         )

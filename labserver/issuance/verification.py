@@ -9,7 +9,9 @@ The verdict on an uploaded PDF:
   amended since (the replacement is named) or withdrawn (with the reason and date);
 * ``altered`` — the file names a certificate we issued (by the number in its embedded
   DCC, or in its signature) but is not the file we issued, or its signature fails;
-* ``unknown`` — nothing in the file leads to a certificate we issued.
+* ``unknown`` — nothing in the file leads to a certificate we issued, nor to one of
+  another node's that this node's registry holds (:mod:`labserver.issuance.national`
+  checks those against their issuer's registered keys).
 
 No personal data is returned beyond what the certificate prints publicly.
 """
@@ -51,6 +53,9 @@ class Verdict:
     superseded_by: str | None = None
     revoked_at: datetime | None = None
     revoked_reason: str = ""
+    issued_sha256: str | None = None
+    """The SHA-256 of the PDF issued under ``number``, when ``certificate`` is not ours (a
+    registered certificate of another node, :mod:`labserver.issuance.national`)."""
 
     @property
     def ok(self) -> bool:
@@ -63,7 +68,9 @@ class Verdict:
             "number": self.number,
             "problems": list(self.problems),
             "sha256": self.sha256,
-            "issued_sha256": self.certificate.pdf_sha256 if self.certificate else None,
+            "issued_sha256": (
+                self.certificate.pdf_sha256 if self.certificate else self.issued_sha256
+            ),
             "signed_at": self.signed_at.isoformat() if self.signed_at else None,
             "signer": self.signer or None,
             "level": self.level or None,
@@ -149,6 +156,12 @@ def verify_upload(data: bytes) -> Verdict:
         number = _number_in_bytes(data)
     certificate = issued or (Certificate.objects.filter(number=number).first() if number else None)
     if certificate is None:
+        # Not one of ours: one of another node's, as the registry holds it?
+        from .national import verify_registered_upload
+
+        registered = verify_registered_upload(data, number)
+        if registered is not None:
+            return registered
         return Verdict(
             "unknown",
             digest,

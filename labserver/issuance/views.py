@@ -28,6 +28,7 @@ from labserver.web.templatetags.names import local_name
 from labserver.web.throttling import throttled
 
 from .models import Certificate, CertificateKind
+from .national import lookup, registered_page_context
 from .reservation import voided, voided_notice
 from .services import certificate_state
 from .verification import Verdict, verify_upload
@@ -80,6 +81,9 @@ def verify_page(request: HttpRequest, number: str) -> HttpResponse:
         .first()
     )
     if certificate is None:
+        registered = lookup(number)
+        if registered is not None:
+            return _registered_page(request, registered)
         record = voided(number)
         if record is None:
             return render(request, "web/404.html", status=404)
@@ -107,19 +111,35 @@ def verify_page(request: HttpRequest, number: str) -> HttpResponse:
     }
     status = 200
     if request.method == "POST":
-        upload = request.FILES.get("file")
-        if upload is None:
-            context["error"] = _("Choose the PDF file to check.")
-            status = 400
-        elif upload.size is not None and upload.size > settings.CALTRACE_MAX_VERIFY_BYTES:
-            context["error"] = _("The file is larger than %(size)s bytes.") % {
-                "size": settings.CALTRACE_MAX_VERIFY_BYTES
-            }
-            status = 413
-        else:
-            verdict = verify_upload(upload.read())
-            context["verdict"] = _shown(verdict)
-            if verdict.number not in (None, certificate.number):
-                context["verdict_other"] = verdict.number
+        status = _checked_upload(request, context, certificate.number)
     with timezone.override(zone):
+        return render(request, "issuance/verify.html", context, status=status)
+
+
+def _checked_upload(request: HttpRequest, context: dict[str, Any], number: str) -> int:
+    """Check a POSTed file into ``context``; the page's status code."""
+    upload = request.FILES.get("file")
+    if upload is None:
+        context["error"] = _("Choose the PDF file to check.")
+        return 400
+    if upload.size is not None and upload.size > settings.CALTRACE_MAX_VERIFY_BYTES:
+        context["error"] = _("The file is larger than %(size)s bytes.") % {
+            "size": settings.CALTRACE_MAX_VERIFY_BYTES
+        }
+        return 413
+    verdict = verify_upload(upload.read())
+    context["verdict"] = _shown(verdict)
+    if verdict.number not in (None, number):
+        context["verdict_other"] = verdict.number
+    return 200
+
+
+def _registered_page(request: HttpRequest, registered: Any) -> HttpResponse:
+    """The page of a certificate another node issued, from this node's registry."""
+    context = registered_page_context(registered)
+    status = 200
+    if request.method == "POST":
+        status = _checked_upload(request, context, registered.number)
+    zone = context.pop("zone")
+    with timezone.override(zone or timezone.get_current_timezone()):
         return render(request, "issuance/verify.html", context, status=status)

@@ -60,6 +60,8 @@ class CertificateFact(models.Model):
         indexes = [
             models.Index(fields=["number", "event"], name="registry_cert_number_idx"),
             models.Index(fields=["issuer", "at"], name="registry_cert_issuer_at_idx"),
+            # an uploaded PDF found by its hash (the public check of a file)
+            models.Index(fields=["pdf_sha256"], name="registry_cert_sha256_idx"),
         ]
 
     def __str__(self) -> str:
@@ -159,8 +161,9 @@ class CalibrationLinkFact(models.Model):
 
 class OrganizationFact(models.Model):
     """An issuing organization as the registry describes it (a directorate, a center, a
-    laboratory; never a customer): its code, name, kind, province and accreditation. The
-    latest fact of a code is its description."""
+    laboratory; never a customer): its code, name, kind, province, accreditation and the
+    time zone its certificates' dates are written in. The latest fact of a code is its
+    description."""
 
     key = models.CharField(max_length=100, primary_key=True)
     code = models.CharField(max_length=32)
@@ -170,6 +173,9 @@ class OrganizationFact(models.Model):
     region = models.CharField(max_length=100, blank=True)
     accreditation = models.CharField(max_length=100, blank=True)
     parent = models.CharField(max_length=32, blank=True)
+    time_zone = models.CharField(
+        max_length=64, help_text="The zone its certificates' dates are written in"
+    )
 
     class Meta:
         indexes = [models.Index(fields=["code", "at"], name="registry_org_code_at_idx")]

@@ -342,6 +342,7 @@ class IssuerDescribed:
     region: str
     accreditation: str
     parent: str
+    time_zone: str
 
 
 def record_issuer(issuer: IssuerDescribed, at: datetime) -> None:

@@ -471,3 +471,116 @@ def test_the_facts_of_earlier_issuers_and_keys_are_written_once(center: Center) 
     ).backfill
     issue(center, approved_run(center))
     assert backfill(django_apps) == 0  # the services wrote them all
+
+
+# ------------------------------------------------------------------ another node's certificate
+
+
+def _as_another_nodes(center: Center) -> tuple[Certificate, bytes, list[Any]]:
+    """A certificate that exists here only as registry facts, as on the national node: it
+    is issued for real (signed with the DEMO PKI), its PDF and facts read, then the issue
+    rolled back and its facts written again as replication writes them."""
+    from django.db import transaction
+
+    from labserver.registry.models import SigningKeyFact
+
+    sid = transaction.savepoint()
+    certificate = Certificate.objects.get(pk=issue(center, approved_run(center)).json()["id"])
+    with certificate.pdf.open("rb") as handle:
+        pdf = handle.read()
+    facts: list[Any] = [
+        *CertificateFact.objects.filter(number=certificate.number),
+        *SigningKeyFact.objects.filter(issuer=center.org.code),
+    ]
+    transaction.savepoint_rollback(sid)
+    assert not Certificate.objects.filter(number=certificate.number).exists()
+    for fact in facts:
+        type(fact).objects.bulk_create([fact])
+    return certificate, pdf, facts
+
+
+def test_another_nodes_certificate_is_answered_from_the_registry(center: Center) -> None:
+    from django.test import Client
+
+    certificate, pdf, _ = _as_another_nodes(center)
+    number = certificate.number
+    page = Client().get(f"/verify/{number}", HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert f"Certificate {number}</h1>" in body
+    assert (
+        f"Answered from the registry: issued by {center.org.name} ({center.org.code}), which "
+        "keeps the certificate itself." in body
+    )
+    assert center.instrument.serial in body
+    assert certificate.pdf_sha256 in body
+    assert "Performed on" not in body  # the registry does not hold the run
+    vi = Client().get(f"/verify/{number}", HTTP_ACCEPT_LANGUAGE="vi").content.decode()
+    assert "Trả lời từ sổ đăng ký" in vi
+    answer = Client().get(f"/api/v1/public/certificates/{number}").json()
+    assert (answer["status"], answer["answered_from"], answer["issuer"]["code"]) == (
+        "valid",
+        "registry",
+        center.org.code,
+    )
+    assert (answer["pdf_sha256"], answer["instrument"]["serial"], answer["performed_on"]) == (
+        certificate.pdf_sha256,
+        center.instrument.serial,
+        None,
+    )
+    # The file checked against the issuer's registered key: the one issued is valid...
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    checked = Client().post(
+        f"/verify/{number}",
+        {"file": SimpleUploadedFile("c.pdf", pdf, "application/pdf")},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert checked.status_code == 200
+    assert "Valid: this is the file issued" in checked.content.decode()
+    # ... one byte changed is not
+    altered = pdf[:-10] + bytes([pdf[-10] ^ 1]) + pdf[-9:]
+    checked = Client().post(
+        f"/verify/{number}",
+        {"file": SimpleUploadedFile("c.pdf", altered, "application/pdf")},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert "Altered: this is not the file issued" in checked.content.decode()
+
+
+def test_another_nodes_revocation_is_answered_without_its_reason(center: Center) -> None:
+    from django.test import Client
+
+    from labserver.issuance.verification import verify_upload
+
+    certificate, pdf, _ = _as_another_nodes(center)
+    record_revoked(center.org.code, certificate.number, timezone.now())
+    body = Client().get(f"/verify/{certificate.number}", HTTP_ACCEPT_LANGUAGE="en").content
+    today = timezone.localdate(timezone.now(), center.org.zone).isoformat()
+    assert f"Revoked on {today}: its issuer states why" in body.decode()
+    answer = Client().get(f"/api/v1/public/certificates/{certificate.number}").json()
+    assert (answer["status"], answer["revoked_on"], answer["revoked_reason"]) == (
+        "revoked",
+        today,
+        None,
+    )
+    verdict = verify_upload(pdf)
+    assert (verdict.status, verdict.number, verdict.issued_sha256) == (
+        "revoked",
+        certificate.number,
+        certificate.pdf_sha256,
+    )
+
+
+def test_facts_of_one_number_from_two_issuers_are_never_merged(center: Center) -> None:
+    from django.test import Client
+
+    from labserver.registry.lookup import registered_certificate
+
+    certificate, _, facts = _as_another_nodes(center)
+    [issued] = [f for f in facts if isinstance(f, CertificateFact)]
+    issued.issuer, issued.key = "ZZ9", f"ZZ9/{certificate.number}/issued"
+    CertificateFact.objects.bulk_create([issued])
+    with pytest.raises(RegistryConflict, match=rf"{certificate.number} is registered by 2 issuers"):
+        registered_certificate(certificate.number)
+    assert Client().get(f"/verify/{certificate.number}").status_code == 404

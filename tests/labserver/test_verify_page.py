@@ -203,11 +203,12 @@ def test_an_upload_of_number_shaped_strings_costs_a_bounded_number_of_queries(
     issued: tuple[Certificate, bytes], django_assert_max_num_queries: Any
 ) -> None:
     # A crafted upload of 100,000 distinct strings shaped like certificate numbers, with an
-    # issued number after the first hundred: one look-up for the candidates, not one each.
+    # issued number after the first hundred: one look-up for the candidates, not one each
+    # (and one in the registry, for another node's certificate: labserver.issuance.national).
     certificate, _ = issued
     fake = b" ".join(b"QT1-HC-2026-%06d" % n for n in range(500_000, 600_000))
     data = b"%PDF-1.7\n" + fake + b" " + certificate.number.encode() + b"\n%%EOF\n"
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(5):
         verdict = upload(data).json()
     assert verdict["status"] == "unknown"  # the issued number lies past the first 64
 

@@ -131,6 +131,7 @@ class VerdictOut(serializers.Serializer):  # type: ignore[type-arg]
 class PublicIssuerOut(serializers.Serializer):  # type: ignore[type-arg]
     name = serializers.CharField()
     accreditation = serializers.CharField(allow_null=True)
+    code = serializers.CharField(required=False, help_text="Present for another node's certificate")
 
 
 class PublicInstrumentOut(serializers.Serializer):  # type: ignore[type-arg]
@@ -149,7 +150,9 @@ class PublicCertificateOut(serializers.Serializer):  # type: ignore[type-arg]
     status = serializers.ChoiceField(choices=CertificateStatus.choices)
     issuer = PublicIssuerOut()
     instrument = PublicInstrumentOut()
-    performed_on = serializers.DateField()
+    performed_on = serializers.DateField(
+        allow_null=True, help_text="Not known for another node's certificate"
+    )
     issued_on = serializers.DateField()
     mark_number = serializers.CharField(allow_null=True, help_text="Verification mark")
     valid_until = serializers.DateField(allow_null=True, help_text="Verification's validity")
@@ -159,6 +162,11 @@ class PublicCertificateOut(serializers.Serializer):  # type: ignore[type-arg]
     revoked_on = serializers.DateField(allow_null=True)
     revoked_reason = serializers.CharField(allow_null=True)
     pdf_sha256 = serializers.CharField(help_text="SHA-256 of the PDF issued")
+    answered_from = serializers.ChoiceField(
+        choices=["registry"],
+        required=False,
+        help_text="Present when another node issued it: the answer is this node's registry's",
+    )
 
 
 class SigningKeyOut(serializers.ModelSerializer):  # type: ignore[type-arg]

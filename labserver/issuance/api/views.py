@@ -36,6 +36,7 @@ from labserver.measurements.models import Run
 from .. import services
 from ..labels import label_sheet
 from ..models import Certificate, SigningKeyRecord, certified_instrument
+from ..national import registered_public
 from ..public import public_certificate
 from ..reservation import voided, voided_answer
 from ..stored_files import Which, open_as_issued
@@ -296,7 +297,9 @@ class VerifyView(APIView):
 
 class PublicCertificateView(APIView):
     """Anyone may look a certificate up by its number: the verification page's facts as
-    JSON (``labserver.issuance.public``). A number voided after a database restore
+    JSON (``labserver.issuance.public``); a certificate of another node, from this node's
+    registry (``labserver.issuance.national``: the national node answers for every
+    center's). A number voided after a database restore
     (``manage.py reserve_numbers``) is a 410 that says so and whom to ask; any other
     unknown number is a plain 404."""
 
@@ -321,6 +324,9 @@ class PublicCertificateView(APIView):
         if found is not None:
             return Response(found)
         # Asked only on a miss: the lookup of an issued number stays one query.
+        registered = registered_public(number)
+        if registered is not None:
+            return Response(registered)
         record = voided(number)
         if record is not None:
             return Response(voided_answer(record), status=status.HTTP_410_GONE)

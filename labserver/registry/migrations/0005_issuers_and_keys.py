@@ -22,6 +22,13 @@ class Migration(migrations.Migration):
                 ("region", models.CharField(blank=True, max_length=100)),
                 ("accreditation", models.CharField(blank=True, max_length=100)),
                 ("parent", models.CharField(blank=True, max_length=32)),
+                (
+                    "time_zone",
+                    models.CharField(
+                        help_text="The zone its certificates' dates are written in",
+                        max_length=64,
+                    ),
+                ),
             ],
             options={
                 "indexes": [models.Index(fields=["code", "at"], name="registry_org_code_at_idx")],

@@ -30,6 +30,7 @@ def backfill(apps: Any, schema_editor: Any = None) -> int:
             region=org.region,
             accreditation=org.accreditation,
             parent=org.parent.code if org.parent_id else "",
+            time_zone=org.time_zone,
         )
         for org in Organization.objects.using(db).exclude(kind="customer").select_related("parent")
         if org.code not in described

@@ -19,42 +19,25 @@ Role options (numbers, units as said):
   (true: its test output gives no pulse) and ``lost_pulses`` (its error calculator misses
   that many pulses of each test).
 
-A position of the bench that no role describes is empty.
+A position of the bench that no role describes is empty. Which roles are the bench's
+positions is read by :func:`procedures.meter_bench.meter_bench_layout`, as at a real bench.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Final
 
 from drivers.simulators.caltrace_mtb import SimulatedMeter, SimulatedMeterBench
-from procedures.bench import POSITION_ROLE, BenchRole
+from procedures.bench import BenchRole
 
 from .errors import SimulationError
 from .options import number_option
 
-__all__ = ["DEFAULT_SPEED", "METER_BENCH_DRIVER", "meter_bench", "position_number"]
+__all__ = ["DEFAULT_SPEED", "meter_bench"]
 
-METER_BENCH_DRIVER: Final = "caltrace-mtb"
 DEFAULT_SPEED: Final = 1e4
 """Simulated seconds per real second: a sequence of an hour at the bench takes 0.36 s."""
-
-_POSITION = re.compile(rf"{POSITION_ROLE}@([1-9][0-9]*)")
-
-
-def position_number(name: str, role: BenchRole) -> int | None:
-    """The bench position a meter bench's role stands for (``uut@3`` → 3; ``uut`` → its
-    ``position`` option, 1 by default), None for the bench's own role."""
-    match = _POSITION.fullmatch(name)
-    if match:
-        return int(match.group(1))
-    if name != POSITION_ROLE:
-        return None
-    number = number_option(role, "position", 1.0)
-    if number != int(number) or number < 1:
-        raise SimulationError(f"role {name!r}: position {number:g} is not a whole number ≥ 1")
-    return int(number)
 
 
 def meter_bench(role: BenchRole, positions: Mapping[int, BenchRole]) -> SimulatedMeterBench:

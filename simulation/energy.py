@@ -12,7 +12,8 @@ Role options (numbers, units as said):
 * the bench's role: ``positions`` (how many the bench has; default the highest position
   described), ``speed`` (simulated seconds per real second, default :data:`DEFAULT_SPEED`),
   ``reference_error`` (the reference meter's own error, relative, default 0: its
-  certificate's correction undoes it);
+  certificate's correction undoes it), ``phases`` (how many phases its source has, 1 or 3,
+  default 3);
 * a position's role: ``empty`` (true: no meter is mounted there), ``constant`` (the
   meter's test-output constant, imp/kWh, default 10000), ``error`` (its error, %, default
   0), ``creep`` (pulses per hour with no load, default 0), and the faults ``silent``
@@ -64,6 +65,7 @@ def meter_bench(role: BenchRole, positions: Mapping[int, BenchRole]) -> Simulate
         serial=role.serial or "MTB-0001",
         speed=number_option(role, "speed", DEFAULT_SPEED),
         reference_error=number_option(role, "reference_error", 0.0),
+        phases=_phases(role),
     )
     for number, position in positions.items():
         if position.options.get("silent"):
@@ -72,3 +74,11 @@ def meter_bench(role: BenchRole, positions: Mapping[int, BenchRole]) -> Simulate
         if lost:
             bench.lose_pulses(number, int(lost))
     return bench
+
+
+def _phases(role: BenchRole) -> int:
+    """The bench role's ``phases`` option: 1 or 3 (default 3), refused otherwise."""
+    phases = number_option(role, "phases", 3.0)
+    if phases not in (1.0, 3.0):
+        raise SimulationError(f"role {role.role!r}: option phases must be 1 or 3, got {phases:g}")
+    return int(phases)

@@ -116,19 +116,26 @@ class OpenedInstruments:
         position that cannot be viewed (no meter mounted, no bench at its address) is a
         failure of that role, kept for a tolerant role, raised otherwise."""
         for name, (of, number) in layout.positions.items():
-            role = self._roles[name]
+            address = self._roles[name].address
             bench = self._opened.get(of) if of is not None else None
             try:
                 if not isinstance(bench, MeterTestBench):
                     raise BenchNotOpened(
                         f"role {name}: no meter test bench of the bench is at its address",
-                        address=role.address,
+                        address=address,
                     )
                 self._views[name] = MeterBenchPosition(bench, number)
-            except DriverError as err:
-                if name not in self._tolerant:
+            except DriverError as err:  # no meter mounted there, or no bench
+                if name in self._tolerant:
+                    self._failed[name] = err
+                    continue
+                if isinstance(err, BenchNotOpened):
                     raise
-                self._failed[name] = err
+                raise BenchNotOpened(
+                    f"role {name}: position {number} of the meter test bench at {address}: "
+                    f"{type(err).__name__}: {err.message}",
+                    address=address,
+                ) from err
 
     def _open(self, name: str, role: BenchRole) -> None:
         """Open the instrument of ``role`` (named ``name``) into the opened ones."""

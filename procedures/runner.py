@@ -410,25 +410,27 @@ class Runner:
         on: 1 or 3, at most the bench's source's. A position whose meter cannot be tested
         is skipped naming its phases; a run of one such meter is not ready."""
         reasons: list[str] = []
+        where = "step meter_test.phases"
         for test in self.definition.tests:
             for step in flat_steps(test.steps):
                 args = step.get("meter_test")
-                bench = self.bench.instrument(str(args["role"])) if args else None
-                if args is None or not isinstance(bench, MeterTestBench):
+                if args is None or str(args["role"]) not in self.bench.roles:
                     continue
-                where = "step meter_test.phases"
+                try:
+                    bench = self.bench.instrument(str(args["role"]))
+                except (DriverError, ProcedureError, LookupError):
+                    continue  # the role's own check says why
+                if not isinstance(bench, MeterTestBench):
+                    continue
                 expression = args.get("phases", 1)
                 if not self._positions:
-                    phases = number(expression, self._base_scope, where=where)
-                    problem = _phases_problem(phases, None, bench.phases)
+                    problem = _phases_in(expression, self._base_scope, bench.phases)
                     if problem is not None and f"{where}: {problem}" not in reasons:
                         reasons.append(f"{where}: {problem}")
                     continue
                 for position in self._active():
                     own = {**self._base_scope, **(position.spec.instrument.parameters or {})}
-                    problem = _phases_problem(
-                        number(expression, own, where=where), None, bench.phases
-                    )
+                    problem = _phases_in(expression, own, bench.phases)
                     if problem is not None:
                         self._leave(
                             position, "skipped", f"position {position.spec.number}: {problem}"
@@ -1464,6 +1466,16 @@ def _positions(
             f"test {curved[0]} fits a curve: a multi-position run fits none", argument="positions"
         )
     return out
+
+
+def _phases_in(expression: Any, scope: Mapping[str, Any], bench: int) -> str | None:
+    """Why the meter whose specification is ``scope`` cannot be tested on a bench whose
+    source has ``bench`` phases (``expression``: the step's ``phases``); None if it can."""
+    try:
+        phases = number(expression, scope, where="phases")
+    except ProcedureError as exc:
+        return exc.message
+    return _phases_problem(phases, None, bench)
 
 
 def _phases_problem(phases: float, source: int | None, bench: int) -> str | None:

@@ -135,13 +135,13 @@ def test_a_run_of_one_three_phase_meter_on_a_single_phase_bench_is_refused_namin
 
 
 def test_phases_other_than_one_or_three_and_a_mix_of_phases_are_left_out() -> None:
-    meters = {1: {"error": 0.2}, 2: {"error": 0.2}, 3: {"error": 0.2}}
-    two = {**METER_3, "phases": 2}
-    with SimulatedBench(bench_roles(meters, positions=3), SimulatedWorld(seed=5)) as bench:
+    meters = {n: {"error": 0.2} for n in (1, 2, 3, 4)}
+    two, text = {**METER_3, "phases": 2}, {**METER_3, "phases": "three"}
+    with SimulatedBench(bench_roles(meters, positions=4), SimulatedWorld(seed=5)) as bench:
         runner = electricity_runner(
             bench,
             Kept(),
-            meter_positions(3, {1: METER_3, 2: two, 3: METER}),
+            meter_positions(4, {1: METER_3, 2: two, 3: METER, 4: text}),
             on=TODAY,
             instrument=METER_3,
         )
@@ -149,12 +149,12 @@ def test_phases_other_than_one_or_three_and_a_mix_of_phases_are_left_out() -> No
         runner.run()
     measured = by_number(runner)
     assert (measured[1].state, measured[1].verdict) == ("measured", "pass")
-    assert measured[2].state == "skipped"
+    assert [measured[n].state for n in (2, 3, 4)] == ["skipped"] * 3
     assert measured[2].reason == "position 2: phases 2 is not 1 or 3"
-    assert measured[3].state == "skipped"
     assert measured[3].reason == (
         "position 3: phases 1: the source is programmed on 3 phase(s) for the others"
     )
+    assert measured[4].reason == "position 4: 'phases' is not a finite number (phases is text)"
 
 
 def test_a_run_of_one_with_phases_not_one_or_three_is_refused_naming_the_field() -> None:

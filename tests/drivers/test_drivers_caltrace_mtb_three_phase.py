@@ -15,7 +15,12 @@ import math
 
 import pytest
 
-from drivers.errors import InstrumentReportedError, OutOfRange, SourceOutOfRegulation
+from drivers.errors import (
+    GarbledResponse,
+    InstrumentReportedError,
+    OutOfRange,
+    SourceOutOfRegulation,
+)
 from drivers.metertest.bench import AccuracyResult, PhaseSetting, TestKind
 from drivers.metertest.caltrace_mtb import CaltraceMeterBench
 from drivers.metertest.positions import MeterBenchPosition, MeterTestSetting, run_meter_test
@@ -125,3 +130,14 @@ def test_the_simulator_knows_only_one_or_three_phases_and_upsets_only_its_own() 
     with pytest.raises(ValueError, match="phases 1 to 1, not 3"):
         one_phase.upset_source(3, "VOLT", 0.0)
     assert math.isclose(one_phase.power_w(), 0.0)
+
+
+def test_a_bench_stating_another_number_of_phases_is_refused_at_connection(
+    connect: Connect,
+) -> None:
+    odd = SimulatedMeterBench([SimulatedMeter()], speed=SPEED)
+    odd.phase_count = 2  # what BENCh:PHASes? answers from now on
+    with TcpSimulator(odd) as server, pytest.raises(GarbledResponse) as refused:
+        connect(CaltraceMeterBench, server.address)
+    assert (refused.value.expected, refused.value.received) == ("1 or 3", "2")
+    assert "malformed BENC:PHAS? answer" in str(refused.value)

@@ -94,9 +94,10 @@ class SimulatedBench:
       (:mod:`simulation.fuel`);
     * meter test bench (``caltrace-mtb``): one simulated bench for the bench's own role
       and the roles of its positions at the same address (``uut@N``, or ``uut``), each
-      position a view over the one bench connection; the bench's ``positions`` and
-      ``speed``, each position's meter (``empty``, ``constant``, ``error``, ``creep``) and
-      faults (``silent``, ``lost_pulses``): :mod:`simulation.energy`.
+      position a view over the one bench connection; the bench's ``positions``,
+      ``speed`` and ``phases``, each position's meter (``empty``, ``constant``,
+      ``error``, ``creep``) and faults (``silent``, ``lost_pulses``):
+      :mod:`simulation.energy`.
     """
 
     def __init__(

@@ -167,3 +167,25 @@ def test_a_run_of_one_with_phases_not_one_or_three_is_refused_naming_the_field()
         with pytest.raises(NotReady) as refused:
             runner.preflight()
     assert refused.value.reasons == ["step meter_test.phases: phases 0 is not 1 or 3"]
+
+
+def test_one_phase_out_of_regulation_stops_a_three_phase_run_naming_the_phase() -> None:
+    meters = {1: {"error": 0.4}, 2: {"error": -0.6}}
+    with SimulatedBench(bench_roles(meters, positions=2), SimulatedWorld(seed=5)) as bench:
+        runner = electricity_runner(
+            bench,
+            Kept(),
+            meter_positions(2, dict.fromkeys(meters, METER_3)),
+            on=TODAY,
+            instrument=METER_3,
+        )
+        runner.preflight()
+        simulated_of(bench).upset_source(3, "CURR", 4.1)
+        with pytest.raises(RunInterrupted) as stopped:
+            runner.run()
+        assert simulated_of(bench).output is False
+    assert stopped.value.point == 0
+    assert str(stopped.value).startswith(
+        "point 0: SourceOutOfRegulation: the source is out of regulation: phase 3 current "
+        "measured 4.1; "
+    )

@@ -52,16 +52,21 @@ def simulated_of(bench: SimulatedBench) -> SimulatedMeterBench:
     return model
 
 
+def three_phase_meters(bench: SimulatedBench, count: int) -> Runner:
+    """The procedure for ``count`` three-phase meters (:data:`METER_3`) on ``bench``."""
+    return electricity_runner(
+        bench,
+        Kept(),
+        meter_positions(count, dict.fromkeys(range(1, count + 1), METER_3)),
+        on=TODAY,
+        instrument=METER_3,
+    )
+
+
 def test_three_phase_meters_are_verified_on_the_total_energy_of_balanced_phases() -> None:
     meters = {1: {"error": 0.4}, 2: {"error": 2.5}, 3: {"error": -0.6}}
     with SimulatedBench(bench_roles(meters, positions=3), SimulatedWorld(seed=5)) as bench:
-        runner = electricity_runner(
-            bench,
-            Kept(),
-            meter_positions(3, dict.fromkeys(meters, METER_3)),
-            on=TODAY,
-            instrument=METER_3,
-        )
+        runner = three_phase_meters(bench, len(meters))
         standards = runner.preflight()
         runner.read_environment()
         runner.run()
@@ -172,13 +177,7 @@ def test_a_run_of_one_with_phases_not_one_or_three_is_refused_naming_the_field()
 def test_one_phase_out_of_regulation_stops_a_three_phase_run_naming_the_phase() -> None:
     meters = {1: {"error": 0.4}, 2: {"error": -0.6}}
     with SimulatedBench(bench_roles(meters, positions=2), SimulatedWorld(seed=5)) as bench:
-        runner = electricity_runner(
-            bench,
-            Kept(),
-            meter_positions(2, dict.fromkeys(meters, METER_3)),
-            on=TODAY,
-            instrument=METER_3,
-        )
+        runner = three_phase_meters(bench, len(meters))
         runner.preflight()
         simulated_of(bench).upset_source(3, "CURR", 4.1)
         with pytest.raises(RunInterrupted) as stopped:

@@ -177,7 +177,7 @@ STEP_KINDS: Final = {
     "read": "take readings: {role, function, as, count, range, register, stable}",
     "repeat": "carry out steps several times at one point (repeated loadings): {times, steps}",
     "meter_test": "one test point of a meter test bench for every instrument under test "
-    "(procedures.runner): {role, test: accuracy | creep | starting, voltage, current, "
+    "(procedures.runner): {role, test: accuracy | creep | starting, phases, voltage, current, "
     "power_factor, load_kind, frequency_hz, duration_s, constant, pulses, plausible_error}",
 }
 """The steps a test may use, with their arguments."""
@@ -1088,7 +1088,9 @@ class _Checker:
         self, value: Any, key: str, names: set[str], roles: Mapping[str, RoleSpec]
     ) -> dict[str, Any]:
         """``meter_test``: one test point of a meter test bench (the bench in ``role``, a
-        reference standard). The source's ``voltage`` (V), ``current`` (A),
+        reference standard). The source's ``phases`` (1 by default, or 3: balanced loads,
+        each phase at the same setting; the meters' own, evaluated with each instrument's
+        specification), ``voltage`` (V, per phase), ``current`` (A, per phase),
         ``power_factor`` (cos φ) with ``load_kind`` (``inductive`` or ``capacitive``) and
         ``frequency_hz``; ``duration_s`` (seconds); each instrument under test's
         ``constant`` (imp/kWh; required by an accuracy test, set by any test that names
@@ -1098,7 +1100,8 @@ class _Checker:
         specification."""
         required = ("role", "test", "voltage", "current", "frequency_hz", "duration_s")
         accuracy = ("constant", "pulses", "plausible_error")
-        args = self.mapping(value, key, allowed=(*required, "power_factor", "load_kind", *accuracy))
+        optional = ("phases", "power_factor", "load_kind")
+        args = self.mapping(value, key, allowed=(*required, *optional, *accuracy))
         role = self.role_ref(self.required(args, "role", key), f"{key}.role", roles)
         if not roles[role].standard:
             raise self.error(f"{key}.role", f"role {role!r} is not a reference standard")
@@ -1110,6 +1113,7 @@ class _Checker:
         for name in required[2:]:
             self.expression(self.required(args, name, key), f"{key}.{name}", names)
         self.expression(args.get("power_factor", 1), f"{key}.power_factor", names)
+        self.expression(args.get("phases", 1), f"{key}.phases", names)
         for name in accuracy:
             if test == "accuracy":
                 self.expression(self.required(args, name, key), f"{key}.{name}", names)

@@ -33,7 +33,8 @@ position with a failing verdict. :meth:`Runner.positions_record` gives the run r
 A meter test bench (electricity meters) is driven by the ``meter_test`` step: the bench in
 its reference role carries out one test point for every instrument under test at once,
 each a position of the bench (:mod:`drivers.metertest.positions`) armed with its own
-meter's constant and pulse target; each position's results are then read like any
+meter's constant and pulse target, the source programmed on one phase or on three with
+balanced loads (the step's ``phases``); each position's results are then read like any
 instrument's. A position that cannot be armed, or whose count is a fault (no pulse, a lost
 pulse), is removed with the reason; the source out of regulation ends the run at the point.
 A position whose instrument's specification lacks a parameter the procedure names is
@@ -361,6 +362,7 @@ class Runner:
         reasons.extend(self._shadowed_parameters())
         reasons.extend(self._plan_problems())
         reasons.extend(self._rounding_problems())
+        reasons.extend(self._phase_problems())
         if reasons:
             raise NotReady(reasons)
         usages = self._usages(reasons)
@@ -402,6 +404,38 @@ class Runner:
                         position, "skipped", f"{bench_role.driver} cannot {direction} {function}"
                     )
                     break
+
+    def _phase_problems(self) -> list[str]:
+        """The meters' ``phases`` at each ``meter_test`` step, before anything is switched
+        on: 1 or 3, at most the bench's source's. A position whose meter cannot be tested
+        is skipped naming its phases; a run of one such meter is not ready."""
+        reasons: list[str] = []
+        where = "step meter_test.phases"
+        for test in self.definition.tests:
+            for step in flat_steps(test.steps):
+                args = step.get("meter_test")
+                if args is None or str(args["role"]) not in self.bench.roles:
+                    continue
+                try:
+                    bench = self.bench.instrument(str(args["role"]))
+                except (DriverError, ProcedureError, LookupError):
+                    continue  # the role's own check says why
+                if not isinstance(bench, MeterTestBench):
+                    continue
+                expression = args.get("phases", 1)
+                if not self._positions:
+                    problem = _phases_in(expression, self._base_scope, bench.phases)
+                    if problem is not None and f"{where}: {problem}" not in reasons:
+                        reasons.append(f"{where}: {problem}")
+                    continue
+                for position in self._active():
+                    own = {**self._base_scope, **(position.spec.instrument.parameters or {})}
+                    problem = _phases_in(expression, own, bench.phases)
+                    if problem is not None:
+                        self._leave(
+                            position, "skipped", f"position {position.spec.number}: {problem}"
+                        )
+        return reasons
 
     def _active(self) -> list[_PositionRun]:
         return [p for p in self._positions.values() if p.active]
@@ -867,9 +901,13 @@ class Runner:
         """``meter_test``: one test point of the meter test bench in ``args["role"]`` for
         every instrument under test still in the run (each a position of the bench,
         :class:`~drivers.metertest.positions.MeterBenchPosition`), each armed with its own
-        constant and pulse target. A position that cannot be armed (its constant missing,
-        no meter there) is removed with its fault; a fault of the source or of the link
-        ends the point (RunInterrupted), as a reference's fault does."""
+        constant and pulse target. The source is programmed on the meters' ``phases`` (1, or
+        3 with balanced loads: the same voltage, current and phase angle on each). A
+        position that cannot be armed (its constant missing, no meter there) is removed
+        with its fault, one whose meter has other phases than the source is programmed on,
+        or more than the bench's source has, is left out naming its ``phases``; a fault of
+        the source or of the link ends the point (RunInterrupted), as a reference's fault
+        does."""
         where = "step meter_test"
         role = str(args["role"])
         bench = self.bench.instrument(role)
@@ -879,20 +917,7 @@ class Runner:
                 argument=f"{where}.role",
             )
         kind = TestKind(str(args["test"]))
-        power_factor = number(args.get("power_factor", 1), scope, where=f"{where}.power_factor")
-        phase = PhaseSetting(
-            number(args["voltage"], scope, where=f"{where}.voltage"),
-            number(args["current"], scope, where=f"{where}.current"),
-            phase_angle(power_factor, str(args.get("load_kind", "inductive"))),
-        )
-        duration = number(args["duration_s"], scope, where=f"{where}.duration_s")
-        setting = MeterTestSetting(
-            kind,
-            (phase,),
-            number(args["frequency_hz"], scope, where=f"{where}.frequency_hz"),
-            duration,
-            number(args.get("plausible_error", 100), scope, where=f"{where}.plausible_error"),
-        )
+        source = self._source_phases(args, scope, state, bench.phases)
         taking_part: dict[int, tuple[_PositionRun | None, MeterBenchPosition]] = {}
         constants: dict[int, float | None] = {}
         targets: dict[int, int] = {}
@@ -903,6 +928,14 @@ class Runner:
                     f"{type(instrument).__name__} is not a position of a meter test bench",
                     argument=f"{where}.role",
                 )
+            if position is not None:
+                # a meter the source cannot be wired to as it is programmed is not tested
+                phases = number(args.get("phases", 1), own.scope, where=f"{where}.phases")
+                problem = _phases_problem(phases, source, bench.phases)
+                if problem is not None:
+                    self._leave(position, "skipped", f"position {position.spec.number}: {problem}")
+                    continue
+                source = int(phases)
             try:
                 if "constant" in args:
                     constants[instrument.number] = number(
@@ -919,6 +952,23 @@ class Runner:
                 self._leave(position, "removed", f"point {state.spec.index}: {exc}")
                 continue
             taking_part[instrument.number] = (position, instrument)
+        if not taking_part or source is None:
+            return
+        power_factor = number(args.get("power_factor", 1), scope, where=f"{where}.power_factor")
+        # balanced loads: every phase at the same voltage, current and phase angle
+        phase = PhaseSetting(
+            number(args["voltage"], scope, where=f"{where}.voltage"),
+            number(args["current"], scope, where=f"{where}.current"),
+            phase_angle(power_factor, str(args.get("load_kind", "inductive"))),
+        )
+        duration = number(args["duration_s"], scope, where=f"{where}.duration_s")
+        setting = MeterTestSetting(
+            kind,
+            (phase,) * source,
+            number(args["frequency_hz"], scope, where=f"{where}.frequency_hz"),
+            duration,
+            number(args.get("plausible_error", 100), scope, where=f"{where}.plausible_error"),
+        )
         refused = run_meter_test(
             bench,
             [view for _, view in taking_part.values()],
@@ -934,6 +984,23 @@ class Runner:
             self._leave(
                 position, "removed", f"point {state.spec.index}: {type(fault).__name__}: {fault}"
             )
+
+    def _source_phases(
+        self, args: Mapping[str, Any], scope: Mapping[str, Any], state: _PointState, bench: int
+    ) -> int | None:
+        """How many phases the source is programmed on at a meter test (``phases``, 1 by
+        default): the meter's (its specification's, in ``scope``), on a bench whose source
+        has ``bench`` phases. A run of one meter that cannot be tested on this bench ends
+        at the point, naming the field; in a multi-position run each meter is checked on
+        its own, and the first that can be tested decides (None here)."""
+        where = "step meter_test.phases"
+        phases = number(args.get("phases", 1), scope, where=where)
+        problem = _phases_problem(phases, None, bench)
+        if problem is None:
+            return int(phases)
+        if not state.positions:
+            raise ProcedureError(problem, argument=where)
+        return None
 
     def _under_test(self, state: _PointState) -> list[tuple[_PositionRun | None, _PointState]]:
         """The instruments under test at a point, each with its own state: every position
@@ -1399,6 +1466,29 @@ def _positions(
             f"test {curved[0]} fits a curve: a multi-position run fits none", argument="positions"
         )
     return out
+
+
+def _phases_in(expression: Any, scope: Mapping[str, Any], bench: int) -> str | None:
+    """Why the meter whose specification is ``scope`` cannot be tested on a bench whose
+    source has ``bench`` phases (``expression``: the step's ``phases``); None if it can."""
+    try:
+        phases = number(expression, scope, where="phases")
+    except ProcedureError as exc:
+        return exc.message
+    return _phases_problem(phases, None, bench)
+
+
+def _phases_problem(phases: float, source: int | None, bench: int) -> str | None:
+    """Why a meter of ``phases`` (its specification's) cannot be tested at a point where
+    the source is programmed on ``source`` phases (None: not decided yet) of a bench whose
+    source has ``bench``; None when it can."""
+    if phases not in (1, 3):
+        return f"phases {phases:g} is not 1 or 3"
+    if phases > bench:
+        return f"phases {phases:g}: a three-phase meter on a bench whose source has {bench} phase"
+    if source is not None and phases != source:
+        return f"phases {phases:g}: the source is programmed on {source} phase(s) for the others"
+    return None
 
 
 def _whole(value: float, where: str) -> int:

@@ -38,9 +38,10 @@ from drivers.simulators.modbus_map import (
 from drivers.simulators.pty import PtySimulator
 from drivers.simulators.tcp import TcpSimulator
 from procedures.bench import BenchRole
+from procedures.meter_bench import MeterBenchLayout, MeterBenchLayoutError, meter_bench_layout
 
 from .electrical import couple_calibrator, couple_meter
-from .energy import METER_BENCH_DRIVER, meter_bench, position_number
+from .energy import meter_bench
 from .errors import NoInstrument, SimulationError
 from .flow import couple_flow_meter, register_typist
 from .fuel import FUEL_ROLES, can_typist, display_typist, fuel_thermometer_typist
@@ -93,9 +94,10 @@ class SimulatedBench:
       (:mod:`simulation.fuel`);
     * meter test bench (``caltrace-mtb``): one simulated bench for the bench's own role
       and the roles of its positions at the same address (``uut@N``, or ``uut``), each
-      position a view over the one bench connection; the bench's ``positions`` and
-      ``speed``, each position's meter (``empty``, ``constant``, ``error``, ``creep``) and
-      faults (``silent``, ``lost_pulses``): :mod:`simulation.energy`.
+      position a view over the one bench connection; the bench's ``positions``,
+      ``speed`` and ``phases``, each position's meter (``empty``, ``constant``,
+      ``error``, ``creep``) and faults (``silent``, ``lost_pulses``):
+      :mod:`simulation.energy`.
     """
 
     def __init__(
@@ -112,10 +114,8 @@ class SimulatedBench:
         self._instruments: dict[str, object] = {}
         self._simulators: dict[str, RunningSimulator] = {}
         self._typists: dict[str, SimulatedTypist] = {}
-        self._positions: dict[str, tuple[str, int]] = {}
-        """A meter bench's position roles: the configured address of their bench, and the
-        position each stands for."""
-        self._meter_benches: dict[str, MeterTestBench] = {}
+        self._layout = MeterBenchLayout()
+        """The meter test benches among the roles and their positions' roles."""
         self._drivers: list[_Closable] = []
         self._simulation = ExitStack()
         self._started = False
@@ -137,7 +137,7 @@ class SimulatedBench:
         role the bench does not have."""
         if role in self._instruments:
             return self._instruments[role]
-        if role in self._positions:
+        if role in self._layout.positions:
             return self._position(role)
         configured = self._configured.get(role)
         if configured is None:
@@ -170,6 +170,10 @@ class SimulatedBench:
             return self
         self._started = True
         try:
+            try:
+                self._layout = meter_bench_layout(self._configured)
+            except MeterBenchLayoutError as err:
+                raise SimulationError(str(err)) from None
             for name, role in self._configured.items():
                 self._start_role(name, role)
         except BaseException:
@@ -198,8 +202,7 @@ class SimulatedBench:
                 self._instruments.clear()
                 self._simulators.clear()
                 self._typists.clear()
-                self._positions.clear()
-                self._meter_benches.clear()
+                self._layout = MeterBenchLayout()
                 self._roles = dict(self._configured)
 
     def __enter__(self) -> Self:
@@ -219,18 +222,17 @@ class SimulatedBench:
         if role.driver == "manual":
             self._start_manual(name, role)
             return
-        if role.driver == METER_BENCH_DRIVER:
-            number = position_number(name, role)
-            if number is not None:  # a view, opened when asked for (the bench may be later)
-                self._positions[name] = (role.address, number)
-                return
+        if name in self._layout.positions:
+            return  # a view of a meter bench's position, opened when asked for
         entry = registry.get(role.driver)
         seed = self.world.seed_for(name)
         simulator: RunningSimulator
         if role.driver == "modbus-map":
             simulator = self._start_map_device(role, seed)
-        elif role.driver == METER_BENCH_DRIVER:
-            simulator = TcpSimulator(meter_bench(role, self._bench_positions(role))).start()
+        elif name in self._layout.benches:
+            positions = self._layout.positions_of(name)
+            described = {n: self._configured[r] for n, r in positions.items()}
+            simulator = TcpSimulator(meter_bench(role, described)).start()
         else:
             factory = entry.load_simulator()
             if factory is None:
@@ -249,29 +251,13 @@ class SimulatedBench:
         )
         self._drivers.append(driver)
         self._instruments[name] = driver
-        if isinstance(driver, MeterTestBench):
-            self._meter_benches[role.address] = driver
-
-    def _bench_positions(self, bench: BenchRole) -> dict[int, BenchRole]:
-        """The roles standing for positions of the meter bench ``bench`` (the same driver
-        at the same address), by position; a position described twice is refused."""
-        found: dict[int, BenchRole] = {}
-        for name, role in self._configured.items():
-            if (role.driver, role.address) != (bench.driver, bench.address):
-                continue
-            number = position_number(name, role)
-            if number is None:
-                continue
-            if number in found:
-                raise SimulationError(f"role {name!r}: position {number} is described twice")
-            found[number] = role
-        return found
 
     def _position(self, role: str) -> MeterBenchPosition:
         """The view of a meter bench's position (PositionNotMounted where no meter is)."""
-        address, number = self._positions[role]
-        bench = self._meter_benches.get(address)
-        if bench is None:
+        of, number = self._layout.positions[role]
+        bench = self._instruments.get(of) if of is not None else None
+        if not isinstance(bench, MeterTestBench):
+            address = self._configured[role].address
             raise NoInstrument(
                 f"role {role!r}: no meter test bench of the bench is at its address {address}"
             )

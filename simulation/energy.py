@@ -12,49 +12,33 @@ Role options (numbers, units as said):
 * the bench's role: ``positions`` (how many the bench has; default the highest position
   described), ``speed`` (simulated seconds per real second, default :data:`DEFAULT_SPEED`),
   ``reference_error`` (the reference meter's own error, relative, default 0: its
-  certificate's correction undoes it);
+  certificate's correction undoes it), ``phases`` (how many phases its source has, 1 or 3,
+  default 3);
 * a position's role: ``empty`` (true: no meter is mounted there), ``constant`` (the
   meter's test-output constant, imp/kWh, default 10000), ``error`` (its error, %, default
   0), ``creep`` (pulses per hour with no load, default 0), and the faults ``silent``
   (true: its test output gives no pulse) and ``lost_pulses`` (its error calculator misses
   that many pulses of each test).
 
-A position of the bench that no role describes is empty.
+A position of the bench that no role describes is empty. Which roles are the bench's
+positions is read by :func:`procedures.meter_bench.meter_bench_layout`, as at a real bench.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Final
 
 from drivers.simulators.caltrace_mtb import SimulatedMeter, SimulatedMeterBench
-from procedures.bench import POSITION_ROLE, BenchRole
+from procedures.bench import BenchRole
 
 from .errors import SimulationError
 from .options import number_option
 
-__all__ = ["DEFAULT_SPEED", "METER_BENCH_DRIVER", "meter_bench", "position_number"]
+__all__ = ["DEFAULT_SPEED", "meter_bench"]
 
-METER_BENCH_DRIVER: Final = "caltrace-mtb"
 DEFAULT_SPEED: Final = 1e4
 """Simulated seconds per real second: a sequence of an hour at the bench takes 0.36 s."""
-
-_POSITION = re.compile(rf"{POSITION_ROLE}@([1-9][0-9]*)")
-
-
-def position_number(name: str, role: BenchRole) -> int | None:
-    """The bench position a meter bench's role stands for (``uut@3`` → 3; ``uut`` → its
-    ``position`` option, 1 by default), None for the bench's own role."""
-    match = _POSITION.fullmatch(name)
-    if match:
-        return int(match.group(1))
-    if name != POSITION_ROLE:
-        return None
-    number = number_option(role, "position", 1.0)
-    if number != int(number) or number < 1:
-        raise SimulationError(f"role {name!r}: position {number:g} is not a whole number ≥ 1")
-    return int(number)
 
 
 def meter_bench(role: BenchRole, positions: Mapping[int, BenchRole]) -> SimulatedMeterBench:
@@ -81,6 +65,7 @@ def meter_bench(role: BenchRole, positions: Mapping[int, BenchRole]) -> Simulate
         serial=role.serial or "MTB-0001",
         speed=number_option(role, "speed", DEFAULT_SPEED),
         reference_error=number_option(role, "reference_error", 0.0),
+        phases=_phases(role),
     )
     for number, position in positions.items():
         if position.options.get("silent"):
@@ -89,3 +74,11 @@ def meter_bench(role: BenchRole, positions: Mapping[int, BenchRole]) -> Simulate
         if lost:
             bench.lose_pulses(number, int(lost))
     return bench
+
+
+def _phases(role: BenchRole) -> int:
+    """The bench role's ``phases`` option: 1 or 3 (default 3), refused otherwise."""
+    phases = number_option(role, "phases", 3.0)
+    if phases not in (1.0, 3.0):
+        raise SimulationError(f"role {role.role!r}: option phases must be 1 or 3, got {phases:g}")
+    return int(phases)

@@ -228,8 +228,14 @@ class MeterTestBench(Protocol):
         """The positions that hold a meter."""
         ...
 
+    @property
+    def phases(self) -> int:
+        """How many phases the bench's source has (1 or 3)."""
+        ...
+
     def configure_source(self, phases: Sequence[PhaseSetting], *, frequency_hz: float) -> None:
-        """Program the source: one setting per phase (1 or 3), frequency in Hz."""
+        """Program the source: one setting per phase (1 or 3, at most the bench's
+        :attr:`phases`), frequency in Hz."""
         ...
 
     def source_on(self) -> None:

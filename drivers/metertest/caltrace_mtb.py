@@ -110,6 +110,7 @@ class CaltraceMeterBench(ScpiDriver):
     capabilities: ClassVar[DriverCapabilities] = _CAPABILITIES
 
     _positions: int = 0
+    _phases: int = 0
     _mounted: frozenset[int] = frozenset()
     _constants: dict[int, float]
     _targets: dict[int, int]
@@ -121,6 +122,7 @@ class CaltraceMeterBench(ScpiDriver):
         self.write_checked("TEST:STOP", "SOUR:OUTP OFF")
         self._positions = self.query("BENC:POS?", lambda t: _count(t, "BENC:POS? answer"))
         self._mounted = self.query("BENC:MOUN?", self._parse_mounted)
+        self._phases = self.query("BENC:PHAS?", _phase_count)
 
     def _parse_mounted(self, text: str) -> frozenset[int]:
         flags = [f.strip() for f in text.split(",")]
@@ -144,6 +146,11 @@ class CaltraceMeterBench(ScpiDriver):
         """The positions that hold a meter (read at connection)."""
         return self._mounted
 
+    @property
+    def phases(self) -> int:
+        """How many phases the bench's source has, 1 or 3 (read at connection)."""
+        return self._phases
+
     @contextmanager
     def _source_safe(self) -> Iterator[None]:
         """Switch the source off (best effort, logged) when anything fails inside; the
@@ -162,7 +169,8 @@ class CaltraceMeterBench(ScpiDriver):
 
     def configure_source(self, phases: Sequence[PhaseSetting], *, frequency_hz: float) -> None:
         """Program 1 or 3 phases (V RMS, A RMS, degrees) and the frequency (Hz); the
-        phases not given are set to zero. The output state is not changed."""
+        bench's phases not given are set to zero. More phases than the bench's source has
+        are refused before anything is sent. The output state is not changed."""
         with self.validating():
             if len(phases) not in (1, 3):
                 raise OutOfRange(
@@ -171,9 +179,16 @@ class CaltraceMeterBench(ScpiDriver):
                     value=len(phases),
                     allowed="1 or 3 phases",
                 )
+            if len(phases) > self._phases:
+                raise OutOfRange(
+                    f"{len(phases)} phases given; the bench's source has {self._phases}",
+                    parameter="phases",
+                    value=len(phases),
+                    allowed=f"at most {self._phases} (BENC:PHAS?)",
+                )
             strict_interval("frequency", frequency_hz, 1.0, 1000.0, "Hz")
             commands = [f"SOUR:FREQ {format_scpi_number(frequency_hz)}"]
-            full = list(phases) + [PhaseSetting(0.0, 0.0)] * (3 - len(phases))
+            full = list(phases) + [PhaseSetting(0.0, 0.0)] * (self._phases - len(phases))
             for number, phase in enumerate(full, start=1):
                 volts = strict_interval(f"phase {number} voltage", phase.voltage_v, 0.0, 1e3, "V")
                 amps = strict_interval(f"phase {number} current", phase.current_a, 0.0, 1e3, "A")
@@ -395,6 +410,13 @@ class CaltraceMeterBench(ScpiDriver):
             except DriverError as err:
                 self.io_log.event(f"could not switch the source off on close: {err.message}")
         super().close()
+
+
+def _phase_count(text: str) -> int:
+    phases = _count(text, "BENC:PHAS? answer")
+    if phases not in (1, 3):
+        raise GarbledResponse("malformed BENC:PHAS? answer", expected="1 or 3", received=text)
+    return phases
 
 
 def _first_pulse(text: str) -> float | None:

@@ -3,8 +3,9 @@
 The command set is the one written down in ``docs/reference/meter-test-bench.md``
 (caltrace's, not a vendor's). The model holds:
 
-* a three-phase power source (U, I, φ per phase, frequency, output on/off) whose reference
-  meter measures what it applies, and which can be knocked out of regulation
+* a power source of three phases (or of one: ``phases=1``; U, I, φ per phase, frequency,
+  output on/off) whose reference meter measures the total of what it applies, and one
+  phase of which can be knocked out of regulation
   (:meth:`SimulatedMeterBench.upset_source`);
 * N positions, each empty or holding a :class:`SimulatedMeter` with its own constant
   (imp/kWh), its own error (a fixed offset in %, or interpolated from points over the
@@ -15,10 +16,11 @@ The command set is the one written down in ``docs/reference/meter-test-bench.md`
   in the suite.
 
 How the tests come out: the meter at a position pulses at P·C·(1 + e/100)/3.6e6 pulses per
-second (P the active power in W, C its constant, e its error in %). In an accuracy test
-the position's window closes when its counter reaches the target; a lost pulse keeps it
-open one real pulse longer. The reference energy of the window is P·t/3.6e6 kWh. The test
-ends when every position has closed its window, or at its duration.
+second (P the active power in W summed over the phases, C its constant, e its error in %).
+In an accuracy test the position's window closes when its counter reaches the target; a
+lost pulse keeps it open one real pulse longer. The reference energy of the window is
+P·t/3.6e6 kWh. The test ends when every position has closed its window, or at its
+duration.
 
 Refusals queue SCPI errors (-222 data out of range...) or the bench's own:
 ``201,"Position not mounted"``, ``202,"Position not configured"``.
@@ -100,6 +102,8 @@ class SimulatedMeterBench(SimulatedScpiInstrument):
     ``speed``: simulated seconds per real second. ``serial``: what ``*IDN?`` reports.
     ``reference_error``: the reference meter's own error (relative): it indicates the power
     and energy applied times ``1 + reference_error`` (what its certificate corrects).
+    ``phases``: how many phases the source has, 1 or 3 (``BENCh:PHASes?``); a single-phase
+    bench has no ``PHASe2`` or ``PHASe3`` commands.
     """
 
     def __init__(
@@ -109,15 +113,19 @@ class SimulatedMeterBench(SimulatedScpiInstrument):
         serial: str = "MTB-0001",
         speed: float = 1.0,
         reference_error: float = 0.0,
+        phases: int = 3,
     ) -> None:
         if not meters:
             raise ValueError("a bench has at least one position")
+        if phases not in (1, 3):
+            raise ValueError(f"a bench's source has 1 or 3 phases, not {phases!r}")
         if not speed > 0:
             raise ValueError(f"speed must be > 0, got {speed}")
         super().__init__(f"CALTRACE,MTB-1,{serial},1.0")
         self.meters = list(meters)
         self.speed = speed
         self.reference_error = reference_error
+        self.phase_count = phases
         self._silent: set[int] = set()
         self._lost: dict[int, int] = {}
         self._upset: tuple[int, Quantity, float] | None = None
@@ -138,7 +146,10 @@ class SimulatedMeterBench(SimulatedScpiInstrument):
             self._lost[position] = count
 
     def upset_source(self, phase: int, quantity: Quantity, measured: float) -> None:
-        """Phase ``phase`` (1-3) no longer holds its ``quantity``: it measures ``measured``."""
+        """Phase ``phase`` (1 to the bench's phases) no longer holds its ``quantity``: it
+        measures ``measured``."""
+        if not 1 <= phase <= self.phase_count:
+            raise ValueError(f"the bench has phases 1 to {self.phase_count}, not {phase}")
         with self.lock:
             self._upset = (phase, quantity, measured)
 
@@ -191,10 +202,10 @@ class SimulatedMeterBench(SimulatedScpiInstrument):
         return value if self.output or index == 2 else 0.0
 
     def power_w(self) -> float:
-        """The active power the reference meter measures, W."""
+        """The active power the reference meter measures, W: the sum over the phases."""
         return sum(
             self.measured(p, 0) * self.measured(p, 1) * math.cos(math.radians(self.measured(p, 2)))
-            for p in (1, 2, 3)
+            for p in range(1, self.phase_count + 1)
         )
 
     # -- commands -----------------------------------------------------------------------
@@ -202,6 +213,7 @@ class SimulatedMeterBench(SimulatedScpiInstrument):
     def _register(self) -> None:
         self.command("BENCh:POSitions", self.answer(lambda: str(len(self.meters))), query=True)
         self.command("BENCh:MOUNted", self.answer(self._mounted_flags), query=True)
+        self.command("BENCh:PHASes", self.answer(lambda: str(self.phase_count)), query=True)
         self.command("SOURce:FREQuency", self._set_frequency)
         self.command("SOURce:OUTPut", self._set_output)
         self.command("SOURce:OUTPut", self.answer(lambda: "1" if self.output else "0"), query=True)
@@ -211,7 +223,7 @@ class SimulatedMeterBench(SimulatedScpiInstrument):
         measure_frequency = self._reading(lambda: self.frequency_hz)
         self.command("MEASure:FREQuency", measure_frequency, query=True, measurement=True)
         limits = {"VOLTage": 1000.0, "CURRent": 1000.0, "ANGLe": 180.0}
-        for phase in (1, 2, 3):
+        for phase in range(1, self.phase_count + 1):
             for index, (word, limit) in enumerate(limits.items()):
                 self.command(f"SOURce:PHASe{phase}:{word}", self._phase_setter(phase, index, limit))
                 reading = self._reading(functools.partial(self.measured, phase, index))
@@ -299,7 +311,7 @@ class SimulatedMeterBench(SimulatedScpiInstrument):
             if kind == "ACC" and (position not in self.constants or position not in self.targets):
                 raise ScpiCommandError(*NOT_CONFIGURED)
             positions.append(position)
-        currents = [self.measured(p, 1) for p in (1, 2, 3)]
+        currents = [self.measured(p, 1) for p in range(1, self.phase_count + 1)]
         if self.test is not None:
             self._past_tests_s += self._length(self.test)
         self.test = _Test(

@@ -50,6 +50,7 @@ class TcpSimulator:
         self._connections: dict[socket.socket, threading.Thread] = {}
         self._accept_thread: threading.Thread | None = None
         self._stopped = False
+        self._accepted = 0
 
     @property
     def host(self) -> str:
@@ -65,6 +66,13 @@ class TcpSimulator:
     def address(self) -> str:
         """The VISA resource string of the simulator."""
         return f"TCPIP::{self._host}::{self._port}::SOCKET"
+
+    @property
+    def connections_accepted(self) -> int:
+        """How many client connections the simulator has accepted since it started (an
+        instrument that takes one client at a time is opened once per run)."""
+        with self._lock:
+            return self._accepted
 
     def inject(self, fault: Fault) -> None:
         """Arm a fault (see :class:`~drivers.simulators.base.Fault`)."""
@@ -131,6 +139,7 @@ class TcpSimulator:
                     )
                     with self._lock:
                         self._connections[conn] = thread
+                        self._accepted += 1
                     thread.start()
 
     def _serve(self, conn: socket.socket) -> None:

@@ -256,6 +256,7 @@ SPECIFICATION: dict[str, tuple[Bilingual, str | None]] = {
     "u_ref": (Bilingual("Điện áp chuẩn U_ref", "Reference voltage U_ref"), "V"),
     "f_ref": (Bilingual("Tần số chuẩn f_ref", "Reference frequency f_ref"), "Hz"),
     "constant": (Bilingual("Hằng số công tơ", "Meter constant"), "imp/kWh"),
+    "phases": (Bilingual("Số pha", "Number of phases"), None),
     "dcv_ranges": (Bilingual("Các phạm vi đo điện áp một chiều", "DC voltage ranges"), None),
     "display": (Bilingual("Hiển thị", "Display"), None),
 }

@@ -51,6 +51,7 @@ def test_the_demo_s_multi_meter_bench_runs_through_the_agent(
     assert [(org, name) for org, name, _ in summary.position_benches] == [
         ("HN", "bench-flow-4"),
         ("HN", "bench-meters-6"),
+        ("HN", "bench-meters-3ph"),
     ]
     path = bench_file(summary, "bench-flow-4")
     path.write_text(path.read_text().replace("http://127.0.0.1:8000", live_server.url))

@@ -151,6 +151,7 @@ def test_each_demo_procedure_gives_a_complete_certificate_document(
                 "Hằng số công tơ / Meter constant: 10000 imp/kWh",
                 "Điện áp chuẩn U_ref / Reference voltage U_ref: 230 V",
                 "Tần số chuẩn f_ref / Reference frequency f_ref: 50 Hz",
+                "Số pha / Number of phases: 1",
             ):
                 assert words in text, words
             # The DCC says the same: the count's words, its limit, no uncertainty on it.

@@ -39,11 +39,13 @@ def test_the_shipped_data_declares_the_ladder_the_people_and_a_bench_per_procedu
     assert sorted(b.procedure for b in single) == sorted(procedures)
     assert sorted(i.procedure for i in data.instruments if i.bench is None) == sorted(procedures)
     # The benches with positions: four water meters in series, six electricity meters on
-    # the meter test bench, each registered for its bench (its job there).
+    # the meter test bench, three three-phase ones on it, each registered for its bench
+    # (its job there).
     batches = [b for b in data.benches.benches if b.positions]
     assert [(b.name, b.procedure, sorted(b.positions)) for b in batches] == [
         ("bench-flow-4", "water-meter-r49", [1, 2, 3, 4]),
         ("bench-meters-6", "electricity-meter-r46", [1, 2, 3, 4, 5, 6]),
+        ("bench-meters-3ph", "electricity-meter-r46", [1, 2, 3]),
     ]
     for batch in batches:
         assert batch.serials == [i.serial for i in data.instruments if i.bench == batch.name]

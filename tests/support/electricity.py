@@ -41,7 +41,11 @@ METER: dict[str, Any] = {
     "u_ref": 230.0,
     "f_ref": 50.0,
     "constant": 10000.0,
+    "phases": 1,
 }
+# A class B three-phase meter of the same currents, 3 × 230 V (phase to neutral) 50 Hz,
+# 10 000 imp/kWh of the total energy.
+METER_3: dict[str, Any] = {**METER, "phases": 3}
 ADDRESS = "TCPIP::192.0.2.50::5025::SOCKET"
 ROOM = "manual://temperature?unit=degC&min=0&max=50&resolution=0.1"
 # The points of procedure electricity-meter-r46 for METER: (quantity, nominal power in W).
@@ -50,6 +54,8 @@ POWERS = {
     "active_power_pf0.5ind": (57.5, 575.0),
     "active_power_pf0.8cap": (92.0, 920.0),
 }
+# The same for METER_3: 3·U·I·cos φ, the total power of its three phases.
+POWERS_3 = {quantity: tuple(3 * p for p in powers) for quantity, powers in POWERS.items()}
 
 
 def electricity_runner(
@@ -82,14 +88,14 @@ def electricity_runner(
 
 
 def reference_meter(asset_id: str = "HN-E-MTB", *, reads_high: float = 0.0) -> StandardRecord:
-    """The bench's reference meter with its certificate at the procedure's points: the
-    power applied when it indicates the nominal, for a meter that reads ``reads_high``
-    (relative) high."""
+    """The bench's reference meter with its certificate at the procedure's points for
+    :data:`METER` and :data:`METER_3`: the power applied when it indicates the nominal,
+    for a meter that reads ``reads_high`` (relative) high."""
     return StandardRecord(
         standard={
             "asset_id": asset_id,
             "functions": [
-                {"role": "reference", "function": quantity, "unit": "W", "min": 1, "max": 20000}
+                {"role": "reference", "function": quantity, "unit": "W", "min": 1, "max": 50000}
                 for quantity in POWERS
             ],
             "out_of_tolerance_since": None,
@@ -109,7 +115,8 @@ def reference_meter(asset_id: str = "HN-E-MTB", *, reads_high: float = 0.0) -> S
                         "U": 2e-4 * p,
                         "k": 2,
                     }
-                    for q, powers in POWERS.items()
+                    for table in (POWERS, POWERS_3)
+                    for q, powers in table.items()
                     for p in powers
                 ],
             },
@@ -123,10 +130,11 @@ def bench_roles(
     positions: int,
     speed: float = 1e5,
     reference_error: float = 0.0,
+    phases: int = 3,
 ) -> dict[str, BenchRole]:
-    """The bench (``reference``, its reference meter erring by ``reference_error``), the
-    room thermometer and a role per described position (``uut@N`` with its simulated
-    meter's options)."""
+    """The bench (``reference``, its reference meter erring by ``reference_error``, its
+    source of ``phases``), the room thermometer and a role per described position
+    (``uut@N`` with its simulated meter's options)."""
     return {
         "reference": BenchRole(
             "reference",
@@ -134,7 +142,12 @@ def bench_roles(
             ADDRESS,
             asset_id="HN-E-MTB",
             serial="MTB-0042",
-            options={"positions": positions, "speed": speed, "reference_error": reference_error},
+            options={
+                "positions": positions,
+                "speed": speed,
+                "reference_error": reference_error,
+                "phases": phases,
+            },
         ),
         "environment": BenchRole("environment", "manual", ROOM),
         **{

@@ -68,6 +68,7 @@ from drivers.metertest.positions import (
 from drivers.reading import Reading as InstrumentReading
 from procedures.acceptance import check_plan
 from procedures.bench import (
+    OPTICAL_ROLE,
     POSITION_ROLE,
     Bench,
     BenchPosition,
@@ -77,6 +78,7 @@ from procedures.bench import (
     PositionRecorder,
     Recorder,
     StandardRecord,
+    optical_role,
 )
 from procedures.definition import (
     SET_QUANTITIES,
@@ -88,7 +90,7 @@ from procedures.definition import (
 from procedures.derived import checks_of_test, curve_payload, curve_xs
 from procedures.errors import ProcedureError
 from procedures.evaluate import number
-from procedures.evaluation import PointEvaluation, PointRules, evaluate_point
+from procedures.evaluation import LimitsRule, PointEvaluation, PointRules, evaluate_point
 from procedures.mpe.nawi import rounding_method
 from procedures.record import (
     STANDARD_ROLES,
@@ -100,6 +102,11 @@ from procedures.record import (
     Reading,
     SharedPoint,
     StandardUsed,
+)
+from procedures.register import (
+    register_advance_problem,
+    resolution_of_readings,
+    resolution_share,
 )
 from procedures.scope import bound_quantity, certified_entry, point_scope, summarize_test
 from uncertainty.errors import UncertaintyError
@@ -327,8 +334,8 @@ class Runner:
         reasons: list[str] = []
         definition = self.definition
         for name, spec in definition.roles.items():
-            if self._positions and name == POSITION_ROLE:
-                self._position_problems(spec.needs)
+            if self._positions and name in (POSITION_ROLE, OPTICAL_ROLE):
+                self._position_problems(spec.needs, optical=name == OPTICAL_ROLE)
                 continue
             bench_role = self.bench.roles.get(name)
             if bench_role is None:
@@ -368,14 +375,22 @@ class Runner:
             raise NotReady(reasons)
         return usages
 
-    def _position_problems(self, needs: Iterable[tuple[str, str]]) -> None:
-        """Each position to be measured has its instrument on the bench, offering what the
-        instrument under test must: one that does not is skipped with the reason (the
-        others are measured)."""
+    def _position_problems(self, needs: Iterable[tuple[str, str]], *, optical: bool) -> None:
+        """Each position to be measured has its instrument on the bench (``optical``: its
+        meter's optical port), offering what the procedure needs of it: one that does not
+        is skipped with the reason (the others are measured)."""
         parameters = self.definition.instrument_parameters
         for position in self._active():
-            role = position.spec.role
+            role = optical_role(position.spec.role) if optical else position.spec.role
             bench_role = self.bench.roles.get(role)
+            if optical and bench_role is None:
+                self._leave(
+                    position,
+                    "skipped",
+                    f"position {position.spec.number} has no optical port on the bench: "
+                    "the procedure reads its meter's register through it",
+                )
+                continue
             lacking = [
                 n for n in parameters if n not in (position.spec.instrument.parameters or {})
             ]
@@ -394,7 +409,8 @@ class Runner:
             try:
                 instrument = self.bench.instrument(role)
             except (DriverError, ProcedureError, LookupError) as exc:
-                self._leave(position, "skipped", f"its instrument cannot be opened: {exc}")
+                what = "its meter's optical port" if optical else "its instrument"
+                self._leave(position, "skipped", f"{what} cannot be opened: {exc}")
                 continue
             for function, direction in needs:
                 if not _offers(instrument, self._function(role, function), direction):
@@ -858,6 +874,10 @@ class Runner:
                 if state is None:
                     raise ProcedureError("a meter test is run at points only", argument=where)
                 self._meter_test(args, scope, state)
+            elif kind == "check_register":
+                if state is None:
+                    raise ProcedureError("a register is checked at points only", argument=where)
+                self._check_registers(args, state)
             else:  # pragma: no cover - the definition checker refuses other kinds
                 raise ProcedureError(f"unknown step {kind!r}", argument=where)
 
@@ -935,6 +955,65 @@ class Runner:
                 position, "removed", f"point {state.spec.index}: {type(fault).__name__}: {fault}"
             )
 
+    def _check_registers(self, args: Mapping[str, Any], state: _PointState) -> None:
+        """``check_register``: each instrument under test's register readings (``before``,
+        ``after``) against the energy the reference measured (``energy``), before its point
+        is evaluated. A register that went backwards or advanced beyond ``plausible_error``
+        (%) is a fault of the reading, and a register too coarse for the energy applied
+        (its resolution alone taking more than ``max_share`` of the MPE at the point in
+        U) cannot be judged: the position is removed naming the register and the cause
+        (the run of one instrument stops), never judged."""
+        where = "step check_register"
+        test = self.definition.test(state.spec.test)
+        for position, own in self._under_test(state):
+            try:
+                problem = self._register_problem(args, test, own, where)
+            except ProcedureError as exc:
+                problem = exc.message
+            if problem is None:
+                continue
+            if position is None:
+                raise ProcedureError(problem, argument=where)
+            self._leave(
+                position,
+                "removed",
+                f"point {state.spec.index}: position {position.spec.number}: {problem}",
+            )
+
+    def _register_problem(
+        self, args: Mapping[str, Any], test: TestSpec, own: _PointState, where: str
+    ) -> str | None:
+        """Why ``own``'s register readings cannot be judged (:meth:`_check_registers`)."""
+        names = [str(args["before"]), str(args["after"])]
+        taken = [own.readings.get(n, []) for n in (*names, str(args["energy"]))]
+        if not all(taken):
+            missing = [n for n, t in zip((*names, args["energy"]), taken, strict=True) if not t]
+            return f"no reading {', '.join(map(str, missing))} was taken"
+        before, after, energy = (t[-1] for t in taken)
+        if len({before.unit, after.unit, energy.unit}) != 1:
+            return (
+                f"the register reads {before.unit} and {after.unit}, the reference energy "
+                f"is in {energy.unit}"
+            )
+        plausible = number(args["plausible_error"], own.scope, where=f"{where}.plausible_error")
+        problem = register_advance_problem(before.value, after.value, energy.value, plausible)
+        if problem is not None:
+            return f"{problem} {energy.unit}: a fault of the register's reading, not judged"
+        resolution = resolution_of_readings([before, after], names)
+        if test.mpe is None:
+            return None
+        mpe = LimitsRule(test.mpe, own.scope, f"tests[{test.id}].mpe").at(0.0).mpe
+        share = resolution_share(float(resolution), energy.value)
+        allowed = number(args["max_share"], own.scope, where=f"{where}.max_share") * mpe
+        if share > allowed:
+            return (
+                f"its register resolves {resolution} {energy.unit}: over "
+                f"{energy.value:.6g} {energy.unit} its resolution alone takes {share:.2g} % "
+                f"of U, more than {allowed:.2g} % (the share allowed of the MPE "
+                f"{mpe:g} %); a longer register test is needed"
+            )
+        return None
+
     def _under_test(self, state: _PointState) -> list[tuple[_PositionRun | None, _PointState]]:
         """The instruments under test at a point, each with its own state: every position
         still in the run, or the one instrument of a run of one (None)."""
@@ -985,7 +1064,7 @@ class Runner:
             self._sleep(interval)
 
     def _read(self, args: Mapping[str, Any], scope: Mapping[str, Any], state: _PointState) -> None:
-        if state.positions and args["role"] == POSITION_ROLE:
+        if state.positions and args["role"] in (POSITION_ROLE, OPTICAL_ROLE):
             self._read_positions(args, state)
             return
         self._read_role(args, scope, state)
@@ -997,7 +1076,10 @@ class Runner:
             own = state.positions.get(position.spec.number)
             if own is None:
                 continue
-            self._alias = {POSITION_ROLE: position.spec.role}
+            self._alias = {
+                POSITION_ROLE: position.spec.role,
+                OPTICAL_ROLE: optical_role(position.spec.role),
+            }
             try:
                 self._read_role(args, own.scope, own, position=position.spec.number)
             except (DriverError, ProcedureError) as exc:
@@ -1177,6 +1259,17 @@ class Runner:
                 at = number(q.get("at", "nominal"), scope, where=f"{where}.at")
                 value = _certificate_value(record, self.on, str(q["quantity"]), at)
                 quantities[qname] = bound_quantity(q, value.entry)
+            elif "resolution_of_readings" in q:
+                names = [str(n) for n in q["resolution_of_readings"]]
+                taken = [r for n in names for r in state.readings.get(n, [])]
+                register = float(resolution_of_readings(taken, names))
+                quantities[qname] = {
+                    "value": 0.0,
+                    # the difference of two readings: triangular (procedures.register)
+                    "distribution": "triangular" if len(names) == 2 else "rectangular",
+                    "half_width": register if len(names) == 2 else register / 2,
+                    **({"unit": q["unit"]} if "unit" in q else {}),
+                }
             elif "resolution_of" in q:
                 instrument = self._instrument(str(q["resolution_of"]))
                 rng = number(q["range"], scope, where=f"{where}.range") if "range" in q else None
@@ -1274,7 +1367,7 @@ class Runner:
         for test in self.definition.tests:
             for step in flat_steps((*test.steps, *test.after)):
                 kind, args = next(iter(step.items()))
-                if kind in ("instruct", "wait", "repeat"):
+                if kind in ("instruct", "wait", "repeat", "check_register"):
                     continue
                 role = str(args) if kind in driven else str(args["role"])
                 bench_role = self.bench.roles.get(role)

@@ -23,13 +23,14 @@ import math
 import re
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Final, Protocol
+from typing import Any, Final
 
 from procedures.errors import ProcedureError
 
 __all__ = [
     "COVERAGE_FACTOR",
     "register_advance_problem",
+    "register_quantity",
     "register_resolution",
     "resolution_of_readings",
     "resolution_share",
@@ -43,17 +44,6 @@ _IEC = re.compile(r"^[^(]*\((?P<value>[0-9]+(?:\.[0-9]+)?)\*(?P<unit>[^)]+)\)")
 _DLMS = re.compile(r"^value (?P<value>[0-9]+), scaler (?P<scaler>-?[0-9]+), unit (?P<unit>[0-9]+)$")
 _DLMS_WH: Final = 30
 """DLMS/COSEM unit code of the watt-hour (IEC 62056-6-2 unit enumeration)."""
-
-
-class _Read(Protocol):
-    @property
-    def value(self) -> float: ...
-
-    @property
-    def unit(self) -> str: ...
-
-    @property
-    def raw(self) -> str: ...
 
 
 def register_resolution(raw: str, unit: str) -> Decimal:
@@ -91,19 +81,37 @@ def _exponent(value: Decimal) -> int:
     return exponent
 
 
-def resolution_of_readings(readings: Sequence[_Read], names: Sequence[str]) -> Decimal:
-    """The one resolution of the register readings ``readings`` (taken as ``names``, for
-    the message); ProcedureError when they state different resolutions (the display
-    changed between them: not one register) or none was taken."""
+def resolution_of_readings(readings: Sequence[tuple[str, str]], names: Sequence[str]) -> Decimal:
+    """The one resolution of the register readings ``readings`` (each its ``(raw, unit)``;
+    taken as ``names``, for the message); ProcedureError when they state different
+    resolutions (the display changed between them: not one register) or none was taken."""
     if not readings:
         raise ProcedureError(f"no register reading {', '.join(names)} was taken")
-    found = {register_resolution(r.raw, r.unit) for r in readings}
+    found = {register_resolution(raw, unit) for raw, unit in readings}
     if len(found) > 1:
         listed = ", ".join(format(r, "f") for r in sorted(found))
         raise ProcedureError(
             f"the register readings {', '.join(names)} state different resolutions ({listed})"
         )
     return found.pop()
+
+
+def register_quantity(
+    names: Sequence[str], readings: Sequence[tuple[str, str]], unit: str | None
+) -> dict[str, Any]:
+    """The model quantity ``{resolution_of_readings: names}`` binds: the effect of the
+    resolution r of the register read as ``names`` (their ``readings``, ``(raw, unit)``
+    each) on the model, in ``unit``. Two readings (R2 − R1): triangular of half-width r
+    (:func:`resolution_share` says why); one reading: rectangular of half-width r/2 (GUM
+    F.2.2.1). The bench binds it and the LIMS binds it again from the same readings."""
+    resolution = float(resolution_of_readings(readings, names))
+    two = len(names) == 2
+    return {
+        "value": 0.0,
+        "distribution": "triangular" if two else "rectangular",
+        "half_width": resolution if two else resolution / 2,
+        **({"unit": unit} if unit is not None else {}),
+    }
 
 
 def resolution_share(resolution: float, energy: float) -> float:

@@ -105,6 +105,8 @@ from procedures.record import (
 )
 from procedures.register import (
     register_advance_problem,
+    register_quantity,
+    register_resolution,
     resolution_of_readings,
     resolution_share,
 )
@@ -381,6 +383,8 @@ class Runner:
         is skipped with the reason (the others are measured)."""
         parameters = self.definition.instrument_parameters
         for position in self._active():
+            if optical and position.spec.skipped is not None:
+                continue  # left out before the run, for its own reason (the run says it)
             role = optical_role(position.spec.role) if optical else position.spec.role
             bench_role = self.bench.roles.get(role)
             if optical and bench_role is None:
@@ -999,10 +1003,10 @@ class Runner:
         problem = register_advance_problem(before.value, after.value, energy.value, plausible)
         if problem is not None:
             return f"{problem} {energy.unit}: a fault of the register's reading, not judged"
-        resolution = resolution_of_readings([before, after], names)
+        resolution = resolution_of_readings([(r.raw, r.unit) for r in (before, after)], names)
         if test.mpe is None:
             return None
-        mpe = LimitsRule(test.mpe, own.scope, f"tests[{test.id}].mpe").at(0.0).mpe
+        mpe = float(LimitsRule(test.mpe, own.scope, f"tests[{test.id}].mpe").at(0.0).mpe)
         share = resolution_share(float(resolution), energy.value)
         allowed = number(args["max_share"], own.scope, where=f"{where}.max_share") * mpe
         if share > allowed:
@@ -1152,7 +1156,8 @@ class Runner:
                     "of": expected,
                     **record.to_json(),
                     # for the display only: the record above is what is kept, unrounded
-                    "resolution": self._shown_resolution(state, role, args, reading.unit),
+                    "resolution": self._register_shown(state, name, reading)
+                    or self._shown_resolution(state, role, args, reading.unit),
                     "function": str(args["function"]),
                 },
             )
@@ -1165,6 +1170,21 @@ class Runner:
         return recorder.position_reading(
             position=position, point_index=index, quantity=quantity, reading=reading
         )
+
+    def _register_shown(
+        self, state: _PointState, name: str, reading: InstrumentReading
+    ) -> float | None:
+        """For the display only: a register reading the test's model binds the resolution
+        of (``resolution_of_readings``) is shown to the last digit the meter wrote. None
+        otherwise, or when its text does not say; nothing raises."""
+        test = next((t for t in self.definition.tests if t.id == state.spec.test), None)
+        quantities = (test.model.get("quantities") or {}) if test is not None else {}
+        if not any(name in q.get("resolution_of_readings", ()) for q in quantities.values()):
+            return None
+        try:
+            return float(register_resolution(reading.raw, reading.unit))
+        except ProcedureError:
+            return None
 
     def _shown_resolution(
         self, state: _PointState, role: str, args: Mapping[str, Any], unit: str
@@ -1261,15 +1281,8 @@ class Runner:
                 quantities[qname] = bound_quantity(q, value.entry)
             elif "resolution_of_readings" in q:
                 names = [str(n) for n in q["resolution_of_readings"]]
-                taken = [r for n in names for r in state.readings.get(n, [])]
-                register = float(resolution_of_readings(taken, names))
-                quantities[qname] = {
-                    "value": 0.0,
-                    # the difference of two readings: triangular (procedures.register)
-                    "distribution": "triangular" if len(names) == 2 else "rectangular",
-                    "half_width": register if len(names) == 2 else register / 2,
-                    **({"unit": q["unit"]} if "unit" in q else {}),
-                }
+                raws = [(r.raw, r.unit) for n in names for r in state.readings.get(n, [])]
+                quantities[qname] = register_quantity(names, raws, q.get("unit"))
             elif "resolution_of" in q:
                 instrument = self._instrument(str(q["resolution_of"]))
                 rng = number(q["range"], scope, where=f"{where}.range") if "range" in q else None

@@ -85,7 +85,7 @@ class SimulatedDlmsMeter:
         counted since (:attr:`advance`)."""
         if self.advance is None or self.unit != UNIT_WH:
             return self.value
-        wh = Decimal(repr(max(0.0, self.advance()))) * 1000
+        wh = Decimal(repr(self.advance())) * 1000
         return self.value + math.floor(wh.scaleb(-self.scaler))
 
     def answer(self, apdu: bytes) -> tuple[bytes | None, bool]:

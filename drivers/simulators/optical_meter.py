@@ -56,7 +56,7 @@ def counted_register(start: str, advance_kwh: float) -> str:
     exact = Decimal(start)
     exponent = int(exact.as_tuple().exponent)
     step = Decimal(1).scaleb(exponent)
-    steps = math.floor(Decimal(repr(max(0.0, advance_kwh))) / step)
+    steps = math.floor(Decimal(repr(advance_kwh)) / step)
     moved = exact + steps * step
     decimals = max(0, -exponent)
     return f"{moved:0{len(start)}.{decimals}f}"

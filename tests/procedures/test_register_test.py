@@ -15,10 +15,11 @@ from typing import Any
 
 import pytest
 
+from drivers.errors import GarbledResponse
 from drivers.metertest.bench import PhaseSetting, TestKind
 from drivers.metertest.positions import MeterTestSetting, run_meter_test
 from drivers.simulators.base import Fault, FaultKind
-from procedures.definition import library, load_definition
+from procedures.definition import DefinitionError, library, load_definition, parse_definition
 from procedures.errors import ProcedureError
 from procedures.evaluation import PointRules, evaluate_point
 from procedures.record import Position
@@ -249,9 +250,9 @@ def test_the_simulated_register_counts_the_energy_its_meter_registered(dlms: boo
         before = optical.read_register("1.8.0")
         setting = MeterTestSetting(TestKind.ENERGY, (PhaseSetting(230.0, 10.0),), 50.0, 3600.0)
         position: Any = bench.instrument("uut@1")
-        bench_: Any = bench.instrument("reference")
+        reference: Any = bench.instrument("reference")
         refused = run_meter_test(
-            bench_, [position], setting, constants={}, targets={}, timeout_s=60.0
+            reference, [position], setting, constants={}, targets={}, timeout_s=60.0
         )
         after = optical.read_register("1.8.0")
         energy = position.read_register("energy")
@@ -260,3 +261,41 @@ def test_the_simulated_register_counts_the_energy_its_meter_registered(dlms: boo
     assert before.value == pytest.approx(12.34)
     # 12.34 + 2.3 × 1.01 = 14.663, counted in whole hundredths: 14.66
     assert after.value == pytest.approx(14.66, abs=1e-9)
+
+
+# ---------------------------------------------------------------- the definition and the bench
+
+
+@pytest.mark.parametrize(
+    ("written", "instead", "key", "reason"),
+    [
+        ("before: R1", "before: R9", "check_register.before", "no step before it reads 'R9'"),
+        (
+            "d_R: {resolution_of_readings: [R1, R2], unit: kWh}",
+            "d_R: {resolution_of_readings: [R1, R2, W], unit: kWh}",
+            "quantities.d_R.resolution_of_readings",
+            "expected one or two names of readings",
+        ),
+        ("test: energy", "test: dosage", "meter_test.test", "expected accuracy, creep, starting"),
+    ],
+)
+def test_the_definition_checker_refuses_a_register_test_written_wrong(
+    written: str, instead: str, key: str, reason: str
+) -> None:
+    text = library()["electricity-meter-r46"].read_text(encoding="utf-8")
+    assert text.count(written) == 1
+    with pytest.raises(DefinitionError) as refused:
+        parse_definition(text.replace(written, instead), source="r46.yaml")
+    assert refused.value.key.endswith(key), refused.value.key
+    assert reason in refused.value.reason
+
+
+def test_an_energy_test_that_applied_no_energy_is_refused_not_judged() -> None:
+    """No current: the reference meter measured no energy, and the driver refuses it
+    (nothing a register could be judged against), naming the position."""
+    with SimulatedBench(bench_roles({1: {}}, positions=1), SimulatedWorld(seed=1)) as bench:
+        setting = MeterTestSetting(TestKind.ENERGY, (PhaseSetting(230.0, 0.0),), 50.0, 60.0)
+        position: Any = bench.instrument("uut@1")
+        reference: Any = bench.instrument("reference")
+        with pytest.raises(GarbledResponse, match="position 1: the reference energy of the energy"):
+            run_meter_test(reference, [position], setting, constants={}, targets={}, timeout_s=60)

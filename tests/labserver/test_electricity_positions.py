@@ -15,6 +15,7 @@ from django.utils import timezone, translation
 
 from labserver.jobs.models import Job
 from labserver.measurements.models import Point, Run, RunPosition
+from labserver.work.evidence import point_evidence
 from labserver.work.positions import position_rows
 from procedures.bench import BenchRole
 from procedures.record import PositionInstrument
@@ -115,6 +116,13 @@ def test_the_lims_evaluates_every_meter_of_a_bench_run_as_the_bench_did(
     assert register.model["quantities"]["d_R"]["half_width"] == 0.01
     assert {r.quantity for r in register.readings.all()} == {"R1", "W", "R2"}
     assert register.server_conformity == "fail"  # +2.6 %: its register errs as its pulses
+    # The run's evidence shows each register reading to the last digit the meter wrote
+    # (0.01 kWh: two decimals, a trailing zero kept), beside its raw text.
+    (evidence,) = point_evidence(run, [register])
+    shown = {r.quantity: r for r in evidence.readings}
+    for name in ("R1", "R2"):
+        assert len(shown[name].value.partition(".")[2]) == 2, shown[name].value
+        assert shown[name].raw.startswith("value ")  # position 2's meter speaks DLMS
     # The no-load count and the starting time are judged as they are: no U/MPE check.
     no_load = Point.objects.get(position=stored[1], index=0)
     assert no_load.server_result["acceptance"]["rule"] == "electricity_no_load"

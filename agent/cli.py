@@ -731,7 +731,7 @@ def _carry_out(
         bench = OpenedInstruments(
             roles,
             language=args.language,
-            tolerant={r.role for r in config.positions.values()},
+            tolerant={r.role for r in config.positions.values()} | set(config.optical_roles),
             # each meter read by eye is asked for by its position and serial
             labels={
                 r.role: _("P{number}").format(number=n) + f" {r.serial}"

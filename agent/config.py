@@ -37,9 +37,10 @@ from urllib.parse import urlsplit
 import yaml
 
 from drivers.errors import AddressError
+from drivers.optical.dlms import is_dlms_address
 from drivers.optical.iec62056_21 import check_device_address
 from drivers.registry import names as driver_names
-from procedures.bench import POSITION_ROLE, BenchPosition, BenchRole
+from procedures.bench import POSITION_ROLE, BenchPosition, BenchRole, optical_role
 from procedures.record import PositionInstrument
 
 from .keys import KeyFileError, check_private_file
@@ -123,14 +124,36 @@ class BenchConfig:
 
     @property
     def bench_roles(self) -> dict[str, BenchRole]:
-        """Every role the bench opens: its roles and each position's. A position's serial
-        is its instrument's identity; a register read by eye reports none, so its driver
-        is not asked to check it."""
+        """Every role the bench opens: its roles, each position's and each position's
+        optical port (:attr:`optical_roles`). A position's serial is its instrument's
+        identity; a register read by eye reports none, so its driver is not asked to
+        check it."""
         opened = {
             r.role: replace(r, serial=None) if r.driver == "manual" else r
             for r in self.positions.values()
         }
-        return {**self.roles, **opened}
+        return {**self.roles, **opened, **self.optical_roles}
+
+    @property
+    def optical_roles(self) -> dict[str, BenchRole]:
+        """The optical port of each position that has one, as a role of the bench
+        (``optical@N``): driver ``dlms-cosem`` for a ``dlms+`` port, else ``iec62056-21``
+        (the meter's device address as ``#device=``), the position's serial (the meter
+        states it when opened) and options."""
+        out: dict[str, BenchRole] = {}
+        for number, port in sorted(self.optical.items()):
+            position = self.positions[number]
+            dlms = is_dlms_address(port.port)
+            device = f"#device={port.device_address}" if port.device_address and not dlms else ""
+            name = optical_role(position.role)
+            out[name] = BenchRole(
+                role=name,
+                driver="dlms-cosem" if dlms else "iec62056-21",
+                address=port.port + device,
+                serial=position.serial,
+                options=position.options,
+            )
+        return out
 
     def bench_positions(
         self, instrument_type: str, parameters: Mapping[str, Any]

@@ -4,8 +4,9 @@ certificates: the software's time against the test sequence's own.
     .venv/bin/python benchmarks/electricity_bench.py [--positions N] [--speed S] [--quick]
                                                      [--bench-only]
 
-Procedure ``electricity-meter-r46`` (no-load, starting, eight accuracy points) runs with the
-real runner on the simulated meter test bench served over TCP (:mod:`simulation.energy`),
+Procedure ``electricity-meter-r46`` (no-load, starting, eight accuracy points, the register
+test) runs with the real runner on the simulated meter test bench served over TCP
+(:mod:`simulation.energy`), each meter's register read through its optical port,
 N positions of class B meters of 10 000 imp/kWh (issue 20 asks for 24), the real driver
 opened on it, each position a view over the one connection, every point evaluated by
 :func:`procedures.evaluation.evaluate_point`. The simulated bench's clock runs ``S`` times

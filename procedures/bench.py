@@ -25,6 +25,7 @@ from typing import Any, Protocol
 from procedures.record import Point, PositionInstrument, Reading, SharedPoint
 
 __all__ = [
+    "OPTICAL_ROLE",
     "POSITION_ROLE",
     "Bench",
     "BenchPosition",
@@ -35,10 +36,23 @@ __all__ = [
     "PositionRecorder",
     "Recorder",
     "StandardRecord",
+    "optical_role",
 ]
 
 POSITION_ROLE = "uut"
 """The procedure role a multi-position bench fills once per position."""
+
+OPTICAL_ROLE = "optical"
+"""The procedure role of the optical port of the instrument under test (an electricity
+meter's, read through its probe): on a multi-position bench, filled once per position
+that has a probe (``optical@N`` beside ``uut@N``)."""
+
+
+def optical_role(position_role: str) -> str:
+    """The bench role of the optical port of the meter in ``position_role``:
+    ``uut@3`` → ``optical@3``, ``uut`` → ``optical``."""
+    _, at, number = position_role.partition("@")
+    return f"{OPTICAL_ROLE}@{number}" if at else OPTICAL_ROLE
 
 
 @dataclass(frozen=True, slots=True)

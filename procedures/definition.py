@@ -84,7 +84,11 @@ Model quantities may be bound instead of given:
   value and expanded uncertainty from the certificate in force of the standard in
   ``ROLE`` at the nominal ``at`` (default ``nominal``);
 * ``{resolution_of: ROLE, function: F}`` — a rectangular distribution of half-width
-  half the resolution of the instrument in ``ROLE`` at the point's range.
+  half the resolution of the instrument in ``ROLE`` at the point's range;
+* ``{resolution_of_readings: [R1, R2]}`` — the resolution r of a register read as ``R1``
+  and ``R2``, from the digits the instrument wrote (:mod:`procedures.register`): for two
+  readings the error of their difference, a triangular distribution of half-width r; for
+  one, a rectangular one of half-width r/2.
 
 A test's ``curve:`` asks the runner to fit, once the test's points are done, a calibration
 curve ``y = c0 + c1 (x - x0) + ...`` through them (:mod:`uncertainty.curves`):
@@ -177,8 +181,12 @@ STEP_KINDS: Final = {
     "read": "take readings: {role, function, as, count, range, register, stable}",
     "repeat": "carry out steps several times at one point (repeated loadings): {times, steps}",
     "meter_test": "one test point of a meter test bench for every instrument under test "
-    "(procedures.runner): {role, test: accuracy | creep | starting, phases, voltage, current, "
-    "power_factor, load_kind, frequency_hz, duration_s, constant, pulses, plausible_error}",
+    "(procedures.runner): {role, test: accuracy | creep | starting | energy, phases, voltage, "
+    "current, power_factor, load_kind, frequency_hz, duration_s, constant, pulses, "
+    "plausible_error}",
+    "check_register": "check each instrument under test's energy register readings against "
+    "the energy applied before they are judged (procedures.register): {before, after, "
+    "energy, plausible_error, max_share}",
 }
 """The steps a test may use, with their arguments."""
 
@@ -195,7 +203,7 @@ _DECISION_RULES: Final = (
     "guarded rejection",
     "non-binary",
 )
-_SPECIAL_KEYS: Final = ("readings", "certificate", "resolution_of")
+_SPECIAL_KEYS: Final = ("readings", "certificate", "resolution_of", "resolution_of_readings")
 STATED_RULE: Final = "electricity_meter_stated"
 """The rule that applies the procedure's ``class_limits:`` (:mod:`procedures.mpe.stated`)."""
 STATED_RULE_TABLE: Final = "class_limits"
@@ -924,6 +932,20 @@ class _Checker:
                     self.expression(v, f"{akey}.params.{name}", names)
             elif kind == "meter_test":
                 args = self.meter_test(args, akey, names, roles)
+            elif kind == "check_register":
+                args = self.mapping(
+                    args,
+                    akey,
+                    allowed=("before", "after", "energy", "plausible_error", "max_share"),
+                )
+                for name in ("before", "after", "energy"):
+                    read = self.text(
+                        self.required(args, name, akey), f"{akey}.{name}", pattern=_NAME
+                    )
+                    if read not in reads:
+                        raise self.error(f"{akey}.{name}", f"no step before it reads {read!r}")
+                for name in ("plausible_error", "max_share"):
+                    self.expression(self.required(args, name, akey), f"{akey}.{name}", names)
             elif kind == "repeat":
                 args, repeated = self.repeat(args, akey, names, roles)
                 for name in repeated & reads:
@@ -1018,6 +1040,19 @@ class _Checker:
                 self.expression(spec.get("at", "nominal"), f"{qkey}.at", names)
                 if spec.get("take", "value") not in ("value", "correction"):
                     raise self.error(f"{qkey}.take", "expected value or correction")
+            elif "resolution_of_readings" in spec:
+                self.mapping(spec, qkey, allowed=("resolution_of_readings", "unit"))
+                listed = spec["resolution_of_readings"]
+                if not isinstance(listed, list) or not 1 <= len(listed) <= 2:
+                    raise self.error(
+                        f"{qkey}.resolution_of_readings",
+                        "expected one or two names of readings (a register read once or twice)",
+                    )
+                for read in listed:
+                    if read not in taken:
+                        raise self.error(
+                            f"{qkey}.resolution_of_readings", f"no step reads {read!r}"
+                        )
             elif "resolution_of" in spec:
                 self.mapping(spec, qkey, allowed=("resolution_of", "function", "range", "unit"))
                 self.role_ref(spec["resolution_of"], f"{qkey}.resolution_of", roles)
@@ -1106,8 +1141,8 @@ class _Checker:
         if not roles[role].standard:
             raise self.error(f"{key}.role", f"role {role!r} is not a reference standard")
         test = self.required(args, "test", key)
-        if test not in ("accuracy", "creep", "starting"):
-            raise self.error(f"{key}.test", "expected accuracy, creep or starting")
+        if test not in ("accuracy", "creep", "starting", "energy"):
+            raise self.error(f"{key}.test", "expected accuracy, creep, starting or energy")
         if args.get("load_kind", "inductive") not in ("inductive", "capacitive"):
             raise self.error(f"{key}.load_kind", "expected inductive or capacitive")
         for name in required[2:]:

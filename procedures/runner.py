@@ -69,6 +69,7 @@ from drivers.metertest.positions import (
 from drivers.reading import Reading as InstrumentReading
 from procedures.acceptance import check_plan
 from procedures.bench import (
+    OPTICAL_ROLE,
     POSITION_ROLE,
     Bench,
     BenchPosition,
@@ -78,6 +79,7 @@ from procedures.bench import (
     PositionRecorder,
     Recorder,
     StandardRecord,
+    optical_role,
 )
 from procedures.definition import (
     SET_QUANTITIES,
@@ -89,7 +91,7 @@ from procedures.definition import (
 from procedures.derived import checks_of_test, curve_payload, curve_xs
 from procedures.errors import ProcedureError
 from procedures.evaluate import number
-from procedures.evaluation import PointEvaluation, PointRules, evaluate_point
+from procedures.evaluation import LimitsRule, PointEvaluation, PointRules, evaluate_point
 from procedures.mpe.nawi import rounding_method
 from procedures.record import (
     STANDARD_ROLES,
@@ -101,6 +103,13 @@ from procedures.record import (
     Reading,
     SharedPoint,
     StandardUsed,
+)
+from procedures.register import (
+    register_advance_problem,
+    register_quantity,
+    register_resolution,
+    resolution_of_readings,
+    resolution_share,
 )
 from procedures.scope import bound_quantity, certified_entry, point_scope, summarize_test
 from uncertainty.errors import UncertaintyError
@@ -328,8 +337,8 @@ class Runner:
         reasons: list[str] = []
         definition = self.definition
         for name, spec in definition.roles.items():
-            if self._positions and name == POSITION_ROLE:
-                self._position_problems(spec.needs)
+            if self._positions and name in (POSITION_ROLE, OPTICAL_ROLE):
+                self._position_problems(spec.needs, optical=name == OPTICAL_ROLE)
                 continue
             bench_role = self.bench.roles.get(name)
             if bench_role is None:
@@ -370,14 +379,24 @@ class Runner:
             raise NotReady(reasons)
         return usages
 
-    def _position_problems(self, needs: Iterable[tuple[str, str]]) -> None:
-        """Each position to be measured has its instrument on the bench, offering what the
-        instrument under test must: one that does not is skipped with the reason (the
-        others are measured)."""
+    def _position_problems(self, needs: Iterable[tuple[str, str]], *, optical: bool) -> None:
+        """Each position to be measured has its instrument on the bench (``optical``: its
+        meter's optical port), offering what the procedure needs of it: one that does not
+        is skipped with the reason (the others are measured)."""
         parameters = self.definition.instrument_parameters
         for position in self._active():
-            role = position.spec.role
+            if optical and position.spec.skipped is not None:
+                continue  # left out before the run, for its own reason (the run says it)
+            role = optical_role(position.spec.role) if optical else position.spec.role
             bench_role = self.bench.roles.get(role)
+            if optical and bench_role is None:
+                self._leave(
+                    position,
+                    "skipped",
+                    f"position {position.spec.number} has no optical port on the bench: "
+                    "the procedure reads its meter's register through it",
+                )
+                continue
             lacking = [
                 n for n in parameters if n not in (position.spec.instrument.parameters or {})
             ]
@@ -396,7 +415,8 @@ class Runner:
             try:
                 instrument = self.bench.instrument(role)
             except (DriverError, ProcedureError, LookupError) as exc:
-                self._leave(position, "skipped", f"its instrument cannot be opened: {exc}")
+                what = "its meter's optical port" if optical else "its instrument"
+                self._leave(position, "skipped", f"{what} cannot be opened: {exc}")
                 continue
             for function, direction in needs:
                 if not _offers(instrument, self._function(role, function), direction):
@@ -892,6 +912,10 @@ class Runner:
                 if state is None:
                     raise ProcedureError("a meter test is run at points only", argument=where)
                 self._meter_test(args, scope, state)
+            elif kind == "check_register":
+                if state is None:
+                    raise ProcedureError("a register is checked at points only", argument=where)
+                self._check_registers(args, state)
             else:  # pragma: no cover - the definition checker refuses other kinds
                 raise ProcedureError(f"unknown step {kind!r}", argument=where)
 
@@ -1002,6 +1026,65 @@ class Runner:
             raise ProcedureError(problem, argument=where)
         return None
 
+    def _check_registers(self, args: Mapping[str, Any], state: _PointState) -> None:
+        """``check_register``: each instrument under test's register readings (``before``,
+        ``after``) against the energy the reference measured (``energy``), before its point
+        is evaluated. A register that went backwards or advanced beyond ``plausible_error``
+        (%) is a fault of the reading, and a register too coarse for the energy applied
+        (its resolution alone taking more than ``max_share`` of the MPE at the point in
+        U) cannot be judged: the position is removed naming the register and the cause
+        (the run of one instrument stops), never judged."""
+        where = "step check_register"
+        test = self.definition.test(state.spec.test)
+        for position, own in self._under_test(state):
+            try:
+                problem = self._register_problem(args, test, own, where)
+            except ProcedureError as exc:
+                problem = exc.message
+            if problem is None:
+                continue
+            if position is None:
+                raise ProcedureError(problem, argument=where)
+            self._leave(
+                position,
+                "removed",
+                f"point {state.spec.index}: position {position.spec.number}: {problem}",
+            )
+
+    def _register_problem(
+        self, args: Mapping[str, Any], test: TestSpec, own: _PointState, where: str
+    ) -> str | None:
+        """Why ``own``'s register readings cannot be judged (:meth:`_check_registers`)."""
+        names = [str(args["before"]), str(args["after"])]
+        taken = [own.readings.get(n, []) for n in (*names, str(args["energy"]))]
+        if not all(taken):
+            missing = [n for n, t in zip((*names, args["energy"]), taken, strict=True) if not t]
+            return f"no reading {', '.join(map(str, missing))} was taken"
+        before, after, energy = (t[-1] for t in taken)
+        if len({before.unit, after.unit, energy.unit}) != 1:
+            return (
+                f"the register reads {before.unit} and {after.unit}, the reference energy "
+                f"is in {energy.unit}"
+            )
+        plausible = number(args["plausible_error"], own.scope, where=f"{where}.plausible_error")
+        problem = register_advance_problem(before.value, after.value, energy.value, plausible)
+        if problem is not None:
+            return f"{problem} {energy.unit}: a fault of the register's reading, not judged"
+        resolution = resolution_of_readings([(r.raw, r.unit) for r in (before, after)], names)
+        if test.mpe is None:
+            return None
+        mpe = float(LimitsRule(test.mpe, own.scope, f"tests[{test.id}].mpe").at(0.0).mpe)
+        share = resolution_share(float(resolution), energy.value)
+        allowed = number(args["max_share"], own.scope, where=f"{where}.max_share") * mpe
+        if share > allowed:
+            return (
+                f"its register resolves {resolution} {energy.unit}: over "
+                f"{energy.value:.6g} {energy.unit} its resolution alone takes {share:.2g} % "
+                f"of U, more than {allowed:.2g} % (the share allowed of the MPE "
+                f"{mpe:g} %); a longer register test is needed"
+            )
+        return None
+
     def _under_test(self, state: _PointState) -> list[tuple[_PositionRun | None, _PointState]]:
         """The instruments under test at a point, each with its own state: every position
         still in the run, or the one instrument of a run of one (None)."""
@@ -1052,7 +1135,7 @@ class Runner:
             self._sleep(interval)
 
     def _read(self, args: Mapping[str, Any], scope: Mapping[str, Any], state: _PointState) -> None:
-        if state.positions and args["role"] == POSITION_ROLE:
+        if state.positions and args["role"] in (POSITION_ROLE, OPTICAL_ROLE):
             self._read_positions(args, state)
             return
         self._read_role(args, scope, state)
@@ -1064,7 +1147,10 @@ class Runner:
             own = state.positions.get(position.spec.number)
             if own is None:
                 continue
-            self._alias = {POSITION_ROLE: position.spec.role}
+            self._alias = {
+                POSITION_ROLE: position.spec.role,
+                OPTICAL_ROLE: optical_role(position.spec.role),
+            }
             try:
                 self._read_role(args, own.scope, own, position=position.spec.number)
             except (DriverError, ProcedureError) as exc:
@@ -1137,7 +1223,8 @@ class Runner:
                     "of": expected,
                     **record.to_json(),
                     # for the display only: the record above is what is kept, unrounded
-                    "resolution": self._shown_resolution(state, role, args, reading.unit),
+                    "resolution": self._register_shown(state, name, reading)
+                    or self._shown_resolution(state, role, args, reading.unit),
                     "function": str(args["function"]),
                 },
             )
@@ -1150,6 +1237,21 @@ class Runner:
         return recorder.position_reading(
             position=position, point_index=index, quantity=quantity, reading=reading
         )
+
+    def _register_shown(
+        self, state: _PointState, name: str, reading: InstrumentReading
+    ) -> float | None:
+        """For the display only: a register reading the test's model binds the resolution
+        of (``resolution_of_readings``) is shown to the last digit the meter wrote. None
+        otherwise, or when its text does not say; nothing raises."""
+        test = next((t for t in self.definition.tests if t.id == state.spec.test), None)
+        quantities = (test.model.get("quantities") or {}) if test is not None else {}
+        if not any(name in q.get("resolution_of_readings", ()) for q in quantities.values()):
+            return None
+        try:
+            return float(register_resolution(reading.raw, reading.unit))
+        except ProcedureError:
+            return None
 
     def _shown_resolution(
         self, state: _PointState, role: str, args: Mapping[str, Any], unit: str
@@ -1244,6 +1346,10 @@ class Runner:
                 at = number(q.get("at", "nominal"), scope, where=f"{where}.at")
                 value = _certificate_value(record, self.on, str(q["quantity"]), at)
                 quantities[qname] = bound_quantity(q, value.entry)
+            elif "resolution_of_readings" in q:
+                names = [str(n) for n in q["resolution_of_readings"]]
+                raws = [(r.raw, r.unit) for n in names for r in state.readings.get(n, [])]
+                quantities[qname] = register_quantity(names, raws, q.get("unit"))
             elif "resolution_of" in q:
                 instrument = self._instrument(str(q["resolution_of"]))
                 rng = number(q["range"], scope, where=f"{where}.range") if "range" in q else None
@@ -1341,7 +1447,7 @@ class Runner:
         for test in self.definition.tests:
             for step in flat_steps((*test.steps, *test.after)):
                 kind, args = next(iter(step.items()))
-                if kind in ("instruct", "wait", "repeat"):
+                if kind in ("instruct", "wait", "repeat", "check_register"):
                     continue
                 role = str(args) if kind in driven else str(args["role"])
                 bench_role = self.bench.roles.get(role)

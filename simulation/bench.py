@@ -10,6 +10,7 @@ manual-entry prompt by a :class:`~simulation.people.SimulatedTypist`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from dataclasses import replace
@@ -19,11 +20,14 @@ from typing import Protocol, Self, TextIO, cast
 from drivers import registry
 from drivers.capabilities import OutputControl
 from drivers.driver import DriverOptions
+from drivers.errors import DriverError
 from drivers.generic.modbus_map import load_register_map, split_map_option
 from drivers.manual.entry import ManualEntry, ManualEntryConfig, parse_manual_address
 from drivers.metertest.bench import MeterTestBench
 from drivers.metertest.positions import MeterBenchPosition
-from drivers.simulators.base import RunningSimulator, SimulatorOptions
+from drivers.optical.driver import split_device_address
+from drivers.simulators.base import Fault, RunningSimulator, SimulatorOptions
+from drivers.simulators.caltrace_mtb import SimulatedMeterBench
 from drivers.simulators.druck_pace import SimulatedPace
 from drivers.simulators.eurotherm_3200 import SimulatedEurotherm3200
 from drivers.simulators.fluke_5522a import SimulatedFluke5522A
@@ -37,7 +41,7 @@ from drivers.simulators.modbus_map import (
 )
 from drivers.simulators.pty import PtySimulator
 from drivers.simulators.tcp import TcpSimulator
-from procedures.bench import BenchRole
+from procedures.bench import OPTICAL_ROLE, POSITION_ROLE, BenchRole
 from procedures.meter_bench import MeterBenchLayout, MeterBenchLayoutError, meter_bench_layout
 
 from .electrical import couple_calibrator, couple_meter
@@ -46,13 +50,18 @@ from .errors import NoInstrument, SimulationError
 from .flow import couple_flow_meter, register_typist
 from .fuel import FUEL_ROLES, can_typist, display_typist, fuel_thermometer_typist
 from .mass import couple_balance
+from .optical import start_probe
 from .options import number_option
 from .people import SimulatedTypist
 from .pressure import couple_controller, gauge_typist
 from .temperature import couple_bath, room_typist, thermometer_typist
 from .world import SimulatedWorld
 
-__all__ = ["SimulatedBench"]
+__all__ = ["OPTICAL_DRIVERS", "SimulatedBench"]
+
+OPTICAL_DRIVERS = frozenset({"iec62056-21", "dlms-cosem"})
+"""The drivers of a meter's optical port: a role of one is started after the meter test
+bench, its meter's register coupled to the bench's position (:meth:`SimulatedBench.start`)."""
 
 
 class SimulatedBench:
@@ -97,7 +106,15 @@ class SimulatedBench:
       position a view over the one bench connection; the bench's ``positions``,
       ``speed`` and ``phases``, each position's meter (``empty``, ``constant``,
       ``error``, ``creep``) and faults (``silent``, ``lost_pulses``):
-      :mod:`simulation.energy`.
+      :mod:`simulation.energy`;
+    * a meter's optical port (``iec62056-21``, ``dlms-cosem``) in role ``optical@N`` (or
+      ``optical``): the meter of the bench's position in ``uut@N`` (or ``uut``) answering
+      on its probe (:func:`simulation.optical.start_probe`: ``register``,
+      ``register_decimals``, ``optical_serial``, ``optical_silent``, from its own options
+      over the position's), its 1.8.0 register counting the energy the simulated bench
+      applied to that meter times ``1 + register_error/100`` (the position's
+      ``register_error``, else its ``error``). Its driver is opened when the role is
+      first asked for: a probe that does not answer faults that role only.
     """
 
     def __init__(
@@ -116,6 +133,10 @@ class SimulatedBench:
         self._typists: dict[str, SimulatedTypist] = {}
         self._layout = MeterBenchLayout()
         """The meter test benches among the roles and their positions' roles."""
+        self._meter_models: dict[str, SimulatedMeterBench] = {}
+        """The simulated meter test benches, by their bench role."""
+        self._probes: dict[str, _Probe] = {}
+        self._optical_failed: dict[str, DriverError] = {}
         self._drivers: list[_Closable] = []
         self._simulation = ExitStack()
         self._started = False
@@ -139,6 +160,8 @@ class SimulatedBench:
             return self._instruments[role]
         if role in self._layout.positions:
             return self._position(role)
+        if role in self._probes:
+            return self._optical(role)
         configured = self._configured.get(role)
         if configured is None:
             known = ", ".join(self._configured) or "none"
@@ -154,6 +177,15 @@ class SimulatedBench:
     def simulator(self, role: str) -> RunningSimulator | None:
         """The running simulator of ``role`` (to inject faults), None for none."""
         return self._simulators.get(role)
+
+    def inject_probe(self, role: str, fault: Fault) -> None:
+        """Inject ``fault`` into the simulated meter answering on the optical port of
+        ``role`` (``optical@N``): a probe that goes silent during a run."""
+        try:
+            probe = self._probes[role]
+        except KeyError:
+            raise NoInstrument(f"role {role!r} is not a simulated optical port") from None
+        probe.inject(fault)
 
     def typist(self, role: str) -> SimulatedTypist:
         """The typist of a manual-entry ``role``."""
@@ -175,7 +207,12 @@ class SimulatedBench:
             except MeterBenchLayoutError as err:
                 raise SimulationError(str(err)) from None
             for name, role in self._configured.items():
-                self._start_role(name, role)
+                if role.driver not in OPTICAL_DRIVERS:
+                    self._start_role(name, role)
+            # after the meter test benches: each meter's register counts what they apply
+            for name, role in self._configured.items():
+                if role.driver in OPTICAL_DRIVERS:
+                    self._start_optical(name, role)
         except BaseException:
             self.close()
             raise
@@ -203,6 +240,9 @@ class SimulatedBench:
                 self._simulators.clear()
                 self._typists.clear()
                 self._layout = MeterBenchLayout()
+                self._meter_models.clear()
+                self._probes.clear()
+                self._optical_failed.clear()
                 self._roles = dict(self._configured)
 
     def __enter__(self) -> Self:
@@ -232,7 +272,9 @@ class SimulatedBench:
         elif name in self._layout.benches:
             positions = self._layout.positions_of(name)
             described = {n: self._configured[r] for n, r in positions.items()}
-            simulator = TcpSimulator(meter_bench(role, described)).start()
+            model = meter_bench(role, described)
+            self._meter_models[name] = model
+            simulator = TcpSimulator(model).start()
         else:
             factory = entry.load_simulator()
             if factory is None:
@@ -264,6 +306,49 @@ class SimulatedBench:
         view = MeterBenchPosition(bench, number)
         self._instruments[role] = view
         return view
+
+    def _start_optical(self, name: str, role: BenchRole) -> None:
+        """Start the simulated meter answering on the optical port of ``role``, coupled to
+        its position of a meter test bench where the bench has one; its driver is opened
+        when asked for (:meth:`_optical`)."""
+        probe_address, device = (
+            split_device_address(role.address)
+            if role.driver == "iec62056-21"
+            else (role.address, "")
+        )
+        meter_name = POSITION_ROLE + name.removeprefix(OPTICAL_ROLE)
+        meter = self._configured.get(meter_name)
+        options = {**(meter.options if meter is not None else {}), **role.options}
+        advance = None
+        if meter_name in self._layout.positions:
+            of, number = self._layout.positions[meter_name]
+            model = self._meter_models.get(of) if of is not None else None
+            if model is not None:
+                advance = functools.partial(model.registered_kwh, number)
+        probe = start_probe(replace(role, options=options), probe_address, device, advance)
+        self._simulation.callback(probe.stop)
+        self._probes[name] = probe
+        served = probe.address + (f"#device={device}" if device else "")
+        self._roles[name] = replace(role, address=served)
+
+    def _optical(self, name: str) -> object:
+        """The driver of the optical port ``name``, opened at the first call (its first
+        readout checks the meter's serial); its fault, kept, at every call after."""
+        if name in self._optical_failed:
+            raise self._optical_failed[name]
+        role = self._roles[name]
+        try:
+            driver = (
+                registry.get(role.driver)
+                .load_driver()
+                .open(role.address, replace(self._options, expected_serial=role.serial))
+            )
+        except DriverError as err:
+            self._optical_failed[name] = err
+            raise
+        self._drivers.append(driver)
+        self._instruments[name] = driver
+        return driver
 
     def _start_value(self, role: BenchRole) -> float | None:
         """What a source's simulator starts at: a vented pressure controller in gauge
@@ -360,6 +445,15 @@ class SimulatedBench:
 
 class _Closable(Protocol):
     def close(self) -> None: ...
+
+
+class _Probe(Protocol):
+    @property
+    def address(self) -> str: ...
+
+    def inject(self, fault: Fault) -> None: ...
+
+    def stop(self) -> None: ...
 
 
 def _model(simulator: RunningSimulator) -> object:

@@ -16,7 +16,9 @@ Role options (numbers, units as said):
   default 3);
 * a position's role: ``empty`` (true: no meter is mounted there), ``constant`` (the
   meter's test-output constant, imp/kWh, default 10000), ``error`` (its error, %, default
-  0), ``creep`` (pulses per hour with no load, default 0), and the faults ``silent``
+  0), ``register_error`` (the error of its energy register, %, default its ``error``: a
+  register that disagrees with the test output), ``creep`` (pulses per hour with no load,
+  default 0), and the faults ``silent``
   (true: its test output gives no pulse) and ``lost_pulses`` (its error calculator misses
   that many pulses of each test).
 
@@ -59,6 +61,11 @@ def meter_bench(role: BenchRole, positions: Mapping[int, BenchRole]) -> Simulate
             constant_imp_per_kwh=number_option(position, "constant", 10000.0),
             error_percent=number_option(position, "error", 0.0),
             creep_pulses_per_hour=number_option(position, "creep", 0.0),
+            register_error_percent=(
+                number_option(position, "register_error", 0.0)
+                if "register_error" in position.options
+                else None
+            ),
         )
     bench = SimulatedMeterBench(
         meters,

@@ -18,11 +18,16 @@ position's role (numbers, units as said):
 * ``optical_serial``: the serial number the meter states, where another meter than the
   file's is mounted (to rehearse that refusal);
 * ``optical_silent``: true, its optical port does not answer.
+
+On the simulated bench (:class:`simulation.bench.SimulatedBench`) the position's optical
+port is a role of its own (``optical@N``, ``optical`` for a run of one meter), its meter's
+register counting the energy the simulated meter test bench applied to it
+(:func:`start_probe` with ``advance``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from decimal import Decimal
 from typing import Final, Protocol, Self
@@ -37,7 +42,7 @@ from procedures.bench import BenchRole
 from .errors import SimulationError
 from .options import number_option
 
-__all__ = ["DEFAULT_REGISTER_DECIMALS", "SimulatedProbes", "register_text"]
+__all__ = ["DEFAULT_REGISTER_DECIMALS", "SimulatedProbes", "register_text", "start_probe"]
 
 DEFAULT_REGISTER_DECIMALS: Final = 2
 """Decimals of a simulated meter's energy register (kWh) where its role does not say."""
@@ -101,7 +106,7 @@ class SimulatedProbes:
         """Start every meter's port; on failure, those started are stopped."""
         try:
             for number, (port, device_address) in sorted(self._ports.items()):
-                probe = self._start(self._positions[number], port, device_address)
+                probe = start_probe(self._positions[number], port, device_address)
                 self._stack.callback(probe.stop)
                 self._probes[number] = probe
         except BaseException:
@@ -122,25 +127,31 @@ class SimulatedProbes:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    @staticmethod
-    def _start(role: BenchRole, port: str, device_address: str) -> _Probe:
-        serial = str(role.options.get("optical_serial") or role.serial or "")
-        register = register_text(role)
-        probe: _Probe
-        if is_dlms_address(port):
-            # the register in Wh: value × 10^scaler, the display's last digit its unit
-            decimals = len(register.partition(".")[2])
-            value = int(Decimal(register).scaleb(decimals))
-            meter = SimulatedDlmsMeter(serial=serial, value=value, scaler=3 - decimals)
-            probe = DlmsSimulator(meter, hdlc=port.startswith("dlms+hdlc")).start()
-        else:
-            optical = SimulatedOpticalMeter(
-                serial=serial,
-                device_address=device_address,
-                registers={"1.8.0": (register, "kWh")},
-            )
-            carrier = SocketSimulator if port.startswith("socket://") else PtySimulator
-            probe = carrier(optical).start()
-        if role.options.get("optical_silent"):
-            probe.inject(Fault(FaultKind.TIMEOUT, target="any"))
-        return probe
+
+def start_probe(
+    role: BenchRole, port: str, device_address: str, advance: Callable[[], float] | None = None
+) -> _Probe:
+    """Start the simulated meter of ``role`` answering on a transport of the kind ``port``
+    names (see the module's docstring), as its options describe it; ``advance``: the
+    energy its register has counted since (kWh, a callable; None: it stands still)."""
+    serial = str(role.options.get("optical_serial") or role.serial or "")
+    register = register_text(role)
+    probe: _Probe
+    if is_dlms_address(port):
+        # the register in Wh: value × 10^scaler, the display's last digit its unit
+        decimals = len(register.partition(".")[2])
+        value = int(Decimal(register).scaleb(decimals))
+        meter = SimulatedDlmsMeter(serial=serial, value=value, scaler=3 - decimals, advance=advance)
+        probe = DlmsSimulator(meter, hdlc=port.startswith("dlms+hdlc")).start()
+    else:
+        optical = SimulatedOpticalMeter(
+            serial=serial,
+            device_address=device_address,
+            registers={"1.8.0": (register, "kWh")},
+            advance=advance,
+        )
+        carrier = SocketSimulator if port.startswith("socket://") else PtySimulator
+        probe = carrier(optical).start()
+    if role.options.get("optical_silent"):
+        probe.inject(Fault(FaultKind.TIMEOUT, target="any"))
+    return probe

@@ -56,6 +56,10 @@ class TestKind(StrEnum):
     """No-load test: the pulses each position counts over a duration (voltage only)."""
     STARTING = "starting"
     """Starting test: the time to each position's first pulse, within a duration."""
+    ENERGY = "energy"
+    """Energy (register) test: the bench applies its programmed load for the duration and
+    its reference meter measures the energy applied, so that each meter's register can be
+    read before and after (the meters' registers, not their test outputs, are judged)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,4 +290,9 @@ class MeterTestBench(Protocol):
 
     def read_starting(self, positions: Sequence[int]) -> Mapping[int, float | None]:
         """Seconds from the start to each position's first pulse (None: no pulse)."""
+        ...
+
+    def read_energy(self, positions: Sequence[int]) -> Mapping[int, float]:
+        """The energy the reference meter measured at each position over the energy test,
+        kWh (a positive number: the bench applied energy)."""
         ...

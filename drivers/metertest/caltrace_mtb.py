@@ -52,6 +52,7 @@ _TEST_WORDS = {
     TestKind.ACCURACY: "ACC",
     TestKind.CREEP: "CRE",
     TestKind.STARTING: "STAR",
+    TestKind.ENERGY: "ENER",
 }
 REGISTERS: dict[str, tuple[str, str]] = {
     "power": ("MEAS:POW?", "W"),
@@ -377,6 +378,29 @@ class CaltraceMeterBench(ScpiDriver):
             self._check_taking_part(TestKind.STARTING, positions)
         self._require_ended()
         return {p: self.query(f"POS{p}:FIRS?", _first_pulse) for p in positions}
+
+    def read_energy(self, positions: Sequence[int]) -> Mapping[int, float]:
+        """The energy the reference meter measured at each position over the energy test,
+        kWh; GarbledResponse for an energy that is not a positive number (no energy was
+        applied: nothing a register test could be judged against)."""
+        with self.validating():
+            self._check_taking_part(TestKind.ENERGY, positions)
+        self._require_ended()
+        self.check_regulation()
+        out: dict[int, float] = {}
+        for position in positions:
+            energy = self.query(f"POS{position}:ENER?", lambda t: _number(t, "energy"))
+            if not energy > 0:
+                raise GarbledResponse(
+                    f"position {position}: the reference energy of the energy test is "
+                    f"{energy!r} kWh",
+                    expected="a positive energy, kWh",
+                    received=repr(energy),
+                    address=self.address,
+                    last_command=f"POS{position}:ENER?",
+                )
+            out[position] = energy
+        return out
 
     # -- the reference meter as registers -----------------------------------------------
 

@@ -52,8 +52,8 @@ POSITION_REGISTERS: dict[str, str] = {
     "first_pulse": "s",
 }
 """What a position reads after a test, and its unit: the pulses its error calculator
-counted, the reference energy over its window (accuracy test), the seconds to its first
-pulse (starting test)."""
+counted, the reference energy over its window (accuracy test) or over the whole test (energy
+test), the seconds to its first pulse (starting test)."""
 
 _CAPABILITIES = DriverCapabilities(
     (
@@ -253,6 +253,9 @@ def _keep_results(
     elif setting.kind == TestKind.CREEP:
         for number, pulses in bench.read_creep(numbers).items():
             by_number[number].keep({"pulses": float(pulses)})
+    elif setting.kind == TestKind.ENERGY:
+        for number, energy in bench.read_energy(numbers).items():
+            by_number[number].keep({"energy": energy})
     else:
         for number, first in bench.read_starting(numbers).items():
             if first is None:

@@ -20,7 +20,11 @@ second (P the active power in W summed over the phases, C its constant, e its er
 In an accuracy test the position's window closes when its counter reaches the target; a
 lost pulse keeps it open one real pulse longer. The reference energy of the window is
 P·t/3.6e6 kWh. The test ends when every position has closed its window, or at its
-duration.
+duration. An energy test (``ENER``) runs for its duration; the bench closes the current
+circuit at its start and opens it at its end, so the reference energy P·t/3.6e6 kWh is all
+the energy the meters saw. Each meter's energy register advances, in every test, by the
+energy it saw times ``1 + e_reg/100`` (:meth:`SimulatedMeterBench.registered_kwh`), what
+its optical port reads.
 
 Refusals queue SCPI errors (-222 data out of range...) or the bench's own:
 ``201,"Position not mounted"``, ``202,"Position not configured"``.
@@ -71,6 +75,16 @@ class SimulatedMeter:
     error_percent: float = 0.0
     error_by_current: tuple[tuple[float, float], ...] = ()
     creep_pulses_per_hour: float = 0.0
+    register_error_percent: float | None = None
+    """The error of its energy register (what its display and optical port count), %;
+    None: the same as its test output's (:meth:`error_at`). A meter whose register
+    disagrees with its test output is the fault the register test finds."""
+
+    def register_error_at(self, current_a: float) -> float:
+        """The error of the meter's register at ``current_a`` (A), %."""
+        if self.register_error_percent is None:
+            return self.error_at(current_a)
+        return self.register_error_percent
 
     def error_at(self, current_a: float) -> float:
         """The meter's error at ``current_a`` (A), %."""
@@ -130,6 +144,7 @@ class SimulatedMeterBench(SimulatedScpiInstrument):
         self._lost: dict[int, int] = {}
         self._upset: tuple[int, Quantity, float] | None = None
         self._past_tests_s = 0.0
+        self._past_registered: dict[int, float] = {}
         self.reset_state()
         self._register()
 
@@ -169,6 +184,29 @@ class SimulatedMeterBench(SimulatedScpiInstrument):
             current = self._length(self.test) if self.test is not None else 0.0
             return self._past_tests_s + current
 
+    def registered_kwh(self, position: int) -> float:
+        """The energy the register of the meter at ``position`` has counted in the tests
+        since the bench was made, kWh: the energy each test applied to it times
+        ``1 + e_reg/100`` (its register's error at the test's current); 0 for an empty
+        position."""
+        with self.lock:
+            current = self._registered(position, self.test) if self.test is not None else 0.0
+            return self._past_registered.get(position, 0.0) + current
+
+    def _registered(self, position: int, test: _Test) -> float:
+        meter = self.meters[position - 1] if 1 <= position <= len(self.meters) else None
+        if meter is None or position not in test.positions or test.kind == "CRE":
+            return 0.0
+        applied_kwh = max(0.0, test.power_w) * self._length(test) / 3.6e6
+        return applied_kwh * (1 + meter.register_error_at(test.max_current_a) / 100)
+
+    def _close_test(self, test: _Test) -> None:
+        """Add a test that is over to the bench's totals (its seconds, each register)."""
+        for position in test.positions:
+            registered = self._registered(position, test)
+            self._past_registered[position] = self._past_registered.get(position, 0.0) + registered
+        self._past_tests_s += self._length(test)
+
     def _length(self, test: _Test) -> float:
         if test.stopped_after_s is not None:
             return test.stopped_after_s
@@ -183,7 +221,7 @@ class SimulatedMeterBench(SimulatedScpiInstrument):
         """Power-up / ``*RST``: source off at 0, 50 Hz; no constant, no target, no test."""
         previous: _Test | None = getattr(self, "test", None)
         if previous is not None:
-            self._past_tests_s += self._length(previous)
+            self._close_test(previous)
         self.frequency_hz = 50.0
         self.phases = [[0.0, 0.0, 0.0] for _ in range(3)]
         self.output = False
@@ -299,7 +337,7 @@ class SimulatedMeterBench(SimulatedScpiInstrument):
         if len(params) < 3:
             raise ScpiCommandError(*MISSING_PARAMETER)
         kind = params[0].strip().upper()
-        if kind not in {"ACC", "CRE", "STAR"}:
+        if kind not in {"ACC", "CRE", "STAR", "ENER"}:
             raise ScpiCommandError(*ILLEGAL_PARAMETER_VALUE)
         duration = parse_numeric(params[1], minimum=1e-3, maximum=1e6)
         positions = []
@@ -313,7 +351,7 @@ class SimulatedMeterBench(SimulatedScpiInstrument):
             positions.append(position)
         currents = [self.measured(p, 1) for p in range(1, self.phase_count + 1)]
         if self.test is not None:
-            self._past_tests_s += self._length(self.test)
+            self._close_test(self.test)
         self.test = _Test(
             kind, duration, tuple(positions), time.monotonic(), self.power_w(), max(currents)
         )
@@ -363,6 +401,8 @@ class SimulatedMeterBench(SimulatedScpiInstrument):
         if test is None or position not in test.positions:
             return 0, 0.0
         elapsed = self._elapsed(test)
+        if test.kind == "ENER":
+            return math.floor(elapsed * self._rate(position, test)), test.power_w * elapsed / 3.6e6
         if test.kind != "ACC":
             return math.floor(elapsed * self._rate(position, test)), 0.0
         window = self._window(position, test)

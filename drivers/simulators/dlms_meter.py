@@ -21,8 +21,11 @@ answers (``measurement``) or on any answer.
 from __future__ import annotations
 
 import contextlib
+import math
 import socket
 import threading
+from collections.abc import Callable
+from decimal import Decimal
 from typing import Self
 
 from dlms_cosem import dlms_data, enumerations
@@ -51,7 +54,9 @@ _DISC = 0x43
 class SimulatedDlmsMeter:
     """Model of the meter: ``serial``; ``logical_device_name`` ("" for none); the energy
     register's ``value``, ``scaler`` and ``unit`` (energy = value × 10^scaler in the unit,
-    30 = Wh)."""
+    30 = Wh); ``advance``, the energy its register has counted since it was made (kWh, a
+    callable; None: the register stands still), added to ``value`` in whole units of
+    10^scaler Wh."""
 
     def __init__(
         self,
@@ -61,17 +66,27 @@ class SimulatedDlmsMeter:
         value: int = 1234567,
         scaler: int = 0,
         unit: int = UNIT_WH,
+        advance: Callable[[], float] | None = None,
     ) -> None:
         self.serial = serial
         self.logical_device_name = logical_device_name
         self.value = value
         self.scaler = scaler
         self.unit = unit
+        self.advance = advance
         self.refuse_association = False
         self.has_serial = True
         self.gets: list[str] = []
         """Every attribute asked for, as ``A.B.C.D.E.F/attribute``."""
         self._lock = threading.Lock()
+
+    def counted(self) -> int:
+        """The register's value now: ``value`` plus the whole units of 10^scaler Wh
+        counted since (:attr:`advance`)."""
+        if self.advance is None or self.unit != UNIT_WH:
+            return self.value
+        wh = Decimal(repr(self.advance())) * 1000
+        return self.value + math.floor(wh.scaleb(-self.scaler))
 
     def answer(self, apdu: bytes) -> tuple[bytes | None, bool]:
         """The APDU answering ``apdu`` (None: none) and whether it carries readings."""
@@ -120,7 +135,7 @@ class SimulatedDlmsMeter:
             name = self.logical_device_name.encode("ascii")
             data = dlms_data.OctetStringData(name).to_bytes()
         elif ln == ENERGY_IMPORT_LN and wanted.attribute == 2:
-            data = dlms_data.DoubleLongUnsignedData(self.value).to_bytes()
+            data = dlms_data.DoubleLongUnsignedData(self.counted()).to_bytes()
         elif ln == ENERGY_IMPORT_LN and wanted.attribute == 3:
             data = dlms_data.DataStructure(
                 [dlms_data.IntegerData(self.scaler), dlms_data.EnumData(self.unit)]

@@ -13,14 +13,22 @@ beyond the transport faults every simulator has (``timeout`` with ``target="any"
 silent meter): :meth:`SimulatedOpticalMeter.corrupt_bcc` sends wrong block check
 characters, :meth:`~SimulatedOpticalMeter.drop_serial` leaves the serial number out.
 
+A meter given ``advance`` (the energy its register has counted since it was made, kWh, a
+callable: the simulated bench's
+:meth:`~drivers.simulators.caltrace_mtb.SimulatedMeterBench.registered_kwh`) writes
+its 1.8.0 register moved on by that energy, counted in whole units of the register's last
+digit (a register shows what it has counted, never more).
+
 Served on a pseudo-terminal (:class:`~drivers.simulators.pty.PtySimulator`, the probe's
 serial port) or on TCP (:class:`SocketSimulator`, address ``socket://host:port``).
 """
 
 from __future__ import annotations
 
+import math
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from decimal import Decimal
 
 from drivers.optical.iec62056_21 import (
     ACK,
@@ -36,8 +44,23 @@ __all__ = [
     "DEMO_REGISTERS",
     "SimulatedOpticalMeter",
     "SocketSimulator",
+    "counted_register",
     "start_iec62056_meter",
 ]
+
+
+def counted_register(start: str, advance_kwh: float) -> str:
+    """The register written ``start`` (kWh, as its display writes it, leading zeros and
+    decimals kept) once it has counted ``advance_kwh`` more: whole units of its last
+    digit only, written to the same width."""
+    exact = Decimal(start)
+    exponent = int(exact.as_tuple().exponent)
+    step = Decimal(1).scaleb(exponent)
+    steps = math.floor(Decimal(repr(advance_kwh)) / step)
+    moved = exact + steps * step
+    decimals = max(0, -exponent)
+    return f"{moved:0{len(start)}.{decimals}f}"
+
 
 DEMO_REGISTERS: dict[str, tuple[str, str]] = {
     "1.8.0": ("001234.567", "kWh"),
@@ -71,6 +94,7 @@ class SimulatedOpticalMeter:
         serial_code: str = "C.1.0",
         device_address: str = "",
         registers: Mapping[str, tuple[str, str]] | None = None,
+        advance: Callable[[], float] | None = None,
     ) -> None:
         if baud_char not in BAUD_RATES:
             raise ValueError(f"not a mode C baud-rate character: {baud_char!r}")
@@ -81,6 +105,8 @@ class SimulatedOpticalMeter:
         self.serial_code = serial_code
         self.device_address = device_address
         self.registers = dict(DEMO_REGISTERS if registers is None else registers)
+        self.advance = advance
+        """The energy counted since it was made, kWh (None: its registers stand still)."""
         self.baud_rate = 300
         """The rate it last switched to (bit/s)."""
         self._lock = threading.Lock()
@@ -136,7 +162,7 @@ class SimulatedOpticalMeter:
         self.baud_rate = BAUD_RATES[asked]
         lines = [] if self._serial_dropped else [f"{self.serial_code}({self.serial})"]
         lines += [
-            f"{code}({value}*{unit})" if unit else f"{code}({value})"
+            f"{code}({self._shown(code, value, unit)}*{unit})" if unit else f"{code}({value})"
             for code, (value, unit) in self.registers.items()
         ]
         corrupt = self._bad_bcc is None or self._bad_bcc > 0
@@ -145,6 +171,12 @@ class SimulatedOpticalMeter:
         message = data_message(lines, bcc=(lambda b: b ^ 0x01) if corrupt else None)
         self.readouts += 1
         return Reply(message.decode("ascii"), measurement=True)
+
+    def _shown(self, code: str, value: str, unit: str) -> str:
+        """What register ``code`` shows now: 1.8.0 in kWh moved on by :attr:`advance`."""
+        if self.advance is None or code != "1.8.0" or unit != "kWh":
+            return value
+        return counted_register(value, self.advance())
 
     def device_error(self, message: str, reply: Reply) -> Reply:
         """A meter has no error report on its optical port: it stays silent."""

@@ -9,6 +9,7 @@ is flagged; the server's numbers are the ones that count.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -29,6 +30,7 @@ from procedures.evaluation import (
 )
 from procedures.evaluation import evaluate_point as evaluate
 from procedures.record import STANDARD_ROLES, Acceptance
+from procedures.register import register_quantity
 from procedures.scope import bound_quantity, certified_entry, point_scope, summarize_test
 from uncertainty.errors import UncertaintyError
 
@@ -261,6 +263,20 @@ def _standard_uncertainty(entry: dict[str, Any]) -> float | None:
     return None
 
 
+def _bound(
+    definition: ProcedureDefinition, points: list[dict[str, Any]], key: str
+) -> Iterator[tuple[int, Mapping[str, Any], Any, str]]:
+    """Each model quantity of ``points`` that the procedure binds by ``key``
+    (``certificate``, ``resolution_of_readings``): the point's index, the procedure's
+    binding, what the point's model gives, and the quantity's field for a refusal."""
+    for i, point in enumerate(points):
+        test = definition.test(point["test"])
+        quantities = point["model"].get("quantities") or {}
+        for qname, binding in test.model["quantities"].items():
+            if key in binding:
+                yield i, binding, quantities.get(qname), f"points[{i}].model.quantities.{qname}"
+
+
 def check_certified_quantities(
     definition: ProcedureDefinition,
     points: list[dict[str, Any]],
@@ -277,47 +293,70 @@ def check_certified_quantities(
     certificate that gives no value there, refuses the run naming the point's quantity,
     as a model whose samples are not the point's readings is refused.
     """
-    for i, (point, scope) in enumerate(zip(points, scopes, strict=True)):
-        test = definition.test(point["test"])
-        quantities = point["model"].get("quantities") or {}
-        for qname, binding in test.model["quantities"].items():
-            if "certificate" not in binding:
+    for i, binding, given, field in _bound(definition, points, "certificate"):
+        scope = scopes[i]
+        role = str(binding["certificate"])
+        sent_as = role if role in PAYLOAD_ROLES else "reference"
+        quantity = str(binding["quantity"])
+        candidates = [u for u in usages if u["role"] == sent_as and u["function"] == quantity]
+        if not candidates:
+            raise InvalidEvidence(
+                f"{field}: is bound to the certificate of the standard in role {role}, "
+                f"but the run names no standard used in role {sent_as} for {quantity}",
+                field=field,
+            )
+        try:
+            at = number(binding.get("at", "nominal"), scope, where=f"{field}.at")
+        except ProcedureError as exc:
+            raise InvalidEvidence(f"{field}: {exc}", field=field) from None
+        problems: list[str] = []
+        for usage in candidates:
+            certificate = usage["certificate"]
+            name = f"certificate {certificate.number} of {usage['standard'].asset_id}"
+            entry = certified_entry(readable_values(certificate.values), quantity, at)
+            if entry is None:
+                problems.append(f"{name} (in force on {used_on}) gives no {quantity} at {at:g}")
                 continue
-            field = f"points[{i}].model.quantities.{qname}"
-            role = str(binding["certificate"])
-            sent_as = role if role in PAYLOAD_ROLES else "reference"
-            quantity = str(binding["quantity"])
-            candidates = [u for u in usages if u["role"] == sent_as and u["function"] == quantity]
-            if not candidates:
-                raise InvalidEvidence(
-                    f"{field}: is bound to the certificate of the standard in role {role}, "
-                    f"but the run names no standard used in role {sent_as} for {quantity}",
-                    field=field,
-                )
-            try:
-                at = number(binding.get("at", "nominal"), scope, where=f"{field}.at")
-            except ProcedureError as exc:
-                raise InvalidEvidence(f"{field}: {exc}", field=field) from None
-            given = quantities.get(qname)
-            problems: list[str] = []
-            for usage in candidates:
-                certificate = usage["certificate"]
-                name = f"certificate {certificate.number} of {usage['standard'].asset_id}"
-                entry = certified_entry(readable_values(certificate.values), quantity, at)
-                if entry is None:
-                    problems.append(f"{name} (in force on {used_on}) gives no {quantity} at {at:g}")
-                    continue
-                expected = bound_quantity(binding, entry)
-                mismatch = bound_mismatch(given, expected)
-                if mismatch is None:
-                    break
-                problems.append(
-                    f"{mismatch}; {name} (in force on {used_on}) gives {expected['value']:.10g} "
-                    f"{expected['unit']} with u = {expected['U'] / expected['k']:.6g} "
-                    f"(U = {expected['U']:g}, k = {expected['k']:g}) at {at:g}"
-                )
-            else:
-                raise InvalidEvidence(f"{field}: {'; '.join(problems)}", field=field)
+            expected = bound_quantity(binding, entry)
+            mismatch = bound_mismatch(given, expected)
+            if mismatch is None:
+                break
+            problems.append(
+                f"{mismatch}; {name} (in force on {used_on}) gives {expected['value']:.10g} "
+                f"{expected['unit']} with u = {expected['U'] / expected['k']:.6g} "
+                f"(U = {expected['U']:g}, k = {expected['k']:g}) at {at:g}"
+            )
+        else:
+            raise InvalidEvidence(f"{field}: {'; '.join(problems)}", field=field)
+
+
+def check_register_resolutions(
+    definition: ProcedureDefinition, points: list[dict[str, Any]]
+) -> None:
+    """Every model quantity that the procedure binds to a register's resolution
+    (``{resolution_of_readings: [R1, R2]}``) is the one the point's own readings give: the
+    resolution read from the digits the meter wrote (each reading's ``raw``), bound by
+    :func:`procedures.register.register_quantity` as the bench bound it. A quantity that
+    differs refuses the run naming the point's quantity."""
+    for i, binding, given, field in _bound(definition, points, "resolution_of_readings"):
+        point = points[i]
+        names = [str(n) for n in binding["resolution_of_readings"]]
+        taken = [
+            (str(r.get("raw") or ""), str(r.get("unit") or ""))
+            for n in names
+            for r in point["readings"]
+            if (r.get("quantity") or point["readings_quantity"]) == n
+        ]
+        try:
+            expected = register_quantity(names, taken, binding.get("unit"))
+        except ProcedureError as exc:
+            raise InvalidEvidence(f"{field}: {exc.message}", field=field) from None
+        if given != expected:
+            raise InvalidEvidence(
+                f"{field}: {given!r} is not the resolution of the register readings "
+                f"{', '.join(names)} ({expected!r})",
+                field=field,
+            )
 
 
 def bound_mismatch(given: Any, expected: dict[str, Any]) -> str | None:

@@ -37,6 +37,7 @@ from .evaluation import (
     DerivedEvaluation,
     PointEvaluation,
     check_certified_quantities,
+    check_register_resolutions,
     evaluate_derived,
     evaluate_point,
     procedure_rules,
@@ -363,6 +364,7 @@ def _evaluate_points(
         )
     ]
     check_certified_quantities(definition, points, scopes, usages, used_on)
+    check_register_resolutions(definition, points)
     derived = evaluate_derived(
         definition,
         [{**p, "result": e.result} for p, e in zip(points, evaluations, strict=True)],

@@ -24,7 +24,9 @@ from labserver.jobs.models import parsed_procedure
 from labserver.measurements.models import Point, Run, StandardUsage
 from labserver.web.templatetags.names import quantity_name
 from procedures.definition import ProcedureDefinition
+from procedures.errors import ProcedureError
 from procedures.record.run import STANDARD_ROLES
+from procedures.register import register_resolution
 from uncertainty.display import indication_text, number_text, result_texts, unit_symbol
 from uncertainty.errors import UncertaintyError
 
@@ -80,13 +82,33 @@ def _text(value: Any) -> str:
         return str(value) if value is not None else ""
 
 
+def _registers(point: Point, definition: ProcedureDefinition | None) -> set[str]:
+    """The readings of ``point`` that are a register's, whose resolution the procedure binds
+    (``resolution_of_readings``): each is shown to the last digit the meter wrote."""
+    test = next((t for t in definition.tests if t.id == point.test), None) if definition else None
+    quantities = test.model.get("quantities") or {} if test is not None else {}
+    return {
+        str(name)
+        for q in quantities.values()
+        if isinstance(q, Mapping)
+        for name in q.get("resolution_of_readings") or ()
+    }
+
+
 def _readings(point: Point, definition: ProcedureDefinition | None) -> list[ReadingRow]:
-    """Every reading of ``point``; those of the indicating instrument to its resolution."""
+    """Every reading of ``point``; those of the indicating instrument to its resolution, a
+    register's to the last digit the meter wrote."""
     resolutions: dict[str, float | None] = {}
+    registers = _registers(point, definition)
     rows = []
     for reading in point.readings.all():
         resolution = None
-        if definition is not None and reading.quantity == point.readings_quantity:
+        if reading.quantity in registers:
+            try:
+                resolution = float(register_resolution(reading.raw, reading.unit))
+            except ProcedureError:
+                resolution = None  # shown as read, never to a guessed resolution
+        elif definition is not None and reading.quantity == point.readings_quantity:
             if reading.unit not in resolutions:
                 resolutions[reading.unit] = indication_resolution(point, definition, reading.unit)
             resolution = resolutions[reading.unit]

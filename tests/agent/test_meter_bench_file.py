@@ -1,7 +1,8 @@
 """A bench file of a meter test bench with positions: the bench in the reference role, each
 position a role of the same driver at the same address (its meter's serial); loaded, it
 opens one simulated bench whose positions are views over the one connection, and drives a
-multi-position run of electricity-meter-r46."""
+multi-position run of electricity-meter-r46. A position's optical port is a role of the
+bench beside it (``optical@N``), the meter's register read through it."""
 
 from __future__ import annotations
 
@@ -29,10 +30,13 @@ roles:
 positions:
   count: 4
   each:
-    1: {{driver: caltrace-mtb, address: '{ADDRESS}', serial: EM-0001, options: {{error: 0.3}}}}
-    2: {{driver: caltrace-mtb, address: '{ADDRESS}', serial: EM-0002, options: {{error: -2.4}}}}
+    1: {{driver: caltrace-mtb, address: '{ADDRESS}', serial: EM-0001, options: {{error: 0.3}},
+         optical: {{port: 'socket://192.0.2.60:5101'}}}}
+    2: {{driver: caltrace-mtb, address: '{ADDRESS}', serial: EM-0002, options: {{error: -2.4}},
+         optical: {{port: 'socket://192.0.2.60:5102'}}}}
     3: {{driver: caltrace-mtb, address: '{ADDRESS}', serial: EM-0003, options: {{empty: true}}}}
-    4: {{driver: caltrace-mtb, address: '{ADDRESS}', serial: EM-0004, options: {{error: 0.0}}}}
+    4: {{driver: caltrace-mtb, address: '{ADDRESS}', serial: EM-0004, options: {{error: 0.0}},
+         optical: {{port: 'socket://192.0.2.60:5104'}}}}
 """
 
 
@@ -49,6 +53,14 @@ def test_a_meter_bench_file_s_positions_are_views_of_its_one_bench(tmp_path: Pat
         ("uut@3", "EM-0003"),
         ("uut@4", "EM-0004"),
     ]
+    assert {
+        name: (r.driver, r.address, r.serial)
+        for name, r in config.bench_roles.items()
+        if name.startswith("optical")
+    } == {
+        f"optical@{n}": ("iec62056-21", f"socket://192.0.2.60:510{n}", f"EM-000{n}")
+        for n in (1, 2, 4)
+    }
     kept = Kept()
     with SimulatedBench(config.bench_roles, SimulatedWorld(seed=3)) as bench:
         # one simulator for the bench and its four positions

@@ -1,10 +1,12 @@
 """Electricity meters at the positions of the demo's meter test bench: the LIMS evaluates
 each position of the run again, number for number the bench's (one evaluator,
 :func:`procedures.evaluation.evaluate_point`), and keeps the failing, removed and skipped
-positions apart from the passing ones."""
+positions apart from the passing ones. The register test's resolution is bound again from
+the readings the meter wrote: a run whose model states another is refused."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -13,6 +15,7 @@ from django.utils import timezone, translation
 
 from labserver.jobs.models import Job
 from labserver.measurements.models import Point, Run, RunPosition
+from labserver.work.evidence import point_evidence
 from labserver.work.positions import position_rows
 from procedures.bench import BenchRole
 from procedures.record import PositionInstrument
@@ -52,6 +55,11 @@ def test_the_lims_evaluates_every_meter_of_a_bench_run_as_the_bench_did(
     serials = meter_serials(4, first=job.instrument.serial)
     jobs_for_serials(job, serials)
     positions = meter_positions(4, dict.fromkeys(range(1, 5), work.instrument), serials=serials)
+    # each meter's optical port, its register read in the register test (DLMS at 2)
+    for n in meters:
+        driver, port = ("dlms-cosem", "dlms+tcp") if n == 2 else ("iec62056-21", "socket")
+        address = f"{port}://192.0.2.60:{5100 + n}"
+        roles[f"optical@{n}"] = BenchRole(f"optical@{n}", driver, address, serial=serials[n - 1])
     with SimulatedBench(roles, SimulatedWorld(seed=3)) as bench:
         runner = electricity_runner(
             bench,
@@ -66,6 +74,14 @@ def test_the_lims_evaluates_every_meter_of_a_bench_run_as_the_bench_did(
         environment = runner.read_environment()
         runner.run()
     shared, measured = runner.positions_record()
+    # A model whose register resolution is not the readings' is refused, naming it.
+    tampered = copy.deepcopy(list(measured))
+    first = tampered[0].points[10]
+    first.model["quantities"]["d_R"]["half_width"] = 0.001
+    refused = posted(work, standards, environment, points=(), shared=shared, positions=tampered)
+    assert refused.status_code == 422, refused.json()
+    assert refused.json()["field"] == "positions[0].points[10].model.quantities.d_R"
+    assert "is not the resolution of the register readings R1, R2" in refused.json()["detail"]
     response = posted(work, standards, environment, points=(), shared=shared, positions=measured)
     assert response.status_code == 201, response.json()
     answer = response.json()
@@ -84,7 +100,7 @@ def test_the_lims_evaluates_every_meter_of_a_bench_run_as_the_bench_did(
     assert "position 4 holds no meter" in stored[4].reason
     for position in measured[:2]:
         points = {p.index: p for p in Point.objects.filter(position=stored[position.position])}
-        assert sorted(points) == list(range(10))
+        assert sorted(points) == list(range(11))  # the register test's point the last
         for sent in position.points:
             bench_evaluation = runner.position_evaluations[(position.position, sent.index)]
             point = points[sent.index]
@@ -93,6 +109,20 @@ def test_the_lims_evaluates_every_meter_of_a_bench_run_as_the_bench_did(
             assert point.server_conformity == bench_evaluation.conformity
             assert point.disagreement == []
     assert isinstance(measured[0].instrument, PositionInstrument)
+    # The register test, judged again by the LIMS from its readings: R1, W and R2, the
+    # register's resolution of 0.01 kWh bound again from the digits the meter wrote.
+    register = Point.objects.get(position=stored[2], index=10)
+    assert register.test == "register"
+    assert register.model["quantities"]["d_R"]["half_width"] == 0.01
+    assert {r.quantity for r in register.readings.all()} == {"R1", "W", "R2"}
+    assert register.server_conformity == "fail"  # +2.6 %: its register errs as its pulses
+    # The run's evidence shows each register reading to the last digit the meter wrote
+    # (0.01 kWh: two decimals, a trailing zero kept), beside its raw text.
+    (evidence,) = point_evidence(run, [register])
+    shown = {r.quantity: r for r in evidence.readings}
+    for name in ("R1", "R2"):
+        assert len(shown[name].value.partition(".")[2]) == 2, shown[name].value
+        assert shown[name].raw.startswith("value ")  # position 2's meter speaks DLMS
     # The no-load count and the starting time are judged as they are: no U/MPE check.
     no_load = Point.objects.get(position=stored[1], index=0)
     assert no_load.server_result["acceptance"]["rule"] == "electricity_no_load"

@@ -145,6 +145,20 @@ def test_each_demo_procedure_gives_a_complete_certificate_document(
             assert time.indication is not None
             assert f" {indication_text(time.indication, 0.01)} ≤ 93 " in text
             assert {row.unit for t in document.results[2:] for row in t.rows} == {"%"}
+            # The register test: its own table, the register's error against the MPE at
+            # Imax; the readings in kWh are not printed as an indication in %.
+            register = document.results[-1]
+            assert register.test_id == "register"
+            assert (register.title.vi, register.title.en) == (
+                "Kiểm tra cơ cấu đếm ở Imax, cos φ = 1",
+                "Register test at Imax, cos φ = 1",
+            )
+            (row,) = register.rows
+            assert (row.unit, row.mpe, row.indication) == ("%", 2.0, None)
+            # the demo meter errs by +0.21 %: its register within its 0.01 kWh over 4 kWh
+            assert row.error is not None
+            assert abs(row.error - 0.21) <= 0.25 + 1e-9
+            assert "Register test at Imax" in text
             # The meter's specification in words with units, never a raw key.
             for words in (
                 "Dòng điện khởi động I_st / Starting current I_st: 0.02 A",

@@ -103,23 +103,23 @@ def test_six_meters_each_judged_on_its_own_against_the_one_bench(six: Rig) -> No
         "the meter did not start"
     )
     assert [p.test for p in measured[3].points] == ["no-load"]  # measured before it stays
-    # Every point of a measured meter: no-load, starting, 8 accuracy points.
+    # Every point of a measured meter: no-load, starting, 8 accuracy points, the register.
     tests = [p.test for p in measured[1].points]
-    assert (
-        tests
-        == ["no-load", "starting"]
-        + ["accuracy-pf1"] * 4
-        + ["accuracy-pf05-inductive"] * 2
-        + ["accuracy-pf08-capacitive"] * 2
-    )
+    assert tests == ["no-load", "starting"] + ["accuracy-pf1"] * 4 + [
+        "accuracy-pf05-inductive"
+    ] * 2 + ["accuracy-pf08-capacitive"] * 2 + ["register"]
     # The error of each accuracy point is the simulated meter's, within the count's
     # resolution (half a pulse of 100 at the least: 0.5 %) and exactly so here (the
     # simulated window closes on the meter's own pulses).
     for number, error in ((1, 0.21), (2, 2.5), (4, -0.34), (6, 0.05)):
-        for point in measured[number].points[2:]:
+        for point in measured[number].points[2:10]:
             assert point.result.value == pytest.approx(error, abs=1e-6), (number, point.index)
+        # the register's error is the meter's within the register's resolution over the
+        # 4 kWh applied: 0.01 kWh / 4 kWh = 0.25 %
+        register = measured[number].points[10]
+        assert register.result.value == pytest.approx(error, abs=0.25 + 1e-6), number
     failing = [p.conformity for p in measured[2].points[2:]]
-    assert failing == ["fail"] * 8
+    assert failing == ["fail"] * 9
     # No-load: no pulse counted; starting: the first pulse within τ = 1.2 × one pulse.
     assert measured[1].points[0].result.value == 0
     assert measured[1].points[0].acceptance is not None
@@ -150,7 +150,7 @@ def test_the_bench_and_the_lims_evaluator_agree_on_every_point(six: Rig) -> None
             assert again.to_json() == bench.to_json()
             assert again.budget.to_json() == bench.budget.to_json()
             compared += 1
-    assert compared == 4 * 10 + 1
+    assert compared == 4 * 11 + 1
 
 
 def test_the_mpe_of_each_point_is_mid_table_2_by_class_and_current_range(six: Rig) -> None:
@@ -178,8 +178,9 @@ def test_the_mpe_of_each_point_is_mid_table_2_by_class_and_current_range(six: Ri
         ("accuracy-pf05-inductive", 5.0, 2.0),
         ("accuracy-pf08-capacitive", 0.5, 2.0),
         ("accuracy-pf08-capacitive", 5.0, 2.0),
+        ("register", 60.0, 2.0),
     ]
-    assert [m for _, _, m in mpe[2][2:]] == [1.0, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7]
+    assert [m for _, _, m in mpe[2][2:]] == [1.0, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7]
     documents = {p.acceptance.document for p in measured[2].points if p.acceptance}
     assert documents == {
         "IEC 62053-21, test of no-load condition (at most one pulse)",
@@ -277,6 +278,8 @@ def test_one_meter_is_verified_at_the_position_its_role_names() -> None:
         ),
         "environment": BenchRole("environment", "manual", ROOM),
         "uut": BenchRole("uut", "caltrace-mtb", ADDRESS, options={"position": 2, "error": -0.8}),
+        # its meter's optical port: a role of the bench beside the meter's
+        "optical": BenchRole("optical", "iec62056-21", "/dev/ttyUSB0", serial="EM-0002"),
     }
     recorder = OneMeter()
     with SimulatedBench(roles, SimulatedWorld(seed=1)) as bench:
@@ -284,7 +287,9 @@ def test_one_meter_is_verified_at_the_position_its_role_names() -> None:
         runner.preflight()
         points = runner.run()
     assert recorder.points == points
-    assert [p.conformity for p in points] == ["pass"] * 10
+    assert [p.conformity for p in points] == ["pass"] * 11
+    assert points[10].test == "register"
+    assert points[10].result.value == pytest.approx(-0.8, abs=0.25 + 1e-6)
     assert points[4].result.value == pytest.approx(-0.8, abs=1e-6)
     assert {e.conformity for e in runner.evaluations.values()} == {"pass"}
 
@@ -320,8 +325,8 @@ def test_a_meter_at_plus_one_and_a_half_percent_passes_class_b_and_fails_class_c
         runner.preflight()
         runner.run()
         measured = by_number(runner)
-        assert [p.conformity for p in measured[1].points] == ["pass"] * 10
-        assert [p.conformity for p in measured[2].points[2:]] == ["fail"] * 8
+        assert [p.conformity for p in measured[1].points] == ["pass"] * 11
+        assert [p.conformity for p in measured[2].points[2:]] == ["fail"] * 9
         assert [measured[n].verdict for n in (1, 2)] == ["pass", "fail"]
 
 
@@ -338,7 +343,7 @@ def test_the_reference_meter_s_certificate_corrects_what_it_indicates() -> None:
             )
             runner.preflight()
             runner.run()
-        errors[reads_high] = [p.result.value for p in runner.positions_record()[1][0].points[2:]]
+        errors[reads_high] = [p.result.value for p in runner.positions_record()[1][0].points[2:10]]
     assert errors[5e-4] == pytest.approx([0.21] * 8, abs=1e-6)
     # the energy over-read by 0.05 %: (1.0021 / 1.0005 − 1) × 100
     assert errors[0.0] == pytest.approx([0.15992] * 8, abs=1e-5)

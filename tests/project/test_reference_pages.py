@@ -280,6 +280,14 @@ def probe(*path: str | int) -> Callable[[dict[str, Any]], None]:
     return mutate
 
 
+def register_resolution_probe(data: dict[str, Any]) -> None:
+    """A quantity bound to the resolution of the first test's readings, with the unknown
+    key."""
+    quantities = data["tests"][0]["model"]["quantities"]
+    read = next(q["readings"] for q in quantities.values() if "readings" in q)
+    quantities["d_reg"] = {"resolution_of_readings": [read], PROBE: 1}
+
+
 def step_probe(kind: str) -> Callable[[dict[str, Any]], None]:
     def mutate(data: dict[str, Any]) -> None:
         data["tests"][0]["steps"].insert(0, {kind: {PROBE: 1}})
@@ -466,6 +474,7 @@ CHECKS: dict[tuple[str, str], Callable[[Table], None]] = {
     (PROCEDURE, "Bound to a resolution"): same_as_parser(
         probe("tests", 0, "model", "quantities", "d_res")
     ),
+    (PROCEDURE, "Bound to a register's resolution"): same_as_parser(register_resolution_probe),
     (PROCEDURE, "Rules (mpe)"): rule_arguments("RULES"),
     (PROCEDURE, "Checks (checks)"): rule_arguments("CHECKS"),
     (PROCEDURE, "Plans (plan)"): rule_arguments("PLANS"),

@@ -131,10 +131,19 @@ def bench_roles(
     speed: float = 1e5,
     reference_error: float = 0.0,
     phases: int = 3,
+    optical: bool = True,
 ) -> dict[str, BenchRole]:
     """The bench (``reference``, its reference meter erring by ``reference_error``, its
     source of ``phases``), the room thermometer and a role per described position
-    (``uut@N`` with its simulated meter's options)."""
+    (``uut@N`` with its simulated meter's options) and, with ``optical``, its meter's
+    optical port (``optical@N``, IEC 62056-21 over TCP; DLMS/COSEM where the options say
+    ``dlms: true``), its meter stating the serial number :func:`meter_positions` gives by
+    default."""
+    ports = {
+        f"optical@{n}": BenchRole(f"optical@{n}", *_optical_port(n, options), serial=f"EM-{n:04d}")
+        for n, options in meters.items()
+        if optical
+    }
     return {
         "reference": BenchRole(
             "reference",
@@ -154,7 +163,15 @@ def bench_roles(
             f"uut@{n}": BenchRole(f"uut@{n}", "caltrace-mtb", ADDRESS, options=dict(options))
             for n, options in meters.items()
         },
+        **ports,
     }
+
+
+def _optical_port(number: int, options: Mapping[str, Any]) -> tuple[str, str]:
+    """The driver and the address of the optical port of the meter at ``number``."""
+    if options.get("dlms"):
+        return "dlms-cosem", f"dlms+tcp://192.0.2.60:{4100 + number}"
+    return "iec62056-21", f"socket://192.0.2.60:{5100 + number}"
 
 
 def meter_positions(

@@ -8,7 +8,7 @@ import os
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connections
+from django.db import DatabaseError, connections
 
 from labserver.core.roles import owner_alias
 from labserver.federation.replication import (
@@ -107,6 +107,11 @@ class Command(BaseCommand):
                 self._status(connection, options, password)
         except FederationError as error:
             raise CommandError(f"federation {options['action']}: {error}") from None
+        except DatabaseError as error:  # a privilege missing, a server gone: said plainly
+            said = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+            raise CommandError(
+                f"federation {options['action']}: the database refused: {said}"
+            ) from None
 
     def _status(self, connection: Any, options: dict[str, Any], password: str) -> None:
         states, latest = status(

@@ -222,7 +222,9 @@ def _obey(child: _Child, order: dict[str, Any]) -> Any:
     if order["order"] == "manage":
         return _call(order["args"])
     if order["order"] == "center":
-        return _build(make_center(order["code"], make_dmm(), make_procedure()), with_serial)
+        child.center = make_center(order["code"], make_dmm(), make_procedure())
+        with_serial(child.center)  # the customer's address, among others
+        return _make_personal(child.center)
     center = child.center
     if order["order"] == "personal":
         return _personal(center)
@@ -247,13 +249,11 @@ def _obey(child: _Child, order: dict[str, Any]) -> Any:
     raise ValueError(f"unknown order {order['order']!r}")
 
 
-def _build(center: Any, with_serial: Any) -> None:
-    """The center's records, made personal as a real one is: its customer's name and
-    address and its people's names, which must never leave the node."""
+def _make_personal(center: Any) -> None:
+    """The center's records made personal as a real one's are: its customer's name and its
+    people's names (which, with the customer's address, must never leave the node)."""
     from labserver.accounts.models import Organization, User
 
-    _CHILD.center = center
-    with_serial(center)  # the customer's address, among others
     code = center.org.code
     Organization.objects.filter(pk=center.instrument.owner_id).update(
         name=f"Công ty Cấp nước Riêng Tư {code}"
@@ -288,18 +288,16 @@ def _personal(center: Any) -> list[str]:
     return [customer.name, customer.address, *names.values_list("full_name", flat=True)]
 
 
-_CHILD = _Child()
-
-
 def main() -> int:
     """The child: one JSON order a line on stdin, one JSON answer a line on stdout."""
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", SETTINGS)
     django.setup()
+    child = _Child()
     for line in sys.stdin:
         try:
-            answer = {"answer": _obey(_CHILD, json.loads(line))}
+            answer = {"answer": _obey(child, json.loads(line))}
         except Exception as error:  # the parent reports it, with the order
             answer = {"error": f"{type(error).__name__}: {error}"}
         sys.stdout.write(json.dumps(answer) + "\n")

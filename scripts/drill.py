@@ -6,7 +6,8 @@ The runbook it exercises is ``docs/operators/backup-and-recovery.md``; the confi
 uses is the one in ``deploy/backup/`` (the pgBackRest template and the PostgreSQL archiving
 settings, only the paths and the port changed; the media scripts as they are).
 
-1. A throw-away PostgreSQL cluster in a temporary directory (``initdb`` of the machine's
+1. A throw-away PostgreSQL cluster (``tests/support/clusters.py``, shared with the federation
+   tests) in a temporary directory (``initdb`` of the machine's
    newest server binaries, a free port on 127.0.0.1, as the ``postgres`` OS user when run
    as root), archiving its WAL to an encrypted pgBackRest repository beside it; the shared
    server on 5432 is never touched. Its two roles are production's (``docs/centers/lims.md``):
@@ -63,14 +64,11 @@ if _ROOT not in sys.path:
 
 import argparse  # noqa: E402
 import configparser  # noqa: E402
-import glob  # noqa: E402
 import hashlib  # noqa: E402
 import json  # noqa: E402
 import secrets  # noqa: E402
 import shutil  # noqa: E402
-import socket  # noqa: E402
 import subprocess  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Iterator, Sequence  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
@@ -78,6 +76,14 @@ from dataclasses import dataclass, field  # noqa: E402
 from datetime import UTC, datetime, timedelta  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
+
+from tests.support.clusters import (  # noqa: E402
+    Cluster,
+    ClusterError,
+    free_port,
+    server_bindir,
+    throwaway_home,
+)
 
 ROOT = Path(_ROOT)
 DEPLOY = ROOT / "deploy" / "backup"
@@ -108,23 +114,7 @@ class Tools:
 def find_tools() -> Tools | str:
     """The PostgreSQL server binaries (the newest installed) and pgBackRest, or what is
     missing, said for a person."""
-    candidates: list[Path] = []
-    pg_config = shutil.which("pg_config")
-    if pg_config:
-        out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True)
-        if out.returncode == 0 and out.stdout.strip():
-            candidates.append(Path(out.stdout.strip()))
-    # Debian installs each major version beside the others; the newest wins.
-    versions = sorted(
-        glob.glob("/usr/lib/postgresql/*/bin"),
-        key=lambda p: int(Path(p).parent.name) if Path(p).parent.name.isdigit() else 0,
-        reverse=True,
-    )
-    candidates.extend(Path(p) for p in versions)
-    bindir = next(
-        (c for c in candidates if all((c / b).exists() for b in ("initdb", "pg_ctl", "postgres"))),
-        None,
-    )
+    bindir = server_bindir()
     pgbackrest = shutil.which("pgbackrest")
     missing = []
     if bindir is None:
@@ -134,13 +124,6 @@ def find_tools() -> Tools | str:
     if bindir is None or pgbackrest is None:
         return " and ".join(missing) + " not found"
     return Tools(bindir=bindir, pgbackrest=pgbackrest)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def tree_bytes(path: Path) -> int:
@@ -160,112 +143,48 @@ def tree_digests(path: Path) -> dict[str, str]:
 
 
 @dataclass
-class Cluster:
-    """A throw-away PostgreSQL cluster archiving to a pgBackRest repository, all in ``home``."""
+class DrillCluster(Cluster):
+    """A throw-away cluster (:mod:`tests.support.clusters`) archiving its WAL to a
+    pgBackRest repository beside it, all in ``home``."""
 
-    tools: Tools
-    home: Path
-    port: int
+    pgbackrest_bin: str = "pgbackrest"
     cipher_pass: str = field(default_factory=lambda: secrets.token_urlsafe(32))
-    running: bool = False
-
-    @property
-    def data(self) -> Path:
-        return self.home / "data"
 
     @property
     def repo(self) -> Path:
         return self.home / "repo"
 
     @property
-    def sockets(self) -> Path:
-        return self.home / "sockets"
-
-    @property
     def config(self) -> Path:
         return self.home / "pgbackrest.conf"
 
-    def url(self, role: str) -> str:
-        return f"postgres://{role}@127.0.0.1:{self.port}/{DATABASE}"
+    def url(self, role: str, database: str = DATABASE) -> str:
+        return super().url(role, database)
 
     def env(self) -> dict[str, str]:
         # pgBackRest reads the repository's passphrase from the environment, as in
         # production; the server passes it on to archive_command.
-        return {**os.environ, "PGBACKREST_REPO1_CIPHER_PASS": self.cipher_pass}
-
-    def as_owner(self, *args: str | Path, check: bool = True) -> str:
-        """Run a command as the cluster's OS user (``postgres`` when we are root: initdb
-        and the server refuse root), returning its output; a failure names the command."""
-        out = self.completed(*args)
-        if check and out.returncode != 0:
-            raise DrillFailed(
-                f"{' '.join(str(a) for a in args[:3])}… failed (exit {out.returncode}):\n"
-                f"{out.stdout[-2000:]}{out.stderr[-2000:]}"
-            )
-        return out.stdout
-
-    def completed(self, *args: str | Path) -> subprocess.CompletedProcess[str]:
-        """:meth:`as_owner`'s run, whatever its exit status."""
-        command = [str(a) for a in args]
-        if os.geteuid() == 0:
-            command = ["runuser", "-u", "postgres", "--", *command]
-        return subprocess.run(command, capture_output=True, text=True, env=self.env())
+        return {**super().env(), "PGBACKREST_REPO1_CIPHER_PASS": self.cipher_pass}
 
     def pgbackrest(self, *args: str) -> str:
         return self.as_owner(
-            self.tools.pgbackrest, f"--config={self.config}", f"--stanza={STANZA}", *args
+            self.pgbackrest_bin, f"--config={self.config}", f"--stanza={STANZA}", *args
         )
 
     def sql(self, statement: str, database: str = DATABASE, role: str = "postgres") -> str:
-        return self.as_owner(*self._psql(statement, database, role)).strip()
+        return super().sql(statement, database, role)
 
-    def refused(self, statement: str, role: str) -> str:
-        """What the server answers ``role`` for ``statement``, which it must refuse."""
-        out = self.completed(*self._psql(statement, DATABASE, role))
-        if out.returncode == 0:
-            raise DrillFailed(f"{role} was allowed: {statement}")
-        return out.stderr.strip()
-
-    def _psql(self, statement: str, database: str, role: str) -> list[str | Path]:
-        return [
-            self.tools.bindir / "psql",
-            "-X",
-            "-q",
-            "-A",
-            "-t",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-h",
-            self.sockets,
-            "-p",
-            str(self.port),
-            "-U",
-            role,
-            "-d",
-            database,
-            "-c",
-            statement,
-        ]
+    def refused(self, statement: str, role: str, database: str = DATABASE) -> str:
+        return super().refused(statement, role, database)
 
     def prepare(self) -> None:
-        """The folders, owned by the cluster's user; ``initdb``; the configuration files."""
-        for folder in ("repo", "log", "lock", "spool", "sockets"):
-            (self.home / folder).mkdir(parents=True)
-        if os.geteuid() == 0:
-            shutil.chown(self.home, "postgres", "postgres")
-            for path in self.home.iterdir():
-                shutil.chown(path, "postgres", "postgres")
-        self.as_owner(
-            self.tools.bindir / "initdb",
-            "-D",
-            self.data,
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "-E",
-            "UTF8",
-            "--no-instructions",
-        )
+        """``initdb``; pgBackRest's folders, owned by the cluster's user; the configuration
+        files."""
+        self.initdb()
+        for folder in ("repo", "lock", "spool"):
+            (self.home / folder).mkdir()
+            if os.geteuid() == 0:
+                shutil.chown(self.home / folder, "postgres", "postgres")
         self._write_pgbackrest_conf()
         self._append_server_settings()
 
@@ -278,7 +197,7 @@ class Cluster:
             raise DrillFailed(f"deploy/backup/pgbackrest.conf has no [{STANZA}] stanza")
         glob_ = config["global"]
         glob_["repo1-path"] = str(self.repo)
-        glob_["log-path"] = str(self.home / "log")
+        glob_["log-path"] = str(self.log)
         glob_["lock-path"] = str(self.home / "lock")
         glob_["spool-path"] = str(self.home / "spool")
         glob_["log-level-console"] = "warn"
@@ -302,43 +221,18 @@ class Cluster:
             )
         settings = settings.replace(
             production,
-            f"'{self.tools.pgbackrest} --config={self.config} --stanza={STANZA} archive-push %p'",
-        )
-        local = (
-            f"\nport = {self.port}\nlisten_addresses = '127.0.0.1'\n"
-            f"unix_socket_directories = '{self.sockets}'\n"
+            f"'{self.pgbackrest_bin} --config={self.config} --stanza={STANZA} archive-push %p'",
         )
         with (self.data / "postgresql.conf").open("a", encoding="utf-8") as handle:
             handle.write("\n# caltrace drill (deploy/backup/postgresql-archiving.conf)\n")
-            handle.write(settings + local)
-
-    def start(self) -> None:
-        self.as_owner(
-            self.tools.bindir / "pg_ctl", "-D", self.data, "-l", self.home / "log" / "pg.log",
-            "-w", "-t", "60", "start",
-        )  # fmt: skip
-        self.running = True
-
-    def kill(self) -> None:
-        """Stop the server at once, as a crash does (no checkpoint, no clean shutdown);
-        also one whose start was not confirmed (a ``pg_ctl start`` that timed out)."""
-        if self.running or (self.data / "postmaster.pid").exists():
-            self.as_owner(
-                self.tools.bindir / "pg_ctl", "-D", self.data, "-m", "immediate", "-w", "stop",
-                check=False,
-            )  # fmt: skip
-            self.running = False
+            handle.write(settings)
+        # the port, address and sockets again, after the archiving settings
+        self.configure({}, "caltrace drill: this cluster's port")
 
     def wait_promoted(self, timeout_s: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            try:
-                if self.sql("SELECT pg_is_in_recovery()", database="postgres") == "f":
-                    return
-            except DrillFailed:
-                pass
-            time.sleep(0.1)
-        raise DrillFailed(f"the restored server was not promoted within {timeout_s:g} s")
+        answer = self.wait_for("SELECT pg_is_in_recovery()", "f", "postgres", timeout_s)
+        if answer != "f":
+            raise DrillFailed(f"the restored server was not promoted within {timeout_s:g} s")
 
 
 # ------------------------------------------------------------------ the LIMS side
@@ -348,7 +242,7 @@ class Cluster:
 class Lims:
     """The LIMS's commands against the drill's cluster and its own var/ folder."""
 
-    cluster: Cluster
+    cluster: DrillCluster
     var: Path
 
     @property
@@ -604,7 +498,7 @@ def say(message: str) -> None:
 def drill(tools: Tools, home: Path) -> dict[str, float]:
     """Steps 1 to 10 in ``home``; the figures measured. Raises DrillFailed."""
     figures: dict[str, float] = {}
-    cluster = Cluster(tools=tools, home=home / "pg", port=free_port())
+    cluster = DrillCluster(bindir=tools.bindir, home=home / "pg", pgbackrest_bin=tools.pgbackrest)
     lims = Lims(cluster=cluster, var=home / "var")
     backup = home / "backup"
     try:
@@ -815,21 +709,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         print(f"drill: skipped: {tools}")
         return 0
-    home = Path(tempfile.mkdtemp(prefix="caltrace-drill-"))
-    # The cluster's user (postgres, when we are root) must reach its folders inside.
-    home.chmod(0o755)
     started = time.monotonic()
-    try:
-        figures = drill(tools, home)
-    except (DrillFailed, subprocess.CalledProcessError) as exc:
-        detail = exc.stderr if isinstance(exc, subprocess.CalledProcessError) else ""
-        print(f"drill: FAILED: {exc}\n{detail or ''}".rstrip(), file=sys.stderr)
-        return 1
-    finally:
-        if args.keep:
-            print(f"drill: left in {home}")
-        else:
-            shutil.rmtree(home, ignore_errors=True)
+    with throwaway_home("caltrace-drill-", keep=args.keep) as home:
+        try:
+            figures = drill(tools, home)
+        except (DrillFailed, ClusterError, subprocess.CalledProcessError) as exc:
+            detail = exc.stderr if isinstance(exc, subprocess.CalledProcessError) else ""
+            print(f"drill: FAILED: {exc}\n{detail or ''}".rstrip(), file=sys.stderr)
+            return 1
+        finally:
+            if args.keep:
+                print(f"drill: left in {home}")
     total = time.monotonic() - started
     print(
         "drill: PASSED: "

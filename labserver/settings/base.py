@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "axes",
     "labserver.core",
     "labserver.registry",
+    "labserver.federation",
     "labserver.accounts",
     "labserver.instruments",
     "labserver.standards",

@@ -17,6 +17,7 @@ from django.apps import apps as django_apps
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
+from labserver.federation.replication import PUBLISHED_COLUMNS
 from labserver.issuance import registered
 from labserver.issuance.models import Certificate
 from labserver.issuance.services import amend_certificate, issue_certificate, revoke_certificate
@@ -119,6 +120,15 @@ def test_the_facts_have_the_public_columns_only() -> None:
     assert _columns("registry_reliancefact") == PUBLIC_RELIANCE_COLUMNS
     assert _columns("registry_standardfact") == PUBLIC_STANDARD_COLUMNS
     assert _columns("registry_calibrationlinkfact") == PUBLIC_LINK_COLUMNS
+
+
+def test_the_publication_carries_the_public_columns_only() -> None:
+    # the column lists `manage.py federation publish` gives the publication
+    # (tests/federation/test_federation.py reads them back from the publisher)
+    assert {table: set(columns) for table, columns in PUBLISHED_COLUMNS.items()} == {
+        "registry_certificatefact": PUBLIC_CERTIFICATE_COLUMNS,
+        "registry_reliancefact": PUBLIC_RELIANCE_COLUMNS,
+    }
 
 
 def _facts(number: str) -> dict[str, CertificateFact]:

@@ -18,23 +18,32 @@ FAILING = ("fail", "conditional fail")
 
 
 def backfill(apps: Any, schema_editor: Any = None) -> int:
-    """Write the missing facts of every certificate; how many were written."""
+    """Write the missing facts of every certificate; how many were written.
+
+    Every query runs on the migration's own connection (the owner's, when
+    ``DATABASE_OWNER_URL`` is set): the runtime role of ``default`` is granted nothing until
+    ``migrate`` ends."""
+    db = schema_editor.connection.alias if schema_editor is not None else "default"
     Certificate = apps.get_model("issuance", "Certificate")
     CertificateEvent = apps.get_model("issuance", "CertificateEvent")
     StandardUsage = apps.get_model("measurements", "StandardUsage")
     CertificateFact = apps.get_model("registry", "CertificateFact")
     RelianceFact = apps.get_model("registry", "RelianceFact")
-    have = set(CertificateFact.objects.values_list("key", flat=True))
+    have = set(CertificateFact.objects.using(db).values_list("key", flat=True))
     written = 0
     issued: dict[int, Any] = {}
-    certificates = Certificate.objects.select_related(
-        "organization",
-        "run__job__instrument__instrument_type",
-        "run__job__instrument__pattern",
-        "position__job__instrument__instrument_type",
-        "position__job__instrument__pattern",
-        "supersedes",
-    ).order_by("issued_at", "pk")
+    certificates = (
+        Certificate.objects.using(db)
+        .select_related(
+            "organization",
+            "run__job__instrument__instrument_type",
+            "run__job__instrument__pattern",
+            "position__job__instrument__instrument_type",
+            "position__job__instrument__pattern",
+            "supersedes",
+        )
+        .order_by("issued_at", "pk")
+    )
     for certificate in certificates:
         org = certificate.organization
         position = certificate.position
@@ -74,11 +83,12 @@ def backfill(apps: Any, schema_editor: Any = None) -> int:
             key = f"{fields['issuer']}/{fields['number']}/{event}"
             if key in have:
                 continue
-            CertificateFact.objects.create(key=key, event=event, at=at, **fields)
+            CertificateFact.objects.using(db).create(key=key, event=event, at=at, **fields)
             have.add(key)
             written += 1
         for usage in (
-            StandardUsage.objects.filter(run_id=certificate.run_id)
+            StandardUsage.objects.using(db)
+            .filter(run_id=certificate.run_id)
             .select_related("standard__organization", "certificate")
             .order_by("pk")
         ):
@@ -86,8 +96,8 @@ def backfill(apps: Any, schema_editor: Any = None) -> int:
                 f"{org.code}/{certificate.number}/{usage.standard.organization.code}/"
                 f"{usage.standard.asset_id}/{usage.certificate.number}"
             )
-            if not RelianceFact.objects.filter(key=key).exists():
-                RelianceFact.objects.create(
+            if not RelianceFact.objects.using(db).filter(key=key).exists():
+                RelianceFact.objects.using(db).create(
                     key=key,
                     issuer=org.code,
                     number=certificate.number,
@@ -98,12 +108,12 @@ def backfill(apps: Any, schema_editor: Any = None) -> int:
                     used_on=usage.used_on,
                 )
                 written += 1
-    for event in CertificateEvent.objects.filter(kind="revoked").order_by("at", "pk"):
+    for event in CertificateEvent.objects.using(db).filter(kind="revoked").order_by("at", "pk"):
         values = issued.get(event.certificate_id)
         key = f"{values['issuer']}/{values['number']}/revoked" if values else ""
         if values is None or key in have:
             continue
-        CertificateFact.objects.create(key=key, event="revoked", at=event.at, **values)
+        CertificateFact.objects.using(db).create(key=key, event="revoked", at=event.at, **values)
         have.add(key)
         written += 1
     return written

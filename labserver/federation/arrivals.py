@@ -31,7 +31,16 @@ from typing import Any
 from django.db import migrations
 
 FUNCTION = "caltrace_federation_arrival"
-TABLES = ("registry_certificatefact", "registry_reliancefact")
+TABLES = (
+    "registry_certificatefact",
+    "registry_reliancefact",
+    "registry_standardfact",
+    "registry_calibrationlinkfact",
+    "registry_organizationfact",
+    "registry_signingkeyfact",
+)
+"""The registry's tables the arrival trigger stands before (migration 0002: all of them;
+0001 installed it on the first two)."""
 
 FUNCTION_SQL = f"""
 CREATE OR REPLACE FUNCTION {FUNCTION}() RETURNS trigger AS $$
@@ -56,16 +65,19 @@ BEGIN
         END IF;
     ELSIF TG_TABLE_NAME = 'registry_certificatefact'
           AND NEW.key IS DISTINCT FROM
-              (NEW.issuer || '/' || NEW.number || '/' || (arrived->>'event')) THEN
+              ((arrived->>'issuer') || '/' || (arrived->>'number') || '/'
+               || (arrived->>'event')) THEN
         reason := 'the key is not <issuer>/<number>/<event>';
-    ELSIF TG_TABLE_NAME = 'registry_reliancefact' OR arrived->>'event' <> 'issued' THEN
+    ELSIF TG_TABLE_NAME IN ('registry_reliancefact', 'registry_certificatefact')
+          AND (TG_TABLE_NAME = 'registry_reliancefact' OR arrived->>'event' <> 'issued') THEN
         EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I.registry_certificatefact f '
                        'WHERE f.issuer = $1 AND f.number = $2 AND f.event = ''issued'')',
                        TG_TABLE_SCHEMA)
-           INTO known USING NEW.issuer, NEW.number;
+           INTO known USING (arrived->>'issuer'), (arrived->>'number');
         IF NOT known THEN
             reason := coalesce(arrived->>'event', 'reliance')
-                || ' of certificate ' || NEW.number || ' that the registry never saw issued';
+                || ' of certificate ' || (arrived->>'number')
+                || ' that the registry never saw issued';
         END IF;
     END IF;
     IF reason IS NULL THEN
@@ -76,7 +88,9 @@ BEGIN
     EXECUTE format('INSERT INTO %I.federation_arrival '
                    '(at, subscription, kind, table_name, issuer, key, reason, "row") '
                    'VALUES (clock_timestamp(), $1, $2, $3, $4, $5, $6, $7)', TG_TABLE_SCHEMA)
-      USING coalesce(source, ''), kind, TG_TABLE_NAME, NEW.issuer, NEW.key, reason, arrived;
+      USING coalesce(source, ''), kind, TG_TABLE_NAME,
+            coalesce(arrived->>'issuer', arrived->>'owner', arrived->>'code', ''),
+            NEW.key, reason, arrived;
     RETURN NULL;
 END;
 $$ LANGUAGE plpgsql;
@@ -87,15 +101,15 @@ def _trigger(table: str) -> str:
     return f"{table}_federation_arrival"
 
 
-def arrival_trigger() -> migrations.RunPython:
-    """A migration operation installing the arrival trigger on the registry's tables, on
+def arrival_trigger(tables: tuple[str, ...] = TABLES) -> migrations.RunPython:
+    """A migration operation installing the arrival trigger on the registry's ``tables``, on
     PostgreSQL (SQLite has no replication)."""
 
     def forwards(apps: Any, schema_editor: Any) -> None:
         if schema_editor.connection.vendor != "postgresql":
             return
         schema_editor.execute(FUNCTION_SQL, params=None)
-        for table in TABLES:
+        for table in tables:
             name = _trigger(table)
             schema_editor.execute(
                 f'DROP TRIGGER IF EXISTS {name} ON "{table}";'
@@ -108,7 +122,7 @@ def arrival_trigger() -> migrations.RunPython:
     def backwards(apps: Any, schema_editor: Any) -> None:
         if schema_editor.connection.vendor != "postgresql":
             return
-        for table in TABLES:
+        for table in tables:
             schema_editor.execute(f'DROP TRIGGER IF EXISTS {_trigger(table)} ON "{table}";')
         schema_editor.execute(f"DROP FUNCTION IF EXISTS {FUNCTION}();")
 

@@ -33,6 +33,7 @@ from psycopg import sql
 from labserver.accounts.models import Organization
 
 __all__ = [
+    "ISSUER_COLUMN",
     "PASSWORD_ENV",
     "PUBLICATION",
     "PUBLISHED_COLUMNS",
@@ -68,7 +69,34 @@ PUBLISHED_COLUMNS: dict[str, tuple[str, ...]] = {
         "key", "issuer", "number", "standard_owner", "standard", "standard_certificate",
         "standard_certificate_issuer", "used_on",
     ),
+    "registry_standardfact": (
+        "key", "owner", "standard", "event", "at", "name", "field", "level", "manufacturer",
+        "model", "serial", "certificate", "certificate_issuer", "accreditation",
+        "calibrated_on", "due_on", "certificate_sha256", "since",
+    ),
+    "registry_calibrationlinkfact": (
+        "key", "owner", "standard", "certificate", "upstream_owner", "upstream_standard",
+        "upstream_certificate", "used_on",
+    ),
+    "registry_organizationfact": (
+        "key", "code", "at", "name", "kind", "region", "accreditation", "parent", "time_zone",
+    ),
+    "registry_signingkeyfact": (
+        "key", "issuer", "fingerprint", "event", "at", "certificate_pem", "trust_roots_pem",
+        "valid_from", "valid_until",
+    ),
 }  # fmt: skip
+
+#: The column of each published table naming the organization a fact is of: the row filter
+#: lets a fact cross when it names one of the node's own issuers.
+ISSUER_COLUMN: dict[str, str] = {
+    "registry_certificatefact": "issuer",
+    "registry_reliancefact": "issuer",
+    "registry_standardfact": "owner",
+    "registry_calibrationlinkfact": "owner",
+    "registry_organizationfact": "code",
+    "registry_signingkeyfact": "issuer",
+}
 
 _NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
@@ -211,16 +239,20 @@ def publish(
         cursor.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(where, who))
         cursor.execute(sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA {} FROM {}").format(where, who))
         cursor.execute(sql.SQL("GRANT SELECT ON {} TO {}").format(sql.SQL(", ").join(tables), who))
+
         # equalities joined by OR: PostgreSQL 15 refuses an IN list (an array constructor)
         # in a publication's row filter
-        which = sql.SQL(" OR ").join(
-            sql.SQL("issuer = {}").format(sql.Literal(code)) for code in issuers
-        )
+        def which(table: str) -> sql.Composable:
+            return sql.SQL(" OR ").join(
+                sql.SQL("{} = {}").format(sql.Identifier(ISSUER_COLUMN[table]), sql.Literal(code))
+                for code in issuers
+            )
+
         spec = sql.SQL(", ").join(
             sql.SQL("TABLE {} ({}) WHERE ({})").format(
-                table, sql.SQL(", ").join(sql.Identifier(c) for c in columns), which
+                table, sql.SQL(", ").join(sql.Identifier(c) for c in columns), which(name)
             )
-            for table, columns in zip(tables, PUBLISHED_COLUMNS.values(), strict=True)
+            for table, (name, columns) in zip(tables, PUBLISHED_COLUMNS.items(), strict=True)
         )
         name = sql.Identifier(PUBLICATION)
         if exists:

@@ -109,6 +109,30 @@ PUBLIC_LINK_COLUMNS = {
 }
 
 
+PUBLIC_ORGANIZATION_COLUMNS = {
+    "key",
+    "code",
+    "at",
+    "name",
+    "kind",
+    "region",
+    "accreditation",
+    "parent",
+    "time_zone",
+}
+PUBLIC_KEY_COLUMNS = {
+    "key",
+    "issuer",
+    "fingerprint",
+    "event",
+    "at",
+    "certificate_pem",
+    "trust_roots_pem",
+    "valid_from",
+    "valid_until",
+}
+
+
 def _columns(table: str) -> set[str]:
     with connection.cursor() as cursor:
         described = connection.introspection.get_table_description(cursor, table)
@@ -120,6 +144,8 @@ def test_the_facts_have_the_public_columns_only() -> None:
     assert _columns("registry_reliancefact") == PUBLIC_RELIANCE_COLUMNS
     assert _columns("registry_standardfact") == PUBLIC_STANDARD_COLUMNS
     assert _columns("registry_calibrationlinkfact") == PUBLIC_LINK_COLUMNS
+    assert _columns("registry_organizationfact") == PUBLIC_ORGANIZATION_COLUMNS
+    assert _columns("registry_signingkeyfact") == PUBLIC_KEY_COLUMNS
 
 
 def test_the_publication_carries_the_public_columns_only() -> None:
@@ -128,6 +154,10 @@ def test_the_publication_carries_the_public_columns_only() -> None:
     assert {table: set(columns) for table, columns in PUBLISHED_COLUMNS.items()} == {
         "registry_certificatefact": PUBLIC_CERTIFICATE_COLUMNS,
         "registry_reliancefact": PUBLIC_RELIANCE_COLUMNS,
+        "registry_standardfact": PUBLIC_STANDARD_COLUMNS,
+        "registry_calibrationlinkfact": PUBLIC_LINK_COLUMNS,
+        "registry_organizationfact": PUBLIC_ORGANIZATION_COLUMNS,
+        "registry_signingkeyfact": PUBLIC_KEY_COLUMNS,
     }
 
 

@@ -182,6 +182,19 @@ class NodeLims:
     def revoke(self, number: str) -> None:
         self.ask("revoke", number=number)
 
+    def pdf(self, number: str) -> str:
+        """Where the signed PDF of certificate ``number`` is stored (on this node)."""
+        path: str = self.ask("pdf", number=number)
+        return path
+
+    def public(self, number: str) -> Any:
+        """What this node's public lookup answers for ``number`` (None: not found)."""
+        return self.ask("public", number=number)
+
+    def check(self, path: str) -> Any:
+        """This node's verdict on the file at ``path`` (the public check of an upload)."""
+        return self.ask("check", path=path)
+
     def _stderr(self) -> str:
         stderr: IO[str] | None = self.process.stderr
         return stderr.read()[-3000:] if stderr is not None else ""
@@ -221,6 +234,20 @@ def _obey(child: _Child, order: dict[str, Any]) -> Any:
     connections.close_all()  # the node may have been restarted since the last order
     if order["order"] == "manage":
         return _call(order["args"])
+    if order["order"] == "public":
+        from labserver.issuance.national import registered_public
+        from labserver.issuance.public import public_certificate
+
+        # as the public lookup's view answers: its own certificate, else its registry's
+        return public_certificate(order["number"]) or registered_public(order["number"])
+    if order["order"] == "check":
+        from pathlib import Path
+
+        from labserver.issuance.verification import verify_upload
+
+        return verify_upload(Path(order["path"]).read_bytes()).as_json()
+    if order["order"] == "pdf":
+        return Certificate.objects.get(number=order["number"]).pdf.path
     if order["order"] == "center":
         child.center = make_center(order["code"], make_dmm(), make_procedure())
         with_serial(child.center)  # the customer's address, among others

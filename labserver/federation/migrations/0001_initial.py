@@ -49,5 +49,5 @@ class Migration(migrations.Migration):
             },
         ),
         append_only("federation_arrival"),
-        arrival_trigger(),
+        arrival_trigger(("registry_certificatefact", "registry_reliancefact")),
     ]

@@ -2,10 +2,16 @@
 
 from django.urls import path
 
-from .views import CertificateChainView, StandardChainView, StandardImpactView
+from .views import (
+    CertificateChainView,
+    RegistryImpactView,
+    StandardChainView,
+    StandardImpactView,
+)
 
 urlpatterns = [
     path("certificates/<int:pk>/chain/", CertificateChainView.as_view(), name="certificate-chain"),
     path("standards/<int:pk>/chain/", StandardChainView.as_view(), name="standard-chain"),
     path("standards/<int:pk>/impact/", StandardImpactView.as_view(), name="standard-impact"),
+    path("registry/impact/", RegistryImpactView.as_view(), name="registry-impact"),
 ]

@@ -72,6 +72,7 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
+from django.db.models import Q
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -83,8 +84,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from labserver.accounts.access import acting_person, readable_organization_ids
-from labserver.core.errors import NotFound
+from labserver.core.errors import DomainError, NotFound, NotPermitted
 from labserver.issuance.api.views import visible_certificates
+from labserver.registry import trace
 
 from .. import queries
 from .params import Out, Paging, date_range, query_date, readable_standard
@@ -304,6 +306,100 @@ class StandardImpactView(APIView):
                 "results": found.rows,
             }
         )
+
+
+class RegistryImpactView(APIView):
+    """The reverse trace over the registry (:mod:`labserver.registry.trace`): every
+    registered certificate of every node that relied on a standard in [from, to], directly
+    or through the standards it calibrated. On the national node the registry holds every
+    center's facts, so the holder of a standard sees what it touched across the country.
+
+    Asked by an auditor or the quality manager of the standard's organization on this node,
+    or by an auditor of the national directorate; anyone else is refused (403)."""
+
+    people_only = True
+
+    @extend_schema(
+        operation_id="registry_impact",
+        tags=["traceability"],
+        parameters=[
+            OpenApiParameter("owner", type=str, required=True, description="Organization code"),
+            OpenApiParameter("standard", type=str, required=True, description="Asset number"),
+            OpenApiParameter("from", type=date, required=True, description="First day, included"),
+            OpenApiParameter("to", type=date, required=True, description="Last day, included"),
+            OpenApiParameter("page", type=int),
+            OpenApiParameter("page_size", type=int, description="At most 500"),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request: Request) -> Any:
+        person = acting_person(request.user, action="tracing a standard through the registry")
+        owner = _required(request, "owner")
+        standard = _required(request, "standard")
+        start, end = date_range(request)
+        if not _may_trace(person, owner):
+            raise NotPermitted(
+                f"tracing a standard of {owner} needs an auditor or the quality manager of "
+                f"{owner} on this node, or an auditor of the national directorate"
+            )
+        tainted = trace.tainted_standards(owner, standard, start, end)
+        touched = trace.touched_certificates(owner, standard, start, end)
+        paging = Paging(request)
+        page = touched[paging.offset : paging.offset + paging.size]
+        return Response(
+            {
+                "owner": owner,
+                "standard": standard,
+                "from": start.isoformat(),
+                "to": end.isoformat(),
+                "standards": [
+                    {
+                        "owner": t.owner,
+                        "standard": t.standard,
+                        "depth": t.depth,
+                        "from": t.start.isoformat(),
+                        "to": None if t.end == trace.FOREVER else t.end.isoformat(),
+                        "certificate": t.certificate or None,
+                    }
+                    for t in tainted
+                ],
+                "count": len(touched),
+                **paging.links(len(touched)),
+                "results": [
+                    {
+                        "issuer": t.issuer,
+                        "number": t.number,
+                        "status": t.status,
+                        "depth": t.depth,
+                        "standard_owner": t.owner,
+                        "standard": t.standard,
+                        "used_on": t.used_on.isoformat(),
+                    }
+                    for t in page
+                ],
+            }
+        )
+
+
+def _required(request: Request, name: str) -> str:
+    value = request.query_params.get(name, "").strip()
+    if not value:
+        raise DomainError(f"{name}: required", field=name)
+    return value
+
+
+def _may_trace(person: Any, owner: str) -> bool:
+    """An auditor or quality manager of ``owner`` here, or an auditor of a directorate."""
+    from labserver.accounts.access import has_role
+    from labserver.accounts.models import Organization, Role
+
+    for org in Organization.objects.filter(
+        Q(code=owner) | Q(kind=Organization.Kind.DIRECTORATE)
+    ).only("pk", "code", "kind"):
+        roles = (Role.AUDITOR, Role.QUALITY_MANAGER) if org.code == owner else (Role.AUDITOR,)
+        if has_role(person, org.pk, *roles):
+            return True
+    return False
 
 
 def _csv(rows: Iterator[dict[str, Any]]) -> Iterator[str]:

@@ -826,9 +826,12 @@ def _report_run(
     console: Any,
 ) -> int:
     if outcome.state == "refused":
-        _error("the run was refused before the first point:")
-        for reason in outcome.reason.split("; "):
-            print(f"  - {reason}", file=sys.stderr)
+        from .console import refusal_lines
+
+        heading, *reasons = refusal_lines(outcome.reason, language=args.language)
+        _error(heading)
+        for line in reasons:
+            print(line, file=sys.stderr)
         return EXIT_REFUSED
     if outcome.state == "incomplete" and outcome.reason.endswith("(Ctrl-C)"):
         from .console import ask_pause_or_abandon

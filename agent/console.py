@@ -71,6 +71,7 @@ __all__ = [
     "print_positions_summary",
     "print_status",
     "reading_text",
+    "refusal_lines",
     "result_line",
 ]
 
@@ -363,6 +364,15 @@ def _clean(value: float) -> Decimal:
 def _text(instruction: Instruction, language: str) -> str:
     texts = instruction.text
     return texts.get(language) or texts.get("en") or next(iter(texts.values()), instruction.kind)
+
+
+def refusal_lines(reason: str, *, language: str = "en") -> list[str]:
+    """What the operator reads of a run refused before the first point: the heading and
+    each reason of ``reason`` (the run keeps them joined by "; ", in English), each in
+    ``language`` where the agent's catalogue has it, else as kept."""
+    _ = translator(language)
+    reasons = [f"  - {_(text)}" for text in reason.split("; ")]
+    return [_("the run was refused before the first point:"), *reasons]
 
 
 def reading_text(reading: Mapping[str, Any]) -> str:

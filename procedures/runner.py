@@ -343,7 +343,7 @@ class Runner:
             bench_role = self.bench.roles.get(name)
             if bench_role is None:
                 if not spec.optional:
-                    reasons.append(f"role {name}: the bench has no instrument in this role")
+                    reasons.append(self._missing_role(name))
                 continue
             if spec.standard:
                 if not bench_role.asset_id:
@@ -378,6 +378,24 @@ class Runner:
         if reasons:
             raise NotReady(reasons)
         return usages
+
+    def _missing_role(self, name: str) -> str:
+        """Why a run cannot start without role ``name``; for the meter's optical port, the
+        tests that read the meter's register through it."""
+        reason = f"role {name}: the bench has no instrument in this role"
+        if name != OPTICAL_ROLE:
+            return reason
+        tests = [
+            test.id
+            for test in self.definition.tests
+            if any(
+                isinstance(args, Mapping) and args.get("role") == name
+                for step in flat_steps((*test.steps, *test.after))
+                for args in step.values()
+            )
+        ]
+        who = f"test {', '.join(tests)}" if tests else "the procedure"
+        return f"{reason}: {who} needs the meter's optical port (its register is read through it)"
 
     def _position_problems(self, needs: Iterable[tuple[str, str]], *, optical: bool) -> None:
         """Each position to be measured has its instrument on the bench (``optical``: its

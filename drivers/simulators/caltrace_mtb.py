@@ -186,9 +186,10 @@ class SimulatedMeterBench(SimulatedScpiInstrument):
 
     def registered_kwh(self, position: int) -> float:
         """The energy the register of the meter at ``position`` has counted in the tests
-        since the bench was made, kWh: the energy each test applied to it times
-        ``1 + e_reg/100`` (its register's error at the test's current); 0 for an empty
-        position."""
+        since the bench was made, kWh: the energy each test applied to it (the total over
+        the source's phases, as its reference meter measures it: a three-phase meter's
+        register counts its three phases) times ``1 + e_reg/100`` (its register's error at
+        the test's current); 0 for an empty position."""
         with self.lock:
             current = self._registered(position, self.test) if self.test is not None else 0.0
             return self._past_registered.get(position, 0.0) + current

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -22,10 +22,15 @@ from agent.console import (
     in_unit,
     print_status,
     reading_text,
+    refusal_lines,
 )
 from agent.outbox import Outbox, Outcome
 from procedures.bench import Instruction
+from procedures.runner import NotReady
+from simulation.bench import SimulatedBench
+from simulation.world import SimulatedWorld
 from tests.support.agent import offline_payload, record_run
+from tests.support.electricity import OneMeter, electricity_runner, one_meter_roles
 
 POINT = {"index": 11, "total": 25, "test": "weighing", "nominal": 150.0, "unit": "kPa"}
 POINT_VI = {**POINT, "title": {"en": "Errors rising and falling", "vi": "Sai số khi tăng áp"}}
@@ -159,3 +164,40 @@ def test_a_gauge_read_by_eye_prompts_in_vietnamese_on_a_vietnamese_bench() -> No
     assert "đã ghi 450.4 kPa" in text
     for english in ("pressure", "reading", "refused", "recorded", "must be", "empty line"):
         assert english not in text
+
+
+@pytest.mark.parametrize(
+    ("language", "heading", "reason"),
+    [
+        (
+            "en",
+            "the run was refused before the first point:",
+            "role optical: the bench has no instrument in this role: test register needs the "
+            "meter's optical port (its register is read through it)",
+        ),
+        (
+            "vi",
+            "lần đo bị từ chối trước điểm đầu tiên:",
+            "vai trò optical: bàn đo không có thiết bị ở vai trò này: phép thử register cần "
+            "cổng quang của công tơ (thanh ghi của công tơ được đọc qua cổng này)",
+        ),
+    ],
+)
+def test_a_meter_without_its_optical_port_is_refused_saying_why_in_the_operator_s_language(
+    language: str, heading: str, reason: str
+) -> None:
+    """The runner's refusal of a run of one meter whose bench has no role ``optical``, as
+    the agent shows it: the role, and that the register test needs the meter's optical
+    port; a reason the catalogue does not have is shown as kept."""
+    roles = one_meter_roles(0.1)
+    del roles["optical"]
+    with SimulatedBench(roles, SimulatedWorld(seed=5)) as bench:
+        runner = electricity_runner(bench, OneMeter(), [], on=date(2026, 12, 6))
+        with pytest.raises(NotReady) as refused:
+            runner.preflight()
+    kept = "; ".join([*refused.value.reasons, "a reason of its own"])
+    assert refusal_lines(kept, language=language) == [
+        heading,
+        f"  - {reason}",
+        "  - a reason of its own",
+    ]

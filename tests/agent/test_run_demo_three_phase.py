@@ -5,7 +5,8 @@ with balanced loads (``caltrace-agent run --simulate``: the bench's simulator se
 TCP, its source on three phases). The reference meter's certificate in the demo has its
 points at 3·U·I·cos φ; the LIMS evaluates every point again from the run and agrees: the
 meter at position 2 errs by −2.3 %, beyond class B's 2 % (MID Annex V Table 2, balanced
-loads): it fails, the others pass.
+loads): it fails, the others pass. Each meter's register, read through its optical port
+before and after the register test's 4 kWh on the three phases, counts their total.
 """
 
 from __future__ import annotations
@@ -55,3 +56,12 @@ def test_the_demo_s_three_phase_meters_run_through_the_agent_and_the_lims_agrees
             assert point.server_result["value"] == pytest.approx(error, abs=1e-4), number
             assert point.server_result["acceptance"]["mpe"] == 2.0  # class B
             assert point.disagreement == []
+    # each meter's register, read through its optical port, counts the total energy of
+    # the three phases: its register test finds the meter's own error (within the
+    # register's 0.01 kWh over 4 kWh: 0.25 %), and the LIMS agrees
+    for number, error in ((1, 0.18), (2, -2.3), (3, -0.27)):
+        (register,) = Point.objects.filter(position=stored[number], test="register")
+        assert register.server_result["value"] == pytest.approx(error, abs=0.25 + 1e-9), number
+        assert register.server_result["acceptance"]["mpe"] == 2.0  # class B
+        assert register.server_conformity == ("fail" if number == 2 else "pass")
+        assert register.disagreement == []

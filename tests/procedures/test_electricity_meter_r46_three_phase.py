@@ -35,6 +35,7 @@ from tests.support.electricity import (
     bench_roles,
     electricity_runner,
     meter_positions,
+    one_optical_port,
 )
 from tests.support.positions import Kept
 
@@ -71,9 +72,9 @@ def test_three_phase_meters_are_verified_on_the_total_energy_of_balanced_phases(
         runner.read_environment()
         runner.run()
         simulated = simulated_of(bench)
-        # the last point (cos φ = 0.8 capacitive at Iref = 5 A) on all three phases alike
-        assert [p[:2] for p in simulated.phases] == [[230.0, 5.0]] * 3
-        assert [p[2] for p in simulated.phases] == [pytest.approx(-36.8698976, abs=1e-6)] * 3
+        # the last point (the register test at Imax = 60 A, cos φ = 1) on all three phases
+        # alike
+        assert simulated.phases == [[230.0, 60.0, 0.0]] * 3
     # the certificate's points at 3·U·I·cos φ
     assert [(s.function, s.low, s.high) for s in standards] == [
         ("active_power_pf1", 172.5, 41400.0),
@@ -83,13 +84,13 @@ def test_three_phase_meters_are_verified_on_the_total_energy_of_balanced_phases(
     measured = by_number(runner)
     assert [measured[n].verdict for n in (1, 2, 3)] == ["pass", "fail", "pass"]
     for number, error in ((1, 0.4), (2, 2.5), (3, -0.6)):
-        accuracy = measured[number].points[2:]
+        accuracy = [p for p in measured[number].points if p.test.startswith("accuracy")]
         assert len(accuracy) == 8
         for point in accuracy:
             assert point.result.value == pytest.approx(error, abs=1e-6), (number, point.index)
             assert point.acceptance is not None
             assert point.acceptance.mpe == 2.0  # class B, MID Annex V Table 2
-    assert [p.conformity for p in measured[2].points[2:]] == ["fail"] * 8
+    assert [p.conformity for p in measured[2].points[2:]] == ["fail"] * 9  # and its register
     # starting: the first pulse at Ist on three phases, 3.6e6 / (C · 3·U·Ist · (1 + e))
     one_pulse = 3.6e6 / (10000 * 3 * 230 * 0.02 * 1.004)
     assert measured[1].points[1].result.value == pytest.approx(one_pulse, rel=1e-5)
@@ -119,6 +120,7 @@ def test_a_run_of_one_three_phase_meter_on_a_single_phase_bench_is_refused_namin
 ):
     roles: dict[str, Any] = bench_roles({}, positions=1, phases=1)
     roles["uut"] = BenchRole("uut", "caltrace-mtb", ADDRESS, options={"error": 0.1})
+    roles["optical"] = one_optical_port()
     with SimulatedBench(roles, SimulatedWorld(seed=5)) as bench:
         runner = electricity_runner(bench, OneMeter(), [], on=TODAY, instrument=METER_3)
         with pytest.raises(NotReady) as refused:
@@ -165,6 +167,7 @@ def test_phases_other_than_one_or_three_and_a_mix_of_phases_are_left_out() -> No
 def test_a_run_of_one_with_phases_not_one_or_three_is_refused_naming_the_field() -> None:
     roles: dict[str, Any] = bench_roles({}, positions=1)
     roles["uut"] = BenchRole("uut", "caltrace-mtb", ADDRESS, options={"error": 0.1})
+    roles["optical"] = one_optical_port()
     with SimulatedBench(roles, SimulatedWorld(seed=5)) as bench:
         runner = electricity_runner(
             bench, OneMeter(), [], on=TODAY, instrument={**METER, "phases": 0}
@@ -188,3 +191,35 @@ def test_one_phase_out_of_regulation_stops_a_three_phase_run_naming_the_phase() 
         "point 0: SourceOutOfRegulation: the source is out of regulation: phase 3 current "
         "measured 4.1; "
     )
+
+
+def test_the_register_of_a_three_phase_meter_counts_the_energy_of_its_three_phases() -> None:
+    """The register test of three-phase meters: each register counts the total energy of
+    the three phases (4 kWh, ``register_energy``), so the meter whose register is right
+    passes and the one whose register counts 3 % short (``register_error``) fails it,
+    while its test output passes every accuracy point."""
+    meters = {1: {"error": 0.4}, 2: {"error": 0.1, "register_error": -3.0}}
+    with SimulatedBench(bench_roles(meters, positions=2), SimulatedWorld(seed=5)) as bench:
+        runner = three_phase_meters(bench, len(meters))
+        runner.preflight()
+        runner.run()
+        simulated = simulated_of(bench)
+        registered = {n: simulated.registered_kwh(n) for n in meters}
+    measured = by_number(runner)
+    registers = {n: measured[n].points[-1] for n in meters}
+    for number, error in ((1, 0.4), (2, -3.0)):
+        point = registers[number]
+        assert point.test == "register"
+        values = {r.quantity: r.value for r in point.readings}
+        # the energy test applied register_energy on three phases, the register counted
+        # all of it (times its error), not one phase's third
+        assert values["W"] == pytest.approx(4.0, rel=1e-3)
+        assert values["R2"] - values["R1"] == pytest.approx(4.0 * (1 + error / 100), abs=0.011)
+        assert point.result.value == pytest.approx(error, abs=0.3)
+    assert (registers[1].conformity, registers[2].conformity) == ("pass", "fail")
+    assert [p.conformity for p in measured[2].points[2:-1]] == ["pass"] * 8
+    assert [measured[n].verdict for n in meters] == ["pass", "fail"]
+    # every test's energy, on all three phases, in the registers: more than the register
+    # test's alone
+    for number, error in ((1, 0.4), (2, -3.0)):
+        assert registered[number] > 4.0 * (1 + error / 100)

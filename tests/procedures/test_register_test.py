@@ -29,14 +29,16 @@ from procedures.register import (
     register_resolution,
     resolution_share,
 )
-from procedures.runner import Runner
+from procedures.runner import NotReady, Runner
 from simulation.bench import SimulatedBench
 from simulation.world import SimulatedWorld
 from tests.support.electricity import (
     METER,
+    OneMeter,
     bench_roles,
     electricity_runner,
     meter_positions,
+    one_meter_roles,
 )
 from tests.support.positions import Kept
 
@@ -240,27 +242,56 @@ def test_a_register_too_coarse_for_the_energy_applied_is_not_judged() -> None:
 # ---------------------------------------------------------------- the simulated registers
 
 
-@pytest.mark.parametrize("dlms", [False, True])
-def test_the_simulated_register_counts_the_energy_its_meter_registered(dlms: bool) -> None:
-    """The bench applies 230 V × 10 A for an hour (2.3 kWh); a meter erring by +1 % in its
-    register counts 2.323 kWh, read through its optical port to its last digit."""
+@pytest.mark.parametrize(
+    ("dlms", "phases", "applied", "after"),
+    [
+        # 12.34 + 2.3 × 1.01 = 14.663, counted in whole hundredths: 14.66
+        (False, 1, 2.3, 14.66),
+        (True, 1, 2.3, 14.66),
+        # a three-phase meter: 12.34 + 6.9 × 1.01 = 19.309, the total of its three phases
+        # (not one phase's third), counted in whole hundredths: 19.30
+        (False, 3, 6.9, 19.30),
+        (True, 3, 6.9, 19.30),
+    ],
+)
+def test_the_simulated_register_counts_the_energy_its_meter_registered(
+    dlms: bool, phases: int, applied: float, after: float
+) -> None:
+    """The bench applies 230 V × 10 A on each of ``phases`` phases for an hour (2.3 kWh a
+    phase); a meter erring by +1 % in its register counts 1.01 times the total, read
+    through its optical port to its last digit."""
     meter = {"error": 0.5, "register_error": 1.0, "register": 12.34, "dlms": dlms}
     with SimulatedBench(bench_roles({1: meter}, positions=1), SimulatedWorld(seed=1)) as bench:
         optical: Any = bench.instrument("optical@1")
         before = optical.read_register("1.8.0")
-        setting = MeterTestSetting(TestKind.ENERGY, (PhaseSetting(230.0, 10.0),), 50.0, 3600.0)
+        source = (PhaseSetting(230.0, 10.0),) * phases
+        setting = MeterTestSetting(TestKind.ENERGY, source, 50.0, 3600.0)
         position: Any = bench.instrument("uut@1")
         reference: Any = bench.instrument("reference")
         refused = run_meter_test(
             reference, [position], setting, constants={}, targets={}, timeout_s=60.0
         )
-        after = optical.read_register("1.8.0")
+        counted = optical.read_register("1.8.0")
         energy = position.read_register("energy")
     assert refused == {}
-    assert energy.value == pytest.approx(2.3, rel=1e-9)
+    assert energy.value == pytest.approx(applied, rel=1e-9)
     assert before.value == pytest.approx(12.34)
-    # 12.34 + 2.3 × 1.01 = 14.663, counted in whole hundredths: 14.66
-    assert after.value == pytest.approx(14.66, abs=1e-9)
+    assert counted.value == pytest.approx(after, abs=1e-9)
+
+
+def test_a_run_of_one_meter_without_its_optical_port_is_refused_naming_the_role() -> None:
+    """A run of one meter (role ``uut``) on a bench without role ``optical``: the register
+    test cannot read the meter's register, so the run does not start, saying so."""
+    roles = one_meter_roles(0.1)
+    del roles["optical"]
+    with SimulatedBench(roles, SimulatedWorld(seed=5)) as bench:
+        runner = electricity_runner(bench, OneMeter(), [], on=TODAY)
+        with pytest.raises(NotReady) as refused:
+            runner.preflight()
+    assert refused.value.reasons == [
+        "role optical: the bench has no instrument in this role: test register needs the "
+        "meter's optical port (its register is read through it)"
+    ]
 
 
 # ---------------------------------------------------------------- the definition and the bench

@@ -275,12 +275,21 @@ def stated_definition() -> ProcedureDefinition:
 
 
 def one_meter_roles(error: float) -> dict[str, BenchRole]:
-    """A bench of one position holding one meter (role ``uut``) that errs by ``error`` %,
-    the bench's reference meter and the room thermometer."""
+    """A bench of one position holding one meter (role ``uut``) that errs by ``error`` %
+    (its register too), its optical port (role ``optical``, IEC 62056-21 over TCP, the
+    meter stating serial ``EM-0001``), the bench's reference meter and the room
+    thermometer."""
     return {
         "reference": BenchRole(
             "reference", "caltrace-mtb", ADDRESS, asset_id="HN-E-MTB", options={"positions": 1}
         ),
         "environment": BenchRole("environment", "manual", ROOM),
         "uut": BenchRole("uut", "caltrace-mtb", ADDRESS, options={"position": 1, "error": error}),
+        "optical": one_optical_port(),
     }
+
+
+def one_optical_port(serial: str = "EM-0001") -> BenchRole:
+    """The optical port of the one meter of a run (role ``optical``, IEC 62056-21 over TCP),
+    its meter stating ``serial``."""
+    return BenchRole("optical", *_optical_port(1, {}), serial=serial)

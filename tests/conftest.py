@@ -31,3 +31,19 @@ def _default_language() -> None:
     from django.utils import translation
 
     translation.activate(settings.LANGUAGE_CODE)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """pytest-xdist's controlling process, its workers done: drop the template their
+    databases were cloned from (tests/support/dbroles/base.py)."""
+    if hasattr(session.config, "workerinput") or not getattr(
+        session.config.option, "numprocesses", None
+    ):
+        return
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "tests.support.dbroles":
+        from tests.support.dbroles.base import drop_template
+
+        drop_template(database)

@@ -20,7 +20,8 @@ from __future__ import annotations
 import os
 import re
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
@@ -82,9 +83,27 @@ class DatabaseCreation(creation.DatabaseCreation):
         name = str(self._get_test_db_name())  # type: ignore[attr-defined]
         template = template_name(name)
         quote = self.connection.ops.quote_name
+        with self._template_of_run(run_id, template, verbosity) as cursor:
+            if verbosity >= 1:
+                self.log(f"Cloning test database {template} for alias {self.connection.alias}")
+            cursor.execute(f"DROP DATABASE IF EXISTS {quote(name)}")
+            cursor.execute(f"CREATE DATABASE {quote(name)} WITH TEMPLATE {quote(template)}")
+        self.connection.close()
+        settings.DATABASES[self.connection.alias]["NAME"] = name
+        self.connection.settings_dict["NAME"] = name
+        if serialize:  # what Django keeps for serialized_rollback, read from the copy
+            contents = self.serialize_db_to_string()
+            self.connection._test_serialized_contents = contents  # type: ignore[attr-defined]
+        self.connection.ensure_connection()
+        return name
+
+    @contextmanager
+    def _template_of_run(self, run_id: str, template: str, verbosity: int) -> Iterator[Any]:
+        """A cursor on the server, holding the template's lock, once ``template`` is the
+        run's: migrated by whoever got the lock first (pytest's controlling process, through
+        :func:`build_template`, or a worker). One at a time: a template is copied only
+        without other sessions, which a second migrate would be."""
         with self._nodb_cursor() as cursor:  # type: ignore[attr-defined]
-            # One worker at a time: the first migrates the template, each clones it (a copy
-            # needs its template without other sessions, which a second migrate would be).
             cursor.execute("SELECT pg_advisory_lock(%s)", [zlib.crc32(template.encode())])
             try:
                 cursor.execute(
@@ -95,21 +114,11 @@ class DatabaseCreation(creation.DatabaseCreation):
                 found = cursor.fetchone()
                 if found is None or found[0] != run_id:  # none, or an interrupted run's
                     self._migrate_template(template, verbosity)
-                    cursor.execute(f"COMMENT ON DATABASE {quote(template)} IS %s", [run_id])
-                if verbosity >= 1:
-                    self.log(f"Cloning test database {template} for alias {self.connection.alias}")
-                cursor.execute(f"DROP DATABASE IF EXISTS {quote(name)}")
-                cursor.execute(f"CREATE DATABASE {quote(name)} WITH TEMPLATE {quote(template)}")
+                    quoted = self.connection.ops.quote_name(template)
+                    cursor.execute(f"COMMENT ON DATABASE {quoted} IS %s", [run_id])
+                yield cursor
             finally:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [zlib.crc32(template.encode())])
-        self.connection.close()
-        settings.DATABASES[self.connection.alias]["NAME"] = name
-        self.connection.settings_dict["NAME"] = name
-        if serialize:  # what Django keeps for serialized_rollback, read from the copy
-            contents = self.serialize_db_to_string()
-            self.connection._test_serialized_contents = contents  # type: ignore[attr-defined]
-        self.connection.ensure_connection()
-        return name
 
     def _migrate_template(self, template: str, verbosity: int) -> None:
         """Create and migrate ``template`` as Django creates a test database, then leave the
@@ -123,6 +132,18 @@ class DatabaseCreation(creation.DatabaseCreation):
             self.connection.close()  # a template is copied only without other sessions
             test["NAME"], self.connection.settings_dict["NAME"] = kept
             settings.DATABASES[self.connection.alias]["NAME"] = kept[1]
+
+
+def build_template(run_id: str) -> None:
+    """Migrate the template of run ``run_id`` (a child of pytest's controlling process runs
+    this while the workers collect the tests, so that they find it made, or wait less)."""
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    creation = connections[DEFAULT_DB_ALIAS].creation
+    assert isinstance(creation, DatabaseCreation), creation
+    name = str(creation._get_test_db_name())  # type: ignore[attr-defined]
+    with creation._template_of_run(run_id, template_name(name), verbosity=0):
+        pass
 
 
 def drop_template(settings_dict: dict[str, Any]) -> None:

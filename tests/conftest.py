@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.support.dbroles import act_as_runtime
+
+_BUILDER = pytest.StashKey[subprocess.Popen[bytes]]()
 
 
 @pytest.fixture(scope="session")
@@ -31,3 +38,51 @@ def _default_language() -> None:
     from django.utils import translation
 
     translation.activate(settings.LANGUAGE_CODE)
+
+
+# A child of pytest-xdist's controlling process that migrates the run's template database
+# while the workers collect the tests. argv: the run's id.
+BUILD_TEMPLATE = (
+    "import sys, django\n"
+    "django.setup()\n"
+    "from tests.support.dbroles.base import build_template\n"
+    "build_template(sys.argv[1])\n"
+)
+
+
+def _template_wanted(config: pytest.Config) -> bool:
+    """pytest-xdist's controlling process, with workers, on PostgreSQL as the two roles."""
+    if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
+        return False
+    from django.conf import settings
+
+    return bool(settings.DATABASES["default"]["ENGINE"] == "tests.support.dbroles")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Start migrating the workers' template now (tests/support/dbroles/base.py): the run's
+    id chosen here is the one pytest-xdist gives its workers."""
+    if not _template_wanted(config):
+        return
+    config.option.testrunuid = config.option.testrunuid or uuid.uuid4().hex
+    builder = subprocess.Popen(
+        [sys.executable, "-c", BUILD_TEMPLATE, config.option.testrunuid],
+        cwd=Path(__file__).resolve().parent.parent,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "labserver.settings.test"},
+    )
+    config.stash[_BUILDER] = builder
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """pytest-xdist's controlling process, its workers done: drop the template their
+    databases were cloned from."""
+    if not _template_wanted(session.config):
+        return
+    builder = session.config.stash.get(_BUILDER, None)
+    if builder is not None:
+        builder.wait(timeout=600)  # had it failed, a worker migrated the template instead
+    from django.conf import settings
+
+    from tests.support.dbroles.base import drop_template
+
+    drop_template(settings.DATABASES["default"])

@@ -11,8 +11,10 @@ can use them as they are.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -272,6 +274,150 @@ def write_bench(
 # -- killing child processes ---------------------------------------------------------------
 
 
+# A Python process that has imported the agent once and forks a child per kill trial: each
+# child is a process of its own (its own memory, its own outbox connection, its end SIGKILL
+# from the test), running the program it is given as ``python -c`` would, without importing
+# the agent again first (about a second of CPU each, and of waiting on a loaded machine,
+# for the tens of children the kill tests make). argv: the file descriptor of its socket.
+ZYGOTE = """
+import atexit, json, os, socket, sys, traceback
+import agent.cli, agent.outbox  # what the children import, imported once here
+
+def child(request, out, err):
+    null = os.open(os.devnull, os.O_RDONLY)
+    for fd, to in ((null, 0), (out, 1), (err, 2)):
+        os.dup2(fd, to)
+        os.close(fd)
+    os.environ.clear()
+    os.environ.update(request["env"])
+    os.chdir(request["cwd"])
+    sys.argv = ["-c", *request["argv"]]
+    status = 0
+    try:
+        exec(compile(request["program"], "<string>", "exec"), {"__name__": "__main__"})
+    except SystemExit as end:  # as the interpreter ends on it
+        if end.code is None or isinstance(end.code, int):
+            status = end.code or 0
+        else:
+            print(end.code, file=sys.stderr)
+            status = 1
+    except BaseException:
+        traceback.print_exc()
+        status = 1
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+requests = socket.socket(fileno=int(sys.argv[1]))
+while True:
+    message, fds, _, _ = socket.recv_fds(requests, 1 << 20, 2)
+    if not message:
+        break
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        requests.close()
+        child(json.loads(message), *fds)
+    for fd in fds:
+        os.close(fd)
+    requests.sendall(f"{pid}\\n".encode())
+    _, status = os.waitpid(pid, 0)
+    requests.sendall(f"{os.waitstatus_to_exitcode(status)}\\n".encode())
+"""
+
+
+class Forked:
+    """A child forked by the :class:`Zygote`: what :class:`Child` uses of ``Popen``."""
+
+    def __init__(self, zygote: Zygote, pid: int, stdout: int, stderr: int) -> None:
+        self.zygote, self.pid = zygote, pid
+        self.stdout = open(stdout, encoding="utf-8")  # noqa: SIM115 (closed by Child.finish)
+        self.stderr = open(stderr, encoding="utf-8")  # noqa: SIM115
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            line = self.zygote.line(timeout_s=0.0)
+            if line is not None:
+                self.returncode = int(line)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is None:
+            line = self.zygote.line(timeout_s=timeout)
+            if line is None:
+                raise subprocess.TimeoutExpired(f"child {self.pid}", timeout or 0.0)
+            self.returncode = int(line)
+        return self.returncode
+
+    def kill(self) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, signal.SIGKILL)
+
+
+class Zygote:
+    """The :data:`ZYGOTE` process of this test process, and its socket."""
+
+    def __init__(self) -> None:
+        # SOCK_SEQPACKET: a request is one message, whatever its size
+        self.socket, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", ZYGOTE, str(theirs.fileno())],
+            cwd=ROOT,
+            env=child_env(),
+            pass_fds=[theirs.fileno()],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,  # a pipe's buffering for the children, as Popen's
+        )
+        theirs.close()
+        self._buffer = b""
+
+    def start(
+        self, program: str, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str]
+    ) -> Forked:
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        request = {"program": program, "argv": list(argv), "cwd": str(cwd), "env": dict(env)}
+        socket.send_fds(self.socket, [json.dumps(request).encode()], [out_w, err_w])
+        os.close(out_w)
+        os.close(err_w)
+        pid = self.line(timeout_s=60.0)
+        if pid is None:
+            raise AssertionError("the zygote did not fork within 60 s")
+        return Forked(self, int(pid), out_r, err_r)
+
+    def line(self, timeout_s: float | None) -> str | None:
+        """The zygote's next line, or None if none came within ``timeout_s``."""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        while b"\n" not in self._buffer:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not select.select([self.socket], [], [], left)[0]:
+                return None
+            chunk = self.socket.recv(4096)
+            if not chunk:
+                raise AssertionError(f"the zygote ended (exit {self.process.wait()})")
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return line.decode()
+
+    def close(self) -> None:
+        self.socket.close()
+        self.process.wait(timeout=30)
+
+
+_zygotes: list[Zygote] = []
+
+
+def zygote() -> Zygote:
+    """This test process's zygote, started at the first kill trial, ended with the process."""
+    if not _zygotes:
+        _zygotes.append(Zygote())
+        atexit.register(_zygotes[0].close)
+    return _zygotes[0]
+
+
 class Child:
     """A child Python process whose standard output is read line by line in a thread.
 
@@ -280,14 +426,8 @@ class Child:
     """
 
     def __init__(self, argv: Sequence[str], *, cwd: Path = ROOT) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, *argv],
-            cwd=cwd,
-            env=child_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        assert argv[0] == "-c", argv  # a program given as a string, run by the zygote
+        self.proc = zygote().start(argv[1], argv[2:], cwd=cwd, env=child_env())
         self.lines: list[str] = []
         self.ready = threading.Event()
         self._reader = threading.Thread(target=self._read, daemon=True)

@@ -24,6 +24,7 @@ from tests.support.agent import (
     RunKiller,
     ServerIdle,
     assert_lims_agrees,
+    kill_trials,
     lims_readings,
     write_bench,
 )
@@ -45,7 +46,7 @@ def test_the_run_command_killed_at_random_instants_loses_and_duplicates_nothing(
     killer = RunKiller(random.Random(20261122))
     operator = dcv.center.metrologist.username
     stages: list[str] = []
-    for trial in range(TRIALS):
+    for trial in kill_trials(stages, TRIALS):
         job = dcv.new_job()
         bench = write_bench(tmp_path / f"bench-{trial}", dcv, roles=ROLES)
         argv = ["run", "--bench", str(bench), "--job", job.number]

@@ -21,7 +21,7 @@ import pytest
 
 from agent.outbox import Outbox, RunState
 from procedures.record import RunRecord
-from tests.support.agent import RunKiller, ServerIdle
+from tests.support.agent import RunKiller, ServerIdle, kill_trials
 from tests.support.flow_bench import HIGH_OPTIONS, FlowBench
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -61,7 +61,7 @@ def test_the_run_on_a_bench_with_positions_killed_at_random_instants_resumes_exa
     operator = flow_bench.metrologist.username
     whole: dict[str, Any] | None = None
     stages: list[str] = []
-    for trial in range(TRIALS):
+    for trial in kill_trials(stages, TRIALS):
         flow_bench.open_jobs()
         job = flow_bench.jobs["WM-0001"]
         bench = flow_bench.bench_file(

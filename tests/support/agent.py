@@ -509,6 +509,21 @@ class KillTrial:
     state: Any = None
 
 
+def kill_trials(stages: list[str], trials: int, *, incomplete: int = 2) -> Iterator[int]:
+    """The trials' numbers: ``trials`` of them, and more (up to three times as many) until
+    ``incomplete`` kills have reached the run itself (``stages`` as the test appends them).
+    On a loaded machine the start-up takes a larger share of the kill window and more
+    seeded instants land before the run; the trials go on, seeded as before, rather than
+    the proof being thinner."""
+    trial = 0
+    while trial < trials or (
+        sum(1 for stage in stages if stage.startswith("incomplete")) < incomplete
+        and trial < 3 * trials
+    ):
+        yield trial
+        trial += 1
+
+
 class RunKiller:
     """Runs ``caltrace-agent run`` in a child process: the first trial whole (how long a
     whole run takes here), each later one SIGKILLed at a seeded random instant within

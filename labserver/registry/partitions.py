@@ -224,10 +224,26 @@ def _publications(cursor: Any, table: str) -> list[tuple[str, str | None, list[s
     return [(name, qual, list(columns)) for name, qual, columns in cursor.fetchall()]
 
 
+def _grants(cursor: Any, table: str) -> list[tuple[str, str]]:
+    """Who, besides its owner, was granted what on the table: (privilege, grantee) pairs
+    (the runtime role's, the federation's replication role's SELECT)."""
+    cursor.execute(
+        "SELECT a.privilege_type, "
+        "       CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END "
+        "  FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a "
+        "  LEFT JOIN pg_roles r ON r.oid = a.grantee "
+        " WHERE c.oid = to_regclass(%s) AND a.grantee <> c.relowner "
+        " ORDER BY 2, 1",
+        [table],
+    )
+    return [(privilege, grantee) for privilege, grantee in cursor.fetchall()]
+
+
 def rebuild(schema_editor: Any, partitioned: bool) -> None:
     """Make the facts' table partitioned by year (or plain again), keeping its rows, its
     indexes, its triggers (the append-only ones, the federation's arrival trigger with its
-    ``ENABLE REPLICA``) and its place in a publication (then published through the
+    ``ENABLE REPLICA``), its grants (the runtime role's, the replication role's) and its
+    place in a publication (then published through the
     partitioned table itself: ``publish_via_partition_root``). PostgreSQL only."""
     connection = schema_editor.connection
     if connection.vendor != "postgresql" or is_partitioned(connection) == partitioned:
@@ -237,6 +253,7 @@ def rebuild(schema_editor: Any, partitioned: bool) -> None:
         indexes = _index_definitions(cursor, PARENT)
         triggers = _trigger_definitions(cursor, PARENT)
         publications = _publications(cursor, PARENT)
+        grants = _grants(cursor, PARENT)
         cursor.execute(f'ALTER TABLE "{PARENT}" RENAME TO "{old}"')
         cursor.execute(f'ALTER TABLE "{old}" DROP CONSTRAINT "{PRIMARY_KEY}"')
         cursor.execute(f'ALTER TABLE "{old}" DROP CONSTRAINT "{EVENT_ONCE}"')
@@ -276,6 +293,12 @@ def rebuild(schema_editor: Any, partitioned: bool) -> None:
             state = {"R": "ENABLE REPLICA", "A": "ENABLE ALWAYS", "D": "DISABLE"}.get(enabled)
             if state:
                 cursor.execute(f'ALTER TABLE "{PARENT}" {state} TRIGGER "{name}"')
+        # the owner's default privileges gave the new table what the old one may not have
+        # had (UPDATE and DELETE to the runtime role): exactly the old grants, no more
+        for grantee in sorted({grantee for _, grantee in _grants(cursor, PARENT)}):
+            cursor.execute(f'REVOKE ALL ON "{PARENT}" FROM {grantee}')
+        for privilege, grantee in grants:
+            cursor.execute(f'GRANT {privilege} ON "{PARENT}" TO {grantee}')
         for publication, qual, columns in publications:
             listed = f" ({', '.join(columns)})" if columns else ""
             where = f" WHERE ({qual})" if qual else ""

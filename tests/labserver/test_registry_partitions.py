@@ -174,6 +174,19 @@ def test_the_command_refuses_a_year_before_this_one() -> None:
         call_command("registry_partitions", "--through", str(EARLY))
 
 
+def _granted(table: str) -> set[tuple[str, str]]:
+    """Who, besides the owner, holds what on ``table``."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT a.privilege_type, coalesce(r.rolname, 'PUBLIC') "
+            "  FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a "
+            "  LEFT JOIN pg_roles r ON r.oid = a.grantee "
+            " WHERE c.oid = %s::regclass AND a.grantee <> c.relowner",
+            [table],
+        )
+        return {(privilege, grantee) for privilege, grantee in cursor.fetchall()}
+
+
 def _a_fact_in_every_partition() -> list[str]:
     record_issued(issued(f"PT1-VC-{THIS_YEAR}-5", date(THIS_YEAR, 5, 1)))
     record_issued(issued(f"PT1-VC-{THIS_YEAR + 1}-5", date(THIS_YEAR + 1, 5, 1)))
@@ -229,7 +242,9 @@ def test_the_migration_keeps_rows_triggers_and_publication() -> None:
     record_issued(issued(f"PT1-VC-{THIS_YEAR}-7", date(THIS_YEAR, 7, 1)))
     before = sorted(CertificateFact.objects.values_list("key", "issued_on", "at", "serial"))
     triggers = _triggers(PARENT)
+    grants = _granted(PARENT)
     with as_owner(), connection.cursor() as cursor:
+        cursor.execute(f"GRANT SELECT ON {PARENT} TO PUBLIC")  # as the replication role's
         cursor.execute(
             f"CREATE PUBLICATION probe_registry FOR TABLE {PARENT} (key, issuer, number, "
             "event, issued_on) WHERE (issuer = 'PT1') "
@@ -255,6 +270,7 @@ def test_the_migration_keeps_rows_triggers_and_publication() -> None:
         before
     )
     assert _triggers(PARENT) == triggers
+    assert _granted(PARENT) == grants | {("SELECT", "PUBLIC")}
     assert ("registry_certificatefact_federation_arrival", "R") in triggers
     assert published == (
         True,

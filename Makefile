@@ -68,6 +68,12 @@ upgrade-check: $(VENV)/.stamp-dev
 # 2,000,000-certificate data set, about ten minutes, later runs reuse it). Without a
 # PostgreSQL it says how to point it and make stops; `make bench TRACEBENCH=` leaves it out.
 TRACEBENCH ?= $(BIN)/python benchmarks/traceability.py
+# benchmarks/registry_lookup.py too (REGISTRYBENCH_DATABASE_URL, by default the database
+# caltrace_registrybench; the first run generates 10,000,000 certificates, about five
+# minutes and 6.5 GiB); `make bench REGISTRYBENCH=` leaves it out. benchmarks/replication.py
+# runs three clusters of its own (the PostgreSQL server binaries); `REPLBENCH=` leaves it out.
+REGISTRYBENCH ?= $(BIN)/python benchmarks/registry_lookup.py
+REPLBENCH ?= $(BIN)/python benchmarks/replication.py
 
 bench: $(VENV)/.stamp-bench
 	$(BIN)/python benchmarks/uncertainty.py
@@ -79,6 +85,8 @@ bench: $(VENV)/.stamp-bench
 	$(BIN)/python benchmarks/batch_issue.py
 	$(BIN)/python benchmarks/electricity_bench.py
 	$(TRACEBENCH)
+	$(REGISTRYBENCH)
+	$(REPLBENCH)
 
 # Refresh the translation catalogues of the pages (needs GNU gettext: apt-get install
 # gettext): collect the strings of each app with a locale/ folder, then compile them.

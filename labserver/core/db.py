@@ -39,7 +39,7 @@ def _row_trigger_sql(table: str) -> str:
     )
 
 
-def _truncate_trigger_sql(table: str) -> str:
+def truncate_trigger_sql(table: str) -> str:
     # A row trigger never sees TRUNCATE: it needs its own statement-level trigger.
     return (
         f'DROP TRIGGER IF EXISTS {table}_append_only_truncate ON "{table}";'
@@ -73,7 +73,7 @@ def append_only(*tables: str) -> migrations.RunPython:
     """A migration operation that makes ``tables`` append-only on PostgreSQL: no UPDATE, no
     DELETE (row trigger), no TRUNCATE (statement trigger)."""
     return _postgresql_only(
-        lambda table: [_row_trigger_sql(table), _truncate_trigger_sql(table)],
+        lambda table: [_row_trigger_sql(table), truncate_trigger_sql(table)],
         lambda table: [
             f'DROP TRIGGER IF EXISTS {table}_append_only ON "{table}";',
             f'DROP TRIGGER IF EXISTS {table}_append_only_truncate ON "{table}";',
@@ -86,7 +86,7 @@ def refuse_truncate(*tables: str) -> migrations.RunPython:
     """The TRUNCATE trigger alone, for the tables made append-only before :func:`append_only`
     installed it (their row triggers are already there)."""
     return _postgresql_only(
-        lambda table: [_truncate_trigger_sql(table)],
+        lambda table: [truncate_trigger_sql(table)],
         lambda table: [f'DROP TRIGGER IF EXISTS {table}_append_only_truncate ON "{table}";'],
         tables,
     )

@@ -51,9 +51,14 @@ DECLARE
     kind text := 'contradiction';
     known boolean;
     reason text := NULL;
+    -- a partition's trigger stands for its partitioned table: the checks and the report
+    -- are about the whole table
+    tbl text := TG_TABLE_NAME;
 BEGIN
+    SELECT c.relname INTO tbl FROM pg_catalog.pg_class c
+     WHERE c.oid = coalesce(pg_catalog.pg_partition_root(TG_RELID), TG_RELID);
     EXECUTE format('SELECT to_jsonb(t) FROM %I.%I t WHERE t.key = $1',
-                   TG_TABLE_SCHEMA, TG_TABLE_NAME)
+                   TG_TABLE_SCHEMA, tbl)
        INTO earlier USING NEW.key;
     IF earlier IS NOT NULL THEN
         IF earlier = arrived THEN
@@ -63,13 +68,13 @@ BEGIN
             reason := 'already registered with other content (a number reused?): '
                 || 'registered ' || earlier::text;
         END IF;
-    ELSIF TG_TABLE_NAME = 'registry_certificatefact'
+    ELSIF tbl = 'registry_certificatefact'
           AND NEW.key IS DISTINCT FROM
               ((arrived->>'issuer') || '/' || (arrived->>'number') || '/'
                || (arrived->>'event')) THEN
         reason := 'the key is not <issuer>/<number>/<event>';
-    ELSIF TG_TABLE_NAME IN ('registry_reliancefact', 'registry_certificatefact')
-          AND (TG_TABLE_NAME = 'registry_reliancefact' OR arrived->>'event' <> 'issued') THEN
+    ELSIF tbl IN ('registry_reliancefact', 'registry_certificatefact')
+          AND (tbl = 'registry_reliancefact' OR arrived->>'event' <> 'issued') THEN
         EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I.registry_certificatefact f '
                        'WHERE f.issuer = $1 AND f.number = $2 AND f.event = ''issued'')',
                        TG_TABLE_SCHEMA)
@@ -88,7 +93,7 @@ BEGIN
     EXECUTE format('INSERT INTO %I.federation_arrival '
                    '(at, subscription, kind, table_name, issuer, key, reason, "row") '
                    'VALUES (clock_timestamp(), $1, $2, $3, $4, $5, $6, $7)', TG_TABLE_SCHEMA)
-      USING coalesce(source, ''), kind, TG_TABLE_NAME,
+      USING coalesce(source, ''), kind, tbl,
             coalesce(arrived->>'issuer', arrived->>'owner', arrived->>'code', ''),
             NEW.key, reason, arrived;
     RETURN NULL;

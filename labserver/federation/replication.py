@@ -2,9 +2,10 @@
 subscription to another node's, and the state of every subscription.
 
 * :func:`publish` — on a node: the publication of the registry's tables, INSERT only (facts
-  are append-only), with an explicit column list (:data:`PUBLISHED_COLUMNS`) and a row filter
-  that lets only this node's own issuers' facts cross, and the replication role the
-  subscribers log in as (LOGIN REPLICATION, SELECT on exactly those tables).
+  are append-only; a partitioned table is published as itself, through its root), with
+  an explicit column list (:data:`PUBLISHED_COLUMNS`) and a row filter that lets only this
+  node's own issuers' facts cross, and the replication role the subscribers log in as
+  (LOGIN REPLICATION, SELECT on exactly those tables).
 * :func:`subscribe` — on the national node (and on a center, for the national registers):
   a subscription to a node's publication, with its own slot on the publisher.
 * :func:`status` — each subscription: enabled, streaming, its last message and its age, its
@@ -257,10 +258,10 @@ def publish(
         name = sql.Identifier(PUBLICATION)
         if exists:
             cursor.execute(sql.SQL("ALTER PUBLICATION {} SET {}").format(name, spec))
-            cursor.execute(sql.SQL("ALTER PUBLICATION {} SET (publish = 'insert')").format(name))
+            cursor.execute(sql.SQL("ALTER PUBLICATION {} SET ({})").format(name, _OPTIONS))
         else:
             cursor.execute(
-                sql.SQL("CREATE PUBLICATION {} FOR {} WITH (publish = 'insert')").format(name, spec)
+                sql.SQL("CREATE PUBLICATION {} FOR {} WITH ({})").format(name, spec, _OPTIONS)
             )
     return Published(
         database=database,
@@ -271,6 +272,12 @@ def publish(
         role_created=role_created,
         password_set=bool(password),
     )
+
+
+#: INSERT only (facts are append-only); a partitioned table (the certificate facts, by
+#: year: :mod:`labserver.registry.partitions`) published as itself, not as its partitions,
+#: so a subscriber's partitions need not match the publisher's (or exist at all).
+_OPTIONS = sql.SQL("publish = 'insert', publish_via_partition_root = true")
 
 
 def _check_columns(cursor: Any, schema: str) -> None:

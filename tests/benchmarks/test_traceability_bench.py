@@ -9,34 +9,22 @@ answer and give positive figures. Without PostgreSQL it is skipped, with the rea
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+
+from tests.support.benchdb import bench_database
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def bench_url() -> Iterator[str]:
-    # The owner's login where two roles are configured (CI): the bench creates its database.
-    url = (os.environ.get("DATABASE_OWNER_URL") or os.environ.get("DATABASE_URL", "")).strip()
-    parts = urlsplit(url)
-    if parts.scheme not in {"postgres", "postgresql", "pgsql"}:
-        pytest.skip(
-            "benchmarks/traceability.py needs PostgreSQL: set DATABASE_URL to run this test"
-        )
-    name = f"{parts.path.lstrip('/') or 'caltrace'}_tracebench"
-    yield urlunsplit(parts._replace(path=f"/{name}"))
-    import psycopg
-
-    admin = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with bench_database("tracebench") as url:
+        yield url
 
 
 def test_every_arm_answers_with_positive_figures(bench_url: str, tmp_path: Path) -> None:

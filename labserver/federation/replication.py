@@ -114,12 +114,12 @@ REGISTER_COLUMNS: dict[str, tuple[str, ...]] = {
         "model", "approved_on", "valid_until", "withdrawn_on",
     ),
     "registry_designationfact": (
-        "key", "authority", "number", "organization", "event", "at", "fields",
-        "instrument_types", "valid_from", "valid_until", "withdrawn_on",
+        "key", "authority", "number", "organization", "at", "fields", "instrument_types",
+        "valid_from", "valid_until", "event", "withdrawn_on",
     ),
     "registry_verifiercertificationfact": (
-        "key", "authority", "number", "organization", "event", "at", "fields",
-        "instrument_types", "valid_from", "valid_until", "revoked_on",
+        "key", "authority", "number", "organization", "at", "fields", "instrument_types",
+        "valid_from", "valid_until", "event", "revoked_on",
     ),
 }  # fmt: skip
 

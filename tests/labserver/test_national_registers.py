@@ -471,3 +471,56 @@ def test_a_verification_needs_the_pattern_approval_in_force(enforced: Center) ->
     ) in body["detail"], body
     _replicated_pattern("PAT-2020-7", TODAY - timedelta(days=1), None)  # renewed
     submitted_run(center)
+
+
+# ------------------------------------------------------------------ the public pages
+
+
+def test_the_registers_pages_are_public_searchable_and_in_both_languages(
+    registrar: Any, center: Center, client: Any
+) -> None:
+    _approve(registrar)
+    _approve(registrar, number="PAT-2019-009", manufacturer="Itron", model="Aquadis+")
+    registers.withdraw_pattern(actor=registrar, number="PAT-2019-009", withdrawn_on=TODAY)
+    _certify(registrar, center.org.code, instrument_types=["dmm"])
+    registers.designate_organization(
+        actor=registrar,
+        number="QD-7",
+        organization=center.org.code,
+        fields=["mass"],
+        instrument_types=[],
+        valid_from=TODAY,
+        valid_until=None,
+    )
+    index = client.get("/registers/", HTTP_ACCEPT_LANGUAGE="en")
+    assert index.status_code == 200
+    assert "Approved patterns" in index.content.decode()
+
+    listed = client.get("/registers/patterns/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "PAT-2026-001" in listed
+    assert "PAT-2019-009" in listed
+    assert f"pattern approval PAT-2019-009 was withdrawn from {TODAY}" in listed
+    found = client.get("/registers/patterns/?q=itron", HTTP_ACCEPT_LANGUAGE="en")
+    assert "PAT-2019-009" in found.content.decode()
+    assert "PAT-2026-001" not in found.content.decode()
+    nothing = client.get("/registers/patterns/?q=nowhere", HTTP_ACCEPT_LANGUAGE="en")
+    assert "Nothing in this register matches" in nothing.content.decode()
+
+    by_org = client.get(f"/registers/verifiers/?q={center.org.code}", HTTP_ACCEPT_LANGUAGE="en")
+    page = by_org.content.decode()
+    assert CARD in page
+    assert "Electrical (DC/LF), dmm" in page
+
+    entry = client.get(f"/registers/verifiers/{CARD}", HTTP_ACCEPT_LANGUAGE="en")
+    assert entry.status_code == 200
+    assert f"In force on {TODAY}" in entry.content.decode()
+    designation = client.get("/registers/designations/QD-7", HTTP_ACCEPT_LANGUAGE="en")
+    assert "Mass and weighing" in designation.content.decode()
+
+    vietnamese = client.get("/registers/patterns/PAT-2019-009", HTTP_ACCEPT_LANGUAGE="vi")
+    text = vietnamese.content.decode()
+    assert "Mẫu phương tiện đo đã được phê duyệt" in text, text
+    assert "Thu hồi" in text  # the withdrawal, in Vietnamese
+
+    assert client.get("/registers/patterns/PAT-0").status_code == 404
+    assert client.get("/registers/elsewhere/").status_code == 404

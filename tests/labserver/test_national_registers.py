@@ -33,6 +33,7 @@ from labserver.registry.models import (
     PatternDecisionFact,
     VerifierCertificationFact,
 )
+from tests.support.browser import SIZES, Page, assert_fits
 from tests.support.dbroles import as_owner
 from tests.support.issuing import submitted_run
 from tests.support.lims import PASSWORD, Center, client_for, person, post_run, run_payload
@@ -524,3 +525,24 @@ def test_the_registers_pages_are_public_searchable_and_in_both_languages(
 
     assert client.get("/registers/patterns/PAT-0").status_code == 404
     assert client.get("/registers/elsewhere/").status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_registers_pages_fit_a_phone(registrar: Any, center: Center, page: Page) -> None:
+    _approve(registrar, manufacturer="Công ty TNHH Thiết bị Đo lường Điện tử Việt Nam")
+    _certify(registrar, center.org.code, fields=["electrical", "mass", "volume_flow"])
+    try:
+        for size, (width, height) in SIZES.items():
+            page.driver.set_window_size(width, height)
+            for path in (
+                "/registers/",
+                "/registers/patterns/",
+                "/registers/patterns/PAT-2026-001",
+                f"/registers/verifiers/{CARD}",
+            ):
+                page.open(path)
+                assert_fits(page, f"{path} at {size}")
+            page.screenshot(f"register-verifier-{size}")
+        assert page.text("#status").startswith("In force on")
+    finally:
+        page.driver.set_window_size(*SIZES["desktop"])

@@ -113,9 +113,12 @@ def _trigger(table: str) -> str:
     return f"{table}_federation_arrival"
 
 
-def arrival_trigger(tables: tuple[str, ...] = TABLES) -> migrations.RunPython:
+def arrival_trigger(
+    tables: tuple[str, ...] = TABLES, *, drop_function: bool = True
+) -> migrations.RunPython:
     """A migration operation installing the arrival trigger on the registry's ``tables``, on
-    PostgreSQL (SQLite has no replication)."""
+    PostgreSQL (SQLite has no replication); undone, it drops the triggers, and the function
+    too unless other tables' triggers still call it (``drop_function=False``)."""
 
     def forwards(apps: Any, schema_editor: Any) -> None:
         if schema_editor.connection.vendor != "postgresql":
@@ -136,6 +139,7 @@ def arrival_trigger(tables: tuple[str, ...] = TABLES) -> migrations.RunPython:
             return
         for table in tables:
             schema_editor.execute(f'DROP TRIGGER IF EXISTS {_trigger(table)} ON "{table}";')
-        schema_editor.execute(f"DROP FUNCTION IF EXISTS {FUNCTION}();")
+        if drop_function:
+            schema_editor.execute(f"DROP FUNCTION IF EXISTS {FUNCTION}();")
 
     return migrations.RunPython(forwards, backwards, elidable=False)

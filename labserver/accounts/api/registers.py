@@ -15,7 +15,7 @@ from typing import Any
 from django.db import models
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -70,9 +70,18 @@ def _entry(doing: str, write: Callable[[Any, Any, dict[str, str]], models.Model]
             operation_id=f"registers_{doing}",
             tags=["registers"],
             request=OpenApiTypes.OBJECT,
-            responses={201: OpenApiTypes.OBJECT},
+            responses={
+                201: OpenApiResponse(OpenApiTypes.OBJECT, description="The fact written"),
+                409: OpenApiResponse(
+                    description="The same decision twice, or an end of a number the register "
+                    "does not hold"
+                ),
+                422: OpenApiResponse(description="A value refused, the field named"),
+            },
         )
         def post(self, request: Request, **kwargs: str) -> Response:
+            if not isinstance(request.data, dict):
+                raise DomainError("the body must be a JSON object")
             return Response(fact_json(write(request.user, request.data, kwargs)), status=201)
 
     Entry.__name__ = Entry.__qualname__ = f"Registers{doing.title().replace('_', '')}View"

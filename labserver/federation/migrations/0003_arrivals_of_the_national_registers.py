@@ -13,4 +13,4 @@ class Migration(migrations.Migration):
         ("registry", "0008_national_registers"),
     ]
 
-    operations = [arrival_trigger(REGISTER_TABLES)]
+    operations = [arrival_trigger(REGISTER_TABLES, drop_function=False)]

@@ -797,17 +797,18 @@ def sign_approval(actor: User, run: Run, comment: str, **more: Any) -> Run:
     the day it was performed (:func:`check_national_registers`)."""
     if run.state != RunState.REVIEWED:
         raise InvalidTransition(f"run {run.pk} is {run.state}: only a reviewed run can be approved")
-    check_national_registers(
-        run.operator,
-        run.organization.code,
-        run.job,
-        [
-            p.job
-            for p in run.positions.select_related("job__instrument__instrument_type")
-            if p.job is not None
-        ],
-        timezone.localdate(run.started_at, run.organization.zone),
-    )
+    if national.enforced():  # no query at all where the registers are not enforced
+        check_national_registers(
+            run.operator,
+            run.organization.code,
+            run.job,
+            [
+                p.job
+                for p in run.positions.select_related("job__instrument__instrument_type")
+                if p.job is not None
+            ],
+            timezone.localdate(run.started_at, run.organization.zone),
+        )
     signers = _signers(run)
     if actor.pk in (run.operator_id, signers.get(RunSignature.Meaning.CHECKED)):
         raise NotPermitted("a run cannot be approved by the person who performed or reviewed it")

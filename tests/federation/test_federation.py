@@ -149,6 +149,21 @@ def forge(node: Node, source: str, **values: str) -> None:
     )
 
 
+def assert_published(
+    node: Node, publication: str, columns: dict[str, tuple[str, ...]], code: str
+) -> None:
+    """``publication`` on ``node`` lists exactly ``columns``, table by table, and lets
+    through the rows of ``code`` only."""
+    published = node.sql(
+        "SELECT tablename, array_to_string(attnames, ','), rowfilter FROM pg_publication_tables "
+        f"WHERE pubname = '{publication}' ORDER BY tablename"
+    ).splitlines()
+    assert [line.split("|")[:2] for line in published] == [
+        [table, ",".join(names)] for table, names in sorted(columns.items())
+    ]
+    assert all(f"'{code}'" in line.split("|")[2] for line in published), published
+
+
 def status(node: Node, *args: str) -> tuple[int, dict[str, Any]]:
     done = node.manage("federation", "status", "--json", *args)
     assert PASSWORD not in done.stdout + done.stderr
@@ -168,14 +183,7 @@ def test_the_registry_crosses_to_the_national_node_and_nothing_else(
     assert f"publication {PUBLICATION} created" in said, said
     assert "issuer is QT1;" in said, said
     assert "its password set from CALTRACE_FEDERATION_PASSWORD" in said, said
-    published = qt1.sql(
-        "SELECT tablename, array_to_string(attnames, ','), rowfilter FROM pg_publication_tables "
-        f"WHERE pubname = '{PUBLICATION}' ORDER BY tablename"
-    ).splitlines()
-    assert [line.split("|")[:2] for line in published] == [
-        [table, ",".join(columns)] for table, columns in sorted(PUBLISHED_COLUMNS.items())
-    ]
-    assert all("'QT1'" in line.split("|")[2] for line in published), published
+    assert_published(qt1, PUBLICATION, PUBLISHED_COLUMNS, "QT1")
     assert (
         qt1.sql(
             f"SELECT pubinsert, pubupdate, pubdelete, pubtruncate FROM pg_publication "
@@ -392,14 +400,7 @@ def test_the_registry_crosses_to_the_national_node_and_nothing_else(
     said = ok(national.manage("federation", "publish", "--registers"))
     assert f"publication {REGISTERS_PUBLICATION} created" in said, said
     assert "rows whose directorate is TCDL;" in said, said
-    published = national.sql(
-        "SELECT tablename, array_to_string(attnames, ','), rowfilter FROM pg_publication_tables "
-        f"WHERE pubname = '{REGISTERS_PUBLICATION}' ORDER BY tablename"
-    ).splitlines()
-    assert [line.split("|")[:2] for line in published] == [
-        [table, ",".join(columns)] for table, columns in sorted(REGISTER_COLUMNS.items())
-    ]
-    assert all("'TCDL'" in line.split("|")[2] for line in published), published
+    assert_published(national, REGISTERS_PUBLICATION, REGISTER_COLUMNS, "TCDL")
     # a fact a center holds already under a key the directorate then uses (written by hand
     # on the center): reported there, never merged, and the facts after it flow
     forged = f"TCDL/pattern/PAT-QT-1/approved/{today}"

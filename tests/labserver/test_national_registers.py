@@ -34,7 +34,7 @@ from labserver.registry.models import (
     VerifierCertificationFact,
 )
 from tests.support.browser import SIZES, Page, assert_fits
-from tests.support.dbroles import as_owner
+from tests.support.dbroles import as_owner, table_columns
 from tests.support.issuing import submitted_run
 from tests.support.lims import PASSWORD, Center, client_for, person, post_run, run_payload
 
@@ -87,16 +87,10 @@ TODAY = timezone.localdate()
 CARD = "KDV-0042"
 
 
-def _columns(table: str) -> set[str]:
-    with connection.cursor() as cursor:
-        described = connection.introspection.get_table_description(cursor, table)
-    return {column.name for column in described}
-
-
 def test_the_registers_have_the_public_columns_only_and_cross_whole() -> None:
-    assert _columns("registry_patterndecisionfact") == PUBLIC_PATTERN_COLUMNS
-    assert _columns("registry_designationfact") == PUBLIC_DESIGNATION_COLUMNS
-    assert _columns("registry_verifiercertificationfact") == PUBLIC_VERIFIER_COLUMNS
+    assert table_columns("registry_patterndecisionfact") == PUBLIC_PATTERN_COLUMNS
+    assert table_columns("registry_designationfact") == PUBLIC_DESIGNATION_COLUMNS
+    assert table_columns("registry_verifiercertificationfact") == PUBLIC_VERIFIER_COLUMNS
     assert {table: set(columns) for table, columns in REGISTER_COLUMNS.items()} == {
         "registry_patterndecisionfact": PUBLIC_PATTERN_COLUMNS,
         "registry_designationfact": PUBLIC_DESIGNATION_COLUMNS,

@@ -55,6 +55,7 @@ urlpatterns = [
     path("api/v1/audit/anchors/", AuditAnchorList.as_view(), name="audit-anchors"),
     path("api/v1/", include("labserver.traceability.api.urls")),
     path("api/v1/", include("labserver.nonconformities.api.urls")),
+    path("api/v1/", include("labserver.accounts.api.registers")),
     path("api/v1/", include(router.urls)),
     path("api/v1/me/", MeView.as_view(), name="me"),
     path("api/v1/verify", VerifyView.as_view(), name="verify"),

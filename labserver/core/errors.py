@@ -35,6 +35,15 @@ class StandardNotUsable(DomainError):
     code = "standard_not_usable"
 
 
+class NotInRegister(DomainError):
+    """The national register, as this node holds it, does not allow it on that day: the
+    verifier holds no certification in force for the work, or the instrument's pattern
+    approval is not in force (422)."""
+
+    status = 422
+    code = "national_register"
+
+
 class InvalidTransition(DomainError):
     """The record's state does not allow this action (409)."""
 

@@ -11,7 +11,8 @@ For each arriving fact it decides, before the insert:
 
 * the same key is there with the same content: a **duplicate**, not inserted, recorded;
 * the same key is there with other content (a number reused): a **contradiction**;
-* a certificate fact whose key is not ``<issuer>/<number>/<event>``: a contradiction;
+* a certificate fact whose key is not ``<issuer>/<number>/<event>``, or a fact of the
+  national registers whose key does not begin with its directorate's code: a contradiction;
 * a ``superseded`` or ``revoked`` fact, or a reliance, of a certificate the registry never
   saw issued: a contradiction;
 * otherwise the fact is inserted.
@@ -41,6 +42,12 @@ TABLES = (
 )
 """The registry's tables the arrival trigger stands before (migration 0002: all of them;
 0001 installed it on the first two)."""
+REGISTER_TABLES = (
+    "registry_patterndecisionfact",
+    "registry_designationfact",
+    "registry_verifiercertificationfact",
+)
+"""The national registers' tables, on a center that subscribes to them (migration 0003)."""
 
 FUNCTION_SQL = f"""
 CREATE OR REPLACE FUNCTION {FUNCTION}() RETURNS trigger AS $$
@@ -73,6 +80,10 @@ BEGIN
               ((arrived->>'issuer') || '/' || (arrived->>'number') || '/'
                || (arrived->>'event')) THEN
         reason := 'the key is not <issuer>/<number>/<event>';
+    ELSIF tbl IN ('registry_patterndecisionfact', 'registry_designationfact',
+                  'registry_verifiercertificationfact')
+          AND NOT starts_with(NEW.key, (arrived->>'authority') || '/') THEN
+        reason := 'the key does not begin with its directorate''s code';
     ELSIF tbl IN ('registry_reliancefact', 'registry_certificatefact')
           AND (tbl = 'registry_reliancefact' OR arrived->>'event' <> 'issued') THEN
         EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I.registry_certificatefact f '
@@ -94,7 +105,8 @@ BEGIN
                    '(at, subscription, kind, table_name, issuer, key, reason, "row") '
                    'VALUES (clock_timestamp(), $1, $2, $3, $4, $5, $6, $7)', TG_TABLE_SCHEMA)
       USING coalesce(source, ''), kind, tbl,
-            coalesce(arrived->>'issuer', arrived->>'owner', arrived->>'code', ''),
+            coalesce(arrived->>'issuer', arrived->>'owner', arrived->>'code',
+                     arrived->>'authority', ''),
             NEW.key, reason, arrived;
     RETURN NULL;
 END;
@@ -106,9 +118,12 @@ def _trigger(table: str) -> str:
     return f"{table}_federation_arrival"
 
 
-def arrival_trigger(tables: tuple[str, ...] = TABLES) -> migrations.RunPython:
+def arrival_trigger(
+    tables: tuple[str, ...] = TABLES, *, drop_function: bool = True
+) -> migrations.RunPython:
     """A migration operation installing the arrival trigger on the registry's ``tables``, on
-    PostgreSQL (SQLite has no replication)."""
+    PostgreSQL (SQLite has no replication); undone, it drops the triggers, and the function
+    too unless other tables' triggers still call it (``drop_function=False``)."""
 
     def forwards(apps: Any, schema_editor: Any) -> None:
         if schema_editor.connection.vendor != "postgresql":
@@ -129,6 +144,7 @@ def arrival_trigger(tables: tuple[str, ...] = TABLES) -> migrations.RunPython:
             return
         for table in tables:
             schema_editor.execute(f'DROP TRIGGER IF EXISTS {_trigger(table)} ON "{table}";')
-        schema_editor.execute(f"DROP FUNCTION IF EXISTS {FUNCTION}();")
+        if drop_function:
+            schema_editor.execute(f"DROP FUNCTION IF EXISTS {FUNCTION}();")
 
     return migrations.RunPython(forwards, backwards, elidable=False)

@@ -35,14 +35,21 @@ from labserver.accounts.models import Organization
 
 __all__ = [
     "ISSUER_COLUMN",
+    "NATIONAL_REGISTERS",
     "PASSWORD_ENV",
     "PUBLICATION",
+    "PUBLICATIONS",
     "PUBLISHED_COLUMNS",
+    "REGISTERS_PUBLICATION",
+    "REGISTER_COLUMNS",
+    "REGISTRY",
     "REPLICATION_ROLE",
     "FederationError",
+    "Publication",
     "Published",
     "Subscribed",
     "SubscriptionState",
+    "node_authorities",
     "node_issuers",
     "publish",
     "shown",
@@ -99,6 +106,48 @@ ISSUER_COLUMN: dict[str, str] = {
     "registry_signingkeyfact": "issuer",
 }
 
+REGISTERS_PUBLICATION = "caltrace_national_registers"
+#: The national registers, published by the national node to the centers: what crosses, table
+#: by table (``tests/labserver/test_national_registers.py`` pins it as the registry's are).
+REGISTER_COLUMNS: dict[str, tuple[str, ...]] = {
+    "registry_patterndecisionfact": (
+        "key", "authority", "number", "event", "at", "instrument_type", "manufacturer",
+        "model", "approved_on", "valid_until", "withdrawn_on",
+    ),
+    "registry_designationfact": (
+        "key", "authority", "number", "organization", "at", "fields", "instrument_types",
+        "valid_from", "valid_until", "event", "withdrawn_on",
+    ),
+    "registry_verifiercertificationfact": (
+        "key", "authority", "number", "organization", "at", "fields", "instrument_types",
+        "valid_from", "valid_until", "event", "revoked_on",
+    ),
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Publication:
+    """A publication a node may make: its name, its tables with their columns, and the
+    column of each naming the organization whose facts it lets cross."""
+
+    name: str
+    columns: dict[str, tuple[str, ...]]
+    issuer_column: dict[str, str]
+    of: str
+    """Who the row filter names, for a person: ``issuer`` or ``directorate``."""
+
+
+#: A node's registry (every node), to the national node.
+REGISTRY = Publication(PUBLICATION, PUBLISHED_COLUMNS, ISSUER_COLUMN, "issuer")
+#: The national registers (the national node), to the centers.
+NATIONAL_REGISTERS = Publication(
+    REGISTERS_PUBLICATION,
+    REGISTER_COLUMNS,
+    dict.fromkeys(REGISTER_COLUMNS, "authority"),
+    "directorate",
+)
+PUBLICATIONS = (REGISTRY, NATIONAL_REGISTERS)
+
 _NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
@@ -151,6 +200,24 @@ def node_issuers(stated: Sequence[str] = ()) -> list[str]:
     return codes
 
 
+def node_authorities(stated: Sequence[str] = ()) -> list[str]:
+    """The directorates whose national registers this node publishes: ``stated``, or else
+    every organization of the node of kind ``directorate``."""
+    if stated:
+        return sorted({_issuer(code) for code in stated})
+    codes = sorted(
+        Organization.objects.filter(kind=Organization.Kind.DIRECTORATE).values_list(
+            "code", flat=True
+        )
+    )
+    if not codes:
+        raise FederationError(
+            "this node has no national directorate: the national registers are published by "
+            "the national node (name the directorate with --issuer CODE)"
+        )
+    return codes
+
+
 def _issuer(code: str) -> str:
     if not re.fullmatch(r"[-a-zA-Z0-9_]{1,32}", code):
         raise FederationError(
@@ -167,17 +234,19 @@ class Published:
     """What :func:`publish` did."""
 
     database: str
-    publication: str
+    publication: Publication
     created: bool
     issuers: tuple[str, ...]
     role: str
     role_created: bool
     password_set: bool
+    readable: tuple[str, ...]
+    """Every table the replication role may read (those of every publication of the node)."""
 
     def __str__(self) -> str:
         tables = "; ".join(
             f"{table} ({len(columns)} columns: {', '.join(columns)})"
-            for table, columns in PUBLISHED_COLUMNS.items()
+            for table, columns in self.publication.columns.items()
         )
         if self.role_created:
             role = f"replication role {self.role} created"
@@ -191,10 +260,10 @@ class Published:
                 "pg_hba.conf lets it without one"
             )
         return (
-            f"publication {self.publication} {'created' if self.created else 'updated'} on "
-            f"database {self.database}: INSERT only; rows whose issuer is "
+            f"publication {self.publication.name} {'created' if self.created else 'updated'} "
+            f"on database {self.database}: INSERT only; rows whose {self.publication.of} is "
             f"{', '.join(self.issuers)}; {tables}\n"
-            f"{role} (LOGIN REPLICATION; SELECT on {', '.join(PUBLISHED_COLUMNS)} only), "
+            f"{role} (LOGIN REPLICATION; SELECT on {', '.join(self.readable)} only), "
             f"{password}"
         )
 
@@ -205,9 +274,12 @@ def publish(
     *,
     role: str = REPLICATION_ROLE,
     password: str = "",
+    publication: Publication = REGISTRY,
 ) -> Published:
-    """Create or update this node's registry publication and its replication role, as the
-    ``connection`` (the tables' owner or a superuser; a superuser to create the role)."""
+    """Create or update one of this node's publications (its registry, by default; the
+    national registers on the national node) and its replication role, as the
+    ``connection`` (the tables' owner or a superuser; a superuser to create the role). The
+    role may read the tables of every publication the node makes, and no other."""
     _identifier("replication role", role)
     if not issuers:
         raise FederationError("no issuer to publish: name them with --issuer CODE")
@@ -217,10 +289,10 @@ def publish(
             "       (SELECT rolsuper FROM pg_roles WHERE rolname = current_user), "
             "       (SELECT rolreplication FROM pg_roles WHERE rolname = %s), "
             "       EXISTS (SELECT 1 FROM pg_publication WHERE pubname = %s)",
-            [role, PUBLICATION],
+            [role, publication.name],
         )
         database, schema, me, superuser, replication, exists = cursor.fetchone()
-        _check_columns(cursor, schema)
+        _check_columns(cursor, schema, publication)
         who, where = sql.Identifier(role), sql.Identifier(schema)
         secret = sql.SQL(" PASSWORD {}").format(sql.Literal(password)) if password else sql.SQL("")
         role_created = replication is None
@@ -236,16 +308,31 @@ def publish(
             cursor.execute(sql.SQL(verb + " ROLE {} LOGIN REPLICATION{}").format(who, secret))
         elif password:
             cursor.execute(sql.SQL("ALTER ROLE {}{}").format(who, secret))
-        tables = [sql.SQL("{}.{}").format(where, sql.Identifier(t)) for t in PUBLISHED_COLUMNS]
+        cursor.execute(
+            "SELECT pubname FROM pg_publication WHERE pubname = ANY(%s)",
+            [[p.name for p in PUBLICATIONS]],
+        )
+        made = {name for (name,) in cursor.fetchall()} | {publication.name}
+        readable = [t for p in PUBLICATIONS if p.name in made for t in p.columns]
+        tables = [sql.SQL("{}.{}").format(where, sql.Identifier(t)) for t in publication.columns]
         cursor.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(where, who))
         cursor.execute(sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA {} FROM {}").format(where, who))
-        cursor.execute(sql.SQL("GRANT SELECT ON {} TO {}").format(sql.SQL(", ").join(tables), who))
+        cursor.execute(
+            sql.SQL("GRANT SELECT ON {} TO {}").format(
+                sql.SQL(", ").join(
+                    sql.SQL("{}.{}").format(where, sql.Identifier(t)) for t in readable
+                ),
+                who,
+            )
+        )
 
         # equalities joined by OR: PostgreSQL 15 refuses an IN list (an array constructor)
         # in a publication's row filter
         def which(table: str) -> sql.Composable:
             return sql.SQL(" OR ").join(
-                sql.SQL("{} = {}").format(sql.Identifier(ISSUER_COLUMN[table]), sql.Literal(code))
+                sql.SQL("{} = {}").format(
+                    sql.Identifier(publication.issuer_column[table]), sql.Literal(code)
+                )
                 for code in issuers
             )
 
@@ -253,9 +340,9 @@ def publish(
             sql.SQL("TABLE {} ({}) WHERE ({})").format(
                 table, sql.SQL(", ").join(sql.Identifier(c) for c in columns), which(name)
             )
-            for table, (name, columns) in zip(tables, PUBLISHED_COLUMNS.items(), strict=True)
+            for table, (name, columns) in zip(tables, publication.columns.items(), strict=True)
         )
-        name = sql.Identifier(PUBLICATION)
+        name = sql.Identifier(publication.name)
         if exists:
             cursor.execute(sql.SQL("ALTER PUBLICATION {} SET {}").format(name, spec))
             cursor.execute(sql.SQL("ALTER PUBLICATION {} SET ({})").format(name, _OPTIONS))
@@ -265,12 +352,13 @@ def publish(
             )
     return Published(
         database=database,
-        publication=PUBLICATION,
+        publication=publication,
         created=not exists,
         issuers=tuple(issuers),
         role=role,
         role_created=role_created,
         password_set=bool(password),
+        readable=tuple(readable),
     )
 
 
@@ -280,9 +368,9 @@ def publish(
 _OPTIONS = sql.SQL("publish = 'insert', publish_via_partition_root = true")
 
 
-def _check_columns(cursor: Any, schema: str) -> None:
+def _check_columns(cursor: Any, schema: str, publication: Publication) -> None:
     """Every published column is in its table: a node not migrated far enough is told so."""
-    for table, columns in PUBLISHED_COLUMNS.items():
+    for table, columns in publication.columns.items():
         cursor.execute(
             "SELECT column_name FROM information_schema.columns "
             "WHERE table_schema = %s AND table_name = %s",

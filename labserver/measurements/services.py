@@ -24,11 +24,14 @@ from labserver.core.errors import (
     Conflict,
     InvalidEvidence,
     InvalidTransition,
+    NotInRegister,
     NotPermitted,
     StandardNotUsable,
 )
+from labserver.instruments.models import Instrument, InstrumentType
 from labserver.jobs.models import Job, JobState, Procedure, parsed_procedure
 from labserver.jobs.services import ACCEPTS_RUNS, locked_job, move_job
+from labserver.registry import national
 from labserver.standards.models import ReferenceStandard
 from procedures.record import Point as RecordPoint
 from procedures.record import Position, ProcedureRef, RunRecord, StandardUsed
@@ -163,6 +166,9 @@ def _store_run(principal: AgentPrincipal, received: Received) -> Run:
     # The day of use in the organization's zone, the day its certificate will print.
     used_on = timezone.localdate(header.started, agent.organization.zone)
     supersedes = _superseded(header.supersedes, job)
+    check_national_registers(
+        operator, agent.organization.code, job, [j for j in position_jobs if j], used_on
+    )
     usages = _check_standards(header.standards, org_id, used_on)
     evaluated = _evaluate(job, record, usages, used_on, position_jobs)
     run = _create_run(principal, job, operator, supersedes, received, evaluated)
@@ -572,6 +578,47 @@ def _operator(username: str, org_id: int, field: str) -> User:
     return membership.user
 
 
+def check_national_registers(
+    operator: User, organization: str, job: Job, more_jobs: list[Job], on: date
+) -> None:
+    """On a node where the national registers are enforced (``CALTRACE_NATIONAL_REGISTERS``):
+    the operator holds a verifier's certification in force on ``on`` for the procedure's
+    field or instrument type, and, for a verification, every instrument of a type whose
+    legal category requires pattern approval has an approval in force on ``on``, in the
+    registers as replicated to this node (:mod:`labserver.registry.national`). Elsewhere,
+    nothing is checked."""
+    if not national.enforced():
+        return
+    procedure = job.procedure
+    membership = Membership.objects.filter(
+        user=operator, organization__code=organization, role=Role.METROLOGIST
+    ).first()
+    instrument_type = job.instrument.instrument_type
+    refusal = national.verifier_refusal(
+        username=operator.username,
+        certificate_number=membership.certificate_number if membership else "",
+        organization=organization,
+        field=procedure.field,
+        instrument_type=instrument_type.code,
+        on=on,
+    )
+    if refusal:
+        raise NotInRegister(refusal, field="operator")
+    if procedure.kind != Procedure.Kind.VERIFICATION:
+        return
+    instruments: list[Instrument] = [job.instrument, *(j.instrument for j in more_jobs)]
+    for instrument in {i.pk: i for i in instruments}.values():
+        if instrument.instrument_type.legal_category != InstrumentType.LegalCategory.GROUP_1:
+            continue
+        refusal = national.pattern_refusal(
+            serial=instrument.serial,
+            pattern=instrument.pattern.number if instrument.pattern else None,
+            on=on,
+        )
+        if refusal:
+            raise NotInRegister(refusal, field="instrument")
+
+
 def _check_standards(
     standards: tuple[StandardUsed, ...], org_id: int, used_on: Any
 ) -> list[dict[str, Any]]:
@@ -727,7 +774,8 @@ def sign_review(actor: User, run: Run, comment: str, **more: Any) -> Run:
 @counts_signature_failures
 @transaction.atomic
 def approve_run(*, actor: User, run: Run, password: str, comment: str = "") -> Run:
-    """Authorized by: a signatory certified for the field, neither performer nor reviewer."""
+    """Authorized by: a signatory certified for the field, neither performer nor reviewer;
+    on a node enforcing the national registers, only while they let the run stand."""
     run = locked_run(run)
     require_role(actor, run.organization_id, Role.SIGNATORY, action="approving a run")
     require_approver_field(actor, run)
@@ -744,9 +792,23 @@ def require_approver_field(actor: User, run: Run) -> None:
 
 def sign_approval(actor: User, run: Run, comment: str, **more: Any) -> Run:
     """The signatory's signature on ``run`` (locked, role, field and password checked by the
-    caller): refused unless the run is reviewed and neither performed nor reviewed by them."""
+    caller): refused unless the run is reviewed and neither performed nor reviewed by them,
+    and, on a node enforcing the national registers, unless they still let the run stand on
+    the day it was performed (:func:`check_national_registers`)."""
     if run.state != RunState.REVIEWED:
         raise InvalidTransition(f"run {run.pk} is {run.state}: only a reviewed run can be approved")
+    if national.enforced():  # no query at all where the registers are not enforced
+        check_national_registers(
+            run.operator,
+            run.organization.code,
+            run.job,
+            [
+                p.job
+                for p in run.positions.select_related("job__instrument__instrument_type")
+                if p.job is not None
+            ],
+            timezone.localdate(run.started_at, run.organization.zone),
+        )
     signers = _signers(run)
     if actor.pk in (run.operator_id, signers.get(RunSignature.Meaning.CHECKED)):
         raise NotPermitted("a run cannot be approved by the person who performed or reviewed it")

@@ -210,3 +210,101 @@ class SigningKeyFact(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+# ------------------------------------------------------------------ the national registers
+#
+# Entered once, at the national node, by the directorate (labserver.registry.national), and
+# replicated to the centers that subscribe to its publication of the national registers. The
+# ``authority`` is the directorate's organization code: it begins every key.
+
+
+class PatternDecisionFact(models.Model):
+    """A decision on an approved pattern of a measuring instrument: its approval (with its
+    validity), a renewal of that validity, or its withdrawal from a day on."""
+
+    class Event(models.TextChoices):
+        APPROVED = "approved", pgettext_lazy("registry", "Approved")
+        RENEWED = "renewed", pgettext_lazy("registry", "Renewed")
+        WITHDRAWN = "withdrawn", pgettext_lazy("registry", "Withdrawn")
+
+    key = models.CharField(max_length=200, primary_key=True)
+    authority = models.CharField(max_length=32, help_text="The directorate's code")
+    number = models.CharField(max_length=64, help_text="The pattern approval number")
+    event = models.CharField(max_length=16, choices=Event.choices)
+    at = models.DateTimeField(help_text="When the decision was recorded")
+    instrument_type = models.CharField(max_length=64, help_text="The instrument type's code")
+    manufacturer = models.CharField(max_length=200)
+    model = models.CharField(max_length=200)
+    approved_on = models.DateField(help_text="The decision's date (approval or renewal)")
+    valid_until = models.DateField(null=True, blank=True, help_text="Empty: no time limit")
+    withdrawn_on = models.DateField(null=True, blank=True, help_text="Not in force from")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["number", "event"], name="registry_pattern_number_idx"),
+            models.Index(fields=["instrument_type"], name="registry_pattern_type_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class ScopedDecisionFact(models.Model):
+    """What a designation and a verifier's certification state alike: the decision's
+    number, the organization it concerns, its scope and its validity."""
+
+    key = models.CharField(max_length=200, primary_key=True)
+    authority = models.CharField(max_length=32, help_text="The directorate's code")
+    number = models.CharField(max_length=64, help_text="The decision's (the card's) number")
+    organization = models.CharField(max_length=32, help_text="The organization's code")
+    event = models.CharField(max_length=16)
+    at = models.DateTimeField(help_text="When the decision was recorded")
+    fields = models.JSONField(default=list, help_text="Fields of measurement covered")
+    instrument_types = models.JSONField(default=list, help_text="Instrument type codes covered")
+    valid_from = models.DateField()
+    valid_until = models.DateField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class DesignationFact(ScopedDecisionFact):
+    """An organization designated to verify, with its scope (fields of measurement and
+    instrument types) and validity, or the withdrawal of its designation from a day on."""
+
+    class Event(models.TextChoices):
+        DESIGNATED = "designated", pgettext_lazy("registry", "Designated")
+        WITHDRAWN = "withdrawn", pgettext_lazy("registry", "Withdrawn")
+
+    event = models.CharField(max_length=16, choices=Event.choices)
+    withdrawn_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organization", "event"], name="registry_designation_org_idx"),
+            models.Index(fields=["number", "event"], name="registry_designation_num_idx"),
+        ]
+
+
+class VerifierCertificationFact(ScopedDecisionFact):
+    """A verifier's certification (the verifier's card): its national number, the
+    organization the verifier works for, the fields and instrument types it covers and its
+    validity, or its revocation from a day on. The holder is identified by the card's number
+    only (no name: the holder's organization keeps who holds which card)."""
+
+    class Event(models.TextChoices):
+        CERTIFIED = "certified", pgettext_lazy("registry", "Certified")
+        REVOKED = "revoked", pgettext_lazy("registry", "Revoked")
+
+    event = models.CharField(max_length=16, choices=Event.choices)
+    revoked_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["number", "event"], name="registry_verifier_number_idx"),
+            models.Index(fields=["organization"], name="registry_verifier_org_idx"),
+        ]

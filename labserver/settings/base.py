@@ -256,6 +256,12 @@ CALTRACE_MAX_VERIFY_BYTES = env_int("CALTRACE_MAX_VERIFY_BYTES", 10 * 1024 * 102
 # commit (labserver/issuance/staging.py); `manage.py verify_storage --repair` deletes a
 # temporary no record needs once it is this old: longer than any issue takes.
 CALTRACE_STALE_TEMPORARY_MINUTES = env_int("CALTRACE_STALE_TEMPORARY_MINUTES", 60)
+# The national registers (docs/centers/national-registers.md): True on a node that subscribes
+# to the national node's publication of them (and on the national node itself). A run is then
+# refused when its verifier holds no certification in force in the register on the run's
+# day, and a verification when the instrument's pattern approval is not in force (instrument
+# types whose legal category requires one). False (the default): no such check, as before.
+CALTRACE_NATIONAL_REGISTERS = env_bool("CALTRACE_NATIONAL_REGISTERS", False)
 # When the database cannot be reached the LIMS answers 503 with this Retry-After (seconds).
 CALTRACE_DATABASE_RETRY_AFTER_S = env_int("CALTRACE_DATABASE_RETRY_AFTER_S", 30)
 

@@ -19,6 +19,7 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +29,11 @@ from labserver.federation.replication import (
     ISSUER_COLUMN,
     PUBLICATION,
     PUBLISHED_COLUMNS,
+    REGISTER_COLUMNS,
+    REGISTERS_PUBLICATION,
     REPLICATION_ROLE,
 )
-from tests.support.clusters import Cluster, server_bindir, throwaway_home
+from tests.support.clusters import Cluster, ClusterError, server_bindir, throwaway_home
 from tests.support.federation import DATABASE, Done, NodeLims, manage, migrated_template
 
 BINDIR = server_bindir()
@@ -100,7 +103,8 @@ def ok(done: Done) -> str:
 
 
 def arrived(node: Node, keys: list[str], *, table: str = "registry_certificatefact") -> None:
-    """Wait until every one of ``keys`` is in the national registry, once."""
+    """Wait until every one of ``keys`` is in ``node``'s registry (the national node's, or a
+    center's national registers), once."""
     if not keys:
         return  # nothing of this table to wait for (a center with no in-house calibration)
     listed = ", ".join(f"'{key}'" for key in keys)
@@ -121,8 +125,8 @@ def arrived(node: Node, keys: list[str], *, table: str = "registry_certificatefa
 
 
 def facts(node: Node, issuer: str, table: str = "registry_certificatefact") -> list[str]:
-    columns = ", ".join(PUBLISHED_COLUMNS[table])
-    of = ISSUER_COLUMN[table]
+    columns = ", ".join({**PUBLISHED_COLUMNS, **REGISTER_COLUMNS}[table])
+    of = ISSUER_COLUMN.get(table, "authority")
     answer = node.sql(
         f"SELECT t::text FROM (SELECT {columns} FROM {table} WHERE {of} = '{issuer}') t ORDER BY 1"
     )
@@ -145,6 +149,21 @@ def forge(node: Node, source: str, **values: str) -> None:
     )
 
 
+def assert_published(
+    node: Node, publication: str, columns: dict[str, tuple[str, ...]], code: str
+) -> None:
+    """``publication`` on ``node`` lists exactly ``columns``, table by table, and lets
+    through the rows of ``code`` only."""
+    published = node.sql(
+        "SELECT tablename, array_to_string(attnames, ','), rowfilter FROM pg_publication_tables "
+        f"WHERE pubname = '{publication}' ORDER BY tablename"
+    ).splitlines()
+    assert [line.split("|")[:2] for line in published] == [
+        [table, ",".join(names)] for table, names in sorted(columns.items())
+    ]
+    assert all(f"'{code}'" in line.split("|")[2] for line in published), published
+
+
 def status(node: Node, *args: str) -> tuple[int, dict[str, Any]]:
     done = node.manage("federation", "status", "--json", *args)
     assert PASSWORD not in done.stdout + done.stderr
@@ -164,14 +183,7 @@ def test_the_registry_crosses_to_the_national_node_and_nothing_else(
     assert f"publication {PUBLICATION} created" in said, said
     assert "issuer is QT1;" in said, said
     assert "its password set from CALTRACE_FEDERATION_PASSWORD" in said, said
-    published = qt1.sql(
-        "SELECT tablename, array_to_string(attnames, ','), rowfilter FROM pg_publication_tables "
-        f"WHERE pubname = '{PUBLICATION}' ORDER BY tablename"
-    ).splitlines()
-    assert [line.split("|")[:2] for line in published] == [
-        [table, ",".join(columns)] for table, columns in sorted(PUBLISHED_COLUMNS.items())
-    ]
-    assert all("'QT1'" in line.split("|")[2] for line in published), published
+    assert_published(qt1, PUBLICATION, PUBLISHED_COLUMNS, "QT1")
     assert (
         qt1.sql(
             f"SELECT pubinsert, pubupdate, pubdelete, pubtruncate FROM pg_publication "
@@ -380,3 +392,79 @@ def test_the_registry_crosses_to_the_national_node_and_nothing_else(
     table = done.stdout
     assert "contradiction from center_qt2 at" in table, table
     assert reused in table, table
+
+    # -- the national registers, the other way: entered once at the national node by its
+    # directorate, published there, subscribed to by the center, enforced by it
+    today = date.fromisoformat(national.sql("SELECT (now() AT TIME ZONE 'Asia/Ho_Chi_Minh')::date"))
+    national.lims.directorate("TCDL")
+    said = ok(national.manage("federation", "publish", "--registers"))
+    assert f"publication {REGISTERS_PUBLICATION} created" in said, said
+    assert "rows whose directorate is TCDL;" in said, said
+    assert_published(national, REGISTERS_PUBLICATION, REGISTER_COLUMNS, "TCDL")
+    # a fact a center holds already under a key the directorate then uses (written by hand
+    # on the center): reported there, never merged, and the facts after it flow
+    forged = f"TCDL/pattern/PAT-QT-1/approved/{today}"
+    qt1.sql(
+        "INSERT INTO registry_patterndecisionfact (key, authority, number, event, at, "
+        "instrument_type, manufacturer, model, approved_on) VALUES "
+        f"('{forged}', 'TCDL', 'PAT-QT-1', 'approved', now(), 'dmm', 'X', 'FORGED', '{today}')"
+    )
+    national_conninfo = national.cluster.conninfo(REPLICATION_ROLE, DATABASE)
+    said = ok(
+        qt1.manage(
+            "federation", "subscribe", "national", "--conninfo", national_conninfo,
+            "--publication", REGISTERS_PUBLICATION,
+        )
+    )  # fmt: skip
+    assert f"subscription national created: publication {REGISTERS_PUBLICATION}" in said, said
+    pattern = national.lims.register(
+        "approve_pattern",
+        number="PAT-QT-1",
+        instrument_type="dmm",
+        manufacturer="Keysight",
+        model="34465A",
+        approved_on=today.isoformat(),
+        valid_until=None,
+    )
+    assert pattern == forged
+    expired = national.lims.register(
+        "certify_verifier",
+        number="KDV-QT1-1",
+        organization="QT1",
+        fields=["electrical"],
+        instrument_types=[],
+        valid_from=(today - timedelta(days=400)).isoformat(),
+        valid_until=(today - timedelta(days=1)).isoformat(),
+    )
+    arrived(qt1, [expired], table="registry_verifiercertificationfact")
+    for table in REGISTER_COLUMNS:  # each as the directorate wrote it, the forged row apart
+        assert [r for r in facts(qt1, "TCDL", table) if not r.startswith(f"({forged},")] == [
+            r for r in facts(national, "TCDL", table) if not r.startswith(f"({forged},")
+        ], table
+    assert len(facts(national, "TCDL", "registry_verifiercertificationfact")) == 1
+    assert (
+        qt1.sql(
+            "SELECT subscription, kind, issuer, key FROM federation_arrival WHERE "
+            "table_name = 'registry_patterndecisionfact'"
+        )
+        == f"national|contradiction|TCDL|{forged}"
+    )
+    assert qt1.sql(f"SELECT model FROM registry_patterndecisionfact WHERE key = '{forged}'") == (
+        "FORGED"
+    )
+    # the center refuses a run by its verifier whose certification expired, in the register
+    # as replicated; renewed at the national node, the next run is accepted
+    lims1.enforce("KDV-QT1-1")
+    with pytest.raises(ClusterError, match="verifier's certificate KDV-QT1-1 expired on"):
+        lims1.issue()
+    renewed = national.lims.register(
+        "certify_verifier",
+        number="KDV-QT1-1",
+        organization="QT1",
+        fields=["electrical"],
+        instrument_types=[],
+        valid_from=today.isoformat(),
+        valid_until=(today + timedelta(days=365)).isoformat(),
+    )
+    arrived(qt1, [renewed], table="registry_verifiercertificationfact")
+    assert lims1.issue()

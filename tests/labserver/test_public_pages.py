@@ -19,7 +19,7 @@ from labserver.accounts.models import User
 from labserver.core.views import server_error
 from labserver.issuance.models import Certificate
 from labserver.issuance.services import issue_certificate
-from tests.support.browser import Page, sign_in
+from tests.support.browser import SIZES, Page, assert_fits, sign_in
 from tests.support.issuing import approved_run, submitted_run
 from tests.support.lims import PASSWORD, Center
 
@@ -193,18 +193,6 @@ def test_the_home_page_shows_each_role_s_work_with_counts_and_links(
 
 
 # ------------------------------------------------------------------ in a browser
-
-SIZES = {"desktop": (1280, 900), "phone-390": (390, 844), "phone-320": (320, 640)}
-
-
-def assert_fits(page: Page, what: str) -> None:
-    # innerWidth counts a classic scrollbar; clientWidth, the width left beside it, is stricter.
-    wide, inner, client = page.driver.execute_script(
-        "const e = document.documentElement;"
-        "return [e.scrollWidth, window.innerWidth, e.clientWidth];"
-    )
-    assert wide <= inner, f"{what} scrolls sideways: {wide} px in {inner} px"
-    assert wide <= client, f"{what} scrolls sideways: {wide} px beside the scrollbar, {client} px"
 
 
 @pytest.mark.django_db(transaction=True)

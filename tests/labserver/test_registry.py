@@ -28,7 +28,7 @@ from labserver.registry.models import (
     StandardFact,
 )
 from labserver.registry.records import RegistryConflict, record_revoked
-from tests.support.dbroles import as_owner
+from tests.support.dbroles import as_owner, table_columns
 from tests.support.issuing import approved_run, approved_verification, issue
 from tests.support.lims import PASSWORD, Center
 
@@ -133,19 +133,13 @@ PUBLIC_KEY_COLUMNS = {
 }
 
 
-def _columns(table: str) -> set[str]:
-    with connection.cursor() as cursor:
-        described = connection.introspection.get_table_description(cursor, table)
-    return {column.name for column in described}
-
-
 def test_the_facts_have_the_public_columns_only() -> None:
-    assert _columns("registry_certificatefact") == PUBLIC_CERTIFICATE_COLUMNS
-    assert _columns("registry_reliancefact") == PUBLIC_RELIANCE_COLUMNS
-    assert _columns("registry_standardfact") == PUBLIC_STANDARD_COLUMNS
-    assert _columns("registry_calibrationlinkfact") == PUBLIC_LINK_COLUMNS
-    assert _columns("registry_organizationfact") == PUBLIC_ORGANIZATION_COLUMNS
-    assert _columns("registry_signingkeyfact") == PUBLIC_KEY_COLUMNS
+    assert table_columns("registry_certificatefact") == PUBLIC_CERTIFICATE_COLUMNS
+    assert table_columns("registry_reliancefact") == PUBLIC_RELIANCE_COLUMNS
+    assert table_columns("registry_standardfact") == PUBLIC_STANDARD_COLUMNS
+    assert table_columns("registry_calibrationlinkfact") == PUBLIC_LINK_COLUMNS
+    assert table_columns("registry_organizationfact") == PUBLIC_ORGANIZATION_COLUMNS
+    assert table_columns("registry_signingkeyfact") == PUBLIC_KEY_COLUMNS
 
 
 def test_the_publication_carries_the_public_columns_only() -> None:

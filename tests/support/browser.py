@@ -181,3 +181,18 @@ def sign_in(page: Page, user: User | str) -> None:
 
 def sign_out(page: Page) -> None:
     page.click_and_wait(".who form[action='/accounts/logout/'] button[type=submit]")
+
+
+#: The window sizes a public page is shown at: a desktop, and phones 390 and 320 px wide.
+SIZES = {"desktop": (1280, 900), "phone-390": (390, 844), "phone-320": (320, 640)}
+
+
+def assert_fits(page: Page, what: str) -> None:
+    """The page open in ``page`` does not scroll sideways."""
+    # innerWidth counts a classic scrollbar; clientWidth, the width left beside it, is stricter.
+    wide, inner, client = page.driver.execute_script(
+        "const e = document.documentElement;"
+        "return [e.scrollWidth, window.innerWidth, e.clientWidth];"
+    )
+    assert wide <= inner, f"{what} scrolls sideways: {wide} px in {inner} px"
+    assert wide <= client, f"{what} scrolls sideways: {wide} px beside the scrollbar, {client} px"

@@ -195,6 +195,20 @@ class NodeLims:
         """This node's verdict on the file at ``path`` (the public check of an upload)."""
         return self.ask("check", path=path)
 
+    def directorate(self, code: str) -> None:
+        """The directorate ``code`` made on this node, with its administrator."""
+        self.ask("directorate", code=code)
+
+    def register(self, service: str, **decision: Any) -> str:
+        """``service`` of :mod:`labserver.accounts.registers` called by the directorate's
+        administrator with ``decision`` (dates as ISO text): the fact's key."""
+        key: str = self.ask("register", service=service, decision=decision)
+        return key
+
+    def enforce(self, card: str) -> None:
+        """Enforce the national registers on this center, its verifier holding ``card``."""
+        self.ask("enforce", card=card)
+
     def _stderr(self) -> str:
         stderr: IO[str] | None = self.process.stderr
         return stderr.read()[-3000:] if stderr is not None else ""
@@ -214,6 +228,8 @@ class _Child:
 
     center: Any = None
     issued: int = 0
+    registrar: Any = None
+    """The directorate's administrator, on the national node."""
 
 
 def _obey(child: _Child, order: dict[str, Any]) -> Any:
@@ -248,6 +264,13 @@ def _obey(child: _Child, order: dict[str, Any]) -> Any:
         return verify_upload(Path(order["path"]).read_bytes()).as_json()
     if order["order"] == "pdf":
         return Certificate.objects.get(number=order["number"]).pdf.path
+    if order["order"] == "directorate":
+        child.registrar = _make_directorate(order["code"])
+        return None
+    if order["order"] == "register":
+        return _register(child.registrar, order["service"], order["decision"])
+    if order["order"] == "enforce":
+        return _enforce(child.center, order["card"])
     if order["order"] == "center":
         child.center = make_center(order["code"], make_dmm(), make_procedure())
         with_serial(child.center)  # the customer's address, among others
@@ -288,6 +311,44 @@ def _make_personal(center: Any) -> None:
     for role in PEOPLE:
         user = getattr(center, role)
         User.objects.filter(pk=user.pk).update(full_name=f"Nguyễn Văn Bí Mật {role} {code}")
+
+
+def _make_directorate(code: str) -> Any:
+    """The national node's directorate and its administrator, who enters the registers."""
+    from labserver.accounts import services as accounts
+    from tests.support.lims import person
+
+    directorate = accounts.create_organization(
+        actor=None, code=code, name=f"Directorate {code}", kind="directorate"
+    )
+    return person(directorate, f"{code.lower()}-admin", "administrator")
+
+
+def _register(registrar: Any, service: str, decision: dict[str, Any]) -> str:
+    """A decision entered in the national registers by ``registrar``: its fact's key."""
+    from datetime import date
+
+    from labserver.accounts import registers
+
+    days = {k: date.fromisoformat(v) for k, v in decision.items() if k.endswith(("_on", "_from"))}
+    if decision.get("valid_until"):
+        days["valid_until"] = date.fromisoformat(decision["valid_until"])
+    key: str = getattr(registers, service)(actor=registrar, **{**decision, **days}).key
+    return key
+
+
+def _enforce(center: Any, card: str) -> None:
+    """The center enforcing the national registers (an operator sets
+    CALTRACE_NATIONAL_REGISTERS and restarts; the child sets it in place), its verifier
+    holding verifier's card ``card``."""
+    from django.conf import settings
+
+    from labserver.accounts.models import Membership, Role
+
+    Membership.objects.filter(user=center.metrologist, role=Role.METROLOGIST).update(
+        certificate_number=card
+    )
+    settings.CALTRACE_NATIONAL_REGISTERS = True
 
 
 def _call(args: list[str]) -> tuple[int, str, str]:

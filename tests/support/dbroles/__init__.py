@@ -65,3 +65,11 @@ def as_owner(*, triggers: bool = True) -> Iterator[None]:
                 cursor.execute("SET LOCAL session_replication_role = DEFAULT")
             if role:
                 cursor.execute("SET LOCAL ROLE %s", [role])
+
+
+def table_columns(table: str) -> set[str]:
+    """The names of ``table``'s columns, as the default database describes them."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    with connection.cursor() as cursor:
+        described = connection.introspection.get_table_description(cursor, table)
+    return {column.name for column in described}

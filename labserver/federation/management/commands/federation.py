@@ -12,11 +12,15 @@ from django.db import DatabaseError, connections
 
 from labserver.core.roles import owner_alias
 from labserver.federation.replication import (
+    NATIONAL_REGISTERS,
     PASSWORD_ENV,
     PUBLICATION,
+    REGISTERS_PUBLICATION,
+    REGISTRY,
     REPLICATION_ROLE,
     FederationError,
     SubscriptionState,
+    node_authorities,
     node_issuers,
     publish,
     status,
@@ -51,7 +55,14 @@ class Command(BaseCommand):
             default=[],
             metavar="CODE",
             help="an issuer whose facts cross (repeat it; default: every organization of "
-            "this node but the customers)",
+            "this node but the customers; with --registers, every directorate)",
+        )
+        pub.add_argument(
+            "--registers",
+            action="store_true",
+            help=f"publish the national registers ({REGISTERS_PUBLICATION}: patterns, "
+            "designations, verifiers' certifications), on the national node, instead of this "
+            "node's registry",
         )
         pub.add_argument("--role", default=REPLICATION_ROLE, help="the replication role")
         sub = actions.add_parser(
@@ -64,7 +75,12 @@ class Command(BaseCommand):
             help="libpq connection to the publishing node, as its replication role (in "
             f"production with sslmode=verify-full); the password from {PASSWORD_ENV}",
         )
-        sub.add_argument("--publication", default=PUBLICATION)
+        sub.add_argument(
+            "--publication",
+            default=PUBLICATION,
+            help=f"the publisher's publication (default {PUBLICATION}; a center subscribes to "
+            f"the national node's {REGISTERS_PUBLICATION})",
+        )
         stat = actions.add_parser("status", help="every subscription's state, lag and errors")
         stat.add_argument("--json", action="store_true", help="JSON for machines")
         stat.add_argument(
@@ -84,11 +100,13 @@ class Command(BaseCommand):
         password = os.environ.get(PASSWORD_ENV, "")
         try:
             if options["action"] == "publish":
+                registers = options["registers"]
                 done = publish(
                     connection,
-                    node_issuers(options["issuer"]),
+                    (node_authorities if registers else node_issuers)(options["issuer"]),
                     role=options["role"],
                     password=password,
+                    publication=NATIONAL_REGISTERS if registers else REGISTRY,
                 )
                 self.stdout.write(str(done))
             elif options["action"] == "subscribe":

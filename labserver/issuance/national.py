@@ -38,7 +38,6 @@ from labserver.registry.models import CertificateFact
 from labserver.registry.records import RegistryConflict
 from labserver.web.templatetags.names import local_name
 
-from .keys import pem_certificates
 from .models import CertificateKind
 
 if TYPE_CHECKING:
@@ -189,7 +188,7 @@ def verify_registered_upload(data: bytes, number_hint: str | None = None) -> Ver
     from certificates.errors import VerificationError
     from certificates.verify import verify_pdf
 
-    from .verification import MAX_CANDIDATES, NUMBER, Verdict  # verification imports us
+    from .verification import MAX_CANDIDATES, NUMBER, Verdict, roots_of  # it imports us
 
     digest = hashlib.sha256(data).hexdigest()
     # One query, whatever the upload: the registered PDF of this hash, or the first of the
@@ -210,11 +209,7 @@ def verify_registered_upload(data: bytes, number_hint: str | None = None) -> Ver
     if registered is None:
         return None
     issued = registered.issued
-    roots: list[bytes] = []
-    for pem in registered_trust_roots(issued.issuer):
-        for certificate in pem_certificates(pem.encode("ascii")):
-            if certificate not in roots:
-                roots.append(certificate)
+    roots = roots_of(registered_trust_roots(issued.issuer))
     problems: list[str] = []
     check = None
     try:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -85,8 +86,13 @@ def trust_roots(organization_id: int | None = None) -> list[bytes]:
     keys = SigningKeyRecord.objects.all()
     if organization_id is not None:
         keys = keys.filter(organization_id=organization_id)
+    return roots_of(keys.values_list("trust_roots_pem", flat=True))
+
+
+def roots_of(bundles: Iterable[str]) -> list[bytes]:
+    """Each CA certificate of the PEM ``bundles``, once, in their order."""
     roots: list[bytes] = []
-    for pem in keys.values_list("trust_roots_pem", flat=True):
+    for pem in bundles:
         for cert in pem_certificates(pem.encode("ascii")):
             if cert not in roots:
                 roots.append(cert)

@@ -20,7 +20,6 @@ from .records import RegistryConflict
 __all__ = [
     "RegisteredCertificate",
     "issuer_description",
-    "registered_by_sha256",
     "registered_certificate",
     "registered_trust_roots",
 ]
@@ -86,12 +85,6 @@ def registered_certificate(number: str) -> RegisteredCertificate | None:
             f"certificate {number} is registered by {len(issuers)} issuers: {', '.join(issuers)}"
         )
     return _status(facts)
-
-
-def registered_by_sha256(digest: str) -> RegisteredCertificate | None:
-    """The registered certificate whose signed PDF has SHA-256 ``digest``, if any."""
-    fact = CertificateFact.objects.filter(pdf_sha256=digest, event=Event.ISSUED).first()
-    return registered_certificate(fact.number) if fact is not None else None
 
 
 def issuer_description(code: str) -> OrganizationFact | None:

@@ -37,8 +37,9 @@ class StandardNotUsable(DomainError):
 
 class NotInRegister(DomainError):
     """The national register, as this node holds it, does not allow it on that day: the
-    verifier holds no certification in force for the work, or the instrument's pattern
-    approval is not in force (422)."""
+    verifier holds no certification in force for the work, the instrument's pattern
+    approval is not in force, or the organization holds no designation in force covering a
+    verification it would certify (422)."""
 
     status = 422
     code = "national_register"

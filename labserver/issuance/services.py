@@ -41,12 +41,13 @@ from labserver.accounts.access import require_field, require_role
 from labserver.accounts.lockout import check_signature_password, counts_signature_failures
 from labserver.accounts.models import Role, User
 from labserver.core import audit
-from labserver.core.errors import Conflict, InvalidEvidence, InvalidTransition
+from labserver.core.errors import Conflict, InvalidEvidence, InvalidTransition, NotInRegister
 from labserver.core.models import AuditAnchor
 from labserver.core.numbering import next_value
 from labserver.jobs.models import JobState
 from labserver.jobs.services import locked_job, move_job
 from labserver.measurements.models import PositionState, Run, RunPosition, RunState
+from labserver.registry import national
 
 from .anchors import anchor_after_commit
 from .documents import IncompleteRecord, carries_mark, document_for
@@ -175,6 +176,8 @@ def _produce(job: _Issue, staged: list[StagedFile]) -> Certificate:
     run = job.run
     org = run.organization
     kind = CertificateKind(run.procedure.kind)
+    if kind == CertificateKind.VERIFICATION:
+        _require_designation(job)
     loaded = signer_for(org)  # before numbering: an unconfigured key costs nothing
     if loaded.fingerprint:
         _refuse_revoked(org.pk, loaded.fingerprint)
@@ -264,6 +267,27 @@ def _produce(job: _Issue, staged: list[StagedFile]) -> Certificate:
     )
     register_issued(certificate)  # the registry's fact, in this same transaction
     return certificate
+
+
+def _require_designation(job: _Issue) -> None:
+    """On a node enforcing the national registers, a verification certificate is issued
+    only by an organization designated, on the issue date, for the instrument's type or its
+    field (:func:`labserver.registry.national.designation_refusal`); an amendment is a
+    certificate issued that day too. Elsewhere, nothing is checked (and nothing queried)."""
+    if not national.enforced():
+        return
+    run, org = job.run, job.run.organization
+    position = job.position
+    of = position.job if position is not None and position.job is not None else run.job
+    instrument_type = of.instrument.instrument_type
+    refusal = national.designation_refusal(
+        organization=org.code,
+        field=run.procedure.field,
+        instrument_type=instrument_type.code,
+        on=timezone.localdate(job.issued_at, org.zone),
+    )
+    if refusal:
+        raise NotInRegister(refusal, field="organization")
 
 
 def _refuse_revoked(org_id: int, fingerprint: str) -> None:

@@ -25,6 +25,7 @@ from .models import DesignationFact, PatternDecisionFact, VerifierCertificationF
 __all__ = [
     "InForce",
     "certification_state",
+    "designation_refusal",
     "designation_state",
     "enforced",
     "fact_key",
@@ -164,6 +165,21 @@ def designation_state(number: str, on: date) -> InForce:
     return _DESIGNATIONS.state(number, on)
 
 
+def _current_grant(state: InForce, granted: str, on: date) -> Any:
+    """The grant of an entry in force that speaks for ``on``: the latest to begin on or
+    before it (a renewal or an amendment of the scope is a new grant of the same number)."""
+    held = [f for f in state.facts if f.event == granted]
+    return max(
+        (f for f in held if f.valid_from <= on), key=lambda f: f.valid_from, default=held[-1]
+    )
+
+
+def _covers(grant: Any, field: str, instrument_type: str) -> bool:
+    """Whether a designation's or a certification's scope covers the work: its field of
+    measurement, or its instrument type named on its own."""
+    return field in grant.fields or instrument_type in grant.instrument_types
+
+
 def verifier_refusal(
     *,
     username: str,
@@ -184,16 +200,13 @@ def verifier_refusal(
     state = certification_state(certificate_number, on)
     if not state.in_force:
         return f"operator: {username}: {state.why} (on {on.isoformat()})"
-    held = [f for f in state.facts if f.event == VerifierCertificationFact.Event.CERTIFIED]
-    current = max(
-        (f for f in held if f.valid_from <= on), key=lambda f: f.valid_from, default=held[-1]
-    )
+    current = _current_grant(state, VerifierCertificationFact.Event.CERTIFIED, on)
     if current.organization != organization:
         return (
             f"operator: {username}: verifier's certificate {certificate_number} is held at "
             f"{current.organization} in the national register, not at {organization}"
         )
-    if field not in current.fields and instrument_type not in current.instrument_types:
+    if not _covers(current, field, instrument_type):
         return (
             f"operator: {username}: verifier's certificate {certificate_number} covers "
             f"{', '.join(current.fields + current.instrument_types)} in the national "
@@ -211,3 +224,43 @@ def pattern_refusal(*, serial: str, pattern: str | None, on: date) -> str | None
     if not state.in_force:
         return f"instrument: {serial}: {state.why} (on {on.isoformat()})"
     return None
+
+
+def designation_refusal(
+    *, organization: str, field: str, instrument_type: str, on: date
+) -> str | None:
+    """Why the national register does not let ``organization`` issue a verification
+    certificate of an instrument of ``instrument_type`` (of ``field``) on ``on``; ``None``
+    when one of its designations in force that day covers the type or its field.
+
+    Verification is, by Circular 23/2013, "a control measure performed by a *designated*
+    verification organization"; the designation decision names the organization's scope
+    (the fields of measurement, or the instrument types) and its validity (Decree
+    105/2016/NĐ-CP as amended by 154/2018/NĐ-CP): a certificate outside that scope, or
+    after the designation lapsed or was withdrawn, is no legal verification. A calibration
+    certificate needs no designation and is not asked about."""
+    numbers = (
+        DesignationFact.objects.filter(organization=organization)
+        .order_by("number")
+        .values_list("number", flat=True)
+        .distinct()
+    )
+    reasons = []
+    for number in numbers:
+        state = designation_state(number, on)
+        if not state.in_force:
+            reasons.append(state.why)
+            continue
+        current = _current_grant(state, DesignationFact.Event.DESIGNATED, on)
+        if current.organization != organization:
+            reasons.append(f"designation {number} is held by {current.organization}")
+        elif _covers(current, field, instrument_type):
+            return None
+        else:
+            scope = ", ".join(current.fields + current.instrument_types)
+            reasons.append(f"designation {number} covers {scope}")
+    why = "; ".join(reasons) or "the national register has no designation of it"
+    return (
+        f"organization: {organization} holds no designation in force on {on.isoformat()} "
+        f"covering the instrument type '{instrument_type}' (field '{field}'): {why}"
+    )

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from labserver.core import audit
 from labserver.core.errors import Conflict, InvalidEvidence, NotPermitted
@@ -34,6 +35,7 @@ from .models import Membership, Organization, Role
 
 __all__ = [
     "ADMINISTERED_BY",
+    "administered_directorate",
     "approve_pattern",
     "certify_verifier",
     "designate_organization",
@@ -57,7 +59,8 @@ def _number(field: str, value: str) -> str:
     value = (value or "").strip()
     if not _NUMBER.fullmatch(value):
         raise InvalidEvidence(
-            f"{field}: {value!r} is not a register number (1 to 64 letters, digits, - _ . :)",
+            _("%(field)s: %(value)r is not a register number (1 to 64 letters, digits, - _ . :)")
+            % {"field": field, "value": value},
             field=field,
         )
     return value
@@ -67,7 +70,9 @@ def _code(field: str, value: str) -> str:
     value = (value or "").strip()
     if not _CODE.fullmatch(value):
         raise InvalidEvidence(
-            f"{field}: {value!r} is not a code (letters, digits, - and _)", field=field
+            _("%(field)s: %(value)r is not a code (letters, digits, - and _)")
+            % {"field": field, "value": value},
+            field=field,
         )
     return value
 
@@ -75,7 +80,9 @@ def _code(field: str, value: str) -> str:
 def _text(field: str, value: str) -> str:
     value = (value or "").strip()
     if not value or len(value) > 200:
-        raise InvalidEvidence(f"{field}: required, at most 200 characters", field=field)
+        raise InvalidEvidence(
+            _("%(field)s: required, at most 200 characters") % {"field": field}, field=field
+        )
     return value
 
 
@@ -84,8 +91,11 @@ def _fields(values: Iterable[str]) -> list[str]:
     unknown = [v for v in chosen if v not in MeasurementField.values]
     if unknown:
         raise InvalidEvidence(
-            f"fields: unknown field(s) {', '.join(repr(v) for v in unknown)}; expected "
-            f"{', '.join(MeasurementField.values)}",
+            _("fields: unknown field(s) %(unknown)s; expected %(expected)s")
+            % {
+                "unknown": ", ".join(repr(v) for v in unknown),
+                "expected": ", ".join(MeasurementField.values),
+            },
             field="fields",
         )
     return chosen
@@ -96,7 +106,8 @@ def _scope(fields: Iterable[str], instrument_types: Iterable[str]) -> tuple[list
     types = sorted({_code("instrument_types", t) for t in instrument_types})
     if not chosen and not types:
         raise InvalidEvidence(
-            "fields: name at least one field of measurement or instrument type", field="fields"
+            _("fields: name at least one field of measurement or instrument type"),
+            field="fields",
         )
     return chosen, types
 
@@ -104,7 +115,8 @@ def _scope(fields: Iterable[str], instrument_types: Iterable[str]) -> tuple[list
 def _validity(start: date, end: date | None, start_field: str) -> None:
     if end is not None and end < start:
         raise InvalidEvidence(
-            f"valid_until: {end.isoformat()} is before {start_field} {start.isoformat()}",
+            _("valid_until: %(end)s is before %(start_field)s %(start)s")
+            % {"end": end.isoformat(), "start_field": start_field, "start": start.isoformat()},
             field="valid_until",
         )
 
@@ -118,30 +130,40 @@ def _known_organization(code: str) -> str:
     ):
         return code
     raise InvalidEvidence(
-        f"organization: no organization {code!r} on this node nor in its registry",
+        _("organization: no organization %(code)r on this node nor in its registry")
+        % {"code": code},
         field="organization",
     )
 
 
-def _authority(actor: Any) -> Organization:
-    """The directorate whose registers ``actor`` administers (403 otherwise)."""
-    person = acting_person(actor, action="entering the national registers")
+def administered_directorate(user: Any) -> Organization | None:
+    """The one national directorate whose registers ``user`` administers today, if any
+    (the pages ask it to answer anyone else with 403 before a form is shown)."""
+    if not getattr(user, "is_authenticated", False):
+        return None
     memberships = [
         m
         for m in Membership.objects.filter(
-            user=person,
+            user=user,
             role=ADMINISTERED_BY,
             active=True,
             organization__kind=Organization.Kind.DIRECTORATE,
         ).select_related("organization")
         if m.valid_until is None or m.valid_until >= timezone.localdate()
     ]
-    if len(memberships) != 1:
+    return memberships[0].organization if len(memberships) == 1 else None
+
+
+def _authority(actor: Any) -> Organization:
+    """The directorate whose registers ``actor`` administers (403 otherwise)."""
+    person = acting_person(actor, action="entering the national registers")
+    directorate = administered_directorate(person)
+    if directorate is None:
         raise NotPermitted(
-            "entering the national registers needs the role "
-            f"{Role(ADMINISTERED_BY).label.lower()} in one national directorate"
+            _("entering the national registers needs the role %(role)s in one national directorate")
+            % {"role": Role(ADMINISTERED_BY).label.lower()}
         )
-    return memberships[0].organization
+    return directorate
 
 
 def _insert(fact: models.Model, actor: Any, authority: Organization, action: str) -> None:
@@ -150,7 +172,9 @@ def _insert(fact: models.Model, actor: Any, authority: Organization, action: str
         with transaction.atomic():
             fact.save(force_insert=True)
     except IntegrityError:
-        raise Conflict(f"{fact.pk}: this decision is already registered", field="number") from None
+        raise Conflict(
+            _("%(key)s: this decision is already registered") % {"key": fact.pk}, field="number"
+        ) from None
     values = {
         f.attname: getattr(fact, f.attname)
         for f in fact._meta.concrete_fields
@@ -188,7 +212,10 @@ def approve_pattern(
     if PatternDecisionFact.objects.filter(
         authority=authority.code, number=number, event=PatternDecisionFact.Event.APPROVED
     ).exists():
-        raise Conflict(f"number: pattern {number} is already approved", field="number")
+        raise Conflict(
+            _("number: pattern %(number)s is already approved") % {"number": number},
+            field="number",
+        )
     fact = PatternDecisionFact(
         key=fact_key(authority.code, "pattern", number, "approved", approved_on),
         authority=authority.code,
@@ -210,7 +237,10 @@ def _approved(authority: str, number: str) -> PatternDecisionFact:
         authority=authority, number=number, event=PatternDecisionFact.Event.APPROVED
     ).first()
     if fact is None:
-        raise Conflict(f"number: the register has no approval of pattern {number}", field="number")
+        raise Conflict(
+            _("number: the register has no approval of pattern %(number)s") % {"number": number},
+            field="number",
+        )
     return fact
 
 
@@ -312,7 +342,8 @@ def _end(
     what: str,
 ) -> ScopedFact:
     """The end of a designation or a certification from ``on``: its latest grant repeated,
-    with the day it ends (``ends``)."""
+    with the day it ends (``ends``); ``what``, the refusal where the register holds no grant
+    of ``number``."""
     authority = _authority(actor)
     number = _number("number", number)
     last = (
@@ -321,7 +352,7 @@ def _end(
         .first()
     )
     if last is None:
-        raise Conflict(f"number: the register has no {what} {number}", field="number")
+        raise Conflict(what % {"number": number}, field="number")
     fact = model(
         key=fact_key(authority.code, register, number, event, on),
         authority=authority.code,
@@ -360,7 +391,7 @@ def withdraw_designation(*, actor: Any, number: str, withdrawn_on: date) -> Desi
         actor=actor,
         number=number,
         on=withdrawn_on,
-        what="designation",
+        what=_("number: the register has no designation %(number)s"),
     )
     assert isinstance(fact, DesignationFact)
     return fact
@@ -393,7 +424,7 @@ def revoke_certification(*, actor: Any, number: str, revoked_on: date) -> Verifi
         actor=actor,
         number=number,
         on=revoked_on,
-        what="verifier's certificate",
+        what=_("number: the register has no verifier's certificate %(number)s"),
     )
     assert isinstance(fact, VerifierCertificationFact)
     return fact

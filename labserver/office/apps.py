@@ -36,3 +36,15 @@ class OfficeConfig(AppConfig):
         # --- in-service lots (the quality manager) ---
         register(NavEntry("office:lots", _("Lots"), roles=(Role.QUALITY_MANAGER, Role.AUDITOR)))
         # --- end of in-service lots ---
+        # --- the national registers' entry (the directorate's administrator) ---
+        from labserver.accounts.registers import administered_directorate
+
+        register(
+            NavEntry(
+                "office:registers",
+                _("Register entry"),
+                roles=(Role.ADMINISTRATOR,),
+                when=lambda user: administered_directorate(user) is not None,
+            )
+        )
+        # --- end of the national registers' entry ---

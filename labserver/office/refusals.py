@@ -17,9 +17,12 @@ from labserver.core.errors import DomainError
 FORM_NAMES = {"fields": "certified_fields"}
 
 
-def show_refusal(form: forms.BaseForm, error: DomainError) -> None:
-    """Attach ``error`` to ``form``: on its field when the form has one of that name."""
-    name = FORM_NAMES.get(error.field or "", error.field)
+def show_refusal(
+    form: forms.BaseForm, error: DomainError, names: dict[str, str] | None = None
+) -> None:
+    """Attach ``error`` to ``form``: on its field when the form has one of that name
+    (``names``: the form's names of the service's fields, where they differ)."""
+    name = (names or FORM_NAMES).get(error.field or "", error.field)
     name = name if name in form.fields else None
     form.add_error(name, str(error.detail))
 

@@ -10,4 +10,5 @@ urlpatterns = [
     path("office/people/", include("labserver.office.people.urls")),
     path("office/requests/", include("labserver.office.requests.urls")),
     path("office/lots/", include("labserver.office.lots.urls")),
+    path("office/registers/", include("labserver.office.registers.urls")),
 ]

@@ -1,12 +1,14 @@
 """The pages listed in the navigation bar, each with the roles that may open it.
 
 A page adds itself here (``url_name``, a lazily translated label, its roles; no roles:
-any signed-in person; ``public=True``: anyone). The bar shows a person only what their
+any signed-in person; ``public=True``: anyone; ``when``: only to a person it answers true
+for, among those holding the roles). The bar shows a person only what their
 roles open; the page view still checks (:func:`labserver.web.access.page_for`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +24,7 @@ class NavEntry:
     label: Any  # a lazily translated string
     roles: tuple[str, ...] = ()
     public: bool = False
+    when: Callable[[Any], bool] | None = None
 
 
 NAV: list[NavEntry] = []
@@ -39,7 +42,10 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     held = roles_of(user)
     items = []
     for entry in NAV:
-        if entry.public or (signed_in and (not entry.roles or held & set(entry.roles))):
+        allowed = signed_in and (not entry.roles or held & set(entry.roles))
+        if allowed and entry.when is not None:
+            allowed = entry.when(user)
+        if entry.public or allowed:
             url = reverse(entry.url_name)
             items.append({"url": url, "label": entry.label, "current": request.path == url})
     return {"nav_items": items}

@@ -19,6 +19,7 @@ from tests.support.lims import (  # noqa: F401  (fixtures)
     procedure,
 )
 from tests.support.nonconformity import case  # noqa: F401  (a fixture)
+from tests.support.registers import directorate, registrar  # noqa: F401  (fixtures)
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,6 @@ from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from labserver.accounts import registers
-from labserver.accounts import services as accounts
 from labserver.accounts.models import Membership, Organization, Role
 from labserver.core.errors import Conflict, InvalidEvidence, NotPermitted
 from labserver.core.models import AuditEntry
@@ -99,19 +98,6 @@ def test_the_registers_have_the_public_columns_only_and_cross_whole() -> None:
     # the row filter names the directorate; the centers' publication is unchanged
     assert set(NATIONAL_REGISTERS.issuer_column.values()) == {"authority"}
     assert not set(REGISTER_COLUMNS) & set(PUBLISHED_COLUMNS)
-
-
-@pytest.fixture
-def directorate() -> Organization:
-    return accounts.create_organization(
-        actor=None, code="TCDL", name="Directorate", kind="directorate"
-    )
-
-
-@pytest.fixture
-def registrar(directorate: Organization) -> Any:
-    """The directorate's administrator: who enters the national registers."""
-    return person(directorate, "tcdl-admin", "administrator")
 
 
 def _approve(actor: Any, number: str = "PAT-2026-001", **changes: Any) -> PatternDecisionFact:

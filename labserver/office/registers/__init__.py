@@ -1,0 +1,1 @@
+"""The directorate's entry pages of the national registers."""

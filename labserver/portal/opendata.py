@@ -8,6 +8,18 @@ correlated subquery and a ``CASE``), so a table of any size is streamed row by r
 The anchors of the audit trail are published as they are signed (see
 :mod:`labserver.issuance.anchors`).
 
+On the national node (``CALTRACE_NATIONAL_OPEN_DATA``) the verification results are
+counted from the registry instead (:func:`registered_verification_results`): the certificate
+facts of every issuer, per province (the issuer's region), instrument type and month of
+issue, in the same fields with the same meaning. There a center's verifications count the
+same whether the center is hosted on the node (its facts are written with its certificates)
+or replicated to it (its facts arrive by its subscription). Only that node does so, not
+every node: a center's node would count nothing more than its own certificates, and its own
+tables say more than the registry does, which states a verification's legal outcome only
+(passed or failed: a conditional pass is a certificate issued, so it counts as passed and
+``other`` stays 0 there). The local query keeps the decision rule's own statement, and a
+center's figures stay exactly those its records give.
+
 Nothing personal is published: no people, no customers, no serial numbers.
 """
 
@@ -34,15 +46,17 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import TruncMonth
+from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from labserver.accounts.models import Organization
 from labserver.core.models import AuditAnchor
+from labserver.instruments.models import InstrumentType
 from labserver.issuance.anchors import published
 from labserver.issuance.models import Certificate, CertificateEvent, CertificateKind
+from labserver.registry.models import CertificateFact
 from labserver.standards.models import ReferenceStandard, StandardCertificate, Status
 
 #: The licence of the open data; a deployment may state its own.
@@ -180,8 +194,68 @@ DATASETS = (VERIFICATION_RESULTS, STANDARDS, AUDIT_ANCHORS)
 # --------------------------------------------------------------- verification results
 
 
+def national() -> bool:
+    """Whether this node publishes the national open data, counted from its registry."""
+    return bool(getattr(settings, "CALTRACE_NATIONAL_OPEN_DATA", False))
+
+
 def verification_results() -> QuerySet[Any]:
-    """One row per month, region and instrument type, counted by the database."""
+    """One row per month, region and instrument type, counted by the database: from the
+    registry on the national node, from this node's certificates elsewhere."""
+    return registered_verification_results() if national() else local_verification_results()
+
+
+#: The registry's kinds of a verification: a certificate, or the notice of a failed one.
+REGISTERED_VERIFICATION = ("verification", "notice")
+
+
+def _registered_verifications() -> QuerySet[CertificateFact]:
+    """The registry's verifications, each once: the fact of its first certificate's issue
+    (an amendment's fact names the certificate it supersedes)."""
+    return CertificateFact.objects.filter(
+        event=CertificateFact.Event.ISSUED, kind__in=REGISTERED_VERIFICATION, supersedes=""
+    )
+
+
+def registered_verification_results() -> QuerySet[Any]:
+    """The verification results of every issuer the registry holds, counted by the database
+    as :func:`local_verification_results` counts this node's: per month of the first issue
+    (the issuer's local date), the issuer's province and the instrument type (its names as
+    this node's catalogue gives them, empty for a type it does not know); revoked when the
+    registry holds the revocation of that first certificate."""
+    revoked = CertificateFact.objects.filter(
+        issuer=OuterRef("issuer"), number=OuterRef("number"), event=CertificateFact.Event.REVOKED
+    )
+    types = InstrumentType.objects.filter(code=OuterRef("instrument_type"))
+
+    def type_name(column: str) -> Coalesce:
+        return Coalesce(Subquery(types.values(column)[:1]), Value(""))
+
+    verdict = CertificateFact.Verdict
+    # ``region_`` and ``instrument_type_``: the fact's own columns may not be aliased to
+    # their own names; :func:`verification_row` publishes them without the underscore.
+    return (
+        _registered_verifications()
+        .values(
+            month=TruncMonth("issued_on", output_field=DateField()),
+            region_=F("region"),
+            instrument_type_=F("instrument_type"),
+            instrument_type_name=type_name("name"),
+            instrument_type_name_vi=type_name("name_vi"),
+        )
+        .annotate(
+            issued=Count("pk"),
+            passed=Count("pk", filter=Q(verdict=verdict.PASS)),
+            failed=Count("pk", filter=Q(verdict=verdict.FAIL)),
+            other=Count("pk", filter=~Q(verdict__in=[verdict.PASS, verdict.FAIL])),
+            revoked=Count("pk", filter=Exists(revoked)),
+        )
+        .order_by("month", "region_", "instrument_type_")
+    )
+
+
+def local_verification_results() -> QuerySet[Any]:
+    """One row per month, region and instrument type of this node's certificates."""
     revoked = CertificateEvent.objects.filter(
         certificate=OuterRef("pk"), kind=CertificateEvent.Kind.REVOKED
     )
@@ -209,11 +283,17 @@ def verification_results() -> QuerySet[Any]:
 def verification_row(row: dict[str, Any]) -> dict[str, Any]:
     """A row as published: the month as ``YYYY-MM``."""
     month = row["month"]
-    return {**row, "month": f"{month:%Y-%m}" if month is not None else ""}
+    named = {name.rstrip("_"): value for name, value in row.items()}
+    return {**named, "month": f"{month:%Y-%m}" if month is not None else ""}
 
 
 def verification_results_updated() -> datetime | None:
     """When the dataset last changed: the last issue or revocation of a verification."""
+    if national():
+        latest: datetime | None = CertificateFact.objects.filter(
+            kind__in=REGISTERED_VERIFICATION
+        ).aggregate(at=Max("at"))["at"]
+        return latest
     issued = Certificate.objects.filter(kind=CertificateKind.VERIFICATION).aggregate(
         at=Max("issued_at")
     )["at"]
@@ -224,24 +304,37 @@ def verification_results_updated() -> datetime | None:
 
 
 def monthly_totals(months: int = 12) -> list[dict[str, Any]]:
-    """Issued, passed and failed per month over the last ``months`` months (for the chart)."""
+    """Issued, passed and failed per month over the last ``months`` months (for the chart),
+    from the registry on the national node."""
     today = timezone.localdate()
     index = today.year * 12 + today.month - 1 - (months - 1)
     first = date(index // 12, index % 12 + 1, 1)
     start = timezone.make_aware(datetime.combine(first, datetime.min.time()))
-    counted = {
-        row["month"]: row
-        for row in Certificate.objects.filter(
-            kind=CertificateKind.VERIFICATION, supersedes__isnull=True, issued_at__gte=start
+    by_month: QuerySet[Any, dict[str, Any]]
+    if national():
+        by_month = (
+            _registered_verifications()
+            .filter(issued_on__gte=first)
+            .values(month=TruncMonth("issued_on", output_field=DateField()))
+            .annotate(
+                issued=Count("pk"),
+                passed=Count("pk", filter=Q(verdict=CertificateFact.Verdict.PASS)),
+                failed=Count("pk", filter=Q(verdict=CertificateFact.Verdict.FAIL)),
+            )
         )
-        .values(month=TruncMonth("issued_at", output_field=DateField()))
-        .annotate(
-            issued=Count("pk"),
-            passed=Count("pk", filter=Q(run__server_conformity="pass")),
-            failed=Count("pk", filter=Q(run__server_conformity="fail")),
+    else:
+        by_month = (
+            Certificate.objects.filter(
+                kind=CertificateKind.VERIFICATION, supersedes__isnull=True, issued_at__gte=start
+            )
+            .values(month=TruncMonth("issued_at", output_field=DateField()))
+            .annotate(
+                issued=Count("pk"),
+                passed=Count("pk", filter=Q(run__server_conformity="pass")),
+                failed=Count("pk", filter=Q(run__server_conformity="fail")),
+            )
         )
-        .order_by("month")
-    }
+    counted = {row["month"]: row for row in by_month.order_by("month")}
     out = []
     for step in range(months):
         i = index + step
@@ -384,7 +477,10 @@ __all__ = [
     "STANDARDS",
     "VERIFICATION_RESULTS",
     "anchor_rows",
+    "local_verification_results",
     "monthly_totals",
+    "national",
+    "registered_verification_results",
     "rows_of",
     "standard_row",
     "standards_register",

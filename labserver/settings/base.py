@@ -259,9 +259,16 @@ CALTRACE_STALE_TEMPORARY_MINUTES = env_int("CALTRACE_STALE_TEMPORARY_MINUTES", 6
 # The national registers (docs/centers/national-registers.md): True on a node that subscribes
 # to the national node's publication of them (and on the national node itself). A run is then
 # refused when its verifier holds no certification in force in the register on the run's
-# day, and a verification when the instrument's pattern approval is not in force (instrument
-# types whose legal category requires one). False (the default): no such check, as before.
+# day, a verification when the instrument's pattern approval is not in force (instrument types
+# whose legal category requires one), and a verification certificate when the organization
+# holds no designation in force for the instrument's type or field on the issue date. False
+# (the default): no such check, as before.
 CALTRACE_NATIONAL_REGISTERS = env_bool("CALTRACE_NATIONAL_REGISTERS", False)
+# The national node's open data (labserver/portal/opendata.py): True on the node that
+# subscribes to every center's registry; its verification-results dataset then counts the
+# registry's certificate facts of every issuer, hosted or replicated. False (the default):
+# the node's own certificates, as before.
+CALTRACE_NATIONAL_OPEN_DATA = env_bool("CALTRACE_NATIONAL_OPEN_DATA", False)
 # When the database cannot be reached the LIMS answers 503 with this Retry-After (seconds).
 CALTRACE_DATABASE_RETRY_AFTER_S = env_int("CALTRACE_DATABASE_RETRY_AFTER_S", 30)
 

@@ -453,6 +453,111 @@ def test_a_verification_issued_and_revoked_through_the_services_is_counted(
     assert "Revoked" in html
 
 
+# ------------------------------------------------------------------ the national node
+
+
+def registered(
+    issuer: str,
+    region: str,
+    number: str,
+    issued_on: date,
+    verdict: str = "pass",
+    *,
+    instrument_type: str = "nawi",
+    event: str = "issued",
+    kind: str = "",
+    supersedes: str = "",
+) -> None:
+    """A certificate's fact as a center's subscription writes it on the national node."""
+    from labserver.registry.models import CertificateFact
+
+    CertificateFact.objects.create(
+        key=f"{issuer}/{number}/{event}",
+        issuer=issuer,
+        region=region,
+        number=number,
+        event=event,
+        at=utc(issued_on.year, issued_on.month, issued_on.day, 3),
+        kind=kind or ("notice" if verdict == "fail" else "verification"),
+        verdict=verdict,
+        instrument_type=instrument_type,
+        serial=f"S-{number}",
+        issued_on=issued_on,
+        supersedes=supersedes,
+        pdf_sha256="0" * 64,
+        signer_fingerprint="0" * 64,
+    )
+
+
+def test_the_national_node_counts_every_issuers_verifications_per_province(
+    settings: Any, nawi: InstrumentType, water: InstrumentType
+) -> None:
+    registered("HN1", "Hà Nội", "HN1-KD-1", date(2026, 11, 3))
+    registered("HN1", "Hà Nội", "HN1-KD-2", date(2026, 11, 12))
+    registered("HN1", "Hà Nội", "HN1-KD-2", date(2026, 11, 13), event="revoked")
+    registered("HN1", "Hà Nội", "HN1-KD-3", date(2026, 11, 20), "fail")  # a notice
+    registered("HN1", "Hà Nội", "HN1-KD-4", date(2026, 12, 1))
+    # an amendment is the same verification: not counted again
+    registered("HN1", "Hà Nội", "HN1-KD-5", date(2026, 12, 5), supersedes="HN1-KD-1")
+    registered("HN1", "Hà Nội", "HN1-KD-1", date(2026, 11, 3), event="superseded")
+    registered("HN1", "Hà Nội", "HN1-HC-1", date(2026, 11, 5), "", kind="calibration")
+    registered("DN2", "Đà Nẵng", "DN2-KD-1", date(2026, 11, 6), instrument_type="water-meter")
+    registered("DN2", "Đà Nẵng", "DN2-KD-2", date(2026, 11, 7), "fail", instrument_type="gas")
+    client = Client()
+    # a node that is not the national one publishes its own certificates' results: none
+    assert csv_rows(client.get("/open-data/verification-results.csv")) == []
+    settings.CALTRACE_NATIONAL_OPEN_DATA = True
+    with CaptureQueriesContext(connection) as queries:
+        rows = list(opendata.rows_of("verification-results"))
+    [query] = queries.captured_queries
+    assert "GROUP BY" in query["sql"].upper()
+    assert as_tuples(rows) == sorted(
+        [
+            # month, province, type, issued, passed, failed, other, revoked
+            ("2026-11", "Hà Nội", "nawi", 3, 2, 1, 0, 1),
+            ("2026-12", "Hà Nội", "nawi", 1, 1, 0, 0, 0),
+            ("2026-11", "Đà Nẵng", "water-meter", 1, 1, 0, 0, 0),
+            ("2026-11", "Đà Nẵng", "gas", 1, 0, 1, 0, 0),
+        ]
+    )
+    from_csv = csv_rows(client.get("/open-data/verification-results.csv"))
+    assert list(from_csv[0]) == [f.name for f in opendata.VERIFICATION_RESULTS.fields]
+    assert as_tuples(from_csv) == as_tuples(rows)
+    names = {r["instrument_type"]: r["instrument_type_name_vi"] for r in from_csv}
+    assert names == {"nawi": "Cân không tự động", "water-meter": "Đồng hồ nước lạnh", "gas": ""}
+    assert as_tuples(json_rows(client.get("/open-data/verification-results.json"))) == (
+        as_tuples(rows)
+    )
+    assert opendata.verification_results_updated() == utc(2026, 12, 5, 3)
+
+
+def test_the_registry_gives_the_local_figures_for_this_node_s_certificates(
+    results: None, settings: Any
+) -> None:
+    from labserver.issuance.registered import register_issued, register_revoked
+
+    # the facts the issuing services write with each certificate (the fixture made none)
+    for certificate in Certificate.objects.order_by("pk").select_related("organization"):
+        register_issued(certificate)
+    for event in CertificateEvent.objects.filter(kind="revoked").select_related("certificate"):
+        register_revoked(event.certificate, event.at)
+    local = as_tuples([opendata.verification_row(r) for r in opendata.verification_results()])
+    assert local == sorted(EXPECTED_RESULTS)
+    settings.CALTRACE_NATIONAL_OPEN_DATA = True
+    national = as_tuples([opendata.verification_row(r) for r in opendata.verification_results()])
+    # The same figures, but one: the registry states a verification's legal outcome only,
+    # and a conditional pass is a certificate issued (passed), never "other".
+    conditional = ("2026-11", "Hà Nội", "nawi", 4, 2, 1, 1, 1)
+    assert national == sorted(
+        [r for r in EXPECTED_RESULTS if r != conditional]
+        + [("2026-11", "Hà Nội", "nawi", 4, 3, 1, 0, 1)]
+    )
+    today = timezone.localdate()
+    span = today.year * 12 + today.month - (2026 * 12 + 11) + 1  # from November 2026
+    totals = {m["month"]: (m["issued"], m["failed"]) for m in opendata.monthly_totals(span)}
+    assert (totals[date(2026, 11, 1)], totals[date(2026, 12, 1)]) == ((7, 3), (1, 0))
+
+
 def test_the_open_data_page_lists_the_datasets_and_pages_the_results(
     results: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -41,6 +41,7 @@ from labserver.federation.models import DocumentCheck
 from labserver.issuance.models import Certificate
 from labserver.issuance.services import amend_certificate, revoke_certificate
 from labserver.registry.models import CertificateFact, SigningKeyFact
+from tests.support.browser import SIZES, Page, assert_fits
 from tests.support.dbroles import as_owner
 from tests.support.issuing import as_another_nodes, issued
 from tests.support.lims import PASSWORD, Center, next_job
@@ -489,3 +490,34 @@ def test_the_public_check_says_a_flagged_pdf_could_not_be_verified(
     assert 'class="pdf-check flagged"' in page
     assert "The national node could not verify the signed PDF of this certificate" in page
     assert "Nút quốc gia không xác minh được tệp PDF đã ký" in verify_page(number, "vi")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_flag_on_the_page_fits_a_phone(center: Center, page: Page) -> None:
+    from selenium.webdriver.support.select import Select
+
+    fact = CertificateFact.objects.get(number=issued(center).number, event="issued")
+    number = f"{center.org.code}-HC-2026-999998"  # registered only: answered from the registry
+    fact.key, fact.number = f"{center.org.code}/{number}/issued", number
+    CertificateFact.objects.bulk_create([fact])
+    DocumentCheck.objects.create(
+        issuer=fact.issuer,
+        number=number,
+        fact_key=fact.key,
+        checked_at=timezone.now(),
+        outcome="hash_mismatch",
+        detail="written as the fetch writes it",
+    )
+    for size, (width, height) in SIZES.items():
+        page.driver.set_window_size(width, height)
+        page.open(f"/verify/{number}")
+        assert page.text("#pdf-check").startswith(
+            "The national node could not verify the signed PDF of this certificate"
+        )
+        assert_fits(page, f"the flagged certificate's page at {size}")
+        page.screenshot(f"flagged-{size}")
+    Select(page.find("#language")).select_by_value("vi")  # the longer words, at 320 px
+    page.click_and_wait("form.lang button[type=submit]")
+    assert page.text("#pdf-check").startswith("Nút quốc gia không xác minh được")
+    assert_fits(page, "the flagged certificate's page in Vietnamese at 320 px")
+    page.screenshot("flagged-vi-phone-320")

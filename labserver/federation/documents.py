@@ -259,6 +259,16 @@ def fetch(
     return report
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is not followed: urllib would send the secret on to wherever it points."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
 def _fetch_one(
     source: DocumentSource, fact: CertificateFact, secret: str, timeout_s: float
 ) -> tuple[Checked, str]:
@@ -268,7 +278,7 @@ def _fetch_one(
         url, headers={"Authorization": f"{AUTHORIZATION} {secret}", "Accept": "application/pdf"}
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+        with _OPENER.open(request, timeout=timeout_s) as response:
             data = response.read(MAX_PDF_BYTES + 1)
     except urllib.error.HTTPError as error:
         said = _said(error)

@@ -433,7 +433,14 @@ def center_serving(number: str, data: bytes) -> Iterator[str]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    with serving(Handler) as url:
+        yield url
+
+
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """``handler`` on a loopback HTTP server of its own, in a thread: its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -442,6 +449,28 @@ def center_serving(number: str, data: bytes) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+def test_a_redirect_is_not_followed_with_the_secret(center: Center, shared_secret: str) -> None:
+    certificate, _, _ = as_another_nodes(center)
+    asked: list[str] = []
+
+    class Redirecting(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(f"{self.path} {self.headers['Authorization']}")
+            self.send_response(302)
+            self.send_header("Location", "/elsewhere")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    with serving(Redirecting) as url:
+        add_source(center.org.code, url)
+        fetch()
+    [check] = DocumentCheck.objects.filter(number=certificate.number)
+    assert (check.outcome, check.detail.split(": ")[1]) == ("unreachable", "302")
+    assert asked == [f"{DOCUMENT_PATH.format(number=certificate.number)} National {SECRET}"]
 
 
 def verify_page(number: str, language: str) -> str:

@@ -185,6 +185,11 @@ class Command(BaseCommand):
                     f"source {source.issuer} {action}: {source.url}; its secret from "
                     f"{variable} ({secret} here)"
                 )
+                if source.url.startswith("http:"):
+                    self.stdout.write(
+                        f"source {source.issuer}: http: the secret and the PDFs cross in clear; "
+                        "use https outside a private network"
+                    )
             else:
                 for source in DocumentSource.objects.order_by("issuer"):
                     variable = secret_variable(source.issuer)

@@ -94,6 +94,9 @@ class Checked:
 
     outcome: str
     detail: str = ""
+    center_down: bool = False
+    """No answer from the center at all: the rest of its certificates wait for the next
+    fetch (a run is not spent waiting out a timeout per certificate)."""
 
 
 DocumentCheckFn = Callable[[CertificateFact, bytes], Checked]
@@ -186,6 +189,7 @@ class FetchReport:
 
     outcomes: dict[str, Counter[str]] = field(default_factory=dict)
     flagged: list[str] = field(default_factory=list)
+    postponed: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
@@ -193,7 +197,7 @@ class FetchReport:
         for issuer, counts in sorted(self.outcomes.items()):
             shown = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
             said.append(f"{issuer}: {sum(counts.values())} checked: {shown or 'nothing to do'}")
-        return [*said, *self.flagged, *self.problems]
+        return [*said, *self.flagged, *self.postponed, *self.problems]
 
 
 def _unchecked(issuer: str) -> Any:
@@ -244,6 +248,12 @@ def fetch(
                     )
             if remaining is not None:
                 remaining -= 1
+            if checked.center_down:
+                report.postponed.append(
+                    f"{source.issuer}: the center does not answer ({checked.detail}): the rest "
+                    "of its certificates wait for the next fetch"
+                )
+                break
         if remaining is not None and remaining <= 0:
             break
     if report.outcomes:
@@ -287,7 +297,7 @@ def _fetch_one(
         return Checked(Outcome.UNREACHABLE, f"{url}: {error.code}: {said}"), ""
     except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
         reason = getattr(error, "reason", None) or error
-        return Checked(Outcome.UNREACHABLE, f"{url}: {reason}"), ""
+        return Checked(Outcome.UNREACHABLE, f"{url}: {reason}", center_down=True), ""
     digest = hashlib.sha256(data).hexdigest()
     if len(data) > MAX_PDF_BYTES:
         return Checked(

@@ -267,12 +267,15 @@ def test_a_pdf_signed_with_a_key_the_issuer_never_registered_is_flagged(
 def test_an_unreachable_center_is_tried_again_and_then_verified(
     center: Center, live_server: Any, shared_secret: str
 ) -> None:
-    certificate = issued(center)
+    certificate, later = issued(center), next_issued(center)
     add_source(center.org.code, f"http://127.0.0.1:{closed_port()}")
-    fetch()
+    report = fetch()
     assert outcomes(certificate.number) == ["unreachable"]
+    # one timeout per run, not one per certificate: the rest wait for the next fetch
+    assert outcomes(later.number) == []
+    assert report.postponed[0].startswith(f"{center.org.code}: the center does not answer (")
     [centers], _ = document_status()
-    assert (centers.checked, centers.unchecked, centers.retrying) == (0, 1, 1)
+    assert (centers.checked, centers.unchecked, centers.retrying) == (0, 2, 1)
     # the source corrected (audited), the next scheduled fetch verifies it: a later row
     out = StringIO()
     call_command(
@@ -283,8 +286,9 @@ def test_an_unreachable_center_is_tried_again_and_then_verified(
     assert (entry.after or {})["url"] == live_server.url
     fetch()
     assert outcomes(certificate.number) == ["unreachable", "verified"]
+    assert outcomes(later.number) == ["verified"]
     [centers], _ = document_status()
-    assert (centers.checked, centers.verified, centers.unchecked, centers.retrying) == (1, 1, 0, 0)
+    assert (centers.checked, centers.verified, centers.unchecked, centers.retrying) == (2, 2, 0, 0)
 
 
 def test_a_number_the_center_did_not_issue_is_not_found_there(

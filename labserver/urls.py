@@ -21,6 +21,7 @@ from labserver.instruments.api.views import (
 from labserver.issuance.api.views import (
     CertificateViewSet,
     PublicCertificateView,
+    RegistryDocumentView,
     SigningKeyViewSet,
     VerifyView,
 )
@@ -63,6 +64,11 @@ urlpatterns = [
         "api/v1/public/certificates/<str:number>",
         PublicCertificateView.as_view(),
         name="public-certificate",
+    ),
+    path(
+        "api/v1/registry/documents/<str:number>.pdf",
+        RegistryDocumentView.as_view(),
+        name="registry-document",
     ),
     path("verify/<str:number>", verify_page, name="verify-page"),
     # Anyone may read the schema and its documentation page (drf-spectacular's default):

@@ -136,13 +136,26 @@ class AnonymousClient:
 ANONYMOUS = AnonymousClient()
 
 
+@dataclass(frozen=True)
+class RemoteNode:
+    """The actor of a request by another node of the federation that proved itself with the
+    secret this node shares with it (the national node fetching a signed PDF): no person, no
+    account of this node."""
+
+    name: str
+    is_authenticated = True
+    is_anonymous = False
+
+
 def describe_actor(actor: Any) -> tuple[str, int | None]:
-    """``("user:alice", 7)``, ``("agent:bench-3", None)``, ``("anonymous", None)`` or
-    ``("system", None)``."""
+    """``("user:alice", 7)``, ``("agent:bench-3", None)``, ``("node:national", None)``,
+    ``("anonymous", None)`` or ``("system", None)``."""
     if actor is None:
         return "system", None
     if isinstance(actor, AnonymousClient):
         return "anonymous", None
+    if isinstance(actor, RemoteNode):
+        return f"node:{actor.name}", None
     agent = getattr(actor, "agent", None)
     if agent is not None:
         return f"agent:{agent.name}", None

@@ -188,6 +188,13 @@ class OpenDataThrottle(AddressRateThrottle):
     scope = "open_data"
 
 
+class RegistryDocumentThrottle(AddressRateThrottle):
+    """The national node fetching a certificate's signed PDF from this center (each a read
+    of the file and its hash)."""
+
+    scope = "registry_documents"
+
+
 class TokenFailureThrottle(AddressRateThrottle):
     """Requests with an API token we do not know, counted per address.
 

@@ -27,11 +27,14 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from labserver.federation.documents import Checked, document_state
+from labserver.federation.models import DocumentCheck
 from labserver.instruments.models import InstrumentType
 from labserver.registry.lookup import (
     RegisteredCertificate,
     issuer_description,
     registered_certificate,
+    registered_key,
     registered_trust_roots,
 )
 from labserver.registry.models import CertificateFact
@@ -41,9 +44,16 @@ from labserver.web.templatetags.names import local_name
 from .models import CertificateKind
 
 if TYPE_CHECKING:
+    from certificates.verify import PdfVerification
+
     from .verification import Verdict
 
-__all__ = ["registered_page_context", "registered_public", "verify_registered_upload"]
+__all__ = [
+    "check_fetched_pdf",
+    "registered_page_context",
+    "registered_public",
+    "verify_registered_upload",
+]
 
 
 def lookup(number: str) -> RegisteredCertificate | None:
@@ -137,8 +147,24 @@ def registered_public(number: str) -> dict[str, Any] | None:
         "revoked_on": shown.revoked_on.isoformat() if shown.revoked_on else None,
         "revoked_reason": None,  # free text stays with the issuer
         "pdf_sha256": issued.pdf_sha256,
+        "pdf_check": _pdf_check(issued),
         "answered_from": "registry",
     }
+
+
+def _pdf_check(issued: CertificateFact) -> dict[str, Any]:
+    """Whether this node fetched the signed PDF from its issuer and verified it
+    (:mod:`labserver.federation.documents`): ``verified``, ``flagged`` (it could not be
+    verified) or ``unchecked``, and when."""
+    state, at = document_state(issued.key)
+    return {"state": state, "checked_at": at.isoformat() if at else None}
+
+
+def _checked_on(issued: CertificateFact, zone: ZoneInfo | None) -> SimpleNamespace:
+    """The page's :func:`_pdf_check`: the state, and the day of the check in the issuer's
+    zone."""
+    state, at = document_state(issued.key)
+    return SimpleNamespace(state=state, checked_on=_day(at, zone))
 
 
 def registered_page_context(registered: RegisteredCertificate) -> dict[str, Any]:
@@ -177,6 +203,7 @@ def registered_page_context(registered: RegisteredCertificate) -> dict[str, Any]
         "issued_on": issued.issued_on,
         "failed": failed,
         "registered": True,
+        "pdf_check": _checked_on(issued, shown.zone),
         "issuer_code": issued.issuer,
         "zone": shown.zone,
     }
@@ -185,10 +212,7 @@ def registered_page_context(registered: RegisteredCertificate) -> dict[str, Any]
 def verify_registered_upload(data: bytes, number_hint: str | None = None) -> Verdict | None:
     """The verdict on an uploaded file that matches no certificate issued here, from the
     registry (None when the registry has nothing of it either)."""
-    from certificates.errors import VerificationError
-    from certificates.verify import verify_pdf
-
-    from .verification import MAX_CANDIDATES, NUMBER, Verdict, roots_of  # it imports us
+    from .verification import MAX_CANDIDATES, NUMBER, Verdict  # it imports us
 
     digest = hashlib.sha256(data).hexdigest()
     # One query, whatever the upload: the registered PDF of this hash, or the first of the
@@ -209,14 +233,11 @@ def verify_registered_upload(data: bytes, number_hint: str | None = None) -> Ver
     if registered is None:
         return None
     issued = registered.issued
-    roots = roots_of(registered_trust_roots(issued.issuer))
     problems: list[str] = []
-    check = None
-    try:
-        check = verify_pdf(data, trust_roots=roots)
-    except VerificationError as exc:
+    check, unreadable = _registered_signature(data, issued.issuer)
+    if check is None:
         problems.append(
-            _("The file is not a signed PDF we can read: %(reason)s") % {"reason": exc.message}
+            _("The file is not a signed PDF we can read: %(reason)s") % {"reason": unreadable}
         )
     verdict = Verdict("valid", digest, number=issued.number, issued_sha256=issued.pdf_sha256)
     if check is not None:
@@ -260,3 +281,65 @@ def verify_registered_upload(data: bytes, number_hint: str | None = None) -> Ver
         )
     verdict.problems = problems
     return verdict
+
+
+def _registered_signature(data: bytes, issuer: str) -> tuple[PdfVerification | None, str]:
+    """The PAdES validation of ``data`` against the roots ``issuer`` registered, or None and
+    why the file cannot be read as a signed PDF."""
+    from certificates.errors import VerificationError
+    from certificates.verify import verify_pdf
+
+    from .verification import roots_of  # it imports us
+
+    try:
+        return verify_pdf(data, trust_roots=roots_of(registered_trust_roots(issuer))), ""
+    except VerificationError as exc:
+        return None, exc.message
+
+
+def check_fetched_pdf(issued: CertificateFact, data: bytes) -> Checked:
+    """The national node's check of a signed PDF fetched from its issuer
+    (:mod:`labserver.federation.documents`): the same validation as an uploaded file's, and
+    stricter on the key, since the registry's record is accepted on it: the bytes are the
+    PDF the fact registered, the signature is intact and covers the whole file, its signer
+    is the fact's key, a key the issuer registered, chaining to the roots it registered.
+    The detail names what failed (in English: it is the operator's, in the log and the
+    status)."""
+    digest = hashlib.sha256(data).hexdigest()
+    where = f"certificate {issued.number} of {issued.issuer} (fact {issued.key})"
+    if digest != issued.pdf_sha256:
+        return Checked(
+            DocumentCheck.Outcome.HASH_MISMATCH,
+            f"{where}: the PDF fetched has SHA-256 {digest}, the fact registered "
+            f"{issued.pdf_sha256}",
+        )
+    check, unreadable = _registered_signature(data, issued.issuer)
+    if check is None:
+        return Checked(
+            DocumentCheck.Outcome.BAD_SIGNATURE, f"{where}: not a signed PDF: {unreadable}"
+        )
+    if not (check.intact and check.covers_whole_file):
+        failed = "is not intact" if not check.intact else "does not cover the whole file"
+        return Checked(
+            DocumentCheck.Outcome.BAD_SIGNATURE,
+            f"{where}: the signature {failed}: {'; '.join(check.problems)}".rstrip(": "),
+        )
+    if check.signer_fingerprint != issued.signer_fingerprint:
+        return Checked(
+            DocumentCheck.Outcome.UNREGISTERED_KEY,
+            f"{where}: signed by the key {check.signer_fingerprint}, the fact names "
+            f"{issued.signer_fingerprint}",
+        )
+    if not registered_key(issued.issuer, check.signer_fingerprint):
+        return Checked(
+            DocumentCheck.Outcome.UNREGISTERED_KEY,
+            f"{where}: the key {check.signer_fingerprint} is not a signing key "
+            f"{issued.issuer} registered",
+        )
+    if not check.trusted:
+        return Checked(
+            DocumentCheck.Outcome.UNREGISTERED_KEY,
+            f"{where}: the signer's certificate does not chain to the roots {issued.issuer} "
+            f"registered: {'; '.join(check.problems)}".rstrip(": "),
+        )
+    return Checked(DocumentCheck.Outcome.VERIFIED)

@@ -21,6 +21,7 @@ __all__ = [
     "RegisteredCertificate",
     "issuer_description",
     "registered_certificate",
+    "registered_key",
     "registered_trust_roots",
 ]
 
@@ -99,3 +100,10 @@ def registered_trust_roots(issuer: str) -> list[str]:
         .order_by("at")
         .values_list("trust_roots_pem", flat=True)
     )
+
+
+def registered_key(issuer: str, fingerprint: str) -> bool:
+    """Whether ``issuer`` registered the signing key of ``fingerprint`` (its first use)."""
+    return SigningKeyFact.objects.filter(
+        issuer=issuer, fingerprint=fingerprint, event=SigningKeyFact.Event.IN_USE
+    ).exists()

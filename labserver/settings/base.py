@@ -269,6 +269,10 @@ CALTRACE_NATIONAL_REGISTERS = env_bool("CALTRACE_NATIONAL_REGISTERS", False)
 # registry's certificate facts of every issuer, hosted or replicated. False (the default):
 # the node's own certificates, as before.
 CALTRACE_NATIONAL_OPEN_DATA = env_bool("CALTRACE_NATIONAL_OPEN_DATA", False)
+# The secret the national node proves itself with when it fetches a certificate's signed PDF
+# from this center (GET /api/v1/registry/documents/<number>.pdf, docs/operators/federation.md):
+# from the environment only, never the database. Empty (the default): nobody may fetch.
+CALTRACE_NATIONAL_FETCH_SECRET = os.environ.get("CALTRACE_NATIONAL_FETCH_SECRET", "")
 # When the database cannot be reached the LIMS answers 503 with this Retry-After (seconds).
 CALTRACE_DATABASE_RETRY_AFTER_S = env_int("CALTRACE_DATABASE_RETRY_AFTER_S", 30)
 
@@ -435,6 +439,8 @@ CALTRACE_THROTTLE_RATES: dict[str, str | None] = {
     "lookup": env_rate("CALTRACE_THROTTLE_LOOKUP", "60/minute"),
     "open_data": env_rate("CALTRACE_THROTTLE_OPEN_DATA", "30/minute"),
     "token_failure": env_rate("CALTRACE_THROTTLE_TOKEN_FAILURE", "20/minute"),
+    # the national node fetching signed PDFs: a batch at a time, never a flood
+    "registry_documents": env_rate("CALTRACE_THROTTLE_REGISTRY_DOCUMENTS", "300/minute"),
 }
 CALTRACE_TRUSTED_PROXIES = env_networks("CALTRACE_TRUSTED_PROXIES")
 

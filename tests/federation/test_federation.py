@@ -42,7 +42,12 @@ pytestmark = pytest.mark.skipif(
 )
 
 PASSWORD = "replication secret 7f3a"  # the replication role's, from the environment
-SECRET_ENV = {"CALTRACE_FEDERATION_PASSWORD": PASSWORD}
+FETCH_SECRET = "fetch secret 0b62"  # QT1's, that the national node sends
+SECRET_ENV = {
+    "CALTRACE_FEDERATION_PASSWORD": PASSWORD,
+    "CALTRACE_NATIONAL_FETCH_SECRET": FETCH_SECRET,  # read by a center
+    "CALTRACE_FETCH_SECRET_QT1": FETCH_SECRET,  # read by the national node
+}
 ARRIVAL_TIMEOUT_S = 90.0  # generous: it costs nothing when the row comes
 
 
@@ -98,6 +103,7 @@ def federation() -> Iterator[Federation]:
 def ok(done: Done) -> str:
     assert done.returncode == 0, f"{done.args} exited {done.returncode}:\n{done.stderr}"
     assert PASSWORD not in done.stdout + done.stderr, "the replication password was printed"
+    assert FETCH_SECRET not in done.stdout + done.stderr, "the fetch secret was printed"
     out: str = done.stdout
     return out
 
@@ -468,3 +474,42 @@ def test_the_registry_crosses_to_the_national_node_and_nothing_else(
     )
     arrived(qt1, [renewed], table="registry_verifiercertificationfact")
     assert lims1.issue()
+
+    the_national_node_verifies_qt1s_pdfs(federation, amended)
+
+
+def the_national_node_verifies_qt1s_pdfs(federation: Federation, amended: str) -> None:
+    """The national node fetches each QT1 certificate's signed PDF over HTTP from QT1's
+    LIMS, with the secret QT1 expects, checks it against the facts and keys QT1 registered,
+    and marks it verified; QT1 audits each fetch."""
+    qt1, national = federation.qt1, federation.national
+    issued = national.sql(
+        "SELECT count(*) FROM registry_certificatefact WHERE issuer = 'QT1' AND event = 'issued'"
+    )
+    url = qt1.lims.serve()
+    said = ok(national.manage("federation", "source", "add", "QT1", "--url", url))
+    assert f"source QT1 created: {url}; its secret from CALTRACE_FETCH_SECRET_QT1 (set" in said
+    said = ok(national.manage("federation", "fetch"))
+    assert said.splitlines() == [f"QT1: {issued} checked: {issued} verified"], said
+    assert (
+        national.sql(
+            "SELECT count(DISTINCT fact_key) FROM federation_documentcheck "
+            "WHERE issuer = 'QT1' AND outcome = 'verified'"
+        )
+        == issued
+    )
+    assert (
+        qt1.sql(
+            "SELECT count(*) FROM core_auditentry WHERE action = 'registry.document_fetched' "
+            "AND actor = 'node:national'"
+        )
+        == issued
+    )
+    code, report = status(national)
+    assert code == 0, report
+    assert [
+        (d["issuer"], d["registered"], d["verified"], d["flagged"], d["unchecked"])
+        for d in report["documents"]
+    ] == [("QT1", int(issued), int(issued), 0, 0)], report
+    assert report["flagged"] == []
+    assert national.lims.public(amended)["pdf_check"]["state"] == "verified"

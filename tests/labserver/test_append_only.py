@@ -43,7 +43,7 @@ needs_two_roles = pytest.mark.skipif(
 
 # Every table an `append_only(` call of the migrations protects (core 0002 and 0003, issuance
 # 0002 and 0005, measurements 0002 and 0008, traceability 0002 and 0003, customer_requests
-# 0001, lots 0001, registry 0001, 0003 and 0005, federation 0001).
+# 0001, lots 0001, registry 0001, 0003 and 0005, federation 0001 and 0005).
 APPEND_ONLY = [
     "core_auditanchor",
     "core_auditentry",
@@ -52,6 +52,7 @@ APPEND_ONLY = [
     "customer_requests_requestinstrument",
     "customer_requests_requestjob",
     "federation_arrival",
+    "federation_documentcheck",
     "issuance_certificate",
     "issuance_certificateevent",
     "issuance_voidednumber",

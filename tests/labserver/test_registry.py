@@ -29,7 +29,7 @@ from labserver.registry.models import (
 )
 from labserver.registry.records import RegistryConflict, record_revoked
 from tests.support.dbroles import as_owner, table_columns
-from tests.support.issuing import approved_run, approved_verification, issue
+from tests.support.issuing import approved_run, approved_verification, as_another_nodes, issue
 from tests.support.lims import PASSWORD, Center
 
 pytestmark = pytest.mark.django_db
@@ -510,33 +510,10 @@ def test_the_facts_of_earlier_issuers_and_keys_are_written_once(center: Center) 
 # ------------------------------------------------------------------ another node's certificate
 
 
-def _as_another_nodes(center: Center) -> tuple[Certificate, bytes, list[Any]]:
-    """A certificate that exists here only as registry facts, as on the national node: it
-    is issued for real (signed with the DEMO PKI), its PDF and facts read, then the issue
-    rolled back and its facts written again as replication writes them."""
-    from django.db import transaction
-
-    from labserver.registry.models import SigningKeyFact
-
-    sid = transaction.savepoint()
-    certificate = Certificate.objects.get(pk=issue(center, approved_run(center)).json()["id"])
-    with certificate.pdf.open("rb") as handle:
-        pdf = handle.read()
-    facts: list[Any] = [
-        *CertificateFact.objects.filter(number=certificate.number),
-        *SigningKeyFact.objects.filter(issuer=center.org.code),
-    ]
-    transaction.savepoint_rollback(sid)
-    assert not Certificate.objects.filter(number=certificate.number).exists()
-    for fact in facts:
-        type(fact).objects.bulk_create([fact])
-    return certificate, pdf, facts
-
-
 def test_another_nodes_certificate_is_answered_from_the_registry(center: Center) -> None:
     from django.test import Client
 
-    certificate, pdf, _ = _as_another_nodes(center)
+    certificate, pdf, _ = as_another_nodes(center)
     number = certificate.number
     page = Client().get(f"/verify/{number}", HTTP_ACCEPT_LANGUAGE="en")
     assert page.status_code == 200
@@ -587,7 +564,7 @@ def test_another_nodes_revocation_is_answered_without_its_reason(center: Center)
 
     from labserver.issuance.verification import verify_upload
 
-    certificate, pdf, _ = _as_another_nodes(center)
+    certificate, pdf, _ = as_another_nodes(center)
     record_revoked(center.org.code, certificate.number, timezone.now())
     body = Client().get(f"/verify/{certificate.number}", HTTP_ACCEPT_LANGUAGE="en").content
     today = timezone.localdate(timezone.now(), center.org.zone).isoformat()
@@ -611,7 +588,7 @@ def test_facts_of_one_number_from_two_issuers_are_never_merged(center: Center) -
 
     from labserver.registry.lookup import registered_certificate
 
-    certificate, _, facts = _as_another_nodes(center)
+    certificate, _, facts = as_another_nodes(center)
     [issued] = [f for f in facts if isinstance(f, CertificateFact)]
     issued.issuer, issued.key = "ZZ9", f"ZZ9/{certificate.number}/issued"
     CertificateFact.objects.bulk_create([issued])

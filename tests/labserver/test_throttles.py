@@ -371,6 +371,7 @@ def test_the_default_rates_are_the_documented_ones() -> None:
             "lookup": "60/minute",
             "open_data": "30/minute",
             "token_failure": "20/minute",
+            "registry_documents": "300/minute",
         }
     assert base.CALTRACE_TRUSTED_PROXIES == [] or "CALTRACE_TRUSTED_PROXIES" in os.environ
 

@@ -10,7 +10,8 @@ database, and a center's LIMS in a child process issuing through its own code.
   center (:func:`tests.support.lims.make_center`), issues, amends and revokes certificates
   with the DEMO PKI through the LIMS's API and services, and runs management commands
   (``call_command``, as ``manage.py`` does, without a Django start-up each), one JSON line
-  per order on its stdin.
+  per order on its stdin; on order, it serves its LIMS over HTTP on a free loopback port
+  (:meth:`NodeLims.serve`: Django's threaded WSGI server, as ``runserver`` runs it).
 * :func:`manage` — ``manage.py`` itself against a node, in a process of its own.
 """
 
@@ -205,6 +206,12 @@ class NodeLims:
         key: str = self.ask("register", service=service, decision=decision)
         return key
 
+    def serve(self) -> str:
+        """Serve this node's LIMS over HTTP on a free loopback port, in the child, until it
+        ends: the base URL."""
+        url: str = self.ask("serve")
+        return url
+
     def enforce(self, card: str) -> None:
         """Enforce the national registers on this center, its verifier holding ``card``."""
         self.ask("enforce", card=card)
@@ -271,6 +278,8 @@ def _obey(child: _Child, order: dict[str, Any]) -> Any:
         return _register(child.registrar, order["service"], order["decision"])
     if order["order"] == "enforce":
         return _enforce(child.center, order["card"])
+    if order["order"] == "serve":
+        return _serve()
     if order["order"] == "center":
         child.center = make_center(order["code"], make_dmm(), make_procedure())
         with_serial(child.center)  # the customer's address, among others
@@ -349,6 +358,25 @@ def _enforce(center: Any, card: str) -> None:
         certificate_number=card
     )
     settings.CALTRACE_NATIONAL_REGISTERS = True
+
+
+def _serve() -> str:
+    """The node's LIMS on Django's threaded WSGI server, on a free loopback port, in a
+    thread of the child: its base URL. Its request log is dropped (nobody reads the child's
+    stderr until it ends: a full pipe would stop the server)."""
+    import threading
+
+    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+    from django.core.wsgi import get_wsgi_application
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadedWSGIServer(("127.0.0.1", 0), Quiet)
+    server.set_app(get_wsgi_application())
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}"
 
 
 def _call(args: list[str]) -> tuple[int, str, str]:

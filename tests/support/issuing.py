@@ -113,3 +113,26 @@ def issued(center: Center) -> Certificate:
     response = issue(center, approved_run(center))
     assert response.status_code == 201, response.json()
     return Certificate.objects.get(number=response.json()["number"])
+
+
+def as_another_nodes(center: Center) -> tuple[Certificate, bytes, list[Any]]:
+    """A certificate that exists here only as registry facts, as on the national node: it
+    is issued for real (signed with the DEMO PKI), its PDF and facts read, then the issue
+    rolled back and its facts written again as replication writes them."""
+    from django.db import transaction
+
+    from labserver.registry.models import CertificateFact, SigningKeyFact
+
+    sid = transaction.savepoint()
+    certificate = Certificate.objects.get(pk=issue(center, approved_run(center)).json()["id"])
+    with certificate.pdf.open("rb") as handle:
+        pdf = handle.read()
+    facts: list[Any] = [
+        *CertificateFact.objects.filter(number=certificate.number),
+        *SigningKeyFact.objects.filter(issuer=center.org.code),
+    ]
+    transaction.savepoint_rollback(sid)
+    assert not Certificate.objects.filter(number=certificate.number).exists()
+    for fact in facts:
+        type(fact).objects.bulk_create([fact])
+    return certificate, pdf, facts

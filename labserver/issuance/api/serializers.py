@@ -142,6 +142,17 @@ class PublicInstrumentOut(serializers.Serializer):  # type: ignore[type-arg]
     serial = serializers.CharField()
 
 
+class PublicPdfCheckOut(serializers.Serializer):  # type: ignore[type-arg]
+    """Whether the national node fetched the signed PDF from its issuer and verified it."""
+
+    state = serializers.ChoiceField(
+        choices=["verified", "flagged", "unchecked"],
+        help_text="flagged: it could not be verified (not the PDF registered, or not signed "
+        "with a key the issuer registered)",
+    )
+    checked_at = serializers.DateTimeField(allow_null=True)
+
+
 class PublicCertificateOut(serializers.Serializer):  # type: ignore[type-arg]
     """The schema of the public lookup (documentation only: the view answers a dict)."""
 
@@ -162,6 +173,9 @@ class PublicCertificateOut(serializers.Serializer):  # type: ignore[type-arg]
     revoked_on = serializers.DateField(allow_null=True)
     revoked_reason = serializers.CharField(allow_null=True)
     pdf_sha256 = serializers.CharField(help_text="SHA-256 of the PDF issued")
+    pdf_check = PublicPdfCheckOut(
+        required=False, help_text="Another node's certificate: this node's check of its PDF"
+    )
     answered_from = serializers.ChoiceField(
         choices=["registry"],
         required=False,

@@ -14,7 +14,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -30,7 +30,12 @@ from labserver.accounts.api.schema import SIGNATURE_REFUSALS
 from labserver.accounts.api.scoping import ScopedQuerysetMixin
 from labserver.core.api import PdfRenderer
 from labserver.core.errors import DomainError, NotFound
-from labserver.core.throttles import VERIFY_UPLOAD, LookupThrottle
+from labserver.core.throttles import (
+    VERIFY_UPLOAD,
+    LookupThrottle,
+    RegistryDocumentThrottle,
+    client_ip,
+)
 from labserver.measurements.models import Run
 
 from .. import services
@@ -38,6 +43,7 @@ from ..labels import label_sheet
 from ..models import Certificate, SigningKeyRecord, certified_instrument
 from ..national import registered_public
 from ..public import public_certificate
+from ..registry_documents import NationalNodeAuthentication, registry_document
 from ..reservation import voided, voided_answer
 from ..stored_files import Which, open_as_issued
 from ..verification import verify_upload
@@ -331,6 +337,32 @@ class PublicCertificateView(APIView):
         if record is not None:
             return Response(voided_answer(record), status=status.HTTP_410_GONE)
         raise NotFound("certificate: not found")
+
+
+class RegistryDocumentView(APIView):
+    """The signed PDF of a certificate this node issued, for the national node only, which
+    checks it against the registry's facts (``labserver.issuance.registry_documents``)."""
+
+    authentication_classes = [NationalNodeAuthentication]
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [RegistryDocumentThrottle]
+    renderer_classes = [PdfRenderer, JSONRenderer]
+
+    @extend_schema(
+        operation_id="registry_document",
+        tags=["registry"],
+        responses={
+            (200, "application/pdf"): OpenApiTypes.BINARY,
+            401: OpenApiResponse(description="No `Authorization: National <secret>`"),
+            403: OpenApiResponse(description="Not the national node's secret for this node"),
+            404: OpenApiResponse(description="No certificate of this number issued here"),
+            409: OpenApiResponse(description="The stored file is not as issued, or missing"),
+        },
+        auth=[],
+    )
+    def get(self, request: Request, number: str) -> HttpResponse:
+        data = registry_document(number, actor=request.user, address=client_ip(request))
+        return HttpResponse(data, content_type="application/pdf")
 
 
 class SigningKeyViewSet(ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]

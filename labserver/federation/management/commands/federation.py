@@ -23,6 +23,7 @@ from labserver.federation.replication import (
     node_authorities,
     node_issuers,
     publish,
+    recalls_publication,
     status,
     subscribe,
 )
@@ -64,6 +65,13 @@ class Command(BaseCommand):
             "designations, verifiers' certifications), on the national node, instead of this "
             "node's registry",
         )
+        pub.add_argument(
+            "--recalls",
+            action="store_true",
+            help="publish the recall notices addressed to the --issuer organizations (a "
+            "center's), on the national node: caltrace_recalls_<codes>, which that center "
+            "subscribes to",
+        )
         pub.add_argument("--role", default=REPLICATION_ROLE, help="the replication role")
         sub = actions.add_parser(
             "subscribe", help="subscribe this node to another node's registry publication"
@@ -99,7 +107,19 @@ class Command(BaseCommand):
             )
         password = os.environ.get(PASSWORD_ENV, "")
         try:
-            if options["action"] == "publish":
+            if options["action"] == "publish" and options["recalls"]:
+                if options["registers"]:
+                    raise FederationError("--recalls and --registers: one publication at a time")
+                recalls = recalls_publication(options["issuer"])
+                done = publish(
+                    connection,
+                    options["issuer"],
+                    role=options["role"],
+                    password=password,
+                    publication=recalls,
+                )
+                self.stdout.write(str(done))
+            elif options["action"] == "publish":
                 registers = options["registers"]
                 done = publish(
                     connection,

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from labserver.accounts.models import Organization
@@ -104,7 +104,14 @@ def open_notified_nonconformities() -> tuple[list[Answered], list[NoticeProblem]
         if notices[0].owner == issuer:
             answers.append(Answered(issuer, fact, local=True))
             continue
-        answer, trouble = _answer(organizations[issuer], fact, notices)
+        try:
+            answer, trouble = _answer(organizations[issuer], fact, notices)
+        except IntegrityError:  # another run opened it meanwhile (the unique constraint)
+            trouble = [
+                NoticeProblem(n.key, issuer, "another run was opening its nonconformity: run again")
+                for n in notices
+            ]
+            answer = Answered(issuer, fact)
         answers.append(answer)
         problems += trouble
     return answers, problems

@@ -10,6 +10,7 @@ three clusters, is ``tests/federation/test_federation.py``.
 
 from __future__ import annotations
 
+import html
 from datetime import date, timedelta
 from typing import Any
 
@@ -17,6 +18,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
+from django.test import Client
 from django.utils import timezone
 
 from labserver.core.models import AuditEntry
@@ -46,7 +48,7 @@ from tests.support.lims import (  # noqa: F401  (CENTER_BUILT_ONCE)
     next_job,
     procedure_built_once,
 )
-from tests.support.registry import at, calibrated, certificate, link
+from tests.support.registry import calibrated, certificate, link, out_of_tolerance
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_pki")]
 
@@ -77,20 +79,6 @@ PUBLIC_NOTICE_COLUMNS = {
 }
 
 
-def _out_of_tolerance(owner: str, standard: str, since: date, found_on: date) -> StandardFact:
-    return StandardFact.objects.create(
-        key=f"{owner}/{standard}/out_of_tolerance/{since.isoformat()}",
-        owner=owner,
-        standard=standard,
-        event="out_of_tolerance",
-        at=at(found_on),
-        name=standard,
-        field="electrical",
-        level="reference",
-        since=since,
-    )
-
-
 @pytest.fixture
 def country() -> None:
     """QT2's reference REF-2 calibrated QT1's reference REF-1 on D + 10 days, which
@@ -104,7 +92,7 @@ def country() -> None:
             calibrated("QT1", "W-1", "QT1-INT-1", D + td(20)),
         ]
     )
-    _out_of_tolerance("QT2", "REF-2", D, D + td(60))
+    out_of_tolerance("QT2", "REF-2", D, D + td(60))
     CalibrationLinkFact.objects.bulk_create(
         [
             link("QT1", "REF-1", "QT2-HC-1", ("QT2", "REF-2", "C"), D + td(10)),
@@ -379,7 +367,7 @@ def test_national_and_center_sides_on_one_node(center: Center, capsys: Any) -> N
     (at its node), REF-2 found out of tolerance: notify, then open."""
     mine = issued(center)
     calibrated_on = timezone.localdate() - td(30)
-    _out_of_tolerance("QT2", "REF-2", calibrated_on - td(10), timezone.localdate())
+    out_of_tolerance("QT2", "REF-2", calibrated_on - td(10), timezone.localdate())
     CalibrationLinkFact.objects.create(
         key=f"QT1/{center.standard.asset_id}/QT2-HC-7/QT2/REF-2",
         owner="QT1",
@@ -400,3 +388,29 @@ def test_national_and_center_sides_on_one_node(center: Center, capsys: Any) -> N
         ("certificate", mine.number),
     }
     assert AffectedItem.objects.filter(nonconformity=nc, certificate=mine).exists()
+
+
+def test_the_pages_show_who_notified_it_in_both_languages(
+    center: Center, notified: list[Certificate], other_center: Center, capsys: Any
+) -> None:
+    _opened(capsys)
+    nc = Nonconformity.objects.get()
+    pages = "/quality/nonconformities/", f"/quality/nonconformities/{nc.pk}/"
+    qm = Client()
+    qm.force_login(center.quality_manager)
+    listing, detail = (html.unescape(qm.get(url).content.decode()) for url in pages)
+    assert "notified by the national registry (REF-2, QT2)" in listing
+    assert "the national registry: standard REF-2 of QT2 found out of tolerance" in detail
+    assert "by this node, on the national registry's notice" in detail
+    assert OOT in detail
+    assert all(c.number in detail for c in notified)
+    qm.cookies["django_language"] = "vi"
+    listing, detail = (html.unescape(qm.get(url).content.decode()) for url in pages)
+    assert "được cơ sở dữ liệu quốc gia thông báo (REF-2, QT2)" in listing
+    assert "chuẩn REF-2 của QT2 bị phát hiện vượt dung sai" in detail
+    assert "theo thông báo của cơ sở dữ liệu quốc gia" in detail
+    # another center's quality manager: not found
+    theirs = Client()
+    theirs.force_login(other_center.quality_manager)
+    assert theirs.get(pages[1]).status_code == 404
+    assert nc.number not in theirs.get(pages[0]).content.decode()

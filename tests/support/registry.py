@@ -5,6 +5,7 @@ on. Shared by the reverse trace's tests and the recall notices'."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 from labserver.registry.models import (
     CalibrationLinkFact,
@@ -19,16 +20,31 @@ def at(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, 9, tzinfo=UTC)
 
 
-def calibrated(owner: str, standard: str, certificate: str, day: date) -> StandardFact:
+def _standard_fact(
+    owner: str, standard: str, event: str, detail: str, day: date, **fields: Any
+) -> StandardFact:
+    """A fact of an electrical reference ``standard`` (its name its asset id)."""
     return StandardFact(
-        key=f"{owner}/{standard}/calibrated/{certificate}",
+        key=f"{owner}/{standard}/{event}/{detail}",
         owner=owner,
         standard=standard,
-        event="calibrated",
+        event=event,
         at=at(day),
         name=standard,
         field="electrical",
         level="reference",
+        **fields,
+    )
+
+
+def calibrated(owner: str, standard: str, certificate: str, day: date) -> StandardFact:
+    """``standard`` calibrated on ``day`` under ``certificate`` (by its owner), for a year."""
+    return _standard_fact(
+        owner,
+        standard,
+        "calibrated",
+        certificate,
+        day,
         certificate=certificate,
         certificate_issuer=owner,
         calibrated_on=day,
@@ -82,3 +98,13 @@ def certificate(
             standard_certificate_issuer=owner,
             used_on=day,
         )
+
+
+def out_of_tolerance(owner: str, standard: str, since: date, found_on: date) -> StandardFact:
+    """The fact, saved, that ``standard`` is out of tolerance since ``since``, found on
+    ``found_on``."""
+    fact = _standard_fact(
+        owner, standard, "out_of_tolerance", since.isoformat(), found_on, since=since
+    )
+    StandardFact.objects.bulk_create([fact])
+    return fact

@@ -10,6 +10,8 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from labserver.accounts import services as accounts
+from labserver.accounts.models import Organization
 from labserver.nonconformities.models import Nonconformity
 from labserver.registry.models import CalibrationLinkFact
 from tests.support.browser import SIZES, Page, assert_fits, sign_in
@@ -31,6 +33,9 @@ def test_a_notified_nonconformity_fits_a_phone_in_both_languages(
     CalibrationLinkFact.objects.bulk_create(
         [link("QT1", center.standard.asset_id, "QT2-HC-2026-000777", upstream, calibrated_on)]
     )
+    accounts.create_organization(
+        actor=None, code="TCDL", name="Directorate", kind=Organization.Kind.DIRECTORATE
+    )  # a central node: the national registry's and QT1's
     call_command("registry_recalls", "notify")
     call_command("registry_recalls", "open")
     nc = Nonconformity.objects.get()

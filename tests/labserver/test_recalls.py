@@ -21,6 +21,8 @@ from django.db import DatabaseError, connection, transaction
 from django.test import Client
 from django.utils import timezone
 
+from labserver.accounts import services as accounts
+from labserver.accounts.models import Organization
 from labserver.core.models import AuditEntry
 from labserver.federation.replication import (
     PUBLISHED_COLUMNS,
@@ -154,7 +156,17 @@ def test_a_notice_is_never_written_twice(country: None) -> None:
     assert RecallNoticeFact.objects.count() == 6
 
 
+def _directorate() -> None:
+    accounts.create_organization(
+        actor=None, code="TCDL", name="Directorate", kind=Organization.Kind.DIRECTORATE
+    )
+
+
 def test_the_command_says_what_it_wrote(country: None, capsys: Any) -> None:
+    with pytest.raises(CommandError, match="this node has no national directorate"):
+        call_command("registry_recalls", "notify")
+    assert not RecallNoticeFact.objects.exists()
+    _directorate()
     call_command("registry_recalls", "notify")
     said = capsys.readouterr().out
     assert f"{OOT}: 5 new notice(s): 4 to QT1, 1 to QT2" in said, said
@@ -378,6 +390,7 @@ def test_national_and_center_sides_on_one_node(center: Center, capsys: Any) -> N
         upstream_certificate="",
         used_on=calibrated_on,
     )
+    _directorate()
     call_command("registry_recalls", "notify")
     said = _opened(capsys)
     assert "1 nonconformity opened" in said, said

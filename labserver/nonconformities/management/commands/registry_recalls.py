@@ -16,6 +16,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from labserver.accounts.models import Organization
 from labserver.nonconformities.notified import open_notified_nonconformities
 from labserver.registry.recalls import write_notices
 
@@ -32,6 +33,13 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["action"] == "notify":
+            if not Organization.objects.filter(kind=Organization.Kind.DIRECTORATE).exists():
+                # a center's notices of its own facts would meet the national node's, under
+                # the same keys, as contradictions
+                raise CommandError(
+                    "registry_recalls notify: this node has no national directorate: the "
+                    "national node writes the recall notices (a center runs 'open')"
+                )
             done = write_notices()
             for notified in done:
                 self.stdout.write(str(notified))

@@ -48,6 +48,8 @@ REGISTER_TABLES = (
     "registry_verifiercertificationfact",
 )
 """The national registers' tables, on a center that subscribes to them (migration 0003)."""
+RECALL_TABLES = ("registry_recallnoticefact",)
+"""The recall notices' table, on a center that subscribes to its notices (migration 0005)."""
 
 FUNCTION_SQL = f"""
 CREATE OR REPLACE FUNCTION {FUNCTION}() RETURNS trigger AS $$

@@ -40,6 +40,8 @@ __all__ = [
     "PUBLICATION",
     "PUBLICATIONS",
     "PUBLISHED_COLUMNS",
+    "RECALLS_PREFIX",
+    "RECALL_COLUMNS",
     "REGISTERS_PUBLICATION",
     "REGISTER_COLUMNS",
     "REGISTRY",
@@ -52,6 +54,7 @@ __all__ = [
     "node_authorities",
     "node_issuers",
     "publish",
+    "recalls_publication",
     "shown",
     "status",
     "subscribe",
@@ -147,6 +150,37 @@ NATIONAL_REGISTERS = Publication(
     "directorate",
 )
 PUBLICATIONS = (REGISTRY, NATIONAL_REGISTERS)
+
+RECALLS_PREFIX = "caltrace_recalls_"
+#: The national node's recall notices (:mod:`labserver.registry.recalls`): what crosses to a
+#: center (``tests/labserver/test_recalls.py`` pins it as the registry's are).
+RECALL_COLUMNS: dict[str, tuple[str, ...]] = {
+    "registry_recallnoticefact": (
+        "key", "at", "owner", "standard", "out_of_tolerance", "since", "found_on", "issuer",
+        "kind", "number", "affected_standard", "via_owner", "via_standard", "depth", "used_on",
+        "window_start", "window_end",
+    ),
+}  # fmt: skip
+
+
+def recalls_publication(addressees: Sequence[str]) -> Publication:
+    """The publication of the recall notices addressed to ``addressees`` (a center's
+    organizations), at the national node: ``caltrace_recalls_<codes>``.
+
+    One a center, not one for all with the registers: a row filter is the publisher's, the
+    same for every subscriber, so only a publication of its own lets a center receive its
+    notices and no other center's."""
+    if not addressees:
+        raise FederationError("no addressee for the recall notices: name them with --issuer CODE")
+    codes = sorted({_issuer(code) for code in addressees})
+    name = RECALLS_PREFIX + "_".join(re.sub(r"[^a-z0-9]", "_", c.lower()) for c in codes)
+    return Publication(
+        _identifier("publication", name),
+        RECALL_COLUMNS,
+        dict.fromkeys(RECALL_COLUMNS, "issuer"),
+        "addressee",
+    )
+
 
 _NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
@@ -309,11 +343,14 @@ def publish(
         elif password:
             cursor.execute(sql.SQL("ALTER ROLE {}{}").format(who, secret))
         cursor.execute(
-            "SELECT pubname FROM pg_publication WHERE pubname = ANY(%s)",
-            [[p.name for p in PUBLICATIONS]],
+            "SELECT pubname FROM pg_publication "
+            "WHERE pubname = ANY(%s) OR starts_with(pubname, %s)",
+            [[p.name for p in PUBLICATIONS], RECALLS_PREFIX],
         )
         made = {name for (name,) in cursor.fetchall()} | {publication.name}
         readable = [t for p in PUBLICATIONS if p.name in made for t in p.columns]
+        if any(name.startswith(RECALLS_PREFIX) for name in made):
+            readable += list(RECALL_COLUMNS)
         tables = [sql.SQL("{}.{}").format(where, sql.Identifier(t)) for t in publication.columns]
         cursor.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(where, who))
         cursor.execute(sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA {} FROM {}").format(where, who))

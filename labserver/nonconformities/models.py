@@ -18,7 +18,11 @@ class Nonconformity(models.Model):
     touched (ISO/IEC 17025:2017 7.10): opened by a quality manager with the reverse trace
     of that moment (:class:`AffectedItem`), decided per issued certificate
     (:class:`Decision`), closed once every one is decided. Only ``status`` and the closing
-    fields change after it is opened, by the closing service, audited."""
+    fields change after it is opened, by the closing service, audited.
+
+    Opened on a recall notice of the national registry (:mod:`.notified`), it names the
+    out-of-tolerance fact it answers (``notified_by``) and the upstream standard and its
+    owner, and nobody opened it: the node did, on the registry's word."""
 
     class Status(models.TextChoices):
         OPEN = "open", _("Open")
@@ -41,9 +45,27 @@ class Nonconformity(models.Model):
     )
     shift_unit = models.CharField(max_length=32, blank=True)
     opened_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Empty: opened by the node on a recall notice of the national registry",
     )
     opened_at = models.DateTimeField()
+    notified_by = models.CharField(
+        max_length=300,
+        blank=True,
+        default="",
+        help_text="The out-of-tolerance fact of the national registry it answers (empty: "
+        "found here)",
+    )
+    upstream_owner = models.CharField(
+        max_length=32, blank=True, default="", help_text="The notified standard's owner"
+    )
+    upstream_standard = models.CharField(
+        max_length=64, blank=True, default="", help_text="The notified out-of-tolerance standard"
+    )
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
     closed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -54,6 +76,14 @@ class Nonconformity(models.Model):
     class Meta:
         db_table = "traceability_nonconformity"
         indexes = [models.Index(fields=["organization", "status"], name="nc_org_status_idx")]
+        constraints = [
+            # a recall notice of the national registry opens one nonconformity a center
+            models.UniqueConstraint(
+                fields=["organization", "notified_by"],
+                condition=~models.Q(notified_by=""),
+                name="nc_notified_once",
+            )
+        ]
         ordering = ["-opened_at", "-pk"]
 
     def __str__(self) -> str:

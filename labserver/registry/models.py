@@ -308,3 +308,56 @@ class VerifierCertificationFact(ScopedDecisionFact):
             models.Index(fields=["number", "event"], name="registry_verifier_number_idx"),
             models.Index(fields=["organization"], name="registry_verifier_org_idx"),
         ]
+
+
+# ------------------------------------------------------------------ recall notices
+#
+# Written at the national node by ``manage.py registry_recalls notify``
+# (labserver.registry.recalls) from the reverse trace of a standard found out of tolerance,
+# and replicated to each affected center by the publication of its own notices (a row filter
+# on ``issuer``): the center opens its own nonconformity from them.
+
+
+class RecallNoticeFact(models.Model):
+    """The national registry's notice to an issuer that one of its certificates (or one of
+    its standards) relied, at some depth, on a standard found out of tolerance.
+
+    One notice a certificate (or a standard) and out-of-tolerance fact: its key is the fact's
+    key followed by the addressee's code and the certificate's number (or the standard's
+    asset id), so writing the notices of one fact again writes nothing new."""
+
+    class Kind(models.TextChoices):
+        CERTIFICATE = "certificate", pgettext_lazy("registry", "Issued certificate")
+        STANDARD = "standard", pgettext_lazy("registry", "Reference standard")
+
+    key = models.CharField(max_length=600, primary_key=True)
+    at = models.DateTimeField(help_text="When the national node wrote it")
+    owner = models.CharField(max_length=32, help_text="The out-of-tolerance standard's owner")
+    standard = models.CharField(max_length=64, help_text="The out-of-tolerance standard")
+    out_of_tolerance = models.CharField(
+        max_length=300, help_text="The key of the out-of-tolerance fact it answers"
+    )
+    since = models.DateField(help_text="Out of tolerance since (the fact's)")
+    found_on = models.DateField(help_text="The day the fact was recorded")
+    issuer = models.CharField(max_length=32, help_text="The organization it is addressed to")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    number = models.CharField(
+        max_length=100, help_text="The affected certificate (a standard's: its calibration's)"
+    )
+    affected_standard = models.CharField(
+        max_length=64, blank=True, help_text="The affected standard (kind standard)"
+    )
+    via_owner = models.CharField(max_length=32, help_text="The owner of the standard relied on")
+    via_standard = models.CharField(max_length=64, help_text="The standard relied on")
+    depth = models.PositiveSmallIntegerField(help_text="1: relied on the standard itself")
+    used_on = models.DateField(help_text="The day it relied on it")
+    window_start = models.DateField(help_text="The standard relied on was suspect from")
+    window_end = models.DateField(null=True, blank=True, help_text="Empty: open-ended")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["issuer", "out_of_tolerance"], name="registry_recall_issuer_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.key

@@ -43,6 +43,8 @@ class Tainted:
     end: date
     depth: int
     certificate: str = ""
+    via: tuple[str, str] = ("", "")
+    """The standard above that calibrated it, (owner, asset id); empty for the seed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,19 +113,32 @@ def tainted_standards(
             if key in seen:
                 continue
             seen.add(key)
-            tainted = Tainted(link.owner, link.standard, *window, depth, link.certificate)
+            tainted = Tainted(
+                link.owner,
+                link.standard,
+                *window,
+                depth,
+                link.certificate,
+                (link.upstream_owner, link.upstream_standard),
+            )
             found.append(tainted)
             level.append(tainted)
     return found
 
 
 def touched_certificates(
-    owner: str, standard: str, since: date, until: date | None = None
+    owner: str,
+    standard: str,
+    since: date,
+    until: date | None = None,
+    *,
+    tainted: list[Tainted] | None = None,
 ) -> list[Touched]:
     """Every registered certificate that relied on the standard, or on one it tainted,
-    within the windows of :func:`tainted_standards`: by issuer and number, each once at
-    its smallest depth."""
-    tainted = tainted_standards(owner, standard, since, until)
+    within the windows of :func:`tainted_standards` (``tainted``, when the caller has them
+    already): by issuer and number, each once at its smallest depth."""
+    if tainted is None:
+        tainted = tainted_standards(owner, standard, since, until)
     within = Q()
     for t in tainted:
         within |= Q(

@@ -29,6 +29,7 @@ from labserver.federation.replication import (
     ISSUER_COLUMN,
     PUBLICATION,
     PUBLISHED_COLUMNS,
+    RECALL_COLUMNS,
     REGISTER_COLUMNS,
     REGISTERS_PUBLICATION,
     REPLICATION_ROLE,
@@ -131,8 +132,8 @@ def arrived(node: Node, keys: list[str], *, table: str = "registry_certificatefa
 
 
 def facts(node: Node, issuer: str, table: str = "registry_certificatefact") -> list[str]:
-    columns = ", ".join({**PUBLISHED_COLUMNS, **REGISTER_COLUMNS}[table])
-    of = ISSUER_COLUMN.get(table, "authority")
+    columns = ", ".join({**PUBLISHED_COLUMNS, **REGISTER_COLUMNS, **RECALL_COLUMNS}[table])
+    of = ISSUER_COLUMN.get(table, "issuer" if table in RECALL_COLUMNS else "authority")
     answer = node.sql(
         f"SELECT t::text FROM (SELECT {columns} FROM {table} WHERE {of} = '{issuer}') t ORDER BY 1"
     )
@@ -476,6 +477,7 @@ def test_the_registry_crosses_to_the_national_node_and_nothing_else(
     assert lims1.issue()
 
     the_national_node_verifies_qt1s_pdfs(federation, amended)
+    recall_across_the_country(federation, today)
 
 
 def the_national_node_verifies_qt1s_pdfs(federation: Federation, amended: str) -> None:
@@ -513,3 +515,93 @@ def the_national_node_verifies_qt1s_pdfs(federation: Federation, amended: str) -
     ] == [("QT1", int(issued), int(issued), 0, 0)], report
     assert report["flagged"] == []
     assert national.lims.public(amended)["pdf_check"]["state"] == "verified"
+
+
+
+def recall_across_the_country(federation: Federation, today: date) -> None:
+    """Issue 21, point 4: QT2's calibrator, which calibrated QT1's ten days ago, is found out
+    of tolerance at QT2; the fact reaches the national node, which writes the recall notices
+    (``registry_recalls notify``); QT1's reach QT1 by its own publication, QT2's do not; QT1
+    opens its nonconformity from them (``registry_recalls open``), naming its certificates."""
+    qt1, qt2, national = federation.qt1, federation.qt2, federation.national
+    theirs, mine = qt2.lims.standard(), qt1.lims.standard()
+    since = today - timedelta(days=20)
+    qt1.lims.calibrated_by(
+        "QT2", theirs, "QT2-CAL-CERT-1", (today - timedelta(days=10)).isoformat()
+    )
+    found = qt2.lims.out_of_tolerance(since.isoformat())
+    assert found.startswith("QT2-NC-"), found
+    fact = f"QT2/{theirs}/out_of_tolerance/{since.isoformat()}"
+    arrived(national, [fact], table="registry_standardfact")
+    link = f"QT1/{mine}/QT2-CAL-CERT-1/QT2/{theirs}"
+    arrived(national, [link], table="registry_calibrationlinkfact")
+    relied = qt1.sql("SELECT key FROM registry_reliancefact WHERE issuer = 'QT1'").splitlines()
+    arrived(national, relied, table="registry_reliancefact")
+
+    # -- the national node writes the notices, once
+    said = ok(national.manage("registry_recalls", "notify"))
+    assert f"{fact}: " in said, said
+    assert " to QT1" in said, said
+    assert " to QT2" in said, said
+    assert "0 new notice(s)" in ok(national.manage("registry_recalls", "notify"))
+    to_qt1 = national.sql(
+        "SELECT key FROM registry_recallnoticefact WHERE issuer = 'QT1' ORDER BY key"
+    ).splitlines()
+    certificates = national.sql(
+        "SELECT number FROM registry_recallnoticefact WHERE issuer = 'QT1' "
+        "AND kind = 'certificate' ORDER BY number"
+    ).splitlines()
+    # every certificate QT1 issued relied on its calibrator after QT2's calibrated it
+    assert (
+        certificates
+        == qt1.sql(
+            "SELECT DISTINCT number FROM registry_reliancefact WHERE issuer = 'QT1' ORDER BY number"
+        ).splitlines()
+    )
+    assert national.sql("SELECT count(*) FROM registry_recallnoticefact WHERE issuer = 'QT2'") != (
+        "0"
+    )
+
+    # -- each center's notices by a publication of its own, its row filter on the addressee
+    national_conninfo = national.cluster.conninfo(REPLICATION_ROLE, DATABASE)
+    for code in ("QT1", "QT2"):
+        said = ok(national.manage("federation", "publish", "--recalls", "--issuer", code))
+        assert f"publication caltrace_recalls_{code.lower()} created" in said, said
+        assert f"rows whose addressee is {code};" in said, said
+        assert_published(national, f"caltrace_recalls_{code.lower()}", RECALL_COLUMNS, code)
+    said = ok(
+        qt1.manage(
+            "federation", "subscribe", "national_recalls", "--conninfo", national_conninfo,
+            "--publication", "caltrace_recalls_qt1",
+        )
+    )  # fmt: skip
+    assert "subscription national_recalls created" in said, said
+    arrived(qt1, to_qt1, table="registry_recallnoticefact")
+    assert facts(qt1, "QT1", "registry_recallnoticefact") == facts(
+        national, "QT1", "registry_recallnoticefact"
+    )
+    assert qt1.sql("SELECT count(*) FROM registry_recallnoticefact WHERE issuer <> 'QT1'") == (
+        "0"
+    ), "another center's notices crossed to QT1"
+
+    # -- QT1 opens its own nonconformity, once, listing its certificates
+    said = ok(qt1.manage("registry_recalls", "open"))
+    assert "1 nonconformity opened" in said, said
+    opened = qt1.sql(
+        "SELECT n.number, s.asset_id, n.upstream_owner, n.upstream_standard, n.notified_by, "
+        "n.opened_by_id IS NULL FROM traceability_nonconformity n "
+        "JOIN standards_referencestandard s ON s.id = n.standard_id"
+    )
+    number = opened.split("|")[0]
+    assert opened == f"{number}|{mine}|QT2|{theirs}|{fact}|t", opened
+    listed = qt1.sql(
+        "SELECT a.number FROM traceability_affecteditem a JOIN traceability_nonconformity n "
+        f"ON n.id = a.nonconformity_id WHERE n.number = '{number}' AND a.kind = 'certificate' "
+        "ORDER BY a.number"
+    ).splitlines()
+    assert listed == certificates
+    assert "nothing new" in ok(qt1.manage("registry_recalls", "open"))
+    assert qt1.sql("SELECT count(*) FROM traceability_nonconformity") == "1"
+    assert qt1.sql(
+        "SELECT actor, action FROM core_auditentry WHERE object_type = 'nonconformity'"
+    ) == ("system|nonconformity.open")

@@ -8,7 +8,7 @@ registry's tables); the trace reads them through ``labserver.registry.trace`` an
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import pytest
@@ -16,12 +16,11 @@ import pytest
 from labserver.accounts import services as accounts
 from labserver.registry.models import (
     CalibrationLinkFact,
-    CertificateFact,
-    RelianceFact,
     StandardFact,
 )
 from labserver.registry.trace import tainted_standards, touched_certificates
 from tests.support.lims import client_for, person
+from tests.support.registry import calibrated, certificate, link
 
 pytestmark = pytest.mark.django_db
 
@@ -29,73 +28,6 @@ D = date(2026, 3, 1)
 """The day the institute's national standard calibrated the center's reference."""
 D2 = date(2026, 9, 1)
 """The day it calibrated it again (the first calibration's window ends)."""
-
-
-def _at(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, 9, tzinfo=UTC)
-
-
-def _calibrated(owner: str, standard: str, certificate: str, day: date) -> StandardFact:
-    return StandardFact(
-        key=f"{owner}/{standard}/calibrated/{certificate}",
-        owner=owner,
-        standard=standard,
-        event="calibrated",
-        at=_at(day),
-        name=standard,
-        field="electrical",
-        level="reference",
-        certificate=certificate,
-        certificate_issuer=owner,
-        calibrated_on=day,
-        due_on=date(day.year + 1, day.month, day.day),
-    )
-
-
-def _link(
-    owner: str, standard: str, certificate: str, upstream: tuple[str, str, str], day: date
-) -> CalibrationLinkFact:
-    up_owner, up_standard, up_certificate = upstream
-    return CalibrationLinkFact(
-        key=f"{owner}/{standard}/{certificate}/{up_owner}/{up_standard}",
-        owner=owner,
-        standard=standard,
-        certificate=certificate,
-        upstream_owner=up_owner,
-        upstream_standard=up_standard,
-        upstream_certificate=up_certificate,
-        used_on=day,
-    )
-
-
-def _certificate(
-    issuer: str, number: str, day: date, relied: tuple[str, str], event: str = "issued"
-) -> None:
-    CertificateFact.objects.create(
-        key=f"{issuer}/{number}/{event}",
-        issuer=issuer,
-        number=number,
-        event=event,
-        at=_at(day),
-        kind="calibration",
-        instrument_type="dmm",
-        serial=f"S-{number}",
-        issued_on=day,
-        pdf_sha256="0" * 64,
-        signer_fingerprint="1" * 64,
-    )
-    if event == "issued":
-        owner, standard = relied
-        RelianceFact.objects.create(
-            key=f"{issuer}/{number}/{owner}/{standard}/C",
-            issuer=issuer,
-            number=number,
-            standard_owner=owner,
-            standard=standard,
-            standard_certificate="C",
-            standard_certificate_issuer=owner,
-            used_on=day,
-        )
 
 
 @pytest.fixture
@@ -106,25 +38,25 @@ def country() -> None:
     institute itself) and with its own standard, untouched."""
     StandardFact.objects.bulk_create(
         [
-            _calibrated("QT1", "REF-1", "NMI-2026-001", D),
-            _calibrated("QT1", "REF-1", "NMI-2026-077", D2),
-            _calibrated("QT1", "W-1", "QT1-INT-001", date(2026, 3, 11)),
+            calibrated("QT1", "REF-1", "NMI-2026-001", D),
+            calibrated("QT1", "REF-1", "NMI-2026-077", D2),
+            calibrated("QT1", "W-1", "QT1-INT-001", date(2026, 3, 11)),
         ]
     )
     CalibrationLinkFact.objects.bulk_create(
         [
-            _link("QT1", "REF-1", "NMI-2026-001", ("NMI", "NAT-1", "BIPM-1"), D),
-            _link("QT1", "REF-1", "NMI-2026-077", ("NMI", "NAT-1", "BIPM-1"), D2),
-            _link("QT1", "W-1", "QT1-INT-001", ("QT1", "REF-1", "NMI-2026-001"), date(2026, 3, 11)),
+            link("QT1", "REF-1", "NMI-2026-001", ("NMI", "NAT-1", "BIPM-1"), D),
+            link("QT1", "REF-1", "NMI-2026-077", ("NMI", "NAT-1", "BIPM-1"), D2),
+            link("QT1", "W-1", "QT1-INT-001", ("QT1", "REF-1", "NMI-2026-001"), date(2026, 3, 11)),
         ]
     )
-    _certificate("QT1", "QT1-HC-2026-000001", date(2026, 2, 1), ("QT1", "REF-1"))  # before D
-    _certificate("QT1", "QT1-HC-2026-000002", date(2026, 4, 1), ("QT1", "REF-1"))
-    _certificate("QT1", "QT1-HC-2026-000003", date(2026, 5, 1), ("QT1", "W-1"))
-    _certificate("QT1", "QT1-HC-2026-000003", date(2026, 6, 1), ("QT1", "W-1"), event="revoked")
-    _certificate("QT1", "QT1-HC-2026-000004", date(2026, 10, 1), ("QT1", "REF-1"))  # after D2
-    _certificate("QT2", "QT2-HC-2026-000001", D, ("NMI", "NAT-1"))
-    _certificate("QT2", "QT2-HC-2026-000002", D, ("QT2", "OWN-1"))
+    certificate("QT1", "QT1-HC-2026-000001", date(2026, 2, 1), ("QT1", "REF-1"))  # before D
+    certificate("QT1", "QT1-HC-2026-000002", date(2026, 4, 1), ("QT1", "REF-1"))
+    certificate("QT1", "QT1-HC-2026-000003", date(2026, 5, 1), ("QT1", "W-1"))
+    certificate("QT1", "QT1-HC-2026-000003", date(2026, 6, 1), ("QT1", "W-1"), event="revoked")
+    certificate("QT1", "QT1-HC-2026-000004", date(2026, 10, 1), ("QT1", "REF-1"))  # after D2
+    certificate("QT2", "QT2-HC-2026-000001", D, ("NMI", "NAT-1"))
+    certificate("QT2", "QT2-HC-2026-000002", D, ("QT2", "OWN-1"))
 
 
 def test_a_national_standard_out_of_tolerance_on_one_day_touches_every_center(

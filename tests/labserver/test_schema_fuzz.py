@@ -277,6 +277,8 @@ def test_nullable_values_are_documented_as_nullable() -> None:
     assert schemas["IssuedCertificateOut"]["properties"]["supersedes"]["nullable"] is True
     assert schemas["OrganizationOut"]["properties"]["parent"]["nullable"] is True
     assert schemas["NonconformityOut"]["properties"]["closed_by"]["nullable"] is True
+    # opened by the node on a recall notice of the national registry: nobody opened it
+    assert schemas["NonconformityOut"]["properties"]["opened_by"]["nullable"] is True
     assert "nullable" not in schemas["OrganizationOut"]["properties"]["code"]
 
 

@@ -212,6 +212,22 @@ class NodeLims:
         url: str = self.ask("serve")
         return url
 
+    def standard(self) -> str:
+        """The asset id of the center's reference standard (its calibrator)."""
+        asset: str = self.ask("standard")
+        return asset
+
+    def out_of_tolerance(self, since: str) -> str:
+        """The center's standard found out of tolerance since ``since`` (ISO), its
+        nonconformity opened by its quality manager: the nonconformity's number."""
+        number: str = self.ask("out_of_tolerance", since=since)
+        return number
+
+    def calibrated_by(self, owner: str, standard: str, certificate: str, on: str) -> None:
+        """The center's standard registered as calibrated on ``on`` (ISO) by another
+        center's ``standard`` under its certificate ``certificate``."""
+        self.ask("calibrated_by", owner=owner, standard=standard, certificate=certificate, on=on)
+
     def enforce(self, card: str) -> None:
         """Enforce the national registers on this center, its verifier holding ``card``."""
         self.ask("enforce", card=card)
@@ -287,6 +303,12 @@ def _obey(child: _Child, order: dict[str, Any]) -> Any:
     center = child.center
     if order["order"] == "personal":
         return _personal(center)
+    if order["order"] == "standard":
+        return center.standard.asset_id
+    if order["order"] == "out_of_tolerance":
+        return _out_of_tolerance(center, order["since"])
+    if order["order"] == "calibrated_by":
+        return _calibrated_by(center, order)
     if order["order"] == "issue":
         if child.issued:
             next_job(center)  # a job takes one run to its certificate
@@ -344,6 +366,57 @@ def _register(registrar: Any, service: str, decision: dict[str, Any]) -> str:
         days["valid_until"] = date.fromisoformat(decision["valid_until"])
     key: str = getattr(registers, service)(actor=registrar, **{**decision, **days}).key
     return key
+
+
+def _out_of_tolerance(center: Any, since: str) -> str:
+    """The center's standard found out of tolerance: its nonconformity, opened as its
+    quality manager opens one (which registers the out-of-tolerance fact)."""
+    from datetime import date
+
+    from django.utils import timezone
+
+    from labserver.nonconformities.services import open_nonconformity
+
+    return open_nonconformity(
+        actor=center.quality_manager,
+        standard=center.standard,
+        out_of_tolerance_since=date.fromisoformat(since),
+        found_on=timezone.localdate(),
+        description="as-found error beyond its specification at its calibration",
+    ).number
+
+
+def _calibrated_by(center: Any, order: dict[str, Any]) -> None:
+    """The center's standard calibrated by another node's standard, registered as the
+    registry registers a calibration (the LIMS records a calibration by one of its own
+    standards only: another node's standard is not in its database)."""
+    from datetime import date, timedelta
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    from labserver.registry.records import (
+        StandardCalibration,
+        Upstream,
+        record_standard_calibrated,
+    )
+
+    on = date.fromisoformat(order["on"])
+    with transaction.atomic():
+        record_standard_calibrated(
+            center.org.code,
+            center.standard.asset_id,
+            StandardCalibration(
+                certificate=order["certificate"],
+                certificate_issuer=order["owner"],
+                accreditation="",
+                calibrated_on=on,
+                due_on=on + timedelta(days=365),
+                certificate_sha256="",
+            ),
+            timezone.now(),
+            [Upstream(order["owner"], order["standard"], "")],
+        )
 
 
 def _enforce(center: Any, card: str) -> None:

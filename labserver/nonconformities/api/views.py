@@ -161,7 +161,12 @@ class StandardRefOut(serializers.Serializer):  # type: ignore[type-arg]
 class NonconformityOut(serializers.ModelSerializer):  # type: ignore[type-arg]
     organization = serializers.CharField(source="organization.code", read_only=True)
     standard = StandardRefOut(read_only=True)
-    opened_by = serializers.CharField(source="opened_by.signature_name", read_only=True)
+    opened_by = serializers.CharField(
+        source="opened_by.signature_name",
+        read_only=True,
+        default=None,
+        help_text="Empty: opened by the node on a recall notice of the national registry",
+    )
     closed_by = serializers.CharField(
         source="closed_by.signature_name", read_only=True, default=None
     )
@@ -183,6 +188,9 @@ class NonconformityOut(serializers.ModelSerializer):  # type: ignore[type-arg]
             "shift_unit",
             "opened_by",
             "opened_at",
+            "notified_by",
+            "upstream_owner",
+            "upstream_standard",
             "status",
             "closed_by",
             "closed_at",

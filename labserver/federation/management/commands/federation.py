@@ -34,6 +34,7 @@ from labserver.federation.replication import (
     node_authorities,
     node_issuers,
     publish,
+    recalls_publication,
     status,
     subscribe,
 )
@@ -75,6 +76,13 @@ class Command(BaseCommand):
             help=f"publish the national registers ({REGISTERS_PUBLICATION}: patterns, "
             "designations, verifiers' certifications), on the national node, instead of this "
             "node's registry",
+        )
+        pub.add_argument(
+            "--recalls",
+            action="store_true",
+            help="publish the recall notices addressed to the --issuer organizations (a "
+            "center's), on the national node: caltrace_recalls_<codes>, which that center "
+            "subscribes to",
         )
         pub.add_argument("--role", default=REPLICATION_ROLE, help="the replication role")
         sub = actions.add_parser(
@@ -136,7 +144,19 @@ class Command(BaseCommand):
             )
         password = os.environ.get(PASSWORD_ENV, "")
         try:
-            if options["action"] == "publish":
+            if options["action"] == "publish" and options["recalls"]:
+                if options["registers"]:
+                    raise FederationError("--recalls and --registers: one publication at a time")
+                recalls = recalls_publication(options["issuer"])
+                done = publish(
+                    connection,
+                    options["issuer"],
+                    role=options["role"],
+                    password=password,
+                    publication=recalls,
+                )
+                self.stdout.write(str(done))
+            elif options["action"] == "publish":
                 registers = options["registers"]
                 done = publish(
                     connection,

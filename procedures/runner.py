@@ -52,6 +52,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -1160,17 +1161,31 @@ class Runner:
 
     def _read_positions(self, args: Mapping[str, Any], state: _PointState) -> None:
         """A reading of the instrument under test, at each position still in the run; a
-        position whose instrument faults is removed, the others read."""
-        for position in self._active():
-            own = state.positions.get(position.spec.number)
-            if own is None:
-                continue
+        position whose instrument faults is removed, the others read.
+
+        The meters' optical ports are read at once (:meth:`_probe_at_once`): each answers
+        after its own reaction time (IEC 62056-21: up to 1.5 s before the identification,
+        then the data readout at the port's rate), which one port after the other added
+        up over a 24-position bench. The readings are kept, checked and shown afterwards
+        position by position, in the positions' order, as they are when read in turn."""
+        active = [
+            (position, own)
+            for position in self._active()
+            if (own := state.positions.get(position.spec.number)) is not None
+        ]
+        probed: dict[int, list[InstrumentReading] | BaseException] = {}
+        if args["role"] == OPTICAL_ROLE and len(active) > 1:
+            probed = self._probe_at_once(args, active)
+        for position, own in active:
             self._alias = {
                 POSITION_ROLE: position.spec.role,
                 OPTICAL_ROLE: optical_role(position.spec.role),
             }
             try:
-                self._read_role(args, own.scope, own, position=position.spec.number)
+                taken = probed.get(position.spec.number)
+                if isinstance(taken, BaseException):
+                    raise taken  # the port's error, met while the ports were read at once
+                self._read_role(args, own.scope, own, position=position.spec.number, probed=taken)
             except (DriverError, ProcedureError) as exc:
                 self._leave(
                     position,
@@ -1180,18 +1195,57 @@ class Runner:
             finally:
                 self._alias = {}
 
-    def _read_role(
-        self,
-        args: Mapping[str, Any],
-        scope: Mapping[str, Any],
-        state: _PointState,
-        *,
-        position: int | None = None,
-    ) -> None:
+    def _probe_at_once(
+        self, args: Mapping[str, Any], active: Sequence[tuple[_PositionRun, _PointState]]
+    ) -> dict[int, list[InstrumentReading] | BaseException]:
+        """The readings of each position's optical port, the ports read at the same time,
+        one thread per port address (ports behind one address, a shared bus, are read in
+        turn); for each position, its readings or the error its port gave."""
+        by_address: dict[str, list[tuple[int, Any, str, int, Any, float]]] = {}
+        probed: dict[int, list[InstrumentReading] | BaseException] = {}
+        for position, own in active:
+            self._alias = {OPTICAL_ROLE: optical_role(position.spec.role)}
+            try:
+                plan = self._reading_plan(args, own.scope)
+                instrument = self._instrument(OPTICAL_ROLE)
+                function = self._function(OPTICAL_ROLE, str(args["function"]))
+            except (DriverError, ProcedureError) as exc:
+                probed[position.spec.number] = exc
+                continue
+            finally:
+                self._alias = {}
+            role = self.bench.roles.get(optical_role(position.spec.role))
+            address = role.address if role is not None else optical_role(position.spec.role)
+            by_address.setdefault(address, []).append(
+                (position.spec.number, instrument, function, *plan)
+            )
+
+        def read_in_turn(
+            ports: list[tuple[int, Any, str, int, Any, float]],
+        ) -> dict[int, list[InstrumentReading] | BaseException]:
+            done: dict[int, list[InstrumentReading] | BaseException] = {}
+            for at, instrument, function, count, range_setting, dwell in ports:
+                try:
+                    readings = []
+                    for i in range(count):
+                        if i and dwell:
+                            self._sleep(dwell)
+                        readings.append(measure(instrument, function, range=range_setting))
+                    done[at] = readings
+                except (DriverError, ProcedureError) as exc:
+                    done[at] = exc
+            return done
+
+        with ThreadPoolExecutor(max_workers=len(by_address)) as pool:
+            for done in pool.map(read_in_turn, by_address.values()):
+                probed.update(done)
+        return probed
+
+    def _reading_plan(
+        self, args: Mapping[str, Any], scope: Mapping[str, Any]
+    ) -> tuple[int, Any, float]:
+        """A read step's count of readings, range setting and dwell between readings."""
         where = "step read"
-        role = str(args["role"])
-        name = str(args["as"])
-        instrument = self._instrument(role)
         count = int(number(args.get("count", "readings"), scope, where=f"{where}.count"))
         if count < 1:
             raise ProcedureError(
@@ -1201,6 +1255,24 @@ class Runner:
         if "range" in args:
             range_setting = number(args["range"], scope, where=f"{where}.range")
         dwell = number(args.get("dwell_s", 0), scope, where=f"{where}.dwell_s")
+        return count, range_setting, dwell
+
+    def _read_role(
+        self,
+        args: Mapping[str, Any],
+        scope: Mapping[str, Any],
+        state: _PointState,
+        *,
+        position: int | None = None,
+        probed: list[InstrumentReading] | None = None,
+    ) -> None:
+        """The step's readings of ``role``, each checked, kept and shown; ``probed``: the
+        readings already taken (:meth:`_probe_at_once`), to keep instead of reading."""
+        where = "step read"
+        role = str(args["role"])
+        name = str(args["as"])
+        instrument = self._instrument(role)
+        count, range_setting, dwell = self._reading_plan(args, scope)
         taken = state.readings.setdefault(name, [])
         # what the display counts to: the readings of this name so far, and those this
         # step still takes, in this pass and the passes of its repeats still to come
@@ -1209,11 +1281,14 @@ class Runner:
             passes_left = passes_left * times - done
         expected = len(taken) + count * passes_left
         for i in range(count):
-            if i and dwell:
-                self._sleep(dwell)
-            reading = measure(
-                instrument, self._function(role, str(args["function"])), range=range_setting
-            )
+            if probed is not None:
+                reading = probed[i]
+            else:
+                if i and dwell:
+                    self._sleep(dwell)
+                reading = measure(
+                    instrument, self._function(role, str(args["function"])), range=range_setting
+                )
             if args.get("stable", True) and not reading.stable:
                 raise ProcedureError(
                     f"{role} reported an unstable reading ({reading.raw!r}); no reading is taken",

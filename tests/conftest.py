@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,8 +15,10 @@ from typing import Any
 import pytest
 
 from tests.support.dbroles import act_as_runtime
+from tests.support.federation import SHARED_TEMPLATE_VARIABLE
 
 _BUILDER = pytest.StashKey[subprocess.Popen[bytes]]()
+_CLUSTER_TEMPLATE = pytest.StashKey[Path]()
 
 
 @pytest.fixture(scope="session")
@@ -59,9 +63,22 @@ def _template_wanted(config: pytest.Config) -> bool:
     return bool(settings.DATABASES["default"]["ENGINE"] == "tests.support.dbroles")
 
 
+def _is_controller(config: pytest.Config) -> bool:
+    """pytest's own process: the one process of a run without workers, or pytest-xdist's
+    controlling process."""
+    return not hasattr(config, "workerinput")
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    """Start migrating the workers' template now (tests/support/dbroles/base.py): the run's
-    id chosen here is the one pytest-xdist gives its workers."""
+    """A folder of the run for the migrated cluster the multi-cluster tests clone
+    (tests/support/federation.py: built by the first that needs it, in any worker); then
+    start migrating the workers' template database now (tests/support/dbroles/base.py): the
+    run's id chosen here is the one pytest-xdist gives its workers."""
+    if _is_controller(config) and SHARED_TEMPLATE_VARIABLE not in os.environ:
+        folder = tempfile.mkdtemp(prefix="caltrace-cluster-template-")
+        Path(folder).chmod(0o755)  # the server's OS user reaches its cluster through it
+        os.environ[SHARED_TEMPLATE_VARIABLE] = folder  # the workers inherit it
+        config.stash[_CLUSTER_TEMPLATE] = Path(folder)
     if not _template_wanted(config):
         return
     config.option.testrunuid = config.option.testrunuid or uuid.uuid4().hex
@@ -74,8 +91,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """pytest-xdist's controlling process, its workers done: drop the template their
-    databases were cloned from."""
+    """pytest's own process, the tests done: remove the run's cluster template (stopped by
+    whoever built it); with pytest-xdist, drop the template the workers' databases were
+    cloned from."""
+    folder = session.config.stash.get(_CLUSTER_TEMPLATE, None)
+    if folder is not None:
+        os.environ.pop(SHARED_TEMPLATE_VARIABLE, None)
+        shutil.rmtree(folder, ignore_errors=True)
     if not _template_wanted(session.config):
         return
     builder = session.config.stash.get(_BUILDER, None)

@@ -17,9 +17,11 @@ database, and a center's LIMS in a child process issuing through its own code.
 
 from __future__ import annotations
 
+import fcntl
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -70,21 +72,43 @@ def manage(
     )
 
 
+#: Set by the suite's controlling process (tests/conftest.py) to a folder of the run: the
+#: first module (in any worker, or a benchmark's process under it) that needs a migrated
+#: cluster builds it there, under a lock; the others clone that one (``initdb`` and
+#: ``migrate`` cost about 20 s of the suite's two cores each time).
+SHARED_TEMPLATE_VARIABLE = "CALTRACE_TEST_CLUSTER_TEMPLATE"
+
+
 @contextmanager
 def migrated_template(bindir: Path, home: Path) -> Iterator[Cluster]:
     """A stopped cluster holding a migrated caltrace database and the production roles, to
-    clone; killed whatever happens."""
+    clone (never to start: others clone it too). The run's shared one where the suite set
+    :data:`SHARED_TEMPLATE_VARIABLE`, else one of its own in ``home``, killed whatever
+    happens."""
+    shared = os.environ.get(SHARED_TEMPLATE_VARIABLE, "")
+    if shared:
+        yield _shared_template(bindir, Path(shared))
+        return
     template = Cluster(bindir=bindir, home=home / "template")
     try:
-        template.initdb(LOGICAL_REPLICATION)
-        template.start()
+        _build_template(template, home / "template-var")
+        yield template
+    finally:
+        template.kill()
+
+
+def _build_template(template: Cluster, var: Path) -> None:
+    """``initdb``, the roles, the database migrated by ``manage.py migrate``; stopped."""
+    template.initdb(LOGICAL_REPLICATION)
+    template.start()
+    try:
         template.sql(f"CREATE ROLE {OWNER_ROLE} LOGIN")
         template.sql(f"CREATE ROLE {RUNTIME_ROLE} LOGIN")
         template.sql(f"CREATE DATABASE {DATABASE} OWNER {OWNER_ROLE}")
         migrated = subprocess.run(
             [sys.executable, "manage.py", "migrate", "-v", "0"],
             cwd=ROOT,
-            env=node_env(template, home / "template-var"),
+            env=node_env(template, var),
             capture_output=True,
             text=True,
             timeout=600,
@@ -94,9 +118,30 @@ def migrated_template(bindir: Path, home: Path) -> Iterator[Cluster]:
                 f"migrate failed:\n{migrated.stdout[-3000:]}{migrated.stderr[-3000:]}"
             )
         template.stop()
-        yield template
     finally:
         template.kill()
+
+
+def _shared_template(bindir: Path, folder: Path) -> Cluster:
+    """The run's template in ``folder``: built by the first caller, which holds an exclusive
+    lock on ``folder/lock`` meanwhile (the others wait on it, then find it ready). A build
+    that failed leaves no ``ready`` mark, so the next caller tries again and reports its own
+    failure."""
+    folder.mkdir(parents=True, exist_ok=True)
+    template = Cluster(bindir=bindir, home=folder / "template")
+    ready = folder / "ready"
+    with (folder / "lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not ready.exists():
+                if template.home.exists():  # a failed build's remains
+                    shutil.rmtree(template.home)
+                _build_template(template, folder / "template-var")
+                ready.write_text(str(template.port), encoding="utf-8")
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    template.port = int(ready.read_text(encoding="utf-8"))
+    return template
 
 
 @dataclass(frozen=True)

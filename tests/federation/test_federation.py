@@ -517,7 +517,6 @@ def the_national_node_verifies_qt1s_pdfs(federation: Federation, amended: str) -
     assert national.lims.public(amended)["pdf_check"]["state"] == "verified"
 
 
-
 def recall_across_the_country(federation: Federation, today: date) -> None:
     """Issue 21, point 4: QT2's calibrator, which calibrated QT1's ten days ago, is found out
     of tolerance at QT2; the fact reaches the national node, which writes the recall notices

@@ -2,6 +2,8 @@
 --table registry_certificatefact`` under the name the operators' runbooks of the first
 partitioned release used."""
 
+from django.core.management.base import CommandError
+
 from labserver.core.management.commands.partitions import Command as Partitions
 from labserver.core.partitions import YearlyTable
 from labserver.registry.partitions import CERTIFICATE_FACTS
@@ -15,4 +17,9 @@ class Command(Partitions):
     name = "registry_partitions"
 
     def tables(self, named: list[str] | None) -> list[YearlyTable]:
+        if named and set(named) != {CERTIFICATE_FACTS.parent}:
+            raise CommandError(
+                f"{self.name}: only {CERTIFICATE_FACTS.parent}; the other tables: "
+                "manage.py partitions"
+            )
         return [CERTIFICATE_FACTS]

@@ -8,13 +8,16 @@ and moves the readings waiting in the default partition. SQLite keeps the plain 
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import re
 from datetime import UTC
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from django.apps import apps
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, connection
@@ -112,6 +115,23 @@ def test_a_run_keeps_the_window_of_its_readings(center: Center) -> None:
     # bounded by the window, every reading of the run is still found
     found = within_runs(Reading.objects.filter(point__run=run), [run])
     assert found.count() == len(stamps) == 6
+
+
+def test_the_windows_of_the_runs_received_before_are_filled_by_the_migration(
+    center: Center,
+) -> None:
+    run = posted(center)
+    window = (run.readings_from, run.readings_until)
+    Run.objects.filter(pk=run.pk).update(readings_from=None, readings_until=None)
+    run.refresh_from_db()
+    # without its window a run's readings are looked up unbounded: none is left out
+    unbounded = within_runs(Reading.objects.filter(point__run=run), [run])
+    assert 'timestamp" >=' not in str(unbounded.query)
+    assert unbounded.count() == 6
+    fill = importlib.import_module("labserver.measurements.migrations.0011_run_readings_window")
+    fill.fill(apps, SimpleNamespace(connection=connection))  # it needs the connection only
+    run.refresh_from_db()
+    assert (run.readings_from, run.readings_until) == window
 
 
 @on_postgresql
@@ -274,3 +294,5 @@ def test_the_yearly_command_makes_the_years_and_moves_the_waiting_readings(
     }
     with pytest.raises(CommandError, match="--table nowhere: not partitioned by year"):
         call_command("partitions", "--table", "nowhere")
+    with pytest.raises(CommandError, match="registry_partitions: only registry_certificatefact"):
+        call_command("registry_partitions", "--table", READINGS.parent)

@@ -63,7 +63,6 @@ if _ROOT not in sys.path:
 import argparse  # noqa: E402
 import json  # noqa: E402
 import random  # noqa: E402
-import re  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
@@ -74,6 +73,7 @@ from benchmarks.registry_lookup import (  # noqa: E402
     Figures,
     described,
     keys_dropped,
+    planned_relations,
     prepared,
 )
 from benchmarks.traceability import NoPostgres, percentile  # noqa: E402
@@ -298,14 +298,8 @@ def measure(spec: Spec, lookups: int, rounds: int, seed: int) -> Figures:
 
 def partitions_visited(spec: Spec, g: int, window: bool = True) -> list[str]:
     """The partitions the plan of run ``g``'s look-up reads (EXPLAIN)."""
-    from django.db import connection
-
     sql, params = lookup_sql(spec, g, window)
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
-        (plan,) = cursor.fetchone()
-    text = plan if isinstance(plan, str) else json.dumps(plan)
-    return sorted(set(re.findall(rf'"Relation Name": "({TABLE}_[a-z0-9_]+)"', text)))
+    return planned_relations(sql, params, f"{TABLE}_[a-z0-9_]+")
 
 
 def main(argv: list[str] | None = None) -> int:

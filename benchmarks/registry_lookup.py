@@ -358,16 +358,19 @@ def measure(spec: Spec, lookups: int, rounds: int, seed: int) -> Figures:
 
 def partitions_probed(number: str) -> int:
     """How many partitions the plan of the lookup by number visits (EXPLAIN)."""
+    sql = "SELECT * FROM registry_certificatefact WHERE number = %s"
+    return len(planned_relations(sql, [number], "[a-z0-9_]+"))
+
+
+def planned_relations(sql: str, params: list[Any], pattern: str) -> list[str]:
+    """The tables matching ``pattern`` that the plan of ``sql`` reads (EXPLAIN)."""
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute(
-            "EXPLAIN (FORMAT JSON) SELECT * FROM registry_certificatefact WHERE number = %s",
-            [number],
-        )
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
         (plan,) = cursor.fetchone()
     text = plan if isinstance(plan, str) else json.dumps(plan)
-    return len(set(re.findall(r'"Relation Name": "([a-z0-9_]+)"', text)))
+    return sorted(set(re.findall(rf'"Relation Name": "({pattern})"', text)))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -165,27 +165,28 @@ def _rows_sql(spec: Spec, year: int, low: int, high: int) -> str:
     """
 
 
-def _constraints_and_indexes(cursor: Any) -> tuple[list[str], list[tuple[str, str]]]:
-    """The facts' table's constraints (as ALTER TABLE statements) and other indexes."""
+def keys_dropped(cursor: Any, table: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """Drop ``table``'s primary key, unique constraints and other indexes for a load, as
+    ``pg_restore`` loads before it builds them: the statements that make the constraints
+    again (ALTER TABLE), and the other indexes (name, definition)."""
     cursor.execute(
         "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-        "WHERE conrelid = 'registry_certificatefact'::regclass AND contype IN ('p', 'u') "
-        "ORDER BY contype"
+        "WHERE conrelid = %s::regclass AND contype IN ('p', 'u') ORDER BY contype",
+        [table],
     )
     constraints = [(name, definition) for name, definition in cursor.fetchall()]
     cursor.execute(
         "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
-        "WHERE i.indrelid = 'registry_certificatefact'::regclass "
-        "  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)"
+        "WHERE i.indrelid = %s::regclass "
+        "  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
+        [table],
     )
     indexes = [(n, d.replace(" ON ONLY ", " ON ")) for n, d in cursor.fetchall()]
     for name, _ in constraints:
-        cursor.execute(f'ALTER TABLE registry_certificatefact DROP CONSTRAINT "{name}"')
+        cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
     for name, _ in indexes:
         cursor.execute(f"DROP INDEX {name}")
-    return [
-        f'ALTER TABLE registry_certificatefact ADD CONSTRAINT "{n}" {d}' for n, d in constraints
-    ], indexes
+    return [f'ALTER TABLE {table} ADD CONSTRAINT "{n}" {d}' for n, d in constraints], indexes
 
 
 def generate(spec: Spec, progress: Callable[[str], None]) -> dict[str, Any]:
@@ -201,7 +202,7 @@ def generate(spec: Spec, progress: Callable[[str], None]) -> dict[str, Any]:
     with connection.cursor() as cursor:
         cursor.execute("SET maintenance_work_mem = '512MB'")
         cursor.execute(f"ALTER TABLE registry_certificatefact DISABLE TRIGGER {KEY_ONCE_TRIGGER}")
-        rebuild, indexes = _constraints_and_indexes(cursor)
+        rebuild, indexes = keys_dropped(cursor, "registry_certificatefact")
         count, span = spec.certificates, len(spec.years)
         for n, year in enumerate(spec.years):
             # the certificates year_of() gives to this year
@@ -247,15 +248,28 @@ def generate(spec: Spec, progress: Callable[[str], None]) -> dict[str, Any]:
     return description
 
 
-def described(spec: Spec) -> dict[str, Any]:
-    return {"spec": asdict(spec), "generator_version": GENERATOR_VERSION}
+def described(spec: Any, version: int = GENERATOR_VERSION) -> dict[str, Any]:
+    """What identifies a generated data set: its spec and its generator's version."""
+    return {"spec": asdict(spec), "generator_version": version}
 
 
 def prepare(url: str, spec: Spec, regenerate: bool) -> dict[str, Any]:
-    """The data set ``spec`` describes: reused when stored, else generated."""
+    """The registry ``spec`` describes: reused when stored, else generated."""
+    return prepared(url, described(spec), lambda progress: generate(spec, progress), regenerate)
+
+
+def prepared(
+    url: str,
+    description: dict[str, Any],
+    generate: Callable[[Callable[[str], None]], dict[str, Any]],
+    regenerate: bool,
+) -> dict[str, Any]:
+    """The data set ``description`` names, in the database at ``url``: reused when the one
+    stored there has that description, else made by ``generate`` (given a progress
+    printer) in the database made anew. Django is set up on it either way."""
     found = stored_spec(url)
     if found is not None and not regenerate:
-        if {k: found.get(k) for k in ("spec", "generator_version")} == described(spec):
+        if {k: found.get(k) for k in ("spec", "generator_version")} == description:
             setup_django(url)
             from django.core.management import call_command
 
@@ -270,8 +284,8 @@ def prepare(url: str, spec: Spec, regenerate: bool) -> dict[str, Any]:
     def progress(message: str) -> None:
         print(f"  {time.perf_counter() - started:6.0f} s  {message}", flush=True)
 
-    print(f"data set: generating {asdict(spec)} …", flush=True)
-    return generate(spec, progress)
+    print(f"data set: generating {description['spec']} …", flush=True)
+    return generate(progress)
 
 
 # ------------------------------------------------------------------ measuring
@@ -344,16 +358,19 @@ def measure(spec: Spec, lookups: int, rounds: int, seed: int) -> Figures:
 
 def partitions_probed(number: str) -> int:
     """How many partitions the plan of the lookup by number visits (EXPLAIN)."""
+    sql = "SELECT * FROM registry_certificatefact WHERE number = %s"
+    return len(planned_relations(sql, [number], "[a-z0-9_]+"))
+
+
+def planned_relations(sql: str, params: list[Any], pattern: str) -> list[str]:
+    """The tables matching ``pattern`` that the plan of ``sql`` reads (EXPLAIN)."""
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute(
-            "EXPLAIN (FORMAT JSON) SELECT * FROM registry_certificatefact WHERE number = %s",
-            [number],
-        )
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
         (plan,) = cursor.fetchone()
     text = plan if isinstance(plan, str) else json.dumps(plan)
-    return len(set(re.findall(r'"Relation Name": "([a-z0-9_]+)"', text)))
+    return sorted(set(re.findall(rf'"Relation Name": "({pattern})"', text)))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -47,6 +47,7 @@ from certificates.document import (
 from labserver.core.errors import DomainError
 from labserver.jobs.models import Job, parsed_procedure
 from labserver.measurements.models import Point, PositionState, Run, RunPosition, RunSignature
+from labserver.measurements.partitions import readings_prefetch
 from procedures.acceptance import observed
 from procedures.definition import ProcedureDefinition
 from procedures.record import UncertaintyRatio
@@ -106,7 +107,7 @@ class Certified:
             return cls(
                 run,
                 run.job,
-                _with_readings(run.points.all()),
+                _with_readings(run, run.points.all()),
                 run.server_checks or [],
                 run.server_curves or {},
                 run.server_conformity,
@@ -126,15 +127,16 @@ class Certified:
                 field="position.job",
             )
         # A position has no curves of its own (its run fits none by position).
-        points = _with_readings(position.points.all())
+        points = _with_readings(run, position.points.all())
         checks = position.server_checks or []
         return cls(run, position.job, points, checks, {}, position.server_conformity, position)
 
 
-def _with_readings(points: QuerySet[Point]) -> list[Point]:
-    """``points`` by index, each with its stored readings (its own: in a multi-position
-    run the shared ones, the reference's, are the run's)."""
-    return list(points.prefetch_related("readings").order_by("index"))
+def _with_readings(run: Run, points: QuerySet[Point]) -> list[Point]:
+    """``points`` of ``run`` by index, each with its stored readings (its own: in a
+    multi-position run the shared ones, the reference's, are the run's), looked up in the
+    partitions of the run's years only."""
+    return list(points.prefetch_related(readings_prefetch([run])).order_by("index"))
 
 
 # ISO/IEC 17025 7.8.2.1 o: what each signature on the run means, as the certificate prints it.

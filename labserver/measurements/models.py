@@ -39,6 +39,15 @@ class Run(models.Model):
     software_version = models.CharField(max_length=100)
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField()
+    # The window of the run's readings: the look-ups of its readings are bounded by it, so
+    # that PostgreSQL visits the yearly partitions of those instants only
+    # (labserver.measurements.partitions). Empty when no point of the run read anything.
+    readings_from = models.DateTimeField(
+        null=True, blank=True, help_text="The timestamp of the run's first reading"
+    )
+    readings_until = models.DateTimeField(
+        null=True, blank=True, help_text="The timestamp of the run's last reading"
+    )
     environment = models.JSONField(default=dict)
     raw_io = models.JSONField(default=list)
     payload = models.JSONField(help_text="The submitted body, as received")

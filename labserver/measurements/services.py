@@ -399,6 +399,12 @@ def _create_run(
 ) -> Run:
     record = received.record
     header = record.header
+    stored = [
+        r.taken_at
+        for points in (record.points, *(position.points for position in record.positions))
+        for p in points
+        for r in p.readings
+    ]
     return Run.objects.create(
         id=uuid.UUID(header.run_id),
         organization_id=principal.agent.organization_id,
@@ -410,6 +416,9 @@ def _create_run(
         software_version=header.software_version,
         started_at=header.started,
         finished_at=record.finished,
+        # the window of the readings stored below (the shared ones stay in the payload)
+        readings_from=min(stored, default=None),
+        readings_until=max(stored, default=None),
         environment=dict(header.environment or {}),
         raw_io=[dict(entry) for entry in record.raw_io],
         payload=received.body,

@@ -38,6 +38,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from django.db.models import prefetch_related_objects
+
 from labserver.core.errors import DomainError, InvalidEvidence
 from labserver.issuance.models import Certificate
 from labserver.issuance.services import certificate_state
@@ -52,6 +54,7 @@ from labserver.measurements.evaluation import (
     run_conformity,
 )
 from labserver.measurements.models import Point, Run, StandardUsage
+from labserver.measurements.partitions import readings_prefetch
 from labserver.standards.models import ReferenceStandard
 from labserver.standards.values import readable_values
 from labserver.traceability import queries
@@ -109,12 +112,14 @@ def reevaluate(
         Certificate.objects.select_related("organization", "run__procedure", "run__job__instrument")
         .prefetch_related(
             "events",
-            "run__points__readings",
             "run__standard_usages__certificate",
             "run__standard_usages__standard",
         )
         .in_bulk([a.certificate_id for a in affected])
     )
+    # the readings once the runs are known: within the runs' windows, their years' partitions
+    runs = [c.run for c in certificates.values()]
+    prefetch_related_objects(runs, readings_prefetch(runs, "points__readings"))
     return [_certificate(standard, certificates[a.certificate_id], a, shift) for a in affected]
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from labserver.jobs.models import parsed_procedure
 from labserver.measurements.models import PositionState, Run, RunPosition
+from labserver.measurements.partitions import readings_prefetch
 from procedures.record.positions import METER_PROTOCOLS
 
 from .presentation import PointRow, point_rows, verdict_text
@@ -81,7 +82,11 @@ def position_rows(
 ) -> list[PositionRow]:
     """The run's positions, exceptions first, each with its points' rows, its job and its
     certificate from ``certificates`` (by position id) when issued."""
-    positions = ranked(run.positions.select_related("job").prefetch_related("points__readings"))
+    positions = ranked(
+        run.positions.select_related("job").prefetch_related(
+            readings_prefetch([run], "points__readings")
+        )
+    )
     definition = parsed_procedure(run.procedure)
     rows = []
     for position in positions:

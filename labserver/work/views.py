@@ -40,6 +40,7 @@ from labserver.issuance.stored_files import Which
 from labserver.jobs.models import Job, JobState, parsed_procedure
 from labserver.measurements import services as measurements
 from labserver.measurements.models import Run, RunSignature, RunState
+from labserver.measurements.partitions import readings_prefetch
 from labserver.web.access import page_for
 from uncertainty.display import (
     dof_text,
@@ -329,7 +330,9 @@ def _render_run(
     user = _person(request)
     # a multi-position run's points are shown by position
     points = list(
-        run.points.filter(position__isnull=True).prefetch_related("readings").order_by("index")
+        run.points.filter(position__isnull=True)
+        .prefetch_related(readings_prefetch([run]))
+        .order_by("index")
     )
     io_log = io_log_page(run, request.GET.get("io"))
     signatures = list(run.signatures.order_by("signed_at", "pk"))

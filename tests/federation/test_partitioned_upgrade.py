@@ -4,7 +4,7 @@ publication (now published through the partitioned table), the replication role 
 grant, and the subscriber, after the documented ``REFRESH PUBLICATION``, receives the
 facts written since, loses none written between the upgrade and the refresh, and records
 the facts it had already as duplicates ([The registry's yearly
-partitions](docs/operators/registry-partitions.md)).
+partitions](docs/operators/partitions.md)).
 """
 
 from __future__ import annotations

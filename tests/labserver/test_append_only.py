@@ -234,7 +234,11 @@ def runtime_login() -> Iterator[psycopg.Connection[tuple[object, ...]]]:
 
 
 def _pk(table: str) -> str:
-    """The primary key's column: the registry's facts are keyed by their global key."""
+    """The column the UPDATE sets to itself: the primary key's (the registry's facts are
+    keyed by their global key), but a reading's value: its id is generated always, and
+    PostgreSQL refuses to set it before it looks at the role's privileges."""
+    if table == "measurements_reading":
+        return "value"
     return "key" if table.startswith("registry_") else "id"
 
 

@@ -34,6 +34,7 @@ from labserver.registry.records import (
     record_issued,
     record_revoked,
 )
+from tests.support import pgcatalog
 from tests.support.dbroles import as_owner
 
 pytestmark = pytest.mark.django_db
@@ -148,8 +149,8 @@ def test_the_yearly_command_makes_the_partitions_and_moves_the_waiting_facts() -
     assert early.status == "revoked"
     # a new partition is protected as the others: its own TRUNCATE trigger, the cloned
     # row triggers, the arrival trigger still firing only in replica mode
-    assert _triggers(partition_name(EARLY)) == (
-        _triggers(partition_name(THIS_YEAR))
+    assert pgcatalog.triggers(partition_name(EARLY)) == (
+        pgcatalog.triggers(partition_name(THIS_YEAR))
         - {(f"{partition_name(THIS_YEAR)}_append_only_truncate", "O")}
         | {(f"{partition_name(EARLY)}_append_only_truncate", "O")}
     )
@@ -158,33 +159,10 @@ def test_the_yearly_command_makes_the_partitions_and_moves_the_waiting_facts() -
     assert f"every year through {THIS_YEAR + 2} has its partition" in out.getvalue()
 
 
-def _triggers(table: str) -> set[tuple[str, str]]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT tgname, tgenabled FROM pg_trigger WHERE tgrelid = %s::regclass "
-            "AND NOT tgisinternal",
-            [table],
-        )
-        return {(name, str(enabled)) for name, enabled in cursor.fetchall()}
-
-
 @on_postgresql
 def test_the_command_refuses_a_year_before_this_one() -> None:
     with pytest.raises(CommandError, match=f"--through {EARLY} is before this year"):
         call_command("registry_partitions", "--through", str(EARLY))
-
-
-def _granted(table: str) -> set[tuple[str, str]]:
-    """Who, besides the owner, holds what on ``table``."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT a.privilege_type, coalesce(r.rolname, 'PUBLIC') "
-            "  FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a "
-            "  LEFT JOIN pg_roles r ON r.oid = a.grantee "
-            " WHERE c.oid = %s::regclass AND a.grantee <> c.relowner",
-            [table],
-        )
-        return {(privilege, grantee) for privilege, grantee in cursor.fetchall()}
 
 
 def _a_fact_in_every_partition() -> list[str]:
@@ -241,8 +219,8 @@ def test_the_migration_keeps_rows_triggers_and_publication() -> None:
     record_revoked("PT1", f"PT1-VC-{EARLY}-7", datetime(THIS_YEAR, 7, 2, tzinfo=UTC))
     record_issued(issued(f"PT1-VC-{THIS_YEAR}-7", date(THIS_YEAR, 7, 1)))
     before = sorted(CertificateFact.objects.values_list("key", "issued_on", "at", "serial"))
-    triggers = _triggers(PARENT)
-    grants = _granted(PARENT)
+    triggers = pgcatalog.triggers(PARENT)
+    grants = pgcatalog.granted(PARENT)
     with as_owner(), connection.cursor() as cursor:
         cursor.execute(f"GRANT SELECT ON {PARENT} TO PUBLIC")  # as the replication role's
         cursor.execute(
@@ -253,7 +231,7 @@ def test_the_migration_keeps_rows_triggers_and_publication() -> None:
         with connection.schema_editor() as editor:
             rebuild(editor, partitioned=False)  # the migration backwards: a plain table
         assert not is_partitioned(connection)
-        assert _triggers(PARENT) == triggers - {(f"{PARENT}_key_once", "O")}
+        assert pgcatalog.triggers(PARENT) == triggers - {(f"{PARENT}_key_once", "O")}
         with connection.schema_editor() as editor:
             rebuild(editor, partitioned=True)  # and forwards again, rows and all
         cursor.execute(
@@ -269,8 +247,8 @@ def test_the_migration_keeps_rows_triggers_and_publication() -> None:
     assert sorted(CertificateFact.objects.values_list("key", "issued_on", "at", "serial")) == (
         before
     )
-    assert _triggers(PARENT) == triggers
-    assert _granted(PARENT) == grants | {("SELECT", "PUBLIC")}
+    assert pgcatalog.triggers(PARENT) == triggers
+    assert pgcatalog.granted(PARENT) == grants | {("SELECT", "PUBLIC")}
     assert ("registry_certificatefact_federation_arrival", "R") in triggers
     assert published == (
         True,

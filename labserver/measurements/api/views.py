@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import prefetch_related_objects
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -18,6 +19,7 @@ from labserver.core.errors import NotPermitted
 
 from .. import services
 from ..models import Run
+from ..partitions import readings_prefetch
 from .serializers import RejectIn, RunAccepted, RunDetailOut, RunIn, RunOut, SignIn
 
 # Base64 of the 64 bytes of an Ed25519 signature: 86 characters and two of padding.
@@ -41,9 +43,8 @@ class RunViewSet(
             Run.objects.select_related("organization", "job", "agent", "operator", "procedure")
         )
         if self.action == "retrieve":
+            # the readings in get_object, once the run's window is known
             queryset = queryset.prefetch_related(
-                "points__readings",
-                "positions__points__readings",
                 "positions__job",
                 "standard_usages__standard",
                 "standard_usages__certificate",
@@ -52,6 +53,17 @@ class RunViewSet(
         else:
             queryset = queryset.prefetch_related("signatures__user")
         return queryset
+
+    def get_object(self) -> Any:
+        run = super().get_object()
+        if self.action == "retrieve":
+            # bounded by the run's window: PostgreSQL reads the partitions of its years only
+            prefetch_related_objects(
+                [run],
+                readings_prefetch([run], "points__readings"),
+                readings_prefetch([run], "positions__points__readings"),
+            )
+        return run
 
     def get_serializer_class(self) -> Any:
         return RunDetailOut if self.action == "retrieve" else RunOut

@@ -72,6 +72,7 @@ APPEND_ONLY = [
     "registry_designationfact",
     "registry_organizationfact",
     "registry_patterndecisionfact",
+    "registry_recallnoticefact",
     "registry_reliancefact",
     "registry_signingkeyfact",
     "registry_standardfact",

@@ -67,24 +67,17 @@ from procedures.record import MeterIdentity
 from uncertainty.display import datetime_text
 
 from .config import BenchConfig, ConfigError, OpticalPort, load_bench
+from .errors import PlanError
 from .i18n import translator
 from .keys import KeyFileError, load_key
 from .outbox import Outbox, OutboxError, Outcome, ResumeState
-from .run import (
-    Plan,
-    PlanError,
-    RunOutcome,
-    bench_positions,
-    cached_plan,
-    fetch_plan,
-    plan_from_context,
-    refresh_cache,
-    run_procedure,
-)
 from .sync import LimsClient, LimsRefused, LimsUnavailable, sync
 
+# agent.run (the procedure runner, the uncertainty evaluation, SciPy) is imported by the
+# commands that run a procedure, when they do: half of every other command's start-up.
 if TYPE_CHECKING:
     from .identity import IdentityReport
+    from .run import Plan, RunOutcome
 
 __all__ = ["build_parser", "main"]
 
@@ -450,6 +443,8 @@ def _sync(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from .run import bench_positions, plan_from_context
+
     config = load_bench(args.bench)
     if args.procedure and not args.instrument:
         raise UsageError("--procedure needs --instrument SERIAL (the instrument under test)")
@@ -664,6 +659,8 @@ def _plan(
     client: LimsClient,
     console: Any,
 ) -> Plan:
+    from .run import cached_plan, fetch_plan
+
     if args.job and not args.offline:
         try:
             return fetch_plan(config, outbox, client, args.job)
@@ -702,6 +699,7 @@ def _carry_out(
 
     from .console import ConsoleOperator, NarratedOperator, RunDisplay
     from .instruments import OpenedInstruments
+    from .run import RunOutcome, run_procedure
 
     display = RunDisplay(
         console,
@@ -825,6 +823,8 @@ def _report_run(
     outcome: RunOutcome,
     console: Any,
 ) -> int:
+    from .run import RunOutcome
+
     if outcome.state == "refused":
         from .console import refusal_lines
 
@@ -892,6 +892,8 @@ def _report_run(
 def _refresh(bench: BenchConfig, outbox: Outbox, client: LimsClient) -> LimsUnavailable | None:
     """Cache the bench's jobs, procedures and standards for work without the LIMS; the
     LIMS's failure to answer, if it did not."""
+    from .run import refresh_cache
+
     try:
         jobs, standards = refresh_cache(bench, outbox, client)
     except LimsUnavailable as err:

@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from drivers.errors import AddressError
-from drivers.optical.dlms import is_dlms_address
+from drivers.optical.addresses import is_dlms_address
 from drivers.optical.iec62056_21 import check_device_address
 from drivers.registry import names as driver_names
 from procedures.bench import POSITION_ROLE, BenchPosition, BenchRole, optical_role

@@ -58,6 +58,7 @@ from procedures.runner import NotReady, RunInterrupted, Runner
 from uncertainty.display import datetime_text
 
 from .config import BenchConfig
+from .errors import PlanError
 from .outbox import Outbox, ResumeState
 from .sync import LimsClient
 
@@ -89,11 +90,6 @@ _CLOSED_BECAUSE = {
     "issued": "closed: its certificate is issued",
     "cancelled": "cancelled",
 }
-
-
-class PlanError(Exception):
-    """The run cannot be planned: no such job, a job for another bench, a procedure or a
-    standard the agent does not have; the message says what and what to do."""
 
 
 @dataclass(frozen=True)

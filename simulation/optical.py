@@ -32,7 +32,7 @@ from contextlib import ExitStack
 from decimal import Decimal
 from typing import Final, Protocol, Self
 
-from drivers.optical.dlms import is_dlms_address
+from drivers.optical.addresses import is_dlms_address
 from drivers.simulators.base import Fault, FaultKind
 from drivers.simulators.dlms_meter import DlmsSimulator, SimulatedDlmsMeter
 from drivers.simulators.optical_meter import SimulatedOpticalMeter, SocketSimulator

@@ -54,6 +54,7 @@ from drivers.errors import (
     UnexpectedUnit,
 )
 from drivers.iolog import IOLog
+from drivers.optical.addresses import SCHEMES, is_dlms_address
 from drivers.optical.iec62056_21 import RegisterMissing
 from drivers.reading import utc_now
 
@@ -82,17 +83,10 @@ SERIAL_LN = (0, 0, 96, 1, 0, 255)
 SERIAL_CODE = ".".join(map(str, SERIAL_LN))
 LOGICAL_DEVICE_NAME_LN = (0, 0, 42, 0, 0, 255)
 """COSEM logical device name."""
-SCHEMES = ("dlms+tcp", "dlms+hdlc")
-"""The schemes of a DLMS meter's address: the IEC 62056-47 wrapper, or HDLC, over TCP."""
 ENERGY_IMPORT_LN = (1, 0, 1, 8, 0, 255)
 """Active energy import (+A), total."""
 UNIT_WH = 30
 """DLMS unit code of active energy, Wh."""
-
-
-def is_dlms_address(address: str) -> bool:
-    """True for ``dlms+tcp://...`` and ``dlms+hdlc://...``."""
-    return any(address.startswith(f"{scheme}://") for scheme in SCHEMES)
 
 
 class AssociationRefused(DriverError):

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from benchmarks.ingest import MIGRATED_SQLITE_VARIABLE
 from tests.support.dbroles import act_as_runtime
 from tests.support.federation import SHARED_TEMPLATE_VARIABLE
 
@@ -78,6 +79,8 @@ def pytest_configure(config: pytest.Config) -> None:
         folder = tempfile.mkdtemp(prefix="caltrace-cluster-template-")
         Path(folder).chmod(0o755)  # the server's OS user reaches its cluster through it
         os.environ[SHARED_TEMPLATE_VARIABLE] = folder  # the workers inherit it
+        # and the benchmarks' smoke tests on SQLite share one migrated database
+        os.environ[MIGRATED_SQLITE_VARIABLE] = str(Path(folder) / "sqlite")
         config.stash[_CLUSTER_TEMPLATE] = Path(folder)
     if not _template_wanted(config):
         return
@@ -97,6 +100,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     folder = session.config.stash.get(_CLUSTER_TEMPLATE, None)
     if folder is not None:
         os.environ.pop(SHARED_TEMPLATE_VARIABLE, None)
+        os.environ.pop(MIGRATED_SQLITE_VARIABLE, None)
         shutil.rmtree(folder, ignore_errors=True)
     if not _template_wanted(session.config):
         return

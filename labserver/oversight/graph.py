@@ -144,6 +144,7 @@ def node_title(node: dict[str, Any], nodes: dict[str, dict[str, Any]]) -> list[s
             "external": _("external laboratory"),
             "national": _("national standard"),
             "undocumented": _("not documented"),
+            "other_organization": _("calibrated by another organization"),
         }.get(node.get("top") or "", "")
         if not top and node.get("internal"):
             top = _("in-house")
@@ -151,6 +152,13 @@ def node_title(node: dict[str, Any], nodes: dict[str, dict[str, Any]]) -> list[s
         if top:
             second = f"{second} · {top}"
         return [node["number"], second, lab, _("due %(date)s") % {"date": node.get("due_on")}]
+    if kind == "other_standard":
+        # named as its organization's registry names it: no record of this node stands behind
+        return [
+            node["asset_id"],
+            _("standard of another organization: %(code)s") % {"code": node["organization"]},
+            _("its certificate %(number)s") % {"number": node["number"]},
+        ]
     return [_("SI"), _("International System of Units")]
 
 
@@ -229,6 +237,8 @@ def draw(chain: dict[str, Any], links: dict[str, str] | None = None) -> Drawing:
                     first += " " + _("(+%(n)s more)") % {"n": len(values) - 1}
                 lines.append(first)
             lines.append("✓ " + _("valid") if edge["valid"] else "✕ " + _("BREAK"))
+        elif edge["kind"] == "calibrated_by":
+            lines.append(_("calibrated %(date)s") % {"date": edge["used_on"]})
         reasons = [line for r in edge["reasons"] for line in textwrap.wrap(r, LABEL_CHARS)]
         arrows.append(
             Arrow(
@@ -279,6 +289,9 @@ def table_rows(chain: dict[str, Any]) -> list[dict[str, Any]]:
                 }
             )
             continue
+        if edge["kind"] == "calibrated_by":
+            rows.append(_calibrated_by_row(edge, name(edge["from"]), target))
+            continue
         standard = nodes[edge["standard"]]
         certificate = target if target["kind"] == "standard_certificate" else {}
         rows.append(
@@ -307,6 +320,30 @@ def table_rows(chain: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def _calibrated_by_row(
+    edge: dict[str, Any], calibrated: str, other: dict[str, Any]
+) -> dict[str, Any]:
+    """The row of a certificate calibrated by another organization's standard: that
+    standard and its certificate as recorded, the rest of the chain in that organization's
+    records."""
+    return {
+        "to": edge["to"],
+        "depth": edge["depth"],
+        "from": calibrated,
+        "standard": _("%(asset)s (%(code)s): standard of another organization")
+        % {"asset": other["asset_id"], "code": other["organization"]},
+        "certificate": other["number"],
+        "laboratory": _("%(code)s: the chain goes on in its own records")
+        % {"code": other["organization"]},
+        "used_on": edge["used_on"],
+        "range": "",
+        "uncertainty": [],
+        "due_on": "",
+        "valid": True,
+        "reasons": [],
+    }
 
 
 def hashes(chain: dict[str, Any]) -> list[tuple[str, str, str]]:

@@ -160,6 +160,17 @@ class StandardCertificate(models.Model):
     )
     file = models.FileField(upload_to="standard-certificates/%Y/", null=True, blank=True)
     sha256 = models.CharField(max_length=64, blank=True)
+    # A standard of another organization (on another node: not in this database) that
+    # calibrated this one, as the registry names it; empty when none did.
+    calibrated_with_owner = models.CharField(
+        max_length=64, blank=True, help_text="The upstream standard's organization code"
+    )
+    calibrated_with_standard = models.CharField(
+        max_length=64, blank=True, help_text="The upstream standard's asset id (register number)"
+    )
+    calibrated_with_certificate = models.CharField(
+        max_length=64, blank=True, help_text="The upstream standard's calibration certificate"
+    )
     reference_standards = models.ManyToManyField(
         ReferenceStandard,
         blank=True,
@@ -182,6 +193,12 @@ class StandardCertificate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.number} ({self.issuing_lab}, {self.calibrated_on})"
+
+    @property
+    def calibrated_elsewhere(self) -> bool:
+        """Whether another organization's standard calibrated this one (a link that ends here,
+        continued in that organization's own records)."""
+        return bool(self.calibrated_with_owner)
 
 
 class StandardLink(models.Model):

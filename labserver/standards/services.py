@@ -4,6 +4,7 @@ the standards that calibrated them, out of tolerance."""
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -12,6 +13,7 @@ from typing import Any
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from labserver.accounts.access import require_role
 from labserver.accounts.models import Organization, Role
@@ -71,6 +73,69 @@ def _check_functions(functions: list[dict[str, Any]]) -> None:
                 raise DomainError(f"{where}.{key}: must be a number", field=f"{where}.{key}")
         if low is not None and high is not None and low > high:
             raise DomainError(f"{where}: min {low} exceeds max {high}", field=where)
+
+
+# The registry's formats: its keys join these with "/", so neither may hold one.
+_CODE = re.compile(r"[-A-Za-z0-9_]{1,64}")
+_REGISTER_NUMBER = re.compile(r"[-A-Za-z0-9_.:]{1,64}")
+
+
+@dataclass(frozen=True)
+class StandardElsewhere:
+    """A standard of another organization, on another node (so not in this database), that
+    calibrated a standard of ours: named as the registry names it, by its organization's
+    code, its asset id and the calibration certificate of it in force then."""
+
+    owner: str
+    asset_id: str
+    certificate: str
+
+
+def _check_elsewhere(
+    elsewhere: StandardElsewhere, standard: ReferenceStandard
+) -> StandardElsewhere:
+    """``elsewhere`` with spaces around its parts dropped; refused, naming the field, when a
+    part is missing or not in the registry's format, or when it names the standard's own
+    organization (whose standards are in this database: the in-house path links them)."""
+    parts = {
+        "calibrated_with_owner": (elsewhere.owner, _CODE, _("letters, digits, - and _")),
+        "calibrated_with_standard": (
+            elsewhere.asset_id,
+            _REGISTER_NUMBER,
+            _("letters, digits, - _ . :"),
+        ),
+        "calibrated_with_certificate": (
+            elsewhere.certificate,
+            _REGISTER_NUMBER,
+            _("letters, digits, - _ . :"),
+        ),
+    }
+    clean = {}
+    for name, (value, pattern, allowed) in parts.items():
+        value = (value or "").strip()
+        if not value:
+            raise DomainError(_("%(field)s: required") % {"field": name}, field=name)
+        if not pattern.fullmatch(value):
+            raise DomainError(
+                _("%(field)s: %(value)r is not in the registry's format (1 to 64 %(allowed)s)")
+                % {"field": name, "value": value, "allowed": allowed},
+                field=name,
+            )
+        clean[name] = value
+    if clean["calibrated_with_owner"] == standard.organization.code:
+        raise DomainError(
+            _(
+                "calibrated_with_owner: %(code)s is this standard's own organization: name its "
+                "standard in reference_standards (calibrated in-house with)"
+            )
+            % {"code": standard.organization.code},
+            field="calibrated_with_owner",
+        )
+    return StandardElsewhere(
+        clean["calibrated_with_owner"],
+        clean["calibrated_with_standard"],
+        clean["calibrated_with_certificate"],
+    )
 
 
 def _years_after(day: date, years: int) -> date:
@@ -233,6 +298,7 @@ def record_certificate(
     internal: bool = False,
     file: UploadedFile | None = None,
     reference_standards: Sequence[ReferenceStandard | ReferenceUse] | None = None,
+    calibrated_with: StandardElsewhere | None = None,
 ) -> StandardCertificate:
     """Record a calibration certificate of a standard, with its file's SHA-256.
 
@@ -240,6 +306,11 @@ def record_certificate(
     calibrations): plain standards, or :class:`ReferenceUse` with the function and range
     each served. Each becomes a :class:`~.models.StandardLink` pinning that standard's
     certificate in force on ``calibrated_on``.
+
+    ``calibrated_with`` is a standard of another organization, on another node, that
+    calibrated it: kept with the certificate and registered as the registry's link from it
+    (:func:`~labserver.registry.records.record_standard_calibrated`), as a local standard's
+    link is, so that the national recall of that standard reaches this one.
 
     Refused (field named): implausible or disordered dates (``_check_dates``), ``values``
     that are not well-formed calibrated values (``values.check_values``), and an
@@ -251,6 +322,8 @@ def record_certificate(
     )
     _check_dates(calibrated_on=calibrated_on, issued_on=issued_on, due_on=due_on)
     check_values(values)
+    if calibrated_with is not None:
+        calibrated_with = _check_elsewhere(calibrated_with, standard)
     if not internal and issued_here(number):
         # One of ours recorded as an external calibration would make the chain close on
         # itself while showing an outside laboratory at the top.
@@ -285,11 +358,26 @@ def record_certificate(
         values=values,
         file=file,
         sha256=digest,
+        calibrated_with_owner=calibrated_with.owner if calibrated_with else "",
+        calibrated_with_standard=calibrated_with.asset_id if calibrated_with else "",
+        calibrated_with_certificate=calibrated_with.certificate if calibrated_with else "",
     )
     links = []
     if uses:
         certificate.reference_standards.set({use.standard for use in uses})
         links = record_links(certificate=certificate, uses=uses)
+    upstream = [
+        Upstream(
+            owner=link.standard.organization.code,
+            standard=link.standard.asset_id,
+            certificate=link.upstream_certificate.number if link.upstream_certificate else "",
+        )
+        for link in links
+    ]
+    if calibrated_with is not None:
+        upstream.append(
+            Upstream(calibrated_with.owner, calibrated_with.asset_id, calibrated_with.certificate)
+        )
     record_standard_calibrated(
         standard.organization.code,
         standard.asset_id,
@@ -302,14 +390,7 @@ def record_certificate(
             certificate_sha256=digest,
         ),
         timezone.now(),
-        [
-            Upstream(
-                owner=link.standard.organization.code,
-                standard=link.standard.asset_id,
-                certificate=link.upstream_certificate.number if link.upstream_certificate else "",
-            )
-            for link in links
-        ],
+        upstream,
     )
     audit.record(
         actor=actor,
@@ -327,6 +408,17 @@ def record_certificate(
             "values": values,
             "sha256": digest,
             "reference_standards": [use.standard.asset_id for use in uses],
+            **(
+                {
+                    "calibrated_with": {
+                        "owner": calibrated_with.owner,
+                        "asset_id": calibrated_with.asset_id,
+                        "certificate": calibrated_with.certificate,
+                    }
+                }
+                if calibrated_with is not None
+                else {}
+            ),
             **(
                 {
                     "reference_uses": [

@@ -100,6 +100,7 @@ SELECT ch.depth, ch.from_certificate_id, ch.standard_id, ch.certificate_id, ch.u
        s.asset_id, s.name, s.level, o.code, s.out_of_tolerance_since, s.retired_on,
        c.number, c.internal, c.issuing_lab, c.accreditation, c.calibrated_on, c.issued_on,
        c.due_on, c.sha256, c.{values},
+       c.calibrated_with_owner, c.calibrated_with_standard, c.calibrated_with_certificate,
        CASE WHEN c.id IS NULL THEN 1 ELSE 0 END,
        CASE WHEN c.due_on < ch.used_on THEN 1 ELSE 0 END,
        CASE WHEN s.out_of_tolerance_since <= ch.used_on THEN 1 ELSE 0 END,
@@ -151,6 +152,9 @@ def _chain_rows(seed: str, params: list[Any]) -> list[dict[str, Any]]:
         "due_on",
         "sha256",
         "values",
+        "calibrated_with_owner",
+        "calibrated_with_standard",
+        "calibrated_with_certificate",
         "no_certificate",
         "overdue",
         "out_of_tolerance",
@@ -296,6 +300,38 @@ def _reasons(row: dict[str, Any], used_on: date) -> list[str]:
     return reasons
 
 
+def _other_standard(row: dict[str, Any]) -> dict[str, Any]:
+    """The node of another organization's standard that calibrated the row's certificate:
+    named as that organization's registry names it, never as a record of this database."""
+    owner, asset = row["calibrated_with_owner"], row["calibrated_with_standard"]
+    return {
+        "id": f"other_standard:{owner}/{asset}",
+        "kind": "other_standard",
+        "organization": owner,
+        "asset_id": asset,
+        "number": row["calibrated_with_certificate"],
+    }
+
+
+def _calibrated_elsewhere(row: dict[str, Any], target: str) -> dict[str, Any] | None:
+    """The link from the row's certificate to the standard of another organization that
+    calibrated it, or ``None`` when none did."""
+    if not row["calibrated_with_owner"]:
+        return None
+    other = _other_standard(row)["id"]
+    return {
+        "from": target,
+        "to": other,
+        "kind": "calibrated_by",
+        "depth": row["depth"] + 1,
+        "standard": other,
+        "certificate": row["calibrated_with_certificate"],
+        "used_on": _iso(row["calibrated_on"]),
+        "valid": True,
+        "reasons": [],
+    }
+
+
 def _graph(root: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
     nodes: dict[str, dict[str, Any]] = {root["id"]: root}
     edges: dict[tuple[Any, ...], dict[str, Any]] = {}
@@ -323,8 +359,15 @@ def _graph(root: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
             target = f"standard_certificate:{row['certificate_id']}"
             if target not in nodes:
                 top = None
+                elsewhere = _calibrated_elsewhere(row, target)
+                if elsewhere is not None:
+                    nodes.setdefault(elsewhere["to"], _other_standard(row))
+                    edges[(target, elsewhere["to"])] = elsewhere
                 if not row["has_upstream"]:
-                    if not row["internal"]:
+                    if elsewhere is not None:
+                        # the chain goes on in that organization's own records, on its node
+                        top = "other_organization"
+                    elif not row["internal"]:
                         top = "external"
                     elif row["level"] == ReferenceStandard.Level.NATIONAL:
                         top = "national"

@@ -525,8 +525,13 @@ def recall_across_the_country(federation: Federation, today: date) -> None:
     qt1, qt2, national = federation.qt1, federation.qt2, federation.national
     theirs, mine = qt2.lims.standard(), qt1.lims.standard()
     since = today - timedelta(days=20)
+    in_force = qt2.sql(
+        "SELECT c.number FROM standards_standardcertificate c JOIN standards_referencestandard "
+        f"s ON s.id = c.standard_id WHERE s.asset_id = '{theirs}' ORDER BY c.calibrated_on DESC "
+        "LIMIT 1"
+    )
     qt1.lims.calibrated_by(
-        "QT2", theirs, "QT2-CAL-CERT-1", (today - timedelta(days=10)).isoformat()
+        "QT2", theirs, in_force, "QT2-CAL-CERT-1", (today - timedelta(days=10)).isoformat()
     )
     found = qt2.lims.out_of_tolerance(since.isoformat())
     assert found.startswith("QT2-NC-"), found
@@ -534,6 +539,12 @@ def recall_across_the_country(federation: Federation, today: date) -> None:
     arrived(national, [fact], table="registry_standardfact")
     link = f"QT1/{mine}/QT2-CAL-CERT-1/QT2/{theirs}"
     arrived(national, [link], table="registry_calibrationlinkfact")
+    assert (
+        national.sql(
+            f"SELECT upstream_certificate FROM registry_calibrationlinkfact WHERE key = '{link}'"
+        )
+        == in_force
+    ), "the link carries the upstream certificate the center recorded"
     relied = qt1.sql("SELECT key FROM registry_reliancefact WHERE issuer = 'QT1'").splitlines()
     arrived(national, relied, table="registry_reliancefact")
 

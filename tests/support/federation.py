@@ -268,10 +268,20 @@ class NodeLims:
         number: str = self.ask("out_of_tolerance", since=since)
         return number
 
-    def calibrated_by(self, owner: str, standard: str, certificate: str, on: str) -> None:
-        """The center's standard registered as calibrated on ``on`` (ISO) by another
-        center's ``standard`` under its certificate ``certificate``."""
-        self.ask("calibrated_by", owner=owner, standard=standard, certificate=certificate, on=on)
+    def calibrated_by(
+        self, owner: str, standard: str, upstream_certificate: str, certificate: str, on: str
+    ) -> None:
+        """The center's standard calibrated on ``on`` (ISO) by another center's ``standard``
+        (in force under its ``upstream_certificate``), recorded by the center's quality
+        manager as the certificate ``certificate`` of its standard."""
+        self.ask(
+            "calibrated_by",
+            owner=owner,
+            standard=standard,
+            upstream_certificate=upstream_certificate,
+            certificate=certificate,
+            on=on,
+        )
 
     def enforce(self, card: str) -> None:
         """Enforce the national registers on this center, its verifier holding ``card``."""
@@ -432,36 +442,28 @@ def _out_of_tolerance(center: Any, since: str) -> str:
 
 
 def _calibrated_by(center: Any, order: dict[str, Any]) -> None:
-    """The center's standard calibrated by another node's standard, registered as the
-    registry registers a calibration (the LIMS records a calibration by one of its own
-    standards only: another node's standard is not in its database)."""
+    """The center's standard calibrated by another node's standard, recorded as a center
+    records it: its quality manager records the certificate, naming the upstream standard of
+    the other organization (which writes the registry's link fact with it)."""
     from datetime import date, timedelta
 
-    from django.db import transaction
-    from django.utils import timezone
-
-    from labserver.registry.records import (
-        StandardCalibration,
-        Upstream,
-        record_standard_calibrated,
-    )
+    from labserver.standards.services import StandardElsewhere, record_certificate
+    from tests.support.lims import calibrator_values
 
     on = date.fromisoformat(order["on"])
-    with transaction.atomic():
-        record_standard_calibrated(
-            center.org.code,
-            center.standard.asset_id,
-            StandardCalibration(
-                certificate=order["certificate"],
-                certificate_issuer=order["owner"],
-                accreditation="",
-                calibrated_on=on,
-                due_on=on + timedelta(days=365),
-                certificate_sha256="",
-            ),
-            timezone.now(),
-            [Upstream(order["owner"], order["standard"], "")],
-        )
+    record_certificate(
+        actor=center.quality_manager,
+        standard=center.standard,
+        number=order["certificate"],
+        issuing_lab=order["owner"],
+        calibrated_on=on,
+        issued_on=on,
+        due_on=on + timedelta(days=365),
+        values=calibrator_values(),
+        calibrated_with=StandardElsewhere(
+            order["owner"], order["standard"], order["upstream_certificate"]
+        ),
+    )
 
 
 def _enforce(center: Any, card: str) -> None:

@@ -52,6 +52,24 @@ class CertificateForm(forms.Form):
         help_text=_("Only for an in-house calibration: the standards that calibrated this one."),
     )
 
+    calibrated_with_owner = forms.CharField(
+        label=_("Calibrated with a standard of another organization: its organization's code"),
+        max_length=64,
+        required=False,
+        help_text=_(
+            "Only when a standard of another organization, on another node, calibrated this "
+            "one (e.g. QT2): its code, its asset id and its certificate, the three together."
+        ),
+    )
+    calibrated_with_standard = forms.CharField(
+        label=_("That standard's asset id"), max_length=64, required=False
+    )
+    calibrated_with_certificate = forms.CharField(
+        label=_("That standard's calibration certificate number"),
+        max_length=64,
+        required=False,
+    )
+
     def __init__(self, *args: Any, standard: ReferenceStandard, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         others = ReferenceStandard.objects.filter(organization_id=standard.organization_id).exclude(

@@ -199,6 +199,14 @@ def record_certificate(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid() & values.is_valid():
         data = dict(form.cleaned_data)
         uses = list(data.pop("reference_standards", []))
+        elsewhere = [
+            data.pop(name)
+            for name in (
+                "calibrated_with_owner",
+                "calibrated_with_standard",
+                "calibrated_with_certificate",
+            )
+        ]
         try:
             certificate = services.record_certificate(
                 actor=signed_in_person(request),
@@ -207,6 +215,7 @@ def record_certificate(request: HttpRequest, pk: int) -> HttpResponse:
                 values=[values.forms[i].entry() for i in values.filled()],
                 internal=bool(uses),
                 reference_standards=uses,
+                calibrated_with=services.StandardElsewhere(*elsewhere) if any(elsewhere) else None,
                 **data,
             )
         except DomainError as error:

@@ -73,8 +73,25 @@ class CertificateSerializer(serializers.ModelSerializer):  # type: ignore[type-a
             "sha256",
             "reference_standards",
             "reference_uses",
+            "calibrated_with_owner",
+            "calibrated_with_standard",
+            "calibrated_with_certificate",
             "created_at",
         ]
+        extra_kwargs = {
+            name: {
+                "help_text": (
+                    "Calibrated by a standard of another organization (on another node): "
+                    + text
+                    + "; the three together, never the standard's own organization"
+                )
+            }
+            for name, text in (
+                ("calibrated_with_owner", "its organization's code"),
+                ("calibrated_with_standard", "its asset id"),
+                ("calibrated_with_certificate", "its calibration certificate's number"),
+            )
+        }
         read_only_fields = ["sha256", "created_at"]
         validators: list[Any] = []
 
@@ -182,8 +199,10 @@ class StandardViewSet(
             400: OpenApiResponse(
                 description=(
                     "Refused, with the field at fault: implausible or disordered dates, "
-                    "malformed values (e.g. values[1], values[0].U), or an external "
-                    "certificate numbered as one this laboratory issued"
+                    "malformed values (e.g. values[1], values[0].U), an external "
+                    "certificate numbered as one this laboratory issued, or a "
+                    "calibrated_with_* part missing, malformed or naming the standard's own "
+                    "organization"
                 )
             ),
             404: OpenApiResponse(
@@ -225,8 +244,20 @@ class StandardViewSet(
             if len(found) > 1 and found[0].organization_id != standard.organization_id:
                 raise DomainError(f"{where}: ambiguous: in several organizations", field=where)
             used.append(services.ReferenceUse(found[0], **use))
+        elsewhere = [
+            data.pop(name, "")
+            for name in (
+                "calibrated_with_owner",
+                "calibrated_with_standard",
+                "calibrated_with_certificate",
+            )
+        ]
         certificate = services.record_certificate(
-            actor=request.user, standard=standard, reference_standards=used, **data
+            actor=request.user,
+            standard=standard,
+            reference_standards=used,
+            calibrated_with=services.StandardElsewhere(*elsewhere) if any(elsewhere) else None,
+            **data,
         )
         return Response(CertificateSerializer(certificate).data, status=status.HTTP_201_CREATED)
 

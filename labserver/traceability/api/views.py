@@ -113,7 +113,12 @@ class NodeOut(serializers.Serializer):  # type: ignore[type-arg]
 
     id = serializers.CharField(help_text="kind:id, e.g. standard_certificate:12, or si")
     kind = serializers.ChoiceField(
-        choices=["issued_certificate", "standard", "standard_certificate", "si"]
+        choices=["issued_certificate", "standard", "standard_certificate", "other_standard", "si"],
+        help_text=(
+            "other_standard: a standard of another organization (on another node) that "
+            "calibrated a standard certificate; its organization, asset_id and certificate "
+            "(number) as recorded with that certificate, no record of this node"
+        ),
     )
     number = serializers.CharField(required=False)
     asset_id = serializers.CharField(required=False)
@@ -131,7 +136,7 @@ class NodeOut(serializers.Serializer):  # type: ignore[type-arg]
     due_on = serializers.DateField(required=False)
     sha256 = serializers.CharField(required=False, help_text="standard certificate file")
     top = serializers.ChoiceField(
-        choices=["external", "national", "undocumented"],
+        choices=["external", "national", "undocumented", "other_organization"],
         required=False,
         allow_null=True,
         help_text="Where the chain ends at this certificate (null: it goes on)",
@@ -157,7 +162,10 @@ class EdgeOut(Out):
     RENAMED = {"from_": "from"}
     from_ = serializers.CharField(help_text="The node that relied on the standard")
     to = serializers.CharField(help_text="The certificate in force (or the standard: none)")
-    kind = serializers.ChoiceField(choices=["used", "traceable_to"])
+    kind = serializers.ChoiceField(
+        choices=["used", "traceable_to", "calibrated_by"],
+        help_text="calibrated_by: a standard certificate to another organization's standard",
+    )
     depth = serializers.IntegerField()
     standard = serializers.CharField(required=False)
     certificate = serializers.CharField(required=False, allow_null=True)
